@@ -1,0 +1,66 @@
+/*
+ * dataset: a training and a test split of labelled images, in memory as
+ * uint8, validated once before any thread starts.
+ *
+ * mlp_dataset_load() reads the four IDX files of a directory
+ * (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+ * t10k-labels-idx1-ubyte, each plain or with a .gz suffix; the plain name is
+ * tried first).  Everything the model needs comes from the files: image size
+ * from the image files (the test images must have the same size), the class
+ * count as the largest training label + 1 (test labels must be below it), the
+ * sample counts from the headers (images and labels must agree).  Limits take
+ * the first N samples of a split (0 = all).
+ *
+ * After loading, a dataset is read-only: loader threads share it without
+ * locks.  Errors name the file and the problem (see idx.h); MLP_EINVAL for
+ * inconsistent files.
+ */
+#ifndef MLPTRAIN_DATASET_H
+#define MLPTRAIN_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlptrain/idx.h"
+
+/* One split: a view, owned by the dataset (or by a test). */
+typedef struct {
+    size_t n;              /* samples */
+    size_t dim;            /* values per sample: rows * cols */
+    const uint8_t *images; /* (n, dim) pixels */
+    const uint8_t *labels; /* (n) class indices, each < nclasses */
+} mlp_split_t;
+
+enum { MLP_FILE_TRAIN_IMAGES, MLP_FILE_TRAIN_LABELS, MLP_FILE_TEST_IMAGES,
+       MLP_FILE_TEST_LABELS, MLP_NFILES };
+
+typedef struct {
+    char path[4096];    /* the file actually read */
+    uint64_t size;      /* bytes on disk */
+    uint32_t crc;       /* crc32 of the bytes on disk */
+} mlp_file_info_t;
+
+typedef struct {
+    mlp_split_t train, test;
+    size_t rows, cols;           /* image shape; dim = rows * cols */
+    size_t nclasses;             /* largest training label + 1 */
+    size_t train_total, test_total; /* samples in the files, before limits */
+    mlp_file_info_t files[MLP_NFILES];
+    mlp_idx_t idx[MLP_NFILES];   /* owned buffers */
+} mlp_dataset_t;
+
+/* The file names, without .gz, indexed by MLP_FILE_*. */
+extern const char *const mlp_dataset_file_names[MLP_NFILES];
+
+/*
+ * Load the dataset in `dir`.  limit_train/limit_test: use the first N samples
+ * (0 = all; larger than the file = all).  On success *out is a new dataset to
+ * release with mlp_dataset_destroy().
+ */
+int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
+                     mlp_dataset_t **out);
+
+/* Free a dataset; NULL is a no-op. */
+void mlp_dataset_destroy(mlp_dataset_t *ds);
+
+#endif

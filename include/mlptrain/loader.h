@@ -1,0 +1,79 @@
+/*
+ * loader: the "num_workers" pool.  Worker threads decode batches of a
+ * dataset split into ring slots, ahead of the trainer, in a fixed schedule.
+ *
+ * The schedule is known up front: for each epoch e in [first_epoch,
+ * first_epoch + epochs): the training batches of e (order: permutation of
+ * (seed, e), mlp_perm_*), then, if `test` is set, the test batches in file
+ * order.  Batch k of a phase holds samples [k*batch, min((k+1)*batch, n)) of
+ * that order; the last batch may be smaller.  Batch contents are a pure
+ * function of (dataset, seed, epoch, k): the same for any number of workers.
+ *
+ * Workers: with workers = 0 the trainer thread decodes each batch itself in
+ * mlp_loader_next (no threads).  With N > 0 workers, each takes the next
+ * unclaimed sequence number, waits for its slot, decodes pixels to float
+ * (p / 255) and labels to int32, and publishes.  The ring has a fixed number
+ * of slots (see mlp_loader_create), so memory is bounded however large N is.
+ *
+ * Shutdown: mlp_loader_destroy aborts the ring, wakes and joins every worker,
+ * whether the ring is full, empty, or the schedule is done.  A worker's error
+ * aborts the ring with its status; the trainer's next mlp_loader_next returns
+ * it with the worker's message.  Signals are blocked in workers.
+ *
+ * Only the consumer (one thread) calls mlp_loader_next/release.
+ */
+#ifndef MLPTRAIN_LOADER_H
+#define MLPTRAIN_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlptrain/dataset.h"
+
+typedef enum { MLP_PHASE_TRAIN = 0, MLP_PHASE_TEST = 1 } mlp_phase_t;
+
+typedef struct {
+    const mlp_split_t *train; /* required, n > 0 */
+    const mlp_split_t *test;  /* NULL: no test phase */
+    size_t batch;             /* rows per batch, > 0 */
+    unsigned first_epoch;     /* epochs are numbered from 1 */
+    unsigned epochs;          /* how many epochs to schedule */
+    uint64_t seed;            /* keys each epoch's permutation */
+    int shuffle;              /* 0: training order = file order */
+    unsigned workers;         /* 0: decode on the consumer's thread */
+    size_t slots;             /* ring slots; 0: automatic (bounded) */
+} mlp_loader_opts_t;
+
+typedef struct {
+    const float *x;      /* (n, dim) */
+    const int32_t *y;    /* (n) */
+    size_t n;            /* rows */
+    unsigned epoch;      /* 1-based */
+    mlp_phase_t phase;
+    size_t index;        /* batch index within the phase */
+    int last;            /* last batch of its phase */
+    void *slot_;         /* for mlp_loader_release */
+} mlp_batch_t;
+
+typedef struct mlp_loader mlp_loader_t;
+
+/* Validate opts, allocate the ring and start the workers. */
+int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out);
+/*
+ * Wait for the next batch of the schedule.  Returns 0 and fills *b;
+ * MLP_ERANGE once the schedule is exhausted; or a worker's error.
+ */
+int mlp_loader_next(mlp_loader_t *ld, mlp_batch_t *b);
+/* Hand the batch's slot back to the workers. */
+void mlp_loader_release(mlp_loader_t *ld, mlp_batch_t *b);
+/* Nanoseconds the consumer spent blocked in mlp_loader_next so far. */
+uint64_t mlp_loader_wait_ns(const mlp_loader_t *ld);
+/* Ring slots in use and their bytes, for reports. */
+size_t mlp_loader_slots(const mlp_loader_t *ld);
+size_t mlp_loader_bytes(const mlp_loader_t *ld);
+/* Number of batches per epoch in a phase of a split of n samples. */
+size_t mlp_loader_nbatches(size_t n, size_t batch);
+/* Stop and join all workers, free everything; NULL is a no-op. */
+void mlp_loader_destroy(mlp_loader_t *ld);
+
+#endif

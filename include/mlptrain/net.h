@@ -1,0 +1,108 @@
+/*
+ * net: a multilayer perceptron of any depth on oneDNN 2.x primitives.
+ *
+ * Layers: in -> hidden[0] -> ... -> hidden[nhidden-1] -> out, each an inner
+ * product; every hidden layer is followed by the activation (ReLU, sigmoid
+ * or tanh), fused into the inner product as a post-op; the output layer is
+ * linear (logits).  Backward runs the eltwise backward (the *_use_dst_for_bwd
+ * algorithms, so it needs only the stored activations), inner-product
+ * backward-data and backward-weights (with bias).
+ *
+ * Parameters live in one aligned block, gradients in another of the same
+ * size and layout, so an optimizer is one flat loop and a checkpoint one
+ * write.  Weights are stored in the layout oneDNN picks for them (a blocked
+ * layout, possibly with zero padding) unless spec.plain_weights is set; the
+ * logical (out, in) row-major view is reached with mlp_net_get_layer and
+ * mlp_net_set_layer.  Padding stays zero: gradients are zero there.
+ *
+ * All primitives, for every batch size listed in the spec, and all memory are
+ * created by mlp_net_create; forward and backward allocate nothing.
+ *
+ * Threads: oneDNN uses omp_get_max_threads() at primitive creation; create
+ * sets it to spec.threads (when > 0).  A net is not thread-safe: create, use
+ * and destroy it on one thread (the trainer's).
+ *
+ * Errors: MLP_EINVAL (bad spec, batch size not prepared), MLP_ENOMEM,
+ * MLP_EDNNL (the message names the oneDNN call and its status).
+ */
+#ifndef MLPTRAIN_NET_H
+#define MLPTRAIN_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MLP_MAX_HIDDEN 16
+#define MLP_MAX_BATCH_SIZES 8
+
+typedef enum { MLP_ACT_RELU = 0, MLP_ACT_SIGMOID, MLP_ACT_TANH } mlp_act_t;
+
+typedef struct {
+    size_t in;                      /* input width (pixels) */
+    size_t out;                     /* classes */
+    size_t nhidden;                 /* 0: softmax regression */
+    size_t hidden[MLP_MAX_HIDDEN];  /* widths */
+    mlp_act_t act;
+    size_t batch_sizes[MLP_MAX_BATCH_SIZES]; /* sizes forward/backward take */
+    size_t nbatch_sizes;            /* >= 1 */
+    int threads;                    /* OpenMP threads; 0: leave as is */
+    int plain_weights;              /* 1: weights in plain (out, in) */
+} mlp_net_spec_t;
+
+typedef struct mlp_net mlp_net_t;
+
+/* "relu", "sigmoid", "tanh"; mlp_act_parse returns -1 for unknown names. */
+const char *mlp_act_name(mlp_act_t act);
+int mlp_act_parse(const char *name);
+
+int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out);
+/* NULL is a no-op. */
+void mlp_net_destroy(mlp_net_t *net);
+
+const mlp_net_spec_t *mlp_net_spec(const mlp_net_t *net);
+/* Layers with parameters: nhidden + 1. */
+size_t mlp_net_nlayers(const mlp_net_t *net);
+/* Layer l maps *in values to *out values. */
+void mlp_net_layer_shape(const mlp_net_t *net, size_t l, size_t *in,
+                         size_t *out);
+/* Parameters (logical, not counting padding) of all layers. */
+size_t mlp_net_nparams(const mlp_net_t *net);
+/* Multiply-adds of one sample's forward pass (sum of in * out). */
+double mlp_net_macs_per_sample(const mlp_net_t *net);
+
+/*
+ * Weights drawn from N(0, std^2) in logical (out, in) order, layer l from
+ * rng stream l of `seed`; biases zero.
+ */
+int mlp_net_init(mlp_net_t *net, uint64_t seed, float std);
+
+/* Copy layer l out to / in from w (out, in) row-major and b (out). */
+int mlp_net_get_layer(mlp_net_t *net, size_t l, float *w, float *b);
+int mlp_net_set_layer(mlp_net_t *net, size_t l, const float *w,
+                      const float *b);
+
+/*
+ * The flat parameter and gradient blocks (internal layout, same for both),
+ * *n floats each, padding included.  For optimizers; the pointers stay valid
+ * for the net's life.
+ */
+void mlp_net_params(mlp_net_t *net, float **params, float **grads, size_t *n);
+
+/*
+ * Forward n rows of x (n, in), n one of the prepared batch sizes.  *logits
+ * gets (n, out) row-major, valid until the next forward.  x is used in place
+ * (no copy) and must stay unchanged until backward returns.
+ */
+int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
+                    const float **logits);
+
+/*
+ * Backward of the last forward (same n): dlogits (n, out) is the gradient of
+ * the loss with respect to the logits.  Overwrites every gradient.
+ */
+int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n);
+
+/* oneDNN's version "2.6.3" and the ISA it dispatches to, e.g. "avx512_core". */
+const char *mlp_net_dnnl_version(void);
+const char *mlp_net_isa(void);
+
+#endif

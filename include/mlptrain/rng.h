@@ -1,0 +1,50 @@
+/*
+ * rng: a small counter-based random generator.
+ *
+ * Every random value mlptrain uses is a pure function of (seed, stream,
+ * counter): weight init draws from stream "layer i", and the order of epoch e
+ * is a permutation keyed by (seed, e).  Nothing depends on which thread asks
+ * or when, so any number of loader threads sees the same order, and a
+ * checkpoint needs only the seed and the epoch to resume the random state.
+ *
+ * The permutation is a keyed Feistel network over the smallest even power of
+ * two >= n, with cycle walking: mlp_perm_at(p, i) is the i-th element of a
+ * random permutation of [0, n) in O(1) time and no memory, so a loader worker
+ * can decode batch k without anyone materialising the epoch's order.
+ *
+ * Non-goals: cryptographic strength.  Thread-safe: the structs are plain
+ * values; share a const mlp_perm_t freely.
+ */
+#ifndef MLPTRAIN_RNG_H
+#define MLPTRAIN_RNG_H
+
+#include <stdint.h>
+
+typedef struct {
+    uint64_t key; /* from (seed, stream) */
+    uint64_t ctr; /* values drawn so far */
+} mlp_rng_t;
+
+/* The splitmix64 finaliser: a bijective 64-bit mixing function. */
+uint64_t mlp_rng_mix(uint64_t x);
+
+void mlp_rng_seed(mlp_rng_t *r, uint64_t seed, uint64_t stream);
+uint64_t mlp_rng_u64(mlp_rng_t *r);
+/* Uniform in [0, 1), 53 random bits. */
+double mlp_rng_uniform(mlp_rng_t *r);
+/* Standard normal (Box-Muller; two draws per value, no hidden cache). */
+double mlp_rng_normal(mlp_rng_t *r);
+
+typedef struct {
+    uint64_t n;       /* permutes [0, n) */
+    unsigned half;    /* bits per Feistel half */
+    uint64_t mask;    /* (1 << half) - 1 */
+    uint64_t keys[4]; /* round keys */
+} mlp_perm_t;
+
+/* A random permutation of [0, n) keyed by (seed, stream); n < 2^62. */
+void mlp_perm_init(mlp_perm_t *p, uint64_t n, uint64_t seed, uint64_t stream);
+/* Element i (< n) of the permutation. */
+uint64_t mlp_perm_at(const mlp_perm_t *p, uint64_t i);
+
+#endif

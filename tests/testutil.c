@@ -1,0 +1,191 @@
+/*
+ * testutil: see testutil.h.
+ */
+#define _GNU_SOURCE
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "mlptrain/rng.h"
+#include "testutil.h"
+
+char *tu_mkdtemp(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *dir;
+
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    if (asprintf(&dir, "%s/mlptrain-test-XXXXXX", base) < 0)
+        abort();
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        abort();
+    }
+    return dir;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag,
+                  struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tu_rmtree(char *dir)
+{
+    if (dir == NULL)
+        return;
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+char *tu_path(const char *dir, const char *name)
+{
+    char *p;
+
+    if (asprintf(&p, "%s/%s", dir, name) < 0)
+        abort();
+    return p;
+}
+
+int tu_write_bytes(const char *path, const void *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    int ok;
+
+    if (f == NULL)
+        return -1;
+    ok = fwrite(buf, 1, len, f) == len;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+uint8_t *tu_read_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long size;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+        fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)size + 1);
+        if (buf != NULL && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+            free(buf);
+            buf = NULL;
+        }
+        *len = (size_t)size;
+    }
+    fclose(f);
+    return buf;
+}
+
+int tu_write_idx(const char *path, const uint32_t *dims, unsigned ndims,
+                 const uint8_t *data, int gzip)
+{
+    uint8_t hdr[4 + 4 * 8];
+    size_t n = 1, hlen = 4 + 4 * (size_t)ndims;
+    int rc = -1;
+
+    hdr[0] = 0;
+    hdr[1] = 0;
+    hdr[2] = 0x08;
+    hdr[3] = (uint8_t)ndims;
+    for (unsigned i = 0; i < ndims; i++) {
+        hdr[4 + 4 * i] = (uint8_t)(dims[i] >> 24);
+        hdr[5 + 4 * i] = (uint8_t)(dims[i] >> 16);
+        hdr[6 + 4 * i] = (uint8_t)(dims[i] >> 8);
+        hdr[7 + 4 * i] = (uint8_t)dims[i];
+        n *= dims[i];
+    }
+    if (gzip) {
+        gzFile g = gzopen(path, "wb6");
+        if (g == NULL)
+            return -1;
+        if (gzwrite(g, hdr, (unsigned)hlen) == (int)hlen &&
+            (n == 0 || gzwrite(g, data, (unsigned)n) == (int)n))
+            rc = 0;
+        if (gzclose(g) != Z_OK)
+            rc = -1;
+    } else {
+        FILE *f = fopen(path, "wb");
+        if (f == NULL)
+            return -1;
+        if (fwrite(hdr, 1, hlen, f) == hlen && fwrite(data, 1, n, f) == n)
+            rc = 0;
+        if (fclose(f) != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
+                     size_t nclasses, uint64_t seed, uint64_t stream)
+{
+    mlp_rng_t r;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        mlp_rng_t proto;
+
+        mlp_rng_seed(&r, seed ^ 0x5a5a, stream * 1000003 + i);
+        k = (size_t)(mlp_rng_u64(&r) % nclasses);
+        labels[i] = (uint8_t)k;
+        /* Prototype of class k: the same for every sample of the class. */
+        mlp_rng_seed(&proto, seed, 1000 + k);
+        for (size_t j = 0; j < dim; j++) {
+            int v = (mlp_rng_u64(&proto) & 1) ? 180 : 40;
+            v += (int)(mlp_rng_normal(&r) * 40.0);
+            images[i * dim + j] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    }
+}
+
+int tu_make_dataset(const char *dir, size_t ntrain, size_t ntest,
+                    size_t rows, size_t cols, size_t nclasses,
+                    uint64_t seed, int gzip)
+{
+    static const char *names[4] = {
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    size_t dim = rows * cols;
+    int rc = -1;
+
+    for (int split = 0; split < 2; split++) {
+        size_t n = split == 0 ? ntrain : ntest;
+        uint8_t *img = malloc(n * dim + 1), *lab = malloc(n + 1);
+        uint32_t idims[3] = {(uint32_t)n, (uint32_t)rows, (uint32_t)cols};
+        uint32_t ldims[1] = {(uint32_t)n};
+        char *pi, *pl, *gi, *gl;
+
+        if (img == NULL || lab == NULL)
+            abort();
+        tu_fill_samples(img, lab, n, dim, nclasses, seed, (uint64_t)split);
+        if (split == 0 && n > 0) /* the class count is max label + 1 */
+            lab[0] = (uint8_t)(nclasses - 1);
+        if (asprintf(&gi, "%s%s", names[2 * split], gzip ? ".gz" : "") < 0 ||
+            asprintf(&gl, "%s%s", names[2 * split + 1], gzip ? ".gz" : "") < 0)
+            abort();
+        pi = tu_path(dir, gi);
+        pl = tu_path(dir, gl);
+        rc = tu_write_idx(pi, idims, 3, img, gzip) == 0 &&
+                     tu_write_idx(pl, ldims, 1, lab, gzip) == 0
+                 ? 0
+                 : -1;
+        free(pi);
+        free(pl);
+        free(gi);
+        free(gl);
+        free(img);
+        free(lab);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * testutil: helpers shared by the Check suites and tests/mkdata: temporary
+ * directories, IDX writers and a small learnable synthetic dataset.
+ * Test-only code; failures abort the test (ck_assert).
+ */
+#ifndef MLPTRAIN_TESTUTIL_H
+#define MLPTRAIN_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A new empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
+char *tu_mkdtemp(void);
+/* rm -rf the directory made by tu_mkdtemp, and free the path. */
+void tu_rmtree(char *dir);
+/* dir + "/" + name, malloc'd. */
+char *tu_path(const char *dir, const char *name);
+
+/*
+ * Write an IDX file of unsigned bytes: dims[0..ndims-1], then the data
+ * (product of dims bytes).  gzip: 1 to compress.  Returns 0 or -1.
+ */
+int tu_write_idx(const char *path, const uint32_t *dims, unsigned ndims,
+                 const uint8_t *data, int gzip);
+/* Write raw bytes to a file (for malformed cases).  Returns 0 or -1. */
+int tu_write_bytes(const char *path, const void *buf, size_t len);
+/* Read a whole file into a malloc'd buffer; NULL on failure. */
+uint8_t *tu_read_bytes(const char *path, size_t *len);
+
+/*
+ * A learnable dataset: nclasses classes, rows x cols images; class k's
+ * images are a fixed random prototype plus noise, so a linear model
+ * separates them.  Writes the four IDX files (gzip or plain) into dir.
+ * Returns 0 or -1.
+ */
+int tu_make_dataset(const char *dir, size_t ntrain, size_t ntest,
+                    size_t rows, size_t cols, size_t nclasses,
+                    uint64_t seed, int gzip);
+
+/* Fill images (n, dim) and labels (n) as tu_make_dataset does, in memory. */
+void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
+                     size_t nclasses, uint64_t seed, uint64_t stream);
+
+#endif
