@@ -86,6 +86,54 @@ uint8_t *tu_read_bytes(const char *path, size_t *len)
     return buf;
 }
 
+uint8_t *tu_idx_bytes(const uint32_t *dims, unsigned ndims,
+                      const uint8_t *data, size_t *len)
+{
+    size_t n = 1, hlen = 4 + 4 * (size_t)ndims;
+    uint8_t *buf;
+
+    for (unsigned i = 0; i < ndims; i++)
+        n *= dims[i];
+    if ((buf = calloc(1, hlen + n + 1)) == NULL)
+        abort();
+    buf[2] = 0x08;
+    buf[3] = (uint8_t)ndims;
+    for (unsigned i = 0; i < ndims; i++) {
+        buf[4 + 4 * i] = (uint8_t)(dims[i] >> 24);
+        buf[5 + 4 * i] = (uint8_t)(dims[i] >> 16);
+        buf[6 + 4 * i] = (uint8_t)(dims[i] >> 8);
+        buf[7 + 4 * i] = (uint8_t)dims[i];
+    }
+    if (data != NULL && n > 0)
+        memcpy(buf + hlen, data, n);
+    *len = hlen + n;
+    return buf;
+}
+
+uint8_t *tu_gzip(const void *buf, size_t len, size_t *out_len)
+{
+    z_stream zs;
+    uint8_t *out;
+    uLong cap;
+
+    memset(&zs, 0, sizeof(zs));
+    if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK)
+        abort();
+    cap = deflateBound(&zs, (uLong)len) + 32;
+    if ((out = malloc(cap)) == NULL)
+        abort();
+    zs.next_in = (Bytef *)buf;
+    zs.avail_in = (uInt)len;
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+        abort();
+    *out_len = (size_t)zs.total_out;
+    deflateEnd(&zs);
+    return out;
+}
+
 int tu_write_idx(const char *path, const uint32_t *dims, unsigned ndims,
                  const uint8_t *data, int gzip)
 {

@@ -28,6 +28,18 @@ int tu_write_bytes(const char *path, const void *buf, size_t len);
 uint8_t *tu_read_bytes(const char *path, size_t *len);
 
 /*
+ * An IDX image in memory, as tu_write_idx writes it: header (type 0x08,
+ * ndims, dims) then data (product of dims bytes; data may be NULL for
+ * zeros).  Returns a malloc'd buffer of exactly *len bytes; aborts on
+ * failure.
+ */
+uint8_t *tu_idx_bytes(const uint32_t *dims, unsigned ndims,
+                      const uint8_t *data, size_t *len);
+/* gzip len bytes in memory (one member); malloc'd, *out_len set; aborts on
+ * failure. */
+uint8_t *tu_gzip(const void *buf, size_t len, size_t *out_len);
+
+/*
  * A learnable dataset: nclasses classes, rows x cols images; class k's
  * images are a fixed random prototype plus noise, so a linear model
  * separates them.  Writes the four IDX files (gzip or plain) into dir.

@@ -42,6 +42,10 @@ typedef struct {
     int shuffle;              /* 0: training order = file order */
     unsigned workers;         /* 0: decode on the consumer's thread */
     size_t slots;             /* ring slots; 0: automatic (bounded) */
+    /* Test hook: batch number fault_batch (1-based, counted over the whole
+     * schedule) fails to decode with MLP_EIO, as a worker error would;
+     * 0: never. */
+    uint64_t fault_batch;
 } mlp_loader_opts_t;
 
 typedef struct {
@@ -57,11 +61,19 @@ typedef struct {
 
 typedef struct mlp_loader mlp_loader_t;
 
-/* Validate opts, allocate the ring and start the workers. */
+/*
+ * Validate opts (MLP_EINVAL naming the field), allocate the ring and start
+ * the workers.  Slots: opts->slots, or 0 for min(max(2 workers, 2), 16).
+ * The loader copies the split views; their pixel and label arrays must
+ * outlive it.
+ */
 int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out);
 /*
  * Wait for the next batch of the schedule.  Returns 0 and fills *b;
- * MLP_ERANGE once the schedule is exhausted; or a worker's error.
+ * MLP_ERANGE once the schedule is exhausted; or a worker's error, with its
+ * message.  Batch s reuses the slot of batch s - mlp_loader_slots(): asking
+ * for it while that one is not released is MLP_EINVAL (it would wait
+ * forever).
  */
 int mlp_loader_next(mlp_loader_t *ld, mlp_batch_t *b);
 /* Hand the batch's slot back to the workers. */

@@ -43,7 +43,12 @@ size_t mlp_ring_nslots(const mlp_ring_t *ring);
 /* Bytes held by the slots, for memory reports. */
 size_t mlp_ring_bytes(const mlp_ring_t *ring);
 
-/* Producer: wait until slot for `seq` is free, return it in *slot. */
+/*
+ * Producer: wait until the slot for `seq` is free (seq - nslots released),
+ * return it in *slot.  Each seq is claimed once: a second claim is
+ * MLP_EINVAL.  After an abort: the abort's status; MLP_ETHREAD if a pthread
+ * call fails.
+ */
 int mlp_ring_claim(mlp_ring_t *ring, uint64_t seq, mlp_slot_t **slot);
 /* Producer: the slot claimed for its seq is filled. */
 void mlp_ring_publish(mlp_ring_t *ring, mlp_slot_t *slot);
@@ -57,7 +62,10 @@ int mlp_ring_acquire(mlp_ring_t *ring, uint64_t seq, mlp_slot_t **slot,
 /* Consumer: done with the slot; its producer may reuse it. */
 void mlp_ring_release(mlp_ring_t *ring, mlp_slot_t *slot);
 
-/* Stop: wake everyone; claims and acquires return `status` (< 0). */
+/*
+ * Stop: wake everyone; claims and acquires return `status` (< 0; a status
+ * >= 0 means MLP_EABORTED) from now on.  The first abort's status wins.
+ */
 void mlp_ring_abort(mlp_ring_t *ring, int status);
 
 #endif

@@ -1,0 +1,37 @@
+/*
+ * cli: the command line -> a command and a config.
+ *
+ * `mlptrain [COMMAND] [OPTIONS]`; COMMAND defaults to `train`.  Long and
+ * short options with getopt_long; numbers are parsed strictly (the whole
+ * argument, in range, no sign where none makes sense).
+ *
+ * Errors: MLP_EINVAL with a one-line message naming the option and the
+ * value ("option '--lr': 'abc' is not a number"); main prints it and exits 2.
+ * Not thread-safe (getopt's globals).
+ */
+#ifndef MLPTRAIN_CLI_H
+#define MLPTRAIN_CLI_H
+
+#include <stdio.h>
+
+#include "mlptrain/config.h"
+
+typedef enum {
+    MLP_CMD_TRAIN = 0,
+    MLP_CMD_HELP,
+    MLP_CMD_VERSION,
+} mlp_cmd_t;
+
+/* Parse argv into *cmd and *cfg (which starts from mlp_config_defaults). */
+int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg);
+
+/* Parse a list of hidden widths: "256", "512,256", "1024:512", "" or "none". */
+int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden);
+
+/* The --help text, with every default. */
+void mlp_cli_usage(FILE *f);
+
+/* The --version text: version, git hash, oneDNN version and ISA. */
+void mlp_cli_version(FILE *f);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * report: what a run tells people (lines on a stream) and scripts (JSON
+ * lines in a log file).
+ *
+ * A run reports, in order: mlp_report_run (the configuration: printed as a
+ * few lines, logged as a {"type":"run"} record with versions, options and
+ * each data file's size and CRC-32), one mlp_report_epoch per epoch, and
+ * mlp_report_end (a summary line and a {"type":"end"} record with the
+ * status).  Every log record is one line, flushed when written, so a log
+ * read during or after a run (even a killed one) holds whole records.
+ *
+ * Errors: MLP_EIO when the log cannot be created or written (the message
+ * names the file).  Not thread-safe: the trainer thread reports.
+ */
+#ifndef MLPTRAIN_REPORT_H
+#define MLPTRAIN_REPORT_H
+
+#include <stdio.h>
+
+#include "mlptrain/config.h"
+#include "mlptrain/dataset.h"
+
+typedef struct {
+    unsigned epoch;        /* 1-based */
+    double train_loss;     /* mean loss per training sample */
+    double train_acc;      /* over the epoch's training batches */
+    double test_loss;      /* mean loss per test sample, after the epoch */
+    double test_acc;
+    double seconds;        /* wall time of the epoch (train + test) */
+    double train_seconds;  /* wall time of the training phase */
+    double samples_per_s;  /* training samples / train_seconds */
+    double wait_share;     /* share of the epoch blocked on the loader */
+} mlp_epoch_stats_t;
+
+/* Facts of a run known only once it is set up. */
+typedef struct {
+    const char *dnnl_version;
+    const char *isa;
+    size_t nparams;
+    size_t slots;          /* ring slots */
+    size_t ring_bytes;
+} mlp_run_info_t;
+
+typedef struct {
+    const char *status;    /* "ok", "error", ... */
+    unsigned epochs;       /* completed */
+    double seconds;        /* all epochs */
+    double samples_per_s;  /* training samples / training time, all epochs */
+    double final_test_acc;
+    double best_test_acc;
+    unsigned best_epoch;
+    long peak_rss_kb;      /* from getrusage */
+    const char *message;   /* error text, or NULL */
+} mlp_run_summary_t;
+
+typedef struct mlp_report mlp_report_t;
+
+/* out: human stream (NULL: say nothing); log_path: NULL or "" for none. */
+int mlp_report_create(FILE *out, int quiet, const char *log_path,
+                      mlp_report_t **rep);
+/* Close the log; NULL is a no-op.  Returns MLP_EIO if closing failed. */
+int mlp_report_destroy(mlp_report_t *rep);
+
+int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
+                   const mlp_dataset_t *ds, const mlp_run_info_t *info);
+int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st);
+int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum);
+
+/* Write s as a JSON string (quoted, escaped) to f. */
+void mlp_report_json_string(FILE *f, const char *s);
+
+#endif

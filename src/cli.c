@@ -1,0 +1,340 @@
+/*
+ * cli: getopt_long over argv into an mlp_config_t (see cli.h).
+ *
+ * Non-goals: running anything; printing anything but usage and version.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "mlptrain/cli.h"
+#include "mlptrain/error.h"
+
+enum {
+    OPT_HIDDEN = 256,
+    OPT_ACT,
+    OPT_LR,
+    OPT_MOMENTUM,
+    OPT_WD,
+    OPT_INIT_STD,
+    OPT_DATA,
+    OPT_LIMIT_TRAIN,
+    OPT_LIMIT_TEST,
+    OPT_LOG,
+    OPT_SLOTS,
+    OPT_PLAIN_WEIGHTS,
+};
+
+static const struct option long_options[] = {
+    {"workers", required_argument, NULL, 'j'},
+    {"threads", required_argument, NULL, 't'},
+    {"hidden", required_argument, NULL, OPT_HIDDEN},
+    {"act", required_argument, NULL, OPT_ACT},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"momentum", required_argument, NULL, OPT_MOMENTUM},
+    {"weight-decay", required_argument, NULL, OPT_WD},
+    {"batch", required_argument, NULL, 'b'},
+    {"epochs", required_argument, NULL, 'e'},
+    {"seed", required_argument, NULL, 's'},
+    {"init-std", required_argument, NULL, OPT_INIT_STD},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"limit-train", required_argument, NULL, OPT_LIMIT_TRAIN},
+    {"limit-test", required_argument, NULL, OPT_LIMIT_TEST},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"slots", required_argument, NULL, OPT_SLOTS},
+    {"plain-weights", no_argument, NULL, OPT_PLAIN_WEIGHTS},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+void mlp_cli_usage(FILE *f)
+{
+    fprintf(f,
+"usage: mlptrain [train] [OPTIONS]\n"
+"Train a multilayer perceptron on an IDX image dataset (Fashion-MNIST).\n"
+"\n"
+"Model:\n"
+"      --hidden LIST      hidden layer widths, e.g. 256, 512,256 or 1024:512;\n"
+"                         '' or none for softmax regression [256]\n"
+"      --act NAME         activation: relu, sigmoid or tanh [relu]\n"
+"      --init-std X       weights drawn from N(0, X^2), biases 0 [0.01]\n"
+"      --plain-weights    keep weights in plain (out, in) layout [blocked]\n"
+"Training:\n"
+"      --lr X             learning rate [0.1]\n"
+"      --momentum X       SGD momentum, 0 <= X < 1 [0]\n"
+"      --weight-decay X   L2 weight decay [0]\n"
+"  -b, --batch N          batch size [256]\n"
+"  -e, --epochs N         epochs [10]\n"
+"  -s, --seed N           seed of weights and shuffling [1]\n"
+"Data:\n"
+"      --data DIR         directory of the IDX files\n"
+"                         [$MLPTRAIN_DATA, else %s]\n"
+"      --limit-train N    use the first N training samples [all]\n"
+"      --limit-test N     use the first N test samples [all]\n"
+"Machine:\n"
+"  -j, --workers N        loader threads, 0..%d; 0 loads on the trainer [4]\n"
+"  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
+"      --slots N          ring slots of decoded batches [min(2N, 16), >= 2]\n"
+"Output:\n"
+"  -q, --quiet            print only the final summary line\n"
+"      --log FILE         write JSON lines: the run, each epoch, the end\n"
+"  -h, --help             show this help\n"
+"  -V, --version          show versions\n"
+"\n"
+"Exit status: 0 success, 1 error (data, memory, oneDNN), 2 bad usage.\n",
+            MLP_DEFAULT_DATA_DIR, MLP_MAX_WORKERS, mlp_config_ncores());
+}
+
+/* Strict unsigned parse: digits only, within [lo, hi]. */
+static int parse_uint(const char *opt, const char *arg, unsigned long long lo,
+                      unsigned long long hi, unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (arg[0] < '0' || arg[0] > '9')
+        goto bad;
+    errno = 0;
+    v = strtoull(arg, &end, 10);
+    if (*end != '\0')
+        goto bad;
+    if (errno == ERANGE || v < lo || v > hi)
+        return mlp_error_set(MLP_EINVAL,
+                             "option '%s': '%s' is out of range (%llu..%llu)",
+                             opt, arg, lo, hi);
+    *out = v;
+    return 0;
+bad:
+    return mlp_error_set(MLP_EINVAL,
+                         "option '%s': '%s' is not a whole number >= 0", opt,
+                         arg);
+}
+
+static int parse_float(const char *opt, const char *arg, float *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(arg, &end);
+    if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return mlp_error_set(MLP_EINVAL, "option '%s': '%s' is not a number",
+                             opt, arg);
+    *out = (float)v;
+    return 0;
+}
+
+int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
+{
+    const char *p = arg;
+    size_t n = 0;
+
+    if (arg[0] == '\0' || strcmp(arg, "none") == 0) {
+        *nhidden = 0;
+        return 0;
+    }
+    for (;;) {
+        char *end;
+        unsigned long long v;
+
+        if (*p < '0' || *p > '9')
+            return mlp_error_set(MLP_EINVAL,
+                                 "option '--hidden': '%s': expected a list of "
+                                 "widths such as 512,256",
+                                 arg);
+        errno = 0;
+        v = strtoull(p, &end, 10);
+        if (errno == ERANGE || v == 0 || v > (1ULL << 24))
+            return mlp_error_set(MLP_EINVAL,
+                                 "option '--hidden': '%s': widths must be "
+                                 "1..16777216",
+                                 arg);
+        if (n == MLP_MAX_HIDDEN)
+            return mlp_error_set(MLP_EINVAL,
+                                 "option '--hidden': '%s': at most %d layers",
+                                 arg, MLP_MAX_HIDDEN);
+        hidden[n++] = (size_t)v;
+        if (*end == '\0')
+            break;
+        if (*end != ',' && *end != ':')
+            return mlp_error_set(MLP_EINVAL,
+                                 "option '--hidden': '%s': expected a list of "
+                                 "widths such as 512,256",
+                                 arg);
+        p = end + 1;
+    }
+    *nhidden = n;
+    return 0;
+}
+
+int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
+{
+    unsigned long long v;
+    int c, rc;
+
+    *cmd = MLP_CMD_TRAIN;
+    if (argc > 1 && argv[1][0] != '-') {
+        if (strcmp(argv[1], "train") != 0)
+            return mlp_error_set(MLP_EINVAL, "unknown command '%s'", argv[1]);
+        argc--;
+        argv++;
+    }
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":j:t:b:e:s:qhV", long_options,
+                            NULL)) != -1) {
+        const char *name = NULL;
+
+        /* The option's name as the user typed it, for messages. */
+        for (const struct option *o = long_options; o->name != NULL; o++)
+            if (o->val == c)
+                name = o->name;
+        char opt[64];
+        snprintf(opt, sizeof(opt), "--%s", name != NULL ? name : "?");
+
+        switch (c) {
+        case 'j':
+            if ((rc = parse_uint(opt, optarg, 0, MLP_MAX_WORKERS, &v)) < 0)
+                return rc;
+            cfg->workers = (unsigned)v;
+            break;
+        case 't':
+            if ((rc = parse_uint(opt, optarg, 1, MLP_MAX_THREADS, &v)) < 0)
+                return rc;
+            cfg->threads = (int)v;
+            break;
+        case OPT_HIDDEN:
+            if ((rc = mlp_cli_parse_hidden(optarg, cfg->hidden,
+                                           &cfg->nhidden)) < 0)
+                return rc;
+            break;
+        case OPT_ACT:
+            if ((rc = mlp_act_parse(optarg)) < 0)
+                return mlp_error_set(MLP_EINVAL,
+                                     "option '--act': unknown activation "
+                                     "'%s' (relu, sigmoid, tanh)",
+                                     optarg);
+            cfg->act = (mlp_act_t)rc;
+            break;
+        case OPT_LR:
+            if ((rc = parse_float(opt, optarg, &cfg->lr)) < 0)
+                return rc;
+            if (!(cfg->lr > 0.0f))
+                return mlp_error_set(MLP_EINVAL,
+                                     "option '--lr': '%s' must be > 0",
+                                     optarg);
+            break;
+        case OPT_MOMENTUM:
+            if ((rc = parse_float(opt, optarg, &cfg->momentum)) < 0)
+                return rc;
+            if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
+                return mlp_error_set(MLP_EINVAL,
+                                     "option '--momentum': '%s' must be in "
+                                     "[0, 1)",
+                                     optarg);
+            break;
+        case OPT_WD:
+            if ((rc = parse_float(opt, optarg, &cfg->weight_decay)) < 0)
+                return rc;
+            if (!(cfg->weight_decay >= 0.0f))
+                return mlp_error_set(MLP_EINVAL,
+                                     "option '--weight-decay': '%s' must be "
+                                     ">= 0",
+                                     optarg);
+            break;
+        case OPT_INIT_STD:
+            if ((rc = parse_float(opt, optarg, &cfg->init_std)) < 0)
+                return rc;
+            if (!(cfg->init_std >= 0.0f))
+                return mlp_error_set(MLP_EINVAL,
+                                     "option '--init-std': '%s' must be >= 0",
+                                     optarg);
+            break;
+        case 'b':
+            if ((rc = parse_uint(opt, optarg, 1, 1u << 20, &v)) < 0)
+                return rc;
+            cfg->batch = (size_t)v;
+            break;
+        case 'e':
+            if ((rc = parse_uint(opt, optarg, 1, 1000000, &v)) < 0)
+                return rc;
+            cfg->epochs = (unsigned)v;
+            break;
+        case 's':
+            if ((rc = parse_uint(opt, optarg, 0, UINT64_MAX, &v)) < 0)
+                return rc;
+            cfg->seed = (uint64_t)v;
+            break;
+        case OPT_DATA:
+            if (optarg[0] == '\0' ||
+                strlen(optarg) >= sizeof(cfg->data_dir))
+                return mlp_error_set(MLP_EINVAL,
+                                     "option '--data': '%s' is not a usable "
+                                     "directory name",
+                                     optarg);
+            strcpy(cfg->data_dir, optarg);
+            break;
+        case OPT_LIMIT_TRAIN:
+        case OPT_LIMIT_TEST:
+            if ((rc = parse_uint(opt, optarg, 1, SIZE_MAX, &v)) < 0)
+                return rc;
+            *(c == OPT_LIMIT_TRAIN ? &cfg->limit_train : &cfg->limit_test) =
+                (size_t)v;
+            break;
+        case OPT_LOG:
+            if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->log_path))
+                return mlp_error_set(MLP_EINVAL,
+                                     "option '--log': '%s' is not a usable "
+                                     "file name",
+                                     optarg);
+            strcpy(cfg->log_path, optarg);
+            break;
+        case OPT_SLOTS:
+            if ((rc = parse_uint(opt, optarg, 2, 4096, &v)) < 0)
+                return rc;
+            cfg->slots = (size_t)v;
+            break;
+        case OPT_PLAIN_WEIGHTS:
+            cfg->plain_weights = 1;
+            break;
+        case 'q':
+            cfg->quiet = 1;
+            break;
+        case 'h':
+            *cmd = MLP_CMD_HELP;
+            return 0;
+        case 'V':
+            *cmd = MLP_CMD_VERSION;
+            return 0;
+        case ':':
+            if (optopt != 0 && optopt < 256)
+                return mlp_error_set(MLP_EINVAL, "option '-%c' needs a value",
+                                     optopt);
+            return mlp_error_set(MLP_EINVAL, "option '%s' needs a value",
+                                 argv[optind - 1]);
+        default:
+            if (optopt != 0)
+                return mlp_error_set(MLP_EINVAL, "unknown option '-%c'",
+                                     optopt);
+            return mlp_error_set(MLP_EINVAL, "unknown option '%s'",
+                                 argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return mlp_error_set(MLP_EINVAL, "unexpected argument '%s'",
+                             argv[optind]);
+    return mlp_config_validate(cfg);
+}
+
+void mlp_cli_version(FILE *f)
+{
+    fprintf(f, "mlptrain %s (git %s)\noneDNN %s, ISA %s\n%s\n",
+            PACKAGE_VERSION, MLP_GIT_HASH, mlp_net_dnnl_version(),
+            mlp_net_isa(), MLP_CC_VERSION);
+}

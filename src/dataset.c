@@ -1,0 +1,201 @@
+/*
+ * dataset: load the four IDX files of a directory and check that they agree
+ * (see dataset.h).
+ *
+ * Each file is validated on its own by idx.c; this module checks what only
+ * the set can tell: shapes (images 3-d, labels 1-d), counts per split, the
+ * same image size in both splits, and labels within the class count.  All of
+ * that is judged on the whole files, before limits, so that --limit-train
+ * and --limit-test never change whether a dataset is valid or how many
+ * classes it has.
+ *
+ * Non-goals: decoding pixels to floats, shuffling, batching (loader.c), and
+ * any file layout other than the four MNIST names.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mlptrain/dataset.h"
+#include "mlptrain/error.h"
+
+const char *const mlp_dataset_file_names[MLP_NFILES] = {
+    [MLP_FILE_TRAIN_IMAGES] = "train-images-idx3-ubyte",
+    [MLP_FILE_TRAIN_LABELS] = "train-labels-idx1-ubyte",
+    [MLP_FILE_TEST_IMAGES] = "t10k-images-idx3-ubyte",
+    [MLP_FILE_TEST_LABELS] = "t10k-labels-idx1-ubyte",
+};
+
+/* True when `path` may exist: anything but ENOENT is worth an open(). */
+static int may_exist(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 || errno != ENOENT;
+}
+
+/*
+ * Read file `which` of `dir` into ds->idx[which] and ds->files[which]: the
+ * plain name if it exists, else name.gz.  Fails with MLP_EIO when neither
+ * exists (the message names both), or with what mlp_idx_read_file() says.
+ */
+static int load_file(mlp_dataset_t *ds, const char *dir, int which)
+{
+    const char *name = mlp_dataset_file_names[which];
+    mlp_file_info_t *fi = &ds->files[which];
+    char gz[sizeof(fi->path)];
+    int n, rc;
+
+    n = snprintf(fi->path, sizeof(fi->path), "%s/%s", dir, name);
+    if (n < 0 || (size_t)n + 3 >= sizeof(fi->path))
+        return mlp_error_set(MLP_EINVAL, "dataset directory name too long: "
+                             "'%s'", dir);
+    snprintf(gz, sizeof(gz), "%s.gz", fi->path);
+
+    if (!may_exist(fi->path)) {
+        if (!may_exist(gz))
+            return mlp_error_set(MLP_EIO, "cannot find %s in '%s': tried "
+                                 "'%s' and '%s'", name, dir, fi->path, gz);
+        memcpy(fi->path, gz, sizeof(gz));
+    }
+    if ((rc = mlp_idx_read_file(fi->path, &ds->idx[which])) != 0)
+        return rc;
+    fi->size = ds->idx[which].file_size;
+    fi->crc = ds->idx[which].file_crc;
+    return 0;
+}
+
+/* Fails with MLP_EFORMAT when idx does not have `want` dimensions. */
+static int check_ndims(const mlp_dataset_t *ds, int which, unsigned want,
+                       const char *what)
+{
+    const mlp_idx_t *x = &ds->idx[which];
+
+    if (x->ndims == want)
+        return 0;
+    return mlp_error_set(MLP_EFORMAT, "%s: expected %u dimension%s (%s), "
+                         "file has %u", ds->files[which].path, want,
+                         want == 1 ? "" : "s", what, x->ndims);
+}
+
+static size_t limited(size_t total, size_t limit)
+{
+    return limit == 0 || limit > total ? total : limit;
+}
+
+/*
+ * Fails with MLP_EIO (missing or unreadable file), MLP_EFORMAT (a malformed
+ * file, or images not 3-d / labels not 1-d), MLP_EINVAL (files that disagree:
+ * counts, image sizes, a test label >= the class count, no training images),
+ * MLP_ENOMEM.  On failure *out is NULL.
+ */
+int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
+                     mlp_dataset_t **out)
+{
+    mlp_dataset_t *ds = NULL;
+    const mlp_idx_t *tri, *trl, *tei, *tel;
+    const char *trip, *trlp, *teip, *telp;
+    struct stat st;
+    size_t maxlab = 0;
+    int rc;
+
+    *out = NULL;
+    if (stat(dir, &st) != 0) {
+        rc = mlp_error_set(MLP_EIO, "cannot open dataset directory '%s': %s",
+                           dir, strerror(errno));
+        goto out;
+    }
+    if ((ds = calloc(1, sizeof(*ds))) == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "cannot allocate a dataset");
+        goto out;
+    }
+    for (int i = 0; i < MLP_NFILES; i++)
+        if ((rc = load_file(ds, dir, i)) != 0)
+            goto out;
+
+    tri = &ds->idx[MLP_FILE_TRAIN_IMAGES];
+    trl = &ds->idx[MLP_FILE_TRAIN_LABELS];
+    tei = &ds->idx[MLP_FILE_TEST_IMAGES];
+    tel = &ds->idx[MLP_FILE_TEST_LABELS];
+    trip = ds->files[MLP_FILE_TRAIN_IMAGES].path;
+    trlp = ds->files[MLP_FILE_TRAIN_LABELS].path;
+    teip = ds->files[MLP_FILE_TEST_IMAGES].path;
+    telp = ds->files[MLP_FILE_TEST_LABELS].path;
+
+    if ((rc = check_ndims(ds, MLP_FILE_TRAIN_IMAGES, 3,
+                          "images, rows, cols")) != 0 ||
+        (rc = check_ndims(ds, MLP_FILE_TRAIN_LABELS, 1, "labels")) != 0 ||
+        (rc = check_ndims(ds, MLP_FILE_TEST_IMAGES, 3,
+                          "images, rows, cols")) != 0 ||
+        (rc = check_ndims(ds, MLP_FILE_TEST_LABELS, 1, "labels")) != 0)
+        goto out;
+
+    if (tri->count != trl->count) {
+        rc = mlp_error_set(MLP_EINVAL, "%s has %zu images but %s has %zu "
+                           "labels", trip, tri->count, trlp, trl->count);
+        goto out;
+    }
+    if (tei->count != tel->count) {
+        rc = mlp_error_set(MLP_EINVAL, "%s has %zu images but %s has %zu "
+                           "labels", teip, tei->count, telp, tel->count);
+        goto out;
+    }
+    if (tei->dims[1] != tri->dims[1] || tei->dims[2] != tri->dims[2]) {
+        rc = mlp_error_set(MLP_EINVAL, "%s has %lux%lu images but %s has "
+                           "%lux%lu", trip, (unsigned long)tri->dims[1],
+                           (unsigned long)tri->dims[2], teip,
+                           (unsigned long)tei->dims[1],
+                           (unsigned long)tei->dims[2]);
+        goto out;
+    }
+    if (tri->count == 0) {
+        rc = mlp_error_set(MLP_EINVAL, "%s: no training images", trip);
+        goto out;
+    }
+
+    /* The class count comes from the whole file, whatever the limit. */
+    for (size_t i = 0; i < trl->count; i++)
+        if (trl->data[i] > maxlab)
+            maxlab = trl->data[i];
+    for (size_t i = 0; i < tel->count; i++) {
+        if (tel->data[i] > maxlab) {
+            rc = mlp_error_set(MLP_EINVAL, "%s: label %u of test sample %zu "
+                               "is not below the class count %zu (the "
+                               "largest training label in %s is %zu)", telp,
+                               tel->data[i], i, maxlab + 1, trlp, maxlab);
+            goto out;
+        }
+    }
+
+    ds->rows = tri->dims[1];
+    ds->cols = tri->dims[2];
+    ds->nclasses = maxlab + 1;
+    ds->train_total = tri->count;
+    ds->test_total = tei->count;
+    ds->train.n = limited(tri->count, limit_train);
+    ds->train.dim = tri->item_size;
+    ds->train.images = tri->data;
+    ds->train.labels = trl->data;
+    ds->test.n = limited(tei->count, limit_test);
+    ds->test.dim = tei->item_size;
+    ds->test.images = tei->data;
+    ds->test.labels = tel->data;
+
+    *out = ds;
+    ds = NULL;
+    rc = 0;
+out:
+    mlp_dataset_destroy(ds);
+    return rc;
+}
+
+void mlp_dataset_destroy(mlp_dataset_t *ds)
+{
+    if (ds == NULL)
+        return;
+    for (int i = 0; i < MLP_NFILES; i++)
+        mlp_idx_free(&ds->idx[i]);
+    free(ds);
+}

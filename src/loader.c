@@ -1,0 +1,478 @@
+/*
+ * loader: the worker pool that decodes batches into ring slots (see
+ * loader.h).  Non-goals: reading files (dataset does that), augmentation.
+ *
+ * Threads.  `workers` joinable POSIX threads, all running worker_main, plus the one consumer (the trainer) calling mlp_loader_next
+ * and mlp_loader_release.  With workers = 0 there are no threads: the
+ * consumer produces each batch itself through the same ring calls.
+ *
+ * The schedule.  Batches carry a global sequence number: seq -> (epoch,
+ * phase, index) is pure arithmetic (locate), and batch contents are a pure
+ * function of it (fill), so it does not matter which worker decodes what.
+ * Workers take sequence numbers from one atomic counter and stop once it
+ * passes the end of the schedule.
+ *
+ * Ownership of a slot.  The ring decides (see ring.c): the worker holding
+ * seq s claims slot s % nslots once the consumer released s - nslots, fills
+ * it without any lock, and publishes it; the consumer then owns it until
+ * mlp_loader_release.  The dataset is read-only and shared without locks.
+ *
+ * Order.  The consumer acquires 0, 1, 2, ... strictly in order, however the
+ * workers finish.  At most nslots batches exist at once; surplus workers
+ * sleep in mlp_ring_claim on their slot's condition.
+ *
+ * Errors and shutdown.  A worker that fails records its status and message
+ * in the loader (first wins, under `mu`) and then aborts the ring with that
+ * status, which wakes everyone: the other workers see the abort from
+ * mlp_ring_claim and exit, and the consumer's mlp_ring_acquire returns the
+ * status, whereupon mlp_loader_next copies the recorded message into the
+ * consumer's thread-local error.  mlp_loader_destroy aborts the ring with
+ * MLP_EABORTED and joins every worker: each one is either decoding (and
+ * exits at its next claim), asleep in the ring (woken by the abort), or
+ * already gone.  Workers run with all signals blocked, so signals reach the
+ * trainer's thread only.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pthread.h>
+
+#include "mlptrain/error.h"
+#include "mlptrain/loader.h"
+#include "mlptrain/ring.h"
+#include "mlptrain/rng.h"
+
+#define LOADER_MAX_WORKERS 1024
+#define LOADER_MAX_AUTO_SLOTS 16
+#define LOADER_STACK_SIZE (512 * 1024) /* workers need little stack */
+#define LOADER_MSG_MAX 1024
+
+struct mlp_loader {
+    /* Read-only once the workers start. */
+    mlp_split_t train, test;   /* views; the arrays belong to the caller */
+    int has_test;
+    size_t batch, dim;
+    unsigned first_epoch, epochs;
+    uint64_t seed;
+    int shuffle;
+    uint64_t fault_batch;      /* 1-based; 0: none */
+    size_t nb_train, nb_test;  /* batches per epoch and phase */
+    uint64_t per_epoch, total; /* batches per epoch, in the schedule */
+    float lut[256];            /* lut[v] == (float)v / 255.0f */
+    mlp_ring_t *ring;
+    size_t nslots;
+
+    /* Workers. */
+    atomic_uint_fast64_t next; /* next sequence number to decode */
+    pthread_t *threads;        /* (nworkers) */
+    unsigned nworkers, nthreads; /* asked for, started */
+
+    /* The first worker error, guarded by mu. */
+    pthread_mutex_t mu;
+    int mu_init;
+    int werr;
+    char wmsg[LOADER_MSG_MAX];
+
+    /* Consumer's thread only. */
+    uint64_t cseq;             /* next sequence to hand out */
+    unsigned char *held;       /* (nslots) slot handed out, not released */
+    uint64_t wait_ns;
+};
+
+typedef struct {
+    unsigned epoch;
+    mlp_phase_t phase;
+    size_t index;              /* within the phase */
+    size_t start, n;           /* positions [start, start + n) of the order */
+    int last;
+} batch_pos_t;
+
+size_t mlp_loader_nbatches(size_t n, size_t batch)
+{
+    return batch == 0 ? 0 : n / batch + (n % batch != 0);
+}
+
+static void locate(const mlp_loader_t *ld, uint64_t seq, batch_pos_t *pos)
+{
+    uint64_t k = seq % ld->per_epoch;
+    const mlp_split_t *split;
+    size_t nb;
+
+    pos->epoch = ld->first_epoch + (unsigned)(seq / ld->per_epoch);
+    if (k < ld->nb_train) {
+        pos->phase = MLP_PHASE_TRAIN;
+        pos->index = (size_t)k;
+        split = &ld->train;
+        nb = ld->nb_train;
+    } else {
+        pos->phase = MLP_PHASE_TEST;
+        pos->index = (size_t)(k - ld->nb_train);
+        split = &ld->test;
+        nb = ld->nb_test;
+    }
+    pos->start = pos->index * ld->batch;
+    pos->n = split->n - pos->start < ld->batch ? split->n - pos->start
+                                               : ld->batch;
+    pos->last = pos->index + 1 == nb;
+}
+
+/* Decode batch `seq` into the slot.  Fails only through the test hook. */
+static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
+{
+    const mlp_split_t *split;
+    batch_pos_t pos;
+    mlp_perm_t perm;
+    int permuted;
+
+    locate(ld, seq, &pos);
+    if (ld->fault_batch != 0 && seq + 1 == ld->fault_batch)
+        return mlp_error_set(MLP_EIO,
+                             "loader: injected fault in batch %llu "
+                             "(epoch %u, %s batch %zu)",
+                             (unsigned long long)seq + 1, pos.epoch,
+                             pos.phase == MLP_PHASE_TRAIN ? "train" : "test",
+                             pos.index);
+    split = pos.phase == MLP_PHASE_TRAIN ? &ld->train : &ld->test;
+    permuted = pos.phase == MLP_PHASE_TRAIN && ld->shuffle;
+    if (permuted) /* O(1): four round keys */
+        mlp_perm_init(&perm, split->n, ld->seed, pos.epoch);
+    for (size_t r = 0; r < pos.n; r++) {
+        size_t i = pos.start + r;
+        const uint8_t *src;
+        float *dst = slot->x + r * ld->dim;
+
+        if (permuted)
+            i = (size_t)mlp_perm_at(&perm, i);
+        src = split->images + i * ld->dim;
+        for (size_t j = 0; j < ld->dim; j++)
+            dst[j] = ld->lut[src[j]];
+        slot->y[r] = split->labels[i];
+    }
+    slot->n = pos.n;
+    return 0;
+}
+
+/*
+ * Record this thread's error (status and message; the first one wins) and
+ * stop the ring with it.  Recording comes first, so whoever sees the ring's
+ * status finds the message.
+ */
+static void loader_fail(mlp_loader_t *ld, int status)
+{
+    int locked = pthread_mutex_lock(&ld->mu) == 0;
+
+    if (locked && ld->werr == 0) {
+        ld->werr = status;
+        snprintf(ld->wmsg, sizeof(ld->wmsg), "%s", mlp_error_message());
+    }
+    mlp_ring_abort(ld->ring, status);
+    if (locked)
+        pthread_mutex_unlock(&ld->mu);
+}
+
+/* Claim, decode and publish batch `seq`; on failure stop everything. */
+static int produce(mlp_loader_t *ld, uint64_t seq)
+{
+    mlp_slot_t *slot;
+    int rc;
+
+    rc = mlp_ring_claim(ld->ring, seq, &slot);
+    if (rc == 0) {
+        rc = fill(ld, seq, slot);
+        if (rc == 0)
+            mlp_ring_publish(ld->ring, slot);
+    }
+    /* After an abort, the abort's author has recorded already: no-op. */
+    if (rc != 0)
+        loader_fail(ld, rc);
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    mlp_loader_t *ld = arg;
+
+    for (;;) {
+        uint64_t seq = atomic_fetch_add_explicit(&ld->next, 1,
+                                                 memory_order_relaxed);
+
+        if (seq >= ld->total || produce(ld, seq) != 0)
+            break;
+    }
+    return NULL;
+}
+
+static int check_split(const mlp_split_t *s, const char *name)
+{
+    if (s->dim == 0)
+        return mlp_error_set(MLP_EINVAL, "loader: opts.%s has dim 0", name);
+    if (s->n > 0 && (s->images == NULL || s->labels == NULL))
+        return mlp_error_set(MLP_EINVAL,
+                             "loader: opts.%s has %zu samples but no data",
+                             name, s->n);
+    return 0;
+}
+
+static int check_opts(const mlp_loader_opts_t *o)
+{
+    int rc;
+
+    if (o == NULL)
+        return mlp_error_set(MLP_EINVAL, "loader: opts is NULL");
+    if (o->train == NULL)
+        return mlp_error_set(MLP_EINVAL, "loader: opts.train is NULL");
+    if (o->train->n == 0)
+        return mlp_error_set(MLP_EINVAL,
+                             "loader: opts.train has no samples (n = 0)");
+    if ((rc = check_split(o->train, "train")) != 0)
+        return rc;
+    if (o->test != NULL) {
+        if ((rc = check_split(o->test, "test")) != 0)
+            return rc;
+        if (o->test->dim != o->train->dim)
+            return mlp_error_set(MLP_EINVAL,
+                                 "loader: opts.test dim %zu differs from "
+                                 "opts.train dim %zu",
+                                 o->test->dim, o->train->dim);
+    }
+    if (o->batch == 0)
+        return mlp_error_set(MLP_EINVAL, "loader: opts.batch must be > 0");
+    if (o->epochs < 1)
+        return mlp_error_set(MLP_EINVAL, "loader: opts.epochs must be >= 1");
+    if (o->first_epoch < 1)
+        return mlp_error_set(MLP_EINVAL,
+                             "loader: opts.first_epoch must be >= 1 "
+                             "(epochs are numbered from 1)");
+    if (o->first_epoch - 1 > UINT_MAX - o->epochs)
+        return mlp_error_set(MLP_EINVAL,
+                             "loader: opts.first_epoch %u + opts.epochs %u "
+                             "overflows", o->first_epoch, o->epochs);
+    if (o->workers > LOADER_MAX_WORKERS)
+        return mlp_error_set(MLP_EINVAL,
+                             "loader: opts.workers %u exceeds %d",
+                             o->workers, LOADER_MAX_WORKERS);
+    return 0;
+}
+
+/* Start the workers with every signal blocked (they inherit the mask). */
+static int start_workers(mlp_loader_t *ld)
+{
+    pthread_attr_t attr;
+    sigset_t all, old;
+    int rc = 0, err, attr_init = 0, masked = 0;
+
+    if ((err = pthread_attr_init(&attr)) != 0) {
+        rc = mlp_error_set(MLP_ETHREAD, "loader: pthread_attr_init: %s",
+                           strerror(err));
+        goto out;
+    }
+    attr_init = 1;
+    if ((err = pthread_attr_setstacksize(&attr, LOADER_STACK_SIZE)) != 0) {
+        rc = mlp_error_set(MLP_ETHREAD,
+                           "loader: pthread_attr_setstacksize: %s",
+                           strerror(err));
+        goto out;
+    }
+    sigfillset(&all);
+    if ((err = pthread_sigmask(SIG_SETMASK, &all, &old)) != 0) {
+        rc = mlp_error_set(MLP_ETHREAD, "loader: pthread_sigmask: %s",
+                           strerror(err));
+        goto out;
+    }
+    masked = 1;
+    for (unsigned i = 0; i < ld->nworkers; i++) {
+        err = pthread_create(&ld->threads[i], &attr, worker_main, ld);
+        if (err != 0) {
+            rc = mlp_error_set(MLP_ETHREAD,
+                               "loader: cannot start worker %u of %u: %s",
+                               i + 1, ld->nworkers, strerror(err));
+            goto out;
+        }
+        ld->nthreads++;
+    }
+out:
+    if (masked)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (attr_init)
+        pthread_attr_destroy(&attr);
+    return rc;
+}
+
+int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
+{
+    mlp_loader_t *ld = NULL;
+    int rc, err;
+
+    *out = NULL;
+    if ((rc = check_opts(opts)) != 0)
+        return rc;
+
+    ld = calloc(1, sizeof(*ld));
+    if (ld == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "loader: out of memory");
+        goto out;
+    }
+    ld->train = *opts->train;
+    ld->has_test = opts->test != NULL;
+    if (ld->has_test)
+        ld->test = *opts->test;
+    ld->batch = opts->batch;
+    ld->dim = opts->train->dim;
+    ld->first_epoch = opts->first_epoch;
+    ld->epochs = opts->epochs;
+    ld->seed = opts->seed;
+    ld->shuffle = opts->shuffle;
+    ld->fault_batch = opts->fault_batch;
+    ld->nb_train = mlp_loader_nbatches(ld->train.n, ld->batch);
+    ld->nb_test = ld->has_test ? mlp_loader_nbatches(ld->test.n, ld->batch)
+                               : 0;
+    ld->per_epoch = (uint64_t)ld->nb_train + ld->nb_test;
+    ld->total = ld->per_epoch * ld->epochs;
+    for (int v = 0; v < 256; v++)
+        ld->lut[v] = (float)v / 255.0f;
+    atomic_init(&ld->next, 0);
+    ld->nworkers = opts->workers;
+
+    ld->nslots = opts->slots;
+    if (ld->nslots == 0) {
+        ld->nslots = 2 * (size_t)ld->nworkers;
+        if (ld->nslots < 2)
+            ld->nslots = 2;
+        if (ld->nslots > LOADER_MAX_AUTO_SLOTS)
+            ld->nslots = LOADER_MAX_AUTO_SLOTS;
+    }
+
+    if ((err = pthread_mutex_init(&ld->mu, NULL)) != 0) {
+        rc = mlp_error_set(MLP_ETHREAD, "loader: pthread_mutex_init: %s",
+                           strerror(err));
+        goto out;
+    }
+    ld->mu_init = 1;
+    ld->held = calloc(ld->nslots, 1);
+    if (ld->held == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "loader: out of memory");
+        goto out;
+    }
+    if ((rc = mlp_ring_create(ld->nslots, ld->batch, ld->dim, &ld->ring)))
+        goto out;
+    if (ld->nworkers > 0) {
+        ld->threads = calloc(ld->nworkers, sizeof(*ld->threads));
+        if (ld->threads == NULL) {
+            rc = mlp_error_set(MLP_ENOMEM, "loader: out of memory");
+            goto out;
+        }
+        if ((rc = start_workers(ld)) != 0)
+            goto out;
+    }
+    *out = ld;
+    ld = NULL;
+out:
+    mlp_loader_destroy(ld); /* stops any worker already started */
+    return rc;
+}
+
+/* The consumer's side of a failed acquire: adopt the worker's message. */
+static int consumer_error(mlp_loader_t *ld, int rc)
+{
+    char msg[LOADER_MSG_MAX];
+    int werr = 0;
+
+    if (pthread_mutex_lock(&ld->mu) == 0) {
+        werr = ld->werr;
+        memcpy(msg, ld->wmsg, sizeof(msg));
+        pthread_mutex_unlock(&ld->mu);
+    }
+    if (werr == 0) /* the consumer's own failure: its message stands */
+        return rc;
+    return mlp_error_set(werr, "%s", msg);
+}
+
+int mlp_loader_next(mlp_loader_t *ld, mlp_batch_t *b)
+{
+    mlp_slot_t *slot;
+    batch_pos_t pos;
+    uint64_t waited = 0;
+    int rc;
+
+    b->slot_ = NULL;
+    if (ld->cseq >= ld->total)
+        return mlp_error_set(MLP_ERANGE,
+                             "loader: all %llu batches were delivered",
+                             (unsigned long long)ld->total);
+    if (ld->held[ld->cseq % ld->nslots])
+        return mlp_error_set(MLP_EINVAL,
+                             "loader: batch %llu needs the slot of batch "
+                             "%llu, which was not released",
+                             (unsigned long long)ld->cseq + 1,
+                             (unsigned long long)(ld->cseq - ld->nslots) + 1);
+    /* Without workers the consumer produces: never blocks, since batch
+     * cseq - nslots was released. */
+    if (ld->nworkers == 0 && (rc = produce(ld, ld->cseq)) != 0)
+        return consumer_error(ld, rc);
+    rc = mlp_ring_acquire(ld->ring, ld->cseq, &slot, &waited);
+    ld->wait_ns += waited;
+    if (rc != 0)
+        return consumer_error(ld, rc);
+
+    locate(ld, ld->cseq, &pos);
+    b->x = slot->x;
+    b->y = slot->y;
+    b->n = slot->n;
+    b->epoch = pos.epoch;
+    b->phase = pos.phase;
+    b->index = pos.index;
+    b->last = pos.last;
+    b->slot_ = slot;
+    ld->held[ld->cseq % ld->nslots] = 1;
+    ld->cseq++;
+    return 0;
+}
+
+void mlp_loader_release(mlp_loader_t *ld, mlp_batch_t *b)
+{
+    mlp_slot_t *slot;
+
+    if (b == NULL || b->slot_ == NULL)
+        return;
+    slot = b->slot_;
+    ld->held[slot->seq % ld->nslots] = 0;
+    mlp_ring_release(ld->ring, slot);
+    b->slot_ = NULL;
+}
+
+uint64_t mlp_loader_wait_ns(const mlp_loader_t *ld)
+{
+    return ld->wait_ns;
+}
+
+size_t mlp_loader_slots(const mlp_loader_t *ld)
+{
+    return ld->nslots;
+}
+
+size_t mlp_loader_bytes(const mlp_loader_t *ld)
+{
+    return mlp_ring_bytes(ld->ring);
+}
+
+void mlp_loader_destroy(mlp_loader_t *ld)
+{
+    if (ld == NULL)
+        return;
+    /* Wakes every worker, wherever it sleeps; decoding ones exit at their
+     * next claim.  A join fails only for a thread we did not start. */
+    if (ld->ring != NULL)
+        mlp_ring_abort(ld->ring, MLP_EABORTED);
+    for (unsigned i = 0; i < ld->nthreads; i++)
+        pthread_join(ld->threads[i], NULL);
+    mlp_ring_destroy(ld->ring);
+    if (ld->mu_init)
+        pthread_mutex_destroy(&ld->mu);
+    free(ld->threads);
+    free(ld->held);
+    free(ld);
+}

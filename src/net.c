@@ -1,0 +1,750 @@
+/*
+ * net: the multilayer perceptron on oneDNN 2.x primitives (see net.h).
+ *
+ * Layer l is an inner product h_l = act(W_l h_{l-1} + b_l) with h_{-1} = x;
+ * the activation is fused as an eltwise post-op on hidden layers, and the
+ * last layer is linear (logits).  For each prepared batch size a plan holds
+ * the forward and the backward primitives with their argument lists, run in
+ * a loop as in oneDNN's cpu_cnn_training_f32.c.  Backward per layer, from
+ * the last: eltwise backward in place on dL/dh_l (hidden layers only; the
+ * *_use_dst_for_bwd algorithms read h_l, which the forward kept), then
+ * backward-weights (dW, db) and backward-data (dL/dh_{l-1}; not for layer 0,
+ * nobody needs dL/dx).
+ *
+ * Weights use the layout the forward inner product picks for the largest
+ * batch (or plain oi); every other primitive is created with that exact
+ * layout, so parameters and gradients share one layout and no reorder runs
+ * per step.  Activations are plain (n, c) row-major; x and dL/dlogits are
+ * the caller's buffers, wrapped without a copy.
+ *
+ * Non-goals: other layer kinds, dropout, inference-only primitives, GPUs.
+ */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+
+#include "mlptrain/error.h"
+#include "mlptrain/net.h"
+#include "mlptrain/rng.h"
+
+#define MLP_MAX_LAYERS (MLP_MAX_HIDDEN + 1)
+#define MLP_MAX_ARGS 4
+#define MLP_MAX_WIDTH ((size_t)1 << 24)  /* keeps every product in range */
+#define MLP_ALIGN 64                     /* bytes, for every tensor */
+#define MLP_ALIGN_F (MLP_ALIGN / sizeof(float))
+
+/* Wrap a oneDNN call: on failure record the call and jump to `out`. */
+#define CHECK(call)                                                        \
+    do {                                                                   \
+        dnnl_status_t s_ = (call);                                         \
+        if (s_ != dnnl_success) {                                          \
+            rc = mlp_error_set(MLP_EDNNL, "%s: %s (line %d)", #call,       \
+                               dnnl_status2str(s_), __LINE__);             \
+            goto out;                                                      \
+        }                                                                  \
+    } while (0)
+
+/* One primitive and the arguments it runs with. */
+typedef struct {
+    dnnl_primitive_t prim;
+    int nargs;
+    dnnl_exec_arg_t args[MLP_MAX_ARGS];
+} mlp_step_t;
+
+/* Everything that runs for one batch size n. */
+typedef struct {
+    size_t n;
+    dnnl_memory_t x;                  /* (n, in), the caller's buffer */
+    dnnl_memory_t dlogits;            /* (n, out), the caller's buffer */
+    float *logits;                    /* (n, out): h of the last layer */
+    dnnl_memory_t h[MLP_MAX_LAYERS];  /* (n, out_l): act(W_l h_{l-1} + b_l) */
+    dnnl_memory_t dh[MLP_MAX_LAYERS]; /* (n, out_l): dL/dh_l, then dL/dz_l;
+                                         hidden layers only */
+    int nfwd, nbwd;
+    mlp_step_t fwd[MLP_MAX_LAYERS];
+    mlp_step_t bwd[3 * MLP_MAX_LAYERS];
+} mlp_plan_t;
+
+struct mlp_net {
+    mlp_net_spec_t spec;            /* as given */
+    size_t nlayers;                 /* nhidden + 1 */
+    size_t lin[MLP_MAX_LAYERS];     /* layer l maps lin[l] ... */
+    size_t lout[MLP_MAX_LAYERS];    /* ... to lout[l] values */
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_memory_desc_t wmd[MLP_MAX_LAYERS]; /* (out, in) in the chosen layout */
+    size_t woff[MLP_MAX_LAYERS];    /* floats into params/grads */
+    size_t boff[MLP_MAX_LAYERS];
+    size_t nflat;                   /* floats in params, grads, padding incl. */
+    float *params;                  /* (nflat): W_0 b_0 W_1 b_1 ... */
+    float *grads;                   /* (nflat): same offsets as params */
+    float *act;                     /* h_l and dh_l blocks, largest batch */
+    dnnl_memory_t w[MLP_MAX_LAYERS];  /* views into params and grads */
+    dnnl_memory_t b[MLP_MAX_LAYERS];
+    dnnl_memory_t dw[MLP_MAX_LAYERS];
+    dnnl_memory_t db[MLP_MAX_LAYERS];
+    size_t nplans;
+    mlp_plan_t plans[MLP_MAX_BATCH_SIZES]; /* plans[0]: the largest batch */
+    size_t last_n;                  /* batch of the last forward, 0: none */
+};
+
+static const struct {
+    const char *name;
+    dnnl_alg_kind_t fwd; /* the post-op */
+    dnnl_alg_kind_t bwd; /* backward from the activations (dst) */
+} acts[] = {
+    [MLP_ACT_RELU] = {"relu", dnnl_eltwise_relu,
+                      dnnl_eltwise_relu_use_dst_for_bwd},
+    [MLP_ACT_SIGMOID] = {"sigmoid", dnnl_eltwise_logistic,
+                         dnnl_eltwise_logistic_use_dst_for_bwd},
+    [MLP_ACT_TANH] = {"tanh", dnnl_eltwise_tanh,
+                      dnnl_eltwise_tanh_use_dst_for_bwd},
+};
+#define MLP_NACTS (sizeof(acts) / sizeof(acts[0]))
+
+const char *mlp_act_name(mlp_act_t act)
+{
+    if ((unsigned)act >= MLP_NACTS)
+        return "unknown";
+    return acts[act].name;
+}
+
+int mlp_act_parse(const char *name)
+{
+    for (size_t i = 0; name && i < MLP_NACTS; i++)
+        if (strcmp(name, acts[i].name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static size_t round_up(size_t n)
+{
+    return (n + MLP_ALIGN_F - 1) / MLP_ALIGN_F * MLP_ALIGN_F;
+}
+
+static float *alloc_floats(size_t n)
+{
+    void *p = NULL;
+
+    if (n == 0)
+        n = MLP_ALIGN_F;
+    if (n > SIZE_MAX / sizeof(float) ||
+        posix_memalign(&p, MLP_ALIGN, n * sizeof(float)) != 0)
+        return NULL;
+    memset(p, 0, n * sizeof(float));
+    return p;
+}
+
+static dnnl_status_t md_2d(dnnl_memory_desc_t *md, size_t a, size_t b,
+                           dnnl_format_tag_t tag)
+{
+    dnnl_dims_t dims = {(dnnl_dim_t)a, (dnnl_dim_t)b};
+
+    return dnnl_memory_desc_init_by_tag(md, 2, dims, dnnl_f32, tag);
+}
+
+static dnnl_status_t md_1d(dnnl_memory_desc_t *md, size_t a)
+{
+    dnnl_dims_t dims = {(dnnl_dim_t)a};
+
+    return dnnl_memory_desc_init_by_tag(md, 1, dims, dnnl_f32, dnnl_x);
+}
+
+static void step_arg(mlp_step_t *st, int arg, dnnl_memory_t m)
+{
+    st->args[st->nargs].arg = arg;
+    st->args[st->nargs].memory = m;
+    st->nargs++;
+}
+
+/*
+ * The forward inner product of layer l for batch n, its activation as a
+ * post-op on hidden layers; wmd NULL lets oneDNN pick the weights layout.
+ */
+static int ip_fwd_pd(mlp_net_t *net, size_t l, size_t n,
+                     const dnnl_memory_desc_t *wmd,
+                     dnnl_primitive_desc_t *pdp)
+{
+    int rc = 0;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_memory_desc_t src, w, b, dst;
+    dnnl_inner_product_desc_t d;
+
+    *pdp = NULL;
+    CHECK(md_2d(&src, n, net->lin[l], dnnl_nc));
+    CHECK(md_2d(&dst, n, net->lout[l], dnnl_nc));
+    CHECK(md_1d(&b, net->lout[l]));
+    if (wmd)
+        w = *wmd;
+    else
+        CHECK(md_2d(&w, net->lout[l], net->lin[l],
+                    net->spec.plain_weights ? dnnl_oi : dnnl_format_tag_any));
+    CHECK(dnnl_inner_product_forward_desc_init(&d, dnnl_forward_training,
+                                               &src, &w, &b, &dst));
+    CHECK(dnnl_primitive_attr_create(&attr));
+    if (l + 1 < net->nlayers) {
+        CHECK(dnnl_post_ops_create(&po));
+        CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, acts[net->spec.act].fwd,
+                                           0.0f, 0.0f));
+        CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
+    }
+    CHECK(dnnl_primitive_desc_create(pdp, &d, attr, net->engine, NULL));
+out:
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+    return rc;
+}
+
+/* Fail unless the primitive's md for `what` is the layer's weights layout. */
+static int check_wmd(mlp_net_t *net, size_t l, dnnl_primitive_desc_t pd,
+                     dnnl_query_t what, const char *name)
+{
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, what, 0);
+
+    if (!md || !dnnl_memory_desc_equal(md, &net->wmd[l]))
+        return mlp_error_set(MLP_EDNNL,
+                             "layer %zu: oneDNN's %s wants another weights "
+                             "layout than the forward",
+                             l, name);
+    return 0;
+}
+
+/* Build the primitives and activation memories of batch size n into p. */
+static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
+{
+    int rc = 0;
+    size_t L = net->nlayers, off = 0;
+    dnnl_primitive_desc_t fwd[MLP_MAX_LAYERS] = {NULL};
+    dnnl_primitive_desc_t pd = NULL, hint = NULL;
+    dnnl_memory_desc_t md, dmd, bmd;
+    dnnl_inner_product_desc_t ipd;
+    dnnl_eltwise_desc_t ed;
+    mlp_step_t *st;
+
+    p->n = n;
+    CHECK(md_2d(&md, n, net->lin[0], dnnl_nc));
+    CHECK(dnnl_memory_create(&p->x, &md, net->engine, DNNL_MEMORY_NONE));
+    CHECK(md_2d(&md, n, net->lout[L - 1], dnnl_nc));
+    CHECK(dnnl_memory_create(&p->dlogits, &md, net->engine,
+                             DNNL_MEMORY_NONE));
+    /* h_l then dh_l per layer, at the offsets of the largest batch. */
+    for (size_t l = 0; l < L; l++) {
+        size_t sz = round_up(net->plans[0].n * net->lout[l]);
+
+        CHECK(md_2d(&md, n, net->lout[l], dnnl_nc));
+        CHECK(dnnl_memory_create(&p->h[l], &md, net->engine, net->act + off));
+        if (l + 1 == L)
+            p->logits = net->act + off;
+        off += sz;
+        if (l + 1 < L) {
+            CHECK(dnnl_memory_create(&p->dh[l], &md, net->engine,
+                                     net->act + off));
+            off += sz;
+        }
+    }
+
+    for (size_t l = 0; l < L; l++) {
+        dnnl_memory_t src = l == 0 ? p->x : p->h[l - 1];
+
+        rc = ip_fwd_pd(net, l, n, &net->wmd[l], &fwd[l]);
+        if (rc < 0)
+            goto out;
+        if ((rc = check_wmd(net, l, fwd[l], dnnl_query_weights_md,
+                            "forward")) < 0)
+            goto out;
+        st = &p->fwd[p->nfwd++];
+        CHECK(dnnl_primitive_create(&st->prim, fwd[l]));
+        step_arg(st, DNNL_ARG_SRC, src);
+        step_arg(st, DNNL_ARG_WEIGHTS, net->w[l]);
+        step_arg(st, DNNL_ARG_BIAS, net->b[l]);
+        step_arg(st, DNNL_ARG_DST, p->h[l]);
+    }
+
+    for (size_t l = L; l-- > 0;) {
+        dnnl_memory_t src = l == 0 ? p->x : p->h[l - 1];
+        dnnl_memory_t dz = l + 1 == L ? p->dlogits : p->dh[l];
+
+        CHECK(md_2d(&dmd, n, net->lout[l], dnnl_nc));
+        if (l + 1 < L) {
+            /* dL/dz = dL/dh * act'(from h), in place. */
+            CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training,
+                                                 acts[net->spec.act].bwd,
+                                                 &dmd, 0.0f, 0.0f));
+            CHECK(dnnl_primitive_desc_create(&hint, &ed, NULL, net->engine,
+                                             NULL));
+            CHECK(dnnl_eltwise_backward_desc_init(
+                &ed, acts[net->spec.act].bwd, &dmd, &dmd, 0.0f, 0.0f));
+            CHECK(dnnl_primitive_desc_create(&pd, &ed, NULL, net->engine,
+                                             hint));
+            st = &p->bwd[p->nbwd++];
+            CHECK(dnnl_primitive_create(&st->prim, pd));
+            step_arg(st, DNNL_ARG_DST, p->h[l]);
+            step_arg(st, DNNL_ARG_DIFF_DST, p->dh[l]);
+            step_arg(st, DNNL_ARG_DIFF_SRC, p->dh[l]);
+            dnnl_primitive_desc_destroy(pd);
+            dnnl_primitive_desc_destroy(hint);
+            pd = hint = NULL;
+        }
+
+        CHECK(md_2d(&md, n, net->lin[l], dnnl_nc));
+        CHECK(md_1d(&bmd, net->lout[l]));
+        CHECK(dnnl_inner_product_backward_weights_desc_init(
+            &ipd, &md, &net->wmd[l], &bmd, &dmd));
+        CHECK(dnnl_primitive_desc_create(&pd, &ipd, NULL, net->engine,
+                                         fwd[l]));
+        if ((rc = check_wmd(net, l, pd, dnnl_query_diff_weights_md,
+                            "backward-weights")) < 0)
+            goto out;
+        st = &p->bwd[p->nbwd++];
+        CHECK(dnnl_primitive_create(&st->prim, pd));
+        step_arg(st, DNNL_ARG_SRC, src);
+        step_arg(st, DNNL_ARG_DIFF_DST, dz);
+        step_arg(st, DNNL_ARG_DIFF_WEIGHTS, net->dw[l]);
+        step_arg(st, DNNL_ARG_DIFF_BIAS, net->db[l]);
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+
+        if (l > 0) {
+            CHECK(dnnl_inner_product_backward_data_desc_init(
+                &ipd, &md, &net->wmd[l], &dmd));
+            CHECK(dnnl_primitive_desc_create(&pd, &ipd, NULL, net->engine,
+                                             fwd[l]));
+            if ((rc = check_wmd(net, l, pd, dnnl_query_weights_md,
+                                "backward-data")) < 0)
+                goto out;
+            st = &p->bwd[p->nbwd++];
+            CHECK(dnnl_primitive_create(&st->prim, pd));
+            step_arg(st, DNNL_ARG_DIFF_DST, dz);
+            step_arg(st, DNNL_ARG_WEIGHTS, net->w[l]);
+            step_arg(st, DNNL_ARG_DIFF_SRC, p->dh[l - 1]);
+            dnnl_primitive_desc_destroy(pd);
+            pd = NULL;
+        }
+    }
+out:
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_desc_destroy(hint);
+    for (size_t l = 0; l < L; l++)
+        dnnl_primitive_desc_destroy(fwd[l]);
+    return rc;
+}
+
+static int spec_check(const mlp_net_spec_t *s)
+{
+    if (s->in == 0 || s->in > MLP_MAX_WIDTH)
+        return mlp_error_set(MLP_EINVAL, "net: input width %zu not in [1, %zu]",
+                             s->in, MLP_MAX_WIDTH);
+    if (s->out == 0 || s->out > MLP_MAX_WIDTH)
+        return mlp_error_set(MLP_EINVAL,
+                             "net: output width %zu not in [1, %zu]", s->out,
+                             MLP_MAX_WIDTH);
+    if (s->nhidden > MLP_MAX_HIDDEN)
+        return mlp_error_set(MLP_EINVAL, "net: %zu hidden layers, at most %d",
+                             s->nhidden, MLP_MAX_HIDDEN);
+    for (size_t i = 0; i < s->nhidden; i++)
+        if (s->hidden[i] == 0 || s->hidden[i] > MLP_MAX_WIDTH)
+            return mlp_error_set(MLP_EINVAL,
+                                 "net: hidden layer %zu width %zu not in "
+                                 "[1, %zu]",
+                                 i, s->hidden[i], MLP_MAX_WIDTH);
+    if ((unsigned)s->act >= MLP_NACTS)
+        return mlp_error_set(MLP_EINVAL, "net: unknown activation %d",
+                             (int)s->act);
+    if (s->nbatch_sizes == 0 || s->nbatch_sizes > MLP_MAX_BATCH_SIZES)
+        return mlp_error_set(MLP_EINVAL,
+                             "net: %zu batch sizes, need 1 to %d",
+                             s->nbatch_sizes, MLP_MAX_BATCH_SIZES);
+    for (size_t i = 0; i < s->nbatch_sizes; i++)
+        if (s->batch_sizes[i] == 0 || s->batch_sizes[i] > MLP_MAX_WIDTH)
+            return mlp_error_set(MLP_EINVAL,
+                                 "net: batch size %zu not in [1, %zu]",
+                                 s->batch_sizes[i], MLP_MAX_WIDTH);
+    if (s->threads < 0)
+        return mlp_error_set(MLP_EINVAL, "net: %d threads", s->threads);
+    return 0;
+}
+
+int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
+{
+    int rc = 0;
+    mlp_net_t *net = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_memory_desc_t bmd;
+    size_t L, nact = 0, sizes[MLP_MAX_BATCH_SIZES];
+
+    if (out)
+        *out = NULL;
+    if (!spec || !out)
+        return mlp_error_set(MLP_EINVAL, "net: NULL spec or result");
+    if ((rc = spec_check(spec)) < 0)
+        return rc;
+    if (!(net = calloc(1, sizeof(*net))))
+        return mlp_error_set(MLP_ENOMEM, "net: out of memory");
+    net->spec = *spec;
+    L = net->nlayers = spec->nhidden + 1;
+    for (size_t l = 0; l < L; l++) {
+        net->lin[l] = l == 0 ? spec->in : spec->hidden[l - 1];
+        net->lout[l] = l + 1 == L ? spec->out : spec->hidden[l];
+    }
+    /* Distinct batch sizes, largest first. */
+    for (size_t i = 0; i < spec->nbatch_sizes; i++) {
+        size_t n = spec->batch_sizes[i], j = net->nplans;
+
+        for (size_t k = 0; k < net->nplans; k++)
+            if (sizes[k] == n)
+                j = SIZE_MAX;
+        if (j == SIZE_MAX)
+            continue;
+        for (; j > 0 && sizes[j - 1] < n; j--)
+            sizes[j] = sizes[j - 1];
+        sizes[j] = n;
+        net->nplans++;
+    }
+    for (size_t i = 0; i < net->nplans; i++)
+        net->plans[i].n = sizes[i];
+
+    /* oneDNN sizes its thread pool when primitives are created. */
+    if (spec->threads > 0)
+        omp_set_num_threads(spec->threads);
+    CHECK(dnnl_engine_create(&net->engine, dnnl_cpu, 0));
+    CHECK(dnnl_stream_create(&net->stream, net->engine,
+                             dnnl_stream_default_flags));
+
+    /* The weights layout: what the largest batch's forward picks. */
+    for (size_t l = 0; l < L; l++) {
+        rc = ip_fwd_pd(net, l, sizes[0], NULL, &pd);
+        if (rc < 0)
+            goto out;
+        net->wmd[l] = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md,
+                                                    0);
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+        net->woff[l] = net->nflat;
+        net->nflat += round_up(dnnl_memory_desc_get_size(&net->wmd[l]) /
+                               sizeof(float));
+        net->boff[l] = net->nflat;
+        net->nflat += round_up(net->lout[l]);
+        nact += 2 * round_up(sizes[0] * net->lout[l]);
+    }
+    net->params = alloc_floats(net->nflat);
+    net->grads = alloc_floats(net->nflat);
+    net->act = alloc_floats(nact);
+    if (!net->params || !net->grads || !net->act) {
+        rc = mlp_error_set(MLP_ENOMEM, "net: out of memory for %zu + %zu floats",
+                           2 * net->nflat, nact);
+        goto out;
+    }
+    for (size_t l = 0; l < L; l++) {
+        CHECK(md_1d(&bmd, net->lout[l]));
+        CHECK(dnnl_memory_create(&net->w[l], &net->wmd[l], net->engine,
+                                 net->params + net->woff[l]));
+        CHECK(dnnl_memory_create(&net->dw[l], &net->wmd[l], net->engine,
+                                 net->grads + net->woff[l]));
+        CHECK(dnnl_memory_create(&net->b[l], &bmd, net->engine,
+                                 net->params + net->boff[l]));
+        CHECK(dnnl_memory_create(&net->db[l], &bmd, net->engine,
+                                 net->grads + net->boff[l]));
+    }
+    for (size_t i = 0; i < net->nplans; i++)
+        if ((rc = plan_create(net, &net->plans[i], net->plans[i].n)) < 0)
+            goto out;
+    *out = net;
+    net = NULL;
+out:
+    dnnl_primitive_desc_destroy(pd);
+    mlp_net_destroy(net);
+    return rc;
+}
+
+void mlp_net_destroy(mlp_net_t *net)
+{
+    if (!net)
+        return;
+    for (size_t i = 0; i < net->nplans; i++) {
+        mlp_plan_t *p = &net->plans[i];
+
+        for (int k = 0; k < p->nfwd; k++)
+            dnnl_primitive_destroy(p->fwd[k].prim);
+        for (int k = 0; k < p->nbwd; k++)
+            dnnl_primitive_destroy(p->bwd[k].prim);
+        for (size_t l = 0; l < net->nlayers; l++) {
+            dnnl_memory_destroy(p->h[l]);
+            dnnl_memory_destroy(p->dh[l]);
+        }
+        dnnl_memory_destroy(p->x);
+        dnnl_memory_destroy(p->dlogits);
+    }
+    for (size_t l = 0; l < net->nlayers; l++) {
+        dnnl_memory_destroy(net->w[l]);
+        dnnl_memory_destroy(net->b[l]);
+        dnnl_memory_destroy(net->dw[l]);
+        dnnl_memory_destroy(net->db[l]);
+    }
+    dnnl_stream_destroy(net->stream);
+    dnnl_engine_destroy(net->engine);
+    free(net->params);
+    free(net->grads);
+    free(net->act);
+    free(net);
+}
+
+const mlp_net_spec_t *mlp_net_spec(const mlp_net_t *net)
+{
+    return &net->spec;
+}
+
+size_t mlp_net_nlayers(const mlp_net_t *net)
+{
+    return net->nlayers;
+}
+
+void mlp_net_layer_shape(const mlp_net_t *net, size_t l, size_t *in,
+                         size_t *out)
+{
+    if (l >= net->nlayers) {
+        *in = *out = 0;
+        return;
+    }
+    *in = net->lin[l];
+    *out = net->lout[l];
+}
+
+size_t mlp_net_nparams(const mlp_net_t *net)
+{
+    size_t n = 0;
+
+    for (size_t l = 0; l < net->nlayers; l++)
+        n += (net->lin[l] + 1) * net->lout[l];
+    return n;
+}
+
+double mlp_net_macs_per_sample(const mlp_net_t *net)
+{
+    double m = 0;
+
+    for (size_t l = 0; l < net->nlayers; l++)
+        m += (double)net->lin[l] * (double)net->lout[l];
+    return m;
+}
+
+/*
+ * Copy layer l's weights between user (out, in) row-major and the internal
+ * layout: to_net 1 writes the net.  A reorder unless the layouts agree.
+ */
+static int copy_weights(mlp_net_t *net, size_t l, float *user, int to_net)
+{
+    int rc = 0;
+    dnnl_memory_desc_t umd;
+    dnnl_memory_t um = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t r = NULL;
+    dnnl_exec_arg_t args[2];
+    float *w = net->params + net->woff[l];
+
+    CHECK(md_2d(&umd, net->lout[l], net->lin[l], dnnl_oi));
+    if (dnnl_memory_desc_equal(&umd, &net->wmd[l])) {
+        size_t bytes = net->lout[l] * net->lin[l] * sizeof(float);
+
+        memcpy(to_net ? w : user, to_net ? user : w, bytes);
+        goto out;
+    }
+    CHECK(dnnl_memory_create(&um, &umd, net->engine, user));
+    if (to_net)
+        CHECK(dnnl_reorder_primitive_desc_create(&pd, &umd, net->engine,
+                                                 &net->wmd[l], net->engine,
+                                                 NULL));
+    else
+        CHECK(dnnl_reorder_primitive_desc_create(&pd, &net->wmd[l],
+                                                 net->engine, &umd,
+                                                 net->engine, NULL));
+    CHECK(dnnl_primitive_create(&r, pd));
+    args[0].arg = DNNL_ARG_FROM;
+    args[0].memory = to_net ? um : net->w[l];
+    args[1].arg = DNNL_ARG_TO;
+    args[1].memory = to_net ? net->w[l] : um;
+    CHECK(dnnl_primitive_execute(r, net->stream, 2, args));
+    CHECK(dnnl_stream_wait(net->stream));
+out:
+    dnnl_primitive_destroy(r);
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_memory_destroy(um);
+    return rc;
+}
+
+int mlp_net_get_layer(mlp_net_t *net, size_t l, float *w, float *b)
+{
+    int rc;
+
+    if (l >= net->nlayers || !w || !b)
+        return mlp_error_set(MLP_EINVAL, "net: no layer %zu (of %zu) or NULL "
+                             "buffer", l, net->nlayers);
+    if ((rc = copy_weights(net, l, w, 0)) < 0)
+        return rc;
+    memcpy(b, net->params + net->boff[l], net->lout[l] * sizeof(float));
+    return 0;
+}
+
+int mlp_net_set_layer(mlp_net_t *net, size_t l, const float *w,
+                      const float *b)
+{
+    int rc;
+
+    if (l >= net->nlayers || !w || !b)
+        return mlp_error_set(MLP_EINVAL, "net: no layer %zu (of %zu) or NULL "
+                             "buffer", l, net->nlayers);
+    /* The reorder only reads from w. */
+    if ((rc = copy_weights(net, l, (float *)w, 1)) < 0)
+        return rc;
+    memcpy(net->params + net->boff[l], b, net->lout[l] * sizeof(float));
+    return 0;
+}
+
+int mlp_net_init(mlp_net_t *net, uint64_t seed, float std)
+{
+    int rc = 0;
+    size_t maxw = 0, maxb = 0;
+    float *w = NULL, *b = NULL;
+
+    if (!(std >= 0))
+        return mlp_error_set(MLP_EINVAL, "net: init std %g", (double)std);
+    for (size_t l = 0; l < net->nlayers; l++)
+        if (net->lin[l] * net->lout[l] > maxw)
+            maxw = net->lin[l] * net->lout[l];
+    for (size_t l = 0; l < net->nlayers; l++)
+        if (net->lout[l] > maxb)
+            maxb = net->lout[l];
+    w = malloc(maxw * sizeof(float));
+    b = calloc(maxb, sizeof(float)); /* biases start at zero */
+    if (!w || !b) {
+        rc = mlp_error_set(MLP_ENOMEM, "net: out of memory for init");
+        goto out;
+    }
+    for (size_t l = 0; l < net->nlayers; l++) {
+        mlp_rng_t r;
+        size_t nw = net->lin[l] * net->lout[l];
+
+        mlp_rng_seed(&r, seed, l);
+        for (size_t i = 0; i < nw; i++)
+            w[i] = (float)(mlp_rng_normal(&r) * std);
+        if ((rc = mlp_net_set_layer(net, l, w, b)) < 0)
+            goto out;
+    }
+out:
+    free(w);
+    free(b);
+    return rc;
+}
+
+void mlp_net_params(mlp_net_t *net, float **params, float **grads, size_t *n)
+{
+    *params = net->params;
+    *grads = net->grads;
+    *n = net->nflat;
+}
+
+static mlp_plan_t *plan_find(mlp_net_t *net, size_t n)
+{
+    for (size_t i = 0; i < net->nplans; i++)
+        if (net->plans[i].n == n)
+            return &net->plans[i];
+    return NULL;
+}
+
+static int run(mlp_net_t *net, const mlp_step_t *steps, int nsteps)
+{
+    int rc = 0;
+
+    for (int i = 0; i < nsteps; i++)
+        CHECK(dnnl_primitive_execute(steps[i].prim, net->stream,
+                                     steps[i].nargs, steps[i].args));
+    CHECK(dnnl_stream_wait(net->stream));
+out:
+    return rc;
+}
+
+int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
+                    const float **logits)
+{
+    int rc = 0;
+    mlp_plan_t *p = plan_find(net, n);
+
+    net->last_n = 0;
+    if (!p)
+        return mlp_error_set(MLP_EINVAL,
+                             "net: batch size %zu was not prepared", n);
+    if (!x)
+        return mlp_error_set(MLP_EINVAL, "net: NULL input");
+    /* oneDNN only reads src. */
+    CHECK(dnnl_memory_set_data_handle(p->x, (void *)x));
+    if ((rc = run(net, p->fwd, p->nfwd)) < 0)
+        goto out;
+    net->last_n = n;
+    if (logits)
+        *logits = p->logits;
+out:
+    return rc;
+}
+
+int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n)
+{
+    int rc = 0;
+    mlp_plan_t *p = plan_find(net, n);
+
+    if (!p)
+        return mlp_error_set(MLP_EINVAL,
+                             "net: batch size %zu was not prepared", n);
+    if (net->last_n != n)
+        return mlp_error_set(MLP_EINVAL,
+                             "net: backward of batch %zu without its forward",
+                             n);
+    if (!dlogits)
+        return mlp_error_set(MLP_EINVAL, "net: NULL logits gradient");
+    CHECK(dnnl_memory_set_data_handle(p->dlogits, (void *)dlogits));
+    rc = run(net, p->bwd, p->nbwd);
+out:
+    return rc;
+}
+
+const char *mlp_net_dnnl_version(void)
+{
+    static _Thread_local char buf[32];
+    const dnnl_version_t *v = dnnl_version();
+
+    snprintf(buf, sizeof(buf), "%d.%d.%d", v->major, v->minor, v->patch);
+    return buf;
+}
+
+const char *mlp_net_isa(void)
+{
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41:
+        return "sse41";
+    case dnnl_cpu_isa_avx:
+        return "avx";
+    case dnnl_cpu_isa_avx2:
+        return "avx2";
+    case dnnl_cpu_isa_avx2_vnni:
+        return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic:
+        return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops:
+        return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core:
+        return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni:
+        return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16:
+        return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx:
+        return "avx512_core_amx";
+    case dnnl_cpu_isa_all:
+        return "all";
+    default:
+        return "unknown";
+    }
+}

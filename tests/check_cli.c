@@ -1,0 +1,167 @@
+/*
+ * Tests of cli: options into the config, and every bad value's error.
+ */
+#include <string.h>
+
+#include "check_main.h"
+#include "mlptrain/cli.h"
+#include "mlptrain/error.h"
+
+/* Parse a NULL-terminated argument list (argv[0] is added). */
+static int parse(mlp_cmd_t *cmd, mlp_config_t *cfg, const char *const *args)
+{
+    char *argv[64];
+    int argc = 0;
+
+    argv[argc++] = (char *)"mlptrain";
+    while (*args != NULL)
+        argv[argc++] = (char *)*args++;
+    argv[argc] = NULL;
+    mlp_config_defaults(cfg);
+    return mlp_cli_parse(argc, argv, cmd, cfg);
+}
+
+START_TEST(test_defaults)
+{
+    mlp_config_t cfg;
+    mlp_cmd_t cmd;
+    const char *args[] = {NULL};
+
+    ck_assert_int_eq(parse(&cmd, &cfg, args), 0);
+    ck_assert_int_eq(cmd, MLP_CMD_TRAIN);
+    ck_assert_uint_eq(cfg.nhidden, 1);
+    ck_assert_uint_eq(cfg.hidden[0], 256);
+    ck_assert_uint_eq(cfg.batch, 256);
+    ck_assert_uint_eq(cfg.epochs, 10);
+    ck_assert_uint_eq(cfg.workers, 4);
+    ck_assert_float_eq(cfg.lr, 0.1f);
+    ck_assert_float_eq(cfg.init_std, 0.01f);
+    ck_assert_int_ge(cfg.threads, 1);
+}
+END_TEST
+
+START_TEST(test_all_options)
+{
+    mlp_config_t cfg;
+    mlp_cmd_t cmd;
+    const char *args[] = {"train", "-j", "20", "--threads", "1",
+                          "--hidden", "512,256", "--act", "tanh",
+                          "--lr", "0.5", "-b", "64", "--epochs", "3",
+                          "--seed", "99", "--init-std", "0.1",
+                          "--data", "/x/y", "--limit-train", "600",
+                          "--limit-test", "100", "-q", "--log", "l.jsonl",
+                          "--momentum", "0.9", "--slots", "8",
+                          "--plain-weights", NULL};
+
+    ck_assert_int_eq(parse(&cmd, &cfg, args), 0);
+    ck_assert_uint_eq(cfg.workers, 20);
+    ck_assert_int_eq(cfg.threads, 1);
+    ck_assert_uint_eq(cfg.nhidden, 2);
+    ck_assert_uint_eq(cfg.hidden[0], 512);
+    ck_assert_uint_eq(cfg.hidden[1], 256);
+    ck_assert_int_eq(cfg.act, MLP_ACT_TANH);
+    ck_assert_float_eq(cfg.lr, 0.5f);
+    ck_assert_uint_eq(cfg.batch, 64);
+    ck_assert_uint_eq(cfg.epochs, 3);
+    ck_assert_uint_eq(cfg.seed, 99);
+    ck_assert_float_eq(cfg.init_std, 0.1f);
+    ck_assert_str_eq(cfg.data_dir, "/x/y");
+    ck_assert_uint_eq(cfg.limit_train, 600);
+    ck_assert_uint_eq(cfg.limit_test, 100);
+    ck_assert_int_eq(cfg.quiet, 1);
+    ck_assert_str_eq(cfg.log_path, "l.jsonl");
+    ck_assert_float_eq(cfg.momentum, 0.9f);
+    ck_assert_uint_eq(cfg.slots, 8);
+    ck_assert_int_eq(cfg.plain_weights, 1);
+}
+END_TEST
+
+START_TEST(test_hidden_lists)
+{
+    size_t h[MLP_MAX_HIDDEN], n = 99;
+
+    ck_assert_int_eq(mlp_cli_parse_hidden("", h, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(mlp_cli_parse_hidden("none", h, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(mlp_cli_parse_hidden("1024:512", h, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(h[1], 512);
+    ck_assert_int_eq(mlp_cli_parse_hidden("7", h, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(h[0], 7);
+}
+END_TEST
+
+START_TEST(test_help_version)
+{
+    mlp_config_t cfg;
+    mlp_cmd_t cmd;
+    const char *h[] = {"--help", NULL}, *v[] = {"-V", NULL};
+
+    ck_assert_int_eq(parse(&cmd, &cfg, h), 0);
+    ck_assert_int_eq(cmd, MLP_CMD_HELP);
+    ck_assert_int_eq(parse(&cmd, &cfg, v), 0);
+    ck_assert_int_eq(cmd, MLP_CMD_VERSION);
+}
+END_TEST
+
+/* Each bad command line, and a piece its message must contain. */
+static const struct {
+    const char *args[4];
+    const char *msg;
+} bad[] = {
+    {{"--bogus", NULL}, "unknown option '--bogus'"},
+    {{"-x", NULL}, "unknown option '-x'"},
+    {{"--lr", "abc", NULL}, "option '--lr': 'abc' is not a number"},
+    {{"--lr", "0", NULL}, "'--lr'"},
+    {{"--lr", "-0.1", NULL}, "'--lr'"},
+    {{"--lr", "inf", NULL}, "'--lr'"},
+    {{"--batch", "0", NULL}, "option '--batch': '0' is out of range"},
+    {{"-j", "-1", NULL}, "option '--workers': '-1'"},
+    {{"-j", "257", NULL}, "option '--workers': '257' is out of range"},
+    {{"-j", "4x", NULL}, "option '--workers': '4x'"},
+    {{"--hidden", "12,,3", NULL}, "option '--hidden': '12,,3'"},
+    {{"--hidden", "12,", NULL}, "option '--hidden'"},
+    {{"--hidden", "0", NULL}, "option '--hidden'"},
+    {{"--act", "gelu", NULL}, "unknown activation 'gelu'"},
+    {{"--epochs", "0", NULL}, "option '--epochs'"},
+    {{"--threads", "0", NULL}, "option '--threads'"},
+    {{"--seed", "abc", NULL}, "option '--seed'"},
+    {{"--momentum", "1", NULL}, "option '--momentum'"},
+    {{"--limit-train", "0", NULL}, "option '--limit-train'"},
+    {{"--lr", NULL}, "needs a value"},
+    {{"frobnicate", NULL}, "unknown command 'frobnicate'"},
+    {{"--epochs", "2", "extra", NULL}, "unexpected argument 'extra'"},
+};
+
+START_TEST(test_bad_options)
+{
+    mlp_config_t cfg;
+    mlp_cmd_t cmd;
+
+    ck_assert_int_eq(parse(&cmd, &cfg, bad[_i].args), MLP_EINVAL);
+    ck_assert_msg(strstr(mlp_error_message(), bad[_i].msg) != NULL,
+                  "case %d: message '%s' lacks '%s'", _i,
+                  mlp_error_message(), bad[_i].msg);
+}
+END_TEST
+
+static Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *core = tcase_create("core");
+    TCase *errors = tcase_create("errors");
+
+    tcase_add_test(core, test_defaults);
+    tcase_add_test(core, test_all_options);
+    tcase_add_test(core, test_hidden_lists);
+    tcase_add_test(core, test_help_version);
+    tcase_add_loop_test(errors, test_bad_options, 0,
+                        (int)(sizeof(bad) / sizeof(bad[0])));
+    suite_add_tcase(s, core);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+MLP_CHECK_MAIN(cli_suite)
