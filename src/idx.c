@@ -219,19 +219,14 @@ int mlp_idx_gunzip(const uint8_t *buf, size_t len, const char *name,
         if (used == cap) {
             size_t ncap;
             uint8_t *p;
-            if ((uint64_t)cap >= limit) {
-                rc = mlp_error_set(MLP_EFORMAT, "%s: gzip data inflates to "
-                                   "more than %llu bytes, refusing it (a "
-                                   "decompression bomb?)", name,
-                                   (unsigned long long)MLP_IDX_GUNZIP_MAX);
-                goto out;
-            }
             ncap = cap <= SIZE_MAX / 2 ? cap * 2 : SIZE_MAX;
             if ((uint64_t)ncap > limit)
                 ncap = (size_t)limit;
-            if ((p = realloc(dst, ncap)) == NULL) {
-                rc = mlp_error_set(MLP_ENOMEM, "%s: cannot allocate %zu bytes "
-                                   "to inflate into", name, ncap);
+            /* ncap == cap only where size_t cannot reach the limit. */
+            if (ncap == cap || (p = realloc(dst, ncap)) == NULL) {
+                rc = mlp_error_set(MLP_ENOMEM, "%s: cannot allocate more "
+                                   "than %zu bytes to inflate into", name,
+                                   cap);
                 goto out;
             }
             dst = p;
@@ -243,6 +238,14 @@ int mlp_idx_gunzip(const uint8_t *buf, size_t len, const char *name,
             uInt before = zs.avail_out;
             zr = inflate(&zs, Z_NO_FLUSH);
             used += before - zs.avail_out;
+        }
+        /* The buffer holds one byte more than allowed, to see this. */
+        if ((uint64_t)used > MLP_IDX_GUNZIP_MAX) {
+            rc = mlp_error_set(MLP_EFORMAT, "%s: gzip data inflates to more "
+                               "than %llu bytes, refusing it (a "
+                               "decompression bomb?)", name,
+                               (unsigned long long)MLP_IDX_GUNZIP_MAX);
+            goto out;
         }
 
         if (zr == Z_STREAM_END) {

@@ -2,9 +2,10 @@
  * loader: the worker pool that decodes batches into ring slots (see
  * loader.h).  Non-goals: reading files (dataset does that), augmentation.
  *
- * Threads.  `workers` joinable POSIX threads, all running worker_main, plus the one consumer (the trainer) calling mlp_loader_next
- * and mlp_loader_release.  With workers = 0 there are no threads: the
- * consumer produces each batch itself through the same ring calls.
+ * Threads.  `workers` joinable POSIX threads, all running worker_main, plus
+ * the one consumer (the trainer) calling mlp_loader_next and
+ * mlp_loader_release.  With workers = 0 there are no threads: the consumer
+ * produces each batch itself through the same ring calls.
  *
  * The schedule.  Batches carry a global sequence number: seq -> (epoch,
  * phase, index) is pure arithmetic (locate), and batch contents are a pure
@@ -21,16 +22,22 @@
  * workers finish.  At most nslots batches exist at once; surplus workers
  * sleep in mlp_ring_claim on their slot's condition.
  *
- * Errors and shutdown.  A worker that fails records its status and message
- * in the loader (first wins, under `mu`) and then aborts the ring with that
- * status, which wakes everyone: the other workers see the abort from
- * mlp_ring_claim and exit, and the consumer's mlp_ring_acquire returns the
- * status, whereupon mlp_loader_next copies the recorded message into the
- * consumer's thread-local error.  mlp_loader_destroy aborts the ring with
- * MLP_EABORTED and joins every worker: each one is either decoding (and
- * exits at its next claim), asleep in the ring (woken by the abort), or
- * already gone.  Workers run with all signals blocked, so signals reach the
- * trainer's thread only.
+ * Errors.  A batch that fails to decode is still published, with its status
+ * in slot->user_int and its message in the slot's message buffer (written by
+ * the worker that owns the slot, read by the consumer after the hand-off, so
+ * no lock is needed).  The consumer thus meets the error exactly at that
+ * batch, after every batch before it, whatever the timing.  It then records
+ * the error as the loader's (`werr`, `wmsg`, under `mu`) and aborts the ring
+ * with it: workers exit at their next claim, and every later
+ * mlp_loader_next returns the same status and message.  A failure of the
+ * ring itself (a pthread call) takes the same path from the thread that saw
+ * it: record first, then abort, so whoever sees the ring's status finds the
+ * message.  The thread-local message is copied across threads, never shared.
+ *
+ * Shutdown.  mlp_loader_destroy aborts the ring with MLP_EABORTED and joins
+ * every worker: each one is either decoding (and exits at its next claim),
+ * asleep in the ring (woken by the abort), or already gone.  Workers start
+ * with all signals blocked, so signals reach the trainer's thread only.
  */
 #include <limits.h>
 #include <signal.h>
@@ -71,11 +78,13 @@ struct mlp_loader {
     pthread_t *threads;        /* (nworkers) */
     unsigned nworkers, nthreads; /* asked for, started */
 
-    /* The first worker error, guarded by mu. */
+    /* The first error, guarded by mu. */
     pthread_mutex_t mu;
     int mu_init;
     int werr;
     char wmsg[LOADER_MSG_MAX];
+    /* (nslots): the message of a failed batch, owned like its slot. */
+    char (*slot_msg)[LOADER_MSG_MAX];
 
     /* Consumer's thread only. */
     uint64_t cseq;             /* next sequence to hand out */
@@ -157,39 +166,44 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
 }
 
 /*
- * Record this thread's error (status and message; the first one wins) and
- * stop the ring with it.  Recording comes first, so whoever sees the ring's
- * status finds the message.
+ * Record an error (status and message; the first one wins) and stop the
+ * ring with it.  Recording comes first, so whoever sees the ring's status
+ * finds the message.
  */
-static void loader_fail(mlp_loader_t *ld, int status)
+static void loader_fail(mlp_loader_t *ld, int status, const char *msg)
 {
     int locked = pthread_mutex_lock(&ld->mu) == 0;
 
     if (locked && ld->werr == 0) {
         ld->werr = status;
-        snprintf(ld->wmsg, sizeof(ld->wmsg), "%s", mlp_error_message());
+        snprintf(ld->wmsg, sizeof(ld->wmsg), "%s", msg);
     }
     mlp_ring_abort(ld->ring, status);
     if (locked)
         pthread_mutex_unlock(&ld->mu);
 }
 
-/* Claim, decode and publish batch `seq`; on failure stop everything. */
+/*
+ * Claim, decode and publish batch `seq`.  A decode error travels in the slot;
+ * only a failed claim (the ring stopped, or broke) is returned.
+ */
 static int produce(mlp_loader_t *ld, uint64_t seq)
 {
     mlp_slot_t *slot;
     int rc;
 
     rc = mlp_ring_claim(ld->ring, seq, &slot);
-    if (rc == 0) {
-        rc = fill(ld, seq, slot);
-        if (rc == 0)
-            mlp_ring_publish(ld->ring, slot);
+    if (rc != 0) {
+        /* After an abort its author has recorded already: a no-op. */
+        loader_fail(ld, rc, mlp_error_message());
+        return rc;
     }
-    /* After an abort, the abort's author has recorded already: no-op. */
-    if (rc != 0)
-        loader_fail(ld, rc);
-    return rc;
+    slot->user_int = fill(ld, seq, slot);
+    if (slot->user_int != 0)
+        snprintf(ld->slot_msg[seq % ld->nslots], LOADER_MSG_MAX, "%s",
+                 mlp_error_message());
+    mlp_ring_publish(ld->ring, slot);
+    return 0;
 }
 
 static void *worker_main(void *arg)
@@ -353,7 +367,8 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
     }
     ld->mu_init = 1;
     ld->held = calloc(ld->nslots, 1);
-    if (ld->held == NULL) {
+    ld->slot_msg = calloc(ld->nslots, sizeof(*ld->slot_msg));
+    if (ld->held == NULL || ld->slot_msg == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "loader: out of memory");
         goto out;
     }
@@ -417,6 +432,13 @@ int mlp_loader_next(mlp_loader_t *ld, mlp_batch_t *b)
     ld->wait_ns += waited;
     if (rc != 0)
         return consumer_error(ld, rc);
+    if (slot->user_int != 0) {
+        /* The batch failed to decode: stop here, for good. */
+        rc = slot->user_int;
+        loader_fail(ld, rc, ld->slot_msg[ld->cseq % ld->nslots]);
+        mlp_ring_release(ld->ring, slot);
+        return consumer_error(ld, rc);
+    }
 
     locate(ld, ld->cseq, &pos);
     b->x = slot->x;
@@ -474,5 +496,6 @@ void mlp_loader_destroy(mlp_loader_t *ld)
         pthread_mutex_destroy(&ld->mu);
     free(ld->threads);
     free(ld->held);
+    free(ld->slot_msg);
     free(ld);
 }

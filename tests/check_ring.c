@@ -138,6 +138,11 @@ static void *waiter_main(void *arg)
     return NULL;
 }
 
+static int is_done(waiter_t *w)
+{
+    return atomic_load(&w->done);
+}
+
 static void waiter_start(waiter_t *w, mlp_ring_t *ring, uint64_t seq,
                          int acquire)
 {
@@ -166,14 +171,14 @@ START_TEST(test_capacity_bound)
      * neither publishing nor acquiring 0 may let the claim through. */
     waiter_start(&w2, ring, 2, 0);
     sleep_us(50000);
-    ck_assert_int_eq(atomic_load(&w2.done), 0);
+    ck_assert_int_eq(is_done(&w2), 0);
     ck_assert_int_eq(mlp_ring_acquire(ring, 0, &got, NULL), 0);
     ck_assert_ptr_eq(got, s0);
     sleep_us(20000);
-    ck_assert_int_eq(atomic_load(&w2.done), 0);
+    ck_assert_int_eq(is_done(&w2), 0);
     mlp_ring_release(ring, got);
     pthread_join(w2.th, NULL);
-    ck_assert_int_eq(atomic_load(&w2.done), 1);
+    ck_assert_int_eq(is_done(&w2), 1);
     ck_assert_int_eq(w2.rc, 0);
     ck_assert_ptr_eq(w2.slot, s0);
     ck_assert_uint_eq(w2.slot->seq, 2);
@@ -196,7 +201,7 @@ START_TEST(test_acquire_waits_for_publish)
     mlp_ring_publish(ring, s1);
     waiter_start(&c, ring, 0, 1);
     sleep_us(50000);
-    ck_assert_int_eq(atomic_load(&c.done), 0);
+    ck_assert_int_eq(is_done(&c), 0);
     mlp_ring_publish(ring, s0);
     pthread_join(c.th, NULL);
     ck_assert_int_eq(c.rc, 0);
@@ -261,8 +266,8 @@ START_TEST(test_abort_wakes_everyone)
     waiter_start(&c, ring, 0, 1);
     sleep_us(30000);
     for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(atomic_load(&p[i].done), 0);
-    ck_assert_int_eq(atomic_load(&c.done), 0);
+        ck_assert_int_eq(is_done(&p[i]), 0);
+    ck_assert_int_eq(is_done(&c), 0);
 
     mlp_ring_abort(ring, MLP_EIO);
     for (int i = 0; i < 3; i++) {

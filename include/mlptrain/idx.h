@@ -39,15 +39,20 @@ typedef struct {
 /*
  * Parse an IDX image in memory.  On success *out describes it and out->data
  * points into buf (out->owned is NULL): buf must outlive *out.  `name` is used
- * in error messages (a file name, or e.g. "<buffer>").
+ * in error messages (a file name; NULL means "<buffer>").  A count of zero is
+ * valid; a zero inner dimension is not.  On failure (MLP_EFORMAT) *out is
+ * zeroed.
  */
 int mlp_idx_parse(const uint8_t *buf, size_t len, const char *name,
                   mlp_idx_t *out);
 
 /*
  * Inflate a gzip buffer into a new malloc'd buffer (*out, *out_len).  A buffer
- * that is not gzip is an MLP_EFORMAT error.  Used by mlp_idx_read_file and
- * the fuzz drivers.
+ * that is not gzip is an MLP_EFORMAT error.  Concatenated gzip members are
+ * inflated one after the other, as gunzip(1) does; any other bytes after the
+ * last member, a truncated or corrupt stream, and output above 4 GiB (a
+ * decompression bomb) are MLP_EFORMAT errors.  On failure *out is NULL.  Used
+ * by mlp_idx_read_file and the fuzz drivers.
  */
 int mlp_idx_gunzip(const uint8_t *buf, size_t len, const char *name,
                    uint8_t **out, size_t *out_len);

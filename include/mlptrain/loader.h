@@ -16,9 +16,12 @@
  * of slots (see mlp_loader_create), so memory is bounded however large N is.
  *
  * Shutdown: mlp_loader_destroy aborts the ring, wakes and joins every worker,
- * whether the ring is full, empty, or the schedule is done.  A worker's error
- * aborts the ring with its status; the trainer's next mlp_loader_next returns
- * it with the worker's message.  Signals are blocked in workers.
+ * whether the ring is full, empty, or the schedule is done.  A batch that a
+ * worker fails to decode is handed over in order like any other: the
+ * trainer's mlp_loader_next returns its status with the worker's message
+ * when it reaches that batch (after every batch before it), and the loader
+ * stops: every later call returns the same.  Signals are blocked in
+ * workers.
  *
  * Only the consumer (one thread) calls mlp_loader_next/release.
  */

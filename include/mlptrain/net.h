@@ -75,7 +75,13 @@ double mlp_net_macs_per_sample(const mlp_net_t *net);
  */
 int mlp_net_init(mlp_net_t *net, uint64_t seed, float std);
 
-/* Copy layer l out to / in from w (out, in) row-major and b (out). */
+/*
+ * Copy layer l out to / in from w (out, in) row-major and b (out): a reorder
+ * unless the weights are plain; it allocates, so keep it off the hot path.
+ * The gradients of layer l read the same way after copying the gradient
+ * block over the parameter block (same offsets).  MLP_EINVAL for l out of
+ * range.
+ */
 int mlp_net_get_layer(mlp_net_t *net, size_t l, float *w, float *b);
 int mlp_net_set_layer(mlp_net_t *net, size_t l, const float *w,
                       const float *b);
@@ -89,15 +95,19 @@ void mlp_net_params(mlp_net_t *net, float **params, float **grads, size_t *n);
 
 /*
  * Forward n rows of x (n, in), n one of the prepared batch sizes.  *logits
- * gets (n, out) row-major, valid until the next forward.  x is used in place
- * (no copy) and must stay unchanged until backward returns.
+ * gets (n, out) row-major, owned by the net, valid until the next forward.
+ * x is used in place (no copy) and must stay unchanged until backward
+ * returns.  MLP_EINVAL if n was not prepared; a failed forward leaves no
+ * forward for backward to follow.
  */
 int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
                     const float **logits);
 
 /*
  * Backward of the last forward (same n): dlogits (n, out) is the gradient of
- * the loss with respect to the logits.  Overwrites every gradient.
+ * the loss with respect to the logits, used in place.  Overwrites every
+ * gradient (padding stays zero).  MLP_EINVAL if the last successful forward
+ * was not of n rows.  May run again after the same forward.
  */
 int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n);
 

@@ -1,0 +1,478 @@
+/*
+ * check_dataset: loading the four files of a directory -- plain and gzip,
+ * limits, the class count, provenance -- and refusing sets whose files
+ * disagree, with messages that name the files.  One test loads the real
+ * Fashion-MNIST when it is installed.
+ *
+ * Non-goals: the IDX format itself (check_idx.c).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "check_main.h"
+#include "mlptrain/dataset.h"
+#include "mlptrain/error.h"
+#include "testutil.h"
+
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+
+#define ck_assert_msg_has(what)                                          \
+    ck_assert_msg(strstr(mlp_error_message(), (what)) != NULL,           \
+                  "message '%s' lacks '%s'", mlp_error_message(), (what))
+
+/* Write dir/name (+".gz" when gz) as an IDX file. */
+static void write_idx(const char *dir, const char *name, int gz,
+                      const uint32_t *dims, unsigned ndims,
+                      const uint8_t *data)
+{
+    char file[256];
+    char *path;
+
+    snprintf(file, sizeof(file), "%s%s", name, gz ? ".gz" : "");
+    path = tu_path(dir, file);
+    ck_assert_int_eq(tu_write_idx(path, dims, ndims, data, gz), 0);
+    free(path);
+}
+
+/* Labels 0..n-1 modulo k, and images of value i for sample i. */
+static void write_split(const char *dir, int test, size_t n, uint32_t rows,
+                        uint32_t cols, size_t k, int gz)
+{
+    uint32_t idims[3] = {(uint32_t)n, rows, cols}, ldims[1] = {(uint32_t)n};
+    size_t dim = (size_t)rows * cols;
+    uint8_t *img = malloc(n * dim + 1), *lab = malloc(n + 1);
+
+    ck_assert_ptr_nonnull(img);
+    ck_assert_ptr_nonnull(lab);
+    for (size_t i = 0; i < n; i++) {
+        lab[i] = (uint8_t)(i % k);
+        memset(img + i * dim, (int)(i & 0xff), dim);
+    }
+    write_idx(dir, mlp_dataset_file_names[test ? MLP_FILE_TEST_IMAGES
+                                               : MLP_FILE_TRAIN_IMAGES],
+              gz, idims, 3, img);
+    write_idx(dir, mlp_dataset_file_names[test ? MLP_FILE_TEST_LABELS
+                                               : MLP_FILE_TRAIN_LABELS],
+              gz, ldims, 1, lab);
+    free(img);
+    free(lab);
+}
+
+static void remove_file(const char *dir, const char *name)
+{
+    char *path = tu_path(dir, name);
+
+    ck_assert_int_eq(unlink(path), 0);
+    free(path);
+}
+
+static int load(const char *dir, size_t lt, size_t le, mlp_dataset_t **ds)
+{
+    mlp_error_clear();
+    *ds = (mlp_dataset_t *)1; /* must be reset to NULL on failure */
+    return mlp_dataset_load(dir, lt, le, ds);
+}
+
+/* ---- core ---------------------------------------------------------- */
+
+START_TEST(test_load_synthetic)
+{
+    int gz = _i;
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *ds;
+    uint8_t *img = malloc(50 * 12), *lab = malloc(50);
+
+    ck_assert_int_eq(tu_make_dataset(dir, 50, 20, 3, 4, 7, 42, gz), 0);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
+    ck_assert_uint_eq(ds->rows, 3);
+    ck_assert_uint_eq(ds->cols, 4);
+    ck_assert_uint_eq(ds->nclasses, 7);
+    ck_assert_uint_eq(ds->train_total, 50);
+    ck_assert_uint_eq(ds->test_total, 20);
+    ck_assert_uint_eq(ds->train.n, 50);
+    ck_assert_uint_eq(ds->test.n, 20);
+    ck_assert_uint_eq(ds->train.dim, 12);
+    ck_assert_uint_eq(ds->test.dim, 12);
+
+    /* The bytes are the ones tu_make_dataset wrote. */
+    tu_fill_samples(img, lab, 50, 12, 7, 42, 0);
+    lab[0] = 6;
+    ck_assert_mem_eq(ds->train.images, img, 50 * 12);
+    ck_assert_mem_eq(ds->train.labels, lab, 50);
+    tu_fill_samples(img, lab, 20, 12, 7, 42, 1);
+    ck_assert_mem_eq(ds->test.images, img, 20 * 12);
+    ck_assert_mem_eq(ds->test.labels, lab, 20);
+
+    /* Provenance: the path read, its size and CRC on disk. */
+    for (int f = 0; f < MLP_NFILES; f++) {
+        char want[512];
+        size_t len;
+        uint8_t *disk;
+
+        snprintf(want, sizeof(want), "%s/%s%s", dir,
+                 mlp_dataset_file_names[f], gz ? ".gz" : "");
+        ck_assert_str_eq(ds->files[f].path, want);
+        disk = tu_read_bytes(want, &len);
+        ck_assert_ptr_nonnull(disk);
+        ck_assert_uint_eq(ds->files[f].size, len);
+        ck_assert_uint_eq(ds->files[f].crc, (uint32_t)crc32(0, disk,
+                                                            (uInt)len));
+        free(disk);
+    }
+    mlp_dataset_destroy(ds);
+    free(img);
+    free(lab);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* Plain names win over .gz; each file is looked up on its own. */
+START_TEST(test_plain_before_gz)
+{
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *ds;
+
+    write_split(dir, 0, 30, 2, 2, 3, 0); /* plain train: 30 samples */
+    write_split(dir, 0, 20, 2, 2, 3, 1); /* gz train: 20 samples */
+    write_split(dir, 1, 10, 2, 2, 3, 1); /* test: gz only */
+    ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, 30);
+    ck_assert_uint_eq(ds->test.n, 10);
+    ck_assert_ptr_null(strstr(ds->files[MLP_FILE_TRAIN_IMAGES].path, ".gz"));
+    ck_assert_ptr_nonnull(strstr(ds->files[MLP_FILE_TEST_LABELS].path,
+                                 "t10k-labels-idx1-ubyte.gz"));
+    mlp_dataset_destroy(ds);
+
+    /* Mixed within a split: plain images, gzip labels. */
+    remove_file(dir, "train-labels-idx1-ubyte");
+    remove_file(dir, "train-images-idx3-ubyte.gz");
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
+    ck_assert_msg_has("has 30 images but");
+    ck_assert_msg_has("train-labels-idx1-ubyte.gz has 20 labels");
+    ck_assert_ptr_null(ds);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *all, *ds;
+
+    ck_assert_int_eq(tu_make_dataset(dir, 40, 15, 5, 5, 4, 7, 1), 0);
+    ck_assert_int_eq(load(dir, 0, 0, &all), 0);
+
+    ck_assert_int_eq(load(dir, 10, 3, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, 10);
+    ck_assert_uint_eq(ds->test.n, 3);
+    ck_assert_uint_eq(ds->train_total, 40);
+    ck_assert_uint_eq(ds->test_total, 15);
+    ck_assert_mem_eq(ds->train.images, all->train.images, 10 * 25);
+    ck_assert_mem_eq(ds->train.labels, all->train.labels, 10);
+    ck_assert_mem_eq(ds->test.images, all->test.images, 3 * 25);
+    ck_assert_mem_eq(ds->test.labels, all->test.labels, 3);
+    mlp_dataset_destroy(ds);
+
+    /* Larger than the file: all of it. */
+    ck_assert_int_eq(load(dir, 41, 1000, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, 40);
+    ck_assert_uint_eq(ds->test.n, 15);
+    mlp_dataset_destroy(ds);
+
+    ck_assert_int_eq(load(dir, 1, 1, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, 1);
+    ck_assert_uint_eq(ds->test.n, 1);
+    mlp_dataset_destroy(ds);
+    mlp_dataset_destroy(all);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* The class count comes from the whole training file, whatever the limit. */
+START_TEST(test_nclasses_ignores_limit)
+{
+    char *dir = tu_mkdtemp();
+    uint32_t idims[3] = {6, 1, 2}, ldims[1] = {6};
+    uint8_t img[12] = {0}, lab[6] = {0, 1, 0, 1, 0, 4};
+    uint8_t tlab[6] = {4, 3, 2, 1, 0, 4};
+    mlp_dataset_t *ds;
+
+    write_idx(dir, "train-images-idx3-ubyte", 0, idims, 3, img);
+    write_idx(dir, "train-labels-idx1-ubyte", 0, ldims, 1, lab);
+    write_idx(dir, "t10k-images-idx3-ubyte", 0, idims, 3, img);
+    write_idx(dir, "t10k-labels-idx1-ubyte", 0, ldims, 1, tlab);
+    ck_assert_int_eq(load(dir, 2, 2, &ds), 0);
+    ck_assert_uint_eq(ds->nclasses, 5);
+    ck_assert_uint_eq(ds->train.n, 2);
+    ck_assert_uint_eq(ds->train.labels[1], 1);
+    mlp_dataset_destroy(ds);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* An empty test split is allowed (a train-only set); train is not. */
+START_TEST(test_empty_test_split)
+{
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *ds;
+
+    write_split(dir, 0, 8, 2, 3, 2, 1);
+    write_split(dir, 1, 0, 2, 3, 2, 1);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
+    ck_assert_uint_eq(ds->test.n, 0);
+    ck_assert_uint_eq(ds->train.n, 8);
+    ck_assert_uint_eq(ds->nclasses, 2);
+    mlp_dataset_destroy(ds);
+    mlp_dataset_destroy(NULL);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_fashion_mnist)
+{
+    size_t train_hist[10] = {0}, test_hist[10] = {0};
+    mlp_dataset_t *ds;
+    char probe[512];
+
+    snprintf(probe, sizeof(probe), "%s/train-labels-idx1-ubyte.gz",
+             FASHION_DIR);
+    if (access(probe, R_OK) != 0) {
+        fprintf(stderr, "check_dataset: %s absent, Fashion-MNIST test "
+                        "skipped\n", FASHION_DIR);
+        return;
+    }
+    ck_assert_int_eq(load(FASHION_DIR, 0, 0, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, 60000);
+    ck_assert_uint_eq(ds->test.n, 10000);
+    ck_assert_uint_eq(ds->rows, 28);
+    ck_assert_uint_eq(ds->cols, 28);
+    ck_assert_uint_eq(ds->train.dim, 784);
+    ck_assert_uint_eq(ds->nclasses, 10);
+    for (int f = 0; f < MLP_NFILES; f++) {
+        struct stat st;
+        ck_assert_int_eq(stat(ds->files[f].path, &st), 0);
+        ck_assert_uint_eq(ds->files[f].size, (uint64_t)st.st_size);
+        ck_assert_ptr_nonnull(strstr(ds->files[f].path, ".gz"));
+    }
+    /* Balanced classes: 6000 and 1000 of each. */
+    for (size_t i = 0; i < ds->train.n; i++)
+        train_hist[ds->train.labels[i]]++;
+    for (size_t i = 0; i < ds->test.n; i++)
+        test_hist[ds->test.labels[i]]++;
+    for (int k = 0; k < 10; k++) {
+        ck_assert_uint_eq(train_hist[k], 6000);
+        ck_assert_uint_eq(test_hist[k], 1000);
+    }
+    /* The first images: an ankle boot (9) in both splits, then a t-shirt
+     * (0) in train and a pullover (2) in test. */
+    ck_assert_uint_eq(ds->train.labels[0], 9);
+    ck_assert_uint_eq(ds->train.labels[1], 0);
+    ck_assert_uint_eq(ds->test.labels[0], 9);
+    ck_assert_uint_eq(ds->test.labels[1], 2);
+    mlp_dataset_destroy(ds);
+
+    ck_assert_int_eq(load(FASHION_DIR, 1000, 500, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, 1000);
+    ck_assert_uint_eq(ds->test.n, 500);
+    ck_assert_uint_eq(ds->train_total, 60000);
+    ck_assert_uint_eq(ds->nclasses, 10);
+    mlp_dataset_destroy(ds);
+}
+END_TEST
+
+/* ---- errors -------------------------------------------------------- */
+
+START_TEST(test_count_mismatch)
+{
+    char *dir = tu_mkdtemp();
+    uint32_t ldims[1] = {9};
+    uint8_t lab[9] = {0};
+    mlp_dataset_t *ds;
+
+    write_split(dir, 0, 10, 2, 2, 2, 1);
+    write_split(dir, 1, 5, 2, 2, 2, 1);
+    write_idx(dir, "train-labels-idx1-ubyte", 1, ldims, 1, lab);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
+    ck_assert_ptr_null(ds);
+    ck_assert_msg_has("train-images-idx3-ubyte.gz has 10 images but ");
+    ck_assert_msg_has("train-labels-idx1-ubyte.gz has 9 labels");
+    ck_assert_msg_has(dir);
+
+    write_split(dir, 0, 10, 2, 2, 2, 1);
+    write_idx(dir, "t10k-labels-idx1-ubyte", 1, ldims, 1, lab);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
+    ck_assert_msg_has("t10k-images-idx3-ubyte.gz has 5 images but ");
+    ck_assert_msg_has("t10k-labels-idx1-ubyte.gz has 9 labels");
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_test_label_out_of_range)
+{
+    char *dir = tu_mkdtemp();
+    uint32_t ldims[1] = {6};
+    uint8_t tlab[6] = {0, 1, 2, 1, 3, 0};
+    mlp_dataset_t *ds;
+
+    write_split(dir, 0, 12, 3, 3, 3, 0); /* labels 0..2: 3 classes */
+    write_split(dir, 1, 6, 3, 3, 3, 0);
+    write_idx(dir, "t10k-labels-idx1-ubyte", 0, ldims, 1, tlab);
+    /* Sample 4 is past the limit: the whole file is still checked. */
+    ck_assert_int_eq(load(dir, 0, 2, &ds), MLP_EINVAL);
+    ck_assert_ptr_null(ds);
+    ck_assert_msg_has("t10k-labels-idx1-ubyte: label 3 of test sample 4 is "
+                      "not below the class count 3");
+    ck_assert_msg_has("train-labels-idx1-ubyte");
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_image_size_mismatch)
+{
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *ds;
+
+    write_split(dir, 0, 4, 28, 28, 2, 1);
+    write_split(dir, 1, 4, 28, 27, 2, 1);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
+    ck_assert_ptr_null(ds);
+    ck_assert_msg_has("train-images-idx3-ubyte.gz has 28x28 images but ");
+    ck_assert_msg_has("t10k-images-idx3-ubyte.gz has 28x27");
+
+    /* Same pixel count, different shape: still refused. */
+    write_split(dir, 1, 4, 14, 56, 2, 1);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
+    ck_assert_msg_has("has 14x56");
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_wrong_ndims)
+{
+    char *dir = tu_mkdtemp();
+    uint32_t d2[2] = {4, 4}, d3[3] = {4, 1, 1};
+    uint8_t zeros[16] = {0};
+    mlp_dataset_t *ds;
+
+    write_split(dir, 0, 4, 2, 2, 2, 0);
+    write_split(dir, 1, 4, 2, 2, 2, 0);
+    write_idx(dir, "t10k-images-idx3-ubyte", 0, d2, 2, zeros);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
+    ck_assert_ptr_null(ds);
+    ck_assert_msg_has("t10k-images-idx3-ubyte: expected 3 dimensions "
+                      "(images, rows, cols), file has 2");
+
+    write_split(dir, 1, 4, 2, 2, 2, 0);
+    write_idx(dir, "train-labels-idx1-ubyte", 0, d3, 3, zeros);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
+    ck_assert_msg_has("train-labels-idx1-ubyte: expected 1 dimension "
+                      "(labels), file has 3");
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+    char *dir = tu_mkdtemp(), *gone;
+    char want[1024];
+    mlp_dataset_t *ds;
+
+    ck_assert_int_eq(tu_make_dataset(dir, 10, 5, 2, 2, 2, 1, 1), 0);
+    remove_file(dir, "t10k-labels-idx1-ubyte.gz");
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EIO);
+    ck_assert_ptr_null(ds);
+    snprintf(want, sizeof(want), "cannot find t10k-labels-idx1-ubyte in "
+             "'%s': tried '%s/t10k-labels-idx1-ubyte' and "
+             "'%s/t10k-labels-idx1-ubyte.gz'", dir, dir, dir);
+    ck_assert_msg_has(want);
+
+    gone = tu_path(dir, "nonexistent");
+    ck_assert_int_eq(load(gone, 0, 0, &ds), MLP_EIO);
+    ck_assert_msg_has("cannot open dataset directory '");
+    ck_assert_msg_has(gone);
+    ck_assert_msg_has("No such file or directory");
+    free(gone);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_empty_train)
+{
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *ds;
+
+    write_split(dir, 0, 0, 2, 2, 2, 0);
+    write_split(dir, 1, 3, 2, 2, 2, 0);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
+    ck_assert_ptr_null(ds);
+    ck_assert_msg_has("train-images-idx3-ubyte: no training images");
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* A malformed file's own error comes through, naming it. */
+START_TEST(test_bad_file_propagates)
+{
+    char *dir = tu_mkdtemp(), *path;
+    uint8_t *disk;
+    size_t len;
+    mlp_dataset_t *ds;
+
+    ck_assert_int_eq(tu_make_dataset(dir, 30, 10, 4, 4, 3, 5, 1), 0);
+    path = tu_path(dir, "train-images-idx3-ubyte.gz");
+    disk = tu_read_bytes(path, &len);
+    ck_assert_ptr_nonnull(disk);
+    ck_assert_int_eq(tu_write_bytes(path, disk, len / 2), 0);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
+    ck_assert_ptr_null(ds);
+    ck_assert_msg_has(path);
+    ck_assert_msg_has("truncated gzip stream");
+    free(disk);
+    free(path);
+
+    /* A plain file that shadows a good .gz is still the one read. */
+    path = tu_path(dir, "t10k-labels-idx1-ubyte");
+    ck_assert_int_eq(tu_write_bytes(path, "\x00\x00\x09\x01", 4), 0);
+    ck_assert_int_eq(tu_make_dataset(dir, 30, 10, 4, 4, 3, 5, 1), 0);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
+    ck_assert_msg_has(path);
+    ck_assert_msg_has("bad magic 0x00000901");
+    free(path);
+    tu_rmtree(dir);
+}
+END_TEST
+
+Suite *dataset_suite(void);
+
+Suite *dataset_suite(void)
+{
+    Suite *s = suite_create("dataset");
+    TCase *core = tcase_create("core");
+    TCase *errors = tcase_create("errors");
+
+    tcase_add_loop_test(core, test_load_synthetic, 0, 2);
+    tcase_add_test(core, test_plain_before_gz);
+    tcase_add_test(core, test_limits);
+    tcase_add_test(core, test_nclasses_ignores_limit);
+    tcase_add_test(core, test_empty_test_split);
+    tcase_add_test(core, test_fashion_mnist);
+    tcase_set_timeout(core, 60); /* Fashion-MNIST under valgrind */
+    suite_add_tcase(s, core);
+
+    tcase_add_test(errors, test_count_mismatch);
+    tcase_add_test(errors, test_test_label_out_of_range);
+    tcase_add_test(errors, test_image_size_mismatch);
+    tcase_add_test(errors, test_wrong_ndims);
+    tcase_add_test(errors, test_missing_file);
+    tcase_add_test(errors, test_empty_train);
+    tcase_add_test(errors, test_bad_file_propagates);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+MLP_CHECK_MAIN(dataset_suite)
