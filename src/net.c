@@ -76,10 +76,10 @@ struct mlp_net {
     size_t lout[MLP_MAX_LAYERS];    /* ... to lout[l] values */
     dnnl_engine_t engine;
     dnnl_stream_t stream;
-    dnnl_memory_desc_t wmd[MLP_MAX_LAYERS]; /* (out, in) in the chosen layout */
+    dnnl_memory_desc_t wmd[MLP_MAX_LAYERS]; /* (out, in), chosen layout */
     size_t woff[MLP_MAX_LAYERS];    /* floats into params/grads */
     size_t boff[MLP_MAX_LAYERS];
-    size_t nflat;                   /* floats in params, grads, padding incl. */
+    size_t nflat;                   /* floats in params, grads; padding in */
     float *params;                  /* (nflat): W_0 b_0 W_1 b_1 ... */
     float *grads;                   /* (nflat): same offsets as params */
     float *act;                     /* h_l and dh_l blocks, largest batch */
@@ -337,8 +337,9 @@ out:
 static int spec_check(const mlp_net_spec_t *s)
 {
     if (s->in == 0 || s->in > MLP_MAX_WIDTH)
-        return mlp_error_set(MLP_EINVAL, "net: input width %zu not in [1, %zu]",
-                             s->in, MLP_MAX_WIDTH);
+        return mlp_error_set(MLP_EINVAL,
+                             "net: input width %zu not in [1, %zu]", s->in,
+                             MLP_MAX_WIDTH);
     if (s->out == 0 || s->out > MLP_MAX_WIDTH)
         return mlp_error_set(MLP_EINVAL,
                              "net: output width %zu not in [1, %zu]", s->out,
@@ -394,13 +395,13 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
     /* Distinct batch sizes, largest first. */
     for (size_t i = 0; i < spec->nbatch_sizes; i++) {
         size_t n = spec->batch_sizes[i], j = net->nplans;
+        int dup = 0;
 
         for (size_t k = 0; k < net->nplans; k++)
-            if (sizes[k] == n)
-                j = SIZE_MAX;
-        if (j == SIZE_MAX)
+            dup |= sizes[k] == n;
+        if (dup)
             continue;
-        for (; j > 0 && sizes[j - 1] < n; j--)
+        for (; j > 0 && sizes[j - 1] < n; j--) /* insertion sort */
             sizes[j] = sizes[j - 1];
         sizes[j] = n;
         net->nplans++;
@@ -429,13 +430,15 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
                                sizeof(float));
         net->boff[l] = net->nflat;
         net->nflat += round_up(net->lout[l]);
-        nact += 2 * round_up(sizes[0] * net->lout[l]);
+        /* h_l, and dh_l for hidden layers: as plan_create lays them out */
+        nact += (l + 1 < L ? 2 : 1) * round_up(sizes[0] * net->lout[l]);
     }
     net->params = alloc_floats(net->nflat);
     net->grads = alloc_floats(net->nflat);
     net->act = alloc_floats(nact);
     if (!net->params || !net->grads || !net->act) {
-        rc = mlp_error_set(MLP_ENOMEM, "net: out of memory for %zu + %zu floats",
+        rc = mlp_error_set(MLP_ENOMEM,
+                           "net: out of memory for %zu + %zu floats",
                            2 * net->nflat, nact);
         goto out;
     }

@@ -110,6 +110,13 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
                                cfg->limit_test, &ds)) < 0)
         goto out;
     nclasses = ds->nclasses;
+    if (nclasses < 2) {
+        rc = mlp_error_set(MLP_EINVAL,
+                           "%s: every training label is 0: a classifier "
+                           "needs at least 2 classes",
+                           ds->files[MLP_FILE_TRAIN_LABELS].path);
+        goto out;
+    }
     nb_train = mlp_loader_nbatches(ds->train.n, cfg->batch);
     nb_test = mlp_loader_nbatches(ds->test.n, cfg->batch);
 

@@ -145,6 +145,37 @@ START_TEST(test_zero_stays_zero)
 }
 END_TEST
 
+START_TEST(test_large_block)
+{
+    /* Large enough for the threaded path; odd so that chunks have tails. */
+    enum { BIG = 100003 };
+    mlp_optim_opts_t o = {.lr = 0.05f, .momentum = 0.8f,
+                          .weight_decay = 0.01f};
+    mlp_optim_t *opt;
+    float *p = malloc(BIG * sizeof(float)), *g = malloc(BIG * sizeof(float));
+
+    ck_assert(p && g);
+    for (int i = 0; i < BIG; i++) {
+        p[i] = (float)((i % 17) - 8) / 8;
+        g[i] = (float)((i % 11) - 5) / 10;
+    }
+    ck_assert_int_eq(mlp_optim_create(&o, BIG, &opt), 0);
+    mlp_optim_step(opt, p, g);
+    mlp_optim_step(opt, p, g);
+    for (int i = 0; i < BIG; i++) {
+        double p0 = (double)((i % 17) - 8) / 8;
+        double gi = (double)((i % 11) - 5) / 10;
+        double v = gi + 0.01 * p0, p1 = p0 - 0.05 * v;
+
+        v = 0.8 * v + gi + 0.01 * p1;
+        ck_assert_double_eq_tol(p[i], p1 - 0.05 * v, TOL);
+    }
+    mlp_optim_destroy(opt);
+    free(p);
+    free(g);
+}
+END_TEST
+
 static void expect_einval(float lr, float m, float wd, size_t n)
 {
     mlp_optim_opts_t o = {.lr = lr, .momentum = m, .weight_decay = wd};
@@ -186,6 +217,7 @@ Suite *optim_suite(void)
     tcase_add_test(core, test_momentum);
     tcase_add_test(core, test_weight_decay);
     tcase_add_test(core, test_zero_stays_zero);
+    tcase_add_test(core, test_large_block);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_options);
     suite_add_tcase(s, errors);

@@ -195,9 +195,14 @@ START_TEST(test_fashion_mnist_subset)
     }
     mlp_config_defaults(&cfg);
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", FASHION_DIR);
+    /* One epoch of 6000 samples is 23 steps at batch 256: too few for the
+     * reference's lr 0.1.  Batch 32 with momentum makes 188 steps that
+     * reach 0.72-0.78 over seeds 1-8 (the full recipe's first epoch: 0.76). */
     cfg.epochs = 1;
     cfg.limit_train = 6000;
-    cfg.limit_test = 2000;
+    cfg.batch = 32;
+    cfg.lr = 0.05f;
+    cfg.momentum = 0.9f;
     cfg.quiet = 1;
     cfg.threads = 2;
     ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);

@@ -1,0 +1,147 @@
+/*
+ * bench_step: the training step alone (no loader): forward, softmax
+ * cross-entropy, backward and SGD update of a model on random data, in
+ * samples/s and GFLOP/s, against the dnnl_sgemm ceiling of the same GEMMs
+ * at the same batch and thread count, measured in the same run.
+ *
+ * Output: a table on stdout and bench/results/step.csv.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "benchutil.h"
+#include "mlptrain/config.h"
+#include "mlptrain/error.h"
+#include "mlptrain/loss.h"
+#include "mlptrain/net.h"
+#include "mlptrain/optim.h"
+#include "mlptrain/rng.h"
+
+typedef struct {
+    const char *name;
+    size_t nhidden;
+    size_t hidden[2];
+    size_t batch;
+    int plain;
+} step_case_t;
+
+static const step_case_t cases[] = {
+    {"784-256-10", 1, {256, 0}, 64, 0},
+    {"784-256-10", 1, {256, 0}, 128, 0},
+    {"784-256-10", 1, {256, 0}, 256, 0},
+    {"784-256-10", 1, {256, 0}, 512, 0},
+    {"784-256-10", 1, {256, 0}, 1024, 0},
+    {"784-256-10 plain", 1, {256, 0}, 256, 1},
+    {"784-1024-10", 1, {1024, 0}, 256, 0},
+    {"784-1024-512-10", 2, {1024, 512}, 256, 0},
+};
+
+/* Seconds per step, median over reps timed runs of `steps` steps. */
+static int time_steps(const step_case_t *c, int threads, int reps,
+                      double *med, double *lo, double *hi)
+{
+    mlp_net_spec_t spec;
+    mlp_net_t *net = NULL;
+    mlp_optim_t *opt = NULL;
+    mlp_optim_opts_t oo = {0.01f, 0.0f, 0.0f};
+    size_t in = 784, out = 10, b = c->batch, np;
+    float *x = NULL, *dl = NULL, *p, *g;
+    int32_t *y = NULL;
+    double *t = calloc((size_t)reps, sizeof(double));
+    int rc = MLP_ENOMEM, steps;
+    mlp_rng_t r;
+
+    memset(&spec, 0, sizeof(spec));
+    spec.in = in;
+    spec.out = out;
+    spec.nhidden = c->nhidden;
+    memcpy(spec.hidden, c->hidden, sizeof(c->hidden));
+    spec.act = MLP_ACT_RELU;
+    spec.batch_sizes[0] = b;
+    spec.nbatch_sizes = 1;
+    spec.threads = threads;
+    spec.plain_weights = c->plain;
+    x = aligned_alloc(64, b * in * sizeof(float));
+    dl = aligned_alloc(64, b * out * sizeof(float));
+    y = malloc(b * sizeof(int32_t));
+    if (t == NULL || x == NULL || dl == NULL || y == NULL)
+        goto out;
+    mlp_rng_seed(&r, 1, 1);
+    for (size_t i = 0; i < b * in; i++)
+        x[i] = (float)mlp_rng_uniform(&r);
+    for (size_t i = 0; i < b; i++)
+        y[i] = (int32_t)(mlp_rng_u64(&r) % out);
+    if ((rc = mlp_net_create(&spec, &net)) < 0 ||
+        (rc = mlp_net_init(net, 1, 0.01f)) < 0)
+        goto out;
+    mlp_net_params(net, &p, &g, &np);
+    if ((rc = mlp_optim_create(&oo, np, &opt)) < 0)
+        goto out;
+    /* about 0.2 s of work per timed run at 200k samples/s */
+    steps = (int)(40000 / b) + 5;
+    for (int k = -1; k < reps; k++) {
+        double t0 = bu_now();
+        for (int s = 0; s < (k < 0 ? 10 : steps); s++) {
+            const float *logits;
+            double loss = 0;
+            size_t correct = 0;
+            if ((rc = mlp_net_forward(net, x, b, &logits)) < 0)
+                goto out;
+            mlp_loss_softmax_xent(logits, y, b, out, dl, &loss, &correct);
+            if ((rc = mlp_net_backward(net, dl, b)) < 0)
+                goto out;
+            mlp_optim_step(opt, p, g);
+        }
+        if (k >= 0)
+            t[k] = (bu_now() - t0) / steps;
+    }
+    *med = bu_median(t, (size_t)reps, lo, hi);
+    rc = 0;
+out:
+    mlp_optim_destroy(opt);
+    mlp_net_destroy(net);
+    free(x);
+    free(dl);
+    free(y);
+    free(t);
+    return rc;
+}
+
+int main(void)
+{
+    int reps = bu_repeats(5), threads = mlp_config_ncores();
+    FILE *csv = bu_open_csv("step.csv",
+                            "model,batch,threads,samples_per_s,lo,hi,gflops,"
+                            "ceiling_samples_per_s,ratio_to_ceiling");
+
+    if (csv == NULL)
+        return 1;
+    printf("training step alone, %d threads, median of %d runs (min..max)\n",
+           threads, reps);
+    printf("%-18s %5s %10s %19s %8s %10s %6s\n", "model", "batch",
+           "samples/s", "range", "GFLOP/s", "ceiling", "ratio");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const step_case_t *c = &cases[i];
+        size_t widths[4] = {784, c->hidden[0], c->hidden[1], 10};
+        size_t nl = c->nhidden + 1;
+        double med, lo, hi, ceil_s, flops;
+
+        widths[nl] = 10;
+        if (time_steps(c, threads, reps, &med, &lo, &hi) < 0) {
+            fprintf(stderr, "bench_step: %s\n", mlp_error_message());
+            return 1;
+        }
+        ceil_s = bu_sgemm_step_seconds(widths, nl, c->batch, 20);
+        flops = bu_step_flops(widths, nl, c->batch);
+        printf("%-18s %5zu %10.0f %9.0f..%-9.0f %8.1f %10.0f %6.2f\n",
+               c->name, c->batch, c->batch / med, c->batch / hi,
+               c->batch / lo, flops / med * 1e-9, c->batch / ceil_s,
+               ceil_s / med);
+        fprintf(csv, "%s,%zu,%d,%.0f,%.0f,%.0f,%.2f,%.0f,%.3f\n", c->name,
+                c->batch, threads, c->batch / med, c->batch / hi,
+                c->batch / lo, flops / med * 1e-9, c->batch / ceil_s,
+                ceil_s / med);
+    }
+    return fclose(csv) == 0 ? 0 : 1;
+}

@@ -1,0 +1,42 @@
+/*
+ * benchutil: what the benchmarks share: a clock, medians and spreads over
+ * repeats, CSV output, and the compute ceiling of a model's training GEMMs.
+ *
+ * Benchmarks report ratios to a baseline measured in the same run, never
+ * bare times: these machines are shared and noisy.  Not thread-safe.
+ */
+#ifndef MLPTRAIN_BENCHUTIL_H
+#define MLPTRAIN_BENCHUTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Monotonic seconds. */
+double bu_now(void);
+
+/* Median of n values (sorts v in place); *lo, *hi get min and max. */
+double bu_median(double *v, size_t n, double *lo, double *hi);
+
+/* Repeats per point: $BENCH_REPEATS or the default. */
+int bu_repeats(int dflt);
+
+/* Open bench/results/NAME (directory from $BENCH_RESULTS); NULL on error. */
+FILE *bu_open_csv(const char *name, const char *header);
+
+/*
+ * Layer widths of a model: in, hidden..., out (nlayers + 1 values).
+ * The five (or more) GEMMs of one training step at batch b: per layer l
+ * forward (b x in) * (in x out), backward-weights (out x b) * (b x in), and
+ * for l > 0 backward-data (b x out) * (out x in).
+ */
+double bu_step_flops(const size_t *widths, size_t nlayers, size_t b);
+
+/*
+ * Seconds of one pass of those GEMMs with dnnl_sgemm (median of `reps`
+ * timed passes after warm-up).  Buffers are allocated and freed inside.
+ * Returns < 0 on error.
+ */
+double bu_sgemm_step_seconds(const size_t *widths, size_t nlayers, size_t b,
+                             int reps);
+
+#endif

@@ -1,0 +1,673 @@
+/*
+ * Tests of net: forward logits and every parameter gradient against a plain
+ * C double-precision reference and against central finite differences of
+ * the mean softmax cross-entropy, for each activation and both weight
+ * layouts; get/set round trips; init statistics; several batch sizes;
+ * errors.
+ *
+ * The net's gradients live in its internal (possibly blocked) layout; the
+ * tests read them in logical (out, in) order by copying the gradient block
+ * over the parameter block (same size and offsets) and calling
+ * mlp_net_get_layer.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "mlptrain/error.h"
+#include "mlptrain/loss.h"
+#include "mlptrain/net.h"
+#include "mlptrain/rng.h"
+
+#define MAXL (MLP_MAX_HIDDEN + 1)
+
+/*
+ * Tolerance of the float32 net against double precision: |a - b| <= ATOL +
+ * RTOL |b|.  The net rounds every product and sum to float32 (eps 6e-8),
+ * its sigmoid and tanh are vectorised approximations accurate to a few ulp,
+ * and dL/dlogits comes from float logits; on these small nets (sums of at
+ * most a few hundred O(1) terms) that puts the error near 1e-6 relative.
+ * 1e-4 leaves two orders of magnitude of margin, while any real mistake (a
+ * missing bias, a transposed weight, the derivative taken from z instead of
+ * h, a wrong 1/n) changes values by 1e-2 relative or more.
+ */
+#define RTOL 1e-4
+#define ATOL 1e-5
+
+/* Finite differences of the double reference: step and tolerance.  With
+ * h = 1e-5 the truncation error is ~h^2 |L'''| ~ 1e-10 and rounding
+ * ~1e-16 / h ~ 1e-11, so the reference's gradient must agree to 1e-7. */
+#define FD_EPS 1e-5
+#define FD_TOL 1e-7
+
+/* The reference: the same network in double precision. */
+typedef struct {
+    size_t L, lin[MAXL], lout[MAXL];
+    mlp_act_t act;
+    double *w[MAXL];  /* (out, in) */
+    double *b[MAXL];  /* (out) */
+    double *dw[MAXL]; /* (out, in) */
+    double *db[MAXL]; /* (out) */
+} ref_t;
+
+static double ref_act(mlp_act_t a, double z)
+{
+    switch (a) {
+    case MLP_ACT_RELU:
+        return z > 0 ? z : 0;
+    case MLP_ACT_SIGMOID:
+        return 1 / (1 + exp(-z));
+    default:
+        return tanh(z);
+    }
+}
+
+/* act'(z) from h = act(z). */
+static double ref_dact(mlp_act_t a, double h)
+{
+    switch (a) {
+    case MLP_ACT_RELU:
+        return h > 0;
+    case MLP_ACT_SIGMOID:
+        return h * (1 - h);
+    default:
+        return 1 - h * h;
+    }
+}
+
+static void ref_init(ref_t *r, const mlp_net_t *net)
+{
+    memset(r, 0, sizeof(*r));
+    r->L = mlp_net_nlayers(net);
+    r->act = mlp_net_spec(net)->act;
+    for (size_t l = 0; l < r->L; l++) {
+        mlp_net_layer_shape(net, l, &r->lin[l], &r->lout[l]);
+        r->w[l] = calloc(r->lin[l] * r->lout[l], sizeof(double));
+        r->dw[l] = calloc(r->lin[l] * r->lout[l], sizeof(double));
+        r->b[l] = calloc(r->lout[l], sizeof(double));
+        r->db[l] = calloc(r->lout[l], sizeof(double));
+        ck_assert(r->w[l] && r->dw[l] && r->b[l] && r->db[l]);
+    }
+}
+
+static void ref_free(ref_t *r)
+{
+    for (size_t l = 0; l < r->L; l++) {
+        free(r->w[l]);
+        free(r->dw[l]);
+        free(r->b[l]);
+        free(r->db[l]);
+    }
+}
+
+/*
+ * Mean softmax cross-entropy of n rows of x (n, in) with labels y; logits
+ * (n, out) if not NULL; the gradients into dw, db if grad.
+ */
+static double ref_loss(ref_t *r, const float *x, const int32_t *y, size_t n,
+                       double *logits, int grad)
+{
+    double *h[MAXL + 1], loss = 0;
+    size_t L = r->L, C = r->lout[L - 1];
+
+    h[0] = malloc(n * r->lin[0] * sizeof(double));
+    ck_assert_ptr_nonnull(h[0]);
+    for (size_t i = 0; i < n * r->lin[0]; i++)
+        h[0][i] = x[i];
+    /* h[l + 1] = act(W_l h[l] + b_l); the last layer is linear. */
+    for (size_t l = 0; l < L; l++) {
+        size_t I = r->lin[l], O = r->lout[l];
+
+        h[l + 1] = malloc(n * O * sizeof(double));
+        ck_assert_ptr_nonnull(h[l + 1]);
+        for (size_t i = 0; i < n; i++)
+            for (size_t o = 0; o < O; o++) {
+                double z = r->b[l][o];
+
+                for (size_t k = 0; k < I; k++)
+                    z += r->w[l][o * I + k] * h[l][i * I + k];
+                h[l + 1][i * O + o] = l + 1 < L ? ref_act(r->act, z) : z;
+            }
+    }
+    /* Softmax cross-entropy; h[L] becomes dL/dlogits. */
+    for (size_t i = 0; i < n; i++) {
+        double *z = h[L] + i * C, m = z[0], s = 0;
+
+        if (logits)
+            memcpy(logits + i * C, z, C * sizeof(double));
+        for (size_t j = 1; j < C; j++)
+            m = fmax(m, z[j]);
+        for (size_t j = 0; j < C; j++)
+            s += exp(z[j] - m);
+        loss += m + log(s) - z[y[i]];
+        for (size_t j = 0; j < C; j++)
+            z[j] = (exp(z[j] - m) / s - (j == (size_t)y[i])) / n;
+    }
+    if (grad) {
+        /* dz of layer l is h[l + 1] (overwritten in place). */
+        for (size_t l = L; l-- > 0;) {
+            size_t I = r->lin[l], O = r->lout[l];
+            double *dz = h[l + 1];
+
+            memset(r->dw[l], 0, I * O * sizeof(double));
+            memset(r->db[l], 0, O * sizeof(double));
+            for (size_t i = 0; i < n; i++)
+                for (size_t o = 0; o < O; o++) {
+                    r->db[l][o] += dz[i * O + o];
+                    for (size_t k = 0; k < I; k++)
+                        r->dw[l][o * I + k] += dz[i * O + o] * h[l][i * I + k];
+                }
+            if (l == 0)
+                break;
+            /* dh[l] = dz W, then times act' from h[l]. */
+            for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < I; k++) {
+                    double d = 0;
+
+                    for (size_t o = 0; o < O; o++)
+                        d += dz[i * O + o] * r->w[l][o * I + k];
+                    h[l][i * I + k] = d * ref_dact(r->act, h[l][i * I + k]);
+                }
+        }
+    }
+    for (size_t l = 0; l <= L; l++)
+        free(h[l]);
+    return loss / n;
+}
+
+static void fill_normal(float *v, size_t n, uint64_t seed, uint64_t stream,
+                        double std)
+{
+    mlp_rng_t r;
+
+    mlp_rng_seed(&r, seed, stream);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)(mlp_rng_normal(&r) * std);
+}
+
+/* Random weights (std 0.5) and biases (std 0.2) into net and ref. */
+static void set_random_params(mlp_net_t *net, ref_t *r, uint64_t seed)
+{
+    for (size_t l = 0; l < r->L; l++) {
+        size_t nw = r->lin[l] * r->lout[l];
+        float *w = malloc(nw * sizeof(float)), *b = malloc(r->lout[l] * 4);
+
+        ck_assert(w && b);
+        fill_normal(w, nw, seed, 2 * l, 0.5);
+        fill_normal(b, r->lout[l], seed, 2 * l + 1, 0.2);
+        ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
+        for (size_t i = 0; i < nw; i++)
+            r->w[l][i] = w[i];
+        for (size_t i = 0; i < r->lout[l]; i++)
+            r->b[l][i] = b[i];
+        free(w);
+        free(b);
+    }
+}
+
+/* The net's gradients of layer l in logical order. */
+static void net_grads(mlp_net_t *net, size_t l, float *gw, float *gb)
+{
+    float *p, *g, *save;
+    size_t n;
+
+    mlp_net_params(net, &p, &g, &n);
+    save = malloc(n * sizeof(float));
+    ck_assert_ptr_nonnull(save);
+    memcpy(save, p, n * sizeof(float));
+    memcpy(p, g, n * sizeof(float));
+    ck_assert_int_eq(mlp_net_get_layer(net, l, gw, gb), 0);
+    memcpy(p, save, n * sizeof(float));
+    free(save);
+}
+
+static void assert_close(double got, double want, double rtol, double atol,
+                         const char *what, size_t l, size_t i)
+{
+    ck_assert_msg(fabs(got - want) <= atol + rtol * fabs(want),
+                  "%s layer %zu [%zu]: got %.9g want %.9g", what, l, i, got,
+                  want);
+}
+
+static double sumsq(const float *v, size_t n)
+{
+    double s = 0;
+
+    for (size_t i = 0; i < n; i++)
+        s += (double)v[i] * v[i];
+    return s;
+}
+
+static mlp_net_spec_t make_spec(size_t in, size_t out, size_t nhidden,
+                                const size_t *hidden, mlp_act_t act,
+                                int plain)
+{
+    mlp_net_spec_t s;
+
+    memset(&s, 0, sizeof(s));
+    s.in = in;
+    s.out = out;
+    s.nhidden = nhidden;
+    for (size_t i = 0; i < nhidden; i++)
+        s.hidden[i] = hidden[i];
+    s.act = act;
+    s.batch_sizes[0] = 4;
+    s.nbatch_sizes = 1;
+    s.threads = 2;
+    s.plain_weights = plain;
+    return s;
+}
+
+/*
+ * Forward, loss and backward of batch n through net and ref; compare
+ * logits and gradients, and with fd also every gradient against central
+ * differences of the reference loss.
+ */
+static void compare_step(mlp_net_t *net, ref_t *r, size_t n, uint64_t seed,
+                         int fd, double rtol, double atol)
+{
+    size_t L = r->L, in = r->lin[0], C = r->lout[L - 1], correct = 0;
+    float *x = malloc(n * in * sizeof(float));
+    float *dlogits = malloc(n * C * sizeof(float));
+    int32_t *y = malloc(n * sizeof(int32_t));
+    double *want = malloc(n * C * sizeof(double)), loss = 0, ref;
+    const float *logits;
+    mlp_rng_t rng;
+
+    ck_assert(x && dlogits && y && want);
+    mlp_rng_seed(&rng, seed, 1000);
+    for (size_t i = 0; i < n * in; i++)
+        x[i] = (float)(2 * mlp_rng_uniform(&rng) - 1);
+    for (size_t i = 0; i < n; i++)
+        y[i] = (int32_t)(mlp_rng_u64(&rng) % C);
+
+    ck_assert_int_eq(mlp_net_forward(net, x, n, &logits), 0);
+    ref = ref_loss(r, x, y, n, want, 1);
+    for (size_t i = 0; i < n * C; i++)
+        assert_close(logits[i], want[i], rtol, atol, "logits", L - 1, i);
+    mlp_loss_softmax_xent(logits, y, n, C, dlogits, &loss, &correct);
+    ck_assert_double_eq_tol(loss / n, ref, atol + rtol * ref);
+    ck_assert_int_eq(mlp_net_backward(net, dlogits, n), 0);
+
+    {
+        float *p, *g;
+        size_t nflat;
+        double ss = 0;
+
+        for (size_t l = 0; l < L; l++) {
+            size_t I = r->lin[l], O = r->lout[l];
+            float *gw = malloc(I * O * sizeof(float));
+            float *gb = malloc(O * sizeof(float));
+
+            ck_assert(gw && gb);
+            net_grads(net, l, gw, gb);
+            for (size_t i = 0; i < I * O; i++)
+                assert_close(gw[i], r->dw[l][i], rtol, atol, "dW", l, i);
+            for (size_t i = 0; i < O; i++)
+                assert_close(gb[i], r->db[l][i], rtol, atol, "db", l, i);
+            ss += sumsq(gw, I * O) + sumsq(gb, O);
+
+            for (size_t i = 0; fd && i < I * O + O; i++) {
+                double *v = i < I * O ? &r->w[l][i] : &r->b[l][i - I * O];
+                double v0 = *v, lp, lm, d;
+                float got = i < I * O ? gw[i] : gb[i - I * O];
+
+                *v = v0 + FD_EPS;
+                lp = ref_loss(r, x, y, n, NULL, 0);
+                *v = v0 - FD_EPS;
+                lm = ref_loss(r, x, y, n, NULL, 0);
+                *v = v0;
+                d = (lp - lm) / (2 * FD_EPS);
+                assert_close(got, d, rtol, atol, "net vs fd", l, i);
+                assert_close(i < I * O ? r->dw[l][i] : r->db[l][i - I * O], d,
+                             0, FD_TOL, "ref vs fd", l, i);
+            }
+            free(gw);
+            free(gb);
+        }
+        /* Padding and gaps of the gradient block hold zeros only. */
+        mlp_net_params(net, &p, &g, &nflat);
+        ck_assert_double_eq_tol(sumsq(g, nflat), ss, 1e-6 * ss);
+    }
+    free(x);
+    free(dlogits);
+    free(y);
+    free(want);
+}
+
+static const size_t hidden_54[2] = {5, 4};
+
+/* in 7, hidden (5, 4) or none, out 3; batch 4 and 3; every activation
+ * and layout: _i picks (activation, layout, depth). */
+START_TEST(test_small_matches_reference)
+{
+    mlp_act_t act = (mlp_act_t)(_i % 3);
+    int plain = (_i / 3) % 2;
+    size_t nhidden = _i / 6 ? 0 : 2;
+    mlp_net_spec_t s = make_spec(7, 3, nhidden, hidden_54, act, plain);
+    mlp_net_t *net;
+    ref_t r;
+
+    s.batch_sizes[1] = 3;
+    s.nbatch_sizes = 2;
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ref_init(&r, net);
+    set_random_params(net, &r, 11 + _i);
+    compare_step(net, &r, 4, 21 + _i, 1, RTOL, ATOL);
+    compare_step(net, &r, 3, 31 + _i, 1, RTOL, ATOL);
+    ref_free(&r);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+/*
+ * Shapes where oneDNN picks blocked, padded weight layouts (widths not
+ * multiples of 16); no finite differences (the small nets cover the math).
+ */
+START_TEST(test_larger_matches_reference)
+{
+    static const size_t hid[2] = {70, 33};
+    int plain = _i % 2;
+    mlp_net_spec_t s = make_spec(100, 10, 2, hid, MLP_ACT_TANH, plain);
+    mlp_net_t *net;
+    ref_t r;
+
+    s.batch_sizes[0] = 20;
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ref_init(&r, net);
+    set_random_params(net, &r, 5);
+    /* The weights' std 0.5 on 100 inputs saturates tanh: scale down. */
+    for (size_t l = 0; l < r.L; l++) {
+        size_t nw = r.lin[l] * r.lout[l];
+        float *w = malloc(nw * sizeof(float)), *b = malloc(r.lout[l] * 4);
+
+        ck_assert(w && b);
+        for (size_t i = 0; i < nw; i++)
+            w[i] = (float)(r.w[l][i] / 8);
+        for (size_t i = 0; i < r.lout[l]; i++)
+            b[i] = (float)r.b[l][i];
+        ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
+        for (size_t i = 0; i < nw; i++)
+            r.w[l][i] = w[i];
+        free(w);
+        free(b);
+    }
+    compare_step(net, &r, 20, 3, 0, RTOL, ATOL);
+    ref_free(&r);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+/* The default model, 784-256-10 ReLU at batch 64, both layouts. */
+START_TEST(test_default_shape_matches_reference)
+{
+    static const size_t hid[1] = {256};
+    mlp_net_spec_t s = make_spec(784, 10, 1, hid, MLP_ACT_RELU, _i);
+    mlp_net_t *net;
+    ref_t r;
+
+    s.batch_sizes[0] = 64;
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ck_assert_int_eq(mlp_net_init(net, 9, 0.05f), 0);
+    ref_init(&r, net);
+    for (size_t l = 0; l < r.L; l++) {
+        size_t nw = r.lin[l] * r.lout[l];
+        float *w = malloc(nw * sizeof(float)), *b = malloc(r.lout[l] * 4);
+
+        ck_assert(w && b);
+        ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
+        for (size_t i = 0; i < nw; i++)
+            r.w[l][i] = w[i];
+        free(w);
+        free(b);
+    }
+    compare_step(net, &r, 64, 4, 0, RTOL, ATOL);
+    ref_free(&r);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+START_TEST(test_get_set_roundtrip)
+{
+    static const size_t hid[2] = {70, 33};
+    mlp_net_spec_t s = make_spec(100, 10, 2, hid, MLP_ACT_RELU, _i);
+    mlp_net_t *net;
+    float *p, *g;
+    size_t n;
+    double ss = 0;
+
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    for (size_t l = 0; l < mlp_net_nlayers(net); l++) {
+        size_t in, out;
+        float *w, *b, *w2, *b2;
+
+        mlp_net_layer_shape(net, l, &in, &out);
+        w = malloc(in * out * 4);
+        w2 = malloc(in * out * 4);
+        b = malloc(out * 4);
+        b2 = malloc(out * 4);
+        ck_assert(w && w2 && b && b2);
+        fill_normal(w, in * out, 3, l, 1.0);
+        fill_normal(b, out, 4, l, 1.0);
+        ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
+        ck_assert_int_eq(mlp_net_get_layer(net, l, w2, b2), 0);
+        ck_assert_mem_eq(w, w2, in * out * 4);
+        ck_assert_mem_eq(b, b2, out * 4);
+        ss += sumsq(w, in * out) + sumsq(b, out);
+        free(w);
+        free(w2);
+        free(b);
+        free(b2);
+    }
+    /* Padding stayed zero, the gradients untouched. */
+    mlp_net_params(net, &p, &g, &n);
+    ck_assert_double_eq_tol(sumsq(p, n), ss, 1e-6 * ss);
+    ck_assert_double_eq(sumsq(g, n), 0.0);
+    ck_assert_uint_eq(mlp_net_nparams(net), 100 * 70 + 70 + 70 * 33 + 33 +
+                                                33 * 10 + 10);
+    ck_assert_uint_ge(n, mlp_net_nparams(net));
+    ck_assert_double_eq(mlp_net_macs_per_sample(net),
+                        100 * 70 + 70 * 33 + 33 * 10);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+START_TEST(test_init_statistics)
+{
+    static const size_t hid[1] = {512};
+    mlp_net_spec_t s = make_spec(784, 256, 1, hid, MLP_ACT_RELU, _i);
+    mlp_net_t *net;
+    float *w = malloc(784 * 512 * 4), *w2 = malloc(784 * 512 * 4);
+    float *b = malloc(512 * 4);
+    float *p, *g;
+    size_t n;
+    double ss = 0;
+
+    ck_assert(w && w2 && b);
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ck_assert_int_eq(mlp_net_init(net, 42, 0.01f), 0);
+    for (size_t l = 0; l < 2; l++) {
+        size_t in, out, nw;
+        double m = 0, v = 0;
+
+        mlp_net_layer_shape(net, l, &in, &out);
+        nw = in * out;
+        ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
+        for (size_t i = 0; i < out; i++)
+            ck_assert_float_eq(b[i], 0.0f);
+        for (size_t i = 0; i < nw; i++)
+            m += w[i];
+        m /= nw;
+        for (size_t i = 0; i < nw; i++)
+            v += (w[i] - m) * (w[i] - m);
+        v /= nw - 1;
+        /* nw >= 131072: the std's standard error is 0.01 / sqrt(2 nw),
+         * < 0.2% of it; the mean's 0.01 / sqrt(nw) < 2.8e-5. */
+        ck_assert_double_eq_tol(sqrt(v), 0.01, 0.01 * 0.01);
+        ck_assert_double_eq_tol(m, 0.0, 1.5e-4);
+        ss += sumsq(w, nw);
+        if (l == 0)
+            memcpy(w2, w, 16 * 4);
+        else /* layers draw from different streams */
+            ck_assert_mem_ne(w, w2, 16 * 4);
+    }
+    mlp_net_params(net, &p, &g, &n);
+    ck_assert_double_eq_tol(sumsq(p, n), ss, 1e-6 * ss);
+
+    /* Deterministic: the same seed gives the same weights. */
+    ck_assert_int_eq(mlp_net_get_layer(net, 0, w, b), 0);
+    ck_assert_int_eq(mlp_net_init(net, 42, 0.01f), 0);
+    ck_assert_int_eq(mlp_net_get_layer(net, 0, w2, b), 0);
+    ck_assert_mem_eq(w, w2, 784 * 512 * 4);
+    ck_assert_int_eq(mlp_net_init(net, 43, 0.01f), 0);
+    ck_assert_int_eq(mlp_net_get_layer(net, 0, w2, b), 0);
+    ck_assert_mem_ne(w, w2, 784 * 512 * 4);
+    mlp_net_destroy(net);
+    free(w);
+    free(w2);
+    free(b);
+}
+END_TEST
+
+/* Rows do not interact: batch 3 gives batch 32's first three rows. */
+START_TEST(test_batch_sizes_agree)
+{
+    static const size_t hid[2] = {64, 40};
+    mlp_net_spec_t s = make_spec(50, 10, 2, hid, MLP_ACT_SIGMOID, _i);
+    mlp_net_t *net;
+    float x[32 * 50], big[32 * 10];
+    const float *logits;
+
+    s.batch_sizes[0] = 3;
+    s.batch_sizes[1] = 32;
+    s.batch_sizes[2] = 3;
+    s.nbatch_sizes = 3;
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ck_assert_int_eq(mlp_net_init(net, 1, 0.3f), 0);
+    fill_normal(x, 32 * 50, 2, 0, 1.0);
+    ck_assert_int_eq(mlp_net_forward(net, x, 32, &logits), 0);
+    memcpy(big, logits, sizeof(big));
+    ck_assert_int_eq(mlp_net_forward(net, x, 3, &logits), 0);
+    for (size_t i = 0; i < 3 * 10; i++)
+        assert_close(logits[i], big[i], RTOL, ATOL, "batch 3 vs 32", 2, i);
+    /* The logits are the net's, not a copy: a forward refreshes them. */
+    ck_assert_int_eq(mlp_net_forward(net, x + 3 * 50, 3, &logits), 0);
+    for (size_t i = 0; i < 3 * 10; i++)
+        assert_close(logits[i], big[30 + i], RTOL, ATOL, "rows 3-5", 2, i);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+    ck_assert_str_eq(mlp_act_name(MLP_ACT_RELU), "relu");
+    ck_assert_str_eq(mlp_act_name(MLP_ACT_SIGMOID), "sigmoid");
+    ck_assert_str_eq(mlp_act_name(MLP_ACT_TANH), "tanh");
+    for (int a = 0; a < 3; a++)
+        ck_assert_int_eq(mlp_act_parse(mlp_act_name((mlp_act_t)a)), a);
+    ck_assert_int_eq(mlp_act_parse("gelu"), -1);
+    ck_assert_int_eq(mlp_act_parse("RELU"), -1);
+    ck_assert_int_eq(mlp_act_parse(""), -1);
+    ck_assert_int_eq(mlp_act_parse(NULL), -1);
+    ck_assert_str_eq(mlp_act_name((mlp_act_t)9), "unknown");
+    ck_assert(strncmp(mlp_net_dnnl_version(), "2.", 2) == 0);
+    ck_assert_str_ne(mlp_net_isa(), "");
+    ck_assert_str_ne(mlp_net_isa(), "unknown");
+}
+END_TEST
+
+static void expect_bad_spec(const mlp_net_spec_t *s, const char *what)
+{
+    mlp_net_t *net = (mlp_net_t *)&net; /* must come back NULL */
+
+    mlp_error_clear();
+    ck_assert_msg(mlp_net_create(s, &net) == MLP_EINVAL, "%s accepted", what);
+    ck_assert_ptr_null(net);
+    ck_assert_str_ne(mlp_error_message(), "");
+}
+
+START_TEST(test_bad_specs)
+{
+    mlp_net_spec_t good = make_spec(7, 3, 2, hidden_54, MLP_ACT_RELU, 0), s;
+
+    s = good, s.in = 0;
+    expect_bad_spec(&s, "in 0");
+    s = good, s.out = 0;
+    expect_bad_spec(&s, "out 0");
+    s = good, s.nbatch_sizes = 0;
+    expect_bad_spec(&s, "no batch sizes");
+    s = good, s.nbatch_sizes = MLP_MAX_BATCH_SIZES + 1;
+    expect_bad_spec(&s, "too many batch sizes");
+    s = good, s.batch_sizes[1] = 0, s.nbatch_sizes = 2;
+    expect_bad_spec(&s, "batch size 0");
+    s = good, s.nhidden = MLP_MAX_HIDDEN + 1;
+    expect_bad_spec(&s, "too many hidden layers");
+    s = good, s.hidden[1] = 0;
+    expect_bad_spec(&s, "hidden width 0");
+    s = good, s.act = (mlp_act_t)3;
+    expect_bad_spec(&s, "activation 3");
+    s = good, s.threads = -1;
+    expect_bad_spec(&s, "threads -1");
+    expect_bad_spec(NULL, "NULL spec");
+    mlp_net_destroy(NULL);
+}
+END_TEST
+
+START_TEST(test_bad_calls)
+{
+    mlp_net_spec_t s = make_spec(7, 3, 2, hidden_54, MLP_ACT_RELU, _i);
+    mlp_net_t *net;
+    float x[8 * 7] = {0}, d[8 * 3] = {0}, w[35], b[5];
+    const float *logits;
+
+    s.batch_sizes[1] = 8;
+    s.nbatch_sizes = 2;
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ck_assert_int_eq(mlp_net_forward(net, x, 5, &logits), MLP_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "5"));
+    ck_assert_int_eq(mlp_net_forward(net, x, 0, &logits), MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_forward(net, NULL, 4, &logits), MLP_EINVAL);
+    /* Backward needs the forward of the same batch size. */
+    ck_assert_int_eq(mlp_net_backward(net, d, 4), MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_forward(net, x, 8, &logits), 0);
+    ck_assert_int_eq(mlp_net_backward(net, d, 4), MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_backward(net, d, 5), MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_backward(net, NULL, 8), MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_backward(net, d, 8), 0);
+    ck_assert_int_eq(mlp_net_forward(net, x, 5, &logits), MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_backward(net, d, 8), MLP_EINVAL);
+
+    ck_assert_int_eq(mlp_net_get_layer(net, 3, w, b), MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_set_layer(net, 3, w, b), MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_init(net, 1, -1.0f), MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_init(net, 1, NAN), MLP_EINVAL);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+Suite *net_suite(void);
+Suite *net_suite(void)
+{
+    Suite *s = suite_create("net");
+    TCase *core = tcase_create("core");
+    TCase *errors = tcase_create("errors");
+
+    /* Primitive creation JIT-compiles; valgrind makes that slow. */
+    tcase_set_timeout(core, 300);
+    tcase_set_timeout(errors, 300);
+    tcase_add_loop_test(core, test_small_matches_reference, 0, 12);
+    tcase_add_loop_test(core, test_larger_matches_reference, 0, 2);
+    tcase_add_loop_test(core, test_default_shape_matches_reference, 0, 2);
+    tcase_add_loop_test(core, test_get_set_roundtrip, 0, 2);
+    tcase_add_loop_test(core, test_init_statistics, 0, 2);
+    tcase_add_loop_test(core, test_batch_sizes_agree, 0, 2);
+    tcase_add_test(core, test_names);
+    suite_add_tcase(s, core);
+    tcase_add_test(errors, test_bad_specs);
+    tcase_add_loop_test(errors, test_bad_calls, 0, 2);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+MLP_CHECK_MAIN(net_suite)
