@@ -105,13 +105,13 @@ static int parse_uint(const char *opt, const char *arg, unsigned long long lo,
     if (*end != '\0')
         goto bad;
     if (errno == ERANGE || v < lo || v > hi)
-        return mlp_error_set(MLP_EINVAL,
+        return mlp_error_set(MLP_EUSAGE,
                              "option '%s': '%s' is out of range (%llu..%llu)",
                              opt, arg, lo, hi);
     *out = v;
     return 0;
 bad:
-    return mlp_error_set(MLP_EINVAL,
+    return mlp_error_set(MLP_EUSAGE,
                          "option '%s': '%s' is not a whole number >= 0", opt,
                          arg);
 }
@@ -124,7 +124,7 @@ static int parse_float(const char *opt, const char *arg, float *out)
     errno = 0;
     v = strtod(arg, &end);
     if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return mlp_error_set(MLP_EINVAL, "option '%s': '%s' is not a number",
+        return mlp_error_set(MLP_EUSAGE, "option '%s': '%s' is not a number",
                              opt, arg);
     *out = (float)v;
     return 0;
@@ -144,26 +144,26 @@ int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
         unsigned long long v;
 
         if (*p < '0' || *p > '9')
-            return mlp_error_set(MLP_EINVAL,
+            return mlp_error_set(MLP_EUSAGE,
                                  "option '--hidden': '%s': expected a list of "
                                  "widths such as 512,256",
                                  arg);
         errno = 0;
         v = strtoull(p, &end, 10);
         if (errno == ERANGE || v == 0 || v > (1ULL << 24))
-            return mlp_error_set(MLP_EINVAL,
+            return mlp_error_set(MLP_EUSAGE,
                                  "option '--hidden': '%s': widths must be "
                                  "1..16777216",
                                  arg);
         if (n == MLP_MAX_HIDDEN)
-            return mlp_error_set(MLP_EINVAL,
+            return mlp_error_set(MLP_EUSAGE,
                                  "option '--hidden': '%s': at most %d layers",
                                  arg, MLP_MAX_HIDDEN);
         hidden[n++] = (size_t)v;
         if (*end == '\0')
             break;
         if (*end != ',' && *end != ':')
-            return mlp_error_set(MLP_EINVAL,
+            return mlp_error_set(MLP_EUSAGE,
                                  "option '--hidden': '%s': expected a list of "
                                  "widths such as 512,256",
                                  arg);
@@ -181,7 +181,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
     *cmd = MLP_CMD_TRAIN;
     if (argc > 1 && argv[1][0] != '-') {
         if (strcmp(argv[1], "train") != 0)
-            return mlp_error_set(MLP_EINVAL, "unknown command '%s'", argv[1]);
+            return mlp_error_set(MLP_EUSAGE, "unknown command '%s'", argv[1]);
         argc--;
         argv++;
     }
@@ -216,7 +216,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             break;
         case OPT_ACT:
             if ((rc = mlp_act_parse(optarg)) < 0)
-                return mlp_error_set(MLP_EINVAL,
+                return mlp_error_set(MLP_EUSAGE,
                                      "option '--act': unknown activation "
                                      "'%s' (relu, sigmoid, tanh)",
                                      optarg);
@@ -226,7 +226,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             if ((rc = parse_float(opt, optarg, &cfg->lr)) < 0)
                 return rc;
             if (!(cfg->lr > 0.0f))
-                return mlp_error_set(MLP_EINVAL,
+                return mlp_error_set(MLP_EUSAGE,
                                      "option '--lr': '%s' must be > 0",
                                      optarg);
             break;
@@ -234,7 +234,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             if ((rc = parse_float(opt, optarg, &cfg->momentum)) < 0)
                 return rc;
             if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
-                return mlp_error_set(MLP_EINVAL,
+                return mlp_error_set(MLP_EUSAGE,
                                      "option '--momentum': '%s' must be in "
                                      "[0, 1)",
                                      optarg);
@@ -243,7 +243,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             if ((rc = parse_float(opt, optarg, &cfg->weight_decay)) < 0)
                 return rc;
             if (!(cfg->weight_decay >= 0.0f))
-                return mlp_error_set(MLP_EINVAL,
+                return mlp_error_set(MLP_EUSAGE,
                                      "option '--weight-decay': '%s' must be "
                                      ">= 0",
                                      optarg);
@@ -252,7 +252,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             if ((rc = parse_float(opt, optarg, &cfg->init_std)) < 0)
                 return rc;
             if (!(cfg->init_std >= 0.0f))
-                return mlp_error_set(MLP_EINVAL,
+                return mlp_error_set(MLP_EUSAGE,
                                      "option '--init-std': '%s' must be >= 0",
                                      optarg);
             break;
@@ -274,7 +274,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
         case OPT_DATA:
             if (optarg[0] == '\0' ||
                 strlen(optarg) >= sizeof(cfg->data_dir))
-                return mlp_error_set(MLP_EINVAL,
+                return mlp_error_set(MLP_EUSAGE,
                                      "option '--data': '%s' is not a usable "
                                      "directory name",
                                      optarg);
@@ -289,7 +289,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             break;
         case OPT_LOG:
             if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->log_path))
-                return mlp_error_set(MLP_EINVAL,
+                return mlp_error_set(MLP_EUSAGE,
                                      "option '--log': '%s' is not a usable "
                                      "file name",
                                      optarg);
@@ -314,22 +314,24 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             return 0;
         case ':':
             if (optopt != 0 && optopt < 256)
-                return mlp_error_set(MLP_EINVAL, "option '-%c' needs a value",
+                return mlp_error_set(MLP_EUSAGE, "option '-%c' needs a value",
                                      optopt);
-            return mlp_error_set(MLP_EINVAL, "option '%s' needs a value",
+            return mlp_error_set(MLP_EUSAGE, "option '%s' needs a value",
                                  argv[optind - 1]);
         default:
             if (optopt != 0)
-                return mlp_error_set(MLP_EINVAL, "unknown option '-%c'",
+                return mlp_error_set(MLP_EUSAGE, "unknown option '-%c'",
                                      optopt);
-            return mlp_error_set(MLP_EINVAL, "unknown option '%s'",
+            return mlp_error_set(MLP_EUSAGE, "unknown option '%s'",
                                  argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return mlp_error_set(MLP_EINVAL, "unexpected argument '%s'",
+        return mlp_error_set(MLP_EUSAGE, "unexpected argument '%s'",
                              argv[optind]);
-    return mlp_config_validate(cfg);
+    if (mlp_config_validate(cfg) < 0)
+        return MLP_EUSAGE;
+    return 0;
 }
 
 void mlp_cli_version(FILE *f)

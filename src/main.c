@@ -3,17 +3,39 @@
  * message on stderr and an exit code.  The only place that exits.
  *
  * Exit codes: 0 success; 1 a runtime error (data, memory, oneDNN, I/O);
- * 2 bad usage; 3 training diverged.
+ * 2 bad usage; 3 training diverged; 130 interrupted (SIGINT/SIGTERM).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mlptrain/cli.h"
+#include "mlptrain/commands.h"
 #include "mlptrain/error.h"
 #include "mlptrain/trainer.h"
 
-enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3 };
+enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
+
+/* Print the error of a failed command and return its exit code. */
+static int fail(int rc, const char *command, const char *data_dir)
+{
+    fprintf(stderr, "mlptrain: %s\n", mlp_error_message());
+    if (rc == MLP_EUSAGE) {
+        fprintf(stderr, "hint: see 'mlptrain %s%s--help'\n",
+                command != NULL ? command : "", command != NULL ? " " : "");
+        return EXIT_USAGE;
+    }
+    if ((rc == MLP_EIO || rc == MLP_EFORMAT) && data_dir != NULL &&
+        strstr(mlp_error_message(), data_dir) != NULL)
+        fprintf(stderr, "hint: the data directory is '%s'; set it with "
+                        "--data DIR or MLPTRAIN_DATA\n",
+                data_dir);
+    if (rc == MLP_EDIVERGED)
+        return EXIT_DIVERGED;
+    if (rc == MLP_EINTERRUPTED)
+        return EXIT_INTERRUPTED;
+    return EXIT_FAILURE;
+}
 
 int main(int argc, char **argv)
 {
@@ -21,15 +43,22 @@ int main(int argc, char **argv)
     mlp_cmd_t cmd;
     int rc;
 
+    if (argc > 1)
+        for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
+            if (strcmp(argv[1], c->name) == 0) {
+                rc = c->run(argc - 1, argv + 1, stdout);
+                return rc == 0 ? EXIT_SUCCESS : fail(rc, c->name, NULL);
+            }
+
     mlp_config_defaults(&cfg);
-    if (mlp_cli_parse(argc, argv, &cmd, &cfg) < 0) {
-        fprintf(stderr, "mlptrain: %s\nhint: see 'mlptrain --help'\n",
-                mlp_error_message());
-        return EXIT_USAGE;
-    }
+    if ((rc = mlp_cli_parse(argc, argv, &cmd, &cfg)) < 0)
+        return fail(rc, NULL, NULL);
     switch (cmd) {
     case MLP_CMD_HELP:
         mlp_cli_usage(stdout);
+        fputs("\nOther commands (each with --help):\n", stdout);
+        for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
+            printf("  %-12s %s\n", c->name, c->summary);
         return EXIT_SUCCESS;
     case MLP_CMD_VERSION:
         mlp_cli_version(stdout);
@@ -38,13 +67,5 @@ int main(int argc, char **argv)
         break;
     }
     rc = mlp_train(&cfg, stdout, NULL);
-    if (rc == 0)
-        return EXIT_SUCCESS;
-    fprintf(stderr, "mlptrain: %s\n", mlp_error_message());
-    if ((rc == MLP_EIO || rc == MLP_EFORMAT) &&
-        strstr(mlp_error_message(), cfg.data_dir) != NULL)
-        fprintf(stderr, "hint: the data directory is '%s'; set it with "
-                        "--data DIR or MLPTRAIN_DATA\n",
-                cfg.data_dir);
-    return rc == MLP_EDIVERGED ? EXIT_DIVERGED : EXIT_FAILURE;
+    return rc == 0 ? EXIT_SUCCESS : fail(rc, NULL, cfg.data_dir);
 }

@@ -140,7 +140,7 @@ START_TEST(test_bad_options)
     mlp_config_t cfg;
     mlp_cmd_t cmd;
 
-    ck_assert_int_eq(parse(&cmd, &cfg, bad[_i].args), MLP_EINVAL);
+    ck_assert_int_eq(parse(&cmd, &cfg, bad[_i].args), MLP_EUSAGE);
     ck_assert_msg(strstr(mlp_error_message(), bad[_i].msg) != NULL,
                   "case %d: message '%s' lacks '%s'", _i,
                   mlp_error_message(), bad[_i].msg);

@@ -5,7 +5,7 @@
  * short options with getopt_long; numbers are parsed strictly (the whole
  * argument, in range, no sign where none makes sense).
  *
- * Errors: MLP_EINVAL with a one-line message naming the option and the
+ * Errors: MLP_EUSAGE with a one-line message naming the option and the
  * value ("option '--lr': 'abc' is not a number"); main prints it and exits 2.
  * Not thread-safe (getopt's globals).
  */

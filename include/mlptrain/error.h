@@ -26,7 +26,8 @@
     X(DIVERGED, -8, "training diverged")                   \
     X(INTERRUPTED, -9, "interrupted")                      \
     X(NOSYS, -10, "not implemented")                       \
-    X(RANGE, -11, "value out of range")
+    X(RANGE, -11, "value out of range")                   \
+    X(USAGE, -12, "bad usage")
 
 enum {
 #define MLP_ERR_ENUM(name, val, str) MLP_E##name = (val),

@@ -1,0 +1,99 @@
+/*
+ * checkpoint: everything needed to continue a run exactly, or to evaluate
+ * its model, in one self-checking file.
+ *
+ * A checkpoint holds the model's shape (input width, hidden widths,
+ * activation, class count, and the image shape it was trained on), its
+ * parameters and the optimizer state in LOGICAL layouts (per layer: weights
+ * (out, in) row-major, then bias (out)), so that a file does not depend on
+ * the blocked layout oneDNN picked on the machine that wrote it; the epochs
+ * completed; the seed (the random state: weight init and every epoch's order
+ * are functions of the seed and the epoch); and the options a resumed run
+ * must keep to continue exactly (batch, learning rate, momentum, weight
+ * decay, training-set limit).
+ *
+ * File format (all integers little-endian, floats IEEE-754 binary32 LE):
+ * see the README's "Checkpoint format" section, which this module
+ * implements: magic "MLPTCKPT", format version, header, payload, and a
+ * trailing zlib crc32 of everything before it.
+ *
+ * Writes are atomic: a temporary file in the same directory, fsync, rename
+ * over the target, fsync of the directory.  A crash at any moment leaves the
+ * old file or the new one, never a torn one.  Loading validates everything
+ * (magic, version, sizes against the file length, the checksum, sane
+ * shapes) before anything is used; mlp_checkpoint_parse works on a memory
+ * buffer (for the fuzz driver).
+ *
+ * Errors: MLP_EIO (open/read/write/fsync/rename), MLP_EFORMAT (bad content;
+ * the message names the file and the problem), MLP_EINVAL (a checkpoint
+ * that does not fit the net, data or options given), MLP_ENOMEM.
+ * Thread-safe on distinct checkpoints.
+ */
+#ifndef MLPTRAIN_CHECKPOINT_H
+#define MLPTRAIN_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlptrain/net.h"
+#include "mlptrain/optim.h"
+
+#define MLP_CHECKPOINT_VERSION 1
+
+typedef struct {
+    /* model */
+    size_t in;                     /* input width = rows * cols */
+    size_t out;                    /* classes */
+    size_t nhidden;
+    size_t hidden[MLP_MAX_HIDDEN];
+    mlp_act_t act;
+    size_t rows, cols;             /* image shape trained on */
+    /* run state */
+    unsigned epoch;                /* epochs completed */
+    uint64_t seed;
+    /* options a resumed run must keep */
+    size_t batch;
+    float lr, momentum, weight_decay, init_std;
+    size_t limit_train;            /* 0: all */
+    /* figures so far, for the resumed run's summary */
+    double best_test_acc;
+    unsigned best_epoch;
+    /* payload, logical layouts */
+    size_t nparams;                /* floats in params */
+    float *params;                 /* per layer: w (out, in), then b (out) */
+    size_t nstate;                 /* floats in state: 0 or nparams */
+    float *state;                  /* optimizer state, same order */
+} mlp_checkpoint_t;
+
+/*
+ * Fill ck->params (and ck->state when the optimizer keeps state) from the
+ * net and optimizer, allocating them, and the model fields from the net's
+ * spec.  The caller fills the run fields (epoch, seed, options, shape).
+ */
+int mlp_checkpoint_capture(mlp_checkpoint_t *ck, mlp_net_t *net,
+                           mlp_optim_t *opt);
+
+/*
+ * Load ck's parameters (and state, when opt is not NULL) into a net of the
+ * same shape.  MLP_EINVAL naming the difference when shapes disagree.
+ */
+int mlp_checkpoint_restore(const mlp_checkpoint_t *ck, mlp_net_t *net,
+                           mlp_optim_t *opt);
+
+/* Serialise to a new malloc'd buffer. */
+int mlp_checkpoint_encode(const mlp_checkpoint_t *ck, uint8_t **buf,
+                          size_t *len);
+/* Parse and validate a buffer; `name` is used in messages.  On success *ck
+ * owns new allocations (mlp_checkpoint_free); on failure it is zeroed. */
+int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
+                         mlp_checkpoint_t *ck);
+
+/* Encode and write atomically. */
+int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck);
+/* Read and parse. */
+int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck);
+
+/* Free what ck owns and zero it; safe on a zeroed struct. */
+void mlp_checkpoint_free(mlp_checkpoint_t *ck);
+
+#endif
