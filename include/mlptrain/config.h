@@ -1,0 +1,61 @@
+/*
+ * config: every option of a run in one plain struct, its defaults and its
+ * validation.  The command line (cli.c) fills it; the trainer reads it.
+ *
+ * Non-goals: parsing (cli.c), knowing the data (checked by the trainer once
+ * the files are read).  Thread-safe: plain values.
+ */
+#ifndef MLPTRAIN_CONFIG_H
+#define MLPTRAIN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlptrain/net.h"
+
+#define MLP_PATH_MAX 4096
+#define MLP_MAX_WORKERS 256
+#define MLP_MAX_THREADS 1024
+
+typedef struct {
+    /* model */
+    size_t nhidden;                /* hidden layers, 0..MLP_MAX_HIDDEN */
+    size_t hidden[MLP_MAX_HIDDEN]; /* their widths */
+    mlp_act_t act;
+    float init_std;                /* weights ~ N(0, init_std^2) */
+    int plain_weights;             /* --plain-weights: no blocked layout */
+    /* training */
+    float lr;
+    float momentum;
+    float weight_decay;
+    size_t batch;
+    unsigned epochs;
+    uint64_t seed;
+    /* data */
+    char data_dir[MLP_PATH_MAX];
+    size_t limit_train;            /* 0: all */
+    size_t limit_test;             /* 0: all */
+    /* machine */
+    unsigned workers;              /* loader threads; 0: trainer decodes */
+    int threads;                   /* OpenMP compute threads */
+    size_t slots;                  /* ring slots; 0: automatic */
+    /* output */
+    int quiet;
+    char log_path[MLP_PATH_MAX];   /* "" : no JSON log */
+} mlp_config_t;
+
+/*
+ * The defaults: the reference recipe (784-256-10 ReLU shape comes from the
+ * data; hidden 256, lr 0.1, batch 256, 10 epochs, init std 0.01), 4 loader
+ * workers, as many compute threads as online cores, data from
+ * $MLPTRAIN_DATA or the configured default directory.
+ */
+void mlp_config_defaults(mlp_config_t *cfg);
+
+/* Range checks that need no data; MLP_EINVAL naming the option. */
+int mlp_config_validate(const mlp_config_t *cfg);
+
+/* Online CPU cores (>= 1). */
+int mlp_config_ncores(void);
+
+#endif
