@@ -125,7 +125,7 @@ int main(void)
         const step_case_t *c = &cases[i];
         size_t widths[4] = {784, c->hidden[0], c->hidden[1], 10};
         size_t nl = c->nhidden + 1;
-        double med, lo, hi, ceil_s, flops;
+        double med = 0, lo = 0, hi = 0, ceil_s, flops;
 
         widths[nl] = 10;
         if (time_steps(c, threads, reps, &med, &lo, &hi) < 0) {

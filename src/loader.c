@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <pthread.h>
 
@@ -426,8 +427,18 @@ int mlp_loader_next(mlp_loader_t *ld, mlp_batch_t *b)
                              (unsigned long long)(ld->cseq - ld->nslots) + 1);
     /* Without workers the consumer produces: never blocks, since batch
      * cseq - nslots was released. */
-    if (ld->nworkers == 0 && (rc = produce(ld, ld->cseq)) != 0)
-        return consumer_error(ld, rc);
+    if (ld->nworkers == 0) {
+        /* Decoding on the consumer's thread is time it waits for data. */
+        struct timespec t0, t1;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = produce(ld, ld->cseq);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ld->wait_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+                       (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+        if (rc != 0)
+            return consumer_error(ld, rc);
+    }
     rc = mlp_ring_acquire(ld->ring, ld->cseq, &slot, &waited);
     ld->wait_ns += waited;
     if (rc != 0)

@@ -1,0 +1,162 @@
+#!/bin/bash
+# bench/run.sh: the benchmarks of `make bench`.  Each prints a table, writes
+# its figures to $BENCH_RESULTS (bench/results) as CSV and draws a PNG chart
+# with gnuplot.  Figures are medians of $BENCH_REPEATS runs (default 5; 3
+# for the end-to-end runs), with the spread, and ratios to a baseline
+# measured in the same run.
+#
+#   1. gemm    dnnl_sgemm ceiling: square product and the model's GEMMs
+#   2. step    the training step alone vs that ceiling
+#   3. loader  the loader alone, -j 0 1 2 4 20
+#   4. e2e     mlptrain end to end, -j 0 1 2 4 8 20: samples/s, wait, memory
+#   5. torch   the PyTorch reference (scripts/reference_torch.py) side by side
+#
+# Environment: BUILDDIR (where mlptrain and bench/bench_* are; default .),
+# MLPTRAIN_DATA (the dataset), BENCH_EPOCHS (end-to-end epochs, default 3),
+# BENCH_SKIP (names of benchmarks to skip, e.g. "torch").
+set -u
+B=${BUILDDIR:-.}
+S=$(cd "$(dirname "$0")/.." && pwd)
+export BENCH_RESULTS=${BENCH_RESULTS:-$B/bench/results}
+EPOCHS=${BENCH_EPOCHS:-3}
+REPS=${BENCH_REPEATS:-}
+SKIP=${BENCH_SKIP:-}
+NCORES=$(nproc)
+mkdir -p "$BENCH_RESULTS"
+R=$BENCH_RESULTS
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mlptrain-bench-XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+skip() { case " $SKIP " in *" $1 "*) echo "== $1: skipped (BENCH_SKIP)"; return 0;; esac; return 1; }
+# median and min..max of the numbers on stdin: "median min max"
+stats() { sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%s %s %s\n", m, v[1], v[NR]}'; }
+# a number field of our JSON-lines records: field NAME < lines
+jfield() { sed -n "s/.*\"$1\": *\\([-0-9.eE+]*\\).*/\\1/p"; }
+plot() { # plot PNG SCRIPT
+    if command -v gnuplot >/dev/null; then
+        { echo "set terminal pngcairo size 900,520 enhanced font ',11'"; echo "set output '$1'"; echo "$2"; } |
+            gnuplot && echo "chart: $1"
+    else
+        echo "chart: skipped, gnuplot not installed (Debian package gnuplot-nox)"
+    fi
+}
+
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $NCORES cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+"$B/mlptrain" --version | head -2
+echo
+
+if ! skip gemm; then
+    echo "== 1. compute ceiling"
+    "$B/bench/bench_gemm" || exit 1
+    plot "$R/gemm.png" "set datafile separator ','
+set title 'dnnl\\_sgemm GFLOP/s (median)'
+set style data histograms; set style fill solid 0.8 border -1; set boxwidth 0.8
+set ylabel 'GFLOP/s'; set xlabel 'threads'; set yrange [0:*]; set grid ytics
+set key top left
+plot '< grep square $R/gemm.csv' using 3:xtic(2) title 'square 2048', \
+     '< grep step $R/gemm.csv' using 3 title '784-256-10 step GEMMs, batch 256'"
+    echo
+fi
+
+if ! skip step; then
+    echo "== 2. training step alone"
+    "$B/bench/bench_step" || exit 1
+    plot "$R/step.png" "set datafile separator ','
+set title 'training step alone ($NCORES threads): samples/s vs the sgemm ceiling of the same GEMMs'
+set style data histograms; set style fill solid 0.8 border -1
+set ylabel 'samples/s'; set yrange [0:*]; set grid ytics; set xtics rotate by -25; set bmargin 7; set rmargin 6
+set key top right
+plot '$R/step.csv' every ::1 using 4:xtic(sprintf('%s b%s', stringcolumn(1), stringcolumn(2))) title 'mlptrain step', \
+     '' every ::1 using 8 title 'dnnl\\_sgemm ceiling'"
+    echo
+fi
+
+if ! skip loader; then
+    echo "== 3. loader alone"
+    "$B/bench/bench_loader" || exit 1
+    plot "$R/loader.png" "set datafile separator ','
+set title 'loader alone: decoded samples/s (60000 x 784, batch 256)'
+set style data histograms; set style fill solid 0.8 border -1
+set ylabel 'samples/s'; set xlabel 'loader workers (-j)'; set yrange [0:*]; set grid ytics
+plot '$R/loader.csv' every ::1 using 3:xtic(1) title 'median'"
+    echo
+fi
+
+if ! skip e2e; then
+    echo "== 4. end to end: default recipe, $EPOCHS epochs, ${REPS:-3} runs per point"
+    step=$(awk -F, '$1 == "784-256-10" && $2 == 256 {print $4}' "$R/step.csv" 2>/dev/null)
+    echo "workers,samples_per_s,lo,hi,wait_share,peak_rss_mib,ratio_to_step" >"$R/e2e.csv"
+    printf "%7s %10s %21s %7s %9s %8s\n" workers samples/s range wait "RSS MiB" "vs step"
+    for j in 0 1 2 4 8 20; do
+        : >"$TMP/sps"; : >"$TMP/wait"; : >"$TMP/rss"
+        for r in $(seq "${REPS:-3}"); do
+            "$B/mlptrain" -j "$j" --epochs "$EPOCHS" -q --log "$TMP/log" >/dev/null || exit 1
+            grep '"type":"end"' "$TMP/log" | jfield samples_per_s >>"$TMP/sps"
+            grep '"type":"end"' "$TMP/log" | jfield peak_rss_kb >>"$TMP/rss"
+            grep '"type":"epoch"' "$TMP/log" | jfield wait_share |
+                awk '{s += $1} END {print s / NR}' >>"$TMP/wait"
+        done
+        read -r sps lo hi < <(stats <"$TMP/sps")
+        read -r wait _ _ < <(stats <"$TMP/wait")
+        read -r rss _ _ < <(stats <"$TMP/rss")
+        ratio=$(awk -v a="$sps" -v b="${step:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }')
+        printf "%7s %10.0f %10.0f..%-10.0f %6.2f%% %9.1f %8s\n" "$j" "$sps" "$lo" "$hi" \
+            "$(awk -v w="$wait" 'BEGIN {print 100 * w}')" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$ratio"
+        echo "$j,$sps,$lo,$hi,$wait,$(awk -v k="$rss" 'BEGIN {print k / 1024}'),$ratio" >>"$R/e2e.csv"
+    done
+    [ -n "$step" ] && echo "(vs step: ratio to the step-alone samples/s of benchmark 2 at batch 256)"
+    plot "$R/e2e.png" "set datafile separator ','
+set title 'mlptrain end to end, default recipe: training samples/s and loader wait by -j'
+set style data histograms; set style fill solid 0.8 border -1
+set ylabel 'samples/s'; set y2label 'trainer waiting on the loader (%)'
+set xlabel 'loader workers (-j)'; set yrange [0:*]; set y2range [0:10]; set y2tics; set grid ytics
+plot '$R/e2e.csv' every ::1 using 2:xtic(1) title 'samples/s (median)', \
+     '' every ::1 using 0:(\$5*100) axes x1y2 with linespoints lw 2 pt 7 title 'wait %'"
+    echo
+fi
+
+if ! skip torch; then
+    echo "== 5. the PyTorch reference, $EPOCHS epochs, $NCORES threads, 4 workers"
+    if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+        echo "skipped: Debian's python3-torch is not installed (apt-get install python3-torch libopenblas0-pthread)"
+    else
+        echo "runner,blas,samples_per_s,test_acc,ratio_mlptrain_to_it" >"$R/torch.csv"
+        "$B/mlptrain" -j 4 --epochs "$EPOCHS" -q --log "$TMP/m.log" >/dev/null || exit 1
+        m_sps=$(grep '"type":"end"' "$TMP/m.log" | jfield samples_per_s)
+        m_acc=$(grep '"type":"end"' "$TMP/m.log" | jfield final_test_acc)
+        echo "mlptrain,onednn,$m_sps,$m_acc,1" >>"$R/torch.csv"
+        printf "%-34s %10s %9s %10s\n" runner samples/s "test acc" "mlptrain x"
+        printf "%-34s %10.0f %9.4f %10s\n" "mlptrain (oneDNN)" "$m_sps" "$m_acc" 1.00
+        run_torch() { # LABEL EPOCHS ENV...
+            label=$1 ep=$2
+            shift 2
+            env "$@" /usr/bin/python3 "$S/scripts/reference_torch.py" --workers 4 \
+                --threads "$NCORES" --epochs "$ep" >"$TMP/t.log" 2>"$TMP/t.err" ||
+                { echo "$label: failed: $(tail -3 "$TMP/t.err")"; return; }
+            t_sps=$(grep '"type": "end"' "$TMP/t.log" | jfield samples_per_s)
+            t_acc=$(grep '"type": "epoch"' "$TMP/t.log" | tail -1 | jfield test_acc)
+            blas=$(sed -n 's/.*"blas": "\([^"]*\)".*/\1/p' "$TMP/t.log")
+            ratio=$(awk -v a="$m_sps" -v b="$t_sps" 'BEGIN {printf "%.1f", a / b}')
+            printf "%-34s %10.0f %9.4f %10s  (%s epochs; %s)\n" "$label" "$t_sps" "$t_acc" "$ratio" "$ep" "$blas"
+            echo "$label,$blas,$t_sps,$t_acc,$ratio" >>"$R/torch.csv"
+        }
+        openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
+        if [ -e "$openblas/libblas.so.3" ]; then
+            core=
+            grep -q avx512f /proc/cpuinfo && core=OPENBLAS_CORETYPE=SkylakeX
+            run_torch "PyTorch + OpenBLAS" "$EPOCHS" LD_LIBRARY_PATH="$openblas" $core
+        else
+            echo "PyTorch + OpenBLAS: skipped (apt-get install libopenblas0-pthread)"
+        fi
+        # As Debian ships it: the reference BLAS; one epoch, it is slow.
+        run_torch "PyTorch + reference BLAS (shipped)" 1 \
+            LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas:/usr/lib/x86_64-linux-gnu/lapack
+        plot "$R/torch.png" "set datafile separator ','
+set title 'training samples/s: mlptrain vs the PyTorch reference ($NCORES threads, 4 workers)'
+set style data histograms; set style fill solid 0.8 border -1
+set ylabel 'samples/s (log scale)'; set logscale y; set grid ytics
+plot '$R/torch.csv' every ::1 using 3:xtic(1) title 'samples/s'"
+    fi
+    echo
+fi
+echo "results: $R"
