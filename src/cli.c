@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "git-version.h"
 #include "mlptrain/cli.h"
 #include "mlptrain/error.h"
 

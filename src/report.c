@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "git-version.h"
 #include "mlptrain/error.h"
 #include "mlptrain/report.h"
 
