@@ -135,6 +135,7 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
     const mlp_split_t *split;
     batch_pos_t pos;
     mlp_perm_t perm;
+    size_t next;
     int permuted;
 
     locate(ld, seq, &pos);
@@ -149,14 +150,21 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
     permuted = pos.phase == MLP_PHASE_TRAIN && ld->shuffle;
     if (permuted) /* O(1): four round keys */
         mlp_perm_init(&perm, split->n, ld->seed, pos.epoch);
+    next = permuted ? (size_t)mlp_perm_at(&perm, pos.start) : pos.start;
     for (size_t r = 0; r < pos.n; r++) {
-        size_t i = pos.start + r;
-        const uint8_t *src;
+        size_t i = next;
+        const uint8_t *src = split->images + i * ld->dim;
         float *dst = slot->x + r * ld->dim;
 
-        if (permuted)
-            i = (size_t)mlp_perm_at(&perm, i);
-        src = split->images + i * ld->dim;
+        /* Shuffled rows are random reads: fetch the next row while this one
+         * decodes, so that its cache misses overlap with work. */
+        if (r + 1 < pos.n) {
+            next = pos.start + r + 1;
+            if (permuted)
+                next = (size_t)mlp_perm_at(&perm, next);
+            for (size_t j = 0; j < ld->dim; j += 64)
+                __builtin_prefetch(split->images + next * ld->dim + j);
+        }
         /* A correctly rounded division, vectorised (vdivps is IEEE too):
          * twice as fast as a 256-entry table, and bit-identical to it. */
 #pragma omp simd
