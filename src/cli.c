@@ -26,8 +26,11 @@ enum {
     OPT_LIMIT_TRAIN,
     OPT_LIMIT_TEST,
     OPT_LOG,
+    OPT_PLOT,
     OPT_SLOTS,
     OPT_PLAIN_WEIGHTS,
+    OPT_SAVE,
+    OPT_RESUME,
 };
 
 static const struct option long_options[] = {
@@ -46,8 +49,11 @@ static const struct option long_options[] = {
     {"limit-train", required_argument, NULL, OPT_LIMIT_TRAIN},
     {"limit-test", required_argument, NULL, OPT_LIMIT_TEST},
     {"log", required_argument, NULL, OPT_LOG},
+    {"plot", required_argument, NULL, OPT_PLOT},
     {"slots", required_argument, NULL, OPT_SLOTS},
     {"plain-weights", no_argument, NULL, OPT_PLAIN_WEIGHTS},
+    {"save", required_argument, NULL, OPT_SAVE},
+    {"resume", required_argument, NULL, OPT_RESUME},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -85,10 +91,15 @@ void mlp_cli_usage(FILE *f)
 "Output:\n"
 "  -q, --quiet            print only the final summary line\n"
 "      --log FILE         write JSON lines: the run, each epoch, the end\n"
+"      --plot FILE.png    draw the training curves, redrawn every epoch [none]\n"
+"      --save FILE        write a checkpoint after every epoch [none]\n"
+"      --resume FILE      continue the run in a checkpoint; it sets the model,\n"
+"                         seed, batch and optimizer; --epochs is the total [none]\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show versions\n"
 "\n"
-"Exit status: 0 success, 1 error (data, memory, oneDNN), 2 bad usage.\n",
+"Exit status: 0 success, 1 error (data, memory, oneDNN, I/O), 2 bad usage,\n"
+"3 training diverged, 130 interrupted (SIGINT or SIGTERM).\n",
             MLP_DEFAULT_DATA_DIR, MLP_MAX_WORKERS, mlp_config_ncores());
 }
 
@@ -129,6 +140,23 @@ static int parse_float(const char *opt, const char *arg, float *out)
                              opt, arg);
     *out = (float)v;
     return 0;
+}
+
+/* The MLP_GIVEN_* bit of an option, 0 for those a checkpoint ignores. */
+static unsigned given_bit(int c)
+{
+    switch (c) {
+    case OPT_HIDDEN: return MLP_GIVEN_HIDDEN;
+    case OPT_ACT: return MLP_GIVEN_ACT;
+    case OPT_INIT_STD: return MLP_GIVEN_INIT_STD;
+    case OPT_LR: return MLP_GIVEN_LR;
+    case OPT_MOMENTUM: return MLP_GIVEN_MOMENTUM;
+    case OPT_WD: return MLP_GIVEN_WD;
+    case 'b': return MLP_GIVEN_BATCH;
+    case 's': return MLP_GIVEN_SEED;
+    case OPT_LIMIT_TRAIN: return MLP_GIVEN_LIMIT_TRAIN;
+    default: return 0;
+    }
 }
 
 int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
@@ -198,6 +226,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
                 name = o->name;
         char opt[64];
         snprintf(opt, sizeof(opt), "--%s", name != NULL ? name : "?");
+        cfg->given |= given_bit(c);
 
         switch (c) {
         case 'j':
@@ -288,6 +317,14 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             *(c == OPT_LIMIT_TRAIN ? &cfg->limit_train : &cfg->limit_test) =
                 (size_t)v;
             break;
+        case OPT_PLOT:
+            if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->plot_path))
+                return mlp_error_set(MLP_EUSAGE,
+                                     "option '--plot': '%s' is not a usable "
+                                     "file name",
+                                     optarg);
+            strcpy(cfg->plot_path, optarg);
+            break;
         case OPT_LOG:
             if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->log_path))
                 return mlp_error_set(MLP_EUSAGE,
@@ -304,6 +341,18 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
         case OPT_PLAIN_WEIGHTS:
             cfg->plain_weights = 1;
             break;
+        case OPT_SAVE:
+        case OPT_RESUME: {
+            char *dst = c == OPT_SAVE ? cfg->save_path : cfg->resume_path;
+
+            if (optarg[0] == '\0' || strlen(optarg) >= MLP_PATH_MAX)
+                return mlp_error_set(MLP_EUSAGE,
+                                     "option '%s': '%s' is not a usable file "
+                                     "name",
+                                     opt, optarg);
+            strcpy(dst, optarg);
+            break;
+        }
         case 'q':
             cfg->quiet = 1;
             break;

@@ -4,7 +4,13 @@
  *
  * Exit codes: 0 success; 1 a runtime error (data, memory, oneDNN, I/O);
  * 2 bad usage; 3 training diverged; 130 interrupted (SIGINT/SIGTERM).
+ *
+ * Signals: while training, SIGINT and SIGTERM run a handler that only asks
+ * the trainer to stop (mlp_train_catch_signals); the default action comes
+ * back as it runs, so a second Ctrl-C kills at once.  The loader's
+ * threads block every signal.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +21,18 @@
 #include "mlptrain/trainer.h"
 
 enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
+
+/* Results that never reached stdout (a full disk, a closed pipe) are a
+ * failure, not a silent success. */
+static int check_stdout(int code)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "mlptrain: cannot write standard output: %s\n",
+                strerror(errno));
+        return code == EXIT_SUCCESS ? EXIT_FAILURE : code;
+    }
+    return code;
+}
 
 /* Print the error of a failed command and return its exit code. */
 static int fail(int rc, const char *command, const char *data_dir)
@@ -30,8 +48,14 @@ static int fail(int rc, const char *command, const char *data_dir)
         fprintf(stderr, "hint: the data directory is '%s'; set it with "
                         "--data DIR or MLPTRAIN_DATA\n",
                 data_dir);
-    if (rc == MLP_EDIVERGED)
+    if (rc == MLP_ENOMEM)
+        fprintf(stderr, "hint: a smaller --batch or --hidden needs less "
+                        "memory\n");
+    if (rc == MLP_EDIVERGED) {
+        fprintf(stderr, "hint: try a smaller --lr; the last checkpoint "
+                        "(--save) is the last good state\n");
         return EXIT_DIVERGED;
+    }
     if (rc == MLP_EINTERRUPTED)
         return EXIT_INTERRUPTED;
     return EXIT_FAILURE;
@@ -66,6 +90,7 @@ int main(int argc, char **argv)
     case MLP_CMD_TRAIN:
         break;
     }
-    rc = mlp_train(&cfg, stdout, NULL);
-    return rc == 0 ? EXIT_SUCCESS : fail(rc, NULL, cfg.data_dir);
+    if ((rc = mlp_train_catch_signals()) == 0)
+        rc = mlp_train(&cfg, stdout, NULL);
+    return check_stdout(rc == 0 ? EXIT_SUCCESS : fail(rc, NULL, cfg.data_dir));
 }

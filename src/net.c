@@ -536,27 +536,30 @@ double mlp_net_macs_per_sample(const mlp_net_t *net)
 }
 
 /*
- * Copy layer l's weights between user (out, in) row-major and the internal
- * layout: to_net 1 writes the net.  A reorder unless the layouts agree.
+ * Copy layer l's weights between user (out, in) row-major and `internal`,
+ * the layer's weights in the parameter layout (in params, grads or any block
+ * of that layout): to_net 1 writes internal.  A reorder unless the layouts
+ * agree.  The one path behind get/set_layer and block export/import.
  */
-static int copy_weights(mlp_net_t *net, size_t l, float *user, int to_net)
+static int copy_weights(mlp_net_t *net, size_t l, float *internal,
+                        float *user, int to_net)
 {
     int rc = 0;
     dnnl_memory_desc_t umd;
-    dnnl_memory_t um = NULL;
+    dnnl_memory_t um = NULL, im = NULL;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t r = NULL;
     dnnl_exec_arg_t args[2];
-    float *w = net->params + net->woff[l];
 
     CHECK(md_2d(&umd, net->lout[l], net->lin[l], dnnl_oi));
     if (dnnl_memory_desc_equal(&umd, &net->wmd[l])) {
         size_t bytes = net->lout[l] * net->lin[l] * sizeof(float);
 
-        memcpy(to_net ? w : user, to_net ? user : w, bytes);
+        memcpy(to_net ? internal : user, to_net ? user : internal, bytes);
         goto out;
     }
     CHECK(dnnl_memory_create(&um, &umd, net->engine, user));
+    CHECK(dnnl_memory_create(&im, &net->wmd[l], net->engine, internal));
     if (to_net)
         CHECK(dnnl_reorder_primitive_desc_create(&pd, &umd, net->engine,
                                                  &net->wmd[l], net->engine,
@@ -567,44 +570,85 @@ static int copy_weights(mlp_net_t *net, size_t l, float *user, int to_net)
                                                  net->engine, NULL));
     CHECK(dnnl_primitive_create(&r, pd));
     args[0].arg = DNNL_ARG_FROM;
-    args[0].memory = to_net ? um : net->w[l];
+    args[0].memory = to_net ? um : im;
     args[1].arg = DNNL_ARG_TO;
-    args[1].memory = to_net ? net->w[l] : um;
+    args[1].memory = to_net ? im : um;
     CHECK(dnnl_primitive_execute(r, net->stream, 2, args));
     CHECK(dnnl_stream_wait(net->stream));
 out:
     dnnl_primitive_destroy(r);
     dnnl_primitive_desc_destroy(pd);
+    dnnl_memory_destroy(im);
     dnnl_memory_destroy(um);
     return rc;
 }
 
-int mlp_net_get_layer(mlp_net_t *net, size_t l, float *w, float *b)
+/*
+ * Layer l between `block` (parameter layout) and w (out, in), b (out).
+ * Before writing a block the layer's region is zeroed: whatever the reorder
+ * does with padding, padding ends up zero.
+ */
+static int copy_layer(mlp_net_t *net, size_t l, float *block, float *w,
+                      float *b, int to_net)
 {
     int rc;
 
+    if (to_net) /* weights, bias and their padding */
+        memset(block + net->woff[l], 0,
+               (net->boff[l] + round_up(net->lout[l]) - net->woff[l]) *
+                   sizeof(float));
+    if ((rc = copy_weights(net, l, block + net->woff[l], w, to_net)) < 0)
+        return rc;
+    memcpy(to_net ? block + net->boff[l] : b,
+           to_net ? b : block + net->boff[l], net->lout[l] * sizeof(float));
+    return 0;
+}
+
+int mlp_net_get_layer(mlp_net_t *net, size_t l, float *w, float *b)
+{
     if (l >= net->nlayers || !w || !b)
         return mlp_error_set(MLP_EINVAL, "net: no layer %zu (of %zu) or NULL "
                              "buffer", l, net->nlayers);
-    if ((rc = copy_weights(net, l, w, 0)) < 0)
-        return rc;
-    memcpy(b, net->params + net->boff[l], net->lout[l] * sizeof(float));
-    return 0;
+    return copy_layer(net, l, net->params, w, b, 0);
 }
 
 int mlp_net_set_layer(mlp_net_t *net, size_t l, const float *w,
                       const float *b)
 {
-    int rc;
-
     if (l >= net->nlayers || !w || !b)
         return mlp_error_set(MLP_EINVAL, "net: no layer %zu (of %zu) or NULL "
                              "buffer", l, net->nlayers);
-    /* The reorder only reads from w. */
-    if ((rc = copy_weights(net, l, (float *)w, 1)) < 0)
-        return rc;
-    memcpy(net->params + net->boff[l], b, net->lout[l] * sizeof(float));
+    /* The reorder and the copy only read from w and b. */
+    return copy_layer(net, l, net->params, (float *)w, (float *)b, 1);
+}
+
+/* Export or import every layer, in the logical order of net.h. */
+static int copy_block(mlp_net_t *net, float *block, float *logical,
+                      int to_net)
+{
+    int rc;
+
+    if (!block || !logical)
+        return mlp_error_set(MLP_EINVAL, "net: NULL block");
+    for (size_t l = 0; l < net->nlayers; l++) {
+        float *w = logical, *b = w + net->lin[l] * net->lout[l];
+
+        if ((rc = copy_layer(net, l, block, w, b, to_net)) < 0)
+            return rc;
+        logical = b + net->lout[l];
+    }
     return 0;
+}
+
+int mlp_net_block_export(mlp_net_t *net, const float *block, float *logical)
+{
+    /* Reading: the block is not written. */
+    return copy_block(net, (float *)block, logical, 0);
+}
+
+int mlp_net_block_import(mlp_net_t *net, const float *logical, float *block)
+{
+    return copy_block(net, block, (float *)logical, 1);
 }
 
 int mlp_net_init(mlp_net_t *net, uint64_t seed, float std)

@@ -1,14 +1,18 @@
 /*
  * report: human lines and JSON-lines records (see report.h).
  *
- * Non-goals: plotting, reading logs back.
+ * Also the progress line within an epoch (stderr) and the --plot picture
+ * (drawn by curves.c).  Non-goals: reading logs back (runlog.c).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "git-version.h"
+#include "mlptrain/curves.h"
 #include "mlptrain/error.h"
 #include "mlptrain/report.h"
 
@@ -17,9 +21,25 @@ struct mlp_report {
     int quiet;          /* only the summary line */
     FILE *log;          /* JSON lines; NULL: none */
     char log_path[MLP_PATH_MAX];
+    /* progress within an epoch, on stderr (see mlp_report_progress) */
+    FILE *err;          /* NULL: no progress */
+    int tty;            /* redraw one line in place */
+    int drawn;          /* a redrawn line is on the terminal */
+    double interval;    /* seconds between lines */
+    unsigned calls;     /* the clock is read every few calls */
+    unsigned pepoch;    /* the epoch the progress is about */
+    double t0, last;    /* its first call; the last line */
+    size_t done0;       /* batches done at t0 */
+    size_t batch, ntrain;
+    unsigned epochs;
+    /* --plot: the curves so far, redrawn after every epoch */
+    char plot_path[MLP_PATH_MAX];
+    char plot_title[640];
+    mlp_runlog_epoch_t *hist;   /* (cap), nhist used */
+    size_t nhist, cap;
 };
 
-int mlp_report_create(FILE *out, int quiet, const char *log_path,
+int mlp_report_create(FILE *out, int quiet, const char *log_path, int append,
                       mlp_report_t **rep)
 {
     mlp_report_t *r = calloc(1, sizeof(*r));
@@ -29,9 +49,20 @@ int mlp_report_create(FILE *out, int quiet, const char *log_path,
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     r->out = out;
     r->quiet = quiet;
+    if (out != NULL && !quiet) {
+        const char *env = getenv("MLPTRAIN_PROGRESS");
+
+        r->err = stderr;
+        r->tty = isatty(fileno(stderr));
+        r->interval = r->tty ? 0.2 : 5.0;
+        if (env != NULL && strcmp(env, "off") == 0)
+            r->err = NULL;
+        else if (env != NULL && env[0] != '\0')
+            r->interval = atof(env);
+    }
     if (log_path != NULL && log_path[0] != '\0') {
         snprintf(r->log_path, sizeof(r->log_path), "%s", log_path);
-        r->log = fopen(log_path, "w");
+        r->log = fopen(log_path, append ? "a" : "w");
         if (r->log == NULL) {
             int e = errno;
             free(r);
@@ -52,8 +83,66 @@ int mlp_report_destroy(mlp_report_t *rep)
     if (rep->log != NULL && fclose(rep->log) != 0)
         rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", rep->log_path,
                            strerror(errno));
+    free(rep->hist);
     free(rep);
     return rc;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Take a redrawn progress line off the terminal before other output. */
+static void clear_progress(mlp_report_t *rep)
+{
+    if (rep->drawn) {
+        fputs("\r\033[K", rep->err);
+        fflush(rep->err);
+        rep->drawn = 0;
+    }
+}
+
+/*
+ * --plot: add the epoch to the curves and redraw them.  A picture is an aid,
+ * not a result: a failure (no gnuplot) is a warning, once, and the run goes
+ * on without pictures.
+ */
+static void plot_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
+{
+    mlp_runlog_epoch_t *e;
+
+    /* A resumed run may repeat epochs: the later ones replace them. */
+    while (rep->nhist > 0 && rep->hist[rep->nhist - 1].epoch >= st->epoch)
+        rep->nhist--;
+    if (rep->nhist == rep->cap) {
+        size_t cap = rep->cap > 0 ? 2 * rep->cap
+                                  : rep->epochs > 0 ? rep->epochs : 16;
+
+        e = realloc(rep->hist, cap * sizeof(*e));
+        if (e == NULL) {
+            mlp_error_set(MLP_ENOMEM, "out of memory");
+            goto fail;
+        }
+        rep->hist = e;
+        rep->cap = cap;
+    }
+    e = &rep->hist[rep->nhist++];
+    e->epoch = st->epoch;
+    e->train_loss = st->train_loss;
+    e->train_acc = st->train_acc;
+    e->test_acc = st->test_acc;
+    if (mlp_curves_run_png(rep->plot_path, rep->hist, rep->nhist,
+                           rep->plot_title, rep->epochs) == 0)
+        return;
+fail:
+    fprintf(stderr, "mlptrain: warning: --plot: %s; no more pictures in "
+                    "this run\n",
+            mlp_error_message());
+    rep->plot_path[0] = '\0';
 }
 
 /* End a log record: newline, flush, and check that it reached the file. */
@@ -101,6 +190,16 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     FILE *f = rep->log;
 
     model_shape(shape, sizeof(shape), cfg, ds);
+    rep->batch = cfg->batch;
+    rep->ntrain = ds->train.n;
+    rep->epochs = cfg->epochs;
+    if (cfg->plot_path[0] != '\0') {
+        snprintf(rep->plot_path, sizeof(rep->plot_path), "%s", cfg->plot_path);
+        snprintf(rep->plot_title, sizeof(rep->plot_title),
+                 "training curves: %s %s, lr %g, batch %zu", shape,
+                 cfg->nhidden > 0 ? mlp_act_name(cfg->act) : "linear",
+                 (double)cfg->lr, cfg->batch);
+    }
     if (rep->out != NULL && !rep->quiet) {
         fprintf(rep->out,
                 "mlptrain %s (git %s), oneDNN %s (%s)\n"
@@ -116,6 +215,10 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 (double)cfg->lr, cfg->momentum > 0 ? " momentum" : "",
                 cfg->batch, cfg->epochs, cfg->threads, cfg->workers,
                 info->slots, (double)info->ring_bytes / (1024.0 * 1024.0));
+        if (info->resume_path != NULL)
+            fprintf(rep->out, "resumed  %s after epoch %u, batch %zu\n",
+                    info->resume_path, info->resume_epoch,
+                    info->resume_batches);
         fflush(rep->out);
     }
     if (f == NULL)
@@ -158,11 +261,20 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 (unsigned)ds->files[i].crc);
     }
     fputs("]}", f);
+    if (info->resume_path != NULL) {
+        fputs(",\"resume\":{\"path\":", f);
+        mlp_report_json_string(f, info->resume_path);
+        fprintf(f, ",\"epoch\":%u,\"batch\":%zu}", info->resume_epoch,
+                info->resume_batches);
+    }
     return log_end(rep);
 }
 
 int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
 {
+    clear_progress(rep);
+    if (rep->plot_path[0] != '\0')
+        plot_epoch(rep, st);
     if (rep->out != NULL && !rep->quiet) {
         fprintf(rep->out,
                 "epoch %2u  loss %.4f  train acc %.4f  test acc %.4f  "
@@ -186,6 +298,7 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
 
 int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
 {
+    clear_progress(rep);
     if (rep->out != NULL) {
         if (sum->epochs > 0)
             fprintf(rep->out,
@@ -212,4 +325,48 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
         mlp_report_json_string(rep->log, sum->message);
     }
     return log_end(rep);
+}
+
+/* "1m05s", or "12 s" under a minute. */
+static void fmt_eta(char *buf, size_t len, double s)
+{
+    if (s >= 60.0)
+        snprintf(buf, len, "%um%02us", (unsigned)(s / 60.0),
+                 (unsigned)s % 60u);
+    else
+        snprintf(buf, len, "%.0f s", s);
+}
+
+void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
+                         size_t total)
+{
+    double t, rate;
+    char eta[32];
+
+    if (rep->err == NULL)
+        return;
+    if (epoch != rep->pepoch) {
+        rep->pepoch = epoch;
+        rep->t0 = rep->last = now_s();
+        rep->done0 = done;
+        rep->calls = 0;
+        return;
+    }
+    /* The clock every few batches; nothing more on most calls. */
+    if (++rep->calls % 4 != 0 || done >= total)
+        return;
+    t = now_s();
+    if (t - rep->last < rep->interval || t <= rep->t0)
+        return;
+    rep->last = t;
+    rate = (double)(done - rep->done0) / (t - rep->t0); /* batches/s */
+    fmt_eta(eta, sizeof(eta), (double)(total - done) / rate);
+    fprintf(rep->err,
+            "%s[epoch %u/%u] batch %zu/%zu (%.0f%%)  %.0f samples/s  "
+            "ETA %s%s",
+            rep->tty ? "\r\033[K" : "", epoch, rep->epochs, done, total,
+            100.0 * (double)done / (double)total, rate * (double)rep->batch,
+            eta, rep->tty ? "" : "\n");
+    fflush(rep->err);
+    rep->drawn = rep->tty;
 }

@@ -2,16 +2,27 @@
  * trainer: the epoch loop (see trainer.h).
  *
  * Threads: this file runs on the caller's thread only.  It owns the net,
- * the optimizer and the report; the loader owns its workers and ring.
+ * the optimizer and the report; the loader owns its workers and ring.  A
+ * signal handler (main.c) may run on any thread and only sets
+ * `stop_requested`, which the loop reads between batches.
  *
- * Non-goals: parsing options, printing (report.c does), checkpoints.
+ * A resumed run rebuilds everything from the checkpoint and asks the loader
+ * for the schedule from the checkpoint's next epoch; a checkpoint saved
+ * mid-epoch says how many of that epoch's training batches were done, and
+ * the loop takes those batches from the loader and drops them unseen, so
+ * every later batch is exactly the one the uninterrupted run would see.
+ *
+ * Non-goals: parsing options, printing (report.c does).
  */
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include "mlptrain/checkpoint.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loader.h"
@@ -19,6 +30,34 @@
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
 #include "mlptrain/trainer.h"
+
+/* Set by mlp_train_interrupt (a signal handler); read between batches. */
+static volatile sig_atomic_t stop_requested;
+
+void mlp_train_interrupt(void)
+{
+    stop_requested = 1;
+}
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+int mlp_train_catch_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    if (sigaction(SIGINT, &sa, NULL) != 0 ||
+        sigaction(SIGTERM, &sa, NULL) != 0)
+        return mlp_error_set(MLP_EIO, "sigaction: %s", strerror(errno));
+    return 0;
+}
 
 static double now_s(void)
 {
@@ -82,7 +121,303 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
     return rc;
 }
 
-int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
+/* ---- memory --------------------------------------------------------- */
+
+/* A "Name:  N kB" line of a /proc file, in bytes; -1 when absent. */
+static double proc_kb(const char *path, const char *name)
+{
+    char line[256];
+    size_t len = strlen(name);
+    double v = -1;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, name, len) == 0 && line[len] == ':') {
+            v = strtod(line + len + 1, NULL) * 1024.0;
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* The first number in a file ("max" and missing files: -1). */
+static double file_number(const char *path)
+{
+    char buf[64];
+    char *end;
+    double v;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return -1;
+    if (fgets(buf, sizeof(buf), f) == NULL) {
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    v = strtod(buf, &end);
+    return end == buf ? -1 : v;
+}
+
+/* Bytes this process may still allocate: the least of what the machine has
+ * available (with swap), the cgroup leaves, and the address-space and data
+ * limits.  INFINITY when nothing says. */
+static double memory_available(void)
+{
+    double avail = INFINITY, a, lim, use;
+    struct rlimit rl;
+
+    if ((a = proc_kb("/proc/meminfo", "MemAvailable")) >= 0) {
+        double swap = proc_kb("/proc/meminfo", "SwapFree");
+
+        avail = a + (swap > 0 ? swap : 0);
+    }
+    /* cgroup v2, then v1 (whose "no limit" is a huge number) */
+    if ((lim = file_number("/sys/fs/cgroup/memory.max")) >= 0 &&
+        (use = file_number("/sys/fs/cgroup/memory.current")) >= 0 &&
+        lim - use < avail)
+        avail = lim - use;
+    if ((lim = file_number("/sys/fs/cgroup/memory/memory.limit_in_bytes")) >=
+            0 &&
+        (use = file_number("/sys/fs/cgroup/memory/memory.usage_in_bytes")) >=
+            0 &&
+        lim < 1e18 && lim - use < avail)
+        avail = lim - use;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (double)rl.rlim_cur < avail)
+        avail = (double)rl.rlim_cur;
+    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (double)rl.rlim_cur < avail)
+        avail = (double)rl.rlim_cur;
+    return avail;
+}
+
+static double ru16(double n)
+{
+    return ceil(n / 16.0) * 16.0;
+}
+
+/*
+ * Refuse a run that cannot fit, before allocating: parameters, gradients,
+ * optimizer state and checkpoint copies (widths rounded up for oneDNN's
+ * blocked layouts), activations of the largest batch, the warm-up input,
+ * and the ring's slots.  In doubles: a huge --hidden overflows size_t.
+ */
+static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
+                        int momentum, int save)
+{
+    double params = 0, act = 0, in = (double)spec->in, need, avail;
+    double copies = 2 + momentum + (save ? 1 + momentum : 0);
+
+    for (size_t l = 0; l <= spec->nhidden; l++) {
+        double out = (double)(l < spec->nhidden ? spec->hidden[l] : spec->out);
+
+        params += ru16(in) * ru16(out) + ru16(out);
+        act += (double)maxb * ru16(out) * (l < spec->nhidden ? 2 : 1);
+        in = out;
+    }
+    need = 4.0 * (params * copies + act +
+                  (double)maxb * (double)(spec->in + spec->out) +
+                  (double)slots * (double)maxb * (double)(spec->in + 1));
+    avail = memory_available();
+    if (need > avail)
+        return mlp_error_set(MLP_ENOMEM,
+                             "not enough memory: the model (%.3g parameters) "
+                             "and batches of %zu need about %.1f GiB, and "
+                             "%.1f GiB is available",
+                             params, maxb, need / 1073741824.0,
+                             avail / 1073741824.0);
+    return 0;
+}
+
+/* ---- checkpoints ---------------------------------------------------- */
+
+/*
+ * The options of a resumed run: the checkpoint's, except that an option
+ * given explicitly with another value is an error naming it.
+ */
+static int merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck)
+{
+    const char *path = cfg->resume_path;
+    const char *what = NULL;
+    char mine[64] = "", theirs[64] = "";
+
+#define DIFFERS(bit, a, b) ((cfg->given & (bit)) && (a) != (b))
+    if ((cfg->given & MLP_GIVEN_HIDDEN) &&
+        (cfg->nhidden != ck->nhidden ||
+         memcmp(cfg->hidden, ck->hidden, ck->nhidden * sizeof(size_t)))) {
+        what = "--hidden";
+        for (size_t i = 0, o = 0; i < ck->nhidden && o < sizeof(theirs); i++)
+            o += (size_t)snprintf(theirs + o, sizeof(theirs) - o, "%s%zu",
+                                  i ? "," : "", ck->hidden[i]);
+        for (size_t i = 0, o = 0; i < cfg->nhidden && o < sizeof(mine); i++)
+            o += (size_t)snprintf(mine + o, sizeof(mine) - o, "%s%zu",
+                                  i ? "," : "", cfg->hidden[i]);
+        if (ck->nhidden == 0)
+            strcpy(theirs, "none");
+        if (cfg->nhidden == 0)
+            strcpy(mine, "none");
+    } else if (DIFFERS(MLP_GIVEN_ACT, cfg->act, ck->act)) {
+        what = "--act";
+        snprintf(mine, sizeof(mine), "%s", mlp_act_name(cfg->act));
+        snprintf(theirs, sizeof(theirs), "%s", mlp_act_name(ck->act));
+    } else if (DIFFERS(MLP_GIVEN_INIT_STD, cfg->init_std, ck->init_std)) {
+        what = "--init-std";
+        snprintf(mine, sizeof(mine), "%g", (double)cfg->init_std);
+        snprintf(theirs, sizeof(theirs), "%g", (double)ck->init_std);
+    } else if (DIFFERS(MLP_GIVEN_LR, cfg->lr, ck->lr)) {
+        what = "--lr";
+        snprintf(mine, sizeof(mine), "%g", (double)cfg->lr);
+        snprintf(theirs, sizeof(theirs), "%g", (double)ck->lr);
+    } else if (DIFFERS(MLP_GIVEN_MOMENTUM, cfg->momentum, ck->momentum)) {
+        what = "--momentum";
+        snprintf(mine, sizeof(mine), "%g", (double)cfg->momentum);
+        snprintf(theirs, sizeof(theirs), "%g", (double)ck->momentum);
+    } else if (DIFFERS(MLP_GIVEN_WD, cfg->weight_decay, ck->weight_decay)) {
+        what = "--weight-decay";
+        snprintf(mine, sizeof(mine), "%g", (double)cfg->weight_decay);
+        snprintf(theirs, sizeof(theirs), "%g", (double)ck->weight_decay);
+    } else if (DIFFERS(MLP_GIVEN_BATCH, cfg->batch, ck->batch)) {
+        what = "--batch";
+        snprintf(mine, sizeof(mine), "%zu", cfg->batch);
+        snprintf(theirs, sizeof(theirs), "%zu", ck->batch);
+    } else if (DIFFERS(MLP_GIVEN_SEED, cfg->seed, ck->seed)) {
+        what = "--seed";
+        snprintf(mine, sizeof(mine), "%llu", (unsigned long long)cfg->seed);
+        snprintf(theirs, sizeof(theirs), "%llu",
+                 (unsigned long long)ck->seed);
+    } else if (DIFFERS(MLP_GIVEN_LIMIT_TRAIN, cfg->limit_train,
+                       ck->limit_train)) {
+        what = "--limit-train";
+        snprintf(mine, sizeof(mine), "%zu", cfg->limit_train);
+        snprintf(theirs, sizeof(theirs), ck->limit_train ? "%zu" : "all",
+                 ck->limit_train);
+    }
+#undef DIFFERS
+    if (what != NULL)
+        return mlp_error_set(MLP_EUSAGE,
+                             "option '%s': %s conflicts with the checkpoint "
+                             "'%s' (%s); a resumed run keeps the checkpoint's",
+                             what, mine, path, theirs);
+    if (cfg->epochs <= ck->epoch)
+        return mlp_error_set(MLP_EUSAGE,
+                             "option '--epochs': %u, but the checkpoint '%s' "
+                             "has completed %u epochs; --epochs is the total "
+                             "to reach",
+                             cfg->epochs, path, ck->epoch);
+    cfg->nhidden = ck->nhidden;
+    memcpy(cfg->hidden, ck->hidden, sizeof(cfg->hidden));
+    cfg->act = ck->act;
+    cfg->init_std = ck->init_std;
+    cfg->lr = ck->lr;
+    cfg->momentum = ck->momentum;
+    cfg->weight_decay = ck->weight_decay;
+    cfg->batch = ck->batch;
+    cfg->seed = ck->seed;
+    cfg->limit_train = ck->limit_train;
+    return 0;
+}
+
+/* The data must be what the checkpoint was trained on. */
+static int check_resume_data(const mlp_checkpoint_t *ck,
+                             const mlp_dataset_t *ds, const char *path)
+{
+    if (ck->rows != ds->rows || ck->cols != ds->cols)
+        return mlp_error_set(MLP_EINVAL,
+                             "the checkpoint '%s' was trained on %zux%zu "
+                             "images, the data in '%s' has %zux%zu",
+                             path, ck->rows, ck->cols,
+                             ds->files[MLP_FILE_TRAIN_IMAGES].path, ds->rows,
+                             ds->cols);
+    if (ck->out != ds->nclasses)
+        return mlp_error_set(MLP_EINVAL,
+                             "the checkpoint '%s' was trained on %zu classes, "
+                             "the data in '%s' has %zu",
+                             path, ck->out,
+                             ds->files[MLP_FILE_TRAIN_LABELS].path,
+                             ds->nclasses);
+    if (ck->ntrain != ds->train.n)
+        return mlp_error_set(MLP_EINVAL,
+                             "the checkpoint '%s' was trained on %zu samples "
+                             "per epoch, the data in '%s' gives %zu",
+                             path, ck->ntrain,
+                             ds->files[MLP_FILE_TRAIN_IMAGES].path,
+                             ds->train.n);
+    return 0;
+}
+
+/* The first non-finite value of a block, or n. */
+static size_t first_nonfinite(const float *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(a[i]))
+            return i;
+    return n;
+}
+
+/* Everything the loop tracks that a checkpoint records. */
+typedef struct {
+    unsigned epoch;        /* completed */
+    size_t batches_done;   /* of epoch + 1 */
+    double loss_sum;       /* of those batches */
+    size_t correct;
+    double best_acc, final_acc;
+    unsigned best_epoch;
+} run_state_t;
+
+/* Parameters and optimizer state finite, else MLP_EDIVERGED. */
+static int check_finite(mlp_net_t *net, mlp_optim_t *opt, unsigned epoch,
+                        size_t batch)
+{
+    float *p, *g, *v;
+    size_t np, nv, bad;
+
+    mlp_net_params(net, &p, &g, &np);
+    v = mlp_optim_state(opt, &nv);
+    if ((bad = first_nonfinite(p, np)) < np ||
+        (v != NULL && (bad = first_nonfinite(v, nv)) < nv))
+        return mlp_error_set(MLP_EDIVERGED,
+                             "epoch %u batch %zu: a %s is not finite", epoch,
+                             batch,
+                             bad < np && !isfinite(p[bad]) ? "weight"
+                                                           : "momentum value");
+    return 0;
+}
+
+/* Capture net and optimizer into ck (buffers reused) and save it. */
+static int save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
+                const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
+                const run_state_t *rs)
+{
+    int rc;
+
+    if ((rc = mlp_checkpoint_capture(ck, net, opt)) < 0)
+        return rc;
+    ck->rows = ds->rows;
+    ck->cols = ds->cols;
+    ck->ntrain = ds->train.n;
+    ck->epoch = rs->epoch;
+    ck->seed = cfg->seed;
+    ck->batches_done = rs->batches_done;
+    ck->partial_loss_sum = rs->batches_done ? rs->loss_sum : 0.0;
+    ck->partial_correct = rs->batches_done ? rs->correct : 0;
+    ck->batch = cfg->batch;
+    ck->lr = cfg->lr;
+    ck->momentum = cfg->momentum;
+    ck->weight_decay = cfg->weight_decay;
+    ck->init_std = cfg->init_std;
+    ck->limit_train = cfg->limit_train;
+    ck->best_test_acc = rs->best_acc;
+    ck->best_epoch = rs->best_epoch;
+    ck->final_test_acc = rs->final_acc;
+    return mlp_checkpoint_save(cfg->save_path, ck);
+}
+
+/* ---- the run -------------------------------------------------------- */
+
+int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
 {
     mlp_report_t *rep = NULL;
     mlp_dataset_t *ds = NULL;
@@ -91,21 +426,48 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
     mlp_loader_t *ld = NULL;
     mlp_epoch_stats_t *hist = NULL;
     float *dlogits = NULL;
+    mlp_checkpoint_t rck, sck; /* resumed from; saved to */
+    mlp_config_t *cfg = NULL;  /* effective options */
     mlp_net_spec_t spec;
     mlp_run_summary_t sum;
-    double train_time = 0.0, t_start = 0.0;
-    size_t nb_train, nb_test, nclasses;
-    unsigned done = 0, best_epoch = 0;
-    double best_acc = 0.0, final_acc = 0.0;
-    int rc;
+    run_state_t rs;
+    double train_time = 0.0, t_start = 0.0, trained_samples = 0.0;
+    size_t nb_train = 0, nb_test, nclasses, maxb, slots;
+    unsigned first = 1;
+    uint64_t batches_run = 0;
+    int rc, resume;
 
+    memset(&rck, 0, sizeof(rck));
+    memset(&sck, 0, sizeof(sck));
+    memset(&rs, 0, sizeof(rs));
     if (res != NULL)
         memset(res, 0, sizeof(*res));
-    if ((rc = mlp_config_validate(cfg)) < 0)
+    if ((rc = mlp_config_validate(cfg_in)) < 0)
         return rc;
-    /* The log first: an unwritable path fails before any work. */
-    if ((rc = mlp_report_create(out, cfg->quiet, cfg->log_path, &rep)) < 0)
+    resume = cfg_in->resume_path[0] != '\0';
+    /* Outputs first: an unwritable path fails before any work.  A resumed
+     * run appends to its log. */
+    if ((rc = mlp_report_create(out, cfg_in->quiet, cfg_in->log_path, resume,
+                                &rep)) < 0)
         return rc;
+    if (!(cfg = malloc(sizeof(*cfg)))) {
+        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+        goto out;
+    }
+    *cfg = *cfg_in;
+    if (cfg->save_path[0] != '\0' &&
+        (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
+        goto out;
+    if (resume) {
+        if ((rc = mlp_checkpoint_load(cfg->resume_path, &rck)) < 0 ||
+            (rc = merge_resume(cfg, &rck)) < 0)
+            goto out;
+        first = rck.epoch + 1;
+        rs.epoch = rck.epoch;
+        rs.best_acc = rck.best_test_acc;
+        rs.best_epoch = rck.best_epoch;
+        rs.final_acc = rck.final_test_acc;
+    }
     if ((rc = mlp_dataset_load(cfg->data_dir, cfg->limit_train,
                                cfg->limit_test, &ds)) < 0)
         goto out;
@@ -117,8 +479,15 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
                            ds->files[MLP_FILE_TRAIN_LABELS].path);
         goto out;
     }
+    if (resume && (rc = check_resume_data(&rck, ds, cfg->resume_path)) < 0)
+        goto out;
     nb_train = mlp_loader_nbatches(ds->train.n, cfg->batch);
     nb_test = mlp_loader_nbatches(ds->test.n, cfg->batch);
+    /* A batch larger than both splits is one batch of each: the ring
+     * needs no more rows than the larger split. */
+    maxb = ds->train.n > ds->test.n ? ds->train.n : ds->test.n;
+    if (maxb > cfg->batch)
+        maxb = cfg->batch;
 
     memset(&spec, 0, sizeof(spec));
     spec.in = ds->train.dim;
@@ -130,9 +499,14 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
     spec.plain_weights = cfg->plain_weights;
     add_split_sizes(&spec, ds->train.n, cfg->batch);
     add_split_sizes(&spec, ds->test.n, cfg->batch);
-    if ((rc = mlp_net_create(&spec, &net)) < 0)
+    slots = cfg->slots;
+    if (slots == 0) /* the loader's automatic count (loader.h) */
+        slots = cfg->workers < 1 ? 2 : cfg->workers > 8 ? 16
+                                                         : 2 * cfg->workers;
+    if ((rc = check_memory(&spec, maxb, slots, cfg->momentum > 0.0f,
+                           cfg->save_path[0] != '\0')) < 0)
         goto out;
-    if ((rc = mlp_net_init(net, cfg->seed, cfg->init_std)) < 0)
+    if ((rc = mlp_net_create(&spec, &net)) < 0)
         goto out;
     {
         mlp_optim_opts_t oo = {cfg->lr, cfg->momentum, cfg->weight_decay};
@@ -143,9 +517,22 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
         if ((rc = mlp_optim_create(&oo, np, &opt)) < 0)
             goto out;
     }
-    dlogits = aligned_alloc(64, ((cfg->batch * nclasses * sizeof(float)) + 63)
+    if (resume) {
+        if ((rc = mlp_checkpoint_restore(&rck, net, opt)) < 0) {
+            mlp_error_set(rc, "%s: %s", cfg->resume_path,
+                          mlp_error_message());
+            goto out;
+        }
+        /* The payload is in the net now; keep only the small fields. */
+        free(rck.params);
+        free(rck.state);
+        rck.params = rck.state = NULL;
+    } else if ((rc = mlp_net_init(net, cfg->seed, cfg->init_std)) < 0) {
+        goto out;
+    }
+    dlogits = aligned_alloc(64, ((maxb * nclasses * sizeof(float)) + 63)
                                     / 64 * 64);
-    hist = calloc(cfg->epochs, sizeof(*hist));
+    hist = calloc(cfg->epochs - first + 1, sizeof(*hist));
     if (dlogits == NULL || hist == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
@@ -158,9 +545,9 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
         memset(&lo, 0, sizeof(lo));
         lo.train = &ds->train;
         lo.test = ds->test.n > 0 ? &ds->test : NULL;
-        lo.batch = cfg->batch;
-        lo.first_epoch = 1;
-        lo.epochs = cfg->epochs;
+        lo.batch = maxb;
+        lo.first_epoch = first;
+        lo.epochs = cfg->epochs - first + 1;
         lo.seed = cfg->seed;
         lo.shuffle = 1;
         lo.workers = cfg->workers;
@@ -171,21 +558,32 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
     {
         mlp_run_info_t info = {mlp_net_dnnl_version(), mlp_net_isa(),
                                mlp_net_nparams(net), mlp_loader_slots(ld),
-                               mlp_loader_bytes(ld)};
+                               mlp_loader_bytes(ld),
+                               resume ? cfg->resume_path : NULL, rck.epoch,
+                               rck.batches_done};
         if ((rc = mlp_report_run(rep, cfg, ds, &info)) < 0)
             goto out;
     }
 
     t_start = now_s();
-    for (unsigned e = 1; e <= cfg->epochs; e++) {
-        mlp_epoch_stats_t *st = &hist[e - 1];
+    for (unsigned e = first; e <= cfg->epochs; e++) {
+        mlp_epoch_stats_t *st = &hist[e - first];
         double t0 = now_s(), t_train = t0;
         uint64_t w0 = mlp_loader_wait_ns(ld);
-        double loss_sum = 0.0, test_loss = 0.0;
-        size_t correct = 0, test_correct = 0;
+        double test_loss = 0.0;
+        size_t test_correct = 0, skip = 0, trained = 0;
         float *params, *grads;
         size_t np;
 
+        rs.loss_sum = 0.0;
+        rs.correct = 0;
+        rs.batches_done = 0;
+        if (e == first && rck.batches_done > 0) {
+            skip = rck.batches_done;
+            rs.loss_sum = rck.partial_loss_sum;
+            rs.correct = rck.partial_correct;
+            rs.batches_done = skip;
+        }
         mlp_net_params(net, &params, &grads, &np);
         for (size_t k = 0; k < nb_train + nb_test; k++) {
             mlp_batch_t b;
@@ -193,12 +591,26 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
             double batch_loss = 0.0;
             int train = k < nb_train;
 
+            if (k >= skip &&
+                (stop_requested || (cfg->interrupt_after > 0 &&
+                                    batches_run >= cfg->interrupt_after))) {
+                rs.batches_done = k < nb_train ? k : nb_train;
+                rc = mlp_error_set(MLP_EINTERRUPTED,
+                                   "interrupted in epoch %u after batch %zu "
+                                   "of %zu",
+                                   e, rs.batches_done, nb_train);
+                goto out;
+            }
             if ((rc = mlp_loader_next(ld, &b)) < 0)
                 goto out;
+            if (k < skip) { /* trained before the checkpoint was saved */
+                mlp_loader_release(ld, &b);
+                continue;
+            }
             rc = mlp_net_forward(net, b.x, b.n, &logits);
             if (rc == 0 && train) {
                 mlp_loss_softmax_xent(logits, b.y, b.n, nclasses, dlogits,
-                                      &batch_loss, &correct);
+                                      &batch_loss, &rs.correct);
                 if (!isfinite(batch_loss))
                     rc = mlp_error_set(MLP_EDIVERGED,
                                        "epoch %u batch %zu: the loss is not "
@@ -208,7 +620,10 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
                     rc = mlp_net_backward(net, dlogits, b.n);
                 if (rc == 0)
                     mlp_optim_step(opt, params, grads);
-                loss_sum += batch_loss;
+                rs.loss_sum += batch_loss;
+                rs.batches_done = k + 1;
+                trained += b.n;
+                batches_run++;
             } else if (rc == 0) {
                 mlp_loss_softmax_xent(logits, b.y, b.n, nclasses, NULL,
                                       &test_loss, &test_correct);
@@ -218,42 +633,76 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res)
                 goto out;
             if (train && k + 1 == nb_train)
                 t_train = now_s();
+            if (train)
+                mlp_report_progress(rep, e, k + 1, nb_train);
+        }
+        /* Once per epoch, before anything is saved: every parameter and
+         * momentum value finite, and the test loss too. */
+        if ((rc = check_finite(net, opt, e, nb_train)) < 0)
+            goto out;
+        if (!isfinite(test_loss)) {
+            rc = mlp_error_set(MLP_EDIVERGED,
+                               "epoch %u: the test loss is not finite", e);
+            goto out;
         }
         st->epoch = e;
         st->seconds = now_s() - t0;
         st->train_seconds = t_train - t0;
-        st->train_loss = loss_sum / (double)ds->train.n;
-        st->train_acc = (double)correct / (double)ds->train.n;
+        st->train_loss = rs.loss_sum / (double)ds->train.n;
+        st->train_acc = (double)rs.correct / (double)ds->train.n;
         st->test_loss = ds->test.n ? test_loss / (double)ds->test.n : 0.0;
         st->test_acc =
             ds->test.n ? (double)test_correct / (double)ds->test.n : 0.0;
-        st->samples_per_s = (double)ds->train.n / st->train_seconds;
+        st->samples_per_s = st->train_seconds > 0.0
+                                ? (double)trained / st->train_seconds
+                                : 0.0;
         st->wait_share =
             (double)(mlp_loader_wait_ns(ld) - w0) * 1e-9 / st->seconds;
         train_time += st->train_seconds;
-        done = e;
-        final_acc = st->test_acc;
-        if (st->test_acc > best_acc || best_epoch == 0) {
-            best_acc = st->test_acc;
-            best_epoch = e;
+        trained_samples += (double)trained;
+        rs.epoch = e;
+        rs.batches_done = 0;
+        rs.final_acc = st->test_acc;
+        if (st->test_acc > rs.best_acc || rs.best_epoch == 0) {
+            rs.best_acc = st->test_acc;
+            rs.best_epoch = e;
         }
         if ((rc = mlp_report_epoch(rep, st)) < 0)
+            goto out;
+        if (cfg->save_path[0] != '\0' &&
+            (rc = save(&sck, cfg, ds, net, opt, &rs)) < 0)
             goto out;
     }
 
 out:
+    if (rc == MLP_EINTERRUPTED) {
+        char msg[1024];
+        int rc2 = 0;
+
+        stop_requested = 0;
+        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
+        /* Save exactly this point, unless the state went bad. */
+        if (cfg->save_path[0] != '\0' &&
+            ((rc2 = check_finite(net, opt, rs.epoch + 1, rs.batches_done)) <
+                 0 ||
+             (rc2 = save(&sck, cfg, ds, net, opt, &rs)) < 0))
+            rc = rc2;
+        else if (cfg->save_path[0] != '\0')
+            mlp_error_set(rc, "%s; saved '%s'", msg, cfg->save_path);
+        else
+            mlp_error_set(rc, "%s", msg);
+    }
     memset(&sum, 0, sizeof(sum));
-    sum.status = rc == 0                ? "ok"
-                 : rc == MLP_EDIVERGED ? "diverged"
-                                        : "error";
-    sum.epochs = done;
+    sum.status = rc == 0                   ? "ok"
+                 : rc == MLP_EDIVERGED     ? "diverged"
+                 : rc == MLP_EINTERRUPTED ? "interrupted"
+                                           : "error";
+    sum.epochs = rs.epoch;
     sum.seconds = t_start > 0.0 ? now_s() - t_start : 0.0;
-    sum.samples_per_s =
-        train_time > 0.0 ? (double)done * (double)ds->train.n / train_time
-                         : 0.0;
-    sum.final_test_acc = final_acc;
-    sum.best_test_acc = best_acc;
-    sum.best_epoch = best_epoch;
+    sum.samples_per_s = train_time > 0.0 ? trained_samples / train_time : 0.0;
+    sum.final_test_acc = rs.final_acc;
+    sum.best_test_acc = rs.best_acc;
+    sum.best_epoch = rs.best_epoch;
     sum.peak_rss_kb = peak_rss_kb();
     sum.message = rc < 0 ? mlp_error_message() : NULL;
     if (rep != NULL) {
@@ -271,20 +720,25 @@ out:
             mlp_error_set(rc, "%s", msg);
     }
     if (res != NULL) {
-        res->epochs = done;
+        res->epochs = rs.epoch;
+        res->first_epoch = first;
+        res->nhistory = rs.epoch >= first ? rs.epoch - first + 1 : 0;
         res->history = hist;
         hist = NULL;
         res->seconds = sum.seconds;
         res->samples_per_s = sum.samples_per_s;
-        res->best_test_acc = best_acc;
-        res->best_epoch = best_epoch;
+        res->best_test_acc = rs.best_acc;
+        res->best_epoch = rs.best_epoch;
     }
     mlp_loader_destroy(ld);
     free(hist);
     free(dlogits);
+    mlp_checkpoint_free(&sck);
+    mlp_checkpoint_free(&rck);
     mlp_optim_destroy(opt);
     mlp_net_destroy(net);
     mlp_dataset_destroy(ds);
+    free(cfg);
     return rc;
 }
 

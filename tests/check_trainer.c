@@ -3,12 +3,15 @@
  * number of loader workers, the log, early failures; and, when Debian's
  * Fashion-MNIST is installed, one epoch on 6000 of its samples.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_main.h"
+#include "mlptrain/checkpoint.h"
 #include "mlptrain/error.h"
 #include "mlptrain/trainer.h"
 #include "testutil.h"
@@ -211,12 +214,391 @@ START_TEST(test_fashion_mnist_subset)
 }
 END_TEST
 
+/* ---- checkpoints, interrupts, divergence ---------------------------- */
+
+/* Epoch figures equal to the last digit. */
+static void assert_same_epoch(const mlp_epoch_stats_t *a,
+                              const mlp_epoch_stats_t *b)
+{
+    ck_assert_uint_eq(a->epoch, b->epoch);
+    ck_assert_msg(a->train_loss == b->train_loss &&
+                      a->train_acc == b->train_acc &&
+                      a->test_loss == b->test_loss &&
+                      a->test_acc == b->test_acc,
+                  "epoch %u: loss %.17g/%.17g acc %.17g/%.17g test %.17g/%.17g",
+                  a->epoch, a->train_loss, b->train_loss, a->train_acc,
+                  b->train_acc, a->test_loss, b->test_loss);
+}
+
+/* The run every resume test compares with: 4 epochs, with momentum (so
+ * the optimizer has state to carry). */
+static void ref_config(mlp_config_t *cfg)
+{
+    small_config(cfg);
+    cfg->epochs = 4;
+    cfg->momentum = 0.9f;
+    cfg->lr = 0.05f;
+    cfg->weight_decay = 1e-4f;
+    cfg->init_std = 0.1f;
+}
+
+static char *read_text(const char *path)
+{
+    size_t len;
+    char *t = (char *)tu_read_bytes(path, &len);
+
+    ck_assert_ptr_nonnull(t);
+    t[len] = '\0';
+    return t;
+}
+
+/* 4 epochs in one run == 2 epochs, then --resume to 4, digit for digit;
+ * the resumed run takes every option from the checkpoint. */
+START_TEST(test_resume_exact)
+{
+    mlp_config_t cfg;
+    mlp_train_result_t ref, res;
+    char *ck = tu_path(datadir, "exact.ckpt");
+    mlp_checkpoint_t c;
+
+    ref_config(&cfg);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, &ref), 0);
+    ck_assert_uint_eq(ref.nhistory, 4);
+
+    cfg.epochs = 2;
+    cfg.workers = 0; /* the figures do not depend on the workers */
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+    mlp_train_result_free(&res);
+    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
+    ck_assert_uint_eq(c.epoch, 2);
+    ck_assert_uint_eq(c.batches_done, 0);
+    ck_assert_uint_eq(c.nstate, c.nparams);
+    mlp_checkpoint_free(&c);
+
+    /* Defaults everywhere: the checkpoint decides. */
+    small_config(&cfg);
+    cfg.epochs = 4;
+    cfg.workers = 3;
+    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+    ck_assert_uint_eq(res.epochs, 4);
+    ck_assert_uint_eq(res.first_epoch, 3);
+    ck_assert_uint_eq(res.nhistory, 2);
+    assert_same_epoch(&res.history[0], &ref.history[2]);
+    assert_same_epoch(&res.history[1], &ref.history[3]);
+    mlp_train_result_free(&res);
+    mlp_train_result_free(&ref);
+    free(ck);
+}
+END_TEST
+
+/*
+ * Interrupted mid-epoch (the test hook stands in for SIGINT): status
+ * "interrupted" in the log, a checkpoint of that very batch, and a resumed
+ * run that prints the uninterrupted run's figures.  Stops at a training
+ * batch, at the end of an epoch's training (the test phase), and twice.
+ */
+START_TEST(test_interrupt_and_resume)
+{
+    /* 1500 samples in batches of 64: 24 training batches per epoch. */
+    static const uint64_t stops[][2] = {{30, 0}, {24, 0}, {5, 40}};
+    mlp_config_t cfg;
+    mlp_train_result_t ref, res;
+    char *ck = tu_path(datadir, "int.ckpt");
+    char *log = tu_path(datadir, "int.jsonl");
+
+    ref_config(&cfg);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, &ref), 0);
+    for (size_t i = 0; i < 3; i++) {
+        mlp_checkpoint_t c;
+        char *text;
+        unsigned last = 0;
+
+        unlink(ck);
+        ref_config(&cfg);
+        snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+        snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
+        for (int k = 0; k < 2 && stops[i][k] > 0; k++) {
+            cfg.interrupt_after = stops[i][k];
+            ck_assert_int_eq(mlp_train(&cfg, NULL, &res), MLP_EINTERRUPTED);
+            ck_assert_ptr_nonnull(strstr(mlp_error_message(), "interrupted in "
+                                         "epoch"));
+            ck_assert_ptr_nonnull(strstr(mlp_error_message(), "saved '"));
+            mlp_train_result_free(&res);
+            ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
+            if (k == 0) {
+                ck_assert_uint_eq(c.epoch, (stops[i][0] - 1) / 24);
+                ck_assert_uint_eq(c.batches_done,
+                                  stops[i][0] - 24 * c.epoch);
+            }
+            last = c.epoch;
+            mlp_checkpoint_free(&c);
+            text = read_text(log);
+            ck_assert_ptr_nonnull(strstr(text, "{\"type\":\"end\",\"status\":"
+                                               "\"interrupted\""));
+            free(text);
+            snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+        }
+        cfg.interrupt_after = 0;
+        ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+        ck_assert_uint_eq(res.first_epoch, last + 1);
+        for (unsigned e = 0; e < res.nhistory; e++)
+            assert_same_epoch(&res.history[e], &ref.history[last + e]);
+        ck_assert_double_eq(res.best_test_acc, ref.best_test_acc);
+        mlp_train_result_free(&res);
+        /* The log holds every run, appended: the last ends "ok". */
+        text = read_text(log);
+        ck_assert_ptr_nonnull(strstr(text, "\"resume\":{\"path\":"));
+        ck_assert_ptr_nonnull(strstr(text, "{\"type\":\"end\",\"status\":"
+                                           "\"ok\""));
+        free(text);
+    }
+    mlp_train_result_free(&ref);
+    free(ck);
+    free(log);
+}
+END_TEST
+
+/*
+ * The signal handlers, in a child: a first SIGINT (or SIGTERM) only asks
+ * the trainer to stop, and it does; a second SIGINT kills at once.
+ */
+START_TEST(test_signals)
+{
+    static const int sigs[2] = {SIGINT, SIGTERM};
+
+    for (int i = 0; i < 2; i++) {
+        pid_t pid = fork();
+        int st;
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            mlp_config_t cfg;
+
+            small_config(&cfg);
+            cfg.epochs = 2;
+            if (mlp_train_catch_signals() != 0)
+                _exit(10);
+            raise(sigs[i]); /* the process lives on */
+            if (mlp_train(&cfg, NULL, NULL) != MLP_EINTERRUPTED)
+                _exit(11);
+            raise(sigs[i]); /* the default action now */
+            _exit(12);
+        }
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == sigs[i],
+                      "signal %d: status %d", sigs[i], st);
+    }
+}
+END_TEST
+
+/* mlp_train_interrupt before the run: honoured at the first batch, then
+ * cleared; without --save nothing is written. */
+START_TEST(test_interrupt_request)
+{
+    mlp_config_t cfg;
+    mlp_train_result_t res;
+
+    small_config(&cfg);
+    mlp_train_interrupt();
+    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), MLP_EINTERRUPTED);
+    ck_assert_uint_eq(res.epochs, 0);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
+                                 "interrupted in epoch 1 after batch 0"));
+    mlp_train_result_free(&res);
+    cfg.epochs = 1;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+}
+END_TEST
+
+/*
+ * Divergence (weight decay times learning rate above 2 makes the weights
+ * grow geometrically): MLP_EDIVERGED naming the epoch and batch, status
+ * "diverged", and the checkpoint is the last good epoch's, byte for byte
+ * what a run stopped there writes.
+ */
+START_TEST(test_diverged_keeps_last_checkpoint)
+{
+    mlp_config_t cfg;
+    mlp_train_result_t res;
+    char *c1 = tu_path(datadir, "div1.ckpt"), *c2 = tu_path(datadir,
+                                                           "div2.ckpt");
+    char *log = tu_path(datadir, "div.jsonl"), *text;
+    uint8_t *b1, *b2;
+    size_t l1, l2;
+    unsigned good;
+
+    small_config(&cfg);
+    cfg.lr = 1.0f;
+    cfg.weight_decay = 2.05f;
+    cfg.epochs = 30;
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", c1);
+    snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), MLP_EDIVERGED);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "epoch "));
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "is not finite"));
+    good = res.epochs;
+    mlp_train_result_free(&res);
+    ck_assert_uint_ge(good, 1); /* else this test proves nothing */
+    text = read_text(log);
+    ck_assert_ptr_nonnull(strstr(text, "\"status\":\"diverged\""));
+    free(text);
+
+    cfg.epochs = good;
+    cfg.log_path[0] = '\0';
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", c2);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    b1 = tu_read_bytes(c1, &l1);
+    b2 = tu_read_bytes(c2, &l2);
+    ck_assert_ptr_nonnull(b1);
+    ck_assert_ptr_nonnull(b2);
+    ck_assert_uint_eq(l1, l2);
+    ck_assert(memcmp(b1, b2, l1) == 0);
+    free(b1);
+    free(b2);
+    free(c1);
+    free(c2);
+    free(log);
+}
+END_TEST
+
+/* Weights that overflow in an epoch's last step: the loss never saw them,
+ * the once-per-epoch check does, before anything is saved. */
+START_TEST(test_diverged_weights)
+{
+    mlp_config_t cfg;
+    char *ck = tu_path(datadir, "w.ckpt");
+
+    small_config(&cfg);
+    cfg.batch = 2048; /* one training batch per epoch */
+    cfg.lr = 1e30f;
+    cfg.weight_decay = 1e30f;
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EDIVERGED);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
+                                 "epoch 1 batch 1: a weight is not finite"));
+    ck_assert_int_eq(access(ck, F_OK), -1);
+    free(ck);
+}
+END_TEST
+
+START_TEST(test_resume_errors)
+{
+    mlp_config_t cfg;
+    char *ck = tu_path(datadir, "opts.ckpt"), *other = tu_mkdtemp();
+    uint8_t *bytes;
+    size_t len;
+
+    ref_config(&cfg);
+    cfg.epochs = 1;
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+
+    small_config(&cfg);
+    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+    /* An option given with another value than the checkpoint's. */
+    cfg.lr = 0.2f;
+    cfg.given = MLP_GIVEN_LR;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
+                                 "option '--lr': 0.2 conflicts with the "
+                                 "checkpoint '"));
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "opts.ckpt' (0.05)"));
+    cfg.given = MLP_GIVEN_HIDDEN;
+    cfg.hidden[0] = 33;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--hidden': 33 "));
+    cfg.given = MLP_GIVEN_SEED | MLP_GIVEN_BATCH;
+    cfg.hidden[0] = 32;
+    cfg.batch = 100;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--batch': 100 "));
+    /* Given with the checkpoint's own value: fine.  --epochs must grow. */
+    cfg.batch = 64;
+    cfg.given = MLP_GIVEN_BATCH | MLP_GIVEN_HIDDEN | MLP_GIVEN_SEED;
+    cfg.epochs = 1;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
+                                 "has completed 1 epochs; --epochs is the "
+                                 "total"));
+    cfg.epochs = 2;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+
+    /* Data of another shape, or another training-set size. */
+    ck_assert_int_eq(tu_make_dataset(other, 1500, 300, 8, 8, 26, 5, 0), 0);
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", other);
+    cfg.epochs = 3;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
+                                 "was trained on 16x16 images, the data in"));
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", datadir);
+    cfg.limit_train = 1000;
+    cfg.given = MLP_GIVEN_LIMIT_TRAIN;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--limit-train'"));
+
+    /* A corrupt or missing checkpoint. */
+    cfg.given = 0;
+    cfg.limit_train = 0;
+    bytes = tu_read_bytes(ck, &len);
+    ck_assert_ptr_nonnull(bytes);
+    bytes[len / 2] ^= 1;
+    ck_assert_int_eq(tu_write_bytes(ck, bytes, len), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "checksum mismatch"));
+    ck_assert_int_eq(tu_write_bytes(ck, bytes, len / 2), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "truncated"));
+    unlink(ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EIO);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "cannot open '"));
+    free(bytes);
+    free(ck);
+    tu_rmtree(other);
+}
+END_TEST
+
+/* Outputs are checked before the data is read or anything trained. */
+START_TEST(test_unwritable_save_fails_first)
+{
+    mlp_config_t cfg;
+
+    small_config(&cfg);
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s/no/such/x.ckpt",
+             datadir);
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/not-read", datadir);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EIO);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "no/such/x.ckpt"));
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", datadir);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EIO);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "is a directory"));
+}
+END_TEST
+
+/* A model that cannot fit is refused before anything is allocated. */
+START_TEST(test_out_of_memory_refused)
+{
+    mlp_config_t cfg;
+
+    small_config(&cfg);
+    cfg.nhidden = 2;
+    cfg.hidden[0] = 16000000;
+    cfg.hidden[1] = 16000000;
+    cfg.batch = 1000000;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_ENOMEM);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "not enough memory"));
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "GiB is available"));
+}
+END_TEST
+
 static Suite *trainer_suite(void)
 {
     Suite *s = suite_create("trainer");
     TCase *core = tcase_create("core");
     TCase *errors = tcase_create("errors");
     TCase *real = tcase_create("fashion-mnist");
+    TCase *ckpt = tcase_create("checkpoint");
 
     tcase_add_unchecked_fixture(core, make_data, rm_data);
     tcase_add_unchecked_fixture(errors, make_data, rm_data);
@@ -230,6 +612,18 @@ static Suite *trainer_suite(void)
     tcase_add_test(errors, test_unwritable_log_fails_first);
     tcase_add_test(errors, test_missing_data_dir);
     tcase_add_test(real, test_fashion_mnist_subset);
+    tcase_add_unchecked_fixture(ckpt, make_data, rm_data);
+    tcase_set_timeout(ckpt, 120);
+    tcase_add_test(ckpt, test_resume_exact);
+    tcase_add_test(ckpt, test_interrupt_and_resume);
+    tcase_add_test(ckpt, test_interrupt_request);
+    tcase_add_test(ckpt, test_signals);
+    tcase_add_test(ckpt, test_diverged_keeps_last_checkpoint);
+    tcase_add_test(ckpt, test_diverged_weights);
+    tcase_add_test(ckpt, test_resume_errors);
+    tcase_add_test(ckpt, test_unwritable_save_fails_first);
+    tcase_add_test(ckpt, test_out_of_memory_refused);
+    suite_add_tcase(s, ckpt);
     suite_add_tcase(s, core);
     suite_add_tcase(s, errors);
     suite_add_tcase(s, real);

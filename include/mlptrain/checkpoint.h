@@ -24,6 +24,10 @@
  * shapes) before anything is used; mlp_checkpoint_parse works on a memory
  * buffer (for the fuzz driver).
  *
+ * The format functions (encode, parse, save, load, check_writable) live in
+ * checkpoint.c and need only zlib; capture and restore, which talk to the
+ * net, in checkpoint_net.c, so the fuzz driver links without oneDNN.
+ *
  * Errors: MLP_EIO (open/read/write/fsync/rename), MLP_EFORMAT (bad content;
  * the message names the file and the problem), MLP_EINVAL (a checkpoint
  * that does not fit the net, data or options given), MLP_ENOMEM.
@@ -39,6 +43,8 @@
 #include "mlptrain/optim.h"
 
 #define MLP_CHECKPOINT_VERSION 1
+#define MLP_CHECKPOINT_MAGIC "MLPTCKPT"
+#define MLP_CHECKPOINT_HEADER 224  /* bytes before the payload */
 
 typedef struct {
     /* model */
@@ -48,16 +54,24 @@ typedef struct {
     size_t hidden[MLP_MAX_HIDDEN];
     mlp_act_t act;
     size_t rows, cols;             /* image shape trained on */
+    size_t ntrain;                 /* training samples per epoch */
     /* run state */
     unsigned epoch;                /* epochs completed */
     uint64_t seed;
+    /* A save on interrupt, mid-epoch: training batches of epoch `epoch + 1`
+     * already applied to params/state, and their loss sum and correct
+     * count; all 0 at an epoch's end. */
+    size_t batches_done;
+    double partial_loss_sum;
+    uint64_t partial_correct;
     /* options a resumed run must keep */
     size_t batch;
     float lr, momentum, weight_decay, init_std;
     size_t limit_train;            /* 0: all */
     /* figures so far, for the resumed run's summary */
     double best_test_acc;
-    unsigned best_epoch;
+    unsigned best_epoch;           /* 0: no epoch completed */
+    double final_test_acc;         /* of epoch `epoch` */
     /* payload, logical layouts */
     size_t nparams;                /* floats in params */
     float *params;                 /* per layer: w (out, in), then b (out) */
@@ -67,8 +81,10 @@ typedef struct {
 
 /*
  * Fill ck->params (and ck->state when the optimizer keeps state) from the
- * net and optimizer, allocating them, and the model fields from the net's
- * spec.  The caller fills the run fields (epoch, seed, options, shape).
+ * net and optimizer, and the model fields from the net's spec.  Buffers
+ * from an earlier capture of the same net are reused (no allocation per
+ * epoch); ck must start zeroed.  The caller fills the run fields (epoch,
+ * seed, options, data shape).
  */
 int mlp_checkpoint_capture(mlp_checkpoint_t *ck, mlp_net_t *net,
                            mlp_optim_t *opt);
@@ -80,7 +96,8 @@ int mlp_checkpoint_capture(mlp_checkpoint_t *ck, mlp_net_t *net,
 int mlp_checkpoint_restore(const mlp_checkpoint_t *ck, mlp_net_t *net,
                            mlp_optim_t *opt);
 
-/* Serialise to a new malloc'd buffer. */
+/* Serialise to a new malloc'd buffer.  MLP_EINVAL for a checkpoint that
+ * mlp_checkpoint_parse would refuse (bad shape, non-finite values). */
 int mlp_checkpoint_encode(const mlp_checkpoint_t *ck, uint8_t **buf,
                           size_t *len);
 /* Parse and validate a buffer; `name` is used in messages.  On success *ck
@@ -88,9 +105,21 @@ int mlp_checkpoint_encode(const mlp_checkpoint_t *ck, uint8_t **buf,
 int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
                          mlp_checkpoint_t *ck);
 
-/* Encode and write atomically. */
+/*
+ * Encode and write atomically to `path` through the temporary file
+ * "PATH.tmp.PID" (streamed: no second copy of the parameters in memory).
+ * A failed write (ENOSPC, EFBIG, ...) removes the temporary file and leaves
+ * `path` as it was.  A kill may leave the temporary file behind; it is never
+ * read.  `path` must be a regular file if it exists.
+ */
 int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck);
-/* Read and parse. */
+/*
+ * Check, before any work, that `path` can be saved to: it is not a
+ * directory or a device, and a temporary file can be created (and is
+ * removed) in its directory.  MLP_EIO naming the path and the reason.
+ */
+int mlp_checkpoint_check_writable(const char *path);
+/* Read and parse; MLP_EIO naming the file when it cannot be read. */
 int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck);
 
 /* Free what ck owns and zero it; safe on a zeroed struct. */

@@ -42,7 +42,30 @@ typedef struct {
     /* output */
     int quiet;
     char log_path[MLP_PATH_MAX];   /* "" : no JSON log */
+    char plot_path[MLP_PATH_MAX];  /* --plot: curves PNG redrawn after
+                                      every epoch; "" : none */
+    /* checkpoints (trainer.h says how --resume uses them) */
+    char save_path[MLP_PATH_MAX];  /* --save: "" none */
+    char resume_path[MLP_PATH_MAX];/* --resume: "" none */
+    unsigned given;                /* MLP_GIVEN_* bits: options set on the
+                                      command line, not by default */
+    /* Test hook: behave as if interrupted (SIGINT) once this many training
+     * batches of this run are done; 0: never.  Not an option. */
+    uint64_t interrupt_after;
 } mlp_config_t;
+
+/* Bits of mlp_config_t.given: the options a checkpoint also records. */
+enum {
+    MLP_GIVEN_HIDDEN = 1u << 0,
+    MLP_GIVEN_ACT = 1u << 1,
+    MLP_GIVEN_INIT_STD = 1u << 2,
+    MLP_GIVEN_LR = 1u << 3,
+    MLP_GIVEN_MOMENTUM = 1u << 4,
+    MLP_GIVEN_WD = 1u << 5,
+    MLP_GIVEN_BATCH = 1u << 6,
+    MLP_GIVEN_SEED = 1u << 7,
+    MLP_GIVEN_LIMIT_TRAIN = 1u << 8,
+};
 
 /*
  * The defaults: the reference recipe (784-256-10 ReLU shape comes from the

@@ -94,6 +94,17 @@ int mlp_net_set_layer(mlp_net_t *net, size_t l, const float *w,
 void mlp_net_params(mlp_net_t *net, float **params, float **grads, size_t *n);
 
 /*
+ * Convert a block in the parameter layout (*n floats of mlp_net_params:
+ * parameters, gradients, or an optimizer state of the same layout) to or
+ * from the logical layout: per layer, weights (out, in) row-major then bias
+ * (out), mlp_net_nparams() floats in all.  Import zeroes the block's
+ * padding.  The same reorders as get/set_layer: they allocate, keep them
+ * off the hot path.  For checkpoints.
+ */
+int mlp_net_block_export(mlp_net_t *net, const float *block, float *logical);
+int mlp_net_block_import(mlp_net_t *net, const float *logical, float *block);
+
+/*
  * Forward n rows of x (n, in), n one of the prepared batch sizes.  *logits
  * gets (n, out) row-major, owned by the net, valid until the next forward.
  * x is used in place (no copy) and must stay unchanged until backward

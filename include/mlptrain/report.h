@@ -39,6 +39,9 @@ typedef struct {
     size_t nparams;
     size_t slots;          /* ring slots */
     size_t ring_bytes;
+    const char *resume_path;  /* the checkpoint resumed from, or NULL */
+    unsigned resume_epoch;    /* its epochs completed */
+    size_t resume_batches;    /* and training batches of the next epoch */
 } mlp_run_info_t;
 
 typedef struct {
@@ -55,8 +58,9 @@ typedef struct {
 
 typedef struct mlp_report mlp_report_t;
 
-/* out: human stream (NULL: say nothing); log_path: NULL or "" for none. */
-int mlp_report_create(FILE *out, int quiet, const char *log_path,
+/* out: human stream (NULL: say nothing); log_path: NULL or "" for none;
+ * append: add to an existing log (a resumed run) instead of replacing it. */
+int mlp_report_create(FILE *out, int quiet, const char *log_path, int append,
                       mlp_report_t **rep);
 /* Close the log; NULL is a no-op.  Returns MLP_EIO if closing failed. */
 int mlp_report_destroy(mlp_report_t *rep);
@@ -65,6 +69,19 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                    const mlp_dataset_t *ds, const mlp_run_info_t *info);
 int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st);
 int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum);
+
+/*
+ * Progress within an epoch: `done` of `total` training batches of `epoch`
+ * are done.  Call it after every training batch; it reads the clock only
+ * every few calls and prints at most every 0.2 s on a terminal (one line on
+ * stderr, redrawn in place, taken off before the epoch line) or every 5 s
+ * otherwise (plain lines, no carriage returns); $MLPTRAIN_PROGRESS sets the
+ * seconds between lines, or "off".  Silent when quiet or out is NULL.  With
+ * cfg->plot_path set, mlp_report_epoch also redraws that PNG of the curves
+ * so far (a failure there is a warning on stderr, not an error).
+ */
+void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
+                         size_t total);
 
 /* Write s as a JSON string (quoted, escaped) to f. */
 void mlp_report_json_string(FILE *f, const char *s);

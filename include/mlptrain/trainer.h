@@ -11,9 +11,35 @@
  * the compute thread count, which changes oneDNN's summation order), not on
  * the number of loader workers.
  *
+ * Outputs are checked before any work: the log is opened, and the --save
+ * path is tried (a temporary file is created and removed in its
+ * directory).  Before the net is built the memory it, the activations and
+ * the ring will take is estimated and compared with what the machine (and
+ * the cgroup, and RLIMIT_AS/RLIMIT_DATA) has: too much is MLP_ENOMEM naming
+ * the sizes, not a crash an hour later.
+ *
+ * Checkpoints.  With cfg->save_path, a checkpoint (checkpoint.h) is written
+ * after every epoch and when interrupted.  With cfg->resume_path the run
+ * continues the one in that checkpoint: the model (hidden, act, init_std),
+ * seed, batch, optimizer (lr, momentum, weight decay) and limit_train come
+ * from the checkpoint; an option given explicitly (cfg->given) with another
+ * value is MLP_EUSAGE naming it.  cfg->epochs is the total to reach: it
+ * must exceed the epochs the checkpoint completed.  The data must have the
+ * image shape, class count and training-set size the checkpoint was trained
+ * on (MLP_EINVAL naming both).  Resuming is exact: with the same compute
+ * threads, epochs k+1.. print the same figures, digit for digit, as the
+ * uninterrupted run (the checkpoint holds everything that feeds them: the
+ * parameters and optimizer state bit for bit, the seed that keys every
+ * epoch's order, and, for a save mid-epoch, the batches done and their
+ * loss and accuracy sums).
+ *
  * Errors: any module's status, with its message; MLP_EDIVERGED when the loss
- * becomes non-finite (the message names the epoch and batch).  The log gets
- * an "end" record with the status in every case once it is open.
+ * of a training batch, the test loss, or (checked once per epoch) a
+ * parameter or optimizer value becomes non-finite: the message names the
+ * epoch and batch, and nothing is saved, so the last good checkpoint
+ * stays; MLP_EINTERRUPTED after mlp_train_interrupt (below).  The log gets
+ * an "end" record with the status ("ok", "error", "diverged",
+ * "interrupted") in every case once it is open.
  * Not thread-safe: one training per thread.
  */
 #ifndef MLPTRAIN_TRAINER_H
@@ -25,8 +51,10 @@
 #include "mlptrain/report.h"
 
 typedef struct {
-    unsigned epochs;             /* completed */
-    mlp_epoch_stats_t *history;  /* (epochs) */
+    unsigned epochs;             /* completed, counting a resumed run's */
+    unsigned first_epoch;        /* the first epoch this run trained in */
+    unsigned nhistory;           /* epochs completed by this run */
+    mlp_epoch_stats_t *history;  /* (nhistory): first_epoch, ... */
     double seconds;              /* all epochs */
     double samples_per_s;        /* training samples / training seconds */
     double best_test_acc;
@@ -40,5 +68,25 @@ typedef struct {
 int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res);
 
 void mlp_train_result_free(mlp_train_result_t *res);
+
+/*
+ * Ask the training running in this process to stop: it finishes the batch
+ * in progress, saves a checkpoint of exactly that point when
+ * cfg->save_path is set (mid-epoch: --resume continues with the next
+ * batch), logs an "end" record with status "interrupted" and returns
+ * MLP_EINTERRUPTED.  A request made before mlp_train reaches its first
+ * batch is honoured there; mlp_train clears it when it returns
+ * MLP_EINTERRUPTED.  Async-signal-safe (it sets a volatile sig_atomic_t).
+ */
+void mlp_train_interrupt(void);
+
+/*
+ * Make SIGINT and SIGTERM call mlp_train_interrupt (the handler does
+ * nothing else).  SA_RESETHAND restores the default action as the handler
+ * runs, so a second SIGINT (or SIGTERM) ends the process at once.
+ * Process-wide: for main.c, not for library users.  Returns 0 or MLP_EIO
+ * when sigaction fails.
+ */
+int mlp_train_catch_signals(void);
 
 #endif

@@ -1,0 +1,48 @@
+/*
+ * curves: the charts people look at when they study MLPs, as PNG files
+ * drawn by gnuplot (see plot.h: written atomically, never half a file).
+ *
+ * - one run's training curves: train loss, train accuracy and test accuracy
+ *   against epoch on one chart, as the reference draws them;
+ * - several runs overlaid (a sweep): a test-accuracy panel and a train-loss
+ *   panel, one color per run, one legend;
+ * - final test accuracy per configuration: a horizontal bar chart, best on
+ *   top, each bar labelled with its value.
+ *
+ * Also the `mlptrain plot` command (LOG.jsonl... --png FILE).
+ *
+ * Errors: MLP_EINVAL (nothing to draw), MLP_ENOMEM, and mlp_plot_png's
+ * MLP_EIO (gnuplot missing or failing, PNG not writable).  Thread-safe.
+ */
+#ifndef MLPTRAIN_CURVES_H
+#define MLPTRAIN_CURVES_H
+
+#include <stdio.h>
+
+#include "mlptrain/runlog.h"
+
+/*
+ * Train loss, train accuracy and test accuracy of n epochs against epoch.
+ * title: the chart's title (NULL: none).  max_epoch > 0 fixes the x range
+ * to [1, max_epoch], so that a chart redrawn after every epoch keeps its
+ * axis; 0 fits the data.
+ */
+int mlp_curves_run_png(const char *png, const mlp_runlog_epoch_t *ep,
+                       size_t n, const char *title, unsigned max_epoch);
+
+/*
+ * Runs overlaid: logs[i] labelled labels[i]; runs without epochs are left
+ * out (MLP_EINVAL when none has any).
+ */
+int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
+                           const char *const *labels, size_t n,
+                           const char *title);
+
+/* Bars of acc[i] labelled labels[i], sorted best on top. */
+int mlp_curves_accuracy_png(const char *png, const char *const *labels,
+                            const double *acc, size_t n, const char *title);
+
+/* The `mlptrain plot` command (see commands.h). */
+int mlp_cmd_plot(int argc, char **argv, FILE *out);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * eval: what a trained model does on the test split -- loss, accuracy, a
+ * confusion matrix and per-class accuracy -- and its predictions for the
+ * first n samples; and the `eval` and `predict` commands built on them.
+ *
+ * The core (mlp_eval_split, mlp_eval_predict) runs a net the caller built
+ * over a split in order, in batches of `batch` rows: the net must have been
+ * created with the batch sizes that cuts into (mlp_eval_add_batch_sizes).
+ * Pixels are decoded as the loader does (p / 255), so the figures match the
+ * trainer's test figures for the same parameters and threads.
+ *
+ * Class names follow one rule (mlp_eval_class_names): the names given by
+ * the user (--class-names), when given, whose count must equal the class
+ * count; else Fashion-MNIST's names when the data is Fashion-MNIST (see
+ * mlp_eval_is_fashion_mnist); else the numbers 0..C-1.
+ *
+ * A model fits data when its input width is the data's rows * cols (and
+ * its image shape, when recorded, is the data's) and its class count is
+ * the data's (mlp_eval_check_fit).
+ *
+ * Errors: MLP_EINVAL (a split that does not fit the net, labels out of
+ * range, a model that does not fit the data: the message names the model
+ * file and the mismatch), MLP_EUSAGE (a class-name list of the wrong length
+ * or with an empty name, naming --class-names), MLP_ENOMEM, and the net's
+ * MLP_EDNNL.  Not thread-safe: a net is used on one thread.
+ */
+#ifndef MLPTRAIN_EVAL_H
+#define MLPTRAIN_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mlptrain/checkpoint.h"
+#include "mlptrain/dataset.h"
+#include "mlptrain/net.h"
+
+typedef struct {
+    size_t n;            /* samples evaluated */
+    size_t nclasses;     /* C: the net's output width */
+    double loss;         /* mean softmax cross-entropy per sample */
+    size_t correct;      /* samples whose argmax is the label */
+    double acc;          /* correct / n; 0 when n = 0 */
+    size_t *confusion;   /* (C, C) counts: [true * C + predicted] */
+} mlp_eval_result_t;
+
+/*
+ * Add to spec the batch sizes that n rows in batches of `batch` take: the
+ * full batch (or n when smaller) and the remainder, skipping duplicates
+ * and zeros.  spec->nbatch_sizes must leave room for two more.
+ */
+void mlp_eval_add_batch_sizes(mlp_net_spec_t *spec, size_t n, size_t batch);
+
+/*
+ * Evaluate the net on every sample of the split, in order.  On success *res
+ * owns a new confusion matrix (mlp_eval_result_free); on failure it is
+ * zeroed.  MLP_EINVAL when split->dim is not the net's input width, a label
+ * is not below the class count, or batch is 0.
+ */
+int mlp_eval_split(mlp_net_t *net, const mlp_split_t *split, size_t batch,
+                   mlp_eval_result_t *res);
+
+/* Samples of class k, and those predicted right (row k of the matrix). */
+size_t mlp_eval_class_total(const mlp_eval_result_t *res, size_t k);
+size_t mlp_eval_class_correct(const mlp_eval_result_t *res, size_t k);
+
+/* Free the matrix and zero *res; safe on a zeroed struct. */
+void mlp_eval_result_free(mlp_eval_result_t *res);
+
+/*
+ * Predicted classes (argmax, first on ties) of the first n samples of the
+ * split (n <= split->n) into pred (n), in batches of `batch`.  Same errors
+ * as mlp_eval_split.
+ */
+int mlp_eval_predict(mlp_net_t *net, const mlp_split_t *split, size_t n,
+                     size_t batch, int32_t *pred);
+
+/*
+ * 1 when ds is Fashion-MNIST: 10 classes, 28x28 images, and the test label
+ * file holds exactly Fashion-MNIST's 10,000 test labels (their CRC-32,
+ * taken on the decoded labels, so plain and recompressed copies count,
+ * and MNIST, also 10 classes of 28x28, does not).  Limits do not matter.
+ */
+int mlp_eval_is_fashion_mnist(const mlp_dataset_t *ds);
+
+/* Fashion-MNIST's names in label order: "t-shirt", ..., "ankle boot". */
+extern const char *const mlp_fashion_mnist_names[10];
+
+typedef struct {
+    size_t n;        /* names: the class count */
+    char **names;    /* (n) strings */
+    char *buf;       /* owned storage of the strings */
+} mlp_class_names_t;
+
+/*
+ * The names of nclasses classes by the rule above.  list: the user's
+ * comma-separated names, or NULL; ds: the data (NULL: not Fashion-MNIST).
+ * MLP_EUSAGE naming --class-names when list has an empty name or not
+ * nclasses names.  On success *out owns its strings
+ * (mlp_class_names_free); on failure it is zeroed.
+ */
+int mlp_eval_class_names(const char *list, const mlp_dataset_t *ds,
+                         size_t nclasses, mlp_class_names_t *out);
+void mlp_class_names_free(mlp_class_names_t *cn);
+
+/*
+ * MLP_EINVAL, naming model_path and the mismatch, unless the model of ck
+ * fits ds: ck->in equal to the data's rows * cols, ck->rows x ck->cols
+ * equal to the data's when recorded (nonzero), ck->out equal to the data's
+ * class count.
+ */
+int mlp_eval_check_fit(const mlp_checkpoint_t *ck, const char *model_path,
+                       const mlp_dataset_t *ds);
+
+/*
+ * The commands (contract in commands.h):
+ *   mlptrain eval --model FILE [--data DIR] [--limit-test N] [--batch N]
+ *                 [--threads N] [--class-names LIST] [--json]
+ *   mlptrain predict --model FILE [-n N] [--data DIR] [--png FILE]
+ *                    [--threads N] [--class-names LIST]
+ */
+int mlp_cmd_eval(int argc, char **argv, FILE *out);
+int mlp_cmd_predict(int argc, char **argv, FILE *out);
+
+#endif

@@ -1,0 +1,765 @@
+/*
+ * checkpoint: the file format, its validation and atomic writes (see
+ * checkpoint.h and the README's "Checkpoint format").
+ *
+ * One writer serves both the memory encoder and the file writer: fields go
+ * through a 64 KiB staging buffer that is checksummed and then copied to
+ * memory or written to a file descriptor, so a save never holds a second
+ * copy of the parameters.  Every integer and float is put byte by byte in
+ * little-endian order, whatever the host.
+ *
+ * Parsing trusts nothing it has not checked: the fixed header first (magic,
+ * version, header size, file size against the buffer length), then the
+ * checksum, then every field, and only then allocates (the payload size is
+ * bounded by the buffer length).  Encoding refuses what parsing would
+ * refuse, so a file we write always loads.
+ *
+ * Non-goals: talking to the net (checkpoint_net.c), older format versions
+ * (there are none yet), portability to non-IEEE floats.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "mlptrain/checkpoint.h"
+#include "mlptrain/error.h"
+
+#define CK_MAX_WIDTH ((uint64_t)1 << 24) /* as net.c */
+#define CK_MAX_BATCH ((uint64_t)1 << 24)
+#define CK_NACTS 3                       /* relu, sigmoid, tanh */
+#define CK_STAGE (64 * 1024)
+
+/* Byte offsets of the header fields; the README's table lists the same. */
+enum {
+    OFF_MAGIC = 0,
+    OFF_VERSION = 8,
+    OFF_HEADER = 12,
+    OFF_FILE_BYTES = 16,
+    OFF_IN = 24,
+    OFF_OUT = 28,
+    OFF_ROWS = 32,
+    OFF_COLS = 36,
+    OFF_NHIDDEN = 40,
+    OFF_ACT = 44,
+    OFF_HIDDEN = 48, /* 16 x u32 */
+    OFF_NTRAIN = 112,
+    OFF_LIMIT_TRAIN = 120,
+    OFF_BATCH = 128,
+    OFF_SEED = 136,
+    OFF_LR = 144,
+    OFF_MOMENTUM = 148,
+    OFF_WD = 152,
+    OFF_INIT_STD = 156,
+    OFF_EPOCH = 160,
+    OFF_BEST_EPOCH = 164,
+    OFF_BEST_ACC = 168,
+    OFF_FINAL_ACC = 176,
+    OFF_BATCHES_DONE = 184,
+    OFF_PARTIAL_LOSS = 192,
+    OFF_PARTIAL_CORRECT = 200,
+    OFF_NPARAMS = 208,
+    OFF_NSTATE = 216,
+    OFF_PAYLOAD = 224,
+};
+_Static_assert(OFF_PAYLOAD == MLP_CHECKPOINT_HEADER, "header size");
+_Static_assert(MLP_MAX_HIDDEN == 16, "the format holds 16 hidden widths");
+
+/* ---- little-endian fields ------------------------------------------- */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_f32(uint8_t *p, float f)
+{
+    uint32_t v;
+
+    memcpy(&v, &f, 4);
+    put_u32(p, v);
+}
+
+static void put_f64(uint8_t *p, double d)
+{
+    uint64_t v;
+
+    memcpy(&v, &d, 8);
+    put_u64(p, v);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static float get_f32(const uint8_t *p)
+{
+    uint32_t v = get_u32(p);
+    float f;
+
+    memcpy(&f, &v, 4);
+    return f;
+}
+
+static double get_f64(const uint8_t *p)
+{
+    uint64_t v = get_u64(p);
+    double d;
+
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+/* zlib's crc32 takes uInt lengths: feed it in pieces. */
+static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+
+        crc = (uint32_t)crc32(crc, p, k);
+        p += k;
+        n -= k;
+    }
+    return crc;
+}
+
+/* ---- validation ----------------------------------------------------- */
+
+/* (in + 1) * out summed over the layers; 0 on a bad shape. */
+static uint64_t shape_nparams(const mlp_checkpoint_t *ck)
+{
+    uint64_t n = 0, in = ck->in;
+
+    for (size_t l = 0; l <= ck->nhidden; l++) {
+        uint64_t out = l < ck->nhidden ? ck->hidden[l] : ck->out;
+
+        n += (in + 1) * out; /* <= 2^48 per layer, 17 layers: no overflow */
+        in = out;
+    }
+    return n;
+}
+
+static int finite_array(const float *a, size_t n, size_t *bad)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(a[i])) {
+            *bad = i;
+            return 0;
+        }
+    return 1;
+}
+
+/*
+ * Every field of ck but the payload arrays against the rules of the
+ * format; `status` is what a violation returns (MLP_EFORMAT when parsing,
+ * MLP_EINVAL when encoding), the message starts with `name`.
+ */
+static int check_fields(const mlp_checkpoint_t *ck, const char *name,
+                        int status)
+{
+    uint64_t nb;
+
+    if (ck->nhidden > MLP_MAX_HIDDEN)
+        return mlp_error_set(status, "%s: %zu hidden layers, at most %d",
+                             name, ck->nhidden, MLP_MAX_HIDDEN);
+    for (size_t i = 0; i < ck->nhidden; i++)
+        if (ck->hidden[i] == 0 || ck->hidden[i] > CK_MAX_WIDTH)
+            return mlp_error_set(status,
+                                 "%s: hidden layer %zu has width %zu, not in "
+                                 "[1, %llu]",
+                                 name, i + 1, ck->hidden[i],
+                                 (unsigned long long)CK_MAX_WIDTH);
+    if ((unsigned)ck->act >= CK_NACTS)
+        return mlp_error_set(status, "%s: unknown activation %u", name,
+                             (unsigned)ck->act);
+    if (ck->rows == 0 || ck->cols == 0 || ck->rows > CK_MAX_WIDTH ||
+        ck->cols > CK_MAX_WIDTH || ck->in != ck->rows * ck->cols ||
+        ck->in > CK_MAX_WIDTH)
+        return mlp_error_set(status,
+                             "%s: input width %zu does not match %zu x %zu "
+                             "images (or is above %llu)",
+                             name, ck->in, ck->rows, ck->cols,
+                             (unsigned long long)CK_MAX_WIDTH);
+    if (ck->out < 2 || ck->out > CK_MAX_WIDTH)
+        return mlp_error_set(status, "%s: %zu classes, not in [2, %llu]",
+                             name, ck->out, (unsigned long long)CK_MAX_WIDTH);
+    if (ck->batch == 0 || ck->batch > CK_MAX_BATCH)
+        return mlp_error_set(status, "%s: batch size %zu not in [1, %llu]",
+                             name, ck->batch,
+                             (unsigned long long)CK_MAX_BATCH);
+    if (ck->ntrain == 0 || (ck->limit_train > 0 &&
+                            ck->ntrain > ck->limit_train))
+        return mlp_error_set(status,
+                             "%s: %zu training samples with a limit of %zu",
+                             name, ck->ntrain, ck->limit_train);
+    if (!(ck->lr > 0.0f) || !isfinite(ck->lr))
+        return mlp_error_set(status, "%s: learning rate %g", name,
+                             (double)ck->lr);
+    if (!(ck->momentum >= 0.0f && ck->momentum < 1.0f))
+        return mlp_error_set(status, "%s: momentum %g not in [0, 1)", name,
+                             (double)ck->momentum);
+    if (!(ck->weight_decay >= 0.0f) || !isfinite(ck->weight_decay))
+        return mlp_error_set(status, "%s: weight decay %g", name,
+                             (double)ck->weight_decay);
+    if (!(ck->init_std >= 0.0f) || !isfinite(ck->init_std))
+        return mlp_error_set(status, "%s: init std %g", name,
+                             (double)ck->init_std);
+    if (ck->best_epoch > ck->epoch || (ck->epoch == 0) != (ck->best_epoch == 0))
+        return mlp_error_set(status, "%s: best epoch %u of %u epochs", name,
+                             ck->best_epoch, ck->epoch);
+    if (!(ck->best_test_acc >= 0.0 && ck->best_test_acc <= 1.0) ||
+        !(ck->final_test_acc >= 0.0 && ck->final_test_acc <= 1.0))
+        return mlp_error_set(status, "%s: test accuracy %g or %g not in "
+                             "[0, 1]", name, ck->best_test_acc,
+                             ck->final_test_acc);
+    nb = ck->ntrain / ck->batch + (ck->ntrain % ck->batch != 0);
+    if (ck->batches_done > nb ||
+        ck->partial_correct > (uint64_t)ck->ntrain ||
+        !(ck->partial_loss_sum >= 0.0) || !isfinite(ck->partial_loss_sum) ||
+        (ck->batches_done == 0 &&
+         (ck->partial_correct != 0 || ck->partial_loss_sum != 0.0)))
+        return mlp_error_set(status,
+                             "%s: partial epoch of %zu batches (of %llu), "
+                             "loss sum %g, %llu correct is inconsistent",
+                             name, ck->batches_done, (unsigned long long)nb,
+                             ck->partial_loss_sum,
+                             (unsigned long long)ck->partial_correct);
+    if (ck->nparams != shape_nparams(ck))
+        return mlp_error_set(status,
+                             "%s: %zu parameters, the shape has %llu", name,
+                             ck->nparams,
+                             (unsigned long long)shape_nparams(ck));
+    if (ck->nstate != (ck->momentum > 0.0f ? ck->nparams : 0))
+        return mlp_error_set(status,
+                             "%s: %zu optimizer state values, momentum %g "
+                             "needs %zu",
+                             name, ck->nstate, (double)ck->momentum,
+                             ck->momentum > 0.0f ? ck->nparams : 0);
+    return 0;
+}
+
+/* ---- the writer ----------------------------------------------------- */
+
+typedef struct {
+    uint8_t *stage;   /* CK_STAGE bytes */
+    size_t n;         /* staged */
+    uint32_t crc;     /* of everything flushed */
+    int fd;           /* destination file, or -1 */
+    const char *path; /* its name, for messages */
+    uint8_t *mem;     /* else destination memory, large enough */
+    size_t off;       /* bytes written so far */
+} writer_t;
+
+/* Write n bytes to the destination; no checksum. */
+static int write_out(writer_t *w, const uint8_t *p, size_t n)
+{
+    if (w->fd < 0) {
+        memcpy(w->mem + w->off, p, n);
+        w->off += n;
+        return 0;
+    }
+    while (n > 0) {
+        ssize_t k = write(w->fd, p, n);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return mlp_error_set(MLP_EIO, "cannot write '%s': %s", w->path,
+                                 k < 0 ? strerror(errno) : "no progress");
+        p += k;
+        n -= (size_t)k;
+        w->off += (size_t)k;
+    }
+    return 0;
+}
+
+static int flush_stage(writer_t *w)
+{
+    w->crc = crc_update(w->crc, w->stage, w->n);
+    int rc = write_out(w, w->stage, w->n);
+
+    w->n = 0;
+    return rc;
+}
+
+/* Room for `need` (<= CK_STAGE) more bytes in the stage. */
+static int reserve(writer_t *w, size_t need)
+{
+    return w->n + need > CK_STAGE ? flush_stage(w) : 0;
+}
+
+static int write_floats(writer_t *w, const float *a, size_t n)
+{
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = reserve(w, 4)) < 0)
+            return rc;
+        put_f32(w->stage + w->n, a[i]);
+        w->n += 4;
+    }
+    return 0;
+}
+
+static size_t encoded_size(const mlp_checkpoint_t *ck)
+{
+    return OFF_PAYLOAD + 4 * (ck->nparams + ck->nstate) + 4;
+}
+
+/* Header, payload and checksum through w. */
+static int write_all(writer_t *w, const mlp_checkpoint_t *ck)
+{
+    uint8_t *h = w->stage, crc[4];
+    int rc;
+
+    memset(h, 0, OFF_PAYLOAD);
+    memcpy(h + OFF_MAGIC, MLP_CHECKPOINT_MAGIC, 8);
+    put_u32(h + OFF_VERSION, MLP_CHECKPOINT_VERSION);
+    put_u32(h + OFF_HEADER, OFF_PAYLOAD);
+    put_u64(h + OFF_FILE_BYTES, encoded_size(ck));
+    put_u32(h + OFF_IN, (uint32_t)ck->in);
+    put_u32(h + OFF_OUT, (uint32_t)ck->out);
+    put_u32(h + OFF_ROWS, (uint32_t)ck->rows);
+    put_u32(h + OFF_COLS, (uint32_t)ck->cols);
+    put_u32(h + OFF_NHIDDEN, (uint32_t)ck->nhidden);
+    put_u32(h + OFF_ACT, (uint32_t)ck->act);
+    for (size_t i = 0; i < ck->nhidden; i++)
+        put_u32(h + OFF_HIDDEN + 4 * i, (uint32_t)ck->hidden[i]);
+    put_u64(h + OFF_NTRAIN, ck->ntrain);
+    put_u64(h + OFF_LIMIT_TRAIN, ck->limit_train);
+    put_u64(h + OFF_BATCH, ck->batch);
+    put_u64(h + OFF_SEED, ck->seed);
+    put_f32(h + OFF_LR, ck->lr);
+    put_f32(h + OFF_MOMENTUM, ck->momentum);
+    put_f32(h + OFF_WD, ck->weight_decay);
+    put_f32(h + OFF_INIT_STD, ck->init_std);
+    put_u32(h + OFF_EPOCH, ck->epoch);
+    put_u32(h + OFF_BEST_EPOCH, ck->best_epoch);
+    put_f64(h + OFF_BEST_ACC, ck->best_test_acc);
+    put_f64(h + OFF_FINAL_ACC, ck->final_test_acc);
+    put_u64(h + OFF_BATCHES_DONE, ck->batches_done);
+    put_f64(h + OFF_PARTIAL_LOSS, ck->partial_loss_sum);
+    put_u64(h + OFF_PARTIAL_CORRECT, ck->partial_correct);
+    put_u64(h + OFF_NPARAMS, ck->nparams);
+    put_u64(h + OFF_NSTATE, ck->nstate);
+    w->n = OFF_PAYLOAD;
+    if ((rc = write_floats(w, ck->params, ck->nparams)) < 0 ||
+        (rc = write_floats(w, ck->state, ck->nstate)) < 0 ||
+        (rc = flush_stage(w)) < 0)
+        return rc;
+    put_u32(crc, w->crc);
+    return write_out(w, crc, 4);
+}
+
+/* What encode and save accept: valid fields and finite payload. */
+static int check_encodable(const mlp_checkpoint_t *ck, const char *name)
+{
+    size_t bad;
+    int rc;
+
+    if ((rc = check_fields(ck, name, MLP_EINVAL)) < 0)
+        return rc;
+    if (ck->params == NULL || (ck->nstate > 0 && ck->state == NULL))
+        return mlp_error_set(MLP_EINVAL, "%s: no parameters to write", name);
+    if (!finite_array(ck->params, ck->nparams, &bad))
+        return mlp_error_set(MLP_EINVAL, "%s: parameter %zu is not finite",
+                             name, bad);
+    if (!finite_array(ck->state, ck->nstate, &bad))
+        return mlp_error_set(MLP_EINVAL,
+                             "%s: optimizer state value %zu is not finite",
+                             name, bad);
+    return 0;
+}
+
+int mlp_checkpoint_encode(const mlp_checkpoint_t *ck, uint8_t **buf,
+                          size_t *len)
+{
+    writer_t w;
+    int rc;
+
+    *buf = NULL;
+    *len = 0;
+    if ((rc = check_encodable(ck, "checkpoint")) < 0)
+        return rc;
+    memset(&w, 0, sizeof(w));
+    w.fd = -1;
+    w.crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w.stage = malloc(CK_STAGE);
+    w.mem = malloc(encoded_size(ck));
+    if (w.stage == NULL || w.mem == NULL) {
+        free(w.stage);
+        free(w.mem);
+        return mlp_error_set(MLP_ENOMEM,
+                             "checkpoint: out of memory for %zu bytes",
+                             encoded_size(ck));
+    }
+    rc = write_all(&w, ck); /* memory: cannot fail */
+    free(w.stage);
+    *buf = w.mem;
+    *len = w.off;
+    return rc;
+}
+
+/* ---- parsing -------------------------------------------------------- */
+
+static int read_floats(const uint8_t *p, size_t n, float **out)
+{
+    float *a;
+
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    if (!(a = malloc(n * sizeof(float))))
+        return MLP_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        a[i] = get_f32(p + 4 * i);
+    *out = a;
+    return 0;
+}
+
+int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
+                         mlp_checkpoint_t *ck)
+{
+    const size_t min = OFF_PAYLOAD + 4;
+    uint64_t file_bytes, np, ns;
+    uint32_t version, hdr, stored, crc;
+    size_t bad;
+    int rc;
+
+    memset(ck, 0, sizeof(*ck));
+    if (name == NULL)
+        name = "<buffer>";
+    if (len == 0)
+        return mlp_error_set(MLP_EFORMAT, "%s: empty file", name);
+    if (memcmp(buf, MLP_CHECKPOINT_MAGIC, len < 8 ? len : 8) != 0)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: not an mlptrain checkpoint (bad magic)",
+                             name);
+    if (len < min)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: truncated: %zu bytes, a checkpoint has at "
+                             "least %zu",
+                             name, len, min);
+    version = get_u32(buf + OFF_VERSION);
+    if (version != MLP_CHECKPOINT_VERSION)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: checkpoint format version %u; this "
+                             "mlptrain reads version %d",
+                             name, version, MLP_CHECKPOINT_VERSION);
+    hdr = get_u32(buf + OFF_HEADER);
+    if (hdr != OFF_PAYLOAD)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: header of %u bytes; version %d has %d",
+                             name, hdr, MLP_CHECKPOINT_VERSION, OFF_PAYLOAD);
+    file_bytes = get_u64(buf + OFF_FILE_BYTES);
+    if (file_bytes > len)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: truncated: %zu bytes, the header says %llu",
+                             name, len, (unsigned long long)file_bytes);
+    if (file_bytes < len)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: %llu bytes of trailing data: the header "
+                             "says %llu bytes",
+                             name, (unsigned long long)(len - file_bytes),
+                             (unsigned long long)file_bytes);
+    stored = get_u32(buf + len - 4);
+    crc = crc_update((uint32_t)crc32(0L, Z_NULL, 0), buf, len - 4);
+    if (stored != crc)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: checksum mismatch (stored %08x, computed "
+                             "%08x): the file is corrupt",
+                             name, stored, crc);
+
+    /* Sizes against the length before anything is allocated. */
+    np = get_u64(buf + OFF_NPARAMS);
+    ns = get_u64(buf + OFF_NSTATE);
+    if (np > (len - min) / 4 || ns > (len - min) / 4 - np ||
+        min + 4 * (np + ns) != len)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: %llu parameters and %llu state values do "
+                             "not fill the %zu bytes of the file",
+                             name, (unsigned long long)np,
+                             (unsigned long long)ns, len);
+
+    ck->in = get_u32(buf + OFF_IN);
+    ck->out = get_u32(buf + OFF_OUT);
+    ck->rows = get_u32(buf + OFF_ROWS);
+    ck->cols = get_u32(buf + OFF_COLS);
+    ck->nhidden = get_u32(buf + OFF_NHIDDEN);
+    ck->act = (mlp_act_t)get_u32(buf + OFF_ACT);
+    for (size_t i = 0; i < MLP_MAX_HIDDEN; i++) {
+        uint32_t h = get_u32(buf + OFF_HIDDEN + 4 * i);
+
+        if (i >= ck->nhidden && h != 0) {
+            rc = mlp_error_set(MLP_EFORMAT,
+                               "%s: width %u given for hidden layer %zu of "
+                               "%zu",
+                               name, h, i + 1, ck->nhidden);
+            goto fail;
+        }
+        ck->hidden[i] = h;
+    }
+    ck->ntrain = get_u64(buf + OFF_NTRAIN);
+    ck->limit_train = get_u64(buf + OFF_LIMIT_TRAIN);
+    ck->batch = get_u64(buf + OFF_BATCH);
+    ck->seed = get_u64(buf + OFF_SEED);
+    ck->lr = get_f32(buf + OFF_LR);
+    ck->momentum = get_f32(buf + OFF_MOMENTUM);
+    ck->weight_decay = get_f32(buf + OFF_WD);
+    ck->init_std = get_f32(buf + OFF_INIT_STD);
+    ck->epoch = get_u32(buf + OFF_EPOCH);
+    ck->best_epoch = get_u32(buf + OFF_BEST_EPOCH);
+    ck->best_test_acc = get_f64(buf + OFF_BEST_ACC);
+    ck->final_test_acc = get_f64(buf + OFF_FINAL_ACC);
+    ck->batches_done = get_u64(buf + OFF_BATCHES_DONE);
+    ck->partial_loss_sum = get_f64(buf + OFF_PARTIAL_LOSS);
+    ck->partial_correct = get_u64(buf + OFF_PARTIAL_CORRECT);
+    ck->nparams = np;
+    ck->nstate = ns;
+    if ((rc = check_fields(ck, name, MLP_EFORMAT)) < 0)
+        goto fail;
+    /* A model too large for the host's size_t cannot be held anyway. */
+    if (read_floats(buf + OFF_PAYLOAD, ck->nparams, &ck->params) < 0 ||
+        read_floats(buf + OFF_PAYLOAD + 4 * np, ck->nstate, &ck->state) < 0) {
+        rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory for %llu values",
+                           name, (unsigned long long)(np + ns));
+        goto fail;
+    }
+    if (!finite_array(ck->params, ck->nparams, &bad)) {
+        rc = mlp_error_set(MLP_EFORMAT, "%s: parameter %zu is not finite",
+                           name, bad);
+        goto fail;
+    }
+    if (!finite_array(ck->state, ck->nstate, &bad)) {
+        rc = mlp_error_set(MLP_EFORMAT,
+                           "%s: optimizer state value %zu is not finite",
+                           name, bad);
+        goto fail;
+    }
+    return 0;
+fail:
+    mlp_checkpoint_free(ck);
+    return rc;
+}
+
+void mlp_checkpoint_free(mlp_checkpoint_t *ck)
+{
+    if (ck == NULL)
+        return;
+    free(ck->params);
+    free(ck->state);
+    memset(ck, 0, sizeof(*ck));
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+/* "DIR" of "DIR/NAME", "." when there is no slash; malloc'd or NULL. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *d;
+
+    if (slash == NULL)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    if (!(d = malloc((size_t)(slash - path) + 1)))
+        return NULL;
+    memcpy(d, path, (size_t)(slash - path));
+    d[slash - path] = '\0';
+    return d;
+}
+
+static char *tmp_name(const char *path)
+{
+    size_t n = strlen(path) + 32;
+    char *t = malloc(n);
+
+    if (t != NULL)
+        snprintf(t, n, "%s.tmp.%ld", path, (long)getpid());
+    return t;
+}
+
+/* A target that exists must be a regular file: never rename over a device
+ * (think `--save /dev/null` run as root). */
+static int check_target(const char *path)
+{
+    struct stat st;
+
+    if (path == NULL || path[0] == '\0')
+        return mlp_error_set(MLP_EINVAL, "checkpoint: empty file name");
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? 0
+                               : mlp_error_set(MLP_EIO, "cannot use '%s': %s",
+                                               path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return mlp_error_set(MLP_EIO, "cannot write '%s': it is a directory",
+                             path);
+    if (!S_ISREG(st.st_mode))
+        return mlp_error_set(MLP_EIO,
+                             "cannot write '%s': not a regular file",
+                             path);
+    return 0;
+}
+
+/* Create the temporary file, replacing a stale one of this process. */
+static int open_tmp(const char *tmp, const char *path, int *fd)
+{
+    unlink(tmp);
+    *fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (*fd < 0)
+        return mlp_error_set(MLP_EIO, "cannot create '%s' (to write '%s'): %s",
+                             tmp, path, strerror(errno));
+    return 0;
+}
+
+int mlp_checkpoint_check_writable(const char *path)
+{
+    char *tmp = NULL;
+    int fd = -1, rc;
+
+    if ((rc = check_target(path)) < 0)
+        return rc;
+    if (!(tmp = tmp_name(path)))
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    if ((rc = open_tmp(tmp, path, &fd)) == 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck)
+{
+    writer_t w;
+    char *tmp = NULL, *dir = NULL;
+    int rc, dfd;
+
+    memset(&w, 0, sizeof(w));
+    w.fd = -1;
+    if ((rc = check_target(path)) < 0)
+        return rc;
+    if ((rc = check_encodable(ck, path)) < 0)
+        return rc;
+    tmp = tmp_name(path);
+    dir = dir_of(path);
+    w.stage = malloc(CK_STAGE);
+    if (tmp == NULL || dir == NULL || w.stage == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = open_tmp(tmp, path, &w.fd)) < 0)
+        goto out;
+    w.path = tmp;
+    w.crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    if ((rc = write_all(&w, ck)) < 0)
+        goto out;
+    if (fsync(w.fd) != 0) {
+        rc = mlp_error_set(MLP_EIO, "cannot write '%s': fsync: %s", tmp,
+                           strerror(errno));
+        goto out;
+    }
+    rc = close(w.fd);
+    w.fd = -1;
+    if (rc != 0) {
+        rc = mlp_error_set(MLP_EIO, "cannot write '%s': close: %s", tmp,
+                           strerror(errno));
+        goto out;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = mlp_error_set(MLP_EIO, "cannot rename '%s' to '%s': %s", tmp,
+                           path, strerror(errno));
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL; /* renamed: nothing to remove */
+    /* The rename is durable once the directory is. */
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+        (fsync(dfd) != 0 && errno != EINVAL)) {
+        rc = mlp_error_set(MLP_EIO, "cannot sync directory '%s' of '%s': %s",
+                           dir, path, strerror(errno));
+    }
+    if (dfd >= 0)
+        close(dfd);
+out:
+    if (w.fd >= 0)
+        close(w.fd);
+    if (tmp != NULL && rc < 0)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    free(w.stage);
+    return rc;
+}
+
+int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck)
+{
+    struct stat st;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap;
+    int fd, rc;
+
+    memset(ck, 0, sizeof(*ck));
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return mlp_error_set(MLP_EIO, "cannot open '%s': %s", path,
+                             strerror(errno));
+    cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+                  (uint64_t)st.st_size < SIZE_MAX
+              ? (size_t)st.st_size + 1
+              : 4096;
+    for (;;) {
+        ssize_t k;
+
+        if (len == cap) {
+            uint8_t *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+
+            if (nb == NULL) {
+                rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            buf = nb;
+            cap *= 2;
+        } else if (buf == NULL && !(buf = malloc(cap))) {
+            rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory for %zu bytes",
+                               path, cap);
+            goto out;
+        }
+        k = read(fd, buf + len, cap - len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            rc = mlp_error_set(MLP_EIO, "cannot read '%s': %s", path,
+                               strerror(errno));
+            goto out;
+        }
+        if (k == 0)
+            break;
+        len += (size_t)k;
+    }
+    rc = mlp_checkpoint_parse(buf, len, path, ck);
+out:
+    close(fd);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,470 @@
+/*
+ * curves: gnuplot scripts for training curves, sweep overlays and accuracy
+ * bars (see curves.h), and the `mlptrain plot` command.
+ *
+ * Data goes inline in the script (`$d << EOD` blocks); every text that comes
+ * from the user (titles, labels) is drawn `noenhanced`, so an underscore is
+ * an underscore.  Non-goals: interactive output, other formats than PNG.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlptrain/curves.h"
+#include "mlptrain/error.h"
+#include "mlptrain/plot.h"
+
+/* Ten colors that stay apart (matplotlib's tab10), then dashes change. */
+static const char *const palette[] = {
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+};
+#define NCOLORS (sizeof(palette) / sizeof(palette[0]))
+
+/* s as a gnuplot single-quoted string: '' for ', controls dropped. */
+static void gp_quote(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputc('\'', f);
+        if ((unsigned char)*s >= 0x20)
+            fputc(*s, f);
+    }
+    fputc('\'', f);
+}
+
+/* s as a double-quoted data field: " becomes ', controls dropped. */
+static void data_quote(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x20)
+            fputc(*s == '"' ? '\'' : *s, f);
+    fputc('"', f);
+}
+
+/* Open a script buffer; finish() draws it and frees it. */
+static FILE *script_open(char **buf, size_t *len, const char *png)
+{
+    FILE *f = open_memstream(buf, len);
+
+    if (f == NULL)
+        mlp_error_set(MLP_ENOMEM, "out of memory for the chart '%s'", png);
+    return f;
+}
+
+static int finish(FILE *f, char **buf, const char *png, int w, int h)
+{
+    int rc;
+
+    if (fclose(f) != 0 || *buf == NULL) {
+        free(*buf);
+        *buf = NULL;
+        return mlp_error_set(MLP_ENOMEM, "out of memory for the chart '%s'",
+                             png);
+    }
+    rc = mlp_plot_png(png, w, h, *buf);
+    free(*buf);
+    *buf = NULL;
+    return rc;
+}
+
+static void epochs_block(FILE *f, const char *name,
+                         const mlp_runlog_epoch_t *ep, size_t n)
+{
+    fprintf(f, "$%s << EOD\n", name);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%u %.6f %.6f %.6f\n", ep[i].epoch, ep[i].train_loss,
+                ep[i].train_acc, ep[i].test_acc);
+    fputs("EOD\n", f);
+}
+
+/* The epoch axis: [1, last], whole epochs as tics when there are few. */
+static void epoch_axis(FILE *f, unsigned last)
+{
+    if (last < 2)
+        last = 2;
+    fprintf(f, "set xrange [1:%u]\nset xlabel 'epoch'\n", last);
+    if (last <= 20)
+        fputs("set xtics 1\n", f);
+    else
+        fputs("set xtics\n", f);
+}
+
+int mlp_curves_run_png(const char *png, const mlp_runlog_epoch_t *ep,
+                       size_t n, const char *title, unsigned max_epoch)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    unsigned last = max_epoch;
+    double top = 1.0;
+    FILE *f;
+
+    if (n == 0)
+        return mlp_error_set(MLP_EINVAL, "'%s': no epochs to draw", png);
+    if (ep[n - 1].epoch > last)
+        last = ep[n - 1].epoch;
+    /* Room above accuracy 1 and the largest finite loss. */
+    for (size_t i = 0; i < n; i++)
+        if (ep[i].train_loss > top && ep[i].train_loss < 1e6)
+            top = ep[i].train_loss;
+    top = (double)(long)(top * 10.0 + 1.5) / 10.0;
+    if ((f = script_open(&buf, &len, png)) == NULL)
+        return MLP_ENOMEM;
+    epochs_block(f, "d", ep, n);
+    if (title != NULL) {
+        fputs("set title ", f);
+        gp_quote(f, title);
+        fputs(" noenhanced font ',12'\n", f);
+    }
+    epoch_axis(f, last);
+    fprintf(f, "set yrange [0:%.1f]\nset ytics %s nomirror\n", top,
+            top > 2.0 ? "0.5" : "0.1");
+    fputs("set ylabel 'loss per sample / accuracy'\nset grid\n"
+          "set key outside right top vertical spacing 1.5\n"
+          "plot $d using 1:2 with linespoints lw 2 pt 7 ps 0.8 "
+          "lc rgb '#1f77b4' title 'train loss', \\\n"
+          "     $d using 1:3 with linespoints lw 2 dt 2 pt 5 ps 0.8 "
+          "lc rgb '#9467bd' title 'train acc', \\\n"
+          "     $d using 1:4 with linespoints lw 2 dt 4 pt 9 ps 1 "
+          "lc rgb '#2ca02c' title 'test acc'\n",
+          f);
+    return finish(f, &buf, png, 900, 520);
+}
+
+/* Line style of run i: a color, and a dash pattern per round of colors. */
+static void run_style(FILE *f, size_t i)
+{
+    fprintf(f, "lw 2 dt %zu lc rgb '%s'", 1 + (i / NCOLORS) % 5,
+            palette[i % NCOLORS]);
+}
+
+/*
+ * The y range of column col (2: train loss, drawn on a log scale; 4: test
+ * accuracy) over every run, padded; never empty, which gnuplot warns about.
+ */
+static void value_range(const mlp_runlog_t *const *logs, size_t n, int col,
+                        double *lo, double *hi)
+{
+    double a = 1e300, b = -1e300;
+
+    for (size_t i = 0; i < n; i++)
+        for (size_t e = 0; e < logs[i]->nepochs; e++) {
+            double v = col == 2 ? logs[i]->epochs[e].train_loss
+                                : logs[i]->epochs[e].test_acc;
+
+            if (!(v > -1e300 && v < 1e300) || (col == 2 && !(v > 0.0)))
+                continue;
+            a = v < a ? v : a;
+            b = v > b ? v : b;
+        }
+    if (a > b) {
+        a = col == 2 ? 0.01 : 0.0;
+        b = 1.0;
+    }
+    if (col == 2) { /* a factor on a log scale */
+        *lo = a / 1.3;
+        *hi = b * 1.3;
+    } else {
+        double pad = (b - a) * 0.05 > 0.005 ? (b - a) * 0.05 : 0.005;
+
+        *lo = a - pad;
+        *hi = b + pad;
+    }
+}
+
+int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
+                           const char *const *labels, size_t n,
+                           const char *title)
+{
+    static const struct { int col; const char *title, *scale; } panels[] = {
+        {4, "test accuracy", "unset logscale y"},
+        /* log: a run that blows up must not flatten the others */
+        {2, "train loss per sample (log scale)", "set logscale y"},
+    };
+    char *buf = NULL;
+    size_t len = 0, drawn = 0, height;
+    unsigned last = 0;
+    FILE *f;
+
+    for (size_t i = 0; i < n; i++)
+        if (logs[i]->nepochs > 0) {
+            drawn++;
+            if (logs[i]->epochs[logs[i]->nepochs - 1].epoch > last)
+                last = logs[i]->epochs[logs[i]->nepochs - 1].epoch;
+        }
+    if (drawn == 0)
+        return mlp_error_set(MLP_EINVAL, "'%s': no run has epochs to draw",
+                             png);
+    if ((f = script_open(&buf, &len, png)) == NULL)
+        return MLP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "r%zu", i);
+        if (logs[i]->nepochs > 0)
+            epochs_block(f, name, logs[i]->epochs, logs[i]->nepochs);
+    }
+    /* Two panels side by side, the legend in a third column of its own. */
+    fputs("set multiplot", f);
+    if (title != NULL) {
+        fputs(" title ", f);
+        gp_quote(f, title);
+        fputs(" noenhanced font ',12'", f);
+    }
+    fputs("\nset grid\nunset key\n", f);
+    epoch_axis(f, last);
+    for (size_t p = 0; p < 2; p++) {
+        double lo, hi;
+        int first = 1;
+
+        value_range(logs, n, panels[p].col, &lo, &hi);
+        fprintf(f, "set origin %.2f,0\nset size 0.37,0.94\n"
+                   "set title '%s'\nset ylabel '%s'\n%s\n"
+                   "set yrange [%.6g:%.6g]\nplot ",
+                0.37 * (double)p, panels[p].title, panels[p].title,
+                panels[p].scale, lo, hi);
+        for (size_t i = 0; i < n; i++) {
+            if (logs[i]->nepochs == 0)
+                continue;
+            fprintf(f, "%s$r%zu using 1:%d with linespoints pt 7 ps 0.5 ",
+                    first ? "" : ", \\\n     ", i, panels[p].col);
+            run_style(f, i);
+            fputs(" notitle", f);
+            first = 0;
+        }
+        fputs("\n", f);
+    }
+    /* The legend: invisible curves, visible keys. */
+    fputs("set origin 0.74,0\nset size 0.26,0.94\nunset title\n"
+          "unset logscale y\nunset border\nunset tics\nunset xlabel\n"
+          "unset ylabel\nunset grid\nset xrange [0:1]\nset yrange [0:1]\n"
+          "set key at graph 0, graph 0.5 left center Left reverse vertical "
+          "noenhanced spacing 1.2 samplen 3\n"
+          "plot ",
+          f);
+    drawn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (logs[i]->nepochs == 0)
+            continue;
+        fprintf(f, "%sNaN with linespoints pt 7 ps 0.5 ",
+                drawn++ ? ", \\\n     " : "");
+        run_style(f, i);
+        fputs(" title ", f);
+        gp_quote(f, labels[i]);
+    }
+    fputs("\nunset multiplot\n", f);
+    height = 520;
+    if (drawn > 20)
+        height = 120 + 20 * drawn;
+    return finish(f, &buf, png, 1400, (int)height);
+}
+
+int mlp_curves_accuracy_png(const char *png, const char *const *labels,
+                            const double *acc, size_t n, const char *title)
+{
+    char *buf = NULL;
+    size_t len = 0, *order = NULL;
+    double lo = 1.0, hi = 0.0;
+    FILE *f = NULL;
+    int rc = 0;
+
+    if (n == 0)
+        return mlp_error_set(MLP_EINVAL, "'%s': no runs to draw", png);
+    order = malloc(n * sizeof(*order));
+    if (order == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory for the chart '%s'",
+                             png);
+    /* Insertion sort, worst first: gnuplot draws row 0 at the bottom. */
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+
+        /* ties: the earlier (better ranked) one above */
+        for (; j > 0 && acc[order[j - 1]] >= acc[i]; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+        if (acc[i] < lo)
+            lo = acc[i];
+        if (acc[i] > hi)
+            hi = acc[i];
+    }
+    /* Zoom on the spread, in steps of 0.05, leaving room for the values. */
+    lo = (double)(long)((lo - 0.02) * 20.0) / 20.0;
+    if (lo < 0.0)
+        lo = 0.0;
+    hi = hi + (hi - lo) * 0.18 + 0.01;
+    if ((f = script_open(&buf, &len, png)) == NULL) {
+        rc = MLP_ENOMEM;
+        goto out;
+    }
+    fputs("$d << EOD\n", f);
+    for (size_t k = 0; k < n; k++) {
+        data_quote(f, labels[order[k]]);
+        fprintf(f, " %.6f %zu\n", acc[order[k]], k);
+    }
+    fputs("EOD\n", f);
+    if (title != NULL) {
+        fputs("set title ", f);
+        gp_quote(f, title);
+        fputs(" noenhanced font ',12'\n", f);
+    }
+    fprintf(f, "set xrange [%.3f:%.3f]\nset yrange [-0.7:%zu.7]\n"
+               "set xlabel 'final test accuracy (the axis starts at %.2f)'\n"
+               "set ytics noenhanced nomirror\nset xtics nomirror\n"
+               "set grid xtics\nunset key\n"
+               "set style fill solid 0.75 border rgb '#1f4e79'\n"
+               "plot $d using (($2+%.3f)/2):3:(($2-%.3f)/2):(0.35):"
+               "yticlabels(1) with boxxyerror lc rgb '#1f77b4', \\\n"
+               "     $d using 2:3:(sprintf('%%.4f', $2)) with labels left "
+               "offset 0.6,0\n",
+            lo, hi, n - 1, lo, lo, lo);
+    rc = finish(f, &buf, png, 1000, (int)(130 + 34 * n));
+    f = NULL;
+out:
+    free(order);
+    return rc;
+}
+
+/* ---- mlptrain plot ---------------------------------------------------- */
+
+static const struct option plot_options[] = {
+    {"png", required_argument, NULL, 'o'},
+    {"title", required_argument, NULL, 'T'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void plot_usage(FILE *f)
+{
+    fputs("usage: mlptrain plot LOG.jsonl... --png FILE [--title TEXT]\n"
+          "Draw training curves from the JSON-lines logs of runs (--log).\n"
+          "One log: train loss, train accuracy and test accuracy against\n"
+          "epoch.  Several logs: test accuracy and train loss overlaid, one\n"
+          "color per run.\n"
+          "\n"
+          "  -o, --png FILE     the PNG to write (required)\n"
+          "  -T, --title TEXT   the chart's title [the run's model, or the "
+          "number of runs]\n"
+          "  -h, --help         show this help\n",
+          f);
+}
+
+int mlp_cmd_plot(int argc, char **argv, FILE *out)
+{
+    const char *png = NULL, *title = NULL, **paths = NULL;
+    mlp_runlog_t *logs = NULL;
+    const mlp_runlog_t **lp = NULL;
+    char **labels = NULL, tbuf[256];
+    size_t n = 0, m = 0;
+    int c, rc = 0, distinct = 1;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:T:h", plot_options, NULL)) != -1)
+        switch (c) {
+        case 'o':
+            png = optarg;
+            break;
+        case 'T':
+            title = optarg;
+            break;
+        case 'h':
+            plot_usage(out);
+            return 0;
+        case ':':
+            return mlp_error_set(MLP_EUSAGE, "option '%s' needs a value",
+                                 argv[optind - 1]);
+        default:
+            return mlp_error_set(MLP_EUSAGE, "unknown option '%s'",
+                                 argv[optind - 1]);
+        }
+    if (png == NULL || png[0] == '\0')
+        return mlp_error_set(MLP_EUSAGE, "option '--png' is required");
+    if (optind >= argc)
+        return mlp_error_set(MLP_EUSAGE, "no log given: mlptrain plot "
+                                         "LOG.jsonl... --png FILE");
+    n = (size_t)(argc - optind);
+    logs = calloc(n, sizeof(*logs));
+    lp = calloc(n, sizeof(*lp));
+    labels = calloc(n, sizeof(*labels));
+    paths = calloc(n, sizeof(*paths));
+    if (logs == NULL || lp == NULL || labels == NULL || paths == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* logs[0..m): the logs with epochs, in the order given. */
+    for (size_t i = 0; i < n; i++) {
+        const char *path = argv[optind + (int)i];
+        char label[256];
+
+        if ((rc = mlp_runlog_read(path, &logs[m])) < 0)
+            goto out;
+        if (logs[m].nepochs == 0) {
+            mlp_runlog_free(&logs[m]);
+            if (n == 1) {
+                rc = mlp_error_set(MLP_EFORMAT,
+                                   "'%s': no epoch records (is it a log "
+                                   "written with --log?)",
+                                   path);
+                goto out;
+            }
+            /* A sweep's run that failed at once: the others still draw. */
+            fprintf(stderr, "mlptrain: warning: '%s': no epoch records; "
+                            "left out\n",
+                    path);
+            continue;
+        }
+        lp[m] = &logs[m];
+        paths[m] = path;
+        mlp_runlog_label(&logs[m], label, sizeof(label));
+        if ((labels[m] = strdup(label[0] != '\0' ? label : path)) == NULL) {
+            mlp_runlog_free(&logs[m]);
+            rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t j = 0; j < m; j++)
+            distinct &= strcmp(labels[j], labels[m]) != 0;
+        m++;
+    }
+    if (m == 0) {
+        rc = mlp_error_set(MLP_EFORMAT, "no log has epoch records");
+        goto out;
+    }
+    /* Runs of the same model tell apart by their file names. */
+    if (!distinct)
+        for (size_t i = 0; i < m; i++) {
+            free(labels[i]);
+            if ((labels[i] = strdup(paths[i])) == NULL) {
+                rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+                goto out;
+            }
+        }
+    if (n == 1) {
+        if (title == NULL) {
+            snprintf(tbuf, sizeof(tbuf), "training curves: %s", labels[0]);
+            title = tbuf;
+        }
+        rc = mlp_curves_run_png(png, logs[0].epochs, logs[0].nepochs, title,
+                                logs[0].planned_epochs);
+    } else {
+        if (title == NULL) {
+            snprintf(tbuf, sizeof(tbuf), "%zu runs", m);
+            title = tbuf;
+        }
+        rc = mlp_curves_overlay_png(png, lp, (const char *const *)labels, m,
+                                    title);
+    }
+    if (rc == 0)
+        fprintf(out, "wrote %s (%zu run%s)\n", png, m, m == 1 ? "" : "s");
+out:
+    for (size_t i = 0; i < m; i++) {
+        mlp_runlog_free(&logs[i]);
+        free(labels[i]);
+    }
+    free(paths);
+    free(labels);
+    free(lp);
+    free(logs);
+    return rc;
+}

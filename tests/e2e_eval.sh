@@ -1,0 +1,120 @@
+#!/bin/bash
+# End-to-end: train a tiny model with --save, then `eval` (text and JSON,
+# the same accuracy the training printed) and `predict` (text and --png);
+# bad usage exits 2; a missing, corrupt or unfitting model exits 1 with a
+# message naming the file.
+. "${srcdir:-.}/tests/lib.sh"
+
+D="$TMP/data"
+M="$TMP/m.ckpt"
+mkdir "$D"
+"$MKDATA" "$D" 600 150 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+
+# Train: the last epoch's test accuracy and loss are what eval must print
+# (same batch and threads, so the same arithmetic).  Two epochs at this
+# rate leave it between chance and 1 (0.83), so agreeing means something.
+"$MLPTRAIN" --data "$D" --epochs 2 --lr 0.05 --batch 50 --hidden 16 \
+    --threads 2 --init-std 0.1 -j 0 --save "$M" --log "$TMP/log" \
+    >"$TMP/train" 2>"$TMP/err" && [ -s "$M" ] && ok "train --save" ||
+    { bad "train --save: $(cat "$TMP/err")"; finish; exit 1; }
+train_acc=$(grep '^epoch' "$TMP/train" | tail -1 | sed 's/.*test acc \([0-9.]*\).*/\1/')
+train_loss=$(grep '"type":"epoch"' "$TMP/log" | tail -1 |
+    sed 's/.*"test_loss":\([0-9.]*\).*/\1/')
+
+run() { "$MLPTRAIN" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null; }
+
+if run eval --model "$M" --data "$D" --batch 50 --threads 2; then
+    ok "eval runs"
+    acc=$(sed -n 's/^test .* acc \([0-9.]*\) .*/\1/p' "$TMP/out")
+    [ -n "$acc" ] && [ "$acc" = "$train_acc" ] &&
+        ok "eval acc $acc = training's last test acc" ||
+        bad "eval acc '$acc', training printed '$train_acc'"
+    loss=$(sed -n 's/^test  *loss \([0-9.]*\) .*/\1/p' "$TMP/out")
+    awk -v a="$loss" -v b="$train_loss" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-4 && d > -1e-4) }' &&
+        ok "eval loss $loss = training's last test loss" ||
+        bad "eval loss '$loss', training logged '$train_loss'"
+    grep -q '^confusion matrix (rows: true class, columns: predicted class)' \
+        "$TMP/out" && ok "confusion matrix title" || bad "no matrix: $(cat "$TMP/out")"
+    # Header of class numbers, then one row per class, labelled.
+    grep -Eq '^ +0 +1 +2 +3 +4$' "$TMP/out" && ok "matrix header 0..4" ||
+        bad "matrix header: $(cat "$TMP/out")"
+    [ "$(grep -Ec '^[0-4]( +[0-9]+){5}$' "$TMP/out")" -eq 5 ] &&
+        ok "five matrix rows" || bad "matrix rows: $(cat "$TMP/out")"
+    # The rows add up to the 150 test samples.
+    total=$(grep -E '^[0-4]( +[0-9]+){5}$' "$TMP/out" |
+        awk '{ for (i = 2; i <= NF; i++) s += $i } END { print s }')
+    [ "$total" = 150 ] && ok "matrix sums to 150" || bad "matrix sums to $total"
+    [ "$(grep -Ec '^  [0-4]  +[0-9.]+  \([0-9]+ of [0-9]+\)$' "$TMP/out")" -eq 5 ] &&
+        ok "per-class accuracy lines" || bad "per-class: $(cat "$TMP/out")"
+else
+    bad "eval: $(cat "$TMP/err")"
+fi
+
+if run eval --model "$M" --data "$D" --json --limit-test 40 \
+    --class-names ant,bee,cat,dog,eel; then
+    [ "$(wc -l <"$TMP/out")" -eq 1 ] && grep -q '^{"model":.*"samples":40,' \
+        "$TMP/out" && grep -q '"classes":\["ant","bee","cat","dog","eel"\]' \
+        "$TMP/out" && ok "eval --json --class-names" ||
+        bad "eval --json: $(cat "$TMP/out")"
+    if command -v python3 >/dev/null; then
+        python3 -c 'import json, sys; d = json.load(sys.stdin);
+assert sum(map(sum, d["confusion"])) == 40' <"$TMP/out" &&
+            ok "--json parses, matrix sums to 40" || bad "--json is not valid JSON"
+    fi
+else
+    bad "eval --json: $(cat "$TMP/err")"
+fi
+
+if run predict --model "$M" --data "$D" -n 4; then
+    [ "$(grep -c '^true  ' "$TMP/out")" -ge 1 ] &&
+        [ "$(grep -o 'true  [0-4]' "$TMP/out" | wc -l)" -eq 4 ] &&
+        [ "$(grep -o 'pred  [0-4]' "$TMP/out" | wc -l)" -eq 4 ] &&
+        grep -Eq '^[0-4] of 4 right$' "$TMP/out" &&
+        grep -q '[.:=+*#%@-]' "$TMP/out" && ok "predict -n 4" ||
+        bad "predict output: $(cat "$TMP/out")"
+    ! grep -q ' $' "$TMP/out" && ok "no trailing blanks" || bad "trailing blanks"
+else
+    bad "predict: $(cat "$TMP/err")"
+fi
+
+if command -v "${MLPTRAIN_GNUPLOT:-gnuplot}" >/dev/null; then
+    if run predict --model "$M" --data "$D" --png "$TMP/p.png" &&
+        [ "$(head -c 8 "$TMP/p.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+        ok "predict --png writes a PNG"
+    else
+        bad "predict --png: $(cat "$TMP/err")"
+    fi
+else
+    echo "SKIP: predict --png: gnuplot not installed"
+fi
+
+# Bad usage: exit 2, the message names the option.
+expect_exit 2 "'--model FILE' is required" -- eval --data "$D"
+expect_exit 2 "option '--batch'" -- eval --model "$M" --batch 0
+expect_exit 2 "unknown option '--nope'" -- eval --model "$M" --nope
+expect_exit 2 "option '-n'" -- predict --model "$M" -n 0
+expect_exit 2 "unexpected argument 'more'" -- predict --model "$M" more
+expect_exit 2 "option '--class-names': 2 names for 5 classes" -- \
+    eval --model "$M" --data "$D" --class-names a,b
+run eval --help && grep -q 'batch size \[256\]' "$TMP/out" &&
+    run predict --help && grep -q 'images to show, 1..100 \[10\]' "$TMP/out" &&
+    ok "--help shows the defaults" || bad "--help: $(cat "$TMP/out")"
+
+# Runtime errors: exit 1, the message names the model file.
+expect_exit 1 "nope.ckpt" -- eval --model "$TMP/nope.ckpt" --data "$D"
+head -c 100 "$M" >"$TMP/short.ckpt"
+expect_exit 1 "short.ckpt" -- eval --model "$TMP/short.ckpt" --data "$D"
+cp "$M" "$TMP/flip.ckpt"
+printf 'X' | dd of="$TMP/flip.ckpt" bs=1 seek=300 conv=notrunc 2>/dev/null
+expect_exit 1 "flip.ckpt" -- predict --model "$TMP/flip.ckpt" --data "$D"
+printf 'not a model\n' >"$TMP/text.ckpt"
+expect_exit 1 "text.ckpt" -- eval --model "$TMP/text.ckpt" --data "$D"
+
+# A model that does not fit the data.
+mkdir "$TMP/d10" "$TMP/d6"
+"$MKDATA" "$TMP/d10" 60 20 10 10 5 plain && "$MKDATA" "$TMP/d6" 60 20 12 12 6 plain ||
+    bad "mkdata"
+expect_exit 1 "model '$M' takes 144 inputs" -- eval --model "$M" --data "$TMP/d10"
+expect_exit 1 "model '$M' has 5 classes" -- predict --model "$M" --data "$TMP/d6"
+
+finish
