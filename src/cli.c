@@ -22,6 +22,7 @@ enum {
     OPT_MOMENTUM,
     OPT_WD,
     OPT_INIT_STD,
+    OPT_MAX_LOSS,
     OPT_DATA,
     OPT_LIMIT_TRAIN,
     OPT_LIMIT_TEST,
@@ -45,6 +46,7 @@ static const struct option long_options[] = {
     {"epochs", required_argument, NULL, 'e'},
     {"seed", required_argument, NULL, 's'},
     {"init-std", required_argument, NULL, OPT_INIT_STD},
+    {"max-loss", required_argument, NULL, OPT_MAX_LOSS},
     {"data", required_argument, NULL, OPT_DATA},
     {"limit-train", required_argument, NULL, OPT_LIMIT_TRAIN},
     {"limit-test", required_argument, NULL, OPT_LIMIT_TEST},
@@ -75,6 +77,8 @@ void mlp_cli_usage(FILE *f)
 "Training:\n"
 "      --lr X             learning rate [0.1]\n"
 "      --momentum X       SGD momentum, 0 <= X < 1 [0]\n"
+"      --max-loss X       stop as diverged when a batch's mean loss exceeds X,\n"
+"                         or 'off' (only a NaN/inf loss) [100 x ln(classes)]\n"
 "      --weight-decay X   L2 weight decay [0]\n"
 "  -b, --batch N          batch size [256]\n"
 "  -e, --epochs N         epochs [10]\n"
@@ -276,6 +280,19 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
                 return mlp_error_set(MLP_EUSAGE,
                                      "option '--weight-decay': '%s' must be "
                                      ">= 0",
+                                     optarg);
+            break;
+        case OPT_MAX_LOSS:
+            if (strcmp(optarg, "off") == 0) {
+                cfg->max_loss = -1.0f;
+                break;
+            }
+            if ((rc = parse_float(opt, optarg, &cfg->max_loss)) < 0)
+                return rc;
+            if (!(cfg->max_loss > 0.0f))
+                return mlp_error_set(MLP_EUSAGE,
+                                     "option '--max-loss': '%s' must be > 0 "
+                                     "or off",
                                      optarg);
             break;
         case OPT_INIT_STD:

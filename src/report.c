@@ -244,11 +244,11 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     fprintf(f, "],\"act\":\"%s\",\"lr\":%.9g,\"momentum\":%.9g,"
                "\"weight_decay\":%.9g,\"batch\":%zu,\"epochs\":%u,"
                "\"init_std\":%.9g,\"plain_weights\":%s,\"limit_train\":%zu,"
-               "\"limit_test\":%zu,\"data\":",
+               "\"limit_test\":%zu,\"max_loss\":%.9g,\"data\":",
             mlp_act_name(cfg->act), (double)cfg->lr, (double)cfg->momentum,
             (double)cfg->weight_decay, cfg->batch, cfg->epochs,
             (double)cfg->init_std, cfg->plain_weights ? "true" : "false",
-            cfg->limit_train, cfg->limit_test);
+            cfg->limit_train, cfg->limit_test, (double)cfg->max_loss);
     mlp_report_json_string(f, cfg->data_dir);
     fprintf(f, "},\"dataset\":{\"train\":%zu,\"test\":%zu,\"rows\":%zu,"
                "\"cols\":%zu,\"classes\":%zu,\"files\":[",

@@ -435,6 +435,7 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     size_t nb_train = 0, nb_test, nclasses, maxb, slots;
     unsigned first = 1;
     uint64_t batches_run = 0;
+    double max_loss = 0.0; /* per sample; 0: only non-finite */
     int rc, resume;
 
     memset(&rck, 0, sizeof(rck));
@@ -481,6 +482,11 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     }
     if (resume && (rc = check_resume_data(&rck, ds, cfg->resume_path)) < 0)
         goto out;
+    /* A mean loss of 100 x ln(C) is 100 times a uniform guess's: a run
+     * whose loss explodes that far has diverged even while it is finite. */
+    max_loss = cfg->max_loss > 0.0f   ? (double)cfg->max_loss
+               : cfg->max_loss == 0.0f ? 100.0 * log((double)nclasses)
+                                       : 0.0;
     nb_train = mlp_loader_nbatches(ds->train.n, cfg->batch);
     nb_test = mlp_loader_nbatches(ds->test.n, cfg->batch);
     /* A batch larger than both splits is one batch of each: the ring
@@ -616,6 +622,12 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
                                        "epoch %u batch %zu: the loss is not "
                                        "finite",
                                        e, k + 1);
+                else if (max_loss > 0.0 && batch_loss > max_loss * b.n)
+                    rc = mlp_error_set(MLP_EDIVERGED,
+                                       "epoch %u batch %zu: the mean loss "
+                                       "%.4g exceeds %.4g (--max-loss)",
+                                       e, k + 1, batch_loss / (double)b.n,
+                                       max_loss);
                 else
                     rc = mlp_net_backward(net, dlogits, b.n);
                 if (rc == 0)

@@ -101,6 +101,14 @@ START_TEST(test_help_version)
 
     ck_assert_int_eq(parse(&cmd, &cfg, h), 0);
     ck_assert_int_eq(cmd, MLP_CMD_HELP);
+    {
+        const char *off[] = {"--max-loss", "off", NULL};
+        const char *x[] = {"--max-loss", "12.5", NULL};
+        ck_assert_int_eq(parse(&cmd, &cfg, off), 0);
+        ck_assert_float_lt(cfg.max_loss, 0.0f);
+        ck_assert_int_eq(parse(&cmd, &cfg, x), 0);
+        ck_assert_float_eq(cfg.max_loss, 12.5f);
+    }
     ck_assert_int_eq(parse(&cmd, &cfg, v), 0);
     ck_assert_int_eq(cmd, MLP_CMD_VERSION);
 }
@@ -129,6 +137,8 @@ static const struct {
     {{"--threads", "0", NULL}, "option '--threads'"},
     {{"--seed", "abc", NULL}, "option '--seed'"},
     {{"--momentum", "1", NULL}, "option '--momentum'"},
+    {{"--max-loss", "0", NULL}, "option '--max-loss': '0' must be > 0"},
+    {{"--max-loss", "x", NULL}, "option '--max-loss': 'x' is not a number"},
     {{"--limit-train", "0", NULL}, "option '--limit-train'"},
     {{"--lr", NULL}, "needs a value"},
     {{"frobnicate", NULL}, "unknown command 'frobnicate'"},

@@ -89,13 +89,16 @@ fi
 # ---- divergence --------------------------------------------------------------
 expect_exit 3 "epoch 1 batch [0-9]*: the loss is not finite" -- \
     --data "$D" --batch 50 --hidden 24 --lr 50 --weight-decay 0.1 --epochs 3 \
-    --log "$TMP/d.jsonl"
+    --max-loss off --log "$TMP/d.jsonl"
 tail -1 "$TMP/d.jsonl" | grep -q '"status":"diverged","epochs":0' &&
     ok "log status diverged" || bad "diverged log: $(tail -1 "$TMP/d.jsonl")"
+# A finite loss that explodes (--lr 50 alone) is divergence too.
+expect_exit 3 "epoch 1 batch [0-9]*: the mean loss .* exceeds .* (--max-loss)" -- \
+    --data "$D" --batch 50 --hidden 24 --lr 50 --epochs 3
 # Weight decay * lr above 2 grows the weights geometrically: a good epoch
 # or more, then divergence.  The checkpoint stays the last good epoch's.
 div=(--data "$D" --batch 50 --hidden 24 --threads 2 --init-std 0.1
-     --lr 2 --weight-decay 1.025)
+     --lr 2 --weight-decay 1.025 --max-loss off)
 "$MLPTRAIN" "${div[@]}" --epochs 100 --save "$TMP/d.ckpt" >"$TMP/dout" 2>"$TMP/derr"
 code=$?
 good=$(sed -n 's/^diverged: \([0-9]*\) epochs.*/\1/p' "$TMP/dout")

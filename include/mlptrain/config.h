@@ -31,6 +31,9 @@ typedef struct {
     size_t batch;
     unsigned epochs;
     uint64_t seed;
+    float max_loss;                /* a mean batch loss above it is
+                                      divergence; 0: 100 x ln(classes);
+                                      < 0: only a non-finite loss */
     /* data */
     char data_dir[MLP_PATH_MAX];
     size_t limit_train;            /* 0: all */
