@@ -293,11 +293,13 @@ static int write_out(writer_t *w, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Checksum the staged bytes and write them out. */
 static int flush_stage(writer_t *w)
 {
-    w->crc = crc_update(w->crc, w->stage, w->n);
-    int rc = write_out(w, w->stage, w->n);
+    int rc;
 
+    w->crc = crc_update(w->crc, w->stage, w->n);
+    rc = write_out(w, w->stage, w->n);
     w->n = 0;
     return rc;
 }

@@ -31,7 +31,8 @@
  * Errors: MLP_EIO (open/read/write/fsync/rename), MLP_EFORMAT (bad content;
  * the message names the file and the problem), MLP_EINVAL (a checkpoint
  * that does not fit the net, data or options given), MLP_ENOMEM.
- * Thread-safe on distinct checkpoints.
+ * Thread-safe on distinct checkpoints and paths (the temporary file is
+ * named after the process: one process saves a path from one thread).
  */
 #ifndef MLPTRAIN_CHECKPOINT_H
 #define MLPTRAIN_CHECKPOINT_H

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Run the tests under the sanitizers, each build in its own directory:
+#
+#   asan   ./configure --enable-sanitizers (AddressSanitizer with
+#          LeakSanitizer, and UndefinedBehaviorSanitizer), `make check`:
+#          every Check suite and every end-to-end script.
+#   tsan   ./configure --enable-tsan, the suites with threads: ring,
+#          loader and trainer.  libgomp and oneDNN are not built with TSan,
+#          so an OpenMP team's hand-offs would look like races: the trainer
+#          suite runs with one compute thread (MLP_TEST_THREADS=1), which
+#          keeps every loader thread under TSan's eye.  No suppressions.
+#
+# Every sanitizer report goes to a file (log_path) as well as failing the
+# process, so a report from a run whose exit code a test expects to be
+# non-zero is not lost: any report file fails the script.
+#
+# Usage: scripts/sanitize.sh [asan] [tsan]   (default: both)
+# Builds go to $SANITIZE_DIR (default ${TMPDIR:-/tmp}/mlptrain-sanitize);
+# `make -j$JOBS` (default 2).  Needs ./configure (run ./bootstrap first).
+set -u
+src=$(cd "$(dirname "$0")/.." && pwd)
+root=${SANITIZE_DIR:-${TMPDIR:-/tmp}/mlptrain-sanitize}
+jobs=${JOBS:-2}
+[ -x "$src/configure" ] || { echo "sanitize: run ./bootstrap first" >&2; exit 2; }
+[ $# -gt 0 ] || set -- asan tsan
+
+# configure_and_build NAME CONFIGURE-FLAG: a build dir, configured once.
+configure_and_build() {
+    local dir=$root/$1
+    mkdir -p "$dir" && cd "$dir" || return 1
+    if [ ! -f Makefile ]; then
+        "$src/configure" -q "$2" || return 1
+    fi
+    make -j"$jobs" >make.log 2>&1 || { cat make.log; return 1; }
+}
+
+# reports DIR: print and count sanitizer report files.
+reports() {
+    local n=0 f
+    for f in "$1"/report.*; do
+        [ -e "$f" ] || continue
+        echo "=== $f"
+        cat "$f"
+        n=$((n + 1))
+    done
+    return "$n"
+}
+
+status=0
+for which in "$@"; do
+    case $which in
+    asan)
+        echo "sanitize: ASan+UBSan make check in $root/asan"
+        configure_and_build asan --enable-sanitizers || { status=1; continue; }
+        rep=$root/asan/reports
+        rm -rf "$rep" && mkdir -p "$rep"
+        # exitcode: not 1, which the error tests expect from mlptrain.
+        ASAN_OPTIONS="detect_leaks=1:exitcode=86:log_path=$rep/report" \
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$rep/report" \
+            make -j"$jobs" check >check.log 2>&1
+        rc=$?
+        grep -E '^(PASS|FAIL|ERROR|XPASS)' check.log
+        if [ "$rc" -ne 0 ]; then
+            status=1
+            for log in tests/*.log; do
+                grep -q -E '^(FAIL|ERROR)' "${log%.log}.trs" 2>/dev/null &&
+                    { echo "=== $log"; cat "$log"; }
+            done
+        fi
+        reports "$rep" || status=1
+        ;;
+    tsan)
+        echo "sanitize: TSan ring, loader, trainer in $root/tsan"
+        configure_and_build tsan --enable-tsan || { status=1; continue; }
+        make -j"$jobs" tests/check_ring tests/check_loader tests/check_trainer \
+            >>make.log 2>&1 || { cat make.log; status=1; continue; }
+        rep=$root/tsan/reports
+        rm -rf "$rep" && mkdir -p "$rep"
+        for t in ring loader trainer; do
+            if MLP_TEST_THREADS=1 \
+               TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$rep/report" \
+               tests/check_$t >tests/check_$t.tsan.log 2>&1; then
+                echo "PASS: tests/check_$t (tsan)"
+            else
+                echo "FAIL: tests/check_$t (tsan)"
+                cat tests/check_$t.tsan.log
+                status=1
+            fi
+        done
+        reports "$rep" || status=1
+        ;;
+    *)
+        echo "usage: scripts/sanitize.sh [asan] [tsan]" >&2
+        exit 2
+        ;;
+    esac
+done
+[ "$status" -eq 0 ] && echo "sanitize: clean" || echo "sanitize: FAILED"
+exit "$status"
