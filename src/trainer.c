@@ -456,8 +456,13 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
         goto out;
     }
     *cfg = *cfg_in;
+    /* Both are written atomically (a temporary file beside, then rename):
+     * the same check serves the checkpoint and the picture. */
     if (cfg->save_path[0] != '\0' &&
         (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
+        goto out;
+    if (cfg->plot_path[0] != '\0' &&
+        (rc = mlp_checkpoint_check_writable(cfg->plot_path)) < 0)
         goto out;
     if (resume) {
         if ((rc = mlp_checkpoint_load(cfg->resume_path, &rck)) < 0 ||

@@ -119,6 +119,8 @@ expect_exit 1 "cannot open '$TMP/missing/x.jsonl' for writing: No such file" -- 
 expect_exit 1 "'$TMP/missing/x.ckpt'.*No such file or directory" -- \
     "${nodata[@]}" --save "$TMP/missing/x.ckpt"
 expect_exit 1 "cannot write '$TMP': it is a directory" -- "${nodata[@]}" --save "$TMP"
+expect_exit 1 "'$TMP/missing/x.png'.*No such file or directory" -- \
+    "${nodata[@]}" --plot "$TMP/missing/x.png"
 expect_exit 1 "cannot write '/dev/full': not a regular file" -- "${nodata[@]}" --save /dev/full
 if [ "$(id -u)" -ne 0 ]; then
     mkdir "$TMP/ro" && chmod 555 "$TMP/ro"
