@@ -11,19 +11,10 @@
 #include <string.h>
 
 #include "mlptrain/activations.h"
+#include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/plot.h"
 
-/* Wrap a oneDNN call: on failure record the call and jump to `out`. */
-#define CHECK(call)                                                        \
-    do {                                                                   \
-        dnnl_status_t s_ = (call);                                         \
-        if (s_ != dnnl_success) {                                          \
-            rc = mlp_error_set(MLP_EDNNL, "%s: %s (line %d)", #call,       \
-                               dnnl_status2str(s_), __LINE__);             \
-            goto out;                                                      \
-        }                                                                  \
-    } while (0)
 
 /* The same algorithms as net.c's table: its post-op and its backward. */
 static const struct {

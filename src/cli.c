@@ -107,9 +107,9 @@ void mlp_cli_usage(FILE *f)
             MLP_DEFAULT_DATA_DIR, MLP_MAX_WORKERS, mlp_config_ncores());
 }
 
-/* Strict unsigned parse: digits only, within [lo, hi]. */
-static int parse_uint(const char *opt, const char *arg, unsigned long long lo,
-                      unsigned long long hi, unsigned long long *out)
+int mlp_cli_parse_uint(const char *opt, const char *arg,
+                       unsigned long long lo, unsigned long long hi,
+                       unsigned long long *out)
 {
     char *end;
     unsigned long long v;
@@ -234,12 +234,14 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
 
         switch (c) {
         case 'j':
-            if ((rc = parse_uint(opt, optarg, 0, MLP_MAX_WORKERS, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg,
+                                          0, MLP_MAX_WORKERS, &v)) < 0)
                 return rc;
             cfg->workers = (unsigned)v;
             break;
         case 't':
-            if ((rc = parse_uint(opt, optarg, 1, MLP_MAX_THREADS, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg,
+                                          1, MLP_MAX_THREADS, &v)) < 0)
                 return rc;
             cfg->threads = (int)v;
             break;
@@ -304,17 +306,17 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
                                      optarg);
             break;
         case 'b':
-            if ((rc = parse_uint(opt, optarg, 1, 1u << 20, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 1, 1u << 20, &v)) < 0)
                 return rc;
             cfg->batch = (size_t)v;
             break;
         case 'e':
-            if ((rc = parse_uint(opt, optarg, 1, 1000000, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 1, 1000000, &v)) < 0)
                 return rc;
             cfg->epochs = (unsigned)v;
             break;
         case 's':
-            if ((rc = parse_uint(opt, optarg, 0, UINT64_MAX, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 0, UINT64_MAX, &v)) < 0)
                 return rc;
             cfg->seed = (uint64_t)v;
             break;
@@ -329,7 +331,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             break;
         case OPT_LIMIT_TRAIN:
         case OPT_LIMIT_TEST:
-            if ((rc = parse_uint(opt, optarg, 1, SIZE_MAX, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 1, SIZE_MAX, &v)) < 0)
                 return rc;
             *(c == OPT_LIMIT_TRAIN ? &cfg->limit_train : &cfg->limit_test) =
                 (size_t)v;
@@ -351,7 +353,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             strcpy(cfg->log_path, optarg);
             break;
         case OPT_SLOTS:
-            if ((rc = parse_uint(opt, optarg, 2, 4096, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 2, 4096, &v)) < 0)
                 return rc;
             cfg->slots = (size_t)v;
             break;

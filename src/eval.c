@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "mlptrain/config.h"
+#include "mlptrain/cli.h"
 #include "mlptrain/error.h"
 #include "mlptrain/eval.h"
 #include "mlptrain/loss.h"
@@ -311,31 +312,6 @@ typedef struct {
 
 #define PREDICT_MAX 100
 
-/* Strict unsigned parse: digits only, within [lo, hi]. */
-static int parse_uint(const char *opt, const char *arg, unsigned long long lo,
-                      unsigned long long hi, unsigned long long *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (arg[0] < '0' || arg[0] > '9')
-        goto bad;
-    errno = 0;
-    v = strtoull(arg, &end, 10);
-    if (*end != '\0')
-        goto bad;
-    if (errno == ERANGE || v < lo || v > hi)
-        return mlp_error_set(MLP_EUSAGE,
-                             "option '%s': '%s' is out of range (%llu..%llu)",
-                             opt, arg, lo, hi);
-    *out = v;
-    return 0;
-bad:
-    return mlp_error_set(MLP_EUSAGE,
-                         "option '%s': '%s' is not a whole number >= 0", opt,
-                         arg);
-}
-
 /*
  * Parse argv (argv[0] is the command) for `command`, which takes the
  * options of `longopts`/`shortopts`.  MLP_EUSAGE naming the option.
@@ -380,22 +356,23 @@ static int parse_opts(const char *command, int argc, char **argv,
             memcpy(o->data_dir, optarg, strlen(optarg) + 1);
             break;
         case OPT_LIMIT_TEST:
-            if ((rc = parse_uint(opt, optarg, 0, SIZE_MAX, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 0, SIZE_MAX, &v)) < 0)
                 return rc;
             o->limit_test = (size_t)v;
             break;
         case 'b':
-            if ((rc = parse_uint(opt, optarg, 1, 1u << 20, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 1, 1u << 20, &v)) < 0)
                 return rc;
             o->batch = (size_t)v;
             break;
         case 'n':
-            if ((rc = parse_uint("-n", optarg, 1, PREDICT_MAX, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint("-n", optarg, 1, PREDICT_MAX, &v)) < 0)
                 return rc;
             o->n = (size_t)v;
             break;
         case 't':
-            if ((rc = parse_uint(opt, optarg, 1, MLP_MAX_THREADS, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint(opt, optarg,
+                                          1, MLP_MAX_THREADS, &v)) < 0)
                 return rc;
             o->threads = (int)v;
             break;

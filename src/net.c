@@ -27,6 +27,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
+#include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
 #include "mlptrain/rng.h"
@@ -37,16 +38,6 @@
 #define MLP_ALIGN 64                     /* bytes, for every tensor */
 #define MLP_ALIGN_F (MLP_ALIGN / sizeof(float))
 
-/* Wrap a oneDNN call: on failure record the call and jump to `out`. */
-#define CHECK(call)                                                        \
-    do {                                                                   \
-        dnnl_status_t s_ = (call);                                         \
-        if (s_ != dnnl_success) {                                          \
-            rc = mlp_error_set(MLP_EDNNL, "%s: %s (line %d)", #call,       \
-                               dnnl_status2str(s_), __LINE__);             \
-            goto out;                                                      \
-        }                                                                  \
-    } while (0)
 
 /* One primitive and the arguments it runs with. */
 typedef struct {

@@ -1223,23 +1223,6 @@ static void sweep_usage(FILE *f)
             mlp_config_ncores(), mlp_sweep_keys());
 }
 
-static int parse_count(const char *opt, const char *arg,
-                       unsigned long long lo, unsigned long long hi,
-                       unsigned long long *v)
-{
-    char *end;
-
-    errno = 0;
-    if (arg[0] < '0' || arg[0] > '9' ||
-        (*v = strtoull(arg, &end, 10), *end != '\0') || errno == ERANGE ||
-        *v < lo || *v > hi)
-        return mlp_error_set(MLP_EUSAGE,
-                             "option '%s': '%s' is not a whole number in "
-                             "%llu..%llu",
-                             opt, arg, lo, hi);
-    return 0;
-}
-
 int mlp_cmd_sweep(int argc, char **argv, FILE *out)
 {
     mlp_sweep_opts_t o;
@@ -1272,22 +1255,23 @@ int mlp_cmd_sweep(int argc, char **argv, FILE *out)
             ngrids++;
             break;
         case 'n':
-            if ((rc = parse_count("--samples", optarg, 1,
+            if ((rc = mlp_cli_parse_uint("--samples", optarg, 1,
                                   MLP_SWEEP_MAX_POINTS, &samples)) < 0)
                 goto out;
             break;
         case 's':
-            if ((rc = parse_count("--seed", optarg, 0, UINT64_MAX, &seed)) < 0)
+            if ((rc = mlp_cli_parse_uint("--seed", optarg,
+                                          0, UINT64_MAX, &seed)) < 0)
                 goto out;
             break;
         case 'P':
-            if ((rc = parse_count("--parallel", optarg, 1, 256, &v)) < 0)
+            if ((rc = mlp_cli_parse_uint("--parallel", optarg, 1, 256, &v)) < 0)
                 goto out;
             o.parallel = (unsigned)v;
             break;
         case 't':
-            if ((rc = parse_count("--threads", optarg, 1, MLP_MAX_THREADS,
-                                  &v)) < 0)
+            if ((rc = mlp_cli_parse_uint("--threads", optarg, 1,
+                                         MLP_MAX_THREADS, &v)) < 0)
                 goto out;
             o.threads = (int)v;
             break;

@@ -25,6 +25,15 @@ typedef enum {
 /* Parse argv into *cmd and *cfg (which starts from mlp_config_defaults). */
 int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg);
 
+/*
+ * Strict whole-number option value: digits only (no sign, no space), in
+ * [lo, hi].  MLP_EUSAGE naming `opt` and the value otherwise.  Every
+ * command parses its counts with it.
+ */
+int mlp_cli_parse_uint(const char *opt, const char *arg,
+                       unsigned long long lo, unsigned long long hi,
+                       unsigned long long *out);
+
 /* Parse a list of hidden widths: "256", "512,256", "1024:512", "" or "none". */
 int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden);
 
