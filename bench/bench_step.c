@@ -3,6 +3,7 @@
  * cross-entropy, backward and SGD update of a model on random data, in
  * samples/s and GFLOP/s, against the dnnl_sgemm ceiling of the same GEMMs
  * at the same batch and thread count, measured in the same run.
+ * `bench_step --one` prints only the default model's samples/s at batch 256.
  *
  * Output: a table on stdout and bench/results/step.csv.
  */
@@ -108,10 +109,24 @@ out:
     return rc;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     int reps = bu_repeats(5), threads = mlp_config_ncores();
-    FILE *csv = bu_open_csv("step.csv",
+    FILE *csv;
+
+    /* `bench_step --one`: samples/s of the default step only (3 runs), the
+     * baseline the end-to-end benchmark measures beside each of its runs. */
+    if (argc == 2 && strcmp(argv[1], "--one") == 0) {
+        double med, lo, hi;
+
+        if (time_steps(&cases[2], threads, 3, &med, &lo, &hi) < 0) {
+            fprintf(stderr, "bench_step: %s\n", mlp_error_message());
+            return 1;
+        }
+        printf("%.0f\n", (double)cases[2].batch / med);
+        return 0;
+    }
+    csv = bu_open_csv("step.csv",
                             "model,batch,threads,samples_per_s,lo,hi,gflops,"
                             "ceiling_samples_per_s,ratio_to_ceiling");
 
