@@ -12,6 +12,11 @@
  * exec.  Results come from the children's JSON-lines logs (runlog.h), not
  * from their output.
  *
+ * Each run saves DIR/run-ID.ckpt after every epoch and when interrupted; a
+ * later sweep continues a run that did not finish from that checkpoint
+ * (--resume, appending to the same log), so its figures are those of an
+ * uninterrupted run.
+ *
  * Non-goals: scheduling by cost, remote machines, early stopping of bad
  * runs.
  */
@@ -26,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mlptrain/checkpoint.h"
 #include "mlptrain/cli.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
@@ -350,6 +356,11 @@ typedef struct {
     char *vals[MLP_SWEEP_MAX_KEYS];   /* effective values of the grid keys */
     int state;
     int earlier;                      /* finished by an earlier sweep */
+    unsigned epochs;                  /* --epochs of the run */
+    int resume;                       /* continue from DIR/run-ID.ckpt */
+    unsigned ck_epoch;                /* its epochs done */
+    size_t ck_batches;                /* and batches of the next one */
+    off_t log_size;                   /* of the log it appends to, at start */
     pid_t pid;
     double t0;                        /* start, monotonic seconds */
     double wall;                      /* seconds it ran, if no end record */
@@ -462,8 +473,9 @@ static int parse_train(int argc, char **argv, const char *what,
                                          "DIR/curves.png", what);
     if (cfg->save_path[0] != '\0' || cfg->resume_path[0] != '\0')
         return mlp_error_set(MLP_EUSAGE, "%s: '--save' and '--resume' would "
-                                         "share one checkpoint between runs",
-                             what);
+                                         "share one checkpoint between runs; "
+                                         "the sweep saves each run to "
+                                         "DIR/run-ID.ckpt", what);
     return 0;
 }
 
@@ -522,6 +534,7 @@ static int plan(sweep_t *s)
         if (dup)
             continue;
         r->point = p;
+        r->epochs = cfg.epochs;
         for (size_t k = 0; k < g->nkeys; k++) {
             char v[256];
 
@@ -565,9 +578,67 @@ static void check_earlier(sweep_t *s, run_t *r)
     }
 }
 
+/*
+ * A run that did not finish continues from its checkpoint when that loads
+ * and has epochs left to train; else it starts from scratch, and a
+ * checkpoint that cannot serve (unreadable, corrupt, or already at the
+ * run's --epochs with no end in the log) is removed, with a warning, so
+ * that it is never mistaken for this run's.
+ */
+static void check_checkpoint(sweep_t *s, run_t *r)
+{
+    char path[MLP_PATH_MAX + 64];
+    mlp_checkpoint_t ck;
+
+    memset(&ck, 0, sizeof(ck));
+    run_path(s, r, "ckpt", path, sizeof(path));
+    if (access(path, F_OK) != 0)
+        return;
+    if (mlp_checkpoint_load(path, &ck) < 0) {
+        fprintf(stderr, "mlptrain: warning: %s; %s starts from scratch\n",
+                mlp_error_message(), r->id);
+    } else if (ck.epoch >= r->epochs) {
+        fprintf(stderr, "mlptrain: warning: '%s' has all %u epochs but the "
+                        "log has no end; %s starts from scratch\n",
+                path, ck.epoch, r->id);
+    } else {
+        r->resume = 1;
+        r->ck_epoch = ck.epoch;
+        r->ck_batches = ck.batches_done;
+        mlp_checkpoint_free(&ck);
+        return;
+    }
+    mlp_checkpoint_free(&ck);
+    if (unlink(path) != 0 && errno != ENOENT)
+        fprintf(stderr, "mlptrain: warning: cannot remove '%s': %s\n", path,
+                strerror(errno));
+}
+
+/* A log cut short mid-line gets its line ended, so that the resumed run's
+ * first record starts a line of its own. */
+static int end_last_line(const char *path)
+{
+    char c;
+    int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC), rc = 0;
+
+    if (fd < 0)
+        return errno == ENOENT ? 0
+                               : mlp_error_set(MLP_EIO, "cannot open '%s': "
+                                                        "%s", path,
+                                               strerror(errno));
+    if (lseek(fd, -1, SEEK_END) >= 0 && read(fd, &c, 1) == 1 && c != '\n' &&
+        write(fd, "\n", 1) != 1)
+        rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", path,
+                           strerror(errno));
+    close(fd);
+    return rc;
+}
+
 static int launch(sweep_t *s, run_t *r)
 {
     char logp[MLP_PATH_MAX + 64], outp[MLP_PATH_MAX + 64], threads[16];
+    char ckpt[MLP_PATH_MAX + 64];
+    struct stat st;
     const char *exe = s->o->exe != NULL ? s->o->exe : "/proc/self/exe";
     char **argv = NULL;
     int argc, fd = -1, rc = 0;
@@ -575,8 +646,9 @@ static int launch(sweep_t *s, run_t *r)
 
     run_path(s, r, "jsonl", logp, sizeof(logp));
     run_path(s, r, "out", outp, sizeof(outp));
+    run_path(s, r, "ckpt", ckpt, sizeof(ckpt));
     snprintf(threads, sizeof(threads), "%d", s->per_run);
-    if ((argv = base_argv(s, r->point, 6, &argc)) == NULL) {
+    if ((argv = base_argv(s, r->point, 10, &argc)) == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
     }
@@ -585,14 +657,24 @@ static int launch(sweep_t *s, run_t *r)
     argv[argc++] = "--log";
     argv[argc++] = logp;
     argv[argc++] = "-q";
-    argv[argc] = NULL;
-    /* A stale log of an unfinished run must not be read as this one's. */
-    if (unlink(logp) != 0 && errno != ENOENT) {
+    argv[argc++] = "--save";
+    argv[argc++] = ckpt;
+    if (r->resume) {
+        /* The trainer appends to the log: runlog reads the last run. */
+        argv[argc++] = "--resume";
+        argv[argc++] = ckpt;
+        if ((rc = end_last_line(logp)) < 0)
+            goto out;
+        r->log_size = stat(logp, &st) == 0 ? st.st_size : 0;
+    } else if (unlink(logp) != 0 && errno != ENOENT) {
+        /* A stale log of an unfinished run must not be read as this one's. */
         rc = mlp_error_set(MLP_EIO, "cannot remove '%s': %s", logp,
                            strerror(errno));
         goto out;
     }
-    fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    argv[argc] = NULL;
+    fd = open(outp, O_WRONLY | O_CREAT | O_CLOEXEC |
+                        (r->resume ? O_APPEND : O_TRUNC), 0666);
     if (fd < 0) {
         rc = mlp_error_set(MLP_EIO, "cannot open '%s' for writing: %s", outp,
                            strerror(errno));
@@ -619,7 +701,11 @@ static int launch(sweep_t *s, run_t *r)
     r->pid = pid;
     r->state = R_RUNNING;
     r->t0 = now_s();
-    fprintf(stderr, "start %s: %s\n", r->id, r->label);
+    if (r->resume)
+        fprintf(stderr, "resume %s from epoch %u batch %zu: %s\n", r->id,
+                r->ck_epoch + 1, r->ck_batches, r->label);
+    else
+        fprintf(stderr, "start %s: %s\n", r->id, r->label);
 out:
     if (fd >= 0)
         close(fd);
@@ -682,6 +768,7 @@ static double run_seconds(const run_t *r)
 static void ended(sweep_t *s, run_t *r, int wstatus, int stopping)
 {
     char path[MLP_PATH_MAX + 64];
+    struct stat st;
     unsigned be;
 
     r->state = R_DONE;
@@ -690,6 +777,10 @@ static void ended(sweep_t *s, run_t *r, int wstatus, int stopping)
     run_path(s, r, "jsonl", path, sizeof(path));
     if (mlp_runlog_read(path, &r->log) < 0)
         mlp_runlog_free(&r->log);
+    /* A resumed run that wrote nothing (exec failed, killed at once) left
+     * the first part's end record last: it is not this run's. */
+    if (r->resume && (stat(path, &st) != 0 || st.st_size == r->log_size))
+        r->log.has_end = 0;
     r->message[0] = '\0';
     if (r->log.has_end) {
         snprintf(r->status, sizeof(r->status), "%s", r->log.status);
@@ -1087,6 +1178,8 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
             nearlier++;
             fprintf(stderr, "skip %s %s: finished earlier (%s)\n",
                     s.runs[i].id, s.runs[i].label, s.runs[i].status);
+        } else {
+            check_checkpoint(&s, &s.runs[i]);
         }
     }
     s.ntodo = s.nruns - nearlier;
@@ -1218,8 +1311,9 @@ static void sweep_usage(FILE *f)
 "Keys: %s.\n"
 "Options after -- go to every run (e.g. -- --epochs 5 --data DIR); a key\n"
 "in the grid overrides them.  Running the same sweep again skips the runs\n"
-"that finished (ok, diverged or error) and runs the rest.  Ctrl-C stops\n"
-"the runs and keeps what finished (exit 130).\n",
+"that finished (ok, diverged or error), continues the others from their\n"
+"checkpoints (DIR/run-ID.ckpt) and starts the rest.  Ctrl-C stops the runs\n"
+"and keeps what finished (exit 130).\n",
             mlp_config_ncores(), mlp_sweep_keys());
 }
 

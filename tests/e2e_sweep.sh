@@ -2,7 +2,8 @@
 # End-to-end: `mlptrain sweep` on generated data: a 2x2 grid two at a time
 # (results.csv, the ranked table, the best run named, the charts), a resume
 # that skips what finished, a diverging run recorded as such, Ctrl-C that
-# keeps what finished, and bad grids.
+# keeps what finished and continues the interrupted run from its checkpoint
+# with the figures of an uninterrupted run, and bad grids.
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
@@ -93,39 +94,80 @@ rc=$?
     bad "failing sweep: $rc: $(cat "$TMP/err4") $(cat "$TMP/fail/results.csv")"
 
 # Ctrl-C: the sweep stops its runs, keeps what finished, exits 130; the
-# same command later runs the rest.
+# same command later runs the rest and continues the interrupted run from
+# its checkpoint.
 B="$TMP/big"
 mkdir "$B"
 "$MKDATA" "$B" 3000 300 28 28 10 gz
 S2="$TMP/sweep2"
-args=(sweep --grid 'epochs=1,100,2' -t 1 --dir "$S2" --no-plots
-      -- --data "$B" --batch 100 --init-std 0.1 -j 1)
+train=(-- --data "$B" --batch 100 --init-std 0.1 -j 1)
+args=(sweep --grid 'epochs=1,60,2' -t 1 --dir "$S2" --no-plots "${train[@]}")
 "$MLPTRAIN" "${args[@]}" >"$TMP/out5" 2>"$TMP/err5" &
 pid=$!
-for _ in $(seq 200); do # until the first run is in results.csv
-    [ "$(tail -n +2 "$S2/results.csv" 2>/dev/null | wc -l)" -ge 1 ] && break
-    sleep 0.1
+for _ in $(seq 200); do # until the second run saved its first epoch
+    [ "$(tail -n +2 "$S2/results.csv" 2>/dev/null | wc -l)" -ge 1 ] &&
+        [ "$(ls "$S2"/run-*.ckpt 2>/dev/null | wc -l)" -ge 2 ] && break
+    sleep 0.05
 done
-sleep 0.3
+sleep 0.2
 kill -INT "$pid"
 wait "$pid"
 rc=$?
 [ "$rc" -eq 130 ] && ok "Ctrl-C: exit 130" || bad "Ctrl-C: exit $rc: $(cat "$TMP/err5")"
 grep -q 'sweep interrupted: 1 of 3 runs finished' "$TMP/err5" &&
     ok "Ctrl-C: says what finished" || bad "Ctrl-C message: $(cat "$TMP/err5")"
-grep -q ',1,ok,1,' "$S2/results.csv" && grep -q ',100,interrupted,' "$S2/results.csv" &&
+grep -q ',1,ok,1,' "$S2/results.csv" && grep -q ',60,interrupted,' "$S2/results.csv" &&
     ! grep -q ',2,[a-z]*,' "$S2/results.csv" &&
     ok "Ctrl-C: finished run kept, running one interrupted, none started after" ||
     bad "Ctrl-C results: $(cat "$S2/results.csv")"
 grep -q '^   1  1  ' "$TMP/out5" && ok "Ctrl-C: table of what finished" ||
     bad "Ctrl-C table: $(cat "$TMP/out5")"
+id60=$(grep ',60,interrupted,' "$S2/results.csv" | cut -d, -f2)
 "$MLPTRAIN" "${args[@]}" >"$TMP/out6" 2>"$TMP/err6"
 rc=$?
 [ "$rc" -eq 0 ] && [ "$(grep -c '^skip ' "$TMP/err6")" -eq 1 ] &&
-    [ "$(grep -c '^start ' "$TMP/err6")" -eq 2 ] &&
+    [ "$(grep -c '^start ' "$TMP/err6")" -eq 1 ] &&
     [ "$(grep -c ',ok,' "$S2/results.csv")" -eq 3 ] &&
     ok "after Ctrl-C the same command runs the rest" ||
     bad "resume after Ctrl-C: $rc: $(cat "$TMP/err6")"
+grep -Eq "^resume $id60 from epoch ([2-9]|[1-5][0-9]|60) batch [0-9]+: epochs=60\$" "$TMP/err6" &&
+    ok "the interrupted run continues from its checkpoint" ||
+    bad "no resume of $id60: $(cat "$TMP/err6")"
+grep -q "\"resume\":{\"path\":\"$S2/$id60.ckpt\"" "$S2/$id60.jsonl" &&
+    [ "$(grep -c '"type":"run"' "$S2/$id60.jsonl")" -eq 2 ] &&
+    ok "its log: the first part, then the resumed part" || bad "log of $id60"
+grep -q "^[0-9]*,$id60,60,ok,60," "$S2/results.csv" &&
+    ok "the resumed run: ok, 60 epochs" || bad "csv: $(cat "$S2/results.csv")"
+[ -f "$S2/$id60.ckpt" ] && ok "a finished run keeps its checkpoint" ||
+    bad "no $S2/$id60.ckpt"
+# The same run uninterrupted, in another sweep directory: the same id, the
+# same figures, digit for digit, and the same epoch records (none twice).
+S3="$TMP/sweep3"
+"$MLPTRAIN" sweep --grid 'epochs=60' -t 1 --dir "$S3" --no-plots \
+    "${train[@]}" >"$TMP/out8" 2>"$TMP/err8" ||
+    bad "uninterrupted sweep: $(cat "$TMP/err8")"
+figs() { grep "^[0-9]*,$id60," "$1/results.csv" | cut -d, -f3-6,9; }
+[ -n "$(figs "$S3")" ] && [ "$(figs "$S2")" = "$(figs "$S3")" ] &&
+    ok "resumed = uninterrupted: $(figs "$S3")" ||
+    bad "figures: resumed '$(figs "$S2")', uninterrupted '$(figs "$S3")'"
+epochs() { grep '"type":"epoch"' "$1/$id60.jsonl" | sed 's/,"seconds".*//'; }
+[ "$(epochs "$S3" | wc -l)" -eq 60 ] && [ "$(epochs "$S2")" = "$(epochs "$S3")" ] &&
+    ok "resumed log: the same 60 epoch records" ||
+    bad "epoch records: $(diff <(epochs "$S2") <(epochs "$S3") | head -5)"
+# An unusable checkpoint of an unfinished run is removed and the run starts
+# from scratch: the epochs=2 run, its end record dropped, checkpoint broken.
+id2=$(grep ',2,ok,' "$S2/results.csv" | cut -d, -f2)
+sed -i '/"type":"end"/d' "$S2/$id2.jsonl"
+echo garbage >"$S2/$id2.ckpt"
+"$MLPTRAIN" "${args[@]}" >"$TMP/out9" 2>"$TMP/err9"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "warning: .*$id2.ckpt.*; $id2 starts from scratch" "$TMP/err9" &&
+    grep -q "^start $id2: epochs=2\$" "$TMP/err9" &&
+    [ "$(grep -c '^skip ' "$TMP/err9")" -eq 2 ] &&
+    grep -q "^[0-9]*,$id2,2,ok,2," "$S2/results.csv" &&
+    [ "$(grep -c '"type":"run"' "$S2/$id2.jsonl")" -eq 1 ] &&
+    ok "an unusable checkpoint: removed, the run starts from scratch" ||
+    bad "unusable checkpoint: $rc: $(cat "$TMP/err9")"
 
 # Bad grids and options: exit 2, named, before anything runs.
 expect_exit 2 "unknown key 'width'" -- sweep --grid 'width=3' --dir "$TMP/x"

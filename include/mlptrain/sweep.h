@@ -9,13 +9,19 @@
  * a point does not set takes the fixed options' value or the default.
  *
  * Each point runs as a child process of the mlptrain binary (`mlptrain
- * train FIXED... GRID... --threads T --log DIR/run-ID.jsonl -q`, its output
- * in DIR/run-ID.out), at most `parallel` at once, each with T = threads /
+ * train FIXED... GRID... --threads T --log DIR/run-ID.jsonl -q --save
+ * DIR/run-ID.ckpt`, its output in DIR/run-ID.out), at most `parallel` at
+ * once, each with T = threads /
  * parallel compute threads so that the runs share the cores instead of
  * oversubscribing them.  The run id is a hash of the run's effective
  * options (not of the thread count), so running the same sweep again skips
  * every run whose log ends with an "end" record of status ok, diverged or
- * error, and runs the rest.  A run that fails is recorded with its status
+ * error, and runs the rest: a run whose checkpoint loads and has epochs
+ * left continues from it (`--resume DIR/run-ID.ckpt`, appending to its log;
+ * the figures are those of an uninterrupted run at the same T), any other
+ * starts from scratch, and a checkpoint that cannot serve (fails to load,
+ * or already has every epoch) is removed first, with a warning.  A finished
+ * run keeps its checkpoint.  A run that fails is recorded with its status
  * and the sweep goes on.
  *
  * SIGINT or SIGTERM (Ctrl-C) stops the sweep: nothing new starts, running
