@@ -773,14 +773,10 @@ static size_t mutate(mlp_rng_t *r, uint8_t *buf, size_t len)
     size_t pos = len ? (size_t)(mlp_rng_u64(r) % len) : 0;
 
     switch (v % 7) {
-    case 0: /* flip one bit */
-        if (len)
-            buf[pos] ^= (uint8_t)(1u << (v >> 8 & 7));
-        return len;
-    case 1: /* a random byte */
-        if (len)
-            buf[pos] = (uint8_t)(v >> 8);
-        return len;
+    case 0:
+        return tu_mutate(r, buf, len, TU_FLIP_BIT, v, pos);
+    case 1:
+        return tu_mutate(r, buf, len, TU_RANDOM_BYTE, v, pos);
     case 2: /* a header field (4-byte aligned) set to an edge value */
     case 3: {
         size_t at = 4 * (size_t)((v >> 8) % (MLP_CHECKPOINT_HEADER / 4));
@@ -791,22 +787,12 @@ static size_t mutate(mlp_rng_t *r, uint8_t *buf, size_t len)
             buf[at + (size_t)b] = (uint8_t)(x >> (8 * b));
         return len;
     }
-    case 4: /* truncate */
-        return len ? (size_t)(mlp_rng_u64(r) % len) : 0;
-    case 5: /* append 1..16 random bytes */
-    {
-        size_t n = 1 + (size_t)(v >> 8 & 15);
-
-        for (size_t i = 0; i < n; i++)
-            buf[len + i] = (uint8_t)mlp_rng_u64(r);
-        return len + n;
-    }
-    default: /* drop one byte */
-        if (len) {
-            memmove(buf + pos, buf + pos + 1, len - pos - 1);
-            len--;
-        }
-        return len;
+    case 4:
+        return tu_mutate(r, buf, len, TU_TRUNCATE, v, pos);
+    case 5:
+        return tu_mutate(r, buf, len, TU_APPEND, v, pos);
+    default:
+        return tu_mutate(r, buf, len, TU_DROP_BYTE, v, pos);
     }
 }
 

@@ -173,6 +173,36 @@ int tu_write_idx(const char *path, const uint32_t *dims, unsigned ndims,
     return rc;
 }
 
+size_t tu_mutate(mlp_rng_t *r, uint8_t *buf, size_t len, int op, uint64_t v,
+                 size_t pos)
+{
+    switch (op) {
+    case TU_FLIP_BIT:
+        if (len)
+            buf[pos] ^= (uint8_t)(1u << (v >> 8 & 7));
+        return len;
+    case TU_RANDOM_BYTE:
+        if (len)
+            buf[pos] = (uint8_t)(v >> 8);
+        return len;
+    case TU_TRUNCATE:
+        return len ? (size_t)(mlp_rng_u64(r) % len) : 0;
+    case TU_APPEND: { /* 1..16 random bytes */
+        size_t n = 1 + (size_t)(v >> 8 & 15);
+
+        for (size_t i = 0; i < n; i++)
+            buf[len + i] = (uint8_t)mlp_rng_u64(r);
+        return len + n;
+    }
+    default: /* TU_DROP_BYTE */
+        if (len) {
+            memmove(buf + pos, buf + pos + 1, len - pos - 1);
+            len--;
+        }
+        return len;
+    }
+}
+
 void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
                      size_t nclasses, uint64_t seed, uint64_t stream)
 {

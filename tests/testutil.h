@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlptrain/rng.h"
+
 /* A new empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *tu_mkdtemp(void);
 /* rm -rf the directory made by tu_mkdtemp, and free the path. */
@@ -48,6 +50,16 @@ uint8_t *tu_gzip(const void *buf, size_t len, size_t *out_len);
 int tu_make_dataset(const char *dir, size_t ntrain, size_t ntest,
                     size_t rows, size_t cols, size_t nclasses,
                     uint64_t seed, int gzip);
+
+/*
+ * The byte-level mutations the parser fuzz tests share (a format's own
+ * header mutations stay in its suite).  buf holds len bytes with room for
+ * len + 16; v and pos are the caller's random draws (pos < len when len >
+ * 0).  Returns the new length.
+ */
+enum { TU_FLIP_BIT, TU_RANDOM_BYTE, TU_TRUNCATE, TU_APPEND, TU_DROP_BYTE };
+size_t tu_mutate(mlp_rng_t *r, uint8_t *buf, size_t len, int op, uint64_t v,
+                 size_t pos);
 
 /* Fill images (n, dim) and labels (n) as tu_make_dataset does, in memory. */
 void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
