@@ -15,22 +15,61 @@
 # non-zero is not lost: any report file fails the script.
 #
 # Usage: scripts/sanitize.sh [asan] [tsan]   (default: both)
-# Builds go to $SANITIZE_DIR (default ${TMPDIR:-/tmp}/mlptrain-sanitize);
-# `make -j$JOBS` (default 2).  Needs ./configure (run ./bootstrap first).
+# Each run builds the checkout it was started from, never an earlier build:
+# the files git tracks (as they are in the working tree, uncommitted edits
+# and new unignored files included) are copied into a fresh directory made
+# by mktemp under ${TMPDIR:-/tmp}, autoreconf'd and configured there, so the
+# build cannot pick up a build configured from another tree, and the source
+# tree itself may be configured in place (as .ci/run does).  The directory
+# is removed at the end; SANITIZE_KEEP=1 keeps it (its path is printed).
+# `make -j$JOBS` (default 2).  Needs the tools ./bootstrap installs.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
-root=${SANITIZE_DIR:-${TMPDIR:-/tmp}/mlptrain-sanitize}
 jobs=${JOBS:-2}
-[ -x "$src/configure" ] || { echo "sanitize: run ./bootstrap first" >&2; exit 2; }
 [ $# -gt 0 ] || set -- asan tsan
+for which in "$@"; do
+    case $which in
+    asan|tsan) ;;
+    *) echo "usage: scripts/sanitize.sh [asan] [tsan]" >&2; exit 2 ;;
+    esac
+done
 
-# configure_and_build NAME CONFIGURE-FLAG: a build dir, configured once.
+root=$(mktemp -d "${TMPDIR:-/tmp}/mlptrain-sanitize.XXXXXX") ||
+    { echo "sanitize: cannot make a build directory" >&2; exit 1; }
+if [ "${SANITIZE_KEEP:-0}" = 1 ]; then
+    echo "sanitize: builds kept in $root"
+else
+    trap 'rm -rf "$root"' EXIT
+fi
+
+# copy_tree DEST: the checkout's source files, without any build products.
+copy_tree() {
+    mkdir -p "$1" || return 1
+    if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        (cd "$src" &&
+         git ls-files -z --cached --others --exclude-standard |
+         while IFS= read -r -d '' f; do
+             [ -e "$f" ] && printf '%s\0' "$f"
+         done | tar --null -T - -cf -) | tar -xf - -C "$1" || return 1
+        # The binary's version string names the checkout, not "unknown".
+        (cd "$src" && git describe --always --dirty 2>/dev/null) \
+            >"$1/.sanitize-version" || true
+    else
+        # A release tarball: copy it and drop any in-place build.
+        cp -a "$src/." "$1/" || return 1
+        if [ -f "$1/Makefile" ]; then
+            (cd "$1" && make -s distclean >/dev/null 2>&1) || true
+        fi
+    fi
+}
+
+# configure_and_build NAME CONFIGURE-FLAG: a fresh copy of the tree,
+# configured and built in $root/NAME.
 configure_and_build() {
     local dir=$root/$1
-    mkdir -p "$dir" && cd "$dir" || return 1
-    if [ ! -f Makefile ]; then
-        "$src/configure" -q "$2" || return 1
-    fi
+    copy_tree "$dir" && cd "$dir" || return 1
+    autoreconf -fi >autoreconf.log 2>&1 || { cat autoreconf.log; return 1; }
+    ./configure -q "$2" || return 1
     make -j"$jobs" >make.log 2>&1 || { cat make.log; return 1; }
 }
 
@@ -88,10 +127,6 @@ for which in "$@"; do
             fi
         done
         reports "$rep" || status=1
-        ;;
-    *)
-        echo "usage: scripts/sanitize.sh [asan] [tsan]" >&2
-        exit 2
         ;;
     esac
 done
