@@ -25,9 +25,7 @@ enum {
     OPT_MAX_LOSS,
     OPT_DATA,
     OPT_LIMIT_TRAIN,
-    OPT_LIMIT_TEST,
     OPT_LOG,
-    OPT_PLOT,
     OPT_SLOTS,
     OPT_PLAIN_WEIGHTS,
     OPT_SAVE,
@@ -49,9 +47,10 @@ static const struct option long_options[] = {
     {"max-loss", required_argument, NULL, OPT_MAX_LOSS},
     {"data", required_argument, NULL, OPT_DATA},
     {"limit-train", required_argument, NULL, OPT_LIMIT_TRAIN},
-    {"limit-test", required_argument, NULL, OPT_LIMIT_TEST},
+    {"limit-test", required_argument, NULL, 'n'},
     {"log", required_argument, NULL, OPT_LOG},
-    {"plot", required_argument, NULL, OPT_PLOT},
+    {"png", required_argument, NULL, 'o'},
+    {"plot", required_argument, NULL, 'o'}, /* the old name of --png */
     {"slots", required_argument, NULL, OPT_SLOTS},
     {"plain-weights", no_argument, NULL, OPT_PLAIN_WEIGHTS},
     {"save", required_argument, NULL, OPT_SAVE},
@@ -87,23 +86,31 @@ void mlp_cli_usage(FILE *f)
 "      --data DIR         directory of the IDX files\n"
 "                         [$MLPTRAIN_DATA, else %s]\n"
 "      --limit-train N    use the first N training samples [all]\n"
-"      --limit-test N     use the first N test samples [all]\n"
+"  -n, --limit-test N     use the first N test samples [all]\n"
 "Machine:\n"
-"  -j, --workers N        loader threads, 0..%d; 0 loads on the trainer [4]\n"
+"  -j, --workers N        loader threads, 0..%d; 0 decodes on the trainer [4]\n"
 "  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
 "      --slots N          ring slots of decoded batches [min(2N, 16), >= 2]\n"
 "Output:\n"
 "  -q, --quiet            print only the final summary line\n"
 "      --log FILE         write JSON lines: the run, each epoch, the end\n"
-"      --plot FILE.png    draw the training curves, redrawn every epoch [none]\n"
-"      --save FILE        write a checkpoint after every epoch [none]\n"
-"      --resume FILE      continue the run in a checkpoint; it sets the model,\n"
-"                         seed, batch and optimizer; --epochs is the total [none]\n"
+"  -o, --png FILE         draw the training curves, redrawn every epoch\n"
+"                         (--plot FILE is the same) [none]\n"
+"      --save FILE        write a checkpoint after every epoch\n"
+"                         [none; with --resume, the resumed file]\n"
+"      --resume FILE      continue the run in a checkpoint: it sets the model,\n"
+"                         seed, batch and optimizer; --epochs N (required) is\n"
+"                         the total to reach; --lr may change (fine-tuning,\n"
+"                         logged as an override) [none]\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show versions\n"
 "\n"
-"Exit status: 0 success, 1 error (data, memory, oneDNN, I/O), 2 bad usage,\n"
-"3 training diverged, 130 interrupted (SIGINT or SIGTERM).\n",
+"Exit status:\n"
+"  0    success\n"
+"  1    error (data, memory, oneDNN, I/O)\n"
+"  2    bad usage\n"
+"  3    training diverged\n"
+"  130  interrupted (SIGINT or SIGTERM)\n",
             MLP_DEFAULT_DATA_DIR, MLP_MAX_WORKERS, mlp_config_ncores());
 }
 
@@ -209,7 +216,7 @@ int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
 int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
 {
     unsigned long long v;
-    int c, rc;
+    int c, rc, epochs_given = 0;
 
     *cmd = MLP_CMD_TRAIN;
     if (argc > 1 && argv[1][0] != '-') {
@@ -220,7 +227,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
     }
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":j:t:b:e:s:qhV", long_options,
+    while ((c = getopt_long(argc, argv, ":j:t:b:e:s:n:o:qhV", long_options,
                             NULL)) != -1) {
         const char *name = NULL;
 
@@ -314,6 +321,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             if ((rc = mlp_cli_parse_uint(opt, optarg, 1, 1000000, &v)) < 0)
                 return rc;
             cfg->epochs = (unsigned)v;
+            epochs_given = 1;
             break;
         case 's':
             if ((rc = mlp_cli_parse_uint(opt, optarg, 0, UINT64_MAX, &v)) < 0)
@@ -330,16 +338,16 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             strcpy(cfg->data_dir, optarg);
             break;
         case OPT_LIMIT_TRAIN:
-        case OPT_LIMIT_TEST:
+        case 'n':
             if ((rc = mlp_cli_parse_uint(opt, optarg, 1, SIZE_MAX, &v)) < 0)
                 return rc;
             *(c == OPT_LIMIT_TRAIN ? &cfg->limit_train : &cfg->limit_test) =
                 (size_t)v;
             break;
-        case OPT_PLOT:
+        case 'o':
             if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->plot_path))
                 return mlp_error_set(MLP_EUSAGE,
-                                     "option '--plot': '%s' is not a usable "
+                                     "option '--png': '%s' is not a usable "
                                      "file name",
                                      optarg);
             strcpy(cfg->plot_path, optarg);
@@ -381,23 +389,18 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
         case 'V':
             *cmd = MLP_CMD_VERSION;
             return 0;
-        case ':':
-            if (optopt != 0 && optopt < 256)
-                return mlp_error_set(MLP_EUSAGE, "option '-%c' needs a value",
-                                     optopt);
-            return mlp_error_set(MLP_EUSAGE, "option '%s' needs a value",
-                                 argv[optind - 1]);
         default:
-            if (optopt != 0)
-                return mlp_error_set(MLP_EUSAGE, "unknown option '-%c'",
-                                     optopt);
-            return mlp_error_set(MLP_EUSAGE, "unknown option '%s'",
-                                 argv[optind - 1]);
+            return mlp_cli_bad_option(c, argv, long_options, NULL);
         }
     }
     if (optind < argc)
         return mlp_error_set(MLP_EUSAGE, "unexpected argument '%s'",
                              argv[optind]);
+    /* The checkpoint does not record the run's target: say it again. */
+    if (cfg->resume_path[0] != '\0' && !epochs_given)
+        return mlp_error_set(MLP_EUSAGE,
+                             "option '--resume' needs '--epochs N', the "
+                             "total number of epochs to reach");
     if (mlp_config_validate(cfg) < 0)
         return MLP_EUSAGE;
     return 0;
@@ -408,4 +411,67 @@ void mlp_cli_version(FILE *f)
     fprintf(f, "mlptrain %s (git %s)\noneDNN %s, ISA %s\n%s\n",
             PACKAGE_VERSION, MLP_GIT_HASH, mlp_net_dnnl_version(),
             mlp_net_isa(), MLP_CC_VERSION);
+}
+
+int mlp_cli_bad_option(int c, char **argv, const struct option *opts,
+                       const char *note)
+{
+    const char *arg = argv[optind - 1], *name, *eq;
+    const struct option *match = NULL;
+    char list[256] = "";
+    size_t len, nmatch = 0, o = 0;
+
+    int is_long;
+
+    if (note == NULL)
+        note = "";
+    /* A long option is the last argument getopt_long read (and optopt is 0
+     * for an unknown one, the option's val for a misused one); a short one
+     * is named by optopt, wherever it stood in a cluster. */
+    is_long = strncmp(arg, "--", 2) == 0 && arg[2] != '\0' &&
+              (c == ':' || optopt == 0 || strchr(arg, '=') != NULL);
+    if (!is_long && optopt > 0 && optopt < 256) {
+        if (c == ':')
+            return mlp_error_set(MLP_EUSAGE, "option '-%c' needs a value%s",
+                                 optopt, note);
+        return mlp_error_set(MLP_EUSAGE, "unknown option '-%c'%s", optopt,
+                             note);
+    }
+    if (!is_long)
+        return mlp_error_set(MLP_EUSAGE, "unknown option '%s'%s", arg, note);
+    name = arg + 2;
+    eq = strchr(name, '=');
+    len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+    /* getopt_long says '?' for an unknown, an ambiguous and a misused long
+     * option alike: tell them apart with the table, as it matched them.
+     * Aliases (the same val) are one option. */
+    for (const struct option *p = opts; p->name != NULL; p++) {
+        if (strncmp(p->name, name, len) != 0)
+            continue;
+        if (strlen(p->name) == len) {
+            match = p;
+            nmatch = 1;
+            break;
+        }
+        if (match == NULL || match->val != p->val || match->has_arg !=
+            p->has_arg) {
+            if (o < sizeof(list))
+                o += (size_t)snprintf(list + o, sizeof(list) - o, "%s--%s",
+                                      nmatch ? ", " : "", p->name);
+            if (match == NULL)
+                match = p;
+            nmatch++;
+        }
+    }
+    if (nmatch > 1)
+        return mlp_error_set(MLP_EUSAGE, "option '--%.*s' is ambiguous: "
+                             "it could be %s%s", (int)len, name, list, note);
+    if (nmatch == 1 && c == ':')
+        return mlp_error_set(MLP_EUSAGE, "option '--%s' needs a value%s",
+                             match->name, note);
+    if (nmatch == 1 && eq != NULL && match->has_arg == no_argument)
+        return mlp_error_set(MLP_EUSAGE, "option '--%s' takes no value%s",
+                             match->name, note);
+    return mlp_error_set(MLP_EUSAGE, "unknown option '--%.*s'%s", (int)len,
+                         name, note);
 }

@@ -219,6 +219,10 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
             fprintf(rep->out, "resumed  %s after epoch %u, batch %zu\n",
                     info->resume_path, info->resume_epoch,
                     info->resume_batches);
+        if (info->resume_path != NULL && info->lr_override)
+            fprintf(rep->out, "override --lr %g (the checkpoint's: "
+                              "%g)\n",
+                    (double)cfg->lr, (double)info->lr_checkpoint);
         fflush(rep->out);
     }
     if (f == NULL)
@@ -264,8 +268,13 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     if (info->resume_path != NULL) {
         fputs(",\"resume\":{\"path\":", f);
         mlp_report_json_string(f, info->resume_path);
-        fprintf(f, ",\"epoch\":%u,\"batch\":%zu}", info->resume_epoch,
+        fprintf(f, ",\"epoch\":%u,\"batch\":%zu", info->resume_epoch,
                 info->resume_batches);
+        if (info->lr_override)
+            fprintf(f, ",\"overrides\":{\"lr\":{\"checkpoint\":%.9g,"
+                       "\"used\":%.9g}}",
+                    (double)info->lr_checkpoint, (double)cfg->lr);
+        fputc('}', f);
     }
     return log_end(rep);
 }

@@ -236,9 +236,12 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
 
 /*
  * The options of a resumed run: the checkpoint's, except that an option
- * given explicitly with another value is an error naming it.
+ * given explicitly with another value is an error naming it.  One option
+ * is free: --lr (fine-tuning with a lower rate); *lr_override is set when
+ * it differs from the checkpoint's, for the log's run record.
  */
-static int merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck)
+static int merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck,
+                        int *lr_override)
 {
     const char *path = cfg->resume_path;
     const char *what = NULL;
@@ -267,10 +270,6 @@ static int merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck)
         what = "--init-std";
         snprintf(mine, sizeof(mine), "%g", (double)cfg->init_std);
         snprintf(theirs, sizeof(theirs), "%g", (double)ck->init_std);
-    } else if (DIFFERS(MLP_GIVEN_LR, cfg->lr, ck->lr)) {
-        what = "--lr";
-        snprintf(mine, sizeof(mine), "%g", (double)cfg->lr);
-        snprintf(theirs, sizeof(theirs), "%g", (double)ck->lr);
     } else if (DIFFERS(MLP_GIVEN_MOMENTUM, cfg->momentum, ck->momentum)) {
         what = "--momentum";
         snprintf(mine, sizeof(mine), "%g", (double)cfg->momentum);
@@ -311,7 +310,9 @@ static int merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck)
     memcpy(cfg->hidden, ck->hidden, sizeof(cfg->hidden));
     cfg->act = ck->act;
     cfg->init_std = ck->init_std;
-    cfg->lr = ck->lr;
+    *lr_override = (cfg->given & MLP_GIVEN_LR) && cfg->lr != ck->lr;
+    if (!*lr_override)
+        cfg->lr = ck->lr;
     cfg->momentum = ck->momentum;
     cfg->weight_decay = ck->weight_decay;
     cfg->batch = ck->batch;
@@ -436,7 +437,7 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     unsigned first = 1;
     uint64_t batches_run = 0;
     double max_loss = 0.0; /* per sample; 0: only non-finite */
-    int rc, resume;
+    int rc, resume, lr_override = 0;
 
     memset(&rck, 0, sizeof(rck));
     memset(&sck, 0, sizeof(sck));
@@ -458,6 +459,10 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     *cfg = *cfg_in;
     /* Both are written atomically (a temporary file beside, then rename):
      * the same check serves the checkpoint and the picture. */
+    /* A resumed run goes on saving where it came from, unless --save
+     * names another file. */
+    if (resume && cfg->save_path[0] == '\0')
+        memcpy(cfg->save_path, cfg->resume_path, sizeof(cfg->save_path));
     if (cfg->save_path[0] != '\0' &&
         (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
         goto out;
@@ -466,7 +471,7 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
         goto out;
     if (resume) {
         if ((rc = mlp_checkpoint_load(cfg->resume_path, &rck)) < 0 ||
-            (rc = merge_resume(cfg, &rck)) < 0)
+            (rc = merge_resume(cfg, &rck, &lr_override)) < 0)
             goto out;
         first = rck.epoch + 1;
         rs.epoch = rck.epoch;
@@ -571,7 +576,8 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
                                mlp_net_nparams(net), mlp_loader_slots(ld),
                                mlp_loader_bytes(ld),
                                resume ? cfg->resume_path : NULL, rck.epoch,
-                               rck.batches_done};
+                               rck.batches_done, lr_override,
+                               rck.lr};
         if ((rc = mlp_report_run(rep, cfg, ds, &info)) < 0)
             goto out;
     }

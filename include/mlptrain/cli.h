@@ -37,6 +37,18 @@ int mlp_cli_parse_uint(const char *opt, const char *arg,
 /* Parse a list of hidden widths: "256", "512,256", "1024:512", "" or "none". */
 int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden);
 
+struct option;
+
+/*
+ * The message of an option getopt_long refused (it returned '?' or ':';
+ * call it right then, with the argv and table given to getopt_long):
+ * "unknown option '--x'", "option '--s' is ambiguous: it could be --save,
+ * --seed", "option '--log' needs a value", "option '--help' takes no
+ * value"; `note` (may be NULL) is appended.  Returns MLP_EUSAGE.
+ */
+int mlp_cli_bad_option(int c, char **argv, const struct option *opts,
+                       const char *note);
+
 /* The --help text, with every default. */
 void mlp_cli_usage(FILE *f);
 

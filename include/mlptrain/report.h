@@ -42,6 +42,9 @@ typedef struct {
     const char *resume_path;  /* the checkpoint resumed from, or NULL */
     unsigned resume_epoch;    /* its epochs completed */
     size_t resume_batches;    /* and training batches of the next epoch */
+    int lr_override;          /* --lr given on resume, unlike the
+                               * checkpoint's lr_checkpoint */
+    float lr_checkpoint;
 } mlp_run_info_t;
 
 typedef struct {
