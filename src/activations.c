@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mlptrain/activations.h"
+#include "mlptrain/cli.h"
 #include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/plot.h"
@@ -115,6 +116,7 @@ out:
 static const struct option act_options[] = {
     {"png", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
@@ -125,9 +127,15 @@ static void act_usage(FILE *f)
           "tanh) for x = -8.0, -7.9, ..., 7.9, computed by the oneDNN\n"
           "eltwise forward and backward primitives the model trains with.\n"
           "\n"
-          "  -o, --png FILE   also draw them: a panel per function and one "
-          "per derivative\n"
-          "  -h, --help       show this help\n",
+          "  -o, --png FILE   also draw them: a panel per function and one\n"
+          "                   per derivative [none]\n"
+          "  -h, --help       show this help\n"
+          "  -V, --version    show versions\n"
+          "\n"
+          "Exit status:\n"
+          "  0    success\n"
+          "  1    error (oneDNN, gnuplot, the picture, standard output)\n"
+          "  2    bad usage\n",
           f);
 }
 
@@ -198,7 +206,7 @@ int mlp_cmd_activations(int argc, char **argv, FILE *out)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:h", act_options, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, ":o:hV", act_options, NULL)) != -1)
         switch (c) {
         case 'o':
             png = optarg;
@@ -206,12 +214,11 @@ int mlp_cmd_activations(int argc, char **argv, FILE *out)
         case 'h':
             act_usage(out);
             return 0;
-        case ':':
-            return mlp_error_set(MLP_EUSAGE, "option '%s' needs a value",
-                                 argv[optind - 1]);
+        case 'V':
+            mlp_cli_version(out);
+            return 0;
         default:
-            return mlp_error_set(MLP_EUSAGE, "unknown option '%s'",
-                                 argv[optind - 1]);
+            return mlp_cli_bad_option(c, argv, act_options, NULL);
         }
     if (optind < argc)
         return mlp_error_set(MLP_EUSAGE, "unexpected argument '%s'",

@@ -83,8 +83,8 @@ void mlp_cli_usage(FILE *f)
 "  -e, --epochs N         epochs [10]\n"
 "  -s, --seed N           seed of weights and shuffling [1]\n"
 "Data:\n"
-"      --data DIR         directory of the IDX files\n"
-"                         [$MLPTRAIN_DATA, else %s]\n"
+"      --data DIR         directory of the IDX files [$MLPTRAIN_DATA, else\n"
+"                         %s]\n"
 "      --limit-train N    use the first N training samples [all]\n"
 "  -n, --limit-test N     use the first N test samples [all]\n"
 "Machine:\n"
@@ -233,7 +233,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
 
         /* The option's name as the user typed it, for messages. */
         for (const struct option *o = long_options; o->name != NULL; o++)
-            if (o->val == c)
+            if (o->val == c && name == NULL)
                 name = o->name;
         char opt[64];
         snprintf(opt, sizeof(opt), "--%s", name != NULL ? name : "?");

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlptrain/cli.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
 #include "mlptrain/plot.h"
@@ -332,6 +333,7 @@ static const struct option plot_options[] = {
     {"png", required_argument, NULL, 'o'},
     {"title", required_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
@@ -344,9 +346,15 @@ static void plot_usage(FILE *f)
           "color per run.\n"
           "\n"
           "  -o, --png FILE     the PNG to write (required)\n"
-          "  -T, --title TEXT   the chart's title [the run's model, or the "
-          "number of runs]\n"
-          "  -h, --help         show this help\n",
+          "  -T, --title TEXT   the chart's title\n"
+          "                     [the run's model, or the number of runs]\n"
+          "  -h, --help         show this help\n"
+          "  -V, --version      show versions\n"
+          "\n"
+          "Exit status:\n"
+          "  0    success\n"
+          "  1    error (a log, gnuplot, the picture)\n"
+          "  2    bad usage\n",
           f);
 }
 
@@ -361,7 +369,7 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:T:h", plot_options, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, ":o:T:hV", plot_options, NULL)) != -1)
         switch (c) {
         case 'o':
             png = optarg;
@@ -372,12 +380,11 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
         case 'h':
             plot_usage(out);
             return 0;
-        case ':':
-            return mlp_error_set(MLP_EUSAGE, "option '%s' needs a value",
-                                 argv[optind - 1]);
+        case 'V':
+            mlp_cli_version(out);
+            return 0;
         default:
-            return mlp_error_set(MLP_EUSAGE, "unknown option '%s'",
-                                 argv[optind - 1]);
+            return mlp_cli_bad_option(c, argv, plot_options, NULL);
         }
     if (png == NULL || png[0] == '\0')
         return mlp_error_set(MLP_EUSAGE, "option '--png' is required");

@@ -291,10 +291,8 @@ int mlp_eval_check_fit(const mlp_checkpoint_t *ck, const char *model_path,
 enum {
     OPT_MODEL = 256,
     OPT_DATA,
-    OPT_LIMIT_TEST,
     OPT_CLASS_NAMES,
     OPT_JSON,
-    OPT_PNG,
 };
 
 typedef struct {
@@ -307,7 +305,7 @@ typedef struct {
     const char *class_names;  /* NULL: by the rule */
     int json;
     const char *png;          /* NULL: no picture */
-    int help;
+    int help, version;
 } cmd_opts_t;
 
 #define PREDICT_MAX 100
@@ -337,7 +335,7 @@ static int parse_opts(const char *command, int argc, char **argv,
         char opt[64];
 
         for (const struct option *lo = longopts; lo->name != NULL; lo++)
-            if (lo->val == c)
+            if (lo->val == c && name == NULL)
                 name = lo->name;
         snprintf(opt, sizeof(opt), "--%s", name != NULL ? name : "?");
         switch (c) {
@@ -355,7 +353,15 @@ static int parse_opts(const char *command, int argc, char **argv,
                                      optarg);
             memcpy(o->data_dir, optarg, strlen(optarg) + 1);
             break;
-        case OPT_LIMIT_TEST:
+        case 'n':
+            /* predict: the images shown; eval: the samples evaluated */
+            if (strcmp(command, "predict") == 0) {
+                if ((rc = mlp_cli_parse_uint(opt, optarg, 1, PREDICT_MAX,
+                                             &v)) < 0)
+                    return rc;
+                o->n = (size_t)v;
+                break;
+            }
             if ((rc = mlp_cli_parse_uint(opt, optarg, 0, SIZE_MAX, &v)) < 0)
                 return rc;
             o->limit_test = (size_t)v;
@@ -364,11 +370,6 @@ static int parse_opts(const char *command, int argc, char **argv,
             if ((rc = mlp_cli_parse_uint(opt, optarg, 1, 1u << 20, &v)) < 0)
                 return rc;
             o->batch = (size_t)v;
-            break;
-        case 'n':
-            if ((rc = mlp_cli_parse_uint("-n", optarg, 1, PREDICT_MAX, &v)) < 0)
-                return rc;
-            o->n = (size_t)v;
             break;
         case 't':
             if ((rc = mlp_cli_parse_uint(opt, optarg,
@@ -382,7 +383,7 @@ static int parse_opts(const char *command, int argc, char **argv,
         case OPT_JSON:
             o->json = 1;
             break;
-        case OPT_PNG:
+        case 'o':
             if (optarg[0] == '\0')
                 return mlp_error_set(MLP_EUSAGE,
                                      "option '--png': empty file name");
@@ -391,12 +392,11 @@ static int parse_opts(const char *command, int argc, char **argv,
         case 'h':
             o->help = 1;
             return 0;
-        case ':':
-            return mlp_error_set(MLP_EUSAGE, "option '%s' needs a value",
-                                 argv[optind - 1]);
+        case 'V':
+            o->version = 1;
+            return 0;
         default:
-            return mlp_error_set(MLP_EUSAGE, "%s: unknown option '%s'",
-                                 command, argv[optind - 1]);
+            return mlp_cli_bad_option(c, argv, longopts, NULL);
         }
     }
     if (optind < argc)
@@ -469,12 +469,13 @@ static int load_model(const cmd_opts_t *o, size_t batch, mlp_checkpoint_t *ck,
 static const struct option eval_options[] = {
     {"model", required_argument, NULL, OPT_MODEL},
     {"data", required_argument, NULL, OPT_DATA},
-    {"limit-test", required_argument, NULL, OPT_LIMIT_TEST},
+    {"limit-test", required_argument, NULL, 'n'},
     {"batch", required_argument, NULL, 'b'},
     {"threads", required_argument, NULL, 't'},
     {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
     {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
@@ -486,17 +487,21 @@ static void eval_usage(FILE *f)
 "matrix (rows: true class, columns: predicted) and per-class accuracy.\n"
 "\n"
 "      --model FILE       checkpoint written by 'mlptrain --save' [required]\n"
-"      --data DIR         directory of the IDX files\n"
-"                         [$MLPTRAIN_DATA, else %s]\n"
-"      --limit-test N     use the first N test samples [all]\n"
+"      --data DIR         directory of the IDX files [$MLPTRAIN_DATA, else\n"
+"                         %s]\n"
+"  -n, --limit-test N     use the first N test samples [all]\n"
 "  -b, --batch N          evaluation batch size [256]\n"
 "  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
 "      --class-names LIST comma-separated names, one per class\n"
 "                         [Fashion-MNIST's for Fashion-MNIST, else 0..C-1]\n"
 "      --json             print one JSON object instead of text [off]\n"
 "  -h, --help             show this help\n"
+"  -V, --version          show versions\n"
 "\n"
-"Exit status: 0 success, 1 error (model, data, memory), 2 bad usage.\n",
+"Exit status:\n"
+"  0    success\n"
+"  1    error (model, data, memory, standard output)\n"
+"  2    bad usage\n",
             MLP_DEFAULT_DATA_DIR, mlp_config_ncores());
 }
 
@@ -630,10 +635,14 @@ int mlp_cmd_eval(int argc, char **argv, FILE *out)
     memset(&ck, 0, sizeof(ck));
     memset(&res, 0, sizeof(res));
     memset(&cn, 0, sizeof(cn));
-    if ((rc = parse_opts("eval", argc, argv, eval_options, ":b:t:h", &o)) < 0)
+    if ((rc = parse_opts("eval", argc, argv, eval_options, ":n:b:t:hV",
+                         &o)) < 0)
         goto out;
-    if (o.help) {
-        eval_usage(out);
+    if (o.help || o.version) {
+        if (o.help)
+            eval_usage(out);
+        else
+            mlp_cli_version(out);
         goto out;
     }
     if ((rc = load_model(&o, o.batch, &ck, &ds, &net)) < 0)
@@ -662,12 +671,15 @@ out:
 
 static const struct option predict_options[] = {
     {"model", required_argument, NULL, OPT_MODEL},
+    {"limit-test", required_argument, NULL, 'n'},
     {"count", required_argument, NULL, 'n'},
     {"data", required_argument, NULL, OPT_DATA},
-    {"png", required_argument, NULL, OPT_PNG},
+    {"png", required_argument, NULL, 'o'},
     {"threads", required_argument, NULL, 't'},
     {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
+    {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
@@ -679,16 +691,22 @@ static void predict_usage(FILE *f)
 "in the terminal and, with --png, as one picture.\n"
 "\n"
 "      --model FILE       checkpoint written by 'mlptrain --save' [required]\n"
-"  -n, --count N          images to show, 1..%d [10]\n"
-"      --data DIR         directory of the IDX files\n"
-"                         [$MLPTRAIN_DATA, else %s]\n"
-"      --png FILE         also draw them into FILE with gnuplot [none]\n"
+"  -n, --limit-test N     use (show) the first N test images, 1..%d [10];\n"
+"                         --count N is the same\n"
+"      --data DIR         directory of the IDX files [$MLPTRAIN_DATA, else\n"
+"                         %s]\n"
+"  -o, --png FILE         also draw them into FILE with gnuplot [none]\n"
 "  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
 "      --class-names LIST comma-separated names, one per class\n"
 "                         [Fashion-MNIST's for Fashion-MNIST, else 0..C-1]\n"
+"      --json             print one JSON object instead of text [off]\n"
 "  -h, --help             show this help\n"
+"  -V, --version          show versions\n"
 "\n"
-"Exit status: 0 success, 1 error (model, data, gnuplot), 2 bad usage.\n",
+"Exit status:\n"
+"  0    success\n"
+"  1    error (model, data, gnuplot, the picture, standard output)\n"
+"  2    bad usage\n",
             PREDICT_MAX, MLP_DEFAULT_DATA_DIR, mlp_config_ncores());
 }
 
@@ -882,6 +900,34 @@ static int draw_png(const char *path, const mlp_dataset_t *ds, size_t n,
     return rc;
 }
 
+/* --json: {"model":...,"epochs":E,"data":...,"classes":[names],
+ * "predictions":[{"index":i,"true":k,"predicted":k},...],"correct":N} */
+static void print_predict_json(FILE *out, const cmd_opts_t *o,
+                               const mlp_checkpoint_t *ck,
+                               const mlp_dataset_t *ds, size_t n,
+                               const int32_t *pred,
+                               const mlp_class_names_t *cn)
+{
+    size_t correct = 0;
+
+    fputs("{\"model\":", out);
+    mlp_report_json_string(out, o->model);
+    fprintf(out, ",\"epochs\":%u,\"data\":", ck->epoch);
+    mlp_report_json_string(out, o->data_dir);
+    fputs(",\"classes\":[", out);
+    for (size_t k = 0; k < ds->nclasses; k++) {
+        fputs(k ? "," : "", out);
+        mlp_report_json_string(out, cn->names[k]);
+    }
+    fputs("],\"predictions\":[", out);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%s{\"index\":%zu,\"true\":%u,\"predicted\":%d}",
+                i ? "," : "", i, (unsigned)ds->test.labels[i], (int)pred[i]);
+        correct += pred[i] == (int32_t)ds->test.labels[i];
+    }
+    fprintf(out, "],\"correct\":%zu}\n", correct);
+}
+
 int mlp_cmd_predict(int argc, char **argv, FILE *out)
 {
     cmd_opts_t o;
@@ -895,11 +941,14 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
 
     memset(&ck, 0, sizeof(ck));
     memset(&cn, 0, sizeof(cn));
-    if ((rc = parse_opts("predict", argc, argv, predict_options, ":n:t:h",
-                         &o)) < 0)
+    if ((rc = parse_opts("predict", argc, argv, predict_options,
+                         ":n:o:t:hV", &o)) < 0)
         goto out;
-    if (o.help) {
-        predict_usage(out);
+    if (o.help || o.version) {
+        if (o.help)
+            predict_usage(out);
+        else
+            mlp_cli_version(out);
         goto out;
     }
     /* Only the first n test samples are needed. */
@@ -915,17 +964,23 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     }
     if ((rc = mlp_eval_predict(net, &ds->test, n, n, pred)) < 0)
         goto out;
-    print_model(out, o.model, &ck);
-    fprintf(out, "data     %s: %zu test images, %zux%zu, %zu classes\n",
-            o.data_dir, ds->test_total, ds->rows, ds->cols, ds->nclasses);
-    fprintf(out, "showing  the first %zu: true label over predicted, * when "
-                 "wrong\n",
-            n);
-    print_predictions(out, ds, n, pred, &cn);
+    if (o.json) {
+        print_predict_json(out, &o, &ck, ds, n, pred, &cn);
+    } else {
+        print_model(out, o.model, &ck);
+        fprintf(out, "data     %s: %zu test images, %zux%zu, %zu classes\n",
+                o.data_dir, ds->test_total, ds->rows, ds->cols,
+                ds->nclasses);
+        fprintf(out, "showing  the first %zu: true label over predicted, * "
+                     "when wrong\n",
+                n);
+        print_predictions(out, ds, n, pred, &cn);
+    }
     if (o.png != NULL) {
         if ((rc = draw_png(o.png, ds, n, pred, &cn)) < 0)
             goto out;
-        fprintf(out, "wrote %s\n", o.png);
+        if (!o.json) /* stdout stays one JSON object */
+            fprintf(out, "wrote %s\n", o.png);
     }
     if (fflush(out) != 0 || ferror(out))
         rc = mlp_error_set(MLP_EIO, "cannot write the results: %s",

@@ -61,12 +61,51 @@ static int fail(int rc, const char *command, const char *data_dir)
     return EXIT_FAILURE;
 }
 
+/* `mlptrain --help`: train's options, then the other commands. */
+static void usage_all(void)
+{
+    mlp_cli_usage(stdout);
+    fputs("\nOther commands (each with --help, or 'mlptrain help COMMAND'):"
+          "\n", stdout);
+    for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
+        printf("  %-12s %s\n", c->name, c->summary);
+}
+
+/* `mlptrain help [COMMAND]`: the help of train (and the command list), or
+ * of COMMAND, as `COMMAND --help` prints it. */
+static int help(int argc, char **argv)
+{
+    if (argc > 3) {
+        mlp_error_set(MLP_EUSAGE, "help: unexpected argument '%s'", argv[3]);
+        return fail(MLP_EUSAGE, NULL, NULL);
+    }
+    if (argc == 2 || strcmp(argv[2], "train") == 0) {
+        if (argc == 2)
+            usage_all();
+        else
+            mlp_cli_usage(stdout);
+        return check_stdout(EXIT_SUCCESS);
+    }
+    for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
+        if (strcmp(argv[2], c->name) == 0) {
+            char *av[] = {argv[2], "--help", NULL};
+            int rc = c->run(2, av, stdout);
+
+            return check_stdout(rc == 0 ? EXIT_SUCCESS
+                                        : fail(rc, c->name, NULL));
+        }
+    mlp_error_set(MLP_EUSAGE, "help: unknown command '%s'", argv[2]);
+    return fail(MLP_EUSAGE, NULL, NULL);
+}
+
 int main(int argc, char **argv)
 {
     mlp_config_t cfg;
     mlp_cmd_t cmd;
     int rc;
 
+    if (argc > 1 && strcmp(argv[1], "help") == 0)
+        return help(argc, argv);
     if (argc > 1)
         for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
             if (strcmp(argv[1], c->name) == 0) {
@@ -79,10 +118,7 @@ int main(int argc, char **argv)
         return fail(rc, NULL, NULL);
     switch (cmd) {
     case MLP_CMD_HELP:
-        mlp_cli_usage(stdout);
-        fputs("\nOther commands (each with --help):\n", stdout);
-        for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
-            printf("  %-12s %s\n", c->name, c->summary);
+        usage_all();
         return EXIT_SUCCESS;
     case MLP_CMD_VERSION:
         mlp_cli_version(stdout);

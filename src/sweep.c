@@ -637,7 +637,7 @@ static int end_last_line(const char *path)
 static int launch(sweep_t *s, run_t *r)
 {
     char logp[MLP_PATH_MAX + 64], outp[MLP_PATH_MAX + 64], threads[16];
-    char ckpt[MLP_PATH_MAX + 64];
+    char ckpt[MLP_PATH_MAX + 64], epochs[16];
     struct stat st;
     const char *exe = s->o->exe != NULL ? s->o->exe : "/proc/self/exe";
     char **argv = NULL;
@@ -648,7 +648,8 @@ static int launch(sweep_t *s, run_t *r)
     run_path(s, r, "out", outp, sizeof(outp));
     run_path(s, r, "ckpt", ckpt, sizeof(ckpt));
     snprintf(threads, sizeof(threads), "%d", s->per_run);
-    if ((argv = base_argv(s, r->point, 10, &argc)) == NULL) {
+    snprintf(epochs, sizeof(epochs), "%u", r->epochs);
+    if ((argv = base_argv(s, r->point, 12, &argc)) == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
     }
@@ -663,6 +664,8 @@ static int launch(sweep_t *s, run_t *r)
         /* The trainer appends to the log: runlog reads the last run. */
         argv[argc++] = "--resume";
         argv[argc++] = ckpt;
+        argv[argc++] = "--epochs"; /* required with --resume */
+        argv[argc++] = epochs;
         if ((rc = end_last_line(logp)) < 0)
             goto out;
         r->log_size = stat(logp, &st) == 0 ? st.st_size : 0;
@@ -1285,11 +1288,39 @@ static const struct option sweep_options[] = {
     {"dir", required_argument, NULL, 'd'},
     {"no-plots", no_argument, NULL, 'N'},
     {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
 static void sweep_usage(FILE *f)
 {
+    /* "Keys: lr, hidden, ...", broken into lines of at most 79 columns */
+    char keys[512];
+    size_t n = 0, col = 0;
+
+    for (const char *w = mlp_sweep_keys(), *e; *w != '\0' && n < 400;
+         w = *e == ' ' ? e + 1 : e) {
+        size_t len;
+
+        if (n == 0) {
+            n = (size_t)snprintf(keys, sizeof(keys), "Keys:");
+            col = n;
+        }
+        e = strchr(w, ' ');
+        e = e != NULL ? e : w + strlen(w);
+        len = (size_t)(e - w);
+        if (col + 1 + len > 79) {
+            keys[n++] = '\n';
+            col = 0;
+        } else {
+            keys[n++] = ' ';
+            col++;
+        }
+        memcpy(keys + n, w, len);
+        n += len;
+        col += len;
+    }
+    keys[n] = '\0';
     fprintf(f,
 "usage: mlptrain sweep --grid SPEC... [OPTIONS] [-- TRAINING OPTIONS]\n"
 "Train every point of a grid of options, several at once, and rank them.\n"
@@ -1307,14 +1338,22 @@ static void sweep_usage(FILE *f)
 "                       curves.png, accuracy.png [sweep]\n"
 "      --no-plots       do not draw the charts\n"
 "  -h, --help           show this help\n"
+"  -V, --version        show versions\n"
 "\n"
-"Keys: %s.\n"
+"%s.\n"
 "Options after -- go to every run (e.g. -- --epochs 5 --data DIR); a key\n"
 "in the grid overrides them.  Running the same sweep again skips the runs\n"
 "that finished (ok, diverged or error), continues the others from their\n"
 "checkpoints (DIR/run-ID.ckpt) and starts the rest.  Ctrl-C stops the runs\n"
-"and keeps what finished (exit 130).\n",
-            mlp_config_ncores(), mlp_sweep_keys());
+"and keeps what finished (exit 130).\n"
+"\n"
+"Exit status:\n"
+"  0    the sweep ran and at least one run ended ok (results.csv has each\n"
+"       run's status)\n"
+"  1    no run ended ok, or an error (the sweep directory, the charts)\n"
+"  2    bad usage\n"
+"  130  interrupted (SIGINT or SIGTERM)\n",
+            mlp_config_ncores(), keys);
 }
 
 int mlp_cmd_sweep(int argc, char **argv, FILE *out)
@@ -1340,7 +1379,7 @@ int mlp_cmd_sweep(int argc, char **argv, FILE *out)
         }
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(nopt, argv, "+:g:P:t:d:h", sweep_options,
+    while ((c = getopt_long(nopt, argv, "+:g:P:t:d:hV", sweep_options,
                             NULL)) != -1) {
         switch (c) {
         case 'g':
@@ -1378,14 +1417,13 @@ int mlp_cmd_sweep(int argc, char **argv, FILE *out)
         case 'h':
             sweep_usage(out);
             goto out;
-        case ':':
-            rc = mlp_error_set(MLP_EUSAGE, "option '%s' needs a value",
-                               argv[optind - 1]);
+        case 'V':
+            mlp_cli_version(out);
             goto out;
         default:
-            rc = mlp_error_set(MLP_EUSAGE, "unknown option '%s' (training "
-                                           "options go after --)",
-                               argv[optind - 1]);
+            rc = mlp_cli_bad_option(c, argv, sweep_options,
+                                    c == ':' ? NULL : " (training options "
+                                                      "go after --)");
             goto out;
         }
     }
