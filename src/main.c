@@ -80,10 +80,7 @@ static int help(int argc, char **argv)
         return fail(MLP_EUSAGE, NULL, NULL);
     }
     if (argc == 2 || strcmp(argv[2], "train") == 0) {
-        if (argc == 2)
-            usage_all();
-        else
-            mlp_cli_usage(stdout);
+        usage_all();
         return check_stdout(EXIT_SUCCESS);
     }
     for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)

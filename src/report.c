@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -336,21 +337,75 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
     return log_end(rep);
 }
 
-/* "1m05s", or "12 s" under a minute. */
+/* "1m05s", or "12 s" under a minute, "2h05m" over an hour; "?" when not
+ * known (no rate yet), ">99h" beyond. */
 static void fmt_eta(char *buf, size_t len, double s)
 {
-    if (s >= 60.0)
+    if (!(s >= 0.0))
+        snprintf(buf, len, "?");
+    else if (s >= 100.0 * 3600.0)
+        snprintf(buf, len, ">99h");
+    else if (s >= 3600.0)
+        snprintf(buf, len, "%uh%02um", (unsigned)(s / 3600.0),
+                 (unsigned)(s / 60.0) % 60u);
+    else if (s >= 60.0)
         snprintf(buf, len, "%um%02us", (unsigned)(s / 60.0),
                  (unsigned)s % 60u);
     else
         snprintf(buf, len, "%.0f s", s);
 }
 
+size_t mlp_report_format_progress(char *buf, size_t len, unsigned width,
+                                  unsigned epoch, unsigned epochs,
+                                  size_t done, size_t total,
+                                  double samples_per_s, double eta_epoch_s,
+                                  double eta_run_s)
+{
+    char eta[32], run[32];
+    size_t max = len - 1, n;
+    int k;
+
+    if (len == 0)
+        return 0;
+    if (width > 0 && width - 1 < max)
+        max = width - 1;
+    fmt_eta(eta, sizeof(eta), eta_epoch_s);
+    fmt_eta(run, sizeof(run), eta_run_s);
+    k = snprintf(buf, len, "[epoch %u/%u] batch %zu/%zu (%.0f%%)  %.0f "
+                           "samples/s  ETA %s, run %s",
+                 epoch, epochs, done, total,
+                 total ? 100.0 * (double)done / (double)total : 0.0,
+                 samples_per_s, eta, run);
+    if (k >= 0 && (size_t)k > max)
+        k = snprintf(buf, len, "%u/%u %.0f%% %.0f/s ETA %s run %s", epoch,
+                     epochs,
+                     total ? 100.0 * (double)done / (double)total : 0.0,
+                     samples_per_s, eta, run);
+    n = k < 0 ? 0 : (size_t)k;
+    if (n > max)
+        n = max;
+    buf[n] = '\0';
+    return n;
+}
+
+/* Columns of the terminal on fd; else $COLUMNS; else 80. */
+static unsigned term_width(int fd)
+{
+    struct winsize ws;
+    const char *env = getenv("COLUMNS");
+
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    if (env != NULL && atoi(env) > 0)
+        return (unsigned)atoi(env);
+    return 80;
+}
+
 void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
                          size_t total)
 {
-    double t, rate;
-    char eta[32];
+    double t, rate, left;
+    char line[256];
 
     if (rep->err == NULL)
         return;
@@ -369,13 +424,17 @@ void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
         return;
     rep->last = t;
     rate = (double)(done - rep->done0) / (t - rep->t0); /* batches/s */
-    fmt_eta(eta, sizeof(eta), (double)(total - done) / rate);
-    fprintf(rep->err,
-            "%s[epoch %u/%u] batch %zu/%zu (%.0f%%)  %.0f samples/s  "
-            "ETA %s%s",
-            rep->tty ? "\r\033[K" : "", epoch, rep->epochs, done, total,
-            100.0 * (double)done / (double)total, rate * (double)rep->batch,
-            eta, rep->tty ? "" : "\n");
+    /* The run: this epoch's batches left and every later epoch's. */
+    left = (double)(total - done) +
+           (double)(rep->epochs > epoch ? rep->epochs - epoch : 0) *
+               (double)total;
+    mlp_report_format_progress(line, sizeof(line),
+                               rep->tty ? term_width(fileno(rep->err)) : 0,
+                               epoch, rep->epochs, done, total,
+                               rate * (double)rep->batch,
+                               (double)(total - done) / rate, left / rate);
+    fprintf(rep->err, "%s%s%s", rep->tty ? "\r\033[K" : "", line,
+            rep->tty ? "" : "\n");
     fflush(rep->err);
     rep->drawn = rep->tty;
 }

@@ -459,10 +459,6 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     *cfg = *cfg_in;
     /* Both are written atomically (a temporary file beside, then rename):
      * the same check serves the checkpoint and the picture. */
-    /* A resumed run goes on saving where it came from, unless --save
-     * names another file. */
-    if (resume && cfg->save_path[0] == '\0')
-        memcpy(cfg->save_path, cfg->resume_path, sizeof(cfg->save_path));
     if (cfg->save_path[0] != '\0' &&
         (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
         goto out;
@@ -473,6 +469,13 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
         if ((rc = mlp_checkpoint_load(cfg->resume_path, &rck)) < 0 ||
             (rc = merge_resume(cfg, &rck, &lr_override)) < 0)
             goto out;
+        /* It goes on saving where it came from, unless --save names
+         * another file (checked once the file proved a checkpoint). */
+        if (cfg->save_path[0] == '\0') {
+            memcpy(cfg->save_path, cfg->resume_path, sizeof(cfg->save_path));
+            if ((rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
+                goto out;
+        }
         first = rck.epoch + 1;
         rs.epoch = rck.epoch;
         rs.best_acc = rck.best_test_acc;

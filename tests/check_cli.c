@@ -157,6 +157,61 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
+/* Issue 10: getopt_long's '?' told apart, and --resume needs --epochs. */
+static const struct {
+    const char *args[6];
+    const char *msg;
+} bad_ux[] = {
+    {{"--s", "3", NULL},
+     "option '--s' is ambiguous: it could be --seed, --slots, --save"},
+    {{"--limit", "3", NULL}, "option '--limit' is ambiguous: it could be "
+                             "--limit-train, --limit-test"},
+    {{"--bogus=3", NULL}, "unknown option '--bogus'"},
+    {{"--help=1", NULL}, "option '--help' takes no value"},
+    {{"--log", NULL}, "option '--log' needs a value"},
+    {{"--epochs", NULL}, "option '--epochs' needs a value"},
+    {{"-e", NULL}, "option '-e' needs a value"},
+    {{"-qx", NULL}, "unknown option '-x'"},
+    {{"--resume", "c.ckpt", NULL}, "option '--resume' needs '--epochs N'"},
+    {{"--png", "", NULL}, "option '--png': '' is not a usable file name"},
+};
+
+START_TEST(test_bad_ux)
+{
+    mlp_config_t cfg;
+    mlp_cmd_t cmd;
+
+    ck_assert_int_eq(parse(&cmd, &cfg, bad_ux[_i].args), MLP_EUSAGE);
+    ck_assert_msg(strstr(mlp_error_message(), bad_ux[_i].msg) != NULL,
+                  "case %d: message '%s' lacks '%s'", _i,
+                  mlp_error_message(), bad_ux[_i].msg);
+}
+END_TEST
+
+/* One vocabulary: -o/--png (--plot the old name), -n/--limit-test; an
+ * unambiguous prefix still works. */
+START_TEST(test_vocabulary)
+{
+    mlp_config_t cfg;
+    mlp_cmd_t cmd;
+    const char *a[] = {"-o", "a.png", "-n", "7", NULL};
+    const char *b[] = {"--plot", "b.png", "--limit-te", "8", NULL};
+    const char *c[] = {"--png=c.png", "--resume", "r.ckpt", "--epochs", "3",
+                       NULL};
+
+    ck_assert_int_eq(parse(&cmd, &cfg, a), 0);
+    ck_assert_str_eq(cfg.plot_path, "a.png");
+    ck_assert_uint_eq(cfg.limit_test, 7);
+    ck_assert_int_eq(parse(&cmd, &cfg, b), 0);
+    ck_assert_str_eq(cfg.plot_path, "b.png");
+    ck_assert_uint_eq(cfg.limit_test, 8);
+    ck_assert_int_eq(parse(&cmd, &cfg, c), 0);
+    ck_assert_str_eq(cfg.plot_path, "c.png");
+    ck_assert_str_eq(cfg.resume_path, "r.ckpt");
+    ck_assert_uint_eq(cfg.epochs, 3);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -167,8 +222,11 @@ static Suite *cli_suite(void)
     tcase_add_test(core, test_all_options);
     tcase_add_test(core, test_hidden_lists);
     tcase_add_test(core, test_help_version);
+    tcase_add_test(core, test_vocabulary);
     tcase_add_loop_test(errors, test_bad_options, 0,
                         (int)(sizeof(bad) / sizeof(bad[0])));
+    tcase_add_loop_test(errors, test_bad_ux, 0,
+                        (int)(sizeof(bad_ux) / sizeof(bad_ux[0])));
     suite_add_tcase(s, core);
     suite_add_tcase(s, errors);
     return s;

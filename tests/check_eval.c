@@ -554,14 +554,16 @@ START_TEST(test_command_usage)
     USAGE(mlp_cmd_eval, "option '--model' needs a value", "eval", "--model");
     USAGE(mlp_cmd_eval, "unexpected argument 'extra'", "eval", "--model", "m",
           "extra");
-    USAGE(mlp_cmd_predict, "option '-n': '0' is out of range", "predict",
+    USAGE(mlp_cmd_predict, "option '--limit-test': '0' is out of range", "predict",
           "--model", "m", "-n", "0");
-    USAGE(mlp_cmd_predict, "option '-n': '101' is out of range", "predict",
+    USAGE(mlp_cmd_predict, "option '--limit-test': '101' is out of range", "predict",
           "--model", "m", "-n", "101");
     USAGE(mlp_cmd_predict, "option '--png': empty file name", "predict",
           "--model", "m", "--png", "");
-    USAGE(mlp_cmd_predict, "unknown option '--json'", "predict", "--model",
-          "m", "--json");
+    USAGE(mlp_cmd_predict, "option '--c' is ambiguous: it could be --count, "
+          "--class-names", "predict", "--model", "m", "--c", "3");
+    USAGE(mlp_cmd_eval, "unknown option '--png'", "eval", "--model", "m",
+          "--png", "x.png");
 #undef USAGE
 
     /* --help shows every default and succeeds without --model. */

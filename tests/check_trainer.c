@@ -511,14 +511,16 @@ START_TEST(test_resume_errors)
 
     small_config(&cfg);
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
-    /* An option given with another value than the checkpoint's. */
-    cfg.lr = 0.2f;
-    cfg.given = MLP_GIVEN_LR;
+    /* An option given with another value than the checkpoint's (--lr is
+     * free: test_resume_lr_override). */
+    cfg.momentum = 0.5f;
+    cfg.given = MLP_GIVEN_MOMENTUM;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "option '--lr': 0.2 conflicts with the "
-                                 "checkpoint '"));
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "opts.ckpt' (0.05)"));
+                                 "option '--momentum': 0.5 conflicts with "
+                                 "the checkpoint '"));
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "opts.ckpt' (0.9)"));
+    cfg.momentum = 0.0f;
     cfg.given = MLP_GIVEN_HIDDEN;
     cfg.hidden[0] = 33;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
@@ -574,6 +576,56 @@ START_TEST(test_resume_errors)
 END_TEST
 
 /* Outputs are checked before the data is read or anything trained. */
+/*
+ * --resume without --save goes on saving into the resumed file; a new --lr
+ * (fine-tuning) is taken, logged as an override and kept by the checkpoint.
+ */
+START_TEST(test_resume_lr_override)
+{
+    mlp_config_t cfg;
+    mlp_checkpoint_t c;
+    char *ck = tu_path(datadir, "ft.ckpt");
+    char *log = tu_path(datadir, "ft.jsonl");
+    char *text;
+
+    unlink(ck);
+    unlink(log);
+    ref_config(&cfg);
+    cfg.epochs = 1;
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+
+    small_config(&cfg);
+    cfg.epochs = 2;
+    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+    snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
+    ck_assert_uint_eq(c.epoch, 2);
+    ck_assert_float_eq(c.lr, 0.05f);
+    mlp_checkpoint_free(&c);
+    text = read_text(log);
+    ck_assert_ptr_null(strstr(text, "\"overrides\""));
+    free(text);
+
+    cfg.epochs = 3;
+    cfg.lr = 0.01f;
+    cfg.given = MLP_GIVEN_LR;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
+    ck_assert_uint_eq(c.epoch, 3);
+    ck_assert_float_eq(c.lr, 0.01f);
+    mlp_checkpoint_free(&c);
+    text = read_text(log);
+    ck_assert_ptr_nonnull(strstr(text, "\"overrides\":{\"lr\":"
+                                       "{\"checkpoint\":0.0500000007,"
+                                       "\"used\":0.00999999978}}"));
+    free(text);
+    free(ck);
+    free(log);
+}
+END_TEST
+
 START_TEST(test_unwritable_save_fails_first)
 {
     mlp_config_t cfg;
@@ -630,6 +682,7 @@ static Suite *trainer_suite(void)
     tcase_set_timeout(ckpt, 120);
     tcase_add_test(ckpt, test_resume_exact);
     tcase_add_test(ckpt, test_interrupt_and_resume);
+    tcase_add_test(ckpt, test_resume_lr_override);
     tcase_add_test(ckpt, test_interrupt_request);
     tcase_add_test(ckpt, test_signals);
     tcase_add_test(ckpt, test_diverged_keeps_last_checkpoint);

@@ -27,7 +27,7 @@ ls "$TMP" | grep -q '\.tmp\.' && bad "a temporary file is left" ||
     ok "no temporary file left"
 # Only --data, --threads and --epochs: the rest comes from the checkpoint.
 "$MLPTRAIN" --data "$D" --threads 2 -j 3 --epochs 4 --resume "$TMP/c.ckpt" \
-    >"$TMP/rest" 2>"$TMP/err" || bad "--resume: $(cat "$TMP/err")"
+    --save "$TMP/rest.ckpt" >"$TMP/rest" 2>"$TMP/err" || bad "--resume: $(cat "$TMP/err")"
 grep -q "^resumed  $TMP/c.ckpt after epoch 2" "$TMP/rest" && ok "resumed line" ||
     bad "resumed line: $(head -7 "$TMP/rest")"
 want=$(figures "$TMP/full" | tail -2)
@@ -40,8 +40,8 @@ fi
 grep -q '^ok: 4 epochs' "$TMP/rest" && ok "resumed summary counts 4 epochs" ||
     bad "resumed summary: $(tail -1 "$TMP/rest")"
 
-expect_exit 2 "option '--lr': 0.3 conflicts with the checkpoint '$TMP/c.ckpt' (0.05)" -- \
-    --data "$D" --epochs 4 --lr 0.3 --resume "$TMP/c.ckpt"
+expect_exit 2 "option '--weight-decay': 0.3 conflicts with the checkpoint '$TMP/c.ckpt' (0)" -- \
+    --data "$D" --epochs 4 --weight-decay 0.3 --resume "$TMP/c.ckpt"
 expect_exit 2 "has completed 2 epochs; --epochs is the total" -- \
     --data "$D" --epochs 2 --resume "$TMP/c.ckpt"
 mkdir "$TMP/other" && "$MKDATA" "$TMP/other" 1200 300 10 10 7 gz

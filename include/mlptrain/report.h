@@ -77,7 +77,8 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum);
  * Progress within an epoch: `done` of `total` training batches of `epoch`
  * are done.  Call it after every training batch; it reads the clock only
  * every few calls and prints at most every 0.2 s on a terminal (one line on
- * stderr, redrawn in place, taken off before the epoch line) or every 5 s
+ * stderr, redrawn in place and cut to the terminal's width, taken off
+ * before the epoch line) or every 5 s
  * otherwise (plain lines, no carriage returns); $MLPTRAIN_PROGRESS sets the
  * seconds between lines, or "off".  Silent when quiet or out is NULL.  With
  * cfg->plot_path set, mlp_report_epoch also redraws that PNG of the curves
@@ -85,6 +86,21 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum);
  */
 void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
                          size_t total);
+
+/*
+ * The progress line, formatted into buf (NUL-terminated, at most len - 1
+ * bytes): "[epoch 3/10] batch 120/235 (51%)  25034 samples/s  ETA 4 s,
+ * run 1m05s", where the second ETA is of the whole run (the epochs left at
+ * the same rate).  With width > 0 the line fits in width - 1 columns (the
+ * last column would wrap on some terminals): a shorter form "3/10 51%
+ * 25034/s ETA 4 s run 1m05s" first, then cut.  Pure: for the unit tests.
+ * Returns the length.
+ */
+size_t mlp_report_format_progress(char *buf, size_t len, unsigned width,
+                                  unsigned epoch, unsigned epochs,
+                                  size_t done, size_t total,
+                                  double samples_per_s, double eta_epoch_s,
+                                  double eta_run_s);
 
 /* Write s as a JSON string (quoted, escaped) to f. */
 void mlp_report_json_string(FILE *f, const char *s);
