@@ -23,12 +23,19 @@
  * continues the one in that checkpoint: the model (hidden, act, init_std),
  * seed, batch, optimizer (lr, momentum, weight decay) and limit_train come
  * from the checkpoint; an option given explicitly (cfg->given) with another
- * value is MLP_EUSAGE naming it.  cfg->epochs is the total to reach: it
- * must exceed the epochs the checkpoint completed.  The data must have the
- * image shape, class count and training-set size the checkpoint was trained
- * on (MLP_EINVAL naming both).  Resuming is exact: with the same compute
- * threads, epochs k+1.. print the same figures, digit for digit, as the
- * uninterrupted run (the checkpoint holds everything that feeds them: the
+ * value is MLP_EUSAGE naming it, except the learning rate: a given lr
+ * replaces the checkpoint's (fine-tuning), is said on `out` and logged in
+ * the run record ("resume":{...,"overrides":{"lr":{"checkpoint":X,
+ * "used":Y}}}), and the checkpoints written keep it.  Without
+ * cfg->save_path the run saves into cfg->resume_path.  cfg->epochs is the
+ * total to reach: it must exceed the epochs the checkpoint completed (the
+ * command line requires --epochs with --resume: the checkpoint does not
+ * record the first run's target).  The data must have the image shape,
+ * class count and training-set size the checkpoint was trained on
+ * (MLP_EINVAL naming both).  Resuming is exact: with the same compute
+ * threads and no lr override, epochs k+1.. print the same figures, digit
+ * for digit, as the uninterrupted run (the checkpoint holds everything
+ * that feeds them: the
  * parameters and optimizer state bit for bit, the seed that keys every
  * epoch's order, and, for a save mid-epoch, the batches done and their
  * loss and accuracy sums).
