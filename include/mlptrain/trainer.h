@@ -35,10 +35,9 @@
  * (MLP_EINVAL naming both).  Resuming is exact: with the same compute
  * threads and no lr override, epochs k+1.. print the same figures, digit
  * for digit, as the uninterrupted run (the checkpoint holds everything
- * that feeds them: the
- * parameters and optimizer state bit for bit, the seed that keys every
- * epoch's order, and, for a save mid-epoch, the batches done and their
- * loss and accuracy sums).
+ * that feeds them: the parameters and optimizer state bit for bit, the
+ * seed that keys every epoch's order, and, for a save mid-epoch, the
+ * batches done and their loss and accuracy sums).
  *
  * Errors: any module's status, with its message; MLP_EDIVERGED when the loss
  * of a training batch, the test loss, or (checked once per epoch) a
