@@ -178,7 +178,7 @@ int mlp_cli_parse_float(const char *opt, const char *arg, float *out)
     return 0;
 bad:
     return mlp_error_set(MLP_EUSAGE,
-                         "option '%s': '%s' is not a decimal number", opt,
+                         "option '%s': '%s' is not a number", opt,
                          arg);
 }
 

@@ -408,7 +408,7 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
         return 0;
     return log_record(
         rep, json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "type",
-                       "epoch", (json_int_t)st->epoch, "train_loss",
+                       "epoch", "epoch", (json_int_t)st->epoch, "train_loss",
                        jnum(st->train_loss), "train_acc", jnum(st->train_acc),
                        "test_loss", jnum(st->test_loss), "test_acc",
                        jnum(st->test_acc), "seconds", jnum(st->seconds),
