@@ -260,8 +260,9 @@ static int log_record(mlp_report_t *rep, json_t *rec)
     if (rec == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory writing '%s'",
                              rep->log_path);
-    if (json_dumpf(rec, rep->log, LOG_FLAGS) != 0 || fputc('\n', rep->log) == EOF ||
-        fflush(rep->log) != 0 || ferror(rep->log))
+    if (json_dumpf(rec, rep->log, LOG_FLAGS) != 0 ||
+        fputc('\n', rep->log) == EOF || fflush(rep->log) != 0 ||
+        ferror(rep->log))
         rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", rep->log_path,
                            strerror(errno));
     json_decref(rec);
