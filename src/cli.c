@@ -4,6 +4,7 @@
  * Non-goals: running anything; printing anything but usage and version.
  */
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -139,18 +140,53 @@ bad:
                          arg);
 }
 
-static int parse_float(const char *opt, const char *arg, float *out)
+int mlp_cli_parse_float(const char *opt, const char *arg, float *out)
 {
+    const char *p = arg;
     char *end;
+    size_t digits = 0;
     double v;
 
+    /* [-]digits[.digits] or [-].digits, then [e[+-]digits]: no space, no
+     * hex, no inf or nan, no '+' (as for whole numbers) */
+    if (*p == '-')
+        p++;
+    for (; *p >= '0' && *p <= '9'; p++)
+        digits++;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            digits++;
+    if (digits == 0)
+        goto bad;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (*p < '0' || *p > '9')
+            goto bad;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p != '\0')
+        goto bad;
     errno = 0;
     v = strtod(arg, &end);
-    if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return mlp_error_set(MLP_EUSAGE, "option '%s': '%s' is not a number",
+    if (*end != '\0')
+        goto bad;
+    /* A value a float cannot hold: too large (it would be inf), or so
+     * small it would be 0 */
+    if (!isfinite(v) || fabs(v) > FLT_MAX ||
+        (v != 0.0 && (float)v == 0.0f))
+        return mlp_error_set(MLP_EUSAGE,
+                             "option '%s': '%s' is out of range for a float "
+                             "(magnitude 1e-45..3.4e38)",
                              opt, arg);
     *out = (float)v;
     return 0;
+bad:
+    return mlp_error_set(MLP_EUSAGE,
+                         "option '%s': '%s' is not a number", opt,
+                         arg);
 }
 
 /* The MLP_GIVEN_* bit of an option, 0 for those a checkpoint ignores. */
@@ -266,7 +302,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
             cfg->act = (mlp_act_t)rc;
             break;
         case OPT_LR:
-            if ((rc = parse_float(opt, optarg, &cfg->lr)) < 0)
+            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->lr)) < 0)
                 return rc;
             if (!(cfg->lr > 0.0f))
                 return mlp_error_set(MLP_EUSAGE,
@@ -274,7 +310,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
                                      optarg);
             break;
         case OPT_MOMENTUM:
-            if ((rc = parse_float(opt, optarg, &cfg->momentum)) < 0)
+            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->momentum)) < 0)
                 return rc;
             if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
                 return mlp_error_set(MLP_EUSAGE,
@@ -283,7 +319,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
                                      optarg);
             break;
         case OPT_WD:
-            if ((rc = parse_float(opt, optarg, &cfg->weight_decay)) < 0)
+            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->weight_decay)) < 0)
                 return rc;
             if (!(cfg->weight_decay >= 0.0f))
                 return mlp_error_set(MLP_EUSAGE,
@@ -296,7 +332,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
                 cfg->max_loss = -1.0f;
                 break;
             }
-            if ((rc = parse_float(opt, optarg, &cfg->max_loss)) < 0)
+            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->max_loss)) < 0)
                 return rc;
             if (!(cfg->max_loss > 0.0f))
                 return mlp_error_set(MLP_EUSAGE,
@@ -305,7 +341,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
                                      optarg);
             break;
         case OPT_INIT_STD:
-            if ((rc = parse_float(opt, optarg, &cfg->init_std)) < 0)
+            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->init_std)) < 0)
                 return rc;
             if (!(cfg->init_std >= 0.0f))
                 return mlp_error_set(MLP_EUSAGE,

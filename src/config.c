@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -16,6 +17,69 @@ int mlp_config_ncores(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 
     return n < 1 ? 1 : n > MLP_MAX_THREADS ? MLP_MAX_THREADS : (int)n;
+}
+
+int mlp_config_free_cores(const char *loadavg, int ncpu)
+{
+    const char *p = loadavg;
+    long running = 0;
+
+    /* "0.52 0.58 0.59 3/412 12345": skip three averages to "R/T" */
+    for (int field = 0; field < 3; field++) {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0' || *p == '\n')
+            return -1;
+        while (*p != ' ' && *p != '\0' && *p != '\n')
+            p++;
+    }
+    while (*p == ' ')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if ((running = running * 10 + (*p - '0')) > 1000000)
+            return -1;
+    if (*p != '/' || running < 1 || ncpu < 1)
+        return -1;
+    /* the reader itself is one of the running */
+    running -= 1;
+    return running >= ncpu ? 0 : ncpu - (int)running;
+}
+
+int mlp_config_load_free_cores(int ncpu)
+{
+    const char *path = getenv("MLPTRAIN_LOADAVG");
+    int best = -1;
+
+    if (path != NULL && strcmp(path, "off") == 0)
+        return -1;
+    if (path == NULL || path[0] == '\0')
+        path = "/proc/loadavg";
+    /* The running count is a snapshot: the best of three, 10 ms apart,
+     * so that a passing process does not count as load. */
+    for (int i = 0; i < 3; i++) {
+        char buf[256];
+        FILE *f = fopen(path, "re");
+        size_t n = 0;
+        int fc;
+
+        if (f != NULL) {
+            n = fread(buf, 1, sizeof(buf) - 1, f);
+            fclose(f);
+        }
+        buf[n] = '\0';
+        fc = mlp_config_free_cores(buf, ncpu);
+        if (fc < 0)
+            return best;
+        if (fc > best)
+            best = fc;
+        if (best >= ncpu)
+            break;
+        if (i < 2)
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return best;
 }
 
 void mlp_config_defaults(mlp_config_t *cfg)

@@ -5,15 +5,28 @@
  * Exit codes: 0 success; 1 a runtime error (data, memory, oneDNN, I/O);
  * 2 bad usage; 3 training diverged; 130 interrupted (SIGINT/SIGTERM).
  *
+ * Standard streams: descriptors 0-2 are made open first (on /dev/null when
+ * closed), so that no file the run opens (a --log) becomes stdout or
+ * stderr.  stdout is a stream over descriptor 1 that ends quietly on
+ * EPIPE: SIGPIPE is ignored, and a reader that goes away (`| head -1`)
+ * ends the human output, not the run, which still writes its checkpoint
+ * and its log and exits as it would have.  Any other write error of stdout
+ * (a full disk) fails every command with exit 1: "cannot write standard
+ * output".
+ *
  * Signals: while training, SIGINT and SIGTERM run a handler that only asks
  * the trainer to stop (mlp_train_catch_signals); the default action comes
  * back as it runs, so a second Ctrl-C kills at once.  The loader's
  * threads block every signal.
  */
+#define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mlptrain/cli.h"
 #include "mlptrain/commands.h"
@@ -22,13 +35,64 @@
 
 enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
 
-/* Results that never reached stdout (a full disk, a closed pipe) are a
- * failure, not a silent success. */
+/* Open /dev/null on each of descriptors 0-2 that is closed; -1 if one
+ * cannot be.  The lowest free descriptor is the one being filled. */
+static int open_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+            open("/dev/null", O_RDWR) != fd)
+            return -1;
+    return 0;
+}
+
+/* stdout: writes to descriptor 1 until the reader is gone (EPIPE: the
+ * rest is dropped, as if read); other errors fail the stream. */
+static struct {
+    int gone;   /* EPIPE seen */
+    int err;    /* the errno of a failed write, 0 */
+} out_state;
+
+static ssize_t out_write(void *cookie, const char *buf, size_t n)
+{
+    size_t done = 0;
+
+    (void)cookie;
+    while (done < n && !out_state.gone) {
+        ssize_t w = write(STDOUT_FILENO, buf + done, n - done);
+
+        if (w >= 0) {
+            done += (size_t)w;
+        } else if (errno == EPIPE) {
+            out_state.gone = 1;
+        } else if (errno != EINTR) {
+            out_state.err = errno;
+            return done > 0 ? (ssize_t)done : -1;
+        }
+    }
+    return (ssize_t)n;
+}
+
+static int open_stdout(void)
+{
+    cookie_io_functions_t io = {NULL, out_write, NULL, NULL};
+    FILE *f = fopencookie(NULL, "w", io);
+
+    if (f == NULL)
+        return -1;
+    setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+    stdout = f; /* glibc: stdout is a variable one may set */
+    return 0;
+}
+
+/* Results that never reached stdout (a full disk) are a failure, not a
+ * silent success; a reader that left (EPIPE) is not. */
 static int check_stdout(int code)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "mlptrain: cannot write standard output: %s\n",
-                strerror(errno));
+        if (code == EXIT_SUCCESS)
+            fprintf(stderr, "mlptrain: cannot write standard output: %s\n",
+                    strerror(out_state.err != 0 ? out_state.err : EIO));
         return code == EXIT_SUCCESS ? EXIT_FAILURE : code;
     }
     return code;
@@ -101,25 +165,35 @@ int main(int argc, char **argv)
     mlp_cmd_t cmd;
     int rc;
 
+    /* First of all, before anything opens a file. */
+    if (open_std_fds() < 0)
+        return EXIT_FAILURE; /* not even /dev/null: nowhere to say it */
+    signal(SIGPIPE, SIG_IGN);
+    if (open_stdout() < 0) {
+        fprintf(stderr, "mlptrain: cannot set up standard output: %s\n",
+                strerror(errno));
+        return EXIT_FAILURE;
+    }
     if (argc > 1 && strcmp(argv[1], "help") == 0)
         return help(argc, argv);
     if (argc > 1)
         for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
             if (strcmp(argv[1], c->name) == 0) {
                 rc = c->run(argc - 1, argv + 1, stdout);
-                return rc == 0 ? EXIT_SUCCESS : fail(rc, c->name, NULL);
+                return check_stdout(rc == 0 ? EXIT_SUCCESS
+                                            : fail(rc, c->name, NULL));
             }
 
     mlp_config_defaults(&cfg);
     if ((rc = mlp_cli_parse(argc, argv, &cmd, &cfg)) < 0)
-        return fail(rc, NULL, NULL);
+        return check_stdout(fail(rc, NULL, NULL));
     switch (cmd) {
     case MLP_CMD_HELP:
         usage_all();
-        return EXIT_SUCCESS;
+        return check_stdout(EXIT_SUCCESS);
     case MLP_CMD_VERSION:
         mlp_cli_version(stdout);
-        return EXIT_SUCCESS;
+        return check_stdout(EXIT_SUCCESS);
     case MLP_CMD_TRAIN:
         break;
     }

@@ -5,11 +5,15 @@
  * (drawn by curves.c).  Non-goals: reading logs back (runlog.c).
  */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "config.h"
 #include "git-version.h"
@@ -146,30 +150,136 @@ fail:
     rep->plot_path[0] = '\0';
 }
 
-/* End a log record: newline, flush, and check that it reached the file. */
-static int log_end(mlp_report_t *rep)
+/*
+ * JSON through jansson: the library escapes strings and we never hand it a
+ * non-finite number (JSON has no inf/nan: they are written as null).
+ * Reals are printed with 9 significant digits (%.9g, enough for a float),
+ * float option values as the shortest decimal that reads back as the same
+ * float (0.1, not 0.100000001).
+ */
+#define LOG_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(9))
+
+/* A number, or null when it does not exist (not finite). */
+static json_t *jnum(double v)
 {
-    fputs("}\n", rep->log);
-    if (fflush(rep->log) != 0 || ferror(rep->log))
-        return mlp_error_set(MLP_EIO, "cannot write '%s': %s", rep->log_path,
-                             strerror(errno));
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* A float option value as the user most likely wrote it. */
+static json_t *jfloat(float v)
+{
+    char buf[32];
+
+    if (!isfinite(v))
+        return json_null();
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            break;
+    }
+    return json_real(strtod(buf, NULL));
+}
+
+static json_t *juint(unsigned long long v)
+{
+    if (v <= (unsigned long long)LLONG_MAX)
+        return json_integer((json_int_t)v);
+    /* JSON numbers past 2^63 do not survive most readers: a string */
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%llu", v);
+    return json_string(buf);
+}
+
+/* The length of the valid UTF-8 sequence at p, 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+            (p[0] == 0xe0 && p[1] < 0xa0) || /* overlong */
+            (p[0] == 0xed && p[1] > 0x9f))   /* a surrogate */
+            return 0;
+        return 3;
+    }
+    if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+            (p[3] & 0xc0) != 0x80 || (p[0] == 0xf0 && p[1] < 0x90) ||
+            (p[0] == 0xf4 && p[1] > 0x8f))
+            return 0;
+        return 4;
+    }
     return 0;
+}
+
+char *mlp_report_utf8(const char *s)
+{
+    size_t n = strlen(s), o = 0;
+    char *t = malloc(3 * n + 1); /* each bad byte: 3 bytes of U+FFFD */
+
+    if (t == NULL)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+        size_t k = utf8_seq(p);
+
+        if (k == 0) {
+            memcpy(t + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            p++;
+        } else {
+            memcpy(t + o, p, k);
+            o += k;
+            p += k;
+        }
+    }
+    t[o] = '\0';
+    return t;
+}
+
+/* A JSON string: s itself when it is UTF-8, else with each byte that is
+ * not replaced by U+FFFD (the text is then informational). */
+static json_t *jstr(const char *s)
+{
+    json_t *j = json_string(s);
+    char *t;
+
+    if (j != NULL || (t = mlp_report_utf8(s)) == NULL)
+        return j;
+    j = json_string(t);
+    free(t);
+    return j;
+}
+
+/* Write a record as one line, flush it, check it reached the file; takes
+ * rec (NULL: building it ran out of memory). */
+static int log_record(mlp_report_t *rep, json_t *rec)
+{
+    int rc = 0;
+
+    if (rec == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory writing '%s'",
+                             rep->log_path);
+    if (json_dumpf(rec, rep->log, LOG_FLAGS) != 0 ||
+        fputc('\n', rep->log) == EOF || fflush(rep->log) != 0 ||
+        ferror(rep->log))
+        rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", rep->log_path,
+                           strerror(errno));
+    json_decref(rec);
+    return rc;
 }
 
 void mlp_report_json_string(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
+    json_t *j = jstr(s);
+
+    if (j == NULL) {
+        fputs("null", f);
+        return;
     }
-    fputc('"', f);
+    json_dumpf(j, f, JSON_ENCODE_ANY);
+    json_decref(j);
 }
 
 /* "784-256-10" */
@@ -201,6 +311,17 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                  cfg->nhidden > 0 ? mlp_act_name(cfg->act) : "linear",
                  (double)cfg->lr, cfg->batch);
     }
+    /* OpenMP threads spin on a taken core: a loaded machine makes every
+     * thread past the free cores cost more than it brings. */
+    if (rep->out != NULL && info->free_cores >= 0 &&
+        info->free_cores < cfg->threads)
+        fprintf(stderr,
+                "mlptrain: warning: the machine's load leaves %d of %d cores "
+                "free, fewer than the %d compute threads: training may run "
+                "several times slower\n"
+                "hint: -t 1 (or -t N, N at most the free cores) avoids "
+                "waiting on busy cores\n",
+                info->free_cores, mlp_config_ncores(), cfg->threads);
     if (rep->out != NULL && !rep->quiet) {
         fprintf(rep->out,
                 "mlptrain %s (git %s), oneDNN %s (%s)\n"
@@ -228,56 +349,60 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     }
     if (f == NULL)
         return 0;
-    fputs("{\"type\":\"run\",\"version\":", f);
-    mlp_report_json_string(f, PACKAGE_VERSION);
-    fputs(",\"git\":", f);
-    mlp_report_json_string(f, MLP_GIT_HASH);
-    fputs(",\"onednn\":", f);
-    mlp_report_json_string(f, info->dnnl_version);
-    fputs(",\"isa\":", f);
-    mlp_report_json_string(f, info->isa);
-    fputs(",\"compiler\":", f);
-    mlp_report_json_string(f, MLP_CC_VERSION);
-    fprintf(f, ",\"threads\":%d,\"workers\":%u,\"slots\":%zu,\"seed\":%llu",
-            cfg->threads, cfg->workers, info->slots,
-            (unsigned long long)cfg->seed);
-    fputs(",\"model\":", f);
-    mlp_report_json_string(f, shape);
-    fprintf(f, ",\"parameters\":%zu,\"options\":{\"hidden\":[", info->nparams);
-    for (size_t i = 0; i < cfg->nhidden; i++)
-        fprintf(f, "%s%zu", i ? "," : "", cfg->hidden[i]);
-    fprintf(f, "],\"act\":\"%s\",\"lr\":%.9g,\"momentum\":%.9g,"
-               "\"weight_decay\":%.9g,\"batch\":%zu,\"epochs\":%u,"
-               "\"init_std\":%.9g,\"plain_weights\":%s,\"limit_train\":%zu,"
-               "\"limit_test\":%zu,\"max_loss\":%.9g,\"data\":",
-            mlp_act_name(cfg->act), (double)cfg->lr, (double)cfg->momentum,
-            (double)cfg->weight_decay, cfg->batch, cfg->epochs,
-            (double)cfg->init_std, cfg->plain_weights ? "true" : "false",
-            cfg->limit_train, cfg->limit_test, (double)cfg->max_loss);
-    mlp_report_json_string(f, cfg->data_dir);
-    fprintf(f, "},\"dataset\":{\"train\":%zu,\"test\":%zu,\"rows\":%zu,"
-               "\"cols\":%zu,\"classes\":%zu,\"files\":[",
-            ds->train.n, ds->test.n, ds->rows, ds->cols, ds->nclasses);
-    for (int i = 0; i < MLP_NFILES; i++) {
-        fputs(i ? ",{\"path\":" : "{\"path\":", f);
-        mlp_report_json_string(f, ds->files[i].path);
-        fprintf(f, ",\"size\":%llu,\"crc32\":\"%08x\"}",
-                (unsigned long long)ds->files[i].size,
-                (unsigned)ds->files[i].crc);
+    {
+        json_t *hidden = json_array(), *files = json_array(), *rec;
+
+        for (size_t i = 0; hidden != NULL && i < cfg->nhidden; i++)
+            json_array_append_new(hidden, juint(cfg->hidden[i]));
+        for (int i = 0; files != NULL && i < MLP_NFILES; i++) {
+            char crc[16];
+
+            snprintf(crc, sizeof(crc), "%08x", (unsigned)ds->files[i].crc);
+            json_array_append_new(
+                files, json_pack("{s:o,s:o,s:s}", "path",
+                                 jstr(ds->files[i].path), "size",
+                                 juint(ds->files[i].size), "crc32", crc));
+        }
+        rec = json_pack(
+            "{s:s,s:s,s:s,s:o,s:o,s:s,s:i,s:I,s:o,s:o,s:o,s:o,s:o,"
+            "s:{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o},"
+            "s:{s:o,s:o,s:o,s:o,s:o,s:o}}",
+            "type", "run", "version", PACKAGE_VERSION, "git", MLP_GIT_HASH,
+            "onednn", jstr(info->dnnl_version), "isa", jstr(info->isa),
+            "compiler", MLP_CC_VERSION, "threads", cfg->threads,
+            "workers", (json_int_t)cfg->workers, "slots", juint(info->slots),
+            "seed", juint(cfg->seed),
+            "free_cores",
+            info->free_cores >= 0 ? json_integer(info->free_cores)
+                                  : json_null(),
+            "model", jstr(shape), "parameters", juint(info->nparams),
+            "options", "hidden", hidden, "act", mlp_act_name(cfg->act),
+            "lr", jfloat(cfg->lr), "momentum", jfloat(cfg->momentum),
+            "weight_decay", jfloat(cfg->weight_decay), "batch",
+            juint(cfg->batch), "epochs", juint(cfg->epochs), "init_std",
+            jfloat(cfg->init_std), "plain_weights", cfg->plain_weights,
+            "limit_train", juint(cfg->limit_train), "limit_test",
+            juint(cfg->limit_test), "max_loss", jfloat(cfg->max_loss),
+            "data", jstr(cfg->data_dir),
+            "dataset", "train", juint(ds->train.n), "test", juint(ds->test.n),
+            "rows", juint(ds->rows), "cols", juint(ds->cols), "classes",
+            juint(ds->nclasses), "files", files);
+        if (rec != NULL && info->resume_path != NULL) {
+            json_t *res = json_pack(
+                "{s:o,s:I,s:o}", "path", jstr(info->resume_path), "epoch",
+                (json_int_t)info->resume_epoch, "batch",
+                juint(info->resume_batches));
+
+            if (res != NULL && info->lr_override)
+                json_object_set_new(
+                    res, "overrides",
+                    json_pack("{s:{s:o,s:o}}", "lr", "checkpoint",
+                              jfloat(info->lr_checkpoint), "used",
+                              jfloat(cfg->lr)));
+            json_object_set_new(rec, "resume", res);
+        }
+        return log_record(rep, rec);
     }
-    fputs("]}", f);
-    if (info->resume_path != NULL) {
-        fputs(",\"resume\":{\"path\":", f);
-        mlp_report_json_string(f, info->resume_path);
-        fprintf(f, ",\"epoch\":%u,\"batch\":%zu", info->resume_epoch,
-                info->resume_batches);
-        if (info->lr_override)
-            fprintf(f, ",\"overrides\":{\"lr\":{\"checkpoint\":%.9g,"
-                       "\"used\":%.9g}}",
-                    (double)info->lr_checkpoint, (double)cfg->lr);
-        fputc('}', f);
-    }
-    return log_end(rep);
 }
 
 int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
@@ -295,46 +420,57 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
     }
     if (rep->log == NULL)
         return 0;
-    fprintf(rep->log,
-            "{\"type\":\"epoch\",\"epoch\":%u,\"train_loss\":%.6f,"
-            "\"train_acc\":%.6f,\"test_loss\":%.6f,\"test_acc\":%.6f,"
-            "\"seconds\":%.4f,\"train_seconds\":%.4f,"
-            "\"samples_per_s\":%.1f,\"wait_share\":%.5f",
-            st->epoch, st->train_loss, st->train_acc, st->test_loss,
-            st->test_acc, st->seconds, st->train_seconds, st->samples_per_s,
-            st->wait_share);
-    return log_end(rep);
+    return log_record(
+        rep, json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "type",
+                       "epoch", "epoch", (json_int_t)st->epoch, "train_loss",
+                       jnum(st->train_loss), "train_acc", jnum(st->train_acc),
+                       "test_loss", jnum(st->test_loss), "test_acc",
+                       jnum(st->test_acc), "seconds", jnum(st->seconds),
+                       "train_seconds", jnum(st->train_seconds),
+                       "samples_per_s", jnum(st->samples_per_s),
+                       "wait_share", jnum(st->wait_share)));
 }
 
 int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
 {
+    json_t *rec;
+
     clear_progress(rep);
+    /* The status line, even with -q: the first word says how it ended. */
     if (rep->out != NULL) {
-        if (sum->epochs > 0)
-            fprintf(rep->out,
-                    "%s: %u epochs in %.1f s, %.0f samples/s, test acc %.4f "
-                    "(best %.4f at epoch %u)\n",
-                    sum->status, sum->epochs, sum->seconds,
-                    sum->samples_per_s, sum->final_test_acc,
-                    sum->best_test_acc, sum->best_epoch);
+        if (sum->epochs > 0 && isfinite(sum->final_test_acc)) {
+            fprintf(rep->out, "%s: %u epochs in %.1f s, ", sum->status,
+                    sum->epochs, sum->seconds);
+            if (isfinite(sum->samples_per_s))
+                fprintf(rep->out, "%.0f samples/s, ", sum->samples_per_s);
+            fprintf(rep->out, "test acc %.4f (best %.4f at epoch %u)\n",
+                    sum->final_test_acc, sum->best_test_acc, sum->best_epoch);
+        } else if (strcmp(sum->status, "diverged") == 0 ||
+                   strcmp(sum->status, "interrupted") == 0) {
+            fprintf(rep->out, "%s: 0 epochs in %.1f s, no test figure: %s\n",
+                    sum->status, isfinite(sum->seconds) ? sum->seconds : 0.0,
+                    sum->message != NULL ? sum->message : "");
+        }
         fflush(rep->out);
     }
     if (rep->log == NULL)
         return 0;
-    fputs("{\"type\":\"end\",\"status\":", rep->log);
-    mlp_report_json_string(rep->log, sum->status);
-    fprintf(rep->log,
-            ",\"epochs\":%u,\"seconds\":%.4f,\"samples_per_s\":%.1f,"
-            "\"final_test_acc\":%.6f,\"best_test_acc\":%.6f,"
-            "\"best_epoch\":%u,\"peak_rss_kb\":%ld",
-            sum->epochs, sum->seconds, sum->samples_per_s,
-            sum->final_test_acc, sum->best_test_acc, sum->best_epoch,
-            sum->peak_rss_kb);
-    if (sum->message != NULL) {
-        fputs(",\"message\":", rep->log);
-        mlp_report_json_string(rep->log, sum->message);
+    /* Figures that do not exist (no epoch finished) are null. */
+    rec = json_pack("{s:s,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:I}", "type", "end",
+                    "status", jstr(sum->status), "epochs",
+                    (json_int_t)sum->epochs, "seconds", jnum(sum->seconds),
+                    "samples_per_s", jnum(sum->samples_per_s),
+                    "final_test_acc", jnum(sum->final_test_acc),
+                    "best_test_acc", jnum(sum->best_test_acc), "best_epoch",
+                    sum->best_epoch > 0 ? json_integer(sum->best_epoch)
+                                        : json_null(),
+                    "peak_rss_kb", (json_int_t)sum->peak_rss_kb);
+    if (rec != NULL && sum->message != NULL &&
+        json_object_set_new(rec, "message", jstr(sum->message)) != 0) {
+        json_decref(rec);
+        rec = NULL;
     }
-    return log_end(rep);
+    return log_record(rep, rec);
 }
 
 /* "1m05s", or "12 s" under a minute, "2h05m" over an hour; "?" when not

@@ -1,76 +1,54 @@
 /*
  * runlog: read our own JSON-lines records back (see runlog.h).
  *
- * Fields are found by their quoted name followed by a colon.  Inside a
- * JSON string every quote is escaped, so `"name":` cannot match within a
- * string value (a path, a message).  Non-goals: general JSON, nested
- * lookups, writing.
+ * Each line is parsed by jansson; fields are looked up by name where the
+ * writer (report.c) puts them, and each is type- and range-checked before
+ * it is used (a hostile 1e300 never reaches an integer cast).  Non-goals:
+ * writing (report.c), records of other programs.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "mlptrain/error.h"
 #include "mlptrain/runlog.h"
 
-/* The text just after `"name":` in line, or NULL. */
-static const char *field(const char *line, const char *name)
+/* A number field of obj, or -1 when absent, null or not a number. */
+static int num(json_t *obj, const char *name, double *v)
 {
-    size_t n = strlen(name);
+    json_t *j = json_object_get(obj, name);
 
-    for (const char *p = line; (p = strchr(p, '"')) != NULL; p++)
-        if (strncmp(p + 1, name, n) == 0 && p[n + 1] == '"' &&
-            p[n + 2] == ':')
-            return p + n + 3;
-    return NULL;
+    if (!json_is_number(j))
+        return -1;
+    *v = json_number_value(j);
+    return isfinite(*v) ? 0 : -1;
 }
 
-static int num(const char *line, const char *name, double *v)
+/* A whole-number field in [lo, hi], cast only once it is known to fit. */
+static int whole(json_t *obj, const char *name, double lo, double hi,
+                 double *v)
 {
-    const char *p = field(line, name);
-    char *end;
-    double d;
-
-    if (p == NULL)
+    if (num(obj, name, v) < 0 || !(*v >= lo && *v <= hi) || *v != floor(*v))
         return -1;
-    errno = 0;
-    d = strtod(p, &end);
-    if (end == p || errno == ERANGE)
-        return -1;
-    *v = d;
     return 0;
 }
 
-/* A JSON string value into buf (truncated to fit), unescaped. */
-static int str(const char *line, const char *name, char *buf, size_t len)
+/* A string field into buf (truncated to fit), or -1. */
+static int str(json_t *obj, const char *name, char *buf, size_t len)
 {
-    const char *p = field(line, name);
-    size_t o = 0;
+    json_t *j = json_object_get(obj, name);
 
-    if (p == NULL || *p != '"' || len == 0)
+    if (!json_is_string(j) || len == 0)
         return -1;
-    for (p++; *p != '\0' && *p != '"'; p++) {
-        char c = *p;
-
-        if (c == '\\') {
-            p++;
-            if (*p == '\0')
-                break;
-            c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
-            if (*p == 'u') { /* only \u00XX is written: control bytes */
-                unsigned u = 0;
-                if (sscanf(p + 1, "%4x", &u) == 1 && strlen(p + 1) >= 4) {
-                    c = (char)u;
-                    p += 4;
-                }
-            }
-        }
-        if (o + 1 < len)
-            buf[o++] = c;
-    }
-    buf[o] = '\0';
-    return *p == '"' ? 0 : -1;
+    snprintf(buf, len, "%s", json_string_value(j));
+    return 0;
 }
 
 static int add_epoch(mlp_runlog_t *log, const mlp_runlog_epoch_t *e)
@@ -95,69 +73,107 @@ static int add_epoch(mlp_runlog_t *log, const mlp_runlog_epoch_t *e)
 
 int mlp_runlog_parse_line(mlp_runlog_t *log, const char *line)
 {
-    static const char tag[] = "{\"type\":\"";
+    json_t *rec = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
     const char *type;
     double v;
+    int rc = 0;
 
-    if (strncmp(line, tag, sizeof(tag) - 1) != 0)
-        return 0;
-    type = line + sizeof(tag) - 1;
-    if (strncmp(type, "run\"", 4) == 0) {
+    /* Not one of our records (a line cut short, another program's): skip. */
+    if (!json_is_object(rec) ||
+        (type = json_string_value(json_object_get(rec, "type"))) == NULL)
+        goto out;
+    if (strcmp(type, "run") == 0) {
+        json_t *o = json_object_get(rec, "options");
+
         log->has_run = 1;
         log->has_end = 0;
-        if (str(line, "model", log->model, sizeof(log->model)) < 0)
+        if (str(rec, "model", log->model, sizeof(log->model)) < 0)
             log->model[0] = '\0';
-        if (str(line, "act", log->act, sizeof(log->act)) < 0)
+        if (str(o, "act", log->act, sizeof(log->act)) < 0)
             log->act[0] = '\0';
-        log->lr = num(line, "lr", &v) == 0 ? v : 0.0;
-        log->batch = num(line, "batch", &v) == 0 && v >= 0 ? (size_t)v : 0;
+        log->lr = num(o, "lr", &v) == 0 ? v : 0.0;
+        log->batch = whole(o, "batch", 0, 1 << 30, &v) == 0 ? (size_t)v : 0;
         log->planned_epochs =
-            num(line, "epochs", &v) == 0 && v >= 0 ? (unsigned)v : 0;
-    } else if (strncmp(type, "epoch\"", 6) == 0) {
+            whole(o, "epochs", 0, 1e9, &v) == 0 ? (unsigned)v : 0;
+    } else if (strcmp(type, "epoch") == 0) {
         mlp_runlog_epoch_t e;
         double ep;
 
-        /* A line cut short lacks a field: skip it. */
-        if (num(line, "epoch", &ep) < 0 || ep < 1 ||
-            num(line, "train_loss", &e.train_loss) < 0 ||
-            num(line, "train_acc", &e.train_acc) < 0 ||
-            num(line, "test_acc", &e.test_acc) < 0)
-            return 0;
+        /* A record without the figures charts draw: skip it. */
+        if (whole(rec, "epoch", 1, 1e9, &ep) < 0 ||
+            num(rec, "train_loss", &e.train_loss) < 0 ||
+            num(rec, "train_acc", &e.train_acc) < 0 ||
+            num(rec, "test_acc", &e.test_acc) < 0)
+            goto out;
         e.epoch = (unsigned)ep;
-        return add_epoch(log, &e);
-    } else if (strncmp(type, "end\"", 4) == 0) {
-        if (str(line, "status", log->status, sizeof(log->status)) < 0 ||
-            strchr(line, '}') == NULL)
-            return 0;
+        rc = add_epoch(log, &e);
+    } else if (strcmp(type, "end") == 0) {
+        if (str(rec, "status", log->status, sizeof(log->status)) < 0)
+            goto out;
+        /* Figures that do not exist are null: read as 0 */
         log->has_end = 1;
-        log->end_epochs = num(line, "epochs", &v) == 0 ? (unsigned)v : 0;
-        log->seconds = num(line, "seconds", &v) == 0 ? v : 0.0;
-        log->samples_per_s = num(line, "samples_per_s", &v) == 0 ? v : 0.0;
-        log->final_test_acc = num(line, "final_test_acc", &v) == 0 ? v : 0.0;
-        log->best_test_acc = num(line, "best_test_acc", &v) == 0 ? v : 0.0;
-        log->best_epoch = num(line, "best_epoch", &v) == 0 ? (unsigned)v : 0;
-        if (str(line, "message", log->message, sizeof(log->message)) < 0)
+        log->end_epochs = whole(rec, "epochs", 0, 1e9, &v) == 0 ? (unsigned)v
+                                                                 : 0;
+        log->seconds = num(rec, "seconds", &v) == 0 ? v : 0.0;
+        log->samples_per_s = num(rec, "samples_per_s", &v) == 0 ? v : 0.0;
+        log->final_test_acc = num(rec, "final_test_acc", &v) == 0 ? v : 0.0;
+        log->best_test_acc = num(rec, "best_test_acc", &v) == 0 ? v : 0.0;
+        log->best_epoch =
+            whole(rec, "best_epoch", 0, 1e9, &v) == 0 ? (unsigned)v : 0;
+        if (str(rec, "message", log->message, sizeof(log->message)) < 0)
             log->message[0] = '\0';
     }
-    return 0;
+out:
+    json_decref(rec);
+    return rc;
 }
 
 int mlp_runlog_read(const char *path, mlp_runlog_t *log)
 {
     FILE *f = NULL;
     char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = 0;
+    struct stat st;
+    size_t lineno = 0;
+    int fd, rc = 0;
 
     memset(log, 0, sizeof(*log));
-    f = fopen(path, "r");
-    if (f == NULL)
+    /* Only a regular file: /dev/zero or a FIFO would never end. */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
         return mlp_error_set(MLP_EIO, "cannot open '%s': %s", path,
                              strerror(errno));
-    while ((n = getline(&line, &cap, f)) > 0) {
-        if (line[n - 1] != '\n')
-            break; /* the last line of a killed run, cut short */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+
+        rc = mlp_error_set(MLP_EIO, "cannot read '%s': %s", path,
+                           fstat(fd, &st) != 0 ? strerror(e)
+                           : S_ISDIR(st.st_mode) ? "it is a directory"
+                                                 : "not a regular file");
+        close(fd);
+        return rc;
+    }
+    if ((f = fdopen(fd, "r")) == NULL) {
+        rc = mlp_error_set(MLP_EIO, "cannot read '%s': %s", path,
+                           strerror(errno));
+        close(fd);
+        return rc;
+    }
+    if ((line = malloc(MLP_RUNLOG_LINE_MAX + 2)) == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "out of memory reading '%s'", path);
+        goto out;
+    }
+    while (fgets(line, MLP_RUNLOG_LINE_MAX + 2, f) != NULL) {
+        size_t n = strlen(line);
+
+        lineno++;
+        if (n == 0 || line[n - 1] != '\n') {
+            if (feof(f))
+                break; /* the last line of a killed run, cut short */
+            rc = mlp_error_set(MLP_EFORMAT,
+                               "%s: line %zu is longer than %d bytes: not a "
+                               "log of mlptrain",
+                               path, lineno, MLP_RUNLOG_LINE_MAX);
+            goto out;
+        }
         line[n - 1] = '\0';
         if ((rc = mlp_runlog_parse_line(log, line)) < 0)
             goto out;

@@ -437,7 +437,7 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     unsigned first = 1;
     uint64_t batches_run = 0;
     double max_loss = 0.0; /* per sample; 0: only non-finite */
-    int rc, resume, lr_override = 0;
+    int rc, resume, lr_override = 0, free_cores;
 
     memset(&rck, 0, sizeof(rck));
     memset(&sck, 0, sizeof(sck));
@@ -447,6 +447,9 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     if ((rc = mlp_config_validate(cfg_in)) < 0)
         return rc;
     resume = cfg_in->resume_path[0] != '\0';
+    /* Before any thread of ours runs: they would count as load. */
+    free_cores = out != NULL ? mlp_config_load_free_cores(mlp_config_ncores())
+                             : -1;
     /* Outputs first: an unwritable path fails before any work.  A resumed
      * run appends to its log. */
     if ((rc = mlp_report_create(out, cfg_in->quiet, cfg_in->log_path, resume,
@@ -491,6 +494,14 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
                            "%s: every training label is 0: a classifier "
                            "needs at least 2 classes",
                            ds->files[MLP_FILE_TRAIN_LABELS].path);
+        goto out;
+    }
+    /* Every figure of a run is a test figure: no test set, no run. */
+    if (ds->test.n == 0) {
+        rc = mlp_error_set(MLP_EINVAL,
+                           "%s: no test images: a run reports its test "
+                           "accuracy",
+                           ds->files[MLP_FILE_TEST_IMAGES].path);
         goto out;
     }
     if (resume && (rc = check_resume_data(&rck, ds, cfg->resume_path)) < 0)
@@ -580,7 +591,7 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
                                mlp_loader_bytes(ld),
                                resume ? cfg->resume_path : NULL, rck.epoch,
                                rck.batches_done, lr_override,
-                               rck.lr};
+                               rck.lr, free_cores};
         if ((rc = mlp_report_run(rep, cfg, ds, &info)) < 0)
             goto out;
     }
@@ -723,11 +734,12 @@ out:
                  : rc == MLP_EDIVERGED     ? "diverged"
                  : rc == MLP_EINTERRUPTED ? "interrupted"
                                            : "error";
+    /* A figure that does not exist is NAN (null in the log), not 0. */
     sum.epochs = rs.epoch;
-    sum.seconds = t_start > 0.0 ? now_s() - t_start : 0.0;
-    sum.samples_per_s = train_time > 0.0 ? trained_samples / train_time : 0.0;
-    sum.final_test_acc = rs.final_acc;
-    sum.best_test_acc = rs.best_acc;
+    sum.seconds = t_start > 0.0 ? now_s() - t_start : NAN;
+    sum.samples_per_s = train_time > 0.0 ? trained_samples / train_time : NAN;
+    sum.final_test_acc = rs.epoch > 0 ? rs.final_acc : NAN;
+    sum.best_test_acc = rs.best_epoch > 0 ? rs.best_acc : NAN;
     sum.best_epoch = rs.best_epoch;
     sum.peak_rss_kb = peak_rss_kb();
     sum.message = rc < 0 ? mlp_error_message() : NULL;
@@ -751,8 +763,9 @@ out:
         res->nhistory = rs.epoch >= first ? rs.epoch - first + 1 : 0;
         res->history = hist;
         hist = NULL;
-        res->seconds = sum.seconds;
-        res->samples_per_s = sum.samples_per_s;
+        res->seconds = isfinite(sum.seconds) ? sum.seconds : 0.0;
+        res->samples_per_s =
+            isfinite(sum.samples_per_s) ? sum.samples_per_s : 0.0;
         res->best_test_acc = rs.best_acc;
         res->best_epoch = rs.best_epoch;
     }

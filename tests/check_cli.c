@@ -140,6 +140,20 @@ static const struct {
     {{"--max-loss", "0", NULL}, "option '--max-loss': '0' must be > 0"},
     {{"--max-loss", "x", NULL}, "option '--max-loss': 'x' is not a number"},
     {{"--limit-train", "0", NULL}, "option '--limit-train'"},
+    /* one strict rule for every number (issue 10, point 10) */
+    {{"--lr", "0x1p-3", NULL}, "option '--lr': '0x1p-3' is not a number"},
+    {{"--lr", " 0.1", NULL}, "option '--lr': ' 0.1' is not a number"},
+    {{"--lr", "0.1 ", NULL}, "option '--lr': '0.1 ' is not a number"},
+    {{"--lr", "+0.1", NULL}, "option '--lr': '+0.1' is not a number"},
+    {{"--lr", "nan", NULL}, "option '--lr': 'nan' is not a number"},
+    {{"--lr", "1e", NULL}, "option '--lr': '1e' is not a number"},
+    {{"--lr", ".", NULL}, "option '--lr': '.' is not a number"},
+    {{"--lr", "1e-50", NULL}, "option '--lr': '1e-50' is out of range"},
+    {{"--max-loss", "1e39", NULL},
+     "option '--max-loss': '1e39' is out of range"},
+    {{"--init-std", "1e400", NULL},
+     "option '--init-std': '1e400' is out of range"},
+    {{"--weight-decay", "0X10", NULL}, "option '--weight-decay': '0X10'"},
     {{"--lr", NULL}, "needs a value"},
     {{"frobnicate", NULL}, "unknown command 'frobnicate'"},
     {{"--epochs", "2", "extra", NULL}, "unexpected argument 'extra'"},
@@ -212,6 +226,51 @@ START_TEST(test_vocabulary)
 }
 END_TEST
 
+/* The float twin of mlp_cli_parse_uint: what it takes. */
+START_TEST(test_parse_float)
+{
+    static const struct {
+        const char *arg;
+        float want;
+    } good[] = {
+        {"0.1", 0.1f}, {".5", 0.5f}, {"5.", 5.0f}, {"1e-3", 1e-3f},
+        {"2E+2", 200.0f}, {"-0.25", -0.25f}, {"0", 0.0f},
+        {"3.4e38", 3.4e38f}, {"1e-40", 1e-40f}, /* subnormal: kept */
+    };
+    float v;
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ck_assert_int_eq(mlp_cli_parse_float("--x", good[i].arg, &v), 0);
+        ck_assert_float_eq(v, good[i].want);
+    }
+    ck_assert_int_eq(mlp_cli_parse_float("--x", "", &v), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_cli_parse_float("--x", "-", &v), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_cli_parse_float("--x", "infinity", &v), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_cli_parse_float("--x", "-1e39", &v), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_cli_parse_float("--x", "1e99999", &v), MLP_EUSAGE);
+}
+END_TEST
+
+/* Free cores from /proc/loadavg's text (issue 10, point 12). */
+START_TEST(test_free_cores)
+{
+    /* the running count includes the reader */
+    ck_assert_int_eq(mlp_config_free_cores("0.00 0.01 0.05 1/120 42\n", 2),
+                     2);
+    ck_assert_int_eq(mlp_config_free_cores("1.00 0.90 0.50 2/130 42\n", 2),
+                     1);
+    ck_assert_int_eq(mlp_config_free_cores("3.10 2.00 1.00 5/130 42\n", 2),
+                     0);
+    ck_assert_int_eq(mlp_config_free_cores("0.5 0.5 0.5 3/99 1", 8), 6);
+    ck_assert_int_eq(mlp_config_free_cores("", 2), -1);
+    ck_assert_int_eq(mlp_config_free_cores("0.1 0.1 0.1", 2), -1);
+    ck_assert_int_eq(mlp_config_free_cores("0.1 0.1 0.1 x/9 1", 2), -1);
+    ck_assert_int_eq(mlp_config_free_cores("0.1 0.1 0.1 0/9 1", 2), -1);
+    ck_assert_int_eq(
+        mlp_config_free_cores("0.1 0.1 0.1 99999999999999999999/9 1", 2), -1);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -223,6 +282,8 @@ static Suite *cli_suite(void)
     tcase_add_test(core, test_hidden_lists);
     tcase_add_test(core, test_help_version);
     tcase_add_test(core, test_vocabulary);
+    tcase_add_test(core, test_parse_float);
+    tcase_add_test(core, test_free_cores);
     tcase_add_loop_test(errors, test_bad_options, 0,
                         (int)(sizeof(bad) / sizeof(bad[0])));
     tcase_add_loop_test(errors, test_bad_ux, 0,

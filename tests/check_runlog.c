@@ -182,6 +182,113 @@ START_TEST(test_not_a_log)
 }
 END_TEST
 
+/*
+ * Hostile records: numbers no integer holds (UBSan's float-cast-overflow
+ * saw the old reader cast them), fields of the wrong type, names inside
+ * strings, duplicate keys, nulls.  Each is read as absent or skipped.
+ */
+START_TEST(test_hostile_records)
+{
+    static const char *const lines[] = {
+        "{\"type\":\"epoch\",\"epoch\":1e300,\"train_loss\":1,"
+        "\"train_acc\":0.5,\"test_acc\":0.5}",
+        "{\"type\":\"epoch\",\"epoch\":-1e300,\"train_loss\":1,"
+        "\"train_acc\":0.5,\"test_acc\":0.5}",
+        "{\"type\":\"epoch\",\"epoch\":4294967296,\"train_loss\":1,"
+        "\"train_acc\":0.5,\"test_acc\":0.5}",
+        "{\"type\":\"epoch\",\"epoch\":1.5,\"train_loss\":1,"
+        "\"train_acc\":0.5,\"test_acc\":0.5}",
+        "{\"type\":\"epoch\",\"epoch\":\"1\",\"train_loss\":1,"
+        "\"train_acc\":0.5,\"test_acc\":0.5}",
+        "{\"type\":\"epoch\",\"epoch\":1,\"train_loss\":null,"
+        "\"train_acc\":0.5,\"test_acc\":0.5}",
+        "{\"type\":\"epoch\",\"epoch\":1,\"epoch\":2,\"train_loss\":1,"
+        "\"train_acc\":0.5,\"test_acc\":0.5}",
+        "{\"type\":\"epoch\",\"epoch\":1e999,\"train_loss\":1}",
+        "{\"type\":\"epoch\",\"epoch\":99999999999999999999999,"
+        "\"train_loss\":1,\"train_acc\":0.5,\"test_acc\":0.5}",
+        "{\"type\":\"epoch\",\"x\":\"\\\"epoch\\\":1,\\\"train_loss\\\":1\"}",
+        "{\"type\":7}",
+        "{\"type\":\"run\",\"options\":[1,2]}",
+        "[\"type\",\"epoch\"]",
+        "{\"type\":\"epoch\"",
+        "\xff\xfe{}",
+        "",
+    };
+    mlp_runlog_t log;
+
+    memset(&log, 0, sizeof(log));
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        ck_assert_int_eq(mlp_runlog_parse_line(&log, lines[i]), 0);
+    ck_assert_uint_eq(log.nepochs, 0);
+    ck_assert_int_eq(log.has_run, 1); /* the run record with bad options */
+    ck_assert_uint_eq(log.batch, 0);
+    ck_assert_str_eq(log.act, "");
+
+    /* a run record's out-of-range numbers read as absent */
+    ck_assert_int_eq(
+        mlp_runlog_parse_line(&log, "{\"type\":\"run\",\"options\":{"
+                                    "\"batch\":1e300,\"epochs\":-1e300,"
+                                    "\"lr\":1e308,\"act\":5}}"),
+        0);
+    ck_assert_uint_eq(log.batch, 0);
+    ck_assert_uint_eq(log.planned_epochs, 0);
+    ck_assert_str_eq(log.act, "");
+    /* an end record: huge numbers absent, nulls (figures that do not
+     * exist) read as 0 */
+    ck_assert_int_eq(
+        mlp_runlog_parse_line(
+            &log, "{\"type\":\"end\",\"status\":\"diverged\",\"epochs\":1e300,"
+                  "\"seconds\":null,\"samples_per_s\":null,"
+                  "\"final_test_acc\":null,\"best_test_acc\":null,"
+                  "\"best_epoch\":-1e300}"),
+        0);
+    ck_assert_int_eq(log.has_end, 1);
+    ck_assert_str_eq(log.status, "diverged");
+    ck_assert_uint_eq(log.end_epochs, 0);
+    ck_assert_uint_eq(log.best_epoch, 0);
+    ck_assert_double_eq(log.final_test_acc, 0.0);
+    ck_assert_double_eq(log.seconds, 0.0);
+    mlp_runlog_free(&log);
+}
+END_TEST
+
+/* Bounded reads: a line over the limit is an error naming the file and
+ * the line; a device (/dev/zero) or a directory is refused at once. */
+START_TEST(test_bounded_reads)
+{
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "long.jsonl");
+    size_t n = (size_t)MLP_RUNLOG_LINE_MAX + 10;
+    char *text = malloc(n + strlen(run_rec) + 2);
+    mlp_runlog_t log;
+
+    ck_assert_ptr_nonnull(text);
+    strcpy(text, run_rec);
+    memset(text + strlen(run_rec), ' ', n);
+    strcpy(text + strlen(run_rec) + n, "\n");
+    ck_assert_int_eq(tu_write_bytes(path, text, strlen(text)), 0);
+    ck_assert_int_eq(mlp_runlog_read(path, &log), MLP_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), path));
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "line 2"));
+    ck_assert_int_eq(log.has_run, 0);
+    ck_assert_int_eq(mlp_runlog_read("/dev/zero", &log), MLP_EIO);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "not a regular file"));
+    ck_assert_int_eq(mlp_runlog_read(dir, &log), MLP_EIO);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "directory"));
+    /* a line of exactly the limit is read */
+    memset(text, ' ', MLP_RUNLOG_LINE_MAX);
+    memcpy(text, run_rec, strlen(run_rec) - 1);
+    strcpy(text + MLP_RUNLOG_LINE_MAX, "\n");
+    ck_assert_int_eq(tu_write_bytes(path, text, strlen(text)), 0);
+    ck_assert_int_eq(mlp_runlog_read(path, &log), 0);
+    ck_assert_int_eq(log.has_run, 1);
+    mlp_runlog_free(&log);
+    free(text);
+    free(path);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *runlog_suite(void);
 Suite *runlog_suite(void)
 {
@@ -196,6 +303,8 @@ Suite *runlog_suite(void)
     tcase_add_test(errors, test_cut_short_and_escapes);
     tcase_add_test(errors, test_missing_file);
     tcase_add_test(errors, test_not_a_log);
+    tcase_add_test(errors, test_hostile_records);
+    tcase_add_test(errors, test_bounded_reads);
     suite_add_tcase(s, errors);
     return s;
 }

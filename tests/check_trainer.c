@@ -425,6 +425,96 @@ START_TEST(test_interrupt_request)
 }
 END_TEST
 
+/* The text f holds (rewound), malloc'd. */
+static char *stream_text(FILE *f)
+{
+    long n;
+    char *t;
+
+    fflush(f);
+    n = ftell(f);
+    ck_assert_int_ge(n, 0);
+    t = calloc(1, (size_t)n + 1);
+    ck_assert_ptr_nonnull(t);
+    rewind(f);
+    ck_assert_uint_eq(fread(t, 1, (size_t)n, f), (size_t)n);
+    return t;
+}
+
+/*
+ * A run that ends before its first epoch finishes still prints its status
+ * line, even quiet, and its end record has null, not 0, for the figures
+ * that do not exist (issue 10, point 11).
+ */
+START_TEST(test_early_end_status_line)
+{
+    static const struct {
+        int interrupt;
+        const char *line, *status;
+        int rc;
+    } cases[] = {
+        {1, "interrupted: 0 epochs in ", "\"status\":\"interrupted\"",
+         MLP_EINTERRUPTED},
+        {0, "diverged: 0 epochs in ", "\"status\":\"diverged\"",
+         MLP_EDIVERGED},
+    };
+    char *log = tu_path(datadir, "early.jsonl");
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mlp_config_t cfg;
+        FILE *out = tmpfile();
+        char *text, *end;
+
+        ck_assert_ptr_nonnull(out);
+        small_config(&cfg); /* quiet */
+        snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
+        if (cases[i].interrupt)
+            cfg.interrupt_after = 1;
+        else
+            cfg.max_loss = 1e-6f; /* the first batch diverges */
+        ck_assert_int_eq(mlp_train(&cfg, out, NULL), cases[i].rc);
+        text = stream_text(out);
+        ck_assert_msg(strncmp(text, cases[i].line, strlen(cases[i].line)) ==
+                          0,
+                      "stdout: '%s'", text);
+        ck_assert_ptr_nonnull(strstr(text, "epoch 1"));
+        /* one line: the status line */
+        ck_assert_ptr_eq(strchr(text, '\n'), text + strlen(text) - 1);
+        free(text);
+        fclose(out);
+        text = read_text(log);
+        end = strstr(text, "{\"type\":\"end\"");
+        ck_assert_ptr_nonnull(end);
+        ck_assert_ptr_nonnull(strstr(end, cases[i].status));
+        ck_assert_ptr_nonnull(strstr(end, "\"epochs\":0,"));
+        ck_assert_ptr_nonnull(strstr(end, "\"samples_per_s\":null"));
+        ck_assert_ptr_nonnull(strstr(end, "\"final_test_acc\":null"));
+        ck_assert_ptr_nonnull(strstr(end, "\"best_test_acc\":null"));
+        ck_assert_ptr_nonnull(strstr(end, "\"best_epoch\":null"));
+        ck_assert_ptr_null(strstr(text, "inf"));
+        ck_assert_ptr_null(strstr(text, "nan"));
+        free(text);
+    }
+    free(log);
+}
+END_TEST
+
+/* A test set without images: an error, not "test acc 0.0000". */
+START_TEST(test_empty_test_set)
+{
+    char *dir = tu_mkdtemp();
+    mlp_config_t cfg;
+
+    ck_assert_int_eq(tu_make_dataset(dir, 200, 0, 8, 8, 3, 5, 0), 0);
+    small_config(&cfg);
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", dir);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "no test images"));
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "t10k-images"));
+    tu_rmtree(dir);
+}
+END_TEST
+
 /*
  * Divergence (weight decay times learning rate above 2 makes the weights
  * grow geometrically): MLP_EDIVERGED naming the epoch and batch, status
@@ -618,8 +708,8 @@ START_TEST(test_resume_lr_override)
     mlp_checkpoint_free(&c);
     text = read_text(log);
     ck_assert_ptr_nonnull(strstr(text, "\"overrides\":{\"lr\":"
-                                       "{\"checkpoint\":0.0500000007,"
-                                       "\"used\":0.00999999978}}"));
+                                       "{\"checkpoint\":0.05,"
+                                       "\"used\":0.01}}"));
     free(text);
     free(ck);
     free(log);
@@ -690,6 +780,8 @@ static Suite *trainer_suite(void)
     tcase_add_test(ckpt, test_resume_errors);
     tcase_add_test(ckpt, test_unwritable_save_fails_first);
     tcase_add_test(ckpt, test_out_of_memory_refused);
+    tcase_add_test(ckpt, test_early_end_status_line);
+    tcase_add_test(ckpt, test_empty_test_set);
     suite_add_tcase(s, ckpt);
     suite_add_tcase(s, core);
     suite_add_tcase(s, errors);

@@ -3,7 +3,8 @@
  *
  * `mlptrain [COMMAND] [OPTIONS]`; COMMAND defaults to `train`.  Long and
  * short options with getopt_long; numbers are parsed strictly (the whole
- * argument, in range, no sign where none makes sense).
+ * argument, in range, no sign where none makes sense, one rule for whole
+ * numbers and one for reals: mlp_cli_parse_uint, mlp_cli_parse_float).
  *
  * Errors: MLP_EUSAGE with a one-line message naming the option and the
  * value ("option '--lr': 'abc' is not a number"); main prints it and exits 2.
@@ -33,6 +34,15 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg);
 int mlp_cli_parse_uint(const char *opt, const char *arg,
                        unsigned long long lo, unsigned long long hi,
                        unsigned long long *out);
+
+/*
+ * The float twin of mlp_cli_parse_uint, the one rule for every real-valued
+ * option: a plain decimal ([-]digits[.digits][e[+-]digits]; no space, no
+ * '+', no hex such as 0x1p-3, no inf or nan) that a float holds: a value
+ * that would overflow to inf (1e39) or round to 0 (1e-50) is out of
+ * range.  MLP_EUSAGE naming `opt` and the value otherwise.
+ */
+int mlp_cli_parse_float(const char *opt, const char *arg, float *out);
 
 /* Parse a list of hidden widths: "256", "512,256", "1024:512", "" or "none". */
 int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden);

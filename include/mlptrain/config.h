@@ -84,4 +84,19 @@ int mlp_config_validate(const mlp_config_t *cfg);
 /* Online CPU cores (>= 1). */
 int mlp_config_ncores(void);
 
+/*
+ * Cores the machine's load leaves free, from the text of /proc/loadavg
+ * ("0.52 0.58 0.59 3/412 12345": the running count, the reader included):
+ * ncpu - (running - 1), at least 0; -1 when the text does not parse.
+ * Pure, for tests.
+ */
+int mlp_config_free_cores(const char *loadavg, int ncpu);
+
+/*
+ * The same from $MLPTRAIN_LOADAVG (a file read instead of /proc/loadavg;
+ * "off": -1 at once) or /proc/loadavg, the best of three samples 10 ms
+ * apart; -1 when unknown.  Cheap: read once before a run.
+ */
+int mlp_config_load_free_cores(int ncpu);
+
 #endif

@@ -9,6 +9,15 @@
  * status).  Every log record is one line, flushed when written, so a log
  * read during or after a run (even a killed one) holds whole records.
  *
+ * Records are written with jansson: strings escaped by the library (a
+ * string that is not UTF-8, such as a path, is logged with each invalid
+ * byte replaced by U+FFFD: informational, not the exact bytes), reals with
+ * 9 significant digits, option values as the shortest decimal that is the
+ * same float, and a figure that does not exist or is not finite as null:
+ * no line ever holds inf or nan.  mlp_report_end prints the status line
+ * (`ok: ...`, `diverged: ...`, `interrupted: ...`) even when quiet and
+ * even when no epoch finished.
+ *
  * Errors: MLP_EIO when the log cannot be created or written (the message
  * names the file).  Not thread-safe: the trainer thread reports.
  */
@@ -45,16 +54,20 @@ typedef struct {
     int lr_override;          /* --lr given on resume, unlike the
                                * checkpoint's lr_checkpoint */
     float lr_checkpoint;
+    int free_cores;           /* cores the machine's load leaves free at
+                                 the start, -1 unknown (logged; report_run
+                                 warns on stderr when below cfg->threads) */
 } mlp_run_info_t;
 
 typedef struct {
     const char *status;    /* "ok", "error", ... */
     unsigned epochs;       /* completed */
-    double seconds;        /* all epochs */
-    double samples_per_s;  /* training samples / training time, all epochs */
-    double final_test_acc;
-    double best_test_acc;
-    unsigned best_epoch;
+    double seconds;        /* all epochs; NAN: never started (null) */
+    double samples_per_s;  /* training samples / training time, all epochs;
+                              NAN: nothing trained in this process (null) */
+    double final_test_acc; /* NAN: no epoch finished (logged as null) */
+    double best_test_acc;  /* NAN likewise */
+    unsigned best_epoch;   /* 0: none (null) */
     long peak_rss_kb;      /* from getrusage */
     const char *message;   /* error text, or NULL */
 } mlp_run_summary_t;
@@ -102,7 +115,12 @@ size_t mlp_report_format_progress(char *buf, size_t len, unsigned width,
                                   double samples_per_s, double eta_epoch_s,
                                   double eta_run_s);
 
-/* Write s as a JSON string (quoted, escaped) to f. */
+/* Write s as a JSON string (quoted, escaped; invalid UTF-8 bytes become
+ * U+FFFD) to f. */
 void mlp_report_json_string(FILE *f, const char *s);
+
+/* A malloc'd copy of s with every byte that is not part of a valid UTF-8
+ * sequence replaced by U+FFFD; NULL when out of memory. */
+char *mlp_report_utf8(const char *s);
 
 #endif

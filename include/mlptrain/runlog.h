@@ -2,15 +2,23 @@
  * runlog: read back the JSON-lines log a run writes with --log (see
  * report.h), for charts and sweeps.
  *
- * A purpose-built reader for our own records, not a JSON parser: each line
- * is one record; it takes the "type" and the fields it knows by name, and
- * skips lines it cannot use (a record type it does not know, a line cut
- * short by a killed run).  A log that holds several runs (a resumed run
+ * Each line is one record, parsed with jansson; the reader takes the
+ * "type" and the fields it knows by name (model, options.act, options.lr,
+ * options.batch, options.epochs; the epoch and end figures), checks each
+ * one's type and range (a whole number out of range reads as absent), and
+ * skips lines it cannot use (not JSON, a record type it does not know, a
+ * line cut short by a killed run).  A null figure (one that did not exist,
+ * see report.h) reads as 0.  A log that holds several runs (a resumed run
  * appending to it) reads as its last run: a "run" record forgets an earlier
  * "end", and an epoch number at or below the last one read drops the
  * epochs from there on.
  *
- * Errors: MLP_EIO when the file cannot be read (the message names it),
+ * Bounds: only a regular file is read (a device or FIFO is refused), and a
+ * line may hold at most MLP_RUNLOG_LINE_MAX bytes (a longer one is an
+ * error naming the file and line: our records are a few hundred bytes).
+ *
+ * Errors: MLP_EIO when the file cannot be read or is not a regular file
+ * (the message names it), MLP_EFORMAT for a line over the limit,
  * MLP_ENOMEM.  A readable file without records is not an error: check
  * nepochs and has_end.  Thread-safe on distinct logs.
  */
@@ -18,6 +26,9 @@
 #define MLPTRAIN_RUNLOG_H
 
 #include <stddef.h>
+
+/* The longest line a log may hold, newline excluded: 1 MiB. */
+#define MLP_RUNLOG_LINE_MAX (1 << 20)
 
 /* The figures of one "epoch" record that charts draw. */
 typedef struct {
