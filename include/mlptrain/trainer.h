@@ -59,6 +59,8 @@ typedef struct {
     double samples_per_s;        /* training samples / training seconds */
     double best_test_acc;
     unsigned best_epoch;
+    double mem_estimate;         /* bytes the run was estimated to hold at
+                                    its peak, dataset and margin in */
 } mlp_train_result_t;
 
 /*
