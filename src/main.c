@@ -18,6 +18,7 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/commands.h"
 #include "mlptrain/error.h"
+#include "mlptrain/sweep.h"
 #include "mlptrain/trainer.h"
 
 enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
@@ -67,6 +68,9 @@ int main(int argc, char **argv)
     mlp_cmd_t cmd;
     int rc;
 
+    /* A sweep's run dies with the sweep (sweep.h). */
+    if ((rc = mlp_sweep_child_start()) < 0)
+        return fail(rc, NULL, NULL);
     if (argc > 1)
         for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
             if (strcmp(argv[1], c->name) == 0) {
