@@ -31,6 +31,7 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/commands.h"
 #include "mlptrain/error.h"
+#include "mlptrain/sweep.h"
 #include "mlptrain/trainer.h"
 
 enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
@@ -174,6 +175,9 @@ int main(int argc, char **argv)
                 strerror(errno));
         return EXIT_FAILURE;
     }
+    /* A sweep's run dies with the sweep (sweep.h). */
+    if ((rc = mlp_sweep_child_start()) < 0)
+        return fail(rc, NULL, NULL);
     if (argc > 1 && strcmp(argv[1], "help") == 0)
         return help(argc, argv);
     if (argc > 1)

@@ -33,7 +33,7 @@
 #include "mlptrain/rng.h"
 
 #define MLP_MAX_LAYERS (MLP_MAX_HIDDEN + 1)
-#define MLP_MAX_ARGS 4
+#define MLP_MAX_ARGS 5
 #define MLP_MAX_WIDTH ((size_t)1 << 24)  /* keeps every product in range */
 #define MLP_ALIGN 64                     /* bytes, for every tensor */
 #define MLP_ALIGN_F (MLP_ALIGN / sizeof(float))
@@ -42,6 +42,8 @@
 /* One primitive and the arguments it runs with. */
 typedef struct {
     dnnl_primitive_t prim;
+    dnnl_memory_desc_t smd;  /* its scratchpad (size 0: none) */
+    dnnl_memory_t scratch;   /* smd over net->scratch */
     int nargs;
     dnnl_exec_arg_t args[MLP_MAX_ARGS];
 } mlp_step_t;
@@ -78,6 +80,11 @@ struct mlp_net {
     dnnl_memory_t b[MLP_MAX_LAYERS];
     dnnl_memory_t dw[MLP_MAX_LAYERS];
     dnnl_memory_t db[MLP_MAX_LAYERS];
+    void *scratch;                  /* (scratch_bytes): every primitive's */
+    size_t scratch_bytes;           /* largest scratchpad */
+    size_t workspace_bytes;         /* all workspaces (none are used) */
+    size_t act_floats;              /* floats in act */
+    int estimating;                 /* mlp_net_estimate: descriptors only */
     size_t nplans;
     mlp_plan_t plans[MLP_MAX_BATCH_SIZES]; /* plans[0]: the largest batch */
     size_t last_n;                  /* batch of the last forward, 0: none */
@@ -178,6 +185,8 @@ static int ip_fwd_pd(mlp_net_t *net, size_t l, size_t n,
     CHECK(dnnl_inner_product_forward_desc_init(&d, dnnl_forward_training,
                                                &src, &w, &b, &dst));
     CHECK(dnnl_primitive_attr_create(&attr));
+    CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr,
+                                                  dnnl_scratchpad_mode_user));
     if (l + 1 < net->nlayers) {
         CHECK(dnnl_post_ops_create(&po));
         CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, acts[net->spec.act].fwd,
@@ -205,6 +214,34 @@ static int check_wmd(mlp_net_t *net, size_t l, dnnl_primitive_desc_t pd,
     return 0;
 }
 
+/*
+ * Make the primitive of pd into st, noting its scratchpad (the net keeps
+ * one buffer of the largest, shared by all: only one primitive runs at a
+ * time) and its workspace.  Estimating: only the note.
+ */
+static int step_create(mlp_net_t *net, mlp_step_t *st,
+                       dnnl_primitive_desc_t pd)
+{
+    int rc = 0;
+    const dnnl_memory_desc_t *md;
+    size_t sz;
+
+    if ((md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md,
+                                           0)) != NULL) {
+        st->smd = *md;
+        sz = dnnl_memory_desc_get_size(md);
+        if (sz > net->scratch_bytes)
+            net->scratch_bytes = sz;
+    }
+    if ((md = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md,
+                                           0)) != NULL)
+        net->workspace_bytes += dnnl_memory_desc_get_size(md);
+    if (!net->estimating)
+        CHECK(dnnl_primitive_create(&st->prim, pd));
+out:
+    return rc;
+}
+
 /* Build the primitives and activation memories of batch size n into p. */
 static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
 {
@@ -212,12 +249,19 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
     size_t L = net->nlayers, off = 0;
     dnnl_primitive_desc_t fwd[MLP_MAX_LAYERS] = {NULL};
     dnnl_primitive_desc_t pd = NULL, hint = NULL;
+    dnnl_primitive_attr_t sattr = NULL;
     dnnl_memory_desc_t md, dmd, bmd;
     dnnl_inner_product_desc_t ipd;
     dnnl_eltwise_desc_t ed;
     mlp_step_t *st;
 
     p->n = n;
+    /* The scratchpads are the net's (one buffer, counted by estimate). */
+    CHECK(dnnl_primitive_attr_create(&sattr));
+    CHECK(dnnl_primitive_attr_set_scratchpad_mode(sattr,
+                                                  dnnl_scratchpad_mode_user));
+    if (net->estimating)
+        goto pds;
     CHECK(md_2d(&md, n, net->lin[0], dnnl_nc));
     CHECK(dnnl_memory_create(&p->x, &md, net->engine, DNNL_MEMORY_NONE));
     CHECK(md_2d(&md, n, net->lout[L - 1], dnnl_nc));
@@ -239,6 +283,7 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
         }
     }
 
+pds:
     for (size_t l = 0; l < L; l++) {
         dnnl_memory_t src = l == 0 ? p->x : p->h[l - 1];
 
@@ -249,7 +294,8 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
                             "forward")) < 0)
             goto out;
         st = &p->fwd[p->nfwd++];
-        CHECK(dnnl_primitive_create(&st->prim, fwd[l]));
+        if ((rc = step_create(net, st, fwd[l])) < 0)
+            goto out;
         step_arg(st, DNNL_ARG_SRC, src);
         step_arg(st, DNNL_ARG_WEIGHTS, net->w[l]);
         step_arg(st, DNNL_ARG_BIAS, net->b[l]);
@@ -270,10 +316,11 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
                                              NULL));
             CHECK(dnnl_eltwise_backward_desc_init(
                 &ed, acts[net->spec.act].bwd, &dmd, &dmd, 0.0f, 0.0f));
-            CHECK(dnnl_primitive_desc_create(&pd, &ed, NULL, net->engine,
+            CHECK(dnnl_primitive_desc_create(&pd, &ed, sattr, net->engine,
                                              hint));
             st = &p->bwd[p->nbwd++];
-            CHECK(dnnl_primitive_create(&st->prim, pd));
+            if ((rc = step_create(net, st, pd)) < 0)
+                goto out;
             step_arg(st, DNNL_ARG_DST, p->h[l]);
             step_arg(st, DNNL_ARG_DIFF_DST, p->dh[l]);
             step_arg(st, DNNL_ARG_DIFF_SRC, p->dh[l]);
@@ -286,13 +333,14 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
         CHECK(md_1d(&bmd, net->lout[l]));
         CHECK(dnnl_inner_product_backward_weights_desc_init(
             &ipd, &md, &net->wmd[l], &bmd, &dmd));
-        CHECK(dnnl_primitive_desc_create(&pd, &ipd, NULL, net->engine,
+        CHECK(dnnl_primitive_desc_create(&pd, &ipd, sattr, net->engine,
                                          fwd[l]));
         if ((rc = check_wmd(net, l, pd, dnnl_query_diff_weights_md,
                             "backward-weights")) < 0)
             goto out;
         st = &p->bwd[p->nbwd++];
-        CHECK(dnnl_primitive_create(&st->prim, pd));
+        if ((rc = step_create(net, st, pd)) < 0)
+            goto out;
         step_arg(st, DNNL_ARG_SRC, src);
         step_arg(st, DNNL_ARG_DIFF_DST, dz);
         step_arg(st, DNNL_ARG_DIFF_WEIGHTS, net->dw[l]);
@@ -303,13 +351,14 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
         if (l > 0) {
             CHECK(dnnl_inner_product_backward_data_desc_init(
                 &ipd, &md, &net->wmd[l], &dmd));
-            CHECK(dnnl_primitive_desc_create(&pd, &ipd, NULL, net->engine,
+            CHECK(dnnl_primitive_desc_create(&pd, &ipd, sattr, net->engine,
                                              fwd[l]));
             if ((rc = check_wmd(net, l, pd, dnnl_query_weights_md,
                                 "backward-data")) < 0)
                 goto out;
             st = &p->bwd[p->nbwd++];
-            CHECK(dnnl_primitive_create(&st->prim, pd));
+            if ((rc = step_create(net, st, pd)) < 0)
+                goto out;
             step_arg(st, DNNL_ARG_DIFF_DST, dz);
             step_arg(st, DNNL_ARG_WEIGHTS, net->w[l]);
             step_arg(st, DNNL_ARG_DIFF_SRC, p->dh[l - 1]);
@@ -320,8 +369,23 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
 out:
     dnnl_primitive_desc_destroy(pd);
     dnnl_primitive_desc_destroy(hint);
+    dnnl_primitive_attr_destroy(sattr);
     for (size_t l = 0; l < L; l++)
         dnnl_primitive_desc_destroy(fwd[l]);
+    return rc;
+}
+
+/* Point every step with a scratchpad at the net's one buffer. */
+static int attach_scratch(mlp_net_t *net, mlp_step_t *st)
+{
+    int rc = 0;
+
+    if (dnnl_memory_desc_get_size(&st->smd) == 0)
+        return 0;
+    CHECK(dnnl_memory_create(&st->scratch, &st->smd, net->engine,
+                             net->scratch));
+    step_arg(st, DNNL_ARG_SCRATCHPAD, st->scratch);
+out:
     return rc;
 }
 
@@ -361,7 +425,13 @@ static int spec_check(const mlp_net_spec_t *s)
     return 0;
 }
 
-int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
+/*
+ * The net of spec into *out; estimating, only what mlp_net_estimate needs:
+ * the descriptors are made and queried, nothing big is allocated and no
+ * primitive is made.
+ */
+static int net_build(const mlp_net_spec_t *spec, int estimating,
+                     mlp_net_t **out)
 {
     int rc = 0;
     mlp_net_t *net = NULL;
@@ -378,6 +448,7 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
     if (!(net = calloc(1, sizeof(*net))))
         return mlp_error_set(MLP_ENOMEM, "net: out of memory");
     net->spec = *spec;
+    net->estimating = estimating;
     L = net->nlayers = spec->nhidden + 1;
     for (size_t l = 0; l < L; l++) {
         net->lin[l] = l == 0 ? spec->in : spec->hidden[l - 1];
@@ -424,6 +495,15 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
         /* h_l, and dh_l for hidden layers: as plan_create lays them out */
         nact += (l + 1 < L ? 2 : 1) * round_up(sizes[0] * net->lout[l]);
     }
+    net->act_floats = nact;
+    if (estimating) {
+        for (size_t i = 0; i < net->nplans; i++)
+            if ((rc = plan_create(net, &net->plans[i], net->plans[i].n)) < 0)
+                goto out;
+        *out = net;
+        net = NULL;
+        goto out;
+    }
     net->params = alloc_floats(net->nflat);
     net->grads = alloc_floats(net->nflat);
     net->act = alloc_floats(nact);
@@ -447,12 +527,63 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
     for (size_t i = 0; i < net->nplans; i++)
         if ((rc = plan_create(net, &net->plans[i], net->plans[i].n)) < 0)
             goto out;
+    if (net->scratch_bytes > 0) {
+        if (posix_memalign(&net->scratch, MLP_ALIGN, net->scratch_bytes)) {
+            net->scratch = NULL;
+            rc = mlp_error_set(MLP_ENOMEM,
+                               "net: out of memory for a scratchpad of %zu "
+                               "bytes",
+                               net->scratch_bytes);
+            goto out;
+        }
+        for (size_t i = 0; i < net->nplans; i++) {
+            mlp_plan_t *p = &net->plans[i];
+
+            for (int k = 0; k < p->nfwd; k++)
+                if ((rc = attach_scratch(net, &p->fwd[k])) < 0)
+                    goto out;
+            for (int k = 0; k < p->nbwd; k++)
+                if ((rc = attach_scratch(net, &p->bwd[k])) < 0)
+                    goto out;
+        }
+    }
     *out = net;
     net = NULL;
 out:
     dnnl_primitive_desc_destroy(pd);
     mlp_net_destroy(net);
     return rc;
+}
+
+int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
+{
+    return net_build(spec, 0, out);
+}
+
+static void net_mem(const mlp_net_t *net, mlp_net_mem_t *mem)
+{
+    mem->params = (double)net->nflat * sizeof(float);
+    mem->act = (double)net->act_floats * sizeof(float);
+    mem->scratch = (double)net->scratch_bytes;
+    mem->workspace = (double)net->workspace_bytes;
+}
+
+int mlp_net_estimate(const mlp_net_spec_t *spec, mlp_net_mem_t *mem)
+{
+    mlp_net_t *net = NULL;
+    int rc;
+
+    memset(mem, 0, sizeof(*mem));
+    if ((rc = net_build(spec, 1, &net)) < 0)
+        return rc;
+    net_mem(net, mem);
+    mlp_net_destroy(net);
+    return 0;
+}
+
+void mlp_net_mem(const mlp_net_t *net, mlp_net_mem_t *mem)
+{
+    net_mem(net, mem);
 }
 
 void mlp_net_destroy(mlp_net_t *net)
@@ -462,10 +593,14 @@ void mlp_net_destroy(mlp_net_t *net)
     for (size_t i = 0; i < net->nplans; i++) {
         mlp_plan_t *p = &net->plans[i];
 
-        for (int k = 0; k < p->nfwd; k++)
+        for (int k = 0; k < p->nfwd; k++) {
             dnnl_primitive_destroy(p->fwd[k].prim);
-        for (int k = 0; k < p->nbwd; k++)
+            dnnl_memory_destroy(p->fwd[k].scratch);
+        }
+        for (int k = 0; k < p->nbwd; k++) {
             dnnl_primitive_destroy(p->bwd[k].prim);
+            dnnl_memory_destroy(p->bwd[k].scratch);
+        }
         for (size_t l = 0; l < net->nlayers; l++) {
             dnnl_memory_destroy(p->h[l]);
             dnnl_memory_destroy(p->dh[l]);
@@ -484,6 +619,7 @@ void mlp_net_destroy(mlp_net_t *net)
     free(net->params);
     free(net->grads);
     free(net->act);
+    free(net->scratch);
     free(net);
 }
 

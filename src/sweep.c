@@ -3,14 +3,24 @@
  * sweep.h).
  *
  * Processes: this one plans (every point's options are parsed here with
- * the training parser, so a bad value stops the sweep before any run), then
- * forks and execs at most `parallel` children of the mlptrain binary, each
- * in its own process group with stdin from /dev/null and stdout and stderr
- * to DIR/run-ID.out.  SIGINT, SIGTERM and SIGCHLD are blocked while runs go
- * and taken with sigtimedwait, so no signal is missed between a check and
- * a wait and no handler runs; children get the original mask back before
- * exec.  Results come from the children's JSON-lines logs (runlog.h), not
- * from their output.
+ * the training parser, so a bad value stops the sweep before any run),
+ * takes the directory's lock (an flock on DIR/.lock held for the sweep's
+ * life: a second sweep on DIR is refused), then starts at most `parallel`
+ * children of the mlptrain binary with posix_spawnp, each in its own
+ * process group with stdin from /dev/null and stdout and stderr to
+ * DIR/run-ID.out.  SIGINT, SIGTERM, SIGHUP and SIGCHLD are blocked while
+ * runs go and taken with sigtimedwait, so no signal is missed between a
+ * check and a wait and no handler runs; children get the original mask and
+ * default actions back.  Results come from the children's JSON-lines logs
+ * (runlog.h), not from their output.
+ *
+ * Children die with the sweep, however it ends (kill -9 too): each gets
+ * MLPTRAIN_PARENT_PID=<the sweep's pid> in its environment, and
+ * mlp_sweep_child_start (first thing in main) asks the kernel for SIGTERM
+ * when its parent dies (PR_SET_PDEATHSIG), then checks that its parent is
+ * still that pid (it may have died before the request).  SIGTERM stops a
+ * run as Ctrl-C does: it saves its checkpoint, and the next sweep resumes
+ * it.
  *
  * Each run saves DIR/run-ID.ckpt after every epoch and when interrupted; a
  * later sweep continues a run that did not finish from that checkpoint
@@ -24,8 +34,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -379,6 +392,8 @@ typedef struct {
     int per_run;                      /* compute threads per run */
     sigset_t oldmask;
     int devnull;
+    int lockfd;                       /* DIR/.lock, flocked */
+    char **envp;                      /* the children's environment */
 } sweep_t;
 
 static double now_s(void)
@@ -412,6 +427,110 @@ static int make_dir(const char *dir)
                              strerror(errno));
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return mlp_error_set(MLP_EIO, "'%s' is not a directory", path);
+    return 0;
+}
+
+/*
+ * Take DIR/.lock for the sweep's life (an exclusive flock, released when
+ * the process ends however it ends), and write this pid into it for the
+ * message a second sweep gives.  The lock file must be a regular file (no
+ * symlink, device or FIFO); it is never removed (removing a lock file
+ * races with a sweep opening it).
+ */
+static int lock_dir(const char *dir, int *fdp)
+{
+    char path[MLP_PATH_MAX + 16], buf[32];
+    struct stat st;
+    int fd, n;
+
+    *fdp = -1;
+    snprintf(path, sizeof(path), "%s/.lock", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+              0666);
+    if (fd < 0)
+        return mlp_error_set(MLP_EIO, "cannot open the lock file '%s': %s",
+                             path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return mlp_error_set(MLP_EIO, "the lock file '%s' is not a regular "
+                                      "file", path);
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+
+        n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return mlp_error_set(MLP_EIO, "sweep directory '%s' is in use by "
+                                          "another sweep (pid %s)",
+                                 dir, buf[0] ? buf : "unknown");
+        return mlp_error_set(MLP_EIO, "cannot lock '%s': %s", path,
+                             strerror(e));
+    }
+    n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        int e = errno;
+
+        close(fd);
+        return mlp_error_set(MLP_EIO, "cannot write the lock file '%s': %s",
+                             path, strerror(e));
+    }
+    *fdp = fd;
+    return 0;
+}
+
+#define MLP_PARENT_ENV "MLPTRAIN_PARENT_PID"
+
+extern char **environ;
+
+/* This environment without MLPTRAIN_PARENT_PID, plus it set to our pid:
+ * one malloc'd block (the array, then the new string). */
+static char **child_env(void)
+{
+    size_t n = 0, k = 0, len = strlen(MLP_PARENT_ENV);
+    char **envp, *var;
+
+    while (environ != NULL && environ[n] != NULL)
+        n++;
+    envp = malloc((n + 2) * sizeof(*envp) + 64);
+    if (envp == NULL)
+        return NULL;
+    var = (char *)(envp + n + 2);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], MLP_PARENT_ENV, len) != 0 ||
+            environ[i][len] != '=')
+            envp[k++] = environ[i];
+    snprintf(var, 64, "%s=%ld", MLP_PARENT_ENV, (long)getpid());
+    envp[k++] = var;
+    envp[k] = NULL;
+    return envp;
+}
+
+int mlp_sweep_child_start(void)
+{
+    const char *v = getenv(MLP_PARENT_ENV);
+    char *end;
+    long pid;
+
+    if (v == NULL)
+        return 0;
+    errno = 0;
+    pid = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || pid <= 1)
+        return mlp_error_set(MLP_EUSAGE, "%s='%s' is not a process id",
+                             MLP_PARENT_ENV, v);
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+        return mlp_error_set(MLP_EIO, "prctl(PR_SET_PDEATHSIG): %s",
+                             strerror(errno));
+    /* The parent may have died before the request: then we were adopted. */
+    if ((long)getppid() != pid)
+        return mlp_error_set(MLP_EINTERRUPTED,
+                             "the sweep that started this run (pid %ld) has "
+                             "ended",
+                             pid);
+    unsetenv(MLP_PARENT_ENV);
     return 0;
 }
 
@@ -641,8 +760,12 @@ static int launch(sweep_t *s, run_t *r)
     struct stat st;
     const char *exe = s->o->exe != NULL ? s->o->exe : "/proc/self/exe";
     char **argv = NULL;
-    int argc, fd = -1, rc = 0;
+    int argc, fd = -1, rc = 0, e;
     pid_t pid;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t dfl;
+    int have_fa = 0, have_at = 0;
 
     run_path(s, r, "jsonl", logp, sizeof(logp));
     run_path(s, r, "out", outp, sizeof(outp));
@@ -684,23 +807,32 @@ static int launch(sweep_t *s, run_t *r)
         goto out;
     }
     fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        rc = mlp_error_set(MLP_EIO, "cannot start a run: fork: %s",
-                           strerror(errno));
-        goto out;
-    }
-    if (pid == 0) {
-        /* Its own process group: a terminal's Ctrl-C comes via the sweep. */
-        setpgid(0, 0);
-        dup2(s->devnull, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
-        execv(exe, argv);
-        dprintf(2, "mlptrain: cannot run '%s': %s\n", exe, strerror(errno));
-        _exit(127);
-    }
+    /* Its own process group (a terminal's Ctrl-C comes via the sweep), the
+     * mask the sweep started with, default actions for what it takes. */
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGINT);
+    sigaddset(&dfl, SIGTERM);
+    sigaddset(&dfl, SIGHUP);
+    sigaddset(&dfl, SIGCHLD);
+    sigaddset(&dfl, SIGPIPE);
+    if ((e = posix_spawn_file_actions_init(&fa)) != 0)
+        goto spawn_failed;
+    have_fa = 1;
+    if ((e = posix_spawnattr_init(&at)) != 0)
+        goto spawn_failed;
+    have_at = 1;
+    if ((e = posix_spawn_file_actions_adddup2(&fa, s->devnull, 0)) != 0 ||
+        (e = posix_spawn_file_actions_adddup2(&fa, fd, 1)) != 0 ||
+        (e = posix_spawn_file_actions_adddup2(&fa, fd, 2)) != 0 ||
+        (e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+                                               POSIX_SPAWN_SETSIGMASK |
+                                               POSIX_SPAWN_SETSIGDEF)) != 0 ||
+        (e = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
+        (e = posix_spawnattr_setsigmask(&at, &s->oldmask)) != 0 ||
+        (e = posix_spawnattr_setsigdefault(&at, &dfl)) != 0)
+        goto spawn_failed;
+    if ((e = posix_spawnp(&pid, exe, &fa, &at, argv, s->envp)) != 0)
+        goto spawn_failed;
     r->pid = pid;
     r->state = R_RUNNING;
     r->t0 = now_s();
@@ -709,7 +841,14 @@ static int launch(sweep_t *s, run_t *r)
                 r->ck_epoch + 1, r->ck_batches, r->label);
     else
         fprintf(stderr, "start %s: %s\n", r->id, r->label);
+    goto out;
+spawn_failed:
+    rc = mlp_error_set(MLP_EIO, "cannot run '%s': %s", exe, strerror(e));
 out:
+    if (have_fa)
+        posix_spawn_file_actions_destroy(&fa);
+    if (have_at)
+        posix_spawnattr_destroy(&at);
     if (fd >= 0)
         close(fd);
     free(argv);
@@ -878,7 +1017,7 @@ static int run_all(sweep_t *s, const sigset_t *set)
             struct timespec ts = {1, 0};
             int sig = sigtimedwait(set, NULL, &ts);
 
-            if (sig != SIGINT && sig != SIGTERM)
+            if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP)
                 continue;
             if (++signals == 1) {
                 fprintf(stderr,
@@ -1150,8 +1289,8 @@ out:
 
 int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
 {
-    static const int sigs[3] = {SIGINT, SIGTERM, SIGCHLD};
-    struct sigaction oldact[3];
+    static const int sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+    struct sigaction oldact[4];
     sweep_t s;
     sigset_t set;
     size_t *order = NULL, n = 0, nearlier = 0, nok = 0;
@@ -1161,6 +1300,7 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
     s.o = o;
     s.g = g;
     s.devnull = -1;
+    s.lockfd = -1;
     if (o->parallel < 1 || o->threads < 1 || g->npoints == 0)
         return mlp_error_set(MLP_EINVAL, "sweep: nothing to run");
     s.per_run = o->threads / (int)o->parallel;
@@ -1168,8 +1308,12 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
         s.per_run = 1;
     if ((rc = plan(&s)) < 0)
         goto out;
-    if ((rc = make_dir(o->dir)) < 0)
+    if ((rc = make_dir(o->dir)) < 0 || (rc = lock_dir(o->dir, &s.lockfd)) < 0)
         goto out;
+    if ((s.envp = child_env()) == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+        goto out;
+    }
     if ((s.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         rc = mlp_error_set(MLP_EIO, "cannot open '/dev/null': %s",
                            strerror(errno));
@@ -1192,7 +1336,7 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
             s.per_run, s.per_run == 1 ? "" : "s", o->dir);
 
     sigemptyset(&set);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         sigaddset(&set, sigs[i]);
     if (sigprocmask(SIG_BLOCK, &set, &s.oldmask) != 0) {
         rc = mlp_error_set(MLP_EIO, "sigprocmask: %s", strerror(errno));
@@ -1208,7 +1352,7 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
         memset(&dfl, 0, sizeof(dfl));
         dfl.sa_handler = SIG_DFL;
         sigemptyset(&dfl.sa_mask);
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             sigaction(sigs[i], &dfl, &oldact[i]);
     }
     rc = run_all(&s, &set);
@@ -1260,12 +1404,15 @@ out:
 
         while (sigtimedwait(&set, NULL, &zero) > 0)
             ;
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             sigaction(sigs[i], &oldact[i], NULL);
         sigprocmask(SIG_SETMASK, &s.oldmask, NULL);
     }
     if (s.devnull >= 0)
         close(s.devnull);
+    if (s.lockfd >= 0)
+        close(s.lockfd); /* the lock goes with it */
+    free(s.envp);
     /* Every slot plan() may have touched, not only the runs it kept. */
     for (size_t i = 0; s.runs != NULL && i < g->npoints; i++) {
         for (size_t k = 0; k < MLP_SWEEP_MAX_KEYS; k++)

@@ -27,6 +27,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/loss.h"
+#include "mlptrain/memprobe.h"
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
 #include "mlptrain/trainer.h"
@@ -123,111 +124,53 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
 
 /* ---- memory --------------------------------------------------------- */
 
-/* A "Name:  N kB" line of a /proc file, in bytes; -1 when absent. */
-static double proc_kb(const char *path, const char *name)
-{
-    char line[256];
-    size_t len = strlen(name);
-    double v = -1;
-    FILE *f = fopen(path, "r");
-
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, name, len) == 0 && line[len] == ':') {
-            v = strtod(line + len + 1, NULL) * 1024.0;
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-/* The first number in a file ("max" and missing files: -1). */
-static double file_number(const char *path)
-{
-    char buf[64];
-    char *end;
-    double v;
-    FILE *f = fopen(path, "r");
-
-    if (f == NULL)
-        return -1;
-    if (fgets(buf, sizeof(buf), f) == NULL) {
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    v = strtod(buf, &end);
-    return end == buf ? -1 : v;
-}
-
-/* Bytes this process may still allocate: the least of what the machine has
- * available (with swap), the cgroup leaves, and the address-space and data
- * limits.  INFINITY when nothing says. */
-static double memory_available(void)
-{
-    double avail = INFINITY, a, lim, use;
-    struct rlimit rl;
-
-    if ((a = proc_kb("/proc/meminfo", "MemAvailable")) >= 0) {
-        double swap = proc_kb("/proc/meminfo", "SwapFree");
-
-        avail = a + (swap > 0 ? swap : 0);
-    }
-    /* cgroup v2, then v1 (whose "no limit" is a huge number) */
-    if ((lim = file_number("/sys/fs/cgroup/memory.max")) >= 0 &&
-        (use = file_number("/sys/fs/cgroup/memory.current")) >= 0 &&
-        lim - use < avail)
-        avail = lim - use;
-    if ((lim = file_number("/sys/fs/cgroup/memory/memory.limit_in_bytes")) >=
-            0 &&
-        (use = file_number("/sys/fs/cgroup/memory/memory.usage_in_bytes")) >=
-            0 &&
-        lim < 1e18 && lim - use < avail)
-        avail = lim - use;
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (double)rl.rlim_cur < avail)
-        avail = (double)rl.rlim_cur;
-    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (double)rl.rlim_cur < avail)
-        avail = (double)rl.rlim_cur;
-    return avail;
-}
-
-static double ru16(double n)
-{
-    return ceil(n / 16.0) * 16.0;
-}
-
 /*
- * Refuse a run that cannot fit, before allocating: parameters, gradients,
- * optimizer state and checkpoint copies (widths rounded up for oneDNN's
- * blocked layouts), activations of the largest batch, the warm-up input,
- * and the ring's slots.  In doubles: a huge --hidden overflows size_t.
+ * Refuse a run that cannot fit, before allocating it.  Counted, in bytes
+ * (doubles: a huge --hidden overflows size_t): what the net allocates as
+ * oneDNN's primitive descriptors size it (parameters and gradients in
+ * their blocked layout, activations and their gradients at the largest
+ * batch, the shared scratchpad and any workspace: mlp_net_estimate), the
+ * optimizer's velocities, a checkpoint's copies (the parameters and
+ * velocities in logical order, for --save and for the checkpoint being
+ * resumed), dL/dlogits, the warm-up's input batch and the ring's slots.
+ * The dataset is already loaded: it counts in *total (what the process
+ * will hold, for tests against the peak RSS) but not against what is
+ * still available.  Both sides get memprobe's margin.
  */
 static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
-                        int momentum, int save)
+                        int momentum, int save, int resume,
+                        const mlp_dataset_t *ds, double *total)
 {
-    double params = 0, act = 0, in = (double)spec->in, need, avail;
-    double copies = 2 + momentum + (save ? 1 + momentum : 0);
+    mlp_net_mem_t nm;
+    double logical = 0, in = (double)spec->in, need, avail, data = 0;
+    double copies = (save ? 1 + momentum : 0) + (resume ? 1 + momentum : 0);
+    double b = (double)maxb;
+    int rc;
 
     for (size_t l = 0; l <= spec->nhidden; l++) {
         double out = (double)(l < spec->nhidden ? spec->hidden[l] : spec->out);
 
-        params += ru16(in) * ru16(out) + ru16(out);
-        act += (double)maxb * ru16(out) * (l < spec->nhidden ? 2 : 1);
+        logical += (in + 1) * out;
         in = out;
     }
-    need = 4.0 * (params * copies + act +
-                  (double)maxb * (double)(spec->in + spec->out) +
-                  (double)slots * (double)maxb * (double)(spec->in + 1));
-    avail = memory_available();
+    if ((rc = mlp_net_estimate(spec, &nm)) < 0)
+        return rc;
+    need = nm.params * (2 + momentum) + nm.act + nm.scratch + nm.workspace +
+           4.0 * (logical * copies + b * (double)spec->out +
+                  b * (double)spec->in) +
+           (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
+    for (int i = 0; i < MLP_NFILES; i++)
+        data += (double)ds->idx[i].count * (double)ds->idx[i].item_size;
+    if (total != NULL)
+        *total = mlp_memprobe_with_margin(need + data);
+    need = mlp_memprobe_with_margin(need);
+    avail = mlp_memprobe_available();
     if (need > avail)
         return mlp_error_set(MLP_ENOMEM,
                              "not enough memory: the model (%.3g parameters) "
                              "and batches of %zu need about %.1f GiB, and "
                              "%.1f GiB is available",
-                             params, maxb, need / 1073741824.0,
+                             logical, maxb, need / 1073741824.0,
                              avail / 1073741824.0);
     return 0;
 }
@@ -534,7 +477,8 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
         slots = cfg->workers < 1 ? 2 : cfg->workers > 8 ? 16
                                                          : 2 * cfg->workers;
     if ((rc = check_memory(&spec, maxb, slots, cfg->momentum > 0.0f,
-                           cfg->save_path[0] != '\0')) < 0)
+                           cfg->save_path[0] != '\0', resume, ds,
+                           res != NULL ? &res->mem_estimate : NULL)) < 0)
         goto out;
     if ((rc = mlp_net_create(&spec, &net)) < 0)
         goto out;

@@ -55,6 +55,30 @@ const char *mlp_act_name(mlp_act_t act);
 int mlp_act_parse(const char *name);
 
 int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out);
+
+/*
+ * The bytes a net of this spec allocates, from oneDNN's primitive
+ * descriptors (made, queried and destroyed: nothing big is allocated, no
+ * primitive is made), so a caller can refuse a net that cannot fit before
+ * making it.  The net's memory is exactly: params for the parameters and
+ * as much again for the gradients (blocked layouts' padding in), act for
+ * every layer's activations and their gradients at the largest batch,
+ * scratch for the one scratchpad all primitives share (the largest any
+ * needs; the primitives run with a user scratchpad, so oneDNN allocates
+ * none of its own), and workspace (0: no primitive used needs one).  Not
+ * counted: oneDNN's JIT code, and the small reorders of get/set_layer and
+ * block export/import.  Errors as mlp_net_create.
+ */
+typedef struct {
+    double params;
+    double act;
+    double scratch;
+    double workspace;
+} mlp_net_mem_t;
+
+int mlp_net_estimate(const mlp_net_spec_t *spec, mlp_net_mem_t *mem);
+/* The same figures of a net that was made. */
+void mlp_net_mem(const mlp_net_t *net, mlp_net_mem_t *mem);
 /* NULL is a no-op. */
 void mlp_net_destroy(mlp_net_t *net);
 

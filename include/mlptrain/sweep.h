@@ -24,10 +24,17 @@
  * run keeps its checkpoint.  A run that fails is recorded with its status
  * and the sweep goes on.
  *
- * SIGINT or SIGTERM (Ctrl-C) stops the sweep: nothing new starts, running
- * runs get SIGINT (a second signal kills them), and what finished is
- * written.  Runs are started in their own process group, so a terminal's
- * Ctrl-C reaches them only through the sweep, once.
+ * SIGINT, SIGTERM or SIGHUP (Ctrl-C, a closed terminal) stops the sweep:
+ * nothing new starts, running runs get SIGINT (a second signal kills
+ * them), and what finished is written.  Runs are started in their own
+ * process group, so a terminal's Ctrl-C reaches them only through the
+ * sweep, once.  Runs never outlive the sweep: killed in any way (kill -9
+ * too), its runs get SIGTERM from the kernel, save their checkpoints and
+ * stop (see mlp_sweep_child_start).
+ *
+ * One sweep per directory: the sweep holds an flock on DIR/.lock while it
+ * runs; a second sweep on DIR fails at once with MLP_EIO, "sweep directory
+ * 'DIR' is in use by another sweep (pid N)".
  *
  * The sweep writes DIR/results.csv (atomically, after every finished run
  * and at the end), and, with gnuplot, DIR/curves.png (every run's curves
@@ -99,6 +106,17 @@ typedef struct {
 
 /* Run the sweep; the ranked table to out, progress lines to stderr. */
 int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out);
+
+/*
+ * For the mlptrain program, first thing in main: when started by a sweep
+ * (MLPTRAIN_PARENT_PID in the environment, the sweep's pid), have the
+ * kernel send this process SIGTERM when its parent dies, and fail with
+ * MLP_EINTERRUPTED if the parent is already gone (this process was
+ * adopted).  Then the variable is removed, so the run's own children do
+ * not see it.  0 when not started by a sweep; MLP_EUSAGE for a value that
+ * is not a pid, MLP_EIO if prctl fails.
+ */
+int mlp_sweep_child_start(void);
 
 /* The `mlptrain sweep` command (see commands.h). */
 int mlp_cmd_sweep(int argc, char **argv, FILE *out);

@@ -13,10 +13,14 @@
  *
  * Outputs are checked before any work: the log is opened, and the --save
  * path is tried (a temporary file is created and removed in its
- * directory).  Before the net is built the memory it, the activations and
- * the ring will take is estimated and compared with what the machine (and
- * the cgroup, and RLIMIT_AS/RLIMIT_DATA) has: too much is MLP_ENOMEM naming
- * the sizes, not a crash an hour later.
+ * directory).  Before the net is built, every buffer the run will
+ * allocate is counted (the net's parameters, gradients, activations and
+ * oneDNN scratchpad as its primitive descriptors size them, the optimizer
+ * state, checkpoint copies, the ring's slots), a margin is added (10% +
+ * 64 MiB, memprobe.h) and the sum is compared with what the machine, the
+ * cgroup and RLIMIT_AS/RLIMIT_DATA leave (memprobe.h): too much is
+ * MLP_ENOMEM naming the sizes, before anything big is allocated, not an
+ * OOM kill later.  res->mem_estimate gets the estimate with the dataset.
  *
  * Checkpoints.  With cfg->save_path, a checkpoint (checkpoint.h) is written
  * after every epoch and when interrupted.  With cfg->resume_path the run
@@ -65,6 +69,8 @@ typedef struct {
     double samples_per_s;        /* training samples / training seconds */
     double best_test_acc;
     unsigned best_epoch;
+    double mem_estimate;         /* bytes the run was estimated to hold at
+                                    its peak, dataset and margin in */
 } mlp_train_result_t;
 
 /*
