@@ -30,6 +30,7 @@
 
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/error.h"
+#include "mlptrain/outfile.h"
 
 #define CK_MAX_WIDTH ((uint64_t)1 << 24) /* as net.c */
 #define CK_MAX_BATCH ((uint64_t)1 << 24)
@@ -575,143 +576,49 @@ void mlp_checkpoint_free(mlp_checkpoint_t *ck)
 
 /* ---- files ---------------------------------------------------------- */
 
-/* "DIR" of "DIR/NAME", "." when there is no slash; malloc'd or NULL. */
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *d;
-
-    if (slash == NULL)
-        return strdup(".");
-    if (slash == path)
-        return strdup("/");
-    if (!(d = malloc((size_t)(slash - path) + 1)))
-        return NULL;
-    memcpy(d, path, (size_t)(slash - path));
-    d[slash - path] = '\0';
-    return d;
-}
-
-static char *tmp_name(const char *path)
-{
-    size_t n = strlen(path) + 32;
-    char *t = malloc(n);
-
-    if (t != NULL)
-        snprintf(t, n, "%s.tmp.%ld", path, (long)getpid());
-    return t;
-}
-
-/* A target that exists must be a regular file: never rename over a device
- * (think `--save /dev/null` run as root). */
-static int check_target(const char *path)
-{
-    struct stat st;
-
-    if (path == NULL || path[0] == '\0')
-        return mlp_error_set(MLP_EINVAL, "checkpoint: empty file name");
-    if (stat(path, &st) != 0)
-        return errno == ENOENT ? 0
-                               : mlp_error_set(MLP_EIO, "cannot use '%s': %s",
-                                               path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return mlp_error_set(MLP_EIO, "cannot write '%s': it is a directory",
-                             path);
-    if (!S_ISREG(st.st_mode))
-        return mlp_error_set(MLP_EIO,
-                             "cannot write '%s': not a regular file",
-                             path);
-    return 0;
-}
-
-/* Create the temporary file, replacing a stale one of this process. */
-static int open_tmp(const char *tmp, const char *path, int *fd)
-{
-    unlink(tmp);
-    *fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (*fd < 0)
-        return mlp_error_set(MLP_EIO, "cannot create '%s' (to write '%s'): %s",
-                             tmp, path, strerror(errno));
-    return 0;
-}
-
+/* The output door (outfile.h) checks the target (absent or a regular
+ * file: never rename over a device, think `--save /dev/null` as root),
+ * writes a temporary file beside it, fsyncs, renames, fsyncs the
+ * directory, and keeps the old file on any failure. */
 int mlp_checkpoint_check_writable(const char *path)
 {
-    char *tmp = NULL;
-    int fd = -1, rc;
+    if (path == NULL || path[0] == '\0')
+        return mlp_error_set(MLP_EINVAL, "checkpoint: empty file name");
+    return mlp_out_check(path);
+}
 
-    if ((rc = check_target(path)) < 0)
-        return rc;
-    if (!(tmp = tmp_name(path)))
-        return mlp_error_set(MLP_ENOMEM, "out of memory");
-    if ((rc = open_tmp(tmp, path, &fd)) == 0) {
-        close(fd);
-        unlink(tmp);
-    }
-    free(tmp);
-    return rc;
+typedef struct {
+    const mlp_checkpoint_t *ck;
+    uint8_t *stage;
+} save_t;
+
+static int save_fill(int fd, const char *tmp, void *arg)
+{
+    save_t *s = arg;
+    writer_t w;
+
+    memset(&w, 0, sizeof(w));
+    w.fd = fd;
+    w.path = tmp;
+    w.stage = s->stage;
+    w.crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    return write_all(&w, s->ck);
 }
 
 int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck)
 {
-    writer_t w;
-    char *tmp = NULL, *dir = NULL;
-    int rc, dfd;
+    save_t s;
+    int rc;
 
-    memset(&w, 0, sizeof(w));
-    w.fd = -1;
-    if ((rc = check_target(path)) < 0)
+    if ((rc = mlp_checkpoint_check_writable(path)) < 0)
         return rc;
     if ((rc = check_encodable(ck, path)) < 0)
         return rc;
-    tmp = tmp_name(path);
-    dir = dir_of(path);
-    w.stage = malloc(CK_STAGE);
-    if (tmp == NULL || dir == NULL || w.stage == NULL) {
-        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = open_tmp(tmp, path, &w.fd)) < 0)
-        goto out;
-    w.path = tmp;
-    w.crc = (uint32_t)crc32(0L, Z_NULL, 0);
-    if ((rc = write_all(&w, ck)) < 0)
-        goto out;
-    if (fsync(w.fd) != 0) {
-        rc = mlp_error_set(MLP_EIO, "cannot write '%s': fsync: %s", tmp,
-                           strerror(errno));
-        goto out;
-    }
-    rc = close(w.fd);
-    w.fd = -1;
-    if (rc != 0) {
-        rc = mlp_error_set(MLP_EIO, "cannot write '%s': close: %s", tmp,
-                           strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = mlp_error_set(MLP_EIO, "cannot rename '%s' to '%s': %s", tmp,
-                           path, strerror(errno));
-        goto out;
-    }
-    free(tmp);
-    tmp = NULL; /* renamed: nothing to remove */
-    /* The rename is durable once the directory is. */
-    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-        (fsync(dfd) != 0 && errno != EINVAL)) {
-        rc = mlp_error_set(MLP_EIO, "cannot sync directory '%s' of '%s': %s",
-                           dir, path, strerror(errno));
-    }
-    if (dfd >= 0)
-        close(dfd);
-out:
-    if (w.fd >= 0)
-        close(w.fd);
-    if (tmp != NULL && rc < 0)
-        unlink(tmp);
-    free(tmp);
-    free(dir);
-    free(w.stage);
+    s.ck = ck;
+    if ((s.stage = malloc(CK_STAGE)) == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    rc = mlp_out_write(path, save_fill, &s, NULL);
+    free(s.stage);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
+#include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
 
 /* Ten colors that stay apart (matplotlib's tab10), then dashes change. */
@@ -22,17 +23,12 @@ static const char *const palette[] = {
 };
 #define NCOLORS (sizeof(palette) / sizeof(palette[0]))
 
-/* s as a gnuplot single-quoted string: '' for ', controls dropped. */
-static void gp_quote(FILE *f, const char *s)
+/* The title as $T[1]: user text never enters the program (plot.h). */
+static void title_block(FILE *f, const char *title)
 {
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', f);
-        if ((unsigned char)*s >= 0x20)
-            fputc(*s, f);
-    }
-    fputc('\'', f);
+    const char *t[1] = {title != NULL ? title : ""};
+
+    mlp_plot_texts(f, "T", t, 1);
 }
 
 /* s as a double-quoted data field: " becomes ', controls dropped. */
@@ -115,9 +111,8 @@ int mlp_curves_run_png(const char *png, const mlp_runlog_epoch_t *ep,
         return MLP_ENOMEM;
     epochs_block(f, "d", ep, n);
     if (title != NULL) {
-        fputs("set title ", f);
-        gp_quote(f, title);
-        fputs(" noenhanced font ',12'\n", f);
+        title_block(f, title);
+        fputs("set title $T[1][2:] noenhanced font ',12'\n", f);
     }
     epoch_axis(f, last);
     fprintf(f, "set yrange [0:%.1f]\nset ytics %s nomirror\n", top,
@@ -207,13 +202,12 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
         if (logs[i]->nepochs > 0)
             epochs_block(f, name, logs[i]->epochs, logs[i]->nepochs);
     }
+    title_block(f, title);
+    mlp_plot_texts(f, "L", labels, n); /* run i's legend: $L[i+1][2:] */
     /* Two panels side by side, the legend in a third column of its own. */
     fputs("set multiplot", f);
-    if (title != NULL) {
-        fputs(" title ", f);
-        gp_quote(f, title);
-        fputs(" noenhanced font ',12'", f);
-    }
+    if (title != NULL)
+        fputs(" title $T[1][2:] noenhanced font ',12'", f);
     fputs("\nset grid\nunset key\n", f);
     epoch_axis(f, last);
     for (size_t p = 0; p < 2; p++) {
@@ -252,8 +246,7 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
         fprintf(f, "%sNaN with linespoints pt 7 ps 0.5 ",
                 drawn++ ? ", \\\n     " : "");
         run_style(f, i);
-        fputs(" title ", f);
-        gp_quote(f, labels[i]);
+        fprintf(f, " title $L[%zu][2:]", i + 1);
     }
     fputs("\nunset multiplot\n", f);
     height = 520;
@@ -306,9 +299,8 @@ int mlp_curves_accuracy_png(const char *png, const char *const *labels,
     }
     fputs("EOD\n", f);
     if (title != NULL) {
-        fputs("set title ", f);
-        gp_quote(f, title);
-        fputs(" noenhanced font ',12'\n", f);
+        title_block(f, title);
+        fputs("set title $T[1][2:] noenhanced font ',12'\n", f);
     }
     fprintf(f, "set xrange [%.3f:%.3f]\nset yrange [-0.7:%zu.7]\n"
                "set xlabel 'final test accuracy (the axis starts at %.2f)'\n"
@@ -358,12 +350,58 @@ static void plot_usage(FILE *f)
           f);
 }
 
+/*
+ * Run i's legend from the options (model, activation, lr, batch) in which
+ * the runs differ; "" when the logs have no run record or do not differ.
+ * keys (if not NULL) gets the names of those options, "lr, batch".
+ */
+static void option_label(const mlp_runlog_t *const *lp, size_t m, size_t i,
+                         char *buf, size_t len, char *keys, size_t klen)
+{
+    int dmodel = 0, dact = 0, dlr = 0, dbatch = 0;
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t j = 0; j < m; j++) {
+        if (!lp[j]->has_run)
+            return;
+        dmodel |= strcmp(lp[j]->model, lp[0]->model) != 0;
+        dact |= strcmp(lp[j]->act, lp[0]->act) != 0;
+        dlr |= lp[j]->lr != lp[0]->lr;
+        dbatch |= lp[j]->batch != lp[0]->batch;
+    }
+    if (m == 1) { /* one run: its whole description */
+        mlp_runlog_label(lp[0], buf, len);
+        return;
+    }
+#define ADD(...)                                                             \
+    do {                                                                     \
+        if (off < len)                                                       \
+            off += (size_t)snprintf(buf + off, len - off, __VA_ARGS__);      \
+    } while (0)
+    if (dmodel)
+        ADD("%s%s", off ? ", " : "", lp[i]->model);
+    if (dact)
+        ADD("%s%s", off ? ", " : "", lp[i]->act);
+    if (dlr)
+        ADD("%slr %g", off ? ", " : "", lp[i]->lr);
+    if (dbatch)
+        ADD("%sbatch %zu", off ? ", " : "", lp[i]->batch);
+#undef ADD
+    if (keys != NULL)
+        snprintf(keys, klen, "%s%s%s%s%s%s%s", dmodel ? "model" : "",
+                 dmodel && (dact || dlr || dbatch) ? ", " : "",
+                 dact ? "activation" : "", dact && (dlr || dbatch) ? ", " : "",
+                 dlr ? "lr" : "", dlr && dbatch ? ", " : "",
+                 dbatch ? "batch" : "");
+}
+
 int mlp_cmd_plot(int argc, char **argv, FILE *out)
 {
     const char *png = NULL, *title = NULL, **paths = NULL;
     mlp_runlog_t *logs = NULL;
     const mlp_runlog_t **lp = NULL;
-    char **labels = NULL, tbuf[256];
+    char **labels = NULL, tbuf[512], compared[128];
     size_t n = 0, m = 0;
     int c, rc = 0, distinct = 1;
 
@@ -392,6 +430,23 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
         return mlp_error_set(MLP_EUSAGE, "no log given: mlptrain plot "
                                          "LOG.jsonl... --png FILE");
     n = (size_t)(argc - optind);
+    /* The picture is checked before any work, and may not be a log. */
+    if ((rc = mlp_plot_check(png)) < 0)
+        return rc;
+    {
+        mlp_out_file_t *fs = calloc(n + 1, sizeof(*fs));
+
+        if (fs == NULL)
+            return mlp_error_set(MLP_ENOMEM, "out of memory");
+        fs[0] = (mlp_out_file_t){png, "--png", 1, NULL};
+        for (size_t i = 0; i < n; i++)
+            fs[i + 1] = (mlp_out_file_t){argv[optind + (int)i], "LOG", 0,
+                                         NULL};
+        rc = mlp_out_no_alias(fs, n + 1);
+        free(fs);
+        if (rc < 0)
+            return rc;
+    }
     logs = calloc(n, sizeof(*logs));
     lp = calloc(n, sizeof(*lp));
     labels = calloc(n, sizeof(*labels));
@@ -403,7 +458,6 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
     /* logs[0..m): the logs with epochs, in the order given. */
     for (size_t i = 0; i < n; i++) {
         const char *path = argv[optind + (int)i];
-        char label[256];
 
         if ((rc = mlp_runlog_read(path, &logs[m])) < 0)
             goto out;
@@ -424,21 +478,36 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
         }
         lp[m] = &logs[m];
         paths[m] = path;
-        mlp_runlog_label(&logs[m], label, sizeof(label));
-        if ((labels[m] = strdup(label[0] != '\0' ? label : path)) == NULL) {
-            mlp_runlog_free(&logs[m]);
-            rc = mlp_error_set(MLP_ENOMEM, "out of memory");
-            goto out;
-        }
-        for (size_t j = 0; j < m; j++)
-            distinct &= strcmp(labels[j], labels[m]) != 0;
         m++;
     }
     if (m == 0) {
         rc = mlp_error_set(MLP_EFORMAT, "no log has epoch records");
         goto out;
     }
-    /* Runs of the same model tell apart by their file names. */
+    /* Legends from the options that differ between the runs; the file
+     * names only when the logs do not tell the runs apart. */
+    compared[0] = '\0';
+    for (size_t i = 0; i < m; i++) {
+        char label[256];
+
+        option_label(lp, m, i, label, sizeof(label), i == 0 ? compared : NULL,
+                     sizeof(compared));
+        if (label[0] == '\0')
+            snprintf(label, sizeof(label), "%s", paths[i]);
+        if ((labels[i] = malloc(strlen(label) + 16)) == NULL) {
+            rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+            goto out;
+        }
+        sprintf(labels[i], "%s%s", label,
+                lp[i]->has_end && strcmp(lp[i]->status, "ok") != 0
+                    ? (strcmp(lp[i]->status, "diverged") == 0 ? " (diverged)"
+                                                              : " (stopped)")
+                    : "");
+    }
+    for (size_t i = 0; i < m && distinct; i++)
+        for (size_t j = 0; j < i; j++)
+            distinct &= strcmp(labels[j], labels[i]) != 0;
+    /* Runs the logs cannot tell apart tell apart by their file names. */
     if (!distinct)
         for (size_t i = 0; i < m; i++) {
             free(labels[i]);
@@ -456,7 +525,11 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
                                 logs[0].planned_epochs);
     } else {
         if (title == NULL) {
-            snprintf(tbuf, sizeof(tbuf), "%zu runs", m);
+            if (compared[0] != '\0' && distinct)
+                snprintf(tbuf, sizeof(tbuf), "%zu runs compared by %s", m,
+                         compared);
+            else
+                snprintf(tbuf, sizeof(tbuf), "%zu runs", m);
             title = tbuf;
         }
         rc = mlp_curves_overlay_png(png, lp, (const char *const *)labels, m,

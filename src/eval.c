@@ -23,6 +23,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/eval.h"
 #include "mlptrain/loss.h"
+#include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
 #include "mlptrain/report.h"
 
@@ -825,16 +826,6 @@ static void print_predictions(FILE *out, const mlp_dataset_t *ds, size_t n,
     fprintf(out, "\n%zu of %zu right\n", right, n);
 }
 
-/* s as a gnuplot double-quoted string body: \ and " escaped, controls '?'. */
-static void gp_string(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            fputc('\\', f);
-        fputc((unsigned char)*s < 0x20 ? '?' : *s, f);
-    }
-}
-
 /*
  * One picture: up to 10 images per row, each captioned with the true label
  * over the predicted one (red when wrong), gray palette, no axes.  Row 0 of
@@ -850,7 +841,7 @@ static int draw_png(const char *path, const mlp_dataset_t *ds, size_t n,
     double ih = (double)SIDE * (double)rows / (double)big;
     int width = (int)(ncol * CELL_W) + 2 * PAD;
     double row_h = CAP_H + ih + GAP; /* wide images take flatter rows */
-    int height = (int)((double)nrow * row_h) + PAD;
+    int height = (int)((double)nrow * row_h) + PAD + 22; /* + title */
     char *script = NULL;
     size_t len = 0;
     FILE *f;
@@ -859,7 +850,13 @@ static int draw_png(const char *path, const mlp_dataset_t *ds, size_t n,
     if ((f = open_memstream(&script, &len)) == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory for the plot of '%s'",
                              path);
-    fputs("set multiplot\nunset key\nunset tics\nunset border\n"
+    /* Class names are user text: in a datablock, never in the program
+     * (plot.h); long ones are cut to what a cell holds. */
+    mlp_plot_texts(f, "C", (const char *const *)cn->names, cn->n);
+    fputs("cut(s) = strlen(s) > 17 ? s[1:16].'~' : s\n"
+          "set multiplot title 'each image: true label (top) over the "
+          "predicted one; red when wrong' font ',9'\n"
+          "unset key\nunset tics\nunset border\n"
           "unset colorbox\nset palette gray\nset cbrange [0:255]\n", f);
     fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n",
             cols - 1, rows - 1);
@@ -867,7 +864,7 @@ static int draw_png(const char *path, const mlp_dataset_t *ds, size_t n,
         const uint8_t *img = ds->test.images + i * ds->test.dim;
         size_t r = i / 10, c = i % 10;
         double x0 = PAD + (double)c * CELL_W + (CELL_W - iw) / 2;
-        double y0 = PAD + (double)r * row_h + CAP_H;
+        double y0 = PAD + 22 + (double)r * row_h + CAP_H;
         int wrong = pred[i] != ds->test.labels[i];
 
         fprintf(f, "$img%zu << EOD\n", i);
@@ -881,11 +878,10 @@ static int draw_png(const char *path, const mlp_dataset_t *ds, size_t n,
                 "set tmargin at screen %.5f\nset bmargin at screen %.5f\n",
                 x0 / width, (x0 + iw) / width, 1.0 - y0 / height,
                 1.0 - (y0 + ih) / height);
-        fputs("set title \"", f);
-        gp_string(f, cn->names[ds->test.labels[i]]);
-        fputs("\\n", f);
-        gp_string(f, cn->names[pred[i]]);
-        fprintf(f, "\" offset 0,-0.5 noenhanced textcolor rgb \"%s\"\n",
+        fprintf(f, "set title sprintf(\"true: %%s\\npredicted: %%s\", "
+                   "cut($C[%d][2:]), cut($C[%d][2:])) offset 0,-0.5 "
+                   "noenhanced textcolor rgb \"%s\"\n",
+                (int)ds->test.labels[i] + 1, (int)pred[i] + 1,
                 wrong ? "#c00000" : "black");
         fprintf(f, "plot $img%zu matrix with image\n", i);
     }
@@ -928,6 +924,33 @@ static void print_predict_json(FILE *out, const cmd_opts_t *o,
     fprintf(out, "],\"correct\":%zu}\n", correct);
 }
 
+/* --png: a .png/.svg name, absent or a regular file, not an input. */
+static int check_png(const cmd_opts_t *o)
+{
+    enum { NAME = MLP_PATH_MAX + 40 };
+    mlp_out_file_t fs[2 + 2 * MLP_NFILES];
+    char *names, opts[2 * MLP_NFILES][64];
+    size_t n = 0;
+    int rc;
+
+    if ((rc = mlp_plot_check(o->png)) < 0)
+        return rc;
+    if ((names = malloc(2 * MLP_NFILES * NAME)) == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    fs[n++] = (mlp_out_file_t){o->png, "--png", 1, NULL};
+    fs[n++] = (mlp_out_file_t){o->model, "--model", 0, NULL};
+    for (size_t i = 0; i < 2 * MLP_NFILES; i++) {
+        snprintf(names + i * NAME, NAME, "%s/%s%s", o->data_dir,
+                 mlp_dataset_file_names[i / 2], i % 2 ? ".gz" : "");
+        snprintf(opts[i], sizeof(opts[i]), "--data (%s)",
+                 mlp_dataset_file_names[i / 2]);
+        fs[n++] = (mlp_out_file_t){names + i * NAME, opts[i], 0, NULL};
+    }
+    rc = mlp_out_no_alias(fs, n);
+    free(names);
+    return rc;
+}
+
 int mlp_cmd_predict(int argc, char **argv, FILE *out)
 {
     cmd_opts_t o;
@@ -951,6 +974,9 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
             mlp_cli_version(out);
         goto out;
     }
+    /* The picture: checked before any work, and not an input. */
+    if (o.png != NULL && (rc = check_png(&o)) < 0)
+        goto out;
     /* Only the first n test samples are needed. */
     o.limit_test = o.n;
     if ((rc = load_model(&o, o.n, &ck, &ds, &net)) < 0)

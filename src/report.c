@@ -19,6 +19,7 @@
 #include "git-version.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
+#include "mlptrain/outfile.h"
 #include "mlptrain/report.h"
 
 struct mlp_report {
@@ -67,9 +68,17 @@ int mlp_report_create(FILE *out, int quiet, const char *log_path, int append,
     }
     if (log_path != NULL && log_path[0] != '\0') {
         snprintf(r->log_path, sizeof(r->log_path), "%s", log_path);
-        r->log = fopen(log_path, append ? "a" : "w");
-        if (r->log == NULL) {
+        int fd, rc;
+
+        /* Checked (a regular file), locked against a second trainer, and
+         * truncated only once locked (outfile.h). */
+        if ((rc = mlp_out_open_log(log_path, append, &fd)) < 0) {
+            free(r);
+            return rc;
+        }
+        if ((r->log = fdopen(fd, "a")) == NULL) {
             int e = errno;
+            close(fd);
             free(r);
             return mlp_error_set(MLP_EIO, "cannot open '%s' for writing: %s",
                                  log_path, strerror(e));

@@ -48,6 +48,7 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
+#include "mlptrain/outfile.h"
 #include "mlptrain/rng.h"
 #include "mlptrain/runlog.h"
 #include "mlptrain/sweep.h"
@@ -1088,16 +1089,15 @@ static void csv_field(FILE *f, const char *v, int last)
     fputc(last ? '\n' : ',', f);
 }
 
-/* DIR/results.csv, written to a temporary file and renamed over it. */
-static int write_csv(const sweep_t *s)
+/* DIR/results.csv through the output door (outfile.h): whole or absent. */
+static int csv_fill(int fd, const char *tmp, void *arg)
 {
-    char path[MLP_PATH_MAX + 32], tmp[MLP_PATH_MAX + 64], v[64];
+    const sweep_t *s = arg;
+    char v[64];
     size_t n, *order = ranking(s, &n), *rank = NULL;
     FILE *f = NULL;
-    int rc = 0;
+    int rc = 0, fd2 = -1;
 
-    snprintf(path, sizeof(path), "%s/results.csv", s->o->dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
     rank = calloc(s->nruns > 0 ? s->nruns : 1, sizeof(*rank));
     if (order == NULL || rank == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
@@ -1105,11 +1105,12 @@ static int write_csv(const sweep_t *s)
     }
     for (size_t i = 0; i < n; i++)
         rank[order[i]] = i + 1;
-    if ((f = fopen(tmp, "w")) == NULL) {
-        rc = mlp_error_set(MLP_EIO, "cannot open '%s' for writing: %s", tmp,
+    if ((fd2 = dup(fd)) < 0 || (f = fdopen(fd2, "w")) == NULL) {
+        rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", tmp,
                            strerror(errno));
         goto out;
     }
+    fd2 = -1;
     fputs("rank,run", f);
     for (size_t k = 0; k < s->g->nkeys; k++)
         fprintf(f, ",%s", s->g->keys[k]);
@@ -1143,29 +1144,28 @@ static int write_csv(const sweep_t *s)
         csv_field(f, logp, 0);
         csv_field(f, r->message, 1);
     }
-    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
+    if (fflush(f) != 0 || ferror(f)) {
         rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", tmp,
                            strerror(errno));
         goto out;
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", tmp,
-                           strerror(errno));
-        goto out;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0)
-        rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", path,
-                           strerror(errno));
 out:
-    if (f != NULL)
-        fclose(f);
-    if (rc < 0)
-        unlink(tmp);
+    if (f != NULL && fclose(f) != 0 && rc == 0)
+        rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", tmp,
+                           strerror(errno));
+    if (fd2 >= 0)
+        close(fd2);
     free(rank);
     free(order);
     return rc;
+}
+
+static int write_csv(const sweep_t *s)
+{
+    char path[MLP_PATH_MAX + 32];
+
+    snprintf(path, sizeof(path), "%s/results.csv", s->o->dir);
+    return mlp_out_write(path, csv_fill, (void *)s, NULL);
 }
 
 /* The ranked table, and the best run named. */
@@ -1233,58 +1233,83 @@ static void print_table(const sweep_t *s, const size_t *order, size_t n,
     fflush(out);
 }
 
-/* DIR/curves.png and DIR/accuracy.png; failures are warnings. */
-static void draw_charts(const sweep_t *s, const size_t *order, size_t n)
+/*
+ * DIR/curves.png and DIR/accuracy.png.  Every run with epochs is drawn, a
+ * run that did not end ok marked with its status ("(diverged)").  A chart
+ * that cannot be drawn is reported; the status is its error (the sweep
+ * then exits non-zero).
+ */
+static int draw_charts(const sweep_t *s, const size_t *order, size_t n)
 {
     const mlp_runlog_t **logs = calloc(n + 1, sizeof(*logs));
     const char **labels = calloc(n + 1, sizeof(*labels));
     char **bar = calloc(n + 1, sizeof(*bar));
+    char **lab = calloc(n + 1, sizeof(*lab));
     double *acc = calloc(n + 1, sizeof(*acc));
-    char png[MLP_PATH_MAX + 32], title[MLP_PATH_MAX + 64];
+    char png[MLP_PATH_MAX + 32], title[MLP_PATH_MAX + 64], msg[1024];
     size_t nb = 0;
+    int rc = 0, rc2;
 
-    if (logs == NULL || labels == NULL || bar == NULL || acc == NULL)
+    if (logs == NULL || labels == NULL || bar == NULL || lab == NULL ||
+        acc == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "out of memory for the charts");
         goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         const run_t *r = &s->runs[order[i]];
+        size_t len = sizeof(r->label) + sizeof(r->status) + 4;
 
         logs[i] = &r->log;
-        labels[i] = r->label;
+        if ((lab[i] = malloc(len)) == NULL) {
+            rc = mlp_error_set(MLP_ENOMEM, "out of memory for the charts");
+            goto out;
+        }
+        if (strcmp(r->status, "ok") == 0)
+            snprintf(lab[i], len, "%s", r->label);
+        else
+            snprintf(lab[i], len, "%s (%s)", r->label, r->status);
+        labels[i] = lab[i];
         if (r->log.nepochs == 0)
             continue;
         acc[nb] = final_acc(r);
-        if ((bar[nb] = malloc(sizeof(r->label) + sizeof(r->status) + 4)) ==
-            NULL)
-            goto out;
-        if (strcmp(r->status, "ok") == 0)
-            snprintf(bar[nb], sizeof(r->label), "%s", r->label);
-        else
-            sprintf(bar[nb], "%s (%s)", r->label, r->status);
-        nb++;
+        bar[nb++] = lab[i];
     }
     if (nb == 0)
         goto out;
     snprintf(png, sizeof(png), "%s/curves.png", s->o->dir);
-    snprintf(title, sizeof(title), "sweep %s: %zu runs", s->o->dir, nb);
-    if (mlp_curves_overlay_png(png, logs, labels, n, title) < 0)
-        fprintf(stderr, "mlptrain: warning: %s\n", mlp_error_message());
-    else
+    snprintf(title, sizeof(title), "sweep %s: %zu runs by %s", s->o->dir,
+             nb, s->g->nkeys > 0 ? "their options" : "run");
+    if ((rc2 = mlp_curves_overlay_png(png, logs, labels, n, title)) < 0) {
+        fprintf(stderr, "mlptrain: chart not drawn: %s\n",
+                mlp_error_message());
+        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
+        rc = mlp_error_set(rc2, "%s", msg);
+    } else {
         fprintf(stderr, "chart: %s\n", png);
+    }
     snprintf(png, sizeof(png), "%s/accuracy.png", s->o->dir);
     snprintf(title, sizeof(title), "sweep %s: final test accuracy per "
                                    "configuration", s->o->dir);
-    if (mlp_curves_accuracy_png(png, (const char *const *)bar, acc, nb,
-                                title) < 0)
-        fprintf(stderr, "mlptrain: warning: %s\n", mlp_error_message());
-    else
+    if ((rc2 = mlp_curves_accuracy_png(png, (const char *const *)bar, acc, nb,
+                                       title)) < 0) {
+        fprintf(stderr, "mlptrain: chart not drawn: %s\n",
+                mlp_error_message());
+        if (rc == 0)
+            rc = rc2;
+        else
+            mlp_error_set(rc, "%s", msg);
+    } else {
         fprintf(stderr, "chart: %s\n", png);
+    }
 out:
-    for (size_t i = 0; bar != NULL && i < nb; i++)
-        free(bar[i]);
+    for (size_t i = 0; lab != NULL && i < n; i++)
+        free(lab[i]);
     free(acc);
+    free(lab);
     free(bar);
     free(labels);
     free(logs);
+    return rc;
 }
 
 int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
@@ -1313,6 +1338,21 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
     if ((s.envp = child_env()) == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
+    }
+    /* Its outputs, before any run: absent or regular files. */
+    {
+        static const char *const outs[] = {"results.csv", "curves.png",
+                                           "accuracy.png"};
+        char p[MLP_PATH_MAX + 32];
+
+        for (size_t i = 0; i < 3 && rc == 0; i++) {
+            if (i > 0 && !o->plots)
+                break;
+            snprintf(p, sizeof(p), "%s/%s", o->dir, outs[i]);
+            rc = mlp_out_check(p);
+        }
+        if (rc < 0)
+            goto out;
     }
     if ((s.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         rc = mlp_error_set(MLP_EIO, "cannot open '/dev/null': %s",
@@ -1377,11 +1417,15 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
     fprintf(stderr, "results: %s/results.csv\n", o->dir);
     if (o->plots) {
         char msg[1024];
+        int rc3;
 
         snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        draw_charts(&s, order, n);
+        rc3 = draw_charts(&s, order, n);
         if (rc < 0)
             mlp_error_set(rc, "%s", msg);
+        else if (rc3 < 0)
+            rc = mlp_error_set(rc3, "sweep: charts not drawn: %s",
+                               mlp_error_message());
     }
     if (rc == MLP_EINTERRUPTED) {
         size_t fin = 0;

@@ -30,6 +30,8 @@
 #include "mlptrain/memprobe.h"
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
+#include "mlptrain/outfile.h"
+#include "mlptrain/plot.h"
 #include "mlptrain/trainer.h"
 
 /* Set by mlp_train_interrupt (a signal handler); read between batches. */
@@ -361,6 +363,49 @@ static int save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
 
 /* ---- the run -------------------------------------------------------- */
 
+/*
+ * Every output of a run, before any work: --save and --log absent or
+ * regular files, --plot a .png or .svg one, and no output the same file as
+ * an input (the data files, --resume) or as another output (outfile.h).
+ * --save may name the --resume checkpoint: it replaces it atomically.
+ */
+static int check_outputs(const mlp_config_t *cfg)
+{
+    enum { NDATA = 2 * MLP_NFILES, NAME = MLP_PATH_MAX + 40 };
+    char *names = NULL, opts[NDATA][64];
+    mlp_out_file_t fs[NDATA + 4];
+    size_t n = 0;
+    int rc;
+
+    if (cfg->save_path[0] != '\0' &&
+        (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
+        return rc;
+    if (cfg->log_path[0] != '\0' && (rc = mlp_out_check(cfg->log_path)) < 0)
+        return rc;
+    if (cfg->plot_path[0] != '\0' &&
+        (rc = mlp_plot_check(cfg->plot_path)) < 0)
+        return rc;
+    fs[n++] = (mlp_out_file_t){cfg->log_path, "--log", 1, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->save_path, "--save", 1, "--resume"};
+    fs[n++] = (mlp_out_file_t){cfg->plot_path, "--plot", 1, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->resume_path, "--resume", 0, NULL};
+    if ((names = malloc(NDATA * NAME)) == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < MLP_NFILES; i++)
+        for (int gz = 0; gz < 2; gz++) {
+            char *p = names + (2 * i + (size_t)gz) * NAME;
+
+            snprintf(p, NAME, "%s/%s%s", cfg->data_dir,
+                     mlp_dataset_file_names[i], gz ? ".gz" : "");
+            snprintf(opts[2 * i + (size_t)gz], sizeof(opts[0]), "--data (%s)",
+                     mlp_dataset_file_names[i]);
+            fs[n++] = (mlp_out_file_t){p, opts[2 * i + (size_t)gz], 0, NULL};
+        }
+    rc = mlp_out_no_alias(fs, n);
+    free(names);
+    return rc;
+}
+
 int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
 {
     mlp_report_t *rep = NULL;
@@ -380,7 +425,9 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     unsigned first = 1;
     uint64_t batches_run = 0;
     double max_loss = 0.0; /* per sample; 0: only non-finite */
-    int rc, resume, lr_override = 0, free_cores;
+    char save_lock[MLP_PATH_MAX + 8];
+    const char *save_to;
+    int rc, resume, lr_override = 0, free_cores, save_lock_fd = -1;
 
     memset(&rck, 0, sizeof(rck));
     memset(&sck, 0, sizeof(sck));
@@ -393,24 +440,37 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     /* Before any thread of ours runs: they would count as load. */
     free_cores = out != NULL ? mlp_config_load_free_cores(mlp_config_ncores())
                              : -1;
-    /* Outputs first: an unwritable path fails before any work.  A resumed
-     * run appends to its log. */
-    if ((rc = mlp_report_create(out, cfg_in->quiet, cfg_in->log_path, resume,
-                                &rep)) < 0)
+    /* Outputs first: an unwritable path fails before any work (and before
+     * the log is truncated).  A resumed run appends to its log. */
+    if ((rc = check_outputs(cfg_in)) < 0)
         return rc;
+    /* The checkpoint written: --save, else the --resume file. */
+    save_to = cfg_in->save_path[0] != '\0' ? cfg_in->save_path
+                                           : cfg_in->resume_path;
+    if (save_to[0] != '\0') {
+        /* The checkpoint's inode changes at every rename: its lock is the
+         * sidecar file SAVE.lock, removed at the end. */
+        if ((rc = mlp_out_lock_name(save_to, save_lock,
+                                    sizeof(save_lock))) < 0 ||
+            (rc = mlp_out_lock(save_lock, &save_lock_fd)) < 0) {
+            if (rc == MLP_EBUSY)
+                mlp_error_set(rc, "'%s' is in use by another mlptrain "
+                                  "process (lock '%s')",
+                              save_to, save_lock);
+            return rc;
+        }
+    }
+    if ((rc = mlp_report_create(out, cfg_in->quiet, cfg_in->log_path, resume,
+                                &rep)) < 0) {
+        if (save_lock_fd >= 0)
+            mlp_out_unlock_remove(save_lock, save_lock_fd);
+        return rc;
+    }
     if (!(cfg = malloc(sizeof(*cfg)))) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
     }
     *cfg = *cfg_in;
-    /* Both are written atomically (a temporary file beside, then rename):
-     * the same check serves the checkpoint and the picture. */
-    if (cfg->save_path[0] != '\0' &&
-        (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
-        goto out;
-    if (cfg->plot_path[0] != '\0' &&
-        (rc = mlp_checkpoint_check_writable(cfg->plot_path)) < 0)
-        goto out;
     if (resume) {
         if ((rc = mlp_checkpoint_load(cfg->resume_path, &rck)) < 0 ||
             (rc = merge_resume(cfg, &rck, &lr_override)) < 0)
@@ -722,6 +782,8 @@ out:
     mlp_net_destroy(net);
     mlp_dataset_destroy(ds);
     free(cfg);
+    if (save_lock_fd >= 0)
+        mlp_out_unlock_remove(save_lock, save_lock_fd);
     return rc;
 }
 

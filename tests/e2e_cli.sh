@@ -26,6 +26,6 @@ mkdir "$TMP/bad"
 "$MKDATA" "$TMP/bad" 100 20 4 4 3 plain
 printf 'garbage' >"$TMP/bad/train-labels-idx1-ubyte"
 expect_exit 1 "train-labels-idx1-ubyte" -- --data "$TMP/bad" --epochs 1
-expect_exit 1 "cannot open '$TMP/nodir/x.jsonl'" -- --data "$TMP/bad" --log "$TMP/nodir/x.jsonl"
+expect_exit 1 "cannot write '$TMP/nodir/x.jsonl'" -- --data "$TMP/bad" --log "$TMP/nodir/x.jsonl"
 
 finish

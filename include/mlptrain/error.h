@@ -27,7 +27,8 @@
     X(INTERRUPTED, -9, "interrupted")                      \
     X(NOSYS, -10, "not implemented")                       \
     X(RANGE, -11, "value out of range")                   \
-    X(USAGE, -12, "bad usage")
+    X(USAGE, -12, "bad usage")                             \
+    X(BUSY, -13, "in use by another process")
 
 enum {
 #define MLP_ERR_ENUM(name, val, str) MLP_E##name = (val),

@@ -1,0 +1,217 @@
+#!/bin/bash
+# End-to-end: hostile names and targets for every output (issue 10, points
+# 1, 2, 3, 8 (locks) and 9).  Every picture writer (train --plot, plot
+# --png, predict --png, activations --png, sweep charts) gets names with
+# quotes, a newline, a backslash, $(...), backquotes, !cmd, a gnuplot
+# `system` call and non-UTF-8 bytes, in paths and in titles/class names:
+# no command may run (no PWNED file anywhere) and the picture is written.
+# Then: devices, FIFOs and directories as targets; a gnuplot that writes
+# nothing or garbage (a full disk); outputs aliasing inputs; two trainers
+# on one --log or --save.
+. "${srcdir:-.}/tests/lib.sh"
+
+D="$TMP/data"
+W="$TMP/w"
+mkdir "$D" "$W"
+"$MKDATA" "$D" 300 100 8 8 4 || { bad "mkdata"; finish; exit 1; }
+common=(--data "$D" --epochs 1 --batch 50 --hidden 8 --threads 1 -j 1 --init-std 0.1)
+is_png() { [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; }
+pwned() {
+    if [ -n "$(find "$TMP" -name 'PWNED*' 2>/dev/null)" ]; then
+        bad "$1: a command ran: $(find "$TMP" -name 'PWNED*')"
+        find "$TMP" -name 'PWNED*' -exec rm -f {} +
+    else
+        ok "$1: no command ran"
+    fi
+}
+cd "$W" || exit 1
+
+hostile=(
+    "q'uote"
+    'd"quote'
+    "$(printf 'new\nline')"
+    'back\slash'
+    '$(touch PWNED1)'
+    '`touch PWNED2`'
+    '!touch PWNED3'
+    "'; system 'touch PWNED4'; '"
+    "\"; system \"touch PWNED5\"; \""
+    "\`touch PWNED6\`'\""
+    "$(printf 'bad\377\376utf8')"
+    "@macro"
+)
+
+# activations --png, and the train a model plus a log to draw from.
+i=0
+for h in "${hostile[@]}"; do
+    i=$((i + 1))
+    p="$W/a$i$h.png"
+    if "$MLPTRAIN" activations --png "$p" >/dev/null 2>"$TMP/err" && is_png "$p"; then
+        ok "activations --png hostile $i"
+    else
+        bad "activations --png hostile $i: $(cat "$TMP/err")"
+    fi
+done
+pwned "activations --png"
+
+# train --plot: three runs with hostile names.
+for i in 5 8 9; do
+    h=${hostile[$((i - 1))]}
+    p="$W/t$i$h.png"
+    if "$MLPTRAIN" "${common[@]}" --plot "$p" --log "$W/run$i.jsonl" \
+        --save "$W/m$i.ckpt" >/dev/null 2>"$TMP/err" && is_png "$p"; then
+        ok "train --plot hostile $i"
+    else
+        bad "train --plot hostile $i: $(cat "$TMP/err")"
+    fi
+done
+pwned "train --plot"
+
+# plot --png and --title, one log and several.
+i=0
+for h in "${hostile[@]}"; do
+    i=$((i + 1))
+    p="$W/p$i$h.png"
+    if "$MLPTRAIN" plot "$W/run5.jsonl" --png "$p" --title "$h" >/dev/null 2>"$TMP/err" &&
+        is_png "$p" &&
+        "$MLPTRAIN" plot "$W/run5.jsonl" "$W/run8.jsonl" --png "$p" --title "$h" \
+            >/dev/null 2>>"$TMP/err" && is_png "$p"; then
+        ok "plot --png/--title hostile $i"
+    else
+        bad "plot --png/--title hostile $i: $(cat "$TMP/err")"
+    fi
+done
+pwned "plot --png"
+
+# predict --png, with hostile class names too.
+i=0
+for h in "${hostile[@]}"; do
+    i=$((i + 1))
+    case "$h" in *,*|*$'\n'*) continue ;; esac
+    p="$W/r$i$h.png"
+    if "$MLPTRAIN" predict --model "$W/m5.ckpt" --data "$D" -n 4 --png "$p" \
+        --class-names "$h,b$h,c$h,a very long class name indeed for a cell" \
+        >/dev/null 2>"$TMP/err" && is_png "$p"; then
+        ok "predict --png hostile $i"
+    else
+        bad "predict --png hostile $i: $(cat "$TMP/err")"
+    fi
+done
+pwned "predict --png"
+
+# sweep charts in a hostile directory.
+for i in 1 5 8; do
+    h=${hostile[$((i - 1))]}
+    S="$W/s$i$h"
+    if "$MLPTRAIN" sweep --grid 'lr=0.05,0.1' --dir "$S" -t 1 -- "${common[@]}" \
+        >/dev/null 2>"$TMP/err" && is_png "$S/curves.png" && is_png "$S/accuracy.png"; then
+        ok "sweep charts hostile $i"
+    else
+        bad "sweep charts hostile $i: $(cat "$TMP/err")"
+    fi
+done
+pwned "sweep charts"
+[ -z "$(find "$TMP" -name '*.tmp.*')" ] && ok "no temporary file left" ||
+    bad "temporary files: $(find "$TMP" -name '*.tmp.*')"
+
+# SVG by suffix; other suffixes refused.
+"$MLPTRAIN" plot "$W/run5.jsonl" --png "$W/c.svg" >/dev/null 2>"$TMP/err" &&
+    grep -q '<svg' "$W/c.svg" && ok "plot --png x.svg writes SVG" ||
+    bad "svg: $(cat "$TMP/err")"
+expect_exit 2 "ends in .png or .svg" -- plot "$W/run5.jsonl" --png "$W/c.gif"
+[ ! -e "$W/c.gif" ] && ok "no .gif written" || bad "c.gif written"
+
+# ---- targets that are not regular files --------------------------------
+mkfifo "$W/fifo.png"
+mkdir "$W/dir.png"
+ln -s /dev/null "$W/null.png"
+for t in fifo.png dir.png null.png; do
+    expect_exit 1 "cannot write '$W/$t': it is" -- plot "$W/run5.jsonl" --png "$W/$t"
+    expect_exit 1 "cannot write '$W/$t': it is" -- activations --png "$W/$t"
+    expect_exit 1 "cannot write '$W/$t': it is" -- "${common[@]}" --plot "$W/$t"
+done
+expect_exit 1 "cannot write '$W/fifo.png': it is a FIFO" -- "${common[@]}" --log "$W/fifo.png"
+expect_exit 1 "cannot write '$W/fifo.png': it is a FIFO" -- "${common[@]}" --save "$W/fifo.png"
+expect_exit 1 "cannot write '/dev/null': it is a character device" -- "${common[@]}" --save /dev/null
+expect_exit 1 "it is a character device" -- predict --model "$W/m5.ckpt" --data "$D" --png "$W/null.png"
+[ -p "$W/fifo.png" ] && [ -d "$W/dir.png" ] && [ -c /dev/null ] &&
+    [ -L "$W/null.png" ] && ok "FIFO, directory and /dev/null untouched" ||
+    bad "a target was replaced: $(ls -l "$W/fifo.png" "$W/dir.png" /dev/null "$W/null.png")"
+
+# ---- a full disk: gnuplot exits 0 having written nothing or garbage -----
+cp "$W/p1q'uote.png" "$W/keep.png"
+cp "$W/keep.png" "$W/orig.png"
+printf '#!/bin/sh\ncat >/dev/null\nexit 0\n' >"$TMP/gp-empty"
+printf '#!/bin/sh\ncat >/dev/null\necho garbage\nexit 0\n' >"$TMP/gp-garbage"
+chmod +x "$TMP/gp-empty" "$TMP/gp-garbage"
+for g in empty garbage; do
+    MLPTRAIN_GNUPLOT="$TMP/gp-$g" "$MLPTRAIN" plot "$W/run5.jsonl" --png "$W/keep.png" \
+        >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    [ "$rc" -eq 1 ] && grep -q "old one is kept" "$TMP/err" && ! grep -q wrote "$TMP/out" &&
+        ok "gnuplot writing $g: exit 1" || bad "gnuplot writing $g: exit $rc: $(cat "$TMP/err")"
+    cmp -s "$W/keep.png" "$W/orig.png" && ok "gnuplot writing $g: old picture kept" ||
+        bad "gnuplot writing $g: old picture replaced"
+    [ -z "$(find "$W" -name 'keep.png.tmp.*')" ] && ok "gnuplot writing $g: temporary removed" ||
+        bad "gnuplot writing $g: temporary left"
+done
+MLPTRAIN_GNUPLOT="$TMP/gp-empty" "$MLPTRAIN" sweep --grid 'lr=0.05' --dir "$W/sfull" -t 1 \
+    -- "${common[@]}" >/dev/null 2>"$TMP/err"
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "charts not drawn" "$TMP/err" && ok "sweep whose charts fail: exit $rc" ||
+    bad "sweep whose charts fail: exit $rc: $(cat "$TMP/err")"
+
+# ---- outputs aliasing inputs -------------------------------------------
+cp "$W/m5.ckpt" "$W/res.ckpt"
+cp "$W/res.ckpt" "$W/res.orig"
+ln -s res.ckpt "$W/alias.jsonl"
+train2=(--data "$D" --epochs 2 --batch 50 --hidden 8 --threads 1 -j 1 --init-std 0.1)
+expect_exit 2 "'--log' and '--resume' name the same file" -- "${train2[@]}" \
+    --resume "$W/res.ckpt" --log "$W/res.ckpt"
+expect_exit 2 "'--log' and '--save' name the same file" -- "${train2[@]}" \
+    --save "$W/res.ckpt" --log "$W/res.ckpt"
+expect_exit 2 "'--log' and '--resume' name the same file" -- "${train2[@]}" \
+    --resume "$W/res.ckpt" --log "$W/alias.jsonl"
+ln -s res.ckpt "$W/alias.png"
+expect_exit 2 "'--plot' and '--resume' name the same file" -- "${train2[@]}" \
+    --resume "$W/res.ckpt" --plot "$W/alias.png"
+expect_exit 2 "'--save' and '--data (train-images-idx3-ubyte)' name the same" -- \
+    "${train2[@]}" --save "$D/train-images-idx3-ubyte.gz"
+expect_exit 2 "'--log' and '--save' name the same file" -- "${train2[@]}" \
+    --save "$W/new.ckpt" --log "$W/./new.ckpt"
+cp "$W/run5.jsonl" "$W/log.png"
+expect_exit 2 "'--png' and 'LOG' name the same file" -- plot "$W/log.png" \
+    --png "$W/log.png"
+cmp -s "$W/log.png" "$W/run5.jsonl" && ok "the log is untouched" || bad "log changed"
+cmp -s "$W/res.ckpt" "$W/res.orig" && ok "the checkpoint is untouched" ||
+    bad "the checkpoint was changed"
+[ ! -e "$W/new.ckpt" ] && ok "nothing written for a refused run" || bad "new.ckpt written"
+# --save may name the --resume checkpoint (it is replaced atomically).
+"$MLPTRAIN" "${train2[@]}" --resume "$W/res.ckpt" --save "$W/res.ckpt" >/dev/null 2>"$TMP/err" &&
+    ok "--resume X --save X allowed" || bad "--resume X --save X: $(cat "$TMP/err")"
+
+# ---- two trainers on one --log or --save --------------------------------
+long=(--data "$D" --epochs 100000 --batch 50 --hidden 8 --threads 1 -j 1 --init-std 0.1 -q)
+for opt in --log --save; do
+    f="$W/busy$opt"
+    rm -f "$f"
+    "$MLPTRAIN" "${long[@]}" $opt "$f" >/dev/null 2>&1 &
+    pid=$!
+    # wait until the first trainer holds its lock (its log or lock file)
+    for _ in $(seq 100); do
+        [ -e "$f" ] || [ -e "$f.lock" ] && break
+        sleep 0.05
+    done
+    sleep 0.2
+    [ "$opt" = --log ] && before=$(wc -c <"$f")
+    expect_exit 1 "in use by another mlptrain process" -- "${common[@]}" $opt "$f"
+    if [ "$opt" = --log ]; then
+        [ "$(wc -c <"$f")" -ge "$before" ] && [ "$before" -gt 0 ] &&
+            ok "the first trainer's log not truncated" || bad "log truncated"
+    fi
+    kill -TERM "$pid"
+    wait "$pid"
+    [ ! -e "$f.lock" ] && ok "$opt: lock file removed at the end" || bad "$opt: $f.lock left"
+done
+pwned "all"
+finish
