@@ -5,15 +5,23 @@
  * Exit codes: 0 success; 1 a runtime error (data, memory, oneDNN, I/O);
  * 2 bad usage; 3 training diverged; 130 interrupted (SIGINT/SIGTERM).
  *
- * Signals: while training, SIGINT and SIGTERM run a handler that only asks
- * the trainer to stop (mlp_train_catch_signals); the default action comes
- * back as it runs, so a second Ctrl-C kills at once.  The loader's
- * threads block every signal.
+ * Signals: from the start, SIGINT and SIGTERM end the process at once with
+ * exit 130 (_exit from the handler: nothing is flushed, and an output
+ * written through a temporary file keeps its old contents; at worst a
+ * stray temporary file is left beside it).  So a signal during start-up or
+ * a blocking call is never swallowed.  Once training's batch loop runs,
+ * they run a handler that only asks the trainer to stop
+ * (mlp_train_catch_signals), which saves and logs and exits 130; the
+ * default action comes back as it runs, so a second Ctrl-C kills at once.
+ * Commands that manage signals themselves (sweep) install their own.  The
+ * loader's threads block every signal.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mlptrain/cli.h"
 #include "mlptrain/commands.h"
@@ -21,6 +29,24 @@
 #include "mlptrain/trainer.h"
 
 enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
+
+static void on_startup_signal(int sig)
+{
+    (void)sig;
+    _exit(EXIT_INTERRUPTED);
+}
+
+/* SIGINT and SIGTERM: exit 130 now (see the top of this file). */
+static void exit_on_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_startup_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 /* Results that never reached stdout (a full disk, a closed pipe) are a
  * failure, not a silent success. */
@@ -67,6 +93,7 @@ int main(int argc, char **argv)
     mlp_cmd_t cmd;
     int rc;
 
+    exit_on_signals();
     if (argc > 1)
         for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
             if (strcmp(argv[1], c->name) == 0) {

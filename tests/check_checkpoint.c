@@ -498,7 +498,7 @@ START_TEST(test_load_unreadable)
     ck_assert_ptr_null(c.params);
     ck_assert_int_eq(mlp_checkpoint_load(dir, &c), MLP_EIO);
     ck_assert_msg_has("cannot read '");
-    ck_assert_msg_has("Is a directory");
+    ck_assert_msg_has("it is a directory, not a regular file");
     free(p);
     tu_rmtree(dir);
 }
