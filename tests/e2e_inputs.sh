@@ -18,7 +18,7 @@ mkdir "$D"
 bounded() {
     want=$1 pat=$2
     shift 3
-    (ulimit -v 3000000; exec timeout 10 "$MLPTRAIN" "$@") >"$TMP/out" \
+    (ulimit -v 3000000; exec timeout -k 5 10 "$MLPTRAIN" "$@") >"$TMP/out" \
         2>"$TMP/err" </dev/null
     got=$?
     if [ "$got" -ne "$want" ]; then
@@ -102,7 +102,7 @@ rm -f "$TMP/huge.ckpt"
 # ---- signals during start-up --------------------------------------------
 for sig in TERM INT; do
     rm -f "$TMP/held"
-    MLPTRAIN_TEST_STARTUP_HOLD="$TMP/held" timeout 20 "$MLPTRAIN" \
+    MLPTRAIN_TEST_STARTUP_HOLD="$TMP/held" timeout -k 5 20 "$MLPTRAIN" \
         --data "$D" --epochs 1 --threads 1 >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 500); do [ -e "$TMP/held" ] && break; sleep 0.02; done
