@@ -30,6 +30,7 @@
 
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/error.h"
+#include "mlptrain/infile.h"
 #include "mlptrain/outfile.h"
 
 #define CK_MAX_WIDTH ((uint64_t)1 << 24) /* as net.c */
@@ -622,53 +623,123 @@ int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck)
     return rc;
 }
 
+/*
+ * The header first: its shape must be sane and give the parameter count the
+ * header states, the file must be exactly as long as the header says, and
+ * at most MLP_CHECKPOINT_MAX_BYTES; only then is the body read, into a
+ * buffer of exactly that size.  A header we do not know is handed to
+ * mlp_checkpoint_parse alone, which names the problem.  Only regular files
+ * are opened (infile.h): a FIFO or /dev/zero is refused at once.
+ */
 int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck)
 {
-    struct stat st;
+    const size_t min = OFF_PAYLOAD + 4;
+    uint8_t head[OFF_PAYLOAD + 4], extra;
     uint8_t *buf = NULL;
-    size_t len = 0, cap;
-    int fd, rc;
+    uint64_t size, file_bytes, np, ns;
+    size_t got, more;
+    int fd = -1, rc;
 
     memset(ck, 0, sizeof(*ck));
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return mlp_error_set(MLP_EIO, "cannot open '%s': %s", path,
-                             strerror(errno));
-    cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-                  (uint64_t)st.st_size < SIZE_MAX
-              ? (size_t)st.st_size + 1
-              : 4096;
-    for (;;) {
-        ssize_t k;
+    if ((rc = mlp_infile_open(path, &fd, &size)) < 0)
+        return rc;
+    if ((rc = mlp_infile_read(fd, path, head, sizeof(head), &got)) < 0)
+        goto out;
+    if (got < min || memcmp(head, MLP_CHECKPOINT_MAGIC, 8) != 0 ||
+        get_u32(head + OFF_VERSION) != MLP_CHECKPOINT_VERSION ||
+        get_u32(head + OFF_HEADER) != OFF_PAYLOAD) {
+        /* The whole file, or enough of it to name what is wrong. */
+        rc = mlp_checkpoint_parse(head, got, path, ck);
+        goto out;
+    }
+    file_bytes = get_u64(head + OFF_FILE_BYTES);
+    np = get_u64(head + OFF_NPARAMS);
+    ns = get_u64(head + OFF_NSTATE);
+    if (file_bytes > MLP_CHECKPOINT_MAX_BYTES) {
+        rc = mlp_error_set(MLP_EFORMAT,
+                           "%s: the header says %llu bytes; a checkpoint is "
+                           "at most %llu bytes",
+                           path, (unsigned long long)file_bytes,
+                           (unsigned long long)MLP_CHECKPOINT_MAX_BYTES);
+        goto out;
+    }
+    if (size != file_bytes) {
+        rc = size < file_bytes
+                 ? mlp_error_set(MLP_EFORMAT,
+                                 "%s: truncated: %llu bytes, the header says "
+                                 "%llu",
+                                 path, (unsigned long long)size,
+                                 (unsigned long long)file_bytes)
+                 : mlp_error_set(MLP_EFORMAT,
+                                 "%s: %llu bytes of trailing data: the "
+                                 "header says %llu bytes",
+                                 path,
+                                 (unsigned long long)(size - file_bytes),
+                                 (unsigned long long)file_bytes);
+        goto out;
+    }
+    {
+        /* The shape bounds the parameter count (check_fields checks the
+         * rest once the file is read). */
+        mlp_checkpoint_t sh;
+        uint64_t want;
 
-        if (len == cap) {
-            uint8_t *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-
-            if (nb == NULL) {
-                rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory", path);
+        memset(&sh, 0, sizeof(sh));
+        sh.in = get_u32(head + OFF_IN);
+        sh.out = get_u32(head + OFF_OUT);
+        sh.nhidden = get_u32(head + OFF_NHIDDEN);
+        if (sh.nhidden > MLP_MAX_HIDDEN || sh.in > CK_MAX_WIDTH ||
+            sh.out > CK_MAX_WIDTH) {
+            rc = mlp_error_set(MLP_EFORMAT,
+                               "%s: a model of %zu inputs, %zu hidden "
+                               "layers and %zu classes is outside the "
+                               "format's limits",
+                               path, sh.in, sh.nhidden, sh.out);
+            goto out;
+        }
+        for (size_t i = 0; i < sh.nhidden; i++)
+            if ((sh.hidden[i] = get_u32(head + OFF_HIDDEN + 4 * i)) >
+                CK_MAX_WIDTH) {
+                rc = mlp_error_set(MLP_EFORMAT,
+                                   "%s: hidden layer %zu has width %zu, "
+                                   "above %llu",
+                                   path, i + 1, sh.hidden[i],
+                                   (unsigned long long)CK_MAX_WIDTH);
                 goto out;
             }
-            buf = nb;
-            cap *= 2;
-        } else if (buf == NULL && !(buf = malloc(cap))) {
-            rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory for %zu bytes",
-                               path, cap);
+        want = shape_nparams(&sh);
+        if (np != want || (ns != 0 && ns != np) ||
+            min + 4 * (np + ns) != file_bytes) {
+            rc = mlp_error_set(MLP_EFORMAT,
+                               "%s: %llu parameters and %llu state values "
+                               "in %llu bytes do not fit the shape's %llu "
+                               "parameters",
+                               path, (unsigned long long)np,
+                               (unsigned long long)ns,
+                               (unsigned long long)file_bytes,
+                               (unsigned long long)want);
             goto out;
         }
-        k = read(fd, buf + len, cap - len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            rc = mlp_error_set(MLP_EIO, "cannot read '%s': %s", path,
-                               strerror(errno));
-            goto out;
-        }
-        if (k == 0)
-            break;
-        len += (size_t)k;
     }
-    rc = mlp_checkpoint_parse(buf, len, path, ck);
+    if (size >= SIZE_MAX || (buf = malloc((size_t)size)) == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory for %llu bytes",
+                           path, (unsigned long long)size);
+        goto out;
+    }
+    memcpy(buf, head, min);
+    if ((rc = mlp_infile_read(fd, path, buf + min, (size_t)size - min,
+                              &got)) < 0 ||
+        (rc = mlp_infile_read(fd, path, &extra, 1, &more)) < 0)
+        goto out;
+    if (got != (size_t)size - min || more != 0) {
+        rc = mlp_error_set(MLP_EIO, "cannot read '%s': it changed while it "
+                           "was read", path);
+        goto out;
+    }
+    rc = mlp_checkpoint_parse(buf, (size_t)size, path, ck);
 out:
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     free(buf);
     return rc;
 }

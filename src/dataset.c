@@ -5,9 +5,11 @@
  * Each file is validated on its own by idx.c; this module checks what only
  * the set can tell: shapes (images 3-d, labels 1-d), counts per split, the
  * same image size in both splits, and labels within the class count.  All of
- * that is judged on the whole files, before limits, so that --limit-train
- * and --limit-test never change whether a dataset is valid or how many
- * classes it has.
+ * that is judged on the whole files' headers and labels, before limits, so
+ * that --limit-train and --limit-test never change how many classes a
+ * dataset has.  Image files are read only as far as the limits (idx.h): a
+ * .gz image file is not inflated past them, so damage after the limited
+ * samples of a .gz file goes unseen.
  *
  * Non-goals: decoding pixels to floats, shuffling, batching (loader.c), and
  * any file layout other than the four MNIST names.
@@ -41,7 +43,8 @@ static int may_exist(const char *path)
  * plain name if it exists, else name.gz.  Fails with MLP_EIO when neither
  * exists (the message names both), or with what mlp_idx_read_file() says.
  */
-static int load_file(mlp_dataset_t *ds, const char *dir, int which)
+static int load_file(mlp_dataset_t *ds, const char *dir, int which,
+                     size_t limit)
 {
     const char *name = mlp_dataset_file_names[which];
     mlp_file_info_t *fi = &ds->files[which];
@@ -60,7 +63,8 @@ static int load_file(mlp_dataset_t *ds, const char *dir, int which)
                                  "'%s' and '%s'", name, dir, fi->path, gz);
         memcpy(fi->path, gz, sizeof(gz));
     }
-    if ((rc = mlp_idx_read_file(fi->path, &ds->idx[which])) != 0)
+    if ((rc = mlp_idx_read_file_limit(fi->path, limit,
+                                      &ds->idx[which])) != 0)
         return rc;
     fi->size = ds->idx[which].file_size;
     fi->crc = ds->idx[which].file_crc;
@@ -111,9 +115,13 @@ int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
         rc = mlp_error_set(MLP_ENOMEM, "cannot allocate a dataset");
         goto out;
     }
-    for (int i = 0; i < MLP_NFILES; i++)
-        if ((rc = load_file(ds, dir, i)) != 0)
-            goto out;
+    /* Images only as far as the limits: a .gz file is not inflated past
+     * them.  Labels whole: the class count comes from all of them. */
+    if ((rc = load_file(ds, dir, MLP_FILE_TRAIN_IMAGES, limit_train)) != 0 ||
+        (rc = load_file(ds, dir, MLP_FILE_TRAIN_LABELS, 0)) != 0 ||
+        (rc = load_file(ds, dir, MLP_FILE_TEST_IMAGES, limit_test)) != 0 ||
+        (rc = load_file(ds, dir, MLP_FILE_TEST_LABELS, 0)) != 0)
+        goto out;
 
     tri = &ds->idx[MLP_FILE_TRAIN_IMAGES];
     trl = &ds->idx[MLP_FILE_TRAIN_LABELS];

@@ -14,10 +14,16 @@
  * (a full disk) fails every command with exit 1: "cannot write standard
  * output".
  *
- * Signals: while training, SIGINT and SIGTERM run a handler that only asks
- * the trainer to stop (mlp_train_catch_signals); the default action comes
- * back as it runs, so a second Ctrl-C kills at once.  The loader's
- * threads block every signal.
+ * Signals: from the start, SIGINT and SIGTERM end the process at once with
+ * exit 130 (_exit from the handler: nothing is flushed, and an output
+ * written through a temporary file keeps its old contents; at worst a
+ * stray temporary file is left beside it).  So a signal during start-up or
+ * a blocking call is never swallowed.  Once training's batch loop runs,
+ * they run a handler that only asks the trainer to stop
+ * (mlp_train_catch_signals), which saves and logs and exits 130; the
+ * default action comes back as it runs, so a second Ctrl-C kills at once.
+ * Commands that manage signals themselves (sweep) install their own.  The
+ * loader's threads block every signal.
  */
 #define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
@@ -84,6 +90,24 @@ static int open_stdout(void)
     setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
     stdout = f; /* glibc: stdout is a variable one may set */
     return 0;
+}
+
+static void on_startup_signal(int sig)
+{
+    (void)sig;
+    _exit(EXIT_INTERRUPTED);
+}
+
+/* SIGINT and SIGTERM: exit 130 now (see the top of this file). */
+static void exit_on_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_startup_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* Results that never reached stdout (a full disk) are a failure, not a
@@ -170,6 +194,7 @@ int main(int argc, char **argv)
     if (open_std_fds() < 0)
         return EXIT_FAILURE; /* not even /dev/null: nowhere to say it */
     signal(SIGPIPE, SIG_IGN);
+    exit_on_signals();
     if (open_stdout() < 0) {
         fprintf(stderr, "mlptrain: cannot set up standard output: %s\n",
                 strerror(errno));

@@ -3,8 +3,9 @@
  *
  * Threads: this file runs on the caller's thread only.  It owns the net,
  * the optimizer and the report; the loader owns its workers and ring.  A
- * signal handler (main.c) may run on any thread and only sets
- * `stop_requested`, which the loop reads between batches.
+ * signal handler installed when the batch loop starts may run on any
+ * thread and only sets `stop_requested`, which the loop reads between
+ * batches; before that, a signal takes the caller's disposition.
  *
  * A resumed run rebuilds everything from the checkpoint and asks the loader
  * for the schedule from the checkpoint's next epoch; a checkpoint saved
@@ -15,12 +16,14 @@
  * Non-goals: parsing options, printing (report.c does).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/dataset.h"
@@ -36,6 +39,8 @@
 
 /* Set by mlp_train_interrupt (a signal handler); read between batches. */
 static volatile sig_atomic_t stop_requested;
+/* mlp_train_catch_signals was called: the batch loop installs the handler. */
+static volatile sig_atomic_t catch_in_loop;
 
 void mlp_train_interrupt(void)
 {
@@ -50,16 +55,50 @@ static void on_stop_signal(int sig)
 
 int mlp_train_catch_signals(void)
 {
+    catch_in_loop = 1;
+    return 0;
+}
+
+/*
+ * From here on a SIGINT or SIGTERM asks the loop to stop between batches
+ * (it saves and logs).  Installed only when the batch loop starts: before,
+ * the caller's disposition stands (main.c: exit 130 at once), so a signal
+ * during start-up -- loading data, building primitives -- is never
+ * swallowed by a flag nobody reads yet.  No SA_RESTART: nothing in the loop
+ * blocks in a system call that a signal should not cut short.
+ */
+static int arm_stop_signals(void)
+{
     struct sigaction sa;
 
+    if (!catch_in_loop)
+        return 0;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sa.sa_flags = SA_RESETHAND;
     if (sigaction(SIGINT, &sa, NULL) != 0 ||
         sigaction(SIGTERM, &sa, NULL) != 0)
         return mlp_error_set(MLP_EIO, "sigaction: %s", strerror(errno));
     return 0;
+}
+
+/*
+ * Test hook: with MLPTRAIN_TEST_STARTUP_HOLD=FILE, start-up creates FILE
+ * and then waits for a signal, so that a test can signal a run that is
+ * certainly in start-up (tests/e2e_inputs.sh).  Unset: nothing.
+ */
+static void startup_hold(void)
+{
+    const char *f = getenv("MLPTRAIN_TEST_STARTUP_HOLD");
+    int fd;
+
+    if (f == NULL || f[0] == '\0')
+        return;
+    if ((fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0)
+        close(fd);
+    for (;;)
+        pause();
 }
 
 static double now_s(void)
@@ -471,6 +510,7 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
         goto out;
     }
     *cfg = *cfg_in;
+    startup_hold();
     if (resume) {
         if ((rc = mlp_checkpoint_load(cfg->resume_path, &rck)) < 0 ||
             (rc = merge_resume(cfg, &rck, &lr_override)) < 0)
@@ -600,6 +640,8 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
             goto out;
     }
 
+    if ((rc = arm_stop_signals()) < 0)
+        goto out;
     t_start = now_s();
     for (unsigned e = first; e <= cfg->epochs; e++) {
         mlp_epoch_stats_t *st = &hist[e - first];

@@ -505,7 +505,13 @@ START_TEST(test_load_unreadable)
     ck_assert_ptr_null(c.params);
     ck_assert_int_eq(mlp_checkpoint_load(dir, &c), MLP_EIO);
     ck_assert_msg_has("cannot read '");
-    ck_assert_msg_has("Is a directory");
+    ck_assert_msg_has("it is a directory, not a regular file");
+    /* Never read without bound, never block on a FIFO. */
+    ck_assert_int_eq(mlp_checkpoint_load("/dev/zero", &c), MLP_EIO);
+    ck_assert_msg_has("'/dev/zero': it is a character device");
+    ck_assert_int_eq(mkfifo(p, 0600), 0);
+    ck_assert_int_eq(mlp_checkpoint_load(p, &c), MLP_EIO);
+    ck_assert_msg_has("it is a FIFO, not a regular file");
     free(p);
     tu_rmtree(dir);
 }

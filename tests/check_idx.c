@@ -140,7 +140,8 @@ START_TEST(test_read_file_roundtrip)
     ck_assert_uint_eq(x.count, shapes[s].dims[0]);
     ck_assert_uint_eq(x.count * x.item_size, n);
     ck_assert_ptr_nonnull(x.owned);
-    ck_assert_ptr_eq(x.data, x.owned + 4 + 4 * shapes[s].ndims);
+    ck_assert_ptr_eq(x.data, x.owned);
+    ck_assert_uint_eq(x.loaded, x.count);
     ck_assert_mem_eq(x.data, data, n);
     ck_assert_uint_eq(x.file_size, disk_len);
     ck_assert_uint_eq(x.file_crc, (uint32_t)crc32(0, disk, (uInt)disk_len));
@@ -543,6 +544,53 @@ START_TEST(test_corrupt_gzip)
 }
 END_TEST
 
+/*
+ * With a limit, a .gz file is inflated only as far as the first items: a
+ * stream far shorter than its header declares (or a bomb) loads the
+ * limited items, and the whole read sees the short data.  A header that
+ * declares more than MLP_IDX_MAX_DATA is refused before any data is read.
+ */
+START_TEST(test_read_limit_and_cap)
+{
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "lim.gz");
+    uint32_t dims[3] = {5, 2, 2};
+    uint8_t *data = pattern(20, 3), *idx, *gz;
+    size_t len, gzlen;
+    mlp_idx_t x;
+
+    idx = tu_idx_bytes(dims, 3, data, &len);
+    idx[4] = 0, idx[5] = 0, idx[6] = 0x03, idx[7] = 0xe8; /* 1000 items */
+    gz = tu_gzip(idx, len, &gzlen);
+    ck_assert_int_eq(tu_write_bytes(path, gz, gzlen), 0);
+    ck_assert_int_eq(mlp_idx_read_file_limit(path, 3, &x), 0);
+    ck_assert_uint_eq(x.count, 1000);
+    ck_assert_uint_eq(x.loaded, 3);
+    ck_assert_mem_eq(x.data, data, 12);
+    ck_assert_uint_eq(x.file_size, gzlen);
+    mlp_idx_free(&x);
+    ck_assert_int_eq(mlp_idx_read_file_limit(path, 6, &x), MLP_EFORMAT);
+    ck_assert_msg_has("truncated: header says 4000 bytes of data "
+                      "(1000x2x2), file has 20");
+    ck_assert_int_eq(mlp_idx_read_file(path, &x), MLP_EFORMAT);
+    ck_assert_msg_has("truncated: header says 4000 bytes");
+    free(gz);
+
+    idx[4] = idx[5] = idx[6] = idx[7] = 0xff; /* 17 GB declared */
+    gz = tu_gzip(idx, len, &gzlen);
+    ck_assert_int_eq(tu_write_bytes(path, gz, gzlen), 0);
+    ck_assert_int_eq(mlp_idx_read_file_limit(path, 3, &x), MLP_EFORMAT);
+    ck_assert_msg_has("the header declares 17179869180 bytes of data "
+                      "(4294967295x2x2), more than the limit of 4294967296 "
+                      "bytes");
+    ck_assert_ptr_null(x.owned);
+    free(gz);
+    free(idx);
+    free(data);
+    free(path);
+    tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(test_gzip_trailing_garbage)
 {
     char *dir = tu_mkdtemp();
@@ -828,6 +876,7 @@ Suite *idx_suite(void)
     tcase_add_test(errors, test_truncated_gzip);
     tcase_add_test(errors, test_corrupt_gzip);
     tcase_add_test(errors, test_gzip_trailing_garbage);
+    tcase_add_test(errors, test_read_limit_and_cap);
     tcase_add_test(errors, test_gunzip_not_gzip);
     suite_add_tcase(s, errors);
 

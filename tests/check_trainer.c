@@ -3,6 +3,7 @@
  * number of loader workers, the log, early failures; and, when Debian's
  * Fashion-MNIST is installed, one epoch on 6000 of its samples.
  */
+#define _GNU_SOURCE /* fopencookie */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,35 +374,61 @@ START_TEST(test_interrupt_and_resume)
 }
 END_TEST
 
+/* A stream that raises `raise_sig` when an epoch line is written to it:
+ * a signal that certainly arrives while the batch loop runs. */
+static int raise_sig;
+
+static ssize_t raise_on_epoch(void *cookie, const char *buf, size_t n)
+{
+    (void)cookie;
+    if (n >= 6 && strncmp(buf, "epoch ", 6) == 0)
+        raise(raise_sig);
+    return (ssize_t)n;
+}
+
 /*
- * The signal handlers, in a child: a first SIGINT (or SIGTERM) only asks
- * the trainer to stop, and it does; a second SIGINT kills at once.
+ * The signal handlers, in a child: before the batch loop a SIGINT (or
+ * SIGTERM) takes the caller's disposition (here the default: death), never
+ * a flag nobody reads yet; in the loop a first one only asks the trainer to
+ * stop, and it does; a second one kills at once.
  */
 START_TEST(test_signals)
 {
     static const int sigs[2] = {SIGINT, SIGTERM};
 
     for (int i = 0; i < 2; i++) {
-        pid_t pid = fork();
-        int st;
+        for (int early = 0; early < 2; early++) {
+            pid_t pid = fork();
+            int st;
 
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-            mlp_config_t cfg;
+            ck_assert_int_ge(pid, 0);
+            if (pid == 0) {
+                cookie_io_functions_t io = {NULL, raise_on_epoch, NULL, NULL};
+                mlp_config_t cfg;
+                FILE *out = fopencookie(NULL, "w", io);
 
-            small_config(&cfg);
-            cfg.epochs = 2;
-            if (mlp_train_catch_signals() != 0)
-                _exit(10);
-            raise(sigs[i]); /* the process lives on */
-            if (mlp_train(&cfg, NULL, NULL) != MLP_EINTERRUPTED)
-                _exit(11);
-            raise(sigs[i]); /* the default action now */
-            _exit(12);
+                if (out == NULL)
+                    _exit(13);
+                setvbuf(out, NULL, _IOLBF, 0);
+                small_config(&cfg);
+                cfg.epochs = 2;
+                cfg.quiet = 0;
+                raise_sig = sigs[i];
+                signal(sigs[i], SIG_DFL); /* not Check's handler */
+                if (mlp_train_catch_signals() != 0)
+                    _exit(10);
+                if (early)
+                    raise(sigs[i]); /* start-up: the default action */
+                if (mlp_train(&cfg, out, NULL) != MLP_EINTERRUPTED)
+                    _exit(11);
+                raise(sigs[i]); /* the default action again */
+                _exit(12);
+            }
+            ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+            ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == sigs[i],
+                          "signal %d (early %d): status %d", sigs[i], early,
+                          st);
         }
-        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-        ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == sigs[i],
-                      "signal %d: status %d", sigs[i], st);
     }
 }
 END_TEST

@@ -167,7 +167,7 @@ expect_exit 1 "$TMP/version.ckpt: checkpoint format version 7; this mlptrain rea
 expect_exit 1 "$TMP/empty.ckpt: empty file" -- --data "$D" --epochs 4 --resume "$TMP/empty.ckpt"
 expect_exit 1 "cannot open '$TMP/none.ckpt': No such file" -- \
     --data "$D" --epochs 4 --resume "$TMP/none.ckpt"
-expect_exit 1 "cannot read '$TMP': Is a directory" -- --data "$D" --epochs 4 --resume "$TMP"
+expect_exit 1 "cannot read '$TMP': it is a directory, not a regular file" -- --data "$D" --epochs 4 --resume "$TMP"
 expect_exit 1 "not an mlptrain checkpoint" -- \
     --data "$D" --epochs 4 --resume "$D/train-labels-idx1-ubyte.gz"
 

@@ -46,6 +46,9 @@
 #define MLP_CHECKPOINT_VERSION 1
 #define MLP_CHECKPOINT_MAGIC "MLPTCKPT"
 #define MLP_CHECKPOINT_HEADER 224  /* bytes before the payload */
+/* The largest checkpoint mlp_checkpoint_load reads (16 GiB: 2^31
+ * parameters with momentum); a larger header is refused before reading. */
+#define MLP_CHECKPOINT_MAX_BYTES ((uint64_t)16 << 30)
 
 typedef struct {
     /* model */
@@ -121,6 +124,8 @@ int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck);
  */
 int mlp_checkpoint_check_writable(const char *path);
 /* Read and parse; MLP_EIO naming the file when it cannot be read. */
+/* Read and parse `path`: a regular file only (a FIFO or device is MLP_EIO
+ * at once), bounded by its header (see MLP_CHECKPOINT_MAX_BYTES). */
 int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck);
 
 /* Free what ck owns and zero it; safe on a zeroed struct. */

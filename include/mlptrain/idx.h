@@ -10,10 +10,21 @@
  * mlp_idx_parse() checks a buffer: magic, type, dimension count (1..4), no
  * zero-sized inner dimension, the product of sizes against the bytes that
  * follow (too few: truncated; too many: trailing garbage).  Nothing past a bad
- * header is trusted.  mlp_idx_read_file() reads a whole file, inflates it when
- * it is gzip (a truncated or corrupt stream is an error), and parses it.
+ * header is trusted.  mlp_idx_read_file() reads a file, inflates it when it
+ * is gzip (a truncated or corrupt stream is an error), and parses it.
  *
- * Errors: MLP_EIO (cannot open/read), MLP_EFORMAT (bad content), MLP_ENOMEM;
+ * Bounds: only regular files are read (a FIFO, a device such as /dev/zero,
+ * a directory is refused at once, see infile.h); a header that declares
+ * more than MLP_IDX_MAX_DATA bytes of data is refused before anything is
+ * allocated; a plain file's size must match its header before its data is
+ * read; a .gz file may be at most MLP_IDX_MAX_DATA * 65 / 64 bytes, and is
+ * inflated only as far as the header's declared size (one byte more is
+ * trailing garbage), or, with a limit, only as far as the first `limit`
+ * items: the rest of the stream is never inflated, so damage after them is
+ * not seen (a plain file's length is still checked against its header).
+ *
+ * Errors: MLP_EIO (cannot open/read, not a regular file), MLP_EFORMAT (bad
+ * content, a size above the caps), MLP_ENOMEM;
  * the message names the file and the problem.  Thread-safe (no shared state).
  */
 #ifndef MLPTRAIN_IDX_H
@@ -23,13 +34,18 @@
 #include <stdint.h>
 
 #define MLP_IDX_MAX_DIMS 4
+/* The most data bytes a file may declare (4 GiB; Fashion-MNIST's largest
+ * file holds 47 MB). */
+#define MLP_IDX_MAX_DATA ((uint64_t)4 << 30)
 
 typedef struct {
     unsigned ndims;                  /* 1..MLP_IDX_MAX_DIMS */
     uint32_t dims[MLP_IDX_MAX_DIMS]; /* dims[0] = item count */
     size_t count;                    /* dims[0] */
     size_t item_size;                /* product of dims[1..]: bytes per item */
-    const uint8_t *data;             /* (count, item_size) */
+    size_t loaded;                   /* items in data: count, or fewer when
+                                        read with a limit */
+    const uint8_t *data;             /* (loaded, item_size) */
     uint8_t *owned;                  /* buffer to free, NULL if borrowed */
     /* Provenance of a file read from disk, for logs. */
     uint64_t file_size;              /* bytes on disk (compressed) */
@@ -62,6 +78,13 @@ int mlp_idx_gunzip(const uint8_t *buf, size_t len, const char *name,
  * release it with mlp_idx_free().  On failure *out is zeroed.
  */
 int mlp_idx_read_file(const char *path, mlp_idx_t *out);
+
+/*
+ * As mlp_idx_read_file, but keep only the first `limit` items (0 = all):
+ * out->count is still the header's count, out->loaded the items in
+ * out->data.  file_size and file_crc still describe the whole file on disk.
+ */
+int mlp_idx_read_file_limit(const char *path, size_t limit, mlp_idx_t *out);
 
 /* Free what *idx owns and zero it; safe on a zeroed struct. */
 void mlp_idx_free(mlp_idx_t *idx);

@@ -93,11 +93,13 @@ void mlp_train_result_free(mlp_train_result_t *res);
 void mlp_train_interrupt(void);
 
 /*
- * Make SIGINT and SIGTERM call mlp_train_interrupt (the handler does
- * nothing else).  SA_RESETHAND restores the default action as the handler
- * runs, so a second SIGINT (or SIGTERM) ends the process at once.
- * Process-wide: for main.c, not for library users.  Returns 0 or MLP_EIO
- * when sigaction fails.
+ * Make SIGINT and SIGTERM call mlp_train_interrupt while a batch loop runs:
+ * mlp_train installs that handler (and nothing else) when its batch loop
+ * starts, not before, so that during start-up (loading data, building
+ * primitives) the caller's disposition stands -- main.c's ends the process
+ * at once with exit 130.  SA_RESETHAND restores the default action as the
+ * handler runs, so a second SIGINT (or SIGTERM) ends the process at once.
+ * Process-wide: for main.c, not for library users.  Returns 0.
  */
 int mlp_train_catch_signals(void);
 
