@@ -6,6 +6,7 @@
  * from the user (titles, labels) is drawn `noenhanced`, so an underscore is
  * an underscore.  Non-goals: interactive output, other formats than PNG.
  */
+#include <math.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,42 @@
 #include "mlptrain/plot.h"
 
 /* Ten colors that stay apart (matplotlib's tab10), then dashes change. */
+
+/*
+ * Tick marks of a log-scale axis over [lo, hi], as "(t1, t2, ...)", each a
+ * plain number (gnuplot would print only the powers of ten, as 10^-1): more
+ * marks per decade the fewer decades the axis spans.
+ */
+static void log_tics(double lo, double hi, char *buf, size_t len)
+{
+    static const double fine[] = {1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8};
+    static const double mid[] = {1, 2, 3, 5};
+    static const double coarse[] = {1};
+    const double *m = coarse;
+    size_t nm = 1, off = 0;
+    double decades = log10(hi / lo);
+
+    if (decades <= 1.2) {
+        m = fine;
+        nm = sizeof(fine) / sizeof(fine[0]);
+    } else if (decades <= 3.0) {
+        m = mid;
+        nm = sizeof(mid) / sizeof(mid[0]);
+    }
+    off += (size_t)snprintf(buf, len, "(");
+    for (int e = (int)floor(log10(lo)); e <= (int)ceil(log10(hi)); e++)
+        for (size_t i = 0; i < nm && off + 32 < len; i++) {
+            double t = m[i] * pow(10.0, e);
+
+            if (t >= lo && t <= hi)
+                off += (size_t)snprintf(buf + off, len - off, "%s%g",
+                                        off > 1 ? ", " : "", t);
+        }
+    snprintf(buf + off, len - off, ")");
+    if (off == 1) /* no mark inside: let gnuplot choose */
+        snprintf(buf, len, "auto");
+}
+
 static const char *const palette[] = {
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -95,18 +132,29 @@ int mlp_curves_run_png(const char *png, const mlp_runlog_epoch_t *ep,
     char *buf = NULL;
     size_t len = 0;
     unsigned last = max_epoch;
-    double top = 1.0;
+    double lo = 1e300, hi = 0.0;
+    char tics[1024];
     FILE *f;
 
     if (n == 0)
         return mlp_error_set(MLP_EINVAL, "'%s': no epochs to draw", png);
     if (ep[n - 1].epoch > last)
         last = ep[n - 1].epoch;
-    /* Room above accuracy 1 and the largest finite loss. */
-    for (size_t i = 0; i < n; i++)
-        if (ep[i].train_loss > top && ep[i].train_loss < 1e6)
-            top = ep[i].train_loss;
-    top = (double)(long)(top * 10.0 + 1.5) / 10.0;
+    /* The loss on a log scale (right axis), so a run whose loss falls from
+     * 2 to 0.2 or one that blows up stays readable beside the accuracies
+     * (left axis, 0..1); its range is that of the finite losses. */
+    for (size_t i = 0; i < n; i++) {
+        double v = ep[i].train_loss;
+
+        if (v > 0.0 && v < 1e6) {
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    }
+    if (hi == 0.0) {
+        lo = 0.1;
+        hi = 1.0;
+    }
     if ((f = script_open(&buf, &len, png)) == NULL)
         return MLP_ENOMEM;
     epochs_block(f, "d", ep, n);
@@ -115,11 +163,18 @@ int mlp_curves_run_png(const char *png, const mlp_runlog_epoch_t *ep,
         fputs("set title $T[1][2:] noenhanced font ',12'\n", f);
     }
     epoch_axis(f, last);
-    fprintf(f, "set yrange [0:%.1f]\nset ytics %s nomirror\n", top,
-            top > 2.0 ? "0.5" : "0.1");
-    fputs("set ylabel 'loss per sample / accuracy'\nset grid\n"
+    fputs("set yrange [0:1]\nset ytics 0.1 nomirror\nset ylabel 'accuracy'\n",
+          f);
+    lo /= 1.25;
+    hi *= 1.25;
+    log_tics(lo, hi, tics, sizeof(tics));
+    fprintf(f, "set logscale y2\nset y2range [%.6g:%.6g]\nset y2tics %s "
+               "nomirror\nset format y2 '%%g'\n"
+               "set y2label 'train loss per sample (log scale)'\n",
+            lo, hi, tics);
+    fputs("set grid\n"
           "set key outside right top vertical spacing 1.5\n"
-          "plot $d using 1:2 with linespoints lw 2 pt 7 ps 0.8 "
+          "plot $d using 1:2 axes x1y2 with linespoints lw 2 pt 7 ps 0.8 "
           "lc rgb '#1f77b4' title 'train loss', \\\n"
           "     $d using 1:3 with linespoints lw 2 dt 2 pt 5 ps 0.8 "
           "lc rgb '#9467bd' title 'train acc', \\\n"
@@ -175,9 +230,10 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
                            const char *title)
 {
     static const struct { int col; const char *title, *scale; } panels[] = {
-        {4, "test accuracy", "unset logscale y"},
+        {4, "test accuracy", "unset logscale y\nset ytics auto"},
         /* log: a run that blows up must not flatten the others */
-        {2, "train loss per sample (log scale)", "set logscale y"},
+        {2, "train loss per sample (log scale)",
+         "set logscale y\nset format y '%g'"},
     };
     char *buf = NULL;
     size_t len = 0, drawn = 0, height;
@@ -215,6 +271,12 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
         int first = 1;
 
         value_range(logs, n, panels[p].col, &lo, &hi);
+        if (panels[p].col == 2) {
+            char tics[1024];
+
+            log_tics(lo, hi, tics, sizeof(tics));
+            fprintf(f, "set ytics %s\n", tics);
+        }
         fprintf(f, "set origin %.2f,0\nset size 0.37,0.94\n"
                    "set title '%s'\nset ylabel '%s'\n%s\n"
                    "set yrange [%.6g:%.6g]\nplot ",

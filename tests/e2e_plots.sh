@@ -96,4 +96,23 @@ if script -qec true /dev/null >/dev/null 2>&1; then
         bad "terminal epoch line: $(od -c "$TMP/tty" | head -20)"
 fi
 
+# Loss axes are log-scaled with plain-number tick marks (a fake gnuplot
+# keeps the program it is given and answers with a PNG signature).
+printf '#!/bin/sh\ncat >"$GP_SCRIPT"\nprintf '"'"'\\211PNG\\r\\n\\032\\nfake'"'"'\n' >"$TMP/gp-keep"
+chmod +x "$TMP/gp-keep"
+"$MLPTRAIN" "${common[@]}" -q --log "$TMP/lg.jsonl" >/dev/null 2>&1
+GP_SCRIPT="$TMP/single.gp" MLPTRAIN_GNUPLOT="$TMP/gp-keep" \
+    "$MLPTRAIN" plot "$TMP/lg.jsonl" -o "$TMP/lg.png" >/dev/null 2>&1
+grep -q '^set logscale y2$' "$TMP/single.gp" &&
+    grep -Eq '^set y2tics \([0-9.]+(, [0-9.]+)+\) nomirror$' "$TMP/single.gp" &&
+    grep -q 'axes x1y2' "$TMP/single.gp" &&
+    ok "one run: loss on a log axis with plain tick marks" ||
+    bad "one run's loss axis: $(grep -E 'y2|logscale' "$TMP/single.gp")"
+GP_SCRIPT="$TMP/overlay.gp" MLPTRAIN_GNUPLOT="$TMP/gp-keep" \
+    "$MLPTRAIN" plot "$TMP/lg.jsonl" "$TMP/lg.jsonl" -o "$TMP/ov.png" >/dev/null 2>&1
+grep -q '^set logscale y$' "$TMP/overlay.gp" &&
+    grep -Eq '^set ytics \([0-9.]+(, [0-9.]+)+\)$' "$TMP/overlay.gp" &&
+    ok "overlay: loss on a log axis with plain tick marks" ||
+    bad "overlay's loss axis: $(grep -E 'ytics|logscale' "$TMP/overlay.gp")"
+
 finish
