@@ -26,7 +26,7 @@
 
 #include <stdio.h>
 
-#include "mlptrain/config.h"
+#include "mlptrain/options.h"
 #include "mlptrain/dataset.h"
 
 typedef struct {
