@@ -241,11 +241,11 @@ int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
                                  arg);
         errno = 0;
         v = strtoull(p, &end, 10);
-        if (errno == ERANGE || v == 0 || v > (1ULL << 24))
+        if (errno == ERANGE || v == 0 || v > MLP_MAX_WIDTH)
             return mlp_error_set(MLP_EUSAGE,
                                  "option '--hidden': '%s': widths must be "
-                                 "1..16777216",
-                                 arg);
+                                 "1..%zu",
+                                 arg, MLP_MAX_WIDTH);
         if (n == MLP_MAX_HIDDEN)
             return mlp_error_set(MLP_EUSAGE,
                                  "option '--hidden': '%s': at most %d layers",

@@ -31,7 +31,7 @@
  *   default, metavar, help, default shown (NULL: the value), sample, flags
  */
 const mlp_option_t mlp_options[] = {
-    {L("hidden"), 0, NULL, "Model", F(nhidden), MLP_OPT_HIDDEN, 1, 1u << 24, 0,
+    {L("hidden"), 0, NULL, "Model", F(nhidden), MLP_OPT_HIDDEN, 1, MLP_MAX_WIDTH, 0,
      256, "LIST", "hidden layer widths, e.g. 256, 512,256 or 1024:512; '' "
      "or none for softmax regression", NULL, "512:256", CKPT | SWEEP | FIGS},
     {L("act"), 0, NULL, "Model", F(act), MLP_OPT_ACT, 0, 0, 0,

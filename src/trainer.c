@@ -221,35 +221,32 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
 
 /*
  * The checkpoint's side of the options table (options.h, MLP_OPT_CKPT):
- * the one place that copies options between a config and a checkpoint.
- * The model's shape (hidden, act) comes from the net on save
- * (mlp_checkpoint_capture); the rest from the config.
+ * the one list of the options a checkpoint stores, under the same field
+ * names in mlp_config_t and mlp_checkpoint_t.  The model's shape (hidden,
+ * act) is written from the net (mlp_checkpoint_capture), so it is only
+ * read here.
  */
+#define CKPT_OPTIONS(X) \
+    X(init_std) X(lr) X(momentum) X(weight_decay) X(batch) X(seed) \
+    X(limit_train)
+
 static void config_of_checkpoint(const mlp_checkpoint_t *ck,
                                  mlp_config_t *cfg)
 {
     cfg->nhidden = ck->nhidden;
     memcpy(cfg->hidden, ck->hidden, sizeof(cfg->hidden));
     cfg->act = ck->act;
-    cfg->init_std = ck->init_std;
-    cfg->lr = ck->lr;
-    cfg->momentum = ck->momentum;
-    cfg->weight_decay = ck->weight_decay;
-    cfg->batch = ck->batch;
-    cfg->seed = ck->seed;
-    cfg->limit_train = ck->limit_train;
+#define X(f) cfg->f = ck->f;
+    CKPT_OPTIONS(X)
+#undef X
 }
 
 static void checkpoint_of_config(const mlp_config_t *cfg,
                                  mlp_checkpoint_t *ck)
 {
-    ck->seed = cfg->seed;
-    ck->batch = cfg->batch;
-    ck->lr = cfg->lr;
-    ck->momentum = cfg->momentum;
-    ck->weight_decay = cfg->weight_decay;
-    ck->init_std = cfg->init_std;
-    ck->limit_train = cfg->limit_train;
+#define X(f) ck->f = cfg->f;
+    CKPT_OPTIONS(X)
+#undef X
 }
 
 /*
