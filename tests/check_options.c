@@ -358,6 +358,48 @@ START_TEST(test_format_validate)
 }
 END_TEST
 
+/* The grid's keys are the table's SWEEP options, in table order; the run
+ * id hashes the FIGS options only (it hashed workers and slots before). */
+START_TEST(test_grid_keys)
+{
+    mlp_config_t *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+    char ida[32], idb[32];
+    mlp_grid_t g;
+    char *argv[8];
+
+    ck_assert_str_eq(mlp_sweep_keys(),
+                     "hidden, act, init-std, lr, momentum, weight-decay, "
+                     "batch, epochs, seed, limit-train, limit-test, workers");
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(mlp_grid_add(&g, "workers=0,8 limit_test=50"), 0);
+    ck_assert_uint_eq(g.npoints, 2);
+    ck_assert_ptr_eq(g.keys[1], mlp_options_find("limit-test")->name);
+    ck_assert_uint_eq(mlp_grid_argv(&g, 1, argv), 4);
+    ck_assert_str_eq(argv[0], "--workers");
+    ck_assert_str_eq(argv[1], "8");
+    ck_assert_str_eq(argv[2], "--limit-test");
+    mlp_grid_free(&g);
+    ck_assert_int_eq(mlp_grid_add(&g, "threads=1"), MLP_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "unknown key 'threads'"));
+    mlp_grid_free(&g);
+
+    mlp_config_defaults(a);
+    *b = *a;
+    b->workers = 9;
+    b->slots = 5;
+    b->threads = a->threads + 1;
+    b->quiet = 1;
+    mlp_sweep_run_id(a, ida, sizeof(ida));
+    mlp_sweep_run_id(b, idb, sizeof(idb));
+    ck_assert_str_eq(ida, idb);
+    b->max_loss = -1.0f; /* changes where a run stops */
+    mlp_sweep_run_id(b, idb, sizeof(idb));
+    ck_assert_str_ne(ida, idb);
+    free(a);
+    free(b);
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
@@ -368,6 +410,7 @@ static Suite *options_suite(void)
     tcase_add_test(core, test_table);
     tcase_add_test(core, test_help);
     tcase_add_test(core, test_format_validate);
+    tcase_add_test(core, test_grid_keys);
     tcase_add_loop_test(each, test_parse, 0, n);
     tcase_add_loop_test(each, test_json, 0, n);
     tcase_add_loop_test(each, test_sweep, 0, n);
