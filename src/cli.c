@@ -27,7 +27,8 @@
  * as the table lists them.  Built into caller storage: no statics.
  */
 typedef struct {
-    struct option longs[64];
+    struct option longs[2 * 64 + 3]; /* <= 64 options (given bits), an
+                                        alias each, help, version, end */
     char shorts[2 * 64 + 8];
 } getopt_table_t;
 
