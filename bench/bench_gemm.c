@@ -14,7 +14,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "benchutil.h"
-#include "mlptrain/config.h"
+#include "mlptrain/options.h"
 
 static double square_seconds(size_t n, int reps)
 {

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "benchutil.h"
-#include "mlptrain/config.h"
+#include "mlptrain/options.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/net.h"

@@ -33,7 +33,7 @@
 #include "mlptrain/infile.h"
 #include "mlptrain/outfile.h"
 
-#define CK_MAX_WIDTH ((uint64_t)1 << 24) /* as net.c */
+#define CK_MAX_WIDTH ((uint64_t)MLP_MAX_WIDTH) /* net.h */
 #define CK_MAX_BATCH ((uint64_t)1 << 24)
 #define CK_NACTS 3                       /* relu, sigmoid, tanh */
 #define CK_STAGE (64 * 1024)

@@ -1,5 +1,7 @@
 /*
- * cli: getopt_long over argv into an mlp_config_t (see cli.h).
+ * cli: getopt_long over argv into an mlp_config_t (see cli.h), with the
+ * getopt table, the short-option string and --help generated from the
+ * option table (options.h).
  *
  * Non-goals: running anything; printing anything but usage and version.
  */
@@ -16,103 +18,134 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/error.h"
 
-enum {
-    OPT_HIDDEN = 256,
-    OPT_ACT,
-    OPT_LR,
-    OPT_MOMENTUM,
-    OPT_WD,
-    OPT_INIT_STD,
-    OPT_MAX_LOSS,
-    OPT_DATA,
-    OPT_LIMIT_TRAIN,
-    OPT_LOG,
-    OPT_SLOTS,
-    OPT_PLAIN_WEIGHTS,
-    OPT_SAVE,
-    OPT_RESUME,
-};
+/* Options beyond the run options: commands of their own. */
+#define OPT_BASE 256 /* getopt_long's val of table entry i: OPT_BASE + i */
 
-static const struct option long_options[] = {
-    {"workers", required_argument, NULL, 'j'},
-    {"threads", required_argument, NULL, 't'},
-    {"hidden", required_argument, NULL, OPT_HIDDEN},
-    {"act", required_argument, NULL, OPT_ACT},
-    {"lr", required_argument, NULL, OPT_LR},
-    {"momentum", required_argument, NULL, OPT_MOMENTUM},
-    {"weight-decay", required_argument, NULL, OPT_WD},
-    {"batch", required_argument, NULL, 'b'},
-    {"epochs", required_argument, NULL, 'e'},
-    {"seed", required_argument, NULL, 's'},
-    {"init-std", required_argument, NULL, OPT_INIT_STD},
-    {"max-loss", required_argument, NULL, OPT_MAX_LOSS},
-    {"data", required_argument, NULL, OPT_DATA},
-    {"limit-train", required_argument, NULL, OPT_LIMIT_TRAIN},
-    {"limit-test", required_argument, NULL, 'n'},
-    {"log", required_argument, NULL, OPT_LOG},
-    {"png", required_argument, NULL, 'o'},
-    {"plot", required_argument, NULL, 'o'}, /* the old name of --png */
-    {"slots", required_argument, NULL, OPT_SLOTS},
-    {"plain-weights", no_argument, NULL, OPT_PLAIN_WEIGHTS},
-    {"save", required_argument, NULL, OPT_SAVE},
-    {"resume", required_argument, NULL, OPT_RESUME},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-};
+/*
+ * getopt_long's table and short-option string from mlp_options[] (plus
+ * --help and --version), in table order so that an abbreviation resolves
+ * as the table lists them.  Built into caller storage: no statics.
+ */
+typedef struct {
+    struct option longs[2 * 64 + 3]; /* <= 64 options (given bits), an
+                                        alias each, help, version, end */
+    char shorts[2 * 64 + 8];
+} getopt_table_t;
+
+static int val_of(size_t i)
+{
+    return mlp_options[i].letter != 0 ? mlp_options[i].letter
+                                      : OPT_BASE + (int)i;
+}
+
+static void build_getopt(getopt_table_t *t)
+{
+    size_t n = 0, s = 0;
+
+    t->shorts[s++] = ':';
+    for (size_t i = 0; i < mlp_noptions; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+        int has = o->type == MLP_OPT_FLAG ? no_argument : required_argument;
+
+        t->longs[n++] = (struct option){o->name, has, NULL, val_of(i)};
+        if (o->alias != NULL)
+            t->longs[n++] = (struct option){o->alias, has, NULL, val_of(i)};
+        if (o->letter != 0) {
+            t->shorts[s++] = (char)o->letter;
+            if (has == required_argument)
+                t->shorts[s++] = ':';
+        }
+    }
+    t->longs[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    t->longs[n++] = (struct option){"version", no_argument, NULL, 'V'};
+    t->longs[n] = (struct option){NULL, 0, NULL, 0};
+    memcpy(t->shorts + s, "hV", 3);
+}
+
+/* "  -b, --batch N          " then `text` wrapped at 80 columns. */
+static void usage_line(FILE *f, int letter, const char *name,
+                       const char *metavar, const char *text)
+{
+    enum { COL = 25, WIDTH = 80 };
+    char left[64];
+    int len, col;
+
+    if (letter != 0)
+        len = snprintf(left, sizeof(left), "  -%c, --%s%s%s", letter, name,
+                       metavar != NULL ? " " : "",
+                       metavar != NULL ? metavar : "");
+    else
+        len = snprintf(left, sizeof(left), "      --%s%s%s", name,
+                       metavar != NULL ? " " : "",
+                       metavar != NULL ? metavar : "");
+    fputs(left, f);
+    col = len;
+    if (col > COL - 2) {
+        fputc('\n', f);
+        col = 0;
+    }
+    fprintf(f, "%*s", COL - col, "");
+    col = COL;
+    while (*text != '\0') {
+        size_t w = strcspn(text, " ");
+
+        if (col > COL && col + 1 + (int)w > WIDTH) {
+            fprintf(f, "\n%*s", COL, "");
+            col = COL;
+        } else if (col > COL) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(text, 1, w, f);
+        col += (int)w;
+        text += w;
+        while (*text == ' ')
+            text++;
+    }
+    fputc('\n', f);
+}
 
 void mlp_cli_usage(FILE *f)
 {
-    fprintf(f,
-"usage: mlptrain [train] [OPTIONS]\n"
-"Train a multilayer perceptron on an IDX image dataset (Fashion-MNIST).\n"
-"\n"
-"Model:\n"
-"      --hidden LIST      hidden layer widths, e.g. 256, 512,256 or 1024:512;\n"
-"                         '' or none for softmax regression [256]\n"
-"      --act NAME         activation: relu, sigmoid or tanh [relu]\n"
-"      --init-std X       weights drawn from N(0, X^2), biases 0 [0.01]\n"
-"      --plain-weights    keep weights in plain (out, in) layout [blocked]\n"
-"Training:\n"
-"      --lr X             learning rate [0.1]\n"
-"      --momentum X       SGD momentum, 0 <= X < 1 [0]\n"
-"      --max-loss X       stop as diverged when a batch's mean loss exceeds X,\n"
-"                         or 'off' (only a NaN/inf loss) [100 x ln(classes)]\n"
-"      --weight-decay X   L2 weight decay [0]\n"
-"  -b, --batch N          batch size [256]\n"
-"  -e, --epochs N         epochs [10]\n"
-"  -s, --seed N           seed of weights and shuffling [1]\n"
-"Data:\n"
-"      --data DIR         directory of the IDX files [$MLPTRAIN_DATA, else\n"
-"                         %s]\n"
-"      --limit-train N    use the first N training samples [all]\n"
-"  -n, --limit-test N     use the first N test samples [all]\n"
-"Machine:\n"
-"  -j, --workers N        loader threads, 0..%d; 0 decodes on the trainer [4]\n"
-"  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
-"      --slots N          ring slots of decoded batches [min(2N, 16), >= 2]\n"
-"Output:\n"
-"  -q, --quiet            print only the final summary line\n"
-"      --log FILE         write JSON lines: the run, each epoch, the end\n"
-"  -o, --png FILE         draw the training curves, redrawn every epoch\n"
-"                         (--plot FILE is the same) [none]\n"
-"      --save FILE        write a checkpoint after every epoch\n"
-"                         [none; with --resume, the resumed file]\n"
-"      --resume FILE      continue the run in a checkpoint: it sets the model,\n"
-"                         seed, batch and optimizer; --epochs N (required) is\n"
-"                         the total to reach; --lr may change (fine-tuning,\n"
-"                         logged as an override) [none]\n"
-"  -h, --help             show this help\n"
-"  -V, --version          show versions\n"
-"\n"
-"Exit status:\n"
-"  0    success\n"
-"  1    error (data, memory, oneDNN, I/O)\n"
-"  2    bad usage\n"
-"  3    training diverged\n"
-"  130  interrupted (SIGINT or SIGTERM)\n",
-            MLP_DEFAULT_DATA_DIR, MLP_MAX_WORKERS, mlp_config_ncores());
+    const char *section = NULL;
+    mlp_config_t *def = malloc(sizeof(*def));
+
+    fputs("usage: mlptrain [train] [OPTIONS]\n"
+          "Train a multilayer perceptron on an IDX image dataset "
+          "(Fashion-MNIST).\n\n", f);
+    if (def != NULL)
+        mlp_config_defaults(def);
+    for (size_t i = 0; i < mlp_noptions; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+        char value[MLP_PATH_MAX], shown[MLP_PATH_MAX], text[1024];
+
+        if (section == NULL || strcmp(section, o->section) != 0)
+            fprintf(f, "%s:\n", section = o->section);
+        value[0] = '\0';
+        if (def != NULL)
+            mlp_options_format(o, def, 0, value, sizeof(value));
+        if (o->shown == NULL)
+            snprintf(shown, sizeof(shown), "%s", value);
+        else if (strstr(o->shown, "%s") != NULL)
+            snprintf(shown, sizeof(shown), "%.*s%s%s",
+                     (int)(strstr(o->shown, "%s") - o->shown), o->shown,
+                     value, strstr(o->shown, "%s") + 2);
+        else
+            snprintf(shown, sizeof(shown), "%s", o->shown);
+        snprintf(text, sizeof(text), shown[0] != '\0' ? "%s [%s]" : "%s",
+                 o->help, shown);
+        usage_line(f, o->letter, o->name, o->metavar, text);
+    }
+    free(def);
+    usage_line(f, 'h', "help", NULL, "show this help");
+    usage_line(f, 'V', "version", NULL, "show versions");
+    fputs("\n"
+          "Exit status:\n"
+          "  0    success\n"
+          "  1    error (data, memory, oneDNN, I/O)\n"
+          "  2    bad usage\n"
+          "  3    training diverged\n"
+          "  130  interrupted (SIGINT or SIGTERM)\n", f);
 }
 
 int mlp_cli_parse_uint(const char *opt, const char *arg,
@@ -189,23 +222,6 @@ bad:
                          arg);
 }
 
-/* The MLP_GIVEN_* bit of an option, 0 for those a checkpoint ignores. */
-static unsigned given_bit(int c)
-{
-    switch (c) {
-    case OPT_HIDDEN: return MLP_GIVEN_HIDDEN;
-    case OPT_ACT: return MLP_GIVEN_ACT;
-    case OPT_INIT_STD: return MLP_GIVEN_INIT_STD;
-    case OPT_LR: return MLP_GIVEN_LR;
-    case OPT_MOMENTUM: return MLP_GIVEN_MOMENTUM;
-    case OPT_WD: return MLP_GIVEN_WD;
-    case 'b': return MLP_GIVEN_BATCH;
-    case 's': return MLP_GIVEN_SEED;
-    case OPT_LIMIT_TRAIN: return MLP_GIVEN_LIMIT_TRAIN;
-    default: return 0;
-    }
-}
-
 int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
 {
     const char *p = arg;
@@ -226,11 +242,11 @@ int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
                                  arg);
         errno = 0;
         v = strtoull(p, &end, 10);
-        if (errno == ERANGE || v == 0 || v > (1ULL << 24))
+        if (errno == ERANGE || v == 0 || v > MLP_MAX_WIDTH)
             return mlp_error_set(MLP_EUSAGE,
                                  "option '--hidden': '%s': widths must be "
-                                 "1..16777216",
-                                 arg);
+                                 "1..%zu",
+                                 arg, MLP_MAX_WIDTH);
         if (n == MLP_MAX_HIDDEN)
             return mlp_error_set(MLP_EUSAGE,
                                  "option '--hidden': '%s': at most %d layers",
@@ -249,10 +265,75 @@ int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
     return 0;
 }
 
+int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
+                        const char *arg)
+{
+    char opt[64], buf[96];
+    unsigned long long v = 0;
+    const char *why;
+    float f;
+    int rc;
+
+    snprintf(opt, sizeof(opt), "--%s", o->name);
+    switch (o->type) {
+    case MLP_OPT_FLAG:
+        *(int *)mlp_options_field(o, cfg) = 1;
+        return 0;
+    case MLP_OPT_HIDDEN:
+        return mlp_cli_parse_hidden(arg, cfg->hidden, &cfg->nhidden);
+    case MLP_OPT_ACT:
+        if ((rc = mlp_act_parse(arg)) < 0)
+            return mlp_error_set(MLP_EUSAGE,
+                                 "option '%s': unknown activation '%s' "
+                                 "(relu, sigmoid, tanh)",
+                                 opt, arg);
+        *(mlp_act_t *)mlp_options_field(o, cfg) = (mlp_act_t)rc;
+        return 0;
+    case MLP_OPT_PATH:
+        if (arg[0] == '\0' || strlen(arg) >= MLP_PATH_MAX)
+            return mlp_error_set(MLP_EUSAGE,
+                                 "option '%s': '%s' is not a usable %s name",
+                                 opt, arg,
+                                 strcmp(o->metavar, "DIR") == 0 ? "directory"
+                                                                : "file");
+        strcpy(mlp_options_field(o, cfg), arg);
+        return 0;
+    case MLP_OPT_FLOAT:
+        if ((o->flags & MLP_OPT_OFF) && strcmp(arg, "off") == 0) {
+            *(float *)mlp_options_field(o, cfg) = -1.0f;
+            return 0;
+        }
+        if ((rc = mlp_cli_parse_float(opt, arg, &f)) < 0)
+            return rc;
+        /* an OFF option's 0 is its default (automatic), -1 its "off":
+         * neither is a value to give */
+        why = (o->flags & MLP_OPT_OFF) && !(f > 0.0f)
+                  ? "must be > 0 or off"
+                  : mlp_options_check(o, f, 0, buf, sizeof(buf));
+        if (why != NULL)
+            return mlp_error_set(MLP_EUSAGE, "option '%s': '%s' %s", opt, arg,
+                                 why);
+        *(float *)mlp_options_field(o, cfg) = f;
+        return 0;
+    default:
+        if ((rc = mlp_cli_parse_uint(opt, arg, o->lo, o->hi, &v)) < 0)
+            return rc;
+        switch (o->type) {
+        case MLP_OPT_UINT: *(unsigned *)mlp_options_field(o, cfg) = (unsigned)v;
+            break;
+        case MLP_OPT_INT: *(int *)mlp_options_field(o, cfg) = (int)v; break;
+        case MLP_OPT_SIZE: *(size_t *)mlp_options_field(o, cfg) = (size_t)v;
+            break;
+        default: *(uint64_t *)mlp_options_field(o, cfg) = (uint64_t)v; break;
+        }
+        return 0;
+    }
+}
+
 int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
 {
-    unsigned long long v;
-    int c, rc, epochs_given = 0;
+    getopt_table_t t;
+    int c, rc;
 
     *cmd = MLP_CMD_TRAIN;
     if (argc > 1 && argv[1][0] != '-') {
@@ -261,179 +342,30 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
         argc--;
         argv++;
     }
+    build_getopt(&t);
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":j:t:b:e:s:n:o:qhV", long_options,
-                            NULL)) != -1) {
-        const char *name = NULL;
+    while ((c = getopt_long(argc, argv, t.shorts, t.longs, NULL)) != -1) {
+        const mlp_option_t *o = NULL;
 
-        /* The option's name as the user typed it, for messages. */
-        for (const struct option *o = long_options; o->name != NULL; o++)
-            if (o->val == c && name == NULL)
-                name = o->name;
-        char opt[64];
-        snprintf(opt, sizeof(opt), "--%s", name != NULL ? name : "?");
-        cfg->given |= given_bit(c);
-
-        switch (c) {
-        case 'j':
-            if ((rc = mlp_cli_parse_uint(opt, optarg,
-                                          0, MLP_MAX_WORKERS, &v)) < 0)
-                return rc;
-            cfg->workers = (unsigned)v;
-            break;
-        case 't':
-            if ((rc = mlp_cli_parse_uint(opt, optarg,
-                                          1, MLP_MAX_THREADS, &v)) < 0)
-                return rc;
-            cfg->threads = (int)v;
-            break;
-        case OPT_HIDDEN:
-            if ((rc = mlp_cli_parse_hidden(optarg, cfg->hidden,
-                                           &cfg->nhidden)) < 0)
-                return rc;
-            break;
-        case OPT_ACT:
-            if ((rc = mlp_act_parse(optarg)) < 0)
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '--act': unknown activation "
-                                     "'%s' (relu, sigmoid, tanh)",
-                                     optarg);
-            cfg->act = (mlp_act_t)rc;
-            break;
-        case OPT_LR:
-            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->lr)) < 0)
-                return rc;
-            if (!(cfg->lr > 0.0f))
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '--lr': '%s' must be > 0",
-                                     optarg);
-            break;
-        case OPT_MOMENTUM:
-            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->momentum)) < 0)
-                return rc;
-            if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '--momentum': '%s' must be in "
-                                     "[0, 1)",
-                                     optarg);
-            break;
-        case OPT_WD:
-            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->weight_decay)) < 0)
-                return rc;
-            if (!(cfg->weight_decay >= 0.0f))
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '--weight-decay': '%s' must be "
-                                     ">= 0",
-                                     optarg);
-            break;
-        case OPT_MAX_LOSS:
-            if (strcmp(optarg, "off") == 0) {
-                cfg->max_loss = -1.0f;
-                break;
-            }
-            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->max_loss)) < 0)
-                return rc;
-            if (!(cfg->max_loss > 0.0f))
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '--max-loss': '%s' must be > 0 "
-                                     "or off",
-                                     optarg);
-            break;
-        case OPT_INIT_STD:
-            if ((rc = mlp_cli_parse_float(opt, optarg, &cfg->init_std)) < 0)
-                return rc;
-            if (!(cfg->init_std >= 0.0f))
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '--init-std': '%s' must be >= 0",
-                                     optarg);
-            break;
-        case 'b':
-            if ((rc = mlp_cli_parse_uint(opt, optarg, 1, 1u << 20, &v)) < 0)
-                return rc;
-            cfg->batch = (size_t)v;
-            break;
-        case 'e':
-            if ((rc = mlp_cli_parse_uint(opt, optarg, 1, 1000000, &v)) < 0)
-                return rc;
-            cfg->epochs = (unsigned)v;
-            epochs_given = 1;
-            break;
-        case 's':
-            if ((rc = mlp_cli_parse_uint(opt, optarg, 0, UINT64_MAX, &v)) < 0)
-                return rc;
-            cfg->seed = (uint64_t)v;
-            break;
-        case OPT_DATA:
-            if (optarg[0] == '\0' ||
-                strlen(optarg) >= sizeof(cfg->data_dir))
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '--data': '%s' is not a usable "
-                                     "directory name",
-                                     optarg);
-            strcpy(cfg->data_dir, optarg);
-            break;
-        case OPT_LIMIT_TRAIN:
-        case 'n':
-            if ((rc = mlp_cli_parse_uint(opt, optarg, 1, SIZE_MAX, &v)) < 0)
-                return rc;
-            *(c == OPT_LIMIT_TRAIN ? &cfg->limit_train : &cfg->limit_test) =
-                (size_t)v;
-            break;
-        case 'o':
-            if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->plot_path))
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '--png': '%s' is not a usable "
-                                     "file name",
-                                     optarg);
-            strcpy(cfg->plot_path, optarg);
-            break;
-        case OPT_LOG:
-            if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->log_path))
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '--log': '%s' is not a usable "
-                                     "file name",
-                                     optarg);
-            strcpy(cfg->log_path, optarg);
-            break;
-        case OPT_SLOTS:
-            if ((rc = mlp_cli_parse_uint(opt, optarg, 2, 4096, &v)) < 0)
-                return rc;
-            cfg->slots = (size_t)v;
-            break;
-        case OPT_PLAIN_WEIGHTS:
-            cfg->plain_weights = 1;
-            break;
-        case OPT_SAVE:
-        case OPT_RESUME: {
-            char *dst = c == OPT_SAVE ? cfg->save_path : cfg->resume_path;
-
-            if (optarg[0] == '\0' || strlen(optarg) >= MLP_PATH_MAX)
-                return mlp_error_set(MLP_EUSAGE,
-                                     "option '%s': '%s' is not a usable file "
-                                     "name",
-                                     opt, optarg);
-            strcpy(dst, optarg);
-            break;
-        }
-        case 'q':
-            cfg->quiet = 1;
-            break;
-        case 'h':
-            *cmd = MLP_CMD_HELP;
+        if (c == 'h' || c == 'V') {
+            *cmd = c == 'h' ? MLP_CMD_HELP : MLP_CMD_VERSION;
             return 0;
-        case 'V':
-            *cmd = MLP_CMD_VERSION;
-            return 0;
-        default:
-            return mlp_cli_bad_option(c, argv, long_options, NULL);
         }
+        for (size_t i = 0; i < mlp_noptions && o == NULL; i++)
+            if (val_of(i) == c)
+                o = &mlp_options[i];
+        if (o == NULL)
+            return mlp_cli_bad_option(c, argv, t.longs, NULL);
+        if ((rc = mlp_cli_set_option(o, cfg, optarg)) < 0)
+            return rc;
+        cfg->given |= mlp_options_bit(o);
     }
     if (optind < argc)
         return mlp_error_set(MLP_EUSAGE, "unexpected argument '%s'",
                              argv[optind]);
     /* The checkpoint does not record the run's target: say it again. */
-    if (cfg->resume_path[0] != '\0' && !epochs_given)
+    if (cfg->resume_path[0] != '\0' && !mlp_options_given(cfg, "epochs"))
         return mlp_error_set(MLP_EUSAGE,
                              "option '--resume' needs '--epochs N', the "
                              "total number of epochs to reach");

@@ -18,7 +18,7 @@
 #include <zlib.h>
 
 #include "config.h"
-#include "mlptrain/config.h"
+#include "mlptrain/options.h"
 #include "mlptrain/cli.h"
 #include "mlptrain/error.h"
 #include "mlptrain/eval.h"

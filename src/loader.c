@@ -50,11 +50,11 @@
 #include <pthread.h>
 
 #include "mlptrain/error.h"
+#include "mlptrain/faults.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/ring.h"
 #include "mlptrain/rng.h"
 
-#define LOADER_MAX_WORKERS 1024
 #define LOADER_MAX_AUTO_SLOTS 16
 #define LOADER_STACK_SIZE (512 * 1024) /* workers need little stack */
 #define LOADER_MSG_MAX 1024
@@ -67,7 +67,7 @@ struct mlp_loader {
     unsigned first_epoch, epochs;
     uint64_t seed;
     int shuffle;
-    uint64_t fault_batch;      /* 1-based; 0: none */
+    uint64_t fault_batch;      /* mlp_fault_loader_batch() at create */
     size_t nb_train, nb_test;  /* batches per epoch and phase */
     uint64_t per_epoch, total; /* batches per epoch, in the schedule */
     mlp_ring_t *ring;
@@ -99,6 +99,13 @@ typedef struct {
     size_t start, n;           /* positions [start, start + n) of the order */
     int last;
 } batch_pos_t;
+
+size_t mlp_loader_auto_slots(unsigned workers)
+{
+    size_t n = 2 * (size_t)workers;
+
+    return n < 2 ? 2 : n > LOADER_MAX_AUTO_SLOTS ? LOADER_MAX_AUTO_SLOTS : n;
+}
 
 size_t mlp_loader_nbatches(size_t n, size_t batch)
 {
@@ -276,10 +283,10 @@ static int check_opts(const mlp_loader_opts_t *o)
         return mlp_error_set(MLP_EINVAL,
                              "loader: opts.first_epoch %u + opts.epochs %u "
                              "overflows", o->first_epoch, o->epochs);
-    if (o->workers > LOADER_MAX_WORKERS)
+    if (o->workers > MLP_LOADER_MAX_WORKERS)
         return mlp_error_set(MLP_EINVAL,
                              "loader: opts.workers %u exceeds %d",
-                             o->workers, LOADER_MAX_WORKERS);
+                             o->workers, MLP_LOADER_MAX_WORKERS);
     return 0;
 }
 
@@ -351,7 +358,7 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
     ld->epochs = opts->epochs;
     ld->seed = opts->seed;
     ld->shuffle = opts->shuffle;
-    ld->fault_batch = opts->fault_batch;
+    ld->fault_batch = mlp_fault_loader_batch();
     ld->nb_train = mlp_loader_nbatches(ld->train.n, ld->batch);
     ld->nb_test = ld->has_test ? mlp_loader_nbatches(ld->test.n, ld->batch)
                                : 0;
@@ -360,14 +367,8 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
     atomic_init(&ld->next, 0);
     ld->nworkers = opts->workers;
 
-    ld->nslots = opts->slots;
-    if (ld->nslots == 0) {
-        ld->nslots = 2 * (size_t)ld->nworkers;
-        if (ld->nslots < 2)
-            ld->nslots = 2;
-        if (ld->nslots > LOADER_MAX_AUTO_SLOTS)
-            ld->nslots = LOADER_MAX_AUTO_SLOTS;
-    }
+    ld->nslots = opts->slots != 0 ? opts->slots
+                                  : mlp_loader_auto_slots(ld->nworkers);
 
     if ((err = pthread_mutex_init(&ld->mu, NULL)) != 0) {
         rc = mlp_error_set(MLP_ETHREAD, "loader: pthread_mutex_init: %s",

@@ -34,7 +34,6 @@
 
 #define MLP_MAX_LAYERS (MLP_MAX_HIDDEN + 1)
 #define MLP_MAX_ARGS 5
-#define MLP_MAX_WIDTH ((size_t)1 << 24)  /* keeps every product in range */
 #define MLP_ALIGN 64                     /* bytes, for every tensor */
 #define MLP_ALIGN_F (MLP_ALIGN / sizeof(float))
 

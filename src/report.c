@@ -303,6 +303,54 @@ static void model_shape(char *buf, size_t len, const mlp_config_t *cfg,
         snprintf(buf + off, len - off, "-%zu", ds->nclasses);
 }
 
+/*
+ * The run record's "options": every option of the table (options.h), keyed
+ * by its long name with '_' for '-' ("weight_decay"): numbers as numbers
+ * (floats shortest, -1 for max_loss off, 0 for automatic or all), hidden as
+ * an array of widths, act by name, flags as booleans, paths as strings
+ * (null when not given).  NULL on a memory failure (json_pack fails then).
+ */
+static json_t *options_json(const mlp_config_t *cfg)
+{
+    json_t *obj = json_object();
+
+    for (size_t i = 0; obj != NULL && i < mlp_noptions; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+        const void *p = (const char *)cfg + o->offset;
+        char key[64];
+        json_t *v = NULL;
+
+        snprintf(key, sizeof(key), "%s", o->name);
+        for (char *c = key; *c != '\0'; c++)
+            if (*c == '-')
+                *c = '_';
+        switch (o->type) {
+        case MLP_OPT_UINT: v = juint(*(const unsigned *)p); break;
+        case MLP_OPT_INT: v = json_integer(*(const int *)p); break;
+        case MLP_OPT_SIZE: v = juint(*(const size_t *)p); break;
+        case MLP_OPT_U64: v = juint(*(const uint64_t *)p); break;
+        case MLP_OPT_FLOAT: v = jfloat(*(const float *)p); break;
+        case MLP_OPT_FLAG: v = json_boolean(*(const int *)p); break;
+        case MLP_OPT_ACT:
+            v = json_string(mlp_act_name(*(const mlp_act_t *)p));
+            break;
+        case MLP_OPT_PATH:
+            v = *(const char *)p != '\0' ? jstr(p) : json_null();
+            break;
+        case MLP_OPT_HIDDEN:
+            v = json_array();
+            for (size_t k = 0; v != NULL && k < cfg->nhidden; k++)
+                json_array_append_new(v, juint(cfg->hidden[k]));
+            break;
+        }
+        if (v == NULL || json_object_set_new(obj, key, v) != 0) {
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
 int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                    const mlp_dataset_t *ds, const mlp_run_info_t *info)
 {
@@ -359,10 +407,8 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     if (f == NULL)
         return 0;
     {
-        json_t *hidden = json_array(), *files = json_array(), *rec;
+        json_t *files = json_array(), *rec;
 
-        for (size_t i = 0; hidden != NULL && i < cfg->nhidden; i++)
-            json_array_append_new(hidden, juint(cfg->hidden[i]));
         for (int i = 0; files != NULL && i < MLP_NFILES; i++) {
             char crc[16];
 
@@ -373,8 +419,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                                  juint(ds->files[i].size), "crc32", crc));
         }
         rec = json_pack(
-            "{s:s,s:s,s:s,s:o,s:o,s:s,s:i,s:I,s:o,s:o,s:o,s:o,s:o,"
-            "s:{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o},"
+            "{s:s,s:s,s:s,s:o,s:o,s:s,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,"
             "s:{s:o,s:o,s:o,s:o,s:o,s:o}}",
             "type", "run", "version", PACKAGE_VERSION, "git", MLP_GIT_HASH,
             "onednn", jstr(info->dnnl_version), "isa", jstr(info->isa),
@@ -385,14 +430,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
             info->free_cores >= 0 ? json_integer(info->free_cores)
                                   : json_null(),
             "model", jstr(shape), "parameters", juint(info->nparams),
-            "options", "hidden", hidden, "act", mlp_act_name(cfg->act),
-            "lr", jfloat(cfg->lr), "momentum", jfloat(cfg->momentum),
-            "weight_decay", jfloat(cfg->weight_decay), "batch",
-            juint(cfg->batch), "epochs", juint(cfg->epochs), "init_std",
-            jfloat(cfg->init_std), "plain_weights", cfg->plain_weights,
-            "limit_train", juint(cfg->limit_train), "limit_test",
-            juint(cfg->limit_test), "max_loss", jfloat(cfg->max_loss),
-            "data", jstr(cfg->data_dir),
+            "options", options_json(cfg),
             "dataset", "train", juint(ds->train.n), "test", juint(ds->test.n),
             "rows", juint(ds->rows), "cols", juint(ds->cols), "classes",
             juint(ds->nclasses), "files", files);

@@ -28,6 +28,7 @@
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
+#include "mlptrain/faults.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/memprobe.h"
@@ -219,90 +220,62 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
 /* ---- checkpoints ---------------------------------------------------- */
 
 /*
- * The options of a resumed run: the checkpoint's, except that an option
- * given explicitly with another value is an error naming it.  One option
- * is free: --lr (fine-tuning with a lower rate); *lr_override is set when
- * it differs from the checkpoint's, for the log's run record.
+ * The checkpoint's side of the options table (options.h, MLP_OPT_CKPT):
+ * the one list of the options a checkpoint stores, under the same field
+ * names in mlp_config_t and mlp_checkpoint_t.  The model's shape (hidden,
+ * act) is written from the net (mlp_checkpoint_capture), so it is only
+ * read here.
+ */
+#define CKPT_OPTIONS(X) \
+    X(init_std) X(lr) X(momentum) X(weight_decay) X(batch) X(seed) \
+    X(limit_train)
+
+static void config_of_checkpoint(const mlp_checkpoint_t *ck,
+                                 mlp_config_t *cfg)
+{
+    cfg->nhidden = ck->nhidden;
+    memcpy(cfg->hidden, ck->hidden, sizeof(cfg->hidden));
+    cfg->act = ck->act;
+#define X(f) cfg->f = ck->f;
+    CKPT_OPTIONS(X)
+#undef X
+}
+
+static void checkpoint_of_config(const mlp_config_t *cfg,
+                                 mlp_checkpoint_t *ck)
+{
+#define X(f) ck->f = cfg->f;
+    CKPT_OPTIONS(X)
+#undef X
+}
+
+/*
+ * The options of a resumed run: the checkpoint's, by mlp_options_resume
+ * (a given option with another value is an error naming it; --lr is free);
+ * *lr_override is set when a given --lr differs from the checkpoint's, for
+ * the log's run record.
  */
 static int merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck,
                         int *lr_override)
 {
     const char *path = cfg->resume_path;
-    const char *what = NULL;
-    char mine[64] = "", theirs[64] = "";
+    mlp_config_t *theirs = malloc(sizeof(*theirs));
+    int rc;
 
-#define DIFFERS(bit, a, b) ((cfg->given & (bit)) && (a) != (b))
-    if ((cfg->given & MLP_GIVEN_HIDDEN) &&
-        (cfg->nhidden != ck->nhidden ||
-         memcmp(cfg->hidden, ck->hidden, ck->nhidden * sizeof(size_t)))) {
-        what = "--hidden";
-        for (size_t i = 0, o = 0; i < ck->nhidden && o < sizeof(theirs); i++)
-            o += (size_t)snprintf(theirs + o, sizeof(theirs) - o, "%s%zu",
-                                  i ? "," : "", ck->hidden[i]);
-        for (size_t i = 0, o = 0; i < cfg->nhidden && o < sizeof(mine); i++)
-            o += (size_t)snprintf(mine + o, sizeof(mine) - o, "%s%zu",
-                                  i ? "," : "", cfg->hidden[i]);
-        if (ck->nhidden == 0)
-            strcpy(theirs, "none");
-        if (cfg->nhidden == 0)
-            strcpy(mine, "none");
-    } else if (DIFFERS(MLP_GIVEN_ACT, cfg->act, ck->act)) {
-        what = "--act";
-        snprintf(mine, sizeof(mine), "%s", mlp_act_name(cfg->act));
-        snprintf(theirs, sizeof(theirs), "%s", mlp_act_name(ck->act));
-    } else if (DIFFERS(MLP_GIVEN_INIT_STD, cfg->init_std, ck->init_std)) {
-        what = "--init-std";
-        snprintf(mine, sizeof(mine), "%g", (double)cfg->init_std);
-        snprintf(theirs, sizeof(theirs), "%g", (double)ck->init_std);
-    } else if (DIFFERS(MLP_GIVEN_MOMENTUM, cfg->momentum, ck->momentum)) {
-        what = "--momentum";
-        snprintf(mine, sizeof(mine), "%g", (double)cfg->momentum);
-        snprintf(theirs, sizeof(theirs), "%g", (double)ck->momentum);
-    } else if (DIFFERS(MLP_GIVEN_WD, cfg->weight_decay, ck->weight_decay)) {
-        what = "--weight-decay";
-        snprintf(mine, sizeof(mine), "%g", (double)cfg->weight_decay);
-        snprintf(theirs, sizeof(theirs), "%g", (double)ck->weight_decay);
-    } else if (DIFFERS(MLP_GIVEN_BATCH, cfg->batch, ck->batch)) {
-        what = "--batch";
-        snprintf(mine, sizeof(mine), "%zu", cfg->batch);
-        snprintf(theirs, sizeof(theirs), "%zu", ck->batch);
-    } else if (DIFFERS(MLP_GIVEN_SEED, cfg->seed, ck->seed)) {
-        what = "--seed";
-        snprintf(mine, sizeof(mine), "%llu", (unsigned long long)cfg->seed);
-        snprintf(theirs, sizeof(theirs), "%llu",
-                 (unsigned long long)ck->seed);
-    } else if (DIFFERS(MLP_GIVEN_LIMIT_TRAIN, cfg->limit_train,
-                       ck->limit_train)) {
-        what = "--limit-train";
-        snprintf(mine, sizeof(mine), "%zu", cfg->limit_train);
-        snprintf(theirs, sizeof(theirs), ck->limit_train ? "%zu" : "all",
-                 ck->limit_train);
-    }
-#undef DIFFERS
-    if (what != NULL)
-        return mlp_error_set(MLP_EUSAGE,
-                             "option '%s': %s conflicts with the checkpoint "
-                             "'%s' (%s); a resumed run keeps the checkpoint's",
-                             what, mine, path, theirs);
-    if (cfg->epochs <= ck->epoch)
-        return mlp_error_set(MLP_EUSAGE,
-                             "option '--epochs': %u, but the checkpoint '%s' "
-                             "has completed %u epochs; --epochs is the total "
-                             "to reach",
-                             cfg->epochs, path, ck->epoch);
-    cfg->nhidden = ck->nhidden;
-    memcpy(cfg->hidden, ck->hidden, sizeof(cfg->hidden));
-    cfg->act = ck->act;
-    cfg->init_std = ck->init_std;
-    *lr_override = (cfg->given & MLP_GIVEN_LR) && cfg->lr != ck->lr;
-    if (!*lr_override)
-        cfg->lr = ck->lr;
-    cfg->momentum = ck->momentum;
-    cfg->weight_decay = ck->weight_decay;
-    cfg->batch = ck->batch;
-    cfg->seed = ck->seed;
-    cfg->limit_train = ck->limit_train;
-    return 0;
+    if (theirs == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    *theirs = *cfg;
+    config_of_checkpoint(ck, theirs);
+    *lr_override = mlp_options_given(cfg, "lr") && cfg->lr != ck->lr;
+    rc = mlp_options_resume(cfg, theirs, path);
+    free(theirs);
+    if (rc == 0 && cfg->epochs <= ck->epoch)
+        rc = mlp_error_set(MLP_EUSAGE,
+                           "option '--epochs': %u, but the checkpoint '%s' "
+                           "has completed %u epochs; --epochs is the total "
+                           "to reach",
+                           cfg->epochs, path, ck->epoch);
+    return rc;
 }
 
 /* The data must be what the checkpoint was trained on. */
@@ -384,16 +357,10 @@ static int save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
     ck->cols = ds->cols;
     ck->ntrain = ds->train.n;
     ck->epoch = rs->epoch;
-    ck->seed = cfg->seed;
+    checkpoint_of_config(cfg, ck);
     ck->batches_done = rs->batches_done;
     ck->partial_loss_sum = rs->batches_done ? rs->loss_sum : 0.0;
     ck->partial_correct = rs->batches_done ? rs->correct : 0;
-    ck->batch = cfg->batch;
-    ck->lr = cfg->lr;
-    ck->momentum = cfg->momentum;
-    ck->weight_decay = cfg->weight_decay;
-    ck->init_std = cfg->init_std;
-    ck->limit_train = cfg->limit_train;
     ck->best_test_acc = rs->best_acc;
     ck->best_epoch = rs->best_epoch;
     ck->final_test_acc = rs->final_acc;
@@ -572,10 +539,8 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     spec.plain_weights = cfg->plain_weights;
     add_split_sizes(&spec, ds->train.n, cfg->batch);
     add_split_sizes(&spec, ds->test.n, cfg->batch);
-    slots = cfg->slots;
-    if (slots == 0) /* the loader's automatic count (loader.h) */
-        slots = cfg->workers < 1 ? 2 : cfg->workers > 8 ? 16
-                                                         : 2 * cfg->workers;
+    slots = cfg->slots != 0 ? cfg->slots
+                            : mlp_loader_auto_slots(cfg->workers);
     if ((rc = check_memory(&spec, maxb, slots, cfg->momentum > 0.0f,
                            cfg->save_path[0] != '\0', resume, ds,
                            res != NULL ? &res->mem_estimate : NULL)) < 0)
@@ -669,8 +634,9 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
             int train = k < nb_train;
 
             if (k >= skip &&
-                (stop_requested || (cfg->interrupt_after > 0 &&
-                                    batches_run >= cfg->interrupt_after))) {
+                (stop_requested ||
+                 (mlp_fault_interrupt_after() > 0 &&
+                  batches_run >= mlp_fault_interrupt_after()))) {
                 rs.batches_done = k < nb_train ? k : nb_train;
                 rc = mlp_error_set(MLP_EINTERRUPTED,
                                    "interrupted in epoch %u after batch %zu "

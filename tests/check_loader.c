@@ -18,6 +18,7 @@
 
 #include "check_main.h"
 #include "mlptrain/error.h"
+#include "mlptrain/faults.h"
 #include "mlptrain/loader.h"
 #include "testutil.h"
 
@@ -402,8 +403,10 @@ START_TEST(test_worker_error_reaches_consumer)
     split_make(&train, NTRAIN, DIM, 0);
     split_make(&test, NTEST, DIM, 1);
     o = opts_of(&train, &test, 2, workers[_i]);
-    o.fault_batch = 17; /* after 16 training batches: the first test one */
+    /* after 16 training batches: the first test one */
+    mlp_fault_set_loader_batch(17);
     ck_assert_int_eq(mlp_loader_create(&o, &ld), 0);
+    mlp_fault_set_loader_batch(0); /* read at create */
     for (int k = 0; k < 16; k++) {
         ck_assert_int_eq(mlp_loader_next(ld, &b), 0);
         mlp_loader_release(ld, &b);

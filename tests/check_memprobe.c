@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "mlptrain/config.h"
+#include "mlptrain/options.h"
 #include "mlptrain/error.h"
 #include "mlptrain/memprobe.h"
 #include "mlptrain/net.h"

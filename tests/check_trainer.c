@@ -14,8 +14,13 @@
 #include "check_main.h"
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/error.h"
+#include "mlptrain/faults.h"
+#include "mlptrain/options.h"
 #include "mlptrain/trainer.h"
 #include "testutil.h"
+
+/* The given bit of the option called n (options.h). */
+#define GIVEN(n) mlp_options_bit(mlp_options_find(n))
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -334,7 +339,7 @@ START_TEST(test_interrupt_and_resume)
         snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
         snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
         for (int k = 0; k < 2 && stops[i][k] > 0; k++) {
-            cfg.interrupt_after = stops[i][k];
+            mlp_fault_set_interrupt_after(stops[i][k]);
             ck_assert_int_eq(mlp_train(&cfg, NULL, &res), MLP_EINTERRUPTED);
             ck_assert_ptr_nonnull(strstr(mlp_error_message(), "interrupted in "
                                          "epoch"));
@@ -354,7 +359,7 @@ START_TEST(test_interrupt_and_resume)
             free(text);
             snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
         }
-        cfg.interrupt_after = 0;
+        mlp_fault_set_interrupt_after(0);
         ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
         ck_assert_uint_eq(res.first_epoch, last + 1);
         for (unsigned e = 0; e < res.nhistory; e++)
@@ -495,11 +500,11 @@ START_TEST(test_early_end_status_line)
         ck_assert_ptr_nonnull(out);
         small_config(&cfg); /* quiet */
         snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
-        if (cases[i].interrupt)
-            cfg.interrupt_after = 1;
-        else
+        mlp_fault_set_interrupt_after(cases[i].interrupt ? 1 : 0);
+        if (!cases[i].interrupt)
             cfg.max_loss = 1e-6f; /* the first batch diverges */
         ck_assert_int_eq(mlp_train(&cfg, out, NULL), cases[i].rc);
+        mlp_fault_set_interrupt_after(0);
         text = stream_text(out);
         ck_assert_msg(strncmp(text, cases[i].line, strlen(cases[i].line)) ==
                           0,
@@ -631,25 +636,25 @@ START_TEST(test_resume_errors)
     /* An option given with another value than the checkpoint's (--lr is
      * free: test_resume_lr_override). */
     cfg.momentum = 0.5f;
-    cfg.given = MLP_GIVEN_MOMENTUM;
+    cfg.given = GIVEN("momentum");
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "option '--momentum': 0.5 conflicts with "
                                  "the checkpoint '"));
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "opts.ckpt' (0.9)"));
     cfg.momentum = 0.0f;
-    cfg.given = MLP_GIVEN_HIDDEN;
+    cfg.given = GIVEN("hidden");
     cfg.hidden[0] = 33;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--hidden': 33 "));
-    cfg.given = MLP_GIVEN_SEED | MLP_GIVEN_BATCH;
+    cfg.given = GIVEN("seed") | GIVEN("batch");
     cfg.hidden[0] = 32;
     cfg.batch = 100;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--batch': 100 "));
     /* Given with the checkpoint's own value: fine.  --epochs must grow. */
     cfg.batch = 64;
-    cfg.given = MLP_GIVEN_BATCH | MLP_GIVEN_HIDDEN | MLP_GIVEN_SEED;
+    cfg.given = GIVEN("batch") | GIVEN("hidden") | GIVEN("seed");
     cfg.epochs = 1;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
@@ -667,7 +672,7 @@ START_TEST(test_resume_errors)
                                  "was trained on 16x16 images, the data in"));
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", datadir);
     cfg.limit_train = 1000;
-    cfg.given = MLP_GIVEN_LIMIT_TRAIN;
+    cfg.given = GIVEN("limit-train");
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--limit-train'"));
 
@@ -727,7 +732,7 @@ START_TEST(test_resume_lr_override)
 
     cfg.epochs = 3;
     cfg.lr = 0.01f;
-    cfg.given = MLP_GIVEN_LR;
+    cfg.given = GIVEN("lr");
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
     ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
     ck_assert_uint_eq(c.epoch, 3);

@@ -15,7 +15,7 @@
 
 #include <stdio.h>
 
-#include "mlptrain/config.h"
+#include "mlptrain/options.h"
 
 typedef enum {
     MLP_CMD_TRAIN = 0,
@@ -23,7 +23,9 @@ typedef enum {
     MLP_CMD_VERSION,
 } mlp_cmd_t;
 
-/* Parse argv into *cmd and *cfg (which starts from mlp_config_defaults). */
+/* Parse argv into *cmd and *cfg (which starts from mlp_config_defaults):
+ * every option of the table in options.h, its given bit set, then
+ * mlp_config_validate.  --resume needs --epochs. */
 int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg);
 
 /*
@@ -44,6 +46,15 @@ int mlp_cli_parse_uint(const char *opt, const char *arg,
  */
 int mlp_cli_parse_float(const char *opt, const char *arg, float *out);
 
+/*
+ * Parse and check one option's value `arg` into its field of cfg (a flag
+ * ignores arg) with the rules above and the table's range: MLP_EUSAGE
+ * naming the option ("option '--lr': '0' must be > 0").  Does not set the
+ * given bit.
+ */
+int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
+                       const char *arg);
+
 /* Parse a list of hidden widths: "256", "512,256", "1024:512", "" or "none". */
 int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden);
 
@@ -59,7 +70,7 @@ struct option;
 int mlp_cli_bad_option(int c, char **argv, const struct option *opts,
                        const char *note);
 
-/* The --help text, with every default. */
+/* The --help text, with every default, from the option table. */
 void mlp_cli_usage(FILE *f);
 
 /* The --version text: version, git hash, oneDNN version and ISA. */

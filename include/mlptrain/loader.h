@@ -44,12 +44,15 @@ typedef struct {
     uint64_t seed;            /* keys each epoch's permutation */
     int shuffle;              /* 0: training order = file order */
     unsigned workers;         /* 0: decode on the consumer's thread */
-    size_t slots;             /* ring slots; 0: automatic (bounded) */
-    /* Test hook: batch number fault_batch (1-based, counted over the whole
-     * schedule) fails to decode with MLP_EIO, as a worker error would;
-     * 0: never. */
-    uint64_t fault_batch;
+    size_t slots;             /* ring slots; 0: mlp_loader_auto_slots */
 } mlp_loader_opts_t;
+
+/* The most loader threads (opts.workers); more is MLP_EINVAL. */
+#define MLP_LOADER_MAX_WORKERS 256
+
+/* The ring slots of `workers` workers when opts.slots is 0: 2 per worker,
+ * at least 2, at most 16. */
+size_t mlp_loader_auto_slots(unsigned workers);
 
 typedef struct {
     const float *x;      /* (n, dim) */

@@ -32,6 +32,9 @@
 #include <stdint.h>
 
 #define MLP_MAX_HIDDEN 16
+/* The widest layer (input, hidden, classes) and the largest batch the net
+ * takes: keeps every size product in range.  The one width limit. */
+#define MLP_MAX_WIDTH ((size_t)1 << 24)
 #define MLP_MAX_BATCH_SIZES 8
 
 typedef enum { MLP_ACT_RELU = 0, MLP_ACT_SIGMOID, MLP_ACT_TANH } mlp_act_t;

@@ -4,7 +4,8 @@
  *
  * A run reports, in order: mlp_report_run (the configuration: printed as a
  * few lines, logged as a {"type":"run"} record with versions, options and
- * each data file's size and CRC-32), one mlp_report_epoch per epoch, and
+ * each data file's size and CRC-32; "options" holds every option of the
+ * table in options.h, keyed by its long name with '_' for '-'), one mlp_report_epoch per epoch, and
  * mlp_report_end (a summary line and a {"type":"end"} record with the
  * status).  Every log record is one line, flushed when written, so a log
  * read during or after a run (even a killed one) holds whole records.
@@ -26,7 +27,7 @@
 
 #include <stdio.h>
 
-#include "mlptrain/config.h"
+#include "mlptrain/options.h"
 #include "mlptrain/dataset.h"
 
 typedef struct {

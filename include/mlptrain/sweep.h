@@ -2,19 +2,15 @@
  * sweep: train every point of a grid of options (or a random sample of
  * it), several at once, and rank the results.
  *
- * A grid is one or more specs such as 'lr=0.1,0.5 hidden=256,1024:512
- * act=relu,tanh': each spec is the cartesian product of its keys' values
- * (the first key varies slowest), and a sweep runs the union of its specs'
- * points, each once.  Keys are training options (mlp_sweep_key_flag); a key
- * a point does not set takes the fixed options' value or the default.
+ * The grid (its specs, keys, points and run ids) is grid.h's.
  *
  * Each point runs as a child process of the mlptrain binary (`mlptrain
  * train FIXED... GRID... --threads T --log DIR/run-ID.jsonl -q --save
  * DIR/run-ID.ckpt`, its output in DIR/run-ID.out), at most `parallel` at
  * once, each with T = threads /
  * parallel compute threads so that the runs share the cores instead of
- * oversubscribing them.  The run id is a hash of the run's effective
- * options (not of the thread count), so running the same sweep again skips
+ * oversubscribing them.  The run id is a hash of the run's options that
+ * change its figures (grid.h), so running the same sweep again skips
  * every run whose log ends with an "end" record of status ok, diverged or
  * error, and runs the rest: a run whose checkpoint loads and has epochs
  * left continues from it (`--resume DIR/run-ID.ckpt`, appending to its log;
@@ -54,45 +50,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "mlptrain/config.h"
-
-#define MLP_SWEEP_MAX_KEYS 16
-#define MLP_SWEEP_MAX_POINTS 10000
-
-typedef struct {
-    size_t nkeys;                       /* keys of every spec, first seen first */
-    const char *keys[MLP_SWEEP_MAX_KEYS];   /* canonical names, static */
-    size_t npoints;
-    /* (npoints, MLP_SWEEP_MAX_KEYS): the value of key k at point p, or NULL
-     * when p's spec does not set k; strings owned by the grid */
-    const char **values;
-    size_t nbufs;
-    char **bufs;                        /* the specs' text, owned */
-} mlp_grid_t;
-
-/* The training option a grid key sets ("lr" -> "--lr"); NULL if unknown.
- * "weight_decay" is read as "weight-decay". */
-const char *mlp_sweep_key_flag(const char *key);
-/* Every key, comma-separated, for messages. */
-const char *mlp_sweep_keys(void);
-
-/* Add the points of one spec (zeroed grid to start).  MLP_EUSAGE names the
- * bad key or value; the grid is unchanged on failure. */
-int mlp_grid_add(mlp_grid_t *g, const char *spec);
-/* Keep n distinct points drawn with the project rng from seed (all when
- * n >= npoints), in grid order. */
-int mlp_grid_sample(mlp_grid_t *g, size_t n, uint64_t seed);
-void mlp_grid_free(mlp_grid_t *g);
-
-/* Append point p's options ("--lr", "0.5", ...) to argv; returns how many. */
-size_t mlp_grid_argv(const mlp_grid_t *g, size_t p, char **argv);
-
-/* The value of a grid key in a config, as the table shows it ("1024:512"). */
-void mlp_sweep_key_value(const mlp_config_t *cfg, const char *key, char *buf,
-                         size_t len);
-/* "run-" and 12 hex digits of a hash of every option that changes the
- * run's figures, except the compute thread count. */
-void mlp_sweep_run_id(const mlp_config_t *cfg, char *id, size_t len);
+#include "mlptrain/grid.h"
+#include "mlptrain/options.h"
 
 typedef struct {
     const char *dir;        /* the sweep directory, made if missing */

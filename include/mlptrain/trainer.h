@@ -57,7 +57,7 @@
 
 #include <stdio.h>
 
-#include "mlptrain/config.h"
+#include "mlptrain/options.h"
 #include "mlptrain/report.h"
 
 typedef struct {

@@ -1,0 +1,220 @@
+/*
+ * options: every option of a training run, declared once.
+ *
+ * mlp_config_t is the plain struct of a run's options; the trainer reads
+ * it.  mlp_options[] (options.c) is the one table of them, in the spirit of
+ * git's parse-options: per option its long name, short letter, field
+ * (offsetof into mlp_config_t), type and range, default, metavar, help
+ * text and flags (checkpointed, sweep key, changes the figures, free on
+ * resume).  Everything else is generated from the table:
+ *   - getopt_long's table, the short-option string and `--help` (cli.c);
+ *   - parsing and validation of a value (mlp_options_set), the defaults
+ *     (mlp_config_defaults) and the range checks (mlp_config_validate);
+ *   - the given bits (one per table index, mlp_options_bit);
+ *   - the resume conflict check (trainer.c, over MLP_OPT_CKPT options);
+ *   - the JSON run record's "options" object (report.c: the key is the
+ *     long name with '_' for '-');
+ *   - the sweep's keys, key values and run id (grid.c).
+ *
+ * Adding an option: one line in the table in options.c, a field here, and
+ * the code that uses it.  tests/check_options walks the table.
+ *
+ * Non-goals: knowing the data (checked by the trainer once the files are
+ * read); commands' own options (eval, sweep, plot keep theirs).
+ * Thread-safe: the table is constant; functions touch only their arguments.
+ */
+#ifndef MLPTRAIN_OPTIONS_H
+#define MLPTRAIN_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlptrain/net.h"
+
+#define MLP_PATH_MAX 4096
+#define MLP_MAX_THREADS 1024
+
+typedef struct {
+    /* model */
+    size_t nhidden;                /* hidden layers, 0..MLP_MAX_HIDDEN */
+    size_t hidden[MLP_MAX_HIDDEN]; /* their widths */
+    mlp_act_t act;
+    float init_std;                /* weights ~ N(0, init_std^2) */
+    int plain_weights;             /* --plain-weights: no blocked layout */
+    /* training */
+    float lr;
+    float momentum;
+    float weight_decay;
+    size_t batch;
+    unsigned epochs;
+    uint64_t seed;
+    float max_loss;                /* a mean batch loss above it is
+                                      divergence; 0: 100 x ln(classes);
+                                      < 0: only a non-finite loss */
+    /* data */
+    char data_dir[MLP_PATH_MAX];
+    size_t limit_train;            /* 0: all */
+    size_t limit_test;             /* 0: all */
+    /* machine */
+    unsigned workers;              /* loader threads; 0: trainer decodes */
+    int threads;                   /* OpenMP compute threads */
+    size_t slots;                  /* ring slots; 0: automatic */
+    /* output */
+    int quiet;
+    char log_path[MLP_PATH_MAX];   /* "" : no JSON log */
+    char plot_path[MLP_PATH_MAX];  /* --png: curves PNG redrawn after
+                                      every epoch; "" : none */
+    /* checkpoints (trainer.h says how --resume uses them) */
+    char save_path[MLP_PATH_MAX];  /* --save: "" none */
+    char resume_path[MLP_PATH_MAX];/* --resume: "" none */
+    uint64_t given;                /* mlp_options_bit() of each option set
+                                      on the command line */
+} mlp_config_t;
+
+/* How an option's value is stored and read. */
+typedef enum {
+    MLP_OPT_UINT,   /* unsigned, lo..hi */
+    MLP_OPT_INT,    /* int, lo..hi */
+    MLP_OPT_SIZE,   /* size_t, lo..hi */
+    MLP_OPT_U64,    /* uint64_t, lo..hi */
+    MLP_OPT_FLOAT,  /* float, by its rule (mlp_float_rule_t) */
+    MLP_OPT_ACT,    /* mlp_act_t by name */
+    MLP_OPT_HIDDEN, /* nhidden, then hidden[]: "512,256", "1024:512", none */
+    MLP_OPT_PATH,   /* char[MLP_PATH_MAX], not empty */
+    MLP_OPT_FLAG,   /* int, set to 1; takes no value */
+} mlp_opt_type_t;
+
+/* The range of a float option. */
+typedef enum {
+    MLP_FLOAT_POS,     /* > 0 */
+    MLP_FLOAT_NONNEG,  /* >= 0 */
+    MLP_FLOAT_UNIT,    /* [0, 1) */
+} mlp_float_rule_t;
+
+/* Flags of an option. */
+enum {
+    MLP_OPT_CKPT = 1u << 0,        /* stored in the checkpoint; a resumed
+                                      run keeps the checkpoint's value, and
+                                      another given value is a conflict */
+    MLP_OPT_SWEEP = 1u << 1,       /* a sweep grid key */
+    MLP_OPT_FIGS = 1u << 2,        /* changes the figures: in the run id */
+    MLP_OPT_RESUME_FREE = 1u << 3, /* CKPT, but a given value wins on resume
+                                      (logged as an override) */
+    MLP_OPT_ZERO_ALL = 1u << 4,    /* whole number: 0 (the default) reads
+                                      "all" */
+    MLP_OPT_ZERO_AUTO = 1u << 5,   /* whole number: 0 (the default) reads
+                                      "auto" */
+    MLP_OPT_OFF = 1u << 6,         /* float: "off" stores -1, 0 (the
+                                      default) is automatic */
+    MLP_OPT_REQUIRED = 1u << 7,    /* path: never empty */
+};
+
+typedef struct {
+    const char *name;         /* long name, "weight-decay" */
+    int letter;               /* short letter, 0: none */
+    const char *alias;        /* another long name, NULL: none */
+    const char *section;      /* --help section, "Model" */
+    size_t offset;            /* offsetof(mlp_config_t, field) */
+    mlp_opt_type_t type;
+    unsigned long long lo, hi; /* whole numbers' range */
+    mlp_float_rule_t rule;    /* floats' range */
+    double def;               /* default value (a width for hidden, an
+                                 mlp_act_t for act); paths and threads
+                                 are set by mlp_config_defaults */
+    const char *metavar;      /* "N", "X", "FILE"; NULL for a flag */
+    const char *help;         /* --help text, without the default */
+    const char *shown;        /* the default --help shows: NULL: the
+                                 default's value, "": none; "%s" is
+                                 replaced by the default's value */
+    const char *sample;       /* a valid value other than the default,
+                                 for tests */
+    unsigned flags;           /* MLP_OPT_* */
+} mlp_option_t;
+
+extern const mlp_option_t mlp_options[];
+extern const size_t mlp_noptions;
+
+/* The option named `name` (long name; '_' reads as '-'); NULL if none. */
+const mlp_option_t *mlp_options_find(const char *name);
+
+/* "--name", static. */
+const char *mlp_options_flag(const mlp_option_t *o);
+
+/* The given bit of an option: 1 << its table index. */
+uint64_t mlp_options_bit(const mlp_option_t *o);
+
+/* Was the option called `name` given (cfg->given)?  0 for unknown names. */
+int mlp_options_given(const mlp_config_t *cfg, const char *name);
+
+/* o's field in cfg. */
+void *mlp_options_field(const mlp_option_t *o, mlp_config_t *cfg);
+
+/*
+ * Does value v (a float for MLP_OPT_FLOAT, a whole number otherwise) fit
+ * o's range?  0 if it does, else a static phrase: "must be > 0", "must
+ * be in [0, 1)", "is out of range (1..1000000)" (in buf).
+ */
+const char *mlp_options_check(const mlp_option_t *o, double f,
+                              unsigned long long v, char *buf, size_t len);
+
+/*
+ * Format o's value in cfg, the one formatter of every option's value: for
+ * --help defaults, resume conflicts, sweep key values and the run id.
+ * Floats with %g, or with %.9g (round-trips a float) when `exact`;
+ * hidden "1024:512" or "none"; ZERO_ALL 0 "all"; ZERO_AUTO 0 "auto"; OFF
+ * -1 "off" and 0 "auto"; a flag "1"/"0"; a path as it is.
+ */
+void mlp_options_format(const mlp_option_t *o, const mlp_config_t *cfg,
+                        int exact, char *buf, size_t len);
+
+/* Do a and b hold the same value of o? */
+int mlp_options_equal(const mlp_option_t *o, const mlp_config_t *a,
+                      const mlp_config_t *b);
+
+/* Copy o's value from src to dst. */
+void mlp_options_copy(const mlp_option_t *o, mlp_config_t *dst,
+                      const mlp_config_t *src);
+
+/*
+ * A resumed run's options: cfg's, with every MLP_OPT_CKPT option taken
+ * from ck (the checkpoint's values), except a given MLP_OPT_RESUME_FREE
+ * one.  An option given (cfg->given) with a value other than ck's, and
+ * not RESUME_FREE, is MLP_EUSAGE: "option '--momentum': 0.5 conflicts
+ * with the checkpoint 'PATH' (0.9); a resumed run keeps the checkpoint's";
+ * cfg is unchanged then.
+ */
+int mlp_options_resume(mlp_config_t *cfg, const mlp_config_t *ck,
+                       const char *path);
+
+/*
+ * The defaults: every option's table default (the reference recipe:
+ * 784-256-10 ReLU shape comes from the data; hidden 256, lr 0.1, batch
+ * 256, 10 epochs, init std 0.01), 4 loader workers, as many compute
+ * threads as online cores, data from $MLPTRAIN_DATA or the configured
+ * default directory.
+ */
+void mlp_config_defaults(mlp_config_t *cfg);
+
+/* The table's range checks on a config filled by code, not by the
+ * command line; MLP_EINVAL naming the option. */
+int mlp_config_validate(const mlp_config_t *cfg);
+
+/* Online CPU cores (>= 1). */
+int mlp_config_ncores(void);
+
+/*
+ * Cores the machine's load leaves free, from the text of /proc/loadavg
+ * ("0.52 0.58 0.59 3/412 12345": the running count, the reader included):
+ * ncpu - (running - 1), at least 0; -1 when the text does not parse.
+ * Pure, for tests.
+ */
+int mlp_config_free_cores(const char *loadavg, int ncpu);
+
+/*
+ * The same from $MLPTRAIN_LOADAVG (a file read instead of /proc/loadavg;
+ * "off": -1 at once) or /proc/loadavg, the best of three samples 10 ms
+ * apart; -1 when unknown.  Cheap: read once before a run.
+ */
+int mlp_config_load_free_cores(int ncpu);
+
+#endif

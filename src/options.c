@@ -1,0 +1,466 @@
+/*
+ * options: the table of a run's options, their defaults, values and range
+ * checks (see options.h); cli.c parses argv with it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "mlptrain/error.h"
+#include "mlptrain/loader.h"
+#include "mlptrain/options.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define F(field) offsetof(mlp_config_t, field)
+/* A long name, spelled "--name" so that mlp_options_flag has it too. */
+#define L(name) ("--" name) + 2
+#define CKPT MLP_OPT_CKPT
+#define SWEEP MLP_OPT_SWEEP
+#define FIGS MLP_OPT_FIGS
+
+/*
+ * The options, in --help order; getopt_long resolves an abbreviation in
+ * this order too ("--s": --seed, --slots, --save).  One entry per option:
+ *   name, letter, alias, section, field, type, lo, hi, float rule,
+ *   default, metavar, help, default shown (NULL: the value), sample, flags
+ */
+const mlp_option_t mlp_options[] = {
+    {L("hidden"), 0, NULL, "Model", F(nhidden), MLP_OPT_HIDDEN, 1, MLP_MAX_WIDTH, 0,
+     256, "LIST", "hidden layer widths, e.g. 256, 512,256 or 1024:512; '' "
+     "or none for softmax regression", NULL, "512:256", CKPT | SWEEP | FIGS},
+    {L("act"), 0, NULL, "Model", F(act), MLP_OPT_ACT, 0, 0, 0,
+     MLP_ACT_RELU, "NAME", "activation: relu, sigmoid or tanh", NULL, "tanh",
+     CKPT | SWEEP | FIGS},
+    {L("init-std"), 0, NULL, "Model", F(init_std), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_NONNEG, 0.01, "X", "weights drawn from N(0, X^2), biases 0",
+     NULL, "0.05", CKPT | SWEEP | FIGS},
+    {L("plain-weights"), 0, NULL, "Model", F(plain_weights), MLP_OPT_FLAG, 0, 0,
+     0, 0, NULL, "keep weights in plain (out, in) layout", "blocked", NULL,
+     FIGS},
+    {L("lr"), 0, NULL, "Training", F(lr), MLP_OPT_FLOAT, 0, 0, MLP_FLOAT_POS,
+     0.1, "X", "learning rate", NULL, "0.5",
+     CKPT | MLP_OPT_RESUME_FREE | SWEEP | FIGS},
+    {L("momentum"), 0, NULL, "Training", F(momentum), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_UNIT, 0, "X", "SGD momentum, 0 <= X < 1", NULL, "0.9",
+     CKPT | SWEEP | FIGS},
+    {L("max-loss"), 0, NULL, "Training", F(max_loss), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_POS, 0, "X", "stop as diverged when a batch's mean loss "
+     "exceeds X, or 'off' (only a NaN/inf loss)", "100 x ln(classes)",
+     "12.5", MLP_OPT_OFF | FIGS},
+    {L("weight-decay"), 0, NULL, "Training", F(weight_decay), MLP_OPT_FLOAT, 0,
+     0, MLP_FLOAT_NONNEG, 0, "X", "L2 weight decay", NULL, "0.0001",
+     CKPT | SWEEP | FIGS},
+    {L("batch"), 'b', NULL, "Training", F(batch), MLP_OPT_SIZE, 1, 1u << 20, 0,
+     256, "N", "batch size", NULL, "64", CKPT | SWEEP | FIGS},
+    {L("epochs"), 'e', NULL, "Training", F(epochs), MLP_OPT_UINT, 1, 1000000,
+     0, 10, "N", "epochs", NULL, "3", SWEEP | FIGS},
+    {L("seed"), 's', NULL, "Training", F(seed), MLP_OPT_U64, 0, UINT64_MAX, 0,
+     1, "N", "seed of weights and shuffling", NULL, "99",
+     CKPT | SWEEP | FIGS},
+    {L("data"), 0, NULL, "Data", F(data_dir), MLP_OPT_PATH, 0, 0, 0, 0, "DIR",
+     "directory of the IDX files", "$MLPTRAIN_DATA, else "
+     MLP_DEFAULT_DATA_DIR, "/x/y", MLP_OPT_REQUIRED | FIGS},
+    {L("limit-train"), 0, NULL, "Data", F(limit_train), MLP_OPT_SIZE, 1,
+     SIZE_MAX, 0, 0, "N", "use the first N training samples", NULL, "600",
+     MLP_OPT_ZERO_ALL | CKPT | SWEEP | FIGS},
+    {L("limit-test"), 'n', NULL, "Data", F(limit_test), MLP_OPT_SIZE, 1,
+     SIZE_MAX, 0, 0, "N", "use the first N test samples", NULL, "100",
+     MLP_OPT_ZERO_ALL | SWEEP | FIGS},
+    {L("workers"), 'j', NULL, "Machine", F(workers), MLP_OPT_UINT, 0,
+     MLP_LOADER_MAX_WORKERS, 0, 4, "N", "loader threads, 0.."
+     STR(MLP_LOADER_MAX_WORKERS) "; 0 decodes on the trainer", NULL, "20",
+     SWEEP},
+    {L("threads"), 't', NULL, "Machine", F(threads), MLP_OPT_INT, 1,
+     MLP_MAX_THREADS, 0, 0, "N", "compute (OpenMP) threads", "cores: %s",
+     "1", 0},
+    {L("slots"), 0, NULL, "Machine", F(slots), MLP_OPT_SIZE, 2, 4096, 0, 0, "N",
+     "ring slots of decoded batches", "min(2N, 16), >= 2", "8",
+     MLP_OPT_ZERO_AUTO},
+    {L("quiet"), 'q', NULL, "Output", F(quiet), MLP_OPT_FLAG, 0, 0, 0, 0, NULL,
+     "print only the final summary line", "", NULL, 0},
+    {L("log"), 0, NULL, "Output", F(log_path), MLP_OPT_PATH, 0, 0, 0, 0, "FILE",
+     "write JSON lines: the run, each epoch, the end", NULL, "l.jsonl", 0},
+    {L("png"), 'o', "plot", "Output", F(plot_path), MLP_OPT_PATH, 0, 0, 0, 0,
+     "FILE", "draw the training curves, redrawn every epoch (--plot FILE "
+     "is the same)", NULL, "c.png", 0},
+    {L("save"), 0, NULL, "Output", F(save_path), MLP_OPT_PATH, 0, 0, 0, 0,
+     "FILE", "write a checkpoint after every epoch",
+     "none; with --resume, the resumed file", "s.ckpt", 0},
+    {L("resume"), 0, NULL, "Output", F(resume_path), MLP_OPT_PATH, 0, 0, 0, 0,
+     "FILE", "continue the run in a checkpoint: it sets the model, seed, "
+     "batch and optimizer; --epochs N (required) is the total to reach; "
+     "--lr may change (fine-tuning, logged as an override)", NULL, "r.ckpt",
+     0},
+};
+const size_t mlp_noptions = sizeof(mlp_options) / sizeof(mlp_options[0]);
+
+#undef F
+#undef L
+#undef CKPT
+#undef SWEEP
+#undef FIGS
+
+const mlp_option_t *mlp_options_find(const char *name)
+{
+    for (size_t i = 0; i < mlp_noptions; i++) {
+        const char *a = mlp_options[i].name, *b = name;
+
+        while (*a != '\0' && (*a == *b || (*a == '-' && *b == '_'))) {
+            a++;
+            b++;
+        }
+        if (*a == '\0' && *b == '\0')
+            return &mlp_options[i];
+    }
+    return NULL;
+}
+
+const char *mlp_options_flag(const mlp_option_t *o)
+{
+    return o->name - 2; /* the table spells names "--name" + 2 */
+}
+
+uint64_t mlp_options_bit(const mlp_option_t *o)
+{
+    return (uint64_t)1 << (o - mlp_options);
+}
+
+int mlp_options_given(const mlp_config_t *cfg, const char *name)
+{
+    const mlp_option_t *o = mlp_options_find(name);
+
+    return o != NULL && (cfg->given & mlp_options_bit(o)) != 0;
+}
+
+void *mlp_options_field(const mlp_option_t *o, mlp_config_t *cfg)
+{
+    return (char *)cfg + o->offset;
+}
+
+#define FIELD(o, cfg, type) \
+    ((const type *)((const char *)(cfg) + (o)->offset))
+
+/* A whole number's value (the widths' count for hidden). */
+static unsigned long long whole(const mlp_option_t *o,
+                                const mlp_config_t *cfg)
+{
+    switch (o->type) {
+    case MLP_OPT_UINT: return *FIELD(o, cfg, unsigned);
+    case MLP_OPT_INT: return (unsigned long long)*FIELD(o, cfg, int);
+    case MLP_OPT_SIZE: return *FIELD(o, cfg, size_t);
+    case MLP_OPT_U64: return *FIELD(o, cfg, uint64_t);
+    case MLP_OPT_ACT: return (unsigned long long)*FIELD(o, cfg, mlp_act_t);
+    case MLP_OPT_FLAG: return (unsigned long long)*FIELD(o, cfg, int);
+    default: return 0;
+    }
+}
+
+static void set_whole(const mlp_option_t *o, mlp_config_t *cfg,
+                      unsigned long long v)
+{
+    void *p = mlp_options_field(o, cfg);
+
+    switch (o->type) {
+    case MLP_OPT_UINT: *(unsigned *)p = (unsigned)v; break;
+    case MLP_OPT_INT: *(int *)p = (int)v; break;
+    case MLP_OPT_SIZE: *(size_t *)p = (size_t)v; break;
+    case MLP_OPT_U64: *(uint64_t *)p = (uint64_t)v; break;
+    case MLP_OPT_ACT: *(mlp_act_t *)p = (mlp_act_t)v; break;
+    case MLP_OPT_FLAG: *(int *)p = (int)v; break;
+    case MLP_OPT_HIDDEN: /* one layer of width v, or none */
+        cfg->nhidden = v > 0;
+        cfg->hidden[0] = (size_t)v;
+        break;
+    default: break;
+    }
+}
+
+const char *mlp_options_check(const mlp_option_t *o, double f,
+                              unsigned long long v, char *buf, size_t len)
+{
+    if (o->type == MLP_OPT_FLOAT) {
+        int off = (o->flags & MLP_OPT_OFF) != 0;
+
+        if (off && f == -1.0)
+            return NULL;
+        if (off && f == 0.0) /* the default: automatic */
+            return NULL;
+        switch (o->rule) {
+        case MLP_FLOAT_POS:
+            if (!(f > 0.0) || !isfinite(f))
+                return off ? "must be > 0 or off" : "must be > 0";
+            break;
+        case MLP_FLOAT_NONNEG:
+            if (!(f >= 0.0) || !isfinite(f))
+                return "must be >= 0";
+            break;
+        case MLP_FLOAT_UNIT:
+            if (!(f >= 0.0 && f < 1.0))
+                return "must be in [0, 1)";
+            break;
+        }
+        return NULL;
+    }
+    if (((o->flags & (MLP_OPT_ZERO_ALL | MLP_OPT_ZERO_AUTO)) && v == 0) ||
+        o->lo == o->hi || (v >= o->lo && v <= o->hi))
+        return NULL;
+    snprintf(buf, len, "is out of range (%llu..%llu)", o->lo, o->hi);
+    return buf;
+}
+
+void mlp_options_format(const mlp_option_t *o, const mlp_config_t *cfg,
+                        int exact, char *buf, size_t len)
+{
+    unsigned long long v = whole(o, cfg);
+
+    buf[0] = '\0';
+    switch (o->type) {
+    case MLP_OPT_FLOAT: {
+        float f = *FIELD(o, cfg, float);
+
+        if ((o->flags & MLP_OPT_OFF) && f < 0.0f)
+            snprintf(buf, len, "off");
+        else if ((o->flags & MLP_OPT_OFF) && f == 0.0f)
+            snprintf(buf, len, "auto");
+        else
+            snprintf(buf, len, exact ? "%.9g" : "%g", (double)f);
+        break;
+    }
+    case MLP_OPT_ACT:
+        snprintf(buf, len, "%s", mlp_act_name((mlp_act_t)v));
+        break;
+    case MLP_OPT_HIDDEN: {
+        size_t off = 0;
+
+        if (cfg->nhidden == 0)
+            snprintf(buf, len, "none");
+        for (size_t i = 0; i < cfg->nhidden && off < len; i++)
+            off += (size_t)snprintf(buf + off, len - off, "%s%zu",
+                                    i ? ":" : "", cfg->hidden[i]);
+        break;
+    }
+    case MLP_OPT_PATH: {
+        const char *s = FIELD(o, cfg, char);
+
+        snprintf(buf, len, "%s", s[0] != '\0' ? s : "none");
+        break;
+    }
+    default:
+        if (v == 0 && (o->flags & MLP_OPT_ZERO_ALL))
+            snprintf(buf, len, "all");
+        else if (v == 0 && (o->flags & MLP_OPT_ZERO_AUTO))
+            snprintf(buf, len, "auto");
+        else if (o->type == MLP_OPT_INT)
+            snprintf(buf, len, "%d", *FIELD(o, cfg, int));
+        else
+            snprintf(buf, len, "%llu", v);
+        break;
+    }
+}
+
+int mlp_options_equal(const mlp_option_t *o, const mlp_config_t *a,
+                      const mlp_config_t *b)
+{
+    switch (o->type) {
+    case MLP_OPT_FLOAT:
+        return *FIELD(o, a, float) == *FIELD(o, b, float);
+    case MLP_OPT_HIDDEN:
+        return a->nhidden == b->nhidden &&
+               memcmp(a->hidden, b->hidden,
+                      a->nhidden * sizeof(a->hidden[0])) == 0;
+    case MLP_OPT_PATH:
+        return strcmp(FIELD(o, a, char), FIELD(o, b, char)) == 0;
+    default:
+        return whole(o, a) == whole(o, b);
+    }
+}
+
+void mlp_options_copy(const mlp_option_t *o, mlp_config_t *dst,
+                      const mlp_config_t *src)
+{
+    switch (o->type) {
+    case MLP_OPT_FLOAT:
+        *(float *)mlp_options_field(o, dst) = *FIELD(o, src, float);
+        break;
+    case MLP_OPT_HIDDEN:
+        dst->nhidden = src->nhidden;
+        memcpy(dst->hidden, src->hidden, sizeof(dst->hidden));
+        break;
+    case MLP_OPT_PATH:
+        memcpy(mlp_options_field(o, dst), FIELD(o, src, char), MLP_PATH_MAX);
+        break;
+    default:
+        set_whole(o, dst, whole(o, src));
+        break;
+    }
+}
+
+int mlp_config_ncores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n > MLP_MAX_THREADS ? MLP_MAX_THREADS : (int)n;
+}
+
+int mlp_config_free_cores(const char *loadavg, int ncpu)
+{
+    const char *p = loadavg;
+    long running = 0;
+
+    /* "0.52 0.58 0.59 3/412 12345": skip three averages to "R/T" */
+    for (int field = 0; field < 3; field++) {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0' || *p == '\n')
+            return -1;
+        while (*p != ' ' && *p != '\0' && *p != '\n')
+            p++;
+    }
+    while (*p == ' ')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if ((running = running * 10 + (*p - '0')) > 1000000)
+            return -1;
+    if (*p != '/' || running < 1 || ncpu < 1)
+        return -1;
+    /* the reader itself is one of the running */
+    running -= 1;
+    return running >= ncpu ? 0 : ncpu - (int)running;
+}
+
+int mlp_config_load_free_cores(int ncpu)
+{
+    const char *path = getenv("MLPTRAIN_LOADAVG");
+    int best = -1;
+
+    if (path != NULL && strcmp(path, "off") == 0)
+        return -1;
+    if (path == NULL || path[0] == '\0')
+        path = "/proc/loadavg";
+    /* The running count is a snapshot: the best of three, 10 ms apart,
+     * so that a passing process does not count as load. */
+    for (int i = 0; i < 3; i++) {
+        char buf[256];
+        FILE *f = fopen(path, "re");
+        size_t n = 0;
+        int fc;
+
+        if (f != NULL) {
+            n = fread(buf, 1, sizeof(buf) - 1, f);
+            fclose(f);
+        }
+        buf[n] = '\0';
+        fc = mlp_config_free_cores(buf, ncpu);
+        if (fc < 0)
+            return best;
+        if (fc > best)
+            best = fc;
+        if (best >= ncpu)
+            break;
+        if (i < 2)
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return best;
+}
+
+int mlp_options_resume(mlp_config_t *cfg, const mlp_config_t *ck,
+                       const char *path)
+{
+    for (size_t i = 0; i < mlp_noptions; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+        char a[64], b[64];
+
+        if ((o->flags & (MLP_OPT_CKPT | MLP_OPT_RESUME_FREE)) !=
+                MLP_OPT_CKPT ||
+            !(cfg->given & mlp_options_bit(o)) ||
+            mlp_options_equal(o, cfg, ck))
+            continue;
+        mlp_options_format(o, cfg, 0, a, sizeof(a));
+        mlp_options_format(o, ck, 0, b, sizeof(b));
+        return mlp_error_set(MLP_EUSAGE,
+                             "option '--%s': %s conflicts with the checkpoint "
+                             "'%s' (%s); a resumed run keeps the checkpoint's",
+                             o->name, a, path, b);
+    }
+    for (size_t i = 0; i < mlp_noptions; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+
+        if ((o->flags & MLP_OPT_CKPT) &&
+            !((o->flags & MLP_OPT_RESUME_FREE) &&
+              (cfg->given & mlp_options_bit(o))))
+            mlp_options_copy(o, cfg, ck);
+    }
+    return 0;
+}
+
+void mlp_config_defaults(mlp_config_t *cfg)
+{
+    const char *env = getenv("MLPTRAIN_DATA");
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < mlp_noptions; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+
+        if (o->type == MLP_OPT_FLOAT)
+            *(float *)mlp_options_field(o, cfg) = (float)o->def;
+        else if (o->type != MLP_OPT_PATH)
+            set_whole(o, cfg, (unsigned long long)o->def);
+    }
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s",
+             env != NULL && env[0] != '\0' ? env : MLP_DEFAULT_DATA_DIR);
+    cfg->threads = mlp_config_ncores();
+}
+
+int mlp_config_validate(const mlp_config_t *cfg)
+{
+    char buf[96];
+
+    for (size_t i = 0; i < mlp_noptions; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+        const char *why = NULL;
+
+        switch (o->type) {
+        case MLP_OPT_HIDDEN:
+            if (cfg->nhidden > MLP_MAX_HIDDEN)
+                return mlp_error_set(MLP_EINVAL, "option '--%s': at most %d "
+                                     "layers", o->name, MLP_MAX_HIDDEN);
+            for (size_t k = 0; k < cfg->nhidden && why == NULL; k++)
+                why = mlp_options_check(o, 0.0, cfg->hidden[k], buf,
+                                        sizeof(buf));
+            break;
+        case MLP_OPT_PATH:
+            if ((o->flags & MLP_OPT_REQUIRED) && FIELD(o, cfg, char)[0] == 0)
+                why = "is empty";
+            break;
+        case MLP_OPT_FLOAT:
+            why = mlp_options_check(o, *FIELD(o, cfg, float), 0, buf,
+                                    sizeof(buf));
+            break;
+        case MLP_OPT_ACT:
+            if (whole(o, cfg) > MLP_ACT_TANH)
+                why = "is not an activation";
+            break;
+        case MLP_OPT_FLAG:
+            break;
+        default:
+            why = mlp_options_check(o, 0.0, whole(o, cfg), buf, sizeof(buf));
+            break;
+        }
+        if (why != NULL) {
+            char v[64];
+
+            mlp_options_format(o, cfg, 1, v, sizeof(v));
+            return mlp_error_set(MLP_EINVAL, "option '--%s': %s %s", o->name,
+                                 v, why);
+        }
+    }
+    return 0;
+}
