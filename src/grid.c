@@ -261,13 +261,14 @@ void mlp_sweep_run_id(const mlp_config_t *cfg, char *id, size_t len)
 {
     uint64_t x = 0xcbf29ce484222325ULL; /* FNV-1a */
 
-    /* "name=value " of every option that changes the figures, in table
-     * order, each value exact (a float's %.9g round-trips it). */
+    /* "name=value " of every option that changes the figures or is a
+     * sweep key (two grid points never share an id), in table order, each
+     * value exact (a float's %.9g round-trips it). */
     for (size_t i = 0; i < mlp_noptions; i++) {
         const mlp_option_t *o = &mlp_options[i];
         char v[MLP_PATH_MAX + 64];
 
-        if (!(o->flags & MLP_OPT_FIGS))
+        if (!(o->flags & (MLP_OPT_FIGS | MLP_OPT_SWEEP)))
             continue;
         mlp_options_format(o, cfg, 1, v, sizeof(v));
         for (const char *s[] = {o->name, "=", v, " "}, **p = s;

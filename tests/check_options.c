@@ -243,7 +243,7 @@ START_TEST(test_json)
 END_TEST
 
 /* Each option is a sweep key iff flagged, and its key value is the
- * formatter's; only FIGS options change the run id. */
+ * formatter's; only FIGS and SWEEP options change the run id. */
 START_TEST(test_sweep)
 {
     const mlp_option_t *o = &mlp_options[_i];
@@ -265,7 +265,7 @@ START_TEST(test_sweep)
     }
     mlp_sweep_run_id(def, ida, sizeof(ida));
     mlp_sweep_run_id(cfg, idb, sizeof(idb));
-    if (o->flags & MLP_OPT_FIGS)
+    if (o->flags & (MLP_OPT_FIGS | MLP_OPT_SWEEP))
         ck_assert_str_ne(ida, idb);
     else
         ck_assert_str_eq(ida, idb);
@@ -385,7 +385,6 @@ START_TEST(test_grid_keys)
 
     mlp_config_defaults(a);
     *b = *a;
-    b->workers = 9;
     b->slots = 5;
     b->threads = a->threads + 1;
     b->quiet = 1;
@@ -393,6 +392,10 @@ START_TEST(test_grid_keys)
     mlp_sweep_run_id(b, idb, sizeof(idb));
     ck_assert_str_eq(ida, idb);
     b->max_loss = -1.0f; /* changes where a run stops */
+    mlp_sweep_run_id(b, idb, sizeof(idb));
+    ck_assert_str_ne(ida, idb);
+    *b = *a;
+    b->workers = 9; /* a sweep key: grid points differ by it */
     mlp_sweep_run_id(b, idb, sizeof(idb));
     ck_assert_str_ne(ida, idb);
     free(a);

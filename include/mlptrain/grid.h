@@ -11,9 +11,10 @@
  * line (cli.h) when the sweep plans its runs.
  *
  * The run id is a hash of the values of the options that change a run's
- * figures (MLP_OPT_FIGS): not the thread count, the loader workers or the
+ * figures (MLP_OPT_FIGS) or are sweep keys (MLP_OPT_SWEEP: `workers`, so
+ * that two grid points never share an id): not the thread count or the
  * ring slots, so runs of the same recipe at another speed share an id.
- * (Before this table, the id also hashed workers and slots: a sweep
+ * (Before the option table, the id also hashed the ring slots: a sweep
  * directory from that version re-runs its runs under new ids.)
  *
  * Errors: MLP_EUSAGE (bad spec: unknown key, empty value, too many

@@ -10,7 +10,7 @@
  * once, each with T = threads /
  * parallel compute threads so that the runs share the cores instead of
  * oversubscribing them.  The run id is a hash of the run's options that
- * change its figures (grid.h), so running the same sweep again skips
+ * change its figures or are sweep keys (grid.h), so running the same sweep again skips
  * every run whose log ends with an "end" record of status ok, diverged or
  * error, and runs the rest: a run whose checkpoint loads and has epochs
  * left continues from it (`--resume DIR/run-ID.ckpt`, appending to its log;
