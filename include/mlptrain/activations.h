@@ -32,7 +32,4 @@
 int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
                         float *dy);
 
-/* The `mlptrain activations` command (see commands.h). */
-int mlp_cmd_activations(int argc, char **argv, FILE *out);
-
 #endif

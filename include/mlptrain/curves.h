@@ -42,7 +42,4 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
 int mlp_curves_accuracy_png(const char *png, const char *const *labels,
                             const double *acc, size_t n, const char *title);
 
-/* The `mlptrain plot` command (see commands.h). */
-int mlp_cmd_plot(int argc, char **argv, FILE *out);
-
 #endif
