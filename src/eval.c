@@ -9,8 +9,6 @@
  * Non-goals: training, checkpoint formats (checkpoint.c), the loader's
  * threads (a single in-order pass needs none).
  */
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>

@@ -3,6 +3,7 @@
  * status from its JSON-lines log (runlog.h) or its exit, the ranking, the
  * ranked table, DIR/results.csv and the charts (curves.h).
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -163,12 +164,11 @@ void mlp_sweep_settle(sweep_t *s, run_t *r, int wstatus, int stopping)
 /* ---- ranking, results.csv, table, charts ----------------------------- */
 
 /* Ranked: ok runs first, then by final test accuracy, then grid order. */
-static const sweep_t *sort_sweep;
-
-static int cmp_rank(const void *a, const void *b)
+static int cmp_rank(const void *a, const void *b, void *arg)
 {
-    const run_t *x = &sort_sweep->runs[*(const size_t *)a];
-    const run_t *y = &sort_sweep->runs[*(const size_t *)b];
+    const sweep_t *s = arg;
+    const run_t *x = &s->runs[*(const size_t *)a];
+    const run_t *y = &s->runs[*(const size_t *)b];
     int okx = strcmp(x->status, "ok") == 0, oky = strcmp(y->status, "ok") == 0;
     double fx = final_acc(x), fy = final_acc(y);
 
@@ -189,9 +189,7 @@ size_t *mlp_sweep_ranking(const sweep_t *s, size_t *n)
     for (size_t i = 0; i < s->nruns; i++)
         if (s->runs[i].state == R_DONE)
             idx[(*n)++] = i;
-    sort_sweep = s;
-    qsort(idx, *n, sizeof(*idx), cmp_rank);
-    sort_sweep = NULL;
+    qsort_r(idx, *n, sizeof(*idx), cmp_rank, (void *)s);
     return idx;
 }
 
