@@ -9,7 +9,8 @@
  * - final test accuracy per configuration: a horizontal bar chart, best on
  *   top, each bar labelled with its value.
  *
- * Also the `mlptrain plot` command (LOG.jsonl... --png FILE).
+ * The `mlptrain plot` command (LOG.jsonl... --png FILE) is
+ * src/cmd_plot.c.
  *
  * Errors: MLP_EINVAL (nothing to draw), MLP_ENOMEM, and mlp_plot_png's
  * MLP_EIO (gnuplot missing or failing, PNG not writable).  Thread-safe.
