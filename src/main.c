@@ -1,5 +1,5 @@
 /*
- * main: parse the command line, run the command, turn a status into a
+ * main: find the command (commands.h), run it, turn its status into a
  * message on stderr and an exit code.  The only place that exits.
  *
  * Exit codes: 0 success; 1 a runtime error (data, memory, oneDNN, I/O);
@@ -34,11 +34,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mlptrain/cli.h"
 #include "mlptrain/commands.h"
 #include "mlptrain/error.h"
 #include "mlptrain/sweep.h"
-#include "mlptrain/trainer.h"
 
 enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
 
@@ -150,45 +148,54 @@ static int fail(int rc, const char *command, const char *data_dir)
     return EXIT_FAILURE;
 }
 
-/* `mlptrain --help`: train's options, then the other commands. */
-static void usage_all(void)
+/* The command argv names: another command's name in argv[1], else train
+ * (the first entry), which gets the whole command line (commands.h). */
+static const mlp_command_t *find_command(int argc, char **argv, int *shift)
 {
-    mlp_cli_usage(stdout);
-    fputs("\nOther commands (each with --help, or 'mlptrain help COMMAND'):"
-          "\n", stdout);
-    for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
-        printf("  %-12s %s\n", c->name, c->summary);
+    *shift = 0;
+    if (argc > 1)
+        for (const mlp_command_t *c = mlp_commands + 1; c->name != NULL; c++)
+            if (strcmp(argv[1], c->name) == 0) {
+                *shift = 1;
+                return c;
+            }
+    return &mlp_commands[0];
+}
+
+/* Run command c and turn its status into an exit code.  train's usage
+ * hint names no command ('mlptrain --help'). */
+static int run(const mlp_command_t *c, int argc, char **argv)
+{
+    int rc = c->run(argc, argv, stdout);
+    const char *name = c == &mlp_commands[0] ? NULL : c->name;
+
+    if (rc == 0)
+        return check_stdout(EXIT_SUCCESS);
+    return check_stdout(fail(rc, name,
+                             c->data_dir != NULL ? c->data_dir() : NULL));
 }
 
 /* `mlptrain help [COMMAND]`: the help of train (and the command list), or
  * of COMMAND, as `COMMAND --help` prints it. */
 static int help(int argc, char **argv)
 {
+    char *av[] = {argc > 2 ? argv[2] : "train", "--help", NULL};
+
     if (argc > 3) {
         mlp_error_set(MLP_EUSAGE, "help: unexpected argument '%s'", argv[3]);
         return fail(MLP_EUSAGE, NULL, NULL);
     }
-    if (argc == 2 || strcmp(argv[2], "train") == 0) {
-        usage_all();
-        return check_stdout(EXIT_SUCCESS);
-    }
     for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
-        if (strcmp(argv[2], c->name) == 0) {
-            char *av[] = {argv[2], "--help", NULL};
-            int rc = c->run(2, av, stdout);
-
-            return check_stdout(rc == 0 ? EXIT_SUCCESS
-                                        : fail(rc, c->name, NULL));
-        }
+        if (strcmp(av[0], c->name) == 0)
+            return run(c, 2, av);
     mlp_error_set(MLP_EUSAGE, "help: unknown command '%s'", argv[2]);
     return fail(MLP_EUSAGE, NULL, NULL);
 }
 
 int main(int argc, char **argv)
 {
-    mlp_config_t cfg;
-    mlp_cmd_t cmd;
-    int rc;
+    const mlp_command_t *c;
+    int rc, shift;
 
     /* First of all, before anything opens a file. */
     if (open_std_fds() < 0)
@@ -205,28 +212,6 @@ int main(int argc, char **argv)
         return fail(rc, NULL, NULL);
     if (argc > 1 && strcmp(argv[1], "help") == 0)
         return help(argc, argv);
-    if (argc > 1)
-        for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
-            if (strcmp(argv[1], c->name) == 0) {
-                rc = c->run(argc - 1, argv + 1, stdout);
-                return check_stdout(rc == 0 ? EXIT_SUCCESS
-                                            : fail(rc, c->name, NULL));
-            }
-
-    mlp_config_defaults(&cfg);
-    if ((rc = mlp_cli_parse(argc, argv, &cmd, &cfg)) < 0)
-        return check_stdout(fail(rc, NULL, NULL));
-    switch (cmd) {
-    case MLP_CMD_HELP:
-        usage_all();
-        return check_stdout(EXIT_SUCCESS);
-    case MLP_CMD_VERSION:
-        mlp_cli_version(stdout);
-        return check_stdout(EXIT_SUCCESS);
-    case MLP_CMD_TRAIN:
-        break;
-    }
-    if ((rc = mlp_train_catch_signals()) == 0)
-        rc = mlp_train(&cfg, stdout, NULL);
-    return check_stdout(rc == 0 ? EXIT_SUCCESS : fail(rc, NULL, cfg.data_dir));
+    c = find_command(argc, argv, &shift);
+    return run(c, argc - shift, argv + shift);
 }

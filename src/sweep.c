@@ -1,6 +1,8 @@
 /*
- * sweep: grids of training options, run as child processes, ranked (see
- * sweep.h).
+ * sweep: grids of training options (the grid), and the scheduler that runs
+ * their points as child processes (see sweep.h).  What the runs came to --
+ * statuses, ranking, results.csv, table, charts -- is sweep_results.c; the
+ * command is cmd_sweep.c.
  *
  * Processes: this one plans (every point's options are parsed here with
  * the training parser, so a bad value stops the sweep before any run),
@@ -32,7 +34,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -46,50 +47,14 @@
 
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/cli.h"
-#include "mlptrain/curves.h"
 #include "mlptrain/error.h"
 #include "mlptrain/grid.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/runlog.h"
 #include "mlptrain/sweep.h"
+#include "sweep_run.h"
 
 /* ---- runner ------------------------------------------------------------ */
-
-enum { R_TODO, R_RUNNING, R_DONE };
-
-typedef struct {
-    size_t point;                     /* in the grid */
-    char id[32];
-    char label[512];                  /* "hidden=1024 lr=0.5 act=relu" */
-    char *vals[MLP_SWEEP_MAX_KEYS];   /* effective values of the grid keys */
-    int state;
-    int earlier;                      /* finished by an earlier sweep */
-    unsigned epochs;                  /* --epochs of the run */
-    int resume;                       /* continue from DIR/run-ID.ckpt */
-    unsigned ck_epoch;                /* its epochs done */
-    size_t ck_batches;                /* and batches of the next one */
-    off_t log_size;                   /* of the log it appends to, at start */
-    pid_t pid;
-    double t0;                        /* start, monotonic seconds */
-    double wall;                      /* seconds it ran, if no end record */
-    char status[32];
-    char message[512];
-    mlp_runlog_t log;
-} run_t;
-
-typedef struct {
-    const mlp_sweep_opts_t *o;
-    const mlp_grid_t *g;
-    run_t *runs;
-    size_t nruns;
-    size_t ntodo;                     /* runs this sweep starts */
-    size_t nended;                    /* of those, ended */
-    int per_run;                      /* compute threads per run */
-    sigset_t oldmask;
-    int devnull;
-    int lockfd;                       /* DIR/.lock, flocked */
-    char **envp;                      /* the children's environment */
-} sweep_t;
 
 static double now_s(void)
 {
@@ -229,19 +194,6 @@ int mlp_sweep_child_start(void)
     return 0;
 }
 
-static void run_path(const sweep_t *s, const run_t *r, const char *ext,
-                     char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/%s.%s", s->o->dir, r->id, ext);
-}
-
-/* A status that a later sweep keeps: the run came to an end of its own. */
-static int final_status(const char *status)
-{
-    return strcmp(status, "ok") == 0 || strcmp(status, "diverged") == 0 ||
-           strcmp(status, "error") == 0;
-}
-
 /* ["mlptrain", "train", fixed..., point p's options], NULL-terminated,
  * with room for `extra` more; strings borrowed. */
 static char **base_argv(const sweep_t *s, size_t p, size_t extra, int *argc)
@@ -370,28 +322,6 @@ out:
     return rc;
 }
 
-/* Read a run's log; an earlier sweep's finished run is kept as it is. */
-static void check_earlier(sweep_t *s, run_t *r)
-{
-    char path[MLP_PATH_MAX + 64];
-
-    run_path(s, r, "jsonl", path, sizeof(path));
-    if (access(path, F_OK) != 0)
-        return;
-    if (mlp_runlog_read(path, &r->log) < 0) {
-        mlp_runlog_free(&r->log);
-        return;
-    }
-    if (r->log.has_end && final_status(r->log.status)) {
-        r->state = R_DONE;
-        r->earlier = 1;
-        snprintf(r->status, sizeof(r->status), "%s", r->log.status);
-        snprintf(r->message, sizeof(r->message), "%s", r->log.message);
-    } else {
-        mlp_runlog_free(&r->log);
-    }
-}
-
 /*
  * A run that did not finish continues from its checkpoint when that loads
  * and has epochs left to train; else it starts from scratch, and a
@@ -405,14 +335,14 @@ static void check_checkpoint(sweep_t *s, run_t *r)
     mlp_checkpoint_t ck;
 
     memset(&ck, 0, sizeof(ck));
-    run_path(s, r, "ckpt", path, sizeof(path));
+    mlp_sweep_path(s, r, "ckpt", path, sizeof(path));
     if (access(path, F_OK) != 0)
         return;
     if (mlp_checkpoint_load(path, &ck) < 0) {
-        fprintf(stderr, "mlptrain: warning: %s; %s starts from scratch\n",
+        mlp_sweep_say(s, "mlptrain: warning: %s; %s starts from scratch\n",
                 mlp_error_message(), r->id);
     } else if (ck.epoch >= r->epochs) {
-        fprintf(stderr, "mlptrain: warning: '%s' has all %u epochs but the "
+        mlp_sweep_say(s, "mlptrain: warning: '%s' has all %u epochs but the "
                         "log has no end; %s starts from scratch\n",
                 path, ck.epoch, r->id);
     } else {
@@ -424,7 +354,7 @@ static void check_checkpoint(sweep_t *s, run_t *r)
     }
     mlp_checkpoint_free(&ck);
     if (unlink(path) != 0 && errno != ENOENT)
-        fprintf(stderr, "mlptrain: warning: cannot remove '%s': %s\n", path,
+        mlp_sweep_say(s, "mlptrain: warning: cannot remove '%s': %s\n", path,
                 strerror(errno));
 }
 
@@ -462,9 +392,9 @@ static int launch(sweep_t *s, run_t *r)
     sigset_t dfl;
     int have_fa = 0, have_at = 0;
 
-    run_path(s, r, "jsonl", logp, sizeof(logp));
-    run_path(s, r, "out", outp, sizeof(outp));
-    run_path(s, r, "ckpt", ckpt, sizeof(ckpt));
+    mlp_sweep_path(s, r, "jsonl", logp, sizeof(logp));
+    mlp_sweep_path(s, r, "out", outp, sizeof(outp));
+    mlp_sweep_path(s, r, "ckpt", ckpt, sizeof(ckpt));
     snprintf(threads, sizeof(threads), "%d", s->per_run);
     snprintf(epochs, sizeof(epochs), "%u", r->epochs);
     if ((argv = base_argv(s, r->point, 12, &argc)) == NULL) {
@@ -532,10 +462,10 @@ static int launch(sweep_t *s, run_t *r)
     r->state = R_RUNNING;
     r->t0 = now_s();
     if (r->resume)
-        fprintf(stderr, "resume %s from epoch %u batch %zu: %s\n", r->id,
+        mlp_sweep_say(s, "resume %s from epoch %u batch %zu: %s\n", r->id,
                 r->ck_epoch + 1, r->ck_batches, r->label);
     else
-        fprintf(stderr, "start %s: %s\n", r->id, r->label);
+        mlp_sweep_say(s, "start %s: %s\n", r->id, r->label);
     goto out;
 spawn_failed:
     rc = mlp_error_set(MLP_EIO, "cannot run '%s': %s", exe, strerror(e));
@@ -550,112 +480,18 @@ out:
     return rc;
 }
 
-/* The last line of a run's output, for a run that left no end record. */
-static void last_output_line(const sweep_t *s, const run_t *r, char *buf,
-                             size_t len)
-{
-    char path[MLP_PATH_MAX + 64], line[512];
-    FILE *f;
-
-    buf[0] = '\0';
-    run_path(s, r, "out", path, sizeof(path));
-    if ((f = fopen(path, "r")) == NULL)
-        return;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (line[0] != '\n') {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(buf, len, "%s", line);
-        }
-    fclose(f);
-}
-
-static int write_csv(const sweep_t *s);
-
-/* Final figures of a run: from its end record, else from its epochs. */
-static double final_acc(const run_t *r)
-{
-    if (r->log.has_end)
-        return r->log.final_test_acc;
-    return r->log.nepochs ? r->log.epochs[r->log.nepochs - 1].test_acc : 0.0;
-}
-
-static double best_acc(const run_t *r, unsigned *epoch)
-{
-    double best = 0.0;
-
-    *epoch = 0;
-    if (r->log.has_end) {
-        *epoch = r->log.best_epoch;
-        return r->log.best_test_acc;
-    }
-    for (size_t i = 0; i < r->log.nepochs; i++)
-        if (*epoch == 0 || r->log.epochs[i].test_acc > best) {
-            best = r->log.epochs[i].test_acc;
-            *epoch = r->log.epochs[i].epoch;
-        }
-    return best;
-}
-
-static double run_seconds(const run_t *r)
-{
-    return r->log.has_end ? r->log.seconds : r->wall;
-}
-
-/* A child ended: read its log, settle its status, say so. */
+/* A child ended: settle its status (sweep_results.c), rewrite
+ * results.csv. */
 static void ended(sweep_t *s, run_t *r, int wstatus, int stopping)
 {
-    char path[MLP_PATH_MAX + 64];
-    struct stat st;
-    unsigned be;
-
     r->state = R_DONE;
     r->wall = now_s() - r->t0;
     s->nended++;
-    run_path(s, r, "jsonl", path, sizeof(path));
-    if (mlp_runlog_read(path, &r->log) < 0)
-        mlp_runlog_free(&r->log);
-    /* A resumed run that wrote nothing (exec failed, killed at once) left
-     * the first part's end record last: it is not this run's. */
-    if (r->resume && (stat(path, &st) != 0 || st.st_size == r->log_size))
-        r->log.has_end = 0;
-    r->message[0] = '\0';
-    if (r->log.has_end) {
-        snprintf(r->status, sizeof(r->status), "%s", r->log.status);
-        snprintf(r->message, sizeof(r->message), "%s", r->log.message);
-    } else if (WIFSIGNALED(wstatus)) {
-        int sig = WTERMSIG(wstatus);
-
-        if (stopping && (sig == SIGINT || sig == SIGKILL || sig == SIGTERM))
-            snprintf(r->status, sizeof(r->status), "interrupted");
-        else {
-            snprintf(r->status, sizeof(r->status), "error");
-            snprintf(r->message, sizeof(r->message), "killed by signal %d",
-                     sig);
-        }
-    } else {
-        int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-
-        snprintf(r->status, sizeof(r->status), "%s",
-                 code == 3     ? "diverged"
-                 : code == 130 ? "interrupted"
-                               : "error");
-        last_output_line(s, r, r->message, sizeof(r->message));
-        if (r->message[0] == '\0')
-            snprintf(r->message, sizeof(r->message), "exit status %d", code);
-    }
-    fprintf(stderr, "[%zu/%zu] %s %s: %s", s->nended, s->ntodo, r->id,
-            r->label, r->status);
-    if (r->log.nepochs > 0)
-        fprintf(stderr, ", test acc %.4f (best %.4f), %u epochs",
-                final_acc(r), best_acc(r, &be), r->log.epochs[r->log.nepochs -
-                                                              1].epoch);
-    fprintf(stderr, ", %.1f s%s%s\n", r->wall, r->message[0] ? ": " : "",
-            r->message);
+    mlp_sweep_settle(s, r, wstatus, stopping);
     /* results.csv after every run: a killed sweep keeps what finished. */
-    if (write_csv(s) < 0)
-        fprintf(stderr, "mlptrain: warning: %s\n", mlp_error_message());
+    if (mlp_sweep_write_csv(s) < 0)
+        mlp_sweep_say(s, "mlptrain: warning: %s\n", mlp_error_message());
 }
-
 static void signal_running(sweep_t *s, int sig)
 {
     for (size_t i = 0; i < s->nruns; i++)
@@ -698,7 +534,7 @@ static int run_all(sweep_t *s, const sigset_t *set)
                 char msg[1024];
 
                 snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-                fprintf(stderr, "mlptrain: %s; stopping the sweep\n", msg);
+                mlp_sweep_say(s, "mlptrain: %s; stopping the sweep\n", msg);
                 mlp_error_set(rc, "%s", msg);
                 stopping = 1;
                 signal_running(s, SIGINT);
@@ -715,7 +551,7 @@ static int run_all(sweep_t *s, const sigset_t *set)
             if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP)
                 continue;
             if (++signals == 1) {
-                fprintf(stderr,
+                mlp_sweep_say(s,
                         "mlptrain: sweep interrupted: stopping %zu running "
                         "run%s (again to kill %s)\n",
                         running, running == 1 ? "" : "s",
@@ -729,280 +565,6 @@ static int run_all(sweep_t *s, const sigset_t *set)
     }
     if (signals > 0 && rc == 0)
         return MLP_EINTERRUPTED;
-    return rc;
-}
-
-/* Ranked: ok runs first, then by final test accuracy, then grid order. */
-static const sweep_t *sort_sweep;
-
-static int cmp_rank(const void *a, const void *b)
-{
-    const run_t *x = &sort_sweep->runs[*(const size_t *)a];
-    const run_t *y = &sort_sweep->runs[*(const size_t *)b];
-    int okx = strcmp(x->status, "ok") == 0, oky = strcmp(y->status, "ok") == 0;
-    double fx = final_acc(x), fy = final_acc(y);
-
-    if (okx != oky)
-        return oky - okx;
-    if (fx != fy)
-        return fx < fy ? 1 : -1;
-    return x->point < y->point ? -1 : x->point > y->point;
-}
-
-/* Indices of the ended runs, best first; *n of them. */
-static size_t *ranking(const sweep_t *s, size_t *n)
-{
-    size_t *idx = malloc((s->nruns > 0 ? s->nruns : 1) * sizeof(*idx));
-
-    *n = 0;
-    if (idx == NULL)
-        return NULL;
-    for (size_t i = 0; i < s->nruns; i++)
-        if (s->runs[i].state == R_DONE)
-            idx[(*n)++] = i;
-    sort_sweep = s;
-    qsort(idx, *n, sizeof(*idx), cmp_rank);
-    sort_sweep = NULL;
-    return idx;
-}
-
-/* A CSV field: quoted when it holds a comma, a quote or a line break. */
-static void csv_field(FILE *f, const char *v, int last)
-{
-    if (strpbrk(v, ",\"\r\n") != NULL) {
-        fputc('"', f);
-        for (; *v; v++) {
-            if (*v == '"')
-                fputc('"', f);
-            fputc(*v, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(v, f);
-    }
-    fputc(last ? '\n' : ',', f);
-}
-
-/* DIR/results.csv through the output door (outfile.h): whole or absent. */
-static int csv_fill(int fd, const char *tmp, void *arg)
-{
-    const sweep_t *s = arg;
-    char v[64];
-    size_t n, *order = ranking(s, &n), *rank = NULL;
-    FILE *f = NULL;
-    int rc = 0, fd2 = -1;
-
-    rank = calloc(s->nruns > 0 ? s->nruns : 1, sizeof(*rank));
-    if (order == NULL || rank == NULL) {
-        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        rank[order[i]] = i + 1;
-    if ((fd2 = dup(fd)) < 0 || (f = fdopen(fd2, "w")) == NULL) {
-        rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", tmp,
-                           strerror(errno));
-        goto out;
-    }
-    fd2 = -1;
-    fputs("rank,run", f);
-    for (size_t k = 0; k < s->g->nkeys; k++)
-        fprintf(f, ",%s", s->g->keys[k]);
-    fputs(",status,epochs,final_test_acc,best_test_acc,best_epoch,"
-          "final_train_loss,seconds,samples_per_s,log,message\n",
-          f);
-    for (size_t i = 0; i < s->nruns; i++) {
-        const run_t *r = &s->runs[i];
-        const mlp_runlog_t *l = &r->log;
-        unsigned be;
-        double ba = best_acc(r, &be);
-        char logp[MLP_PATH_MAX + 64];
-
-        if (r->state != R_DONE)
-            continue;
-        fprintf(f, "%zu,%s,", rank[i], r->id);
-        for (size_t k = 0; k < s->g->nkeys; k++)
-            csv_field(f, r->vals[k], 0);
-        csv_field(f, r->status, 0);
-        fprintf(f, "%u,", l->nepochs ? l->epochs[l->nepochs - 1].epoch : 0);
-        if (l->nepochs > 0) {
-            fprintf(f, "%.6f,%.6f,%u,%.6g,", final_acc(r), ba, be,
-                    l->epochs[l->nepochs - 1].train_loss);
-        } else {
-            fputs(",,,,", f);
-        }
-        fprintf(f, "%.2f,", run_seconds(r));
-        snprintf(v, sizeof(v), "%.0f", l->samples_per_s);
-        fprintf(f, "%s,", l->has_end && l->samples_per_s > 0 ? v : "");
-        run_path(s, r, "jsonl", logp, sizeof(logp));
-        csv_field(f, logp, 0);
-        csv_field(f, r->message, 1);
-    }
-    if (fflush(f) != 0 || ferror(f)) {
-        rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", tmp,
-                           strerror(errno));
-        goto out;
-    }
-out:
-    if (f != NULL && fclose(f) != 0 && rc == 0)
-        rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", tmp,
-                           strerror(errno));
-    if (fd2 >= 0)
-        close(fd2);
-    free(rank);
-    free(order);
-    return rc;
-}
-
-static int write_csv(const sweep_t *s)
-{
-    char path[MLP_PATH_MAX + 32];
-
-    snprintf(path, sizeof(path), "%s/results.csv", s->o->dir);
-    return mlp_out_write(path, csv_fill, (void *)s, NULL);
-}
-
-/* The ranked table, and the best run named. */
-static void print_table(const sweep_t *s, const size_t *order, size_t n,
-                        FILE *out)
-{
-    enum { NFIX = 7 };
-    static const char *const head[NFIX] = {"status", "test acc", "best acc",
-                                           "loss",   "seconds",  "samples/s",
-                                           "run"};
-    size_t wk[MLP_SWEEP_MAX_KEYS], ws = strlen(head[0]), nk = s->g->nkeys;
-    const run_t *best = NULL;
-
-    for (size_t k = 0; k < nk; k++) {
-        wk[k] = strlen(s->g->keys[k]);
-        for (size_t i = 0; i < n; i++) {
-            size_t l = strlen(s->runs[order[i]].vals[k]);
-            wk[k] = l > wk[k] ? l : wk[k];
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(s->runs[order[i]].status);
-        ws = l > ws ? l : ws;
-    }
-    fprintf(out, "%4s", "rank");
-    for (size_t k = 0; k < nk; k++)
-        fprintf(out, "  %-*s", (int)wk[k], s->g->keys[k]);
-    fprintf(out, "  %-*s  %8s  %8s  %6s  %7s  %9s  %s\n", (int)ws, head[0],
-            head[1], head[2], head[3], head[4], head[5], head[6]);
-    for (size_t i = 0; i < n; i++) {
-        const run_t *r = &s->runs[order[i]];
-        const mlp_runlog_t *l = &r->log;
-        unsigned be;
-
-        fprintf(out, "%4zu", i + 1);
-        for (size_t k = 0; k < nk; k++)
-            fprintf(out, "  %-*s", (int)wk[k], r->vals[k]);
-        fprintf(out, "  %-*s", (int)ws, r->status);
-        if (l->nepochs > 0) {
-            double loss = l->epochs[l->nepochs - 1].train_loss;
-
-            fprintf(out, "  %8.4f  %8.4f", final_acc(r), best_acc(r, &be));
-            /* a run that blew up has a loss too long for the column */
-            fprintf(out, loss < 1e4 ? "  %6.4f" : "  %6.1e", loss);
-        } else
-            fprintf(out, "  %8s  %8s  %6s", "-", "-", "-");
-        fprintf(out, "  %7.1f", run_seconds(r));
-        if (l->has_end && l->samples_per_s > 0)
-            fprintf(out, "  %9.0f", l->samples_per_s);
-        else
-            fprintf(out, "  %9s", "-");
-        fprintf(out, "  %s\n", r->id);
-        if (best == NULL && strcmp(r->status, "ok") == 0)
-            best = r;
-    }
-    if (best != NULL) {
-        unsigned be;
-        double ba = best_acc(best, &be);
-
-        fprintf(out, "best: %s (%s): test acc %.4f, best %.4f at epoch %u\n",
-                best->label, best->id, final_acc(best), ba, be);
-    } else {
-        fputs("best: none (no run finished ok)\n", out);
-    }
-    fflush(out);
-}
-
-/*
- * DIR/curves.png and DIR/accuracy.png.  Every run with epochs is drawn, a
- * run that did not end ok marked with its status ("(diverged)").  A chart
- * that cannot be drawn is reported; the status is its error (the sweep
- * then exits non-zero).
- */
-static int draw_charts(const sweep_t *s, const size_t *order, size_t n)
-{
-    const mlp_runlog_t **logs = calloc(n + 1, sizeof(*logs));
-    const char **labels = calloc(n + 1, sizeof(*labels));
-    char **bar = calloc(n + 1, sizeof(*bar));
-    char **lab = calloc(n + 1, sizeof(*lab));
-    double *acc = calloc(n + 1, sizeof(*acc));
-    char png[MLP_PATH_MAX + 32], title[MLP_PATH_MAX + 64], msg[1024];
-    size_t nb = 0;
-    int rc = 0, rc2;
-
-    if (logs == NULL || labels == NULL || bar == NULL || lab == NULL ||
-        acc == NULL) {
-        rc = mlp_error_set(MLP_ENOMEM, "out of memory for the charts");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const run_t *r = &s->runs[order[i]];
-        size_t len = sizeof(r->label) + sizeof(r->status) + 4;
-
-        logs[i] = &r->log;
-        if ((lab[i] = malloc(len)) == NULL) {
-            rc = mlp_error_set(MLP_ENOMEM, "out of memory for the charts");
-            goto out;
-        }
-        if (strcmp(r->status, "ok") == 0)
-            snprintf(lab[i], len, "%s", r->label);
-        else
-            snprintf(lab[i], len, "%s (%s)", r->label, r->status);
-        labels[i] = lab[i];
-        if (r->log.nepochs == 0)
-            continue;
-        acc[nb] = final_acc(r);
-        bar[nb++] = lab[i];
-    }
-    if (nb == 0)
-        goto out;
-    snprintf(png, sizeof(png), "%s/curves.png", s->o->dir);
-    snprintf(title, sizeof(title), "sweep %s: %zu runs by %s", s->o->dir,
-             nb, s->g->nkeys > 0 ? "their options" : "run");
-    if ((rc2 = mlp_curves_overlay_png(png, logs, labels, n, title)) < 0) {
-        fprintf(stderr, "mlptrain: chart not drawn: %s\n",
-                mlp_error_message());
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        rc = mlp_error_set(rc2, "%s", msg);
-    } else {
-        fprintf(stderr, "chart: %s\n", png);
-    }
-    snprintf(png, sizeof(png), "%s/accuracy.png", s->o->dir);
-    snprintf(title, sizeof(title), "sweep %s: final test accuracy per "
-                                   "configuration", s->o->dir);
-    if ((rc2 = mlp_curves_accuracy_png(png, (const char *const *)bar, acc, nb,
-                                       title)) < 0) {
-        fprintf(stderr, "mlptrain: chart not drawn: %s\n",
-                mlp_error_message());
-        if (rc == 0)
-            rc = rc2;
-        else
-            mlp_error_set(rc, "%s", msg);
-    } else {
-        fprintf(stderr, "chart: %s\n", png);
-    }
-out:
-    for (size_t i = 0; lab != NULL && i < n; i++)
-        free(lab[i]);
-    free(acc);
-    free(lab);
-    free(bar);
-    free(labels);
-    free(logs);
     return rc;
 }
 
@@ -1054,17 +616,17 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
         goto out;
     }
     for (size_t i = 0; i < s.nruns; i++) {
-        check_earlier(&s, &s.runs[i]);
+        mlp_sweep_check_earlier(&s, &s.runs[i]);
         if (s.runs[i].earlier) {
             nearlier++;
-            fprintf(stderr, "skip %s %s: finished earlier (%s)\n",
+            mlp_sweep_say(&s, "skip %s %s: finished earlier (%s)\n",
                     s.runs[i].id, s.runs[i].label, s.runs[i].status);
         } else {
             check_checkpoint(&s, &s.runs[i]);
         }
     }
     s.ntodo = s.nruns - nearlier;
-    fprintf(stderr, "sweep: %zu run%s (%zu finished earlier), %u at once, "
+    mlp_sweep_say(&s, "sweep: %zu run%s (%zu finished earlier), %u at once, "
                     "%d compute thread%s each, in '%s'\n",
             s.nruns, s.nruns == 1 ? "" : "s", nearlier, o->parallel,
             s.per_run, s.per_run == 1 ? "" : "s", o->dir);
@@ -1095,26 +657,26 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
         int rc2;
 
         snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        rc2 = write_csv(&s);
+        rc2 = mlp_sweep_write_csv(&s);
         if (rc == 0)
             rc = rc2;
         else
             mlp_error_set(rc, "%s", msg);
     }
-    if ((order = ranking(&s, &n)) == NULL) {
+    if ((order = mlp_sweep_ranking(&s, &n)) == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
     }
-    print_table(&s, order, n, out);
+    mlp_sweep_print_table(&s, order, n, out);
     for (size_t i = 0; i < n; i++)
         nok += strcmp(s.runs[order[i]].status, "ok") == 0;
-    fprintf(stderr, "results: %s/results.csv\n", o->dir);
+    mlp_sweep_say(&s, "results: %s/results.csv\n", o->dir);
     if (o->plots) {
         char msg[1024];
         int rc3;
 
         snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        rc3 = draw_charts(&s, order, n);
+        rc3 = mlp_sweep_draw_charts(&s, order, n);
         if (rc < 0)
             mlp_error_set(rc, "%s", msg);
         else if (rc3 < 0)
@@ -1125,7 +687,7 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
         size_t fin = 0;
 
         for (size_t i = 0; i < n; i++)
-            fin += final_status(s.runs[order[i]].status);
+            fin += mlp_sweep_final_status(s.runs[order[i]].status);
         rc = mlp_error_set(MLP_EINTERRUPTED,
                            "sweep interrupted: %zu of %zu runs finished; run "
                            "the same command again to run the rest",
@@ -1162,171 +724,3 @@ out:
     return rc;
 }
 
-/* ---- mlptrain sweep ---------------------------------------------------- */
-
-static const struct option sweep_options[] = {
-    {"grid", required_argument, NULL, 'g'},
-    {"samples", required_argument, NULL, 'n'},
-    {"seed", required_argument, NULL, 's'},
-    {"parallel", required_argument, NULL, 'P'},
-    {"threads", required_argument, NULL, 't'},
-    {"dir", required_argument, NULL, 'd'},
-    {"no-plots", no_argument, NULL, 'N'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-};
-
-static void sweep_usage(FILE *f)
-{
-    /* "Keys: lr, hidden, ...", broken into lines of at most 79 columns */
-    char keys[512];
-    size_t n = 0, col = 0;
-
-    for (const char *w = mlp_sweep_keys(), *e; *w != '\0' && n < 400;
-         w = *e == ' ' ? e + 1 : e) {
-        size_t len;
-
-        if (n == 0) {
-            n = (size_t)snprintf(keys, sizeof(keys), "Keys:");
-            col = n;
-        }
-        e = strchr(w, ' ');
-        e = e != NULL ? e : w + strlen(w);
-        len = (size_t)(e - w);
-        if (col + 1 + len > 79) {
-            keys[n++] = '\n';
-            col = 0;
-        } else {
-            keys[n++] = ' ';
-            col++;
-        }
-        memcpy(keys + n, w, len);
-        n += len;
-        col += len;
-    }
-    keys[n] = '\0';
-    fprintf(f,
-"usage: mlptrain sweep --grid SPEC... [OPTIONS] [-- TRAINING OPTIONS]\n"
-"Train every point of a grid of options, several at once, and rank them.\n"
-"\n"
-"  -g, --grid SPEC      KEY=V1,V2,... items separated by spaces, e.g.\n"
-"                       'lr=0.1,0.5 hidden=256,1024:512 act=relu,tanh';\n"
-"                       every combination runs; repeat --grid to add the\n"
-"                       combinations of another spec (required)\n"
-"      --samples N      run N distinct random points of the grid [all]\n"
-"      --seed N         seed of --samples [1]\n"
-"  -P, --parallel N     runs at once [1]\n"
-"  -t, --threads N      cores the runs share: each run gets N/P compute\n"
-"                       threads [online cores: %d]\n"
-"  -d, --dir DIR        sweep directory: a log per run, results.csv,\n"
-"                       curves.png, accuracy.png [sweep]\n"
-"      --no-plots       do not draw the charts\n"
-"  -h, --help           show this help\n"
-"  -V, --version        show versions\n"
-"\n"
-"%s.\n"
-"Options after -- go to every run (e.g. -- --epochs 5 --data DIR); a key\n"
-"in the grid overrides them.  Running the same sweep again skips the runs\n"
-"that finished (ok, diverged or error), continues the others from their\n"
-"checkpoints (DIR/run-ID.ckpt) and starts the rest.  Ctrl-C stops the runs\n"
-"and keeps what finished (exit 130).\n"
-"\n"
-"Exit status:\n"
-"  0    the sweep ran and at least one run ended ok (results.csv has each\n"
-"       run's status)\n"
-"  1    no run ended ok, or an error (the sweep directory, the charts)\n"
-"  2    bad usage\n"
-"  130  interrupted (SIGINT or SIGTERM)\n",
-            mlp_config_ncores(), keys);
-}
-
-int mlp_cmd_sweep(int argc, char **argv, FILE *out)
-{
-    mlp_sweep_opts_t o;
-    mlp_grid_t g;
-    unsigned long long v, samples = 0, seed = 1;
-    int c, nopt = argc, rc = 0, ngrids = 0;
-
-    memset(&o, 0, sizeof(o));
-    memset(&g, 0, sizeof(g));
-    o.dir = "sweep";
-    o.parallel = 1;
-    o.threads = mlp_config_ncores();
-    o.plots = 1;
-    /* Everything after the first "--" is for the runs. */
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--") == 0) {
-            nopt = i;
-            o.fixed = argv + i + 1;
-            o.nfixed = (size_t)(argc - i - 1);
-            break;
-        }
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(nopt, argv, "+:g:P:t:d:hV", sweep_options,
-                            NULL)) != -1) {
-        switch (c) {
-        case 'g':
-            if ((rc = mlp_grid_add(&g, optarg)) < 0)
-                goto out;
-            ngrids++;
-            break;
-        case 'n':
-            if ((rc = mlp_cli_parse_uint("--samples", optarg, 1,
-                                  MLP_SWEEP_MAX_POINTS, &samples)) < 0)
-                goto out;
-            break;
-        case 's':
-            if ((rc = mlp_cli_parse_uint("--seed", optarg,
-                                          0, UINT64_MAX, &seed)) < 0)
-                goto out;
-            break;
-        case 'P':
-            if ((rc = mlp_cli_parse_uint("--parallel", optarg, 1, 256, &v)) < 0)
-                goto out;
-            o.parallel = (unsigned)v;
-            break;
-        case 't':
-            if ((rc = mlp_cli_parse_uint("--threads", optarg, 1,
-                                         MLP_MAX_THREADS, &v)) < 0)
-                goto out;
-            o.threads = (int)v;
-            break;
-        case 'd':
-            o.dir = optarg;
-            break;
-        case 'N':
-            o.plots = 0;
-            break;
-        case 'h':
-            sweep_usage(out);
-            goto out;
-        case 'V':
-            mlp_cli_version(out);
-            goto out;
-        default:
-            rc = mlp_cli_bad_option(c, argv, sweep_options,
-                                    c == ':' ? NULL : " (training options "
-                                                      "go after --)");
-            goto out;
-        }
-    }
-    if (optind < nopt) {
-        rc = mlp_error_set(MLP_EUSAGE, "unexpected argument '%s' (training "
-                                       "options go after --)",
-                           argv[optind]);
-        goto out;
-    }
-    if (ngrids == 0) {
-        rc = mlp_error_set(MLP_EUSAGE, "option '--grid' is required, e.g. "
-                                       "--grid 'lr=0.1,0.5 act=relu,tanh'");
-        goto out;
-    }
-    if (samples > 0 && (rc = mlp_grid_sample(&g, (size_t)samples, seed)) < 0)
-        goto out;
-    rc = mlp_sweep_run(&o, &g, out);
-out:
-    mlp_grid_free(&g);
-    return rc;
-}

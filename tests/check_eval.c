@@ -13,6 +13,7 @@
 
 #include "check_main.h"
 #include "mlptrain/error.h"
+#include "mlptrain/commands.h"
 #include "mlptrain/eval.h"
 #include "mlptrain/rng.h"
 #include "testutil.h"

@@ -6,9 +6,9 @@
  * The derivative is that backward with diff_dst = 1, so it is exactly what
  * training multiplies gradients by; ReLU's at x = 0 is 0.
  *
- * Also the `mlptrain activations` command: the table over x in [-8, 8) in
- * steps of 0.1, and with --png a chart of a panel per function and one per
- * derivative.
+ * The `mlptrain activations` command (src/cmd_activations.c) prints them
+ * over x in [-8, 8) in steps of 0.1, and with --png draws a panel per
+ * function and one per derivative.
  *
  * Errors: MLP_EDNNL (the message names the oneDNN call), MLP_EINVAL (bad
  * activation), MLP_ENOMEM.  Thread-safe: each call makes its own engine,
@@ -31,8 +31,5 @@
  */
 int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
                         float *dy);
-
-/* The `mlptrain activations` command (see commands.h). */
-int mlp_cmd_activations(int argc, char **argv, FILE *out);
 
 #endif

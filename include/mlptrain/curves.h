@@ -9,7 +9,8 @@
  * - final test accuracy per configuration: a horizontal bar chart, best on
  *   top, each bar labelled with its value.
  *
- * Also the `mlptrain plot` command (LOG.jsonl... --png FILE).
+ * The `mlptrain plot` command (LOG.jsonl... --png FILE) is
+ * src/cmd_plot.c.
  *
  * Errors: MLP_EINVAL (nothing to draw), MLP_ENOMEM, and mlp_plot_png's
  * MLP_EIO (gnuplot missing or failing, PNG not writable).  Thread-safe.
@@ -41,8 +42,5 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
 /* Bars of acc[i] labelled labels[i], sorted best on top. */
 int mlp_curves_accuracy_png(const char *png, const char *const *labels,
                             const double *acc, size_t n, const char *title);
-
-/* The `mlptrain plot` command (see commands.h). */
-int mlp_cmd_plot(int argc, char **argv, FILE *out);
 
 #endif

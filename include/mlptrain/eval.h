@@ -1,7 +1,8 @@
 /*
  * eval: what a trained model does on the test split -- loss, accuracy, a
  * confusion matrix and per-class accuracy -- and its predictions for the
- * first n samples; and the `eval` and `predict` commands built on them.
+ * first n samples.  Their rendering is eval_render.h; the `eval` and
+ * `predict` commands are src/cmd_eval.c.
  *
  * The core (mlp_eval_split, mlp_eval_predict) runs a net the caller built
  * over a split in order, in batches of `batch` rows: the net must have been
@@ -113,13 +114,17 @@ int mlp_eval_check_fit(const mlp_checkpoint_t *ck, const char *model_path,
                        const mlp_dataset_t *ds);
 
 /*
- * The commands (contract in commands.h):
- *   mlptrain eval --model FILE [--data DIR] [--limit-test N] [--batch N]
- *                 [--threads N] [--class-names LIST] [--json]
- *   mlptrain predict --model FILE [-n N] [--data DIR] [--png FILE]
- *                    [--threads N] [--class-names LIST]
+ * A saved model on its data: load the checkpoint `model` (first: a missing
+ * model fails before the data is read), then the data of data_dir (its
+ * first limit_test test samples; 0: all), check that they fit, build a net
+ * of the checkpoint's shape with `threads` compute threads, prepared for
+ * the test split in batches of `batch`, and load the parameters.  The
+ * caller frees *ck, *ds and *net, also on failure.  Errors: the
+ * checkpoint's, the data's, mlp_eval_check_fit's, MLP_EINVAL (no test
+ * samples), the net's.
  */
-int mlp_cmd_eval(int argc, char **argv, FILE *out);
-int mlp_cmd_predict(int argc, char **argv, FILE *out);
+int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
+                  int threads, size_t batch, mlp_checkpoint_t *ck,
+                  mlp_dataset_t **ds, mlp_net_t **net);
 
 #endif

@@ -61,9 +61,10 @@ typedef struct {
     char **fixed;           /* training options of every run */
     size_t nfixed;
     int plots;              /* draw curves.png and accuracy.png */
+    FILE *err;              /* progress lines and warnings; NULL: none */
 } mlp_sweep_opts_t;
 
-/* Run the sweep; the ranked table to out, progress lines to stderr. */
+/* Run the sweep; the ranked table to out, progress lines to o->err. */
 int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out);
 
 /*
@@ -76,8 +77,5 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out);
  * is not a pid, MLP_EIO if prctl fails.
  */
 int mlp_sweep_child_start(void);
-
-/* The `mlptrain sweep` command (see commands.h). */
-int mlp_cmd_sweep(int argc, char **argv, FILE *out);
 
 #endif

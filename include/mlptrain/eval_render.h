@@ -1,0 +1,57 @@
+/*
+ * eval_render: how `eval` and `predict` show a saved model's figures and
+ * predictions (eval.h computes them): aligned text tables, one JSON object
+ * per command (--json), the images as text pictures in the terminal, and
+ * the predict PNG.  Every function writes to the stream it is given; only
+ * mlp_predict_png fails (mlp_plot_png's errors, MLP_ENOMEM).
+ *
+ * model and data_dir are the names the user gave, printed as they are.
+ */
+#ifndef MLPTRAIN_EVAL_RENDER_H
+#define MLPTRAIN_EVAL_RENDER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mlptrain/checkpoint.h"
+#include "mlptrain/dataset.h"
+#include "mlptrain/eval.h"
+
+/* "model    m.ckpt: 144-24-7 relu, 3 epochs" (+ the batches of a save
+ * made mid-epoch). */
+void mlp_eval_print_model(FILE *out, const char *path,
+                          const mlp_checkpoint_t *ck);
+
+/* eval: the model, the data, the figures, the confusion matrix (rows: true
+ * class, columns: predicted) and per-class accuracy. */
+void mlp_eval_print_text(FILE *out, const char *model, const char *data_dir,
+                         const mlp_checkpoint_t *ck, const mlp_dataset_t *ds,
+                         const mlp_eval_result_t *r,
+                         const mlp_class_names_t *cn);
+
+/* eval --json: one object on one line (loss null when not finite). */
+void mlp_eval_print_json(FILE *out, const char *model, const char *data_dir,
+                         const mlp_checkpoint_t *ck,
+                         const mlp_eval_result_t *r,
+                         const mlp_class_names_t *cn);
+
+/* predict: the first n test images of ds side by side in 80 columns, each
+ * under its true and predicted label ('*' when wrong), then "K of n
+ * right". */
+void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds, size_t n,
+                            const int32_t *pred, const mlp_class_names_t *cn);
+
+/* predict --json: {"model","epochs","data","classes","predictions",
+ * "correct"} on one line. */
+void mlp_predict_print_json(FILE *out, const char *model,
+                            const char *data_dir, const mlp_checkpoint_t *ck,
+                            const mlp_dataset_t *ds, size_t n,
+                            const int32_t *pred,
+                            const mlp_class_names_t *cn);
+
+/* predict --png: the images in one picture, up to 10 a row, captioned
+ * true over predicted (red when wrong). */
+int mlp_predict_png(const char *path, const mlp_dataset_t *ds, size_t n,
+                    const int32_t *pred, const mlp_class_names_t *cn);
+
+#endif

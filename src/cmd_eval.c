@@ -1,0 +1,370 @@
+/*
+ * cmd_eval: the `eval` and `predict` commands, which share their options
+ * and their start: load a saved model and the data (mlp_eval_open), run
+ * the model (eval.h), render (eval_render.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "mlptrain/options.h"
+#include "mlptrain/cli.h"
+#include "mlptrain/commands.h"
+#include "mlptrain/error.h"
+#include "mlptrain/eval.h"
+#include "mlptrain/eval_render.h"
+#include "mlptrain/outfile.h"
+#include "mlptrain/plot.h"
+
+/* ---- shared option handling ------------------------------------------ */
+
+enum {
+    OPT_MODEL = 256,
+    OPT_DATA,
+    OPT_CLASS_NAMES,
+    OPT_JSON,
+};
+
+typedef struct {
+    const char *model;        /* --model, required */
+    char data_dir[MLP_PATH_MAX];
+    size_t limit_test;        /* 0: all */
+    size_t batch;
+    size_t n;                 /* predict: images shown */
+    int threads;
+    const char *class_names;  /* NULL: by the rule */
+    int json;
+    const char *png;          /* NULL: no picture */
+    int help, version;
+} cmd_opts_t;
+
+#define PREDICT_MAX 100
+
+/*
+ * Parse argv (argv[0] is the command) for `command`, which takes the
+ * options of `longopts`/`shortopts`.  MLP_EUSAGE naming the option.
+ */
+static int parse_opts(const char *command, int argc, char **argv,
+                      const struct option *longopts, const char *shortopts,
+                      cmd_opts_t *o)
+{
+    mlp_config_t defaults;
+    unsigned long long v;
+    int c, rc;
+
+    mlp_config_defaults(&defaults);
+    memset(o, 0, sizeof(*o));
+    memcpy(o->data_dir, defaults.data_dir, sizeof(o->data_dir));
+    o->threads = defaults.threads;
+    o->batch = 256;
+    o->n = 10;
+    optind = 0; /* glibc: full re-initialisation, then argv[1] on */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        const char *name = NULL;
+        char opt[64];
+
+        for (const struct option *lo = longopts; lo->name != NULL; lo++)
+            if (lo->val == c && name == NULL)
+                name = lo->name;
+        snprintf(opt, sizeof(opt), "--%s", name != NULL ? name : "?");
+        switch (c) {
+        case OPT_MODEL:
+            if (optarg[0] == '\0')
+                return mlp_error_set(MLP_EUSAGE,
+                                     "option '--model': empty file name");
+            o->model = optarg;
+            break;
+        case OPT_DATA:
+            if (optarg[0] == '\0' || strlen(optarg) >= sizeof(o->data_dir))
+                return mlp_error_set(MLP_EUSAGE,
+                                     "option '--data': '%s' is not a usable "
+                                     "directory name",
+                                     optarg);
+            memcpy(o->data_dir, optarg, strlen(optarg) + 1);
+            break;
+        case 'n':
+            /* predict: the images shown; eval: the samples evaluated */
+            if (strcmp(command, "predict") == 0) {
+                if ((rc = mlp_cli_parse_uint(opt, optarg, 1, PREDICT_MAX,
+                                             &v)) < 0)
+                    return rc;
+                o->n = (size_t)v;
+                break;
+            }
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 0, SIZE_MAX, &v)) < 0)
+                return rc;
+            o->limit_test = (size_t)v;
+            break;
+        case 'b':
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 1, 1u << 20, &v)) < 0)
+                return rc;
+            o->batch = (size_t)v;
+            break;
+        case 't':
+            if ((rc = mlp_cli_parse_uint(opt, optarg,
+                                          1, MLP_MAX_THREADS, &v)) < 0)
+                return rc;
+            o->threads = (int)v;
+            break;
+        case OPT_CLASS_NAMES:
+            o->class_names = optarg;
+            break;
+        case OPT_JSON:
+            o->json = 1;
+            break;
+        case 'o':
+            if (optarg[0] == '\0')
+                return mlp_error_set(MLP_EUSAGE,
+                                     "option '--png': empty file name");
+            o->png = optarg;
+            break;
+        case 'h':
+            o->help = 1;
+            return 0;
+        case 'V':
+            o->version = 1;
+            return 0;
+        default:
+            return mlp_cli_bad_option(c, argv, longopts, NULL);
+        }
+    }
+    if (optind < argc)
+        return mlp_error_set(MLP_EUSAGE, "%s: unexpected argument '%s'",
+                             command, argv[optind]);
+    if (o->model == NULL)
+        return mlp_error_set(MLP_EUSAGE, "%s: option '--model FILE' is "
+                             "required", command);
+    return 0;
+}
+
+/* ---- eval ----------------------------------------------------------- */
+
+static const struct option eval_options[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"limit-test", required_argument, NULL, 'n'},
+    {"batch", required_argument, NULL, 'b'},
+    {"threads", required_argument, NULL, 't'},
+    {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static void eval_usage(FILE *f)
+{
+    fprintf(f,
+"usage: mlptrain eval --model FILE [OPTIONS]\n"
+"Evaluate a saved model on the test split: loss, accuracy, confusion\n"
+"matrix (rows: true class, columns: predicted) and per-class accuracy.\n"
+"\n"
+"      --model FILE       checkpoint written by 'mlptrain --save' [required]\n"
+"      --data DIR         directory of the IDX files [$MLPTRAIN_DATA, else\n"
+"                         %s]\n"
+"  -n, --limit-test N     use the first N test samples [all]\n"
+"  -b, --batch N          evaluation batch size [256]\n"
+"  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
+"      --class-names LIST comma-separated names, one per class\n"
+"                         [Fashion-MNIST's for Fashion-MNIST, else 0..C-1]\n"
+"      --json             print one JSON object instead of text [off]\n"
+"  -h, --help             show this help\n"
+"  -V, --version          show versions\n"
+"\n"
+"Exit status:\n"
+"  0    success\n"
+"  1    error (model, data, memory, standard output)\n"
+"  2    bad usage\n",
+            MLP_DEFAULT_DATA_DIR, mlp_config_ncores());
+}
+
+int mlp_cmd_eval(int argc, char **argv, FILE *out)
+{
+    cmd_opts_t o;
+    mlp_checkpoint_t ck;
+    mlp_dataset_t *ds = NULL;
+    mlp_net_t *net = NULL;
+    mlp_eval_result_t res;
+    mlp_class_names_t cn;
+    int rc;
+
+    memset(&ck, 0, sizeof(ck));
+    memset(&res, 0, sizeof(res));
+    memset(&cn, 0, sizeof(cn));
+    if ((rc = parse_opts("eval", argc, argv, eval_options, ":n:b:t:hV",
+                         &o)) < 0)
+        goto out;
+    if (o.help || o.version) {
+        if (o.help)
+            eval_usage(out);
+        else
+            mlp_cli_version(out);
+        goto out;
+    }
+    if ((rc = mlp_eval_open(o.model, o.data_dir, o.limit_test, o.threads,
+                             o.batch, &ck, &ds, &net)) < 0)
+        goto out;
+    if ((rc = mlp_eval_class_names(o.class_names, ds, ds->nclasses, &cn)) < 0)
+        goto out;
+    if ((rc = mlp_eval_split(net, &ds->test, o.batch, &res)) < 0)
+        goto out;
+    if (o.json)
+        mlp_eval_print_json(out, o.model, o.data_dir, &ck, &res, &cn);
+    else
+        mlp_eval_print_text(out, o.model, o.data_dir, &ck, ds, &res,
+                            &cn);
+    if (fflush(out) != 0 || ferror(out))
+        rc = mlp_error_set(MLP_EIO, "cannot write the results: %s",
+                           strerror(errno));
+out:
+    mlp_class_names_free(&cn);
+    mlp_eval_result_free(&res);
+    mlp_net_destroy(net);
+    mlp_dataset_destroy(ds);
+    mlp_checkpoint_free(&ck);
+    return rc;
+}
+
+/* ---- predict -------------------------------------------------------- */
+
+static const struct option predict_options[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"limit-test", required_argument, NULL, 'n'},
+    {"count", required_argument, NULL, 'n'},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"png", required_argument, NULL, 'o'},
+    {"threads", required_argument, NULL, 't'},
+    {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static void predict_usage(FILE *f)
+{
+    fprintf(f,
+"usage: mlptrain predict --model FILE [OPTIONS]\n"
+"Show the first test images with their true and predicted labels: as text\n"
+"in the terminal and, with --png, as one picture.\n"
+"\n"
+"      --model FILE       checkpoint written by 'mlptrain --save' [required]\n"
+"  -n, --limit-test N     use (show) the first N test images, 1..%d [10];\n"
+"                         --count N is the same\n"
+"      --data DIR         directory of the IDX files [$MLPTRAIN_DATA, else\n"
+"                         %s]\n"
+"  -o, --png FILE         also draw them into FILE with gnuplot [none]\n"
+"  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
+"      --class-names LIST comma-separated names, one per class\n"
+"                         [Fashion-MNIST's for Fashion-MNIST, else 0..C-1]\n"
+"      --json             print one JSON object instead of text [off]\n"
+"  -h, --help             show this help\n"
+"  -V, --version          show versions\n"
+"\n"
+"Exit status:\n"
+"  0    success\n"
+"  1    error (model, data, gnuplot, the picture, standard output)\n"
+"  2    bad usage\n",
+            PREDICT_MAX, MLP_DEFAULT_DATA_DIR, mlp_config_ncores());
+}
+
+/* --png: a .png/.svg name, absent or a regular file, not an input. */
+static int check_png(const cmd_opts_t *o)
+{
+    enum { NAME = MLP_PATH_MAX + 40 };
+    mlp_out_file_t fs[2 + 2 * MLP_NFILES];
+    char *names, opts[2 * MLP_NFILES][64];
+    size_t n = 0;
+    int rc;
+
+    if ((rc = mlp_plot_check(o->png)) < 0)
+        return rc;
+    if ((names = malloc(2 * MLP_NFILES * NAME)) == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    fs[n++] = (mlp_out_file_t){o->png, "--png", 1, NULL};
+    fs[n++] = (mlp_out_file_t){o->model, "--model", 0, NULL};
+    for (size_t i = 0; i < 2 * MLP_NFILES; i++) {
+        snprintf(names + i * NAME, NAME, "%s/%s%s", o->data_dir,
+                 mlp_dataset_file_names[i / 2], i % 2 ? ".gz" : "");
+        snprintf(opts[i], sizeof(opts[i]), "--data (%s)",
+                 mlp_dataset_file_names[i / 2]);
+        fs[n++] = (mlp_out_file_t){names + i * NAME, opts[i], 0, NULL};
+    }
+    rc = mlp_out_no_alias(fs, n);
+    free(names);
+    return rc;
+}
+
+int mlp_cmd_predict(int argc, char **argv, FILE *out)
+{
+    cmd_opts_t o;
+    mlp_checkpoint_t ck;
+    mlp_dataset_t *ds = NULL;
+    mlp_net_t *net = NULL;
+    mlp_class_names_t cn;
+    int32_t *pred = NULL;
+    size_t n;
+    int rc;
+
+    memset(&ck, 0, sizeof(ck));
+    memset(&cn, 0, sizeof(cn));
+    if ((rc = parse_opts("predict", argc, argv, predict_options,
+                         ":n:o:t:hV", &o)) < 0)
+        goto out;
+    if (o.help || o.version) {
+        if (o.help)
+            predict_usage(out);
+        else
+            mlp_cli_version(out);
+        goto out;
+    }
+    /* The picture: checked before any work, and not an input. */
+    if (o.png != NULL && (rc = check_png(&o)) < 0)
+        goto out;
+    /* Only the first n test samples are needed. */
+    o.limit_test = o.n;
+    if ((rc = mlp_eval_open(o.model, o.data_dir, o.limit_test, o.threads,
+                             o.n, &ck, &ds, &net)) < 0)
+        goto out;
+    n = ds->test.n;
+    if ((rc = mlp_eval_class_names(o.class_names, ds, ds->nclasses, &cn)) < 0)
+        goto out;
+    if ((pred = malloc(n * sizeof(*pred))) == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = mlp_eval_predict(net, &ds->test, n, n, pred)) < 0)
+        goto out;
+    if (o.json) {
+        mlp_predict_print_json(out, o.model, o.data_dir, &ck, ds, n, pred,
+                               &cn);
+    } else {
+        mlp_eval_print_model(out, o.model, &ck);
+        fprintf(out, "data     %s: %zu test images, %zux%zu, %zu classes\n",
+                o.data_dir, ds->test_total, ds->rows, ds->cols,
+                ds->nclasses);
+        fprintf(out, "showing  the first %zu: true label over predicted, * "
+                     "when wrong\n",
+                n);
+        mlp_predict_print_text(out, ds, n, pred, &cn);
+    }
+    if (o.png != NULL) {
+        if ((rc = mlp_predict_png(o.png, ds, n, pred, &cn)) < 0)
+            goto out;
+        if (!o.json) /* stdout stays one JSON object */
+            fprintf(out, "wrote %s\n", o.png);
+    }
+    if (fflush(out) != 0 || ferror(out))
+        rc = mlp_error_set(MLP_EIO, "cannot write the results: %s",
+                           strerror(errno));
+out:
+    free(pred);
+    mlp_class_names_free(&cn);
+    mlp_net_destroy(net);
+    mlp_dataset_destroy(ds);
+    mlp_checkpoint_free(&ck);
+    return rc;
+}

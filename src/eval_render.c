@@ -1,0 +1,362 @@
+/*
+ * eval_render: what `eval` and `predict` show (see eval_render.h): text
+ * tables, JSON objects, terminal pictures of images and the predict PNG
+ * (a gnuplot multiplot drawn by plot.c).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlptrain/error.h"
+#include "mlptrain/eval_render.h"
+#include "mlptrain/plot.h"
+#include "mlptrain/report.h"
+
+/* ---- eval ---------------------------------------------------------- */
+
+/* "model    m.ckpt: 144-24-7 relu, 3 epochs" (+ batches of a save made
+ * mid-epoch, on interrupt). */
+void mlp_eval_print_model(FILE *out, const char *path, const mlp_checkpoint_t *ck)
+{
+    fprintf(out, "model    %s: %zu", path, ck->in);
+    for (size_t i = 0; i < ck->nhidden; i++)
+        fprintf(out, "-%zu", ck->hidden[i]);
+    fprintf(out, "-%zu %s, %u epoch%s", ck->out,
+            ck->nhidden > 0 ? mlp_act_name(ck->act) : "linear", ck->epoch,
+            ck->epoch == 1 ? "" : "s");
+    if (ck->batches_done > 0)
+        fprintf(out, " and %zu batch%s", ck->batches_done,
+                ck->batches_done == 1 ? "" : "es");
+    fputc('\n', out);
+}
+
+void mlp_eval_print_json(FILE *out, const char *model,
+                         const char *data_dir, const mlp_checkpoint_t *ck,
+                            const mlp_eval_result_t *r,
+                            const mlp_class_names_t *cn)
+{
+    size_t c = r->nclasses;
+
+    fputs("{\"model\":", out);
+    mlp_report_json_string(out, model);
+    fprintf(out, ",\"epochs\":%u,\"data\":", ck->epoch);
+    mlp_report_json_string(out, data_dir);
+    fprintf(out, ",\"samples\":%zu,\"correct\":%zu,\"accuracy\":%.6f", r->n,
+            r->correct, r->acc);
+    if (isfinite(r->loss))
+        fprintf(out, ",\"loss\":%.6f", r->loss);
+    else
+        fputs(",\"loss\":null", out);
+    fputs(",\"classes\":[", out);
+    for (size_t k = 0; k < c; k++) {
+        fputs(k ? "," : "", out);
+        mlp_report_json_string(out, cn->names[k]);
+    }
+    fputs("],\"confusion\":[", out);
+    for (size_t i = 0; i < c; i++) {
+        fputs(i ? ",[" : "[", out);
+        for (size_t j = 0; j < c; j++)
+            fprintf(out, "%s%zu", j ? "," : "", r->confusion[i * c + j]);
+        fputc(']', out);
+    }
+    fputs("],\"per_class\":[", out);
+    for (size_t k = 0; k < c; k++) {
+        size_t t = mlp_eval_class_total(r, k);
+        size_t ok = mlp_eval_class_correct(r, k);
+
+        fputs(k ? ",{\"class\":" : "{\"class\":", out);
+        mlp_report_json_string(out, cn->names[k]);
+        fprintf(out, ",\"samples\":%zu,\"correct\":%zu,\"accuracy\":", t, ok);
+        if (t > 0)
+            fprintf(out, "%.6f}", (double)ok / (double)t);
+        else
+            fputs("null}", out);
+    }
+    fputs("]}\n", out);
+}
+
+static int digits(size_t v)
+{
+    int d = 1;
+
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* Column j of the matrix: as wide as its name and its largest count. */
+static int column_width(const mlp_eval_result_t *r,
+                        const mlp_class_names_t *cn, size_t j)
+{
+    size_t c = r->nclasses, mx = 0;
+    int w = (int)strlen(cn->names[j]);
+
+    for (size_t i = 0; i < c; i++)
+        if (r->confusion[i * c + j] > mx)
+            mx = r->confusion[i * c + j];
+    w = w > digits(mx) ? w : digits(mx);
+    return w < 3 ? 3 : w;
+}
+
+void mlp_eval_print_text(FILE *out, const char *model,
+                         const char *data_dir, const mlp_checkpoint_t *ck,
+                            const mlp_dataset_t *ds,
+                            const mlp_eval_result_t *r,
+                            const mlp_class_names_t *cn)
+{
+    size_t c = r->nclasses;
+    int lw = 0;
+
+    mlp_eval_print_model(out, model, ck);
+    fprintf(out, "data     %s: %zu test samples%s, %zux%zu, %zu classes\n",
+            data_dir, ds->test.n,
+            ds->test.n < ds->test_total ? " (limited)" : "", ds->rows,
+            ds->cols, ds->nclasses);
+    fprintf(out, "test     loss %.4f  acc %.4f  (%zu of %zu right)\n",
+            r->loss, r->acc, r->correct, r->n);
+
+    for (size_t k = 0; k < c; k++)
+        if ((int)strlen(cn->names[k]) > lw)
+            lw = (int)strlen(cn->names[k]);
+    fputs("\nconfusion matrix (rows: true class, columns: predicted class)\n",
+          out);
+    fprintf(out, "%*s", lw, "");
+    for (size_t j = 0; j < c; j++)
+        fprintf(out, " %*s", column_width(r, cn, j), cn->names[j]);
+    fputc('\n', out);
+    for (size_t i = 0; i < c; i++) {
+        fprintf(out, "%*s", lw, cn->names[i]);
+        for (size_t j = 0; j < c; j++)
+            fprintf(out, " %*zu", column_width(r, cn, j),
+                    r->confusion[i * c + j]);
+        fputc('\n', out);
+    }
+
+    fputs("\nper-class accuracy\n", out);
+    for (size_t k = 0; k < c; k++) {
+        size_t t = mlp_eval_class_total(r, k);
+        size_t ok = mlp_eval_class_correct(r, k);
+
+        if (t > 0)
+            fprintf(out, "  %-*s  %.4f  (%zu of %zu)\n", lw, cn->names[k],
+                    (double)ok / (double)t, ok, t);
+        else
+            fprintf(out, "  %-*s  -       (no samples)\n", lw, cn->names[k]);
+    }
+}
+
+/* ---- predict ------------------------------------------------------- */
+
+/* Terminal rendering: two pixel rows per character, 10 levels. */
+static const char ramp[] = " .:-=+*#%@";
+
+static char shade(const uint8_t *img, size_t rows, size_t cols, size_t line,
+                  size_t x)
+{
+    unsigned v = img[2 * line * cols + x], k = 1;
+
+    if (2 * line + 1 < rows) {
+        v += img[(2 * line + 1) * cols + x];
+        k = 2;
+    }
+    return ramp[(v / k) * 10 / 256];
+}
+
+/*
+ * Line output without trailing blanks: blanks are held back and written
+ * only when something follows them on the line.
+ */
+typedef struct {
+    FILE *out;
+    size_t blanks;
+} line_t;
+
+static void line_putc(line_t *l, char ch)
+{
+    if (ch == ' ') {
+        l->blanks++;
+        return;
+    }
+    for (; l->blanks > 0; l->blanks--)
+        fputc(' ', l->out);
+    fputc(ch, l->out);
+}
+
+/* s in exactly w columns: cut or padded. */
+static void line_cell(line_t *l, const char *s, size_t w)
+{
+    size_t i = 0;
+
+    for (; s[i] != '\0' && i < w; i++)
+        line_putc(l, s[i]);
+    for (; i < w; i++)
+        line_putc(l, ' ');
+}
+
+static void line_end(line_t *l)
+{
+    l->blanks = 0;
+    fputc('\n', l->out);
+}
+
+/*
+ * The images side by side, as many as fit in 80 columns (at least one per
+ * row), each under two caption lines: true label, predicted label (with
+ * '*' when wrong).
+ */
+void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds, size_t n,
+                            const int32_t *pred, const mlp_class_names_t *cn)
+{
+    size_t rows = ds->rows, cols = ds->cols, lines = (rows + 1) / 2;
+    size_t w = cols, capw = 0, per_row, right = 0;
+    line_t l = {out, 0};
+    char cap[128];
+
+    for (size_t i = 0; i < n; i++) {
+        size_t a = strlen(cn->names[ds->test.labels[i]]) + 6;
+        size_t b = strlen(cn->names[pred[i]]) + 9;
+
+        capw = a > capw ? a : capw;
+        capw = b > capw ? b : capw;
+    }
+    if (capw > 30)
+        capw = 30;
+    w = w > capw ? w : capw;
+    per_row = (80 + 2) / (w + 2);
+    if (per_row == 0)
+        per_row = 1;
+    for (size_t first = 0; first < n; first += per_row) {
+        size_t end = n - first < per_row ? n : first + per_row;
+
+        line_end(&l);
+        for (int k = 0; k < 2; k++) {
+            for (size_t i = first; i < end; i++) {
+                if (k == 0)
+                    snprintf(cap, sizeof(cap), "true  %s",
+                             cn->names[ds->test.labels[i]]);
+                else
+                    snprintf(cap, sizeof(cap), "pred  %s%s",
+                             cn->names[pred[i]],
+                             pred[i] != ds->test.labels[i] ? "  *" : "");
+                line_cell(&l, cap, w);
+                line_cell(&l, "", 2);
+            }
+            line_end(&l);
+        }
+        for (size_t y = 0; y < lines; y++) {
+            for (size_t i = first; i < end; i++) {
+                const uint8_t *img = ds->test.images + i * ds->test.dim;
+                size_t x = 0;
+
+                for (; x < cols; x++)
+                    line_putc(&l, shade(img, rows, cols, y, x));
+                for (; x < w + 2; x++)
+                    line_putc(&l, ' ');
+            }
+            line_end(&l);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        right += pred[i] == ds->test.labels[i];
+    fprintf(out, "\n%zu of %zu right\n", right, n);
+}
+
+/*
+ * One picture: up to 10 images per row, each captioned with the true label
+ * over the predicted one (red when wrong), gray palette, no axes.  Row 0 of
+ * an image is drawn at the top (reversed y range), column 0 at the left.
+ */
+int mlp_predict_png(const char *path, const mlp_dataset_t *ds, size_t n,
+                    const int32_t *pred, const mlp_class_names_t *cn)
+{
+    enum { SIDE = 112, CELL_W = 140, CAP_H = 44, GAP = 12, PAD = 10 };
+    size_t rows = ds->rows, cols = ds->cols, big = rows > cols ? rows : cols;
+    size_t ncol = n < 10 ? n : 10, nrow = (n + 9) / 10;
+    double iw = (double)SIDE * (double)cols / (double)big;
+    double ih = (double)SIDE * (double)rows / (double)big;
+    int width = (int)(ncol * CELL_W) + 2 * PAD;
+    double row_h = CAP_H + ih + GAP; /* wide images take flatter rows */
+    int height = (int)((double)nrow * row_h) + PAD + 22; /* + title */
+    char *script = NULL;
+    size_t len = 0;
+    FILE *f;
+    int rc;
+
+    if ((f = open_memstream(&script, &len)) == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory for the plot of '%s'",
+                             path);
+    /* Class names are user text: in a datablock, never in the program
+     * (plot.h); long ones are cut to what a cell holds. */
+    mlp_plot_texts(f, "C", (const char *const *)cn->names, cn->n);
+    fputs("cut(s) = strlen(s) > 17 ? s[1:16].'~' : s\n"
+          "set multiplot title 'each image: true label (top) over the "
+          "predicted one; red when wrong' font ',9'\n"
+          "unset key\nunset tics\nunset border\n"
+          "unset colorbox\nset palette gray\nset cbrange [0:255]\n", f);
+    fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n",
+            cols - 1, rows - 1);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *img = ds->test.images + i * ds->test.dim;
+        size_t r = i / 10, c = i % 10;
+        double x0 = PAD + (double)c * CELL_W + (CELL_W - iw) / 2;
+        double y0 = PAD + 22 + (double)r * row_h + CAP_H;
+        int wrong = pred[i] != ds->test.labels[i];
+
+        fprintf(f, "$img%zu << EOD\n", i);
+        for (size_t y = 0; y < rows; y++)
+            for (size_t x = 0; x < cols; x++)
+                fprintf(f, "%u%c", img[y * cols + x],
+                        x + 1 < cols ? ' ' : '\n');
+        fputs("EOD\n", f);
+        fprintf(f,
+                "set lmargin at screen %.5f\nset rmargin at screen %.5f\n"
+                "set tmargin at screen %.5f\nset bmargin at screen %.5f\n",
+                x0 / width, (x0 + iw) / width, 1.0 - y0 / height,
+                1.0 - (y0 + ih) / height);
+        fprintf(f, "set title sprintf(\"true: %%s\\npredicted: %%s\", "
+                   "cut($C[%d][2:]), cut($C[%d][2:])) offset 0,-0.5 "
+                   "noenhanced textcolor rgb \"%s\"\n",
+                (int)ds->test.labels[i] + 1, (int)pred[i] + 1,
+                wrong ? "#c00000" : "black");
+        fprintf(f, "plot $img%zu matrix with image\n", i);
+    }
+    fputs("unset multiplot\n", f);
+    if (fclose(f) != 0 || script == NULL) {
+        free(script);
+        return mlp_error_set(MLP_ENOMEM, "out of memory for the plot of '%s'",
+                             path);
+    }
+    rc = mlp_plot_png(path, width, height, script);
+    free(script);
+    return rc;
+}
+
+/* --json: {"model":...,"epochs":E,"data":...,"classes":[names],
+ * "predictions":[{"index":i,"true":k,"predicted":k},...],"correct":N} */
+void mlp_predict_print_json(FILE *out, const char *model,
+                            const char *data_dir, const mlp_checkpoint_t *ck,
+                               const mlp_dataset_t *ds, size_t n,
+                               const int32_t *pred,
+                               const mlp_class_names_t *cn)
+{
+    size_t correct = 0;
+
+    fputs("{\"model\":", out);
+    mlp_report_json_string(out, model);
+    fprintf(out, ",\"epochs\":%u,\"data\":", ck->epoch);
+    mlp_report_json_string(out, data_dir);
+    fputs(",\"classes\":[", out);
+    for (size_t k = 0; k < ds->nclasses; k++) {
+        fputs(k ? "," : "", out);
+        mlp_report_json_string(out, cn->names[k]);
+    }
+    fputs("],\"predictions\":[", out);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%s{\"index\":%zu,\"true\":%u,\"predicted\":%d}",
+                i ? "," : "", i, (unsigned)ds->test.labels[i], (int)pred[i]);
+        correct += pred[i] == (int32_t)ds->test.labels[i];
+    }
+    fprintf(out, "],\"correct\":%zu}\n", correct);
+}
