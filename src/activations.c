@@ -17,17 +17,6 @@
 #include "mlptrain/plot.h"
 
 
-/* The same algorithms as net.c's table: its post-op and its backward. */
-static const struct {
-    dnnl_alg_kind_t fwd, bwd;
-} algs[] = {
-    [MLP_ACT_RELU] = {dnnl_eltwise_relu, dnnl_eltwise_relu_use_dst_for_bwd},
-    [MLP_ACT_SIGMOID] = {dnnl_eltwise_logistic,
-                         dnnl_eltwise_logistic_use_dst_for_bwd},
-    [MLP_ACT_TANH] = {dnnl_eltwise_tanh, dnnl_eltwise_tanh_use_dst_for_bwd},
-};
-#define NALGS (sizeof(algs) / sizeof(algs[0]))
-
 int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
                         float *dy)
 {
@@ -40,10 +29,10 @@ int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
     dnnl_eltwise_desc_t ed;
     dnnl_exec_arg_t args[3];
     float *ones = NULL;
-    int rc = 0;
+    int rc, fwd_alg, bwd_alg; /* the net's post-op and backward (net.h) */
 
-    if ((unsigned)act >= NALGS)
-        return mlp_error_set(MLP_EINVAL, "unknown activation %d", (int)act);
+    if ((rc = mlp_act_algs(act, &fwd_alg, &bwd_alg)) < 0)
+        return rc;
     if (n == 0)
         return 0;
     {
@@ -56,7 +45,8 @@ int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
 
     /* Forward: y = act(x), the algorithm of the net's post-op. */
     CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training,
-                                         algs[act].fwd, &md, 0.0f, 0.0f));
+                                         (dnnl_alg_kind_t)fwd_alg, &md, 0.0f,
+                                         0.0f));
     CHECK(dnnl_primitive_desc_create(&fpd, &ed, NULL, eng, NULL));
     CHECK(dnnl_primitive_create(&fwd, fpd));
     CHECK(dnnl_memory_create(&mx, &md, eng, (void *)x));
@@ -79,9 +69,9 @@ int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
     for (size_t i = 0; i < n; i++)
         ones[i] = 1.0f;
     CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training,
-                                         algs[act].bwd, &md, 0.0f, 0.0f));
+                                         (dnnl_alg_kind_t)bwd_alg, &md, 0.0f, 0.0f));
     CHECK(dnnl_primitive_desc_create(&hint, &ed, NULL, eng, NULL));
-    CHECK(dnnl_eltwise_backward_desc_init(&ed, algs[act].bwd, &md, &md, 0.0f,
+    CHECK(dnnl_eltwise_backward_desc_init(&ed, (dnnl_alg_kind_t)bwd_alg, &md, &md, 0.0f,
                                           0.0f));
     CHECK(dnnl_primitive_desc_create(&bpd, &ed, NULL, eng, hint));
     CHECK(dnnl_primitive_create(&bwd, bpd));
@@ -139,7 +129,7 @@ static void act_usage(FILE *f)
           f);
 }
 
-enum { NACT = 3 };
+enum { NACT = MLP_NACT };
 static const char *const panel_title[NACT][2] = {
     {"ReLU(x) = max(x, 0)", "ReLU'(x): 0 for x <= 0, 1 for x > 0"},
     {"sigmoid(x) = 1 / (1 + e^{-x})", "sigmoid'(x) = s(x) (1 - s(x))"},
@@ -150,7 +140,6 @@ static const char *const panel_title[NACT][2] = {
 static int draw(const char *png, const float *x, float v[NACT][2][MLP_ACTIVATIONS_N])
 {
     static const char *const color[NACT] = {"#1f77b4", "#d62728", "#2ca02c"};
-    static const char *const name[NACT] = {"relu", "sigmoid", "tanh"};
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -178,12 +167,12 @@ static int draw(const char *png, const float *x, float v[NACT][2][MLP_ACTIVATION
             int col = 2 + 2 * a + row;
 
             fprintf(f, "set title \"%s\"\nset ylabel \"%s%s(x)\"\n",
-                    panel_title[a][row], name[a], row ? "'" : "");
+                    panel_title[a][row], mlp_act_name((mlp_act_t)a), row ? "'" : "");
             /* ReLU' is a step: draw the jump at 0, where it is. */
             fprintf(f, "plot $d using 1:%d with %s lw 2 lc rgb '%s' "
                        "title \"%s%s\"\n",
                     col, a == 0 && row == 1 ? "fsteps" : "lines", color[a],
-                    name[a], row ? "'(x)" : "(x)");
+                    mlp_act_name((mlp_act_t)a), row ? "'(x)" : "(x)");
         }
     fputs("unset multiplot\n", f);
     if (fclose(f) != 0 || buf == NULL) {

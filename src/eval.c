@@ -37,25 +37,6 @@ const char *const mlp_fashion_mnist_names[10] = {
 
 /* ---- core ---------------------------------------------------------- */
 
-static void add_size(mlp_net_spec_t *spec, size_t n)
-{
-    /* A full list: the net then refuses the batch size (MLP_EINVAL). */
-    if (n == 0 || spec->nbatch_sizes == MLP_MAX_BATCH_SIZES)
-        return;
-    for (size_t i = 0; i < spec->nbatch_sizes; i++)
-        if (spec->batch_sizes[i] == n)
-            return;
-    spec->batch_sizes[spec->nbatch_sizes++] = n;
-}
-
-void mlp_eval_add_batch_sizes(mlp_net_spec_t *spec, size_t n, size_t batch)
-{
-    if (batch == 0)
-        return;
-    add_size(spec, n < batch ? n : batch);
-    add_size(spec, n > batch ? n % batch : 0);
-}
-
 /*
  * Run the first n rows of the split through the net in batches; for each
  * batch, add the loss and counts to res (when not NULL) and store the
@@ -413,10 +394,11 @@ static int parse_opts(const char *command, int argc, char **argv,
  * mid-epoch, on interrupt). */
 static void print_model(FILE *out, const char *path, const mlp_checkpoint_t *ck)
 {
-    fprintf(out, "model    %s: %zu", path, ck->in);
-    for (size_t i = 0; i < ck->nhidden; i++)
-        fprintf(out, "-%zu", ck->hidden[i]);
-    fprintf(out, "-%zu %s, %u epoch%s", ck->out,
+    char shape[MLP_MAX_HIDDEN * 24 + 48];
+
+    fprintf(out, "model    %s: %s %s, %u epoch%s", path,
+            mlp_net_shape_str(shape, sizeof(shape), ck->in, ck->hidden,
+                              ck->nhidden, ck->out),
             ck->nhidden > 0 ? mlp_act_name(ck->act) : "linear", ck->epoch,
             ck->epoch == 1 ? "" : "s");
     if (ck->batches_done > 0)
@@ -453,15 +435,11 @@ static int load_model(const cmd_opts_t *o, size_t batch, mlp_checkpoint_t *ck,
     memcpy(spec.hidden, ck->hidden, sizeof(spec.hidden));
     spec.act = ck->act;
     spec.threads = o->threads;
-    mlp_eval_add_batch_sizes(&spec, (*ds)->test.n, batch);
+    mlp_net_spec_add_split(&spec, (*ds)->test.n, batch);
     if ((rc = mlp_net_create(&spec, net)) < 0)
         return rc;
-    if ((rc = mlp_checkpoint_restore(ck, *net, NULL)) < 0) {
-        char msg[1024];
-
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        return mlp_error_set(rc, "model '%s': %s", o->model, msg);
-    }
+    if ((rc = mlp_checkpoint_restore(ck, *net, NULL)) < 0)
+        return mlp_error_prefix(rc, "model '%s'", o->model);
     return 0;
 }
 

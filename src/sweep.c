@@ -30,6 +30,7 @@
  * Non-goals: scheduling by cost, remote machines, early stopping of bad
  * runs.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -45,6 +46,7 @@
 #include <unistd.h>
 
 #include "mlptrain/checkpoint.h"
+#include "mlptrain/clock.h"
 #include "mlptrain/cli.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
@@ -397,14 +399,6 @@ typedef struct {
     char **envp;                      /* the children's environment */
 } sweep_t;
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* mkdir -p */
 static int make_dir(const char *dir)
 {
@@ -571,16 +565,13 @@ static char **base_argv(const sweep_t *s, size_t p, size_t extra, int *argc)
 static int parse_train(int argc, char **argv, const char *what,
                        mlp_config_t *cfg)
 {
-    char msg[1024];
     mlp_cmd_t cmd;
     int rc;
 
     mlp_config_defaults(cfg);
     rc = mlp_cli_parse(argc, argv, &cmd, cfg);
-    if (rc < 0) {
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        return mlp_error_set(MLP_EUSAGE, "%s: %s", what, msg);
-    }
+    if (rc < 0)
+        return mlp_error_prefix(MLP_EUSAGE, "%s", what);
     if (cmd != MLP_CMD_TRAIN)
         return mlp_error_set(MLP_EUSAGE, "%s: --help and --version are not "
                                          "training options", what);
@@ -836,7 +827,7 @@ static int launch(sweep_t *s, run_t *r)
         goto spawn_failed;
     r->pid = pid;
     r->state = R_RUNNING;
-    r->t0 = now_s();
+    r->t0 = mlp_clock_now();
     if (r->resume)
         fprintf(stderr, "resume %s from epoch %u batch %zu: %s\n", r->id,
                 r->ck_epoch + 1, r->ck_batches, r->label);
@@ -915,7 +906,7 @@ static void ended(sweep_t *s, run_t *r, int wstatus, int stopping)
     unsigned be;
 
     r->state = R_DONE;
-    r->wall = now_s() - r->t0;
+    r->wall = mlp_clock_now() - r->t0;
     s->nended++;
     run_path(s, r, "jsonl", path, sizeof(path));
     if (mlp_runlog_read(path, &r->log) < 0)
@@ -1001,11 +992,8 @@ static int run_all(sweep_t *s, const sigset_t *set)
             if (r->state != R_TODO)
                 continue;
             if ((rc = launch(s, r)) < 0) {
-                char msg[1024];
-
-                snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-                fprintf(stderr, "mlptrain: %s; stopping the sweep\n", msg);
-                mlp_error_set(rc, "%s", msg);
+                fprintf(stderr, "mlptrain: %s; stopping the sweep\n",
+                        mlp_error_message());
                 stopping = 1;
                 signal_running(s, SIGINT);
                 break;
@@ -1039,12 +1027,11 @@ static int run_all(sweep_t *s, const sigset_t *set)
 }
 
 /* Ranked: ok runs first, then by final test accuracy, then grid order. */
-static const sweep_t *sort_sweep;
-
-static int cmp_rank(const void *a, const void *b)
+static int cmp_rank(const void *a, const void *b, void *ctx)
 {
-    const run_t *x = &sort_sweep->runs[*(const size_t *)a];
-    const run_t *y = &sort_sweep->runs[*(const size_t *)b];
+    const sweep_t *s = ctx;
+    const run_t *x = &s->runs[*(const size_t *)a];
+    const run_t *y = &s->runs[*(const size_t *)b];
     int okx = strcmp(x->status, "ok") == 0, oky = strcmp(y->status, "ok") == 0;
     double fx = final_acc(x), fy = final_acc(y);
 
@@ -1066,9 +1053,7 @@ static size_t *ranking(const sweep_t *s, size_t *n)
     for (size_t i = 0; i < s->nruns; i++)
         if (s->runs[i].state == R_DONE)
             idx[(*n)++] = i;
-    sort_sweep = s;
-    qsort(idx, *n, sizeof(*idx), cmp_rank);
-    sort_sweep = NULL;
+    qsort_r(idx, *n, sizeof(*idx), cmp_rank, (void *)s);
     return idx;
 }
 
@@ -1246,7 +1231,8 @@ static int draw_charts(const sweep_t *s, const size_t *order, size_t n)
     char **bar = calloc(n + 1, sizeof(*bar));
     char **lab = calloc(n + 1, sizeof(*lab));
     double *acc = calloc(n + 1, sizeof(*acc));
-    char png[MLP_PATH_MAX + 32], title[MLP_PATH_MAX + 64], msg[1024];
+    char png[MLP_PATH_MAX + 32], title[MLP_PATH_MAX + 64];
+    mlp_error_saved_t first;
     size_t nb = 0;
     int rc = 0, rc2;
 
@@ -1282,8 +1268,8 @@ static int draw_charts(const sweep_t *s, const size_t *order, size_t n)
     if ((rc2 = mlp_curves_overlay_png(png, logs, labels, n, title)) < 0) {
         fprintf(stderr, "mlptrain: chart not drawn: %s\n",
                 mlp_error_message());
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        rc = mlp_error_set(rc2, "%s", msg);
+        mlp_error_save(&first);
+        rc = rc2;
     } else {
         fprintf(stderr, "chart: %s\n", png);
     }
@@ -1297,7 +1283,7 @@ static int draw_charts(const sweep_t *s, const size_t *order, size_t n)
         if (rc == 0)
             rc = rc2;
         else
-            mlp_error_set(rc, "%s", msg);
+            mlp_error_restore(&first, rc);
     } else {
         fprintf(stderr, "chart: %s\n", png);
     }
@@ -1397,15 +1383,15 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
     }
     rc = run_all(&s, &set);
     {
-        char msg[1024];
+        mlp_error_saved_t first;
         int rc2;
 
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
+        mlp_error_save(&first);
         rc2 = write_csv(&s);
         if (rc == 0)
             rc = rc2;
         else
-            mlp_error_set(rc, "%s", msg);
+            mlp_error_restore(&first, rc);
     }
     if ((order = ranking(&s, &n)) == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
@@ -1416,16 +1402,15 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
         nok += strcmp(s.runs[order[i]].status, "ok") == 0;
     fprintf(stderr, "results: %s/results.csv\n", o->dir);
     if (o->plots) {
-        char msg[1024];
+        mlp_error_saved_t first;
         int rc3;
 
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
+        mlp_error_save(&first);
         rc3 = draw_charts(&s, order, n);
         if (rc < 0)
-            mlp_error_set(rc, "%s", msg);
+            mlp_error_restore(&first, rc);
         else if (rc3 < 0)
-            rc = mlp_error_set(rc3, "sweep: charts not drawn: %s",
-                               mlp_error_message());
+            rc = mlp_error_prefix(rc3, "sweep: charts not drawn");
     }
     if (rc == MLP_EINTERRUPTED) {
         size_t fin = 0;

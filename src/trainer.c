@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mlptrain/checkpoint.h"
+#include "mlptrain/clock.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loader.h"
@@ -101,37 +101,11 @@ static void startup_hold(void)
         pause();
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static long peak_rss_kb(void)
 {
     struct rusage ru;
 
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
-}
-
-/* Add n to the set of batch sizes when it is new and nonzero. */
-static void add_batch_size(mlp_net_spec_t *spec, size_t n)
-{
-    if (n == 0)
-        return;
-    for (size_t i = 0; i < spec->nbatch_sizes; i++)
-        if (spec->batch_sizes[i] == n)
-            return;
-    spec->batch_sizes[spec->nbatch_sizes++] = n;
-}
-
-/* The sizes a split of n samples is cut into: full batches and the rest. */
-static void add_split_sizes(mlp_net_spec_t *spec, size_t n, size_t batch)
-{
-    add_batch_size(spec, n < batch ? n : batch);
-    add_batch_size(spec, n > batch ? n % batch : 0);
 }
 
 /*
@@ -570,8 +544,8 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     spec.act = cfg->act;
     spec.threads = cfg->threads;
     spec.plain_weights = cfg->plain_weights;
-    add_split_sizes(&spec, ds->train.n, cfg->batch);
-    add_split_sizes(&spec, ds->test.n, cfg->batch);
+    mlp_net_spec_add_split(&spec, ds->train.n, cfg->batch);
+    mlp_net_spec_add_split(&spec, ds->test.n, cfg->batch);
     slots = cfg->slots;
     if (slots == 0) /* the loader's automatic count (loader.h) */
         slots = cfg->workers < 1 ? 2 : cfg->workers > 8 ? 16
@@ -642,10 +616,10 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
 
     if ((rc = arm_stop_signals()) < 0)
         goto out;
-    t_start = now_s();
+    t_start = mlp_clock_now();
     for (unsigned e = first; e <= cfg->epochs; e++) {
         mlp_epoch_stats_t *st = &hist[e - first];
-        double t0 = now_s(), t_train = t0;
+        double t0 = mlp_clock_now(), t_train = t0;
         uint64_t w0 = mlp_loader_wait_ns(ld);
         double test_loss = 0.0;
         size_t test_correct = 0, skip = 0, trained = 0;
@@ -715,7 +689,7 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
             if (rc < 0)
                 goto out;
             if (train && k + 1 == nb_train)
-                t_train = now_s();
+                t_train = mlp_clock_now();
             if (train)
                 mlp_report_progress(rep, e, k + 1, nb_train);
         }
@@ -729,7 +703,7 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
             goto out;
         }
         st->epoch = e;
-        st->seconds = now_s() - t0;
+        st->seconds = mlp_clock_now() - t0;
         st->train_seconds = t_train - t0;
         st->train_loss = rs.loss_sum / (double)ds->train.n;
         st->train_acc = (double)rs.correct / (double)ds->train.n;
@@ -782,7 +756,7 @@ out:
                                            : "error";
     /* A figure that does not exist is NAN (null in the log), not 0. */
     sum.epochs = rs.epoch;
-    sum.seconds = t_start > 0.0 ? now_s() - t_start : NAN;
+    sum.seconds = t_start > 0.0 ? mlp_clock_now() - t_start : NAN;
     sum.samples_per_s = train_time > 0.0 ? trained_samples / train_time : NAN;
     sum.final_test_acc = rs.epoch > 0 ? rs.final_acc : NAN;
     sum.best_test_acc = rs.best_epoch > 0 ? rs.best_acc : NAN;
