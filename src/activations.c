@@ -27,7 +27,6 @@ int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
     dnnl_memory_t mx = NULL, my = NULL, mones = NULL, mdy = NULL;
     dnnl_memory_desc_t md;
     dnnl_eltwise_desc_t ed;
-    dnnl_exec_arg_t args[3];
     float *ones = NULL;
     int rc, fwd_alg, bwd_alg; /* the net's post-op and backward (net.h) */
 
@@ -51,11 +50,11 @@ int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
     CHECK(dnnl_primitive_create(&fwd, fpd));
     CHECK(dnnl_memory_create(&mx, &md, eng, (void *)x));
     CHECK(dnnl_memory_create(&my, &md, eng, y));
-    args[0].arg = DNNL_ARG_SRC;
-    args[0].memory = mx;
-    args[1].arg = DNNL_ARG_DST;
-    args[1].memory = my;
-    CHECK(dnnl_primitive_execute(fwd, strm, 2, args));
+    {
+        dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, mx}, {DNNL_ARG_DST, my}};
+
+        CHECK(dnnl_primitive_execute(fwd, strm, 2, args));
+    }
     CHECK(dnnl_stream_wait(strm));
     if (dy == NULL)
         goto out;
@@ -69,21 +68,22 @@ int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
     for (size_t i = 0; i < n; i++)
         ones[i] = 1.0f;
     CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training,
-                                         (dnnl_alg_kind_t)bwd_alg, &md, 0.0f, 0.0f));
+                                         (dnnl_alg_kind_t)bwd_alg, &md, 0.0f,
+                                         0.0f));
     CHECK(dnnl_primitive_desc_create(&hint, &ed, NULL, eng, NULL));
-    CHECK(dnnl_eltwise_backward_desc_init(&ed, (dnnl_alg_kind_t)bwd_alg, &md, &md, 0.0f,
-                                          0.0f));
+    CHECK(dnnl_eltwise_backward_desc_init(&ed, (dnnl_alg_kind_t)bwd_alg, &md,
+                                          &md, 0.0f, 0.0f));
     CHECK(dnnl_primitive_desc_create(&bpd, &ed, NULL, eng, hint));
     CHECK(dnnl_primitive_create(&bwd, bpd));
     CHECK(dnnl_memory_create(&mones, &md, eng, ones));
     CHECK(dnnl_memory_create(&mdy, &md, eng, dy));
-    args[0].arg = DNNL_ARG_DST;
-    args[0].memory = my;
-    args[1].arg = DNNL_ARG_DIFF_DST;
-    args[1].memory = mones;
-    args[2].arg = DNNL_ARG_DIFF_SRC;
-    args[2].memory = mdy;
-    CHECK(dnnl_primitive_execute(bwd, strm, 3, args));
+    {
+        dnnl_exec_arg_t args[] = {{DNNL_ARG_DST, my},
+                                  {DNNL_ARG_DIFF_DST, mones},
+                                  {DNNL_ARG_DIFF_SRC, mdy}};
+
+        CHECK(dnnl_primitive_execute(bwd, strm, 3, args));
+    }
     CHECK(dnnl_stream_wait(strm));
 out:
     dnnl_memory_destroy(mdy);
@@ -167,7 +167,8 @@ static int draw(const char *png, const float *x, float v[NACT][2][MLP_ACTIVATION
             int col = 2 + 2 * a + row;
 
             fprintf(f, "set title \"%s\"\nset ylabel \"%s%s(x)\"\n",
-                    panel_title[a][row], mlp_act_name((mlp_act_t)a), row ? "'" : "");
+                    panel_title[a][row], mlp_act_name((mlp_act_t)a),
+                    row ? "'" : "");
             /* ReLU' is a step: draw the jump at 0, where it is. */
             fprintf(f, "plot $d using 1:%d with %s lw 2 lc rgb '%s' "
                        "title \"%s%s\"\n",
