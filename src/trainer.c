@@ -13,6 +13,11 @@
  * the loop takes those batches from the loader and drops them unseen, so
  * every later batch is exactly the one the uninterrupted run would see.
  *
+ * mlp_train is a row of stages over one session_t (see "the run" below):
+ * session_open, session_resume, session_load_data, session_build,
+ * session_start, run_epochs (run_epoch, train_batch per batch),
+ * session_finish (with save_interrupted), session_close.
+ *
  * Non-goals: parsing options, printing (report.c does).
  */
 #include <errno.h>
