@@ -399,7 +399,7 @@ static void print_model(FILE *out, const char *path, const mlp_checkpoint_t *ck)
     fprintf(out, "model    %s: %s %s, %u epoch%s", path,
             mlp_net_shape_str(shape, sizeof(shape), ck->in, ck->hidden,
                               ck->nhidden, ck->out),
-            ck->nhidden > 0 ? mlp_act_name(ck->act) : "linear", ck->epoch,
+            mlp_net_act_label(ck->act, ck->nhidden), ck->epoch,
             ck->epoch == 1 ? "" : "s");
     if (ck->batches_done > 0)
         fprintf(out, " and %zu batch%s", ck->batches_done,

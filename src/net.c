@@ -157,6 +157,11 @@ char *mlp_net_shape_str(char *buf, size_t len, size_t in,
     return buf;
 }
 
+const char *mlp_net_act_label(mlp_act_t act, size_t nhidden)
+{
+    return nhidden > 0 ? mlp_act_name(act) : "linear";
+}
+
 static size_t round_up(size_t n)
 {
     return (n + MLP_ALIGN_F - 1) / MLP_ALIGN_F * MLP_ALIGN_F;

@@ -298,7 +298,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
         snprintf(rep->plot_path, sizeof(rep->plot_path), "%s", cfg->plot_path);
         snprintf(rep->plot_title, sizeof(rep->plot_title),
                  "training curves: %s %s, lr %g, batch %zu", shape,
-                 cfg->nhidden > 0 ? mlp_act_name(cfg->act) : "linear",
+                 mlp_net_act_label(cfg->act, cfg->nhidden),
                  (double)cfg->lr, cfg->batch);
     }
     /* OpenMP threads spin on a taken core: a loaded machine makes every
@@ -320,7 +320,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 "training SGD lr %g%s, batch %zu, %u epochs\n"
                 "threads  %d compute, %u loader, %zu ring slots (%.1f MiB)\n",
                 PACKAGE_VERSION, MLP_GIT_HASH, info->dnnl_version, info->isa,
-                shape, cfg->nhidden > 0 ? mlp_act_name(cfg->act) : "linear",
+                shape, mlp_net_act_label(cfg->act, cfg->nhidden),
                 info->nparams, (double)cfg->init_std,
                 (unsigned long long)cfg->seed, cfg->data_dir, ds->train.n,
                 ds->test.n, ds->rows, ds->cols, ds->nclasses,

@@ -604,10 +604,7 @@ static int session_build(session_t *s)
     spec.plain_weights = cfg->plain_weights;
     mlp_net_spec_add_split(&spec, ds->train.n, cfg->batch);
     mlp_net_spec_add_split(&spec, ds->test.n, cfg->batch);
-    slots = cfg->slots;
-    if (slots == 0) /* the loader's automatic count (loader.h) */
-        slots = cfg->workers < 1 ? 2 : cfg->workers > 8 ? 16
-                                                         : 2 * cfg->workers;
+    slots = mlp_loader_nslots(cfg->workers, cfg->slots);
     if ((rc = check_memory(&spec, s->maxb, slots, cfg->momentum > 0.0f,
                            cfg->save_path[0] != '\0', s->resume, ds,
                            s->res != NULL ? &s->res->mem_estimate : NULL)) <

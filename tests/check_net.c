@@ -613,6 +613,8 @@ START_TEST(test_spec_add_split_and_shape)
                      "784-256-128-10");
     ck_assert_str_eq(mlp_net_shape_str(buf, sizeof(buf), 784, NULL, 0, 10),
                      "784-10");
+    ck_assert_str_eq(mlp_net_act_label(MLP_ACT_TANH, 2), "tanh");
+    ck_assert_str_eq(mlp_net_act_label(MLP_ACT_TANH, 0), "linear");
     ck_assert_str_eq(mlp_net_shape_str(buf, 6, 784, hidden, 2, 10), "784-2");
 }
 END_TEST

@@ -71,6 +71,10 @@ typedef struct mlp_loader mlp_loader_t;
  * outlive it.
  */
 int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out);
+
+/* The ring slots a loader of these options gets (the rule above), for
+ * estimates made before it exists. */
+size_t mlp_loader_nslots(unsigned workers, size_t slots);
 /*
  * Wait for the next batch of the schedule.  Returns 0 and fills *b;
  * MLP_ERANGE once the schedule is exhausted; or a worker's error, with its

@@ -88,9 +88,12 @@ void mlp_net_spec_add_split(mlp_net_spec_t *spec, size_t n, size_t batch);
 
 /*
  * "784-256-10": the widths in to out, cut to fit len (len > 0); returns buf.
+ * The activation beside it is mlp_net_act_label(): a net without hidden
+ * layers has none ("linear").
  */
 char *mlp_net_shape_str(char *buf, size_t len, size_t in,
                         const size_t *hidden, size_t nhidden, size_t out);
+const char *mlp_net_act_label(mlp_act_t act, size_t nhidden);
 
 int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out);
 
