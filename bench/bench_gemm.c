@@ -27,13 +27,13 @@ static double square_seconds(size_t n, int reps)
     for (size_t i = 0; i < n * n; i++)
         a[i] = b[i] = (float)(i % 13) * 0.01f;
     for (int r = -1; r < reps; r++) {
-        double t0 = bu_now();
+        double t0 = mlp_clock_now();
         dnnl_dim_t N = (dnnl_dim_t)n;
         if (dnnl_sgemm('N', 'N', N, N, N, 1.0f, a, N, b, N, 0.0f, c, N) !=
             dnnl_success)
             goto out;
         if (r >= 0)
-            t[r] = bu_now() - t0;
+            t[r] = mlp_clock_now() - t0;
     }
     med = bu_median(t, (size_t)reps, NULL, NULL);
 out:

@@ -68,7 +68,7 @@ int main(void)
         }
         c0 = cpu_seconds();
         for (int e = 0; e < reps; e++) {
-            double t0 = bu_now();
+            double t0 = mlp_clock_now();
             size_t rows = 0;
             while (rows < n && (rc = mlp_loader_next(ld, &b)) == 0) {
                 for (size_t i = 0; i < b.n; i++)
@@ -76,7 +76,7 @@ int main(void)
                 rows += b.n;
                 mlp_loader_release(ld, &b);
             }
-            t[e] = (double)n / (bu_now() - t0);
+            t[e] = (double)n / (mlp_clock_now() - t0);
         }
         cpu = (cpu_seconds() - c0) / ((double)n * reps) * 1e6;
         med = bu_median(t, (size_t)reps, &lo, &hi);

@@ -82,7 +82,7 @@ static int time_steps(const step_case_t *c, int threads, int reps,
     /* about 0.2 s of work per timed run at 200k samples/s */
     steps = (int)(40000 / b) + 5;
     for (int k = -1; k < reps; k++) {
-        double t0 = bu_now();
+        double t0 = mlp_clock_now();
         for (int s = 0; s < (k < 0 ? 10 : steps); s++) {
             const float *logits;
             double loss = 0;
@@ -95,7 +95,7 @@ static int time_steps(const step_case_t *c, int threads, int reps,
             mlp_optim_step(opt, p, g);
         }
         if (k >= 0)
-            t[k] = (bu_now() - t0) / steps;
+            t[k] = (mlp_clock_now() - t0) / steps;
     }
     *med = bu_median(t, (size_t)reps, lo, hi);
     rc = 0;

@@ -5,19 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <oneapi/dnnl/dnnl.h>
 
 #include "benchutil.h"
-
-double bu_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -99,7 +90,7 @@ double bu_sgemm_step_seconds(const size_t *widths, size_t nlayers, size_t b,
     for (size_t i = 0; i < nb; i++)
         act[i] = d[i] = (float)(i % 17) * 0.01f;
     for (int r = -2; r < reps; r++) { /* two warm-up passes */
-        double t0 = bu_now();
+        double t0 = mlp_clock_now();
         for (size_t l = 0; l < nlayers; l++) {
             dnnl_dim_t in = (dnnl_dim_t)widths[l], o = (dnnl_dim_t)widths[l + 1];
             dnnl_dim_t B = (dnnl_dim_t)b;
@@ -117,7 +108,7 @@ double bu_sgemm_step_seconds(const size_t *widths, size_t nlayers, size_t b,
                 goto out;
         }
         if (r >= 0)
-            t[r] = bu_now() - t0;
+            t[r] = mlp_clock_now() - t0;
     }
     best = bu_median(t, (size_t)reps, NULL, NULL);
 out:

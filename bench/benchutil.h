@@ -1,6 +1,7 @@
 /*
- * benchutil: what the benchmarks share: a clock, medians and spreads over
- * repeats, CSV output, and the compute ceiling of a model's training GEMMs.
+ * benchutil: what the benchmarks share: medians and spreads over repeats,
+ * CSV output, and the compute ceiling of a model's training GEMMs.  The
+ * clock is the library's (mlp_clock_now, clock.h).
  *
  * Benchmarks report ratios to a baseline measured in the same run, never
  * bare times: these machines are shared and noisy.  Not thread-safe.
@@ -11,8 +12,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "mlptrain/clock.h"
+
 /* Monotonic seconds. */
-double bu_now(void);
 
 /* Median of n values (sorts v in place); *lo, *hi get min and max. */
 double bu_median(double *v, size_t n, double *lo, double *hi);

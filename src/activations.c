@@ -14,17 +14,6 @@
 #include "mlptrain/error.h"
 
 
-/* The same algorithms as net.c's table: its post-op and its backward. */
-static const struct {
-    dnnl_alg_kind_t fwd, bwd;
-} algs[] = {
-    [MLP_ACT_RELU] = {dnnl_eltwise_relu, dnnl_eltwise_relu_use_dst_for_bwd},
-    [MLP_ACT_SIGMOID] = {dnnl_eltwise_logistic,
-                         dnnl_eltwise_logistic_use_dst_for_bwd},
-    [MLP_ACT_TANH] = {dnnl_eltwise_tanh, dnnl_eltwise_tanh_use_dst_for_bwd},
-};
-#define NALGS (sizeof(algs) / sizeof(algs[0]))
-
 int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
                         float *dy)
 {
@@ -35,12 +24,11 @@ int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
     dnnl_memory_t mx = NULL, my = NULL, mones = NULL, mdy = NULL;
     dnnl_memory_desc_t md;
     dnnl_eltwise_desc_t ed;
-    dnnl_exec_arg_t args[3];
     float *ones = NULL;
-    int rc = 0;
+    int rc, fwd_alg, bwd_alg; /* the net's post-op and backward (net.h) */
 
-    if ((unsigned)act >= NALGS)
-        return mlp_error_set(MLP_EINVAL, "unknown activation %d", (int)act);
+    if ((rc = mlp_act_algs(act, &fwd_alg, &bwd_alg)) < 0)
+        return rc;
     if (n == 0)
         return 0;
     {
@@ -53,16 +41,17 @@ int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
 
     /* Forward: y = act(x), the algorithm of the net's post-op. */
     CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training,
-                                         algs[act].fwd, &md, 0.0f, 0.0f));
+                                         (dnnl_alg_kind_t)fwd_alg, &md, 0.0f,
+                                         0.0f));
     CHECK(dnnl_primitive_desc_create(&fpd, &ed, NULL, eng, NULL));
     CHECK(dnnl_primitive_create(&fwd, fpd));
     CHECK(dnnl_memory_create(&mx, &md, eng, (void *)x));
     CHECK(dnnl_memory_create(&my, &md, eng, y));
-    args[0].arg = DNNL_ARG_SRC;
-    args[0].memory = mx;
-    args[1].arg = DNNL_ARG_DST;
-    args[1].memory = my;
-    CHECK(dnnl_primitive_execute(fwd, strm, 2, args));
+    {
+        dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, mx}, {DNNL_ARG_DST, my}};
+
+        CHECK(dnnl_primitive_execute(fwd, strm, 2, args));
+    }
     CHECK(dnnl_stream_wait(strm));
     if (dy == NULL)
         goto out;
@@ -76,21 +65,22 @@ int mlp_activation_eval(mlp_act_t act, const float *x, size_t n, float *y,
     for (size_t i = 0; i < n; i++)
         ones[i] = 1.0f;
     CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training,
-                                         algs[act].bwd, &md, 0.0f, 0.0f));
+                                         (dnnl_alg_kind_t)bwd_alg, &md, 0.0f,
+                                         0.0f));
     CHECK(dnnl_primitive_desc_create(&hint, &ed, NULL, eng, NULL));
-    CHECK(dnnl_eltwise_backward_desc_init(&ed, algs[act].bwd, &md, &md, 0.0f,
-                                          0.0f));
+    CHECK(dnnl_eltwise_backward_desc_init(&ed, (dnnl_alg_kind_t)bwd_alg, &md,
+                                          &md, 0.0f, 0.0f));
     CHECK(dnnl_primitive_desc_create(&bpd, &ed, NULL, eng, hint));
     CHECK(dnnl_primitive_create(&bwd, bpd));
     CHECK(dnnl_memory_create(&mones, &md, eng, ones));
     CHECK(dnnl_memory_create(&mdy, &md, eng, dy));
-    args[0].arg = DNNL_ARG_DST;
-    args[0].memory = my;
-    args[1].arg = DNNL_ARG_DIFF_DST;
-    args[1].memory = mones;
-    args[2].arg = DNNL_ARG_DIFF_SRC;
-    args[2].memory = mdy;
-    CHECK(dnnl_primitive_execute(bwd, strm, 3, args));
+    {
+        dnnl_exec_arg_t args[] = {{DNNL_ARG_DST, my},
+                                  {DNNL_ARG_DIFF_DST, mones},
+                                  {DNNL_ARG_DIFF_SRC, mdy}};
+
+        CHECK(dnnl_primitive_execute(bwd, strm, 3, args));
+    }
     CHECK(dnnl_stream_wait(strm));
 out:
     dnnl_memory_destroy(mdy);

@@ -132,18 +132,6 @@ static double get_f64(const uint8_t *p)
     return d;
 }
 
-/* zlib's crc32 takes uInt lengths: feed it in pieces. */
-static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-
-        crc = (uint32_t)crc32(crc, p, k);
-        p += k;
-        n -= k;
-    }
-    return crc;
-}
 
 /* ---- validation ----------------------------------------------------- */
 
@@ -300,7 +288,7 @@ static int flush_stage(writer_t *w)
 {
     int rc;
 
-    w->crc = crc_update(w->crc, w->stage, w->n);
+    w->crc = (uint32_t)crc32_z(w->crc, w->stage, w->n);
     rc = write_out(w, w->stage, w->n);
     w->n = 0;
     return rc;
@@ -407,7 +395,7 @@ int mlp_checkpoint_encode(const mlp_checkpoint_t *ck, uint8_t **buf,
         return rc;
     memset(&w, 0, sizeof(w));
     w.fd = -1;
-    w.crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w.crc = (uint32_t)crc32_z(0L, Z_NULL, 0);
     w.stage = malloc(CK_STAGE);
     w.mem = malloc(encoded_size(ck));
     if (w.stage == NULL || w.mem == NULL) {
@@ -487,7 +475,7 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
                              name, (unsigned long long)(len - file_bytes),
                              (unsigned long long)file_bytes);
     stored = get_u32(buf + len - 4);
-    crc = crc_update((uint32_t)crc32(0L, Z_NULL, 0), buf, len - 4);
+    crc = (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), buf, len - 4);
     if (stored != crc)
         return mlp_error_set(MLP_EFORMAT,
                              "%s: checksum mismatch (stored %08x, computed "
@@ -602,7 +590,7 @@ static int save_fill(int fd, const char *tmp, void *arg)
     w.fd = fd;
     w.path = tmp;
     w.stage = s->stage;
-    w.crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w.crc = (uint32_t)crc32_z(0L, Z_NULL, 0);
     return write_all(&w, s->ck);
 }
 

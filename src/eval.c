@@ -29,25 +29,6 @@ const char *const mlp_fashion_mnist_names[10] = {
 
 /* ---- core ---------------------------------------------------------- */
 
-static void add_size(mlp_net_spec_t *spec, size_t n)
-{
-    /* A full list: the net then refuses the batch size (MLP_EINVAL). */
-    if (n == 0 || spec->nbatch_sizes == MLP_MAX_BATCH_SIZES)
-        return;
-    for (size_t i = 0; i < spec->nbatch_sizes; i++)
-        if (spec->batch_sizes[i] == n)
-            return;
-    spec->batch_sizes[spec->nbatch_sizes++] = n;
-}
-
-void mlp_eval_add_batch_sizes(mlp_net_spec_t *spec, size_t n, size_t batch)
-{
-    if (batch == 0)
-        return;
-    add_size(spec, n < batch ? n : batch);
-    add_size(spec, n > batch ? n % batch : 0);
-}
-
 /*
  * Run the first n rows of the split through the net in batches; for each
  * batch, add the loss and counts to res (when not NULL) and store the
@@ -310,14 +291,10 @@ int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
     memcpy(spec.hidden, ck->hidden, sizeof(spec.hidden));
     spec.act = ck->act;
     spec.threads = threads;
-    mlp_eval_add_batch_sizes(&spec, (*ds)->test.n, batch);
+    mlp_net_spec_add_split(&spec, (*ds)->test.n, batch);
     if ((rc = mlp_net_create(&spec, net)) < 0)
         return rc;
-    if ((rc = mlp_checkpoint_restore(ck, *net, NULL)) < 0) {
-        char msg[1024];
-
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        return mlp_error_set(rc, "model '%s': %s", model, msg);
-    }
+    if ((rc = mlp_checkpoint_restore(ck, *net, NULL)) < 0)
+        return mlp_error_prefix(rc, "model '%s'", model);
     return 0;
 }

@@ -18,11 +18,12 @@
  * mid-epoch, on interrupt). */
 void mlp_eval_print_model(FILE *out, const char *path, const mlp_checkpoint_t *ck)
 {
-    fprintf(out, "model    %s: %zu", path, ck->in);
-    for (size_t i = 0; i < ck->nhidden; i++)
-        fprintf(out, "-%zu", ck->hidden[i]);
-    fprintf(out, "-%zu %s, %u epoch%s", ck->out,
-            ck->nhidden > 0 ? mlp_act_name(ck->act) : "linear", ck->epoch,
+    char shape[MLP_MAX_HIDDEN * 24 + 48];
+
+    fprintf(out, "model    %s: %s %s, %u epoch%s", path,
+            mlp_net_shape_str(shape, sizeof(shape), ck->in, ck->hidden,
+                              ck->nhidden, ck->out),
+            mlp_net_act_label(ck->act, ck->nhidden), ck->epoch,
             ck->epoch == 1 ? "" : "s");
     if (ck->batches_done > 0)
         fprintf(out, " and %zu batch%s", ck->batches_done,

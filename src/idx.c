@@ -409,16 +409,16 @@ static int read_header(src_t *s, uint8_t *head, mlp_idx_t *r, size_t *hdr,
  */
 static void stream_error(gz_t *g, uint8_t *scratch, size_t n)
 {
-    char msg[1024];
+    mlp_error_saved_t first;
     size_t got, seen = 0;
 
-    snprintf(msg, sizeof(msg), "%s", mlp_error_message());
+    mlp_error_save(&first);
     do {
         if (gz_read(g, scratch, n, &got) < 0)
             return; /* zlib's error stands */
         seen += got;
     } while (got == n && seen < ((size_t)16 << 20));
-    mlp_error_set(MLP_EFORMAT, "%s", msg);
+    mlp_error_restore(&first, MLP_EFORMAT);
 }
 
 /*

@@ -100,12 +100,6 @@ typedef struct {
     int last;
 } batch_pos_t;
 
-size_t mlp_loader_auto_slots(unsigned workers)
-{
-    size_t n = 2 * (size_t)workers;
-
-    return n < 2 ? 2 : n > LOADER_MAX_AUTO_SLOTS ? LOADER_MAX_AUTO_SLOTS : n;
-}
 
 size_t mlp_loader_nbatches(size_t n, size_t batch)
 {
@@ -367,8 +361,7 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
     atomic_init(&ld->next, 0);
     ld->nworkers = opts->workers;
 
-    ld->nslots = opts->slots != 0 ? opts->slots
-                                  : mlp_loader_auto_slots(ld->nworkers);
+    ld->nslots = mlp_loader_nslots(opts->workers, opts->slots);
 
     if ((err = pthread_mutex_init(&ld->mu, NULL)) != 0) {
         rc = mlp_error_set(MLP_ETHREAD, "loader: pthread_mutex_init: %s",
@@ -489,6 +482,16 @@ void mlp_loader_release(mlp_loader_t *ld, mlp_batch_t *b)
 uint64_t mlp_loader_wait_ns(const mlp_loader_t *ld)
 {
     return ld->wait_ns;
+}
+
+size_t mlp_loader_nslots(unsigned workers, size_t slots)
+{
+    if (slots > 0)
+        return slots;
+    slots = 2 * (size_t)workers;
+    if (slots < 2)
+        slots = 2;
+    return slots > LOADER_MAX_AUTO_SLOTS ? LOADER_MAX_AUTO_SLOTS : slots;
 }
 
 size_t mlp_loader_slots(const mlp_loader_t *ld)

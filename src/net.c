@@ -94,14 +94,12 @@ static const struct {
     dnnl_alg_kind_t fwd; /* the post-op */
     dnnl_alg_kind_t bwd; /* backward from the activations (dst) */
 } acts[] = {
-    [MLP_ACT_RELU] = {"relu", dnnl_eltwise_relu,
-                      dnnl_eltwise_relu_use_dst_for_bwd},
-    [MLP_ACT_SIGMOID] = {"sigmoid", dnnl_eltwise_logistic,
-                         dnnl_eltwise_logistic_use_dst_for_bwd},
-    [MLP_ACT_TANH] = {"tanh", dnnl_eltwise_tanh,
-                      dnnl_eltwise_tanh_use_dst_for_bwd},
+#define MLP_ACT_ROW(id, name, fwd, bwd) \
+    [MLP_ACT_##id] = {name, dnnl_eltwise_##fwd, dnnl_eltwise_##bwd},
+    MLP_ACT_MAP(MLP_ACT_ROW)
+#undef MLP_ACT_ROW
 };
-#define MLP_NACTS (sizeof(acts) / sizeof(acts[0]))
+#define MLP_NACTS ((size_t)MLP_NACT)
 
 const char *mlp_act_name(mlp_act_t act)
 {
@@ -116,6 +114,51 @@ int mlp_act_parse(const char *name)
         if (strcmp(name, acts[i].name) == 0)
             return (int)i;
     return -1;
+}
+
+int mlp_act_algs(mlp_act_t act, int *fwd, int *bwd)
+{
+    if ((unsigned)act >= MLP_NACTS)
+        return mlp_error_set(MLP_EINVAL, "unknown activation %d", (int)act);
+    *fwd = (int)acts[act].fwd;
+    *bwd = (int)acts[act].bwd;
+    return 0;
+}
+
+/* Add n to the set of batch sizes when it is new and nonzero. */
+static void add_batch_size(mlp_net_spec_t *spec, size_t n)
+{
+    if (n == 0 || spec->nbatch_sizes >= MLP_MAX_BATCH_SIZES)
+        return;
+    for (size_t i = 0; i < spec->nbatch_sizes; i++)
+        if (spec->batch_sizes[i] == n)
+            return;
+    spec->batch_sizes[spec->nbatch_sizes++] = n;
+}
+
+void mlp_net_spec_add_split(mlp_net_spec_t *spec, size_t n, size_t batch)
+{
+    if (batch == 0)
+        return;
+    add_batch_size(spec, n < batch ? n : batch);
+    add_batch_size(spec, n > batch ? n % batch : 0);
+}
+
+char *mlp_net_shape_str(char *buf, size_t len, size_t in,
+                        const size_t *hidden, size_t nhidden, size_t out)
+{
+    size_t off = (size_t)snprintf(buf, len, "%zu", in);
+
+    for (size_t i = 0; i < nhidden && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "-%zu", hidden[i]);
+    if (off < len)
+        snprintf(buf + off, len - off, "-%zu", out);
+    return buf;
+}
+
+const char *mlp_net_act_label(mlp_act_t act, size_t nhidden)
+{
+    return nhidden > 0 ? mlp_act_name(act) : "linear";
 }
 
 static size_t round_up(size_t n)

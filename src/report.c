@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "config.h"
 #include "git-version.h"
+#include "mlptrain/clock.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
 #include "mlptrain/outfile.h"
@@ -100,14 +100,6 @@ int mlp_report_destroy(mlp_report_t *rep)
     free(rep->hist);
     free(rep);
     return rc;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* Take a redrawn progress line off the terminal before other output. */
@@ -291,18 +283,6 @@ void mlp_report_json_string(FILE *f, const char *s)
     json_decref(j);
 }
 
-/* "784-256-10" */
-static void model_shape(char *buf, size_t len, const mlp_config_t *cfg,
-                        const mlp_dataset_t *ds)
-{
-    size_t off = (size_t)snprintf(buf, len, "%zu", ds->train.dim);
-
-    for (size_t i = 0; i < cfg->nhidden && off < len; i++)
-        off += (size_t)snprintf(buf + off, len - off, "-%zu", cfg->hidden[i]);
-    if (off < len)
-        snprintf(buf + off, len - off, "-%zu", ds->nclasses);
-}
-
 /*
  * The run record's "options": every option of the table (options.h), keyed
  * by its long name with '_' for '-' ("weight_decay"): numbers as numbers
@@ -357,7 +337,8 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     char shape[512];
     FILE *f = rep->log;
 
-    model_shape(shape, sizeof(shape), cfg, ds);
+    mlp_net_shape_str(shape, sizeof(shape), ds->train.dim, cfg->hidden,
+                      cfg->nhidden, ds->nclasses);
     rep->batch = cfg->batch;
     rep->ntrain = ds->train.n;
     rep->epochs = cfg->epochs;
@@ -365,7 +346,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
         snprintf(rep->plot_path, sizeof(rep->plot_path), "%s", cfg->plot_path);
         snprintf(rep->plot_title, sizeof(rep->plot_title),
                  "training curves: %s %s, lr %g, batch %zu", shape,
-                 cfg->nhidden > 0 ? mlp_act_name(cfg->act) : "linear",
+                 mlp_net_act_label(cfg->act, cfg->nhidden),
                  (double)cfg->lr, cfg->batch);
     }
     /* OpenMP threads spin on a taken core: a loaded machine makes every
@@ -387,7 +368,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 "training SGD lr %g%s, batch %zu, %u epochs\n"
                 "threads  %d compute, %u loader, %zu ring slots (%.1f MiB)\n",
                 PACKAGE_VERSION, MLP_GIT_HASH, info->dnnl_version, info->isa,
-                shape, cfg->nhidden > 0 ? mlp_act_name(cfg->act) : "linear",
+                shape, mlp_net_act_label(cfg->act, cfg->nhidden),
                 info->nparams, (double)cfg->init_std,
                 (unsigned long long)cfg->seed, cfg->data_dir, ds->train.n,
                 ds->test.n, ds->rows, ds->cols, ds->nclasses,
@@ -594,7 +575,7 @@ void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
         return;
     if (epoch != rep->pepoch) {
         rep->pepoch = epoch;
-        rep->t0 = rep->last = now_s();
+        rep->t0 = rep->last = mlp_clock_now();
         rep->done0 = done;
         rep->calls = 0;
         return;
@@ -602,7 +583,7 @@ void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
     /* The clock every few batches; nothing more on most calls. */
     if (++rep->calls % 4 != 0 || done >= total)
         return;
-    t = now_s();
+    t = mlp_clock_now();
     if (t - rep->last < rep->interval || t <= rep->t0)
         return;
     rep->last = t;

@@ -32,6 +32,7 @@
  * Non-goals: scheduling by cost, remote machines, early stopping of bad
  * runs.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -46,6 +47,7 @@
 #include <unistd.h>
 
 #include "mlptrain/checkpoint.h"
+#include "mlptrain/clock.h"
 #include "mlptrain/cli.h"
 #include "mlptrain/error.h"
 #include "mlptrain/grid.h"
@@ -56,13 +58,6 @@
 
 /* ---- runner ------------------------------------------------------------ */
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* mkdir -p */
 static int make_dir(const char *dir)
@@ -217,16 +212,13 @@ static char **base_argv(const sweep_t *s, size_t p, size_t extra, int *argc)
 static int parse_train(int argc, char **argv, const char *what,
                        mlp_config_t *cfg)
 {
-    char msg[1024];
     mlp_cmd_t cmd;
     int rc;
 
     mlp_config_defaults(cfg);
     rc = mlp_cli_parse(argc, argv, &cmd, cfg);
-    if (rc < 0) {
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        return mlp_error_set(MLP_EUSAGE, "%s: %s", what, msg);
-    }
+    if (rc < 0)
+        return mlp_error_prefix(MLP_EUSAGE, "%s", what);
     if (cmd != MLP_CMD_TRAIN)
         return mlp_error_set(MLP_EUSAGE, "%s: --help and --version are not "
                                          "training options", what);
@@ -460,7 +452,7 @@ static int launch(sweep_t *s, run_t *r)
         goto spawn_failed;
     r->pid = pid;
     r->state = R_RUNNING;
-    r->t0 = now_s();
+    r->t0 = mlp_clock_now();
     if (r->resume)
         mlp_sweep_say(s, "resume %s from epoch %u batch %zu: %s\n", r->id,
                 r->ck_epoch + 1, r->ck_batches, r->label);
@@ -485,7 +477,7 @@ out:
 static void ended(sweep_t *s, run_t *r, int wstatus, int stopping)
 {
     r->state = R_DONE;
-    r->wall = now_s() - r->t0;
+    r->wall = mlp_clock_now() - r->t0;
     s->nended++;
     mlp_sweep_settle(s, r, wstatus, stopping);
     /* results.csv after every run: a killed sweep keeps what finished. */
@@ -531,11 +523,8 @@ static int run_all(sweep_t *s, const sigset_t *set)
             if (r->state != R_TODO)
                 continue;
             if ((rc = launch(s, r)) < 0) {
-                char msg[1024];
-
-                snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-                mlp_sweep_say(s, "mlptrain: %s; stopping the sweep\n", msg);
-                mlp_error_set(rc, "%s", msg);
+                mlp_sweep_say(s, "mlptrain: %s; stopping the sweep\n",
+                              mlp_error_message());
                 stopping = 1;
                 signal_running(s, SIGINT);
                 break;
@@ -653,15 +642,15 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
     }
     rc = run_all(&s, &set);
     {
-        char msg[1024];
+        mlp_error_saved_t first;
         int rc2;
 
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
+        mlp_error_save(&first);
         rc2 = mlp_sweep_write_csv(&s);
         if (rc == 0)
             rc = rc2;
         else
-            mlp_error_set(rc, "%s", msg);
+            mlp_error_restore(&first, rc);
     }
     if ((order = mlp_sweep_ranking(&s, &n)) == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
@@ -672,16 +661,15 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out)
         nok += strcmp(s.runs[order[i]].status, "ok") == 0;
     mlp_sweep_say(&s, "results: %s/results.csv\n", o->dir);
     if (o->plots) {
-        char msg[1024];
+        mlp_error_saved_t first;
         int rc3;
 
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
+        mlp_error_save(&first);
         rc3 = mlp_sweep_draw_charts(&s, order, n);
         if (rc < 0)
-            mlp_error_set(rc, "%s", msg);
+            mlp_error_restore(&first, rc);
         else if (rc3 < 0)
-            rc = mlp_error_set(rc3, "sweep: charts not drawn: %s",
-                               mlp_error_message());
+            rc = mlp_error_prefix(rc3, "sweep: charts not drawn");
     }
     if (rc == MLP_EINTERRUPTED) {
         size_t fin = 0;

@@ -367,7 +367,8 @@ int mlp_sweep_draw_charts(const sweep_t *s, const size_t *order, size_t n)
     char **bar = calloc(n + 1, sizeof(*bar));
     char **lab = calloc(n + 1, sizeof(*lab));
     double *acc = calloc(n + 1, sizeof(*acc));
-    char png[MLP_PATH_MAX + 32], title[MLP_PATH_MAX + 64], msg[1024];
+    char png[MLP_PATH_MAX + 32], title[MLP_PATH_MAX + 64];
+    mlp_error_saved_t first;
     size_t nb = 0;
     int rc = 0, rc2;
 
@@ -402,9 +403,9 @@ int mlp_sweep_draw_charts(const sweep_t *s, const size_t *order, size_t n)
              nb, s->g->nkeys > 0 ? "their options" : "run");
     if ((rc2 = mlp_curves_overlay_png(png, logs, labels, n, title)) < 0) {
         mlp_sweep_say(s, "mlptrain: chart not drawn: %s\n",
-                mlp_error_message());
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        rc = mlp_error_set(rc2, "%s", msg);
+                      mlp_error_message());
+        mlp_error_save(&first);
+        rc = rc2;
     } else {
         mlp_sweep_say(s, "chart: %s\n", png);
     }
@@ -414,11 +415,11 @@ int mlp_sweep_draw_charts(const sweep_t *s, const size_t *order, size_t n)
     if ((rc2 = mlp_curves_accuracy_png(png, (const char *const *)bar, acc, nb,
                                        title)) < 0) {
         mlp_sweep_say(s, "mlptrain: chart not drawn: %s\n",
-                mlp_error_message());
+                      mlp_error_message());
         if (rc == 0)
             rc = rc2;
         else
-            mlp_error_set(rc, "%s", msg);
+            mlp_error_restore(&first, rc);
     } else {
         mlp_sweep_say(s, "chart: %s\n", png);
     }

@@ -13,6 +13,11 @@
  * the loop takes those batches from the loader and drops them unseen, so
  * every later batch is exactly the one the uninterrupted run would see.
  *
+ * mlp_train is a row of stages over one session_t (see "the run" below):
+ * session_open, session_resume, session_load_data, session_build,
+ * session_start, run_epochs (run_epoch, train_batch per batch),
+ * session_finish (with save_interrupted), session_close.
+ *
  * Non-goals: parsing options, printing (report.c does).
  */
 #include <errno.h>
@@ -22,10 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mlptrain/checkpoint.h"
+#include "mlptrain/clock.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
 #include "mlptrain/faults.h"
@@ -102,37 +107,11 @@ static void startup_hold(void)
         pause();
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static long peak_rss_kb(void)
 {
     struct rusage ru;
 
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
-}
-
-/* Add n to the set of batch sizes when it is new and nonzero. */
-static void add_batch_size(mlp_net_spec_t *spec, size_t n)
-{
-    if (n == 0)
-        return;
-    for (size_t i = 0; i < spec->nbatch_sizes; i++)
-        if (spec->batch_sizes[i] == n)
-            return;
-    spec->batch_sizes[spec->nbatch_sizes++] = n;
-}
-
-/* The sizes a split of n samples is cut into: full batches and the rest. */
-static void add_split_sizes(mlp_net_spec_t *spec, size_t n, size_t batch)
-{
-    add_batch_size(spec, n < batch ? n : batch);
-    add_batch_size(spec, n > batch ? n % batch : 0);
 }
 
 /*
@@ -412,40 +391,65 @@ static int check_outputs(const mlp_config_t *cfg)
     return rc;
 }
 
-int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
-{
-    mlp_report_t *rep = NULL;
-    mlp_dataset_t *ds = NULL;
-    mlp_net_t *net = NULL;
-    mlp_optim_t *opt = NULL;
-    mlp_loader_t *ld = NULL;
-    mlp_epoch_stats_t *hist = NULL;
-    float *dlogits = NULL;
-    mlp_checkpoint_t rck, sck; /* resumed from; saved to */
-    mlp_config_t *cfg = NULL;  /* effective options */
-    mlp_net_spec_t spec;
-    mlp_run_summary_t sum;
+/*
+ * A training session: everything one mlp_train call holds, so that each
+ * stage is a function of it.  Stages, in order: open (validate, check and
+ * lock the outputs, open the report), resume (checkpoint and its options),
+ * load the data, build (net, optimizer, buffers, warm-up), start (loader,
+ * run record, signals), the epochs, and finish (interrupt save, summary,
+ * result); close frees what is left.  A stage fails with a status and its
+ * message; later stages are skipped, finish and close always run once the
+ * report is open.
+ */
+typedef struct {
+    const mlp_config_t *cfg_in; /* as given */
+    mlp_config_t *cfg;          /* effective options (resume merged) */
+    FILE *out;
+    mlp_train_result_t *res;    /* may be NULL */
+    mlp_report_t *rep;
+    mlp_dataset_t *ds;
+    mlp_net_t *net;
+    mlp_optim_t *opt;
+    mlp_loader_t *ld;
+    mlp_epoch_stats_t *hist;    /* (epochs - first + 1) */
+    float *dlogits;             /* (maxb, nclasses) */
+    mlp_checkpoint_t rck, sck;  /* resumed from; saved to */
     run_state_t rs;
-    double train_time = 0.0, t_start = 0.0, trained_samples = 0.0;
-    size_t nb_train = 0, nb_test, nclasses, maxb, slots;
-    unsigned first = 1;
-    uint64_t batches_run = 0;
-    double max_loss = 0.0; /* per sample; 0: only non-finite */
+    double train_time, t_start, trained_samples;
+    size_t nb_train, nb_test, maxb;
+    unsigned first;             /* first epoch of this run */
+    uint64_t batches_run;
+    double max_loss;            /* per sample; 0: only non-finite */
     char save_lock[MLP_PATH_MAX + 8];
-    const char *save_to;
-    int rc, resume, lr_override = 0, free_cores, save_lock_fd = -1;
+    int save_lock_fd;
+    int resume, lr_override, free_cores;
+} session_t;
 
-    memset(&rck, 0, sizeof(rck));
-    memset(&sck, 0, sizeof(sck));
-    memset(&rs, 0, sizeof(rs));
+/*
+ * Validate, check every output, take the checkpoint's lock and open the
+ * report.  On failure nothing is left to close (no summary is written).
+ */
+static int session_open(session_t *s, const mlp_config_t *cfg_in, FILE *out,
+                        mlp_train_result_t *res)
+{
+    const char *save_to;
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    s->cfg_in = cfg_in;
+    s->out = out;
+    s->res = res;
+    s->first = 1;
+    s->save_lock_fd = -1;
     if (res != NULL)
         memset(res, 0, sizeof(*res));
     if ((rc = mlp_config_validate(cfg_in)) < 0)
         return rc;
-    resume = cfg_in->resume_path[0] != '\0';
+    s->resume = cfg_in->resume_path[0] != '\0';
     /* Before any thread of ours runs: they would count as load. */
-    free_cores = out != NULL ? mlp_config_load_free_cores(mlp_config_ncores())
-                             : -1;
+    s->free_cores = out != NULL
+                        ? mlp_config_load_free_cores(mlp_config_ncores())
+                        : -1;
     /* Outputs first: an unwritable path fails before any work (and before
      * the log is truncated).  A resumed run appends to its log. */
     if ((rc = check_outputs(cfg_in)) < 0)
@@ -456,342 +460,438 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
     if (save_to[0] != '\0') {
         /* The checkpoint's inode changes at every rename: its lock is the
          * sidecar file SAVE.lock, removed at the end. */
-        if ((rc = mlp_out_lock_name(save_to, save_lock,
-                                    sizeof(save_lock))) < 0 ||
-            (rc = mlp_out_lock(save_lock, &save_lock_fd)) < 0) {
+        if ((rc = mlp_out_lock_name(save_to, s->save_lock,
+                                    sizeof(s->save_lock))) < 0 ||
+            (rc = mlp_out_lock(s->save_lock, &s->save_lock_fd)) < 0) {
             if (rc == MLP_EBUSY)
                 mlp_error_set(rc, "'%s' is in use by another mlptrain "
                                   "process (lock '%s')",
-                              save_to, save_lock);
+                              save_to, s->save_lock);
             return rc;
         }
     }
-    if ((rc = mlp_report_create(out, cfg_in->quiet, cfg_in->log_path, resume,
-                                &rep)) < 0) {
-        if (save_lock_fd >= 0)
-            mlp_out_unlock_remove(save_lock, save_lock_fd);
+    if ((rc = mlp_report_create(out, cfg_in->quiet, cfg_in->log_path,
+                                s->resume, &s->rep)) < 0) {
+        if (s->save_lock_fd >= 0)
+            mlp_out_unlock_remove(s->save_lock, s->save_lock_fd);
         return rc;
     }
-    if (!(cfg = malloc(sizeof(*cfg)))) {
-        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
-        goto out;
-    }
-    *cfg = *cfg_in;
+    return 0;
+}
+
+/* The effective options; with --resume, the checkpoint and its options. */
+static int session_resume(session_t *s)
+{
+    mlp_config_t *cfg;
+    int rc;
+
+    if (!(cfg = s->cfg = malloc(sizeof(*cfg))))
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    *cfg = *s->cfg_in;
     startup_hold();
-    if (resume) {
-        if ((rc = mlp_checkpoint_load(cfg->resume_path, &rck)) < 0 ||
-            (rc = merge_resume(cfg, &rck, &lr_override)) < 0)
-            goto out;
-        /* It goes on saving where it came from, unless --save names
-         * another file (checked once the file proved a checkpoint). */
-        if (cfg->save_path[0] == '\0') {
-            memcpy(cfg->save_path, cfg->resume_path, sizeof(cfg->save_path));
-            if ((rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
-                goto out;
-        }
-        first = rck.epoch + 1;
-        rs.epoch = rck.epoch;
-        rs.best_acc = rck.best_test_acc;
-        rs.best_epoch = rck.best_epoch;
-        rs.final_acc = rck.final_test_acc;
+    if (!s->resume)
+        return 0;
+    if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
+        (rc = merge_resume(cfg, &s->rck, &s->lr_override)) < 0)
+        return rc;
+    /* It goes on saving where it came from, unless --save names another
+     * file (checked once the file proved a checkpoint). */
+    if (cfg->save_path[0] == '\0') {
+        memcpy(cfg->save_path, cfg->resume_path, sizeof(cfg->save_path));
+        if ((rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
+            return rc;
     }
+    s->first = s->rck.epoch + 1;
+    s->rs.epoch = s->rck.epoch;
+    s->rs.best_acc = s->rck.best_test_acc;
+    s->rs.best_epoch = s->rck.best_epoch;
+    s->rs.final_acc = s->rck.final_test_acc;
+    return 0;
+}
+
+/* The data, checked against the run (and the checkpoint), and its batches. */
+static int session_load_data(session_t *s)
+{
+    const mlp_config_t *cfg = s->cfg;
+    mlp_dataset_t *ds;
+    int rc;
+
     if ((rc = mlp_dataset_load(cfg->data_dir, cfg->limit_train,
-                               cfg->limit_test, &ds)) < 0)
-        goto out;
-    nclasses = ds->nclasses;
-    if (nclasses < 2) {
-        rc = mlp_error_set(MLP_EINVAL,
-                           "%s: every training label is 0: a classifier "
-                           "needs at least 2 classes",
-                           ds->files[MLP_FILE_TRAIN_LABELS].path);
-        goto out;
-    }
+                               cfg->limit_test, &s->ds)) < 0)
+        return rc;
+    ds = s->ds;
+    if (ds->nclasses < 2)
+        return mlp_error_set(MLP_EINVAL,
+                             "%s: every training label is 0: a classifier "
+                             "needs at least 2 classes",
+                             ds->files[MLP_FILE_TRAIN_LABELS].path);
     /* Every figure of a run is a test figure: no test set, no run. */
-    if (ds->test.n == 0) {
-        rc = mlp_error_set(MLP_EINVAL,
-                           "%s: no test images: a run reports its test "
-                           "accuracy",
-                           ds->files[MLP_FILE_TEST_IMAGES].path);
-        goto out;
-    }
-    if (resume && (rc = check_resume_data(&rck, ds, cfg->resume_path)) < 0)
-        goto out;
+    if (ds->test.n == 0)
+        return mlp_error_set(MLP_EINVAL,
+                             "%s: no test images: a run reports its test "
+                             "accuracy",
+                             ds->files[MLP_FILE_TEST_IMAGES].path);
+    if (s->resume &&
+        (rc = check_resume_data(&s->rck, ds, cfg->resume_path)) < 0)
+        return rc;
     /* A mean loss of 100 x ln(C) is 100 times a uniform guess's: a run
      * whose loss explodes that far has diverged even while it is finite. */
-    max_loss = cfg->max_loss > 0.0f   ? (double)cfg->max_loss
-               : cfg->max_loss == 0.0f ? 100.0 * log((double)nclasses)
-                                       : 0.0;
-    nb_train = mlp_loader_nbatches(ds->train.n, cfg->batch);
-    nb_test = mlp_loader_nbatches(ds->test.n, cfg->batch);
+    s->max_loss = cfg->max_loss > 0.0f    ? (double)cfg->max_loss
+                  : cfg->max_loss == 0.0f ? 100.0 * log((double)ds->nclasses)
+                                          : 0.0;
+    s->nb_train = mlp_loader_nbatches(ds->train.n, cfg->batch);
+    s->nb_test = mlp_loader_nbatches(ds->test.n, cfg->batch);
     /* A batch larger than both splits is one batch of each: the ring
      * needs no more rows than the larger split. */
-    maxb = ds->train.n > ds->test.n ? ds->train.n : ds->test.n;
-    if (maxb > cfg->batch)
-        maxb = cfg->batch;
+    s->maxb = ds->train.n > ds->test.n ? ds->train.n : ds->test.n;
+    if (s->maxb > cfg->batch)
+        s->maxb = cfg->batch;
+    return 0;
+}
+
+/*
+ * The net (after the memory check), the optimizer, the parameters (from
+ * the checkpoint or fresh), the loop's buffers, and the warm-up.
+ */
+static int session_build(session_t *s)
+{
+    const mlp_config_t *cfg = s->cfg;
+    const mlp_dataset_t *ds = s->ds;
+    mlp_net_spec_t spec;
+    size_t slots;
+    int rc;
 
     memset(&spec, 0, sizeof(spec));
     spec.in = ds->train.dim;
-    spec.out = nclasses;
+    spec.out = ds->nclasses;
     spec.nhidden = cfg->nhidden;
     memcpy(spec.hidden, cfg->hidden, sizeof(spec.hidden));
     spec.act = cfg->act;
     spec.threads = cfg->threads;
     spec.plain_weights = cfg->plain_weights;
-    add_split_sizes(&spec, ds->train.n, cfg->batch);
-    add_split_sizes(&spec, ds->test.n, cfg->batch);
-    slots = cfg->slots != 0 ? cfg->slots
-                            : mlp_loader_auto_slots(cfg->workers);
-    if ((rc = check_memory(&spec, maxb, slots, cfg->momentum > 0.0f,
-                           cfg->save_path[0] != '\0', resume, ds,
-                           res != NULL ? &res->mem_estimate : NULL)) < 0)
-        goto out;
-    if ((rc = mlp_net_create(&spec, &net)) < 0)
-        goto out;
+    mlp_net_spec_add_split(&spec, ds->train.n, cfg->batch);
+    mlp_net_spec_add_split(&spec, ds->test.n, cfg->batch);
+    slots = mlp_loader_nslots(cfg->workers, cfg->slots);
+    if ((rc = check_memory(&spec, s->maxb, slots, cfg->momentum > 0.0f,
+                           cfg->save_path[0] != '\0', s->resume, ds,
+                           s->res != NULL ? &s->res->mem_estimate : NULL)) <
+        0)
+        return rc;
+    if ((rc = mlp_net_create(&spec, &s->net)) < 0)
+        return rc;
     {
         mlp_optim_opts_t oo = {cfg->lr, cfg->momentum, cfg->weight_decay};
         float *p, *g;
         size_t np;
 
-        mlp_net_params(net, &p, &g, &np);
-        if ((rc = mlp_optim_create(&oo, np, &opt)) < 0)
-            goto out;
+        mlp_net_params(s->net, &p, &g, &np);
+        if ((rc = mlp_optim_create(&oo, np, &s->opt)) < 0)
+            return rc;
     }
-    if (resume) {
-        if ((rc = mlp_checkpoint_restore(&rck, net, opt)) < 0) {
-            mlp_error_set(rc, "%s: %s", cfg->resume_path,
-                          mlp_error_message());
-            goto out;
-        }
+    if (s->resume) {
+        if ((rc = mlp_checkpoint_restore(&s->rck, s->net, s->opt)) < 0)
+            return mlp_error_prefix(rc, "%s", cfg->resume_path);
         /* The payload is in the net now; keep only the small fields. */
-        free(rck.params);
-        free(rck.state);
-        rck.params = rck.state = NULL;
-    } else if ((rc = mlp_net_init(net, cfg->seed, cfg->init_std)) < 0) {
-        goto out;
+        free(s->rck.params);
+        free(s->rck.state);
+        s->rck.params = s->rck.state = NULL;
+    } else if ((rc = mlp_net_init(s->net, cfg->seed, cfg->init_std)) < 0) {
+        return rc;
     }
-    dlogits = aligned_alloc(64, ((maxb * nclasses * sizeof(float)) + 63)
-                                    / 64 * 64);
-    hist = calloc(cfg->epochs - first + 1, sizeof(*hist));
-    if (dlogits == NULL || hist == NULL) {
-        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = warm_up(net, ds->train.dim, dlogits)) < 0)
-        goto out;
-    {
-        mlp_loader_opts_t lo;
+    s->dlogits = aligned_alloc(
+        64, ((s->maxb * ds->nclasses * sizeof(float)) + 63) / 64 * 64);
+    s->hist = calloc(cfg->epochs - s->first + 1, sizeof(*s->hist));
+    if (s->dlogits == NULL || s->hist == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    return warm_up(s->net, ds->train.dim, s->dlogits);
+}
 
-        memset(&lo, 0, sizeof(lo));
-        lo.train = &ds->train;
-        lo.test = ds->test.n > 0 ? &ds->test : NULL;
-        lo.batch = maxb;
-        lo.first_epoch = first;
-        lo.epochs = cfg->epochs - first + 1;
-        lo.seed = cfg->seed;
-        lo.shuffle = 1;
-        lo.workers = cfg->workers;
-        lo.slots = cfg->slots;
-        if ((rc = mlp_loader_create(&lo, &ld)) < 0)
-            goto out;
-    }
+/* The loader, the run record, and from here on the stop signals. */
+static int session_start(session_t *s)
+{
+    const mlp_config_t *cfg = s->cfg;
+    mlp_loader_opts_t lo;
+    int rc;
+
+    memset(&lo, 0, sizeof(lo));
+    lo.train = &s->ds->train;
+    lo.test = s->ds->test.n > 0 ? &s->ds->test : NULL;
+    lo.batch = s->maxb;
+    lo.first_epoch = s->first;
+    lo.epochs = cfg->epochs - s->first + 1;
+    lo.seed = cfg->seed;
+    lo.shuffle = 1;
+    lo.workers = cfg->workers;
+    lo.slots = cfg->slots;
+    if ((rc = mlp_loader_create(&lo, &s->ld)) < 0)
+        return rc;
     {
         mlp_run_info_t info = {mlp_net_dnnl_version(), mlp_net_isa(),
-                               mlp_net_nparams(net), mlp_loader_slots(ld),
-                               mlp_loader_bytes(ld),
-                               resume ? cfg->resume_path : NULL, rck.epoch,
-                               rck.batches_done, lr_override,
-                               rck.lr, free_cores};
-        if ((rc = mlp_report_run(rep, cfg, ds, &info)) < 0)
-            goto out;
+                               mlp_net_nparams(s->net),
+                               mlp_loader_slots(s->ld),
+                               mlp_loader_bytes(s->ld),
+                               s->resume ? cfg->resume_path : NULL,
+                               s->rck.epoch, s->rck.batches_done,
+                               s->lr_override, s->rck.lr, s->free_cores};
+        if ((rc = mlp_report_run(s->rep, cfg, s->ds, &info)) < 0)
+            return rc;
     }
+    return arm_stop_signals();
+}
 
-    if ((rc = arm_stop_signals()) < 0)
-        goto out;
-    t_start = now_s();
-    for (unsigned e = first; e <= cfg->epochs; e++) {
-        mlp_epoch_stats_t *st = &hist[e - first];
-        double t0 = now_s(), t_train = t0;
-        uint64_t w0 = mlp_loader_wait_ns(ld);
-        double test_loss = 0.0;
-        size_t test_correct = 0, skip = 0, trained = 0;
-        float *params, *grads;
-        size_t np;
+/*
+ * One training batch: forward, loss (checked against divergence),
+ * backward and the optimizer's step; *loss gets the batch's summed loss.
+ */
+static int train_batch(session_t *s, unsigned e, size_t k,
+                       const mlp_batch_t *b, double *loss)
+{
+    size_t nclasses = s->ds->nclasses;
+    const float *logits;
+    float *params, *grads;
+    size_t np;
+    int rc;
 
-        rs.loss_sum = 0.0;
-        rs.correct = 0;
-        rs.batches_done = 0;
-        if (e == first && rck.batches_done > 0) {
-            skip = rck.batches_done;
-            rs.loss_sum = rck.partial_loss_sum;
-            rs.correct = rck.partial_correct;
-            rs.batches_done = skip;
-        }
-        mlp_net_params(net, &params, &grads, &np);
-        for (size_t k = 0; k < nb_train + nb_test; k++) {
-            mlp_batch_t b;
-            const float *logits;
-            double batch_loss = 0.0;
-            int train = k < nb_train;
+    *loss = 0.0;
+    if ((rc = mlp_net_forward(s->net, b->x, b->n, &logits)) < 0)
+        return rc;
+    mlp_loss_softmax_xent(logits, b->y, b->n, nclasses, s->dlogits, loss,
+                          &s->rs.correct);
+    if (!isfinite(*loss))
+        return mlp_error_set(MLP_EDIVERGED,
+                             "epoch %u batch %zu: the loss is not finite", e,
+                             k + 1);
+    if (s->max_loss > 0.0 && *loss > s->max_loss * b->n)
+        return mlp_error_set(MLP_EDIVERGED,
+                             "epoch %u batch %zu: the mean loss %.4g "
+                             "exceeds %.4g (--max-loss)",
+                             e, k + 1, *loss / (double)b->n, s->max_loss);
+    if ((rc = mlp_net_backward(s->net, s->dlogits, b->n)) < 0)
+        return rc;
+    mlp_net_params(s->net, &params, &grads, &np);
+    mlp_optim_step(s->opt, params, grads);
+    return 0;
+}
 
-            if (k >= skip &&
-                (stop_requested ||
-                 (mlp_fault_interrupt_after() > 0 &&
-                  batches_run >= mlp_fault_interrupt_after()))) {
-                rs.batches_done = k < nb_train ? k : nb_train;
-                rc = mlp_error_set(MLP_EINTERRUPTED,
-                                   "interrupted in epoch %u after batch %zu "
-                                   "of %zu",
-                                   e, rs.batches_done, nb_train);
-                goto out;
-            }
-            if ((rc = mlp_loader_next(ld, &b)) < 0)
-                goto out;
-            if (k < skip) { /* trained before the checkpoint was saved */
-                mlp_loader_release(ld, &b);
-                continue;
-            }
-            rc = mlp_net_forward(net, b.x, b.n, &logits);
-            if (rc == 0 && train) {
-                mlp_loss_softmax_xent(logits, b.y, b.n, nclasses, dlogits,
-                                      &batch_loss, &rs.correct);
-                if (!isfinite(batch_loss))
-                    rc = mlp_error_set(MLP_EDIVERGED,
-                                       "epoch %u batch %zu: the loss is not "
-                                       "finite",
-                                       e, k + 1);
-                else if (max_loss > 0.0 && batch_loss > max_loss * b.n)
-                    rc = mlp_error_set(MLP_EDIVERGED,
-                                       "epoch %u batch %zu: the mean loss "
-                                       "%.4g exceeds %.4g (--max-loss)",
-                                       e, k + 1, batch_loss / (double)b.n,
-                                       max_loss);
-                else
-                    rc = mlp_net_backward(net, dlogits, b.n);
-                if (rc == 0)
-                    mlp_optim_step(opt, params, grads);
-                rs.loss_sum += batch_loss;
-                rs.batches_done = k + 1;
-                trained += b.n;
-                batches_run++;
-            } else if (rc == 0) {
-                mlp_loss_softmax_xent(logits, b.y, b.n, nclasses, NULL,
-                                      &test_loss, &test_correct);
-            }
-            mlp_loader_release(ld, &b);
-            if (rc < 0)
-                goto out;
-            if (train && k + 1 == nb_train)
-                t_train = now_s();
-            if (train)
-                mlp_report_progress(rep, e, k + 1, nb_train);
-        }
-        /* Once per epoch, before anything is saved: every parameter and
-         * momentum value finite, and the test loss too. */
-        if ((rc = check_finite(net, opt, e, nb_train)) < 0)
-            goto out;
-        if (!isfinite(test_loss)) {
-            rc = mlp_error_set(MLP_EDIVERGED,
-                               "epoch %u: the test loss is not finite", e);
-            goto out;
-        }
-        st->epoch = e;
-        st->seconds = now_s() - t0;
-        st->train_seconds = t_train - t0;
-        st->train_loss = rs.loss_sum / (double)ds->train.n;
-        st->train_acc = (double)rs.correct / (double)ds->train.n;
-        st->test_loss = ds->test.n ? test_loss / (double)ds->test.n : 0.0;
-        st->test_acc =
-            ds->test.n ? (double)test_correct / (double)ds->test.n : 0.0;
-        st->samples_per_s = st->train_seconds > 0.0
-                                ? (double)trained / st->train_seconds
-                                : 0.0;
-        st->wait_share =
-            (double)(mlp_loader_wait_ns(ld) - w0) * 1e-9 / st->seconds;
-        train_time += st->train_seconds;
-        trained_samples += (double)trained;
-        rs.epoch = e;
-        rs.batches_done = 0;
-        rs.final_acc = st->test_acc;
-        if (st->test_acc > rs.best_acc || rs.best_epoch == 0) {
-            rs.best_acc = st->test_acc;
-            rs.best_epoch = e;
-        }
-        if ((rc = mlp_report_epoch(rep, st)) < 0)
-            goto out;
-        if (cfg->save_path[0] != '\0' &&
-            (rc = save(&sck, cfg, ds, net, opt, &rs)) < 0)
-            goto out;
+/* A stop was asked (signal or test hook): MLP_EINTERRUPTED at batch k. */
+static int interrupt_at(session_t *s, unsigned e, size_t k)
+{
+    s->rs.batches_done = k < s->nb_train ? k : s->nb_train;
+    return mlp_error_set(MLP_EINTERRUPTED,
+                         "interrupted in epoch %u after batch %zu of %zu", e,
+                         s->rs.batches_done, s->nb_train);
+}
+
+/*
+ * Epoch e's batches, training then test, into *st.  A resumed epoch
+ * takes the batches its checkpoint already trained on and drops them.
+ */
+static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
+{
+    const mlp_dataset_t *ds = s->ds;
+    run_state_t *rs = &s->rs;
+    double t0 = mlp_clock_now(), t_train = t0, test_loss = 0.0;
+    uint64_t w0 = mlp_loader_wait_ns(s->ld);
+    size_t test_correct = 0, skip = 0, trained = 0;
+    int rc = 0;
+
+    rs->loss_sum = 0.0;
+    rs->correct = 0;
+    rs->batches_done = 0;
+    if (e == s->first && s->rck.batches_done > 0) {
+        skip = s->rck.batches_done;
+        rs->loss_sum = s->rck.partial_loss_sum;
+        rs->correct = s->rck.partial_correct;
+        rs->batches_done = skip;
     }
+    for (size_t k = 0; k < s->nb_train + s->nb_test; k++) {
+        mlp_batch_t b;
+        const float *logits;
+        double batch_loss = 0.0;
+        int train = k < s->nb_train;
 
-out:
-    if (rc == MLP_EINTERRUPTED) {
-        char msg[1024];
-        int rc2 = 0;
-
-        stop_requested = 0;
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        /* Save exactly this point, unless the state went bad. */
-        if (cfg->save_path[0] != '\0' &&
-            ((rc2 = check_finite(net, opt, rs.epoch + 1, rs.batches_done)) <
-                 0 ||
-             (rc2 = save(&sck, cfg, ds, net, opt, &rs)) < 0))
-            rc = rc2;
-        else if (cfg->save_path[0] != '\0')
-            mlp_error_set(rc, "%s; saved '%s'", msg, cfg->save_path);
-        else
-            mlp_error_set(rc, "%s", msg);
+        if (k >= skip && (stop_requested ||
+                          (mlp_fault_interrupt_after() > 0 &&
+                           s->batches_run >= mlp_fault_interrupt_after())))
+            return interrupt_at(s, e, k);
+        if ((rc = mlp_loader_next(s->ld, &b)) < 0)
+            return rc;
+        if (k < skip) { /* trained before the checkpoint was saved */
+            mlp_loader_release(s->ld, &b);
+            continue;
+        }
+        if (train) {
+            rc = train_batch(s, e, k, &b, &batch_loss);
+            rs->loss_sum += batch_loss;
+            rs->batches_done = k + 1;
+            trained += b.n;
+            s->batches_run++;
+        } else if ((rc = mlp_net_forward(s->net, b.x, b.n, &logits)) == 0) {
+            mlp_loss_softmax_xent(logits, b.y, b.n, ds->nclasses, NULL,
+                                  &test_loss, &test_correct);
+        }
+        mlp_loader_release(s->ld, &b);
+        if (rc < 0)
+            return rc;
+        if (train && k + 1 == s->nb_train)
+            t_train = mlp_clock_now();
+        if (train)
+            mlp_report_progress(s->rep, e, k + 1, s->nb_train);
     }
+    /* Once per epoch, before anything is saved: every parameter and
+     * momentum value finite, and the test loss too. */
+    if ((rc = check_finite(s->net, s->opt, e, s->nb_train)) < 0)
+        return rc;
+    if (!isfinite(test_loss))
+        return mlp_error_set(MLP_EDIVERGED,
+                             "epoch %u: the test loss is not finite", e);
+    st->epoch = e;
+    st->seconds = mlp_clock_now() - t0;
+    st->train_seconds = t_train - t0;
+    st->train_loss = rs->loss_sum / (double)ds->train.n;
+    st->train_acc = (double)rs->correct / (double)ds->train.n;
+    st->test_loss = ds->test.n ? test_loss / (double)ds->test.n : 0.0;
+    st->test_acc = ds->test.n ? (double)test_correct / (double)ds->test.n
+                              : 0.0;
+    st->samples_per_s =
+        st->train_seconds > 0.0 ? (double)trained / st->train_seconds : 0.0;
+    st->wait_share =
+        (double)(mlp_loader_wait_ns(s->ld) - w0) * 1e-9 / st->seconds;
+    s->train_time += st->train_seconds;
+    s->trained_samples += (double)trained;
+    return 0;
+}
+
+/* The epochs: each one run, recorded, reported and saved. */
+static int run_epochs(session_t *s)
+{
+    run_state_t *rs = &s->rs;
+    int rc;
+
+    s->t_start = mlp_clock_now();
+    for (unsigned e = s->first; e <= s->cfg->epochs; e++) {
+        mlp_epoch_stats_t *st = &s->hist[e - s->first];
+
+        if ((rc = run_epoch(s, e, st)) < 0)
+            return rc;
+        rs->epoch = e;
+        rs->batches_done = 0;
+        rs->final_acc = st->test_acc;
+        if (st->test_acc > rs->best_acc || rs->best_epoch == 0) {
+            rs->best_acc = st->test_acc;
+            rs->best_epoch = e;
+        }
+        if ((rc = mlp_report_epoch(s->rep, st)) < 0)
+            return rc;
+        if (s->cfg->save_path[0] != '\0' &&
+            (rc = save(&s->sck, s->cfg, s->ds, s->net, s->opt, rs)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * An interrupted run saves exactly where it stopped, unless the state went
+ * bad; the message then says where it was saved.
+ */
+static int save_interrupted(session_t *s, int rc)
+{
+    const mlp_config_t *cfg = s->cfg;
+    mlp_error_saved_t first;
+    int rc2;
+
+    stop_requested = 0;
+    mlp_error_save(&first);
+    if (cfg->save_path[0] == '\0')
+        return rc;
+    if ((rc2 = check_finite(s->net, s->opt, s->rs.epoch + 1,
+                            s->rs.batches_done)) < 0 ||
+        (rc2 = save(&s->sck, cfg, s->ds, s->net, s->opt, &s->rs)) < 0)
+        return rc2;
+    return mlp_error_set(rc, "%s; saved '%s'", first.msg, cfg->save_path);
+}
+
+/*
+ * The run's end: the summary line and record (the first error's message
+ * stands: the report's own errors come second), and *res.
+ */
+static int session_finish(session_t *s, int rc)
+{
+    const run_state_t *rs = &s->rs;
+    mlp_run_summary_t sum;
+    mlp_error_saved_t first;
+    int rc2;
+
+    if (rc == MLP_EINTERRUPTED)
+        rc = save_interrupted(s, rc);
     memset(&sum, 0, sizeof(sum));
     sum.status = rc == 0                   ? "ok"
                  : rc == MLP_EDIVERGED     ? "diverged"
                  : rc == MLP_EINTERRUPTED ? "interrupted"
                                            : "error";
     /* A figure that does not exist is NAN (null in the log), not 0. */
-    sum.epochs = rs.epoch;
-    sum.seconds = t_start > 0.0 ? now_s() - t_start : NAN;
-    sum.samples_per_s = train_time > 0.0 ? trained_samples / train_time : NAN;
-    sum.final_test_acc = rs.epoch > 0 ? rs.final_acc : NAN;
-    sum.best_test_acc = rs.best_epoch > 0 ? rs.best_acc : NAN;
-    sum.best_epoch = rs.best_epoch;
+    sum.epochs = rs->epoch;
+    sum.seconds = s->t_start > 0.0 ? mlp_clock_now() - s->t_start : NAN;
+    sum.samples_per_s =
+        s->train_time > 0.0 ? s->trained_samples / s->train_time : NAN;
+    sum.final_test_acc = rs->epoch > 0 ? rs->final_acc : NAN;
+    sum.best_test_acc = rs->best_epoch > 0 ? rs->best_acc : NAN;
+    sum.best_epoch = rs->best_epoch;
     sum.peak_rss_kb = peak_rss_kb();
-    sum.message = rc < 0 ? mlp_error_message() : NULL;
-    if (rep != NULL) {
-        /* Keep the first error's message: report errors come second. */
-        char msg[1024];
-        int rc2;
+    mlp_error_save(&first);
+    sum.message = rc < 0 ? first.msg : NULL;
+    rc2 = mlp_report_end(s->rep, &sum);
+    rc2 = mlp_report_destroy(s->rep) < 0 ? MLP_EIO : rc2;
+    s->rep = NULL;
+    if (rc == 0)
+        rc = rc2;
+    else
+        mlp_error_restore(&first, rc);
+    if (s->res != NULL) {
+        mlp_train_result_t *res = s->res;
 
-        snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-        sum.message = rc < 0 ? msg : NULL;
-        rc2 = mlp_report_end(rep, &sum);
-        rc2 = mlp_report_destroy(rep) < 0 ? MLP_EIO : rc2;
-        if (rc == 0)
-            rc = rc2;
-        else
-            mlp_error_set(rc, "%s", msg);
-    }
-    if (res != NULL) {
-        res->epochs = rs.epoch;
-        res->first_epoch = first;
-        res->nhistory = rs.epoch >= first ? rs.epoch - first + 1 : 0;
-        res->history = hist;
-        hist = NULL;
+        res->epochs = rs->epoch;
+        res->first_epoch = s->first;
+        res->nhistory = rs->epoch >= s->first ? rs->epoch - s->first + 1 : 0;
+        res->history = s->hist;
+        s->hist = NULL;
         res->seconds = isfinite(sum.seconds) ? sum.seconds : 0.0;
         res->samples_per_s =
             isfinite(sum.samples_per_s) ? sum.samples_per_s : 0.0;
-        res->best_test_acc = rs.best_acc;
-        res->best_epoch = rs.best_epoch;
+        res->best_test_acc = rs->best_acc;
+        res->best_epoch = rs->best_epoch;
     }
-    mlp_loader_destroy(ld);
-    free(hist);
-    free(dlogits);
-    mlp_checkpoint_free(&sck);
-    mlp_checkpoint_free(&rck);
-    mlp_optim_destroy(opt);
-    mlp_net_destroy(net);
-    mlp_dataset_destroy(ds);
-    free(cfg);
-    if (save_lock_fd >= 0)
-        mlp_out_unlock_remove(save_lock, save_lock_fd);
+    return rc;
+}
+
+/* Free everything the session still holds and drop the lock. */
+static void session_close(session_t *s)
+{
+    mlp_loader_destroy(s->ld);
+    free(s->hist);
+    free(s->dlogits);
+    mlp_checkpoint_free(&s->sck);
+    mlp_checkpoint_free(&s->rck);
+    mlp_optim_destroy(s->opt);
+    mlp_net_destroy(s->net);
+    mlp_dataset_destroy(s->ds);
+    free(s->cfg);
+    if (s->save_lock_fd >= 0)
+        mlp_out_unlock_remove(s->save_lock, s->save_lock_fd);
+}
+
+int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
+{
+    session_t s;
+    int rc;
+
+    if ((rc = session_open(&s, cfg_in, out, res)) < 0)
+        return rc;
+    if ((rc = session_resume(&s)) == 0 && (rc = session_load_data(&s)) == 0 &&
+        (rc = session_build(&s)) == 0 && (rc = session_start(&s)) == 0)
+        rc = run_epochs(&s);
+    rc = session_finish(&s, rc);
+    session_close(&s);
     return rc;
 }
 

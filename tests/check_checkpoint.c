@@ -379,8 +379,9 @@ START_TEST(test_kill_mid_write)
             ck_assert_int_eq(count_files(dir, "k.ckpt.tmp."), 1);
             ck_assert_ptr_nonnull(dp);
             while ((de = readdir(dp)) != NULL)
-                if (strncmp(de->d_name, "k.ckpt.tmp.", 11) == 0)
-                    snprintf(tmp, sizeof(tmp), "%s", de->d_name);
+                if (strncmp(de->d_name, "k.ckpt.tmp.", 11) == 0 &&
+                    strlen(de->d_name) < sizeof(tmp))
+                    memcpy(tmp, de->d_name, strlen(de->d_name) + 1);
             closedir(dp);
             free(path);
             path = tu_path(dir, tmp);

@@ -74,7 +74,7 @@ static mlp_net_t *make_net(const fixture_t *f, const size_t *batches,
     spec.act = MLP_ACT_TANH;
     spec.threads = 1;
     for (size_t i = 0; i < nb; i++)
-        mlp_eval_add_batch_sizes(&spec, N, batches[i]);
+        mlp_net_spec_add_split(&spec, N, batches[i]);
     ck_assert_int_eq(mlp_net_create(&spec, &net), 0);
     ck_assert_int_eq(mlp_net_set_layer(net, 0, f->w1, f->b1), 0);
     ck_assert_int_eq(mlp_net_set_layer(net, 1, f->w2, f->b2), 0);
@@ -197,7 +197,7 @@ START_TEST(test_predict_first_rows)
         spec.act = MLP_ACT_TANH;
         spec.threads = 1;
         for (size_t i = 0; i < 2; i++)
-            mlp_eval_add_batch_sizes(&spec, 10, batches[i]);
+            mlp_net_spec_add_split(&spec, 10, batches[i]);
         ck_assert_uint_eq(spec.nbatch_sizes, 3); /* 10, 4, 2 */
         ck_assert_int_eq(mlp_net_create(&spec, &net), 0);
         ck_assert_int_eq(mlp_net_set_layer(net, 0, f.w1, f.b1), 0);
@@ -219,9 +219,9 @@ START_TEST(test_batch_sizes)
     mlp_net_spec_t spec;
 
     memset(&spec, 0, sizeof(spec));
-    mlp_eval_add_batch_sizes(&spec, 1000, 256); /* 256 and 232 */
-    mlp_eval_add_batch_sizes(&spec, 512, 256);  /* nothing new */
-    mlp_eval_add_batch_sizes(&spec, 10, 256);   /* 10 */
+    mlp_net_spec_add_split(&spec, 1000, 256); /* 256 and 232 */
+    mlp_net_spec_add_split(&spec, 512, 256);  /* nothing new */
+    mlp_net_spec_add_split(&spec, 10, 256);   /* 10 */
     ck_assert_uint_eq(spec.nbatch_sizes, 3);
     ck_assert_uint_eq(spec.batch_sizes[0], 256);
     ck_assert_uint_eq(spec.batch_sizes[1], 232);

@@ -353,6 +353,8 @@ START_TEST(test_slots_and_bytes)
         o = opts_of(&train, NULL, 1, workers[i]);
         ck_assert_int_eq(mlp_loader_create(&o, &ld), 0);
         ck_assert_uint_eq(mlp_loader_slots(ld), want[i]);
+        /* The rule the trainer's memory estimate uses is the same. */
+        ck_assert_uint_eq(mlp_loader_nslots(workers[i], 0), want[i]);
         ck_assert_uint_ge(mlp_loader_bytes(ld),
                           want[i] * BATCH * (DIM + 1) * 4);
         mlp_loader_destroy(ld);
@@ -361,6 +363,7 @@ START_TEST(test_slots_and_bytes)
     o.slots = 5;
     ck_assert_int_eq(mlp_loader_create(&o, &ld), 0);
     ck_assert_uint_eq(mlp_loader_slots(ld), 5);
+    ck_assert_uint_eq(mlp_loader_nslots(0, 5), 5);
     /* Without workers the consumer decodes: that time counts as waiting. */
     ck_assert_uint_eq(mlp_loader_wait_ns(ld), 0);
     while (mlp_loader_next(ld, &b) == 0)

@@ -571,9 +571,51 @@ START_TEST(test_names)
     ck_assert_int_eq(mlp_act_parse(""), -1);
     ck_assert_int_eq(mlp_act_parse(NULL), -1);
     ck_assert_str_eq(mlp_act_name((mlp_act_t)9), "unknown");
+    ck_assert_int_eq(MLP_NACT, 3);
+    {
+        int f, b;
+
+        /* The table's algorithms are oneDNN's: the post-op differs from
+         * its use_dst backward; an unknown activation is refused. */
+        for (int a = 0; a < MLP_NACT; a++) {
+            ck_assert_int_eq(mlp_act_algs((mlp_act_t)a, &f, &b), 0);
+            ck_assert_int_ne(f, b);
+        }
+        ck_assert_int_eq(mlp_act_algs(MLP_NACT, &f, &b), MLP_EINVAL);
+    }
     ck_assert(strncmp(mlp_net_dnnl_version(), "2.", 2) == 0);
     ck_assert_str_ne(mlp_net_isa(), "");
     ck_assert_str_ne(mlp_net_isa(), "unknown");
+}
+END_TEST
+
+START_TEST(test_spec_add_split_and_shape)
+{
+    mlp_net_spec_t spec;
+    char buf[64];
+    size_t hidden[2] = {256, 128};
+
+    memset(&spec, 0, sizeof(spec));
+    mlp_net_spec_add_split(&spec, 1000, 256); /* 256 and 232 */
+    mlp_net_spec_add_split(&spec, 512, 256);  /* nothing new */
+    mlp_net_spec_add_split(&spec, 10, 256);   /* 10 */
+    mlp_net_spec_add_split(&spec, 10, 0);     /* nothing: no batches */
+    ck_assert_uint_eq(spec.nbatch_sizes, 3);
+    ck_assert_uint_eq(spec.batch_sizes[0], 256);
+    ck_assert_uint_eq(spec.batch_sizes[1], 232);
+    ck_assert_uint_eq(spec.batch_sizes[2], 10);
+    /* A full list takes nothing more (the net refuses what is missing). */
+    for (size_t n = 1; n <= 2 * MLP_MAX_BATCH_SIZES; n++)
+        mlp_net_spec_add_split(&spec, n, 1000);
+    ck_assert_uint_eq(spec.nbatch_sizes, MLP_MAX_BATCH_SIZES);
+
+    ck_assert_str_eq(mlp_net_shape_str(buf, sizeof(buf), 784, hidden, 2, 10),
+                     "784-256-128-10");
+    ck_assert_str_eq(mlp_net_shape_str(buf, sizeof(buf), 784, NULL, 0, 10),
+                     "784-10");
+    ck_assert_str_eq(mlp_net_act_label(MLP_ACT_TANH, 2), "tanh");
+    ck_assert_str_eq(mlp_net_act_label(MLP_ACT_TANH, 0), "linear");
+    ck_assert_str_eq(mlp_net_shape_str(buf, 6, 784, hidden, 2, 10), "784-2");
 }
 END_TEST
 
@@ -663,6 +705,7 @@ Suite *net_suite(void)
     tcase_add_loop_test(core, test_init_statistics, 0, 2);
     tcase_add_loop_test(core, test_batch_sizes_agree, 0, 2);
     tcase_add_test(core, test_names);
+    tcase_add_test(core, test_spec_add_split_and_shape);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_specs);
     tcase_add_loop_test(errors, test_bad_calls, 0, 2);

@@ -54,4 +54,34 @@ const char *mlp_error_message(void);
 /* Forget this thread's message. */
 void mlp_error_clear(void);
 
+/*
+ * Add context in front of this thread's message and return `status`
+ * unchanged: after a failing mlp_checkpoint_load(),
+ * `return mlp_error_prefix(rc, "model '%s'", path);` turns "bad magic" into
+ * "model 'm.ckpt': bad magic".  The result is "CONTEXT: MESSAGE", or
+ * "CONTEXT: " followed by mlp_strerror(status) when there is no message;
+ * cut to MLP_ERROR_MAX - 1 bytes like any message.
+ */
+int mlp_error_prefix(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Keep the first error across clean-up that may record others:
+ *
+ *     mlp_error_saved_t first;
+ *     mlp_error_save(&first);
+ *     rc2 = close_things();              (may overwrite the message)
+ *     return mlp_error_restore(&first, rc);
+ *
+ * mlp_error_restore() puts the saved message back and returns `status`.
+ * The saved copy is a plain value: it may be kept on the stack.
+ */
+#define MLP_ERROR_MAX 1024
+typedef struct {
+    char msg[MLP_ERROR_MAX];
+} mlp_error_saved_t;
+
+void mlp_error_save(mlp_error_saved_t *saved);
+int mlp_error_restore(const mlp_error_saved_t *saved, int status);
+
 #endif

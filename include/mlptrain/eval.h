@@ -6,7 +6,7 @@
  *
  * The core (mlp_eval_split, mlp_eval_predict) runs a net the caller built
  * over a split in order, in batches of `batch` rows: the net must have been
- * created with the batch sizes that cuts into (mlp_eval_add_batch_sizes).
+ * created with the batch sizes that cuts into (mlp_net_spec_add_split).
  * Pixels are decoded as the loader does (p / 255), so the figures match the
  * trainer's test figures for the same parameters and threads.
  *
@@ -44,13 +44,6 @@ typedef struct {
     double acc;          /* correct / n; 0 when n = 0 */
     size_t *confusion;   /* (C, C) counts: [true * C + predicted] */
 } mlp_eval_result_t;
-
-/*
- * Add to spec the batch sizes that n rows in batches of `batch` take: the
- * full batch (or n when smaller) and the remainder, skipping duplicates
- * and zeros.  spec->nbatch_sizes must leave room for two more.
- */
-void mlp_eval_add_batch_sizes(mlp_net_spec_t *spec, size_t n, size_t batch);
 
 /*
  * Evaluate the net on every sample of the split, in order.  On success *res

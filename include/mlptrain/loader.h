@@ -44,15 +44,12 @@ typedef struct {
     uint64_t seed;            /* keys each epoch's permutation */
     int shuffle;              /* 0: training order = file order */
     unsigned workers;         /* 0: decode on the consumer's thread */
-    size_t slots;             /* ring slots; 0: mlp_loader_auto_slots */
+    size_t slots;             /* ring slots; 0: automatic, 2 per worker,
+                                 at least 2, at most 16 (mlp_loader_nslots) */
 } mlp_loader_opts_t;
 
 /* The most loader threads (opts.workers); more is MLP_EINVAL. */
 #define MLP_LOADER_MAX_WORKERS 256
-
-/* The ring slots of `workers` workers when opts.slots is 0: 2 per worker,
- * at least 2, at most 16. */
-size_t mlp_loader_auto_slots(unsigned workers);
 
 typedef struct {
     const float *x;      /* (n, dim) */
@@ -74,6 +71,10 @@ typedef struct mlp_loader mlp_loader_t;
  * outlive it.
  */
 int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out);
+
+/* The ring slots a loader of these options gets (the rule above), for
+ * estimates made before it exists. */
+size_t mlp_loader_nslots(unsigned workers, size_t slots);
 /*
  * Wait for the next batch of the schedule.  Returns 0 and fills *b;
  * MLP_ERANGE once the schedule is exhausted; or a worker's error, with its

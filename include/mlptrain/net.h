@@ -37,7 +37,24 @@
 #define MLP_MAX_WIDTH ((size_t)1 << 24)
 #define MLP_MAX_BATCH_SIZES 8
 
-typedef enum { MLP_ACT_RELU = 0, MLP_ACT_SIGMOID, MLP_ACT_TANH } mlp_act_t;
+/*
+ * The activations, declared once: enum name, user-facing name, and the
+ * oneDNN eltwise algorithms (dnnl_eltwise_*) of the forward post-op and of
+ * the backward from the activations (dst).  The enum, mlp_act_name,
+ * mlp_act_parse, the net's primitives and activations.c's values and
+ * derivatives all come from this list.  Adding an activation: one line.
+ */
+#define MLP_ACT_MAP(X)                                                      \
+    X(RELU, "relu", relu, relu_use_dst_for_bwd)                             \
+    X(SIGMOID, "sigmoid", logistic, logistic_use_dst_for_bwd)               \
+    X(TANH, "tanh", tanh, tanh_use_dst_for_bwd)
+
+typedef enum {
+#define MLP_ACT_ENUM(id, name, fwd, bwd) MLP_ACT_##id,
+    MLP_ACT_MAP(MLP_ACT_ENUM)
+#undef MLP_ACT_ENUM
+    MLP_NACT /* how many */
+} mlp_act_t;
 
 typedef struct {
     size_t in;                      /* input width (pixels) */
@@ -56,6 +73,30 @@ typedef struct mlp_net mlp_net_t;
 /* "relu", "sigmoid", "tanh"; mlp_act_parse returns -1 for unknown names. */
 const char *mlp_act_name(mlp_act_t act);
 int mlp_act_parse(const char *name);
+
+/*
+ * The oneDNN eltwise algorithms (dnnl_alg_kind_t values) of act: the
+ * forward post-op and the backward from the activations.  MLP_EINVAL for an
+ * unknown act.
+ */
+int mlp_act_algs(mlp_act_t act, int *fwd, int *bwd);
+
+/*
+ * Add to spec->batch_sizes the sizes a split of n samples is cut into by
+ * batches of `batch`: full batches and the rest, each once, none zero.
+ * Nothing for batch 0 or when the list is full (MLP_MAX_BATCH_SIZES:
+ * mlp_net_create then refuses a size it was not given).
+ */
+void mlp_net_spec_add_split(mlp_net_spec_t *spec, size_t n, size_t batch);
+
+/*
+ * "784-256-10": the widths in to out, cut to fit len (len > 0); returns buf.
+ * The activation beside it is mlp_net_act_label(): a net without hidden
+ * layers has none ("linear").
+ */
+char *mlp_net_shape_str(char *buf, size_t len, size_t in,
+                        const size_t *hidden, size_t nhidden, size_t out);
+const char *mlp_net_act_label(mlp_act_t act, size_t nhidden);
 
 int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out);
 
