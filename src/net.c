@@ -17,6 +17,10 @@
  * per step.  Activations are plain (n, c) row-major; x and dL/dlogits are
  * the caller's buffers, wrapped without a copy.
  *
+ * Parameters in and out (counts, get/set of a layer, block export and
+ * import, initialisation) are net_params.c's; the struct both share is in
+ * net_internal.h.
+ *
  * Non-goals: other layer kinds, dropout, inference-only primitives, GPUs.
  */
 #include <omp.h>
@@ -30,64 +34,7 @@
 #include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
-#include "mlptrain/rng.h"
-
-#define MLP_MAX_LAYERS (MLP_MAX_HIDDEN + 1)
-#define MLP_MAX_ARGS 5
-#define MLP_ALIGN 64                     /* bytes, for every tensor */
-#define MLP_ALIGN_F (MLP_ALIGN / sizeof(float))
-
-
-/* One primitive and the arguments it runs with. */
-typedef struct {
-    dnnl_primitive_t prim;
-    dnnl_memory_desc_t smd;  /* its scratchpad (size 0: none) */
-    dnnl_memory_t scratch;   /* smd over net->scratch */
-    int nargs;
-    dnnl_exec_arg_t args[MLP_MAX_ARGS];
-} mlp_step_t;
-
-/* Everything that runs for one batch size n. */
-typedef struct {
-    size_t n;
-    dnnl_memory_t x;                  /* (n, in), the caller's buffer */
-    dnnl_memory_t dlogits;            /* (n, out), the caller's buffer */
-    float *logits;                    /* (n, out): h of the last layer */
-    dnnl_memory_t h[MLP_MAX_LAYERS];  /* (n, out_l): act(W_l h_{l-1} + b_l) */
-    dnnl_memory_t dh[MLP_MAX_LAYERS]; /* (n, out_l): dL/dh_l, then dL/dz_l;
-                                         hidden layers only */
-    int nfwd, nbwd;
-    mlp_step_t fwd[MLP_MAX_LAYERS];
-    mlp_step_t bwd[3 * MLP_MAX_LAYERS];
-} mlp_plan_t;
-
-struct mlp_net {
-    mlp_net_spec_t spec;            /* as given */
-    size_t nlayers;                 /* nhidden + 1 */
-    size_t lin[MLP_MAX_LAYERS];     /* layer l maps lin[l] ... */
-    size_t lout[MLP_MAX_LAYERS];    /* ... to lout[l] values */
-    dnnl_engine_t engine;
-    dnnl_stream_t stream;
-    dnnl_memory_desc_t wmd[MLP_MAX_LAYERS]; /* (out, in), chosen layout */
-    size_t woff[MLP_MAX_LAYERS];    /* floats into params/grads */
-    size_t boff[MLP_MAX_LAYERS];
-    size_t nflat;                   /* floats in params, grads; padding in */
-    float *params;                  /* (nflat): W_0 b_0 W_1 b_1 ... */
-    float *grads;                   /* (nflat): same offsets as params */
-    float *act;                     /* h_l and dh_l blocks, largest batch */
-    dnnl_memory_t w[MLP_MAX_LAYERS];  /* views into params and grads */
-    dnnl_memory_t b[MLP_MAX_LAYERS];
-    dnnl_memory_t dw[MLP_MAX_LAYERS];
-    dnnl_memory_t db[MLP_MAX_LAYERS];
-    void *scratch;                  /* (scratch_bytes): every primitive's */
-    size_t scratch_bytes;           /* largest scratchpad */
-    size_t workspace_bytes;         /* all workspaces (none are used) */
-    size_t act_floats;              /* floats in act */
-    int estimating;                 /* mlp_net_estimate: descriptors only */
-    size_t nplans;
-    mlp_plan_t plans[MLP_MAX_BATCH_SIZES]; /* plans[0]: the largest batch */
-    size_t last_n;                  /* batch of the last forward, 0: none */
-};
+#include "net_internal.h"
 
 static const struct {
     const char *name;
@@ -161,11 +108,6 @@ const char *mlp_net_act_label(mlp_act_t act, size_t nhidden)
     return nhidden > 0 ? mlp_act_name(act) : "linear";
 }
 
-static size_t round_up(size_t n)
-{
-    return (n + MLP_ALIGN_F - 1) / MLP_ALIGN_F * MLP_ALIGN_F;
-}
-
 static float *alloc_floats(size_t n)
 {
     void *p = NULL;
@@ -177,14 +119,6 @@ static float *alloc_floats(size_t n)
         return NULL;
     memset(p, 0, n * sizeof(float));
     return p;
-}
-
-static dnnl_status_t md_2d(dnnl_memory_desc_t *md, size_t a, size_t b,
-                           dnnl_format_tag_t tag)
-{
-    dnnl_dims_t dims = {(dnnl_dim_t)a, (dnnl_dim_t)b};
-
-    return dnnl_memory_desc_init_by_tag(md, 2, dims, dnnl_f32, tag);
 }
 
 static dnnl_status_t md_1d(dnnl_memory_desc_t *md, size_t a)
@@ -686,15 +620,6 @@ void mlp_net_layer_shape(const mlp_net_t *net, size_t l, size_t *in,
     *out = net->lout[l];
 }
 
-size_t mlp_net_nparams(const mlp_net_t *net)
-{
-    size_t n = 0;
-
-    for (size_t l = 0; l < net->nlayers; l++)
-        n += (net->lin[l] + 1) * net->lout[l];
-    return n;
-}
-
 double mlp_net_macs_per_sample(const mlp_net_t *net)
 {
     double m = 0;
@@ -702,165 +627,6 @@ double mlp_net_macs_per_sample(const mlp_net_t *net)
     for (size_t l = 0; l < net->nlayers; l++)
         m += (double)net->lin[l] * (double)net->lout[l];
     return m;
-}
-
-/*
- * Copy layer l's weights between user (out, in) row-major and `internal`,
- * the layer's weights in the parameter layout (in params, grads or any block
- * of that layout): to_net 1 writes internal.  A reorder unless the layouts
- * agree.  The one path behind get/set_layer and block export/import.
- */
-static int copy_weights(mlp_net_t *net, size_t l, float *internal,
-                        float *user, int to_net)
-{
-    int rc = 0;
-    dnnl_memory_desc_t umd;
-    dnnl_memory_t um = NULL, im = NULL;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t r = NULL;
-    dnnl_exec_arg_t args[2];
-
-    CHECK(md_2d(&umd, net->lout[l], net->lin[l], dnnl_oi));
-    if (dnnl_memory_desc_equal(&umd, &net->wmd[l])) {
-        size_t bytes = net->lout[l] * net->lin[l] * sizeof(float);
-
-        memcpy(to_net ? internal : user, to_net ? user : internal, bytes);
-        goto out;
-    }
-    CHECK(dnnl_memory_create(&um, &umd, net->engine, user));
-    CHECK(dnnl_memory_create(&im, &net->wmd[l], net->engine, internal));
-    if (to_net)
-        CHECK(dnnl_reorder_primitive_desc_create(&pd, &umd, net->engine,
-                                                 &net->wmd[l], net->engine,
-                                                 NULL));
-    else
-        CHECK(dnnl_reorder_primitive_desc_create(&pd, &net->wmd[l],
-                                                 net->engine, &umd,
-                                                 net->engine, NULL));
-    CHECK(dnnl_primitive_create(&r, pd));
-    args[0].arg = DNNL_ARG_FROM;
-    args[0].memory = to_net ? um : im;
-    args[1].arg = DNNL_ARG_TO;
-    args[1].memory = to_net ? im : um;
-    CHECK(dnnl_primitive_execute(r, net->stream, 2, args));
-    CHECK(dnnl_stream_wait(net->stream));
-out:
-    dnnl_primitive_destroy(r);
-    dnnl_primitive_desc_destroy(pd);
-    dnnl_memory_destroy(im);
-    dnnl_memory_destroy(um);
-    return rc;
-}
-
-/*
- * Layer l between `block` (parameter layout) and w (out, in), b (out).
- * Before writing a block the layer's region is zeroed: whatever the reorder
- * does with padding, padding ends up zero.
- */
-static int copy_layer(mlp_net_t *net, size_t l, float *block, float *w,
-                      float *b, int to_net)
-{
-    int rc;
-
-    if (to_net) /* weights, bias and their padding */
-        memset(block + net->woff[l], 0,
-               (net->boff[l] + round_up(net->lout[l]) - net->woff[l]) *
-                   sizeof(float));
-    if ((rc = copy_weights(net, l, block + net->woff[l], w, to_net)) < 0)
-        return rc;
-    memcpy(to_net ? block + net->boff[l] : b,
-           to_net ? b : block + net->boff[l], net->lout[l] * sizeof(float));
-    return 0;
-}
-
-int mlp_net_get_layer(mlp_net_t *net, size_t l, float *w, float *b)
-{
-    if (l >= net->nlayers || !w || !b)
-        return mlp_error_set(MLP_EINVAL, "net: no layer %zu (of %zu) or NULL "
-                             "buffer", l, net->nlayers);
-    return copy_layer(net, l, net->params, w, b, 0);
-}
-
-int mlp_net_set_layer(mlp_net_t *net, size_t l, const float *w,
-                      const float *b)
-{
-    if (l >= net->nlayers || !w || !b)
-        return mlp_error_set(MLP_EINVAL, "net: no layer %zu (of %zu) or NULL "
-                             "buffer", l, net->nlayers);
-    /* The reorder and the copy only read from w and b. */
-    return copy_layer(net, l, net->params, (float *)w, (float *)b, 1);
-}
-
-/* Export or import every layer, in the logical order of net.h. */
-static int copy_block(mlp_net_t *net, float *block, float *logical,
-                      int to_net)
-{
-    int rc;
-
-    if (!block || !logical)
-        return mlp_error_set(MLP_EINVAL, "net: NULL block");
-    for (size_t l = 0; l < net->nlayers; l++) {
-        float *w = logical, *b = w + net->lin[l] * net->lout[l];
-
-        if ((rc = copy_layer(net, l, block, w, b, to_net)) < 0)
-            return rc;
-        logical = b + net->lout[l];
-    }
-    return 0;
-}
-
-int mlp_net_block_export(mlp_net_t *net, const float *block, float *logical)
-{
-    /* Reading: the block is not written. */
-    return copy_block(net, (float *)block, logical, 0);
-}
-
-int mlp_net_block_import(mlp_net_t *net, const float *logical, float *block)
-{
-    return copy_block(net, block, (float *)logical, 1);
-}
-
-int mlp_net_init(mlp_net_t *net, uint64_t seed, float std)
-{
-    int rc = 0;
-    size_t maxw = 0, maxb = 0;
-    float *w = NULL, *b = NULL;
-
-    if (!(std >= 0))
-        return mlp_error_set(MLP_EINVAL, "net: init std %g", (double)std);
-    for (size_t l = 0; l < net->nlayers; l++)
-        if (net->lin[l] * net->lout[l] > maxw)
-            maxw = net->lin[l] * net->lout[l];
-    for (size_t l = 0; l < net->nlayers; l++)
-        if (net->lout[l] > maxb)
-            maxb = net->lout[l];
-    w = malloc(maxw * sizeof(float));
-    b = calloc(maxb, sizeof(float)); /* biases start at zero */
-    if (!w || !b) {
-        rc = mlp_error_set(MLP_ENOMEM, "net: out of memory for init");
-        goto out;
-    }
-    for (size_t l = 0; l < net->nlayers; l++) {
-        mlp_rng_t r;
-        size_t nw = net->lin[l] * net->lout[l];
-
-        mlp_rng_seed(&r, seed, l);
-        for (size_t i = 0; i < nw; i++)
-            w[i] = (float)(mlp_rng_normal(&r) * std);
-        if ((rc = mlp_net_set_layer(net, l, w, b)) < 0)
-            goto out;
-    }
-out:
-    free(w);
-    free(b);
-    return rc;
-}
-
-void mlp_net_params(mlp_net_t *net, float **params, float **grads, size_t *n)
-{
-    *params = net->params;
-    *grads = net->grads;
-    *n = net->nflat;
 }
 
 static mlp_plan_t *plan_find(mlp_net_t *net, size_t n)

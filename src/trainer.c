@@ -16,7 +16,9 @@
  * mlp_train is a row of stages over one session_t (see "the run" below):
  * session_open, session_resume, session_load_data, session_build,
  * session_start, run_epochs (run_epoch, train_batch per batch),
- * session_finish (with save_interrupted), session_close.
+ * session_finish (with save_interrupted), session_close.  The checkpoint
+ * side of a run (which options it stores, the resume conflict check, the
+ * data check, the save) is trainer_ckpt.c's, through trainer_internal.h.
  *
  * Non-goals: parsing options, printing (report.c does).
  */
@@ -42,6 +44,7 @@
 #include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
 #include "mlptrain/trainer.h"
+#include "trainer_internal.h"
 
 /* Set by mlp_train_interrupt (a signal handler); read between batches. */
 static volatile sig_atomic_t stop_requested;
@@ -196,94 +199,7 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
     return 0;
 }
 
-/* ---- checkpoints ---------------------------------------------------- */
-
-/*
- * The checkpoint's side of the options table (options.h, MLP_OPT_CKPT):
- * the one list of the options a checkpoint stores, under the same field
- * names in mlp_config_t and mlp_checkpoint_t.  The model's shape (hidden,
- * act) is written from the net (mlp_checkpoint_capture), so it is only
- * read here.
- */
-#define CKPT_OPTIONS(X) \
-    X(init_std) X(lr) X(momentum) X(weight_decay) X(batch) X(seed) \
-    X(limit_train)
-
-static void config_of_checkpoint(const mlp_checkpoint_t *ck,
-                                 mlp_config_t *cfg)
-{
-    cfg->nhidden = ck->nhidden;
-    memcpy(cfg->hidden, ck->hidden, sizeof(cfg->hidden));
-    cfg->act = ck->act;
-#define X(f) cfg->f = ck->f;
-    CKPT_OPTIONS(X)
-#undef X
-}
-
-static void checkpoint_of_config(const mlp_config_t *cfg,
-                                 mlp_checkpoint_t *ck)
-{
-#define X(f) ck->f = cfg->f;
-    CKPT_OPTIONS(X)
-#undef X
-}
-
-/*
- * The options of a resumed run: the checkpoint's, by mlp_options_resume
- * (a given option with another value is an error naming it; --lr is free);
- * *lr_override is set when a given --lr differs from the checkpoint's, for
- * the log's run record.
- */
-static int merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck,
-                        int *lr_override)
-{
-    const char *path = cfg->resume_path;
-    mlp_config_t *theirs = malloc(sizeof(*theirs));
-    int rc;
-
-    if (theirs == NULL)
-        return mlp_error_set(MLP_ENOMEM, "out of memory");
-    *theirs = *cfg;
-    config_of_checkpoint(ck, theirs);
-    *lr_override = mlp_options_given(cfg, "lr") && cfg->lr != ck->lr;
-    rc = mlp_options_resume(cfg, theirs, path);
-    free(theirs);
-    if (rc == 0 && cfg->epochs <= ck->epoch)
-        rc = mlp_error_set(MLP_EUSAGE,
-                           "option '--epochs': %u, but the checkpoint '%s' "
-                           "has completed %u epochs; --epochs is the total "
-                           "to reach",
-                           cfg->epochs, path, ck->epoch);
-    return rc;
-}
-
-/* The data must be what the checkpoint was trained on. */
-static int check_resume_data(const mlp_checkpoint_t *ck,
-                             const mlp_dataset_t *ds, const char *path)
-{
-    if (ck->rows != ds->rows || ck->cols != ds->cols)
-        return mlp_error_set(MLP_EINVAL,
-                             "the checkpoint '%s' was trained on %zux%zu "
-                             "images, the data in '%s' has %zux%zu",
-                             path, ck->rows, ck->cols,
-                             ds->files[MLP_FILE_TRAIN_IMAGES].path, ds->rows,
-                             ds->cols);
-    if (ck->out != ds->nclasses)
-        return mlp_error_set(MLP_EINVAL,
-                             "the checkpoint '%s' was trained on %zu classes, "
-                             "the data in '%s' has %zu",
-                             path, ck->out,
-                             ds->files[MLP_FILE_TRAIN_LABELS].path,
-                             ds->nclasses);
-    if (ck->ntrain != ds->train.n)
-        return mlp_error_set(MLP_EINVAL,
-                             "the checkpoint '%s' was trained on %zu samples "
-                             "per epoch, the data in '%s' gives %zu",
-                             path, ck->ntrain,
-                             ds->files[MLP_FILE_TRAIN_IMAGES].path,
-                             ds->train.n);
-    return 0;
-}
+/* ---- divergence ----------------------------------------------------- */
 
 /* The first non-finite value of a block, or n. */
 static size_t first_nonfinite(const float *a, size_t n)
@@ -293,16 +209,6 @@ static size_t first_nonfinite(const float *a, size_t n)
             return i;
     return n;
 }
-
-/* Everything the loop tracks that a checkpoint records. */
-typedef struct {
-    unsigned epoch;        /* completed */
-    size_t batches_done;   /* of epoch + 1 */
-    double loss_sum;       /* of those batches */
-    size_t correct;
-    double best_acc, final_acc;
-    unsigned best_epoch;
-} run_state_t;
 
 /* Parameters and optimizer state finite, else MLP_EDIVERGED. */
 static int check_finite(mlp_net_t *net, mlp_optim_t *opt, unsigned epoch,
@@ -321,29 +227,6 @@ static int check_finite(mlp_net_t *net, mlp_optim_t *opt, unsigned epoch,
                              bad < np && !isfinite(p[bad]) ? "weight"
                                                            : "momentum value");
     return 0;
-}
-
-/* Capture net and optimizer into ck (buffers reused) and save it. */
-static int save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
-                const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
-                const run_state_t *rs)
-{
-    int rc;
-
-    if ((rc = mlp_checkpoint_capture(ck, net, opt)) < 0)
-        return rc;
-    ck->rows = ds->rows;
-    ck->cols = ds->cols;
-    ck->ntrain = ds->train.n;
-    ck->epoch = rs->epoch;
-    checkpoint_of_config(cfg, ck);
-    ck->batches_done = rs->batches_done;
-    ck->partial_loss_sum = rs->batches_done ? rs->loss_sum : 0.0;
-    ck->partial_correct = rs->batches_done ? rs->correct : 0;
-    ck->best_test_acc = rs->best_acc;
-    ck->best_epoch = rs->best_epoch;
-    ck->final_test_acc = rs->final_acc;
-    return mlp_checkpoint_save(cfg->save_path, ck);
 }
 
 /* ---- the run -------------------------------------------------------- */
@@ -492,7 +375,8 @@ static int session_resume(session_t *s)
     if (!s->resume)
         return 0;
     if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
-        (rc = merge_resume(cfg, &s->rck, &s->lr_override)) < 0)
+        (rc = mlp_train_merge_resume(cfg, &s->rck,
+                                     &s->lr_override)) < 0)
         return rc;
     /* It goes on saving where it came from, unless --save names another
      * file (checked once the file proved a checkpoint). */
@@ -531,8 +415,8 @@ static int session_load_data(session_t *s)
                              "%s: no test images: a run reports its test "
                              "accuracy",
                              ds->files[MLP_FILE_TEST_IMAGES].path);
-    if (s->resume &&
-        (rc = check_resume_data(&s->rck, ds, cfg->resume_path)) < 0)
+    if (s->resume && (rc = mlp_train_check_resume_data(&s->rck, ds,
+                                                       cfg->resume_path)) < 0)
         return rc;
     /* A mean loss of 100 x ln(C) is 100 times a uniform guess's: a run
      * whose loss explodes that far has diverged even while it is finite. */
@@ -784,7 +668,8 @@ static int run_epochs(session_t *s)
         if ((rc = mlp_report_epoch(s->rep, st)) < 0)
             return rc;
         if (s->cfg->save_path[0] != '\0' &&
-            (rc = save(&s->sck, s->cfg, s->ds, s->net, s->opt, rs)) < 0)
+            (rc = mlp_train_save(&s->sck, s->cfg, s->ds, s->net, s->opt,
+                                 rs)) < 0)
             return rc;
     }
     return 0;
@@ -806,7 +691,8 @@ static int save_interrupted(session_t *s, int rc)
         return rc;
     if ((rc2 = check_finite(s->net, s->opt, s->rs.epoch + 1,
                             s->rs.batches_done)) < 0 ||
-        (rc2 = save(&s->sck, cfg, s->ds, s->net, s->opt, &s->rs)) < 0)
+        (rc2 = mlp_train_save(&s->sck, cfg, s->ds, s->net, s->opt,
+                             &s->rs)) < 0)
         return rc2;
     return mlp_error_set(rc, "%s; saved '%s'", first.msg, cfg->save_path);
 }

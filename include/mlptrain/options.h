@@ -11,7 +11,7 @@
  *   - parsing and validation of a value (mlp_options_set), the defaults
  *     (mlp_config_defaults) and the range checks (mlp_config_validate);
  *   - the given bits (one per table index, mlp_options_bit);
- *   - the resume conflict check (trainer.c, over MLP_OPT_CKPT options);
+ *   - the resume conflict check (trainer_ckpt.c, over MLP_OPT_CKPT options);
  *   - the JSON run record's "options" object (report.c: the key is the
  *     long name with '_' for '-');
  *   - the sweep's keys, key values and run id (grid.c).

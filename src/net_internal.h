@@ -1,0 +1,87 @@
+/*
+ * net_internal: the net's state, shared by the two files that make up the
+ * net module: net.c (plan, build, forward, backward) and net_params.c
+ * (parameters in and out).  Private to those two files: not in include/,
+ * not installed; everyone else sees the opaque mlp_net_t of net.h.
+ */
+#ifndef MLPTRAIN_NET_INTERNAL_H
+#define MLPTRAIN_NET_INTERNAL_H
+
+#include <stddef.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "mlptrain/net.h"
+
+#define MLP_MAX_LAYERS (MLP_MAX_HIDDEN + 1)
+#define MLP_MAX_ARGS 5
+#define MLP_ALIGN 64                     /* bytes, for every tensor */
+#define MLP_ALIGN_F (MLP_ALIGN / sizeof(float))
+
+/* One primitive and the arguments it runs with. */
+typedef struct {
+    dnnl_primitive_t prim;
+    dnnl_memory_desc_t smd;  /* its scratchpad (size 0: none) */
+    dnnl_memory_t scratch;   /* smd over net->scratch */
+    int nargs;
+    dnnl_exec_arg_t args[MLP_MAX_ARGS];
+} mlp_step_t;
+
+/* Everything that runs for one batch size n. */
+typedef struct {
+    size_t n;
+    dnnl_memory_t x;                  /* (n, in), the caller's buffer */
+    dnnl_memory_t dlogits;            /* (n, out), the caller's buffer */
+    float *logits;                    /* (n, out): h of the last layer */
+    dnnl_memory_t h[MLP_MAX_LAYERS];  /* (n, out_l): act(W_l h_{l-1} + b_l) */
+    dnnl_memory_t dh[MLP_MAX_LAYERS]; /* (n, out_l): dL/dh_l, then dL/dz_l;
+                                         hidden layers only */
+    int nfwd, nbwd;
+    mlp_step_t fwd[MLP_MAX_LAYERS];
+    mlp_step_t bwd[3 * MLP_MAX_LAYERS];
+} mlp_plan_t;
+
+struct mlp_net {
+    mlp_net_spec_t spec;            /* as given */
+    size_t nlayers;                 /* nhidden + 1 */
+    size_t lin[MLP_MAX_LAYERS];     /* layer l maps lin[l] ... */
+    size_t lout[MLP_MAX_LAYERS];    /* ... to lout[l] values */
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_memory_desc_t wmd[MLP_MAX_LAYERS]; /* (out, in), chosen layout */
+    size_t woff[MLP_MAX_LAYERS];    /* floats into params/grads */
+    size_t boff[MLP_MAX_LAYERS];
+    size_t nflat;                   /* floats in params, grads; padding in */
+    float *params;                  /* (nflat): W_0 b_0 W_1 b_1 ... */
+    float *grads;                   /* (nflat): same offsets as params */
+    float *act;                     /* h_l and dh_l blocks, largest batch */
+    dnnl_memory_t w[MLP_MAX_LAYERS];  /* views into params and grads */
+    dnnl_memory_t b[MLP_MAX_LAYERS];
+    dnnl_memory_t dw[MLP_MAX_LAYERS];
+    dnnl_memory_t db[MLP_MAX_LAYERS];
+    void *scratch;                  /* (scratch_bytes): every primitive's */
+    size_t scratch_bytes;           /* largest scratchpad */
+    size_t workspace_bytes;         /* all workspaces (none are used) */
+    size_t act_floats;              /* floats in act */
+    int estimating;                 /* mlp_net_estimate: descriptors only */
+    size_t nplans;
+    mlp_plan_t plans[MLP_MAX_BATCH_SIZES]; /* plans[0]: the largest batch */
+    size_t last_n;                  /* batch of the last forward, 0: none */
+};
+
+/* n floats rounded up to a whole number of MLP_ALIGN blocks. */
+static inline size_t round_up(size_t n)
+{
+    return (n + MLP_ALIGN_F - 1) / MLP_ALIGN_F * MLP_ALIGN_F;
+}
+
+/* A plain (a, b) f32 memory descriptor in layout tag. */
+static inline dnnl_status_t md_2d(dnnl_memory_desc_t *md, size_t a, size_t b,
+                                  dnnl_format_tag_t tag)
+{
+    dnnl_dims_t dims = {(dnnl_dim_t)a, (dnnl_dim_t)b};
+
+    return dnnl_memory_desc_init_by_tag(md, 2, dims, dnnl_f32, tag);
+}
+
+#endif
