@@ -274,27 +274,22 @@ static void predict_usage(FILE *f)
 /* --png: a .png/.svg name, absent or a regular file, not an input. */
 static int check_png(const cmd_opts_t *o)
 {
-    enum { NAME = MLP_PATH_MAX + 40 };
-    mlp_out_file_t fs[2 + 2 * MLP_NFILES];
-    char *names, opts[2 * MLP_NFILES][64];
+    mlp_dataset_paths_t *data = NULL;
+    mlp_out_file_t fs[2 + MLP_DATASET_NPATHS];
     size_t n = 0;
     int rc;
 
     if ((rc = mlp_plot_check(o->png)) < 0)
         return rc;
-    if ((names = malloc(2 * MLP_NFILES * NAME)) == NULL)
+    if ((data = malloc(sizeof(*data))) == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     fs[n++] = (mlp_out_file_t){o->png, "--png", 1, NULL};
     fs[n++] = (mlp_out_file_t){o->model, "--model", 0, NULL};
-    for (size_t i = 0; i < 2 * MLP_NFILES; i++) {
-        snprintf(names + i * NAME, NAME, "%s/%s%s", o->data_dir,
-                 mlp_dataset_file_names[i / 2], i % 2 ? ".gz" : "");
-        snprintf(opts[i], sizeof(opts[i]), "--data (%s)",
-                 mlp_dataset_file_names[i / 2]);
-        fs[n++] = (mlp_out_file_t){names + i * NAME, opts[i], 0, NULL};
-    }
+    mlp_dataset_paths(o->data_dir, data);
+    for (size_t i = 0; i < MLP_DATASET_NPATHS; i++)
+        fs[n++] = (mlp_out_file_t){data->path[i], data->what[i], 0, NULL};
     rc = mlp_out_no_alias(fs, n);
-    free(names);
+    free(data);
     return rc;
 }
 

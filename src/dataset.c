@@ -30,6 +30,16 @@ const char *const mlp_dataset_file_names[MLP_NFILES] = {
     [MLP_FILE_TEST_LABELS] = "t10k-labels-idx1-ubyte",
 };
 
+void mlp_dataset_paths(const char *dir, mlp_dataset_paths_t *p)
+{
+    for (size_t i = 0; i < MLP_DATASET_NPATHS; i++) {
+        snprintf(p->path[i], sizeof(p->path[i]), "%s/%s%s", dir,
+                 mlp_dataset_file_names[i / 2], i % 2 ? ".gz" : "");
+        snprintf(p->what[i], sizeof(p->what[i]), "--data (%s)",
+                 mlp_dataset_file_names[i / 2]);
+    }
+}
+
 /* True when `path` may exist: anything but ENOENT is worth an open(). */
 static int may_exist(const char *path)
 {

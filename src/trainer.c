@@ -239,9 +239,8 @@ static int check_finite(mlp_net_t *net, mlp_optim_t *opt, unsigned epoch,
  */
 static int check_outputs(const mlp_config_t *cfg)
 {
-    enum { NDATA = 2 * MLP_NFILES, NAME = MLP_PATH_MAX + 40 };
-    char *names = NULL, opts[NDATA][64];
-    mlp_out_file_t fs[NDATA + 4];
+    mlp_dataset_paths_t *data = NULL;
+    mlp_out_file_t fs[MLP_DATASET_NPATHS + 4];
     size_t n = 0;
     int rc;
 
@@ -257,20 +256,13 @@ static int check_outputs(const mlp_config_t *cfg)
     fs[n++] = (mlp_out_file_t){cfg->save_path, "--save", 1, "--resume"};
     fs[n++] = (mlp_out_file_t){cfg->plot_path, "--plot", 1, NULL};
     fs[n++] = (mlp_out_file_t){cfg->resume_path, "--resume", 0, NULL};
-    if ((names = malloc(NDATA * NAME)) == NULL)
+    if ((data = malloc(sizeof(*data))) == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
-    for (size_t i = 0; i < MLP_NFILES; i++)
-        for (int gz = 0; gz < 2; gz++) {
-            char *p = names + (2 * i + (size_t)gz) * NAME;
-
-            snprintf(p, NAME, "%s/%s%s", cfg->data_dir,
-                     mlp_dataset_file_names[i], gz ? ".gz" : "");
-            snprintf(opts[2 * i + (size_t)gz], sizeof(opts[0]), "--data (%s)",
-                     mlp_dataset_file_names[i]);
-            fs[n++] = (mlp_out_file_t){p, opts[2 * i + (size_t)gz], 0, NULL};
-        }
+    mlp_dataset_paths(cfg->data_dir, data);
+    for (size_t i = 0; i < MLP_DATASET_NPATHS; i++)
+        fs[n++] = (mlp_out_file_t){data->path[i], data->what[i], 0, NULL};
     rc = mlp_out_no_alias(fs, n);
-    free(names);
+    free(data);
     return rc;
 }
 

@@ -52,6 +52,17 @@ typedef struct {
 /* The file names, without .gz, indexed by MLP_FILE_*. */
 extern const char *const mlp_dataset_file_names[MLP_NFILES];
 
+/* Every path a data directory may hold a file under (each name plain and
+ * with .gz), each with its label "--data (NAME)": for the checks that an
+ * output is not an input.  Large (about 33 KiB): allocate it. */
+#define MLP_DATASET_NPATHS (2 * MLP_NFILES)
+typedef struct {
+    char path[MLP_DATASET_NPATHS][4096 + 40]; /* MLP_PATH_MAX + name */
+    char what[MLP_DATASET_NPATHS][64];
+} mlp_dataset_paths_t;
+
+void mlp_dataset_paths(const char *dir, mlp_dataset_paths_t *p);
+
 /*
  * Load the dataset in `dir`.  limit_train/limit_test: use the first N samples
  * (0 = all; larger than the file = all).  On success *out is a new dataset to
