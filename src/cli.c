@@ -265,6 +265,50 @@ int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
     return 0;
 }
 
+int mlp_cli_parse_augment(const char *opt, const char *arg,
+                          mlp_augment_t *out)
+{
+    mlp_augment_t a = {0, 0};
+    const char *p = arg;
+
+    if (strcmp(arg, "none") == 0) {
+        *out = a;
+        return 0;
+    }
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        unsigned long long v;
+        char num[32];
+        int rc;
+
+        if (n == 4 && strncmp(p, "flip", 4) == 0) {
+            a.flip = 1;
+        } else if (n > 6 && n - 6 < sizeof(num) &&
+                   strncmp(p, "shift=", 6) == 0) {
+            memcpy(num, p + 6, n - 6);
+            num[n - 6] = '\0';
+            if ((rc = mlp_cli_parse_uint(opt, num, 0, MLP_AUGMENT_MAX_SHIFT,
+                                         &v)) < 0)
+                return rc;
+            a.shift = (unsigned)v;
+        } else {
+            return mlp_error_set(MLP_EUSAGE, "option '%s': '%s': expected "
+                                 "shift=K (0..%d), flip, both separated by "
+                                 "a comma, or none",
+                                 opt, arg, MLP_AUGMENT_MAX_SHIFT);
+        }
+        p += n;
+        if (*p == ',' && *++p == '\0')
+            return mlp_error_set(MLP_EUSAGE, "option '%s': '%s': trailing "
+                                 "comma", opt, arg);
+    }
+    if (p == arg)
+        return mlp_error_set(MLP_EUSAGE, "option '%s': empty value (none "
+                             "turns augmentation off)", opt);
+    *out = a;
+    return 0;
+}
+
 int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
                         const char *arg)
 {
@@ -276,19 +320,35 @@ int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
 
     snprintf(opt, sizeof(opt), "--%s", o->name);
     switch (o->type) {
-    case MLP_OPT_FLAG:
-        *(int *)mlp_options_field(o, cfg) = 1;
+    case MLP_OPT_FLAG: /* no value on the command line; 0/1 in a grid */
+        if (arg == NULL || strcmp(arg, "1") == 0 || strcmp(arg, "on") == 0)
+            *(int *)mlp_options_field(o, cfg) = 1;
+        else if (strcmp(arg, "0") == 0 || strcmp(arg, "off") == 0)
+            *(int *)mlp_options_field(o, cfg) = 0;
+        else
+            return mlp_error_set(MLP_EUSAGE, "option '%s': '%s': expected "
+                                 "0, 1, on or off", opt, arg);
         return 0;
     case MLP_OPT_HIDDEN:
         return mlp_cli_parse_hidden(arg, cfg->hidden, &cfg->nhidden);
-    case MLP_OPT_ACT:
-        if ((rc = mlp_act_parse(arg)) < 0)
-            return mlp_error_set(MLP_EUSAGE,
-                                 "option '%s': unknown activation '%s' "
-                                 "(relu, sigmoid, tanh)",
-                                 opt, arg);
-        *(mlp_act_t *)mlp_options_field(o, cfg) = (mlp_act_t)rc;
-        return 0;
+    case MLP_OPT_ENUM: {
+        char names[256];
+        size_t off = 0;
+
+        if ((rc = mlp_options_enum_parse(o, arg)) >= 0) {
+            *(int *)mlp_options_field(o, cfg) = rc;
+            return 0;
+        }
+        names[0] = '\0';
+        for (size_t i = 0; o->names[i] != NULL && off < sizeof(names); i++)
+            off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+                                    i ? ", " : "", o->names[i]);
+        return mlp_error_set(MLP_EUSAGE, "option '%s': unknown value '%s' "
+                             "(%s)", opt, arg, names);
+    }
+    case MLP_OPT_AUGMENT:
+        return mlp_cli_parse_augment(opt, arg,
+                                     mlp_options_field(o, cfg));
     case MLP_OPT_PATH:
         if (arg[0] == '\0' || strlen(arg) >= MLP_PATH_MAX)
             return mlp_error_set(MLP_EUSAGE,

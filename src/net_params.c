@@ -20,6 +20,8 @@
 #include "mlptrain/rng.h"
 #include "net_internal.h"
 
+const char *const mlp_init_names[] = {"normal", "xavier", "he", NULL};
+
 size_t mlp_net_nparams(const mlp_net_t *net)
 {
     size_t n = 0;

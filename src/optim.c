@@ -116,3 +116,5 @@ float *mlp_optim_state(mlp_optim_t *opt, size_t *n)
     *n = opt->v ? opt->n : 0;
     return opt->v;
 }
+
+const char *const mlp_optim_names[] = {"sgd", "adam", "adamw", NULL};

@@ -12,7 +12,9 @@
 #include "config.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loader.h"
+#include "mlptrain/optim.h"
 #include "mlptrain/options.h"
+#include "mlptrain/schedule.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -23,88 +25,154 @@
 #define CKPT MLP_OPT_CKPT
 #define SWEEP MLP_OPT_SWEEP
 #define FIGS MLP_OPT_FIGS
+#define RUN (CKPT | SWEEP | FIGS)
+
+static const char *const act_names[] = {
+#define MLP_ACT_NAME(id, name, fwd, bwd) name,
+    MLP_ACT_MAP(MLP_ACT_NAME)
+#undef MLP_ACT_NAME
+    NULL,
+};
 
 /*
  * The options, in --help order; getopt_long resolves an abbreviation in
  * this order too ("--s": --seed, --slots, --save).  One entry per option:
  *   name, letter, alias, section, field, type, lo, hi, float rule,
- *   default, metavar, help, default shown (NULL: the value), sample, flags
+ *   default, metavar, help, default shown (NULL: the value), sample, flags,
+ *   names (ENUM)
  */
 const mlp_option_t mlp_options[] = {
     {L("hidden"), 0, NULL, "Model", F(nhidden), MLP_OPT_HIDDEN, 1, MLP_MAX_WIDTH, 0,
      256, "LIST", "hidden layer widths, e.g. 256, 512,256 or 1024:512; '' "
-     "or none for softmax regression", NULL, "512:256", CKPT | SWEEP | FIGS},
-    {L("act"), 0, NULL, "Model", F(act), MLP_OPT_ACT, 0, 0, 0,
+     "or none for softmax regression", NULL, "512:256", CKPT | SWEEP | FIGS, NULL},
+    {L("act"), 0, NULL, "Model", F(act), MLP_OPT_ENUM, 0, 0, 0,
      MLP_ACT_RELU, "NAME", "activation: relu, sigmoid or tanh", NULL, "tanh",
-     CKPT | SWEEP | FIGS},
+     RUN, act_names},
+    {L("init"), 0, NULL, "Model", F(init), MLP_OPT_ENUM, 0, 0, 0,
+     MLP_INIT_NORMAL, "NAME", "weight init: normal (N(0, std^2), see "
+     "--init-std), xavier or he (normal, scaled by fan-in/out); biases 0",
+     NULL, "he", RUN, mlp_init_names},
     {L("init-std"), 0, NULL, "Model", F(init_std), MLP_OPT_FLOAT, 0, 0,
-     MLP_FLOAT_NONNEG, 0.01, "X", "weights drawn from N(0, X^2), biases 0",
-     NULL, "0.05", CKPT | SWEEP | FIGS},
+     MLP_FLOAT_NONNEG, 0.01, "X", "--init normal: weights drawn from "
+     "N(0, X^2)", NULL, "0.05", RUN, NULL},
+    {L("dropout"), 0, NULL, "Model", F(dropout), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_UNIT, 0, "P", "drop each hidden unit with probability P in "
+     "training", NULL, "0.2", RUN, NULL},
+    {L("input-dropout"), 0, NULL, "Model", F(input_dropout), MLP_OPT_FLOAT, 0,
+     0, MLP_FLOAT_UNIT, 0, "P", "drop each input pixel with probability P in "
+     "training", NULL, "0.1", RUN, NULL},
     {L("plain-weights"), 0, NULL, "Model", F(plain_weights), MLP_OPT_FLAG, 0, 0,
      0, 0, NULL, "keep weights in plain (out, in) layout", "blocked", NULL,
-     FIGS},
+     FIGS, NULL},
+    {L("optimizer"), 0, NULL, "Training", F(optimizer), MLP_OPT_ENUM, 0, 0, 0,
+     MLP_OPTIM_SGD, "NAME", "sgd, adam or adamw (PyTorch's update rules)",
+     NULL, "adam", RUN, mlp_optim_names},
     {L("lr"), 0, NULL, "Training", F(lr), MLP_OPT_FLOAT, 0, 0, MLP_FLOAT_POS,
-     0.1, "X", "learning rate", NULL, "0.5",
-     CKPT | MLP_OPT_RESUME_FREE | SWEEP | FIGS},
+     0.1, "X", "learning rate (the peak of a schedule)", NULL, "0.5",
+     RUN | MLP_OPT_RESUME_FREE, NULL},
     {L("momentum"), 0, NULL, "Training", F(momentum), MLP_OPT_FLOAT, 0, 0,
-     MLP_FLOAT_UNIT, 0, "X", "SGD momentum, 0 <= X < 1", NULL, "0.9",
-     CKPT | SWEEP | FIGS},
+     MLP_FLOAT_UNIT, 0, "X", "SGD momentum, 0 <= X < 1", NULL, "0.9", RUN, NULL},
+    {L("nesterov"), 0, NULL, "Training", F(nesterov), MLP_OPT_FLAG, 0, 0, 0, 0,
+     NULL, "SGD: Nesterov momentum", "off", "1", RUN, NULL},
+    {L("beta1"), 0, NULL, "Training", F(beta1), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_UNIT, 0.9, "X", "Adam: decay of the first moment", NULL, "0.8",
+     RUN, NULL},
+    {L("beta2"), 0, NULL, "Training", F(beta2), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_UNIT, 0.999, "X", "Adam: decay of the second moment", NULL,
+     "0.99", RUN, NULL},
+    {L("eps"), 0, NULL, "Training", F(eps), MLP_OPT_FLOAT, 0, 0, MLP_FLOAT_POS,
+     1e-8, "X", "Adam: added to the root of the second moment", NULL, "1e-6",
+     RUN, NULL},
     {L("max-loss"), 0, NULL, "Training", F(max_loss), MLP_OPT_FLOAT, 0, 0,
      MLP_FLOAT_POS, 0, "X", "stop as diverged when a batch's mean loss "
      "exceeds X, or 'off' (only a NaN/inf loss)", "100 x ln(classes)",
-     "12.5", MLP_OPT_OFF | FIGS},
+     "12.5", MLP_OPT_OFF | FIGS, NULL},
     {L("weight-decay"), 0, NULL, "Training", F(weight_decay), MLP_OPT_FLOAT, 0,
-     0, MLP_FLOAT_NONNEG, 0, "X", "L2 weight decay", NULL, "0.0001",
-     CKPT | SWEEP | FIGS},
+     0, MLP_FLOAT_NONNEG, 0, "X", "L2 weight decay (adamw: decoupled)",
+     "0; adamw 0.01", "0.0001", RUN, NULL},
+    {L("schedule"), 0, NULL, "Training", F(schedule), MLP_OPT_ENUM, 0, 0, 0,
+     MLP_SCHED_CONSTANT, "NAME", "learning rate per batch: constant, step, "
+     "cosine or onecycle", NULL, "cosine", RUN, mlp_sched_names},
+    {L("warmup"), 0, NULL, "Training", F(warmup), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_NONNEG, 0, "E", "epochs (fractions allowed) of linear warm-up",
+     NULL, "0.5", RUN, NULL},
+    {L("lr-min"), 0, NULL, "Training", F(lr_min), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_NONNEG, 0, "X", "cosine, onecycle: the last rate", NULL,
+     "0.001", RUN, NULL},
+    {L("lr-step"), 0, NULL, "Training", F(lr_step), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_NONNEG, 0, "E", "step: epochs between cuts (required)", "none",
+     "5", RUN, NULL},
+    {L("lr-gamma"), 0, NULL, "Training", F(lr_gamma), MLP_OPT_FLOAT, 0, 0,
+     MLP_FLOAT_POS, 0.1, "G", "step: the rate's factor at each cut", NULL,
+     "0.5", RUN, NULL},
+    {L("label-smoothing"), 0, NULL, "Training", F(label_smoothing),
+     MLP_OPT_FLOAT, 0, 0, MLP_FLOAT_UNIT, 0, "X", "mix X of the uniform "
+     "distribution into the targets", NULL, "0.1", RUN, NULL},
     {L("batch"), 'b', NULL, "Training", F(batch), MLP_OPT_SIZE, 1, 1u << 20, 0,
-     256, "N", "batch size", NULL, "64", CKPT | SWEEP | FIGS},
+     256, "N", "batch size", NULL, "64", CKPT | SWEEP | FIGS, NULL},
     {L("epochs"), 'e', NULL, "Training", F(epochs), MLP_OPT_UINT, 1, 1000000,
-     0, 10, "N", "epochs", NULL, "3", SWEEP | FIGS},
+     0, 10, "N", "epochs", NULL, "3", SWEEP | FIGS, NULL},
     {L("seed"), 's', NULL, "Training", F(seed), MLP_OPT_U64, 0, UINT64_MAX, 0,
      1, "N", "seed of weights and shuffling", NULL, "99",
-     CKPT | SWEEP | FIGS},
+     CKPT | SWEEP | FIGS, NULL},
     {L("data"), 0, NULL, "Data", F(data_dir), MLP_OPT_PATH, 0, 0, 0, 0, "DIR",
      "directory of the IDX files", "$MLPTRAIN_DATA, else "
-     MLP_DEFAULT_DATA_DIR, "/x/y", MLP_OPT_REQUIRED | FIGS},
+     MLP_DEFAULT_DATA_DIR, "/x/y", MLP_OPT_REQUIRED | FIGS, NULL},
     {L("limit-train"), 0, NULL, "Data", F(limit_train), MLP_OPT_SIZE, 1,
      SIZE_MAX, 0, 0, "N", "use the first N training samples", NULL, "600",
-     MLP_OPT_ZERO_ALL | CKPT | SWEEP | FIGS},
+     MLP_OPT_ZERO_ALL | CKPT | SWEEP | FIGS, NULL},
     {L("limit-test"), 'n', NULL, "Data", F(limit_test), MLP_OPT_SIZE, 1,
      SIZE_MAX, 0, 0, "N", "use the first N test samples", NULL, "100",
-     MLP_OPT_ZERO_ALL | SWEEP | FIGS},
+     MLP_OPT_ZERO_ALL | SWEEP | FIGS, NULL},
+    {L("val"), 0, NULL, "Data", F(val), MLP_OPT_SIZE, 0, SIZE_MAX, 0, 0, "N",
+     "hold out N training samples (chosen by the seed) for validation; "
+     "best epoch, --save-best and --early-stop use them", "none", "100",
+     RUN, NULL},
+    {L("augment"), 0, NULL, "Data", F(augment), MLP_OPT_AUGMENT, 0, 0, 0, 0,
+     "LIST", "shift=K (random shifts up to K pixels, zero fill) and/or flip "
+     "(random horizontal flips), or none", "none", "shift=2,flip", RUN, NULL},
     {L("workers"), 'j', NULL, "Machine", F(workers), MLP_OPT_UINT, 0,
      MLP_LOADER_MAX_WORKERS, 0, 4, "N", "loader threads, 0.."
      STR(MLP_LOADER_MAX_WORKERS) "; 0 decodes on the trainer", NULL, "20",
-     SWEEP},
+     SWEEP, NULL},
     {L("threads"), 't', NULL, "Machine", F(threads), MLP_OPT_INT, 1,
      MLP_MAX_THREADS, 0, 0, "N", "compute (OpenMP) threads", "cores: %s",
-     "1", 0},
+     "1", 0, NULL},
     {L("slots"), 0, NULL, "Machine", F(slots), MLP_OPT_SIZE, 2, 4096, 0, 0, "N",
      "ring slots of decoded batches", "min(2N, 16), >= 2", "8",
-     MLP_OPT_ZERO_AUTO},
+     MLP_OPT_ZERO_AUTO, NULL},
     {L("quiet"), 'q', NULL, "Output", F(quiet), MLP_OPT_FLAG, 0, 0, 0, 0, NULL,
-     "print only the final summary line", "", NULL, 0},
+     "print only the final summary line", "", NULL, 0, NULL},
     {L("log"), 0, NULL, "Output", F(log_path), MLP_OPT_PATH, 0, 0, 0, 0, "FILE",
-     "write JSON lines: the run, each epoch, the end", NULL, "l.jsonl", 0},
+     "write JSON lines: the run, each epoch, the end", NULL, "l.jsonl", 0, NULL},
     {L("png"), 'o', "plot", "Output", F(plot_path), MLP_OPT_PATH, 0, 0, 0, 0,
      "FILE", "draw the training curves, redrawn every epoch (--plot FILE "
-     "is the same)", NULL, "c.png", 0},
+     "is the same)", NULL, "c.png", 0, NULL},
     {L("save"), 0, NULL, "Output", F(save_path), MLP_OPT_PATH, 0, 0, 0, 0,
      "FILE", "write a checkpoint after every epoch",
-     "none; with --resume, the resumed file", "s.ckpt", 0},
+     "none; with --resume, the resumed file", "s.ckpt", 0, NULL},
     {L("resume"), 0, NULL, "Output", F(resume_path), MLP_OPT_PATH, 0, 0, 0, 0,
      "FILE", "continue the run in a checkpoint: it sets the model, seed, "
      "batch and optimizer; --epochs N (required) is the total to reach; "
      "--lr may change (fine-tuning, logged as an override)", NULL, "r.ckpt",
-     0},
+     0, NULL},
+    {L("save-best"), 0, NULL, "Output", F(save_best_path), MLP_OPT_PATH, 0, 0,
+     0, 0, "FILE", "write the checkpoint of the best validation epoch "
+     "(needs --val)", "none", "b.ckpt", 0, NULL},
+    {L("early-stop"), 0, NULL, "Output", F(early_stop), MLP_OPT_UINT, 0,
+     1000000, 0, 0, "K", "stop after K epochs without a better validation "
+     "loss (needs --val); 0: never", NULL, "3", SWEEP | FIGS, NULL},
 };
 const size_t mlp_noptions = sizeof(mlp_options) / sizeof(mlp_options[0]);
+_Static_assert(sizeof(mlp_options) / sizeof(mlp_options[0]) <= 64,
+               "mlp_config_t.given has a bit per option");
 
 #undef F
 #undef L
 #undef CKPT
 #undef SWEEP
 #undef FIGS
+#undef RUN
 
 const mlp_option_t *mlp_options_find(const char *name)
 {
@@ -119,6 +187,22 @@ const mlp_option_t *mlp_options_find(const char *name)
             return &mlp_options[i];
     }
     return NULL;
+}
+
+const char *mlp_options_enum_name(const mlp_option_t *o, int v)
+{
+    for (int i = 0; o->names != NULL && o->names[i] != NULL; i++)
+        if (i == v)
+            return o->names[i];
+    return NULL;
+}
+
+int mlp_options_enum_parse(const mlp_option_t *o, const char *name)
+{
+    for (int i = 0; o->names != NULL && o->names[i] != NULL; i++)
+        if (strcmp(o->names[i], name) == 0)
+            return i;
+    return -1;
 }
 
 const char *mlp_options_flag(const mlp_option_t *o)
@@ -155,7 +239,7 @@ static unsigned long long whole(const mlp_option_t *o,
     case MLP_OPT_INT: return (unsigned long long)*FIELD(o, cfg, int);
     case MLP_OPT_SIZE: return *FIELD(o, cfg, size_t);
     case MLP_OPT_U64: return *FIELD(o, cfg, uint64_t);
-    case MLP_OPT_ACT: return (unsigned long long)*FIELD(o, cfg, mlp_act_t);
+    case MLP_OPT_ENUM: return (unsigned long long)*FIELD(o, cfg, int);
     case MLP_OPT_FLAG: return (unsigned long long)*FIELD(o, cfg, int);
     default: return 0;
     }
@@ -171,7 +255,7 @@ static void set_whole(const mlp_option_t *o, mlp_config_t *cfg,
     case MLP_OPT_INT: *(int *)p = (int)v; break;
     case MLP_OPT_SIZE: *(size_t *)p = (size_t)v; break;
     case MLP_OPT_U64: *(uint64_t *)p = (uint64_t)v; break;
-    case MLP_OPT_ACT: *(mlp_act_t *)p = (mlp_act_t)v; break;
+    case MLP_OPT_ENUM: *(int *)p = (int)v; break;
     case MLP_OPT_FLAG: *(int *)p = (int)v; break;
     case MLP_OPT_HIDDEN: /* one layer of width v, or none */
         cfg->nhidden = v > 0;
@@ -232,9 +316,20 @@ void mlp_options_format(const mlp_option_t *o, const mlp_config_t *cfg,
             snprintf(buf, len, exact ? "%.9g" : "%g", (double)f);
         break;
     }
-    case MLP_OPT_ACT:
-        snprintf(buf, len, "%s", mlp_act_name((mlp_act_t)v));
+    case MLP_OPT_ENUM:
+        snprintf(buf, len, "%s", mlp_options_enum_name(o, (int)v));
         break;
+    case MLP_OPT_AUGMENT: {
+        const mlp_augment_t *a = FIELD(o, cfg, mlp_augment_t);
+
+        if (a->shift == 0 && !a->flip)
+            snprintf(buf, len, "none");
+        else
+            snprintf(buf, len, "%s%.0u%s%s", a->shift ? "shift=" : "",
+                     a->shift, a->shift && a->flip ? "," : "",
+                     a->flip ? "flip" : "");
+        break;
+    }
     case MLP_OPT_HIDDEN: {
         size_t off = 0;
 
@@ -276,6 +371,11 @@ int mlp_options_equal(const mlp_option_t *o, const mlp_config_t *a,
                       a->nhidden * sizeof(a->hidden[0])) == 0;
     case MLP_OPT_PATH:
         return strcmp(FIELD(o, a, char), FIELD(o, b, char)) == 0;
+    case MLP_OPT_AUGMENT:
+        return FIELD(o, a, mlp_augment_t)->shift ==
+                   FIELD(o, b, mlp_augment_t)->shift &&
+               FIELD(o, a, mlp_augment_t)->flip ==
+                   FIELD(o, b, mlp_augment_t)->flip;
     default:
         return whole(o, a) == whole(o, b);
     }
@@ -294,6 +394,10 @@ void mlp_options_copy(const mlp_option_t *o, mlp_config_t *dst,
         break;
     case MLP_OPT_PATH:
         memcpy(mlp_options_field(o, dst), FIELD(o, src, char), MLP_PATH_MAX);
+        break;
+    case MLP_OPT_AUGMENT:
+        *(mlp_augment_t *)mlp_options_field(o, dst) =
+            *FIELD(o, src, mlp_augment_t);
         break;
     default:
         set_whole(o, dst, whole(o, src));
@@ -444,9 +548,13 @@ int mlp_config_validate(const mlp_config_t *cfg)
             why = mlp_options_check(o, *FIELD(o, cfg, float), 0, buf,
                                     sizeof(buf));
             break;
-        case MLP_OPT_ACT:
-            if (whole(o, cfg) > MLP_ACT_TANH)
-                why = "is not an activation";
+        case MLP_OPT_ENUM:
+            if (mlp_options_enum_name(o, *FIELD(o, cfg, int)) == NULL)
+                why = "is not a known name";
+            break;
+        case MLP_OPT_AUGMENT:
+            if (FIELD(o, cfg, mlp_augment_t)->shift > MLP_AUGMENT_MAX_SHIFT)
+                why = "shifts too far";
             break;
         case MLP_OPT_FLAG:
             break;

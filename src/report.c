@@ -311,9 +311,14 @@ static json_t *options_json(const mlp_config_t *cfg)
         case MLP_OPT_U64: v = juint(*(const uint64_t *)p); break;
         case MLP_OPT_FLOAT: v = jfloat(*(const float *)p); break;
         case MLP_OPT_FLAG: v = json_boolean(*(const int *)p); break;
-        case MLP_OPT_ACT:
-            v = json_string(mlp_act_name(*(const mlp_act_t *)p));
+        case MLP_OPT_ENUM:
+        case MLP_OPT_AUGMENT: {
+            char text[64];
+
+            mlp_options_format(o, cfg, 1, text, sizeof(text));
+            v = json_string(text);
             break;
+        }
         case MLP_OPT_PATH:
             v = *(const char *)p != '\0' ? jstr(p) : json_null();
             break;

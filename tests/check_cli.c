@@ -132,7 +132,7 @@ static const struct {
     {{"--hidden", "12,,3", NULL}, "option '--hidden': '12,,3'"},
     {{"--hidden", "12,", NULL}, "option '--hidden'"},
     {{"--hidden", "0", NULL}, "option '--hidden'"},
-    {{"--act", "gelu", NULL}, "unknown activation 'gelu'"},
+    {{"--act", "gelu", NULL}, "option '--act': unknown value 'gelu' (relu, sigmoid, tanh)"},
     {{"--epochs", "0", NULL}, "option '--epochs'"},
     {{"--threads", "0", NULL}, "option '--threads'"},
     {{"--seed", "abc", NULL}, "option '--seed'"},
@@ -177,7 +177,8 @@ static const struct {
     const char *msg;
 } bad_ux[] = {
     {{"--s", "3", NULL},
-     "option '--s' is ambiguous: it could be --seed, --slots, --save"},
+     "option '--s' is ambiguous: it could be --schedule, --seed, --slots, "
+     "--save, --save-best"},
     {{"--limit", "3", NULL}, "option '--limit' is ambiguous: it could be "
                              "--limit-train, --limit-test"},
     {{"--bogus=3", NULL}, "unknown option '--bogus'"},

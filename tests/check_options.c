@@ -179,7 +179,8 @@ static void read_json_value(const mlp_option_t *o, json_t *v,
         ck_assert(json_is_boolean(v));
         *(int *)mlp_options_field(o, cfg) = json_is_true(v);
         return;
-    case MLP_OPT_ACT:
+    case MLP_OPT_ENUM:
+    case MLP_OPT_AUGMENT:
     case MLP_OPT_PATH:
         ck_assert(json_is_string(v));
         snprintf(buf, sizeof(buf), "%s", json_string_value(v));
@@ -368,8 +369,12 @@ START_TEST(test_grid_keys)
     char *argv[8];
 
     ck_assert_str_eq(mlp_sweep_keys(),
-                     "hidden, act, init-std, lr, momentum, weight-decay, "
-                     "batch, epochs, seed, limit-train, limit-test, workers");
+                     "hidden, act, init, init-std, dropout, input-dropout, "
+                     "optimizer, lr, momentum, nesterov, beta1, beta2, eps, "
+                     "weight-decay, schedule, warmup, lr-min, lr-step, "
+                     "lr-gamma, label-smoothing, batch, epochs, seed, "
+                     "limit-train, limit-test, val, augment, workers, "
+                     "early-stop");
     memset(&g, 0, sizeof(g));
     ck_assert_int_eq(mlp_grid_add(&g, "workers=0,8 limit_test=50"), 0);
     ck_assert_uint_eq(g.npoints, 2);

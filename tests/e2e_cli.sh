@@ -14,7 +14,7 @@ expect_exit 2 "option '--lr': 'abc' is not a number" -- --lr abc
 expect_exit 2 "option '--batch': '0'" -- --batch 0
 expect_exit 2 "option '--workers': '-1'" -- -j -1
 expect_exit 2 "option '--hidden': '12,,3'" -- --hidden 12,,3
-expect_exit 2 "unknown activation 'swish'" -- --act swish
+expect_exit 2 "option '--act': unknown value 'swish' (relu, sigmoid, tanh)" -- --act swish
 expect_exit 2 "option '--epochs'" -- --epochs -3
 expect_exit 2 "needs a value" -- --data
 expect_exit 2 "unknown command 'fly'" -- fly

@@ -36,7 +36,7 @@ done
 expect_exit 2 "help: unknown command 'fly'" -- help fly
 
 # ---- abbreviations -----------------------------------------------------
-expect_exit 2 "option '--s' is ambiguous: it could be --seed, --slots, --save" -- --s 3
+expect_exit 2 "option '--s' is ambiguous: it could be --schedule, --seed, --slots, --save, --save-best" -- --s 3
 expect_exit 2 "option '--c' is ambiguous: it could be --count, --class-names" -- \
     predict --c 3 --model x
 expect_exit 2 "option '--s' is ambiguous: it could be --samples, --seed" -- \

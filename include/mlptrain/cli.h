@@ -48,12 +48,17 @@ int mlp_cli_parse_float(const char *opt, const char *arg, float *out);
 
 /*
  * Parse and check one option's value `arg` into its field of cfg (a flag
- * ignores arg) with the rules above and the table's range: MLP_EUSAGE
+ * takes NULL for 1, or 0/1/on/off, as in a sweep grid) with the rules above and the table's range: MLP_EUSAGE
  * naming the option ("option '--lr': '0' must be > 0").  Does not set the
  * given bit.
  */
 int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
                        const char *arg);
+
+/* Parse --augment's value: "shift=K", "flip", "shift=K,flip" (either
+ * order), or "none"; K in 0..MLP_AUGMENT_MAX_SHIFT. */
+int mlp_cli_parse_augment(const char *opt, const char *arg,
+                          mlp_augment_t *out);
 
 /* Parse a list of hidden widths: "256", "512,256", "1024:512", "" or "none". */
 int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden);

@@ -29,7 +29,7 @@
 
 #include "mlptrain/options.h"
 
-#define MLP_SWEEP_MAX_KEYS 16
+#define MLP_SWEEP_MAX_KEYS 64
 #define MLP_SWEEP_MAX_POINTS 10000
 
 typedef struct {

@@ -35,6 +35,20 @@
 
 typedef enum { MLP_PHASE_TRAIN = 0, MLP_PHASE_TEST = 1 } mlp_phase_t;
 
+/* The most pixels --augment shift=K moves an image. */
+#define MLP_AUGMENT_MAX_SHIFT 16
+
+/*
+ * Augmentation of training batches, done by the workers while decoding:
+ * per sample, a function of (seed, epoch, sample index) only.  All zero:
+ * none.
+ */
+typedef struct {
+    unsigned shift;           /* random shift of up to `shift` pixels in
+                                 each direction, zero fill; 0: none */
+    int flip;                 /* random horizontal flip */
+} mlp_augment_t;
+
 typedef struct {
     const mlp_split_t *train; /* required, n > 0 */
     const mlp_split_t *test;  /* NULL: no test phase */

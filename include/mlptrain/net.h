@@ -56,6 +56,12 @@ typedef enum {
     MLP_NACT /* how many */
 } mlp_act_t;
 
+/* Weight initialisation: N(0, std^2), Xavier (Glorot) normal, He (Kaiming)
+ * normal; biases 0. */
+typedef enum { MLP_INIT_NORMAL, MLP_INIT_XAVIER, MLP_INIT_HE } mlp_init_t;
+/* "normal", "xavier", "he", NULL */
+extern const char *const mlp_init_names[];
+
 typedef struct {
     size_t in;                      /* input width (pixels) */
     size_t out;                     /* classes */

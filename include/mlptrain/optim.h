@@ -13,6 +13,10 @@
 
 #include <stddef.h>
 
+typedef enum { MLP_OPTIM_SGD, MLP_OPTIM_ADAM, MLP_OPTIM_ADAMW } mlp_optim_kind_t;
+/* "sgd", "adam", "adamw", NULL */
+extern const char *const mlp_optim_names[];
+
 typedef struct {
     float lr;           /* learning rate, > 0 */
     float momentum;     /* 0 <= m < 1; 0: plain SGD */

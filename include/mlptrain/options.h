@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlptrain/loader.h"
 #include "mlptrain/net.h"
 
 #define MLP_PATH_MAX 4096
@@ -39,12 +40,24 @@ typedef struct {
     size_t nhidden;                /* hidden layers, 0..MLP_MAX_HIDDEN */
     size_t hidden[MLP_MAX_HIDDEN]; /* their widths */
     mlp_act_t act;
-    float init_std;                /* weights ~ N(0, init_std^2) */
+    int init;                      /* mlp_init_t (net.h) */
+    float init_std;                /* --init normal: N(0, init_std^2) */
+    float dropout;                 /* on hidden layers' outputs, [0, 1) */
+    float input_dropout;           /* on the input, [0, 1) */
     int plain_weights;             /* --plain-weights: no blocked layout */
     /* training */
+    int optimizer;                 /* mlp_optim_kind_t (optim.h) */
     float lr;
     float momentum;
-    float weight_decay;
+    int nesterov;
+    float beta1, beta2, eps;       /* Adam, AdamW */
+    float weight_decay;            /* AdamW: 0.01 when not given */
+    int schedule;                  /* mlp_sched_kind_t (schedule.h) */
+    float warmup;                  /* epochs of linear warm-up */
+    float lr_min;                  /* cosine/onecycle floor */
+    float lr_step;                 /* step: epochs between cuts */
+    float lr_gamma;                /* step: factor per cut */
+    float label_smoothing;         /* [0, 1) */
     size_t batch;
     unsigned epochs;
     uint64_t seed;
@@ -55,6 +68,9 @@ typedef struct {
     char data_dir[MLP_PATH_MAX];
     size_t limit_train;            /* 0: all */
     size_t limit_test;             /* 0: all */
+    size_t val;                    /* training samples held out for
+                                      validation; 0: none */
+    mlp_augment_t augment;         /* done by the loader (loader.h) */
     /* machine */
     unsigned workers;              /* loader threads; 0: trainer decodes */
     int threads;                   /* OpenMP compute threads */
@@ -67,6 +83,9 @@ typedef struct {
     /* checkpoints (trainer.h says how --resume uses them) */
     char save_path[MLP_PATH_MAX];  /* --save: "" none */
     char resume_path[MLP_PATH_MAX];/* --resume: "" none */
+    char save_best_path[MLP_PATH_MAX]; /* --save-best: "" none */
+    unsigned early_stop;           /* epochs without a better validation
+                                      loss before stopping; 0: never */
     uint64_t given;                /* mlp_options_bit() of each option set
                                       on the command line */
 } mlp_config_t;
@@ -78,10 +97,12 @@ typedef enum {
     MLP_OPT_SIZE,   /* size_t, lo..hi */
     MLP_OPT_U64,    /* uint64_t, lo..hi */
     MLP_OPT_FLOAT,  /* float, by its rule (mlp_float_rule_t) */
-    MLP_OPT_ACT,    /* mlp_act_t by name */
+    MLP_OPT_ENUM,   /* an int-sized enum by name: names[] */
+    MLP_OPT_AUGMENT,/* mlp_augment_t: "shift=K,flip", "none" */
     MLP_OPT_HIDDEN, /* nhidden, then hidden[]: "512,256", "1024:512", none */
     MLP_OPT_PATH,   /* char[MLP_PATH_MAX], not empty */
-    MLP_OPT_FLAG,   /* int, set to 1; takes no value */
+    MLP_OPT_FLAG,   /* int, set to 1; takes no value on the command
+                       line, 0/1 in a sweep grid */
 } mlp_opt_type_t;
 
 /* The range of a float option. */
@@ -129,6 +150,8 @@ typedef struct {
     const char *sample;       /* a valid value other than the default,
                                  for tests */
     unsigned flags;           /* MLP_OPT_* */
+    const char *const *names; /* ENUM: the names of values 0, 1, ...,
+                                 NULL-terminated */
 } mlp_option_t;
 
 extern const mlp_option_t mlp_options[];
@@ -136,6 +159,11 @@ extern const size_t mlp_noptions;
 
 /* The option named `name` (long name; '_' reads as '-'); NULL if none. */
 const mlp_option_t *mlp_options_find(const char *name);
+
+/* An ENUM option's name of value v; NULL if none. */
+const char *mlp_options_enum_name(const mlp_option_t *o, int v);
+/* An ENUM option's value of `name`; -1 if none. */
+int mlp_options_enum_parse(const mlp_option_t *o, const char *name);
 
 /* "--name", static. */
 const char *mlp_options_flag(const mlp_option_t *o);
