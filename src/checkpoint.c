@@ -14,8 +14,12 @@
  * bounded by the buffer length).  Encoding refuses what parsing would
  * refuse, so a file we write always loads.
  *
- * Non-goals: talking to the net (checkpoint_net.c), older format versions
- * (there are none yet), portability to non-IEEE floats.
+ * Version 1 files (before the options text) are read as they are and
+ * written only on request (mlp_checkpoint_encode_version, for tests).
+ *
+ * Non-goals: talking to the net (checkpoint_net.c), the meaning of the
+ * options text (the trainer reads it with the options table), portability
+ * to non-IEEE floats.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,9 +72,17 @@ enum {
     OFF_PARTIAL_CORRECT = 200,
     OFF_NPARAMS = 208,
     OFF_NSTATE = 216,
-    OFF_PAYLOAD = 224,
+    OFF_PAYLOAD = 224, /* version 1: the payload; version 2: more fields */
+    OFF_OPT_STEPS = 224,
+    OFF_BEST_VAL_ACC = 232,
+    OFF_BEST_VAL_LOSS = 240,
+    OFF_BEST_VAL_EPOCH = 248,
+    OFF_BEST_VAL_LOSS_EPOCH = 252,
+    OFF_OPTIONS_BYTES = 256,
+    OFF_OPTIONS = 264, /* version 2: the options text, then the payload */
 };
-_Static_assert(OFF_PAYLOAD == MLP_CHECKPOINT_HEADER, "header size");
+_Static_assert(OFF_PAYLOAD == MLP_CHECKPOINT_HEADER_V1, "header size");
+_Static_assert(OFF_OPTIONS == MLP_CHECKPOINT_HEADER, "header size");
 _Static_assert(MLP_MAX_HIDDEN == 16, "the format holds 16 hidden widths");
 
 /* ---- little-endian fields ------------------------------------------- */
@@ -160,6 +172,42 @@ static int finite_array(const float *a, size_t n, size_t *bad)
 }
 
 /*
+ * The options text of version 2: at most MLP_CHECKPOINT_MAX_OPTIONS bytes
+ * of lines "name=value\n", names of [a-z0-9-], values of printable ASCII.
+ */
+static int check_options_text(const char *t, size_t n, const char *name,
+                              int status)
+{
+    size_t line = 1;
+
+    if (n > MLP_CHECKPOINT_MAX_OPTIONS)
+        return mlp_error_set(status, "%s: %zu bytes of options, at most %d",
+                             name, n, MLP_CHECKPOINT_MAX_OPTIONS);
+    if (n > 0 && t == NULL)
+        return mlp_error_set(status, "%s: no options text", name);
+    for (size_t i = 0; i < n; line++) {
+        size_t k = i;
+
+        while (k < n && ((t[k] >= 'a' && t[k] <= 'z') ||
+                         (t[k] >= '0' && t[k] <= '9') || t[k] == '-'))
+            k++;
+        if (k == i || k == n || t[k] != '=')
+            return mlp_error_set(status, "%s: options line %zu: expected "
+                                 "name=value", name, line);
+        while (++k < n && t[k] != '\n')
+            if (t[k] < 0x20 || t[k] > 0x7e)
+                return mlp_error_set(status, "%s: options line %zu: a "
+                                     "byte that is not printable ASCII",
+                                     name, line);
+        if (k == n)
+            return mlp_error_set(status, "%s: options line %zu is not "
+                                 "ended by a newline", name, line);
+        i = k + 1;
+    }
+    return 0;
+}
+
+/*
  * Every field of ck but the payload arrays against the rules of the
  * format; `status` is what a violation returns (MLP_EFORMAT when parsing,
  * MLP_EINVAL when encoding), the message starts with `name`.
@@ -239,13 +287,30 @@ static int check_fields(const mlp_checkpoint_t *ck, const char *name,
                              "%s: %zu parameters, the shape has %llu", name,
                              ck->nparams,
                              (unsigned long long)shape_nparams(ck));
-    if (ck->nstate != (ck->momentum > 0.0f ? ck->nparams : 0))
+    if (ck->version == 1 && ck->nstate != (ck->momentum > 0.0f ? ck->nparams
+                                                               : 0))
         return mlp_error_set(status,
                              "%s: %zu optimizer state values, momentum %g "
                              "needs %zu",
                              name, ck->nstate, (double)ck->momentum,
                              ck->momentum > 0.0f ? ck->nparams : 0);
-    return 0;
+    if (ck->nstate != 0 && ck->nstate != ck->nparams &&
+        ck->nstate / 2 != ck->nparams)
+        return mlp_error_set(status,
+                             "%s: %zu optimizer state values for %zu "
+                             "parameters (0, 1 or 2 per parameter)",
+                             name, ck->nstate, ck->nparams);
+    if (ck->best_val_epoch > ck->epoch || ck->best_val_loss_epoch > ck->epoch ||
+        !(ck->best_val_acc >= 0.0 && ck->best_val_acc <= 1.0) ||
+        !(ck->best_val_loss >= 0.0) || !isfinite(ck->best_val_loss))
+        return mlp_error_set(status,
+                             "%s: validation figures (best accuracy %g at "
+                             "epoch %u, best loss %g at epoch %u) do not fit "
+                             "%u epochs",
+                             name, ck->best_val_acc, ck->best_val_epoch,
+                             ck->best_val_loss, ck->best_val_loss_epoch,
+                             ck->epoch);
+    return check_options_text(ck->options, ck->options_len, name, status);
 }
 
 /* ---- the writer ----------------------------------------------------- */
@@ -313,22 +378,30 @@ static int write_floats(writer_t *w, const float *a, size_t n)
     return 0;
 }
 
-static size_t encoded_size(const mlp_checkpoint_t *ck)
+/* The header's size in a version. */
+static size_t header_size(unsigned version)
 {
-    return OFF_PAYLOAD + 4 * (ck->nparams + ck->nstate) + 4;
+    return version == 1 ? OFF_PAYLOAD : OFF_OPTIONS;
 }
 
-/* Header, payload and checksum through w. */
-static int write_all(writer_t *w, const mlp_checkpoint_t *ck)
+static size_t encoded_size(const mlp_checkpoint_t *ck, unsigned version)
+{
+    return header_size(version) + (version == 1 ? 0 : ck->options_len) +
+           4 * (ck->nparams + ck->nstate) + 4;
+}
+
+/* Header, options, payload and checksum through w, in format `version`. */
+static int write_all(writer_t *w, const mlp_checkpoint_t *ck,
+                     unsigned version)
 {
     uint8_t *h = w->stage, crc[4];
     int rc;
 
-    memset(h, 0, OFF_PAYLOAD);
+    memset(h, 0, OFF_OPTIONS);
     memcpy(h + OFF_MAGIC, MLP_CHECKPOINT_MAGIC, 8);
-    put_u32(h + OFF_VERSION, MLP_CHECKPOINT_VERSION);
-    put_u32(h + OFF_HEADER, OFF_PAYLOAD);
-    put_u64(h + OFF_FILE_BYTES, encoded_size(ck));
+    put_u32(h + OFF_VERSION, version);
+    put_u32(h + OFF_HEADER, (uint32_t)header_size(version));
+    put_u64(h + OFF_FILE_BYTES, encoded_size(ck, version));
     put_u32(h + OFF_IN, (uint32_t)ck->in);
     put_u32(h + OFF_OUT, (uint32_t)ck->out);
     put_u32(h + OFF_ROWS, (uint32_t)ck->rows);
@@ -354,7 +427,20 @@ static int write_all(writer_t *w, const mlp_checkpoint_t *ck)
     put_u64(h + OFF_PARTIAL_CORRECT, ck->partial_correct);
     put_u64(h + OFF_NPARAMS, ck->nparams);
     put_u64(h + OFF_NSTATE, ck->nstate);
-    w->n = OFF_PAYLOAD;
+    w->n = header_size(version);
+    if (version >= 2) {
+        put_u64(h + OFF_OPT_STEPS, ck->opt_steps);
+        put_f64(h + OFF_BEST_VAL_ACC, ck->best_val_acc);
+        put_f64(h + OFF_BEST_VAL_LOSS, ck->best_val_loss);
+        put_u32(h + OFF_BEST_VAL_EPOCH, ck->best_val_epoch);
+        put_u32(h + OFF_BEST_VAL_LOSS_EPOCH, ck->best_val_loss_epoch);
+        put_u64(h + OFF_OPTIONS_BYTES, ck->options_len);
+        for (size_t i = 0; i < ck->options_len; i++) {
+            if ((rc = reserve(w, 1)) < 0)
+                return rc;
+            w->stage[w->n++] = (uint8_t)ck->options[i];
+        }
+    }
     if ((rc = write_floats(w, ck->params, ck->nparams)) < 0 ||
         (rc = write_floats(w, ck->state, ck->nstate)) < 0 ||
         (rc = flush_stage(w)) < 0)
@@ -363,13 +449,26 @@ static int write_all(writer_t *w, const mlp_checkpoint_t *ck)
     return write_out(w, crc, 4);
 }
 
-/* What encode and save accept: valid fields and finite payload. */
-static int check_encodable(const mlp_checkpoint_t *ck, const char *name)
+/* What encode and save accept in `version`: valid fields and finite
+ * payload. */
+static int check_encodable(const mlp_checkpoint_t *ck, unsigned version,
+                           const char *name)
 {
+    mlp_checkpoint_t as = *ck;
     size_t bad;
     int rc;
 
-    if ((rc = check_fields(ck, name, MLP_EINVAL)) < 0)
+    if (version < 1 || version > MLP_CHECKPOINT_VERSION)
+        return mlp_error_set(MLP_EINVAL, "%s: no format version %u", name,
+                             version);
+    if (version == 1 && (ck->options_len > 0 || ck->opt_steps > 0 ||
+                         ck->best_val_epoch > 0 ||
+                         ck->best_val_loss_epoch > 0))
+        return mlp_error_set(MLP_EINVAL, "%s: format version 1 holds no "
+                             "options text, optimizer steps or validation "
+                             "figures", name);
+    as.version = version;
+    if ((rc = check_fields(&as, name, MLP_EINVAL)) < 0)
         return rc;
     if (ck->params == NULL || (ck->nstate > 0 && ck->state == NULL))
         return mlp_error_set(MLP_EINVAL, "%s: no parameters to write", name);
@@ -386,26 +485,34 @@ static int check_encodable(const mlp_checkpoint_t *ck, const char *name)
 int mlp_checkpoint_encode(const mlp_checkpoint_t *ck, uint8_t **buf,
                           size_t *len)
 {
+    return mlp_checkpoint_encode_version(ck, MLP_CHECKPOINT_VERSION, buf,
+                                         len);
+}
+
+int mlp_checkpoint_encode_version(const mlp_checkpoint_t *ck,
+                                  unsigned version, uint8_t **buf,
+                                  size_t *len)
+{
     writer_t w;
     int rc;
 
     *buf = NULL;
     *len = 0;
-    if ((rc = check_encodable(ck, "checkpoint")) < 0)
+    if ((rc = check_encodable(ck, version, "checkpoint")) < 0)
         return rc;
     memset(&w, 0, sizeof(w));
     w.fd = -1;
     w.crc = (uint32_t)crc32_z(0L, Z_NULL, 0);
     w.stage = malloc(CK_STAGE);
-    w.mem = malloc(encoded_size(ck));
+    w.mem = malloc(encoded_size(ck, version));
     if (w.stage == NULL || w.mem == NULL) {
         free(w.stage);
         free(w.mem);
         return mlp_error_set(MLP_ENOMEM,
                              "checkpoint: out of memory for %zu bytes",
-                             encoded_size(ck));
+                             encoded_size(ck, version));
     }
-    rc = write_all(&w, ck); /* memory: cannot fail */
+    rc = write_all(&w, ck, version); /* memory: cannot fail */
     free(w.stage);
     *buf = w.mem;
     *len = w.off;
@@ -429,12 +536,45 @@ static int read_floats(const uint8_t *p, size_t n, float **out)
     return 0;
 }
 
+/*
+ * The version and header size of a file's first `len` bytes (the magic
+ * checked): 0, or MLP_EFORMAT naming what is wrong.
+ */
+static int check_version(const uint8_t *buf, size_t len, const char *name,
+                         uint32_t *version)
+{
+    uint32_t hdr;
+
+    if (len < OFF_HEADER + 4)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: truncated: %zu bytes, a checkpoint has at "
+                             "least %d",
+                             name, len, OFF_PAYLOAD + 4);
+    *version = get_u32(buf + OFF_VERSION);
+    if (*version < 1 || *version > MLP_CHECKPOINT_VERSION)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: checkpoint format version %u; this "
+                             "mlptrain reads versions 1 to %d",
+                             name, *version, MLP_CHECKPOINT_VERSION);
+    hdr = get_u32(buf + OFF_HEADER);
+    if (hdr != header_size(*version))
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: header of %u bytes; version %u has %zu",
+                             name, hdr, *version, header_size(*version));
+    if (len < hdr + 4)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: truncated: %zu bytes, a checkpoint has at "
+                             "least %zu",
+                             name, len, (size_t)hdr + 4);
+    return 0;
+}
+
 int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
                          mlp_checkpoint_t *ck)
 {
-    const size_t min = OFF_PAYLOAD + 4;
-    uint64_t file_bytes, np, ns;
-    uint32_t version, hdr, stored, crc;
+    size_t min;
+    uint64_t file_bytes, np, ns, no = 0;
+    uint32_t version, stored, crc;
     size_t bad;
     int rc;
 
@@ -447,22 +587,9 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
         return mlp_error_set(MLP_EFORMAT,
                              "%s: not an mlptrain checkpoint (bad magic)",
                              name);
-    if (len < min)
-        return mlp_error_set(MLP_EFORMAT,
-                             "%s: truncated: %zu bytes, a checkpoint has at "
-                             "least %zu",
-                             name, len, min);
-    version = get_u32(buf + OFF_VERSION);
-    if (version != MLP_CHECKPOINT_VERSION)
-        return mlp_error_set(MLP_EFORMAT,
-                             "%s: checkpoint format version %u; this "
-                             "mlptrain reads version %d",
-                             name, version, MLP_CHECKPOINT_VERSION);
-    hdr = get_u32(buf + OFF_HEADER);
-    if (hdr != OFF_PAYLOAD)
-        return mlp_error_set(MLP_EFORMAT,
-                             "%s: header of %u bytes; version %d has %d",
-                             name, hdr, MLP_CHECKPOINT_VERSION, OFF_PAYLOAD);
+    if ((rc = check_version(buf, len, name, &version)) < 0)
+        return rc;
+    min = header_size(version) + 4;
     file_bytes = get_u64(buf + OFF_FILE_BYTES);
     if (file_bytes > len)
         return mlp_error_set(MLP_EFORMAT,
@@ -485,13 +612,23 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
     /* Sizes against the length before anything is allocated. */
     np = get_u64(buf + OFF_NPARAMS);
     ns = get_u64(buf + OFF_NSTATE);
-    if (np > (len - min) / 4 || ns > (len - min) / 4 - np ||
-        min + 4 * (np + ns) != len)
+    if (version >= 2 &&
+        (no = get_u64(buf + OFF_OPTIONS_BYTES)) > MLP_CHECKPOINT_MAX_OPTIONS)
         return mlp_error_set(MLP_EFORMAT,
-                             "%s: %llu parameters and %llu state values do "
-                             "not fill the %zu bytes of the file",
+                             "%s: %llu bytes of options, at most %d", name,
+                             (unsigned long long)no,
+                             MLP_CHECKPOINT_MAX_OPTIONS);
+    if (no > len - min || np > (len - min - no) / 4 ||
+        ns > (len - min - no) / 4 - np || min + no + 4 * (np + ns) != len)
+        return mlp_error_set(MLP_EFORMAT,
+                             "%s: %llu parameters, %llu state values and "
+                             "%llu bytes of options do not fill the %zu "
+                             "bytes of the file",
                              name, (unsigned long long)np,
-                             (unsigned long long)ns, len);
+                             (unsigned long long)ns, (unsigned long long)no,
+                             len);
+    min += no; /* the payload starts at min - 4 */
+    ck->version = version;
 
     ck->in = get_u32(buf + OFF_IN);
     ck->out = get_u32(buf + OFF_OUT);
@@ -528,11 +665,25 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
     ck->partial_correct = get_u64(buf + OFF_PARTIAL_CORRECT);
     ck->nparams = np;
     ck->nstate = ns;
+    if (version >= 2) {
+        ck->opt_steps = get_u64(buf + OFF_OPT_STEPS);
+        ck->best_val_acc = get_f64(buf + OFF_BEST_VAL_ACC);
+        ck->best_val_loss = get_f64(buf + OFF_BEST_VAL_LOSS);
+        ck->best_val_epoch = get_u32(buf + OFF_BEST_VAL_EPOCH);
+        ck->best_val_loss_epoch = get_u32(buf + OFF_BEST_VAL_LOSS_EPOCH);
+        ck->options_len = no;
+        if ((ck->options = malloc(no + 1)) == NULL) {
+            rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+            goto fail;
+        }
+        memcpy(ck->options, buf + OFF_OPTIONS, no);
+        ck->options[no] = '\0';
+    }
     if ((rc = check_fields(ck, name, MLP_EFORMAT)) < 0)
         goto fail;
     /* A model too large for the host's size_t cannot be held anyway. */
-    if (read_floats(buf + OFF_PAYLOAD, ck->nparams, &ck->params) < 0 ||
-        read_floats(buf + OFF_PAYLOAD + 4 * np, ck->nstate, &ck->state) < 0) {
+    if (read_floats(buf + min - 4, ck->nparams, &ck->params) < 0 ||
+        read_floats(buf + min - 4 + 4 * np, ck->nstate, &ck->state) < 0) {
         rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory for %llu values",
                            name, (unsigned long long)(np + ns));
         goto fail;
@@ -560,6 +711,7 @@ void mlp_checkpoint_free(mlp_checkpoint_t *ck)
         return;
     free(ck->params);
     free(ck->state);
+    free(ck->options);
     memset(ck, 0, sizeof(*ck));
 }
 
@@ -591,7 +743,7 @@ static int save_fill(int fd, const char *tmp, void *arg)
     w.path = tmp;
     w.stage = s->stage;
     w.crc = (uint32_t)crc32_z(0L, Z_NULL, 0);
-    return write_all(&w, s->ck);
+    return write_all(&w, s->ck, MLP_CHECKPOINT_VERSION);
 }
 
 int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck)
@@ -601,7 +753,7 @@ int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck)
 
     if ((rc = mlp_checkpoint_check_writable(path)) < 0)
         return rc;
-    if ((rc = check_encodable(ck, path)) < 0)
+    if ((rc = check_encodable(ck, MLP_CHECKPOINT_VERSION, path)) < 0)
         return rc;
     s.ck = ck;
     if ((s.stage = malloc(CK_STAGE)) == NULL)
@@ -621,11 +773,11 @@ int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck)
  */
 int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck)
 {
-    const size_t min = OFF_PAYLOAD + 4;
-    uint8_t head[OFF_PAYLOAD + 4], extra;
+    uint8_t head[OFF_OPTIONS + 4], extra;
     uint8_t *buf = NULL;
-    uint64_t size, file_bytes, np, ns;
-    size_t got, more;
+    uint64_t size, file_bytes, np, ns, no = 0;
+    uint32_t version;
+    size_t got, first, more, min;
     int fd = -1, rc;
 
     memset(ck, 0, sizeof(*ck));
@@ -633,16 +785,22 @@ int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck)
         return rc;
     if ((rc = mlp_infile_read(fd, path, head, sizeof(head), &got)) < 0)
         goto out;
-    if (got < min || memcmp(head, MLP_CHECKPOINT_MAGIC, 8) != 0 ||
-        get_u32(head + OFF_VERSION) != MLP_CHECKPOINT_VERSION ||
-        get_u32(head + OFF_HEADER) != OFF_PAYLOAD) {
+    first = got;
+    if (got < 8 || memcmp(head, MLP_CHECKPOINT_MAGIC, 8) != 0 ||
+        check_version(head, got, path, &version) < 0) {
         /* The whole file, or enough of it to name what is wrong. */
         rc = mlp_checkpoint_parse(head, got, path, ck);
         goto out;
     }
+    min = header_size(version) + 4;
     file_bytes = get_u64(head + OFF_FILE_BYTES);
     np = get_u64(head + OFF_NPARAMS);
     ns = get_u64(head + OFF_NSTATE);
+    if (version >= 2 &&
+        (no = get_u64(head + OFF_OPTIONS_BYTES)) > MLP_CHECKPOINT_MAX_OPTIONS) {
+        rc = mlp_checkpoint_parse(head, got, path, ck);
+        goto out;
+    }
     if (file_bytes > MLP_CHECKPOINT_MAX_BYTES) {
         rc = mlp_error_set(MLP_EFORMAT,
                            "%s: the header says %llu bytes; a checkpoint is "
@@ -696,8 +854,8 @@ int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck)
                 goto out;
             }
         want = shape_nparams(&sh);
-        if (np != want || (ns != 0 && ns != np) ||
-            min + 4 * (np + ns) != file_bytes) {
+        if (np != want || (ns != 0 && ns != np && ns != 2 * np) ||
+            min + no + 4 * (np + ns) != file_bytes) {
             rc = mlp_error_set(MLP_EFORMAT,
                                "%s: %llu parameters and %llu state values "
                                "in %llu bytes do not fit the shape's %llu "
@@ -714,12 +872,18 @@ int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck)
                            path, (unsigned long long)size);
         goto out;
     }
-    memcpy(buf, head, min);
-    if ((rc = mlp_infile_read(fd, path, buf + min, (size_t)size - min,
+    /* the head read may hold more than the header: all of it is kept */
+    if (first > size) {
+        rc = mlp_error_set(MLP_EIO, "cannot read '%s': it changed while it "
+                           "was read", path);
+        goto out;
+    }
+    memcpy(buf, head, first);
+    if ((rc = mlp_infile_read(fd, path, buf + first, (size_t)size - first,
                               &got)) < 0 ||
         (rc = mlp_infile_read(fd, path, &extra, 1, &more)) < 0)
         goto out;
-    if (got != (size_t)size - min || more != 0) {
+    if (got != (size_t)size - first || more != 0) {
         rc = mlp_error_set(MLP_EIO, "cannot read '%s': it changed while it "
                            "was read", path);
         goto out;

@@ -40,7 +40,7 @@ int mlp_checkpoint_capture(mlp_checkpoint_t *ck, mlp_net_t *net,
     mlp_net_params(net, &params, &grads, &nflat);
     if (opt != NULL)
         state = mlp_optim_state(opt, &nstate);
-    if (state != NULL && nstate != nflat)
+    if (state != NULL && nstate != nflat && nstate != 2 * nflat)
         return mlp_error_set(MLP_EINVAL,
                              "checkpoint: optimizer state of %zu values for "
                              "%zu parameters",
@@ -60,9 +60,14 @@ int mlp_checkpoint_capture(mlp_checkpoint_t *ck, mlp_net_t *net,
         ck->nstate = 0;
         return 0;
     }
-    if ((rc = ensure(&ck->state, &ck->nstate, np)) < 0)
+    /* one or two blocks of the parameters' layout, each exported */
+    if ((rc = ensure(&ck->state, &ck->nstate, nstate / nflat * np)) < 0)
         return rc;
-    return mlp_net_block_export(net, state, ck->state);
+    for (size_t k = 0; k < nstate / nflat; k++)
+        if ((rc = mlp_net_block_export(net, state + k * nflat,
+                                       ck->state + k * np)) < 0)
+            return rc;
+    return 0;
 }
 
 int mlp_checkpoint_restore(const mlp_checkpoint_t *ck, mlp_net_t *net,
@@ -94,16 +99,20 @@ int mlp_checkpoint_restore(const mlp_checkpoint_t *ck, mlp_net_t *net,
     if (opt != NULL) {
         state = mlp_optim_state(opt, &nstate);
         if ((state != NULL) != (ck->nstate > 0) ||
-            (state != NULL && (nstate != nflat || ck->state == NULL ||
-                               ck->nstate != ck->nparams)))
+            (state != NULL &&
+             (nstate % nflat != 0 || ck->state == NULL ||
+              ck->nstate != nstate / nflat * ck->nparams)))
             return mlp_error_set(MLP_EINVAL,
                                  "checkpoint: %zu optimizer state values, "
                                  "the optimizer keeps %zu",
-                                 ck->nstate, state != NULL ? ck->nparams : 0);
+                                 ck->nstate,
+                                 state != NULL ? nstate / nflat * ck->nparams
+                                               : 0);
     }
     if ((rc = mlp_net_block_import(net, ck->params, params)) < 0)
         return rc;
-    if (state != NULL)
-        rc = mlp_net_block_import(net, ck->state, state);
+    for (size_t k = 0; state != NULL && k < nstate / nflat && rc == 0; k++)
+        rc = mlp_net_block_import(net, ck->state + k * ck->nparams,
+                                  state + k * nflat);
     return rc;
 }

@@ -363,6 +363,10 @@ int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
             *(float *)mlp_options_field(o, cfg) = -1.0f;
             return 0;
         }
+        if ((o->flags & MLP_OPT_OFF) && strcmp(arg, "auto") == 0) {
+            *(float *)mlp_options_field(o, cfg) = 0.0f;
+            return 0;
+        }
         if ((rc = mlp_cli_parse_float(opt, arg, &f)) < 0)
             return rc;
         /* an OFF option's 0 is its default (automatic), -1 its "off":
@@ -376,7 +380,10 @@ int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
         *(float *)mlp_options_field(o, cfg) = f;
         return 0;
     default:
-        if ((rc = mlp_cli_parse_uint(opt, arg, o->lo, o->hi, &v)) < 0)
+        /* the formatter's words for 0 read back (a checkpoint's text) */
+        if (!((o->flags & MLP_OPT_ZERO_ALL) && strcmp(arg, "all") == 0) &&
+            !((o->flags & MLP_OPT_ZERO_AUTO) && strcmp(arg, "auto") == 0) &&
+            (rc = mlp_cli_parse_uint(opt, arg, o->lo, o->hi, &v)) < 0)
             return rc;
         switch (o->type) {
         case MLP_OPT_UINT: *(unsigned *)mlp_options_field(o, cfg) = (unsigned)v;

@@ -13,39 +13,112 @@
 #include <string.h>
 
 #include "mlptrain/checkpoint.h"
+#include "mlptrain/cli.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
 #include "mlptrain/options.h"
 #include "trainer_internal.h"
 
 /*
- * The checkpoint's side of the options table (options.h, MLP_OPT_CKPT):
- * the one list of the options a checkpoint stores, under the same field
- * names in mlp_config_t and mlp_checkpoint_t.  The model's shape (hidden,
- * act) is written from the net (mlp_checkpoint_capture), so it is only
- * read here.
+ * The checkpoint's side of the options table (options.h, MLP_OPT_CKPT).
+ * Version 2 stores every MLP_OPT_CKPT option as a line "name=value" of
+ * the options text, in the table's exact format (mlp_options_format), read
+ * back with the table's parser: adding an option to the table adds it to
+ * checkpoints.  An option a file does not name keeps its default, which is
+ * the behaviour of the mlptrain that wrote it.
+ *
+ * The fixed header fields below are version 1's record of the options
+ * (read from a version 1 file, still written for readers of the header);
+ * the model's shape (hidden, act) is written from the net
+ * (mlp_checkpoint_capture), so it is only read here.
  */
 #define CKPT_OPTIONS(X) \
     X(init_std) X(lr) X(momentum) X(weight_decay) X(batch) X(seed) \
     X(limit_train)
 
-static void config_of_checkpoint(const mlp_checkpoint_t *ck,
-                                 mlp_config_t *cfg)
+/* The options of the run in ck (cfg starts as the defaults: an option
+ * the file does not name has its default); MLP_EFORMAT naming `path` and the line when the text
+ * names an option this mlptrain does not store or a bad value. */
+static int config_of_checkpoint(const mlp_checkpoint_t *ck,
+                                mlp_config_t *cfg, const char *path)
 {
+    const char *p = ck->options, *end = p + ck->options_len;
+
     cfg->nhidden = ck->nhidden;
     memcpy(cfg->hidden, ck->hidden, sizeof(cfg->hidden));
     cfg->act = ck->act;
+    if (ck->options == NULL) { /* version 1 */
 #define X(f) cfg->f = ck->f;
-    CKPT_OPTIONS(X)
+        CKPT_OPTIONS(X)
 #undef X
+    }
+    for (size_t line = 1; p != NULL && p < end; line++) {
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        const char *nl = eq != NULL ? memchr(eq, '\n', (size_t)(end - eq))
+                                    : NULL;
+        const mlp_option_t *o;
+        char name[64], value[MLP_PATH_MAX];
+
+        if (nl == NULL || (size_t)(eq - p) >= sizeof(name) ||
+            (size_t)(nl - eq - 1) >= sizeof(value))
+            return mlp_error_set(MLP_EFORMAT, "%s: options line %zu is not "
+                                 "name=value", path, line);
+        memcpy(name, p, (size_t)(eq - p));
+        name[eq - p] = '\0';
+        memcpy(value, eq + 1, (size_t)(nl - eq - 1));
+        value[nl - eq - 1] = '\0';
+        o = mlp_options_find(name);
+        if (o == NULL || !(o->flags & MLP_OPT_CKPT))
+            return mlp_error_set(MLP_EFORMAT, "%s: option '%s' (line %zu) "
+                                 "is not one this mlptrain keeps in a "
+                                 "checkpoint: written by a newer version?",
+                                 path, name, line);
+        if (mlp_cli_set_option(o, cfg, value) < 0)
+            return mlp_error_prefix(MLP_EFORMAT, "%s: options line %zu",
+                                    path, line);
+        p = nl + 1;
+    }
+    return 0;
 }
 
-static void checkpoint_of_config(const mlp_config_t *cfg,
-                                 mlp_checkpoint_t *ck)
+/* ck's options: the header fields and the text of every MLP_OPT_CKPT
+ * option. */
+static int checkpoint_of_config(const mlp_config_t *cfg,
+                                mlp_checkpoint_t *ck)
 {
+    size_t len = 0, cap = 4096;
+    char *text = malloc(cap);
+
 #define X(f) ck->f = cfg->f;
     CKPT_OPTIONS(X)
 #undef X
+    for (size_t i = 0; text != NULL && i < mlp_noptions; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+        char v[MLP_PATH_MAX];
+        size_t need;
+
+        if (!(o->flags & MLP_OPT_CKPT))
+            continue;
+        mlp_options_format(o, cfg, 1, v, sizeof(v));
+        need = strlen(o->name) + strlen(v) + 3;
+        if (len + need > cap) {
+            char *t = realloc(text, cap = 2 * (len + need));
+
+            if (t == NULL) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = t;
+        }
+        len += (size_t)snprintf(text + len, cap - len, "%s=%s\n", o->name, v);
+    }
+    if (text == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    free(ck->options);
+    ck->options = text;
+    ck->options_len = len;
+    return 0;
 }
 
 /*
@@ -63,8 +136,11 @@ int mlp_train_merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck,
 
     if (theirs == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
-    *theirs = *cfg;
-    config_of_checkpoint(ck, theirs);
+    mlp_config_defaults(theirs);
+    if ((rc = config_of_checkpoint(ck, theirs, path)) < 0) {
+        free(theirs);
+        return rc;
+    }
     *lr_override = mlp_options_given(cfg, "lr") && cfg->lr != ck->lr;
     rc = mlp_options_resume(cfg, theirs, path);
     free(theirs);
@@ -119,7 +195,8 @@ int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
     ck->cols = ds->cols;
     ck->ntrain = ds->train.n;
     ck->epoch = rs->epoch;
-    checkpoint_of_config(cfg, ck);
+    if ((rc = checkpoint_of_config(cfg, ck)) < 0)
+        return rc;
     ck->batches_done = rs->batches_done;
     ck->partial_loss_sum = rs->batches_done ? rs->loss_sum : 0.0;
     ck->partial_correct = rs->batches_done ? rs->correct : 0;

@@ -102,6 +102,21 @@ static void small_ck(mlp_checkpoint_t *ck, uint64_t seed)
     make_ck(ck, 2, 2, h, 1, 2, 0.5f, seed);
 }
 
+/* Version 2's own fields: an options text, Adam's steps, validation. */
+static void v2_fields(mlp_checkpoint_t *ck)
+{
+    static const char text[] = "lr=0.100000001\noptimizer=adam\n";
+
+    ck->options = strdup(text);
+    ck_assert_ptr_nonnull(ck->options);
+    ck->options_len = strlen(text);
+    ck->opt_steps = 52;
+    ck->best_val_acc = 0.75;
+    ck->best_val_epoch = 2;
+    ck->best_val_loss = 0.5;
+    ck->best_val_loss_epoch = 3;
+}
+
 static void assert_same(const mlp_checkpoint_t *a, const mlp_checkpoint_t *b)
 {
     ck_assert_uint_eq(a->in, b->in);
@@ -126,6 +141,14 @@ static void assert_same(const mlp_checkpoint_t *a, const mlp_checkpoint_t *b)
     ck_assert(a->best_test_acc == b->best_test_acc);
     ck_assert_uint_eq(a->best_epoch, b->best_epoch);
     ck_assert(a->final_test_acc == b->final_test_acc);
+    ck_assert_uint_eq(a->opt_steps, b->opt_steps);
+    ck_assert(a->best_val_acc == b->best_val_acc);
+    ck_assert_uint_eq(a->best_val_epoch, b->best_val_epoch);
+    ck_assert(a->best_val_loss == b->best_val_loss);
+    ck_assert_uint_eq(a->best_val_loss_epoch, b->best_val_loss_epoch);
+    ck_assert_uint_eq(a->options_len, b->options_len);
+    if (a->options_len)
+        ck_assert(memcmp(a->options, b->options, a->options_len) == 0);
     ck_assert_uint_eq(a->nparams, b->nparams);
     ck_assert_uint_eq(a->nstate, b->nstate);
     ck_assert(memcmp(a->params, b->params, a->nparams * 4) == 0);
@@ -186,8 +209,10 @@ START_TEST(test_roundtrip_memory)
     size_t len, len2;
 
     small_ck(&a, 7);
+    v2_fields(&a);
     ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
-    ck_assert_uint_eq(len, MLP_CHECKPOINT_HEADER + 4 * (23 + 23) + 4);
+    ck_assert_uint_eq(len, MLP_CHECKPOINT_HEADER + a.options_len +
+                               4 * (23 + 23) + 4);
     ck_assert_int_eq(mlp_checkpoint_parse(buf, len, "mem", &b), 0);
     assert_same(&a, &b);
     /* Canonical: the same checkpoint encodes to the same bytes. */
@@ -201,10 +226,11 @@ START_TEST(test_roundtrip_memory)
 }
 END_TEST
 
-/* The byte layout of the README's table. */
+/* The byte layout of the README's table: version 1's, which version 2
+ * keeps for its first 224 bytes. */
 START_TEST(test_layout)
 {
-    mlp_checkpoint_t a;
+    mlp_checkpoint_t a, b;
     uint8_t *buf;
     size_t len;
     float f;
@@ -212,7 +238,7 @@ START_TEST(test_layout)
 
     small_ck(&a, 7);
     a.seed = 0x0102030405060708ULL;
-    ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
+    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 1, &buf, &len), 0);
     ck_assert(memcmp(buf, "MLPTCKPT", 8) == 0);
     ck_assert_uint_eq(le32(buf + 8), 1);              /* version */
     ck_assert_uint_eq(le32(buf + 12), 224);           /* header bytes */
@@ -256,10 +282,81 @@ START_TEST(test_layout)
     ck_assert(f == a.state[0]);
     ck_assert_uint_eq(le32(buf + len - 4),
                       (uint32_t)crc32(0L, buf, (uInt)(len - 4)));
+    /* version 1 still reads */
+    ck_assert_int_eq(mlp_checkpoint_parse(buf, len, "v1", &b), 0);
+    ck_assert_uint_eq(b.version, 1);
+    ck_assert_ptr_null(b.options);
+    assert_same(&a, &b);
+    mlp_checkpoint_free(&b);
     free(buf);
     mlp_checkpoint_free(&a);
 }
 END_TEST
+
+/* Version 2: version 1's fields, then its own and the options text
+ * before the payload. */
+START_TEST(test_layout_v2)
+{
+    mlp_checkpoint_t a, b;
+    uint8_t *buf, *v1;
+    size_t len, len1;
+    float f;
+    double d;
+
+    small_ck(&a, 7);
+    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 1, &v1, &len1), 0);
+    v2_fields(&a);
+    ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
+    ck_assert_uint_eq(le32(buf + 8), 2);              /* version */
+    ck_assert_uint_eq(le32(buf + 12), 264);           /* header bytes */
+    ck_assert_uint_eq(le64(buf + 16), len);
+    ck_assert(memcmp(buf + 24, v1 + 24, 224 - 24) == 0);
+    ck_assert_uint_eq(le64(buf + 224), 52);           /* optimizer steps */
+    memcpy(&d, buf + 232, 8);
+    ck_assert(d == 0.75);                             /* best val acc */
+    memcpy(&d, buf + 240, 8);
+    ck_assert(d == 0.5);                              /* best val loss */
+    ck_assert_uint_eq(le32(buf + 248), 2);
+    ck_assert_uint_eq(le32(buf + 252), 3);
+    ck_assert_uint_eq(le64(buf + 256), a.options_len);
+    ck_assert(memcmp(buf + 264, a.options, a.options_len) == 0);
+    memcpy(&f, buf + 264 + a.options_len, 4);
+    ck_assert(f == a.params[0]);
+    memcpy(&f, buf + 264 + a.options_len + 4 * 23, 4);
+    ck_assert(f == a.state[0]);
+    ck_assert_uint_eq(len, 264 + a.options_len + 4 * 46 + 4);
+    ck_assert_int_eq(mlp_checkpoint_parse(buf, len, "v2", &b), 0);
+    ck_assert_uint_eq(b.version, 2);
+    ck_assert_str_eq(b.options, a.options);
+    assert_same(&a, &b);
+    mlp_checkpoint_free(&b);
+    /* Adam's two moments: twice the parameters */
+    a.state = realloc(a.state, 46 * sizeof(float));
+    ck_assert_ptr_nonnull(a.state);
+    for (size_t i = 23; i < 46; i++)
+        a.state[i] = (float)i * 1e-3f;
+    a.nstate = 46;
+    free(buf);
+    ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
+    ck_assert_int_eq(mlp_checkpoint_parse(buf, len, "v2", &b), 0);
+    assert_same(&a, &b);
+    mlp_checkpoint_free(&b);
+    a.nstate = 45; /* neither 1 nor 2 per parameter */
+    free(buf);
+    ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), MLP_EINVAL);
+    ck_assert_msg_has("45 optimizer state values for 23 parameters");
+    /* version 1 holds none of it */
+    a.nstate = 23;
+    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 1, &buf, &len),
+                     MLP_EINVAL);
+    ck_assert_msg_has("format version 1 holds no options text");
+    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 3, &buf, &len),
+                     MLP_EINVAL);
+    free(v1);
+    mlp_checkpoint_free(&a);
+}
+END_TEST
+
 
 START_TEST(test_plain_sgd_has_no_state)
 {
@@ -271,7 +368,7 @@ START_TEST(test_plain_sgd_has_no_state)
     make_ck(&a, 3, 2, h, 2, 3, 0.0f, 9);
     ck_assert_uint_eq(a.nparams, 7 * 5 + 6 * 4 + 5 * 3);
     ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
-    ck_assert_uint_eq(len, 224 + 4 * a.nparams + 4);
+    ck_assert_uint_eq(len, MLP_CHECKPOINT_HEADER + 4 * a.nparams + 4);
     ck_assert_int_eq(mlp_checkpoint_parse(buf, len, NULL, &b), 0);
     ck_assert_uint_eq(b.nstate, 0);
     ck_assert_ptr_null(b.state);
@@ -299,7 +396,7 @@ START_TEST(test_roundtrip_file)
     assert_same(&a, &c);
     mlp_checkpoint_free(&c);
     ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_uint_eq((size_t)st.st_size, 224 + 4 * 46 + 4);
+    ck_assert_uint_eq((size_t)st.st_size, MLP_CHECKPOINT_HEADER + 4 * 46 + 4);
     /* Saving again replaces it; no temporary file stays. */
     ck_assert_int_eq(mlp_checkpoint_check_writable(path), 0);
     ck_assert_int_eq(mlp_checkpoint_save(path, &b), 0);
@@ -546,7 +643,8 @@ static void expect_bad_file(const char *dir, const uint8_t *buf, size_t len,
     mlp_checkpoint_t c;
 
     ck_assert_int_eq(tu_write_bytes(p, buf, len), 0);
-    ck_assert_int_eq(mlp_checkpoint_load(p, &c), MLP_EFORMAT);
+    ck_assert_msg(mlp_checkpoint_load(p, &c) == MLP_EFORMAT, "%zu bytes: %s",
+                  len, mlp_error_message());
     ck_assert_msg_has(p);
     ck_assert_msg_has(want);
     free(p);
@@ -560,7 +658,7 @@ START_TEST(test_corrupt_envelope)
     size_t len;
 
     small_ck(&a, 3);
-    ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
+    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 1, &buf, &len), 0);
     big = calloc(1, len + 8);
     ck_assert_ptr_nonnull(big);
 
@@ -574,10 +672,10 @@ START_TEST(test_corrupt_envelope)
     expect_bad_file(dir, big, len, "bad magic");
     /* A newer format version, a header size this version does not have. */
     memcpy(big, buf, len);
-    put32(big + 8, 2);
+    put32(big + 8, 3);
     fix_crc(big, len);
-    expect_bad(big, len, "checkpoint format version 2; this mlptrain reads "
-                         "version 1");
+    expect_bad(big, len, "checkpoint format version 3; this mlptrain reads "
+                         "versions 1 to 2");
     memcpy(big, buf, len);
     put32(big + 12, 256);
     fix_crc(big, len);
@@ -651,7 +749,7 @@ START_TEST(test_corrupt_fields)
     size_t len;
 
     small_ck(&a, 4);
-    ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
+    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 1, &buf, &len), 0);
     bad_field(buf, len, 40, 4, 17, "17 hidden layers, at most 16");
     bad_field(buf, len, 48, 4, 0, "hidden layer 1 has width 0");
     bad_field(buf, len, 48, 4, 1u << 25, "hidden layer 1 has width");
@@ -678,8 +776,9 @@ START_TEST(test_corrupt_fields)
     bad_field(buf, len, 192, 8, f64bits(-1.0), "loss sum -1");
     bad_field(buf, len, 200, 8, 1001, "1001 correct is inconsistent");
     /* Sizes that do not fill the file, or do not fit the shape. */
-    bad_field(buf, len, 208, 8, 24, "24 parameters and 23 state values do "
-                                    "not fill the 412 bytes");
+    bad_field(buf, len, 208, 8, 24, "24 parameters, 23 state values and 0 "
+                                    "bytes of options do not fill the 412 "
+                                    "bytes");
     bad_field(buf, len, 208, 8, UINT64_MAX, "do not fill");
     bad_field(buf, len, 216, 8, UINT64_MAX / 4, "do not fill");
     bad_field(buf, len, 208, 8, 22, "do not fill");
@@ -709,6 +808,72 @@ START_TEST(test_corrupt_fields)
 }
 END_TEST
 
+/* Version 2's own fields, checksum right, contents wrong. */
+START_TEST(test_corrupt_v2)
+{
+    static const struct {
+        const char *text;
+        const char *want;
+    } bad_text[] = {
+        {"lr=0.1", "options line 1 is not ended by a newline"},
+        {"lr=0.1\nmomentum", "options line 2: expected name=value"},
+        {"=0.1\n", "options line 1: expected name=value"},
+        {"LR=0.1\n", "options line 1: expected name=value"},
+        {"lr=0.1\nseed=\x01\n", "options line 2: a byte that is not "
+                                 "printable"},
+        {"lr=\xc3\xa9\n", "options line 1: a byte that is not printable"},
+    };
+    mlp_checkpoint_t a;
+    uint8_t *buf;
+    size_t len;
+
+    for (size_t i = 0; i < sizeof(bad_text) / sizeof(bad_text[0]); i++) {
+        small_ck(&a, 4);
+        v2_fields(&a);
+        free(a.options);
+        a.options = strdup(bad_text[i].text);
+        a.options_len = strlen(bad_text[i].text);
+        ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), MLP_EINVAL);
+        ck_assert_msg_has(bad_text[i].want);
+        /* the same bytes in a file: refused on reading too */
+        a.options_len = 0;
+        ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
+        {
+            size_t n = strlen(bad_text[i].text), blen = len + n;
+            uint8_t *b = malloc(blen);
+
+            ck_assert_ptr_nonnull(b);
+            memcpy(b, buf, 264);
+            memcpy(b + 264, bad_text[i].text, n);
+            memcpy(b + 264 + n, buf + 264, len - 264);
+            put64(b + 16, blen);
+            put64(b + 256, n);
+            fix_crc(b, blen);
+            expect_bad(b, blen, bad_text[i].want);
+            free(b);
+        }
+        free(buf);
+        mlp_checkpoint_free(&a);
+    }
+    small_ck(&a, 4);
+    v2_fields(&a);
+    ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
+    bad_field(buf, len, 256, 8, 65537, "65537 bytes of options, at most "
+                                       "65536");
+    bad_field(buf, len, 256, 8, a.options_len + 1, "do not fill");
+    bad_field(buf, len, 232, 8, f64bits(1.5), "validation figures (best "
+                                              "accuracy 1.5");
+    bad_field(buf, len, 240, 8, f64bits(NAN), "best loss nan");
+    bad_field(buf, len, 248, 4, 4, "at epoch 4, best loss");
+    bad_field(buf, len, 252, 4, 9, "at epoch 9) do not fit 3 epochs");
+    bad_field(buf, len, 8, 4, 3, "checkpoint format version 3; this "
+                                 "mlptrain reads versions 1 to 2");
+    bad_field(buf, len, 12, 4, 224, "header of 224 bytes; version 2 has 264");
+    free(buf);
+    mlp_checkpoint_free(&a);
+}
+END_TEST
+
 /* What parsing refuses, encoding and saving refuse too. */
 START_TEST(test_encode_refuses_invalid)
 {
@@ -727,8 +892,9 @@ START_TEST(test_encode_refuses_invalid)
     ck_assert_int_eq(access(p, F_OK), -1); /* nothing written */
     ck_assert_int_eq(count_files(dir, "x.ckpt"), 0);
     a.params[3] = 0;
-    a.nstate = 0; /* momentum 0.5 needs state */
-    ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), MLP_EINVAL);
+    a.nstate = 0; /* momentum 0.5 needs state (version 1's rule) */
+    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 1, &buf, &len),
+                     MLP_EINVAL);
     ck_assert_msg_has("0 optimizer state values, momentum 0.5 needs 23");
     a.nstate = 23;
     a.epoch = 0;
@@ -767,7 +933,7 @@ static int parse_consistent(const uint8_t *buf, size_t len, int *accepted)
                  memcmp(&c, &zero, sizeof(c)) == 0);
     }
     *accepted = 1;
-    if (mlp_checkpoint_encode(&c, &enc, &enc_len) != 0) {
+    if (mlp_checkpoint_encode_version(&c, c.version, &enc, &enc_len) != 0) {
         mlp_checkpoint_free(&c);
         return 1;
     }
@@ -1086,6 +1252,7 @@ static Suite *checkpoint_suite(void)
 
     tcase_add_test(core, test_roundtrip_memory);
     tcase_add_test(core, test_layout);
+    tcase_add_test(core, test_layout_v2);
     tcase_add_test(core, test_plain_sgd_has_no_state);
     tcase_add_test(core, test_roundtrip_file);
     tcase_add_test(core, test_kill_mid_write);
@@ -1097,6 +1264,7 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(errors, test_load_unreadable);
     tcase_add_test(errors, test_corrupt_envelope);
     tcase_add_test(errors, test_corrupt_fields);
+    tcase_add_test(errors, test_corrupt_v2);
     tcase_add_test(errors, test_encode_refuses_invalid);
     suite_add_tcase(s, errors);
 

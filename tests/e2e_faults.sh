@@ -146,7 +146,7 @@ head -c $((size - 10)) "$TMP/c.ckpt" >"$TMP/trunc.ckpt"
 expect_exit 1 "$TMP/trunc.ckpt: truncated: $((size - 10)) bytes, the header says $size" -- \
     --data "$D" --epochs 4 --resume "$TMP/trunc.ckpt"
 head -c 100 "$TMP/c.ckpt" >"$TMP/short.ckpt"
-expect_exit 1 "$TMP/short.ckpt: truncated: 100 bytes, a checkpoint has at least 228" -- \
+expect_exit 1 "$TMP/short.ckpt: truncated: 100 bytes, a checkpoint has at least 268" -- \
     --data "$D" --epochs 4 --resume "$TMP/short.ckpt"
 cp "$TMP/c.ckpt" "$TMP/flip.ckpt"
 printf '\377' | dd of="$TMP/flip.ckpt" bs=1 seek=1000 conv=notrunc 2>/dev/null
@@ -161,7 +161,7 @@ expect_exit 1 "$TMP/magic.ckpt: not an mlptrain checkpoint (bad magic)" -- \
     --data "$D" --epochs 4 --resume "$TMP/magic.ckpt"
 cp "$TMP/c.ckpt" "$TMP/version.ckpt"
 printf '\007' | dd of="$TMP/version.ckpt" bs=1 seek=8 conv=notrunc 2>/dev/null
-expect_exit 1 "$TMP/version.ckpt: checkpoint format version 7; this mlptrain reads version 1" -- \
+expect_exit 1 "$TMP/version.ckpt: checkpoint format version 7; this mlptrain reads versions 1 to 2" -- \
     --data "$D" --epochs 4 --resume "$TMP/version.ckpt"
 : >"$TMP/empty.ckpt"
 expect_exit 1 "$TMP/empty.ckpt: empty file" -- --data "$D" --epochs 4 --resume "$TMP/empty.ckpt"

@@ -43,11 +43,15 @@
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
 
-#define MLP_CHECKPOINT_VERSION 1
+#define MLP_CHECKPOINT_VERSION 2   /* written; 1 and 2 are read */
 #define MLP_CHECKPOINT_MAGIC "MLPTCKPT"
-#define MLP_CHECKPOINT_HEADER 224  /* bytes before the payload */
+#define MLP_CHECKPOINT_HEADER 264  /* bytes before the options text */
+#define MLP_CHECKPOINT_HEADER_V1 224 /* version 1: before the payload */
+/* The most bytes of options text a checkpoint holds. */
+#define MLP_CHECKPOINT_MAX_OPTIONS 65536
 /* The largest checkpoint mlp_checkpoint_load reads (16 GiB: 2^31
- * parameters with momentum); a larger header is refused before reading. */
+ * parameters with momentum, 2^30 with Adam's two moments); a larger
+ * header is refused before reading. */
 #define MLP_CHECKPOINT_MAX_BYTES ((uint64_t)16 << 30)
 
 typedef struct {
@@ -76,10 +80,25 @@ typedef struct {
     double best_test_acc;
     unsigned best_epoch;           /* 0: no epoch completed */
     double final_test_acc;         /* of epoch `epoch` */
+    /* version 2 */
+    unsigned version;              /* of the file read (1 or 2); a write is
+                                      always MLP_CHECKPOINT_VERSION */
+    uint64_t opt_steps;            /* optimizer steps taken (Adam's t) */
+    double best_val_acc;           /* best validation accuracy so far */
+    unsigned best_val_epoch;       /* its epoch; 0: none */
+    double best_val_loss;          /* lowest validation loss so far */
+    unsigned best_val_loss_epoch;  /* its epoch; 0: none (early stop) */
+    char *options;                 /* "name=value\n" per option stored
+                                      (options.h MLP_OPT_CKPT), the table's
+                                      exact format; NUL after options_len;
+                                      NULL in version 1 */
+    size_t options_len;
     /* payload, logical layouts */
     size_t nparams;                /* floats in params */
     float *params;                 /* per layer: w (out, in), then b (out) */
-    size_t nstate;                 /* floats in state: 0 or nparams */
+    size_t nstate;                 /* floats in state: 0, nparams (SGD's
+                                      momentum) or 2 nparams (Adam's first
+                                      then second moments) */
     float *state;                  /* optimizer state, same order */
 } mlp_checkpoint_t;
 
@@ -104,6 +123,11 @@ int mlp_checkpoint_restore(const mlp_checkpoint_t *ck, mlp_net_t *net,
  * mlp_checkpoint_parse would refuse (bad shape, non-finite values). */
 int mlp_checkpoint_encode(const mlp_checkpoint_t *ck, uint8_t **buf,
                           size_t *len);
+/* The same in format `version` (1 or 2): version 1 (no options text, no
+ * version 2 fields) for tests of old files. */
+int mlp_checkpoint_encode_version(const mlp_checkpoint_t *ck,
+                                  unsigned version, uint8_t **buf,
+                                  size_t *len);
 /* Parse and validate a buffer; `name` is used in messages.  On success *ck
  * owns new allocations (mlp_checkpoint_free); on failure it is zeroed. */
 int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
