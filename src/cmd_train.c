@@ -51,5 +51,5 @@ int mlp_cmd_train(int argc, char **argv, FILE *out)
     memcpy(data_dir, cfg.data_dir, sizeof(data_dir));
     if ((rc = mlp_train_catch_signals()) < 0)
         return rc;
-    return mlp_train(&cfg, out, NULL);
+    return mlp_train(&cfg, out, stderr, NULL);
 }

@@ -1,8 +1,9 @@
 /*
  * report: human lines and JSON-lines records (see report.h).
  *
- * Also the progress line within an epoch (stderr) and the --plot picture
- * (drawn by curves.c).  Non-goals: reading logs back (runlog.c).
+ * Also the progress line within an epoch and the warnings, on the stream
+ * the caller gives for them, and the --plot picture (drawn by curves.c).
+ * Non-goals: reading logs back (runlog.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,7 +28,8 @@ struct mlp_report {
     int quiet;          /* only the summary line */
     FILE *log;          /* JSON lines; NULL: none */
     char log_path[MLP_PATH_MAX];
-    /* progress within an epoch, on stderr (see mlp_report_progress) */
+    FILE *warn;         /* warnings; NULL: none */
+    /* progress within an epoch (see mlp_report_progress) */
     FILE *err;          /* NULL: no progress */
     int tty;            /* redraw one line in place */
     int drawn;          /* a redrawn line is on the terminal */
@@ -45,8 +47,8 @@ struct mlp_report {
     size_t nhist, cap;
 };
 
-int mlp_report_create(FILE *out, int quiet, const char *log_path, int append,
-                      mlp_report_t **rep)
+int mlp_report_create(FILE *out, FILE *err, int quiet, const char *log_path,
+                      int append, mlp_report_t **rep)
 {
     mlp_report_t *r = calloc(1, sizeof(*r));
 
@@ -54,12 +56,13 @@ int mlp_report_create(FILE *out, int quiet, const char *log_path, int append,
     if (r == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     r->out = out;
+    r->warn = err;
     r->quiet = quiet;
-    if (out != NULL && !quiet) {
+    if (out != NULL && err != NULL && !quiet) {
         const char *env = getenv("MLPTRAIN_PROGRESS");
 
-        r->err = stderr;
-        r->tty = isatty(fileno(stderr));
+        r->err = err;
+        r->tty = isatty(fileno(err));
         r->interval = r->tty ? 0.2 : 5.0;
         if (env != NULL && strcmp(env, "off") == 0)
             r->err = NULL;
@@ -145,9 +148,10 @@ static void plot_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
                            rep->plot_title, rep->epochs) == 0)
         return;
 fail:
-    fprintf(stderr, "mlptrain: warning: --plot: %s; no more pictures in "
-                    "this run\n",
-            mlp_error_message());
+    if (rep->warn != NULL)
+        fprintf(rep->warn, "mlptrain: warning: --plot: %s; no more pictures "
+                           "in this run\n",
+                mlp_error_message());
     rep->plot_path[0] = '\0';
 }
 
@@ -356,9 +360,9 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     }
     /* OpenMP threads spin on a taken core: a loaded machine makes every
      * thread past the free cores cost more than it brings. */
-    if (rep->out != NULL && info->free_cores >= 0 &&
+    if (rep->warn != NULL && info->free_cores >= 0 &&
         info->free_cores < cfg->threads)
-        fprintf(stderr,
+        fprintf(rep->warn,
                 "mlptrain: warning: the machine's load leaves %d of %d cores "
                 "free, fewer than the %d compute threads: training may run "
                 "several times slower\n"

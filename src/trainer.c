@@ -305,7 +305,7 @@ typedef struct {
  * report.  On failure nothing is left to close (no summary is written).
  */
 static int session_open(session_t *s, const mlp_config_t *cfg_in, FILE *out,
-                        mlp_train_result_t *res)
+                        FILE *err, mlp_train_result_t *res)
 {
     const char *save_to;
     int rc;
@@ -345,7 +345,7 @@ static int session_open(session_t *s, const mlp_config_t *cfg_in, FILE *out,
             return rc;
         }
     }
-    if ((rc = mlp_report_create(out, cfg_in->quiet, cfg_in->log_path,
+    if ((rc = mlp_report_create(out, err, cfg_in->quiet, cfg_in->log_path,
                                 s->resume, &s->rep)) < 0) {
         if (s->save_lock_fd >= 0)
             mlp_out_unlock_remove(s->save_lock, s->save_lock_fd);
@@ -758,12 +758,13 @@ static void session_close(session_t *s)
         mlp_out_unlock_remove(s->save_lock, s->save_lock_fd);
 }
 
-int mlp_train(const mlp_config_t *cfg_in, FILE *out, mlp_train_result_t *res)
+int mlp_train(const mlp_config_t *cfg_in, FILE *out, FILE *err,
+              mlp_train_result_t *res)
 {
     session_t s;
     int rc;
 
-    if ((rc = session_open(&s, cfg_in, out, res)) < 0)
+    if ((rc = session_open(&s, cfg_in, out, err, res)) < 0)
         return rc;
     if ((rc = session_resume(&s)) == 0 && (rc = session_load_data(&s)) == 0 &&
         (rc = session_build(&s)) == 0 && (rc = session_start(&s)) == 0)

@@ -96,7 +96,7 @@ static void run_shape(const shape_t *sh, int *rc, double *est, double *peak)
         cfg.quiet = 1;
         if (sh->save)
             snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-        msg[0] = mlp_train(&cfg, NULL, &res);
+        msg[0] = mlp_train(&cfg, NULL, NULL, &res);
         msg[1] = res.mem_estimate;
         msg[2] = mlp_memprobe_peak_rss();
         mlp_train_result_free(&res);
@@ -219,7 +219,7 @@ START_TEST(test_huge_refused)
         cfg.threads = 1;
         cfg.workers = 1;
         cfg.quiet = 1;
-        rc = mlp_train(&cfg, NULL, NULL);
+        rc = mlp_train(&cfg, NULL, NULL, NULL);
         if (rc != MLP_ENOMEM ||
             strstr(mlp_error_message(), "not enough memory") == NULL)
             _exit(3);

@@ -213,7 +213,7 @@ START_TEST(test_json)
     char line[65536];
 
     parse_sample(o, cfg);
-    ck_assert_int_eq(mlp_report_create(NULL, 1, log, 0, &rep), 0);
+    ck_assert_int_eq(mlp_report_create(NULL, NULL, 1, log, 0, &rep), 0);
     ck_assert_int_eq(mlp_report_run(rep, cfg, ds, &info), 0);
     ck_assert_int_eq(mlp_report_destroy(rep), 0);
     f = fopen(log, "r");

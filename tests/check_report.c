@@ -1,8 +1,10 @@
 /*
  * Tests of report: the progress line's formatter (fits a terminal's width,
- * shows the epoch's and the whole run's ETA).
+ * shows the epoch's and the whole run's ETA); warnings on the given stream.
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -60,6 +62,48 @@ START_TEST(test_progress_eta_limits)
 }
 END_TEST
 
+/* Warnings go to the stream given for them, with -q too, and nowhere
+ * without one: the library never writes to stderr itself. */
+START_TEST(test_warnings_stream)
+{
+    mlp_config_t *cfg = malloc(sizeof(*cfg));
+    mlp_dataset_t *ds = calloc(1, sizeof(*ds));
+    mlp_run_info_t info = {.dnnl_version = "2.6", .isa = "x",
+                           .free_cores = 0};
+    char buf[1024];
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_ptr_nonnull(ds);
+    mlp_config_defaults(cfg);
+    cfg->threads = 2;
+    for (int quiet = 0; quiet <= 1; quiet++) {
+        FILE *out = tmpfile(), *err = tmpfile();
+        mlp_report_t *rep;
+        size_t n;
+
+        ck_assert_ptr_nonnull(out);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_int_eq(mlp_report_create(out, err, quiet, NULL, 0, &rep),
+                         0);
+        ck_assert_int_eq(mlp_report_run(rep, cfg, ds, &info), 0);
+        ck_assert_int_eq(mlp_report_destroy(rep), 0);
+        rewind(err);
+        n = fread(buf, 1, sizeof(buf) - 1, err);
+        buf[n] = '\0';
+        ck_assert_ptr_nonnull(strstr(buf, "mlptrain: warning: the machine's "
+                                          "load leaves 0 of"));
+        rewind(out);
+        n = fread(buf, 1, sizeof(buf) - 1, out);
+        buf[n] = '\0';
+        ck_assert_ptr_null(strstr(buf, "warning"));
+        fclose(out);
+        fclose(err);
+    }
+    free(cfg);
+    free(ds);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -67,6 +111,7 @@ static Suite *report_suite(void)
     TCase *limits = tcase_create("limits");
 
     tcase_add_test(core, test_progress_full);
+    tcase_add_test(core, test_warnings_stream);
     tcase_add_test(limits, test_progress_narrow);
     tcase_add_test(limits, test_progress_eta_limits);
     suite_add_tcase(s, core);

@@ -71,7 +71,7 @@ START_TEST(test_learns_generated_data)
 
     small_config(&cfg);
     cfg.init_std = 0.1f;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
     ck_assert_uint_eq(res.epochs, 3);
     /* chance is 1/26 */
     ck_assert_double_gt(res.history[2].test_acc, 0.8);
@@ -100,7 +100,7 @@ START_TEST(test_each_activation_and_depth_learns)
         cfg.init_std = 0.1f;
         cfg.lr = 0.5f;
         cfg.epochs = 4;
-        ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+        ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
         ck_assert_msg(res.history[3].test_acc > 0.5, "case %zu: acc %f", i,
                       res.history[3].test_acc);
         mlp_train_result_free(&res);
@@ -119,7 +119,7 @@ START_TEST(test_same_figures_for_any_workers)
 
         small_config(&cfg);
         cfg.workers = workers[i];
-        ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+        ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
         if (i == 0) {
             ref = res;
             continue;
@@ -145,9 +145,9 @@ START_TEST(test_seed_changes_figures)
 
     small_config(&cfg);
     cfg.epochs = 1;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &a), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &a), 0);
     cfg.seed = 2;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &b), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &b), 0);
     ck_assert_double_ne(a.history[0].train_loss, b.history[0].train_loss);
     mlp_train_result_free(&a);
     mlp_train_result_free(&b);
@@ -165,7 +165,7 @@ START_TEST(test_log_records)
     small_config(&cfg);
     cfg.epochs = 2;
     snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
     text = (char *)tu_read_bytes(log, &len);
     ck_assert_ptr_nonnull(text);
     text[len] = '\0';
@@ -189,7 +189,7 @@ START_TEST(test_unwritable_log_fails_first)
     small_config(&cfg);
     snprintf(cfg.log_path, sizeof(cfg.log_path), "%s/no/such/dir/x.jsonl",
              datadir);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EIO);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EIO);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "no/such/dir/x.jsonl"));
 }
 END_TEST
@@ -200,7 +200,7 @@ START_TEST(test_missing_data_dir)
 
     small_config(&cfg);
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/nope", datadir);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EIO);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EIO);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "nope"));
 }
 END_TEST
@@ -227,7 +227,7 @@ START_TEST(test_fashion_mnist_subset)
     cfg.momentum = 0.9f;
     cfg.quiet = 1;
     cfg.threads = test_threads();
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
     ck_assert_double_gt(res.history[0].test_acc, 0.7);
     mlp_train_result_free(&res);
 }
@@ -281,13 +281,13 @@ START_TEST(test_resume_exact)
     mlp_checkpoint_t c;
 
     ref_config(&cfg);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &ref), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
     ck_assert_uint_eq(ref.nhistory, 4);
 
     cfg.epochs = 2;
     cfg.workers = 0; /* the figures do not depend on the workers */
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
     mlp_train_result_free(&res);
     ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
     ck_assert_uint_eq(c.epoch, 2);
@@ -300,7 +300,7 @@ START_TEST(test_resume_exact)
     cfg.epochs = 4;
     cfg.workers = 3;
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
     ck_assert_uint_eq(res.epochs, 4);
     ck_assert_uint_eq(res.first_epoch, 3);
     ck_assert_uint_eq(res.nhistory, 2);
@@ -328,7 +328,7 @@ START_TEST(test_interrupt_and_resume)
     char *log = tu_path(datadir, "int.jsonl");
 
     ref_config(&cfg);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &ref), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
     for (size_t i = 0; i < 3; i++) {
         mlp_checkpoint_t c;
         char *text;
@@ -340,7 +340,7 @@ START_TEST(test_interrupt_and_resume)
         snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
         for (int k = 0; k < 2 && stops[i][k] > 0; k++) {
             mlp_fault_set_interrupt_after(stops[i][k]);
-            ck_assert_int_eq(mlp_train(&cfg, NULL, &res), MLP_EINTERRUPTED);
+            ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
             ck_assert_ptr_nonnull(strstr(mlp_error_message(), "interrupted in "
                                          "epoch"));
             ck_assert_ptr_nonnull(strstr(mlp_error_message(), "saved '"));
@@ -360,7 +360,7 @@ START_TEST(test_interrupt_and_resume)
             snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
         }
         mlp_fault_set_interrupt_after(0);
-        ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+        ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
         ck_assert_uint_eq(res.first_epoch, last + 1);
         for (unsigned e = 0; e < res.nhistory; e++)
             assert_same_epoch(&res.history[e], &ref.history[last + e]);
@@ -424,7 +424,7 @@ START_TEST(test_signals)
                     _exit(10);
                 if (early)
                     raise(sigs[i]); /* start-up: the default action */
-                if (mlp_train(&cfg, out, NULL) != MLP_EINTERRUPTED)
+                if (mlp_train(&cfg, out, NULL, NULL) != MLP_EINTERRUPTED)
                     _exit(11);
                 raise(sigs[i]); /* the default action again */
                 _exit(12);
@@ -447,13 +447,13 @@ START_TEST(test_interrupt_request)
 
     small_config(&cfg);
     mlp_train_interrupt();
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), MLP_EINTERRUPTED);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
     ck_assert_uint_eq(res.epochs, 0);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "interrupted in epoch 1 after batch 0"));
     mlp_train_result_free(&res);
     cfg.epochs = 1;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
 }
 END_TEST
 
@@ -503,7 +503,7 @@ START_TEST(test_early_end_status_line)
         mlp_fault_set_interrupt_after(cases[i].interrupt ? 1 : 0);
         if (!cases[i].interrupt)
             cfg.max_loss = 1e-6f; /* the first batch diverges */
-        ck_assert_int_eq(mlp_train(&cfg, out, NULL), cases[i].rc);
+        ck_assert_int_eq(mlp_train(&cfg, out, NULL, NULL), cases[i].rc);
         mlp_fault_set_interrupt_after(0);
         text = stream_text(out);
         ck_assert_msg(strncmp(text, cases[i].line, strlen(cases[i].line)) ==
@@ -540,7 +540,7 @@ START_TEST(test_empty_test_set)
     ck_assert_int_eq(tu_make_dataset(dir, 200, 0, 8, 8, 3, 5, 0), 0);
     small_config(&cfg);
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", dir);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EINVAL);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EINVAL);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "no test images"));
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "t10k-images"));
     tu_rmtree(dir);
@@ -571,7 +571,7 @@ START_TEST(test_diverged_keeps_last_checkpoint)
     cfg.epochs = 30;
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", c1);
     snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), MLP_EDIVERGED);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EDIVERGED);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "epoch "));
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "is not finite"));
     good = res.epochs;
@@ -584,7 +584,7 @@ START_TEST(test_diverged_keeps_last_checkpoint)
     cfg.epochs = good;
     cfg.log_path[0] = '\0';
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", c2);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
     b1 = tu_read_bytes(c1, &l1);
     b2 = tu_read_bytes(c2, &l2);
     ck_assert_ptr_nonnull(b1);
@@ -611,7 +611,7 @@ START_TEST(test_diverged_weights)
     cfg.lr = 1e30f;
     cfg.weight_decay = 1e30f;
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EDIVERGED);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EDIVERGED);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "epoch 1 batch 1: a weight is not finite"));
     ck_assert_int_eq(access(ck, F_OK), -1);
@@ -629,7 +629,7 @@ START_TEST(test_resume_errors)
     ref_config(&cfg);
     cfg.epochs = 1;
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
 
     small_config(&cfg);
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
@@ -637,7 +637,7 @@ START_TEST(test_resume_errors)
      * free: test_resume_lr_override). */
     cfg.momentum = 0.5f;
     cfg.given = GIVEN("momentum");
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "option '--momentum': 0.5 conflicts with "
                                  "the checkpoint '"));
@@ -645,35 +645,35 @@ START_TEST(test_resume_errors)
     cfg.momentum = 0.0f;
     cfg.given = GIVEN("hidden");
     cfg.hidden[0] = 33;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--hidden': 33 "));
     cfg.given = GIVEN("seed") | GIVEN("batch");
     cfg.hidden[0] = 32;
     cfg.batch = 100;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--batch': 100 "));
     /* Given with the checkpoint's own value: fine.  --epochs must grow. */
     cfg.batch = 64;
     cfg.given = GIVEN("batch") | GIVEN("hidden") | GIVEN("seed");
     cfg.epochs = 1;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "has completed 1 epochs; --epochs is the "
                                  "total"));
     cfg.epochs = 2;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
 
     /* Data of another shape, or another training-set size. */
     ck_assert_int_eq(tu_make_dataset(other, 1500, 300, 8, 8, 26, 5, 0), 0);
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", other);
     cfg.epochs = 3;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EINVAL);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EINVAL);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "was trained on 16x16 images, the data in"));
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", datadir);
     cfg.limit_train = 1000;
     cfg.given = GIVEN("limit-train");
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--limit-train'"));
 
     /* A corrupt or missing checkpoint. */
@@ -683,13 +683,13 @@ START_TEST(test_resume_errors)
     ck_assert_ptr_nonnull(bytes);
     bytes[len / 2] ^= 1;
     ck_assert_int_eq(tu_write_bytes(ck, bytes, len), 0);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EFORMAT);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EFORMAT);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "checksum mismatch"));
     ck_assert_int_eq(tu_write_bytes(ck, bytes, len / 2), 0);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EFORMAT);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EFORMAT);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "truncated"));
     unlink(ck);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EIO);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EIO);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "cannot open '"));
     free(bytes);
     free(ck);
@@ -715,13 +715,13 @@ START_TEST(test_resume_lr_override)
     ref_config(&cfg);
     cfg.epochs = 1;
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
 
     small_config(&cfg);
     cfg.epochs = 2;
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
     snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
     ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
     ck_assert_uint_eq(c.epoch, 2);
     ck_assert_float_eq(c.lr, 0.05f);
@@ -733,7 +733,7 @@ START_TEST(test_resume_lr_override)
     cfg.epochs = 3;
     cfg.lr = 0.01f;
     cfg.given = GIVEN("lr");
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
     ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
     ck_assert_uint_eq(c.epoch, 3);
     ck_assert_float_eq(c.lr, 0.01f);
@@ -756,10 +756,10 @@ START_TEST(test_unwritable_save_fails_first)
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s/no/such/x.ckpt",
              datadir);
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/not-read", datadir);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EIO);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EIO);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "no/such/x.ckpt"));
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", datadir);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_EIO);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EIO);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "is a directory"));
 }
 END_TEST
@@ -774,7 +774,7 @@ START_TEST(test_out_of_memory_refused)
     cfg.hidden[0] = 16000000;
     cfg.hidden[1] = 16000000;
     cfg.batch = 1000000;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL), MLP_ENOMEM);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_ENOMEM);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "not enough memory"));
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "GiB is available"));
 }

@@ -75,10 +75,12 @@ typedef struct {
 
 typedef struct mlp_report mlp_report_t;
 
-/* out: human stream (NULL: say nothing); log_path: NULL or "" for none;
- * append: add to an existing log (a resumed run) instead of replacing it. */
-int mlp_report_create(FILE *out, int quiet, const char *log_path, int append,
-                      mlp_report_t **rep);
+/* out: human stream (NULL: say nothing); err: warnings and, with out and
+ * not quiet, the progress line (NULL: none); log_path: NULL or "" for
+ * none; append: add to an existing log (a resumed run) instead of
+ * replacing it. */
+int mlp_report_create(FILE *out, FILE *err, int quiet, const char *log_path,
+                      int append, mlp_report_t **rep);
 /* Close the log; NULL is a no-op.  Returns MLP_EIO if closing failed. */
 int mlp_report_destroy(mlp_report_t *rep);
 

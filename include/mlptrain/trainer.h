@@ -74,10 +74,13 @@ typedef struct {
 } mlp_train_result_t;
 
 /*
- * Train as cfg says; human lines to `out` (NULL: silent).  *res (may be
- * NULL) gets the per-epoch figures; free them with mlp_train_result_free.
+ * Train as cfg says; human lines to `out` (NULL: silent), warnings and the
+ * progress line to `err` (NULL: none; warnings print even with -q).  *res
+ * (may be NULL) gets the per-epoch figures; free them with
+ * mlp_train_result_free.
  */
-int mlp_train(const mlp_config_t *cfg, FILE *out, mlp_train_result_t *res);
+int mlp_train(const mlp_config_t *cfg, FILE *out, FILE *err,
+              mlp_train_result_t *res);
 
 void mlp_train_result_free(mlp_train_result_t *res);
 
