@@ -85,6 +85,30 @@ _Static_assert(OFF_PAYLOAD == MLP_CHECKPOINT_HEADER_V1, "header size");
 _Static_assert(OFF_OPTIONS == MLP_CHECKPOINT_HEADER, "header size");
 _Static_assert(MLP_MAX_HIDDEN == 16, "the format holds 16 hidden widths");
 
+/*
+ * The header's plain fields, written and read alike: X(offset name, type,
+ * member of mlp_checkpoint_t).  The envelope (magic, version, sizes), the
+ * hidden widths, the counts and the options text have their own code.
+ */
+#define V1_FIELDS(X) \
+    X(IN, u32, in) X(OUT, u32, out) X(ROWS, u32, rows) X(COLS, u32, cols) \
+    X(NHIDDEN, u32, nhidden) X(ACT, u32, act) X(NTRAIN, u64, ntrain) \
+    X(LIMIT_TRAIN, u64, limit_train) X(BATCH, u64, batch) \
+    X(SEED, u64, seed) X(LR, f32, lr) X(MOMENTUM, f32, momentum) \
+    X(WD, f32, weight_decay) X(INIT_STD, f32, init_std) \
+    X(EPOCH, u32, epoch) X(BEST_EPOCH, u32, best_epoch) \
+    X(BEST_ACC, f64, best_test_acc) X(FINAL_ACC, f64, final_test_acc) \
+    X(BATCHES_DONE, u64, batches_done) \
+    X(PARTIAL_LOSS, f64, partial_loss_sum) \
+    X(PARTIAL_CORRECT, u64, partial_correct)
+#define V2_FIELDS(X) \
+    X(OPT_STEPS, u64, opt_steps) X(BEST_VAL_ACC, f64, best_val_acc) \
+    X(BEST_VAL_LOSS, f64, best_val_loss) \
+    X(BEST_VAL_EPOCH, u32, best_val_epoch) \
+    X(BEST_VAL_LOSS_EPOCH, u32, best_val_loss_epoch)
+#define PUT_FIELD(off, type, member) put_##type(h + OFF_##off, ck->member);
+#define GET_FIELD(off, type, member) ck->member = get_##type(buf + OFF_##off);
+
 /* ---- little-endian fields ------------------------------------------- */
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -402,38 +426,14 @@ static int write_all(writer_t *w, const mlp_checkpoint_t *ck,
     put_u32(h + OFF_VERSION, version);
     put_u32(h + OFF_HEADER, (uint32_t)header_size(version));
     put_u64(h + OFF_FILE_BYTES, encoded_size(ck, version));
-    put_u32(h + OFF_IN, (uint32_t)ck->in);
-    put_u32(h + OFF_OUT, (uint32_t)ck->out);
-    put_u32(h + OFF_ROWS, (uint32_t)ck->rows);
-    put_u32(h + OFF_COLS, (uint32_t)ck->cols);
-    put_u32(h + OFF_NHIDDEN, (uint32_t)ck->nhidden);
-    put_u32(h + OFF_ACT, (uint32_t)ck->act);
+    V1_FIELDS(PUT_FIELD)
     for (size_t i = 0; i < ck->nhidden; i++)
         put_u32(h + OFF_HIDDEN + 4 * i, (uint32_t)ck->hidden[i]);
-    put_u64(h + OFF_NTRAIN, ck->ntrain);
-    put_u64(h + OFF_LIMIT_TRAIN, ck->limit_train);
-    put_u64(h + OFF_BATCH, ck->batch);
-    put_u64(h + OFF_SEED, ck->seed);
-    put_f32(h + OFF_LR, ck->lr);
-    put_f32(h + OFF_MOMENTUM, ck->momentum);
-    put_f32(h + OFF_WD, ck->weight_decay);
-    put_f32(h + OFF_INIT_STD, ck->init_std);
-    put_u32(h + OFF_EPOCH, ck->epoch);
-    put_u32(h + OFF_BEST_EPOCH, ck->best_epoch);
-    put_f64(h + OFF_BEST_ACC, ck->best_test_acc);
-    put_f64(h + OFF_FINAL_ACC, ck->final_test_acc);
-    put_u64(h + OFF_BATCHES_DONE, ck->batches_done);
-    put_f64(h + OFF_PARTIAL_LOSS, ck->partial_loss_sum);
-    put_u64(h + OFF_PARTIAL_CORRECT, ck->partial_correct);
     put_u64(h + OFF_NPARAMS, ck->nparams);
     put_u64(h + OFF_NSTATE, ck->nstate);
     w->n = header_size(version);
     if (version >= 2) {
-        put_u64(h + OFF_OPT_STEPS, ck->opt_steps);
-        put_f64(h + OFF_BEST_VAL_ACC, ck->best_val_acc);
-        put_f64(h + OFF_BEST_VAL_LOSS, ck->best_val_loss);
-        put_u32(h + OFF_BEST_VAL_EPOCH, ck->best_val_epoch);
-        put_u32(h + OFF_BEST_VAL_LOSS_EPOCH, ck->best_val_loss_epoch);
+        V2_FIELDS(PUT_FIELD)
         put_u64(h + OFF_OPTIONS_BYTES, ck->options_len);
         for (size_t i = 0; i < ck->options_len; i++) {
             if ((rc = reserve(w, 1)) < 0)
@@ -630,12 +630,7 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
     min += no; /* the payload starts at min - 4 */
     ck->version = version;
 
-    ck->in = get_u32(buf + OFF_IN);
-    ck->out = get_u32(buf + OFF_OUT);
-    ck->rows = get_u32(buf + OFF_ROWS);
-    ck->cols = get_u32(buf + OFF_COLS);
-    ck->nhidden = get_u32(buf + OFF_NHIDDEN);
-    ck->act = (mlp_act_t)get_u32(buf + OFF_ACT);
+    V1_FIELDS(GET_FIELD)
     for (size_t i = 0; i < MLP_MAX_HIDDEN; i++) {
         uint32_t h = get_u32(buf + OFF_HIDDEN + 4 * i);
 
@@ -648,29 +643,10 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
         }
         ck->hidden[i] = h;
     }
-    ck->ntrain = get_u64(buf + OFF_NTRAIN);
-    ck->limit_train = get_u64(buf + OFF_LIMIT_TRAIN);
-    ck->batch = get_u64(buf + OFF_BATCH);
-    ck->seed = get_u64(buf + OFF_SEED);
-    ck->lr = get_f32(buf + OFF_LR);
-    ck->momentum = get_f32(buf + OFF_MOMENTUM);
-    ck->weight_decay = get_f32(buf + OFF_WD);
-    ck->init_std = get_f32(buf + OFF_INIT_STD);
-    ck->epoch = get_u32(buf + OFF_EPOCH);
-    ck->best_epoch = get_u32(buf + OFF_BEST_EPOCH);
-    ck->best_test_acc = get_f64(buf + OFF_BEST_ACC);
-    ck->final_test_acc = get_f64(buf + OFF_FINAL_ACC);
-    ck->batches_done = get_u64(buf + OFF_BATCHES_DONE);
-    ck->partial_loss_sum = get_f64(buf + OFF_PARTIAL_LOSS);
-    ck->partial_correct = get_u64(buf + OFF_PARTIAL_CORRECT);
     ck->nparams = np;
     ck->nstate = ns;
     if (version >= 2) {
-        ck->opt_steps = get_u64(buf + OFF_OPT_STEPS);
-        ck->best_val_acc = get_f64(buf + OFF_BEST_VAL_ACC);
-        ck->best_val_loss = get_f64(buf + OFF_BEST_VAL_LOSS);
-        ck->best_val_epoch = get_u32(buf + OFF_BEST_VAL_EPOCH);
-        ck->best_val_loss_epoch = get_u32(buf + OFF_BEST_VAL_LOSS_EPOCH);
+        V2_FIELDS(GET_FIELD)
         ck->options_len = no;
         if ((ck->options = malloc(no + 1)) == NULL) {
             rc = mlp_error_set(MLP_ENOMEM, "out of memory");
