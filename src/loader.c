@@ -75,6 +75,7 @@ struct mlp_loader {
     mlp_augment_t augment;     /* training phase only */
     int augmenting;            /* mlp_augment_active(&augment) */
     size_t rows, cols;         /* image shape, when augmenting */
+    float unit[256];           /* p / 255, for the mirrored rows */
     uint64_t fault_batch;      /* mlp_fault_loader_batch() at create */
     size_t nb_train, nb_test;  /* batches per epoch and phase */
     uint64_t per_epoch, total; /* batches per epoch, in the schedule */
@@ -189,11 +190,13 @@ static void decode_augmented(const mlp_loader_t *ld, const uint8_t *src,
         for (long x = 0; x < x0; x++)
             d[x] = 0.0f;
         if (flip) {
-            /* src'(x - dx) = src(cols - 1 - x + dx) */
+            /* src'(x - dx) = src(cols - 1 - x + dx).  A reversed read
+             * does not vectorise: a table of p / 255 (the same values)
+             * beats scalar divisions threefold. */
             long last = (long)cols - 1 + dx;
-#pragma omp simd
+
             for (long x = x0; x < x1; x++)
-                d[x] = (float)s[last - x] / 255.0f;
+                d[x] = ld->unit[s[last - x]];
         } else {
 #pragma omp simd
             for (long x = x0; x < x1; x++)
@@ -446,6 +449,8 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
     ld->augmenting = mlp_augment_active(&opts->augment);
     ld->rows = opts->rows;
     ld->cols = opts->cols;
+    for (int p = 0; p < 256; p++)
+        ld->unit[p] = (float)p / 255.0f;
     ld->fault_batch = mlp_fault_loader_batch();
     ld->nb_train = mlp_loader_nbatches(ld->train.n, ld->batch);
     ld->nb_test = ld->has_test ? mlp_loader_nbatches(ld->test.n, ld->batch)
