@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/eval.h"
 #include "mlptrain/eval_render.h"
+#include "mlptrain/loader.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
 
@@ -25,6 +28,10 @@ enum {
     OPT_DATA,
     OPT_CLASS_NAMES,
     OPT_JSON,
+    OPT_SHOW_TRAIN,
+    OPT_EPOCH,
+    OPT_SEED,
+    OPT_AUGMENT,
 };
 
 typedef struct {
@@ -38,6 +45,13 @@ typedef struct {
     int json;
     const char *png;          /* NULL: no picture */
     int help, version;
+    /* predict --show-train */
+    int show_train;
+    unsigned epoch;           /* 1-based */
+    uint64_t seed;
+    int seed_given;
+    mlp_augment_t augment;
+    int augment_given;
 } cmd_opts_t;
 
 #define PREDICT_MAX 100
@@ -60,6 +74,7 @@ static int parse_opts(const char *command, int argc, char **argv,
     o->threads = defaults.threads;
     o->batch = 256;
     o->n = 10;
+    o->epoch = 1;
     optind = 0; /* glibc: full re-initialisation, then argv[1] on */
     opterr = 0;
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
@@ -115,6 +130,26 @@ static int parse_opts(const char *command, int argc, char **argv,
         case OPT_JSON:
             o->json = 1;
             break;
+        case OPT_SHOW_TRAIN:
+            o->show_train = 1;
+            break;
+        case OPT_EPOCH:
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 1, UINT_MAX, &v)) < 0)
+                return rc;
+            o->epoch = (unsigned)v;
+            break;
+        case OPT_SEED:
+            if ((rc = mlp_cli_parse_uint(opt, optarg, 0, UINT64_MAX,
+                                         &v)) < 0)
+                return rc;
+            o->seed = (uint64_t)v;
+            o->seed_given = 1;
+            break;
+        case OPT_AUGMENT:
+            if ((rc = mlp_cli_parse_augment(opt, optarg, &o->augment)) < 0)
+                return rc;
+            o->augment_given = 1;
+            break;
         case 'o':
             if (optarg[0] == '\0')
                 return mlp_error_set(MLP_EUSAGE,
@@ -137,6 +172,10 @@ static int parse_opts(const char *command, int argc, char **argv,
     if (o->model == NULL)
         return mlp_error_set(MLP_EUSAGE, "%s: option '--model FILE' is "
                              "required", command);
+    if (!o->show_train && (o->epoch != 1 || o->seed_given ||
+                           o->augment_given))
+        return mlp_error_set(MLP_EUSAGE, "%s: options '--epoch', '--seed' "
+                             "and '--augment' need '--show-train'", command);
     return 0;
 }
 
@@ -239,6 +278,10 @@ static const struct option predict_options[] = {
     {"threads", required_argument, NULL, 't'},
     {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
     {"json", no_argument, NULL, OPT_JSON},
+    {"show-train", no_argument, NULL, OPT_SHOW_TRAIN},
+    {"epoch", required_argument, NULL, OPT_EPOCH},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"augment", required_argument, NULL, OPT_AUGMENT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -249,7 +292,9 @@ static void predict_usage(FILE *f)
     fprintf(f,
 "usage: mlptrain predict --model FILE [OPTIONS]\n"
 "Show the first test images with their true and predicted labels: as text\n"
-"in the terminal and, with --png, as one picture.\n"
+"in the terminal and, with --png, as one picture.  With --show-train, the\n"
+"first training images of an epoch instead, as the loader hands them to\n"
+"the trainer: in that epoch's order, shifted and flipped by --augment.\n"
 "\n"
 "      --model FILE       checkpoint written by 'mlptrain --save' [required]\n"
 "  -n, --limit-test N     use (show) the first N test images, 1..%d [10];\n"
@@ -261,6 +306,11 @@ static void predict_usage(FILE *f)
 "      --class-names LIST comma-separated names, one per class\n"
 "                         [Fashion-MNIST's for Fashion-MNIST, else 0..C-1]\n"
 "      --json             print one JSON object instead of text [off]\n"
+"      --show-train       show training images as trained on [off]:\n"
+"      --epoch E          ... of epoch E [1]\n"
+"      --seed N           ... in the order and draws of seed N [the model's]\n"
+"      --augment LIST     ... augmented by LIST: shift=K, flip, both, or\n"
+"                         none [none]\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show versions\n"
 "\n"
@@ -293,6 +343,66 @@ static int check_png(const cmd_opts_t *o)
     return rc;
 }
 
+/*
+ * --show-train: the first n training samples of epoch o->epoch as the
+ * trainer's loader delivers them (the model's training split, shuffled by
+ * the seed, augmented), through the loader itself on this thread, back to
+ * pixels (p / 255 * 255 rounds to p exactly).  *images (n, dim) and *labels
+ * (n) are the caller's to free; *shown views them.
+ */
+static int show_train_split(const cmd_opts_t *o, const mlp_checkpoint_t *ck,
+                            const mlp_dataset_t *ds, size_t n,
+                            uint8_t **images, uint8_t **labels,
+                            mlp_split_t *shown)
+{
+    mlp_split_t train = ds->train;
+    mlp_loader_opts_t lo;
+    mlp_loader_t *ld = NULL;
+    mlp_batch_t b;
+    int rc;
+
+    /* The split the model was trained on: the first ntrain samples. */
+    if (ck->ntrain > train.n)
+        return mlp_error_set(MLP_EINVAL, "model '%s' was trained on %zu "
+                             "samples; %s has %zu",
+                             o->model, ck->ntrain,
+                             ds->files[MLP_FILE_TRAIN_IMAGES].path, train.n);
+    if (ck->ntrain > 0)
+        train.n = ck->ntrain;
+    if (train.n == 0)
+        return mlp_error_set(MLP_EINVAL, "%s: no training samples",
+                             ds->files[MLP_FILE_TRAIN_IMAGES].path);
+    memset(&lo, 0, sizeof(lo));
+    lo.train = &train;
+    lo.batch = n;
+    lo.first_epoch = o->epoch;
+    lo.epochs = 1;
+    lo.seed = o->seed_given ? o->seed : ck->seed;
+    lo.shuffle = 1;
+    lo.augment = o->augment; /* none unless given */
+    lo.rows = ds->rows;
+    lo.cols = ds->cols;
+    if ((rc = mlp_loader_create(&lo, &ld)) < 0)
+        return rc;
+    if ((rc = mlp_loader_next(ld, &b)) < 0)
+        goto out;
+    *images = malloc(b.n * train.dim);
+    *labels = malloc(b.n);
+    if (*images == NULL || *labels == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < b.n * train.dim; i++)
+        (*images)[i] = (uint8_t)lrintf(b.x[i] * 255.0f);
+    for (size_t i = 0; i < b.n; i++)
+        (*labels)[i] = (uint8_t)b.y[i];
+    *shown = (mlp_split_t){b.n, train.dim, *images, *labels};
+    mlp_loader_release(ld, &b);
+out:
+    mlp_loader_destroy(ld);
+    return rc;
+}
+
 int mlp_cmd_predict(int argc, char **argv, FILE *out)
 {
     cmd_opts_t o;
@@ -300,6 +410,8 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     mlp_dataset_t *ds = NULL;
     mlp_net_t *net = NULL;
     mlp_class_names_t cn;
+    mlp_split_t shown;
+    uint8_t *train_images = NULL, *train_labels = NULL;
     int32_t *pred = NULL;
     size_t n;
     int rc;
@@ -324,18 +436,46 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     if ((rc = mlp_eval_open(o.model, o.data_dir, o.limit_test, o.threads,
                              o.n, &ck, &ds, &net)) < 0)
         goto out;
+    /* The net takes batches of ds->test.n rows: show as many. */
     n = ds->test.n;
+    shown = ds->test;
+    if (o.show_train) {
+        if ((rc = show_train_split(&o, &ck, ds, n, &train_images,
+                                   &train_labels, &shown)) < 0)
+            goto out;
+        if (shown.n < n) /* a training split smaller than n */
+            n = shown.n;
+    }
     if ((rc = mlp_eval_class_names(o.class_names, ds, ds->nclasses, &cn)) < 0)
         goto out;
     if ((pred = malloc(n * sizeof(*pred))) == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = mlp_eval_predict(net, &ds->test, n, n, pred)) < 0)
+    if ((rc = mlp_eval_predict(net, &shown, n, ds->test.n, pred)) < 0)
         goto out;
     if (o.json) {
-        mlp_predict_print_json(out, o.model, o.data_dir, &ck, ds, n, pred,
-                               &cn);
+        mlp_predict_print_json(out, o.model, o.data_dir, &ck, ds, &shown, n,
+                               pred, &cn);
+    } else if (o.show_train) {
+        mlp_config_t cfg;
+        char aug[64];
+
+        mlp_config_defaults(&cfg);
+        cfg.augment = o.augment;
+        mlp_options_format(mlp_options_find("augment"), &cfg, 0, aug,
+                           sizeof(aug));
+        mlp_eval_print_model(out, o.model, &ck);
+        fprintf(out, "data     %s: %zu training images, %zux%zu, %zu "
+                     "classes\n",
+                o.data_dir, ck.ntrain > 0 ? ck.ntrain : ds->train.n,
+                ds->rows, ds->cols, ds->nclasses);
+        fprintf(out, "showing  the first %zu of epoch %u as trained on "
+                     "(seed %llu, augment %s): true label over predicted, * "
+                     "when wrong\n",
+                n, o.epoch,
+                (unsigned long long)(o.seed_given ? o.seed : ck.seed), aug);
+        mlp_predict_print_text(out, ds, &shown, n, pred, &cn);
     } else {
         mlp_eval_print_model(out, o.model, &ck);
         fprintf(out, "data     %s: %zu test images, %zux%zu, %zu classes\n",
@@ -344,10 +484,10 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
         fprintf(out, "showing  the first %zu: true label over predicted, * "
                      "when wrong\n",
                 n);
-        mlp_predict_print_text(out, ds, n, pred, &cn);
+        mlp_predict_print_text(out, ds, &shown, n, pred, &cn);
     }
     if (o.png != NULL) {
-        if ((rc = mlp_predict_png(o.png, ds, n, pred, &cn)) < 0)
+        if ((rc = mlp_predict_png(o.png, ds, &shown, n, pred, &cn)) < 0)
             goto out;
         if (!o.json) /* stdout stays one JSON object */
             fprintf(out, "wrote %s\n", o.png);
@@ -357,6 +497,8 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
                            strerror(errno));
 out:
     free(pred);
+    free(train_images);
+    free(train_labels);
     mlp_class_names_free(&cn);
     mlp_net_destroy(net);
     mlp_dataset_destroy(ds);

@@ -207,7 +207,8 @@ static void line_end(line_t *l)
  * row), each under two caption lines: true label, predicted label (with
  * '*' when wrong).
  */
-void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds, size_t n,
+void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds,
+                            const mlp_split_t *shown, size_t n,
                             const int32_t *pred, const mlp_class_names_t *cn)
 {
     size_t rows = ds->rows, cols = ds->cols, lines = (rows + 1) / 2;
@@ -216,7 +217,7 @@ void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds, size_t n,
     char cap[128];
 
     for (size_t i = 0; i < n; i++) {
-        size_t a = strlen(cn->names[ds->test.labels[i]]) + 6;
+        size_t a = strlen(cn->names[shown->labels[i]]) + 6;
         size_t b = strlen(cn->names[pred[i]]) + 9;
 
         capw = a > capw ? a : capw;
@@ -236,11 +237,11 @@ void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds, size_t n,
             for (size_t i = first; i < end; i++) {
                 if (k == 0)
                     snprintf(cap, sizeof(cap), "true  %s",
-                             cn->names[ds->test.labels[i]]);
+                             cn->names[shown->labels[i]]);
                 else
                     snprintf(cap, sizeof(cap), "pred  %s%s",
                              cn->names[pred[i]],
-                             pred[i] != ds->test.labels[i] ? "  *" : "");
+                             pred[i] != shown->labels[i] ? "  *" : "");
                 line_cell(&l, cap, w);
                 line_cell(&l, "", 2);
             }
@@ -248,7 +249,7 @@ void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds, size_t n,
         }
         for (size_t y = 0; y < lines; y++) {
             for (size_t i = first; i < end; i++) {
-                const uint8_t *img = ds->test.images + i * ds->test.dim;
+                const uint8_t *img = shown->images + i * shown->dim;
                 size_t x = 0;
 
                 for (; x < cols; x++)
@@ -260,7 +261,7 @@ void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds, size_t n,
         }
     }
     for (size_t i = 0; i < n; i++)
-        right += pred[i] == ds->test.labels[i];
+        right += pred[i] == shown->labels[i];
     fprintf(out, "\n%zu of %zu right\n", right, n);
 }
 
@@ -269,7 +270,8 @@ void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds, size_t n,
  * over the predicted one (red when wrong), gray palette, no axes.  Row 0 of
  * an image is drawn at the top (reversed y range), column 0 at the left.
  */
-int mlp_predict_png(const char *path, const mlp_dataset_t *ds, size_t n,
+int mlp_predict_png(const char *path, const mlp_dataset_t *ds,
+                    const mlp_split_t *shown, size_t n,
                     const int32_t *pred, const mlp_class_names_t *cn)
 {
     enum { SIDE = 112, CELL_W = 140, CAP_H = 44, GAP = 12, PAD = 10 };
@@ -299,11 +301,11 @@ int mlp_predict_png(const char *path, const mlp_dataset_t *ds, size_t n,
     fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n",
             cols - 1, rows - 1);
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *img = ds->test.images + i * ds->test.dim;
+        const uint8_t *img = shown->images + i * shown->dim;
         size_t r = i / 10, c = i % 10;
         double x0 = PAD + (double)c * CELL_W + (CELL_W - iw) / 2;
         double y0 = PAD + 22 + (double)r * row_h + CAP_H;
-        int wrong = pred[i] != ds->test.labels[i];
+        int wrong = pred[i] != shown->labels[i];
 
         fprintf(f, "$img%zu << EOD\n", i);
         for (size_t y = 0; y < rows; y++)
@@ -319,7 +321,7 @@ int mlp_predict_png(const char *path, const mlp_dataset_t *ds, size_t n,
         fprintf(f, "set title sprintf(\"true: %%s\\npredicted: %%s\", "
                    "cut($C[%d][2:]), cut($C[%d][2:])) offset 0,-0.5 "
                    "noenhanced textcolor rgb \"%s\"\n",
-                (int)ds->test.labels[i] + 1, (int)pred[i] + 1,
+                (int)shown->labels[i] + 1, (int)pred[i] + 1,
                 wrong ? "#c00000" : "black");
         fprintf(f, "plot $img%zu matrix with image\n", i);
     }
@@ -338,7 +340,8 @@ int mlp_predict_png(const char *path, const mlp_dataset_t *ds, size_t n,
  * "predictions":[{"index":i,"true":k,"predicted":k},...],"correct":N} */
 void mlp_predict_print_json(FILE *out, const char *model,
                             const char *data_dir, const mlp_checkpoint_t *ck,
-                               const mlp_dataset_t *ds, size_t n,
+                               const mlp_dataset_t *ds,
+                               const mlp_split_t *shown, size_t n,
                                const int32_t *pred,
                                const mlp_class_names_t *cn)
 {
@@ -356,8 +359,8 @@ void mlp_predict_print_json(FILE *out, const char *model,
     fputs("],\"predictions\":[", out);
     for (size_t i = 0; i < n; i++) {
         fprintf(out, "%s{\"index\":%zu,\"true\":%u,\"predicted\":%d}",
-                i ? "," : "", i, (unsigned)ds->test.labels[i], (int)pred[i]);
-        correct += pred[i] == (int32_t)ds->test.labels[i];
+                i ? "," : "", i, (unsigned)shown->labels[i], (int)pred[i]);
+        correct += pred[i] == (int32_t)shown->labels[i];
     }
     fprintf(out, "],\"correct\":%zu}\n", correct);
 }

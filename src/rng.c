@@ -13,6 +13,11 @@ uint64_t mlp_rng_mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+uint64_t mlp_rng_key3(uint64_t a, uint64_t b, uint64_t c)
+{
+    return mlp_rng_mix(mlp_rng_mix(mlp_rng_mix(a) ^ b) ^ c);
+}
+
 void mlp_rng_seed(mlp_rng_t *r, uint64_t seed, uint64_t stream)
 {
     r->key = mlp_rng_mix(mlp_rng_mix(seed) ^ (stream * 0xd1b54a32d192ed03ULL));

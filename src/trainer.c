@@ -499,6 +499,9 @@ static int session_start(session_t *s)
     lo.shuffle = 1;
     lo.workers = cfg->workers;
     lo.slots = cfg->slots;
+    lo.augment = cfg->augment;
+    lo.rows = s->ds->rows;
+    lo.cols = s->ds->cols;
     if ((rc = mlp_loader_create(&lo, &s->ld)) < 0)
         return rc;
     {

@@ -35,23 +35,27 @@ void mlp_eval_print_json(FILE *out, const char *model, const char *data_dir,
                          const mlp_eval_result_t *r,
                          const mlp_class_names_t *cn);
 
-/* predict: the first n test images of ds side by side in 80 columns, each
- * under its true and predicted label ('*' when wrong), then "K of n
- * right". */
-void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds, size_t n,
+/* predict: the first n images of `shown` (ds->test, or the training
+ * images as the loader delivers them with --show-train; ds gives the
+ * image shape and the classes) side by side in 80 columns, each under its
+ * true and predicted label ('*' when wrong), then "K of n right". */
+void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds,
+                            const mlp_split_t *shown, size_t n,
                             const int32_t *pred, const mlp_class_names_t *cn);
 
 /* predict --json: {"model","epochs","data","classes","predictions",
  * "correct"} on one line. */
 void mlp_predict_print_json(FILE *out, const char *model,
                             const char *data_dir, const mlp_checkpoint_t *ck,
-                            const mlp_dataset_t *ds, size_t n,
+                            const mlp_dataset_t *ds,
+                            const mlp_split_t *shown, size_t n,
                             const int32_t *pred,
                             const mlp_class_names_t *cn);
 
 /* predict --png: the images in one picture, up to 10 a row, captioned
  * true over predicted (red when wrong). */
-int mlp_predict_png(const char *path, const mlp_dataset_t *ds, size_t n,
+int mlp_predict_png(const char *path, const mlp_dataset_t *ds,
+                    const mlp_split_t *shown, size_t n,
                     const int32_t *pred, const mlp_class_names_t *cn);
 
 #endif

@@ -9,6 +9,12 @@
  * that order; the last batch may be smaller.  Batch contents are a pure
  * function of (dataset, seed, epoch, k): the same for any number of workers.
  *
+ * Augmentation (opts.augment, training batches only, never test): sample i
+ * of the split in epoch e is mirrored (flip) and moved by (dx, dy) as drawn
+ * by mlp_augment_draw(augment, seed, e, i), with zero fill, inside the
+ * decode pass (each output value is written once).  So it too is the same
+ * for any number of workers and on resume.
+ *
  * Workers: with workers = 0 the trainer thread decodes each batch itself in
  * mlp_loader_next (no threads).  With N > 0 workers, each takes the next
  * unclaimed sequence number, waits for its slot, decodes pixels to float
@@ -49,6 +55,21 @@ typedef struct {
     int flip;                 /* random horizontal flip */
 } mlp_augment_t;
 
+/*
+ * The draw of sample `index` (its position in the training split) in
+ * `epoch` under `seed`: dx, dy uniform in [-shift, shift], flip 0 or 1
+ * with probability 1/2 when a->flip (else 0).  A pure function of its
+ * arguments (a counter-based hash, mlp_rng_key3).  The augmented image
+ * is the source mirrored left-right when flip, then moved by (dx, dy):
+ * out(x, y) = src'(x - dx, y - dy), 0 outside the image, where
+ * src'(x, y) = src(cols - 1 - x, y) when flip, else src(x, y).
+ */
+void mlp_augment_draw(const mlp_augment_t *a, uint64_t seed, unsigned epoch,
+                      uint64_t index, int *dx, int *dy, int *flip);
+
+/* 1 when a changes any image (a shift or a flip). */
+int mlp_augment_active(const mlp_augment_t *a);
+
 typedef struct {
     const mlp_split_t *train; /* required, n > 0 */
     const mlp_split_t *test;  /* NULL: no test phase */
@@ -60,6 +81,9 @@ typedef struct {
     unsigned workers;         /* 0: decode on the consumer's thread */
     size_t slots;             /* ring slots; 0: automatic, 2 per worker,
                                  at least 2, at most 16 (mlp_loader_nslots) */
+    mlp_augment_t augment;    /* training batches only; zero: none */
+    size_t rows, cols;        /* image shape, rows * cols = dim; needed
+                                 (nonzero) only when augmenting */
 } mlp_loader_opts_t;
 
 /* The most loader threads (opts.workers); more is MLP_EINVAL. */

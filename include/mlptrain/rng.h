@@ -28,6 +28,10 @@ typedef struct {
 /* The splitmix64 finaliser: a bijective 64-bit mixing function. */
 uint64_t mlp_rng_mix(uint64_t x);
 
+/* A hash of three words (e.g. seed, epoch, sample): a pure function,
+ * different for any change of one argument; for per-item draws. */
+uint64_t mlp_rng_key3(uint64_t a, uint64_t b, uint64_t c);
+
 void mlp_rng_seed(mlp_rng_t *r, uint64_t seed, uint64_t stream);
 uint64_t mlp_rng_u64(mlp_rng_t *r);
 /* Uniform in [0, 1), 53 random bits. */
