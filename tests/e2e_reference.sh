@@ -7,6 +7,7 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 REF="${srcdir:-.}/scripts/reference_torch.py"
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 PY=$(command -v python3 || true)
 if [ -z "$PY" ]; then
     echo "SKIP: no python3"
