@@ -10,11 +10,17 @@
 #   3. loader  the loader alone, -j 0 1 2 4 20
 #   4. e2e     mlptrain end to end, -j 0 1 2 4 8 20: samples/s, wait, memory
 #   5. torch   the PyTorch reference (scripts/reference_torch.py) side by side
+#   6. recipe  the best recipe (RECIPE_OPTS) in mlptrain and in the PyTorch
+#              reference, same options and epochs: accuracy and time
 #
 # Environment: BUILDDIR (where mlptrain and bench/bench_* are; default .),
 # MLPTRAIN_DATA (the dataset), BENCH_EPOCHS (end-to-end epochs, default 3),
-# BENCH_SKIP (names of benchmarks to skip, e.g. "torch").
+# BENCH_SKIP (names of benchmarks to skip, e.g. "torch"), RECIPE_OPTS (the
+# options of section 6, given to both programs; see below).
 set -u
+# The best recipe: options both mlptrain and scripts/reference_torch.py
+# take (its epochs included), run by section 6.
+RECIPE_OPTS=${RECIPE_OPTS:-"--optimizer adam --lr 0.001 --schedule cosine --batch 128 -e 10"}
 B=${BUILDDIR:-.}
 S=$(cd "$(dirname "$0")/.." && pwd)
 export BENCH_RESULTS=${BENCH_RESULTS:-$B/bench/results}
@@ -174,6 +180,64 @@ set style data histograms; set style fill solid 0.8 border -1
 set ylabel 'samples/s (log scale)'; set logscale y; set yrange [1000:*]; set grid ytics
 set xtics rotate by -15; set bmargin 5; set rmargin 10
 plot '$R/torch.csv' every ::1 using 4:xtic(sprintf('%s, -j %s', stringcolumn(1), stringcolumn(2))) title 'samples/s'"
+    fi
+    echo
+fi
+if ! skip recipe; then
+    # One run of each (a recipe runs for minutes); wall time from the
+    # command's start to its exit, data loading and the test passes
+    # included.  PyTorch as in section 5 at its fastest: OpenBLAS with the
+    # cores, torch's own pool 1 thread, 4 loader workers (unless the recipe
+    # sets -j).
+    echo "== 6. best recipe, mlptrain vs PyTorch: $RECIPE_OPTS"
+    if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+        echo "skipped: Debian's python3-torch is not installed (apt-get install python3-torch libopenblas0-pthread)"
+    else
+        now() { date +%s.%N; }
+        t0=$(now)
+        # shellcheck disable=SC2086 # RECIPE_OPTS: a list of options
+        "$B/mlptrain" $RECIPE_OPTS -q --log "$TMP/rm.log" >/dev/null 2>"$TMP/rm.err" ||
+            { echo "mlptrain $RECIPE_OPTS: failed: $(tail -3 "$TMP/rm.err")"; exit 1; }
+        t1=$(now)
+        openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
+        tenv=() tthreads=$NCORES blasname=default
+        if [ -e "$openblas/libblas.so.3" ]; then
+            tenv=(LD_LIBRARY_PATH="$openblas" OPENBLAS_NUM_THREADS="$NCORES")
+            grep -q avx512f /proc/cpuinfo && tenv+=(OPENBLAS_CORETYPE=SkylakeX)
+            tthreads=1 blasname=OpenBLAS
+        fi
+        # shellcheck disable=SC2086
+        env "${tenv[@]}" /usr/bin/python3 "$S/scripts/reference_torch.py" --workers 4 \
+            --threads "$tthreads" $RECIPE_OPTS >"$TMP/rt.log" 2>"$TMP/rt.err" ||
+            tfail=1
+        t2=$(now)
+    fi
+    if [ "${tfail:-0}" = 1 ]; then
+        # An option the reference lacks (e.g. --early-stop) lands here too.
+        echo "reference_torch.py $RECIPE_OPTS: failed: $(tail -3 "$TMP/rt.err")"
+    elif /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+        m_wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+        t_wall=$(awk -v a="$t1" -v b="$t2" 'BEGIN {print b - a}')
+        m_ep=$(grep -c '"type":"epoch"' "$TMP/rm.log")
+        t_ep=$(grep -c '"type": "epoch"' "$TMP/rt.log")
+        m_acc=$(grep '"type":"end"' "$TMP/rm.log" | jfield final_test_acc)
+        t_acc=$(grep '"type": "epoch"' "$TMP/rt.log" | tail -1 | jfield test_acc)
+        m_val=$(grep '"type":"epoch"' "$TMP/rm.log" | tail -1 | jfield val_acc)
+        t_val=$(grep '"type": "epoch"' "$TMP/rt.log" | tail -1 | jfield val_acc)
+        m_sps=$(grep '"type":"end"' "$TMP/rm.log" | jfield samples_per_s)
+        t_sps=$(grep '"type": "end"' "$TMP/rt.log" | jfield samples_per_s)
+        echo "runner,epochs,test_acc,val_acc,samples_per_s,wall_s,wall_ratio_to_mlptrain" >"$R/recipe.csv"
+        printf "%-22s %6s %9s %8s %10s %8s %11s\n" runner epochs "test acc" "val acc" samples/s "wall s" "time ratio"
+        printf "%-22s %6s %9.4f %8s %10.0f %8.1f %11s\n" "mlptrain (oneDNN)" "$m_ep" "$m_acc" \
+            "${m_val:--}" "$m_sps" "$m_wall" 1.00
+        ratio=$(awk -v a="$t_wall" -v b="$m_wall" 'BEGIN {printf "%.2f", a / b}')
+        printf "%-22s %6s %9.4f %8s %10.0f %8.1f %11s\n" "PyTorch ($blasname)" "$t_ep" "$t_acc" \
+            "${t_val:--}" "$t_sps" "$t_wall" "$ratio"
+        echo "mlptrain,$m_ep,$m_acc,$m_val,$m_sps,$m_wall,1" >>"$R/recipe.csv"
+        echo "pytorch-$blasname,$t_ep,$t_acc,$t_val,$t_sps,$t_wall,$ratio" >>"$R/recipe.csv"
+        awk -v a="$m_acc" -v b="$t_acc" -v r="$ratio" 'BEGIN {
+            printf "test acc: mlptrain %+.4f vs PyTorch; PyTorch takes %sx mlptrain'"'"'s wall time\n", a - b, r }'
+        [ "$m_ep" = "$t_ep" ] || echo "warning: unequal epochs ($m_ep vs $t_ep): an early stop?"
     fi
     echo
 fi

@@ -199,7 +199,8 @@ static void eval_usage(FILE *f)
     fprintf(f,
 "usage: mlptrain eval --model FILE [OPTIONS]\n"
 "Evaluate a saved model on the test split: loss, accuracy, confusion\n"
-"matrix (rows: true class, columns: predicted) and per-class accuracy.\n"
+"matrix (rows: true class, columns: predicted), per-class accuracy and\n"
+"per-class precision, recall and F1 with their macro averages (0 for 0/0).\n"
 "\n"
 "      --model FILE       checkpoint written by 'mlptrain --save' [required]\n"
 "      --data DIR         directory of the IDX files [$MLPTRAIN_DATA, else\n"

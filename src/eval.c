@@ -105,9 +105,12 @@ int mlp_eval_split(mlp_net_t *net, const mlp_split_t *split, size_t batch,
 
     memset(res, 0, sizeof(*res));
     res->confusion = calloc(c * c, sizeof(*res->confusion));
-    if (res->confusion == NULL)
+    res->prf = calloc(c ? c : 1, sizeof(*res->prf));
+    if (res->confusion == NULL || res->prf == NULL) {
+        mlp_eval_result_free(res);
         return mlp_error_set(MLP_ENOMEM, "out of memory for a %zux%zu "
                              "confusion matrix", c, c);
+    }
     res->nclasses = c;
     if ((rc = run_rows(net, split, split->n, batch, res, NULL)) < 0) {
         mlp_eval_result_free(res);
@@ -118,6 +121,7 @@ int mlp_eval_split(mlp_net_t *net, const mlp_split_t *split, size_t batch,
         res->loss /= (double)res->n;
         res->acc = (double)res->correct / (double)res->n;
     }
+    mlp_eval_prf(res->confusion, c, res->prf, &res->macro);
     return 0;
 }
 
@@ -135,11 +139,49 @@ size_t mlp_eval_class_correct(const mlp_eval_result_t *res, size_t k)
     return res->confusion[k * res->nclasses + k];
 }
 
+/* a / b, 0 when b is 0 (then a is 0 too: counts). */
+static double ratio0(size_t a, size_t b)
+{
+    return b > 0 ? (double)a / (double)b : 0.0;
+}
+
+void mlp_eval_prf(const size_t *confusion, size_t nclasses,
+                  mlp_prf_t *per_class, mlp_prf_t *macro)
+{
+    size_t c = nclasses, present = 0;
+    mlp_prf_t sum = {0.0, 0.0, 0.0};
+
+    for (size_t k = 0; k < c; k++) {
+        size_t tp = confusion[k * c + k], labelled = 0, predicted = 0;
+
+        for (size_t j = 0; j < c; j++) {
+            labelled += confusion[k * c + j];
+            predicted += confusion[j * c + k];
+        }
+        per_class[k].precision = ratio0(tp, predicted);
+        per_class[k].recall = ratio0(tp, labelled);
+        /* 2tp + fp + fn = predicted + labelled. */
+        per_class[k].f1 = ratio0(2 * tp, predicted + labelled);
+        if (labelled + predicted > 0) {
+            present++;
+            sum.precision += per_class[k].precision;
+            sum.recall += per_class[k].recall;
+            sum.f1 += per_class[k].f1;
+        }
+    }
+    if (macro == NULL)
+        return;
+    macro->precision = present ? sum.precision / (double)present : 0.0;
+    macro->recall = present ? sum.recall / (double)present : 0.0;
+    macro->f1 = present ? sum.f1 / (double)present : 0.0;
+}
+
 void mlp_eval_result_free(mlp_eval_result_t *res)
 {
     if (res == NULL)
         return;
     free(res->confusion);
+    free(res->prf);
     memset(res, 0, sizeof(*res));
 }
 

@@ -31,6 +31,13 @@ void mlp_eval_print_model(FILE *out, const char *path, const mlp_checkpoint_t *c
     fputc('\n', out);
 }
 
+/* "precision":p,"recall":r,"f1":f: members of an object. */
+static void print_prf_json(FILE *out, const mlp_prf_t *m)
+{
+    fprintf(out, "\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f",
+            m->precision, m->recall, m->f1);
+}
+
 void mlp_eval_print_json(FILE *out, const char *model,
                          const char *data_dir, const mlp_checkpoint_t *ck,
                             const mlp_eval_result_t *r,
@@ -69,11 +76,16 @@ void mlp_eval_print_json(FILE *out, const char *model,
         mlp_report_json_string(out, cn->names[k]);
         fprintf(out, ",\"samples\":%zu,\"correct\":%zu,\"accuracy\":", t, ok);
         if (t > 0)
-            fprintf(out, "%.6f}", (double)ok / (double)t);
+            fprintf(out, "%.6f", (double)ok / (double)t);
         else
-            fputs("null}", out);
+            fputs("null", out);
+        fputc(',', out);
+        print_prf_json(out, &r->prf[k]);
+        fputc('}', out);
     }
-    fputs("]}\n", out);
+    fputs("],\"macro\":{", out);
+    print_prf_json(out, &r->macro);
+    fputs("}}\n", out);
 }
 
 static int digits(size_t v)
@@ -146,6 +158,19 @@ void mlp_eval_print_text(FILE *out, const char *model,
         else
             fprintf(out, "  %-*s  -       (no samples)\n", lw, cn->names[k]);
     }
+
+    /* Names at least as wide as "macro avg"; then 38 columns of figures. */
+    lw = lw > 9 ? lw : 9;
+    fputs("\nprecision, recall and F1 (0 for 0/0: never predicted, no "
+          "samples)\n", out);
+    fprintf(out, "  %-*s  %9s  %6s  %6s  %7s\n", lw, "class", "precision",
+            "recall", "f1", "samples");
+    for (size_t k = 0; k < c; k++)
+        fprintf(out, "  %-*s  %9.4f  %6.4f  %6.4f  %7zu\n", lw, cn->names[k],
+                r->prf[k].precision, r->prf[k].recall, r->prf[k].f1,
+                mlp_eval_class_total(r, k));
+    fprintf(out, "  %-*s  %9.4f  %6.4f  %6.4f  %7zu\n", lw, "macro avg",
+            r->macro.precision, r->macro.recall, r->macro.f1, r->n);
 }
 
 /* ---- predict ------------------------------------------------------- */

@@ -174,6 +174,100 @@ START_TEST(test_figures_match_reference)
 }
 END_TEST
 
+/*
+ * Precision, recall and F1 of a confusion matrix worked out by hand, with a
+ * class never labelled (2), one never predicted (3) and one absent from
+ * both (4, left out of the macro means):
+ *
+ *   true\pred  0  1  2  3  4   labelled
+ *   0          5  1  0  0  0   6
+ *   1          2  3  1  0  0   6
+ *   2          0  0  0  0  0   0
+ *   3          1  0  0  0  0   1
+ *   4          0  0  0  0  0   0
+ *   predicted  8  4  1  0  0
+ *
+ * 0: P 5/8, R 5/6, F1 2*5/(8+6) = 5/7;  1: P 3/4, R 3/6, F1 6/(4+6) = 3/5;
+ * 2: P 0/1, R 0/0 := 0, F1 0;  3: P 0/0 := 0, R 0/1, F1 0;  4: all 0/0.
+ * Macro over classes 0-3: P (5/8 + 3/4) / 4 = 11/32, R (5/6 + 1/2) / 4 =
+ * 1/3, F1 (5/7 + 3/5) / 4 = 23/70.
+ */
+START_TEST(test_prf_by_hand)
+{
+    static const size_t m[25] = {
+        5, 1, 0, 0, 0,
+        2, 3, 1, 0, 0,
+        0, 0, 0, 0, 0,
+        1, 0, 0, 0, 0,
+        0, 0, 0, 0, 0,
+    };
+    static const double want[5][3] = {
+        {5.0 / 8, 5.0 / 6, 5.0 / 7},
+        {3.0 / 4, 1.0 / 2, 3.0 / 5},
+        {0, 0, 0},
+        {0, 0, 0},
+        {0, 0, 0},
+    };
+    mlp_prf_t prf[5], macro;
+
+    mlp_eval_prf(m, 5, prf, &macro);
+    for (size_t k = 0; k < 5; k++) {
+        ck_assert_double_eq_tol(prf[k].precision, want[k][0], 1e-12);
+        ck_assert_double_eq_tol(prf[k].recall, want[k][1], 1e-12);
+        ck_assert_double_eq_tol(prf[k].f1, want[k][2], 1e-12);
+    }
+    ck_assert_double_eq_tol(macro.precision, 11.0 / 32, 1e-12);
+    ck_assert_double_eq_tol(macro.recall, 1.0 / 3, 1e-12);
+    ck_assert_double_eq_tol(macro.f1, 23.0 / 70, 1e-12);
+    /* F1 is the harmonic mean of P and R where both are defined. */
+    for (size_t k = 0; k < 2; k++)
+        ck_assert_double_eq_tol(prf[k].f1,
+                                2 * prf[k].precision * prf[k].recall /
+                                    (prf[k].precision + prf[k].recall),
+                                1e-12);
+    /* macro may be NULL. */
+    mlp_eval_prf(m, 5, prf, NULL);
+    ck_assert_double_eq_tol(prf[0].f1, 5.0 / 7, 1e-12);
+}
+END_TEST
+
+/* 0/0 is 0: an empty matrix gives zeros, never NaN; a diagonal one gives
+ * ones; two classes all predicted 0 leave class 1 never predicted. */
+START_TEST(test_prf_zero_division)
+{
+    static const size_t empty[9] = {0};
+    static const size_t diag[9] = {4, 0, 0, 0, 2, 0, 0, 0, 7};
+    static const size_t all0[4] = {3, 0, 5, 0};
+    mlp_prf_t prf[3], macro;
+
+    mlp_eval_prf(empty, 3, prf, &macro);
+    for (size_t k = 0; k < 3; k++) {
+        ck_assert(prf[k].precision == 0.0 && prf[k].recall == 0.0 &&
+                  prf[k].f1 == 0.0);
+    }
+    ck_assert(macro.precision == 0.0 && macro.recall == 0.0 &&
+              macro.f1 == 0.0);
+
+    mlp_eval_prf(diag, 3, prf, &macro);
+    for (size_t k = 0; k < 3; k++)
+        ck_assert(prf[k].precision == 1.0 && prf[k].recall == 1.0 &&
+                  prf[k].f1 == 1.0);
+    ck_assert(macro.precision == 1.0 && macro.recall == 1.0 &&
+              macro.f1 == 1.0);
+
+    /* Class 0: P 3/8, R 1, F1 6/11; class 1: P 0/0 := 0, R 0/5, F1 0. */
+    mlp_eval_prf(all0, 2, prf, &macro);
+    ck_assert_double_eq_tol(prf[0].precision, 3.0 / 8, 1e-12);
+    ck_assert_double_eq_tol(prf[0].recall, 1.0, 1e-12);
+    ck_assert_double_eq_tol(prf[0].f1, 6.0 / 11, 1e-12);
+    ck_assert(prf[1].precision == 0.0 && prf[1].recall == 0.0 &&
+              prf[1].f1 == 0.0);
+    ck_assert_double_eq_tol(macro.precision, 3.0 / 16, 1e-12);
+    ck_assert_double_eq_tol(macro.recall, 0.5, 1e-12);
+    ck_assert_double_eq_tol(macro.f1, 3.0 / 11, 1e-12);
+}
+END_TEST
+
 START_TEST(test_predict_first_rows)
 {
     static const size_t batches[] = {10, 4};
@@ -338,6 +432,34 @@ static void assert_has(const char *text, const char *want)
         ck_abort_msg("output lacks '%s':\n%s", want, text);
 }
 
+/* Precision, recall and F1 of class k of a C x C matrix, from the
+ * definitions, 0 for 0/0 (macro: over classes labelled or predicted). */
+static void ref_prf(const size_t *m, size_t k, double out[3])
+{
+    double tp = (double)m[k * C + k], lab = 0, pred = 0;
+
+    for (size_t j = 0; j < C; j++) {
+        lab += (double)m[k * C + j];
+        pred += (double)m[j * C + k];
+    }
+    out[0] = pred > 0 ? tp / pred : 0.0;
+    out[1] = lab > 0 ? tp / lab : 0.0;
+    out[2] = out[0] + out[1] > 0 ? 2 * out[0] * out[1] / (out[0] + out[1])
+                                 : 0.0;
+}
+
+/* The number after `key` at or after `from` in text. */
+static double number_after(const char *text, const char *from,
+                           const char *key)
+{
+    const char *p = strstr(from, key);
+    double v;
+
+    if (p == NULL || sscanf(p + strlen(key), "%lf", &v) != 1)
+        ck_abort_msg("no number after '%s' in:\n%s", key, text);
+    return v;
+}
+
 /*
  * The commands on a saved checkpoint of the fixture's net and a dataset
  * holding the fixture's samples: the figures are the reference's.
@@ -353,6 +475,8 @@ START_TEST(test_commands_on_saved_model)
     mlp_net_t *net;
     char want[256];
     size_t right = 0, off;
+    double json_prf[C][3], macro[3] = {0, 0, 0};
+    size_t occurs[C] = {0}, nocc = 0;
 
     make_fixture(&f, 5);
     reference(&f, &ref);
@@ -394,6 +518,35 @@ START_TEST(test_commands_on_saved_model)
                                     ref.confusion[i * C + j],
                                     j == C - 1 ? "]" : "");
     assert_has(text, want);
+    /* Per class and macro precision, recall and F1: the definitions'. */
+    for (size_t k = 0; k < C; k++) {
+        const char *obj;
+        double r[3];
+
+        snprintf(want, sizeof(want), "{\"class\":\"%zu\",", k);
+        obj = strstr(text, want);
+        ck_assert_ptr_nonnull(obj);
+        ref_prf(ref.confusion, k, r);
+        json_prf[k][0] = number_after(text, obj, "\"precision\":");
+        json_prf[k][1] = number_after(text, obj, "\"recall\":");
+        json_prf[k][2] = number_after(text, obj, "\"f1\":");
+        for (size_t i = 0; i < 3; i++) {
+            ck_assert_double_eq_tol(json_prf[k][i], r[i], 1e-6);
+            macro[i] += r[i];
+        }
+        for (size_t j = 0; j < C; j++)
+            occurs[k] |= ref.confusion[k * C + j] + ref.confusion[j * C + k];
+        nocc += occurs[k] != 0;
+    }
+    for (size_t i = 0; i < 3; i++)
+        macro[i] /= (double)nocc;
+    assert_has(text, "],\"macro\":{\"precision\":");
+    ck_assert_double_eq_tol(number_after(text, strstr(text, "\"macro\""),
+                                         "\"precision\":"), macro[0], 1e-6);
+    ck_assert_double_eq_tol(number_after(text, strstr(text, "\"macro\""),
+                                         "\"recall\":"), macro[1], 1e-6);
+    ck_assert_double_eq_tol(number_after(text, strstr(text, "\"macro\""),
+                                         "\"f1\":"), macro[2], 1e-6);
     free(text);
 
     /* Text, with the user's names, as many as the classes. */
@@ -409,6 +562,30 @@ START_TEST(test_commands_on_saved_model)
     snprintf(want, sizeof(want), "\nant %3zu %3zu %3zu %3zu\n", ref.confusion[0],
              ref.confusion[1], ref.confusion[2], ref.confusion[3]);
     assert_has(text, want);
+    /* The table agrees with the JSON to its 4 decimals; its macro row
+     * counts every sample. */
+    assert_has(text, "\nprecision, recall and F1 (0 for 0/0: never "
+                     "predicted, no samples)\n"
+                     "  class      precision  recall      f1  samples\n");
+    for (size_t k = 0; k <= C; k++) {
+        static const char *const names[] = {"ant", "bee", "cat", "dog",
+                                            "macro avg"};
+        const char *line;
+        double v[3];
+        size_t samples;
+
+        snprintf(want, sizeof(want), "\n  %-9s  ", names[k]);
+        line = strstr(strstr(text, "\nprecision, recall"), want);
+        ck_assert_ptr_nonnull(line);
+        ck_assert_int_eq(sscanf(line + strlen(want), "%lf %lf %lf %zu",
+                                &v[0], &v[1], &v[2], &samples),
+                         4);
+        for (size_t i = 0; i < 3; i++)
+            ck_assert_double_eq_tol(v[i], k < C ? json_prf[k][i] : macro[i],
+                                    5.1e-5);
+        if (k == C)
+            ck_assert_uint_eq(samples, N);
+    }
     free(text);
 
     for (size_t s = 0; s < 10; s++)
@@ -589,6 +766,7 @@ static Suite *eval_suite(void)
     Suite *s = suite_create("eval");
     TCase *core = tcase_create("core");
     TCase *errors = tcase_create("errors");
+    TCase *prf = tcase_create("prf");
 
     /* core runs oneDNN, which valgrind's memcheck misreads: `make
      * check-valgrind` runs only errors (see Makefile.am). */
@@ -596,6 +774,8 @@ static Suite *eval_suite(void)
     tcase_set_timeout(core, 60);
     tcase_add_loop_test(core, test_figures_match_reference, 0, 3);
     tcase_add_test(core, test_predict_first_rows);
+    tcase_add_test(prf, test_prf_by_hand);
+    tcase_add_test(prf, test_prf_zero_division);
     tcase_add_test(core, test_batch_sizes);
     tcase_add_test(core, test_class_names_rule);
     tcase_add_test(core, test_fashion_mnist_recognised);
@@ -606,6 +786,7 @@ static Suite *eval_suite(void)
     tcase_add_test(errors, test_model_data_mismatch);
     tcase_add_test(errors, test_command_usage);
     suite_add_tcase(s, core);
+    suite_add_tcase(s, prf);
     suite_add_tcase(s, errors);
     return s;
 }

@@ -46,6 +46,14 @@ if run eval --model "$M" --data "$D" --batch 50 --threads 2; then
     [ "$total" = 150 ] && ok "matrix sums to 150" || bad "matrix sums to $total"
     [ "$(grep -Ec '^  [0-4]  +[0-9.]+  \([0-9]+ of [0-9]+\)$' "$TMP/out")" -eq 5 ] &&
         ok "per-class accuracy lines" || bad "per-class: $(cat "$TMP/out")"
+    # Precision, recall, F1 and samples per class, then the macro row of
+    # all 150 samples; no line over 80 columns.
+    [ "$(grep -Ec '^  [0-4] +( +[01]\.[0-9]{4}){3} +[0-9]+$' "$TMP/out")" -eq 5 ] &&
+        grep -Eq '^  macro avg +( +[01]\.[0-9]{4}){3} +150$' "$TMP/out" &&
+        ok "precision/recall/F1 table" || bad "prf table: $(cat "$TMP/out")"
+    [ "$(awk 'length > 80' "$TMP/out" | wc -l)" -eq 0 ] &&
+        ok "eval lines <= 80 columns" || bad "long lines: $(cat "$TMP/out")"
+    cp "$TMP/out" "$TMP/eval.txt"
 else
     bad "eval: $(cat "$TMP/err")"
 fi
@@ -61,6 +69,52 @@ if run eval --model "$M" --data "$D" --json --limit-test 40 \
 assert sum(map(sum, d["confusion"])) == 40' <"$TMP/out" &&
             ok "--json parses, matrix sums to 40" || bad "--json is not valid JSON"
     fi
+else
+    bad "eval --json: $(cat "$TMP/err")"
+fi
+
+# --json on all the samples: per-class precision, recall, F1 in [0, 1],
+# recall = accuracy, macro = the mean over the classes that occur, and the
+# same figures as the text table to its 4 decimals.
+if command -v python3 >/dev/null && [ -s "$TMP/eval.txt" ] &&
+    run eval --model "$M" --data "$D" --batch 50 --threads 2 --json; then
+    python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = d["confusion"]; c = len(m)
+assert len(d["per_class"]) == c == 5
+occ = [k for k in range(c) if sum(m[k]) + sum(r[k] for r in m) > 0]
+for k, o in enumerate(d["per_class"]):
+    for key in ("precision", "recall", "f1"):
+        assert 0 <= o[key] <= 1, (k, key)
+    pred = sum(r[k] for r in m)
+    p = m[k][k] / pred if pred else 0.0
+    r = m[k][k] / sum(m[k]) if sum(m[k]) else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    assert abs(o["precision"] - p) < 1e-6 and abs(o["recall"] - r) < 1e-6
+    assert abs(o["f1"] - f) < 1e-6, (k, o, f)
+    if o["accuracy"] is not None:
+        assert o["recall"] == o["accuracy"]
+mac = d["macro"]
+assert sorted(mac) == ["f1", "precision", "recall"]
+for key in mac:
+    want = sum(d["per_class"][k][key] for k in occ) / len(occ)
+    assert abs(mac[key] - want) < 1e-6, (key, mac[key], want)
+text = open(sys.argv[2]).read().split("\nprecision, recall and F1")[1]
+rows = {l[:-4 * 9].strip(): l.split()[-4:] for l in text.splitlines()[2:]}
+def same(t, o):
+    for x, key in zip(t[:3], ("precision", "recall", "f1")):
+        assert abs(float(x) - o[key]) <= 5.1e-5, (t, o)
+for o in d["per_class"]:
+    same(rows[o["class"]], o)
+    assert int(rows[o["class"]][3]) == o["samples"]
+same(rows["macro avg"], mac)
+assert int(rows["macro avg"][3]) == d["samples"] == 150
+assert len(rows) == 6
+' "$TMP/out" "$TMP/eval.txt" 2>"$TMP/py" &&
+        ok "--json precision/recall/F1 and macro, consistent with text" ||
+        bad "--json prf: $(cat "$TMP/py") $(cat "$TMP/out")"
+
 else
     bad "eval --json: $(cat "$TMP/err")"
 fi

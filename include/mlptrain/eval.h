@@ -1,7 +1,7 @@
 /*
  * eval: what a trained model does on the test split -- loss, accuracy, a
- * confusion matrix and per-class accuracy -- and its predictions for the
- * first n samples.  Their rendering is eval_render.h; the `eval` and
+ * confusion matrix, per-class accuracy, precision, recall and F1 -- and its
+ * predictions for the first n samples.  Their rendering is eval_render.h; the `eval` and
  * `predict` commands are src/cmd_eval.c.
  *
  * The core (mlp_eval_split, mlp_eval_predict) runs a net the caller built
@@ -36,6 +36,13 @@
 #include "mlptrain/dataset.h"
 #include "mlptrain/net.h"
 
+/* Precision, recall and F1 of one class, or their macro averages. */
+typedef struct {
+    double precision;    /* tp / (tp + fp): of those predicted k, right */
+    double recall;       /* tp / (tp + fn): of those of class k, found */
+    double f1;           /* 2 tp / (2 tp + fp + fn): their harmonic mean */
+} mlp_prf_t;
+
 typedef struct {
     size_t n;            /* samples evaluated */
     size_t nclasses;     /* C: the net's output width */
@@ -43,12 +50,14 @@ typedef struct {
     size_t correct;      /* samples whose argmax is the label */
     double acc;          /* correct / n; 0 when n = 0 */
     size_t *confusion;   /* (C, C) counts: [true * C + predicted] */
+    mlp_prf_t *prf;      /* (C) per class, by mlp_eval_prf */
+    mlp_prf_t macro;     /* their macro averages */
 } mlp_eval_result_t;
 
 /*
  * Evaluate the net on every sample of the split, in order.  On success *res
- * owns a new confusion matrix (mlp_eval_result_free); on failure it is
- * zeroed.  MLP_EINVAL when split->dim is not the net's input width, a label
+ * owns a new confusion matrix and per-class figures (mlp_eval_result_free);
+ * on failure it is zeroed.  MLP_EINVAL when split->dim is not the net's input width, a label
  * is not below the class count, or batch is 0.
  */
 int mlp_eval_split(mlp_net_t *net, const mlp_split_t *split, size_t batch,
@@ -58,7 +67,19 @@ int mlp_eval_split(mlp_net_t *net, const mlp_split_t *split, size_t batch,
 size_t mlp_eval_class_total(const mlp_eval_result_t *res, size_t k);
 size_t mlp_eval_class_correct(const mlp_eval_result_t *res, size_t k);
 
-/* Free the matrix and zero *res; safe on a zeroed struct. */
+/*
+ * Per-class precision, recall and F1 of a (C, C) confusion matrix
+ * ([true * C + predicted], as mlp_eval_result_t's) into per_class (C), and
+ * their unweighted means into *macro (when not NULL).  A ratio 0/0 (a class
+ * never predicted: precision; a class without samples: recall; both: F1)
+ * is 0, as scikit-learn's zero_division=0.  The macro means run over the
+ * classes that occur as a label or a prediction (scikit-learn's default
+ * labels); all 0 when there are none.  Pure; cannot fail.
+ */
+void mlp_eval_prf(const size_t *confusion, size_t nclasses,
+                  mlp_prf_t *per_class, mlp_prf_t *macro);
+
+/* Free the matrix and figures and zero *res; safe on a zeroed struct. */
 void mlp_eval_result_free(mlp_eval_result_t *res);
 
 /*

@@ -23,13 +23,17 @@ void mlp_eval_print_model(FILE *out, const char *path,
                           const mlp_checkpoint_t *ck);
 
 /* eval: the model, the data, the figures, the confusion matrix (rows: true
- * class, columns: predicted) and per-class accuracy. */
+ * class, columns: predicted), per-class accuracy, then a table of per-class
+ * precision, recall, F1 and samples ending with their macro averages
+ * ("macro avg", all samples). */
 void mlp_eval_print_text(FILE *out, const char *model, const char *data_dir,
                          const mlp_checkpoint_t *ck, const mlp_dataset_t *ds,
                          const mlp_eval_result_t *r,
                          const mlp_class_names_t *cn);
 
-/* eval --json: one object on one line (loss null when not finite). */
+/* eval --json: one object on one line (loss null when not finite);
+ * per_class objects hold "precision", "recall" and "f1", and "macro" their
+ * macro averages. */
 void mlp_eval_print_json(FILE *out, const char *model, const char *data_dir,
                          const mlp_checkpoint_t *ck,
                          const mlp_eval_result_t *r,
