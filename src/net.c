@@ -26,7 +26,7 @@
  * activation one pass per row computes the keyed mask (rng.h) and writes
  * hd_l = h_l * mask / (1 - p), the next layer's input; h_l is kept, as the
  * eltwise backward reads the activation before dropout, and so is the mask
- * (a byte per unit): the backward multiplies dL/dhd_l by it and by the scale
+ * (the factor per unit): the backward multiplies dL/dhd_l by it and by the scale
  * in one pass before the eltwise backward.  The input is dropped into a
  * copy (the caller's x is read-only and nobody needs dL/dx).  Without
  * dropout nothing of this exists: the plan is the one of a plain net.
@@ -241,7 +241,7 @@ static dnnl_memory_t layer_src(const mlp_plan_t *p, size_t l)
 static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
 {
     int rc = 0;
-    size_t L = net->nlayers, off = 0, mask_off = 0;
+    size_t L = net->nlayers, off = 0;
     dnnl_primitive_desc_t fwd[MLP_MAX_LAYERS] = {NULL};
     dnnl_primitive_desc_t pd = NULL, hint = NULL;
     dnnl_primitive_attr_t sattr = NULL;
@@ -285,9 +285,8 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
                                  net->act + off));
         CHECK(dnnl_memory_get_data_handle(p->h[l], (void **)&p->hbuf[l]));
         p->hdbuf[l] = net->act + off;
-        p->mask[l] = net->masks + mask_off;
-        off += sz;
-        mask_off += sz;
+        p->mask[l] = net->act + off + sz;
+        off += 2 * sz;
     }
     if (net->spec.input_dropout > 0)
         p->xd = net->act + off;
@@ -512,12 +511,10 @@ static int net_build(const mlp_net_spec_t *spec, int estimating,
         /* h_l, and dh_l for hidden layers: as plan_create lays them out */
         nact += (l + 1 < L ? 2 : 1) * round_up(sizes[0] * net->lout[l]);
     }
-    /* Dropout: hd_l and a mask byte per unit of the hidden layers, the
-     * dropped input (plan_create's order). */
-    for (size_t l = 0; l + 1 < L && spec->dropout > 0; l++) {
-        nact += round_up(sizes[0] * net->lout[l]);
-        net->mask_bytes += round_up(sizes[0] * net->lout[l]);
-    }
+    /* Dropout: hd_l and its mask per hidden layer, the dropped input
+     * (plan_create's order). */
+    for (size_t l = 0; l + 1 < L && spec->dropout > 0; l++)
+        nact += 2 * round_up(sizes[0] * net->lout[l]);
     if (spec->input_dropout > 0)
         nact += round_up(sizes[0] * spec->in);
     net->act_floats = nact;
@@ -532,11 +529,7 @@ static int net_build(const mlp_net_spec_t *spec, int estimating,
     net->params = alloc_floats(net->nflat);
     net->grads = alloc_floats(net->nflat);
     net->act = alloc_floats(nact);
-    if (net->mask_bytes > 0 &&
-        posix_memalign((void **)&net->masks, MLP_ALIGN, net->mask_bytes))
-        net->masks = NULL;
-    if (!net->params || !net->grads || !net->act ||
-        (net->mask_bytes > 0 && !net->masks)) {
+    if (!net->params || !net->grads || !net->act) {
         rc = mlp_error_set(MLP_ENOMEM,
                            "net: out of memory for %zu + %zu floats",
                            2 * net->nflat, nact);
@@ -592,8 +585,7 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
 static void net_mem(const mlp_net_t *net, mlp_net_mem_t *mem)
 {
     mem->params = (double)net->nflat * sizeof(float);
-    mem->act = (double)net->act_floats * sizeof(float) +
-               (double)net->mask_bytes;
+    mem->act = (double)net->act_floats * sizeof(float);
     mem->scratch = (double)net->scratch_bytes;
     mem->workspace = (double)net->workspace_bytes;
 }
@@ -650,7 +642,6 @@ void mlp_net_destroy(mlp_net_t *net)
     free(net->params);
     free(net->grads);
     free(net->act);
-    free(net->masks);
     free(net->scratch);
     free(net);
 }
@@ -706,57 +697,52 @@ out:
 }
 
 /*
- * Dropout of site `site` (mlp_drop_key_t) on n rows of c: dst = src * mask /
- * (1 - p), mask kept in `mask` when not NULL.  Each element is a function
- * of the keys and its own value only, so any split over threads gives the
- * same bits; the inner loop is integer and float arithmetic without
- * branches, for the vectorizer.
+ * Dropout of site `site` (mlp_drop_key_t) on n rows of c: dst = src * f,
+ * f = 1 / (1 - p) for a kept unit, else 0, kept in `mask` when not NULL.
+ * Each element is a function of the keys and its own value only, so any
+ * split over threads gives the same bits; the inner loop is integer and
+ * float arithmetic without branches (a select), vectorized.
  */
-static void drop_fwd(const float *src, float *dst, unsigned char *mask,
-                     size_t n, size_t c, const mlp_drop_key_t *key,
-                     uint64_t site, float p)
+static void drop_fwd(const float *src, float *dst, float *mask, size_t n,
+                     size_t c, const mlp_drop_key_t *key, uint64_t site,
+                     float p)
 {
     uint64_t k = mlp_rng_key(
         mlp_rng_key(mlp_rng_key(mlp_rng_key(MLP_NET_DROP_DOMAIN, key->seed),
                                 key->epoch),
                     key->batch),
         site);
-    uint32_t thr = (uint32_t)((double)p * 4294967296.0);
+    /* bits >= thr as unsigned, compared signed (SSE2 has no unsigned
+     * compare): flipping the top bit of both keeps the order */
+    int32_t thr = (int32_t)((uint32_t)((double)p * 4294967296.0) ^
+                            0x80000000U);
     float scale = 1.0f / (1.0f - p);
 
-#pragma omp parallel for schedule(static) if (n * c >= 65536)
+#pragma omp parallel for schedule(static) if (n * c >= 262144)
     for (size_t i = 0; i < n; i++) {
         uint64_t rk = mlp_rng_key(k, i);
         const float *s = src + i * c;
         float *d = dst + i * c;
+        float *m = mask ? mask + i * c : d; /* no mask: d, overwritten */
 
-        if (mask) {
-            unsigned char *m = mask + i * c;
+#pragma omp simd
+        for (size_t j = 0; j < c; j++) {
+            int32_t bits =
+                (int32_t)(mlp_rng_bits32(rk, (uint32_t)j) ^ 0x80000000U);
+            float f = bits >= thr ? scale : 0.0f;
 
-            for (size_t j = 0; j < c; j++) {
-                unsigned char keep = mlp_rng_bits32(rk, (uint32_t)j) >= thr;
-
-                m[j] = keep;
-                d[j] = s[j] * ((float)keep * scale);
-            }
-        } else {
-            for (size_t j = 0; j < c; j++) {
-                float keep = mlp_rng_bits32(rk, (uint32_t)j) >= thr;
-
-                d[j] = s[j] * (keep * scale);
-            }
+            m[j] = f;
+            d[j] = s[j] * f;
         }
     }
 }
 
-/* The backward of drop_fwd: d *= mask / (1 - p), in place. */
-static void drop_bwd(float *d, const unsigned char *mask, size_t nc, float p)
+/* The backward of drop_fwd: d *= mask, in place. */
+static void drop_bwd(float *d, const float *mask, size_t nc)
 {
-    float scale = 1.0f / (1.0f - p);
-
-#pragma omp parallel for schedule(static) if (nc >= 65536)
+#pragma omp parallel for simd schedule(static) if (nc >= 262144)
     for (size_t i = 0; i < nc; i++)
-        d[i] *= (float)mask[i] * scale;
+        d[i] *= mask[i];
 }
 
 /*
@@ -850,7 +836,7 @@ int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n)
             float *dh;
 
             CHECK(dnnl_memory_get_data_handle(p->dh[l], (void **)&dh));
-            drop_bwd(dh, p->mask[l], n * net->lout[l], net->spec.dropout);
+            drop_bwd(dh, p->mask[l], n * net->lout[l]);
         }
         if ((rc = run(net, &p->bwd[k], 1)) < 0)
             goto out;

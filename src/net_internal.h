@@ -40,11 +40,12 @@ typedef struct {
      * reads, forward and backward-weights; a training forward points it at
      * hdbuf[l] = h_l * mask_l / (1 - p), an evaluating one at h_l itself.
      * h_l stays the activation before dropout: the eltwise backward needs
-     * it (act' from dst), and the mask is kept for the backward. */
+     * it (act' from dst), and the mask is kept for the backward (as the
+     * factor itself, a float: both passes are then plain vector loops). */
     dnnl_memory_t hd[MLP_MAX_LAYERS];  /* (n, out_l); NULL: no dropout */
     float *hbuf[MLP_MAX_LAYERS];       /* (n, out_l): h_l's data */
     float *hdbuf[MLP_MAX_LAYERS];      /* (n, out_l): dropped h_l */
-    unsigned char *mask[MLP_MAX_LAYERS]; /* (n, out_l): 1 kept, 0 dropped */
+    float *mask[MLP_MAX_LAYERS];      /* (n, out_l): 1/(1-p) kept, 0 not */
     float *xd;                        /* (n, in): dropped input; NULL: none */
     int nfwd, nbwd;
     mlp_step_t fwd[MLP_MAX_LAYERS];
@@ -75,9 +76,7 @@ struct mlp_net {
     void *scratch;                  /* (scratch_bytes): every primitive's */
     size_t scratch_bytes;           /* largest scratchpad */
     size_t workspace_bytes;         /* all workspaces (none are used) */
-    size_t act_floats;              /* floats in act */
-    unsigned char *masks;           /* dropout masks, largest batch */
-    size_t mask_bytes;              /* bytes in masks */
+    size_t act_floats;              /* floats in act (dropout's in) */
     int estimating;                 /* mlp_net_estimate: descriptors only */
     size_t nplans;
     mlp_plan_t plans[MLP_MAX_BATCH_SIZES]; /* plans[0]: the largest batch */
