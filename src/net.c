@@ -703,6 +703,26 @@ out:
  * split over threads gives the same bits; the inner loop is integer and
  * float arithmetic without branches (a select), vectorized.
  */
+/*
+ * One row of drop_fwd.  Cloned for AVX2 and AVX-512 (chosen once at load
+ * time): the hash is 32-bit multiplies, which baseline x86-64 (SSE2) lacks
+ * as vector instructions.  Every clone computes the same bits: integer
+ * arithmetic and one float multiply per element.
+ */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void drop_row(const float *s, float *d, float *m, size_t c,
+                     uint64_t rk, int32_t thr, float scale)
+{
+#pragma omp simd
+    for (size_t j = 0; j < c; j++) {
+        int32_t bits = (int32_t)(mlp_rng_bits32(rk, (uint32_t)j) ^ 0x80000000U);
+        float f = bits >= thr ? scale : 0.0f;
+
+        m[j] = f;
+        d[j] = s[j] * f;
+    }
+}
+
 static void drop_fwd(const float *src, float *dst, float *mask, size_t n,
                      size_t c, const mlp_drop_key_t *key, uint64_t site,
                      float p)
@@ -719,22 +739,10 @@ static void drop_fwd(const float *src, float *dst, float *mask, size_t n,
     float scale = 1.0f / (1.0f - p);
 
 #pragma omp parallel for schedule(static) if (n * c >= 262144)
-    for (size_t i = 0; i < n; i++) {
-        uint64_t rk = mlp_rng_key(k, i);
-        const float *s = src + i * c;
-        float *d = dst + i * c;
-        float *m = mask ? mask + i * c : d; /* no mask: d, overwritten */
-
-#pragma omp simd
-        for (size_t j = 0; j < c; j++) {
-            int32_t bits =
-                (int32_t)(mlp_rng_bits32(rk, (uint32_t)j) ^ 0x80000000U);
-            float f = bits >= thr ? scale : 0.0f;
-
-            m[j] = f;
-            d[j] = s[j] * f;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        /* no mask: write the factors to dst, then overwrite them */
+        drop_row(src + i * c, dst + i * c, mask ? mask + i * c : dst + i * c,
+                 c, mlp_rng_key(k, i), thr, scale);
 }
 
 /* The backward of drop_fwd: d *= mask, in place. */
