@@ -13,12 +13,6 @@ uint64_t mlp_rng_mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-uint64_t mlp_rng_key(uint64_t chain, uint64_t x)
-{
-    /* mix(x) first: small consecutive keys (epochs, rows) land far apart. */
-    return mlp_rng_mix(chain ^ mlp_rng_mix(x ^ 0x6a09e667f3bcc909ULL));
-}
-
 void mlp_rng_seed(mlp_rng_t *r, uint64_t seed, uint64_t stream)
 {
     r->key = mlp_rng_mix(mlp_rng_mix(seed) ^ (stream * 0xd1b54a32d192ed03ULL));
@@ -41,6 +35,12 @@ double mlp_rng_normal(mlp_rng_t *r)
     double u2 = mlp_rng_uniform(r);
 
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint64_t mlp_rng_key(uint64_t chain, uint64_t x)
+{
+    /* mix(x) first: small consecutive keys (epochs, rows) land far apart. */
+    return mlp_rng_mix(chain ^ mlp_rng_mix(x ^ 0x6a09e667f3bcc909ULL));
 }
 
 void mlp_perm_init(mlp_perm_t *p, uint64_t n, uint64_t seed, uint64_t stream)
