@@ -8,6 +8,12 @@
  * algorithms, so it needs only the stored activations), inner-product
  * backward-data and backward-weights (with bias).
  *
+ * Dropout (spec.dropout on every hidden layer's output, after the
+ * activation; spec.input_dropout on the input) runs only in the training
+ * forward, mlp_net_forward_train, with masks keyed by (seed, epoch, batch,
+ * site, row, unit): inverted dropout, as PyTorch's.  Zero rates build the
+ * plain net.
+ *
  * Parameters live in one aligned block, gradients in another of the same
  * size and layout, so an optimizer is one flat loop and a checkpoint one
  * write.  Weights are stored in the layout oneDNN picks for them (a blocked
@@ -135,7 +141,8 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out);
  * primitive is made), so a caller can refuse a net that cannot fit before
  * making it.  The net's memory is exactly: params for the parameters and
  * as much again for the gradients (blocked layouts' padding in), act for
- * every layer's activations and their gradients at the largest batch,
+ * every layer's activations and their gradients at the largest batch (with
+ * dropout also the dropped copies and their masks),
  * scratch for the one scratchpad all primitives share (the largest any
  * needs; the primitives run with a user scratchpad, so oneDNN allocates
  * none of its own), and workspace (0: no primitive used needs one).  Not
