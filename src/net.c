@@ -21,7 +21,17 @@
  * import, initialisation) are net_params.c's; the struct both share is in
  * net_internal.h.
  *
- * Non-goals: other layer kinds, dropout, inference-only primitives, GPUs.
+ * Dropout (spec.dropout, spec.input_dropout; training forward only): oneDNN
+ * 2.6 has no dropout primitive, so after the inner product with its fused
+ * activation one pass per row computes the keyed mask (rng.h) and writes
+ * hd_l = h_l * mask / (1 - p), the next layer's input; h_l is kept, as the
+ * eltwise backward reads the activation before dropout, and so is the mask
+ * (the factor per unit): the backward multiplies dL/dhd_l by it and by the scale
+ * in one pass before the eltwise backward.  The input is dropped into a
+ * copy (the caller's x is read-only and nobody needs dL/dx).  Without
+ * dropout nothing of this exists: the plan is the one of a plain net.
+ *
+ * Non-goals: other layer kinds, inference-only primitives, GPUs.
  */
 #include <omp.h>
 #include <stdio.h>
@@ -34,6 +44,7 @@
 #include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
+#include "mlptrain/rng.h"
 #include "net_internal.h"
 
 static const struct {
@@ -218,6 +229,14 @@ out:
     return rc;
 }
 
+/* The input of layer l: x, h_{l-1}, or h_{l-1} after dropout. */
+static dnnl_memory_t layer_src(const mlp_plan_t *p, size_t l)
+{
+    if (l == 0)
+        return p->x;
+    return p->hd[l - 1] ? p->hd[l - 1] : p->h[l - 1];
+}
+
 /* Build the primitives and activation memories of batch size n into p. */
 static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
 {
@@ -258,10 +277,23 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
             off += sz;
         }
     }
+    /* Dropout's buffers after the plain net's, as net_build counts them. */
+    for (size_t l = 0; l + 1 < L && net->spec.dropout > 0; l++) {
+        size_t sz = round_up(net->plans[0].n * net->lout[l]);
+        CHECK(md_2d(&md, n, net->lout[l], dnnl_nc));
+        CHECK(dnnl_memory_create(&p->hd[l], &md, net->engine,
+                                 net->act + off));
+        CHECK(dnnl_memory_get_data_handle(p->h[l], (void **)&p->hbuf[l]));
+        p->hdbuf[l] = net->act + off;
+        p->mask[l] = net->act + off + sz;
+        off += 2 * sz;
+    }
+    if (net->spec.input_dropout > 0)
+        p->xd = net->act + off;
 
 pds:
     for (size_t l = 0; l < L; l++) {
-        dnnl_memory_t src = l == 0 ? p->x : p->h[l - 1];
+        dnnl_memory_t src = layer_src(p, l);
 
         rc = ip_fwd_pd(net, l, n, &net->wmd[l], &fwd[l]);
         if (rc < 0)
@@ -279,7 +311,7 @@ pds:
     }
 
     for (size_t l = L; l-- > 0;) {
-        dnnl_memory_t src = l == 0 ? p->x : p->h[l - 1];
+        dnnl_memory_t src = layer_src(p, l);
         dnnl_memory_t dz = l + 1 == L ? p->dlogits : p->dh[l];
 
         CHECK(md_2d(&dmd, n, net->lout[l], dnnl_nc));
@@ -294,6 +326,8 @@ pds:
                 &ed, acts[net->spec.act].bwd, &dmd, &dmd, 0.0f, 0.0f));
             CHECK(dnnl_primitive_desc_create(&pd, &ed, sattr, net->engine,
                                              hint));
+            if (net->spec.dropout > 0)
+                p->bwd_mask[p->nbwd] = (int)l + 1;
             st = &p->bwd[p->nbwd++];
             if ((rc = step_create(net, st, pd)) < 0)
                 goto out;
@@ -398,6 +432,12 @@ static int spec_check(const mlp_net_spec_t *s)
                                  s->batch_sizes[i], MLP_MAX_WIDTH);
     if (s->threads < 0)
         return mlp_error_set(MLP_EINVAL, "net: %d threads", s->threads);
+    if (!(s->dropout >= 0 && s->dropout < 1) ||
+        !(s->input_dropout >= 0 && s->input_dropout < 1))
+        return mlp_error_set(MLP_EINVAL,
+                             "net: dropout %g, input dropout %g not in "
+                             "[0, 1)",
+                             (double)s->dropout, (double)s->input_dropout);
     return 0;
 }
 
@@ -471,6 +511,12 @@ static int net_build(const mlp_net_spec_t *spec, int estimating,
         /* h_l, and dh_l for hidden layers: as plan_create lays them out */
         nact += (l + 1 < L ? 2 : 1) * round_up(sizes[0] * net->lout[l]);
     }
+    /* Dropout: hd_l and its mask per hidden layer, the dropped input
+     * (plan_create's order). */
+    for (size_t l = 0; l + 1 < L && spec->dropout > 0; l++)
+        nact += 2 * round_up(sizes[0] * net->lout[l]);
+    if (spec->input_dropout > 0)
+        nact += round_up(sizes[0] * spec->in);
     net->act_floats = nact;
     if (estimating) {
         for (size_t i = 0; i < net->nplans; i++)
@@ -580,6 +626,7 @@ void mlp_net_destroy(mlp_net_t *net)
         for (size_t l = 0; l < net->nlayers; l++) {
             dnnl_memory_destroy(p->h[l]);
             dnnl_memory_destroy(p->dh[l]);
+            dnnl_memory_destroy(p->hd[l]);
         }
         dnnl_memory_destroy(p->x);
         dnnl_memory_destroy(p->dlogits);
@@ -649,11 +696,75 @@ out:
     return rc;
 }
 
-int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
-                    const float **logits)
+/*
+ * Dropout of site `site` (mlp_drop_key_t) on n rows of c: dst = src * f,
+ * f = 1 / (1 - p) for a kept unit, else 0, kept in `mask` when not NULL.
+ * Each element is a function of the keys and its own value only, so any
+ * split over threads gives the same bits; the inner loop is integer and
+ * float arithmetic without branches (a select), vectorized.
+ */
+/*
+ * One row of drop_fwd.  Cloned for AVX2 and AVX-512 (chosen once at load
+ * time): the hash is 32-bit multiplies, which baseline x86-64 (SSE2) lacks
+ * as vector instructions.  Every clone computes the same bits: integer
+ * arithmetic and one float multiply per element.
+ */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void drop_row(const float *s, float *d, float *m, size_t c,
+                     uint64_t rk, int32_t thr, float scale)
+{
+#pragma omp simd
+    for (size_t j = 0; j < c; j++) {
+        int32_t bits = (int32_t)(mlp_rng_bits32(rk, (uint32_t)j) ^ 0x80000000U);
+        float f = bits >= thr ? scale : 0.0f;
+
+        m[j] = f;
+        d[j] = s[j] * f;
+    }
+}
+
+static void drop_fwd(const float *src, float *dst, float *mask, size_t n,
+                     size_t c, const mlp_drop_key_t *key, uint64_t site,
+                     float p)
+{
+    uint64_t k = mlp_rng_key(
+        mlp_rng_key(mlp_rng_key(mlp_rng_key(MLP_NET_DROP_DOMAIN, key->seed),
+                                key->epoch),
+                    key->batch),
+        site);
+    /* bits >= thr as unsigned, compared signed (SSE2 has no unsigned
+     * compare): flipping the top bit of both keeps the order */
+    int32_t thr = (int32_t)((uint32_t)((double)p * 4294967296.0) ^
+                            0x80000000U);
+    float scale = 1.0f / (1.0f - p);
+
+#pragma omp parallel for schedule(static) if (n * c >= 262144)
+    for (size_t i = 0; i < n; i++)
+        /* no mask: write the factors to dst, then overwrite them */
+        drop_row(src + i * c, dst + i * c, mask ? mask + i * c : dst + i * c,
+                 c, mlp_rng_key(k, i), thr, scale);
+}
+
+/* The backward of drop_fwd: d *= mask, in place. */
+static void drop_bwd(float *d, const float *mask, size_t nc)
+{
+#pragma omp parallel for simd schedule(static) if (nc >= 262144)
+    for (size_t i = 0; i < nc; i++)
+        d[i] *= mask[i];
+}
+
+/*
+ * The forward of n rows; key NULL: no dropout.  Dropout's memories are
+ * pointed at the dropped buffers (training) or at the activations
+ * themselves (evaluation), so both run the same primitives.
+ */
+static int forward(mlp_net_t *net, const float *x, size_t n,
+                   const mlp_drop_key_t *key, const float **logits)
 {
     int rc = 0;
     mlp_plan_t *p = plan_find(net, n);
+    const mlp_net_spec_t *sp = &net->spec;
+    int in_drop, drop;
 
     net->last_n = 0;
     if (!p)
@@ -661,15 +772,48 @@ int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
                              "net: batch size %zu was not prepared", n);
     if (!x)
         return mlp_error_set(MLP_EINVAL, "net: NULL input");
+    in_drop = key && sp->input_dropout > 0;
+    drop = key && sp->dropout > 0;
+    if (in_drop) {
+        drop_fwd(x, p->xd, NULL, n, net->lin[0], key, 0, sp->input_dropout);
+        x = p->xd;
+    }
     /* oneDNN only reads src. */
     CHECK(dnnl_memory_set_data_handle(p->x, (void *)x));
-    if ((rc = run(net, p->fwd, p->nfwd)) < 0)
-        goto out;
+    if (sp->dropout <= 0) {
+        if ((rc = run(net, p->fwd, p->nfwd)) < 0)
+            goto out;
+    } else {
+        for (int l = 0; l < p->nfwd; l++) {
+            if ((rc = run(net, &p->fwd[l], 1)) < 0)
+                goto out;
+            if (l + 1 == p->nfwd)
+                break;
+            CHECK(dnnl_memory_set_data_handle(
+                p->hd[l], drop ? p->hdbuf[l] : p->hbuf[l]));
+            if (drop)
+                drop_fwd(p->hbuf[l], p->hdbuf[l], p->mask[l], n,
+                         net->lout[l], key, (uint64_t)l + 1, sp->dropout);
+        }
+    }
     net->last_n = n;
+    net->last_train = drop;
     if (logits)
         *logits = p->logits;
 out:
     return rc;
+}
+
+int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
+                    const float **logits)
+{
+    return forward(net, x, n, NULL, logits);
+}
+
+int mlp_net_forward_train(mlp_net_t *net, const float *x, size_t n,
+                          const mlp_drop_key_t *key, const float **logits)
+{
+    return forward(net, x, n, key, logits);
 }
 
 int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n)
@@ -687,7 +831,24 @@ int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n)
     if (!dlogits)
         return mlp_error_set(MLP_EINVAL, "net: NULL logits gradient");
     CHECK(dnnl_memory_set_data_handle(p->dlogits, (void *)dlogits));
-    rc = run(net, p->bwd, p->nbwd);
+    if (!net->last_train) {
+        rc = run(net, p->bwd, p->nbwd);
+        goto out;
+    }
+    for (int k = 0; k < p->nbwd; k++) {
+        int l = p->bwd_mask[k] - 1;
+
+        /* dL/dhd_l, written by the step before (layer l + 1's
+         * backward-data), becomes dL/dh_l. */
+        if (l >= 0) {
+            float *dh;
+
+            CHECK(dnnl_memory_get_data_handle(p->dh[l], (void **)&dh));
+            drop_bwd(dh, p->mask[l], n * net->lout[l]);
+        }
+        if ((rc = run(net, &p->bwd[k], 1)) < 0)
+            goto out;
+    }
 out:
     return rc;
 }

@@ -36,9 +36,23 @@ typedef struct {
     dnnl_memory_t h[MLP_MAX_LAYERS];  /* (n, out_l): act(W_l h_{l-1} + b_l) */
     dnnl_memory_t dh[MLP_MAX_LAYERS]; /* (n, out_l): dL/dh_l, then dL/dz_l;
                                          hidden layers only */
+    /* Dropout (spec.dropout > 0, hidden layers): hd_l is what layer l + 1
+     * reads, forward and backward-weights; a training forward points it at
+     * hdbuf[l] = h_l * mask_l / (1 - p), an evaluating one at h_l itself.
+     * h_l stays the activation before dropout: the eltwise backward needs
+     * it (act' from dst), and the mask is kept for the backward (as the
+     * factor itself, a float: both passes are then plain vector loops). */
+    dnnl_memory_t hd[MLP_MAX_LAYERS];  /* (n, out_l); NULL: no dropout */
+    float *hbuf[MLP_MAX_LAYERS];       /* (n, out_l): h_l's data */
+    float *hdbuf[MLP_MAX_LAYERS];      /* (n, out_l): dropped h_l */
+    float *mask[MLP_MAX_LAYERS];      /* (n, out_l): 1/(1-p) kept, 0 not */
+    float *xd;                        /* (n, in): dropped input; NULL: none */
     int nfwd, nbwd;
     mlp_step_t fwd[MLP_MAX_LAYERS];
     mlp_step_t bwd[3 * MLP_MAX_LAYERS];
+    /* Before bwd[k] runs, a training backward multiplies dh_l by layer l's
+     * mask and scale, l = bwd_mask[k] - 1 (0: nothing). */
+    int bwd_mask[3 * MLP_MAX_LAYERS];
 } mlp_plan_t;
 
 struct mlp_net {
@@ -62,11 +76,12 @@ struct mlp_net {
     void *scratch;                  /* (scratch_bytes): every primitive's */
     size_t scratch_bytes;           /* largest scratchpad */
     size_t workspace_bytes;         /* all workspaces (none are used) */
-    size_t act_floats;              /* floats in act */
+    size_t act_floats;              /* floats in act (dropout's in) */
     int estimating;                 /* mlp_net_estimate: descriptors only */
     size_t nplans;
     mlp_plan_t plans[MLP_MAX_BATCH_SIZES]; /* plans[0]: the largest batch */
     size_t last_n;                  /* batch of the last forward, 0: none */
+    int last_train;                 /* the last forward dropped units */
 };
 
 /* n floats rounded up to a whole number of MLP_ALIGN blocks. */

@@ -9,6 +9,7 @@
  * Non-goals: building or running primitives (net.c), the optimizer's
  * update (optim.c), file formats (checkpoint.c).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,13 +148,37 @@ int mlp_net_block_import(mlp_net_t *net, const float *logical, float *block)
     return copy_block(net, block, (float *)logical, 1);
 }
 
+/* Layer l's weights' standard deviation under kind (see net.h). */
+static double init_std(const mlp_net_t *net, size_t l, mlp_init_t kind,
+                       float std)
+{
+    double in = (double)net->lin[l], out = (double)net->lout[l];
+
+    switch (kind) {
+    case MLP_INIT_XAVIER:
+        return sqrt(2.0 / (in + out));
+    case MLP_INIT_HE:
+        return sqrt(2.0 / in);
+    default:
+        return std;
+    }
+}
+
 int mlp_net_init(mlp_net_t *net, uint64_t seed, float std)
+{
+    return mlp_net_init_as(net, seed, MLP_INIT_NORMAL, std);
+}
+
+int mlp_net_init_as(mlp_net_t *net, uint64_t seed, mlp_init_t kind,
+                    float std)
 {
     int rc = 0;
     size_t maxw = 0, maxb = 0;
     float *w = NULL, *b = NULL;
 
-    if (!(std >= 0))
+    if ((unsigned)kind > MLP_INIT_HE)
+        return mlp_error_set(MLP_EINVAL, "net: unknown init %d", (int)kind);
+    if (kind == MLP_INIT_NORMAL && !(std >= 0))
         return mlp_error_set(MLP_EINVAL, "net: init std %g", (double)std);
     for (size_t l = 0; l < net->nlayers; l++)
         if (net->lin[l] * net->lout[l] > maxw)
@@ -170,10 +195,12 @@ int mlp_net_init(mlp_net_t *net, uint64_t seed, float std)
     for (size_t l = 0; l < net->nlayers; l++) {
         mlp_rng_t r;
         size_t nw = net->lin[l] * net->lout[l];
+        /* normal: the float std, promoted, as it always was */
+        double sd = init_std(net, l, kind, std);
 
         mlp_rng_seed(&r, seed, l);
         for (size_t i = 0; i < nw; i++)
-            w[i] = (float)(mlp_rng_normal(&r) * std);
+            w[i] = (float)(mlp_rng_normal(&r) * sd);
         if ((rc = mlp_net_set_layer(net, l, w, b)) < 0)
             goto out;
     }

@@ -57,7 +57,7 @@ const mlp_option_t mlp_options[] = {
      "N(0, X^2)", NULL, "0.05", RUN, NULL},
     {L("dropout"), 0, NULL, "Model", F(dropout), MLP_OPT_FLOAT, 0, 0,
      MLP_FLOAT_UNIT, 0, "P", "drop each hidden unit with probability P in "
-     "training", NULL, "0.2", RUN, NULL},
+     "training (kept ones scaled by 1/(1-P))", NULL, "0.2", RUN, NULL},
     {L("input-dropout"), 0, NULL, "Model", F(input_dropout), MLP_OPT_FLOAT, 0,
      0, MLP_FLOAT_UNIT, 0, "P", "drop each input pixel with probability P in "
      "training", NULL, "0.1", RUN, NULL},
@@ -107,7 +107,7 @@ const mlp_option_t mlp_options[] = {
      "0.5", RUN, NULL},
     {L("label-smoothing"), 0, NULL, "Training", F(label_smoothing),
      MLP_OPT_FLOAT, 0, 0, MLP_FLOAT_UNIT, 0, "X", "mix X of the uniform "
-     "distribution into the targets", NULL, "0.1", RUN, NULL},
+     "distribution into the targets (the train loss shown is smoothed)", NULL, "0.1", RUN, NULL},
     {L("batch"), 'b', NULL, "Training", F(batch), MLP_OPT_SIZE, 1, 1u << 20, 0,
      256, "N", "batch size", NULL, "64", CKPT | SWEEP | FIGS, NULL},
     {L("epochs"), 'e', NULL, "Training", F(epochs), MLP_OPT_UINT, 1, 1000000,

@@ -42,6 +42,12 @@ double mlp_rng_normal(mlp_rng_t *r)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+uint64_t mlp_rng_key(uint64_t chain, uint64_t x)
+{
+    /* mix(x) first: small consecutive keys (epochs, rows) land far apart. */
+    return mlp_rng_mix(chain ^ mlp_rng_mix(x ^ 0x6a09e667f3bcc909ULL));
+}
+
 void mlp_perm_init(mlp_perm_t *p, uint64_t n, uint64_t seed, uint64_t stream)
 {
     mlp_rng_t r;

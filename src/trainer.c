@@ -445,6 +445,8 @@ static int session_build(session_t *s)
     spec.act = cfg->act;
     spec.threads = cfg->threads;
     spec.plain_weights = cfg->plain_weights;
+    spec.dropout = cfg->dropout;
+    spec.input_dropout = cfg->input_dropout;
     mlp_net_spec_add_split(&spec, ds->train.n, cfg->batch);
     mlp_net_spec_add_split(&spec, ds->test.n, cfg->batch);
     slots = mlp_loader_nslots(cfg->workers, cfg->slots);
@@ -471,7 +473,9 @@ static int session_build(session_t *s)
         free(s->rck.params);
         free(s->rck.state);
         s->rck.params = s->rck.state = NULL;
-    } else if ((rc = mlp_net_init(s->net, cfg->seed, cfg->init_std)) < 0) {
+    } else if ((rc = mlp_net_init_as(s->net, cfg->seed,
+                                     (mlp_init_t)cfg->init, cfg->init_std)) <
+               0) {
         return rc;
     }
     s->dlogits = aligned_alloc(
@@ -530,12 +534,15 @@ static int train_batch(session_t *s, unsigned e, size_t k,
     float *params, *grads;
     size_t np;
     int rc;
+    /* Dropout's masks: a function of (seed, epoch, batch k of the epoch). */
+    mlp_drop_key_t dk = {s->cfg->seed, e, k};
 
     *loss = 0.0;
-    if ((rc = mlp_net_forward(s->net, b->x, b->n, &logits)) < 0)
+    if ((rc = mlp_net_forward_train(s->net, b->x, b->n, &dk, &logits)) < 0)
         return rc;
-    mlp_loss_softmax_xent(logits, b->y, b->n, nclasses, s->dlogits, loss,
-                          &s->rs.correct);
+    mlp_loss_softmax_xent_smooth(logits, b->y, b->n, nclasses,
+                                 s->cfg->label_smoothing, s->dlogits, loss,
+                                 &s->rs.correct);
     if (!isfinite(*loss))
         return mlp_error_set(MLP_EDIVERGED,
                              "epoch %u batch %zu: the loss is not finite", e,

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check_main.h"
 #include "mlptrain/loss.h"
@@ -155,6 +156,71 @@ START_TEST(test_empty_batch)
 }
 END_TEST
 
+/*
+ * Label smoothing by hand: logits (1, 2, 3) and (0.5, -1, 2), labels 0 and
+ * 2, X = 0.3, c = 3: targets (0.8, 0.1, 0.1) and (0.1, 0.1, 0.8).  Row 1:
+ * log softmax = z - log(e + e^2 + e^3) = z - 3.40760596, so the loss is
+ * 0.8 * 2.40760596 + 0.1 * 1.40760596 + 0.1 * 0.40760596 = 2.10760596;
+ * row 2: lse = log(e^0.5 + e^-1 + e^2) = 2.24131130, loss 0.1 * 1.74131130
+ * + 0.1 * 3.24131130 + 0.8 * 0.24131130 = 0.69131130 (unsmoothed the two
+ * rows would give 2.40760596 + 0.24131130).  The gradient of the
+ * mean is (softmax - t) / 2; accuracy counts the argmax as ever.
+ */
+START_TEST(test_label_smoothing_by_hand)
+{
+    const float z[6] = {1, 2, 3, 0.5f, -1, 2};
+    const int32_t y[2] = {0, 2};
+    const double t[6] = {0.8, 0.1, 0.1, 0.1, 0.1, 0.8};
+    const double lse[2] = {3.40760596444438, 2.24131129665716};
+    float dz[6];
+    double loss = 0;
+    size_t correct = 0;
+
+    mlp_loss_softmax_xent_smooth(z, y, 2, 3, 0.3f, dz, &loss, &correct);
+    ck_assert_double_eq_tol(loss, 2.10760596444438 + 0.69131129665716,
+                            2 * TOL);
+    ck_assert_uint_eq(correct, 1); /* row 2: argmax 2 = label */
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++)
+            ck_assert_double_eq_tol(dz[i * 3 + j],
+                                    (exp(z[i * 3 + j] - lse[i]) -
+                                     t[i * 3 + j]) / 2,
+                                    TOL);
+}
+END_TEST
+
+/* X = 0 is the plain loss bit for bit, and X > 0 moves it. */
+START_TEST(test_label_smoothing_zero_is_plain)
+{
+    enum { N = 7, C = 5 };
+    float z[N * C], d0[N * C], d1[N * C];
+    int32_t y[N];
+    double l0 = 0, l1 = 0, l2 = 0;
+    size_t c0 = 0, c1 = 0, c2 = 0;
+
+    for (int i = 0; i < N * C; i++)
+        z[i] = (float)sin(1.7 * i) * 3;
+    for (int i = 0; i < N; i++)
+        y[i] = (i * 3) % C;
+    mlp_loss_softmax_xent(z, y, N, C, d0, &l0, &c0);
+    mlp_loss_softmax_xent_smooth(z, y, N, C, 0.0f, d1, &l1, &c1);
+    ck_assert(memcmp(&l0, &l1, sizeof(l0)) == 0);
+    ck_assert(memcmp(d0, d1, sizeof(d0)) == 0);
+    ck_assert_uint_eq(c0, c1);
+    mlp_loss_softmax_xent_smooth(z, y, N, C, 0.1f, d1, &l2, &c2);
+    ck_assert(fabs(l2 - l0) > 1e-3);
+    ck_assert_uint_eq(c2, c0);
+    /* Rows of the smoothed gradient still sum to zero. */
+    for (int i = 0; i < N; i++) {
+        double s = 0;
+
+        for (int j = 0; j < C; j++)
+            s += d1[i * C + j];
+        ck_assert_double_eq_tol(s, 0, TOL);
+    }
+}
+END_TEST
+
 Suite *loss_suite(void);
 Suite *loss_suite(void)
 {
@@ -166,6 +232,8 @@ Suite *loss_suite(void)
     tcase_add_test(core, test_two_classes);
     tcase_add_test(core, test_gradient_rows_sum_to_zero);
     tcase_add_test(core, test_argmax_ties_and_count);
+    tcase_add_test(core, test_label_smoothing_by_hand);
+    tcase_add_test(core, test_label_smoothing_zero_is_plain);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_huge_logits);
     tcase_add_test(errors, test_nonfinite);

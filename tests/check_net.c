@@ -2,8 +2,10 @@
  * Tests of net: forward logits and every parameter gradient against a plain
  * C double-precision reference and against central finite differences of
  * the mean softmax cross-entropy, for each activation and both weight
- * layouts; get/set round trips; init statistics; several batch sizes;
- * errors.
+ * layouts, with and without dropout (the reference applies masks it draws
+ * itself from the formula of net.h); dropout's share and scale, zero rates
+ * and evaluation equal to the plain net bit for bit; get/set round trips;
+ * init statistics of every kind; several batch sizes; errors.
  *
  * The net's gradients live in its internal (possibly blocked) layout; the
  * tests read them in logical (out, in) order by copying the gradient block
@@ -49,6 +51,9 @@ typedef struct {
     double *b[MAXL];  /* (out) */
     double *dw[MAXL]; /* (out, in) */
     double *db[MAXL]; /* (out) */
+    /* Dropout factors of the current batch (0 or 1/(1-p)) per site: 0 the
+     * input (n, in), l + 1 hidden layer l's output (n, out); NULL none. */
+    double *mask[MAXL];
 } ref_t;
 
 static double ref_act(mlp_act_t a, double z)
@@ -98,7 +103,42 @@ static void ref_free(ref_t *r)
         free(r->dw[l]);
         free(r->b[l]);
         free(r->db[l]);
+        free(r->mask[l]);
     }
+}
+
+/* Dropout factors of site `site`, n rows of c, from net.h's formula. */
+static double *ref_mask(const mlp_drop_key_t *key, uint64_t site, size_t n,
+                        size_t c, float p)
+{
+    double *m = malloc(n * c * sizeof(double));
+    uint32_t thr = (uint32_t)(p * 4294967296.0);
+    uint64_t k = mlp_rng_key(MLP_NET_DROP_DOMAIN, key->seed);
+
+    ck_assert_ptr_nonnull(m);
+    k = mlp_rng_key(mlp_rng_key(mlp_rng_key(k, key->epoch), key->batch),
+                    site);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < c; j++)
+            m[i * c + j] = mlp_rng_bits32(mlp_rng_key(k, i), (uint32_t)j) >=
+                                   thr
+                               ? (double)(1.0f / (1.0f - p))
+                               : 0.0;
+    return m;
+}
+
+/* The masks of a training forward of n rows with key (NULL: none). */
+static void ref_set_masks(ref_t *r, const mlp_drop_key_t *key, size_t n,
+                          float p, float p_in)
+{
+    for (size_t l = 0; l < r->L; l++) {
+        free(r->mask[l]);
+        r->mask[l] = NULL;
+    }
+    if (key && p_in > 0)
+        r->mask[0] = ref_mask(key, 0, n, r->lin[0], p_in);
+    for (size_t l = 0; key && p > 0 && l + 1 < r->L; l++)
+        r->mask[l + 1] = ref_mask(key, l + 1, n, r->lout[l], p);
 }
 
 /*
@@ -108,13 +148,13 @@ static void ref_free(ref_t *r)
 static double ref_loss(ref_t *r, const float *x, const int32_t *y, size_t n,
                        double *logits, int grad)
 {
-    double *h[MAXL + 1], loss = 0;
+    double *h[MAXL + 1], *pre[MAXL + 1] = {NULL}, loss = 0;
     size_t L = r->L, C = r->lout[L - 1];
 
     h[0] = malloc(n * r->lin[0] * sizeof(double));
     ck_assert_ptr_nonnull(h[0]);
     for (size_t i = 0; i < n * r->lin[0]; i++)
-        h[0][i] = x[i];
+        h[0][i] = x[i] * (r->mask[0] ? r->mask[0][i] : 1.0);
     /* h[l + 1] = act(W_l h[l] + b_l); the last layer is linear. */
     for (size_t l = 0; l < L; l++) {
         size_t I = r->lin[l], O = r->lout[l];
@@ -129,6 +169,14 @@ static double ref_loss(ref_t *r, const float *x, const int32_t *y, size_t n,
                     z += r->w[l][o * I + k] * h[l][i * I + k];
                 h[l + 1][i * O + o] = l + 1 < L ? ref_act(r->act, z) : z;
             }
+        /* Dropout after the activation; act' needs the value before. */
+        if (l + 1 < L && r->mask[l + 1]) {
+            pre[l + 1] = malloc(n * O * sizeof(double));
+            ck_assert_ptr_nonnull(pre[l + 1]);
+            memcpy(pre[l + 1], h[l + 1], n * O * sizeof(double));
+            for (size_t i = 0; i < n * O; i++)
+                h[l + 1][i] *= r->mask[l + 1][i];
+        }
     }
     /* Softmax cross-entropy; h[L] becomes dL/dlogits. */
     for (size_t i = 0; i < n; i++) {
@@ -160,19 +208,24 @@ static double ref_loss(ref_t *r, const float *x, const int32_t *y, size_t n,
                 }
             if (l == 0)
                 break;
-            /* dh[l] = dz W, then times act' from h[l]. */
+            /* dh[l] = dz W, times the mask, times act' from h[l] before
+             * dropout. */
             for (size_t i = 0; i < n; i++)
                 for (size_t k = 0; k < I; k++) {
-                    double d = 0;
+                    double d = 0, *hv = pre[l] ? pre[l] : h[l];
 
                     for (size_t o = 0; o < O; o++)
                         d += dz[i * O + o] * r->w[l][o * I + k];
-                    h[l][i * I + k] = d * ref_dact(r->act, h[l][i * I + k]);
+                    if (r->mask[l])
+                        d *= r->mask[l][i * I + k];
+                    h[l][i * I + k] = d * ref_dact(r->act, hv[i * I + k]);
                 }
         }
     }
-    for (size_t l = 0; l <= L; l++)
+    for (size_t l = 0; l <= L; l++) {
         free(h[l]);
+        free(pre[l]);
+    }
     return loss / n;
 }
 
@@ -264,9 +317,11 @@ static mlp_net_spec_t make_spec(size_t in, size_t out, size_t nhidden,
  * logits and gradients, and with fd also every gradient against central
  * differences of the reference loss.
  */
-static void compare_step(mlp_net_t *net, ref_t *r, size_t n, uint64_t seed,
-                         int fd, double rtol, double atol)
+static void compare_step_key(mlp_net_t *net, ref_t *r, size_t n,
+                             uint64_t seed, int fd, double rtol, double atol,
+                             const mlp_drop_key_t *key)
 {
+    const mlp_net_spec_t *sp = mlp_net_spec(net);
     size_t L = r->L, in = r->lin[0], C = r->lout[L - 1], correct = 0;
     float *x = malloc(n * in * sizeof(float));
     float *dlogits = malloc(n * C * sizeof(float));
@@ -282,7 +337,11 @@ static void compare_step(mlp_net_t *net, ref_t *r, size_t n, uint64_t seed,
     for (size_t i = 0; i < n; i++)
         y[i] = (int32_t)(mlp_rng_u64(&rng) % C);
 
-    ck_assert_int_eq(mlp_net_forward(net, x, n, &logits), 0);
+    ref_set_masks(r, key, n, sp->dropout, sp->input_dropout);
+    if (key)
+        ck_assert_int_eq(mlp_net_forward_train(net, x, n, key, &logits), 0);
+    else
+        ck_assert_int_eq(mlp_net_forward(net, x, n, &logits), 0);
     ref = ref_loss(r, x, y, n, want, 1);
     for (size_t i = 0; i < n * C; i++)
         assert_close(logits[i], want[i], rtol, atol, "logits", L - 1, i);
@@ -334,6 +393,12 @@ static void compare_step(mlp_net_t *net, ref_t *r, size_t n, uint64_t seed,
     free(dlogits);
     free(y);
     free(want);
+}
+
+static void compare_step(mlp_net_t *net, ref_t *r, size_t n, uint64_t seed,
+                         int fd, double rtol, double atol)
+{
+    compare_step_key(net, r, n, seed, fd, rtol, atol, NULL);
 }
 
 static const size_t hidden_54[2] = {5, 4};
@@ -688,6 +753,315 @@ START_TEST(test_bad_calls)
 }
 END_TEST
 
+/*
+ * Dropout on the input and on both hidden layers against the reference
+ * with the same masks (drawn there from net.h's formula), finite
+ * differences included: every activation and layout, batches 4 and 3, two
+ * keys; then an evaluating forward of the same net never drops.
+ */
+START_TEST(test_dropout_matches_reference)
+{
+    mlp_act_t act = (mlp_act_t)(_i % 3);
+    int plain = _i / 3;
+    static const size_t hid[2] = {9, 8};
+    mlp_net_spec_t s = make_spec(7, 3, 2, hid, act, plain);
+    mlp_drop_key_t k1 = {5, 1, 0}, k2 = {5, 2, 7};
+    mlp_net_t *net;
+    ref_t r;
+
+    s.batch_sizes[1] = 3;
+    s.nbatch_sizes = 2;
+    s.dropout = 0.4f;
+    s.input_dropout = 0.3f;
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ref_init(&r, net);
+    set_random_params(net, &r, 41 + _i);
+    compare_step_key(net, &r, 4, 51 + _i, 1, RTOL, ATOL, &k1);
+    compare_step_key(net, &r, 3, 61 + _i, 1, RTOL, ATOL, &k2);
+    compare_step_key(net, &r, 4, 71 + _i, 1, RTOL, ATOL, &k2);
+    compare_step(net, &r, 4, 81 + _i, 1, RTOL, ATOL);
+    ref_free(&r);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+/* Wider: blocked layouts, tanh, dropout on hidden layers only. */
+START_TEST(test_dropout_larger_matches_reference)
+{
+    static const size_t hid[2] = {70, 33};
+    mlp_net_spec_t s = make_spec(100, 10, 2, hid, MLP_ACT_TANH, _i);
+    mlp_drop_key_t key = {3, 4, 5};
+    mlp_net_t *net;
+    ref_t r;
+
+    s.batch_sizes[0] = 20;
+    s.dropout = 0.5f;
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ref_init(&r, net);
+    set_random_params(net, &r, 5);
+    for (size_t l = 0; l < r.L; l++) { /* unsaturate tanh: weights / 8 */
+        size_t nw = r.lin[l] * r.lout[l];
+        float *w = malloc(nw * sizeof(float)), *b = malloc(r.lout[l] * 4);
+
+        ck_assert(w && b);
+        for (size_t i = 0; i < nw; i++)
+            w[i] = (float)(r.w[l][i] / 8);
+        for (size_t i = 0; i < r.lout[l]; i++)
+            b[i] = (float)r.b[l][i];
+        ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
+        for (size_t i = 0; i < nw; i++)
+            r.w[l][i] = w[i];
+        free(w);
+        free(b);
+    }
+    compare_step_key(net, &r, 20, 3, 0, RTOL, ATOL, &key);
+    ref_free(&r);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+/* Identity weights, zero biases: K -> K (relu) -> K. */
+static void set_identity(mlp_net_t *net, size_t K)
+{
+    float *w = calloc(K * K, sizeof(float)), *b = calloc(K, sizeof(float));
+
+    ck_assert(w && b);
+    for (size_t i = 0; i < K; i++)
+        w[i * K + i] = 1;
+    for (size_t l = 0; l < mlp_net_nlayers(net); l++)
+        ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
+    free(w);
+    free(b);
+}
+
+/*
+ * Through identity layers the logits are the input times the product of
+ * the factors: each either 0 or x / (1 - p) (x / ((1 - p)(1 - q)) with both
+ * sites), and the kept share is 1 - p within 5 binomial sd (N = 32768:
+ * sd <= 0.0028).  The same key draws the same masks, another key others;
+ * an evaluating forward keeps everything.  The memory estimate counts the
+ * dropped copies and masks.
+ */
+START_TEST(test_dropout_share_and_scale)
+{
+    enum { K = 512, N = 64 };
+    static const size_t hid[1] = {K};
+    static const float ps[3][2] = {{0.3f, 0}, {0, 0.2f}, {0.5f, 0.25f}};
+    float *x = malloc(N * K * sizeof(float)), *first = malloc(N * K * 4);
+    mlp_net_spec_t s = make_spec(K, K, 1, hid, MLP_ACT_RELU, 0);
+    mlp_net_mem_t m0, m1;
+    const float *logits;
+
+    ck_assert(x && first);
+    for (size_t i = 0; i < N * K; i++)
+        x[i] = 1.0f + (float)(i % 7);
+    s.batch_sizes[0] = N;
+    ck_assert_int_eq(mlp_net_estimate(&s, &m0), 0);
+    for (int c = 0; c < 3; c++) {
+        float p = ps[c][0], q = ps[c][1];
+        double keep = (1.0 - p) * (1.0 - q), kept = 0;
+        double sd = sqrt(keep * (1 - keep) / (N * K));
+        double scale = (double)(1.0f / (1.0f - p)) * (1.0f / (1.0f - q));
+        mlp_drop_key_t key = {9, 1, (uint64_t)c}, other = {9, 2, (uint64_t)c};
+        mlp_net_t *net;
+        size_t ndiff = 0;
+
+        s.dropout = p;
+        s.input_dropout = q;
+        ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+        set_identity(net, K);
+        ck_assert_int_eq(mlp_net_forward_train(net, x, N, &key, &logits), 0);
+        for (size_t i = 0; i < N * K; i++) {
+            if (logits[i] != 0) {
+                kept++;
+                assert_close(logits[i], x[i] * scale, 1e-6, 0, "kept", c, i);
+            }
+        }
+        ck_assert_msg(fabs(kept / (N * K) - keep) <= 5 * sd,
+                      "case %d: kept %g, want %g", c, kept / (N * K), keep);
+        memcpy(first, logits, N * K * sizeof(float));
+        ck_assert_int_eq(mlp_net_forward_train(net, x, N, &key, &logits), 0);
+        ck_assert_mem_eq(first, logits, N * K * sizeof(float));
+        ck_assert_int_eq(mlp_net_forward_train(net, x, N, &other, &logits),
+                         0);
+        for (size_t i = 0; i < N * K; i++)
+            ndiff += (first[i] != 0) != (logits[i] != 0);
+        ck_assert_uint_gt(ndiff, N * K / 10);
+        ck_assert_int_eq(mlp_net_forward(net, x, N, &logits), 0);
+        for (size_t i = 0; i < N * K; i++)
+            ck_assert_float_eq(logits[i], x[i]);
+        /* hd and its mask per hidden layer, the dropped input */
+        mlp_net_mem(net, &m1);
+        ck_assert_double_eq(m1.act - m0.act,
+                            4.0 * N * K * ((p > 0 ? 2 : 0) + (q > 0)));
+        mlp_net_destroy(net);
+    }
+    free(x);
+    free(first);
+}
+END_TEST
+
+/* The net's gradients, all layers, logical order, into g (nparams). */
+static void all_grads(mlp_net_t *net, float *g)
+{
+    for (size_t l = 0; l < mlp_net_nlayers(net); l++) {
+        size_t in, out;
+
+        mlp_net_layer_shape(net, l, &in, &out);
+        net_grads(net, l, g, g + in * out);
+        g += (in + 1) * out;
+    }
+}
+
+/*
+ * Zero rates are no dropout, bit for bit: a training forward with a key on
+ * a net without dropout equals the plain forward; and a net with dropout
+ * evaluates (forward, and backward after it) exactly as the plain net.
+ */
+START_TEST(test_dropout_zero_is_plain)
+{
+    static const size_t hid[2] = {70, 33};
+    mlp_net_spec_t s = make_spec(100, 10, 2, hid, MLP_ACT_RELU, _i);
+    mlp_drop_key_t key = {1, 1, 0};
+    mlp_net_t *a, *b;
+    float x[16 * 100], d[16 * 10], la[16 * 10];
+    const float *logits;
+    size_t np;
+    float *ga, *gb;
+
+    s.batch_sizes[0] = 16;
+    ck_assert_int_eq(mlp_net_create(&s, &a), 0);
+    s.dropout = 0.5f;
+    s.input_dropout = 0.5f;
+    ck_assert_int_eq(mlp_net_create(&s, &b), 0);
+    ck_assert_int_eq(mlp_net_init(a, 3, 0.1f), 0);
+    ck_assert_int_eq(mlp_net_init(b, 3, 0.1f), 0);
+    np = mlp_net_nparams(a);
+    ga = malloc(np * sizeof(float));
+    gb = malloc(np * sizeof(float));
+    ck_assert(ga && gb);
+    fill_normal(x, 16 * 100, 4, 0, 1.0);
+    fill_normal(d, 16 * 10, 5, 0, 0.1);
+
+    ck_assert_int_eq(mlp_net_forward(a, x, 16, &logits), 0);
+    memcpy(la, logits, sizeof(la));
+    ck_assert_int_eq(mlp_net_backward(a, d, 16), 0);
+    all_grads(a, ga);
+    ck_assert_int_eq(mlp_net_forward_train(a, x, 16, &key, &logits), 0);
+    ck_assert_mem_eq(la, logits, sizeof(la));
+    ck_assert_int_eq(mlp_net_backward(a, d, 16), 0);
+    all_grads(a, gb);
+    ck_assert_mem_eq(ga, gb, np * sizeof(float));
+
+    /* b drops when training (so the logits differ), not when evaluating */
+    ck_assert_int_eq(mlp_net_forward_train(b, x, 16, &key, &logits), 0);
+    ck_assert_mem_ne(la, logits, sizeof(la));
+    ck_assert_int_eq(mlp_net_backward(b, d, 16), 0);
+    ck_assert_int_eq(mlp_net_forward(b, x, 16, &logits), 0);
+    ck_assert_mem_eq(la, logits, sizeof(la));
+    ck_assert_int_eq(mlp_net_backward(b, d, 16), 0);
+    all_grads(b, gb);
+    ck_assert_mem_eq(ga, gb, np * sizeof(float));
+    /* key NULL: the evaluating forward */
+    ck_assert_int_eq(mlp_net_forward_train(b, x, 16, NULL, &logits), 0);
+    ck_assert_mem_eq(la, logits, sizeof(la));
+    free(ga);
+    free(gb);
+    mlp_net_destroy(a);
+    mlp_net_destroy(b);
+}
+END_TEST
+
+/*
+ * Xavier and He: layer l's weights have std sqrt(2 / (in + out)) and
+ * sqrt(2 / in) (784-256-10: 0.04385 and 0.05051 for layer 0, 0.08671 and
+ * 0.08839 for layer 1), within 5 standard errors of a sample std (std /
+ * sqrt(2 nw): 0.16% and 1.4%); they are normal's draws (std 1) scaled,
+ * biases zero; normal is mlp_net_init bit for bit.
+ */
+START_TEST(test_init_kinds)
+{
+    static const size_t hid[1] = {256};
+    mlp_net_spec_t s = make_spec(784, 10, 1, hid, MLP_ACT_RELU, _i);
+    static const double want[2][2] = {{0.043852900965351, 0.050507627227611},
+                                      {0.086710996952412, 0.088388347648318}};
+    float *w = malloc(784 * 256 * 4), *w1 = malloc(784 * 256 * 4);
+    float b[256], *p, *g, *p0;
+    size_t n;
+    mlp_net_t *net;
+
+    ck_assert(w && w1);
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    for (int kind = 1; kind <= 2; kind++) {
+        ck_assert_int_eq(mlp_net_init_as(net, 7, (mlp_init_t)kind, NAN), 0);
+        for (size_t l = 0; l < 2; l++) {
+            size_t in, out, nw;
+            double m = 0, v = 0;
+
+            mlp_net_layer_shape(net, l, &in, &out);
+            nw = in * out;
+            ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
+            for (size_t i = 0; i < out; i++)
+                ck_assert_float_eq(b[i], 0.0f);
+            for (size_t i = 0; i < nw; i++)
+                m += w[i];
+            m /= nw;
+            for (size_t i = 0; i < nw; i++)
+                v += (w[i] - m) * (w[i] - m);
+            v /= nw - 1;
+            ck_assert_msg(fabs(sqrt(v) - want[l][kind - 1]) <=
+                              5 * want[l][kind - 1] / sqrt(2.0 * nw),
+                          "kind %d layer %zu: std %g, want %g", kind, l,
+                          sqrt(v), want[l][kind - 1]);
+            ck_assert_int_eq(mlp_net_init(net, 7, 1.0f), 0);
+            ck_assert_int_eq(mlp_net_get_layer(net, l, w1, b), 0);
+            for (size_t i = 0; i < nw; i++)
+                assert_close(w[i], w1[i] * want[l][kind - 1], 1e-6, 1e-30,
+                             "scaled draw", l, i);
+            ck_assert_int_eq(mlp_net_init_as(net, 7, (mlp_init_t)kind, 0),
+                             0);
+        }
+    }
+    mlp_net_params(net, &p, &g, &n);
+    p0 = malloc(n * sizeof(float));
+    ck_assert_ptr_nonnull(p0);
+    ck_assert_int_eq(mlp_net_init(net, 11, 0.02f), 0);
+    memcpy(p0, p, n * sizeof(float));
+    ck_assert_int_eq(mlp_net_init_as(net, 11, MLP_INIT_NORMAL, 0.02f), 0);
+    ck_assert_mem_eq(p0, p, n * sizeof(float));
+    ck_assert_int_eq(mlp_net_init_as(net, 11, (mlp_init_t)3, 0.02f),
+                     MLP_EINVAL);
+    ck_assert_int_eq(mlp_net_init_as(net, 11, MLP_INIT_NORMAL, NAN),
+                     MLP_EINVAL);
+    free(p0);
+    free(w);
+    free(w1);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+/* Rates outside [0, 1) are refused at create and estimate. */
+START_TEST(test_bad_dropout)
+{
+    static const float bad[] = {1.0f, -0.1f, 1.5f, NAN};
+    mlp_net_spec_t s = make_spec(7, 3, 2, hidden_54, MLP_ACT_RELU, 0);
+    mlp_net_t *net = (mlp_net_t *)&s;
+    mlp_net_mem_t m;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        s.dropout = bad[i];
+        s.input_dropout = 0;
+        ck_assert_int_eq(mlp_net_create(&s, &net), MLP_EINVAL);
+        ck_assert_ptr_null(net);
+        ck_assert_int_eq(mlp_net_estimate(&s, &m), MLP_EINVAL);
+        s.dropout = 0;
+        s.input_dropout = bad[i];
+        ck_assert_int_eq(mlp_net_create(&s, &net), MLP_EINVAL);
+        ck_assert_ptr_nonnull(strstr(mlp_error_message(), "dropout"));
+    }
+}
+END_TEST
+
 Suite *net_suite(void);
 Suite *net_suite(void)
 {
@@ -704,11 +1078,17 @@ Suite *net_suite(void)
     tcase_add_loop_test(core, test_get_set_roundtrip, 0, 2);
     tcase_add_loop_test(core, test_init_statistics, 0, 2);
     tcase_add_loop_test(core, test_batch_sizes_agree, 0, 2);
+    tcase_add_loop_test(core, test_dropout_matches_reference, 0, 6);
+    tcase_add_loop_test(core, test_dropout_larger_matches_reference, 0, 2);
+    tcase_add_test(core, test_dropout_share_and_scale);
+    tcase_add_loop_test(core, test_dropout_zero_is_plain, 0, 2);
+    tcase_add_loop_test(core, test_init_kinds, 0, 2);
     tcase_add_test(core, test_names);
     tcase_add_test(core, test_spec_add_split_and_shape);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_specs);
     tcase_add_loop_test(errors, test_bad_calls, 0, 2);
+    tcase_add_test(errors, test_bad_dropout);
     suite_add_tcase(s, errors);
     return s;
 }

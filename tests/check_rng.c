@@ -1,8 +1,10 @@
 /*
- * Tests of rng: determinism, distribution moments, permutations.
+ * Tests of rng: determinism, distribution moments, permutations, keyed bits
+ * (dropout masks).
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check_main.h"
 #include "mlptrain/rng.h"
@@ -119,6 +121,101 @@ START_TEST(test_perm_tiny)
 }
 END_TEST
 
+/* The keyed bits: a pure function of the chain and the index. */
+START_TEST(test_keyed_deterministic)
+{
+    uint64_t k = mlp_rng_key(mlp_rng_key(mlp_rng_key(7, 3), 12), 1);
+
+    ck_assert_uint_eq(k, mlp_rng_key(mlp_rng_key(mlp_rng_key(7, 3), 12), 1));
+    for (uint32_t i = 0; i < 1000; i++)
+        ck_assert_uint_eq(mlp_rng_bits32(k, i), mlp_rng_bits32(k, i));
+}
+END_TEST
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+ * Distribution of mlp_rng_bits32 over 2^16 indices of one key: no two
+ * equal (a bijection of the index), mean 2^31, the share below t * 2^32
+ * near t (binomial sd <= 0.002: tolerance 5 sd), and each bit set about
+ * half the time.
+ */
+START_TEST(test_keyed_distribution)
+{
+    const uint32_t n = 1 << 16;
+    uint32_t *v = malloc(n * sizeof(*v));
+    uint64_t k = mlp_rng_key(mlp_rng_key(1, 2), 3);
+    double mean = 0, below[3] = {0}, t[3] = {0.1, 0.3, 0.5};
+    size_t bits[32] = {0};
+
+    ck_assert_ptr_nonnull(v);
+    for (uint32_t i = 0; i < n; i++) {
+        v[i] = mlp_rng_bits32(k, i);
+        mean += v[i] / 4294967296.0;
+        for (int j = 0; j < 3; j++)
+            below[j] += v[i] < (uint32_t)(t[j] * 4294967296.0);
+        for (int b = 0; b < 32; b++)
+            bits[b] += (v[i] >> b) & 1;
+    }
+    ck_assert_double_eq_tol(mean / n, 0.5, 5 * 0.0012);
+    for (int j = 0; j < 3; j++)
+        ck_assert_double_eq_tol(below[j] / n, t[j], 0.01);
+    for (int b = 0; b < 32; b++)
+        ck_assert_double_eq_tol((double)bits[b] / n, 0.5, 0.01);
+    qsort(v, n, sizeof(*v), cmp_u32);
+    for (uint32_t i = 1; i < n; i++)
+        ck_assert_uint_ne(v[i - 1], v[i]);
+    free(v);
+}
+END_TEST
+
+/*
+ * Key sensitivity: changing any key of the chain (seed, epoch, batch,
+ * layer, row) by one, or the index, flips about half of the bits (over
+ * 4096 draws: 131072 bits, sd 0.0014 of the share; tolerance 0.01), and
+ * neighbouring rows are uncorrelated.
+ */
+static uint64_t chain(const uint64_t key[5])
+{
+    uint64_t k = 0x64726f706f7574ULL;
+
+    for (int i = 0; i < 5; i++)
+        k = mlp_rng_key(k, key[i]);
+    return k;
+}
+
+START_TEST(test_keyed_sensitivity)
+{
+    const uint64_t base[5] = {1, 1, 0, 1, 0};
+
+    for (int which = 0; which <= 5; which++) {
+        uint64_t a[5], b[5];
+        double flips = 0;
+        const int n = 4096;
+
+        memcpy(a, base, sizeof(a));
+        memcpy(b, base, sizeof(b));
+        if (which < 5)
+            b[which] += 1;
+        for (int i = 0; i < n; i++) {
+            uint32_t x = mlp_rng_bits32(chain(a), (uint32_t)i);
+            uint32_t y = mlp_rng_bits32(chain(b),
+                                        (uint32_t)i + (which == 5));
+
+            flips += __builtin_popcount(x ^ y);
+        }
+        ck_assert_msg(fabs(flips / (32.0 * n) - 0.5) < 0.01,
+                      "key %d: share of flipped bits %g", which,
+                      flips / (32.0 * n));
+    }
+}
+END_TEST
+
 static Suite *rng_suite(void)
 {
     Suite *s = suite_create("rng");
@@ -130,6 +227,9 @@ static Suite *rng_suite(void)
     tcase_add_test(core, test_perm_bijective);
     tcase_add_test(core, test_perm_depends_on_key);
     tcase_add_test(core, test_perm_well_mixed);
+    tcase_add_test(core, test_keyed_deterministic);
+    tcase_add_test(core, test_keyed_distribution);
+    tcase_add_test(core, test_keyed_sensitivity);
     tcase_add_test(limits, test_perm_tiny);
     suite_add_tcase(s, core);
     suite_add_tcase(s, limits);

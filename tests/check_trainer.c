@@ -438,6 +438,42 @@ START_TEST(test_signals)
 }
 END_TEST
 
+/*
+ * Dropout, input dropout, label smoothing and He init: interrupted at
+ * training batch 30 (epoch 2, batch 6 of 24) and resumed, the run prints
+ * the uninterrupted run's figures: the masks are recomputed from (seed,
+ * epoch, batch), nothing of them is saved.  The options are given again on
+ * resume (the checkpoint keeps what its format version holds).
+ */
+START_TEST(test_interrupt_and_resume_dropout)
+{
+    mlp_config_t cfg;
+    mlp_train_result_t ref, res;
+    char *ck = tu_path(datadir, "drop.ckpt");
+
+    ref_config(&cfg);
+    cfg.dropout = 0.3f;
+    cfg.input_dropout = 0.1f;
+    cfg.label_smoothing = 0.1f;
+    cfg.init = MLP_INIT_HE;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, &ref), 0);
+    unlink(ck);
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    mlp_fault_set_interrupt_after(30);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), MLP_EINTERRUPTED);
+    mlp_train_result_free(&res);
+    mlp_fault_set_interrupt_after(0);
+    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+    ck_assert_uint_eq(res.first_epoch, 2);
+    for (unsigned e = 0; e < res.nhistory; e++)
+        assert_same_epoch(&res.history[e], &ref.history[1 + e]);
+    mlp_train_result_free(&res);
+    mlp_train_result_free(&ref);
+    free(ck);
+}
+END_TEST
+
 /* mlp_train_interrupt before the run: honoured at the first batch, then
  * cleared; without --save nothing is written. */
 START_TEST(test_interrupt_request)
@@ -804,6 +840,7 @@ static Suite *trainer_suite(void)
     tcase_set_timeout(ckpt, 120);
     tcase_add_test(ckpt, test_resume_exact);
     tcase_add_test(ckpt, test_interrupt_and_resume);
+    tcase_add_test(ckpt, test_interrupt_and_resume_dropout);
     tcase_add_test(ckpt, test_resume_lr_override);
     tcase_add_test(ckpt, test_interrupt_request);
     tcase_add_test(ckpt, test_signals);

@@ -5,7 +5,13 @@
  * with respect to the logits of the mean loss is (softmax(z) - onehot(y)) / n.
  * Predictions are the argmax, the first index on ties.
  *
- * Non-goals: label smoothing, weighting.  Pure functions, thread-safe.
+ * Label smoothing X (PyTorch's CrossEntropyLoss(label_smoothing=X)): the
+ * target is t = (1 - X) onehot(y) + X / c, the loss -sum_j t_j log
+ * softmax(z)_j = logsumexp(z) - (1 - X) z[y] - (X / c) sum_j z_j (the
+ * smoothed loss is what is summed and reported), the gradient (softmax(z) -
+ * t) / n; accuracy is unchanged.  X = 0 is the plain loss, bit for bit.
+ *
+ * Non-goals: weighting.  Pure functions, thread-safe.
  */
 #ifndef MLPTRAIN_LOSS_H
 #define MLPTRAIN_LOSS_H
@@ -22,6 +28,11 @@
 void mlp_loss_softmax_xent(const float *logits, const int32_t *y, size_t n,
                            size_t c, float *dlogits, double *loss_sum,
                            size_t *correct);
+/* The same with label smoothing X in [0, 1): (..., X, dlogits, ...). */
+void mlp_loss_softmax_xent_smooth(const float *logits, const int32_t *y,
+                                  size_t n, size_t c, float smoothing,
+                                  float *dlogits, double *loss_sum,
+                                  size_t *correct);
 
 /* Index of the largest of c values (first on ties). */
 size_t mlp_loss_argmax(const float *row, size_t c);

@@ -8,6 +8,12 @@
  * algorithms, so it needs only the stored activations), inner-product
  * backward-data and backward-weights (with bias).
  *
+ * Dropout (spec.dropout on every hidden layer's output, after the
+ * activation; spec.input_dropout on the input) runs only in the training
+ * forward, mlp_net_forward_train, with masks keyed by (seed, epoch, batch,
+ * site, row, unit): inverted dropout, as PyTorch's.  Zero rates build the
+ * plain net.
+ *
  * Parameters live in one aligned block, gradients in another of the same
  * size and layout, so an optimizer is one flat loop and a checkpoint one
  * write.  Weights are stored in the layout oneDNN picks for them (a blocked
@@ -30,6 +36,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "mlptrain/rng.h"
 
 #define MLP_MAX_HIDDEN 16
 /* The widest layer (input, hidden, classes) and the largest batch the net
@@ -72,7 +80,28 @@ typedef struct {
     size_t nbatch_sizes;            /* >= 1 */
     int threads;                    /* OpenMP threads; 0: leave as is */
     int plain_weights;              /* 1: weights in plain (out, in) */
+    float dropout;                  /* hidden layers' outputs, [0, 1) */
+    float input_dropout;            /* the input, [0, 1) */
 } mlp_net_spec_t;
+
+/*
+ * What a training forward's dropout masks are drawn from: the run's seed,
+ * the epoch and the batch's index k within it.  The mask of unit j of row i
+ * at site s (0: the input; l + 1: the output of hidden layer l) keeps the
+ * unit iff
+ *     mlp_rng_bits32(K, j) >= (uint32_t)(p * 2^32),
+ *     K = key(key(key(key(key(MLP_NET_DROP_DOMAIN, seed), epoch), batch),
+ *             s), i)     with key = mlp_rng_key (rng.h),
+ * and a kept unit is multiplied by 1 / (1 - p) (inverted dropout, as
+ * PyTorch): a pure function of the keys, the same for any thread count and
+ * after a resume.
+ */
+typedef struct {
+    uint64_t seed;
+    uint64_t epoch;
+    uint64_t batch;
+} mlp_drop_key_t;
+#define MLP_NET_DROP_DOMAIN 0x64726f706f7574ULL /* "dropout" */
 
 typedef struct mlp_net mlp_net_t;
 
@@ -112,7 +141,8 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out);
  * primitive is made), so a caller can refuse a net that cannot fit before
  * making it.  The net's memory is exactly: params for the parameters and
  * as much again for the gradients (blocked layouts' padding in), act for
- * every layer's activations and their gradients at the largest batch,
+ * every layer's activations and their gradients at the largest batch (with
+ * dropout also the dropped copies and their masks),
  * scratch for the one scratchpad all primitives share (the largest any
  * needs; the primitives run with a user scratchpad, so oneDNN allocates
  * none of its own), and workspace (0: no primitive used needs one).  Not
@@ -145,9 +175,21 @@ double mlp_net_macs_per_sample(const mlp_net_t *net);
 
 /*
  * Weights drawn from N(0, std^2) in logical (out, in) order, layer l from
- * rng stream l of `seed`; biases zero.
+ * rng stream l of `seed`; biases zero.  mlp_net_init_as(net, seed,
+ * MLP_INIT_NORMAL, std).
  */
 int mlp_net_init(mlp_net_t *net, uint64_t seed, float std);
+
+/*
+ * As mlp_net_init with the standard deviation of layer l (in -> out) by
+ * kind: MLP_INIT_NORMAL std; MLP_INIT_XAVIER sqrt(2 / (in + out)) (Glorot
+ * normal, PyTorch's xavier_normal_); MLP_INIT_HE sqrt(2 / in) (Kaiming
+ * normal, fan_in, ReLU gain; PyTorch's kaiming_normal_).  The same draws
+ * as normal, scaled.  MLP_EINVAL for a bad kind or std (std is only read by
+ * normal).
+ */
+int mlp_net_init_as(mlp_net_t *net, uint64_t seed, mlp_init_t kind,
+                    float std);
 
 /*
  * Copy layer l out to / in from w (out, in) row-major and b (out): a reorder
@@ -187,6 +229,18 @@ int mlp_net_block_import(mlp_net_t *net, const float *logical, float *block);
  */
 int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
                     const float **logits);
+
+/*
+ * The training forward: as mlp_net_forward, with the spec's dropout on the
+ * input and on every hidden layer's output (after the activation), masks
+ * drawn from key (see mlp_drop_key_t); the following backward multiplies
+ * the gradients by the same masks.  key NULL, or no dropout in the spec:
+ * exactly mlp_net_forward.  mlp_net_forward never drops.  Costs one pass
+ * over each dropped tensor (the mask computed and applied together),
+ * parallel over rows.
+ */
+int mlp_net_forward_train(mlp_net_t *net, const float *x, size_t n,
+                          const mlp_drop_key_t *key, const float **logits);
 
 /*
  * Backward of the last forward (same n): dlogits (n, out) is the gradient of

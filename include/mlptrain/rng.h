@@ -12,6 +12,12 @@
  * random permutation of [0, n) in O(1) time and no memory, so a loader worker
  * can decode batch k without anyone materialising the epoch's order.
  *
+ * Keyed bits for dropout masks (mlp_rng_key, mlp_rng_bits32): a pure hash of
+ * a chain of keys, e.g. (seed, epoch, batch, layer, row), then of the unit
+ * index.  The per-unit step is 32-bit integer arithmetic on the index alone,
+ * so a loop over units vectorizes; the mask of a unit is the same whichever
+ * thread computes it, and a resumed run recomputes it from the keys.
+ *
  * Non-goals: cryptographic strength.  Thread-safe: the structs are plain
  * values; share a const mlp_perm_t freely.
  */
@@ -38,6 +44,35 @@ uint64_t mlp_rng_u64(mlp_rng_t *r);
 double mlp_rng_uniform(mlp_rng_t *r);
 /* Standard normal (Box-Muller; two draws per value, no hidden cache). */
 double mlp_rng_normal(mlp_rng_t *r);
+
+/*
+ * Fold one more key into a chain: mlp_rng_key(mlp_rng_key(seed, a), b) ...
+ * Pure; distinct chains give unrelated values (up to 64-bit collisions).
+ */
+uint64_t mlp_rng_key(uint64_t chain, uint64_t x);
+
+/* One 32-bit mixing round (the "lowbias32" finaliser): bijective. */
+static inline uint32_t mlp_rng_mix32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    return x ^ (x >> 16);
+}
+
+/*
+ * Uniform 32 bits for index i under key (from mlp_rng_key): two keyed
+ * rounds of mlp_rng_mix32, so for a fixed key it is a bijection of i (no
+ * two units of a row share their bits).  Inline and branch-free: a loop
+ * over i vectorizes.
+ */
+static inline uint32_t mlp_rng_bits32(uint64_t key, uint32_t i)
+{
+    uint32_t x = mlp_rng_mix32(i ^ (uint32_t)key);
+
+    return mlp_rng_mix32(x + (uint32_t)(key >> 32));
+}
 
 typedef struct {
     uint64_t n;       /* permutes [0, n) */
