@@ -460,11 +460,11 @@ START_TEST(test_interrupt_and_resume_dropout)
     unlink(ck);
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
     mlp_fault_set_interrupt_after(30);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), MLP_EINTERRUPTED);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
     mlp_train_result_free(&res);
     mlp_fault_set_interrupt_after(0);
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &res), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
     ck_assert_uint_eq(res.first_epoch, 2);
     for (unsigned e = 0; e < res.nhistory; e++)
         assert_same_epoch(&res.history[e], &ref.history[1 + e]);
