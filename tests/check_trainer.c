@@ -456,7 +456,7 @@ START_TEST(test_interrupt_and_resume_dropout)
     cfg.input_dropout = 0.1f;
     cfg.label_smoothing = 0.1f;
     cfg.init = MLP_INIT_HE;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, &ref), 0);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
     unlink(ck);
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
     mlp_fault_set_interrupt_after(30);
