@@ -139,13 +139,19 @@ void mlp_cli_usage(FILE *f)
     free(def);
     usage_line(f, 'h', "help", NULL, "show this help");
     usage_line(f, 'V', "version", NULL, "show versions");
-    fputs("\n"
-          "Exit status:\n"
-          "  0    success\n"
-          "  1    error (data, memory, oneDNN, I/O)\n"
-          "  2    bad usage\n"
-          "  3    training diverged\n"
-          "  130  interrupted (SIGINT or SIGTERM)\n", f);
+    mlp_cli_exit_status(f, NULL, "error (data, memory, oneDNN, I/O)",
+                        MLP_EXIT_LINE_DIVERGED | MLP_EXIT_LINE_INTERRUPTED);
+}
+
+void mlp_cli_exit_status(FILE *f, const char *ok, const char *error,
+                         unsigned extra)
+{
+    fprintf(f, "\nExit status:\n  0    %s\n  1    %s\n  2    bad usage\n",
+            ok != NULL ? ok : "success", error);
+    if (extra & MLP_EXIT_LINE_DIVERGED)
+        fputs("  3    training diverged\n", f);
+    if (extra & MLP_EXIT_LINE_INTERRUPTED)
+        fputs("  130  interrupted (SIGINT or SIGTERM)\n", f);
 }
 
 int mlp_cli_parse_uint(const char *opt, const char *arg,

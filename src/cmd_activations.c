@@ -15,9 +15,7 @@
 
 static const struct option act_options[] = {
     {"png", required_argument, NULL, 'o'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    MLP_CLI_STD_OPTIONS,
 };
 
 static void act_usage(FILE *f)
@@ -30,13 +28,10 @@ static void act_usage(FILE *f)
           "  -o, --png FILE   also draw them: a panel per function and one\n"
           "                   per derivative [none]\n"
           "  -h, --help       show this help\n"
-          "  -V, --version    show versions\n"
-          "\n"
-          "Exit status:\n"
-          "  0    success\n"
-          "  1    error (oneDNN, gnuplot, the picture, standard output)\n"
-          "  2    bad usage\n",
+          "  -V, --version    show versions\n",
           f);
+    mlp_cli_exit_status(f, NULL, "error (oneDNN, gnuplot, the picture, "
+                        "standard output)", 0);
 }
 
 enum { NACT = 3 };

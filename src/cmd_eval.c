@@ -56,6 +56,32 @@ typedef struct {
 
 #define PREDICT_MAX 100
 
+/* What eval and predict open: the model, the data, the net, the names. */
+typedef struct {
+    mlp_checkpoint_t ck;
+    mlp_dataset_t *ds;
+    mlp_net_t *net;
+    mlp_class_names_t cn;
+} opened_t;
+
+static void opened_close(opened_t *m)
+{
+    mlp_class_names_free(&m->cn);
+    mlp_net_destroy(m->net);
+    mlp_dataset_destroy(m->ds);
+    mlp_checkpoint_free(&m->ck);
+}
+
+/* Results that never reached `out` are an error. */
+static int flush_results(FILE *out)
+{
+    if (fflush(out) != 0 || ferror(out))
+        return mlp_error_set(MLP_EIO, "cannot write the results: %s",
+                             strerror(errno));
+    return 0;
+}
+
+
 /*
  * Parse argv (argv[0] is the command) for `command`, which takes the
  * options of `longopts`/`shortopts`.  MLP_EUSAGE naming the option.
@@ -179,19 +205,40 @@ static int parse_opts(const char *command, int argc, char **argv,
     return 0;
 }
 
+/*
+ * Parse argv for `command` (see parse_opts) and answer --help and
+ * --version: 1 when that is all there was to do.
+ */
+static int start(const char *command, int argc, char **argv,
+                 const struct option *longopts, const char *shortopts,
+                 void (*usage)(FILE *), FILE *out, cmd_opts_t *o)
+{
+    int rc = parse_opts(command, argc, argv, longopts, shortopts, o);
+
+    if (rc < 0)
+        return rc;
+    if (o->help)
+        usage(out);
+    else if (o->version)
+        mlp_cli_version(out);
+    return o->help || o->version;
+}
+
 /* ---- eval ----------------------------------------------------------- */
 
+/* The options eval and predict share. */
+#define MODEL_OPTIONS                                                        \
+    {"model", required_argument, NULL, OPT_MODEL},                          \
+    {"data", required_argument, NULL, OPT_DATA},                            \
+    {"limit-test", required_argument, NULL, 'n'},                           \
+    {"threads", required_argument, NULL, 't'},                              \
+    {"class-names", required_argument, NULL, OPT_CLASS_NAMES},              \
+    {"json", no_argument, NULL, OPT_JSON}
+
 static const struct option eval_options[] = {
-    {"model", required_argument, NULL, OPT_MODEL},
-    {"data", required_argument, NULL, OPT_DATA},
-    {"limit-test", required_argument, NULL, 'n'},
+    MODEL_OPTIONS,
     {"batch", required_argument, NULL, 'b'},
-    {"threads", required_argument, NULL, 't'},
-    {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    MLP_CLI_STD_OPTIONS,
 };
 
 static void eval_usage(FILE *f)
@@ -212,80 +259,53 @@ static void eval_usage(FILE *f)
 "                         [Fashion-MNIST's for Fashion-MNIST, else 0..C-1]\n"
 "      --json             print one JSON object instead of text [off]\n"
 "  -h, --help             show this help\n"
-"  -V, --version          show versions\n"
-"\n"
-"Exit status:\n"
-"  0    success\n"
-"  1    error (model, data, memory, standard output)\n"
-"  2    bad usage\n",
+"  -V, --version          show versions\n",
             MLP_DEFAULT_DATA_DIR, mlp_config_ncores());
+    mlp_cli_exit_status(f, NULL, "error (model, data, memory, standard "
+                        "output)", 0);
 }
 
 int mlp_cmd_eval(int argc, char **argv, FILE *out)
 {
     cmd_opts_t o;
-    mlp_checkpoint_t ck;
-    mlp_dataset_t *ds = NULL;
-    mlp_net_t *net = NULL;
+    opened_t m;
     mlp_eval_result_t res;
-    mlp_class_names_t cn;
     int rc;
 
-    memset(&ck, 0, sizeof(ck));
+    memset(&m, 0, sizeof(m));
     memset(&res, 0, sizeof(res));
-    memset(&cn, 0, sizeof(cn));
-    if ((rc = parse_opts("eval", argc, argv, eval_options, ":n:b:t:hV",
-                         &o)) < 0)
-        goto out;
-    if (o.help || o.version) {
-        if (o.help)
-            eval_usage(out);
-        else
-            mlp_cli_version(out);
-        goto out;
-    }
+    if ((rc = start("eval", argc, argv, eval_options, ":n:b:t:hV",
+                    eval_usage, out, &o)) != 0)
+        return rc < 0 ? rc : 0;
     if ((rc = mlp_eval_open(o.model, o.data_dir, o.limit_test, o.threads,
-                             o.batch, &ck, &ds, &net)) < 0)
-        goto out;
-    if ((rc = mlp_eval_class_names(o.class_names, ds, ds->nclasses, &cn)) < 0)
-        goto out;
-    if ((rc = mlp_eval_split(net, &ds->test, o.batch, &res)) < 0)
+                             o.batch, &m.ck, &m.ds, &m.net)) < 0 ||
+        (rc = mlp_eval_class_names(o.class_names, m.ds, m.ds->nclasses,
+                                   &m.cn)) < 0 ||
+        (rc = mlp_eval_split(m.net, &m.ds->test, o.batch, &res)) < 0)
         goto out;
     if (o.json)
-        mlp_eval_print_json(out, o.model, o.data_dir, &ck, &res, &cn);
+        mlp_eval_print_json(out, o.model, o.data_dir, &m.ck, &res, &m.cn);
     else
-        mlp_eval_print_text(out, o.model, o.data_dir, &ck, ds, &res,
-                            &cn);
-    if (fflush(out) != 0 || ferror(out))
-        rc = mlp_error_set(MLP_EIO, "cannot write the results: %s",
-                           strerror(errno));
+        mlp_eval_print_text(out, o.model, o.data_dir, &m.ck, m.ds, &res,
+                            &m.cn);
+    rc = flush_results(out);
 out:
-    mlp_class_names_free(&cn);
     mlp_eval_result_free(&res);
-    mlp_net_destroy(net);
-    mlp_dataset_destroy(ds);
-    mlp_checkpoint_free(&ck);
+    opened_close(&m);
     return rc;
 }
 
 /* ---- predict -------------------------------------------------------- */
 
 static const struct option predict_options[] = {
-    {"model", required_argument, NULL, OPT_MODEL},
-    {"limit-test", required_argument, NULL, 'n'},
     {"count", required_argument, NULL, 'n'},
-    {"data", required_argument, NULL, OPT_DATA},
+    MODEL_OPTIONS,
     {"png", required_argument, NULL, 'o'},
-    {"threads", required_argument, NULL, 't'},
-    {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
-    {"json", no_argument, NULL, OPT_JSON},
     {"show-train", no_argument, NULL, OPT_SHOW_TRAIN},
     {"epoch", required_argument, NULL, OPT_EPOCH},
     {"seed", required_argument, NULL, OPT_SEED},
     {"augment", required_argument, NULL, OPT_AUGMENT},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    MLP_CLI_STD_OPTIONS,
 };
 
 static void predict_usage(FILE *f)
@@ -313,13 +333,10 @@ static void predict_usage(FILE *f)
 "      --augment LIST     ... augmented by LIST: shift=K, flip, both, or\n"
 "                         none [none]\n"
 "  -h, --help             show this help\n"
-"  -V, --version          show versions\n"
-"\n"
-"Exit status:\n"
-"  0    success\n"
-"  1    error (model, data, gnuplot, the picture, standard output)\n"
-"  2    bad usage\n",
+"  -V, --version          show versions\n",
             PREDICT_MAX, MLP_DEFAULT_DATA_DIR, mlp_config_ncores());
+    mlp_cli_exit_status(f, NULL, "error (model, data, gnuplot, the picture, "
+                        "standard output)", 0);
 }
 
 /* --png: a .png/.svg name, absent or a regular file, not an input. */
@@ -407,57 +424,47 @@ out:
 int mlp_cmd_predict(int argc, char **argv, FILE *out)
 {
     cmd_opts_t o;
-    mlp_checkpoint_t ck;
-    mlp_dataset_t *ds = NULL;
-    mlp_net_t *net = NULL;
-    mlp_class_names_t cn;
+    opened_t m;
     mlp_split_t shown;
     uint8_t *train_images = NULL, *train_labels = NULL;
     int32_t *pred = NULL;
     size_t n;
     int rc;
 
-    memset(&ck, 0, sizeof(ck));
-    memset(&cn, 0, sizeof(cn));
-    if ((rc = parse_opts("predict", argc, argv, predict_options,
-                         ":n:o:t:hV", &o)) < 0)
-        goto out;
-    if (o.help || o.version) {
-        if (o.help)
-            predict_usage(out);
-        else
-            mlp_cli_version(out);
-        goto out;
-    }
+    memset(&m, 0, sizeof(m));
+    if ((rc = start("predict", argc, argv, predict_options, ":n:o:t:hV",
+                    predict_usage, out, &o)) != 0)
+        return rc < 0 ? rc : 0;
     /* The picture: checked before any work, and not an input. */
     if (o.png != NULL && (rc = check_png(&o)) < 0)
         goto out;
     /* Only the first n test samples are needed. */
     o.limit_test = o.n;
     if ((rc = mlp_eval_open(o.model, o.data_dir, o.limit_test, o.threads,
-                             o.n, &ck, &ds, &net)) < 0)
+                             o.n, &m.ck, &m.ds, &m.net)) < 0)
         goto out;
     /* The net takes batches of ds->test.n rows: show as many. */
-    n = ds->test.n;
-    shown = ds->test;
+    n = m.ds->test.n;
+    shown = m.ds->test;
     if (o.show_train) {
-        if ((rc = show_train_split(&o, &ck, ds, n, &train_images,
+        if ((rc = show_train_split(&o, &m.ck, m.ds, n, &train_images,
                                    &train_labels, &shown)) < 0)
             goto out;
         if (shown.n < n) /* a training split smaller than n */
             n = shown.n;
     }
-    if ((rc = mlp_eval_class_names(o.class_names, ds, ds->nclasses, &cn)) < 0)
+    if ((rc = mlp_eval_class_names(o.class_names, m.ds, m.ds->nclasses,
+                                   &m.cn)) < 0)
         goto out;
     if ((pred = malloc(n * sizeof(*pred))) == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = mlp_eval_predict(net, &shown, n, ds->test.n, pred)) < 0)
+    if ((rc = mlp_eval_predict(m.net, &shown, n, m.ds->test.n, pred)) < 0)
         goto out;
     if (o.json) {
-        mlp_predict_print_json(out, o.model, o.data_dir, &ck, ds, &shown, n,
-                               pred, &cn);
+        mlp_predict_print_json(out, o.model, o.data_dir, &m.ck, m.ds, &shown,
+                               n, pred, &m.cn);
     } else if (o.show_train) {
         mlp_config_t cfg;
         char aug[64];
@@ -466,43 +473,39 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
         cfg.augment = o.augment;
         mlp_options_format(mlp_options_find("augment"), &cfg, 0, aug,
                            sizeof(aug));
-        mlp_eval_print_model(out, o.model, &ck);
+        mlp_eval_print_model(out, o.model, &m.ck);
         fprintf(out, "data     %s: %zu training images, %zux%zu, %zu "
                      "classes\n",
-                o.data_dir, ck.ntrain > 0 ? ck.ntrain : ds->train.n,
-                ds->rows, ds->cols, ds->nclasses);
+                o.data_dir, m.ck.ntrain > 0 ? m.ck.ntrain : m.ds->train.n,
+                m.ds->rows, m.ds->cols, m.ds->nclasses);
         fprintf(out, "showing  the first %zu of epoch %u as trained on "
                      "(seed %llu, augment %s): true label over predicted, * "
                      "when wrong\n",
                 n, o.epoch,
-                (unsigned long long)(o.seed_given ? o.seed : ck.seed), aug);
-        mlp_predict_print_text(out, ds, &shown, n, pred, &cn);
+                (unsigned long long)(o.seed_given ? o.seed : m.ck.seed), aug);
+        mlp_predict_print_text(out, m.ds, &shown, n, pred, &m.cn);
     } else {
-        mlp_eval_print_model(out, o.model, &ck);
+        mlp_eval_print_model(out, o.model, &m.ck);
         fprintf(out, "data     %s: %zu test images, %zux%zu, %zu classes\n",
-                o.data_dir, ds->test_total, ds->rows, ds->cols,
-                ds->nclasses);
+                o.data_dir, m.ds->test_total, m.ds->rows, m.ds->cols,
+                m.ds->nclasses);
         fprintf(out, "showing  the first %zu: true label over predicted, * "
                      "when wrong\n",
                 n);
-        mlp_predict_print_text(out, ds, &shown, n, pred, &cn);
+        mlp_predict_print_text(out, m.ds, &shown, n, pred, &m.cn);
     }
     if (o.png != NULL) {
-        if ((rc = mlp_predict_png(o.png, ds, &shown, n, pred, &cn)) < 0)
+        if ((rc = mlp_predict_png(o.png, m.ds, &shown, n, pred, &m.cn)) <
+            0)
             goto out;
         if (!o.json) /* stdout stays one JSON object */
             fprintf(out, "wrote %s\n", o.png);
     }
-    if (fflush(out) != 0 || ferror(out))
-        rc = mlp_error_set(MLP_EIO, "cannot write the results: %s",
-                           strerror(errno));
+    rc = flush_results(out);
 out:
     free(pred);
     free(train_images);
     free(train_labels);
-    mlp_class_names_free(&cn);
-    mlp_net_destroy(net);
-    mlp_dataset_destroy(ds);
-    mlp_checkpoint_free(&ck);
+    opened_close(&m);
     return rc;
 }

@@ -18,9 +18,7 @@
 static const struct option plot_options[] = {
     {"png", required_argument, NULL, 'o'},
     {"title", required_argument, NULL, 'T'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    MLP_CLI_STD_OPTIONS,
 };
 
 static void plot_usage(FILE *f)
@@ -35,13 +33,9 @@ static void plot_usage(FILE *f)
           "  -T, --title TEXT   the chart's title\n"
           "                     [the run's model, or the number of runs]\n"
           "  -h, --help         show this help\n"
-          "  -V, --version      show versions\n"
-          "\n"
-          "Exit status:\n"
-          "  0    success\n"
-          "  1    error (a log, gnuplot, the picture)\n"
-          "  2    bad usage\n",
+          "  -V, --version      show versions\n",
           f);
+    mlp_cli_exit_status(f, NULL, "error (a log, gnuplot, the picture)", 0);
 }
 
 /*

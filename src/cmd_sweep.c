@@ -21,9 +21,7 @@ static const struct option sweep_options[] = {
     {"threads", required_argument, NULL, 't'},
     {"dir", required_argument, NULL, 'd'},
     {"no-plots", no_argument, NULL, 'N'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    MLP_CLI_STD_OPTIONS,
 };
 
 static void sweep_usage(FILE *f)
@@ -79,15 +77,12 @@ static void sweep_usage(FILE *f)
 "in the grid overrides them.  Running the same sweep again skips the runs\n"
 "that finished (ok, diverged or error), continues the others from their\n"
 "checkpoints (DIR/run-ID.ckpt) and starts the rest.  Ctrl-C stops the runs\n"
-"and keeps what finished (exit 130).\n"
-"\n"
-"Exit status:\n"
-"  0    the sweep ran and at least one run ended ok (results.csv has each\n"
-"       run's status)\n"
-"  1    no run ended ok, or an error (the sweep directory, the charts)\n"
-"  2    bad usage\n"
-"  130  interrupted (SIGINT or SIGTERM)\n",
+"and keeps what finished (exit 130).\n",
             mlp_config_ncores(), keys);
+    mlp_cli_exit_status(f, "the sweep ran and at least one run ended ok "
+                        "(results.csv has each\n       run's status)",
+                        "no run ended ok, or an error (the sweep directory, "
+                        "the charts)", MLP_EXIT_LINE_INTERRUPTED);
 }
 
 int mlp_cmd_sweep(int argc, char **argv, FILE *out)

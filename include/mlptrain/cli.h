@@ -55,6 +55,27 @@ int mlp_cli_parse_float(const char *opt, const char *arg, float *out);
 int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
                        const char *arg);
 
+/* The last entries of every command's getopt_long table: --help,
+ * --version and the terminator. */
+#define MLP_CLI_STD_OPTIONS                                                  \
+    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},  \
+    {NULL, 0, NULL, 0}
+
+/* Extra lines of an "Exit status" section (mlp_cli_exit_status). */
+enum {
+    MLP_EXIT_LINE_DIVERGED = 1u << 0,    /* 3    training diverged */
+    MLP_EXIT_LINE_INTERRUPTED = 1u << 1, /* 130  interrupted */
+};
+
+/*
+ * The end of a command's --help: a blank line and "Exit status:" with
+ * "0    OK" ("success" when ok is NULL), "1    ERROR", "2    bad usage"
+ * and the lines of `extra` (MLP_EXIT_LINE_*).  ok and error may hold
+ * "\n       " continuations.
+ */
+void mlp_cli_exit_status(FILE *f, const char *ok, const char *error,
+                         unsigned extra);
+
 /* Parse --augment's value: "shift=K", "flip", "shift=K,flip" (either
  * order), or "none"; K in 0..MLP_AUGMENT_MAX_SHIFT. */
 int mlp_cli_parse_augment(const char *opt, const char *arg,
