@@ -298,8 +298,8 @@ out:
 /* ---- predict -------------------------------------------------------- */
 
 static const struct option predict_options[] = {
-    {"count", required_argument, NULL, 'n'},
     MODEL_OPTIONS,
+    {"count", required_argument, NULL, 'n'},
     {"png", required_argument, NULL, 'o'},
     {"show-train", no_argument, NULL, OPT_SHOW_TRAIN},
     {"epoch", required_argument, NULL, OPT_EPOCH},

@@ -738,8 +738,8 @@ START_TEST(test_command_usage)
           "--model", "m", "-n", "101");
     USAGE(mlp_cmd_predict, "option '--png': empty file name", "predict",
           "--model", "m", "--png", "");
-    USAGE(mlp_cmd_predict, "option '--c' is ambiguous: it could be --count, "
-          "--class-names", "predict", "--model", "m", "--c", "3");
+    USAGE(mlp_cmd_predict, "option '--c' is ambiguous: it could be "
+          "--class-names, --count", "predict", "--model", "m", "--c", "3");
     USAGE(mlp_cmd_eval, "unknown option '--png'", "eval", "--model", "m",
           "--png", "x.png");
 #undef USAGE

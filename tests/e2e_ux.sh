@@ -37,7 +37,7 @@ expect_exit 2 "help: unknown command 'fly'" -- help fly
 
 # ---- abbreviations -----------------------------------------------------
 expect_exit 2 "option '--s' is ambiguous: it could be --schedule, --seed, --slots, --save, --save-best" -- --s 3
-expect_exit 2 "option '--c' is ambiguous: it could be --count, --class-names" -- \
+expect_exit 2 "option '--c' is ambiguous: it could be --class-names, --count" -- \
     predict --c 3 --model x
 expect_exit 2 "option '--s' is ambiguous: it could be --samples, --seed" -- \
     sweep --s 2 --grid lr=0.1 --dir "$TMP/sweep"
