@@ -61,14 +61,15 @@
 
 struct mlp_loader {
     /* Read-only once the workers start. */
-    mlp_split_t train, test;   /* views; the arrays belong to the caller */
+    mlp_split_t train, test, val; /* views; the arrays belong to the
+                                     caller */
     int has_test;
     size_t batch, dim;
     unsigned first_epoch, epochs;
     uint64_t seed;
     int shuffle;
     uint64_t fault_batch;      /* mlp_fault_loader_batch() at create */
-    size_t nb_train, nb_test;  /* batches per epoch and phase */
+    size_t nb_train, nb_test, nb_val; /* batches per epoch and phase */
     uint64_t per_epoch, total; /* batches per epoch, in the schedule */
     mlp_ring_t *ring;
     size_t nslots;
@@ -106,6 +107,22 @@ size_t mlp_loader_nbatches(size_t n, size_t batch)
     return batch == 0 ? 0 : n / batch + (n % batch != 0);
 }
 
+static const mlp_split_t *phase_split(const mlp_loader_t *ld,
+                                      mlp_phase_t phase)
+{
+    return phase == MLP_PHASE_TRAIN ? &ld->train
+           : phase == MLP_PHASE_VAL ? &ld->val
+                                    : &ld->test;
+}
+
+static const char *phase_name(mlp_phase_t phase)
+{
+    return phase == MLP_PHASE_TRAIN ? "train"
+           : phase == MLP_PHASE_VAL ? "val"
+                                    : "test";
+}
+
+/* An epoch is its training batches, then validation, then test. */
 static void locate(const mlp_loader_t *ld, uint64_t seq, batch_pos_t *pos)
 {
     uint64_t k = seq % ld->per_epoch;
@@ -118,9 +135,14 @@ static void locate(const mlp_loader_t *ld, uint64_t seq, batch_pos_t *pos)
         pos->index = (size_t)k;
         split = &ld->train;
         nb = ld->nb_train;
+    } else if (k < ld->nb_train + ld->nb_val) {
+        pos->phase = MLP_PHASE_VAL;
+        pos->index = (size_t)(k - ld->nb_train);
+        split = &ld->val;
+        nb = ld->nb_val;
     } else {
         pos->phase = MLP_PHASE_TEST;
-        pos->index = (size_t)(k - ld->nb_train);
+        pos->index = (size_t)(k - ld->nb_train - ld->nb_val);
         split = &ld->test;
         nb = ld->nb_test;
     }
@@ -145,9 +167,9 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
                              "loader: injected fault in batch %llu "
                              "(epoch %u, %s batch %zu)",
                              (unsigned long long)seq + 1, pos.epoch,
-                             pos.phase == MLP_PHASE_TRAIN ? "train" : "test",
+                             phase_name(pos.phase),
                              pos.index);
-    split = pos.phase == MLP_PHASE_TRAIN ? &ld->train : &ld->test;
+    split = phase_split(ld, pos.phase);
     permuted = pos.phase == MLP_PHASE_TRAIN && ld->shuffle;
     if (permuted) /* O(1): four round keys */
         mlp_perm_init(&perm, split->n, ld->seed, pos.epoch);
@@ -265,6 +287,15 @@ static int check_opts(const mlp_loader_opts_t *o)
                                  "opts.train dim %zu",
                                  o->test->dim, o->train->dim);
     }
+    if (o->val != NULL) {
+        if ((rc = check_split(o->val, "val")) != 0)
+            return rc;
+        if (o->val->dim != o->train->dim)
+            return mlp_error_set(MLP_EINVAL,
+                                 "loader: opts.val dim %zu differs from "
+                                 "opts.train dim %zu",
+                                 o->val->dim, o->train->dim);
+    }
     if (o->batch == 0)
         return mlp_error_set(MLP_EINVAL, "loader: opts.batch must be > 0");
     if (o->epochs < 1)
@@ -356,7 +387,10 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
     ld->nb_train = mlp_loader_nbatches(ld->train.n, ld->batch);
     ld->nb_test = ld->has_test ? mlp_loader_nbatches(ld->test.n, ld->batch)
                                : 0;
-    ld->per_epoch = (uint64_t)ld->nb_train + ld->nb_test;
+    if (opts->val != NULL)
+        ld->val = *opts->val;
+    ld->nb_val = mlp_loader_nbatches(ld->val.n, ld->batch);
+    ld->per_epoch = (uint64_t)ld->nb_train + ld->nb_val + ld->nb_test;
     ld->total = ld->per_epoch * ld->epochs;
     atomic_init(&ld->next, 0);
     ld->nworkers = opts->workers;
