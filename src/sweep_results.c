@@ -413,8 +413,10 @@ void mlp_sweep_print_table(const sweep_t *s, const size_t *order, size_t n,
         if (best == NULL && strcmp(r->status, "ok") == 0)
             best = r;
     }
-    fprintf(out, "ranked by %s\n", val ? "val acc (best epoch)"
-                                        : "test acc (final epoch)");
+    /* Without validation figures the table ranks by test acc, as it
+     * always did (its first figure column). */
+    if (val)
+        fputs("ranked by val acc (best epoch)\n", out);
     if (best != NULL) {
         unsigned be;
         double ba = best_acc(best, &be), bv;
