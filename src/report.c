@@ -504,8 +504,8 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
                         sum->best_epoch);
             if (sum->stopped_early > 0)
                 fprintf(rep->out, "; stopped early at epoch %u (no better "
-                        "val loss for %u epochs)", sum->stopped_early,
-                        sum->early_stop);
+                        "val loss for %u epoch%s)", sum->stopped_early,
+                        sum->early_stop, sum->early_stop == 1 ? "" : "s");
             fputc('\n', rep->out);
         } else if (strcmp(sum->status, "diverged") == 0 ||
                    strcmp(sum->status, "interrupted") == 0) {

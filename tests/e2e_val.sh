@@ -55,6 +55,18 @@ want=$(figures "$TMP/j0" | awk -v e="$best" '$2 == e { print $NF }')
     ok "--early-stop 2 stops at epoch 3, status ok" ||
     bad "--early-stop: $(cat "$TMP/es" "$TMP/err")"
 
+# Resume: the same held-out samples, the same figures (the checkpoint's
+# ntrain check refuses a resume that forgets --val).
+"$MLPTRAIN" "${common[@]}" --val 200 -j 2 --epochs 2 --save "$TMP/r.ckpt" -q >/dev/null 2>&1 &&
+    cp "$TMP/r.ckpt" "$TMP/r2.ckpt" &&
+    "$MLPTRAIN" "${common[@]}" --val 200 -j 2 --resume "$TMP/r.ckpt" >"$TMP/res" 2>"$TMP/err" &&
+    [ "$(figures "$TMP/res")" = "$(figures "$TMP/j0" | tail -2)" ] &&
+    ok "resumed with --val: epochs 3-4 digit for digit" ||
+    bad "resume: $(figures "$TMP/res") / $(figures "$TMP/j0")"
+"$MLPTRAIN" "${common[@]}" -j 2 --resume "$TMP/r2.ckpt" >"$TMP/out" 2>"$TMP/err"
+[ $? -ne 0 ] && grep -q 'trained on 1000 samples per epoch' "$TMP/err" &&
+    ok "resume without --val is refused" || bad "resume without --val: $(cat "$TMP/err")"
+
 # Usage errors name the option.
 expect_exit 2 "'--save-best'" -- "${common[@]}" --save-best "$TMP/x.ckpt"
 [ ! -e "$TMP/x.ckpt" ] && ok "no file without --val" || bad "x.ckpt written"
