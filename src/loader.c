@@ -265,6 +265,25 @@ static int check_split(const mlp_split_t *s, const char *name)
     return 0;
 }
 
+/* An optional split beside train (test, val): NULL, or valid with the
+ * training samples' size. */
+static int check_other_split(const mlp_split_t *s, const char *name,
+                             const mlp_split_t *train)
+{
+    int rc;
+
+    if (s == NULL)
+        return 0;
+    if ((rc = check_split(s, name)) != 0)
+        return rc;
+    if (s->dim != train->dim)
+        return mlp_error_set(MLP_EINVAL,
+                             "loader: opts.%s dim %zu differs from "
+                             "opts.train dim %zu",
+                             name, s->dim, train->dim);
+    return 0;
+}
+
 static int check_opts(const mlp_loader_opts_t *o)
 {
     int rc;
@@ -278,24 +297,9 @@ static int check_opts(const mlp_loader_opts_t *o)
                              "loader: opts.train has no samples (n = 0)");
     if ((rc = check_split(o->train, "train")) != 0)
         return rc;
-    if (o->test != NULL) {
-        if ((rc = check_split(o->test, "test")) != 0)
-            return rc;
-        if (o->test->dim != o->train->dim)
-            return mlp_error_set(MLP_EINVAL,
-                                 "loader: opts.test dim %zu differs from "
-                                 "opts.train dim %zu",
-                                 o->test->dim, o->train->dim);
-    }
-    if (o->val != NULL) {
-        if ((rc = check_split(o->val, "val")) != 0)
-            return rc;
-        if (o->val->dim != o->train->dim)
-            return mlp_error_set(MLP_EINVAL,
-                                 "loader: opts.val dim %zu differs from "
-                                 "opts.train dim %zu",
-                                 o->val->dim, o->train->dim);
-    }
+    if ((rc = check_other_split(o->test, "test", o->train)) != 0 ||
+        (rc = check_other_split(o->val, "val", o->train)) != 0)
+        return rc;
     if (o->batch == 0)
         return mlp_error_set(MLP_EINVAL, "loader: opts.batch must be > 0");
     if (o->epochs < 1)
