@@ -22,6 +22,7 @@
 
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
+#include "mlptrain/rng.h"
 
 const char *const mlp_dataset_file_names[MLP_NFILES] = {
     [MLP_FILE_TRAIN_IMAGES] = "train-images-idx3-ubyte",
@@ -209,10 +210,73 @@ out:
     return rc;
 }
 
+/*
+ * The held-out rows are copied out first (the permutation is random
+ * access), then the rows kept slide down in file order: row i moves to
+ * j <= i, so one forward pass compacts in place.  The training arrays are
+ * the idx buffers, which the dataset owns; a borrowed one (a test's view)
+ * is copied before it is written.
+ */
+int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
+{
+    mlp_split_t *tr = &ds->train;
+    size_t dim = tr->dim, total = tr->n, j = 0;
+    unsigned char *held = NULL;
+    uint8_t *buf = NULL, *img, *lab;
+    mlp_perm_t perm;
+
+    if (n == 0)
+        return 0;
+    if (ds->val.n > 0)
+        return mlp_error_set(MLP_EINVAL, "dataset: a validation split was "
+                             "already held out");
+    if (n >= total)
+        return mlp_error_set(MLP_EINVAL, "dataset: cannot hold out %zu of "
+                             "%zu training samples: none would be left to "
+                             "train on", n, total);
+    img = ds->idx[MLP_FILE_TRAIN_IMAGES].owned;
+    lab = ds->idx[MLP_FILE_TRAIN_LABELS].owned;
+    if (img == NULL || lab == NULL || img != tr->images || lab != tr->labels)
+        return mlp_error_set(MLP_EINVAL, "dataset: the training split is "
+                             "not the dataset's own buffers");
+    if ((buf = malloc(n * (dim + 1))) == NULL ||
+        (held = calloc(total, 1)) == NULL) {
+        free(buf);
+        return mlp_error_set(MLP_ENOMEM, "dataset: out of memory holding out "
+                             "%zu samples", n);
+    }
+    mlp_perm_init(&perm, total, seed, MLP_DATASET_HOLD_OUT_STREAM);
+    for (size_t r = 0; r < n; r++) {
+        size_t i = (size_t)mlp_perm_at(&perm, r);
+
+        memcpy(buf + r * dim, img + i * dim, dim);
+        buf[n * dim + r] = lab[i];
+        held[i] = 1;
+    }
+    for (size_t i = 0; i < total; i++) {
+        if (held[i])
+            continue;
+        if (j != i) {
+            memcpy(img + j * dim, img + i * dim, dim);
+            lab[j] = lab[i];
+        }
+        j++;
+    }
+    free(held);
+    ds->val_buf = buf;
+    ds->val.n = n;
+    ds->val.dim = dim;
+    ds->val.images = buf;
+    ds->val.labels = buf + n * dim;
+    tr->n = total - n;
+    return 0;
+}
+
 void mlp_dataset_destroy(mlp_dataset_t *ds)
 {
     if (ds == NULL)
         return;
+    free(ds->val_buf);
     for (int i = 0; i < MLP_NFILES; i++)
         mlp_idx_free(&ds->idx[i]);
     free(ds);

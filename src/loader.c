@@ -66,7 +66,8 @@
 
 struct mlp_loader {
     /* Read-only once the workers start. */
-    mlp_split_t train, test;   /* views; the arrays belong to the caller */
+    mlp_split_t train, test, val; /* views; the arrays belong to the
+                                     caller */
     int has_test;
     size_t batch, dim;
     unsigned first_epoch, epochs;
@@ -77,7 +78,7 @@ struct mlp_loader {
     size_t rows, cols;         /* image shape, when augmenting */
     float unit[256];           /* p / 255, for the mirrored rows */
     uint64_t fault_batch;      /* mlp_fault_loader_batch() at create */
-    size_t nb_train, nb_test;  /* batches per epoch and phase */
+    size_t nb_train, nb_test, nb_val; /* batches per epoch and phase */
     uint64_t per_epoch, total; /* batches per epoch, in the schedule */
     mlp_ring_t *ring;
     size_t nslots;
@@ -115,6 +116,22 @@ size_t mlp_loader_nbatches(size_t n, size_t batch)
     return batch == 0 ? 0 : n / batch + (n % batch != 0);
 }
 
+static const mlp_split_t *phase_split(const mlp_loader_t *ld,
+                                      mlp_phase_t phase)
+{
+    return phase == MLP_PHASE_TRAIN ? &ld->train
+           : phase == MLP_PHASE_VAL ? &ld->val
+                                    : &ld->test;
+}
+
+static const char *phase_name(mlp_phase_t phase)
+{
+    return phase == MLP_PHASE_TRAIN ? "train"
+           : phase == MLP_PHASE_VAL ? "val"
+                                    : "test";
+}
+
+/* An epoch is its training batches, then validation, then test. */
 static void locate(const mlp_loader_t *ld, uint64_t seq, batch_pos_t *pos)
 {
     uint64_t k = seq % ld->per_epoch;
@@ -127,9 +144,14 @@ static void locate(const mlp_loader_t *ld, uint64_t seq, batch_pos_t *pos)
         pos->index = (size_t)k;
         split = &ld->train;
         nb = ld->nb_train;
+    } else if (k < ld->nb_train + ld->nb_val) {
+        pos->phase = MLP_PHASE_VAL;
+        pos->index = (size_t)(k - ld->nb_train);
+        split = &ld->val;
+        nb = ld->nb_val;
     } else {
         pos->phase = MLP_PHASE_TEST;
-        pos->index = (size_t)(k - ld->nb_train);
+        pos->index = (size_t)(k - ld->nb_train - ld->nb_val);
         split = &ld->test;
         nb = ld->nb_test;
     }
@@ -222,9 +244,9 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
                              "loader: injected fault in batch %llu "
                              "(epoch %u, %s batch %zu)",
                              (unsigned long long)seq + 1, pos.epoch,
-                             pos.phase == MLP_PHASE_TRAIN ? "train" : "test",
+                             phase_name(pos.phase),
                              pos.index);
-    split = pos.phase == MLP_PHASE_TRAIN ? &ld->train : &ld->test;
+    split = phase_split(ld, pos.phase);
     permuted = pos.phase == MLP_PHASE_TRAIN && ld->shuffle;
     augmented = pos.phase == MLP_PHASE_TRAIN && ld->augmenting;
     if (permuted) /* O(1): four round keys */
@@ -325,6 +347,25 @@ static int check_split(const mlp_split_t *s, const char *name)
     return 0;
 }
 
+/* An optional split beside train (test, val): NULL, or valid with the
+ * training samples' size. */
+static int check_other_split(const mlp_split_t *s, const char *name,
+                             const mlp_split_t *train)
+{
+    int rc;
+
+    if (s == NULL)
+        return 0;
+    if ((rc = check_split(s, name)) != 0)
+        return rc;
+    if (s->dim != train->dim)
+        return mlp_error_set(MLP_EINVAL,
+                             "loader: opts.%s dim %zu differs from "
+                             "opts.train dim %zu",
+                             name, s->dim, train->dim);
+    return 0;
+}
+
 static int check_opts(const mlp_loader_opts_t *o)
 {
     int rc;
@@ -338,15 +379,9 @@ static int check_opts(const mlp_loader_opts_t *o)
                              "loader: opts.train has no samples (n = 0)");
     if ((rc = check_split(o->train, "train")) != 0)
         return rc;
-    if (o->test != NULL) {
-        if ((rc = check_split(o->test, "test")) != 0)
-            return rc;
-        if (o->test->dim != o->train->dim)
-            return mlp_error_set(MLP_EINVAL,
-                                 "loader: opts.test dim %zu differs from "
-                                 "opts.train dim %zu",
-                                 o->test->dim, o->train->dim);
-    }
+    if ((rc = check_other_split(o->test, "test", o->train)) != 0 ||
+        (rc = check_other_split(o->val, "val", o->train)) != 0)
+        return rc;
     if (o->batch == 0)
         return mlp_error_set(MLP_EINVAL, "loader: opts.batch must be > 0");
     if (o->epochs < 1)
@@ -455,7 +490,10 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
     ld->nb_train = mlp_loader_nbatches(ld->train.n, ld->batch);
     ld->nb_test = ld->has_test ? mlp_loader_nbatches(ld->test.n, ld->batch)
                                : 0;
-    ld->per_epoch = (uint64_t)ld->nb_train + ld->nb_test;
+    if (opts->val != NULL)
+        ld->val = *opts->val;
+    ld->nb_val = mlp_loader_nbatches(ld->val.n, ld->batch);
+    ld->per_epoch = (uint64_t)ld->nb_train + ld->nb_val + ld->nb_test;
     ld->total = ld->per_epoch * ld->epochs;
     atomic_init(&ld->next, 0);
     ld->nworkers = opts->workers;

@@ -157,11 +157,11 @@ const mlp_option_t mlp_options[] = {
      "--lr may change (fine-tuning, logged as an override)", NULL, "r.ckpt",
      0, NULL},
     {L("save-best"), 0, NULL, "Output", F(save_best_path), MLP_OPT_PATH, 0, 0,
-     0, 0, "FILE", "write the checkpoint of the best validation epoch "
-     "(needs --val)", "none", "b.ckpt", 0, NULL},
+     0, 0, "FILE", "write the checkpoint of the best epoch: the highest "
+     "val acc (needs --val)", "none", "b.ckpt", 0, NULL},
     {L("early-stop"), 0, NULL, "Output", F(early_stop), MLP_OPT_UINT, 0,
      1000000, 0, 0, "K", "stop after K epochs without a better validation "
-     "loss (needs --val); 0: never", NULL, "3", SWEEP | FIGS, NULL},
+     "loss (needs --val); 0: never", NULL, "3", RUN, NULL},
 };
 const size_t mlp_noptions = sizeof(mlp_options) / sizeof(mlp_options[0]);
 _Static_assert(sizeof(mlp_options) / sizeof(mlp_options[0]) <= 64,

@@ -424,6 +424,9 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
             "dataset", "train", juint(ds->train.n), "test", juint(ds->test.n),
             "rows", juint(ds->rows), "cols", juint(ds->cols), "classes",
             juint(ds->nclasses), "files", files);
+        if (rec != NULL && ds->val.n > 0)
+            json_object_set_new(json_object_get(rec, "dataset"), "val",
+                                juint(ds->val.n));
         if (rec != NULL && info->resume_path != NULL) {
             json_t *res = json_pack(
                 "{s:o,s:I,s:o}", "path", jstr(info->resume_path), "epoch",
@@ -444,28 +447,42 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
 
 int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
 {
+    json_t *rec;
+
     clear_progress(rep);
     if (rep->plot_path[0] != '\0')
         plot_epoch(rep, st);
     if (rep->out != NULL && !rep->quiet) {
-        fprintf(rep->out,
-                "epoch %2u  loss %.4f  train acc %.4f  test acc %.4f  "
-                "%.1f s  %.0f samples/s  wait %.1f%%\n",
-                st->epoch, st->train_loss, st->train_acc, st->test_acc,
-                st->seconds, st->samples_per_s, 100.0 * st->wait_share);
+        fprintf(rep->out, "epoch %2u  loss %.4f  train acc %.4f  ", st->epoch,
+                st->train_loss, st->train_acc);
+        if (st->has_val)
+            fprintf(rep->out, "val loss %.4f  val acc %.4f  ", st->val_loss,
+                    st->val_acc);
+        fprintf(rep->out, "test acc %.4f  %.1f s  %.0f samples/s  "
+                "wait %.1f%%\n",
+                st->test_acc, st->seconds, st->samples_per_s,
+                100.0 * st->wait_share);
         fflush(rep->out);
     }
     if (rep->log == NULL)
         return 0;
-    return log_record(
-        rep, json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "type",
-                       "epoch", "epoch", (json_int_t)st->epoch, "train_loss",
-                       jnum(st->train_loss), "train_acc", jnum(st->train_acc),
-                       "test_loss", jnum(st->test_loss), "test_acc",
-                       jnum(st->test_acc), "seconds", jnum(st->seconds),
-                       "train_seconds", jnum(st->train_seconds),
-                       "samples_per_s", jnum(st->samples_per_s),
-                       "wait_share", jnum(st->wait_share)));
+    rec = json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "type",
+                    "epoch", "epoch", (json_int_t)st->epoch, "train_loss",
+                    jnum(st->train_loss), "train_acc", jnum(st->train_acc),
+                    "test_loss", jnum(st->test_loss), "test_acc",
+                    jnum(st->test_acc), "seconds", jnum(st->seconds),
+                    "train_seconds", jnum(st->train_seconds),
+                    "samples_per_s", jnum(st->samples_per_s),
+                    "wait_share", jnum(st->wait_share));
+    /* Validation figures only when there is a split: a log without them
+     * reads as before. */
+    if (rec != NULL && st->has_val &&
+        (json_object_set_new(rec, "val_loss", jnum(st->val_loss)) != 0 ||
+         json_object_set_new(rec, "val_acc", jnum(st->val_acc)) != 0)) {
+        json_decref(rec);
+        rec = NULL;
+    }
+    return log_record(rep, rec);
 }
 
 int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
@@ -480,8 +497,20 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
                     sum->epochs, sum->seconds);
             if (isfinite(sum->samples_per_s))
                 fprintf(rep->out, "%.0f samples/s, ", sum->samples_per_s);
-            fprintf(rep->out, "test acc %.4f (best %.4f at epoch %u)\n",
-                    sum->final_test_acc, sum->best_test_acc, sum->best_epoch);
+            if (sum->has_val)
+                fprintf(rep->out, "test acc %.4f (best val acc %.4f at "
+                        "epoch %u, test acc there %.4f)",
+                        sum->final_test_acc, sum->best_val_acc,
+                        sum->best_epoch, sum->best_test_acc);
+            else
+                fprintf(rep->out, "test acc %.4f (best %.4f at epoch %u)",
+                        sum->final_test_acc, sum->best_test_acc,
+                        sum->best_epoch);
+            if (sum->stopped_early > 0)
+                fprintf(rep->out, "; stopped early at epoch %u (no better "
+                        "val loss for %u epoch%s)", sum->stopped_early,
+                        sum->early_stop, sum->early_stop == 1 ? "" : "s");
+            fputc('\n', rep->out);
         } else if (strcmp(sum->status, "diverged") == 0 ||
                    strcmp(sum->status, "interrupted") == 0) {
             fprintf(rep->out, "%s: 0 epochs in %.1f s, no test figure: %s\n",
@@ -502,6 +531,18 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
                     sum->best_epoch > 0 ? json_integer(sum->best_epoch)
                                         : json_null(),
                     "peak_rss_kb", (json_int_t)sum->peak_rss_kb);
+    if (rec != NULL && sum->has_val &&
+        (json_object_set_new(rec, "best_val_acc",
+                             jnum(sum->best_val_acc)) != 0 ||
+         json_object_set_new(rec, "best_val_loss",
+                             jnum(sum->best_val_loss)) != 0 ||
+         json_object_set_new(rec, "stopped_early",
+                             sum->stopped_early > 0
+                                 ? json_integer(sum->stopped_early)
+                                 : json_null()) != 0)) {
+        json_decref(rec);
+        rec = NULL;
+    }
     if (rec != NULL && sum->message != NULL &&
         json_object_set_new(rec, "message", jstr(sum->message)) != 0) {
         json_decref(rec);

@@ -106,6 +106,10 @@ int mlp_runlog_parse_line(mlp_runlog_t *log, const char *line)
             num(rec, "test_acc", &e.test_acc) < 0)
             goto out;
         e.epoch = (unsigned)ep;
+        e.has_val = num(rec, "val_loss", &e.val_loss) == 0 &&
+                    num(rec, "val_acc", &e.val_acc) == 0;
+        if (!e.has_val)
+            e.val_loss = e.val_acc = 0.0;
         rc = add_epoch(log, &e);
     } else if (strcmp(type, "end") == 0) {
         if (str(rec, "status", log->status, sizeof(log->status)) < 0)
@@ -120,6 +124,11 @@ int mlp_runlog_parse_line(mlp_runlog_t *log, const char *line)
         log->best_test_acc = num(rec, "best_test_acc", &v) == 0 ? v : 0.0;
         log->best_epoch =
             whole(rec, "best_epoch", 0, 1e9, &v) == 0 ? (unsigned)v : 0;
+        log->has_best_val = num(rec, "best_val_acc", &v) == 0;
+        log->best_val_acc = log->has_best_val ? v : 0.0;
+        log->best_val_loss = num(rec, "best_val_loss", &v) == 0 ? v : 0.0;
+        log->stopped_early =
+            whole(rec, "stopped_early", 0, 1e9, &v) == 0 ? (unsigned)v : 0;
         if (str(rec, "message", log->message, sizeof(log->message)) < 0)
             log->message[0] = '\0';
     }

@@ -107,6 +107,40 @@ static double best_acc(const run_t *r, unsigned *epoch)
     return best;
 }
 
+/*
+ * A run's validation accuracy at its best epoch (the highest; a run with
+ * --val chooses its best epoch by it): from its end record, else from its
+ * epochs.  Returns 0 when the run has no validation figure (no --val).
+ */
+static int best_val(const run_t *r, double *acc)
+{
+    int have = 0;
+
+    *acc = 0.0;
+    if (r->log.has_end && r->log.has_best_val) {
+        *acc = r->log.best_val_acc;
+        return 1;
+    }
+    for (size_t i = 0; i < r->log.nepochs; i++)
+        if (r->log.epochs[i].has_val &&
+            (!have || r->log.epochs[i].val_acc > *acc)) {
+            *acc = r->log.epochs[i].val_acc;
+            have = 1;
+        }
+    return have;
+}
+
+/* Some ended run of the sweep has a validation figure. */
+static int any_val(const sweep_t *s, const size_t *order, size_t n)
+{
+    double v;
+
+    for (size_t i = 0; i < n; i++)
+        if (best_val(&s->runs[order[i]], &v))
+            return 1;
+    return 0;
+}
+
 static double run_seconds(const run_t *r)
 {
     return r->log.has_end ? r->log.seconds : r->wall;
@@ -163,17 +197,26 @@ void mlp_sweep_settle(sweep_t *s, run_t *r, int wstatus, int stopping)
 
 /* ---- ranking, results.csv, table, charts ----------------------------- */
 
-/* Ranked: ok runs first, then by final test accuracy, then grid order. */
+/*
+ * Ranked: ok runs first; then runs with a validation split, by their best
+ * epoch's validation accuracy (choosing on the test set would leak it),
+ * before runs without, by final test accuracy; then grid order.
+ */
 static int cmp_rank(const void *a, const void *b, void *arg)
 {
     const sweep_t *s = arg;
     const run_t *x = &s->runs[*(const size_t *)a];
     const run_t *y = &s->runs[*(const size_t *)b];
     int okx = strcmp(x->status, "ok") == 0, oky = strcmp(y->status, "ok") == 0;
-    double fx = final_acc(x), fy = final_acc(y);
+    double fx = final_acc(x), fy = final_acc(y), vx, vy;
+    int hx = best_val(x, &vx), hy = best_val(y, &vy);
 
     if (okx != oky)
         return oky - okx;
+    if (hx != hy)
+        return hy - hx;
+    if (hx && vx != vy)
+        return vx < vy ? 1 : -1;
     if (fx != fy)
         return fx < fy ? 1 : -1;
     return x->point < y->point ? -1 : x->point > y->point;
@@ -236,6 +279,7 @@ static int csv_fill(int fd, const char *tmp, void *arg)
     for (size_t k = 0; k < s->g->nkeys; k++)
         fprintf(f, ",%s", s->g->keys[k]);
     fputs(",status,epochs,final_test_acc,best_test_acc,best_epoch,"
+          "best_val_acc,best_val_loss,stopped_early,"
           "final_train_loss,seconds,samples_per_s,log,message\n",
           f);
     for (size_t i = 0; i < s->nruns; i++) {
@@ -253,10 +297,25 @@ static int csv_fill(int fd, const char *tmp, void *arg)
         csv_field(f, r->status, 0);
         fprintf(f, "%u,", l->nepochs ? l->epochs[l->nepochs - 1].epoch : 0);
         if (l->nepochs > 0) {
-            fprintf(f, "%.6f,%.6f,%u,%.6g,", final_acc(r), ba, be,
-                    l->epochs[l->nepochs - 1].train_loss);
+            double bv;
+
+            fprintf(f, "%.6f,%.6f,%u,", final_acc(r), ba, be);
+            /* validation: empty without --val */
+            if (best_val(r, &bv))
+                fprintf(f, "%.6f,", bv);
+            else
+                fputs(",", f);
+            if (l->has_end && l->has_best_val)
+                fprintf(f, "%.6g,", l->best_val_loss);
+            else
+                fputs(",", f);
+            if (l->stopped_early > 0)
+                fprintf(f, "%u,", l->stopped_early);
+            else
+                fputs(",", f);
+            fprintf(f, "%.6g,", l->epochs[l->nepochs - 1].train_loss);
         } else {
-            fputs(",,,,", f);
+            fputs(",,,,,,,", f);
         }
         fprintf(f, "%.2f,", run_seconds(r));
         snprintf(v, sizeof(v), "%.0f", l->samples_per_s);
@@ -299,6 +358,7 @@ void mlp_sweep_print_table(const sweep_t *s, const size_t *order, size_t n,
                                            "run"};
     size_t wk[MLP_SWEEP_MAX_KEYS], ws = strlen(head[0]), nk = s->g->nkeys;
     const run_t *best = NULL;
+    int val = any_val(s, order, n); /* a "val acc" column, the ranking's */
 
     for (size_t k = 0; k < nk; k++) {
         wk[k] = strlen(s->g->keys[k]);
@@ -314,8 +374,11 @@ void mlp_sweep_print_table(const sweep_t *s, const size_t *order, size_t n,
     fprintf(out, "%4s", "rank");
     for (size_t k = 0; k < nk; k++)
         fprintf(out, "  %-*s", (int)wk[k], s->g->keys[k]);
-    fprintf(out, "  %-*s  %8s  %8s  %6s  %7s  %9s  %s\n", (int)ws, head[0],
-            head[1], head[2], head[3], head[4], head[5], head[6]);
+    fprintf(out, "  %-*s", (int)ws, head[0]);
+    if (val)
+        fprintf(out, "  %8s", "val acc");
+    fprintf(out, "  %8s  %8s  %6s  %7s  %9s  %s\n", head[1], head[2],
+            head[3], head[4], head[5], head[6]);
     for (size_t i = 0; i < n; i++) {
         const run_t *r = &s->runs[order[i]];
         const mlp_runlog_t *l = &r->log;
@@ -325,6 +388,14 @@ void mlp_sweep_print_table(const sweep_t *s, const size_t *order, size_t n,
         for (size_t k = 0; k < nk; k++)
             fprintf(out, "  %-*s", (int)wk[k], r->vals[k]);
         fprintf(out, "  %-*s", (int)ws, r->status);
+        if (val) {
+            double v;
+
+            if (best_val(r, &v))
+                fprintf(out, "  %8.4f", v);
+            else
+                fprintf(out, "  %8s", "-");
+        }
         if (l->nepochs > 0) {
             double loss = l->epochs[l->nepochs - 1].train_loss;
 
@@ -342,12 +413,21 @@ void mlp_sweep_print_table(const sweep_t *s, const size_t *order, size_t n,
         if (best == NULL && strcmp(r->status, "ok") == 0)
             best = r;
     }
+    /* Without validation figures the table ranks by test acc, as it
+     * always did (its first figure column). */
+    if (val)
+        fputs("ranked by val acc (best epoch)\n", out);
     if (best != NULL) {
         unsigned be;
-        double ba = best_acc(best, &be);
+        double ba = best_acc(best, &be), bv;
 
-        fprintf(out, "best: %s (%s): test acc %.4f, best %.4f at epoch %u\n",
-                best->label, best->id, final_acc(best), ba, be);
+        if (best_val(best, &bv))
+            fprintf(out, "best: %s (%s): val acc %.4f at epoch %u (test acc "
+                    "there %.4f), final test acc %.4f\n",
+                    best->label, best->id, bv, be, ba, final_acc(best));
+        else
+            fprintf(out, "best: %s (%s): test acc %.4f, best %.4f at epoch "
+                    "%u\n", best->label, best->id, final_acc(best), ba, be);
     } else {
         fputs("best: none (no run finished ok)\n", out);
     }

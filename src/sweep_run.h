@@ -75,8 +75,10 @@ void mlp_sweep_settle(sweep_t *s, run_t *r, int wstatus, int stopping);
 /* DIR/results.csv, whole or absent (outfile.h). */
 int mlp_sweep_write_csv(const sweep_t *s);
 
-/* Indices of the ended runs, best first (ok runs, then by final test
- * accuracy, then grid order); *n of them; NULL when out of memory. */
+/* Indices of the ended runs, best first (ok runs; then runs with a
+ * validation split by their best epoch's val acc, before runs without by
+ * final test accuracy; then grid order); *n of them; NULL when out of
+ * memory. */
 size_t *mlp_sweep_ranking(const sweep_t *s, size_t *n);
 
 /* The ranked table to out, and the best run named. */

@@ -155,8 +155,8 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
  * their blocked layout, activations and their gradients at the largest
  * batch, the shared scratchpad and any workspace: mlp_net_estimate), the
  * optimizer's velocities, a checkpoint's copies (the parameters and
- * velocities in logical order, for --save and for the checkpoint being
- * resumed), dL/dlogits, the warm-up's input batch and the ring's slots.
+ * velocities in logical order, for --save, for --save-best and for the
+ * checkpoint being resumed; `save` counts the files written), dL/dlogits, the warm-up's input batch and the ring's slots.
  * The dataset is already loaded: it counts in *total (what the process
  * will hold, for tests against the peak RSS) but not against what is
  * still available.  Both sides get memprobe's margin.
@@ -167,7 +167,8 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
 {
     mlp_net_mem_t nm;
     double logical = 0, in = (double)spec->in, need, avail, data = 0;
-    double copies = (save ? 1 + momentum : 0) + (resume ? 1 + momentum : 0);
+    double copies = (double)save * (1 + momentum) +
+                    (resume ? 1 + momentum : 0);
     double b = (double)maxb;
     int rc;
 
@@ -185,6 +186,7 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
            (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
     for (int i = 0; i < MLP_NFILES; i++)
         data += (double)ds->idx[i].count * (double)ds->idx[i].item_size;
+    data += (double)ds->val.n * (double)(ds->val.dim + 1);
     if (total != NULL)
         *total = mlp_memprobe_with_margin(need + data);
     need = mlp_memprobe_with_margin(need);
@@ -232,7 +234,8 @@ static int check_finite(mlp_net_t *net, mlp_optim_t *opt, unsigned epoch,
 /* ---- the run -------------------------------------------------------- */
 
 /*
- * Every output of a run, before any work: --save and --log absent or
+ * Every output of a run, before any work: --save, --save-best and --log
+ * absent or
  * regular files, --plot a .png or .svg one, and no output the same file as
  * an input (the data files, --resume) or as another output (outfile.h).
  * --save may name the --resume checkpoint: it replaces it atomically.
@@ -240,12 +243,15 @@ static int check_finite(mlp_net_t *net, mlp_optim_t *opt, unsigned epoch,
 static int check_outputs(const mlp_config_t *cfg)
 {
     mlp_dataset_paths_t *data = NULL;
-    mlp_out_file_t fs[MLP_DATASET_NPATHS + 4];
+    mlp_out_file_t fs[MLP_DATASET_NPATHS + 5];
     size_t n = 0;
     int rc;
 
     if (cfg->save_path[0] != '\0' &&
         (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
+        return rc;
+    if (cfg->save_best_path[0] != '\0' &&
+        (rc = mlp_checkpoint_check_writable(cfg->save_best_path)) < 0)
         return rc;
     if (cfg->log_path[0] != '\0' && (rc = mlp_out_check(cfg->log_path)) < 0)
         return rc;
@@ -254,6 +260,7 @@ static int check_outputs(const mlp_config_t *cfg)
         return rc;
     fs[n++] = (mlp_out_file_t){cfg->log_path, "--log", 1, NULL};
     fs[n++] = (mlp_out_file_t){cfg->save_path, "--save", 1, "--resume"};
+    fs[n++] = (mlp_out_file_t){cfg->save_best_path, "--save-best", 1, NULL};
     fs[n++] = (mlp_out_file_t){cfg->plot_path, "--plot", 1, NULL};
     fs[n++] = (mlp_out_file_t){cfg->resume_path, "--resume", 0, NULL};
     if ((data = malloc(sizeof(*data))) == NULL)
@@ -289,19 +296,66 @@ typedef struct {
     mlp_epoch_stats_t *hist;    /* (epochs - first + 1) */
     float *dlogits;             /* (maxb, nclasses) */
     mlp_checkpoint_t rck, sck;  /* resumed from; saved to */
+    mlp_checkpoint_t bck;       /* --save-best's */
+    mlp_config_t *best_cfg;     /* cfg with save_path = --save-best */
     run_state_t rs;
     double train_time, t_start, trained_samples;
-    size_t nb_train, nb_test, maxb;
+    size_t nb_train, nb_val, nb_test, maxb;
+    unsigned stopped_early;     /* --early-stop ended the run here */
     unsigned first;             /* first epoch of this run */
     uint64_t batches_run;
     double max_loss;            /* per sample; 0: only non-finite */
-    char save_lock[MLP_PATH_MAX + 8];
-    int save_lock_fd;
+    char save_lock[MLP_PATH_MAX + 8], best_lock[MLP_PATH_MAX + 8];
+    int save_lock_fd, best_lock_fd;
     int resume, lr_override, free_cores;
 } session_t;
 
+/* --save-best and --early-stop judge by the validation split: --val. */
+static int check_val_options(const mlp_config_t *cfg)
+{
+    if (cfg->val > 0)
+        return 0;
+    if (cfg->save_best_path[0] != '\0')
+        return mlp_error_set(MLP_EUSAGE, "option '--save-best' needs --val "
+                             "N: the best epoch is chosen on a validation "
+                             "split, never on the test set");
+    if (cfg->early_stop > 0)
+        return mlp_error_set(MLP_EUSAGE, "option '--early-stop' needs --val "
+                             "N: it watches the validation loss");
+    return 0;
+}
+
 /*
- * Validate, check every output, take the checkpoint's lock and open the
+ * The checkpoint's inode changes at every rename: its lock is the sidecar
+ * file PATH.lock, removed at the end.  "" takes no lock.
+ */
+static int lock_checkpoint(const char *path, char *lock, int *fd)
+{
+    int rc;
+
+    if (path[0] == '\0')
+        return 0;
+    if ((rc = mlp_out_lock_name(path, lock, MLP_PATH_MAX + 8)) < 0 ||
+        (rc = mlp_out_lock(lock, fd)) < 0) {
+        if (rc == MLP_EBUSY)
+            mlp_error_set(rc, "'%s' is in use by another mlptrain process "
+                              "(lock '%s')", path, lock);
+        return rc;
+    }
+    return 0;
+}
+
+static void unlock_checkpoints(session_t *s)
+{
+    if (s->save_lock_fd >= 0)
+        mlp_out_unlock_remove(s->save_lock, s->save_lock_fd);
+    if (s->best_lock_fd >= 0)
+        mlp_out_unlock_remove(s->best_lock, s->best_lock_fd);
+    s->save_lock_fd = s->best_lock_fd = -1;
+}
+
+/*
+ * Validate, check every output, take the checkpoints' locks and open the
  * report.  On failure nothing is left to close (no summary is written).
  */
 static int session_open(session_t *s, const mlp_config_t *cfg_in, FILE *out,
@@ -315,12 +369,16 @@ static int session_open(session_t *s, const mlp_config_t *cfg_in, FILE *out,
     s->out = out;
     s->res = res;
     s->first = 1;
-    s->save_lock_fd = -1;
+    s->save_lock_fd = s->best_lock_fd = -1;
+    s->rs.best_val_acc = -1.0;
+    s->rs.best_val_loss = INFINITY;
     if (res != NULL)
         memset(res, 0, sizeof(*res));
-    if ((rc = mlp_config_validate(cfg_in)) < 0)
-        return rc;
     s->resume = cfg_in->resume_path[0] != '\0';
+    /* A resumed run's --val is the checkpoint's: checked once merged. */
+    if ((rc = mlp_config_validate(cfg_in)) < 0 ||
+        (!s->resume && (rc = check_val_options(cfg_in)) < 0))
+        return rc;
     /* Before any thread of ours runs: they would count as load. */
     s->free_cores = out != NULL
                         ? mlp_config_load_free_cores(mlp_config_ncores())
@@ -332,23 +390,13 @@ static int session_open(session_t *s, const mlp_config_t *cfg_in, FILE *out,
     /* The checkpoint written: --save, else the --resume file. */
     save_to = cfg_in->save_path[0] != '\0' ? cfg_in->save_path
                                            : cfg_in->resume_path;
-    if (save_to[0] != '\0') {
-        /* The checkpoint's inode changes at every rename: its lock is the
-         * sidecar file SAVE.lock, removed at the end. */
-        if ((rc = mlp_out_lock_name(save_to, s->save_lock,
-                                    sizeof(s->save_lock))) < 0 ||
-            (rc = mlp_out_lock(s->save_lock, &s->save_lock_fd)) < 0) {
-            if (rc == MLP_EBUSY)
-                mlp_error_set(rc, "'%s' is in use by another mlptrain "
-                                  "process (lock '%s')",
-                              save_to, s->save_lock);
-            return rc;
-        }
-    }
-    if ((rc = mlp_report_create(out, err, cfg_in->quiet, cfg_in->log_path,
+    if ((rc = lock_checkpoint(save_to, s->save_lock, &s->save_lock_fd)) <
+            0 ||
+        (rc = lock_checkpoint(cfg_in->save_best_path, s->best_lock,
+                              &s->best_lock_fd)) < 0 ||
+        (rc = mlp_report_create(out, err, cfg_in->quiet, cfg_in->log_path,
                                 s->resume, &s->rep)) < 0) {
-        if (s->save_lock_fd >= 0)
-            mlp_out_unlock_remove(s->save_lock, s->save_lock_fd);
+        unlock_checkpoints(s);
         return rc;
     }
     return 0;
@@ -363,12 +411,22 @@ static int session_resume(session_t *s)
     if (!(cfg = s->cfg = malloc(sizeof(*cfg))))
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     *cfg = *s->cfg_in;
+    if (cfg->save_best_path[0] != '\0') {
+        if (!(s->best_cfg = malloc(sizeof(*s->best_cfg))))
+            return mlp_error_set(MLP_ENOMEM, "out of memory");
+        *s->best_cfg = *cfg; /* options merged below */
+    }
     startup_hold();
-    if (!s->resume)
+    if (!s->resume) {
+        if (s->best_cfg != NULL)
+            memcpy(s->best_cfg->save_path, cfg->save_best_path,
+                   sizeof(cfg->save_best_path));
         return 0;
+    }
     if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
         (rc = mlp_train_merge_resume(cfg, &s->rck,
-                                     &s->lr_override)) < 0)
+                                     &s->lr_override)) < 0 ||
+        (rc = check_val_options(cfg)) < 0)
         return rc;
     /* It goes on saving where it came from, unless --save names another
      * file (checked once the file proved a checkpoint). */
@@ -381,7 +439,22 @@ static int session_resume(session_t *s)
     s->rs.epoch = s->rck.epoch;
     s->rs.best_acc = s->rck.best_test_acc;
     s->rs.best_epoch = s->rck.best_epoch;
+    /* The validation state (checkpoint version 2; a version 1 file has
+     * none and had no --val): best epoch and early stop go on exactly. */
+    if (s->rck.best_val_epoch > 0)
+        s->rs.best_val_acc = s->rck.best_val_acc;
+    if (s->rck.best_val_loss_epoch > 0) {
+        s->rs.best_val_loss = s->rck.best_val_loss;
+        s->rs.best_val_loss_epoch = s->rck.best_val_loss_epoch;
+    }
     s->rs.final_acc = s->rck.final_test_acc;
+    if (s->best_cfg != NULL) {
+        char path[sizeof(cfg->save_best_path)];
+
+        memcpy(path, cfg->save_best_path, sizeof(path));
+        *s->best_cfg = *cfg;
+        memcpy(s->best_cfg->save_path, path, sizeof(path));
+    }
     return 0;
 }
 
@@ -407,6 +480,14 @@ static int session_load_data(session_t *s)
                              "%s: no test images: a run reports its test "
                              "accuracy",
                              ds->files[MLP_FILE_TEST_IMAGES].path);
+    /* After --limit-train: N of the samples it leaves. */
+    if (cfg->val >= ds->train.n && cfg->val > 0)
+        return mlp_error_set(MLP_EUSAGE, "option '--val': %zu, but only %zu "
+                             "training samples are used (after "
+                             "--limit-train): none would be left to train on",
+                             cfg->val, ds->train.n);
+    if ((rc = mlp_dataset_hold_out(ds, cfg->val, cfg->seed)) < 0)
+        return rc;
     if (s->resume && (rc = mlp_train_check_resume_data(&s->rck, ds,
                                                        cfg->resume_path)) < 0)
         return rc;
@@ -416,10 +497,13 @@ static int session_load_data(session_t *s)
                   : cfg->max_loss == 0.0f ? 100.0 * log((double)ds->nclasses)
                                           : 0.0;
     s->nb_train = mlp_loader_nbatches(ds->train.n, cfg->batch);
+    s->nb_val = mlp_loader_nbatches(ds->val.n, cfg->batch);
     s->nb_test = mlp_loader_nbatches(ds->test.n, cfg->batch);
-    /* A batch larger than both splits is one batch of each: the ring
-     * needs no more rows than the larger split. */
+    /* A batch larger than every split is one batch of each: the ring
+     * needs no more rows than the largest split. */
     s->maxb = ds->train.n > ds->test.n ? ds->train.n : ds->test.n;
+    if (ds->val.n > s->maxb)
+        s->maxb = ds->val.n;
     if (s->maxb > cfg->batch)
         s->maxb = cfg->batch;
     return 0;
@@ -449,9 +533,13 @@ static int session_build(session_t *s)
     spec.input_dropout = cfg->input_dropout;
     mlp_net_spec_add_split(&spec, ds->train.n, cfg->batch);
     mlp_net_spec_add_split(&spec, ds->test.n, cfg->batch);
+    if (ds->val.n > 0)
+        mlp_net_spec_add_split(&spec, ds->val.n, cfg->batch);
     slots = mlp_loader_nslots(cfg->workers, cfg->slots);
     if ((rc = check_memory(&spec, s->maxb, slots, cfg->momentum > 0.0f,
-                           cfg->save_path[0] != '\0', s->resume, ds,
+                           (cfg->save_path[0] != '\0') +
+                               (cfg->save_best_path[0] != '\0'),
+                           s->resume, ds,
                            s->res != NULL ? &s->res->mem_estimate : NULL)) <
         0)
         return rc;
@@ -496,6 +584,7 @@ static int session_start(session_t *s)
     memset(&lo, 0, sizeof(lo));
     lo.train = &s->ds->train;
     lo.test = s->ds->test.n > 0 ? &s->ds->test : NULL;
+    lo.val = s->ds->val.n > 0 ? &s->ds->val : NULL;
     lo.batch = s->maxb;
     lo.first_epoch = s->first;
     lo.epochs = cfg->epochs - s->first + 1;
@@ -569,7 +658,7 @@ static int interrupt_at(session_t *s, unsigned e, size_t k)
 }
 
 /*
- * Epoch e's batches, training then test, into *st.  A resumed epoch
+ * Epoch e's batches, training, validation then test, into *st.  A resumed epoch
  * takes the batches its checkpoint already trained on and drops them.
  */
 static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
@@ -577,8 +666,9 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     const mlp_dataset_t *ds = s->ds;
     run_state_t *rs = &s->rs;
     double t0 = mlp_clock_now(), t_train = t0, test_loss = 0.0;
+    double val_loss = 0.0;
     uint64_t w0 = mlp_loader_wait_ns(s->ld);
-    size_t test_correct = 0, skip = 0, trained = 0;
+    size_t test_correct = 0, val_correct = 0, skip = 0, trained = 0;
     int rc = 0;
 
     rs->loss_sum = 0.0;
@@ -590,7 +680,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
         rs->correct = s->rck.partial_correct;
         rs->batches_done = skip;
     }
-    for (size_t k = 0; k < s->nb_train + s->nb_test; k++) {
+    for (size_t k = 0; k < s->nb_train + s->nb_val + s->nb_test; k++) {
         mlp_batch_t b;
         const float *logits;
         double batch_loss = 0.0;
@@ -613,8 +703,11 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
             trained += b.n;
             s->batches_run++;
         } else if ((rc = mlp_net_forward(s->net, b.x, b.n, &logits)) == 0) {
+            int val = b.phase == MLP_PHASE_VAL;
+
             mlp_loss_softmax_xent(logits, b.y, b.n, ds->nclasses, NULL,
-                                  &test_loss, &test_correct);
+                                  val ? &val_loss : &test_loss,
+                                  val ? &val_correct : &test_correct);
         }
         mlp_loader_release(s->ld, &b);
         if (rc < 0)
@@ -631,6 +724,10 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     if (!isfinite(test_loss))
         return mlp_error_set(MLP_EDIVERGED,
                              "epoch %u: the test loss is not finite", e);
+    if (!isfinite(val_loss))
+        return mlp_error_set(MLP_EDIVERGED,
+                             "epoch %u: the validation loss is not finite",
+                             e);
     st->epoch = e;
     st->seconds = mlp_clock_now() - t0;
     st->train_seconds = t_train - t0;
@@ -638,6 +735,10 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     st->train_acc = (double)rs->correct / (double)ds->train.n;
     st->test_loss = ds->test.n ? test_loss / (double)ds->test.n : 0.0;
     st->test_acc = ds->test.n ? (double)test_correct / (double)ds->test.n
+                              : 0.0;
+    st->has_val = ds->val.n > 0;
+    st->val_loss = st->has_val ? val_loss / (double)ds->val.n : 0.0;
+    st->val_acc = st->has_val ? (double)val_correct / (double)ds->val.n
                               : 0.0;
     st->samples_per_s =
         st->train_seconds > 0.0 ? (double)trained / st->train_seconds : 0.0;
@@ -648,31 +749,67 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     return 0;
 }
 
+/*
+ * The best epoch so far, after epoch e: by validation accuracy with a
+ * split, else by test accuracy; the first on ties.  Returns 1 when e is
+ * the new best.  Also the lowest validation loss, for --early-stop.
+ */
+static int update_best(run_state_t *rs, const mlp_epoch_stats_t *st,
+                       unsigned e)
+{
+    int better;
+
+    if (st->has_val) {
+        if (st->val_loss < rs->best_val_loss) {
+            rs->best_val_loss = st->val_loss;
+            rs->best_val_loss_epoch = e;
+        }
+        better = st->val_acc > rs->best_val_acc || rs->best_epoch == 0;
+        if (better)
+            rs->best_val_acc = st->val_acc;
+    } else {
+        better = st->test_acc > rs->best_acc || rs->best_epoch == 0;
+    }
+    if (better) {
+        rs->best_acc = st->test_acc;
+        rs->best_epoch = e;
+    }
+    return better;
+}
+
 /* The epochs: each one run, recorded, reported and saved. */
 static int run_epochs(session_t *s)
 {
+    const mlp_config_t *cfg = s->cfg;
     run_state_t *rs = &s->rs;
     int rc;
 
     s->t_start = mlp_clock_now();
-    for (unsigned e = s->first; e <= s->cfg->epochs; e++) {
+    for (unsigned e = s->first; e <= cfg->epochs; e++) {
         mlp_epoch_stats_t *st = &s->hist[e - s->first];
+        int best;
 
         if ((rc = run_epoch(s, e, st)) < 0)
             return rc;
         rs->epoch = e;
         rs->batches_done = 0;
         rs->final_acc = st->test_acc;
-        if (st->test_acc > rs->best_acc || rs->best_epoch == 0) {
-            rs->best_acc = st->test_acc;
-            rs->best_epoch = e;
-        }
+        best = update_best(rs, st, e);
         if ((rc = mlp_report_epoch(s->rep, st)) < 0)
             return rc;
-        if (s->cfg->save_path[0] != '\0' &&
-            (rc = mlp_train_save(&s->sck, s->cfg, s->ds, s->net, s->opt,
+        if (cfg->save_path[0] != '\0' &&
+            (rc = mlp_train_save(&s->sck, cfg, s->ds, s->net, s->opt,
                                  rs)) < 0)
             return rc;
+        if (best && s->best_cfg != NULL &&
+            (rc = mlp_train_save(&s->bck, s->best_cfg, s->ds, s->net, s->opt,
+                                 rs)) < 0)
+            return rc;
+        if (cfg->early_stop > 0 && st->has_val &&
+            e - rs->best_val_loss_epoch >= cfg->early_stop) {
+            s->stopped_early = e;
+            break;
+        }
     }
     return 0;
 }
@@ -725,6 +862,13 @@ static int session_finish(session_t *s, int rc)
     sum.final_test_acc = rs->epoch > 0 ? rs->final_acc : NAN;
     sum.best_test_acc = rs->best_epoch > 0 ? rs->best_acc : NAN;
     sum.best_epoch = rs->best_epoch;
+    sum.has_val = s->ds != NULL && s->ds->val.n > 0;
+    sum.best_val_acc = rs->best_epoch > 0 && rs->best_val_acc >= 0.0
+                           ? rs->best_val_acc
+                           : NAN;
+    sum.best_val_loss = rs->best_val_loss_epoch > 0 ? rs->best_val_loss : NAN;
+    sum.stopped_early = s->stopped_early;
+    sum.early_stop = s->cfg != NULL ? s->cfg->early_stop : 0;
     sum.peak_rss_kb = peak_rss_kb();
     mlp_error_save(&first);
     sum.message = rc < 0 ? first.msg : NULL;
@@ -748,6 +892,9 @@ static int session_finish(session_t *s, int rc)
             isfinite(sum.samples_per_s) ? sum.samples_per_s : 0.0;
         res->best_test_acc = rs->best_acc;
         res->best_epoch = rs->best_epoch;
+        res->best_val_acc = rs->best_val_acc;
+        res->best_val_loss = rs->best_val_loss;
+        res->stopped_early = s->stopped_early;
     }
     return rc;
 }
@@ -760,12 +907,13 @@ static void session_close(session_t *s)
     free(s->dlogits);
     mlp_checkpoint_free(&s->sck);
     mlp_checkpoint_free(&s->rck);
+    mlp_checkpoint_free(&s->bck);
     mlp_optim_destroy(s->opt);
     mlp_net_destroy(s->net);
     mlp_dataset_destroy(s->ds);
     free(s->cfg);
-    if (s->save_lock_fd >= 0)
-        mlp_out_unlock_remove(s->save_lock, s->save_lock_fd);
+    free(s->best_cfg);
+    unlock_checkpoints(s);
 }
 
 int mlp_train(const mlp_config_t *cfg_in, FILE *out, FILE *err,

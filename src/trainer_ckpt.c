@@ -201,6 +201,11 @@ int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
     ck->partial_loss_sum = rs->batches_done ? rs->loss_sum : 0.0;
     ck->partial_correct = rs->batches_done ? rs->correct : 0;
     ck->best_test_acc = rs->best_acc;
+    ck->best_val_acc = rs->best_val_acc >= 0.0 ? rs->best_val_acc : 0.0;
+    ck->best_val_epoch = rs->best_val_acc >= 0.0 ? rs->best_epoch : 0;
+    ck->best_val_loss =
+        rs->best_val_loss_epoch > 0 ? rs->best_val_loss : 0.0;
+    ck->best_val_loss_epoch = rs->best_val_loss_epoch;
     ck->best_epoch = rs->best_epoch;
     ck->final_test_acc = rs->final_acc;
     return mlp_checkpoint_save(cfg->save_path, ck);

@@ -21,8 +21,17 @@ typedef struct {
     size_t batches_done;   /* of epoch + 1 */
     double loss_sum;       /* of those batches */
     size_t correct;
-    double best_acc, final_acc;
-    unsigned best_epoch;
+    double best_acc, final_acc; /* test accuracy: of best_epoch, of the
+                                   last epoch */
+    unsigned best_epoch;   /* with --val: of the highest validation
+                              accuracy; without: of the highest test
+                              accuracy (a report, not a choice) */
+    /* With --val (else unused): the best epoch's validation accuracy, and
+     * the lowest validation loss and its epoch, which --early-stop counts
+     * from.  A checkpoint must keep all three for an exact resume. */
+    double best_val_acc;   /* < 0: no epoch yet */
+    double best_val_loss;  /* INFINITY: no epoch yet */
+    unsigned best_val_loss_epoch; /* 0: none */
 } run_state_t;
 
 /*

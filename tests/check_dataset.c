@@ -7,6 +7,7 @@
  * Non-goals: the IDX format itself (check_idx.c).
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "check_main.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
+#include "mlptrain/loader.h"
 #include "testutil.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -447,6 +449,210 @@ START_TEST(test_bad_file_propagates)
 }
 END_TEST
 
+
+/* ---- validation hold-out -------------------------------------------- */
+
+/* n samples of 2x2 pixels whose bytes spell the sample's index (little
+ * endian, then 0xA5), labelled index % 7. */
+static void write_indexed(const char *dir, size_t n)
+{
+    uint32_t idims[3] = {(uint32_t)n, 2, 2}, ldims[1] = {(uint32_t)n};
+    uint8_t *img = malloc(n * 4), *lab = malloc(n);
+
+    ck_assert_ptr_nonnull(img);
+    ck_assert_ptr_nonnull(lab);
+    for (size_t i = 0; i < n; i++) {
+        img[4 * i] = (uint8_t)(i & 0xff);
+        img[4 * i + 1] = (uint8_t)(i >> 8);
+        img[4 * i + 2] = (uint8_t)(i >> 16);
+        img[4 * i + 3] = 0xA5;
+        lab[i] = (uint8_t)(i % 7);
+    }
+    write_idx(dir, mlp_dataset_file_names[MLP_FILE_TRAIN_IMAGES], 0, idims,
+              3, img);
+    write_idx(dir, mlp_dataset_file_names[MLP_FILE_TRAIN_LABELS], 0, ldims,
+              1, lab);
+    write_idx(dir, mlp_dataset_file_names[MLP_FILE_TEST_IMAGES], 0, idims,
+              3, img);
+    write_idx(dir, mlp_dataset_file_names[MLP_FILE_TEST_LABELS], 0, ldims,
+              1, lab);
+    free(img);
+    free(lab);
+}
+
+/* The file index a row spells (write_indexed), checked against its label. */
+static size_t row_index(const mlp_split_t *s, size_t r)
+{
+    const uint8_t *p = s->images + 4 * r;
+    size_t i = p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16;
+
+    ck_assert_uint_eq(p[3], 0xA5);
+    ck_assert_uint_eq(s->labels[r], i % 7);
+    return i;
+}
+
+/* Held out: sizes, disjoint, together every sample of the limit, training
+ * rows in file order, validation rows in the order the seed chose. */
+START_TEST(test_hold_out)
+{
+    enum { N = 700, LIMIT = 650, VAL = 150 };
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *ds;
+    unsigned char seen[N] = {0};
+    size_t prev = 0;
+
+    write_indexed(dir, N);
+    ck_assert_int_eq(load(dir, LIMIT, 0, &ds), 0);
+    ck_assert_int_eq(mlp_dataset_hold_out(ds, VAL, 9), 0);
+    ck_assert_uint_eq(ds->val.n, VAL);
+    ck_assert_uint_eq(ds->val.dim, 4);
+    ck_assert_uint_eq(ds->train.n, LIMIT - VAL);
+    ck_assert_uint_eq(ds->train_total, N); /* the file's count stands */
+    ck_assert_uint_eq(ds->nclasses, 7);
+    for (size_t r = 0; r < ds->val.n; r++) {
+        size_t i = row_index(&ds->val, r);
+
+        ck_assert_uint_lt(i, LIMIT);
+        ck_assert_uint_eq(seen[i], 0);
+        seen[i] = 1;
+    }
+    for (size_t r = 0; r < ds->train.n; r++) {
+        size_t i = row_index(&ds->train, r);
+
+        ck_assert_uint_lt(i, LIMIT);
+        ck_assert_msg(seen[i] == 0, "sample %zu is in both splits", i);
+        seen[i] = 2;
+        ck_assert(r == 0 || i > prev); /* file order */
+        prev = i;
+    }
+    for (size_t i = 0; i < LIMIT; i++)
+        ck_assert_msg(seen[i] != 0, "sample %zu is in neither split", i);
+    /* Spread over the file: a random 150 of 650 is not a block. */
+    {
+        size_t low = 0;
+
+        for (size_t r = 0; r < ds->val.n; r++)
+            low += row_index(&ds->val, r) < LIMIT / 2;
+        ck_assert_uint_gt(low, 40);
+        ck_assert_uint_lt(low, 110);
+    }
+    /* A second hold-out is refused. */
+    mlp_error_clear();
+    ck_assert_int_eq(mlp_dataset_hold_out(ds, 10, 9), MLP_EINVAL);
+    ck_assert_msg_has("already");
+    mlp_dataset_destroy(ds);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* The same seed holds out the same samples in the same order; another
+ * seed others. */
+START_TEST(test_hold_out_seeded)
+{
+    enum { N = 400, VAL = 50 };
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *a, *b, *c;
+    size_t same = 0;
+
+    write_indexed(dir, N);
+    ck_assert_int_eq(load(dir, 0, 0, &a), 0);
+    ck_assert_int_eq(load(dir, 0, 0, &b), 0);
+    ck_assert_int_eq(load(dir, 0, 0, &c), 0);
+    ck_assert_int_eq(mlp_dataset_hold_out(a, VAL, 3), 0);
+    ck_assert_int_eq(mlp_dataset_hold_out(b, VAL, 3), 0);
+    ck_assert_int_eq(mlp_dataset_hold_out(c, VAL, 4), 0);
+    ck_assert_mem_eq(a->val.images, b->val.images, VAL * 4);
+    ck_assert_mem_eq(a->train.images, b->train.images, (N - VAL) * 4);
+    for (size_t r = 0; r < VAL; r++)
+        same += row_index(&a->val, r) == row_index(&c->val, r);
+    ck_assert_uint_lt(same, 5);
+    mlp_dataset_destroy(a);
+    mlp_dataset_destroy(b);
+    mlp_dataset_destroy(c);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* What the loader hands out: over several epochs and 3 workers, no
+ * training batch holds a validation sample, and the validation batches
+ * hold exactly the validation samples, unaugmented, every epoch. */
+START_TEST(test_hold_out_never_trained)
+{
+    enum { N = 500, VAL = 120, EPOCHS = 3 };
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *ds;
+    mlp_loader_opts_t lo;
+    mlp_loader_t *ld;
+    mlp_batch_t b;
+    unsigned char isval[N] = {0};
+    unsigned vseen[N] = {0}, tseen[N] = {0};
+    int rc;
+
+    write_indexed(dir, N);
+    ck_assert_int_eq(load(dir, 0, 100, &ds), 0);
+    ck_assert_int_eq(mlp_dataset_hold_out(ds, VAL, 11), 0);
+    for (size_t r = 0; r < VAL; r++)
+        isval[row_index(&ds->val, r)] = 1;
+    memset(&lo, 0, sizeof(lo));
+    lo.train = &ds->train;
+    lo.val = &ds->val;
+    lo.test = &ds->test;
+    lo.batch = 32;
+    lo.first_epoch = 1;
+    lo.epochs = EPOCHS;
+    lo.seed = 11;
+    lo.shuffle = 1;
+    lo.workers = 3;
+    ck_assert_int_eq(mlp_loader_create(&lo, &ld), 0);
+    while ((rc = mlp_loader_next(ld, &b)) == 0) {
+        for (size_t r = 0; r < b.n; r++) {
+            const float *x = b.x + 4 * r;
+            size_t i = (size_t)lroundf(x[0] * 255.0f) |
+                       (size_t)lroundf(x[1] * 255.0f) << 8;
+
+            ck_assert_int_eq(lroundf(x[3] * 255.0f), 0xA5);
+            ck_assert_uint_lt(i, N);
+            if (b.phase == MLP_PHASE_TRAIN) {
+                ck_assert_msg(!isval[i], "epoch %u trains on validation "
+                              "sample %zu", b.epoch, i);
+                tseen[i]++;
+            } else if (b.phase == MLP_PHASE_VAL) {
+                ck_assert(isval[i]);
+                vseen[i]++;
+            }
+        }
+        mlp_loader_release(ld, &b);
+    }
+    ck_assert_int_eq(rc, MLP_ERANGE);
+    for (size_t i = 0; i < N; i++)
+        ck_assert_uint_eq(isval[i] ? vseen[i] : tseen[i], EPOCHS);
+    mlp_loader_destroy(ld);
+    mlp_dataset_destroy(ds);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_hold_out_limits)
+{
+    char *dir = tu_mkdtemp();
+    mlp_dataset_t *ds;
+
+    write_indexed(dir, 40);
+    ck_assert_int_eq(load(dir, 30, 0, &ds), 0);
+    ck_assert_int_eq(mlp_dataset_hold_out(ds, 0, 1), 0); /* nothing */
+    ck_assert_uint_eq(ds->val.n, 0);
+    ck_assert_uint_eq(ds->train.n, 30);
+    mlp_error_clear();
+    ck_assert_int_eq(mlp_dataset_hold_out(ds, 30, 1), MLP_EINVAL);
+    ck_assert_msg_has("30 of 30");
+    ck_assert_uint_eq(ds->train.n, 30); /* unchanged */
+    ck_assert_int_eq(mlp_dataset_hold_out(ds, 29, 1), 0); /* one left */
+    ck_assert_uint_eq(ds->train.n, 1);
+    mlp_dataset_destroy(ds);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *dataset_suite(void);
 
 Suite *dataset_suite(void)
@@ -461,6 +667,9 @@ Suite *dataset_suite(void)
     tcase_add_test(core, test_nclasses_ignores_limit);
     tcase_add_test(core, test_empty_test_split);
     tcase_add_test(core, test_fashion_mnist);
+    tcase_add_test(core, test_hold_out);
+    tcase_add_test(core, test_hold_out_seeded);
+    tcase_add_test(core, test_hold_out_never_trained);
     tcase_set_timeout(core, 60); /* Fashion-MNIST under valgrind */
     suite_add_tcase(s, core);
 
@@ -471,6 +680,7 @@ Suite *dataset_suite(void)
     tcase_add_test(errors, test_missing_file);
     tcase_add_test(errors, test_empty_train);
     tcase_add_test(errors, test_bad_file_propagates);
+    tcase_add_test(errors, test_hold_out_limits);
     suite_add_tcase(s, errors);
     return s;
 }

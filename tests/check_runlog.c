@@ -127,6 +127,41 @@ START_TEST(test_resumed_log)
 }
 END_TEST
 
+START_TEST(test_val_fields)
+{
+    mlp_runlog_t log;
+
+    memset(&log, 0, sizeof(log));
+    ck_assert_int_eq(mlp_runlog_parse_line(&log, "{\"type\":\"epoch\","
+        "\"epoch\":1,\"train_loss\":0.5,\"train_acc\":0.8,\"test_acc\":0.7}"),
+        0);
+    ck_assert_int_eq(mlp_runlog_parse_line(&log, "{\"type\":\"epoch\","
+        "\"epoch\":2,\"train_loss\":0.4,\"train_acc\":0.85,\"test_acc\":0.75,"
+        "\"val_loss\":0.25,\"val_acc\":0.875}"), 0);
+    ck_assert_int_eq(mlp_runlog_parse_line(&log, "{\"type\":\"end\","
+        "\"status\":\"ok\",\"epochs\":2,\"best_epoch\":2,\"best_test_acc\":"
+        "0.75,\"best_val_acc\":0.875,\"best_val_loss\":0.25,"
+        "\"stopped_early\":2}"), 0);
+    ck_assert_uint_eq(log.nepochs, 2);
+    ck_assert(!log.epochs[0].has_val);
+    ck_assert_double_eq(log.epochs[0].val_acc, 0.0);
+    ck_assert(log.epochs[1].has_val);
+    ck_assert_double_eq(log.epochs[1].val_loss, 0.25);
+    ck_assert_double_eq(log.epochs[1].val_acc, 0.875);
+    ck_assert(log.has_best_val);
+    ck_assert_double_eq(log.best_val_acc, 0.875);
+    ck_assert_double_eq(log.best_val_loss, 0.25);
+    ck_assert_uint_eq(log.stopped_early, 2);
+    /* A run without --val: no validation figure; null reads as absent. */
+    ck_assert_int_eq(mlp_runlog_parse_line(&log, "{\"type\":\"end\","
+        "\"status\":\"ok\",\"epochs\":2,\"best_val_acc\":null,"
+        "\"stopped_early\":null}"), 0);
+    ck_assert(!log.has_best_val);
+    ck_assert_uint_eq(log.stopped_early, 0);
+    mlp_runlog_free(&log);
+}
+END_TEST
+
 START_TEST(test_cut_short_and_escapes)
 {
     char *dir = tu_mkdtemp(), *path, text[4096];
@@ -299,6 +334,7 @@ Suite *runlog_suite(void)
     tcase_add_test(core, test_whole_run);
     tcase_add_test(core, test_many_epochs);
     tcase_add_test(core, test_resumed_log);
+    tcase_add_test(core, test_val_fields);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_cut_short_and_escapes);
     tcase_add_test(errors, test_missing_file);

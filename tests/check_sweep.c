@@ -13,6 +13,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/sweep.h"
 #include "testutil.h"
+#include "../src/sweep_run.h"
 
 /* The value of key at point p, or NULL. */
 static const char *val(const mlp_grid_t *g, size_t p, const char *key)
@@ -195,6 +196,100 @@ static void bad_grid(const char *spec, const char *want)
     mlp_grid_free(&g);
 }
 
+/* A finished run for the ranking: its end record, and a validation
+ * accuracy when val >= 0. */
+static void fake_run(run_t *r, size_t point, const char *status, double test,
+                     double val)
+{
+    static mlp_runlog_epoch_t ep[8];
+
+    memset(r, 0, sizeof(*r));
+    r->point = point;
+    r->state = R_DONE;
+    snprintf(r->id, sizeof(r->id), "run-%zu", point);
+    snprintf(r->label, sizeof(r->label), "point %zu", point);
+    snprintf(r->status, sizeof(r->status), "%s", status);
+    r->log.has_end = 1;
+    r->log.final_test_acc = test;
+    r->log.best_test_acc = test;
+    r->log.best_epoch = 1;
+    r->log.has_best_val = val >= 0.0;
+    r->log.best_val_acc = val >= 0.0 ? val : 0.0;
+    ep[point].epoch = 1;
+    ep[point].test_acc = test;
+    ep[point].has_val = val >= 0.0;
+    ep[point].val_acc = val >= 0.0 ? val : 0.0;
+    r->log.epochs = &ep[point]; /* not owned: never freed here */
+    r->log.nepochs = 1;
+}
+
+/* Runs with a validation split rank by it, not by test accuracy, before
+ * runs without; the table says so and shows the column. */
+START_TEST(test_ranking_by_val)
+{
+    run_t runs[5];
+    mlp_grid_t g;
+    sweep_t s;
+    size_t n, *order;
+    FILE *out = tmpfile();
+    char text[4096];
+    size_t len;
+
+    memset(&g, 0, sizeof(g));
+    memset(&s, 0, sizeof(s));
+    fake_run(&runs[0], 0, "ok", 0.90, 0.80);     /* best test, worse val */
+    fake_run(&runs[1], 1, "ok", 0.70, 0.85);     /* best val */
+    fake_run(&runs[2], 2, "ok", 0.95, -1.0);     /* no val */
+    fake_run(&runs[3], 3, "diverged", 0.0, 0.99); /* not ok: last */
+    fake_run(&runs[4], 4, "ok", 0.60, 0.80);     /* ties run 0: grid order */
+    s.g = &g;
+    s.runs = runs;
+    s.nruns = 5;
+    order = mlp_sweep_ranking(&s, &n);
+    ck_assert_ptr_nonnull(order);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(order[0], 1);
+    ck_assert_uint_eq(order[1], 0);
+    ck_assert_uint_eq(order[2], 4);
+    ck_assert_uint_eq(order[3], 2);
+    ck_assert_uint_eq(order[4], 3);
+
+    ck_assert_ptr_nonnull(out);
+    mlp_sweep_print_table(&s, order, n, out);
+    rewind(out);
+    len = fread(text, 1, sizeof(text) - 1, out);
+    text[len] = '\0';
+    fclose(out);
+    ck_assert_msg(strncmp(text, "rank  status    ", 16) == 0 &&
+                      strstr(text, "  val acc  test acc  best acc") <
+                          strchr(text, '\n') &&
+                      strstr(text, "  val acc  test acc  best acc") != NULL,
+                  "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "\nranked by val acc (best epoch)\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nbest: point 1 (run-1): val acc "
+                                       "0.8500"));
+    free(order);
+
+    /* Without validation figures: by final test accuracy, as before. */
+    fake_run(&runs[0], 0, "ok", 0.90, -1.0);
+    fake_run(&runs[1], 1, "ok", 0.70, -1.0);
+    s.nruns = 2;
+    order = mlp_sweep_ranking(&s, &n);
+    ck_assert_ptr_nonnull(order);
+    ck_assert_uint_eq(order[0], 0);
+    out = tmpfile();
+    ck_assert_ptr_nonnull(out);
+    mlp_sweep_print_table(&s, order, n, out);
+    rewind(out);
+    len = fread(text, 1, sizeof(text) - 1, out);
+    text[len] = '\0';
+    fclose(out);
+    ck_assert_ptr_null(strstr(text, "val acc"));
+    ck_assert_ptr_null(strstr(text, "ranked by"));
+    free(order);
+}
+END_TEST
+
 START_TEST(test_bad_grids)
 {
     char big[2048];
@@ -269,6 +364,7 @@ Suite *sweep_suite(void)
     tcase_add_test(core, test_union_and_argv);
     tcase_add_test(core, test_sample);
     tcase_add_test(core, test_run_id_and_values);
+    tcase_add_test(core, test_ranking_by_val);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_grids);
     tcase_add_test(errors, test_bad_points_stop_before_any_run);

@@ -21,7 +21,7 @@ rc=$?
 [ "$rc" -eq 0 ] && ok "sweep runs" || bad "sweep: exit $rc: $(cat "$TMP/err")"
 [ "$(tail -n +2 "$S/results.csv" | wc -l)" -eq 4 ] &&
     ok "results.csv has 4 rows" || bad "results.csv: $(cat "$S/results.csv")"
-head -1 "$S/results.csv" | grep -q '^rank,run,lr,hidden,status,epochs,final_test_acc,best_test_acc,best_epoch,final_train_loss,seconds,samples_per_s,log,message$' &&
+head -1 "$S/results.csv" | grep -q '^rank,run,lr,hidden,status,epochs,final_test_acc,best_test_acc,best_epoch,best_val_acc,best_val_loss,stopped_early,final_train_loss,seconds,samples_per_s,log,message$' &&
     ok "results.csv header" || bad "header: $(head -1 "$S/results.csv")"
 [ "$(grep -c ',ok,3,' "$S/results.csv")" -eq 4 ] && ok "4 runs ok, 3 epochs" ||
     bad "statuses: $(cat "$S/results.csv")"

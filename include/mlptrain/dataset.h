@@ -42,11 +42,14 @@ typedef struct {
 
 typedef struct {
     mlp_split_t train, test;
+    mlp_split_t val;             /* held out of train (mlp_dataset_hold_out);
+                                    n = 0: none */
     size_t rows, cols;           /* image shape; dim = rows * cols */
     size_t nclasses;             /* largest training label + 1 */
     size_t train_total, test_total; /* samples in the files, before limits */
     mlp_file_info_t files[MLP_NFILES];
     mlp_idx_t idx[MLP_NFILES];   /* owned buffers */
+    uint8_t *val_buf;            /* owned: val images (n, dim), then labels */
 } mlp_dataset_t;
 
 /* The file names, without .gz, indexed by MLP_FILE_*. */
@@ -70,6 +73,20 @@ void mlp_dataset_paths(const char *dir, mlp_dataset_paths_t *p);
  */
 int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
                      mlp_dataset_t **out);
+
+/*
+ * Hold out n of the training samples as a validation split: the first n of
+ * a permutation of [0, train.n) keyed by (seed, MLP_DATASET_HOLD_OUT_STREAM)
+ * (rng.h; a stream no epoch's order uses) go to ds->val, in that order; the
+ * others stay in ds->train, in file order.  The rows are moved: ds->val gets
+ * its own buffer (n rows), ds->train is compacted in place, so memory grows
+ * by the n held-out rows only and the two splits never share a sample.
+ * Applies to the samples left by limit_train.  n = 0 does nothing.  Fails
+ * with MLP_EINVAL when n >= train.n (nothing left to train on) or a split
+ * was held out before, MLP_ENOMEM; ds is unchanged on failure.
+ */
+#define MLP_DATASET_HOLD_OUT_STREAM 0x76616c0000000000ull /* "val" */
+int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed);
 
 /* Free a dataset; NULL is a no-op. */
 void mlp_dataset_destroy(mlp_dataset_t *ds);

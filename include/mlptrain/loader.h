@@ -4,8 +4,10 @@
  *
  * The schedule is known up front: for each epoch e in [first_epoch,
  * first_epoch + epochs): the training batches of e (order: permutation of
- * (seed, e), mlp_perm_*), then, if `test` is set, the test batches in file
- * order.  Batch k of a phase holds samples [k*batch, min((k+1)*batch, n)) of
+ * (seed, e), mlp_perm_*), then, if `val` is set, the validation batches in
+ * split order, then, if `test` is set, the test batches in file order.
+ * Only training batches are shuffled (and augmented): validation and test
+ * batches are decoded plainly.  Batch k of a phase holds samples [k*batch, min((k+1)*batch, n)) of
  * that order; the last batch may be smaller.  Batch contents are a pure
  * function of (dataset, seed, epoch, k): the same for any number of workers.
  *
@@ -39,7 +41,11 @@
 
 #include "mlptrain/dataset.h"
 
-typedef enum { MLP_PHASE_TRAIN = 0, MLP_PHASE_TEST = 1 } mlp_phase_t;
+typedef enum {
+    MLP_PHASE_TRAIN = 0,
+    MLP_PHASE_TEST = 1,
+    MLP_PHASE_VAL = 2
+} mlp_phase_t;
 
 /* The most pixels --augment shift=K moves an image. */
 #define MLP_AUGMENT_MAX_SHIFT 16
@@ -73,6 +79,8 @@ int mlp_augment_active(const mlp_augment_t *a);
 typedef struct {
     const mlp_split_t *train; /* required, n > 0 */
     const mlp_split_t *test;  /* NULL: no test phase */
+    const mlp_split_t *val;   /* NULL: no validation phase (it runs
+                                 between training and test) */
     size_t batch;             /* rows per batch, > 0 */
     unsigned first_epoch;     /* epochs are numbered from 1 */
     unsigned epochs;          /* how many epochs to schedule */

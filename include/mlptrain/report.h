@@ -36,6 +36,10 @@ typedef struct {
     double train_acc;      /* over the epoch's training batches */
     double test_loss;      /* mean loss per test sample, after the epoch */
     double test_acc;
+    int has_val;           /* a validation split (--val): the epoch line
+                              and record show the next two */
+    double val_loss;       /* mean loss per validation sample */
+    double val_acc;
     double seconds;        /* wall time of the epoch (train + test) */
     double train_seconds;  /* wall time of the training phase */
     double samples_per_s;  /* training samples / train_seconds */
@@ -67,8 +71,16 @@ typedef struct {
     double samples_per_s;  /* training samples / training time, all epochs;
                               NAN: nothing trained in this process (null) */
     double final_test_acc; /* NAN: no epoch finished (logged as null) */
-    double best_test_acc;  /* NAN likewise */
-    unsigned best_epoch;   /* 0: none (null) */
+    double best_test_acc;  /* the best epoch's test accuracy; NAN likewise */
+    unsigned best_epoch;   /* 0: none (null); with --val the epoch of the
+                              highest validation accuracy, else of the
+                              highest test accuracy (a report only) */
+    int has_val;           /* a validation split: the next figures exist */
+    double best_val_acc;   /* the best epoch's; NAN: none (null) */
+    double best_val_loss;  /* the lowest; NAN: none (null) */
+    unsigned stopped_early; /* --early-stop ended the run after this epoch;
+                               0: it did not */
+    unsigned early_stop;   /* its K */
     long peak_rss_kb;      /* from getrusage */
     const char *message;   /* error text, or NULL */
 } mlp_run_summary_t;

@@ -4,7 +4,8 @@
  *
  * Each line is one record, parsed with jansson; the reader takes the
  * "type" and the fields it knows by name (model, options.act, options.lr,
- * options.batch, options.epochs; the epoch and end figures), checks each
+ * options.batch, options.epochs; the epoch and end figures, with the
+ * validation ones of a run with --val), checks each
  * one's type and range (a whole number out of range reads as absent), and
  * skips lines it cannot use (not JSON, a record type it does not know, a
  * line cut short by a killed run).  A null figure (one that did not exist,
@@ -36,6 +37,9 @@ typedef struct {
     double train_loss;
     double train_acc;
     double test_acc;
+    int has_val;          /* the record holds val_loss and val_acc (--val) */
+    double val_loss;      /* 0 without */
+    double val_acc;
 } mlp_runlog_epoch_t;
 
 typedef struct {
@@ -58,7 +62,11 @@ typedef struct {
     double samples_per_s;
     double final_test_acc;
     double best_test_acc;
-    unsigned best_epoch;
+    unsigned best_epoch;  /* by val acc when has_best_val, else by test acc */
+    int has_best_val;     /* the end record has a best_val_acc (--val) */
+    double best_val_acc;  /* the best epoch's; 0 without */
+    double best_val_loss; /* the lowest; 0 without */
+    unsigned stopped_early; /* --early-stop ended the run here; 0: no */
     char message[512];    /* "" when the record has none */
 } mlp_runlog_t;
 

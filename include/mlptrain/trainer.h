@@ -43,6 +43,21 @@
  * seed that keys every epoch's order, and, for a save mid-epoch, the
  * batches done and their loss and accuracy sums).
  *
+ * Validation.  With cfg->val = N, N of the training samples (after
+ * limit_train) are held out before the run (mlp_dataset_hold_out: chosen
+ * by the seed, never trained on), evaluated after every epoch's training
+ * batches like the test set (no dropout, no augmentation), and shown as
+ * "val loss" and "val acc".  The best epoch is then the one of the highest
+ * validation accuracy (the first on ties), and its test accuracy is only
+ * reported; without --val the best epoch is the one of the highest test
+ * accuracy, which is a report, not a model choice (it looks at the test
+ * set).  cfg->save_best_path writes the checkpoint of the best epoch
+ * there, at the end of that epoch (same format and door as --save).
+ * cfg->early_stop = K ends the run, status ok, after K epochs in a row
+ * without a lower validation loss than the lowest so far (the summary
+ * says so).  Both need cfg->val (MLP_EUSAGE naming them); N at or above
+ * the training samples is MLP_EUSAGE naming --val.
+ *
  * Errors: any module's status, with its message; MLP_EDIVERGED when the loss
  * of a training batch, the test loss, or (checked once per epoch) a
  * parameter or optimizer value becomes non-finite: the message names the
@@ -67,8 +82,13 @@ typedef struct {
     mlp_epoch_stats_t *history;  /* (nhistory): first_epoch, ... */
     double seconds;              /* all epochs */
     double samples_per_s;        /* training samples / training seconds */
-    double best_test_acc;
-    unsigned best_epoch;
+    double best_test_acc;        /* the best epoch's test accuracy */
+    unsigned best_epoch;         /* by validation accuracy with a --val
+                                    split, else by test accuracy */
+    double best_val_acc;         /* the best epoch's; < 0 without --val */
+    double best_val_loss;        /* the lowest; INFINITY without --val */
+    unsigned stopped_early;      /* --early-stop ended the run after this
+                                    epoch; 0: it did not */
     double mem_estimate;         /* bytes the run was estimated to hold at
                                     its peak, dataset and margin in */
 } mlp_train_result_t;
