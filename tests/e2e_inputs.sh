@@ -106,7 +106,7 @@ rm -f "$TMP/huge.ckpt"
 for sig in TERM INT; do
     rm -f "$TMP/held"
     MLPTRAIN_TEST_STARTUP_HOLD="$TMP/held" timeout -k 5 20 "$MLPTRAIN" \
-        --data "$D" --epochs 1 --threads 1 >/dev/null 2>&1 &
+        --data "$D" --epochs 1 --threads 1 >/dev/null 2>"$TMP/sig_err" &
     pid=$!
     for _ in $(seq 1 500); do [ -e "$TMP/held" ] && break; sleep 0.02; done
     kill -$sig $pid 2>/dev/null
@@ -114,7 +114,7 @@ for sig in TERM INT; do
     got=$?
     [ -e "$TMP/held" ] && [ $got -eq 130 ] &&
         ok "SIG$sig during start-up: exit 130" ||
-        bad "SIG$sig during start-up: exit $got (held: $([ -e "$TMP/held" ] && echo yes || echo no))"
+        bad "SIG$sig during start-up: exit $got (held: $([ -e "$TMP/held" ] && echo yes || echo no)); stderr: $(cat "$TMP/sig_err")"
 done
 
 finish
