@@ -19,8 +19,10 @@
 #include "mlptrain/clock.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
+#include "mlptrain/optim.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/report.h"
+#include "mlptrain/schedule.h"
 
 struct mlp_report {
     FILE *out;          /* human lines; NULL: none */
@@ -38,6 +40,7 @@ struct mlp_report {
     size_t done0;       /* batches done at t0 */
     size_t batch, ntrain;
     unsigned epochs;
+    int show_lr;        /* the rate changes: on the epoch line */
     /* --plot: the curves so far, redrawn after every epoch */
     char plot_path[MLP_PATH_MAX];
     char plot_title[640];
@@ -336,6 +339,12 @@ static json_t *options_json(const mlp_config_t *cfg)
     return obj;
 }
 
+/* By mlp_optim_kind_t and mlp_sched_kind_t. */
+static const char *const optim_labels[] = {"SGD", "Adam", "AdamW"};
+static const char *const sched_labels[] = {"", " step schedule",
+                                           " cosine schedule",
+                                           " onecycle schedule"};
+
 int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                    const mlp_dataset_t *ds, const mlp_run_info_t *info)
 {
@@ -347,6 +356,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     rep->batch = cfg->batch;
     rep->ntrain = ds->train.n;
     rep->epochs = cfg->epochs;
+    rep->show_lr = cfg->schedule != MLP_SCHED_CONSTANT || cfg->warmup > 0;
     if (cfg->plot_path[0] != '\0') {
         snprintf(rep->plot_path, sizeof(rep->plot_path), "%s", cfg->plot_path);
         snprintf(rep->plot_title, sizeof(rep->plot_title),
@@ -370,14 +380,18 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 "mlptrain %s (git %s), oneDNN %s (%s)\n"
                 "model    %s %s, %zu parameters, init N(0, %g^2), seed %llu\n"
                 "data     %s: %zu train, %zu test, %zux%zu, %zu classes\n"
-                "training SGD lr %g%s, batch %zu, %u epochs\n"
+                "training %s lr %g%s%s%s, batch %zu, %u epochs\n"
                 "threads  %d compute, %u loader, %zu ring slots (%.1f MiB)\n",
                 PACKAGE_VERSION, MLP_GIT_HASH, info->dnnl_version, info->isa,
                 shape, mlp_net_act_label(cfg->act, cfg->nhidden),
                 info->nparams, (double)cfg->init_std,
                 (unsigned long long)cfg->seed, cfg->data_dir, ds->train.n,
                 ds->test.n, ds->rows, ds->cols, ds->nclasses,
-                (double)cfg->lr, cfg->momentum > 0 ? " momentum" : "",
+                optim_labels[cfg->optimizer], (double)cfg->lr,
+                cfg->nesterov ? " Nesterov" : "",
+                cfg->momentum > 0 ? " momentum" : "",
+                cfg->schedule != MLP_SCHED_CONSTANT ? sched_labels[cfg->schedule]
+                                                    : "",
                 cfg->batch, cfg->epochs, cfg->threads, cfg->workers,
                 info->slots, (double)info->ring_bytes / (1024.0 * 1024.0));
         if (info->resume_path != NULL)
@@ -446,22 +460,27 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
     if (rep->out != NULL && !rep->quiet) {
         fprintf(rep->out,
                 "epoch %2u  loss %.4f  train acc %.4f  test acc %.4f  "
-                "%.1f s  %.0f samples/s  wait %.1f%%\n",
+                "%.1f s  %.0f samples/s  wait %.1f%%",
                 st->epoch, st->train_loss, st->train_acc, st->test_acc,
                 st->seconds, st->samples_per_s, 100.0 * st->wait_share);
+        if (rep->show_lr)
+            fprintf(rep->out, "  lr %.4g", st->lr);
+        fputc('\n', rep->out);
         fflush(rep->out);
     }
     if (rep->log == NULL)
         return 0;
     return log_record(
-        rep, json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "type",
+        rep, json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+                       "type",
                        "epoch", "epoch", (json_int_t)st->epoch, "train_loss",
                        jnum(st->train_loss), "train_acc", jnum(st->train_acc),
                        "test_loss", jnum(st->test_loss), "test_acc",
                        jnum(st->test_acc), "seconds", jnum(st->seconds),
                        "train_seconds", jnum(st->train_seconds),
                        "samples_per_s", jnum(st->samples_per_s),
-                       "wait_share", jnum(st->wait_share)));
+                       "wait_share", jnum(st->wait_share), "lr",
+                       jfloat((float)st->lr)));
 }
 
 int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)

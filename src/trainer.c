@@ -41,6 +41,7 @@
 #include "mlptrain/memprobe.h"
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
+#include "mlptrain/schedule.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
 #include "mlptrain/trainer.h"
@@ -162,12 +163,12 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
  * still available.  Both sides get memprobe's margin.
  */
 static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
-                        int momentum, int save, int resume,
+                        int nstate, int save, int resume,
                         const mlp_dataset_t *ds, double *total)
 {
     mlp_net_mem_t nm;
     double logical = 0, in = (double)spec->in, need, avail, data = 0;
-    double copies = (save ? 1 + momentum : 0) + (resume ? 1 + momentum : 0);
+    double copies = (save ? 1 + nstate : 0) + (resume ? 1 + nstate : 0);
     double b = (double)maxb;
     int rc;
 
@@ -179,7 +180,7 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
     }
     if ((rc = mlp_net_estimate(spec, &nm)) < 0)
         return rc;
-    need = nm.params * (2 + momentum) + nm.act + nm.scratch + nm.workspace +
+    need = nm.params * (2 + nstate) + nm.act + nm.scratch + nm.workspace +
            4.0 * (logical * copies + b * (double)spec->out +
                   b * (double)spec->in) +
            (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
@@ -285,6 +286,7 @@ typedef struct {
     mlp_dataset_t *ds;
     mlp_net_t *net;
     mlp_optim_t *opt;
+    mlp_sched_t sched;          /* the rate of each training step */
     mlp_loader_t *ld;
     mlp_epoch_stats_t *hist;    /* (epochs - first + 1) */
     float *dlogits;             /* (maxb, nclasses) */
@@ -426,6 +428,58 @@ static int session_load_data(session_t *s)
 }
 
 /*
+ * The optimizer and the schedule of its rate.  AdamW's weight decay is
+ * PyTorch's 0.01 when --weight-decay is not given (a resumed run keeps
+ * the checkpoint's); it is set in the effective options, so the run
+ * record and the checkpoint show it.
+ */
+static int build_optim(session_t *s)
+{
+    mlp_config_t *cfg = s->cfg;
+    mlp_optim_opts_t oo;
+    mlp_sched_t *sc = &s->sched;
+    float *p, *g;
+    size_t np;
+    int rc;
+
+    if (cfg->optimizer == MLP_OPTIM_ADAMW && !s->resume &&
+        !mlp_options_given(cfg, "weight-decay"))
+        cfg->weight_decay = 0.01f;
+    if (cfg->optimizer != MLP_OPTIM_SGD && cfg->momentum > 0.0f)
+        return mlp_error_set(MLP_EUSAGE,
+                             "--momentum is for --optimizer sgd; %s has "
+                             "--beta1",
+                             mlp_optim_names[cfg->optimizer]);
+    if (cfg->nesterov && (cfg->optimizer != MLP_OPTIM_SGD ||
+                          !(cfg->momentum > 0.0f)))
+        return mlp_error_set(MLP_EUSAGE,
+                             "--nesterov needs --optimizer sgd and "
+                             "--momentum X > 0");
+    memset(sc, 0, sizeof(*sc));
+    sc->kind = (mlp_sched_kind_t)cfg->schedule;
+    sc->lr = cfg->lr;
+    sc->lr_min = cfg->lr_min;
+    sc->warmup = cfg->warmup;
+    sc->lr_step = cfg->lr_step;
+    sc->lr_gamma = cfg->lr_gamma;
+    sc->steps_per_epoch = s->nb_train;
+    sc->total_steps = (uint64_t)cfg->epochs * s->nb_train;
+    if ((rc = mlp_sched_init(sc)) < 0)
+        return rc;
+    memset(&oo, 0, sizeof(oo));
+    oo.lr = cfg->lr;
+    oo.momentum = cfg->momentum;
+    oo.weight_decay = cfg->weight_decay;
+    oo.kind = (mlp_optim_kind_t)cfg->optimizer;
+    oo.nesterov = cfg->nesterov;
+    oo.beta1 = cfg->beta1;
+    oo.beta2 = cfg->beta2;
+    oo.eps = cfg->eps;
+    mlp_net_params(s->net, &p, &g, &np);
+    return mlp_optim_create(&oo, np, &s->opt);
+}
+
+/*
  * The net (after the memory check), the optimizer, the parameters (from
  * the checkpoint or fresh), the loop's buffers, and the warm-up.
  */
@@ -448,22 +502,17 @@ static int session_build(session_t *s)
     mlp_net_spec_add_split(&spec, ds->train.n, cfg->batch);
     mlp_net_spec_add_split(&spec, ds->test.n, cfg->batch);
     slots = mlp_loader_nslots(cfg->workers, cfg->slots);
-    if ((rc = check_memory(&spec, s->maxb, slots, cfg->momentum > 0.0f,
+    if ((rc = check_memory(&spec, s->maxb, slots,
+                           cfg->optimizer != MLP_OPTIM_SGD ? 2
+                                                           : cfg->momentum > 0.0f,
                            cfg->save_path[0] != '\0', s->resume, ds,
                            s->res != NULL ? &s->res->mem_estimate : NULL)) <
         0)
         return rc;
     if ((rc = mlp_net_create(&spec, &s->net)) < 0)
         return rc;
-    {
-        mlp_optim_opts_t oo = {cfg->lr, cfg->momentum, cfg->weight_decay};
-        float *p, *g;
-        size_t np;
-
-        mlp_net_params(s->net, &p, &g, &np);
-        if ((rc = mlp_optim_create(&oo, np, &s->opt)) < 0)
-            return rc;
-    }
+    if ((rc = build_optim(s)) < 0)
+        return rc;
     if (s->resume) {
         if ((rc = mlp_checkpoint_restore(&s->rck, s->net, s->opt)) < 0)
             return mlp_error_prefix(rc, "%s", cfg->resume_path);
@@ -545,6 +594,12 @@ static int train_batch(session_t *s, unsigned e, size_t k,
     if ((rc = mlp_net_backward(s->net, s->dlogits, b->n)) < 0)
         return rc;
     mlp_net_params(s->net, &params, &grads, &np);
+    /* The rate of the global step: batch k (from 0) of epoch e. */
+    if ((rc = mlp_optim_set_lr(
+             s->opt, (float)mlp_sched_lr(&s->sched, (uint64_t)(e - 1) *
+                                                        s->nb_train + k))) <
+        0)
+        return rc;
     mlp_optim_step(s->opt, params, grads);
     return 0;
 }
@@ -622,6 +677,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
         return mlp_error_set(MLP_EDIVERGED,
                              "epoch %u: the test loss is not finite", e);
     st->epoch = e;
+    st->lr = mlp_sched_lr(&s->sched, (uint64_t)e * s->nb_train - 1);
     st->seconds = mlp_clock_now() - t0;
     st->train_seconds = t_train - t0;
     st->train_loss = rs->loss_sum / (double)ds->train.n;
