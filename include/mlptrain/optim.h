@@ -14,7 +14,8 @@
  *              p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  *
  * (the bias corrections are computed in double, as PyTorch's Python
- * floats are; the element arithmetic in float).  Nesterov needs
+ * floats are; the element arithmetic in float, sqrt(v) times the
+ * reciprocal of sqrt(1 - b2^t) where PyTorch divides: an ulp apart).  Nesterov needs
  * momentum > 0.  The rate starts at opts->lr; mlp_optim_set_lr changes it
  * (a schedule sets it before each step).
  *
