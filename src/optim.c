@@ -7,9 +7,9 @@
  * the update is memory-bound (SGD reads 2 and writes 1 value per
  * parameter, Adam reads 4 and writes 3).  Adam's loop vectorizes only
  * because the build passes -fno-math-errno (Makefile.am): otherwise GCC
- * keeps a scalar sqrtf call beside the instruction, for errno.  The block is the net's
- * parameters with padding, where parameters and gradients are zero and
- * stay zero under every rule.  Plain SGD keeps no state.
+ * keeps a scalar sqrtf call beside the instruction, for errno.  The block
+ * is the net's parameters with padding, where parameters and gradients
+ * are zero and stay zero under every rule.  Plain SGD keeps no state.
  *
  * Non-goals: other adaptive rules (RMSprop, AMSGrad), dampening, gradient
  * clipping, learning-rate schedules (schedule.h gives the rate; the

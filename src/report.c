@@ -390,8 +390,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 optim_labels[cfg->optimizer], (double)cfg->lr,
                 cfg->nesterov ? " Nesterov" : "",
                 cfg->momentum > 0 ? " momentum" : "",
-                cfg->schedule != MLP_SCHED_CONSTANT ? sched_labels[cfg->schedule]
-                                                    : "",
+                sched_labels[cfg->schedule],
                 cfg->batch, cfg->epochs, cfg->threads, cfg->workers,
                 info->slots, (double)info->ring_bytes / (1024.0 * 1024.0));
         if (info->resume_path != NULL)

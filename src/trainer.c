@@ -225,8 +225,9 @@ static int check_finite(mlp_net_t *net, mlp_optim_t *opt, unsigned epoch,
         return mlp_error_set(MLP_EDIVERGED,
                              "epoch %u batch %zu: a %s is not finite", epoch,
                              batch,
-                             bad < np && !isfinite(p[bad]) ? "weight"
-                                                           : "momentum value");
+                             bad < np && !isfinite(p[bad])
+                                 ? "weight"
+                                 : "optimizer state value");
     return 0;
 }
 
@@ -489,7 +490,7 @@ static int session_build(session_t *s)
     const mlp_dataset_t *ds = s->ds;
     mlp_net_spec_t spec;
     size_t slots;
-    int rc;
+    int rc, nstate; /* optimizer state blocks the size of the parameters */
 
     memset(&spec, 0, sizeof(spec));
     spec.in = ds->train.dim;
@@ -502,9 +503,8 @@ static int session_build(session_t *s)
     mlp_net_spec_add_split(&spec, ds->train.n, cfg->batch);
     mlp_net_spec_add_split(&spec, ds->test.n, cfg->batch);
     slots = mlp_loader_nslots(cfg->workers, cfg->slots);
-    if ((rc = check_memory(&spec, s->maxb, slots,
-                           cfg->optimizer != MLP_OPTIM_SGD ? 2
-                                                           : cfg->momentum > 0.0f,
+    nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
+    if ((rc = check_memory(&spec, s->maxb, slots, nstate,
                            cfg->save_path[0] != '\0', s->resume, ds,
                            s->res != NULL ? &s->res->mem_estimate : NULL)) <
         0)
@@ -670,7 +670,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
             mlp_report_progress(s->rep, e, k + 1, s->nb_train);
     }
     /* Once per epoch, before anything is saved: every parameter and
-     * momentum value finite, and the test loss too. */
+     * optimizer state value finite, and the test loss too. */
     if ((rc = check_finite(s->net, s->opt, e, s->nb_train)) < 0)
         return rc;
     if (!isfinite(test_loss))

@@ -15,9 +15,10 @@
  *
  * (the bias corrections are computed in double, as PyTorch's Python
  * floats are; the element arithmetic in float, sqrt(v) times the
- * reciprocal of sqrt(1 - b2^t) where PyTorch divides: an ulp apart).  Nesterov needs
- * momentum > 0.  The rate starts at opts->lr; mlp_optim_set_lr changes it
- * (a schedule sets it before each step).
+ * reciprocal of sqrt(1 - b2^t) where PyTorch divides: an ulp apart).
+ * Nesterov needs momentum > 0; Adam and AdamW take no momentum.  The rate
+ * starts at opts->lr; mlp_optim_set_lr changes it (a schedule sets it
+ * before each step).
  *
  * State (for checkpoints), one block from mlp_optim_state:
  *   plain SGD (momentum 0)   none: NULL, 0
@@ -43,7 +44,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { MLP_OPTIM_SGD, MLP_OPTIM_ADAM, MLP_OPTIM_ADAMW } mlp_optim_kind_t;
+typedef enum {
+    MLP_OPTIM_SGD,
+    MLP_OPTIM_ADAM,
+    MLP_OPTIM_ADAMW,
+} mlp_optim_kind_t;
 /* "sgd", "adam", "adamw", NULL */
 extern const char *const mlp_optim_names[];
 
