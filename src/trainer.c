@@ -516,6 +516,9 @@ static int session_build(session_t *s)
     if (s->resume) {
         if ((rc = mlp_checkpoint_restore(&s->rck, s->net, s->opt)) < 0)
             return mlp_error_prefix(rc, "%s", cfg->resume_path);
+        /* One optimizer step per training batch so far (Adam's t). */
+        mlp_optim_set_steps(s->opt, (uint64_t)s->rck.epoch * s->nb_train +
+                                        s->rck.batches_done);
         /* The payload is in the net now; keep only the small fields. */
         free(s->rck.params);
         free(s->rck.state);
@@ -576,6 +579,9 @@ static int train_batch(session_t *s, unsigned e, size_t k,
     float *params, *grads;
     size_t np;
     int rc;
+    /* The rate of the global step: batch k (from 0) of epoch e. */
+    float lr = (float)mlp_sched_lr(&s->sched,
+                                   (uint64_t)(e - 1) * s->nb_train + k);
 
     *loss = 0.0;
     if ((rc = mlp_net_forward(s->net, b->x, b->n, &logits)) < 0)
@@ -594,11 +600,7 @@ static int train_batch(session_t *s, unsigned e, size_t k,
     if ((rc = mlp_net_backward(s->net, s->dlogits, b->n)) < 0)
         return rc;
     mlp_net_params(s->net, &params, &grads, &np);
-    /* The rate of the global step: batch k (from 0) of epoch e. */
-    if ((rc = mlp_optim_set_lr(
-             s->opt, (float)mlp_sched_lr(&s->sched, (uint64_t)(e - 1) *
-                                                        s->nb_train + k))) <
-        0)
+    if ((rc = mlp_optim_set_lr(s->opt, lr)) < 0)
         return rc;
     mlp_optim_step(s->opt, params, grads);
     return 0;
