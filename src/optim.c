@@ -7,7 +7,12 @@
  * the update is memory-bound (SGD reads 2 and writes 1 value per
  * parameter, Adam reads 4 and writes 3).  Adam's loop vectorizes only
  * because the build passes -fno-math-errno (Makefile.am): otherwise GCC
- * keeps a scalar sqrtf call beside the instruction, for errno.  The block
+ * keeps a scalar sqrtf call beside the instruction, for errno.  At
+ * 784-256-10, batch 256, on the 2-core reference machine (bench_step
+ * --optim): SGD 31 us a step (3% of it), Adam 70 us on one thread and
+ * 90-110 us on two (8-10%; its 5.7 MB of traffic a step is near the
+ * cache's bandwidth, and the gradients arrive in the other core's cache).
+ * The block
  * is the net's parameters with padding, where parameters and gradients
  * are zero and stay zero under every rule.  Plain SGD keeps no state.
  *
