@@ -4,6 +4,10 @@
  * samples/s and GFLOP/s, against the dnnl_sgemm ceiling of the same GEMMs
  * at the same batch and thread count, measured in the same run.
  * `bench_step --one` prints only the default model's samples/s at batch 256.
+ * The optimizer's pass is also timed on its own (clock around each
+ * mlp_optim_step): its share of a step at 784-256-10, batch 256, for SGD
+ * and Adam, is printed after the table (the goal: under 5%);
+ * `bench_step --optim [THREADS]` prints only that.
  *
  * Output: a table on stdout and bench/results/step.csv.
  */
@@ -38,18 +42,23 @@ static const step_case_t cases[] = {
     {"784-1024-512-10", 2, {1024, 512}, 256, 0},
 };
 
-/* Seconds per step, median over reps timed runs of `steps` steps. */
+/* Seconds per step, median over reps timed runs of `steps` steps, with
+ * optimizer `kind`; *optim_share (may be NULL) gets the median share of
+ * the step spent in the optimizer's pass. */
 static int time_steps(const step_case_t *c, int threads, int reps,
-                      double *med, double *lo, double *hi)
+                      mlp_optim_kind_t kind, double *med, double *lo,
+                      double *hi, double *optim_share)
 {
     mlp_net_spec_t spec;
     mlp_net_t *net = NULL;
     mlp_optim_t *opt = NULL;
-    mlp_optim_opts_t oo = {0.01f, 0.0f, 0.0f};
+    mlp_optim_opts_t oo = {.lr = 0.01f, .kind = kind, .beta1 = 0.9f,
+                           .beta2 = 0.999f, .eps = 1e-8f};
     size_t in = 784, out = 10, b = c->batch, np;
     float *x = NULL, *dl = NULL, *p, *g;
     int32_t *y = NULL;
     double *t = calloc((size_t)reps, sizeof(double));
+    double *share = calloc((size_t)reps, sizeof(double));
     int rc = MLP_ENOMEM, steps;
     mlp_rng_t r;
 
@@ -66,7 +75,7 @@ static int time_steps(const step_case_t *c, int threads, int reps,
     x = aligned_alloc(64, b * in * sizeof(float));
     dl = aligned_alloc(64, b * out * sizeof(float));
     y = malloc(b * sizeof(int32_t));
-    if (t == NULL || x == NULL || dl == NULL || y == NULL)
+    if (t == NULL || share == NULL || x == NULL || dl == NULL || y == NULL)
         goto out;
     mlp_rng_seed(&r, 1, 1);
     for (size_t i = 0; i < b * in; i++)
@@ -82,7 +91,7 @@ static int time_steps(const step_case_t *c, int threads, int reps,
     /* about 0.2 s of work per timed run at 200k samples/s */
     steps = (int)(40000 / b) + 5;
     for (int k = -1; k < reps; k++) {
-        double t0 = mlp_clock_now();
+        double t0 = mlp_clock_now(), t_opt = 0;
         for (int s = 0; s < (k < 0 ? 10 : steps); s++) {
             const float *logits;
             double loss = 0;
@@ -92,12 +101,24 @@ static int time_steps(const step_case_t *c, int threads, int reps,
             mlp_loss_softmax_xent(logits, y, b, out, dl, &loss, &correct);
             if ((rc = mlp_net_backward(net, dl, b)) < 0)
                 goto out;
-            mlp_optim_step(opt, p, g);
+            {
+                double t1 = mlp_clock_now();
+
+                mlp_optim_step(opt, p, g);
+                t_opt += mlp_clock_now() - t1;
+            }
         }
-        if (k >= 0)
+        if (k >= 0) {
             t[k] = (mlp_clock_now() - t0) / steps;
+            share[k] = t_opt / steps / t[k];
+        }
     }
     *med = bu_median(t, (size_t)reps, lo, hi);
+    if (optim_share != NULL) {
+        double slo, shi;
+
+        *optim_share = bu_median(share, (size_t)reps, &slo, &shi);
+    }
     rc = 0;
 out:
     mlp_optim_destroy(opt);
@@ -106,7 +127,31 @@ out:
     free(dl);
     free(y);
     free(t);
+    free(share);
     return rc;
+}
+
+/* The optimizer's share of a 784-256-10 step at batch 256, SGD and Adam. */
+static int optim_shares(int threads, int reps)
+{
+    static const mlp_optim_kind_t kinds[] = {MLP_OPTIM_SGD, MLP_OPTIM_ADAM};
+
+    printf("optimizer pass, %s batch %zu, %d threads, median of %d runs "
+           "(goal: under 5%% of a step)\n",
+           cases[2].name, cases[2].batch, threads, reps);
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        double med, lo, hi, share;
+
+        if (time_steps(&cases[2], threads, reps, kinds[i], &med, &lo, &hi,
+                       &share) < 0) {
+            fprintf(stderr, "bench_step: %s\n", mlp_error_message());
+            return -1;
+        }
+        printf("%-6s step %7.1f us  optimizer %6.1f us  share %5.1f%%\n",
+               mlp_optim_names[kinds[i]], med * 1e6, med * share * 1e6,
+               100.0 * share);
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -119,12 +164,18 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--one") == 0) {
         double med, lo, hi;
 
-        if (time_steps(&cases[2], threads, 3, &med, &lo, &hi) < 0) {
+        if (time_steps(&cases[2], threads, 3, MLP_OPTIM_SGD, &med, &lo, &hi,
+                       NULL) < 0) {
             fprintf(stderr, "bench_step: %s\n", mlp_error_message());
             return 1;
         }
         printf("%.0f\n", (double)cases[2].batch / med);
         return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--optim") == 0) {
+        if (argc == 3)
+            threads = atoi(argv[2]);
+        return optim_shares(threads, reps) < 0 ? 1 : 0;
     }
     csv = bu_open_csv("step.csv",
                             "model,batch,threads,samples_per_s,lo,hi,gflops,"
@@ -143,7 +194,8 @@ int main(int argc, char **argv)
         double med = 0, lo = 0, hi = 0, ceil_s, flops;
 
         widths[nl] = 10;
-        if (time_steps(c, threads, reps, &med, &lo, &hi) < 0) {
+        if (time_steps(c, threads, reps, MLP_OPTIM_SGD, &med, &lo, &hi,
+                       NULL) < 0) {
             fprintf(stderr, "bench_step: %s\n", mlp_error_message());
             return 1;
         }
@@ -158,5 +210,7 @@ int main(int argc, char **argv)
                 c->batch / lo, flops / med * 1e-9, c->batch / ceil_s,
                 ceil_s / med);
     }
-    return fclose(csv) == 0 ? 0 : 1;
+    if (fclose(csv) != 0)
+        return 1;
+    return optim_shares(threads, reps) < 0 ? 1 : 0;
 }

@@ -20,8 +20,10 @@
 #include "mlptrain/clock.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
+#include "mlptrain/optim.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/report.h"
+#include "mlptrain/schedule.h"
 
 struct mlp_report {
     FILE *out;          /* human lines; NULL: none */
@@ -40,6 +42,7 @@ struct mlp_report {
     size_t done0;       /* batches done at t0 */
     size_t batch, ntrain;
     unsigned epochs;
+    int show_lr;        /* the rate changes: on the epoch line */
     /* --plot: the curves so far, redrawn after every epoch */
     char plot_path[MLP_PATH_MAX];
     char plot_title[640];
@@ -340,6 +343,12 @@ static json_t *options_json(const mlp_config_t *cfg)
     return obj;
 }
 
+/* By mlp_optim_kind_t and mlp_sched_kind_t. */
+static const char *const optim_labels[] = {"SGD", "Adam", "AdamW"};
+static const char *const sched_labels[] = {"", " step schedule",
+                                           " cosine schedule",
+                                           " onecycle schedule"};
+
 int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                    const mlp_dataset_t *ds, const mlp_run_info_t *info)
 {
@@ -351,6 +360,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     rep->batch = cfg->batch;
     rep->ntrain = ds->train.n;
     rep->epochs = cfg->epochs;
+    rep->show_lr = cfg->schedule != MLP_SCHED_CONSTANT || cfg->warmup > 0;
     if (cfg->plot_path[0] != '\0') {
         snprintf(rep->plot_path, sizeof(rep->plot_path), "%s", cfg->plot_path);
         snprintf(rep->plot_title, sizeof(rep->plot_title),
@@ -374,14 +384,17 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 "mlptrain %s (git %s), oneDNN %s (%s)\n"
                 "model    %s %s, %zu parameters, init N(0, %g^2), seed %llu\n"
                 "data     %s: %zu train, %zu test, %zux%zu, %zu classes\n"
-                "training SGD lr %g%s, batch %zu, %u epochs\n"
+                "training %s lr %g%s%s%s, batch %zu, %u epochs\n"
                 "threads  %d compute, %u loader, %zu ring slots (%.1f MiB)\n",
                 PACKAGE_VERSION, MLP_GIT_HASH, info->dnnl_version, info->isa,
                 shape, mlp_net_act_label(cfg->act, cfg->nhidden),
                 info->nparams, (double)cfg->init_std,
                 (unsigned long long)cfg->seed, cfg->data_dir, ds->train.n,
                 ds->test.n, ds->rows, ds->cols, ds->nclasses,
-                (double)cfg->lr, cfg->momentum > 0 ? " momentum" : "",
+                optim_labels[cfg->optimizer], (double)cfg->lr,
+                cfg->nesterov ? " Nesterov" : "",
+                cfg->momentum > 0 ? " momentum" : "",
+                sched_labels[cfg->schedule],
                 cfg->batch, cfg->epochs, cfg->threads, cfg->workers,
                 info->slots, (double)info->ring_bytes / (1024.0 * 1024.0));
         if (info->resume_path != NULL)
@@ -459,21 +472,25 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
             fprintf(rep->out, "val loss %.4f  val acc %.4f  ", st->val_loss,
                     st->val_acc);
         fprintf(rep->out, "test acc %.4f  %.1f s  %.0f samples/s  "
-                "wait %.1f%%\n",
+                "wait %.1f%%",
                 st->test_acc, st->seconds, st->samples_per_s,
                 100.0 * st->wait_share);
+        if (rep->show_lr)
+            fprintf(rep->out, "  lr %.4g", st->lr);
+        fputc('\n', rep->out);
         fflush(rep->out);
     }
     if (rep->log == NULL)
         return 0;
-    rec = json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "type",
+    rec = json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "type",
                     "epoch", "epoch", (json_int_t)st->epoch, "train_loss",
                     jnum(st->train_loss), "train_acc", jnum(st->train_acc),
                     "test_loss", jnum(st->test_loss), "test_acc",
                     jnum(st->test_acc), "seconds", jnum(st->seconds),
                     "train_seconds", jnum(st->train_seconds),
                     "samples_per_s", jnum(st->samples_per_s),
-                    "wait_share", jnum(st->wait_share));
+                    "wait_share", jnum(st->wait_share), "lr",
+                    jfloat((float)st->lr));
     /* Validation figures only when there is a split: a log without them
      * reads as before. */
     if (rec != NULL && st->has_val &&

@@ -41,6 +41,7 @@
 #include "mlptrain/memprobe.h"
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
+#include "mlptrain/schedule.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
 #include "mlptrain/trainer.h"
@@ -162,13 +163,12 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
  * still available.  Both sides get memprobe's margin.
  */
 static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
-                        int momentum, int save, int resume,
+                        int nstate, int save, int resume,
                         const mlp_dataset_t *ds, double *total)
 {
     mlp_net_mem_t nm;
     double logical = 0, in = (double)spec->in, need, avail, data = 0;
-    double copies = (double)save * (1 + momentum) +
-                    (resume ? 1 + momentum : 0);
+    double copies = (double)save * (1 + nstate) + (resume ? 1 + nstate : 0);
     double b = (double)maxb;
     int rc;
 
@@ -180,7 +180,7 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
     }
     if ((rc = mlp_net_estimate(spec, &nm)) < 0)
         return rc;
-    need = nm.params * (2 + momentum) + nm.act + nm.scratch + nm.workspace +
+    need = nm.params * (2 + nstate) + nm.act + nm.scratch + nm.workspace +
            4.0 * (logical * copies + b * (double)spec->out +
                   b * (double)spec->in) +
            (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
@@ -226,8 +226,9 @@ static int check_finite(mlp_net_t *net, mlp_optim_t *opt, unsigned epoch,
         return mlp_error_set(MLP_EDIVERGED,
                              "epoch %u batch %zu: a %s is not finite", epoch,
                              batch,
-                             bad < np && !isfinite(p[bad]) ? "weight"
-                                                           : "momentum value");
+                             bad < np && !isfinite(p[bad])
+                                 ? "weight"
+                                 : "optimizer state value");
     return 0;
 }
 
@@ -292,6 +293,7 @@ typedef struct {
     mlp_dataset_t *ds;
     mlp_net_t *net;
     mlp_optim_t *opt;
+    mlp_sched_t sched;          /* the rate of each training step */
     mlp_loader_t *ld;
     mlp_epoch_stats_t *hist;    /* (epochs - first + 1) */
     float *dlogits;             /* (maxb, nclasses) */
@@ -510,6 +512,58 @@ static int session_load_data(session_t *s)
 }
 
 /*
+ * The optimizer and the schedule of its rate.  AdamW's weight decay is
+ * PyTorch's 0.01 when --weight-decay is not given (a resumed run keeps
+ * the checkpoint's); it is set in the effective options, so the run
+ * record and the checkpoint show it.
+ */
+static int build_optim(session_t *s)
+{
+    mlp_config_t *cfg = s->cfg;
+    mlp_optim_opts_t oo;
+    mlp_sched_t *sc = &s->sched;
+    float *p, *g;
+    size_t np;
+    int rc;
+
+    if (cfg->optimizer == MLP_OPTIM_ADAMW && !s->resume &&
+        !mlp_options_given(cfg, "weight-decay"))
+        cfg->weight_decay = 0.01f;
+    if (cfg->optimizer != MLP_OPTIM_SGD && cfg->momentum > 0.0f)
+        return mlp_error_set(MLP_EUSAGE,
+                             "--momentum is for --optimizer sgd; %s has "
+                             "--beta1",
+                             mlp_optim_names[cfg->optimizer]);
+    if (cfg->nesterov && (cfg->optimizer != MLP_OPTIM_SGD ||
+                          !(cfg->momentum > 0.0f)))
+        return mlp_error_set(MLP_EUSAGE,
+                             "--nesterov needs --optimizer sgd and "
+                             "--momentum X > 0");
+    memset(sc, 0, sizeof(*sc));
+    sc->kind = (mlp_sched_kind_t)cfg->schedule;
+    sc->lr = cfg->lr;
+    sc->lr_min = cfg->lr_min;
+    sc->warmup = cfg->warmup;
+    sc->lr_step = cfg->lr_step;
+    sc->lr_gamma = cfg->lr_gamma;
+    sc->steps_per_epoch = s->nb_train;
+    sc->total_steps = (uint64_t)cfg->epochs * s->nb_train;
+    if ((rc = mlp_sched_init(sc)) < 0)
+        return rc;
+    memset(&oo, 0, sizeof(oo));
+    oo.lr = cfg->lr;
+    oo.momentum = cfg->momentum;
+    oo.weight_decay = cfg->weight_decay;
+    oo.kind = (mlp_optim_kind_t)cfg->optimizer;
+    oo.nesterov = cfg->nesterov;
+    oo.beta1 = cfg->beta1;
+    oo.beta2 = cfg->beta2;
+    oo.eps = cfg->eps;
+    mlp_net_params(s->net, &p, &g, &np);
+    return mlp_optim_create(&oo, np, &s->opt);
+}
+
+/*
  * The net (after the memory check), the optimizer, the parameters (from
  * the checkpoint or fresh), the loop's buffers, and the warm-up.
  */
@@ -519,7 +573,7 @@ static int session_build(session_t *s)
     const mlp_dataset_t *ds = s->ds;
     mlp_net_spec_t spec;
     size_t slots;
-    int rc;
+    int rc, nstate; /* optimizer state blocks the size of the parameters */
 
     memset(&spec, 0, sizeof(spec));
     spec.in = ds->train.dim;
@@ -536,7 +590,8 @@ static int session_build(session_t *s)
     if (ds->val.n > 0)
         mlp_net_spec_add_split(&spec, ds->val.n, cfg->batch);
     slots = mlp_loader_nslots(cfg->workers, cfg->slots);
-    if ((rc = check_memory(&spec, s->maxb, slots, cfg->momentum > 0.0f,
+    nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
+    if ((rc = check_memory(&spec, s->maxb, slots, nstate,
                            (cfg->save_path[0] != '\0') +
                                (cfg->save_best_path[0] != '\0'),
                            s->resume, ds,
@@ -545,18 +600,25 @@ static int session_build(session_t *s)
         return rc;
     if ((rc = mlp_net_create(&spec, &s->net)) < 0)
         return rc;
-    {
-        mlp_optim_opts_t oo = {cfg->lr, cfg->momentum, cfg->weight_decay};
-        float *p, *g;
-        size_t np;
-
-        mlp_net_params(s->net, &p, &g, &np);
-        if ((rc = mlp_optim_create(&oo, np, &s->opt)) < 0)
-            return rc;
-    }
+    if ((rc = build_optim(s)) < 0)
+        return rc;
     if (s->resume) {
         if ((rc = mlp_checkpoint_restore(&s->rck, s->net, s->opt)) < 0)
             return mlp_error_prefix(rc, "%s", cfg->resume_path);
+        /* One optimizer step per training batch so far (Adam's t): the
+         * count a version 2 checkpoint holds must say the same. */
+        uint64_t steps = (uint64_t)s->rck.epoch * s->nb_train +
+                         s->rck.batches_done;
+
+        if (s->rck.version >= 2 && s->rck.opt_steps != steps)
+            return mlp_error_set(MLP_EFORMAT,
+                                 "%s: %llu optimizer steps recorded, but "
+                                 "%u epochs and %zu batches make %llu",
+                                 cfg->resume_path,
+                                 (unsigned long long)s->rck.opt_steps,
+                                 s->rck.epoch, s->rck.batches_done,
+                                 (unsigned long long)steps);
+        mlp_optim_set_steps(s->opt, steps);
         /* The payload is in the net now; keep only the small fields. */
         free(s->rck.params);
         free(s->rck.state);
@@ -625,6 +687,9 @@ static int train_batch(session_t *s, unsigned e, size_t k,
     int rc;
     /* Dropout's masks: a function of (seed, epoch, batch k of the epoch). */
     mlp_drop_key_t dk = {s->cfg->seed, e, k};
+    /* The rate of the global step: batch k (from 0) of epoch e. */
+    float lr = (float)mlp_sched_lr(&s->sched,
+                                   (uint64_t)(e - 1) * s->nb_train + k);
 
     *loss = 0.0;
     if ((rc = mlp_net_forward_train(s->net, b->x, b->n, &dk, &logits)) < 0)
@@ -644,6 +709,8 @@ static int train_batch(session_t *s, unsigned e, size_t k,
     if ((rc = mlp_net_backward(s->net, s->dlogits, b->n)) < 0)
         return rc;
     mlp_net_params(s->net, &params, &grads, &np);
+    if ((rc = mlp_optim_set_lr(s->opt, lr)) < 0)
+        return rc;
     mlp_optim_step(s->opt, params, grads);
     return 0;
 }
@@ -718,7 +785,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
             mlp_report_progress(s->rep, e, k + 1, s->nb_train);
     }
     /* Once per epoch, before anything is saved: every parameter and
-     * momentum value finite, and the test loss too. */
+     * optimizer state value finite, and the test loss too. */
     if ((rc = check_finite(s->net, s->opt, e, s->nb_train)) < 0)
         return rc;
     if (!isfinite(test_loss))
@@ -729,6 +796,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
                              "epoch %u: the validation loss is not finite",
                              e);
     st->epoch = e;
+    st->lr = mlp_sched_lr(&s->sched, (uint64_t)e * s->nb_train - 1);
     st->seconds = mlp_clock_now() - t0;
     st->train_seconds = t_train - t0;
     st->train_loss = rs->loss_sum / (double)ds->train.n;

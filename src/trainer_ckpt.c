@@ -201,6 +201,7 @@ int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
     ck->partial_loss_sum = rs->batches_done ? rs->loss_sum : 0.0;
     ck->partial_correct = rs->batches_done ? rs->correct : 0;
     ck->best_test_acc = rs->best_acc;
+    ck->opt_steps = mlp_optim_steps(opt);
     ck->best_val_acc = rs->best_val_acc >= 0.0 ? rs->best_val_acc : 0.0;
     ck->best_val_epoch = rs->best_val_acc >= 0.0 ? rs->best_epoch : 0;
     ck->best_val_loss =

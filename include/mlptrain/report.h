@@ -44,6 +44,9 @@ typedef struct {
     double train_seconds;  /* wall time of the training phase */
     double samples_per_s;  /* training samples / train_seconds */
     double wait_share;     /* share of the epoch blocked on the loader */
+    double lr;             /* the rate of the epoch's last training batch
+                              (logged; on the epoch line when a schedule
+                              or a warm-up changes it) */
 } mlp_epoch_stats_t;
 
 /* Facts of a run known only once it is set up. */

@@ -1,0 +1,237 @@
+/*
+ * Tests of schedule: each schedule's rate at chosen steps, computed by
+ * hand in the comments (a run of 5 epochs of 10 batches: T = 50 steps,
+ * peak 0.1), the warm-up and its rounding, and the usage errors.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "mlptrain/error.h"
+#include "mlptrain/schedule.h"
+
+#define TOL 1e-12
+
+static mlp_sched_t sched(mlp_sched_kind_t kind)
+{
+    mlp_sched_t s;
+
+    memset(&s, 0, sizeof(s));
+    s.kind = kind;
+    s.lr = 0.1;
+    s.lr_gamma = 0.1;
+    s.steps_per_epoch = 10;
+    s.total_steps = 50;
+    return s;
+}
+
+static double lr_of(const mlp_sched_t *s, uint64_t step)
+{
+    return mlp_sched_lr(s, step);
+}
+
+START_TEST(test_constant)
+{
+    /* No warm-up: exactly the given float rate, every step. */
+    mlp_sched_t s = sched(MLP_SCHED_CONSTANT);
+
+    s.lr = 0.1f;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_uint_eq(s.warmup_steps, 0);
+    for (uint64_t k = 0; k < 60; k++)
+        ck_assert((float)lr_of(&s, k) == 0.1f);
+}
+END_TEST
+
+START_TEST(test_warmup)
+{
+    /* 0.5 epochs = 5 steps: 0.02, 0.04, ..., 0.1 at step 4, then 0.1. */
+    mlp_sched_t s = sched(MLP_SCHED_CONSTANT);
+
+    s.warmup = 0.5;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_uint_eq(s.warmup_steps, 5);
+    ck_assert_double_eq_tol(lr_of(&s, 0), 0.02, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 2), 0.06, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 4), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 5), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 49), 0.1, TOL);
+    /* 0.25 epochs = 2.5 steps: rounds to 3; 0.1f (0.100000001 epochs)
+     * of 600 batches stays 60 steps. */
+    s.warmup = 0.25;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_uint_eq(s.warmup_steps, 3);
+    ck_assert_double_eq_tol(lr_of(&s, 0), 0.1 / 3, TOL);
+    s.warmup = 0.1f;
+    s.steps_per_epoch = 600;
+    s.total_steps = 3000;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_uint_eq(s.warmup_steps, 60);
+    /* A tiny warm-up is at least one step (at the peak). */
+    s.warmup = 1e-6;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_uint_eq(s.warmup_steps, 1);
+    ck_assert_double_eq_tol(lr_of(&s, 0), 0.1, TOL);
+    /* The whole run may be warm-up. */
+    s = sched(MLP_SCHED_COSINE);
+    s.warmup = 5;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_double_eq_tol(lr_of(&s, 24), 0.05, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 49), 0.1, TOL);
+}
+END_TEST
+
+START_TEST(test_step)
+{
+    /* Every 2 epochs (20 steps) times 0.5: 0.1 up to step 19, 0.05 from
+     * step 20 to 39, 0.025 from 40. */
+    mlp_sched_t s = sched(MLP_SCHED_STEP);
+
+    s.lr_step = 2;
+    s.lr_gamma = 0.5;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_double_eq_tol(lr_of(&s, 0), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 19), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 20), 0.05, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 39), 0.05, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 40), 0.025, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 49), 0.025, TOL);
+    /* Half epochs (5 steps): step 12 is after 2 cuts: 0.025. */
+    s.lr_step = 0.5;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_double_eq_tol(lr_of(&s, 12), 0.025, TOL);
+    /* With 1 epoch of warm-up (10 steps): 0.01 at step 0, then the cuts
+     * counted from the run's start: step 19 0.1 * 0.5^3 (S = 5). */
+    s.warmup = 1;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_double_eq_tol(lr_of(&s, 0), 0.01, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 9), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 19), 0.0125, TOL);
+}
+END_TEST
+
+START_TEST(test_cosine)
+{
+    /*
+     * No warm-up, floor 0: q = step / 50; step 0: 0.1; step 25: 0.05;
+     * step 49: 0.1 (1 + cos(0.98 pi)) / 2 = 0.05 (1 - cos(0.02 pi)),
+     * cos(0.02 pi) = 1 - x^2/2 + x^4/24 - ... (x = 0.0628318531)
+     * = 0.998026728428, so 9.8663578586e-5.
+     */
+    mlp_sched_t s = sched(MLP_SCHED_COSINE);
+
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_double_eq_tol(lr_of(&s, 0), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 25), 0.05, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 49), 9.8663578586e-5, 1e-14);
+    ck_assert_double_eq(lr_of(&s, 1000), lr_of(&s, 49));
+    /*
+     * 1 epoch of warm-up (W = 10), floor 0.01: 0.01 at step 0, 0.1 at
+     * 9 and 10 (q = 0), step 30: q = 20/40, 0.01 + 0.09 / 2 = 0.055;
+     * step 20: q = 1/4, 0.01 + 0.09 (1 + sqrt(2)/2) / 2.
+     */
+    s.warmup = 1;
+    s.lr_min = 0.01;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_double_eq_tol(lr_of(&s, 0), 0.01, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 9), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 10), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 30), 0.055, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 20), 0.01 + 0.045 * (1 + sqrt(0.5)),
+                            TOL);
+    /* Falling after the warm-up. */
+    for (uint64_t k = 10; k < 49; k++)
+        ck_assert(lr_of(&s, k + 1) < lr_of(&s, k));
+}
+END_TEST
+
+START_TEST(test_onecycle)
+{
+    /*
+     * No warm-up: up over U = 0.3 * 50 = 15 steps from 0.1/25 = 0.004 to
+     * 0.1 at step 14; step 7 is half way: 0.052.  Down to the floor at
+     * step 49 (0.001); half way, q = (step + 1 - 15) / 35 = 1/2, is not a
+     * step: step 31 is q = 17/35.
+     */
+    mlp_sched_t s = sched(MLP_SCHED_ONECYCLE);
+
+    s.lr_min = 0.001;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_uint_eq(s.rise_steps, 15);
+    ck_assert_double_eq_tol(lr_of(&s, 0), 0.004, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 7), 0.052, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 14), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 31),
+                            0.001 + 0.099 * (1 + cos(M_PI * 17 / 35)) / 2,
+                            TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 49), 0.001, TOL);
+    /* --warmup 1 sets the rise (10 steps): step 3 is pct 3/9, cos(pi/3)
+     * = 1/2: 0.004 + 0.096 / 4 = 0.028; step 9 the peak. */
+    s.warmup = 1;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_double_eq_tol(lr_of(&s, 3), 0.028, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 9), 0.1, TOL);
+    /* A one-step run is the peak. */
+    s.warmup = 0;
+    s.total_steps = 1;
+    s.steps_per_epoch = 1;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_double_eq_tol(lr_of(&s, 0), 0.1, TOL);
+}
+END_TEST
+
+static void expect_error(mlp_sched_t s, int rc, const char *option)
+{
+    mlp_error_clear();
+    ck_assert_int_eq(mlp_sched_init(&s), rc);
+    if (option != NULL)
+        ck_assert_msg(strstr(mlp_error_message(), option) != NULL,
+                      "'%s' does not name %s", mlp_error_message(), option);
+}
+
+START_TEST(test_errors)
+{
+    mlp_sched_t s = sched(MLP_SCHED_STEP);
+
+    expect_error(s, MLP_EUSAGE, "--lr-step"); /* step without --lr-step */
+    s = sched(MLP_SCHED_COSINE);
+    s.lr_min = 0.2;
+    expect_error(s, MLP_EUSAGE, "--lr-min");
+    s = sched(MLP_SCHED_CONSTANT);
+    s.warmup = 5.1; /* 51 steps of 50 */
+    expect_error(s, MLP_EUSAGE, "--warmup");
+    s.warmup = 5;
+    expect_error(s, 0, NULL);
+    s = sched(MLP_SCHED_CONSTANT);
+    s.lr = 0;
+    expect_error(s, MLP_EINVAL, NULL);
+    s.lr = NAN;
+    expect_error(s, MLP_EINVAL, NULL);
+    s = sched(MLP_SCHED_CONSTANT);
+    s.steps_per_epoch = 0;
+    expect_error(s, MLP_EINVAL, NULL);
+    s = sched((mlp_sched_kind_t)9);
+    expect_error(s, MLP_EINVAL, NULL);
+    ck_assert_str_eq(mlp_sched_names[MLP_SCHED_ONECYCLE], "onecycle");
+}
+END_TEST
+
+Suite *schedule_suite(void);
+Suite *schedule_suite(void)
+{
+    Suite *s = suite_create("schedule");
+    TCase *core = tcase_create("core");
+    TCase *errors = tcase_create("errors");
+
+    tcase_add_test(core, test_constant);
+    tcase_add_test(core, test_warmup);
+    tcase_add_test(core, test_step);
+    tcase_add_test(core, test_cosine);
+    tcase_add_test(core, test_onecycle);
+    suite_add_tcase(s, core);
+    tcase_add_test(errors, test_errors);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+MLP_CHECK_MAIN(schedule_suite)
