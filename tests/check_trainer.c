@@ -16,7 +16,9 @@
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/error.h"
 #include "mlptrain/faults.h"
+#include "mlptrain/optim.h"
 #include "mlptrain/options.h"
+#include "mlptrain/schedule.h"
 #include "mlptrain/trainer.h"
 #include "testutil.h"
 
@@ -440,23 +442,63 @@ START_TEST(test_signals)
 END_TEST
 
 /*
- * Dropout, input dropout, label smoothing and He init: interrupted at
- * training batch 30 (epoch 2, batch 6 of 24) and resumed, the run prints
- * the uninterrupted run's figures: the masks are recomputed from (seed,
- * epoch, batch), nothing of them is saved.  The options are given again on
- * resume (the checkpoint keeps what its format version holds).
+ * Every optimizer, schedule and regulariser: interrupted at training batch
+ * 30 (in epoch 2) and resumed from the checkpoint alone (only the data,
+ * the threads and --epochs given again: the checkpoint keeps every option
+ * that changes the figures, the optimizer's state and step count, and the
+ * validation state), the run prints the uninterrupted run's figures digit
+ * for digit.  Dropout's masks and the augmentation's draws are recomputed
+ * from (seed, epoch, batch or sample); nothing of them is saved.
  */
-START_TEST(test_interrupt_and_resume_dropout)
+static void resume_case(int i, mlp_config_t *cfg)
 {
-    mlp_config_t cfg;
-    mlp_train_result_t ref, res;
-    char *ck = tu_path(datadir, "drop.ckpt");
+    ref_config(cfg);
+    switch (i) {
+    case 0: /* SGD with momentum; dropout, smoothing, He init */
+        cfg->dropout = 0.3f;
+        cfg->input_dropout = 0.1f;
+        cfg->label_smoothing = 0.1f;
+        cfg->init = MLP_INIT_HE;
+        break;
+    case 1: /* Adam, cosine after a warm-up, dropout, augmentation */
+        cfg->optimizer = MLP_OPTIM_ADAM;
+        cfg->momentum = 0.0f;
+        cfg->lr = 0.002f;
+        cfg->schedule = MLP_SCHED_COSINE;
+        cfg->warmup = 0.5f;
+        cfg->lr_min = 1e-5f;
+        cfg->dropout = 0.2f;
+        cfg->augment = (mlp_augment_t){1, 1};
+        break;
+    case 2: /* AdamW, one cycle, smoothing, a validation split, early stop */
+        cfg->optimizer = MLP_OPTIM_ADAMW;
+        cfg->momentum = 0.0f;
+        cfg->lr = 0.003f;
+        cfg->weight_decay = 0.05f;
+        cfg->beta2 = 0.99f;
+        cfg->schedule = MLP_SCHED_ONECYCLE;
+        cfg->label_smoothing = 0.05f;
+        cfg->val = 200;
+        cfg->early_stop = 5;
+        break;
+    default: /* Nesterov, step schedule, Xavier, shifts */
+        cfg->nesterov = 1;
+        cfg->schedule = MLP_SCHED_STEP;
+        cfg->lr_step = 1.0f;
+        cfg->lr_gamma = 0.5f;
+        cfg->init = MLP_INIT_XAVIER;
+        cfg->augment = (mlp_augment_t){2, 0};
+        break;
+    }
+}
 
-    ref_config(&cfg);
-    cfg.dropout = 0.3f;
-    cfg.input_dropout = 0.1f;
-    cfg.label_smoothing = 0.1f;
-    cfg.init = MLP_INIT_HE;
+START_TEST(test_interrupt_and_resume_each_optimizer)
+{
+    mlp_config_t cfg, again;
+    mlp_train_result_t ref, res;
+    char *ck = tu_path(datadir, "each.ckpt");
+
+    resume_case(_i, &cfg);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
     unlink(ck);
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
@@ -464,11 +506,20 @@ START_TEST(test_interrupt_and_resume_dropout)
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
     mlp_train_result_free(&res);
     mlp_fault_set_interrupt_after(0);
-    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+    small_config(&again);
+    again.epochs = cfg.epochs;
+    snprintf(again.resume_path, sizeof(again.resume_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&again, NULL, NULL, &res), 0);
     ck_assert_uint_eq(res.first_epoch, 2);
-    for (unsigned e = 0; e < res.nhistory; e++)
+    ck_assert_uint_eq(res.nhistory, ref.nhistory - 1);
+    for (unsigned e = 0; e < res.nhistory; e++) {
         assert_same_epoch(&res.history[e], &ref.history[1 + e]);
+        ck_assert(res.history[e].val_acc == ref.history[1 + e].val_acc &&
+                  res.history[e].val_loss == ref.history[1 + e].val_loss &&
+                  res.history[e].lr == ref.history[1 + e].lr);
+    }
+    ck_assert_uint_eq(res.best_epoch, ref.best_epoch);
+    ck_assert(res.best_test_acc == ref.best_test_acc);
     mlp_train_result_free(&res);
     mlp_train_result_free(&ref);
     free(ck);
@@ -1074,7 +1125,7 @@ static Suite *trainer_suite(void)
     tcase_set_timeout(ckpt, 120);
     tcase_add_test(ckpt, test_resume_exact);
     tcase_add_test(ckpt, test_interrupt_and_resume);
-    tcase_add_test(ckpt, test_interrupt_and_resume_dropout);
+    tcase_add_loop_test(ckpt, test_interrupt_and_resume_each_optimizer, 0, 4);
     tcase_add_test(ckpt, test_resume_lr_override);
     tcase_add_test(ckpt, test_interrupt_request);
     tcase_add_test(ckpt, test_signals);
