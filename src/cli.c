@@ -282,7 +282,7 @@ int mlp_cli_parse_augment(const char *opt, const char *arg,
         return 0;
     }
     while (*p != '\0') {
-        size_t n = strcspn(p, ",");
+        size_t n = strcspn(p, ",+");
         unsigned long long v;
         char num[32];
         int rc;
@@ -304,7 +304,7 @@ int mlp_cli_parse_augment(const char *opt, const char *arg,
                                  opt, arg, MLP_AUGMENT_MAX_SHIFT);
         }
         p += n;
-        if (*p == ',' && *++p == '\0')
+        if ((*p == ',' || *p == '+') && *++p == '\0')
             return mlp_error_set(MLP_EUSAGE, "option '%s': '%s': trailing "
                                  "comma", opt, arg);
     }

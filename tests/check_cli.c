@@ -253,6 +253,44 @@ START_TEST(test_parse_float)
 END_TEST
 
 /* Free cores from /proc/loadavg's text (issue 10, point 12). */
+/* --augment: shift=K and flip in any order, ',' or '+' between them
+ * (a grid's values are split at commas), none; everything else refused
+ * naming the option. */
+START_TEST(test_augment)
+{
+    static const struct {
+        const char *arg;
+        unsigned shift;
+        int flip;
+    } good[] = {
+        {"none", 0, 0},         {"flip", 0, 1},         {"shift=3", 3, 0},
+        {"shift=2,flip", 2, 1}, {"flip,shift=1", 1, 1}, {"shift=16+flip", 16, 1},
+        {"shift=0", 0, 0},
+    };
+    static const char *const refused[] = {
+        "", "shift", "shift=", "shift=17", "shift=-1", "shift=2,", "flip,",
+        "flop", "shift=2;flip", "shift=1.5", "none,flip", "shift= 2",
+    };
+    mlp_augment_t a;
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        memset(&a, 0x5a, sizeof(a));
+        ck_assert_int_eq(mlp_cli_parse_augment("--augment", good[i].arg, &a),
+                         0);
+        ck_assert_uint_eq(a.shift, good[i].shift);
+        ck_assert_int_eq(a.flip, good[i].flip);
+    }
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        a = (mlp_augment_t){7, 1};
+        ck_assert_msg(mlp_cli_parse_augment("--augment", refused[i], &a) ==
+                          MLP_EUSAGE,
+                      "'%s' accepted", refused[i]);
+        ck_assert_ptr_nonnull(strstr(mlp_error_message(), "--augment"));
+        ck_assert_uint_eq(a.shift, 7); /* untouched */
+    }
+}
+END_TEST
+
 START_TEST(test_free_cores)
 {
     /* the running count includes the reader */
@@ -285,6 +323,7 @@ static Suite *cli_suite(void)
     tcase_add_test(core, test_vocabulary);
     tcase_add_test(core, test_parse_float);
     tcase_add_test(core, test_free_cores);
+    tcase_add_test(core, test_augment);
     tcase_add_loop_test(errors, test_bad_options, 0,
                         (int)(sizeof(bad) / sizeof(bad[0])));
     tcase_add_loop_test(errors, test_bad_ux, 0,

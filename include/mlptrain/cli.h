@@ -77,7 +77,9 @@ void mlp_cli_exit_status(FILE *f, const char *ok, const char *error,
                          unsigned extra);
 
 /* Parse --augment's value: "shift=K", "flip", "shift=K,flip" (either
- * order), or "none"; K in 0..MLP_AUGMENT_MAX_SHIFT. */
+ * order; '+' separates as well as ',', for a sweep grid, whose values are
+ * separated by commas: augment=none,shift=2+flip), or "none"; K in
+ * 0..MLP_AUGMENT_MAX_SHIFT. */
 int mlp_cli_parse_augment(const char *opt, const char *arg,
                           mlp_augment_t *out);
 
