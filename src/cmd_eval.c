@@ -20,6 +20,7 @@
 #include "mlptrain/loader.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
+#include "mlptrain/trainer.h"
 
 /* ---- shared option handling ------------------------------------------ */
 
@@ -331,7 +332,7 @@ static void predict_usage(FILE *f)
 "      --epoch E          ... of epoch E [1]\n"
 "      --seed N           ... in the order and draws of seed N [the model's]\n"
 "      --augment LIST     ... augmented by LIST: shift=K, flip, both, or\n"
-"                         none [none]\n"
+"                         none [the model's]\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show versions\n",
             PREDICT_MAX, MLP_DEFAULT_DATA_DIR, mlp_config_ncores());
@@ -363,33 +364,45 @@ static int check_png(const cmd_opts_t *o)
 
 /*
  * --show-train: the first n training samples of epoch o->epoch as the
- * trainer's loader delivers them (the model's training split, shuffled by
- * the seed, augmented), through the loader itself on this thread, back to
- * pixels (p / 255 * 255 rounds to p exactly).  *images (n, dim) and *labels
- * (n) are the caller's to free; *shown views them.
+ * trainer's loader delivers them: the model's training split (the
+ * checkpoint's --limit-train, less its --val hold-out), shuffled by the
+ * seed, augmented as the model was (or by --augment), through the loader
+ * itself on this thread, back to pixels (p / 255 * 255 rounds to p
+ * exactly).  *images (n, dim) and *labels (n) are the caller's to free;
+ * *shown views them; *aug gets the augmentation used.
  */
 static int show_train_split(const cmd_opts_t *o, const mlp_checkpoint_t *ck,
-                            const mlp_dataset_t *ds, size_t n,
-                            uint8_t **images, uint8_t **labels,
-                            mlp_split_t *shown)
+                            mlp_dataset_t *ds, size_t n, uint8_t **images,
+                            uint8_t **labels, mlp_split_t *shown,
+                            mlp_augment_t *aug)
 {
-    mlp_split_t train = ds->train;
+    mlp_config_t *cfg = malloc(sizeof(*cfg));
+    mlp_split_t train;
     mlp_loader_opts_t lo;
     mlp_loader_t *ld = NULL;
     mlp_batch_t b;
     int rc;
 
-    /* The split the model was trained on: the first ntrain samples. */
-    if (ck->ntrain > train.n)
-        return mlp_error_set(MLP_EINVAL, "model '%s' was trained on %zu "
-                             "samples; %s has %zu",
-                             o->model, ck->ntrain,
-                             ds->files[MLP_FILE_TRAIN_IMAGES].path, train.n);
-    if (ck->ntrain > 0)
-        train.n = ck->ntrain;
-    if (train.n == 0)
-        return mlp_error_set(MLP_EINVAL, "%s: no training samples",
-                             ds->files[MLP_FILE_TRAIN_IMAGES].path);
+    if (cfg == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    if ((rc = mlp_train_checkpoint_config(ck, o->model, cfg)) < 0)
+        goto out;
+    /* The split the model was trained on, made as the trainer makes it. */
+    if (cfg->limit_train > 0 && cfg->limit_train < ds->train.n)
+        ds->train.n = cfg->limit_train;
+    if (cfg->val > 0 && cfg->val < ds->train.n &&
+        (rc = mlp_dataset_hold_out(ds, cfg->val, cfg->seed)) < 0)
+        goto out;
+    if (ds->train.n != ck->ntrain) {
+        rc = mlp_error_set(MLP_EINVAL, "model '%s' was trained on %zu "
+                           "samples per epoch; %s gives %zu",
+                           o->model, ck->ntrain,
+                           ds->files[MLP_FILE_TRAIN_IMAGES].path,
+                           ds->train.n);
+        goto out;
+    }
+    train = ds->train;
+    *aug = o->augment_given ? o->augment : cfg->augment;
     memset(&lo, 0, sizeof(lo));
     lo.train = &train;
     lo.batch = n;
@@ -397,12 +410,11 @@ static int show_train_split(const cmd_opts_t *o, const mlp_checkpoint_t *ck,
     lo.epochs = 1;
     lo.seed = o->seed_given ? o->seed : ck->seed;
     lo.shuffle = 1;
-    lo.augment = o->augment; /* none unless given */
+    lo.augment = *aug;
     lo.rows = ds->rows;
     lo.cols = ds->cols;
-    if ((rc = mlp_loader_create(&lo, &ld)) < 0)
-        return rc;
-    if ((rc = mlp_loader_next(ld, &b)) < 0)
+    if ((rc = mlp_loader_create(&lo, &ld)) < 0 ||
+        (rc = mlp_loader_next(ld, &b)) < 0)
         goto out;
     *images = malloc(b.n * train.dim);
     *labels = malloc(b.n);
@@ -418,6 +430,7 @@ static int show_train_split(const cmd_opts_t *o, const mlp_checkpoint_t *ck,
     mlp_loader_release(ld, &b);
 out:
     mlp_loader_destroy(ld);
+    free(cfg);
     return rc;
 }
 
@@ -427,6 +440,7 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     opened_t m;
     mlp_split_t shown;
     uint8_t *train_images = NULL, *train_labels = NULL;
+    mlp_augment_t aug = {0, 0};
     int32_t *pred = NULL;
     size_t n;
     int rc;
@@ -448,7 +462,7 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     shown = m.ds->test;
     if (o.show_train) {
         if ((rc = show_train_split(&o, &m.ck, m.ds, n, &train_images,
-                                   &train_labels, &shown)) < 0)
+                                   &train_labels, &shown, &aug)) < 0)
             goto out;
         if (shown.n < n) /* a training split smaller than n */
             n = shown.n;
@@ -467,12 +481,12 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
                                n, pred, &m.cn);
     } else if (o.show_train) {
         mlp_config_t cfg;
-        char aug[64];
+        char aug_text[64];
 
         mlp_config_defaults(&cfg);
-        cfg.augment = o.augment;
-        mlp_options_format(mlp_options_find("augment"), &cfg, 0, aug,
-                           sizeof(aug));
+        cfg.augment = aug;
+        mlp_options_format(mlp_options_find("augment"), &cfg, 0, aug_text,
+                           sizeof(aug_text));
         mlp_eval_print_model(out, o.model, &m.ck);
         fprintf(out, "data     %s: %zu training images, %zux%zu, %zu "
                      "classes\n",
@@ -482,7 +496,8 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
                      "(seed %llu, augment %s): true label over predicted, * "
                      "when wrong\n",
                 n, o.epoch,
-                (unsigned long long)(o.seed_given ? o.seed : m.ck.seed), aug);
+                (unsigned long long)(o.seed_given ? o.seed : m.ck.seed),
+                aug_text);
         mlp_predict_print_text(out, m.ds, &shown, n, pred, &m.cn);
     } else {
         mlp_eval_print_model(out, o.model, &m.ck);

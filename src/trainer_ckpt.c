@@ -17,6 +17,7 @@
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
 #include "mlptrain/options.h"
+#include "mlptrain/trainer.h"
 #include "trainer_internal.h"
 
 /*
@@ -79,6 +80,13 @@ static int config_of_checkpoint(const mlp_checkpoint_t *ck,
         p = nl + 1;
     }
     return 0;
+}
+
+int mlp_train_checkpoint_config(const mlp_checkpoint_t *ck, const char *path,
+                                mlp_config_t *cfg)
+{
+    mlp_config_defaults(cfg);
+    return config_of_checkpoint(ck, cfg, path);
 }
 
 /* ck's options: the header fields and the text of every MLP_OPT_CKPT

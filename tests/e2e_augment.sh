@@ -46,10 +46,14 @@ show() { # OUT ARGS...
 show e1 --augment shift=2,flip
 show e1b --augment shift=2,flip --epoch 1
 show e2 --augment shift=2,flip --epoch 2
-show n1 --epoch 1
+show n1 --epoch 1 --augment none
+show d1 --epoch 1
 show s1 --augment shift=2,flip --seed 9
 [ -s "$TMP/e1" ] && grep -q '^true ' "$TMP/e1" && grep -q ' right$' "$TMP/e1" &&
     ok "predict --show-train shows images" || bad "show-train: $(cat "$TMP/e1")"
+cmp -s "$TMP/e1" "$TMP/d1" &&
+    ok "show-train: the model's augmentation is the default" ||
+    bad "show-train: the default is not the model's augmentation"
 cmp -s "$TMP/e1" "$TMP/e1b" && ok "--epoch 1 is the default" ||
     bad "--epoch 1 differs from the default"
 ! cmp -s "$TMP/e1" "$TMP/e2" && ok "show-train: epochs 1 and 2 differ" ||
@@ -70,6 +74,13 @@ if command -v gnuplot >/dev/null; then
 else
     echo "SKIP: show-train --png: gnuplot not installed"
 fi
+# A model trained on a validation hold-out: its training split is the
+# rest, made as the trainer made it.
+train v --val 40 --save "$TMP/v.ckpt"
+"$MLPTRAIN" predict --model "$TMP/v.ckpt" --data "$D" -n 3 --show-train \
+    >"$TMP/vout" 2>"$TMP/err" && grep -q "training images" "$TMP/vout" &&
+    ok "show-train of a model trained with --val" ||
+    bad "show-train --val: $(cat "$TMP/err")"
 expect_exit 2 "need '--show-train'" -- predict --model "$TMP/m.ckpt" --epoch 2
 expect_exit 2 "option '--epoch'" -- predict --model "$TMP/m.ckpt" --show-train --epoch 0
 expect_exit 2 "option '--augment'" -- predict --model "$TMP/m.ckpt" --show-train --augment shift=99

@@ -72,6 +72,7 @@
 
 #include <stdio.h>
 
+#include "mlptrain/checkpoint.h"
 #include "mlptrain/options.h"
 #include "mlptrain/report.h"
 
@@ -103,6 +104,15 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, FILE *err,
               mlp_train_result_t *res);
 
 void mlp_train_result_free(mlp_train_result_t *res);
+
+/*
+ * The options of the run a checkpoint was saved from: the defaults, then
+ * every option the checkpoint keeps (options.h MLP_OPT_CKPT: its options
+ * text, or a version 1 file's fixed fields), as a resumed run takes them.
+ * MLP_EFORMAT naming `path` for options this mlptrain does not read.
+ */
+int mlp_train_checkpoint_config(const mlp_checkpoint_t *ck, const char *path,
+                                mlp_config_t *cfg);
 
 /*
  * Ask the training running in this process to stop: it finishes the batch
