@@ -380,17 +380,50 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 "waiting on busy cores\n",
                 info->free_cores, mlp_config_ncores(), cfg->threads);
     if (rep->out != NULL && !rep->quiet) {
+        /* The extras of the model, data and training lines: only what
+         * differs from the reference recipe, so its lines stay as they
+         * were. */
+        char init[64], reg[160], held[64], aug[64];
+        int off = 0;
+
+        if (cfg->init == MLP_INIT_NORMAL)
+            snprintf(init, sizeof(init), "N(0, %g^2)",
+                     (double)cfg->init_std);
+        else
+            snprintf(init, sizeof(init), "%s", mlp_init_names[cfg->init]);
+        reg[0] = '\0';
+        if (cfg->dropout > 0.0f)
+            off += snprintf(reg + off, sizeof(reg) - (size_t)off,
+                            ", dropout %g", (double)cfg->dropout);
+        if (cfg->input_dropout > 0.0f)
+            off += snprintf(reg + off, sizeof(reg) - (size_t)off,
+                            ", input dropout %g",
+                            (double)cfg->input_dropout);
+        if (cfg->label_smoothing > 0.0f)
+            off += snprintf(reg + off, sizeof(reg) - (size_t)off,
+                            ", label smoothing %g",
+                            (double)cfg->label_smoothing);
+        held[0] = aug[0] = '\0';
+        if (ds->val.n > 0)
+            snprintf(held, sizeof(held), " (%zu held out: val)", ds->val.n);
+        if (cfg->augment.shift > 0 || cfg->augment.flip) {
+            char a[48];
+
+            mlp_options_format(mlp_options_find("augment"), cfg, 0, a,
+                               sizeof(a));
+            snprintf(aug, sizeof(aug), ", augment %s", a);
+        }
         fprintf(rep->out,
                 "mlptrain %s (git %s), oneDNN %s (%s)\n"
-                "model    %s %s, %zu parameters, init N(0, %g^2), seed %llu\n"
-                "data     %s: %zu train, %zu test, %zux%zu, %zu classes\n"
+                "model    %s %s, %zu parameters, init %s, seed %llu%s\n"
+                "data     %s: %zu train%s, %zu test, %zux%zu, %zu classes%s\n"
                 "training %s lr %g%s%s%s, batch %zu, %u epochs\n"
                 "threads  %d compute, %u loader, %zu ring slots (%.1f MiB)\n",
                 PACKAGE_VERSION, MLP_GIT_HASH, info->dnnl_version, info->isa,
                 shape, mlp_net_act_label(cfg->act, cfg->nhidden),
-                info->nparams, (double)cfg->init_std,
-                (unsigned long long)cfg->seed, cfg->data_dir, ds->train.n,
-                ds->test.n, ds->rows, ds->cols, ds->nclasses,
+                info->nparams, init, (unsigned long long)cfg->seed, reg,
+                cfg->data_dir, ds->train.n, held, ds->test.n, ds->rows,
+                ds->cols, ds->nclasses, aug,
                 optim_labels[cfg->optimizer], (double)cfg->lr,
                 cfg->nesterov ? " Nesterov" : "",
                 cfg->momentum > 0 ? " momentum" : "",
