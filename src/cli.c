@@ -442,6 +442,7 @@ int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
         return mlp_error_set(MLP_EUSAGE,
                              "option '--resume' needs '--epochs N', the "
                              "total number of epochs to reach");
+    mlp_config_resolve(cfg);
     if (mlp_config_validate(cfg) < 0)
         return MLP_EUSAGE;
     return 0;

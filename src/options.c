@@ -523,6 +523,13 @@ void mlp_config_defaults(mlp_config_t *cfg)
     cfg->threads = mlp_config_ncores();
 }
 
+void mlp_config_resolve(mlp_config_t *cfg)
+{
+    if (cfg->optimizer == MLP_OPTIM_ADAMW &&
+        !mlp_options_given(cfg, "weight-decay"))
+        cfg->weight_decay = 0.01f;
+}
+
 int mlp_config_validate(const mlp_config_t *cfg)
 {
     char buf[96];

@@ -526,9 +526,8 @@ static int build_optim(session_t *s)
     size_t np;
     int rc;
 
-    if (cfg->optimizer == MLP_OPTIM_ADAMW && !s->resume &&
-        !mlp_options_given(cfg, "weight-decay"))
-        cfg->weight_decay = 0.01f;
+    if (!s->resume)
+        mlp_config_resolve(cfg);
     if (cfg->optimizer != MLP_OPTIM_SGD && cfg->momentum > 0.0f)
         return mlp_error_set(MLP_EUSAGE,
                              "--momentum is for --optimizer sgd; %s has "

@@ -40,6 +40,26 @@ START_TEST(test_defaults)
 }
 END_TEST
 
+/* AdamW's weight decay is 0.01 unless given (0 given stays 0); other
+ * optimizers keep 0.  Resolved by the parser, so a sweep's key values
+ * show what the run uses. */
+START_TEST(test_adamw_default_decay)
+{
+    mlp_config_t cfg;
+    mlp_cmd_t cmd;
+    const char *adamw[] = {"--optimizer", "adamw", NULL};
+    const char *zero[] = {"--optimizer", "adamw", "--weight-decay", "0", NULL};
+    const char *adam[] = {"--optimizer", "adam", NULL};
+
+    ck_assert_int_eq(parse(&cmd, &cfg, adamw), 0);
+    ck_assert_float_eq(cfg.weight_decay, 0.01f);
+    ck_assert_int_eq(parse(&cmd, &cfg, zero), 0);
+    ck_assert_float_eq(cfg.weight_decay, 0.0f);
+    ck_assert_int_eq(parse(&cmd, &cfg, adam), 0);
+    ck_assert_float_eq(cfg.weight_decay, 0.0f);
+}
+END_TEST
+
 START_TEST(test_all_options)
 {
     mlp_config_t cfg;
@@ -324,6 +344,7 @@ static Suite *cli_suite(void)
     tcase_add_test(core, test_parse_float);
     tcase_add_test(core, test_free_cores);
     tcase_add_test(core, test_augment);
+    tcase_add_test(core, test_adamw_default_decay);
     tcase_add_loop_test(errors, test_bad_options, 0,
                         (int)(sizeof(bad) / sizeof(bad[0])));
     tcase_add_loop_test(errors, test_bad_ux, 0,

@@ -223,6 +223,11 @@ int mlp_options_resume(mlp_config_t *cfg, const mlp_config_t *ck,
  */
 void mlp_config_defaults(mlp_config_t *cfg);
 
+/* The defaults that depend on other options, for options not given
+ * (cfg->given): AdamW's weight decay is 0.01 (PyTorch's).  The command
+ * line's parser and the trainer apply it; idempotent. */
+void mlp_config_resolve(mlp_config_t *cfg);
+
 /* The table's range checks on a config filled by code, not by the
  * command line; MLP_EINVAL naming the option. */
 int mlp_config_validate(const mlp_config_t *cfg);
