@@ -35,7 +35,7 @@ static const char *const act_names[] = {
 };
 
 /*
- * The options, in --help order; getopt_long resolves an abbreviation in
+ * The options, in --help order; the long-option parser resolves an abbreviation in
  * this order too ("--s": --seed, --slots, --save).  One entry per option:
  *   name, letter, alias, section, field, type, lo, hi, float rule,
  *   default, metavar, help, default shown (NULL: the value), sample, flags,
