@@ -35,8 +35,9 @@ static const char *const act_names[] = {
 };
 
 /*
- * The options, in --help order; the long-option parser resolves an abbreviation in
- * this order too ("--s": --seed, --slots, --save).  One entry per option:
+ * The options, in --help order; the long-option parser resolves an
+ * abbreviation in this order too ("--s": --schedule, --seed, --slots,
+ * --save, --save-best).  One entry per option:
  *   name, letter, alias, section, field, type, lo, hi, float rule,
  *   default, metavar, help, default shown (NULL: the value), sample, flags,
  *   names (ENUM)
