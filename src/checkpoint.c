@@ -1,5 +1,5 @@
 /*
- * checkpoint: the file format, its validation and atomic writes (see
+ * checkpoint: the file format, its validation, encoding and parsing (see
  * checkpoint.h and the README's "Checkpoint format").
  *
  * One writer serves both the memory encoder and the file writer: fields go
@@ -17,70 +17,33 @@
  * Version 1 files (before the options text) are read as they are and
  * written only on request (mlp_checkpoint_encode_version, for tests).
  *
- * Non-goals: talking to the net (checkpoint_net.c), the meaning of the
- * options text (the trainer reads it with the options table), portability
- * to non-IEEE floats.
+ * Files (the writable check, the atomic save through this writer, the
+ * bounded load) are checkpoint_file.c's; what both share (the header's
+ * offsets, the writer, the checks) is in checkpoint_internal.h.  This file
+ * opens no file (the writer writes to a descriptor it is given), so the
+ * fuzz driver links it with error.c alone.
+ *
+ * Non-goals: opening, reading or replacing files (checkpoint_file.c),
+ * talking to the net (checkpoint_net.c), the meaning of the options text
+ * (the trainer reads it with the options table), portability to non-IEEE
+ * floats.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
 
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/error.h"
-#include "mlptrain/infile.h"
-#include "mlptrain/outfile.h"
+#include "checkpoint_internal.h"
 
-#define CK_MAX_WIDTH ((uint64_t)MLP_MAX_WIDTH) /* net.h */
 #define CK_MAX_BATCH ((uint64_t)1 << 24)
 #define CK_NACTS 3                       /* relu, sigmoid, tanh */
-#define CK_STAGE (64 * 1024)
 
-/* Byte offsets of the header fields; the README's table lists the same. */
-enum {
-    OFF_MAGIC = 0,
-    OFF_VERSION = 8,
-    OFF_HEADER = 12,
-    OFF_FILE_BYTES = 16,
-    OFF_IN = 24,
-    OFF_OUT = 28,
-    OFF_ROWS = 32,
-    OFF_COLS = 36,
-    OFF_NHIDDEN = 40,
-    OFF_ACT = 44,
-    OFF_HIDDEN = 48, /* 16 x u32 */
-    OFF_NTRAIN = 112,
-    OFF_LIMIT_TRAIN = 120,
-    OFF_BATCH = 128,
-    OFF_SEED = 136,
-    OFF_LR = 144,
-    OFF_MOMENTUM = 148,
-    OFF_WD = 152,
-    OFF_INIT_STD = 156,
-    OFF_EPOCH = 160,
-    OFF_BEST_EPOCH = 164,
-    OFF_BEST_ACC = 168,
-    OFF_FINAL_ACC = 176,
-    OFF_BATCHES_DONE = 184,
-    OFF_PARTIAL_LOSS = 192,
-    OFF_PARTIAL_CORRECT = 200,
-    OFF_NPARAMS = 208,
-    OFF_NSTATE = 216,
-    OFF_PAYLOAD = 224, /* version 1: the payload; version 2: more fields */
-    OFF_OPT_STEPS = 224,
-    OFF_BEST_VAL_ACC = 232,
-    OFF_BEST_VAL_LOSS = 240,
-    OFF_BEST_VAL_EPOCH = 248,
-    OFF_BEST_VAL_LOSS_EPOCH = 252,
-    OFF_OPTIONS_BYTES = 256,
-    OFF_OPTIONS = 264, /* version 2: the options text, then the payload */
-};
 _Static_assert(OFF_PAYLOAD == MLP_CHECKPOINT_HEADER_V1, "header size");
 _Static_assert(OFF_OPTIONS == MLP_CHECKPOINT_HEADER, "header size");
 _Static_assert(MLP_MAX_HIDDEN == 16, "the format holds 16 hidden widths");
@@ -139,17 +102,6 @@ static void put_f64(uint8_t *p, double d)
     put_u64(p, v);
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
 static float get_f32(const uint8_t *p)
 {
     uint32_t v = get_u32(p);
@@ -172,7 +124,7 @@ static double get_f64(const uint8_t *p)
 /* ---- validation ----------------------------------------------------- */
 
 /* (in + 1) * out summed over the layers; 0 on a bad shape. */
-static uint64_t shape_nparams(const mlp_checkpoint_t *ck)
+uint64_t mlp_ck_shape_nparams(const mlp_checkpoint_t *ck)
 {
     uint64_t n = 0, in = ck->in;
 
@@ -306,11 +258,11 @@ static int check_fields(const mlp_checkpoint_t *ck, const char *name,
                              name, ck->batches_done, (unsigned long long)nb,
                              ck->partial_loss_sum,
                              (unsigned long long)ck->partial_correct);
-    if (ck->nparams != shape_nparams(ck))
+    if (ck->nparams != mlp_ck_shape_nparams(ck))
         return mlp_error_set(status,
                              "%s: %zu parameters, the shape has %llu", name,
                              ck->nparams,
-                             (unsigned long long)shape_nparams(ck));
+                             (unsigned long long)mlp_ck_shape_nparams(ck));
     if (ck->version == 1 && ck->nstate != (ck->momentum > 0.0f ? ck->nparams
                                                                : 0))
         return mlp_error_set(status,
@@ -338,16 +290,6 @@ static int check_fields(const mlp_checkpoint_t *ck, const char *name,
 }
 
 /* ---- the writer ----------------------------------------------------- */
-
-typedef struct {
-    uint8_t *stage;   /* CK_STAGE bytes */
-    size_t n;         /* staged */
-    uint32_t crc;     /* of everything flushed */
-    int fd;           /* destination file, or -1 */
-    const char *path; /* its name, for messages */
-    uint8_t *mem;     /* else destination memory, large enough */
-    size_t off;       /* bytes written so far */
-} writer_t;
 
 /* Write n bytes to the destination; no checksum. */
 static int write_out(writer_t *w, const uint8_t *p, size_t n)
@@ -402,12 +344,6 @@ static int write_floats(writer_t *w, const float *a, size_t n)
     return 0;
 }
 
-/* The header's size in a version. */
-static size_t header_size(unsigned version)
-{
-    return version == 1 ? OFF_PAYLOAD : OFF_OPTIONS;
-}
-
 static size_t encoded_size(const mlp_checkpoint_t *ck, unsigned version)
 {
     return header_size(version) + (version == 1 ? 0 : ck->options_len) +
@@ -415,7 +351,7 @@ static size_t encoded_size(const mlp_checkpoint_t *ck, unsigned version)
 }
 
 /* Header, options, payload and checksum through w, in format `version`. */
-static int write_all(writer_t *w, const mlp_checkpoint_t *ck,
+int mlp_ck_write_all(writer_t *w, const mlp_checkpoint_t *ck,
                      unsigned version)
 {
     uint8_t *h = w->stage, crc[4];
@@ -451,7 +387,7 @@ static int write_all(writer_t *w, const mlp_checkpoint_t *ck,
 
 /* What encode and save accept in `version`: valid fields and finite
  * payload. */
-static int check_encodable(const mlp_checkpoint_t *ck, unsigned version,
+int mlp_ck_check_encodable(const mlp_checkpoint_t *ck, unsigned version,
                            const char *name)
 {
     mlp_checkpoint_t as = *ck;
@@ -498,7 +434,7 @@ int mlp_checkpoint_encode_version(const mlp_checkpoint_t *ck,
 
     *buf = NULL;
     *len = 0;
-    if ((rc = check_encodable(ck, version, "checkpoint")) < 0)
+    if ((rc = mlp_ck_check_encodable(ck, version, "checkpoint")) < 0)
         return rc;
     memset(&w, 0, sizeof(w));
     w.fd = -1;
@@ -512,7 +448,7 @@ int mlp_checkpoint_encode_version(const mlp_checkpoint_t *ck,
                              "checkpoint: out of memory for %zu bytes",
                              encoded_size(ck, version));
     }
-    rc = write_all(&w, ck, version); /* memory: cannot fail */
+    rc = mlp_ck_write_all(&w, ck, version); /* memory: cannot fail */
     free(w.stage);
     *buf = w.mem;
     *len = w.off;
@@ -540,7 +476,7 @@ static int read_floats(const uint8_t *p, size_t n, float **out)
  * The version and header size of a file's first `len` bytes (the magic
  * checked): 0, or MLP_EFORMAT naming what is wrong.
  */
-static int check_version(const uint8_t *buf, size_t len, const char *name,
+int mlp_ck_check_version(const uint8_t *buf, size_t len, const char *name,
                          uint32_t *version)
 {
     uint32_t hdr;
@@ -587,7 +523,7 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
         return mlp_error_set(MLP_EFORMAT,
                              "%s: not an mlptrain checkpoint (bad magic)",
                              name);
-    if ((rc = check_version(buf, len, name, &version)) < 0)
+    if ((rc = mlp_ck_check_version(buf, len, name, &version)) < 0)
         return rc;
     min = header_size(version) + 4;
     file_bytes = get_u64(buf + OFF_FILE_BYTES);
@@ -689,185 +625,4 @@ void mlp_checkpoint_free(mlp_checkpoint_t *ck)
     free(ck->state);
     free(ck->options);
     memset(ck, 0, sizeof(*ck));
-}
-
-/* ---- files ---------------------------------------------------------- */
-
-/* The output door (outfile.h) checks the target (absent or a regular
- * file: never rename over a device, think `--save /dev/null` as root),
- * writes a temporary file beside it, fsyncs, renames, fsyncs the
- * directory, and keeps the old file on any failure. */
-int mlp_checkpoint_check_writable(const char *path)
-{
-    if (path == NULL || path[0] == '\0')
-        return mlp_error_set(MLP_EINVAL, "checkpoint: empty file name");
-    return mlp_out_check(path);
-}
-
-typedef struct {
-    const mlp_checkpoint_t *ck;
-    uint8_t *stage;
-} save_t;
-
-static int save_fill(int fd, const char *tmp, void *arg)
-{
-    save_t *s = arg;
-    writer_t w;
-
-    memset(&w, 0, sizeof(w));
-    w.fd = fd;
-    w.path = tmp;
-    w.stage = s->stage;
-    w.crc = (uint32_t)crc32_z(0L, Z_NULL, 0);
-    return write_all(&w, s->ck, MLP_CHECKPOINT_VERSION);
-}
-
-int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck)
-{
-    save_t s;
-    int rc;
-
-    if ((rc = mlp_checkpoint_check_writable(path)) < 0)
-        return rc;
-    if ((rc = check_encodable(ck, MLP_CHECKPOINT_VERSION, path)) < 0)
-        return rc;
-    s.ck = ck;
-    if ((s.stage = malloc(CK_STAGE)) == NULL)
-        return mlp_error_set(MLP_ENOMEM, "out of memory");
-    rc = mlp_out_write(path, save_fill, &s, NULL);
-    free(s.stage);
-    return rc;
-}
-
-/*
- * The header first: its shape must be sane and give the parameter count the
- * header states, the file must be exactly as long as the header says, and
- * at most MLP_CHECKPOINT_MAX_BYTES; only then is the body read, into a
- * buffer of exactly that size.  A header we do not know is handed to
- * mlp_checkpoint_parse alone, which names the problem.  Only regular files
- * are opened (infile.h): a FIFO or /dev/zero is refused at once.
- */
-int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck)
-{
-    uint8_t head[OFF_OPTIONS + 4], extra;
-    uint8_t *buf = NULL;
-    uint64_t size, file_bytes, np, ns, no = 0;
-    uint32_t version;
-    size_t got, first, more, min;
-    int fd = -1, rc;
-
-    memset(ck, 0, sizeof(*ck));
-    if ((rc = mlp_infile_open(path, &fd, &size)) < 0)
-        return rc;
-    if ((rc = mlp_infile_read(fd, path, head, sizeof(head), &got)) < 0)
-        goto out;
-    first = got;
-    if (got < 8 || memcmp(head, MLP_CHECKPOINT_MAGIC, 8) != 0 ||
-        check_version(head, got, path, &version) < 0) {
-        /* The whole file, or enough of it to name what is wrong. */
-        rc = mlp_checkpoint_parse(head, got, path, ck);
-        goto out;
-    }
-    min = header_size(version) + 4;
-    file_bytes = get_u64(head + OFF_FILE_BYTES);
-    np = get_u64(head + OFF_NPARAMS);
-    ns = get_u64(head + OFF_NSTATE);
-    if (version >= 2 &&
-        (no = get_u64(head + OFF_OPTIONS_BYTES)) > MLP_CHECKPOINT_MAX_OPTIONS) {
-        rc = mlp_checkpoint_parse(head, got, path, ck);
-        goto out;
-    }
-    if (file_bytes > MLP_CHECKPOINT_MAX_BYTES) {
-        rc = mlp_error_set(MLP_EFORMAT,
-                           "%s: the header says %llu bytes; a checkpoint is "
-                           "at most %llu bytes",
-                           path, (unsigned long long)file_bytes,
-                           (unsigned long long)MLP_CHECKPOINT_MAX_BYTES);
-        goto out;
-    }
-    if (size != file_bytes) {
-        rc = size < file_bytes
-                 ? mlp_error_set(MLP_EFORMAT,
-                                 "%s: truncated: %llu bytes, the header says "
-                                 "%llu",
-                                 path, (unsigned long long)size,
-                                 (unsigned long long)file_bytes)
-                 : mlp_error_set(MLP_EFORMAT,
-                                 "%s: %llu bytes of trailing data: the "
-                                 "header says %llu bytes",
-                                 path,
-                                 (unsigned long long)(size - file_bytes),
-                                 (unsigned long long)file_bytes);
-        goto out;
-    }
-    {
-        /* The shape bounds the parameter count (check_fields checks the
-         * rest once the file is read). */
-        mlp_checkpoint_t sh;
-        uint64_t want;
-
-        memset(&sh, 0, sizeof(sh));
-        sh.in = get_u32(head + OFF_IN);
-        sh.out = get_u32(head + OFF_OUT);
-        sh.nhidden = get_u32(head + OFF_NHIDDEN);
-        if (sh.nhidden > MLP_MAX_HIDDEN || sh.in > CK_MAX_WIDTH ||
-            sh.out > CK_MAX_WIDTH) {
-            rc = mlp_error_set(MLP_EFORMAT,
-                               "%s: a model of %zu inputs, %zu hidden "
-                               "layers and %zu classes is outside the "
-                               "format's limits",
-                               path, sh.in, sh.nhidden, sh.out);
-            goto out;
-        }
-        for (size_t i = 0; i < sh.nhidden; i++)
-            if ((sh.hidden[i] = get_u32(head + OFF_HIDDEN + 4 * i)) >
-                CK_MAX_WIDTH) {
-                rc = mlp_error_set(MLP_EFORMAT,
-                                   "%s: hidden layer %zu has width %zu, "
-                                   "above %llu",
-                                   path, i + 1, sh.hidden[i],
-                                   (unsigned long long)CK_MAX_WIDTH);
-                goto out;
-            }
-        want = shape_nparams(&sh);
-        if (np != want || (ns != 0 && ns != np && ns != 2 * np) ||
-            min + no + 4 * (np + ns) != file_bytes) {
-            rc = mlp_error_set(MLP_EFORMAT,
-                               "%s: %llu parameters and %llu state values "
-                               "in %llu bytes do not fit the shape's %llu "
-                               "parameters",
-                               path, (unsigned long long)np,
-                               (unsigned long long)ns,
-                               (unsigned long long)file_bytes,
-                               (unsigned long long)want);
-            goto out;
-        }
-    }
-    if (size >= SIZE_MAX || (buf = malloc((size_t)size)) == NULL) {
-        rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory for %llu bytes",
-                           path, (unsigned long long)size);
-        goto out;
-    }
-    /* the head read may hold more than the header: all of it is kept */
-    if (first > size) {
-        rc = mlp_error_set(MLP_EIO, "cannot read '%s': it changed while it "
-                           "was read", path);
-        goto out;
-    }
-    memcpy(buf, head, first);
-    if ((rc = mlp_infile_read(fd, path, buf + first, (size_t)size - first,
-                              &got)) < 0 ||
-        (rc = mlp_infile_read(fd, path, &extra, 1, &more)) < 0)
-        goto out;
-    if (got != (size_t)size - first || more != 0) {
-        rc = mlp_error_set(MLP_EIO, "cannot read '%s': it changed while it "
-                           "was read", path);
-        goto out;
-    }
-    rc = mlp_checkpoint_parse(buf, (size_t)size, path, ck);
-out:
-    if (fd >= 0)
-        close(fd);
-    free(buf);
-    return rc;
 }

@@ -3,7 +3,7 @@
  * oneDNN call; on failure it records the call's text, oneDNN's status and
  * the line (mlp_error_set, MLP_EDNNL) in `rc` and jumps to the function's
  * `out:` label, which cleans up.  Internal to src/ (net.c, net_params.c,
- * activations.c).
+ * net_dropout.c, activations.c).
  */
 #ifndef MLPTRAIN_DNNL_CHECK_H
 #define MLPTRAIN_DNNL_CHECK_H

@@ -18,18 +18,12 @@
  * the caller's buffers, wrapped without a copy.
  *
  * Parameters in and out (counts, get/set of a layer, block export and
- * import, initialisation) are net_params.c's; the struct both share is in
+ * import, initialisation) are net_params.c's; the struct they share is in
  * net_internal.h.
  *
- * Dropout (spec.dropout, spec.input_dropout; training forward only): oneDNN
- * 2.6 has no dropout primitive, so after the inner product with its fused
- * activation one pass per row computes the keyed mask (rng.h) and writes
- * hd_l = h_l * mask / (1 - p), the next layer's input; h_l is kept, as the
- * eltwise backward reads the activation before dropout, and so is the mask
- * (the factor per unit): the backward multiplies dL/dhd_l by it and by the scale
- * in one pass before the eltwise backward.  The input is dropped into a
- * copy (the caller's x is read-only and nobody needs dL/dx).  Without
- * dropout nothing of this exists: the plan is the one of a plain net.
+ * Dropout (its buffers in a plan, the masks, the forward and backward
+ * passes between the layers' primitives) is net_dropout.c's; without
+ * dropout the plan is the one of a plain net and runs in one loop here.
  *
  * Non-goals: other layer kinds, inference-only primitives, GPUs.
  */
@@ -44,7 +38,6 @@
 #include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
-#include "mlptrain/rng.h"
 #include "net_internal.h"
 
 static const struct {
@@ -278,18 +271,8 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
         }
     }
     /* Dropout's buffers after the plain net's, as net_build counts them. */
-    for (size_t l = 0; l + 1 < L && net->spec.dropout > 0; l++) {
-        size_t sz = round_up(net->plans[0].n * net->lout[l]);
-        CHECK(md_2d(&md, n, net->lout[l], dnnl_nc));
-        CHECK(dnnl_memory_create(&p->hd[l], &md, net->engine,
-                                 net->act + off));
-        CHECK(dnnl_memory_get_data_handle(p->h[l], (void **)&p->hbuf[l]));
-        p->hdbuf[l] = net->act + off;
-        p->mask[l] = net->act + off + sz;
-        off += 2 * sz;
-    }
-    if (net->spec.input_dropout > 0)
-        p->xd = net->act + off;
+    if ((rc = mlp_net_plan_dropout(net, p, n, off)) < 0)
+        goto out;
 
 pds:
     for (size_t l = 0; l < L; l++) {
@@ -512,7 +495,7 @@ static int net_build(const mlp_net_spec_t *spec, int estimating,
         nact += (l + 1 < L ? 2 : 1) * round_up(sizes[0] * net->lout[l]);
     }
     /* Dropout: hd_l and its mask per hidden layer, the dropped input
-     * (plan_create's order). */
+     * (mlp_net_plan_dropout's order). */
     for (size_t l = 0; l + 1 < L && spec->dropout > 0; l++)
         nact += 2 * round_up(sizes[0] * net->lout[l]);
     if (spec->input_dropout > 0)
@@ -684,7 +667,7 @@ static mlp_plan_t *plan_find(mlp_net_t *net, size_t n)
     return NULL;
 }
 
-static int run(mlp_net_t *net, const mlp_step_t *steps, int nsteps)
+int mlp_net_run(mlp_net_t *net, const mlp_step_t *steps, int nsteps)
 {
     int rc = 0;
 
@@ -694,63 +677,6 @@ static int run(mlp_net_t *net, const mlp_step_t *steps, int nsteps)
     CHECK(dnnl_stream_wait(net->stream));
 out:
     return rc;
-}
-
-/*
- * Dropout of site `site` (mlp_drop_key_t) on n rows of c: dst = src * f,
- * f = 1 / (1 - p) for a kept unit, else 0, kept in `mask` when not NULL.
- * Each element is a function of the keys and its own value only, so any
- * split over threads gives the same bits; the inner loop is integer and
- * float arithmetic without branches (a select), vectorized.
- */
-/*
- * One row of drop_fwd.  Cloned for AVX2 and AVX-512 (chosen once at load
- * time): the hash is 32-bit multiplies, which baseline x86-64 (SSE2) lacks
- * as vector instructions.  Every clone computes the same bits: integer
- * arithmetic and one float multiply per element.
- */
-__attribute__((target_clones("avx512f", "avx2", "default")))
-static void drop_row(const float *s, float *d, float *m, size_t c,
-                     uint64_t rk, int32_t thr, float scale)
-{
-#pragma omp simd
-    for (size_t j = 0; j < c; j++) {
-        int32_t bits = (int32_t)(mlp_rng_bits32(rk, (uint32_t)j) ^ 0x80000000U);
-        float f = bits >= thr ? scale : 0.0f;
-
-        m[j] = f;
-        d[j] = s[j] * f;
-    }
-}
-
-static void drop_fwd(const float *src, float *dst, float *mask, size_t n,
-                     size_t c, const mlp_drop_key_t *key, uint64_t site,
-                     float p)
-{
-    uint64_t k = mlp_rng_key(
-        mlp_rng_key(mlp_rng_key(mlp_rng_key(MLP_NET_DROP_DOMAIN, key->seed),
-                                key->epoch),
-                    key->batch),
-        site);
-    /* bits >= thr as unsigned, compared signed (SSE2 has no unsigned
-     * compare): flipping the top bit of both keeps the order */
-    int32_t thr = (int32_t)((uint32_t)((double)p * 4294967296.0) ^
-                            0x80000000U);
-    float scale = 1.0f / (1.0f - p);
-
-#pragma omp parallel for schedule(static) if (n * c >= 262144)
-    for (size_t i = 0; i < n; i++)
-        /* no mask: write the factors to dst, then overwrite them */
-        drop_row(src + i * c, dst + i * c, mask ? mask + i * c : dst + i * c,
-                 c, mlp_rng_key(k, i), thr, scale);
-}
-
-/* The backward of drop_fwd: d *= mask, in place. */
-static void drop_bwd(float *d, const float *mask, size_t nc)
-{
-#pragma omp parallel for simd schedule(static) if (nc >= 262144)
-    for (size_t i = 0; i < nc; i++)
-        d[i] *= mask[i];
 }
 
 /*
@@ -764,7 +690,7 @@ static int forward(mlp_net_t *net, const float *x, size_t n,
     int rc = 0;
     mlp_plan_t *p = plan_find(net, n);
     const mlp_net_spec_t *sp = &net->spec;
-    int in_drop, drop;
+    int drop;
 
     net->last_n = 0;
     if (!p)
@@ -772,29 +698,15 @@ static int forward(mlp_net_t *net, const float *x, size_t n,
                              "net: batch size %zu was not prepared", n);
     if (!x)
         return mlp_error_set(MLP_EINVAL, "net: NULL input");
-    in_drop = key && sp->input_dropout > 0;
     drop = key && sp->dropout > 0;
-    if (in_drop) {
-        drop_fwd(x, p->xd, NULL, n, net->lin[0], key, 0, sp->input_dropout);
-        x = p->xd;
-    }
+    x = mlp_net_drop_input(net, p, x, n, key);
     /* oneDNN only reads src. */
     CHECK(dnnl_memory_set_data_handle(p->x, (void *)x));
     if (sp->dropout <= 0) {
-        if ((rc = run(net, p->fwd, p->nfwd)) < 0)
+        if ((rc = mlp_net_run(net, p->fwd, p->nfwd)) < 0)
             goto out;
-    } else {
-        for (int l = 0; l < p->nfwd; l++) {
-            if ((rc = run(net, &p->fwd[l], 1)) < 0)
-                goto out;
-            if (l + 1 == p->nfwd)
-                break;
-            CHECK(dnnl_memory_set_data_handle(
-                p->hd[l], drop ? p->hdbuf[l] : p->hbuf[l]));
-            if (drop)
-                drop_fwd(p->hbuf[l], p->hdbuf[l], p->mask[l], n,
-                         net->lout[l], key, (uint64_t)l + 1, sp->dropout);
-        }
+    } else if ((rc = mlp_net_forward_dropout(net, p, n, key)) < 0) {
+        goto out;
     }
     net->last_n = n;
     net->last_train = drop;
@@ -831,24 +743,8 @@ int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n)
     if (!dlogits)
         return mlp_error_set(MLP_EINVAL, "net: NULL logits gradient");
     CHECK(dnnl_memory_set_data_handle(p->dlogits, (void *)dlogits));
-    if (!net->last_train) {
-        rc = run(net, p->bwd, p->nbwd);
-        goto out;
-    }
-    for (int k = 0; k < p->nbwd; k++) {
-        int l = p->bwd_mask[k] - 1;
-
-        /* dL/dhd_l, written by the step before (layer l + 1's
-         * backward-data), becomes dL/dh_l. */
-        if (l >= 0) {
-            float *dh;
-
-            CHECK(dnnl_memory_get_data_handle(p->dh[l], (void **)&dh));
-            drop_bwd(dh, p->mask[l], n * net->lout[l]);
-        }
-        if ((rc = run(net, &p->bwd[k], 1)) < 0)
-            goto out;
-    }
+    rc = net->last_train ? mlp_net_backward_dropout(net, p, n)
+                         : mlp_net_run(net, p->bwd, p->nbwd);
 out:
     return rc;
 }

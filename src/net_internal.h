@@ -1,8 +1,9 @@
 /*
- * net_internal: the net's state, shared by the two files that make up the
- * net module: net.c (plan, build, forward, backward) and net_params.c
- * (parameters in and out).  Private to those two files: not in include/,
- * not installed; everyone else sees the opaque mlp_net_t of net.h.
+ * net_internal: the net's state, shared by the three files that make up
+ * the net module: net.c (plan, build, forward, backward), net_params.c
+ * (parameters in and out) and net_dropout.c (dropout's buffers, masks and
+ * passes).  Private to those three files: not in include/, not installed;
+ * everyone else sees the opaque mlp_net_t of net.h.
  */
 #ifndef MLPTRAIN_NET_INTERNAL_H
 #define MLPTRAIN_NET_INTERNAL_H
@@ -98,5 +99,36 @@ static inline dnnl_status_t md_2d(dnnl_memory_desc_t *md, size_t a, size_t b,
 
     return dnnl_memory_desc_init_by_tag(md, 2, dims, dnnl_f32, tag);
 }
+
+/* Run nsteps steps in order and wait for them (net.c).  Fails with
+ * MLP_EDNNL naming the call. */
+int mlp_net_run(mlp_net_t *net, const mlp_step_t *steps, int nsteps);
+
+/*
+ * Dropout (net_dropout.c).  mlp_net_plan_dropout makes plan p's dropout
+ * memories and buffers (batch n) in net->act from float `off` on, after
+ * the plain net's, in the order net_build counts them; nothing without
+ * dropout.  Fails with MLP_EDNNL.
+ */
+int mlp_net_plan_dropout(mlp_net_t *net, mlp_plan_t *p, size_t n, size_t off);
+
+/* The input the first layer reads: x itself, or (key given and input
+ * dropout on) x dropped into p->xd.  Cannot fail. */
+const float *mlp_net_drop_input(mlp_net_t *net, mlp_plan_t *p,
+                                const float *x, size_t n,
+                                const mlp_drop_key_t *key);
+
+/*
+ * The forward of a net with dropout (spec.dropout > 0), its input set:
+ * layer by layer, each hidden layer's hd_l pointed at its dropped copy
+ * (key given: training, masks keyed by key) or at h_l itself (key NULL:
+ * evaluation).  Fails with MLP_EDNNL.
+ */
+int mlp_net_forward_dropout(mlp_net_t *net, mlp_plan_t *p, size_t n,
+                            const mlp_drop_key_t *key);
+
+/* The backward after a training forward with dropout: each dL/dhd_l
+ * multiplied by its mask before layer l's steps.  Fails with MLP_EDNNL. */
+int mlp_net_backward_dropout(mlp_net_t *net, mlp_plan_t *p, size_t n);
 
 #endif

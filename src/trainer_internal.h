@@ -1,19 +1,27 @@
 /*
- * trainer_internal: what the trainer's epoch loop (trainer.c) and its
- * checkpoint side (trainer_ckpt.c) share: the run state a checkpoint
- * records, and the checkpoint functions the session's stages call.
- * Private to those two files: not in include/, not installed.
+ * trainer_internal: what the three files of the trainer share: the epoch
+ * loop (trainer.c), the session's set-up stages (trainer_setup.c) and the
+ * checkpoint side (trainer_ckpt.c).  The session they all work on, the run
+ * state a checkpoint records, the set-up stages mlp_train calls, and the
+ * checkpoint functions the stages call.  Private to those three files:
+ * not in include/, not installed.
  */
 #ifndef MLPTRAIN_TRAINER_INTERNAL_H
 #define MLPTRAIN_TRAINER_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/dataset.h"
+#include "mlptrain/loader.h"
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
 #include "mlptrain/options.h"
+#include "mlptrain/report.h"
+#include "mlptrain/schedule.h"
+#include "mlptrain/trainer.h"
 
 /* Everything the loop tracks that a checkpoint records. */
 typedef struct {
@@ -33,6 +41,63 @@ typedef struct {
     double best_val_loss;  /* INFINITY: no epoch yet */
     unsigned best_val_loss_epoch; /* 0: none */
 } run_state_t;
+
+/*
+ * A training session: everything one mlp_train call holds, so that each
+ * stage is a function of it.  Stages, in order: open (validate, check and
+ * lock the outputs, open the report), resume (checkpoint and its options),
+ * load the data, build (net, optimizer, buffers, warm-up), start (loader,
+ * run record, signals), the epochs, and finish (interrupt save, summary,
+ * result); close frees what is left.  A stage fails with a status and its
+ * message; later stages are skipped, finish and close always run once the
+ * report is open.
+ */
+typedef struct {
+    const mlp_config_t *cfg_in; /* as given */
+    mlp_config_t *cfg;          /* effective options (resume merged) */
+    FILE *out;
+    mlp_train_result_t *res;    /* may be NULL */
+    mlp_report_t *rep;
+    mlp_dataset_t *ds;
+    mlp_net_t *net;
+    mlp_optim_t *opt;
+    mlp_sched_t sched;          /* the rate of each training step */
+    mlp_loader_t *ld;
+    mlp_epoch_stats_t *hist;    /* (epochs - first + 1) */
+    float *dlogits;             /* (maxb, nclasses) */
+    mlp_checkpoint_t rck, sck;  /* resumed from; saved to */
+    mlp_checkpoint_t bck;       /* --save-best's */
+    mlp_config_t *best_cfg;     /* cfg with save_path = --save-best */
+    run_state_t rs;
+    double train_time, t_start, trained_samples;
+    size_t nb_train, nb_val, nb_test, maxb;
+    unsigned stopped_early;     /* --early-stop ended the run here */
+    unsigned first;             /* first epoch of this run */
+    uint64_t batches_run;
+    double max_loss;            /* per sample; 0: only non-finite */
+    char save_lock[MLP_PATH_MAX + 8], best_lock[MLP_PATH_MAX + 8];
+    int save_lock_fd, best_lock_fd;
+    int resume, lr_override, free_cores;
+} session_t;
+
+/*
+ * The set-up stages (trainer_setup.c), in the order mlp_train runs them;
+ * each fails with a status and its message.  session_open validates,
+ * checks every output, takes the checkpoints' locks and opens the report
+ * (on failure nothing is left to close); session_resume sets the
+ * effective options (with --resume, the checkpoint and its options);
+ * session_load_data loads and checks the data and counts its batches;
+ * session_build makes the net (after the memory check), the optimizer,
+ * the parameters, the loop's buffers, and warms up.
+ */
+int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
+                           FILE *out, FILE *err, mlp_train_result_t *res);
+int mlp_train_session_resume(session_t *s);
+int mlp_train_session_load_data(session_t *s);
+int mlp_train_session_build(session_t *s);
+
+/* Remove the checkpoints' lock files session_open took; cannot fail. */
+void mlp_train_unlock_checkpoints(session_t *s);
 
 /*
  * The options of a resumed run: the checkpoint's, by mlp_options_resume

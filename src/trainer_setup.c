@@ -1,0 +1,501 @@
+/*
+ * trainer_setup: the set-up stages of a training session (see trainer.c
+ * and trainer_internal.h), everything mlp_train does before the loader
+ * starts: session_open (validate, check every output, lock the
+ * checkpoints, open the report), session_resume (the effective options;
+ * with --resume the checkpoint and its options), session_load_data (the
+ * data, checked, and its batch counts) and session_build (the memory
+ * check, the net, the optimizer and its schedule, the parameters, the
+ * loop's buffers and the warm-up).
+ *
+ * Threads: the caller's only; no signal handler is installed yet, so a
+ * signal during set-up takes the caller's disposition.
+ *
+ * Non-goals: the loader, the batch and epoch loop, the end of a run
+ * (trainer.c); what a checkpoint stores and how a resume is checked
+ * against it (trainer_ckpt.c); printing (report.c).
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mlptrain/checkpoint.h"
+#include "mlptrain/dataset.h"
+#include "mlptrain/error.h"
+#include "mlptrain/loader.h"
+#include "mlptrain/memprobe.h"
+#include "mlptrain/net.h"
+#include "mlptrain/optim.h"
+#include "mlptrain/outfile.h"
+#include "mlptrain/plot.h"
+#include "mlptrain/report.h"
+#include "mlptrain/schedule.h"
+#include "mlptrain/trainer.h"
+#include "trainer_internal.h"
+
+/*
+ * Test hook: with MLPTRAIN_TEST_STARTUP_HOLD=FILE, start-up creates FILE
+ * and then waits for a signal, so that a test can signal a run that is
+ * certainly in start-up (tests/e2e_inputs.sh).  Unset: nothing.
+ */
+static void startup_hold(void)
+{
+    const char *f = getenv("MLPTRAIN_TEST_STARTUP_HOLD");
+    int fd;
+
+    if (f == NULL || f[0] == '\0')
+        return;
+    if ((fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0)
+        close(fd);
+    for (;;)
+        pause();
+}
+
+/*
+ * Run every prepared batch size once, forward and backward, on zeros: the
+ * first execution of a primitive generates its kernels, which must not land
+ * in epoch 1's time.  Parameters are untouched (no optimizer step).
+ */
+static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
+{
+    const mlp_net_spec_t *spec = mlp_net_spec(net);
+    size_t maxb = 0;
+    float *x;
+    const float *logits;
+    int rc = 0;
+
+    for (size_t i = 0; i < spec->nbatch_sizes; i++)
+        if (spec->batch_sizes[i] > maxb)
+            maxb = spec->batch_sizes[i];
+    x = calloc(maxb * dim, sizeof(float));
+    if (x == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory for warm-up");
+    memset(dlogits, 0, maxb * spec->out * sizeof(float));
+    for (size_t i = 0; i < spec->nbatch_sizes && rc == 0; i++) {
+        rc = mlp_net_forward(net, x, spec->batch_sizes[i], &logits);
+        if (rc == 0)
+            rc = mlp_net_backward(net, dlogits, spec->batch_sizes[i]);
+    }
+    free(x);
+    return rc;
+}
+
+/* ---- memory --------------------------------------------------------- */
+
+/*
+ * Refuse a run that cannot fit, before allocating it.  Counted, in bytes
+ * (doubles: a huge --hidden overflows size_t): what the net allocates as
+ * oneDNN's primitive descriptors size it (parameters and gradients in
+ * their blocked layout, activations and their gradients at the largest
+ * batch, the shared scratchpad and any workspace: mlp_net_estimate), the
+ * optimizer's velocities, a checkpoint's copies (the parameters and
+ * velocities in logical order, for --save, for --save-best and for the
+ * checkpoint being resumed; `save` counts the files written), dL/dlogits, the warm-up's input batch and the ring's slots.
+ * The dataset is already loaded: it counts in *total (what the process
+ * will hold, for tests against the peak RSS) but not against what is
+ * still available.  Both sides get memprobe's margin.
+ */
+static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
+                        int nstate, int save, int resume,
+                        const mlp_dataset_t *ds, double *total)
+{
+    mlp_net_mem_t nm;
+    double logical = 0, in = (double)spec->in, need, avail, data = 0;
+    double copies = (double)save * (1 + nstate) + (resume ? 1 + nstate : 0);
+    double b = (double)maxb;
+    int rc;
+
+    for (size_t l = 0; l <= spec->nhidden; l++) {
+        double out = (double)(l < spec->nhidden ? spec->hidden[l] : spec->out);
+
+        logical += (in + 1) * out;
+        in = out;
+    }
+    if ((rc = mlp_net_estimate(spec, &nm)) < 0)
+        return rc;
+    need = nm.params * (2 + nstate) + nm.act + nm.scratch + nm.workspace +
+           4.0 * (logical * copies + b * (double)spec->out +
+                  b * (double)spec->in) +
+           (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
+    for (int i = 0; i < MLP_NFILES; i++)
+        data += (double)ds->idx[i].count * (double)ds->idx[i].item_size;
+    data += (double)ds->val.n * (double)(ds->val.dim + 1);
+    if (total != NULL)
+        *total = mlp_memprobe_with_margin(need + data);
+    need = mlp_memprobe_with_margin(need);
+    avail = mlp_memprobe_available();
+    if (need > avail)
+        return mlp_error_set(MLP_ENOMEM,
+                             "not enough memory: the model (%.3g parameters) "
+                             "and batches of %zu need about %.1f GiB, and "
+                             "%.1f GiB is available",
+                             logical, maxb, need / 1073741824.0,
+                             avail / 1073741824.0);
+    return 0;
+}
+/* ---- the stages ---------------------------------------------------- */
+
+/*
+ * Every output of a run, before any work: --save, --save-best and --log
+ * absent or
+ * regular files, --plot a .png or .svg one, and no output the same file as
+ * an input (the data files, --resume) or as another output (outfile.h).
+ * --save may name the --resume checkpoint: it replaces it atomically.
+ */
+static int check_outputs(const mlp_config_t *cfg)
+{
+    mlp_dataset_paths_t *data = NULL;
+    mlp_out_file_t fs[MLP_DATASET_NPATHS + 5];
+    size_t n = 0;
+    int rc;
+
+    if (cfg->save_path[0] != '\0' &&
+        (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
+        return rc;
+    if (cfg->save_best_path[0] != '\0' &&
+        (rc = mlp_checkpoint_check_writable(cfg->save_best_path)) < 0)
+        return rc;
+    if (cfg->log_path[0] != '\0' && (rc = mlp_out_check(cfg->log_path)) < 0)
+        return rc;
+    if (cfg->plot_path[0] != '\0' &&
+        (rc = mlp_plot_check(cfg->plot_path)) < 0)
+        return rc;
+    fs[n++] = (mlp_out_file_t){cfg->log_path, "--log", 1, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->save_path, "--save", 1, "--resume"};
+    fs[n++] = (mlp_out_file_t){cfg->save_best_path, "--save-best", 1, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->plot_path, "--plot", 1, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->resume_path, "--resume", 0, NULL};
+    if ((data = malloc(sizeof(*data))) == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    mlp_dataset_paths(cfg->data_dir, data);
+    for (size_t i = 0; i < MLP_DATASET_NPATHS; i++)
+        fs[n++] = (mlp_out_file_t){data->path[i], data->what[i], 0, NULL};
+    rc = mlp_out_no_alias(fs, n);
+    free(data);
+    return rc;
+}
+
+/* --save-best and --early-stop judge by the validation split: --val. */
+static int check_val_options(const mlp_config_t *cfg)
+{
+    if (cfg->val > 0)
+        return 0;
+    if (cfg->save_best_path[0] != '\0')
+        return mlp_error_set(MLP_EUSAGE, "option '--save-best' needs --val "
+                             "N: the best epoch is chosen on a validation "
+                             "split, never on the test set");
+    if (cfg->early_stop > 0)
+        return mlp_error_set(MLP_EUSAGE, "option '--early-stop' needs --val "
+                             "N: it watches the validation loss");
+    return 0;
+}
+
+/*
+ * The checkpoint's inode changes at every rename: its lock is the sidecar
+ * file PATH.lock, removed at the end.  "" takes no lock.
+ */
+static int lock_checkpoint(const char *path, char *lock, int *fd)
+{
+    int rc;
+
+    if (path[0] == '\0')
+        return 0;
+    if ((rc = mlp_out_lock_name(path, lock, MLP_PATH_MAX + 8)) < 0 ||
+        (rc = mlp_out_lock(lock, fd)) < 0) {
+        if (rc == MLP_EBUSY)
+            mlp_error_set(rc, "'%s' is in use by another mlptrain process "
+                              "(lock '%s')", path, lock);
+        return rc;
+    }
+    return 0;
+}
+
+void mlp_train_unlock_checkpoints(session_t *s)
+{
+    if (s->save_lock_fd >= 0)
+        mlp_out_unlock_remove(s->save_lock, s->save_lock_fd);
+    if (s->best_lock_fd >= 0)
+        mlp_out_unlock_remove(s->best_lock, s->best_lock_fd);
+    s->save_lock_fd = s->best_lock_fd = -1;
+}
+
+/*
+ * Validate, check every output, take the checkpoints' locks and open the
+ * report.  On failure nothing is left to close (no summary is written).
+ */
+int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
+                           FILE *out, FILE *err, mlp_train_result_t *res)
+{
+    const char *save_to;
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    s->cfg_in = cfg_in;
+    s->out = out;
+    s->res = res;
+    s->first = 1;
+    s->save_lock_fd = s->best_lock_fd = -1;
+    s->rs.best_val_acc = -1.0;
+    s->rs.best_val_loss = INFINITY;
+    if (res != NULL)
+        memset(res, 0, sizeof(*res));
+    s->resume = cfg_in->resume_path[0] != '\0';
+    /* A resumed run's --val is the checkpoint's: checked once merged. */
+    if ((rc = mlp_config_validate(cfg_in)) < 0 ||
+        (!s->resume && (rc = check_val_options(cfg_in)) < 0))
+        return rc;
+    /* Before any thread of ours runs: they would count as load. */
+    s->free_cores = out != NULL
+                        ? mlp_config_load_free_cores(mlp_config_ncores())
+                        : -1;
+    /* Outputs first: an unwritable path fails before any work (and before
+     * the log is truncated).  A resumed run appends to its log. */
+    if ((rc = check_outputs(cfg_in)) < 0)
+        return rc;
+    /* The checkpoint written: --save, else the --resume file. */
+    save_to = cfg_in->save_path[0] != '\0' ? cfg_in->save_path
+                                           : cfg_in->resume_path;
+    if ((rc = lock_checkpoint(save_to, s->save_lock, &s->save_lock_fd)) <
+            0 ||
+        (rc = lock_checkpoint(cfg_in->save_best_path, s->best_lock,
+                              &s->best_lock_fd)) < 0 ||
+        (rc = mlp_report_create(out, err, cfg_in->quiet, cfg_in->log_path,
+                                s->resume, &s->rep)) < 0) {
+        mlp_train_unlock_checkpoints(s);
+        return rc;
+    }
+    return 0;
+}
+
+/* The effective options; with --resume, the checkpoint and its options. */
+int mlp_train_session_resume(session_t *s)
+{
+    mlp_config_t *cfg;
+    int rc;
+
+    if (!(cfg = s->cfg = malloc(sizeof(*cfg))))
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    *cfg = *s->cfg_in;
+    if (cfg->save_best_path[0] != '\0') {
+        if (!(s->best_cfg = malloc(sizeof(*s->best_cfg))))
+            return mlp_error_set(MLP_ENOMEM, "out of memory");
+        *s->best_cfg = *cfg; /* options merged below */
+    }
+    startup_hold();
+    if (!s->resume) {
+        if (s->best_cfg != NULL)
+            memcpy(s->best_cfg->save_path, cfg->save_best_path,
+                   sizeof(cfg->save_best_path));
+        return 0;
+    }
+    if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
+        (rc = mlp_train_merge_resume(cfg, &s->rck,
+                                     &s->lr_override)) < 0 ||
+        (rc = check_val_options(cfg)) < 0)
+        return rc;
+    /* It goes on saving where it came from, unless --save names another
+     * file (checked once the file proved a checkpoint). */
+    if (cfg->save_path[0] == '\0') {
+        memcpy(cfg->save_path, cfg->resume_path, sizeof(cfg->save_path));
+        if ((rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
+            return rc;
+    }
+    s->first = s->rck.epoch + 1;
+    s->rs.epoch = s->rck.epoch;
+    s->rs.best_acc = s->rck.best_test_acc;
+    s->rs.best_epoch = s->rck.best_epoch;
+    /* The validation state (checkpoint version 2; a version 1 file has
+     * none and had no --val): best epoch and early stop go on exactly. */
+    if (s->rck.best_val_epoch > 0)
+        s->rs.best_val_acc = s->rck.best_val_acc;
+    if (s->rck.best_val_loss_epoch > 0) {
+        s->rs.best_val_loss = s->rck.best_val_loss;
+        s->rs.best_val_loss_epoch = s->rck.best_val_loss_epoch;
+    }
+    s->rs.final_acc = s->rck.final_test_acc;
+    if (s->best_cfg != NULL) {
+        char path[sizeof(cfg->save_best_path)];
+
+        memcpy(path, cfg->save_best_path, sizeof(path));
+        *s->best_cfg = *cfg;
+        memcpy(s->best_cfg->save_path, path, sizeof(path));
+    }
+    return 0;
+}
+
+/* The data, checked against the run (and the checkpoint), and its batches. */
+int mlp_train_session_load_data(session_t *s)
+{
+    const mlp_config_t *cfg = s->cfg;
+    mlp_dataset_t *ds;
+    int rc;
+
+    if ((rc = mlp_dataset_load(cfg->data_dir, cfg->limit_train,
+                               cfg->limit_test, &s->ds)) < 0)
+        return rc;
+    ds = s->ds;
+    if (ds->nclasses < 2)
+        return mlp_error_set(MLP_EINVAL,
+                             "%s: every training label is 0: a classifier "
+                             "needs at least 2 classes",
+                             ds->files[MLP_FILE_TRAIN_LABELS].path);
+    /* Every figure of a run is a test figure: no test set, no run. */
+    if (ds->test.n == 0)
+        return mlp_error_set(MLP_EINVAL,
+                             "%s: no test images: a run reports its test "
+                             "accuracy",
+                             ds->files[MLP_FILE_TEST_IMAGES].path);
+    /* After --limit-train: N of the samples it leaves. */
+    if (cfg->val >= ds->train.n && cfg->val > 0)
+        return mlp_error_set(MLP_EUSAGE, "option '--val': %zu, but only %zu "
+                             "training samples are used (after "
+                             "--limit-train): none would be left to train on",
+                             cfg->val, ds->train.n);
+    if ((rc = mlp_dataset_hold_out(ds, cfg->val, cfg->seed)) < 0)
+        return rc;
+    if (s->resume && (rc = mlp_train_check_resume_data(&s->rck, ds,
+                                                       cfg->resume_path)) < 0)
+        return rc;
+    /* A mean loss of 100 x ln(C) is 100 times a uniform guess's: a run
+     * whose loss explodes that far has diverged even while it is finite. */
+    s->max_loss = cfg->max_loss > 0.0f    ? (double)cfg->max_loss
+                  : cfg->max_loss == 0.0f ? 100.0 * log((double)ds->nclasses)
+                                          : 0.0;
+    s->nb_train = mlp_loader_nbatches(ds->train.n, cfg->batch);
+    s->nb_val = mlp_loader_nbatches(ds->val.n, cfg->batch);
+    s->nb_test = mlp_loader_nbatches(ds->test.n, cfg->batch);
+    /* A batch larger than every split is one batch of each: the ring
+     * needs no more rows than the largest split. */
+    s->maxb = ds->train.n > ds->test.n ? ds->train.n : ds->test.n;
+    if (ds->val.n > s->maxb)
+        s->maxb = ds->val.n;
+    if (s->maxb > cfg->batch)
+        s->maxb = cfg->batch;
+    return 0;
+}
+
+/*
+ * The optimizer and the schedule of its rate.  AdamW's weight decay is
+ * PyTorch's 0.01 when --weight-decay is not given (a resumed run keeps
+ * the checkpoint's); it is set in the effective options, so the run
+ * record and the checkpoint show it.
+ */
+static int build_optim(session_t *s)
+{
+    mlp_config_t *cfg = s->cfg;
+    mlp_optim_opts_t oo;
+    mlp_sched_t *sc = &s->sched;
+    float *p, *g;
+    size_t np;
+    int rc;
+
+    if (!s->resume)
+        mlp_config_resolve(cfg);
+    if (cfg->optimizer != MLP_OPTIM_SGD && cfg->momentum > 0.0f)
+        return mlp_error_set(MLP_EUSAGE,
+                             "--momentum is for --optimizer sgd; %s has "
+                             "--beta1",
+                             mlp_optim_names[cfg->optimizer]);
+    if (cfg->nesterov && (cfg->optimizer != MLP_OPTIM_SGD ||
+                          !(cfg->momentum > 0.0f)))
+        return mlp_error_set(MLP_EUSAGE,
+                             "--nesterov needs --optimizer sgd and "
+                             "--momentum X > 0");
+    memset(sc, 0, sizeof(*sc));
+    sc->kind = (mlp_sched_kind_t)cfg->schedule;
+    sc->lr = cfg->lr;
+    sc->lr_min = cfg->lr_min;
+    sc->warmup = cfg->warmup;
+    sc->lr_step = cfg->lr_step;
+    sc->lr_gamma = cfg->lr_gamma;
+    sc->steps_per_epoch = s->nb_train;
+    sc->total_steps = (uint64_t)cfg->epochs * s->nb_train;
+    if ((rc = mlp_sched_init(sc)) < 0)
+        return rc;
+    memset(&oo, 0, sizeof(oo));
+    oo.lr = cfg->lr;
+    oo.momentum = cfg->momentum;
+    oo.weight_decay = cfg->weight_decay;
+    oo.kind = (mlp_optim_kind_t)cfg->optimizer;
+    oo.nesterov = cfg->nesterov;
+    oo.beta1 = cfg->beta1;
+    oo.beta2 = cfg->beta2;
+    oo.eps = cfg->eps;
+    mlp_net_params(s->net, &p, &g, &np);
+    return mlp_optim_create(&oo, np, &s->opt);
+}
+
+/*
+ * The net (after the memory check), the optimizer, the parameters (from
+ * the checkpoint or fresh), the loop's buffers, and the warm-up.
+ */
+int mlp_train_session_build(session_t *s)
+{
+    const mlp_config_t *cfg = s->cfg;
+    const mlp_dataset_t *ds = s->ds;
+    mlp_net_spec_t spec;
+    size_t slots;
+    int rc, nstate; /* optimizer state blocks the size of the parameters */
+
+    memset(&spec, 0, sizeof(spec));
+    spec.in = ds->train.dim;
+    spec.out = ds->nclasses;
+    spec.nhidden = cfg->nhidden;
+    memcpy(spec.hidden, cfg->hidden, sizeof(spec.hidden));
+    spec.act = cfg->act;
+    spec.threads = cfg->threads;
+    spec.plain_weights = cfg->plain_weights;
+    spec.dropout = cfg->dropout;
+    spec.input_dropout = cfg->input_dropout;
+    mlp_net_spec_add_split(&spec, ds->train.n, cfg->batch);
+    mlp_net_spec_add_split(&spec, ds->test.n, cfg->batch);
+    if (ds->val.n > 0)
+        mlp_net_spec_add_split(&spec, ds->val.n, cfg->batch);
+    slots = mlp_loader_nslots(cfg->workers, cfg->slots);
+    nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
+    if ((rc = check_memory(&spec, s->maxb, slots, nstate,
+                           (cfg->save_path[0] != '\0') +
+                               (cfg->save_best_path[0] != '\0'),
+                           s->resume, ds,
+                           s->res != NULL ? &s->res->mem_estimate : NULL)) <
+        0)
+        return rc;
+    if ((rc = mlp_net_create(&spec, &s->net)) < 0)
+        return rc;
+    if ((rc = build_optim(s)) < 0)
+        return rc;
+    if (s->resume) {
+        if ((rc = mlp_checkpoint_restore(&s->rck, s->net, s->opt)) < 0)
+            return mlp_error_prefix(rc, "%s", cfg->resume_path);
+        /* One optimizer step per training batch so far (Adam's t): the
+         * count a version 2 checkpoint holds must say the same. */
+        uint64_t steps = (uint64_t)s->rck.epoch * s->nb_train +
+                         s->rck.batches_done;
+
+        if (s->rck.version >= 2 && s->rck.opt_steps != steps)
+            return mlp_error_set(MLP_EFORMAT,
+                                 "%s: %llu optimizer steps recorded, but "
+                                 "%u epochs and %zu batches make %llu",
+                                 cfg->resume_path,
+                                 (unsigned long long)s->rck.opt_steps,
+                                 s->rck.epoch, s->rck.batches_done,
+                                 (unsigned long long)steps);
+        mlp_optim_set_steps(s->opt, steps);
+        /* The payload is in the net now; keep only the small fields. */
+        free(s->rck.params);
+        free(s->rck.state);
+        s->rck.params = s->rck.state = NULL;
+    } else if ((rc = mlp_net_init_as(s->net, cfg->seed,
+                                     (mlp_init_t)cfg->init, cfg->init_std)) <
+               0) {
+        return rc;
+    }
+    s->dlogits = aligned_alloc(
+        64, ((s->maxb * ds->nclasses * sizeof(float)) + 63) / 64 * 64);
+    s->hist = calloc(cfg->epochs - s->first + 1, sizeof(*s->hist));
+    if (s->dlogits == NULL || s->hist == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    return warm_up(s->net, ds->train.dim, s->dlogits);
+}
