@@ -1151,7 +1151,7 @@ START_TEST(test_capture_restore)
 {
     char *dir = tu_mkdtemp(), *p = tu_path(dir, "n.ckpt");
     mlp_net_t *a = tiny_net(0), *b = tiny_net(1);
-    mlp_optim_opts_t oo = {0.1f, 0.9f, 0.0f};
+    mlp_optim_opts_t oo = {.lr = 0.1f, .momentum = 0.9f};
     mlp_optim_t *oa, *ob;
     mlp_checkpoint_t ck, back, again;
     float *pa, *ga, *pb, *gb, *va, *vb;
@@ -1222,7 +1222,7 @@ START_TEST(test_capture_restore)
     ck_assert_msg_has("a 21-input 5-class model");
     back.in = 20;
     {
-        mlp_optim_opts_t plain = {0.1f, 0.0f, 0.0f};
+        mlp_optim_opts_t plain = {.lr = 0.1f};
         mlp_optim_t *o0;
 
         ck_assert_int_eq(mlp_optim_create(&plain, nb, &o0), 0);

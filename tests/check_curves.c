@@ -30,9 +30,9 @@ static void assert_png(const char *path)
 }
 
 static const mlp_runlog_epoch_t ep[3] = {
-    {1, 1.038, 0.644, 0.759},
-    {2, 0.600, 0.789, 0.776},
-    {3, 0.520, 0.819, 0.813},
+    {.epoch = 1, .train_loss = 1.038, .train_acc = 0.644, .test_acc = 0.759},
+    {.epoch = 2, .train_loss = 0.600, .train_acc = 0.789, .test_acc = 0.776},
+    {.epoch = 3, .train_loss = 0.520, .train_acc = 0.819, .test_acc = 0.813},
 };
 
 START_TEST(test_charts)
