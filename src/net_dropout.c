@@ -21,6 +21,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "clones.h"
 #include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
@@ -40,7 +41,7 @@
  * as vector instructions.  Every clone computes the same bits: integer
  * arithmetic and one float multiply per element.
  */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+MLP_CLONES
 static void drop_row(const float *s, float *d, float *m, size_t c,
                      uint64_t rk, int32_t thr, float scale)
 {

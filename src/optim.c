@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clones.h"
 #include "mlptrain/error.h"
 #include "mlptrain/optim.h"
 
@@ -186,12 +187,10 @@ static void sgd_nesterov(float *restrict p, const float *restrict g,
  * copy does the same IEEE operations in the same order and the figures are
  * the same on any of them.
  */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define MLP_OPTIM_CLONES                                                     \
-    __attribute__((target_clones("avx512f", "avx2", "default"),              \
-                   optimize("fp-contract=off")))
+#if defined(__GNUC__) && !defined(__clang__)
+#define MLP_OPTIM_CLONES MLP_CLONES __attribute__((optimize("fp-contract=off")))
 #else
-#define MLP_OPTIM_CLONES
+#define MLP_OPTIM_CLONES MLP_CLONES
 #endif
 
 /* Values per chunk of Adam's pass: a multiple of 16, so every chunk
