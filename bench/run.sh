@@ -20,7 +20,7 @@
 set -u
 # The best recipe: options both mlptrain and scripts/reference_torch.py
 # take (its epochs included), run by section 6.
-RECIPE_OPTS=${RECIPE_OPTS:-"--hidden 1024 --optimizer adamw --lr 0.002 --batch 512 --schedule cosine --warmup 1 --dropout 0.2 --input-dropout 0.1 --label-smoothing 0.1 -e 40 --val 5000"}
+RECIPE_OPTS=${RECIPE_OPTS:-"--hidden 1024 --optimizer adamw --lr 0.002 --batch 512 --schedule cosine --warmup 1 --input-dropout 0.1 --label-smoothing 0.1 -e 40 --val 5000"}
 B=${BUILDDIR:-.}
 S=$(cd "$(dirname "$0")/.." && pwd)
 export BENCH_RESULTS=${BENCH_RESULTS:-$B/bench/results}
