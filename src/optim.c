@@ -225,15 +225,16 @@ static void adam_chunk(float *restrict p, const float *restrict g,
     }
 }
 
-/* The chunks over the threads, statically: each value's arithmetic is
- * its own, so any split gives the same result. */
+/* The chunks over the threads, taken one by one (a core the host slows
+ * takes fewer of them): each value's arithmetic is its own, so any split
+ * gives the same result. */
 static void adam(float *p, const float *g, float *m, float *v, size_t n,
                  float decay, float l2, float b1, float b2, float eps,
                  float step, float ibc2)
 {
     size_t nchunks = (n + MLP_OPTIM_CHUNK - 1) / MLP_OPTIM_CHUNK;
 
-#pragma omp parallel for schedule(static) if (n >= MLP_OPTIM_PAR_MIN)
+#pragma omp parallel for schedule(dynamic, 1) if (n >= MLP_OPTIM_PAR_MIN)
     for (size_t c = 0; c < nchunks; c++) {
         size_t lo = c * MLP_OPTIM_CHUNK;
         size_t len = n - lo < MLP_OPTIM_CHUNK ? n - lo : MLP_OPTIM_CHUNK;
