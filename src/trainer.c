@@ -182,9 +182,7 @@ static int train_batch(session_t *s, unsigned e, size_t k,
     int rc;
     /* Dropout's masks: a function of (seed, epoch, batch k of the epoch). */
     mlp_drop_key_t dk = {s->cfg->seed, e, k};
-    /* The rate of the global step: batch k (from 0) of epoch e. */
-    float lr = (float)mlp_sched_lr(&s->sched,
-                                   (uint64_t)(e - 1) * s->nb_train + k);
+    float lr = (float)mlp_sched_lr(&s->sched, mlp_train_step(s, e, k));
 
     *loss = 0.0;
     if ((rc = mlp_net_forward_train(s->net, b->x, b->n, &dk, &logits)) < 0)
@@ -291,7 +289,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
                              "epoch %u: the validation loss is not finite",
                              e);
     st->epoch = e;
-    st->lr = mlp_sched_lr(&s->sched, (uint64_t)e * s->nb_train - 1);
+    st->lr = mlp_sched_lr(&s->sched, mlp_train_step(s, e, s->nb_train - 1));
     st->seconds = mlp_clock_now() - t0;
     st->train_seconds = t_train - t0;
     st->train_loss = rs->loss_sum / (double)ds->train.n;

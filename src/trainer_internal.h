@@ -96,6 +96,17 @@ int mlp_train_session_resume(session_t *s);
 int mlp_train_session_load_data(session_t *s);
 int mlp_train_session_build(session_t *s);
 
+/*
+ * The global step of training batch k (from 0) of epoch e (from 1): the
+ * one count the schedule's rate, Adam's step count on resume and the epoch
+ * line's rate are functions of.
+ */
+static inline uint64_t mlp_train_step(const session_t *s, unsigned e,
+                                      size_t k)
+{
+    return (uint64_t)(e - 1) * s->nb_train + k;
+}
+
 /* Remove the checkpoints' lock files session_open took; cannot fail. */
 void mlp_train_unlock_checkpoints(session_t *s);
 

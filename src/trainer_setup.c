@@ -471,8 +471,8 @@ int mlp_train_session_build(session_t *s)
             return mlp_error_prefix(rc, "%s", cfg->resume_path);
         /* One optimizer step per training batch so far (Adam's t): the
          * count a version 2 checkpoint holds must say the same. */
-        uint64_t steps = (uint64_t)s->rck.epoch * s->nb_train +
-                         s->rck.batches_done;
+        uint64_t steps =
+            mlp_train_step(s, s->rck.epoch + 1, s->rck.batches_done);
 
         if (s->rck.version >= 2 && s->rck.opt_steps != steps)
             return mlp_error_set(MLP_EFORMAT,
