@@ -538,6 +538,30 @@ START_TEST(test_get_set_roundtrip)
 }
 END_TEST
 
+/*
+ * Layer l's weights into w (its biases, asserted all 0, into b), their
+ * sample mean into *mean; returns their sample std and sets *nw.
+ */
+static double layer_std(mlp_net_t *net, size_t l, float *w, float *b,
+                        size_t *nw, double *mean)
+{
+    size_t in, out;
+    double m = 0, v = 0;
+
+    mlp_net_layer_shape(net, l, &in, &out);
+    *nw = in * out;
+    ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
+    for (size_t i = 0; i < out; i++)
+        ck_assert_float_eq(b[i], 0.0f);
+    for (size_t i = 0; i < *nw; i++)
+        m += w[i];
+    m /= *nw;
+    for (size_t i = 0; i < *nw; i++)
+        v += (w[i] - m) * (w[i] - m);
+    *mean = m;
+    return sqrt(v / (*nw - 1));
+}
+
 START_TEST(test_init_statistics)
 {
     static const size_t hid[1] = {512};
@@ -553,23 +577,12 @@ START_TEST(test_init_statistics)
     ck_assert_int_eq(mlp_net_create(&s, &net), 0);
     ck_assert_int_eq(mlp_net_init(net, 42, 0.01f), 0);
     for (size_t l = 0; l < 2; l++) {
-        size_t in, out, nw;
-        double m = 0, v = 0;
+        size_t nw;
+        double m, sd = layer_std(net, l, w, b, &nw, &m);
 
-        mlp_net_layer_shape(net, l, &in, &out);
-        nw = in * out;
-        ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
-        for (size_t i = 0; i < out; i++)
-            ck_assert_float_eq(b[i], 0.0f);
-        for (size_t i = 0; i < nw; i++)
-            m += w[i];
-        m /= nw;
-        for (size_t i = 0; i < nw; i++)
-            v += (w[i] - m) * (w[i] - m);
-        v /= nw - 1;
         /* nw >= 131072: the std's standard error is 0.01 / sqrt(2 nw),
          * < 0.2% of it; the mean's 0.01 / sqrt(nw) < 2.8e-5. */
-        ck_assert_double_eq_tol(sqrt(v), 0.01, 0.01 * 0.01);
+        ck_assert_double_eq_tol(sd, 0.01, 0.01 * 0.01);
         ck_assert_double_eq_tol(m, 0.0, 1.5e-4);
         ss += sumsq(w, nw);
         if (l == 0)
@@ -995,24 +1008,13 @@ START_TEST(test_init_kinds)
     for (int kind = 1; kind <= 2; kind++) {
         ck_assert_int_eq(mlp_net_init_as(net, 7, (mlp_init_t)kind, NAN), 0);
         for (size_t l = 0; l < 2; l++) {
-            size_t in, out, nw;
-            double m = 0, v = 0;
+            size_t nw;
+            double m, sd = layer_std(net, l, w, b, &nw, &m);
 
-            mlp_net_layer_shape(net, l, &in, &out);
-            nw = in * out;
-            ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
-            for (size_t i = 0; i < out; i++)
-                ck_assert_float_eq(b[i], 0.0f);
-            for (size_t i = 0; i < nw; i++)
-                m += w[i];
-            m /= nw;
-            for (size_t i = 0; i < nw; i++)
-                v += (w[i] - m) * (w[i] - m);
-            v /= nw - 1;
-            ck_assert_msg(fabs(sqrt(v) - want[l][kind - 1]) <=
+            ck_assert_msg(fabs(sd - want[l][kind - 1]) <=
                               5 * want[l][kind - 1] / sqrt(2.0 * nw),
-                          "kind %d layer %zu: std %g, want %g", kind, l,
-                          sqrt(v), want[l][kind - 1]);
+                          "kind %d layer %zu: std %g, want %g", kind, l, sd,
+                          want[l][kind - 1]);
             ck_assert_int_eq(mlp_net_init(net, 7, 1.0f), 0);
             ck_assert_int_eq(mlp_net_get_layer(net, l, w1, b), 0);
             for (size_t i = 0; i < nw; i++)
