@@ -14,5 +14,6 @@ const mlp_command_t mlp_commands[] = {
     {"activations", mlp_cmd_activations, "ReLU, sigmoid, tanh and derivatives", NULL},
     {"eval", mlp_cmd_eval, "test loss, accuracy and confusion matrix of a saved model", NULL},
     {"predict", mlp_cmd_predict, "show test images with true and predicted labels", NULL},
+    {"export", mlp_cmd_export, "write a saved model as ONNX or NumPy .npz", NULL},
     {NULL, NULL, NULL, NULL},
 };

@@ -39,5 +39,6 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out);
 int mlp_cmd_activations(int argc, char **argv, FILE *out);
 int mlp_cmd_eval(int argc, char **argv, FILE *out);
 int mlp_cmd_predict(int argc, char **argv, FILE *out);
+int mlp_cmd_export(int argc, char **argv, FILE *out);
 
 #endif
