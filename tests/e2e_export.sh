@@ -1,2 +1,146 @@
 #!/bin/bash
-exit 77
+# End-to-end: `mlptrain export`.  Train tiny models (relu with one hidden
+# layer; sigmoid and tanh with two; softmax regression), export each to
+# ONNX and .npz, and check them with Debian's python3-onnx and NumPy
+# (tests/export_check.py): onnx.checker with full_check, an independent
+# NumPy evaluation of the graph on the raw test pixels whose confusion
+# matrix and accuracy are mlptrain eval's, the .npz's logits equal to the
+# graph's, the README's PyTorch lines when python3-torch is there, and the
+# per-sample classes and logits of `mlptrain predict --input` once predict
+# has --input.  Then usage and the output door: a directory, a FIFO, the
+# model itself, a bad model (the old output is kept); one model always
+# gives the same bytes.
+. "${srcdir:-.}/tests/lib.sh"
+
+PY=/usr/bin/python3
+CHECK="${srcdir:-.}/tests/export_check.py"
+D="$TMP/data"
+mkdir "$D"
+"$MKDATA" "$D" 600 200 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+
+run() { "$MLPTRAIN" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null; }
+
+have_py=1
+if ! "$PY" -c "import onnx, numpy" 2>/dev/null; then
+    echo "SKIP: $PY lacks onnx or numpy (Debian: python3-onnx python3-numpy):" \
+         "the exported files are not checked in Python"
+    have_py=0
+fi
+torch=
+if [ "$have_py" = 1 ] && "$PY" -c "import torch" 2>/dev/null; then
+    torch=--torch
+else
+    echo "SKIP: no torch for $PY: the README's PyTorch lines are not run"
+fi
+has_input=0
+"$MLPTRAIN" predict --help 2>/dev/null | grep -q -- '--input' && has_input=1
+[ "$has_input" = 1 ] ||
+    echo "SKIP: mlptrain predict has no --input: per-sample comparison left out"
+
+# model NAME SIZES ACT TRAIN-OPTIONS...: train, export, check.
+model() {
+    local name=$1 sizes=$2 act=$3 m="$TMP/$1.ckpt" csv=
+    shift 3
+    if ! run --data "$D" --batch 50 --threads 2 -j 0 --act "$act" "$@" \
+            --save "$m"; then
+        bad "$name: train: $(cat "$TMP/err")"
+        return
+    fi
+    if run export --model "$m" --onnx "$TMP/$name.onnx" --npz "$TMP/$name.npz" &&
+       [ -s "$TMP/$name.onnx" ] && [ -s "$TMP/$name.npz" ] &&
+       grep -q "^wrote $TMP/$name.onnx (ONNX, opset 13)$" "$TMP/out" &&
+       grep -q "^wrote $TMP/$name.npz (NumPy .npz)$" "$TMP/out"; then
+        ok "$name: export --onnx --npz"
+    else
+        bad "$name: export: $(cat "$TMP/out" "$TMP/err")"
+        return
+    fi
+    run eval --model "$m" --data "$D" --batch 50 --threads 2 --json ||
+        { bad "$name: eval: $(cat "$TMP/err")"; return; }
+    cp "$TMP/out" "$TMP/$name.eval.json"
+    if [ "$has_input" = 1 ]; then
+        csv="$TMP/$name.predict.csv"
+        run predict --model "$m" --input "$D/t10k-images-idx3-ubyte.gz" \
+            --csv --logits --threads 2 && cp "$TMP/out" "$csv" ||
+            { bad "$name: predict --input: $(cat "$TMP/err")"; csv=; }
+    fi
+    [ "$have_py" = 1 ] || return
+    if "$PY" "$CHECK" --onnx "$TMP/$name.onnx" --npz "$TMP/$name.npz" \
+            --images "$D/t10k-images-idx3-ubyte.gz" \
+            --labels "$D/t10k-labels-idx1-ubyte.gz" \
+            --eval-json "$TMP/$name.eval.json" ${csv:+--predict-csv "$csv"} \
+            --act "$act" --sizes "$sizes" $torch >"$TMP/py" 2>&1; then
+        ok "$name: ONNX and .npz agree with mlptrain ($(grep -c '^PASS' "$TMP/py") checks)"
+    else
+        bad "$name: $(grep -v '^PASS' "$TMP/py")"
+    fi
+}
+
+# Recipes that stop short of perfect (test accuracy 0.56 to 0.99): the
+# confusion matrices have errors to agree on.
+model relu1 144-16-5 relu --hidden 16 --init-std 0.1 --lr 0.05 -e 1
+model sigmoid2 144-24-12-5 sigmoid --hidden 24,12 --init xavier --lr 1 -e 3
+model tanh2 144-24-12-5 tanh --hidden 24,12 --init-std 0.1 --lr 0.1 -e 2
+model linear 144-5 relu --hidden '' --init-std 0.1 --lr 0.03 -e 1
+
+for name in relu1 sigmoid2 tanh2 linear; do
+    acc=$(sed 's/.*"accuracy":\([0-9.]*\),"loss".*/\1/' "$TMP/$name.eval.json" 2>/dev/null)
+    awk -v a="${acc:-0}" 'BEGIN { exit !(a > 0.4 && a < 1) }' &&
+        ok "$name: test accuracy $acc in (0.4, 1)" ||
+        bad "$name: test accuracy '$acc' (the recipe no longer fits the data)"
+done
+
+M="$TMP/relu1.ckpt"
+# Same model, same bytes.
+run export --model "$M" --onnx "$TMP/again.onnx" --npz "$TMP/again.npz" &&
+    cmp -s "$TMP/again.onnx" "$TMP/relu1.onnx" &&
+    cmp -s "$TMP/again.npz" "$TMP/relu1.npz" &&
+    ok "export is deterministic" || bad "export differs on a second run"
+
+# ---- usage and the output door -----------------------------------------
+expect_exit 2 "option '--model' is required" -- export --onnx "$TMP/x.onnx"
+expect_exit 2 "nothing to write" -- export --model "$M"
+expect_exit 2 "unknown option '--bogus'" -- export --model "$M" --bogus
+expect_exit 2 "unexpected argument 'extra'" -- export --model "$M" --npz "$TMP/x.npz" extra
+expect_exit 2 "option '--onnx': empty file name" -- export --model "$M" --onnx ''
+expect_exit 2 "option '--class-names': 2 names for 5 classes" -- \
+    export --model "$M" --onnx "$TMP/x.onnx" --class-names a,b
+mkdir "$TMP/dir.onnx"
+expect_exit 1 "cannot write '$TMP/dir.onnx': it is a directory" -- \
+    export --model "$M" --onnx "$TMP/dir.onnx"
+mkfifo "$TMP/fifo.npz"
+expect_exit 1 "cannot write '$TMP/fifo.npz': it is a FIFO" -- \
+    export --model "$M" --npz "$TMP/fifo.npz"
+expect_exit 2 "'--onnx' and '--model' name the same file" -- \
+    export --model "$M" --onnx "$M"
+expect_exit 2 "name the same file" -- \
+    export --model "$M" --onnx "$TMP/same" --npz "$TMP/same"
+expect_exit 1 "model '$TMP/nope.ckpt'" -- \
+    export --model "$TMP/nope.ckpt" --onnx "$TMP/x.onnx"
+[ ! -e "$TMP/x.onnx" ] && ok "no output after a failure" ||
+    bad "an output was written after a failure"
+# A bad model leaves an existing output as it was.
+head -c 100 "$M" >"$TMP/cut.ckpt"
+cp "$TMP/relu1.onnx" "$TMP/keep.onnx"
+expect_exit 1 "model '$TMP/cut.ckpt'" -- \
+    export --model "$TMP/cut.ckpt" --onnx "$TMP/keep.onnx"
+cmp -s "$TMP/keep.onnx" "$TMP/relu1.onnx" && ok "old output kept" ||
+    bad "old output changed"
+[ -z "$(ls "$TMP" | grep '\.tmp\.')" ] && ok "no temporary files left" ||
+    bad "temporary files: $(ls "$TMP" | grep '\.tmp\.')"
+# Class names go into both files.
+if [ "$have_py" = 1 ] &&
+   run export --model "$M" --onnx "$TMP/n.onnx" --npz "$TMP/n.npz" \
+       --class-names 'a,b,c,d,été'; then
+    "$PY" -c "
+import json, sys, numpy as np, onnx
+m = onnx.load(sys.argv[1])
+meta = {p.key: p.value for p in m.metadata_props}
+want = ['a', 'b', 'c', 'd', 'été']
+assert json.loads(meta['class_names']) == want, meta
+assert np.load(sys.argv[2], allow_pickle=False)['class_names'].tolist() == want
+" "$TMP/n.onnx" "$TMP/n.npz" 2>"$TMP/err" && ok "--class-names in both files" ||
+        bad "--class-names: $(cat "$TMP/err")"
+fi
+
+finish
