@@ -92,11 +92,9 @@ int mlp_cmd_export(int argc, char **argv, FILE *out)
         (npz != NULL && (rc = mlp_export_check_output(npz, "--npz", model,
                                                       onnx, "--onnx")) < 0))
         return rc;
-    if ((rc = mlp_checkpoint_load(model, &ck)) < 0) {
-        rc = mlp_error_prefix(rc, "model '%s'", model);
-        goto out;
-    }
-    if ((rc = mlp_export_class_names(&ck, names, &cn)) < 0)
+    /* Its messages name the file. */
+    if ((rc = mlp_checkpoint_load(model, &ck)) < 0 ||
+        (rc = mlp_export_class_names(&ck, names, &cn)) < 0)
         goto out;
     if (onnx != NULL) {
         if ((rc = mlp_export_onnx(&ck, &cn, onnx)) < 0)

@@ -115,14 +115,14 @@ expect_exit 2 "'--onnx' and '--model' name the same file" -- \
     export --model "$M" --onnx "$M"
 expect_exit 2 "name the same file" -- \
     export --model "$M" --onnx "$TMP/same" --npz "$TMP/same"
-expect_exit 1 "model '$TMP/nope.ckpt'" -- \
+expect_exit 1 "cannot open '$TMP/nope.ckpt'" -- \
     export --model "$TMP/nope.ckpt" --onnx "$TMP/x.onnx"
 [ ! -e "$TMP/x.onnx" ] && ok "no output after a failure" ||
     bad "an output was written after a failure"
 # A bad model leaves an existing output as it was.
 head -c 100 "$M" >"$TMP/cut.ckpt"
 cp "$TMP/relu1.onnx" "$TMP/keep.onnx"
-expect_exit 1 "model '$TMP/cut.ckpt'" -- \
+expect_exit 1 "$TMP/cut.ckpt: truncated" -- \
     export --model "$TMP/cut.ckpt" --onnx "$TMP/keep.onnx"
 cmp -s "$TMP/keep.onnx" "$TMP/relu1.onnx" && ok "old output kept" ||
     bad "old output changed"
