@@ -65,11 +65,15 @@ model() {
             { bad "$name: predict --input: $(cat "$TMP/err")"; csv=; }
     fi
     [ "$have_py" = 1 ] || return
+    # torch takes a second to import: the README's lines run on one model.
+    local torch_once=$torch
+    torch=
     if "$PY" "$CHECK" --onnx "$TMP/$name.onnx" --npz "$TMP/$name.npz" \
             --images "$D/t10k-images-idx3-ubyte.gz" \
             --labels "$D/t10k-labels-idx1-ubyte.gz" \
             --eval-json "$TMP/$name.eval.json" ${csv:+--predict-csv "$csv"} \
-            --act "$act" --sizes "$sizes" $torch >"$TMP/py" 2>&1; then
+            --act "$act" --sizes "$sizes" $torch_once \
+            >"$TMP/py" 2>&1; then
         ok "$name: ONNX and .npz agree with mlptrain ($(grep -c '^PASS' "$TMP/py") checks)"
     else
         bad "$name: $(grep -v '^PASS' "$TMP/py")"
