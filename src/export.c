@@ -147,9 +147,16 @@ int mlp_export_check_output(const char *path, const char *opt,
     return mlp_out_no_alias(files, other != NULL ? 3 : 2);
 }
 
-int mlp_export_fill(int fd, const char *tmp, void *arg)
+/* A buffer to write through outfile (its fill callback's argument). */
+typedef struct {
+    const uint8_t *buf;
+    size_t len;
+} bytes_t;
+
+/* outfile's fill: write the whole buffer to fd. */
+static int fill_bytes(int fd, const char *tmp, void *arg)
 {
-    const mlp_export_bytes_t *b = arg;
+    const bytes_t *b = arg;
     size_t done = 0;
 
     while (done < b->len) {
@@ -163,6 +170,22 @@ int mlp_export_fill(int fd, const char *tmp, void *arg)
         done += (size_t)w;
     }
     return 0;
+}
+
+int mlp_export_write(const char *path, mlp_export_encode_fn encode,
+                     const mlp_checkpoint_t *ck, const mlp_class_names_t *cn,
+                     mlp_out_valid_fn valid)
+{
+    uint8_t *buf = NULL;
+    bytes_t b = {NULL, 0};
+    int rc;
+
+    if ((rc = encode(ck, cn, &buf, &b.len)) < 0)
+        return rc;
+    b.buf = buf;
+    rc = mlp_out_write(path, fill_bytes, &b, valid);
+    free(buf);
+    return rc;
 }
 
 int mlp_export_read_back(int fd, const char *path, uint8_t **buf,

@@ -9,15 +9,18 @@
 #include <stdint.h>
 
 #include "mlptrain/checkpoint.h"
+#include "mlptrain/eval.h"
+#include "mlptrain/outfile.h"
 
-/* A buffer to write through outfile (its fill callback's argument). */
-typedef struct {
-    const uint8_t *buf;
-    size_t len;
-} mlp_export_bytes_t;
+/* A format's encoder (mlp_export_onnx_encode, mlp_export_npz_encode). */
+typedef int (*mlp_export_encode_fn)(const mlp_checkpoint_t *ck,
+                                    const mlp_class_names_t *cn,
+                                    uint8_t **buf, size_t *len);
 
-/* outfile's fill: write the whole buffer to fd. */
-int mlp_export_fill(int fd, const char *tmp, void *arg);
+/* Encode, then write atomically through outfile, checked by valid. */
+int mlp_export_write(const char *path, mlp_export_encode_fn encode,
+                     const mlp_checkpoint_t *ck, const mlp_class_names_t *cn,
+                     mlp_out_valid_fn valid);
 
 /*
  * Read the whole written file back (for a validator): a new malloc'd

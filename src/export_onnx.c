@@ -449,14 +449,5 @@ static int valid_onnx(int fd, const char *path, void *arg)
 int mlp_export_onnx(const mlp_checkpoint_t *ck, const mlp_class_names_t *cn,
                     const char *path)
 {
-    mlp_export_bytes_t b = {NULL, 0};
-    uint8_t *buf = NULL;
-    int rc;
-
-    if ((rc = mlp_export_onnx_encode(ck, cn, &buf, &b.len)) < 0)
-        return rc;
-    b.buf = buf;
-    rc = mlp_out_write(path, mlp_export_fill, &b, valid_onnx);
-    free(buf);
-    return rc;
+    return mlp_export_write(path, mlp_export_onnx_encode, ck, cn, valid_onnx);
 }
