@@ -74,6 +74,17 @@ void mlp_optim_destroy(mlp_optim_t *opt);
 int mlp_optim_set_lr(mlp_optim_t *opt, float lr);
 /* One step over n = nparams values, at the current rate. */
 void mlp_optim_step(mlp_optim_t *opt, float *params, const float *grads);
+/*
+ * The same step in pieces, for a caller that splits the block over its own
+ * threads: mlp_optim_begin counts the step (once, before any piece), then
+ * mlp_optim_step_range updates values [lo, hi) (hi clipped to nparams) on
+ * the calling thread; pieces that cover the block once give the bits of
+ * mlp_optim_step.  Disjoint pieces may run on different threads at once;
+ * nothing else may touch opt meanwhile.
+ */
+void mlp_optim_begin(mlp_optim_t *opt);
+void mlp_optim_step_range(mlp_optim_t *opt, float *params,
+                          const float *grads, size_t lo, size_t hi);
 /* State block (*n floats, layout above; NULL and 0 for plain SGD). */
 float *mlp_optim_state(mlp_optim_t *opt, size_t *n);
 /* Steps taken (Adam's t); set it when restoring a state. */
