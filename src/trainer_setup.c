@@ -24,6 +24,7 @@
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
+#include "mlptrain/fold.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/memprobe.h"
 #include "mlptrain/net.h"
@@ -92,13 +93,17 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
  * batch, the shared scratchpad and any workspace: mlp_net_estimate), the
  * optimizer's velocities, a checkpoint's copies (the parameters and
  * velocities in logical order, for --save, for --save-best and for the
- * checkpoint being resumed; `save` counts the files written), dL/dlogits, the warm-up's input batch and the ring's slots.
+ * checkpoint being resumed; `save` counts the files written), dL/dlogits, the warm-up's input batch and the ring's slots,
+ * and the parallel step's: `grad_blocks` gradient buffers (one per
+ * micro-batch of a batch and the accumulator) and `replicas` more nets'
+ * gradients, activations and scratchpads.
  * The dataset is already loaded: it counts in *total (what the process
  * will hold, for tests against the peak RSS) but not against what is
  * still available.  Both sides get memprobe's margin.
  */
 static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
                         int nstate, int save, int resume,
+                        double grad_blocks, int replicas,
                         const mlp_dataset_t *ds, double *total)
 {
     mlp_net_mem_t nm;
@@ -115,7 +120,9 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
     }
     if ((rc = mlp_net_estimate(spec, &nm)) < 0)
         return rc;
-    need = nm.params * (2 + nstate) + nm.act + nm.scratch + nm.workspace +
+    need = nm.params * (2 + nstate + grad_blocks) + nm.act + nm.scratch +
+           nm.workspace +
+           (double)replicas * (nm.params + nm.act + nm.scratch) +
            4.0 * (logical * copies + b * (double)spec->out +
                   b * (double)spec->in) +
            (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
@@ -472,7 +479,11 @@ int mlp_train_session_build(session_t *s)
     if ((rc = check_memory(&spec, s->maxb, slots, nstate,
                            (cfg->save_path[0] != '\0') +
                                (cfg->save_best_path[0] != '\0'),
-                           s->resume, ds,
+                           s->resume,
+                           (double)mlp_fold_nmicro(s->maxb, cfg->micro) + 1,
+                           cfg->parallel == MLP_PAR_BATCH ? cfg->threads - 1
+                                                          : 0,
+                           ds,
                            s->res != NULL ? &s->res->mem_estimate : NULL)) <
         0)
         return rc;
