@@ -173,15 +173,17 @@ static int session_start(session_t *s)
  * Training loader batch k of epoch e: its micro-batches' gradients (loss
  * checked against divergence), folded into global step k / accum's
  * gradient, and at the step's last loader batch the optimizer's update in
- * the same pass.  *loss gets the batch's summed loss.
+ * the same pass.  The micro-batches' losses are added to the epoch's sum
+ * one by one, in order, so the sum does not depend on how the rows are
+ * cut into loader batches (--accum).
  */
 static int train_batch(session_t *s, unsigned e, size_t k,
-                       const mlp_batch_t *b, double *loss)
+                       const mlp_batch_t *b)
 {
     size_t K = s->cfg->accum, j = k / K;
+    double before = s->rs.loss_sum, batch_loss;
     int rc;
 
-    *loss = 0.0;
     if (k % K == 0) {
         /* Dropout's masks: a function of (seed, epoch, global step j, the
          * row's place in the step's rows). */
@@ -191,18 +193,20 @@ static int train_batch(session_t *s, unsigned e, size_t k,
 
         mlp_stepper_begin(s->step, hi - lo, &dk);
     }
-    if ((rc = mlp_stepper_add(s->step, b->x, b->y, b->n, loss,
+    if ((rc = mlp_stepper_add(s->step, b->x, b->y, b->n, &s->rs.loss_sum,
                               &s->rs.correct)) < 0)
         return rc;
-    if (!isfinite(*loss))
+    batch_loss = s->rs.loss_sum - before;
+    if (!isfinite(batch_loss))
         return mlp_error_set(MLP_EDIVERGED,
                              "epoch %u batch %zu: the loss is not finite", e,
                              k + 1);
-    if (s->max_loss > 0.0 && *loss > s->max_loss * b->n)
+    if (s->max_loss > 0.0 && batch_loss > s->max_loss * b->n)
         return mlp_error_set(MLP_EDIVERGED,
                              "epoch %u batch %zu: the mean loss %.4g "
                              "exceeds %.4g (--max-loss)",
-                             e, k + 1, *loss / (double)b->n, s->max_loss);
+                             e, k + 1, batch_loss / (double)b->n,
+                             s->max_loss);
     if ((k + 1) % K != 0 && k + 1 < s->nb_train)
         return mlp_stepper_fold(s->step);
     return mlp_stepper_apply(
@@ -243,7 +247,6 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     }
     for (size_t k = 0; k < s->nb_train + s->nb_val + s->nb_test; k++) {
         mlp_batch_t b;
-        double batch_loss = 0.0;
         int train = k < s->nb_train;
 
         /* Stops come between global steps (a step's loader batches are
@@ -260,8 +263,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
             continue;
         }
         if (train) {
-            rc = train_batch(s, e, k, &b, &batch_loss);
-            rs->loss_sum += batch_loss;
+            rc = train_batch(s, e, k, &b);
             rs->batches_done = k + 1;
             trained += b.n;
             s->batches_run++;
