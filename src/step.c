@@ -86,7 +86,8 @@ size_t mlp_step_default_micro(size_t batch)
     return batch < 64 ? (batch > 0 ? batch : 1) : 64;
 }
 
-mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t micro)
+mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
+                             size_t micro)
 {
     double macs = 0.0;
     size_t prev = spec->in;
@@ -97,6 +98,8 @@ mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t micro)
         macs += (double)prev * (double)w;
         prev = w;
     }
+    if (mlp_fold_nmicro(batch, micro) < 2)
+        return MLP_PAR_GEMM;
     return macs > 1e6 && micro >= 256 ? MLP_PAR_GEMM : MLP_PAR_BATCH;
 }
 

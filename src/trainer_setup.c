@@ -464,7 +464,7 @@ int mlp_train_session_build(session_t *s)
     if (s->best_cfg != NULL)
         s->best_cfg->micro = cfg->micro;
     if (cfg->parallel == MLP_PAR_AUTO)
-        cfg->parallel = mlp_step_auto_mode(&spec, cfg->micro);
+        cfg->parallel = mlp_step_auto_mode(&spec, cfg->batch, cfg->micro);
     /* Batch mode: every thread runs a one-thread net of its own. */
     spec.threads = cfg->parallel == MLP_PAR_BATCH ? 1 : cfg->threads;
     if ((rc = mlp_step_spec_sizes(&spec, ds->train.n, cfg->batch,

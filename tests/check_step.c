@@ -184,6 +184,21 @@ START_TEST(test_spec_sizes)
     ck_assert_uint_eq(spec.batch_sizes[3], 10);
     ck_assert_uint_eq(mlp_step_default_micro(256), 64);
     ck_assert_uint_eq(mlp_step_default_micro(16), 16);
+    /* auto: 784-256-10 (0.2M MACs) in micro-batches: batch mode; one
+     * micro-batch a batch, or 784-1024-1024-10 (1.86M) at micro 256:
+     * gemm */
+    memset(&spec, 0, sizeof(spec));
+    spec.in = 784;
+    spec.out = 10;
+    spec.nhidden = 1;
+    spec.hidden[0] = 256;
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 256, 64), MLP_PAR_BATCH);
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 256, 256), MLP_PAR_GEMM);
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 512, 256), MLP_PAR_BATCH);
+    spec.nhidden = 2;
+    spec.hidden[0] = spec.hidden[1] = 1024;
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 512, 256), MLP_PAR_GEMM);
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 512, 128), MLP_PAR_BATCH);
 }
 END_TEST
 

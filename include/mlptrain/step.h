@@ -69,11 +69,16 @@ typedef struct mlp_stepper mlp_stepper_t;
 size_t mlp_step_default_micro(size_t batch);
 
 /*
- * The mode auto picks, by the model's shape and the micro-batch only:
- * batch mode unless one sample's forward costs more than 1M multiply-adds
- * and micro-batches are large (>= 256), where one net's threaded GEMMs win.
+ * The mode auto picks, by the model's shape, the batch and the
+ * micro-batch only (never the thread count or a timing): gemm when a batch
+ * is one micro-batch (batch mode would leave all threads but one idle), or
+ * when one sample's forward costs more than 1M multiply-adds and
+ * micro-batches are large (>= 256 rows: GEMMs big enough to split);
+ * batch mode otherwise (the default recipe: 784-256-10, batch 256, micro
+ * 64).
  */
-mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t micro);
+mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
+                             size_t micro);
 
 /*
  * Add to spec->batch_sizes the micro-batch sizes of n rows cut into loader
