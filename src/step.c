@@ -53,10 +53,12 @@ struct mlp_stepper {
     size_t dim, nclasses, nflat;
     float *params;              /* (nflat): the base net's */
     float *acc;                 /* (nflat): the step's gradient */
-    float **parts;              /* [nslots] (nflat): micro-batch gradients */
+    float **parts;              /* [nslots] (nflat): micro-batch gradients
+                                   of one wave */
     size_t nslots;
-    double *loss;               /* [nslots] */
-    size_t *correct;            /* [nslots] */
+    size_t nmax;                /* micro-batches of the largest batch */
+    double *loss;               /* [nmax] */
+    size_t *correct;            /* [nmax] */
     int nthreads;
     worker_t *w;                /* [nthreads] */
     /* The step being built */
@@ -70,6 +72,7 @@ struct mlp_stepper {
     const float *x;
     const int32_t *y;
     size_t n, nitems;
+    size_t wave0;               /* micro-batch of item 0 (train) */
     int apply;
     atomic_size_t next;
     /* Synchronisation */
@@ -101,6 +104,17 @@ mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
     if (mlp_fold_nmicro(batch, micro) < 2)
         return MLP_PAR_GEMM;
     return macs > 1e6 && micro >= 256 ? MLP_PAR_GEMM : MLP_PAR_BATCH;
+}
+
+size_t mlp_step_grad_buffers(const mlp_step_opts_t *o)
+{
+    size_t nm = mlp_fold_nmicro(o->max_rows, o->micro);
+    size_t t = o->mode == MLP_PAR_BATCH && o->threads > 0
+                   ? (size_t)o->threads
+                   : 1;
+    size_t wave = 2 * t > 8 ? 2 * t : 8;
+
+    return (nm < wave ? nm : wave) + 1;
 }
 
 static int add_size(mlp_net_spec_t *spec, size_t n)
@@ -148,9 +162,9 @@ static void fail(mlp_stepper_t *st, int rc)
 }
 
 /* One micro-batch of the last add. */
-static int train_item(mlp_stepper_t *st, worker_t *w, size_t i)
+static int train_item(mlp_stepper_t *st, worker_t *w, size_t item)
 {
-    size_t lo, rows;
+    size_t lo, rows, i = st->wave0 + item;
     const float *logits;
     mlp_drop_key_t key = st->key;
     int rc;
@@ -159,7 +173,7 @@ static int train_item(mlp_stepper_t *st, worker_t *w, size_t i)
     key.row0 = st->row0 + lo;
     st->loss[i] = 0.0;
     st->correct[i] = 0;
-    if ((rc = mlp_net_set_grads(w->net, st->parts[i])) < 0 ||
+    if ((rc = mlp_net_set_grads(w->net, st->parts[item])) < 0 ||
         (rc = mlp_net_forward_train(w->net, st->x + lo * st->dim, rows,
                                     st->has_key ? &key : NULL, &logits)) < 0)
         return rc;
@@ -361,10 +375,11 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     st->nclasses = spec->out;
     mlp_net_params(net, &st->params, &grads, &st->nflat);
     st->nthreads = o->mode == MLP_PAR_BATCH ? o->threads : 1;
-    st->nslots = mlp_fold_nmicro(o->max_rows, o->micro);
+    st->nmax = mlp_fold_nmicro(o->max_rows, o->micro);
+    st->nslots = mlp_step_grad_buffers(o) - 1;
     if ((st->parts = calloc(st->nslots, sizeof(float *))) == NULL ||
-        (st->loss = calloc(st->nslots, sizeof(double))) == NULL ||
-        (st->correct = calloc(st->nslots, sizeof(size_t))) == NULL ||
+        (st->loss = calloc(st->nmax, sizeof(double))) == NULL ||
+        (st->correct = calloc(st->nmax, sizeof(size_t))) == NULL ||
         (st->acc = zeroed_block(st->nflat)) == NULL ||
         (st->w = calloc((size_t)st->nthreads, sizeof(worker_t))) == NULL)
         goto nomem;
@@ -425,18 +440,26 @@ int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
                     size_t n, double *loss, size_t *correct)
 {
     size_t nm = mlp_fold_nmicro(n, st->o.micro);
-    int rc;
+    int rc = 0;
 
-    if (nm > st->nslots || n == 0)
+    if (nm > st->nmax || n == 0)
         return mlp_error_set(MLP_EINVAL, "step: a batch of %zu rows (at "
                              "most %zu)", n, st->o.max_rows);
-    if (st->nparts > 0 && (rc = mlp_stepper_fold(st)) < 0)
-        return rc;
     st->x = x;
     st->y = y;
     st->n = n;
-    rc = run_pass(st, PASS_TRAIN, nm);
-    st->nparts = rc == 0 ? nm : 0;
+    /* Waves of at most nslots micro-batches, each folded before the next
+     * (the fold continued: the same bits as one fold of all); the last
+     * wave's fold waits for mlp_stepper_fold or _apply. */
+    for (size_t w0 = 0; rc == 0 && w0 < nm; w0 += st->nslots) {
+        size_t k = nm - w0 < st->nslots ? nm - w0 : st->nslots;
+
+        if (st->nparts > 0 && (rc = mlp_stepper_fold(st)) < 0)
+            break;
+        st->wave0 = w0;
+        rc = run_pass(st, PASS_TRAIN, k);
+        st->nparts = rc == 0 ? k : 0;
+    }
     for (size_t i = 0; rc == 0 && i < nm; i++) {
         *loss += st->loss[i];
         *correct += st->correct[i];
@@ -479,7 +502,7 @@ int mlp_stepper_eval(mlp_stepper_t *st, const float *x, const int32_t *y,
     size_t nm = mlp_fold_nmicro(n, st->o.micro);
     int rc;
 
-    if (nm > st->nslots)
+    if (nm > st->nmax)
         return mlp_error_set(MLP_EINVAL, "step: a batch of %zu rows (at "
                              "most %zu)", n, st->o.max_rows);
     st->x = x;

@@ -24,7 +24,6 @@
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
-#include "mlptrain/fold.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/memprobe.h"
 #include "mlptrain/net.h"
@@ -474,13 +473,19 @@ int mlp_train_session_build(session_t *s)
         (rc = mlp_step_spec_sizes(&spec, ds->val.n, cfg->batch,
                                   cfg->micro)) < 0)
         return rc;
+    memset(&so, 0, sizeof(so));
+    so.mode = (mlp_par_t)cfg->parallel;
+    so.threads = cfg->threads;
+    so.micro = cfg->micro;
+    so.max_rows = s->maxb;
+    so.smoothing = cfg->label_smoothing;
     slots = mlp_loader_nslots(cfg->workers, cfg->slots);
     nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
     if ((rc = check_memory(&spec, s->maxb, slots, nstate,
                            (cfg->save_path[0] != '\0') +
                                (cfg->save_best_path[0] != '\0'),
                            s->resume,
-                           (double)mlp_fold_nmicro(s->maxb, cfg->micro) + 1,
+                           (double)mlp_step_grad_buffers(&so),
                            cfg->parallel == MLP_PAR_BATCH ? cfg->threads - 1
                                                           : 0,
                            ds,
@@ -524,11 +529,5 @@ int mlp_train_session_build(session_t *s)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     if ((rc = warm_up(s->net, ds->train.dim, s->dlogits)) < 0)
         return rc;
-    memset(&so, 0, sizeof(so));
-    so.mode = (mlp_par_t)cfg->parallel;
-    so.threads = cfg->threads;
-    so.micro = cfg->micro;
-    so.max_rows = s->maxb;
-    so.smoothing = cfg->label_smoothing;
     return mlp_stepper_create(&so, s->net, s->opt, &s->step);
 }

@@ -52,6 +52,8 @@ static void spec_of(mlp_net_spec_t *spec, int threads)
 /* One step (SGD, LR) of the batch cut into loader batches cuts[] by the
  * stepper; the logical parameters after it into w (HID*IN + HID +
  * OUT*HID + OUT). */
+static size_t micro = MICRO;
+
 static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
                          size_t ncuts, float *w, double *eval_loss)
 {
@@ -60,16 +62,16 @@ static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
     mlp_optim_t *opt;
     mlp_stepper_t *st;
     mlp_optim_opts_t oo = {.lr = LR};
-    mlp_step_opts_t so = {mode, threads, MICRO, N, 0.0f};
+    mlp_step_opts_t so = {mode, threads, micro, N, 0.0f};
     float *p, *g;
     size_t np, row = 0, correct = 0, ec = 0;
     double loss = 0.0;
 
     spec_of(&spec, 1);
     for (size_t i = 0; i < ncuts; i++)
-        ck_assert_int_eq(mlp_step_spec_sizes(&spec, cuts[i], cuts[i], MICRO),
+        ck_assert_int_eq(mlp_step_spec_sizes(&spec, cuts[i], cuts[i], micro),
                          0);
-    ck_assert_int_eq(mlp_step_spec_sizes(&spec, N, N, MICRO), 0);
+    ck_assert_int_eq(mlp_step_spec_sizes(&spec, N, N, micro), 0);
     ck_assert_int_eq(mlp_net_create(&spec, &net), 0);
     ck_assert_int_eq(mlp_net_init_as(net, 3, MLP_INIT_XAVIER, 0.0f), 0);
     mlp_net_params(net, &p, &g, &np);
@@ -167,6 +169,43 @@ START_TEST(test_step_matches_whole_batch)
 }
 END_TEST
 
+/*
+ * Micro-batches of 2 rows: 25 of them, computed in waves of 8 (1 and 2
+ * threads) or 10 (5 threads), each wave folded before the next: the same
+ * bits, and the whole batch's step to float tolerance.
+ */
+START_TEST(test_waves)
+{
+    static float ref[NW], one[NW], w[NW];
+    static const size_t whole[] = {N}, cut[] = {18, 32};
+    mlp_step_opts_t o = {MLP_PAR_BATCH, 1, 2, N, 0.0f};
+    double eref, e1, e;
+    float maxd = 0.0f, maxw = 0.0f;
+
+    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 9);
+    o.threads = 5;
+    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 11);
+    o.micro = 16;
+    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 5);
+    make_batch();
+    reference_step(ref, &eref);
+    micro = 2;
+    stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e1);
+    for (size_t i = 0; i < NW; i++) {
+        maxd = fmaxf(maxd, fabsf(one[i] - ref[i]));
+        maxw = fmaxf(maxw, fabsf(ref[i]));
+    }
+    ck_assert_msg(maxd <= 1e-5f * maxw, "max diff %g of %g", (double)maxd,
+                  (double)maxw);
+    stepper_step(MLP_PAR_BATCH, 5, whole, 1, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(one));
+    ck_assert(e == e1);
+    stepper_step(MLP_PAR_BATCH, 2, cut, 2, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(one));
+    micro = MICRO;
+}
+END_TEST
+
 START_TEST(test_spec_sizes)
 {
     mlp_net_spec_t spec;
@@ -237,6 +276,7 @@ static Suite *step_suite(void)
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_step_matches_whole_batch);
+    tcase_add_test(tc, test_waves);
     tcase_add_test(tc, test_spec_sizes);
     tcase_add_test(tc, test_bad_options);
     suite_add_tcase(s, tc);

@@ -89,6 +89,15 @@ int mlp_step_spec_sizes(mlp_net_spec_t *spec, size_t n, size_t batch,
                         size_t micro);
 
 /*
+ * Gradient buffers of nflat floats a stepper of these options allocates:
+ * the accumulator and one per micro-batch of a wave (the micro-batches of
+ * a loader batch are computed in waves of max(8, 2 x threads), each wave
+ * folded before the next: memory bounded whatever the batch; the waves
+ * never change the sums).  For a memory check before mlp_stepper_create.
+ */
+size_t mlp_step_grad_buffers(const mlp_step_opts_t *o);
+
+/*
  * A stepper over net (made with the micro-batch sizes, see
  * mlp_step_spec_sizes) and opt; both must outlive it and be used through
  * it only while it lives.  Batch mode starts threads - 1 workers, each
