@@ -145,7 +145,7 @@ const mlp_option_t mlp_options[] = {
      STR(MLP_LOADER_MAX_WORKERS) "; 0 decodes on the trainer", NULL, "20",
      SWEEP, NULL},
     {L("threads"), 't', NULL, "Machine", F(threads), MLP_OPT_INT, 1,
-     MLP_MAX_THREADS, 0, 0, "N", "compute (OpenMP) threads", "cores: %s",
+     MLP_MAX_THREADS, 0, 0, "N", "compute threads (see --parallel)", "cores: %s",
      "1", 0, NULL},
     {L("parallel"), 0, NULL, "Machine", F(parallel), MLP_OPT_ENUM, 0, 0, 0,
      MLP_PAR_AUTO, "MODE", "batch (each thread a micro-batch), gemm (threads "

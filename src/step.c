@@ -468,6 +468,15 @@ int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
     return rc;
 }
 
+/*
+ * The fold of the pending parts into acc (and the optimizer when
+ * applying): the one place the step's sum is made.  For ranks (dist.h,
+ * later): rank r must fold into the running sum of ranks 0..r-1, so this
+ * is where mlp_dist_fold(acc, parts, nparts, nflat) takes over the fold
+ * (then the optimizer over ranges), with waves off (nslots covering the
+ * rank's micro-batches: a wave's fold would otherwise wait for the chain
+ * before the next wave computes).
+ */
 static int fold_pass(mlp_stepper_t *st, int apply)
 {
     int rc;
