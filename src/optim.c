@@ -2,8 +2,10 @@
  * optim: SGD (momentum, Nesterov, weight decay), Adam and AdamW over one
  * flat block (see optim.h for the rules and the state layout).
  *
- * Each rule is one fused loop over the block, vectorized (omp simd) and,
- * for large blocks, split over the OpenMP threads with a static schedule:
+ * Each rule is one fused loop over a range of the block, vectorized (omp
+ * simd); mlp_optim_step splits large blocks into chunks the OpenMP threads
+ * take dynamically, the parallel step (step.c) into ranges its own threads
+ * take:
  * the update is memory-bound (SGD reads 2 and writes 1 value per
  * parameter, Adam reads 4 and writes 3).  Adam's loop vectorizes only
  * because the build passes -fno-math-errno (Makefile.am): otherwise GCC

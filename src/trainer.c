@@ -2,7 +2,9 @@
  * trainer: the epoch loop and the end of a run (see trainer.h).
  *
  * Threads: this file runs on the caller's thread only.  It owns the net,
- * the optimizer and the report; the loader owns its workers and ring.  A
+ * the optimizer and the report; the loader owns its workers and ring, the
+ * stepper (step.h) its compute threads, which run only inside a
+ * mlp_stepper_* call.  A
  * signal handler installed when the batch loop starts may run on any
  * thread and only sets `stop_requested`, which the loop reads between
  * batches; before that, a signal takes the caller's disposition.

@@ -26,7 +26,8 @@
  *
  * Threads: oneDNN uses omp_get_max_threads() at primitive creation; create
  * sets it to spec.threads (when > 0).  A net is not thread-safe: create, use
- * and destroy it on one thread (the trainer's).
+ * and destroy it on one thread.  Replicas (mlp_net_create_replica) let
+ * several threads each run a net of the same weights.
  *
  * Errors: MLP_EINVAL (bad spec, batch size not prepared), MLP_ENOMEM,
  * MLP_EDNNL (the message names the oneDNN call and its status).

@@ -30,8 +30,9 @@
  * state with its count continues the run exactly.
  *
  * Each step is one fused pass over the block, vectorized, split over the
- * OpenMP threads for large blocks with a static schedule; every element's
- * arithmetic is independent of the others, so results do not depend on
+ * OpenMP threads for large blocks in chunks taken dynamically (or over the
+ * caller's own threads: mlp_optim_step_range); every element's arithmetic
+ * is independent of the others, so results do not depend on the split or
  * the thread count.  Steps allocate nothing.
  *
  * Errors: mlp_optim_create fails with MLP_EINVAL (bad option, message
