@@ -12,6 +12,11 @@
 #   5. torch   the PyTorch reference (scripts/reference_torch.py) side by side
 #   6. recipe  the best recipe (RECIPE_OPTS) in mlptrain and in the PyTorch
 #              reference, same options and epochs: accuracy and time
+#   7. parallel the parallel step (issue 13), default recipe, -t $NCORES:
+#              --parallel gemm vs batch vs $NCORES independent -t 1
+#              processes side by side (ratios to their sum), and gemm,
+#              batch and -t 1 beside one busy single-thread process
+#              (ratios to -t 1 there)
 #
 # Environment: BUILDDIR (where mlptrain and bench/bench_* are; default .),
 # MLPTRAIN_DATA (the dataset), BENCH_EPOCHS (end-to-end epochs, default 3),
@@ -239,6 +244,65 @@ if ! skip recipe; then
             printf "test acc: mlptrain %+.4f vs PyTorch; PyTorch takes %sx mlptrain'"'"'s wall time\n", a - b, r }'
         [ "$m_ep" = "$t_ep" ] || echo "warning: unequal epochs ($m_ep vs $t_ep): an early stop?"
     fi
+    echo
+fi
+if ! skip parallel; then
+    # Interleaved rounds (each round runs every case once) so the machine's
+    # drift hits all cases; medians of $BENCH_REPEATS (3) rounds.  The busy
+    # neighbour is a shell loop on one core.
+    echo "== 7. the parallel step, default recipe, $EPOCHS epochs, $NCORES threads"
+    preps=${REPS:-3}
+    e2e_sps() { # LOG: training samples/s of the run
+        grep '"type":"end"' "$1" | jfield samples_per_s
+    }
+    prun() { # LOG ARGS...: one run
+        log=$1
+        shift
+        "$B/mlptrain" -j 4 --epochs "$EPOCHS" -q --log "$log" "$@" >/dev/null 2>&1 ||
+            { echo "mlptrain $*: failed"; exit 1; }
+    }
+    for c in gemm batch pair one busy_gemm busy_batch busy_one; do : >"$TMP/p_$c"; done
+    for r in $(seq "$preps"); do
+        rm -f "$TMP"/p*.log
+        prun "$TMP/pg.log" --parallel gemm -t "$NCORES"; e2e_sps "$TMP/pg.log" >>"$TMP/p_gemm"
+        prun "$TMP/pb.log" --parallel batch -t "$NCORES"; e2e_sps "$TMP/pb.log" >>"$TMP/p_batch"
+        pids=
+        for k in $(seq "$NCORES"); do
+            prun "$TMP/pp$k.log" --parallel batch -t 1 &
+            pids="$pids $!"
+        done
+        wait $pids
+        cat "$TMP"/pp*.log | grep '"type":"end"' | jfield samples_per_s |
+            awk '{s += $1} END {print s}' >>"$TMP/p_pair"
+        prun "$TMP/p1.log" --parallel batch -t 1; e2e_sps "$TMP/p1.log" >>"$TMP/p_one"
+        ( while :; do :; done ) &
+        spin=$!
+        prun "$TMP/pbg.log" --parallel gemm -t "$NCORES"; e2e_sps "$TMP/pbg.log" >>"$TMP/p_busy_gemm"
+        prun "$TMP/pbb.log" --parallel batch -t "$NCORES"; e2e_sps "$TMP/pbb.log" >>"$TMP/p_busy_batch"
+        prun "$TMP/pb1.log" --parallel batch -t 1; e2e_sps "$TMP/pb1.log" >>"$TMP/p_busy_one"
+        kill "$spin"
+        wait "$spin" 2>/dev/null
+    done
+    for c in gemm batch pair one busy_gemm busy_batch busy_one; do
+        read -r m lo hi < <(stats <"$TMP/p_$c")
+        eval "pm_$c=$m pl_$c=$lo ph_$c=$hi"
+    done
+    echo "case,samples_per_s,min,max,ratio" >"$R/parallel.csv"
+    printf "%-40s %10s %17s %7s\n" case samples/s "min..max" ratio
+    prow() { # LABEL KEY BASE
+        eval "m=\$pm_$2 lo=\$pl_$2 hi=\$ph_$2 b=\$pm_$3"
+        ratio=$(awk -v a="$m" -v b="$b" 'BEGIN {printf "%.2f", a / b}')
+        printf "%-40s %10.0f %8.0f..%-8.0f %7s\n" "$1" "$m" "$lo" "$hi" "$ratio"
+        echo "$1,$m,$lo,$hi,$ratio" >>"$R/parallel.csv"
+    }
+    prow "$NCORES independent -t 1 processes (sum)" pair pair
+    prow "--parallel gemm -t $NCORES" gemm pair
+    prow "--parallel batch -t $NCORES" batch pair
+    prow "-t 1 alone" one pair
+    prow "beside a busy process: -t 1" busy_one busy_one
+    prow "beside a busy process: gemm -t $NCORES" busy_gemm busy_one
+    prow "beside a busy process: batch -t $NCORES" busy_batch busy_one
+    echo "(ratios: the first four to the independent processes' sum, the last three to -t 1 beside the busy process)"
     echo
 fi
 echo "results: $R"

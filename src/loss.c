@@ -39,9 +39,18 @@ void mlp_loss_softmax_xent_smooth(const float *logits, const int32_t *y,
                                   float *dlogits, double *loss_sum,
                                   size_t *correct)
 {
+    mlp_loss_softmax_xent_norm(logits, y, n, c, smoothing, n, dlogits,
+                               loss_sum, correct);
+}
+
+void mlp_loss_softmax_xent_norm(const float *logits, const int32_t *y,
+                                size_t n, size_t c, float smoothing,
+                                size_t norm, float *dlogits,
+                                double *loss_sum, size_t *correct)
+{
     double sum = 0;
     size_t ok = 0;
-    float inv_n = n ? 1.0f / (float)n : 0.0f;
+    float inv_n = norm ? 1.0f / (float)norm : 0.0f;
     int smooth = smoothing != 0.0f;
     /* the target's shares: X / c on every class, 1 - X more on the label */
     double x_c = smooth ? (double)smoothing / (double)c : 0.0;

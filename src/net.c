@@ -622,7 +622,8 @@ void mlp_net_destroy(mlp_net_t *net)
     }
     dnnl_stream_destroy(net->stream);
     dnnl_engine_destroy(net->engine);
-    free(net->params);
+    if (!net->params_shared)
+        free(net->params);
     free(net->grads);
     free(net->act);
     free(net->scratch);

@@ -74,7 +74,7 @@ static void drop_fwd(const float *src, float *dst, float *mask, size_t n,
     for (size_t i = 0; i < n; i++)
         /* no mask: write the factors to dst, then overwrite them */
         drop_row(src + i * c, dst + i * c, mask ? mask + i * c : dst + i * c,
-                 c, mlp_rng_key(k, i), thr, scale);
+                 c, mlp_rng_key(k, key->row0 + i), thr, scale);
 }
 
 /* The backward of drop_fwd: d *= mask, in place. */

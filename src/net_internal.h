@@ -68,6 +68,7 @@ struct mlp_net {
     size_t boff[MLP_MAX_LAYERS];
     size_t nflat;                   /* floats in params, grads; padding in */
     float *params;                  /* (nflat): W_0 b_0 W_1 b_1 ... */
+    int params_shared;              /* params is a base net's (replica) */
     float *grads;                   /* (nflat): same offsets as params */
     float *act;                     /* h_l and dh_l blocks, largest batch */
     dnnl_memory_t w[MLP_MAX_LAYERS];  /* views into params and grads */

@@ -216,3 +216,51 @@ void mlp_net_params(mlp_net_t *net, float **params, float **grads, size_t *n)
     *grads = net->grads;
     *n = net->nflat;
 }
+
+int mlp_net_create_replica(const mlp_net_t *base, mlp_net_t **out)
+{
+    mlp_net_spec_t spec = base->spec;
+    mlp_net_t *net = NULL;
+    int rc;
+
+    *out = NULL;
+    spec.threads = 1;
+    if ((rc = mlp_net_create(&spec, &net)) < 0)
+        return rc;
+    for (size_t l = 0; l < net->nlayers; l++)
+        if (!dnnl_memory_desc_equal(&net->wmd[l], &base->wmd[l])) {
+            rc = mlp_error_set(MLP_EINVAL,
+                               "net: a one-thread replica picks another "
+                               "weights layout for layer %zu than its base "
+                               "net (make the base with threads 1)",
+                               l);
+            goto out;
+        }
+    free(net->params);
+    net->params = base->params;
+    net->params_shared = 1;
+    for (size_t l = 0; l < net->nlayers; l++) {
+        CHECK(dnnl_memory_set_data_handle(net->w[l],
+                                          net->params + net->woff[l]));
+        CHECK(dnnl_memory_set_data_handle(net->b[l],
+                                          net->params + net->boff[l]));
+    }
+    *out = net;
+    net = NULL;
+out:
+    mlp_net_destroy(net);
+    return rc;
+}
+
+int mlp_net_set_grads(mlp_net_t *net, float *grads)
+{
+    float *g = grads != NULL ? grads : net->grads;
+    int rc = 0;
+
+    for (size_t l = 0; l < net->nlayers; l++) {
+        CHECK(dnnl_memory_set_data_handle(net->dw[l], g + net->woff[l]));
+        CHECK(dnnl_memory_set_data_handle(net->db[l], g + net->boff[l]));
+    }
+out:
+    return rc;
+}

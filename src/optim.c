@@ -2,8 +2,10 @@
  * optim: SGD (momentum, Nesterov, weight decay), Adam and AdamW over one
  * flat block (see optim.h for the rules and the state layout).
  *
- * Each rule is one fused loop over the block, vectorized (omp simd) and,
- * for large blocks, split over the OpenMP threads with a static schedule:
+ * Each rule is one fused loop over a range of the block, vectorized (omp
+ * simd); mlp_optim_step splits large blocks into chunks the OpenMP threads
+ * take dynamically, the parallel step (step.c) into ranges its own threads
+ * take:
  * the update is memory-bound (SGD reads 2 and writes 1 value per
  * parameter, Adam reads 4 and writes 3).  Adam's loop vectorizes only
  * because the build passes -fno-math-errno (Makefile.am): otherwise GCC
@@ -145,32 +147,34 @@ int mlp_optim_set_lr(mlp_optim_t *opt, float lr)
 }
 
 /* The SGD loops keep the arithmetic (and its order) of the first
- * version: the default run's figures depend on it. */
-static void sgd(float *restrict p, const float *restrict g, size_t n,
-                float lr, float wd)
+ * version: the default run's figures depend on it.  Each kernel runs
+ * [lo, hi) of the block on the calling thread; every element's arithmetic
+ * is its own, so any split of the block gives the same bits. */
+static void sgd(float *restrict p, const float *restrict g, size_t lo,
+                size_t hi, float lr, float wd)
 {
-#pragma omp parallel for simd schedule(static) if (n >= MLP_OPTIM_PAR_MIN)
-    for (size_t i = 0; i < n; i++)
+#pragma omp simd
+    for (size_t i = lo; i < hi; i++)
         p[i] -= lr * (g[i] + wd * p[i]);
 }
 
 static void sgd_momentum(float *restrict p, const float *restrict g,
-                         float *restrict v, size_t n, float lr, float m,
-                         float wd)
+                         float *restrict v, size_t lo, size_t hi, float lr,
+                         float m, float wd)
 {
-#pragma omp parallel for simd schedule(static) if (n >= MLP_OPTIM_PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
+#pragma omp simd
+    for (size_t i = lo; i < hi; i++) {
         v[i] = m * v[i] + (g[i] + wd * p[i]);
         p[i] -= lr * v[i];
     }
 }
 
 static void sgd_nesterov(float *restrict p, const float *restrict g,
-                         float *restrict v, size_t n, float lr, float m,
-                         float wd)
+                         float *restrict v, size_t lo, size_t hi, float lr,
+                         float m, float wd)
 {
-#pragma omp parallel for simd schedule(static) if (n >= MLP_OPTIM_PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
+#pragma omp simd
+    for (size_t i = lo; i < hi; i++) {
         float gi = g[i] + wd * p[i];
 
         v[i] = m * v[i] + gi;
@@ -193,7 +197,7 @@ static void sgd_nesterov(float *restrict p, const float *restrict g,
 #define MLP_OPTIM_CLONES MLP_CLONES
 #endif
 
-/* Values per chunk of Adam's pass: a multiple of 16, so every chunk
+/* Values per chunk of the parallel pass: a multiple of 16, so every chunk
  * starts on a 64-byte line. */
 #define MLP_OPTIM_CHUNK 8192
 
@@ -225,40 +229,30 @@ static void adam_chunk(float *restrict p, const float *restrict g,
     }
 }
 
-/* The chunks over the threads, taken one by one (a core the host slows
- * takes fewer of them): each value's arithmetic is its own, so any split
- * gives the same result. */
-static void adam(float *p, const float *g, float *m, float *v, size_t n,
-                 float decay, float l2, float b1, float b2, float eps,
-                 float step, float ibc2)
+void mlp_optim_begin(mlp_optim_t *opt)
 {
-    size_t nchunks = (n + MLP_OPTIM_CHUNK - 1) / MLP_OPTIM_CHUNK;
-
-#pragma omp parallel for schedule(dynamic, 1) if (n >= MLP_OPTIM_PAR_MIN)
-    for (size_t c = 0; c < nchunks; c++) {
-        size_t lo = c * MLP_OPTIM_CHUNK;
-        size_t len = n - lo < MLP_OPTIM_CHUNK ? n - lo : MLP_OPTIM_CHUNK;
-
-        adam_chunk(p + lo, g + lo, m + lo, v + lo, len, decay, l2, b1, b2,
-                   eps, step, ibc2);
-    }
+    opt->t++;
 }
 
-void mlp_optim_step(mlp_optim_t *opt, float *params, const float *grads)
+void mlp_optim_step_range(mlp_optim_t *opt, float *params,
+                          const float *grads, size_t lo, size_t hi)
 {
     const mlp_optim_opts_t *o = &opt->opts;
     size_t n = opt->n;
 
-    opt->t++;
+    if (hi > n)
+        hi = n;
+    if (lo >= hi)
+        return;
     if (o->kind == MLP_OPTIM_SGD) {
         if (!opt->state)
-            sgd(params, grads, n, o->lr, o->weight_decay);
+            sgd(params, grads, lo, hi, o->lr, o->weight_decay);
         else if (o->nesterov)
-            sgd_nesterov(params, grads, opt->state, n, o->lr, o->momentum,
-                         o->weight_decay);
+            sgd_nesterov(params, grads, opt->state, lo, hi, o->lr,
+                         o->momentum, o->weight_decay);
         else
-            sgd_momentum(params, grads, opt->state, n, o->lr, o->momentum,
-                         o->weight_decay);
+            sgd_momentum(params, grads, opt->state, lo, hi, o->lr,
+                         o->momentum, o->weight_decay);
         return;
     }
     {
@@ -269,10 +263,25 @@ void mlp_optim_step(mlp_optim_t *opt, float *params, const float *grads)
         float decay = w ? (float)(1.0 - (double)o->lr * o->weight_decay)
                         : 1.0f;
 
-        adam(params, grads, opt->state, opt->state + n, n, decay,
-             w ? 0.0f : o->weight_decay, o->beta1, o->beta2, o->eps,
-             (float)((double)o->lr / bc1), (float)ibc2);
+        adam_chunk(params + lo, grads + lo, opt->state + lo,
+                   opt->state + n + lo, hi - lo, decay,
+                   w ? 0.0f : o->weight_decay, o->beta1, o->beta2, o->eps,
+                   (float)((double)o->lr / bc1), (float)ibc2);
     }
+}
+
+/* The chunks over the OpenMP threads, taken one by one (a core the host
+ * slows takes fewer of them): any split gives the same result. */
+void mlp_optim_step(mlp_optim_t *opt, float *params, const float *grads)
+{
+    size_t n = opt->n;
+    size_t nchunks = (n + MLP_OPTIM_CHUNK - 1) / MLP_OPTIM_CHUNK;
+
+    mlp_optim_begin(opt);
+#pragma omp parallel for schedule(dynamic, 1) if (n >= MLP_OPTIM_PAR_MIN)
+    for (size_t c = 0; c < nchunks; c++)
+        mlp_optim_step_range(opt, params, grads, c * MLP_OPTIM_CHUNK,
+                             (c + 1) * MLP_OPTIM_CHUNK);
 }
 
 float *mlp_optim_state(mlp_optim_t *opt, size_t *n)

@@ -15,6 +15,7 @@
 #include "mlptrain/optim.h"
 #include "mlptrain/options.h"
 #include "mlptrain/schedule.h"
+#include "mlptrain/step.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -111,6 +112,13 @@ const mlp_option_t mlp_options[] = {
      "distribution into the targets (the train loss shown is smoothed)", NULL, "0.1", RUN, NULL},
     {L("batch"), 'b', NULL, "Training", F(batch), MLP_OPT_SIZE, 1, 1u << 20, 0,
      256, "N", "batch size", NULL, "64", CKPT | SWEEP | FIGS, NULL},
+    {L("micro"), 0, NULL, "Training", F(micro), MLP_OPT_SIZE, 1, 1u << 20, 0,
+     0, "M", "rows per micro-batch: the unit the step's gradients are summed "
+     "by, in order (figures depend on it, never on -t)", "64, or the batch "
+     "if smaller", "32", MLP_OPT_ZERO_AUTO | CKPT | SWEEP | FIGS, NULL},
+    {L("accum"), 0, NULL, "Training", F(accum), MLP_OPT_UINT, 1, 65536, 0, 1,
+     "K", "sum the gradients of K batches before a step (a global batch of "
+     "K x --batch)", NULL, "2", CKPT | SWEEP | FIGS, NULL},
     {L("epochs"), 'e', NULL, "Training", F(epochs), MLP_OPT_UINT, 1, 1000000,
      0, 10, "N", "epochs", NULL, "3", SWEEP | FIGS, NULL},
     {L("seed"), 's', NULL, "Training", F(seed), MLP_OPT_U64, 0, UINT64_MAX, 0,
@@ -137,8 +145,12 @@ const mlp_option_t mlp_options[] = {
      STR(MLP_LOADER_MAX_WORKERS) "; 0 decodes on the trainer", NULL, "20",
      SWEEP, NULL},
     {L("threads"), 't', NULL, "Machine", F(threads), MLP_OPT_INT, 1,
-     MLP_MAX_THREADS, 0, 0, "N", "compute (OpenMP) threads", "cores: %s",
+     MLP_MAX_THREADS, 0, 0, "N", "compute threads (see --parallel)", "cores: %s",
      "1", 0, NULL},
+    {L("parallel"), 0, NULL, "Machine", F(parallel), MLP_OPT_ENUM, 0, 0, 0,
+     MLP_PAR_AUTO, "MODE", "batch (each thread a micro-batch), gemm (threads "
+     "inside each product) or auto (by the model's shape)", NULL, "batch",
+     FIGS, mlp_par_names},
     {L("slots"), 0, NULL, "Machine", F(slots), MLP_OPT_SIZE, 2, 4096, 0, 0, "N",
      "ring slots of decoded batches", "min(2N, 16), >= 2", "8",
      MLP_OPT_ZERO_AUTO, NULL},

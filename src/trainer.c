@@ -2,7 +2,9 @@
  * trainer: the epoch loop and the end of a run (see trainer.h).
  *
  * Threads: this file runs on the caller's thread only.  It owns the net,
- * the optimizer and the report; the loader owns its workers and ring.  A
+ * the optimizer and the report; the loader owns its workers and ring, the
+ * stepper (step.h) its compute threads, which run only inside a
+ * mlp_stepper_* call.  A
  * signal handler installed when the batch loop starts may run on any
  * thread and only sets `stop_requested`, which the loop reads between
  * batches; before that, a signal takes the caller's disposition.
@@ -41,6 +43,7 @@
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
 #include "mlptrain/schedule.h"
+#include "mlptrain/step.h"
 #include "mlptrain/trainer.h"
 #include "trainer_internal.h"
 
@@ -169,43 +172,47 @@ static int session_start(session_t *s)
 }
 
 /*
- * One training batch: forward, loss (checked against divergence),
- * backward and the optimizer's step; *loss gets the batch's summed loss.
+ * Training loader batch k of epoch e: its micro-batches' gradients (loss
+ * checked against divergence), folded into global step k / accum's
+ * gradient, and at the step's last loader batch the optimizer's update in
+ * the same pass.  The micro-batches' losses are added to the epoch's sum
+ * one by one, in order, so the sum does not depend on how the rows are
+ * cut into loader batches (--accum).
  */
 static int train_batch(session_t *s, unsigned e, size_t k,
-                       const mlp_batch_t *b, double *loss)
+                       const mlp_batch_t *b)
 {
-    size_t nclasses = s->ds->nclasses;
-    const float *logits;
-    float *params, *grads;
-    size_t np;
+    size_t K = s->cfg->accum, j = k / K;
+    double before = s->rs.loss_sum, batch_loss;
     int rc;
-    /* Dropout's masks: a function of (seed, epoch, batch k of the epoch). */
-    mlp_drop_key_t dk = {s->cfg->seed, e, k};
-    float lr = (float)mlp_sched_lr(&s->sched, mlp_train_step(s, e, k));
 
-    *loss = 0.0;
-    if ((rc = mlp_net_forward_train(s->net, b->x, b->n, &dk, &logits)) < 0)
+    if (k % K == 0) {
+        /* Dropout's masks: a function of (seed, epoch, global step j, the
+         * row's place in the step's rows). */
+        mlp_drop_key_t dk = {s->cfg->seed, e, j, 0};
+        size_t lo = j * K * s->cfg->batch, n = s->ds->train.n;
+        size_t hi = n - lo > K * s->cfg->batch ? lo + K * s->cfg->batch : n;
+
+        mlp_stepper_begin(s->step, hi - lo, &dk);
+    }
+    if ((rc = mlp_stepper_add(s->step, b->x, b->y, b->n, &s->rs.loss_sum,
+                              &s->rs.correct)) < 0)
         return rc;
-    mlp_loss_softmax_xent_smooth(logits, b->y, b->n, nclasses,
-                                 s->cfg->label_smoothing, s->dlogits, loss,
-                                 &s->rs.correct);
-    if (!isfinite(*loss))
+    batch_loss = s->rs.loss_sum - before;
+    if (!isfinite(batch_loss))
         return mlp_error_set(MLP_EDIVERGED,
                              "epoch %u batch %zu: the loss is not finite", e,
                              k + 1);
-    if (s->max_loss > 0.0 && *loss > s->max_loss * b->n)
+    if (s->max_loss > 0.0 && batch_loss > s->max_loss * b->n)
         return mlp_error_set(MLP_EDIVERGED,
                              "epoch %u batch %zu: the mean loss %.4g "
                              "exceeds %.4g (--max-loss)",
-                             e, k + 1, *loss / (double)b->n, s->max_loss);
-    if ((rc = mlp_net_backward(s->net, s->dlogits, b->n)) < 0)
-        return rc;
-    mlp_net_params(s->net, &params, &grads, &np);
-    if ((rc = mlp_optim_set_lr(s->opt, lr)) < 0)
-        return rc;
-    mlp_optim_step(s->opt, params, grads);
-    return 0;
+                             e, k + 1, batch_loss / (double)b->n,
+                             s->max_loss);
+    if ((k + 1) % K != 0 && k + 1 < s->nb_train)
+        return mlp_stepper_fold(s->step);
+    return mlp_stepper_apply(
+        s->step, (float)mlp_sched_lr(&s->sched, mlp_train_step(s, e, j)));
 }
 
 /* A stop was asked (signal or test hook): MLP_EINTERRUPTED at batch k. */
@@ -242,11 +249,12 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     }
     for (size_t k = 0; k < s->nb_train + s->nb_val + s->nb_test; k++) {
         mlp_batch_t b;
-        const float *logits;
-        double batch_loss = 0.0;
         int train = k < s->nb_train;
 
-        if (k >= skip && (stop_requested ||
+        /* Stops come between global steps (a step's loader batches are
+         * never split by a checkpoint). */
+        if (k >= skip && (!train || k % s->cfg->accum == 0) &&
+            (stop_requested ||
                           (mlp_fault_interrupt_after() > 0 &&
                            s->batches_run >= mlp_fault_interrupt_after())))
             return interrupt_at(s, e, k);
@@ -257,15 +265,14 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
             continue;
         }
         if (train) {
-            rc = train_batch(s, e, k, &b, &batch_loss);
-            rs->loss_sum += batch_loss;
+            rc = train_batch(s, e, k, &b);
             rs->batches_done = k + 1;
             trained += b.n;
             s->batches_run++;
-        } else if ((rc = mlp_net_forward(s->net, b.x, b.n, &logits)) == 0) {
+        } else {
             int val = b.phase == MLP_PHASE_VAL;
 
-            mlp_loss_softmax_xent(logits, b.y, b.n, ds->nclasses, NULL,
+            rc = mlp_stepper_eval(s->step, b.x, b.y, b.n,
                                   val ? &val_loss : &test_loss,
                                   val ? &val_correct : &test_correct);
         }
@@ -289,7 +296,8 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
                              "epoch %u: the validation loss is not finite",
                              e);
     st->epoch = e;
-    st->lr = mlp_sched_lr(&s->sched, mlp_train_step(s, e, s->nb_train - 1));
+    st->lr = mlp_sched_lr(&s->sched,
+                          mlp_train_step(s, e, s->steps_per_epoch - 1));
     st->seconds = mlp_clock_now() - t0;
     st->train_seconds = t_train - t0;
     st->train_loss = rs->loss_sum / (double)ds->train.n;
@@ -464,6 +472,7 @@ static int session_finish(session_t *s, int rc)
 static void session_close(session_t *s)
 {
     mlp_loader_destroy(s->ld);
+    mlp_stepper_destroy(s->step);
     free(s->hist);
     free(s->dlogits);
     mlp_checkpoint_free(&s->sck);

@@ -79,6 +79,10 @@ static int config_of_checkpoint(const mlp_checkpoint_t *ck,
                                     path, line);
         p = nl + 1;
     }
+    /* A file that does not name --micro (version 1, and version 2 before
+     * the parallel step) was trained on whole batches: micro = batch. */
+    if (cfg->micro == 0)
+        cfg->micro = cfg->batch;
     return 0;
 }
 

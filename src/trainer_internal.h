@@ -21,6 +21,7 @@
 #include "mlptrain/options.h"
 #include "mlptrain/report.h"
 #include "mlptrain/schedule.h"
+#include "mlptrain/step.h"
 #include "mlptrain/trainer.h"
 
 /* Everything the loop tracks that a checkpoint records. */
@@ -61,6 +62,7 @@ typedef struct {
     mlp_dataset_t *ds;
     mlp_net_t *net;
     mlp_optim_t *opt;
+    mlp_stepper_t *step;        /* the parallel step over net and opt */
     mlp_sched_t sched;          /* the rate of each training step */
     mlp_loader_t *ld;
     mlp_epoch_stats_t *hist;    /* (epochs - first + 1) */
@@ -71,6 +73,7 @@ typedef struct {
     run_state_t rs;
     double train_time, t_start, trained_samples;
     size_t nb_train, nb_val, nb_test, maxb;
+    size_t steps_per_epoch;     /* global steps: ceil(nb_train / accum) */
     unsigned stopped_early;     /* --early-stop ended the run here */
     unsigned first;             /* first epoch of this run */
     uint64_t batches_run;
@@ -97,14 +100,24 @@ int mlp_train_session_load_data(session_t *s);
 int mlp_train_session_build(session_t *s);
 
 /*
- * The global step of training batch k (from 0) of epoch e (from 1): the
+ * The global step j (from 0) of epoch e (from 1) counted over the run: the
  * one count the schedule's rate, Adam's step count on resume and the epoch
- * line's rate are functions of.
+ * line's rate are functions of.  A global step takes --accum loader
+ * batches (the epoch's last may take fewer): loader batch k is in step
+ * k / accum.
  */
 static inline uint64_t mlp_train_step(const session_t *s, unsigned e,
-                                      size_t k)
+                                      size_t j)
 {
-    return (uint64_t)(e - 1) * s->nb_train + k;
+    return (uint64_t)(e - 1) * s->steps_per_epoch + j;
+}
+
+/* Global steps done after `batches` loader batches of an epoch. */
+static inline size_t mlp_train_steps_of(const session_t *s, size_t batches)
+{
+    size_t k = s->cfg->accum > 0 ? s->cfg->accum : 1;
+
+    return (batches + k - 1) / k;
 }
 
 /* Remove the checkpoints' lock files session_open took; cannot fail. */

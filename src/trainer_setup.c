@@ -92,13 +92,17 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
  * batch, the shared scratchpad and any workspace: mlp_net_estimate), the
  * optimizer's velocities, a checkpoint's copies (the parameters and
  * velocities in logical order, for --save, for --save-best and for the
- * checkpoint being resumed; `save` counts the files written), dL/dlogits, the warm-up's input batch and the ring's slots.
+ * checkpoint being resumed; `save` counts the files written), dL/dlogits, the warm-up's input batch and the ring's slots,
+ * and the parallel step's: `grad_blocks` gradient buffers (one per
+ * micro-batch of a batch and the accumulator) and `replicas` more nets'
+ * gradients, activations and scratchpads.
  * The dataset is already loaded: it counts in *total (what the process
  * will hold, for tests against the peak RSS) but not against what is
  * still available.  Both sides get memprobe's margin.
  */
 static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
                         int nstate, int save, int resume,
+                        double grad_blocks, int replicas,
                         const mlp_dataset_t *ds, double *total)
 {
     mlp_net_mem_t nm;
@@ -115,7 +119,9 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
     }
     if ((rc = mlp_net_estimate(spec, &nm)) < 0)
         return rc;
-    need = nm.params * (2 + nstate) + nm.act + nm.scratch + nm.workspace +
+    need = nm.params * (2 + nstate + grad_blocks) + nm.act + nm.scratch +
+           nm.workspace +
+           (double)replicas * (nm.params + nm.act + nm.scratch) +
            4.0 * (logical * copies + b * (double)spec->out +
                   b * (double)spec->in) +
            (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
@@ -366,6 +372,7 @@ int mlp_train_session_load_data(session_t *s)
     s->nb_train = mlp_loader_nbatches(ds->train.n, cfg->batch);
     s->nb_val = mlp_loader_nbatches(ds->val.n, cfg->batch);
     s->nb_test = mlp_loader_nbatches(ds->test.n, cfg->batch);
+    s->steps_per_epoch = mlp_train_steps_of(s, s->nb_train);
     /* A batch larger than every split is one batch of each: the ring
      * needs no more rows than the largest split. */
     s->maxb = ds->train.n > ds->test.n ? ds->train.n : ds->test.n;
@@ -410,8 +417,8 @@ static int build_optim(session_t *s)
     sc->warmup = cfg->warmup;
     sc->lr_step = cfg->lr_step;
     sc->lr_gamma = cfg->lr_gamma;
-    sc->steps_per_epoch = s->nb_train;
-    sc->total_steps = (uint64_t)cfg->epochs * s->nb_train;
+    sc->steps_per_epoch = s->steps_per_epoch;
+    sc->total_steps = (uint64_t)cfg->epochs * s->steps_per_epoch;
     if ((rc = mlp_sched_init(sc)) < 0)
         return rc;
     memset(&oo, 0, sizeof(oo));
@@ -433,9 +440,10 @@ static int build_optim(session_t *s)
  */
 int mlp_train_session_build(session_t *s)
 {
-    const mlp_config_t *cfg = s->cfg;
+    mlp_config_t *cfg = s->cfg;
     const mlp_dataset_t *ds = s->ds;
     mlp_net_spec_t spec;
+    mlp_step_opts_t so;
     size_t slots;
     int rc, nstate; /* optimizer state blocks the size of the parameters */
 
@@ -445,20 +453,42 @@ int mlp_train_session_build(session_t *s)
     spec.nhidden = cfg->nhidden;
     memcpy(spec.hidden, cfg->hidden, sizeof(spec.hidden));
     spec.act = cfg->act;
-    spec.threads = cfg->threads;
     spec.plain_weights = cfg->plain_weights;
     spec.dropout = cfg->dropout;
     spec.input_dropout = cfg->input_dropout;
-    mlp_net_spec_add_split(&spec, ds->train.n, cfg->batch);
-    mlp_net_spec_add_split(&spec, ds->test.n, cfg->batch);
-    if (ds->val.n > 0)
-        mlp_net_spec_add_split(&spec, ds->val.n, cfg->batch);
+    /* The micro-batch: the checkpoint's, given, or a function of the
+     * batch (stored resolved: a checkpoint's text always names it). */
+    if (cfg->micro == 0)
+        cfg->micro = mlp_step_default_micro(cfg->batch);
+    if (s->best_cfg != NULL)
+        s->best_cfg->micro = cfg->micro;
+    if (cfg->parallel == MLP_PAR_AUTO)
+        cfg->parallel = mlp_step_auto_mode(&spec, cfg->batch, cfg->micro);
+    /* Batch mode: every thread runs a one-thread net of its own. */
+    spec.threads = cfg->parallel == MLP_PAR_BATCH ? 1 : cfg->threads;
+    if ((rc = mlp_step_spec_sizes(&spec, ds->train.n, cfg->batch,
+                                  cfg->micro)) < 0 ||
+        (rc = mlp_step_spec_sizes(&spec, ds->test.n, cfg->batch,
+                                  cfg->micro)) < 0 ||
+        (rc = mlp_step_spec_sizes(&spec, ds->val.n, cfg->batch,
+                                  cfg->micro)) < 0)
+        return rc;
+    memset(&so, 0, sizeof(so));
+    so.mode = (mlp_par_t)cfg->parallel;
+    so.threads = cfg->threads;
+    so.micro = cfg->micro;
+    so.max_rows = s->maxb;
+    so.smoothing = cfg->label_smoothing;
     slots = mlp_loader_nslots(cfg->workers, cfg->slots);
     nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
     if ((rc = check_memory(&spec, s->maxb, slots, nstate,
                            (cfg->save_path[0] != '\0') +
                                (cfg->save_best_path[0] != '\0'),
-                           s->resume, ds,
+                           s->resume,
+                           (double)mlp_step_grad_buffers(&so),
+                           cfg->parallel == MLP_PAR_BATCH ? cfg->threads - 1
+                                                          : 0,
+                           ds,
                            s->res != NULL ? &s->res->mem_estimate : NULL)) <
         0)
         return rc;
@@ -471,8 +501,8 @@ int mlp_train_session_build(session_t *s)
             return mlp_error_prefix(rc, "%s", cfg->resume_path);
         /* One optimizer step per training batch so far (Adam's t): the
          * count a version 2 checkpoint holds must say the same. */
-        uint64_t steps =
-            mlp_train_step(s, s->rck.epoch + 1, s->rck.batches_done);
+        uint64_t steps = mlp_train_step(
+            s, s->rck.epoch + 1, mlp_train_steps_of(s, s->rck.batches_done));
 
         if (s->rck.version >= 2 && s->rck.opt_steps != steps)
             return mlp_error_set(MLP_EFORMAT,
@@ -497,5 +527,7 @@ int mlp_train_session_build(session_t *s)
     s->hist = calloc(cfg->epochs - s->first + 1, sizeof(*s->hist));
     if (s->dlogits == NULL || s->hist == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
-    return warm_up(s->net, ds->train.dim, s->dlogits);
+    if ((rc = warm_up(s->net, ds->train.dim, s->dlogits)) < 0)
+        return rc;
+    return mlp_stepper_create(&so, s->net, s->opt, &s->step);
 }

@@ -778,7 +778,7 @@ START_TEST(test_dropout_matches_reference)
     int plain = _i / 3;
     static const size_t hid[2] = {9, 8};
     mlp_net_spec_t s = make_spec(7, 3, 2, hid, act, plain);
-    mlp_drop_key_t k1 = {5, 1, 0}, k2 = {5, 2, 7};
+    mlp_drop_key_t k1 = {5, 1, 0, 0}, k2 = {5, 2, 7, 0};
     mlp_net_t *net;
     ref_t r;
 
@@ -803,7 +803,7 @@ START_TEST(test_dropout_larger_matches_reference)
 {
     static const size_t hid[2] = {70, 33};
     mlp_net_spec_t s = make_spec(100, 10, 2, hid, MLP_ACT_TANH, _i);
-    mlp_drop_key_t key = {3, 4, 5};
+    mlp_drop_key_t key = {3, 4, 5, 0};
     mlp_net_t *net;
     ref_t r;
 
@@ -875,7 +875,7 @@ START_TEST(test_dropout_share_and_scale)
         double keep = (1.0 - p) * (1.0 - q), kept = 0;
         double sd = sqrt(keep * (1 - keep) / (N * K));
         double scale = (double)(1.0f / (1.0f - p)) * (1.0f / (1.0f - q));
-        mlp_drop_key_t key = {9, 1, (uint64_t)c}, other = {9, 2, (uint64_t)c};
+        mlp_drop_key_t key = {9, 1, (uint64_t)c, 0}, other = {9, 2, (uint64_t)c, 0};
         mlp_net_t *net;
         size_t ndiff = 0;
 
@@ -935,7 +935,7 @@ START_TEST(test_dropout_zero_is_plain)
 {
     static const size_t hid[2] = {70, 33};
     mlp_net_spec_t s = make_spec(100, 10, 2, hid, MLP_ACT_RELU, _i);
-    mlp_drop_key_t key = {1, 1, 0};
+    mlp_drop_key_t key = {1, 1, 0, 0};
     mlp_net_t *a, *b;
     float x[16 * 100], d[16 * 10], la[16 * 10];
     const float *logits;

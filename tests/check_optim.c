@@ -374,6 +374,51 @@ START_TEST(test_rules_threaded)
 }
 END_TEST
 
+/*
+ * The step in pieces (mlp_optim_begin, then mlp_optim_step_range over
+ * ranges of odd sizes, out of order, the last past the end) gives the
+ * bits of mlp_optim_step, for every rule, over three steps.
+ */
+START_TEST(test_step_range_same_bits)
+{
+    static const mlp_optim_opts_t rules[] = {
+        {.lr = 0.1f, .weight_decay = 0.01f},
+        {.lr = 0.05f, .momentum = 0.9f, .weight_decay = 0.001f},
+        {.lr = 0.05f, .momentum = 0.8f, .nesterov = 1},
+        {.lr = 0.003f, .kind = MLP_OPTIM_ADAM, .weight_decay = 0.01f,
+         .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f},
+        {.lr = 0.003f, .kind = MLP_OPTIM_ADAMW, .weight_decay = 0.01f,
+         .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f},
+    };
+    enum { M = 40001 };
+    static float pa[M], pb[M], g[M];
+    /* cut points: [0, 7), [7, 16391), ... in the order listed */
+    static const size_t cuts[][2] = {
+        {16391, 30000}, {0, 7}, {30000, 50000}, {7, 16391}};
+
+    for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
+        mlp_optim_t *a, *b;
+
+        for (size_t i = 0; i < M; i++) {
+            pa[i] = pb[i] = 0.5f - 1e-5f * (float)i;
+            g[i] = (float)((int)(i % 7) - 3) * 0.1f;
+        }
+        ck_assert_int_eq(mlp_optim_create(&rules[r], M, &a), 0);
+        ck_assert_int_eq(mlp_optim_create(&rules[r], M, &b), 0);
+        for (int k = 0; k < 3; k++) {
+            mlp_optim_step(a, pa, g);
+            mlp_optim_begin(b);
+            for (size_t c = 0; c < 4; c++)
+                mlp_optim_step_range(b, pb, g, cuts[c][0], cuts[c][1]);
+        }
+        ck_assert_uint_eq(mlp_optim_steps(b), 3);
+        ck_assert_mem_eq(pa, pb, sizeof(pa));
+        mlp_optim_destroy(a);
+        mlp_optim_destroy(b);
+    }
+}
+END_TEST
+
 START_TEST(test_adam_hand)
 {
     /*
@@ -536,6 +581,7 @@ Suite *optim_suite(void)
     tcase_add_test(core, test_large_block);
     tcase_add_test(core, test_rules_reference);
     tcase_add_test(core, test_rules_threaded);
+    tcase_add_test(core, test_step_range_same_bits);
     tcase_add_test(core, test_adam_hand);
     tcase_add_test(core, test_state_restore);
     tcase_add_test(core, test_set_lr);

@@ -372,7 +372,8 @@ START_TEST(test_grid_keys)
                      "hidden, act, init, init-std, dropout, input-dropout, "
                      "optimizer, lr, momentum, nesterov, beta1, beta2, eps, "
                      "weight-decay, schedule, warmup, lr-min, lr-step, "
-                     "lr-gamma, label-smoothing, batch, epochs, seed, "
+                     "lr-gamma, label-smoothing, batch, micro, accum, epochs, "
+                     "seed, "
                      "limit-train, limit-test, val, augment, workers, "
                      "early-stop");
     memset(&g, 0, sizeof(g));

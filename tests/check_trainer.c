@@ -19,6 +19,7 @@
 #include "mlptrain/optim.h"
 #include "mlptrain/options.h"
 #include "mlptrain/schedule.h"
+#include "mlptrain/step.h"
 #include "mlptrain/trainer.h"
 #include "testutil.h"
 
@@ -379,6 +380,92 @@ START_TEST(test_interrupt_and_resume)
     mlp_train_result_free(&ref);
     free(ck);
     free(log);
+}
+END_TEST
+
+/*
+ * The parallel step (step.h): in batch mode the figures are the same for
+ * 1, 2 and 3 compute threads, with dropout (masks keyed by the row's place
+ * in the global batch); --accum 2 of half the batch is the whole batch at
+ * the same micro-batch partition (1500 rows: 23 x 64 + 28 = 46 x 32 + 28,
+ * micro-batches of 16 cut both the same), and a different partition gives
+ * other figures (the test can fail).
+ */
+START_TEST(test_same_figures_for_any_threads_and_accum)
+{
+    mlp_config_t cfg;
+    mlp_train_result_t ref, res;
+
+    ref_config(&cfg);
+    cfg.epochs = 2;
+    cfg.dropout = 0.25f;
+    cfg.micro = 16;
+    cfg.parallel = MLP_PAR_BATCH;
+    cfg.threads = 1;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
+    for (int t = 2; t <= 3; t++) {
+        cfg.threads = t;
+        cfg.workers = (unsigned)t - 1;
+        ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+        for (unsigned e = 0; e < 2; e++)
+            assert_same_epoch(&res.history[e], &ref.history[e]);
+        mlp_train_result_free(&res);
+    }
+    cfg.batch = 32;
+    cfg.accum = 2;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+    for (unsigned e = 0; e < 2; e++)
+        assert_same_epoch(&res.history[e], &ref.history[e]);
+    mlp_train_result_free(&res);
+    cfg.micro = 32;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+    ck_assert(res.history[1].train_loss != ref.history[1].train_loss);
+    mlp_train_result_free(&res);
+    mlp_train_result_free(&ref);
+}
+END_TEST
+
+/*
+ * Interrupted mid-epoch with --accum 3: the stop waits for the global
+ * step's end (after batch 33 of 47, not 31), and the resumed run prints
+ * the uninterrupted run's figures, the short last step of each epoch (47
+ * batches: 15 steps of 3 and one of 2) included.
+ */
+START_TEST(test_interrupt_and_resume_accum)
+{
+    mlp_config_t cfg;
+    mlp_train_result_t ref, res;
+    mlp_checkpoint_t c;
+    char *ck = tu_path(datadir, "accum.ckpt");
+
+    ref_config(&cfg);
+    cfg.epochs = 3;
+    cfg.batch = 32;
+    cfg.accum = 3;
+    cfg.optimizer = MLP_OPTIM_ADAM;
+    cfg.momentum = 0.0f;
+    cfg.lr = 0.002f;
+    cfg.schedule = MLP_SCHED_COSINE;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
+    unlink(ck);
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    mlp_fault_set_interrupt_after(47 + 31);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
+    mlp_fault_set_interrupt_after(0);
+    mlp_train_result_free(&res);
+    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
+    ck_assert_uint_eq(c.epoch, 1);
+    ck_assert_uint_eq(c.batches_done, 33);
+    ck_assert_uint_eq(c.opt_steps, 16 + 11);
+    mlp_checkpoint_free(&c);
+    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+    ck_assert_uint_eq(res.first_epoch, 2);
+    for (unsigned e = 0; e < res.nhistory; e++)
+        assert_same_epoch(&res.history[e], &ref.history[1 + e]);
+    mlp_train_result_free(&res);
+    mlp_train_result_free(&ref);
+    free(ck);
 }
 END_TEST
 
@@ -1125,6 +1212,8 @@ static Suite *trainer_suite(void)
     tcase_set_timeout(ckpt, 120);
     tcase_add_test(ckpt, test_resume_exact);
     tcase_add_test(ckpt, test_interrupt_and_resume);
+    tcase_add_test(ckpt, test_same_figures_for_any_threads_and_accum);
+    tcase_add_test(ckpt, test_interrupt_and_resume_accum);
     tcase_add_loop_test(ckpt, test_interrupt_and_resume_each_optimizer, 0, 4);
     tcase_add_test(ckpt, test_resume_lr_override);
     tcase_add_test(ckpt, test_interrupt_request);

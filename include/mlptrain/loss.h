@@ -34,6 +34,17 @@ void mlp_loss_softmax_xent_smooth(const float *logits, const int32_t *y,
                                   float *dlogits, double *loss_sum,
                                   size_t *correct);
 
+/*
+ * The same with the gradient of the loss summed over these rows divided by
+ * norm (not n): a micro-batch of a larger batch of norm rows, whose
+ * gradients summed give the whole batch's mean-loss gradient.  norm == n is
+ * mlp_loss_softmax_xent_smooth bit for bit.
+ */
+void mlp_loss_softmax_xent_norm(const float *logits, const int32_t *y,
+                                size_t n, size_t c, float smoothing,
+                                size_t norm, float *dlogits,
+                                double *loss_sum, size_t *correct);
+
 /* Index of the largest of c values (first on ties). */
 size_t mlp_loss_argmax(const float *row, size_t c);
 

@@ -26,7 +26,8 @@
  *
  * Threads: oneDNN uses omp_get_max_threads() at primitive creation; create
  * sets it to spec.threads (when > 0).  A net is not thread-safe: create, use
- * and destroy it on one thread (the trainer's).
+ * and destroy it on one thread.  Replicas (mlp_net_create_replica) let
+ * several threads each run a net of the same weights.
  *
  * Errors: MLP_EINVAL (bad spec, batch size not prepared), MLP_ENOMEM,
  * MLP_EDNNL (the message names the oneDNN call and its status).
@@ -86,8 +87,10 @@ typedef struct {
 
 /*
  * What a training forward's dropout masks are drawn from: the run's seed,
- * the epoch and the batch's index k within it.  The mask of unit j of row i
- * at site s (0: the input; l + 1: the output of hidden layer l) keeps the
+ * the epoch, the (global) batch's index k within it and the offset row0 of
+ * the forward's rows in that batch (a micro-batch's first row; 0 for a
+ * whole batch).  The mask of unit j of row i (of the batch: row0 + the
+ * row's index in the forward) at site s (0: the input; l + 1: the output of hidden layer l) keeps the
  * unit iff
  *     mlp_rng_bits32(K, j) >= (uint32_t)(p * 2^32),
  *     K = key(key(key(key(key(MLP_NET_DROP_DOMAIN, seed), epoch), batch),
@@ -100,6 +103,7 @@ typedef struct {
     uint64_t seed;
     uint64_t epoch;
     uint64_t batch;
+    uint64_t row0;   /* the forward's row 0 is row row0 of the batch */
 } mlp_drop_key_t;
 #define MLP_NET_DROP_DOMAIN 0x64726f706f7574ULL /* "dropout" */
 
@@ -208,6 +212,27 @@ int mlp_net_set_layer(mlp_net_t *net, size_t l, const float *w,
  * for the net's life.
  */
 void mlp_net_params(mlp_net_t *net, float **params, float **grads, size_t *n);
+
+/*
+ * A replica of base for another compute thread: a net of base's spec made
+ * with one oneDNN thread (call it on the thread that will run it), whose
+ * forward and backward read base's parameter block (mlp_net_params of the
+ * replica returns that block too), with its own activations, gradients and
+ * scratchpad.  base must be made with threads 1 (else its weights layout
+ * may differ: MLP_EINVAL) and outlive the replica.  Writing base's
+ * parameters while a replica runs is a race: the caller orders them.
+ * Errors as mlp_net_create.
+ */
+int mlp_net_create_replica(const mlp_net_t *base, mlp_net_t **out);
+
+/*
+ * Where the following backwards write the gradients: grads, a block of
+ * mlp_net_params' layout and size (padding zeroed by the caller), or NULL
+ * for the net's own block.  Cheap (no allocation): a parallel step points
+ * each micro-batch's backward at that micro-batch's buffer.  Fails with
+ * MLP_EDNNL.
+ */
+int mlp_net_set_grads(mlp_net_t *net, float *grads);
 
 /*
  * Convert a block in the parameter layout (*n floats of mlp_net_params:

@@ -30,8 +30,9 @@
  * state with its count continues the run exactly.
  *
  * Each step is one fused pass over the block, vectorized, split over the
- * OpenMP threads for large blocks with a static schedule; every element's
- * arithmetic is independent of the others, so results do not depend on
+ * OpenMP threads for large blocks in chunks taken dynamically (or over the
+ * caller's own threads: mlp_optim_step_range); every element's arithmetic
+ * is independent of the others, so results do not depend on the split or
  * the thread count.  Steps allocate nothing.
  *
  * Errors: mlp_optim_create fails with MLP_EINVAL (bad option, message
@@ -74,6 +75,17 @@ void mlp_optim_destroy(mlp_optim_t *opt);
 int mlp_optim_set_lr(mlp_optim_t *opt, float lr);
 /* One step over n = nparams values, at the current rate. */
 void mlp_optim_step(mlp_optim_t *opt, float *params, const float *grads);
+/*
+ * The same step in pieces, for a caller that splits the block over its own
+ * threads: mlp_optim_begin counts the step (once, before any piece), then
+ * mlp_optim_step_range updates values [lo, hi) (hi clipped to nparams) on
+ * the calling thread; pieces that cover the block once give the bits of
+ * mlp_optim_step.  Disjoint pieces may run on different threads at once;
+ * nothing else may touch opt meanwhile.
+ */
+void mlp_optim_begin(mlp_optim_t *opt);
+void mlp_optim_step_range(mlp_optim_t *opt, float *params,
+                          const float *grads, size_t lo, size_t hi);
 /* State block (*n floats, layout above; NULL and 0 for plain SGD). */
 float *mlp_optim_state(mlp_optim_t *opt, size_t *n);
 /* Steps taken (Adam's t); set it when restoring a state. */

@@ -59,6 +59,8 @@ typedef struct {
     float lr_gamma;                /* step: factor per cut */
     float label_smoothing;         /* [0, 1) */
     size_t batch;
+    size_t micro;                  /* rows per micro-batch; 0: default */
+    unsigned accum;                /* loader batches per step, >= 1 */
     unsigned epochs;
     uint64_t seed;
     float max_loss;                /* a mean batch loss above it is
@@ -73,7 +75,8 @@ typedef struct {
     mlp_augment_t augment;         /* done by the loader (loader.h) */
     /* machine */
     unsigned workers;              /* loader threads; 0: trainer decodes */
-    int threads;                   /* OpenMP compute threads */
+    int threads;                   /* compute threads */
+    int parallel;                  /* mlp_par_t (step.h) */
     size_t slots;                  /* ring slots; 0: automatic */
     /* output */
     int quiet;

@@ -1,0 +1,285 @@
+/*
+ * Tests of step: one SGD step of micro-batches against the whole batch's
+ * step computed by a plain net (to float tolerance); the same bits for 1,
+ * 2 and 3 threads, for --accum's loader batches cut at the same
+ * micro-batches, and in gemm mode at one thread; the evaluation's sums;
+ * the micro-batch sizes a spec gets.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "mlptrain/error.h"
+#include "mlptrain/loss.h"
+#include "mlptrain/net.h"
+#include "mlptrain/optim.h"
+#include "mlptrain/rng.h"
+#include "mlptrain/step.h"
+
+#define IN 20
+#define HID 16
+#define OUT 5
+#define N 50
+#define MICRO 16
+#define LR 0.5f
+
+static float x[N * IN];
+static int32_t y[N];
+
+static void make_batch(void)
+{
+    mlp_rng_t r;
+
+    mlp_rng_seed(&r, 7, 0);
+    for (size_t i = 0; i < N * IN; i++)
+        x[i] = (float)mlp_rng_uniform(&r) * 2.0f - 1.0f;
+    for (size_t i = 0; i < N; i++)
+        y[i] = (int32_t)(mlp_rng_u64(&r) % OUT);
+}
+
+static void spec_of(mlp_net_spec_t *spec, int threads)
+{
+    memset(spec, 0, sizeof(*spec));
+    spec->in = IN;
+    spec->out = OUT;
+    spec->nhidden = 1;
+    spec->hidden[0] = HID;
+    spec->act = MLP_ACT_TANH;
+    spec->threads = threads;
+}
+
+/* One step (SGD, LR) of the batch cut into loader batches cuts[] by the
+ * stepper; the logical parameters after it into w (HID*IN + HID +
+ * OUT*HID + OUT). */
+static size_t micro = MICRO;
+
+static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
+                         size_t ncuts, float *w, double *eval_loss)
+{
+    mlp_net_spec_t spec;
+    mlp_net_t *net;
+    mlp_optim_t *opt;
+    mlp_stepper_t *st;
+    mlp_optim_opts_t oo = {.lr = LR};
+    mlp_step_opts_t so = {mode, threads, micro, N, 0.0f};
+    float *p, *g;
+    size_t np, row = 0, correct = 0, ec = 0;
+    double loss = 0.0;
+
+    spec_of(&spec, 1);
+    for (size_t i = 0; i < ncuts; i++)
+        ck_assert_int_eq(mlp_step_spec_sizes(&spec, cuts[i], cuts[i], micro),
+                         0);
+    ck_assert_int_eq(mlp_step_spec_sizes(&spec, N, N, micro), 0);
+    ck_assert_int_eq(mlp_net_create(&spec, &net), 0);
+    ck_assert_int_eq(mlp_net_init_as(net, 3, MLP_INIT_XAVIER, 0.0f), 0);
+    mlp_net_params(net, &p, &g, &np);
+    ck_assert_int_eq(mlp_optim_create(&oo, np, &opt), 0);
+    ck_assert_int_eq(mlp_stepper_create(&so, net, opt, &st), 0);
+    mlp_stepper_begin(st, N, NULL);
+    for (size_t i = 0; i < ncuts; i++) {
+        ck_assert_int_eq(mlp_stepper_add(st, x + row * IN, y + row, cuts[i],
+                                         &loss, &correct), 0);
+        row += cuts[i];
+        if (i + 1 < ncuts)
+            ck_assert_int_eq(mlp_stepper_fold(st), 0);
+    }
+    ck_assert_uint_eq(row, N);
+    ck_assert_int_eq(mlp_stepper_apply(st, LR), 0);
+    ck_assert_uint_eq(mlp_optim_steps(opt), 1);
+    ck_assert(isfinite(loss) && loss > 0.0);
+    *eval_loss = 0.0;
+    ck_assert_int_eq(mlp_stepper_eval(st, x, y, N, eval_loss, &ec), 0);
+    ck_assert_int_eq(mlp_net_get_layer(net, 0, w, w + HID * IN), 0);
+    ck_assert_int_eq(mlp_net_get_layer(net, 1, w + HID * IN + HID,
+                                       w + HID * IN + HID + OUT * HID), 0);
+    mlp_stepper_destroy(st);
+    mlp_optim_destroy(opt);
+    mlp_net_destroy(net);
+}
+
+#define NW (HID * IN + HID + OUT * HID + OUT)
+
+/* The whole batch on one plain net: forward, mean loss, backward, SGD. */
+static void reference_step(float *w, double *eval_loss)
+{
+    mlp_net_spec_t spec;
+    mlp_net_t *net;
+    const float *logits;
+    float dl[N * OUT], *p, *g;
+    size_t np, correct = 0;
+    double loss = 0.0;
+
+    spec_of(&spec, 1);
+    spec.batch_sizes[0] = N;
+    spec.nbatch_sizes = 1;
+    ck_assert_int_eq(mlp_net_create(&spec, &net), 0);
+    ck_assert_int_eq(mlp_net_init_as(net, 3, MLP_INIT_XAVIER, 0.0f), 0);
+    ck_assert_int_eq(mlp_net_forward(net, x, N, &logits), 0);
+    mlp_loss_softmax_xent(logits, y, N, OUT, dl, &loss, &correct);
+    ck_assert_int_eq(mlp_net_backward(net, dl, N), 0);
+    mlp_net_params(net, &p, &g, &np);
+    for (size_t i = 0; i < np; i++)
+        p[i] -= LR * g[i];
+    ck_assert_int_eq(mlp_net_forward(net, x, N, &logits), 0);
+    *eval_loss = 0.0;
+    correct = 0;
+    mlp_loss_softmax_xent(logits, y, N, OUT, NULL, eval_loss, &correct);
+    ck_assert_int_eq(mlp_net_get_layer(net, 0, w, w + HID * IN), 0);
+    ck_assert_int_eq(mlp_net_get_layer(net, 1, w + HID * IN + HID,
+                                       w + HID * IN + HID + OUT * HID), 0);
+    mlp_net_destroy(net);
+}
+
+START_TEST(test_step_matches_whole_batch)
+{
+    static float ref[NW], one[NW], w[NW];
+    static const size_t whole[] = {N}, accum[] = {32, 18}, other[] = {25, 25};
+    double eref, e1, e;
+    float maxd = 0.0f, maxw = 0.0f;
+
+    make_batch();
+    reference_step(ref, &eref);
+    stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e1);
+    for (size_t i = 0; i < NW; i++) {
+        maxd = fmaxf(maxd, fabsf(one[i] - ref[i]));
+        maxw = fmaxf(maxw, fabsf(ref[i]));
+    }
+    ck_assert_msg(maxd <= 1e-5f * maxw, "max diff %g of %g", (double)maxd,
+                  (double)maxw);
+    ck_assert_msg(fabs(e1 - eref) <= 1e-5 * eref, "eval %g vs %g", e1, eref);
+    /* the same bits on any thread count, and for loader batches cut at
+     * the micro-batches */
+    for (int t = 2; t <= 3; t++) {
+        stepper_step(MLP_PAR_BATCH, t, whole, 1, w, &e);
+        ck_assert_mem_eq(w, one, sizeof(one));
+        ck_assert(e == e1);
+    }
+    stepper_step(MLP_PAR_BATCH, 2, accum, 2, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(one));
+    stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(one));
+    /* another partition (16, 9, 16, 9): close, but not the same sums */
+    stepper_step(MLP_PAR_BATCH, 2, other, 2, w, &e);
+    maxd = 0.0f;
+    for (size_t i = 0; i < NW; i++)
+        maxd = fmaxf(maxd, fabsf(w[i] - ref[i]));
+    ck_assert(maxd <= 1e-5f * maxw);
+}
+END_TEST
+
+/*
+ * Micro-batches of 2 rows: 25 of them, computed in waves of 8 (1 and 2
+ * threads) or 10 (5 threads), each wave folded before the next: the same
+ * bits, and the whole batch's step to float tolerance.
+ */
+START_TEST(test_waves)
+{
+    static float ref[NW], one[NW], w[NW];
+    static const size_t whole[] = {N}, cut[] = {18, 32};
+    mlp_step_opts_t o = {MLP_PAR_BATCH, 1, 2, N, 0.0f};
+    double eref, e1, e;
+    float maxd = 0.0f, maxw = 0.0f;
+
+    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 9);
+    o.threads = 5;
+    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 11);
+    o.micro = 16;
+    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 5);
+    make_batch();
+    reference_step(ref, &eref);
+    micro = 2;
+    stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e1);
+    for (size_t i = 0; i < NW; i++) {
+        maxd = fmaxf(maxd, fabsf(one[i] - ref[i]));
+        maxw = fmaxf(maxw, fabsf(ref[i]));
+    }
+    ck_assert_msg(maxd <= 1e-5f * maxw, "max diff %g of %g", (double)maxd,
+                  (double)maxw);
+    stepper_step(MLP_PAR_BATCH, 5, whole, 1, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(one));
+    ck_assert(e == e1);
+    stepper_step(MLP_PAR_BATCH, 2, cut, 2, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(one));
+    micro = MICRO;
+}
+END_TEST
+
+START_TEST(test_spec_sizes)
+{
+    mlp_net_spec_t spec;
+
+    memset(&spec, 0, sizeof(spec));
+    /* 1000 rows by 256: 3 x 256 + 232; micro 64: 64; 232 = 3 x 64 + 40 */
+    ck_assert_int_eq(mlp_step_spec_sizes(&spec, 1000, 256, 64), 0);
+    ck_assert_uint_eq(spec.nbatch_sizes, 2);
+    ck_assert_uint_eq(spec.batch_sizes[0], 64);
+    ck_assert_uint_eq(spec.batch_sizes[1], 40);
+    /* a batch smaller than the micro-batch is one micro-batch */
+    ck_assert_int_eq(mlp_step_spec_sizes(&spec, 30, 20, 64), 0);
+    ck_assert_uint_eq(spec.nbatch_sizes, 4);
+    ck_assert_uint_eq(spec.batch_sizes[2], 20);
+    ck_assert_uint_eq(spec.batch_sizes[3], 10);
+    ck_assert_uint_eq(mlp_step_default_micro(256), 64);
+    ck_assert_uint_eq(mlp_step_default_micro(16), 16);
+    /* auto: 784-256-10 (0.2M MACs) in micro-batches: batch mode; one
+     * micro-batch a batch, or 784-1024-1024-10 (1.86M) at micro 256:
+     * gemm */
+    memset(&spec, 0, sizeof(spec));
+    spec.in = 784;
+    spec.out = 10;
+    spec.nhidden = 1;
+    spec.hidden[0] = 256;
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 256, 64), MLP_PAR_BATCH);
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 256, 256), MLP_PAR_GEMM);
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 512, 256), MLP_PAR_BATCH);
+    spec.nhidden = 2;
+    spec.hidden[0] = spec.hidden[1] = 1024;
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 512, 256), MLP_PAR_GEMM);
+    ck_assert_int_eq(mlp_step_auto_mode(&spec, 512, 128), MLP_PAR_BATCH);
+}
+END_TEST
+
+START_TEST(test_bad_options)
+{
+    mlp_net_spec_t spec;
+    mlp_net_t *net;
+    mlp_optim_t *opt;
+    mlp_stepper_t *st = (mlp_stepper_t *)1;
+    mlp_optim_opts_t oo = {.lr = LR};
+    mlp_step_opts_t so = {MLP_PAR_BATCH, 2, MICRO, N, 0.0f};
+    float *p, *g;
+    size_t np;
+
+    spec_of(&spec, 2);
+    ck_assert_int_eq(mlp_step_spec_sizes(&spec, N, N, MICRO), 0);
+    ck_assert_int_eq(mlp_net_create(&spec, &net), 0);
+    mlp_net_params(net, &p, &g, &np);
+    ck_assert_int_eq(mlp_optim_create(&oo, np, &opt), 0);
+    /* batch mode needs a one-thread base net */
+    ck_assert_int_eq(mlp_stepper_create(&so, net, opt, &st), MLP_EINVAL);
+    ck_assert_ptr_null(st);
+    so.micro = 0;
+    so.mode = MLP_PAR_GEMM;
+    ck_assert_int_eq(mlp_stepper_create(&so, net, opt, &st), MLP_EINVAL);
+    mlp_stepper_destroy(NULL);
+    mlp_optim_destroy(opt);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+static Suite *step_suite(void)
+{
+    Suite *s = suite_create("step");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_step_matches_whole_batch);
+    tcase_add_test(tc, test_waves);
+    tcase_add_test(tc, test_spec_sizes);
+    tcase_add_test(tc, test_bad_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
+MLP_CHECK_MAIN(step_suite)
