@@ -38,7 +38,7 @@ enum { TAG_SUM = 1, TAG_EMPTY = 2 };
 static struct {
     int inited;           /* mlp_dist_init ran */
     int rank, size;       /* 0 and 1 in the 1-rank case */
-    size_t chunk;         /* floats per chain message */
+    size_t chunk;         /* floats per chain message; 0: auto */
     mlp_dist_stats_t st;
 #ifdef HAVE_MPI
     int active;           /* MPI runs: comm is valid */
@@ -50,7 +50,7 @@ static struct {
     size_t nrows;         /* capacity of rows, in doubles */
     int *counts, *displs; /* size entries each */
 #endif
-} g = {.size = 1, .chunk = MLP_DIST_CHUNK};
+} g = {.size = 1};
 
 /* The left fold of nrows rows of width doubles into out (zeros if none). */
 static void fold_rows(double *out, const double *rows, size_t nrows,
@@ -156,10 +156,11 @@ out:
     (void)argv;
     if (env != NULL && atoi(env) > 1)
         return mlp_error_set(MLP_ENOSYS,
-                             "mpirun started %s ranks, but this mlptrain was "
-                             "built without MPI (each rank would train alone): "
-                             "install the Debian packages libopenmpi-dev "
-                             "openmpi-bin and rebuild (./configure --with-mpi)",
+                             "mpirun started %s ranks, but this mlptrain "
+                             "was built without MPI (each rank would train "
+                             "alone): install the Debian packages "
+                             "libopenmpi-dev openmpi-bin and rebuild "
+                             "(./configure --with-mpi)",
                              env);
 #endif
     g.inited = 1;
@@ -220,7 +221,18 @@ int mlp_dist_active(void)
 
 void mlp_dist_set_chunk(size_t floats)
 {
-    g.chunk = floats == 0 || floats > INT_MAX ? MLP_DIST_CHUNK : floats;
+    g.chunk = floats > INT_MAX / 2 ? INT_MAX / 2 : floats;
+}
+
+size_t mlp_dist_chunk(size_t n, int nranks)
+{
+    size_t c = n / (2 * (size_t)(nranks > 0 ? nranks : 1));
+
+    if (g.chunk > 0)
+        return g.chunk;
+    return c < MLP_DIST_CHUNK_MIN ? MLP_DIST_CHUNK_MIN
+           : c > MLP_DIST_CHUNK_MAX ? MLP_DIST_CHUNK_MAX
+                                    : c;
 }
 
 void mlp_dist_stats(mlp_dist_stats_t *st)
@@ -238,7 +250,8 @@ void mlp_dist_stats_reset(void)
 static int fold_chain(float *out, const float *const *parts, size_t nparts,
                       size_t n)
 {
-    size_t nch = (n + g.chunk - 1) / g.chunk;
+    size_t chunk = mlp_dist_chunk(n, g.size);
+    size_t nch = (n + chunk - 1) / chunk;
     MPI_Request *rreq, *sreq;
     int rc = 0, first = g.rank == 0, last = g.rank == g.size - 1;
     int nrecv = 0, nsend = 0;
@@ -250,14 +263,14 @@ static int fold_chain(float *out, const float *const *parts, size_t nparts,
     sreq = g.req + nch;
     if (!first)
         for (size_t c = 0; c < nch; c++, nrecv++) {
-            size_t lo = c * g.chunk, len = n - lo < g.chunk ? n - lo : g.chunk;
+            size_t lo = c * chunk, len = n - lo < chunk ? n - lo : chunk;
 
             MPI_TRY(MPI_Irecv(out + lo, (int)len, MPI_FLOAT, g.rank - 1,
                               MPI_ANY_TAG, g.comm, &rreq[c]),
                     "MPI_Irecv");
         }
     for (size_t c = 0; c < nch; c++) {
-        size_t lo = c * g.chunk, len = n - lo < g.chunk ? n - lo : g.chunk;
+        size_t lo = c * chunk, len = n - lo < chunk ? n - lo : chunk;
         int empty = 1; /* the running sum holds no part yet */
 
         if (!first) {

@@ -51,8 +51,9 @@ START_TEST(test_fold)
     for (int k = 0; k < P; k++) {
         parts[k] = p[k];
         for (int i = 0; i < N; i++)
-            p[k][i] = k == 1 ? 1e8f : k == 3 ? -1e8f
-                                             : 0.25f + (float)((i * 7 + k) % 13);
+            p[k][i] = k == 1   ? 1e8f
+                      : k == 3 ? -1e8f
+                               : 0.25f + (float)((i * 7 + k) % 13);
     }
     p[0][5] = -0.0f; /* a lone -0 survives a fold that starts from it */
     p[1][5] = p[2][5] = p[3][5] = p[4][5] = -0.0f;
@@ -84,6 +85,21 @@ START_TEST(test_fold)
     mlp_dist_stats_reset();
     mlp_dist_stats(&st);
     ck_assert_uint_eq(st.calls, 0);
+}
+END_TEST
+
+START_TEST(test_chunk)
+{
+    /* n / (2 R) within [4096, 65536]; a fixed chunk wins; 0 restores. */
+    ck_assert_uint_eq(mlp_dist_chunk(203530, 2), 50882);
+    ck_assert_uint_eq(mlp_dist_chunk(203530, 64), 4096);
+    ck_assert_uint_eq(mlp_dist_chunk(1863690, 2), 65536);
+    ck_assert_uint_eq(mlp_dist_chunk(1863690, 64), 14560);
+    ck_assert_uint_eq(mlp_dist_chunk(10, 1), 4096);
+    mlp_dist_set_chunk(7);
+    ck_assert_uint_eq(mlp_dist_chunk(1863690, 64), 7);
+    mlp_dist_set_chunk(0);
+    ck_assert_uint_eq(mlp_dist_chunk(1863690, 64), 14560);
 }
 END_TEST
 
@@ -162,6 +178,7 @@ Suite *dist_suite(void)
     tcase_add_checked_fixture(core, setup, teardown);
     tcase_add_test(core, test_ranks);
     tcase_add_test(core, test_fold);
+    tcase_add_test(core, test_chunk);
     tcase_add_test(core, test_sum_ordered);
     tcase_add_test(core, test_small);
     suite_add_tcase(s, core);

@@ -71,7 +71,8 @@ static int fold_case(const char *name, size_t nparts, size_t n, size_t chunk,
     for (size_t j = 0; j < count[rank]; j++)
         mine[j] = all + (first[rank] + j) * n;
     for (size_t i = 0; i < n; i++) {
-        float w = nparts ? all[i] : 0.0f, rev = nparts ? all[(nparts - 1) * n + i] : 0.0f;
+        float w = nparts ? all[i] : 0.0f;
+        float rev = nparts ? all[(nparts - 1) * n + i] : 0.0f;
 
         for (size_t k = 1; k < nparts; k++)
             w += all[k * n + i];
@@ -109,8 +110,8 @@ static void fold_cases(void)
             /* 7 micro-batches in mlp_fold_rank's blocks (uneven). */
             for (int r = 0; r < nranks; r++)
                 mlp_fold_rank(7, r, nranks, &first[r], &count[r]);
-            snprintf(name, sizeof(name), "7 parts, rank blocks, n %zu, chunk %zu",
-                     n, chunks[c]);
+            snprintf(name, sizeof(name),
+                     "7 parts, rank blocks, n %zu, chunk %zu", n, chunks[c]);
             fold_case(name, 7, n, chunks[c], first, count, 100 + iter);
             /* All on rank 1 (rank 0 and the last have none). */
             for (int r = 0; r < nranks; r++) {
@@ -169,7 +170,7 @@ static void sum_cases(void)
           out[1], out[2], want[0], want[1], want[2]);
     CHECK(differs > 0, "sum_ordered: the values do not depend on order");
     /* Rows only on the last rank. */
-    CHECK(mlp_dist_sum_ordered(out, rows, rank == nranks - 1 ? 1 : 0, W) == 0 &&
+    CHECK(mlp_dist_sum_ordered(out, rows, rank == nranks - 1, W) == 0 &&
               out[0] == rows[0] && out[2] == rows[2],
           "sum_ordered: rows on the last rank only");
 }

@@ -95,12 +95,17 @@ int mlp_dist_bcast(void *buf, size_t bytes, int root);
 int mlp_dist_abort(int code);
 
 /*
- * The chain's chunk, in floats (default MLP_DIST_CHUNK; 0 restores it):
- * more chunks overlap more of the R hops, fewer cost fewer messages.
- * Every rank must set the same value.
+ * The chain's chunk in floats for a vector of n floats over nranks ranks:
+ * by default n / (2 nranks) within [MLP_DIST_CHUNK_MIN, MLP_DIST_CHUNK_MAX]
+ * (at least about 2R chunks, so the R hops overlap: the chain's latency is
+ * about (chunks + R - 1) chunk transfers); mlp_dist_set_chunk fixes it
+ * (0: the default again; every rank must set the same).  Any chunk gives
+ * the same bits.
  */
-#define MLP_DIST_CHUNK ((size_t)65536)
+#define MLP_DIST_CHUNK_MIN ((size_t)4096)
+#define MLP_DIST_CHUNK_MAX ((size_t)65536)
 void mlp_dist_set_chunk(size_t floats);
+size_t mlp_dist_chunk(size_t n, int nranks);
 
 /*
  * What mlp_dist_fold did since the last reset, for the benchmark: calls,
