@@ -8,7 +8,9 @@
  *       split over the ranks (mlp_fold_rank): seconds per fold (median of
  *       many, each started together: a stop agreement first), bytes this
  *       rank sent + received per fold, and the same fold in one process
- *       (mlp_fold of the 4 parts) for the part that is not communication.
+ *       (mlp_fold of the 4 parts) for the part that is not communication,
+ *       and MPI_Allreduce of each rank's own fold (mlp_dist_sum_unordered):
+ *       its time, and how many of its sums differ in bits from the fold's.
  *       Rank 0 prints; bench/results/dist-LABEL.csv.
  *   bench_dist --compute            one process, one compute thread: seconds
  *       per sample of a training step (forward, loss, backward, SGD) of
@@ -145,9 +147,11 @@ static int fold_model(const model_t *m, FILE *csv, const char *label)
 {
     size_t n = m->nparams, first, count;
     int R = mlp_dist_size(), iters = m->iters, any, rc = 1;
-    float *buf = malloc((NMICRO + 1) * n * sizeof(float)), *out;
+    float *buf = malloc((NMICRO + 2) * n * sizeof(float)), *out, *ar;
     const float *parts[NMICRO];
     double *t = malloc((size_t)iters * sizeof(double)), lo, hi, med, local;
+    double allred;
+    size_t differ = 0;
     mlp_dist_stats_t st;
     mlp_rng_t r;
 
@@ -156,6 +160,7 @@ static int fold_model(const model_t *m, FILE *csv, const char *label)
         goto out;
     }
     out = buf + NMICRO * n;
+    ar = out + n;
     mlp_rng_seed(&r, 5, 0);
     for (size_t i = 0; i < NMICRO * n; i++)
         buf[i] = (float)mlp_rng_uniform(&r) - 0.5f;
@@ -186,17 +191,39 @@ static int fold_model(const model_t *m, FILE *csv, const char *label)
     }
     mlp_dist_stats(&st);
     med = bu_median(t, (size_t)iters, &lo, &hi);
+    /* MPI_Allreduce of each rank's own fold, for comparison: time, and
+     * how many sums come out with other bits than the ordered fold's. */
+    for (int k = -5; k < iters; k++) {
+        double t0;
+
+        if (mlp_dist_any(0, &any) < 0)
+            goto out;
+        t0 = mlp_clock_now();
+        if (count > 0)
+            mlp_fold(ar, 0, parts + first, count, 0, n);
+        else
+            memset(ar, 0, n * sizeof(float));
+        if (mlp_dist_sum_unordered(ar, n) < 0)
+            goto out;
+        if (k >= 0)
+            t[k] = mlp_clock_now() - t0;
+    }
+    allred = bu_median(t, (size_t)iters, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        differ += memcmp(&ar[i], &out[i], sizeof(float)) != 0;
     if (mlp_dist_rank() == 0) {
         double bytes = (double)(st.bytes_sent + st.bytes_received) / iters;
-
         size_t chunk = mlp_dist_chunk(n, R);
 
-        printf("%-18s %10zu %5d %7zu %12.0f %9.3f %9.3f..%-9.3f %9.3f %9.2f\n",
+        printf("%-17s %8zu %2d %6zu %9.0f %7.3f %7.3f..%-7.3f %6.3f %7.3f "
+               "%7zu\n",
                m->name, n, R, chunk, bytes, med * 1e3, lo * 1e3, hi * 1e3,
-               local * 1e3, bytes / med * 1e-9);
+               local * 1e3, allred * 1e3, differ);
         if (csv != NULL)
-            fprintf(csv, "%s,%s,%zu,%d,%zu,%.0f,%.9g,%.9g,%.9g,%.9g\n", label,
-                    m->name, n, R, chunk, bytes, med, lo, hi, local);
+            fprintf(csv,
+                    "%s,%s,%zu,%d,%zu,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%zu\n",
+                    label, m->name, n, R, chunk, bytes, med, lo, hi, local,
+                    allred, differ);
     }
     rc = 0;
 out:
@@ -224,13 +251,14 @@ int main(int argc, char **argv)
         snprintf(name, sizeof(name), "dist-%s.csv", argv[1]);
         csv = bu_open_csv(name, "transport,model,params,ranks,chunk,"
                                 "bytes_per_rank,seconds,lo,hi,"
-                                "local_fold_seconds");
+                                "local_fold_seconds,allreduce_seconds,"
+                                "allreduce_bits_differ");
         printf("ordered chain fold, %s, %d ranks, %d micro-batch parts "
                "(median, min..max)\n",
                argv[1], mlp_dist_size(), NMICRO);
-        printf("%-18s %10s %5s %7s %12s %9s %20s %9s %9s\n", "model",
-               "floats", "ranks", "chunk", "bytes/rank", "ms", "range",
-               "local ms", "GB/s");
+        printf("%-17s %8s %2s %6s %9s %7s %16s %6s %7s %7s\n", "model",
+               "floats", "R", "chunk", "bytes", "ms", "range", "local",
+               "allred", "differ");
     }
     for (size_t i = 0; i < NMODELS && rc == 0; i++)
         rc = fold_model(&models[i], csv, argv[1]);

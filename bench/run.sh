@@ -265,7 +265,7 @@ if ! skip dist; then
         for t in vader:self,vader tcp:tcp,self; do
             timeout 900 "${mpi[@]}" --mca btl "${t#*:}" "$B/bench/bench_dist" "${t%%:*}" || exit 1
         done
-        echo "(bytes/rank: sent + received per fold; ms: the fold's median; local ms: one process folding the 4 parts)"
+        echo "(bytes: rank 0 sent + received per fold; ms: the fold's median; local: one process folding the 4 parts, ms; allred: MPI_Allreduce of each rank's own fold, ms; differ: its sums whose bits differ from the ordered fold's)"
         echo
         echo "paper estimate: speedup over one process (one thread each), alpha 20 us at 10 Gbit/s, 5 us at 100 Gbit/s"
         printf "%-18s %6s %4s %6s %11s %9s %8s %7s\n" model G R Gbit/s "compute ms" "fold ms" speedup "of R"

@@ -356,6 +356,28 @@ int mlp_dist_fold(float *out, const float *const *parts, size_t nparts,
     return rc;
 }
 
+int mlp_dist_sum_unordered(float *v, size_t n)
+{
+#ifdef HAVE_MPI
+    if (g.active && g.size > 1) {
+        int rc = 0;
+
+        for (size_t lo = 0; lo < n; lo += INT_MAX / 2) {
+            size_t len = n - lo < INT_MAX / 2 ? n - lo : INT_MAX / 2;
+
+            MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v + lo, (int)len, MPI_FLOAT,
+                                  MPI_SUM, g.comm),
+                    "MPI_Allreduce");
+        }
+    out:
+        return rc;
+    }
+#endif
+    (void)v;
+    (void)n;
+    return 0;
+}
+
 int mlp_dist_sum_ordered(double *out, const double *parts, size_t nparts,
                          size_t width)
 {

@@ -69,6 +69,14 @@ int mlp_dist_fold(float *out, const float *const *parts, size_t nparts,
                   size_t n);
 
 /*
+ * For the benchmark only: v summed over the ranks in place by
+ * MPI_Allreduce (MPI_SUM), in whatever order Open MPI picks, so the bits
+ * depend on R and on its algorithm: what the ordered fold is measured
+ * against.  Not for training figures.  Not counted in the stats.
+ */
+int mlp_dist_sum_unordered(float *v, size_t n);
+
+/*
  * The same ordered fold for small vectors of doubles (loss sums): parts is
  * nparts rows of `width` values (row-major); every rank's rows are
  * gathered, and out[0..width) gets their left fold in global row order on
