@@ -126,11 +126,14 @@ START_TEST(test_small)
 {
     uint64_t v[3] = {1, 0, UINT64_MAX};
     unsigned char buf[4] = {1, 2, 3, 4};
+    float f[2] = {-0.0f, 3.5f};
     int any = -1;
 
     ck_assert_int_eq(mlp_dist_sum_u64(v, 3), 0);
     ck_assert_uint_eq(v[0], 1);
     ck_assert_uint_eq(v[2], UINT64_MAX);
+    ck_assert_int_eq(mlp_dist_sum_unordered(f, 2), 0);
+    ck_assert(signbit(f[0]) && f[1] == 3.5f);
     ck_assert_int_eq(mlp_dist_any(0, &any), 0);
     ck_assert_int_eq(any, 0);
     ck_assert_int_eq(mlp_dist_any(7, &any), 0);
