@@ -17,6 +17,9 @@
 #              processes side by side (ratios to their sum), and gemm,
 #              batch and -t 1 beside one busy single-thread process
 #              (ratios to -t 1 there)
+#   8. dist    MPI (built with it): the ordered gradient fold over 2 ranks,
+#              shared memory and TCP; one-thread compute per sample; the
+#              paper estimate of scaling to 8 and 64 nodes
 #
 # Environment: BUILDDIR (where mlptrain and bench/bench_* are; default .),
 # MLPTRAIN_DATA (the dataset), BENCH_EPOCHS (end-to-end epochs, default 3),
@@ -303,6 +306,51 @@ if ! skip parallel; then
     prow "beside a busy process: gemm -t $NCORES" busy_gemm busy_one
     prow "beside a busy process: batch -t $NCORES" busy_batch busy_one
     echo "(ratios: the first four to the independent processes' sum, the last three to -t 1 beside the busy process)"
+    echo
+fi
+if ! skip dist; then
+    # The cross-rank reduction (src/dist.c) against the compute it hides
+    # behind.  The estimate, per step of a global batch G over R ranks,
+    # gradient of b bytes, link bandwidth beta and per-message latency
+    # alpha (no overlap of compute and reduction assumed):
+    #   compute  s x G / R              s: one-thread seconds per sample
+    #   fold     (C + R - 1)(alpha + b / (C beta))   the pipelined chain
+    #            + b / beta + ceil(log2 R) alpha      the broadcast
+    #   C = b / chunk chunks (mlp_dist_chunk: about 2R)
+    # alpha is assumed: 20 us (10 Gbit/s Ethernet, TCP), 5 us (100 Gbit/s
+    # with RDMA); beta is the link's line rate.
+    echo "== 8. MPI: the ordered gradient fold, 2 ranks, and the scaling estimate"
+    if ! grep -q '^#define HAVE_MPI 1' "$B/config.h" 2>/dev/null || [ ! -x "$B/bench/bench_dist" ]; then
+        echo "skipped: built without MPI (install the Debian packages libopenmpi-dev openmpi-bin, then ./configure --with-mpi)"
+    else
+        mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 -np 2)
+        [ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)
+        OMP_NUM_THREADS=1 "$B/bench/bench_dist" --compute || exit 1
+        for t in vader:self,vader tcp:tcp,self; do
+            timeout 900 "${mpi[@]}" --mca btl "${t#*:}" "$B/bench/bench_dist" "${t%%:*}" || exit 1
+        done
+        echo "(bytes: rank 0 sent + received per fold; ms: the fold's median; local: one process folding the 4 parts, ms; allred: MPI_Allreduce of each rank's own fold, ms; differ: its sums whose bits differ from the ordered fold's)"
+        echo
+        echo "paper estimate: speedup over one process (one thread each), alpha 20 us at 10 Gbit/s, 5 us at 100 Gbit/s"
+        printf "%-18s %6s %4s %6s %11s %9s %8s %7s\n" model G R Gbit/s "compute ms" "fold ms" speedup "of R"
+        awk -F, -v est="$R/dist-estimate.csv" '
+        BEGIN { print "model,global_batch,ranks,gbit,compute_s,fold_s,speedup" >est }
+        FNR > 1 {
+            s = $5; n = $2
+            for (gi = 1; gi <= 2; gi++) for (ri = 1; ri <= 2; ri++) for (li = 1; li <= 2; li++) {
+                G = gi == 1 ? 256 : 8192; R = ri == 1 ? 8 : 64
+                gbit = li == 1 ? 10 : 100; alpha = li == 1 ? 20e-6 : 5e-6; beta = gbit * 1e9 / 8
+                ch = int(n / (2 * R)); if (ch < 4096) ch = 4096; if (ch > 65536) ch = 65536
+                C = int((n + ch - 1) / ch); b = 4 * n
+                lg = 0; for (x = 1; x < R; x *= 2) lg++
+                tc = s * G / R
+                tf = (C + R - 1) * (alpha + 4 * ch / beta) + b / beta + lg * alpha
+                printf "%-18s %6d %4d %6d %11.3f %9.3f %8.1f %6.0f%%\n", $1, G, R, gbit, tc * 1e3, tf * 1e3,
+                    s * G / (tc + tf), 100 * s * G / (tc + tf) / R
+                printf "%s,%d,%d,%d,%.6g,%.6g,%.4g\n", $1, G, R, gbit, tc, tf, s * G / (tc + tf) >est
+            }
+        }' "$R/dist-compute.csv" || exit 1
+    fi
     echo
 fi
 echo "results: $R"

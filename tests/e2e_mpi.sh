@@ -1,0 +1,49 @@
+#!/bin/bash
+# End-to-end: dist's sums across MPI ranks (tests/dist_probe under mpirun):
+# 2 and 3 ranks over shared memory (btl vader) and 2 over TCP; each rank
+# checks that the chain fold has the bits of one process folding all the
+# parts, the ordered double sum likewise, counts, the stop agreement and
+# the broadcast.  Skipped (77) in a build without MPI.  Every mpirun runs
+# under `timeout`: a hang fails the test instead of blocking the run.
+. "${srcdir:-.}/tests/lib.sh"
+
+if [ "${MLP_HAVE_MPI:-0}" != 1 ]; then
+    echo "SKIP: built without MPI (install the Debian packages libopenmpi-dev openmpi-bin, then ./configure --with-mpi)"
+    exit 77
+fi
+MPIRUN=${MPIRUN:-mpirun}
+if ! command -v "$MPIRUN" >/dev/null; then
+    echo "SKIP: MPI is built in but mpirun is missing (install the Debian package openmpi-bin)"
+    exit 77
+fi
+: "${DIST_PROBE:=tests/dist_probe}"
+
+# Open MPI refuses to run as root unless told.
+root=()
+if [ "$(id -u)" = 0 ] && [ -z "${OMPI_ALLOW_RUN_AS_ROOT:-}" ]; then
+    root=(--allow-run-as-root)
+fi
+
+# probe NP BTL: run the probe on NP ranks with the given transports.
+probe() {
+    local np=$1 btl=$2 rc
+    timeout -k 5 60 "$MPIRUN" "${root[@]}" --oversubscribe --bind-to none \
+        --mca btl "$btl" -np "$np" -x OMP_NUM_THREADS=1 \
+        "$DIST_PROBE" >"$TMP/out" 2>&1
+    rc=$?
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        bad "dist_probe -np $np --mca btl $btl: timed out (a hang): $(tail -5 "$TMP/out")"
+    elif [ "$rc" -ne 0 ]; then
+        bad "dist_probe -np $np --mca btl $btl: exit $rc: $(tail -20 "$TMP/out")"
+    elif [ "$(grep -c ', 0 failed$' "$TMP/out")" -ne "$np" ]; then
+        bad "dist_probe -np $np --mca btl $btl: not every rank passed: $(cat "$TMP/out")"
+    else
+        ok "dist_probe -np $np --mca btl $btl: $(grep -m1 'checks' "$TMP/out" | sed 's/.*: //')"
+    fi
+}
+
+probe 2 self,vader
+probe 3 self,vader
+probe 2 tcp,self
+probe 3 tcp,self
+finish
