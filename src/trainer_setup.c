@@ -17,6 +17,7 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,9 +37,12 @@
 #include "trainer_internal.h"
 
 /*
- * Test hook: with MLPTRAIN_TEST_STARTUP_HOLD=FILE, start-up creates FILE
- * and then waits for a signal, so that a test can signal a run that is
- * certainly in start-up (tests/e2e_inputs.sh).  Unset: nothing.
+ * Test hook: with MLPTRAIN_TEST_STARTUP_HOLD=FILE, start-up writes its
+ * process id and a newline to FILE (complete once the newline is there)
+ * and then waits for a signal, so that a test can signal this very
+ * process while it is certainly in start-up (tests/e2e_inputs.sh), not a
+ * wrapper such as timeout(1), which may not know its child's pid yet.
+ * Unset: nothing.
  */
 static void startup_hold(void)
 {
@@ -47,8 +51,14 @@ static void startup_hold(void)
 
     if (f == NULL || f[0] == '\0')
         return;
-    if ((fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0)
+    if ((fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0) {
+        char line[32];
+        int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+
+        if (len > 0 && write(fd, line, (size_t)len) != len)
+            line[0] = '\0'; /* the test times out and says so */
         close(fd);
+    }
     for (;;)
         pause();
 }

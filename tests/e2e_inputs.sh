@@ -108,8 +108,14 @@ for sig in TERM INT; do
     MLPTRAIN_TEST_STARTUP_HOLD="$TMP/held" timeout -k 5 20 "$MLPTRAIN" \
         --data "$D" --epochs 1 --threads 1 >/dev/null 2>"$TMP/sig_err" &
     pid=$!
-    for _ in $(seq 1 500); do [ -e "$TMP/held" ] && break; sleep 0.02; done
-    kill -$sig $pid 2>/dev/null
+    # The hold file names mlptrain's own pid once it ends in a newline:
+    # signal that process, not timeout(1), which forwards a signal only
+    # once it knows its child's pid (under load it may not yet).
+    for _ in $(seq 1 1500); do
+        grep -q '^[0-9][0-9]*$' "$TMP/held" 2>/dev/null && break
+        sleep 0.02
+    done
+    kill -$sig "$(cat "$TMP/held" 2>/dev/null || echo $pid)" 2>/dev/null
     wait $pid
     got=$?
     [ -e "$TMP/held" ] && [ $got -eq 130 ] &&
