@@ -426,7 +426,8 @@ static int show_train_split(const cmd_opts_t *o, const mlp_checkpoint_t *ck,
         (*images)[i] = (uint8_t)lrintf(b.x[i] * 255.0f);
     for (size_t i = 0; i < b.n; i++)
         (*labels)[i] = (uint8_t)b.y[i];
-    *shown = (mlp_split_t){b.n, train.dim, *images, *labels};
+    *shown = (mlp_split_t){.n = b.n, .dim = train.dim, .images = *images,
+                           .labels = *labels};
     mlp_loader_release(ld, &b);
 out:
     mlp_loader_destroy(ld);
