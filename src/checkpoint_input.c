@@ -106,17 +106,18 @@ int mlp_ck_input_parse(const uint8_t *p, size_t avail, const char *name,
 
     *used = 0;
     if (avail < 8)
-        return mlp_error_set(MLP_EFORMAT, "%s: no room for the input "
-                             "section", name);
+        return mlp_error_set(MLP_EFORMAT, "%s: the sizes in the header do "
+                             "not fill the file: %zu bytes left for the "
+                             "input section (at least 8)", name, avail);
     ck->input_kind = get_u32(p);
     ck->nnames = get_u32(p + 4);
     if (ck->input_kind > 1 || (ck->nnames != 0 && ck->nnames != ck->out))
         return mlp_ck_input_check(ck, name, MLP_EFORMAT);
     need = mlp_ck_input_bytes(ck);
     if (need > avail)
-        return mlp_error_set(MLP_EFORMAT, "%s: the input section needs %zu "
-                             "bytes, the file has %zu before the payload",
-                             name, need, avail);
+        return mlp_error_set(MLP_EFORMAT, "%s: the sizes in the header do "
+                             "not fill the file: the input section needs "
+                             "%zu bytes, %zu are left", name, need, avail);
     p += 8;
     if (ck->input_kind == 1) {
         if ((ck->shift = malloc(ck->in * sizeof(float) + 1)) == NULL ||
