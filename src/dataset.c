@@ -188,6 +188,7 @@ int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
         }
     }
 
+    ds->image = 1;
     ds->rows = tri->dims[1];
     ds->cols = tri->dims[2];
     ds->nclasses = maxlab + 1;

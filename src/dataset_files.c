@@ -372,8 +372,11 @@ int mlp_dataset_load_files(const mlp_dataset_files_t *f,
         tr.cols = te.cols;
     }
     ds->real = !tr.u8;
-    ds->rows = tr.rows == te.rows && tr.cols == te.cols ? tr.rows : 0;
-    ds->cols = ds->rows ? tr.cols : 0;
+    /* Images (3-d IDX files) keep their shape; rows of features are
+     * 1 x dim (the checkpoint's shape fields), without image operations. */
+    ds->image = tr.rows > 0 && tr.rows == te.rows && tr.cols == te.cols;
+    ds->rows = ds->image ? tr.rows : 1;
+    ds->cols = ds->image ? tr.cols : tr.dim;
     ds->train_total = tr.total;
     ds->test_total = te.total;
     ds->format[0] = tr.format;

@@ -361,7 +361,7 @@ int mlp_train_session_load_data(session_t *s)
                              cfg->val, ds->train.n);
     if ((rc = mlp_dataset_hold_out(ds, cfg->val, cfg->seed)) < 0)
         return rc;
-    if (mlp_augment_active(&cfg->augment) && (ds->real || ds->rows == 0))
+    if (mlp_augment_active(&cfg->augment) && !ds->image)
         return mlp_error_set(MLP_EUSAGE, "option '--augment' shifts and "
                              "flips images: it needs IDX image files (3 "
                              "dimensions), and %s has rows of %zu %s",

@@ -63,6 +63,9 @@ typedef struct {
     int real;                    /* 1: features are floats (split.features,
                                     raw values); 0: bytes (split.images) */
     int from_files;              /* 1: --train/--test files, not --data */
+    int image;                   /* 1: images (IDX, 3 dimensions): rows x
+                                    cols, augmentable; 0: rows of features
+                                    (rows = 1, cols = dim) */
     mlp_format_t format[2];      /* of the train and test files */
     char (*class_names)[MLP_CLASS_NAME_MAX]; /* (nclasses) from text
                                     labels, or NULL: the classes are numbers */
