@@ -149,6 +149,8 @@ static int is_index(const char *s)
     return 1;
 }
 
+static int row(mlp_csv_t *c);
+
 static int layout(mlp_csv_t *c)
 {
     const char *lab = c->label;
@@ -201,7 +203,7 @@ static int layout(mlp_csv_t *c)
         memcpy(c->name_off, c->foff, c->ncols * sizeof(size_t));
     }
     c->layout_done = 1;
-    return 0;
+    return c->header ? 0 : row(c); /* no header: the first data row */
 }
 
 static int row(mlp_csv_t *c)
