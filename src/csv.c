@@ -393,6 +393,9 @@ int mlp_csv_next(mlp_csv_t *c, size_t max, float *x,
         if ((rc = feed(c)) != 0)
             return rc;
     n = c->qn - c->qhead < max ? c->qn - c->qhead : max;
+    *got = n;
+    if (n == 0)
+        return 0;
     memcpy(x, c->qx + c->qhead * c->d, n * c->d * sizeof(float));
     if (labels != NULL && c->lcol >= 0)
         memcpy(labels, c->ql + c->qhead, n * sizeof(*labels));
