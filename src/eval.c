@@ -395,16 +395,13 @@ int mlp_eval_open_files(const char *model, const mlp_dataset_files_t *f,
     return open_net(model, threads, batch, ck, ds, net);
 }
 
-static int open_net(const char *model, int threads, size_t batch,
-                    mlp_checkpoint_t *ck, mlp_dataset_t **ds,
-                    mlp_net_t **net)
+int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
+                 size_t n, size_t batch, mlp_net_t **net)
 {
     mlp_net_spec_t spec;
     int rc;
 
-    if ((*ds)->test.n == 0)
-        return mlp_error_set(MLP_EINVAL, "%s: no test samples",
-                             (*ds)->files[MLP_FILE_TEST_IMAGES].path);
+    *net = NULL;
     memset(&spec, 0, sizeof(spec));
     spec.in = ck->in;
     spec.out = ck->out;
@@ -412,10 +409,20 @@ static int open_net(const char *model, int threads, size_t batch,
     memcpy(spec.hidden, ck->hidden, sizeof(spec.hidden));
     spec.act = ck->act;
     spec.threads = threads;
-    mlp_net_spec_add_split(&spec, (*ds)->test.n, batch);
+    mlp_net_spec_add_split(&spec, n, batch);
     if ((rc = mlp_net_create(&spec, net)) < 0)
         return rc;
     if ((rc = mlp_checkpoint_restore(ck, *net, NULL)) < 0)
         return mlp_error_prefix(rc, "model '%s'", model);
     return 0;
+}
+
+static int open_net(const char *model, int threads, size_t batch,
+                    mlp_checkpoint_t *ck, mlp_dataset_t **ds,
+                    mlp_net_t **net)
+{
+    if ((*ds)->test.n == 0)
+        return mlp_error_set(MLP_EINVAL, "%s: no test samples",
+                             (*ds)->files[MLP_FILE_TEST_IMAGES].path);
+    return mlp_eval_net(ck, model, threads, (*ds)->test.n, batch, net);
 }

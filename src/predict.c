@@ -91,7 +91,6 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
     mlp_table_opts_t to = *in;
     mlp_table_t *t = NULL;
     mlp_net_t *net = NULL;
-    mlp_net_spec_t spec;
     size_t c = ck->out, dim, b = o->batch, got;
     float *x = NULL, *raw = NULL;
     double *p = NULL;
@@ -119,16 +118,7 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
                            "x/255)", in->path, model);
         goto out;
     }
-    memset(&spec, 0, sizeof(spec));
-    spec.in = ck->in;
-    spec.out = ck->out;
-    spec.nhidden = ck->nhidden;
-    memcpy(spec.hidden, ck->hidden, sizeof(spec.hidden));
-    spec.act = ck->act;
-    spec.threads = o->threads;
-    mlp_net_spec_add_split(&spec, b, b);
-    if ((rc = mlp_net_create(&spec, &net)) < 0 ||
-        (rc = mlp_checkpoint_restore(ck, net, NULL)) < 0)
+    if ((rc = mlp_eval_net(ck, model, o->threads, b, b, &net)) < 0)
         goto out;
     x = aligned_alloc(64, (b * dim * sizeof(float) + 63) / 64 * 64);
     raw = malloc(b * dim * sizeof(float));

@@ -142,6 +142,11 @@ int mlp_eval_check_fit(const mlp_checkpoint_t *ck, const char *model_path,
  * checkpoint's, the data's, mlp_eval_check_fit's, MLP_EINVAL (no test
  * samples), the net's.
  */
+/* A net of the checkpoint's shape and parameters, prepared for n rows in
+ * batches of `batch` (net.h); errors name the model. */
+int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
+                 size_t n, size_t batch, mlp_net_t **net);
+
 /* The same with a test file of any format (f->test, f->test_labels,
  * f->csv, f->limit_test; the model's classes and names stand in for a
  * training file): the model's input transform is applied. */
