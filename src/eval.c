@@ -357,13 +357,13 @@ int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
         return rc;
     if ((rc = mlp_dataset_load(data_dir, 0, limit_test, ds)) < 0)
         return rc;
-    if ((rc = mlp_eval_check_fit(ck, model, *ds)) < 0)
-        return rc;
     if (ck->input_kind != MLP_XFORM_U8)
         return mlp_error_set(MLP_EINVAL, "model '%s' was trained on real "
                              "features (CSV or float .npy); '%s' holds "
                              "images: give the test file with --test",
                              model, data_dir);
+    if ((rc = mlp_eval_check_fit(ck, model, *ds)) < 0)
+        return rc;
     return open_net(model, threads, batch, ck, ds, net);
 }
 

@@ -148,6 +148,19 @@ done
     ok "real features default to --normalize standard" ||
     bad "the default is not standard"
 
+# Resume on real features: the checkpoint's scaling, digit for digit.
+R="--train $D/train_real.npy --train-labels $D/train_y.npy --test $D/test_real.npy --test-labels $D/test_y.npy --hidden 8 --threads 1 --val 30 --lr 0.3 --batch 32"
+"$MLPTRAIN" $R --epochs 4 >"$TMP/full" 2>&1
+"$MLPTRAIN" $R --epochs 2 --save "$TMP/half.ckpt" >/dev/null 2>&1
+"$MLPTRAIN" $R --epochs 4 --resume "$TMP/half.ckpt" >"$TMP/rest" 2>&1
+full=$(figures "$TMP/full" | cut -d' ' -f9-)
+rest=$(figures "$TMP/rest")
+[ -n "$rest" ] && [ "$full" = "$rest" ] &&
+    ok "resume on real features continues exactly: $rest" ||
+    bad "resume: full '$full', resumed '$rest'"
+expect_exit 1 "model .* was trained on real features" -- \
+    eval --model "$TMP/half.ckpt" --data "$D"
+
 # eval on every format gives the same figures.
 evalfig() { "$MLPTRAIN" eval --model "$1" "${@:2}" --threads 1 2>"$TMP/err" |
             grep '^test'; }
