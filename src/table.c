@@ -89,6 +89,12 @@ static int sniff(mlp_input_t *in, mlp_format_t *f)
     }
     if ((rc = mlp_input_peek(in, 6, &p, &got)) != 0)
         return rc;
+    if (got >= 4 && memcmp(p, "PK\3\4", 4) == 0)
+        return mlp_error_set(MLP_EFORMAT, "%s: a gzip-compressed zip "
+                             "archive (.npz.gz): gunzip it first (a zip "
+                             "archive is read by random access; an .npz "
+                             "may compress its members itself, "
+                             "numpy.savez_compressed)", mlp_input_name(in));
     if (got == 6 && memcmp(p, MLP_NPY_MAGIC, 6) == 0)
         *f = MLP_FORMAT_NPY;
     else if (got >= 4 && p[0] == 0 && p[1] == 0 && p[2] == 0x08)

@@ -275,6 +275,9 @@ expect_exit 1 "yf.npy: labels must be an (n,) integer array" -- \
     --train "$D/train_x.npy" --train-labels "$TMP/yf.npy" --test "$D/test.csv"
 expect_exit 1 "nanx.npy: row 7, column 5: NaN" -- \
     --train "$TMP/nanx.npy" --train-labels "$D/train_y.npy" --test "$D/test.csv"
+gzip -c "$D/test.npz" >"$TMP/test.npz.gz"
+expect_exit 1 "test.npz.gz: a gzip-compressed zip archive" -- \
+    --train "$D/train.npz" --test "$TMP/test.npz.gz"
 expect_exit 2 "option '--augment' shifts and flips images" -- \
     --train "$D/train.csv" --test "$D/test.csv" --augment flip
 expect_exit 2 "option '--normalize': the features are bytes" -- \
