@@ -1,11 +1,15 @@
 /*
- * dataset: a training and a test split of labelled images, in memory as
- * uint8, validated once before any thread starts.
+ * dataset: a training and a test split of labelled samples, in memory,
+ * validated once before any thread starts.  Features are bytes (IDX
+ * images, uint8 .npy: kept as uint8, decoded x / 255 by the loader) or
+ * real values (CSV, float .npy: kept as float32, decoded by the affine
+ * transform of transform.h); labels are class indices (uint8).
  *
  * mlp_dataset_load() reads the four IDX files of a directory
  * (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
  * t10k-labels-idx1-ubyte, each plain or with a .gz suffix; the plain name is
- * tried first).  Everything the model needs comes from the files: image size
+ * tried first); mlp_dataset_load_files() reads --train/--test files of any
+ * format (below).  Everything the model needs comes from the files: image size
  * from the image files (the test images must have the same size), the class
  * count as the largest training label + 1 (test labels must be below it), the
  * sample counts from the headers (images and labels must agree).  Limits take
