@@ -337,6 +337,9 @@ int mlp_csv_open(mlp_input_t *in, const mlp_csv_opts_t *opts,
         goto fail;
     }
     c->p_live = 1;
+    /* libcsv grows a field's buffer by this much at a time: its default
+     * (128 bytes) makes a long field cost a realloc per 128 bytes. */
+    csv_set_blk_size(&c->p, 65536);
     while (!c->layout_done && !c->eof)
         if ((rc = feed(c)) != 0)
             goto fail;
