@@ -326,17 +326,17 @@ static int flush_stage(writer_t *w)
 }
 
 /* Room for `need` (<= CK_STAGE) more bytes in the stage. */
-static int reserve(writer_t *w, size_t need)
+int mlp_ck_reserve(writer_t *w, size_t need)
 {
     return w->n + need > CK_STAGE ? flush_stage(w) : 0;
 }
 
-static int write_floats(writer_t *w, const float *a, size_t n)
+int mlp_ck_write_floats(writer_t *w, const float *a, size_t n)
 {
     int rc;
 
     for (size_t i = 0; i < n; i++) {
-        if ((rc = reserve(w, 4)) < 0)
+        if ((rc = mlp_ck_reserve(w, 4)) < 0)
             return rc;
         put_f32(w->stage + w->n, a[i]);
         w->n += 4;
@@ -347,6 +347,7 @@ static int write_floats(writer_t *w, const float *a, size_t n)
 static size_t encoded_size(const mlp_checkpoint_t *ck, unsigned version)
 {
     return header_size(version) + (version == 1 ? 0 : ck->options_len) +
+           (version >= 3 ? mlp_ck_input_bytes(ck) : 0) +
            4 * (ck->nparams + ck->nstate) + 4;
 }
 
@@ -372,13 +373,15 @@ int mlp_ck_write_all(writer_t *w, const mlp_checkpoint_t *ck,
         V2_FIELDS(PUT_FIELD)
         put_u64(h + OFF_OPTIONS_BYTES, ck->options_len);
         for (size_t i = 0; i < ck->options_len; i++) {
-            if ((rc = reserve(w, 1)) < 0)
+            if ((rc = mlp_ck_reserve(w, 1)) < 0)
                 return rc;
             w->stage[w->n++] = (uint8_t)ck->options[i];
         }
     }
-    if ((rc = write_floats(w, ck->params, ck->nparams)) < 0 ||
-        (rc = write_floats(w, ck->state, ck->nstate)) < 0 ||
+    if (version >= 3 && (rc = mlp_ck_input_write(w, ck)) < 0)
+        return rc;
+    if ((rc = mlp_ck_write_floats(w, ck->params, ck->nparams)) < 0 ||
+        (rc = mlp_ck_write_floats(w, ck->state, ck->nstate)) < 0 ||
         (rc = flush_stage(w)) < 0)
         return rc;
     put_u32(crc, w->crc);
@@ -403,8 +406,13 @@ int mlp_ck_check_encodable(const mlp_checkpoint_t *ck, unsigned version,
         return mlp_error_set(MLP_EINVAL, "%s: format version 1 holds no "
                              "options text, optimizer steps or validation "
                              "figures", name);
+    if (version < 3 && (ck->input_kind != 0 || ck->nnames != 0))
+        return mlp_error_set(MLP_EINVAL, "%s: format version %u holds no "
+                             "input transform or class names", name,
+                             version);
     as.version = version;
-    if ((rc = check_fields(&as, name, MLP_EINVAL)) < 0)
+    if ((rc = check_fields(&as, name, MLP_EINVAL)) < 0 ||
+        (rc = mlp_ck_input_check(ck, name, MLP_EINVAL)) < 0)
         return rc;
     if (ck->params == NULL || (ck->nstate > 0 && ck->state == NULL))
         return mlp_error_set(MLP_EINVAL, "%s: no parameters to write", name);
@@ -555,7 +563,8 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
                              (unsigned long long)no,
                              MLP_CHECKPOINT_MAX_OPTIONS);
     if (no > len - min || np > (len - min - no) / 4 ||
-        ns > (len - min - no) / 4 - np || min + no + 4 * (np + ns) != len)
+        ns > (len - min - no) / 4 - np ||
+        (version < 3 && min + no + 4 * (np + ns) != len))
         return mlp_error_set(MLP_EFORMAT,
                              "%s: %llu parameters, %llu state values and "
                              "%llu bytes of options do not fill the %zu "
@@ -565,6 +574,26 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
                              len);
     min += no; /* the payload starts at min - 4 */
     ck->version = version;
+    if (version >= 3) {
+        size_t used;
+
+        ck->in = get_u32(buf + OFF_IN);
+        ck->out = get_u32(buf + OFF_OUT);
+        if ((rc = mlp_ck_input_parse(buf + min - 4,
+                                     len - min - 4 * (np + ns), name, ck,
+                                     &used)) < 0)
+            goto fail;
+        if (used != len - min - 4 * (np + ns)) {
+            rc = mlp_error_set(MLP_EFORMAT, "%s: %llu parameters, %llu "
+                               "state values, %llu bytes of options and %zu "
+                               "of inputs do not fill the %zu bytes of the "
+                               "file", name, (unsigned long long)np,
+                               (unsigned long long)ns,
+                               (unsigned long long)no, used, len);
+            goto fail;
+        }
+        min += used;
+    }
 
     V1_FIELDS(GET_FIELD)
     for (size_t i = 0; i < MLP_MAX_HIDDEN; i++) {
@@ -624,5 +653,8 @@ void mlp_checkpoint_free(mlp_checkpoint_t *ck)
     free(ck->params);
     free(ck->state);
     free(ck->options);
+    free(ck->shift);
+    free(ck->scale);
+    free(ck->class_names);
     memset(ck, 0, sizeof(*ck));
 }

@@ -159,7 +159,12 @@ int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck)
             }
         want = mlp_ck_shape_nparams(&sh);
         if (np != want || (ns != 0 && ns != np && ns != 2 * np) ||
-            min + no + 4 * (np + ns) != file_bytes) {
+            (version < 3 && min + no + 4 * (np + ns) != file_bytes) ||
+            (version >= 3 && (min + no + 4 * (np + ns) > file_bytes ||
+                              file_bytes - (min + no + 4 * (np + ns)) >
+                                  8 + 8 * sh.in +
+                                      MLP_CHECKPOINT_NAME_BYTES *
+                                          (uint64_t)sh.out))) {
             rc = mlp_error_set(MLP_EFORMAT,
                                "%s: %llu parameters and %llu state values "
                                "in %llu bytes do not fit the shape's %llu "

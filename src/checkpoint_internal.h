@@ -82,8 +82,23 @@ typedef struct {
 /* The header's size in a version. */
 static inline size_t header_size(unsigned version)
 {
-    return version == 1 ? OFF_PAYLOAD : OFF_OPTIONS;
+    return version == 1 ? OFF_PAYLOAD : OFF_OPTIONS; /* 3: as 2 */
 }
+
+/* Room for `need` (<= CK_STAGE) more bytes in the stage; floats. */
+int mlp_ck_reserve(writer_t *w, size_t need);
+int mlp_ck_write_floats(writer_t *w, const float *a, size_t n);
+
+/* Version 3's input section (checkpoint_input.c): its bytes, a check of
+ * the fields (failing with `status`), its writing, and its parsing from p
+ * (avail bytes before the payload; ck->in and ck->out set), with the
+ * bytes it took in *used. */
+size_t mlp_ck_input_bytes(const mlp_checkpoint_t *ck);
+int mlp_ck_input_check(const mlp_checkpoint_t *ck, const char *name,
+                       int status);
+int mlp_ck_input_write(writer_t *w, const mlp_checkpoint_t *ck);
+int mlp_ck_input_parse(const uint8_t *p, size_t avail, const char *name,
+                       mlp_checkpoint_t *ck, size_t *used);
 
 /* (in + 1) * out summed over the layers; 0 on a bad shape. */
 uint64_t mlp_ck_shape_nparams(const mlp_checkpoint_t *ck);

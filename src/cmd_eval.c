@@ -20,6 +20,7 @@
 #include "mlptrain/loader.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
+#include "mlptrain/predict.h"
 #include "mlptrain/trainer.h"
 
 /* ---- shared option handling ------------------------------------------ */
@@ -33,6 +34,13 @@ enum {
     OPT_EPOCH,
     OPT_SEED,
     OPT_AUGMENT,
+    OPT_TEST,
+    OPT_TEST_LABELS,
+    OPT_LABEL,
+    OPT_HEADER,
+    OPT_INPUT,
+    OPT_CSV,
+    OPT_LOGITS,
 };
 
 typedef struct {
@@ -53,6 +61,10 @@ typedef struct {
     int seed_given;
     mlp_augment_t augment;
     int augment_given;
+    /* data files (dataset.h) and predict --input (predict.h) */
+    const char *test, *test_labels, *label, *input;
+    int header;               /* mlp_header_t */
+    int csv, logits;
 } cmd_opts_t;
 
 #define PREDICT_MAX 100
@@ -177,6 +189,38 @@ static int parse_opts(const char *command, int argc, char **argv,
                 return rc;
             o->augment_given = 1;
             break;
+        case OPT_TEST:
+        case OPT_TEST_LABELS:
+        case OPT_INPUT:
+            if (optarg[0] == '\0')
+                return mlp_error_set(MLP_EUSAGE, "option '%s': empty file "
+                                     "name", opt);
+            if (c == OPT_TEST)
+                o->test = optarg;
+            else if (c == OPT_TEST_LABELS)
+                o->test_labels = optarg;
+            else
+                o->input = optarg;
+            break;
+        case OPT_LABEL:
+            o->label = optarg;
+            break;
+        case OPT_HEADER: {
+            const mlp_option_t *h = mlp_options_find("header");
+            int hv = mlp_options_enum_parse(h, optarg);
+
+            if (hv < 0)
+                return mlp_error_set(MLP_EUSAGE, "option '--header': '%s' "
+                                     "is not yes, no or auto", optarg);
+            o->header = hv;
+            break;
+        }
+        case OPT_CSV:
+            o->csv = 1;
+            break;
+        case OPT_LOGITS:
+            o->logits = 1;
+            break;
         case 'o':
             if (optarg[0] == '\0')
                 return mlp_error_set(MLP_EUSAGE,
@@ -199,6 +243,20 @@ static int parse_opts(const char *command, int argc, char **argv,
     if (o->model == NULL)
         return mlp_error_set(MLP_EUSAGE, "%s: option '--model FILE' is "
                              "required", command);
+    if (o->test_labels != NULL && o->test == NULL)
+        return mlp_error_set(MLP_EUSAGE, "%s: option '--test-labels' goes "
+                             "with --test FILE", command);
+    if (o->input != NULL && (o->test != NULL || o->show_train ||
+                             o->png != NULL))
+        return mlp_error_set(MLP_EUSAGE, "%s: option '--input' predicts "
+                             "every row of a file: it does not go with "
+                             "--test, --show-train or --png", command);
+    if (o->input == NULL && (o->csv || o->logits))
+        return mlp_error_set(MLP_EUSAGE, "%s: options '--csv' and "
+                             "'--logits' go with --input FILE", command);
+    if (o->csv && o->json)
+        return mlp_error_set(MLP_EUSAGE, "%s: options '--csv' and '--json' "
+                             "exclude each other", command);
     if (!o->show_train && (o->epoch != 1 || o->seed_given ||
                            o->augment_given))
         return mlp_error_set(MLP_EUSAGE, "%s: options '--epoch', '--seed' "
@@ -225,6 +283,69 @@ static int start(const char *command, int argc, char **argv,
     return o->help || o->version;
 }
 
+/* The data eval and predict read: --test FILE, else --data DIR. */
+static const char *data_label(const cmd_opts_t *o)
+{
+    return o->test != NULL ? o->test : o->data_dir;
+}
+
+static int open_model(const cmd_opts_t *o, size_t limit_test, size_t batch,
+                      opened_t *m)
+{
+    mlp_dataset_files_t f;
+
+    if (o->test == NULL)
+        return mlp_eval_open(o->model, o->data_dir, limit_test, o->threads,
+                             batch, &m->ck, &m->ds, &m->net);
+    memset(&f, 0, sizeof(f));
+    f.test = o->test;
+    f.test_labels = o->test_labels;
+    f.csv.label = o->label;
+    f.csv.header = (mlp_header_t)o->header;
+    f.limit_test = limit_test;
+    return mlp_eval_open_files(o->model, &f, o->threads, batch, &m->ck,
+                               &m->ds, &m->net);
+}
+
+/* predict --input: stream the file through the model. */
+static int predict_input(const cmd_opts_t *o, FILE *out)
+{
+    mlp_checkpoint_t ck;
+    mlp_class_names_t cn;
+    mlp_table_opts_t in;
+    mlp_predict_opts_t po;
+    size_t rows;
+    int rc;
+
+    memset(&cn, 0, sizeof(cn));
+    if ((rc = mlp_checkpoint_load(o->model, &ck)) < 0)
+        return rc;
+    if (o->class_names == NULL && ck.nnames > 0)
+        rc = mlp_eval_class_names_from(
+            (const char(*)[MLP_CLASS_NAME_MAX])ck.class_names, ck.out, &cn);
+    else
+        rc = mlp_eval_class_names(o->class_names, NULL, ck.out, &cn);
+    if (rc < 0)
+        goto out;
+    memset(&in, 0, sizeof(in));
+    in.path = o->input;
+    in.csv.label = o->label;
+    in.csv.header = (mlp_header_t)o->header;
+    memset(&po, 0, sizeof(po));
+    po.json = o->json;
+    po.logits = o->logits;
+    po.batch = o->batch;
+    po.threads = o->threads;
+    if ((rc = mlp_predict_file(&ck, o->model, &in, &cn, &po, out,
+                               &rows)) < 0)
+        goto out;
+    rc = flush_results(out);
+out:
+    mlp_class_names_free(&cn);
+    mlp_checkpoint_free(&ck);
+    return rc;
+}
+
 /* ---- eval ----------------------------------------------------------- */
 
 /* The options eval and predict share. */
@@ -234,7 +355,11 @@ static int start(const char *command, int argc, char **argv,
     {"limit-test", required_argument, NULL, 'n'},                           \
     {"threads", required_argument, NULL, 't'},                              \
     {"class-names", required_argument, NULL, OPT_CLASS_NAMES},              \
-    {"json", no_argument, NULL, OPT_JSON}
+    {"json", no_argument, NULL, OPT_JSON},                                  \
+    {"test", required_argument, NULL, OPT_TEST},                            \
+    {"test-labels", required_argument, NULL, OPT_TEST_LABELS},              \
+    {"label", required_argument, NULL, OPT_LABEL},                          \
+    {"header", required_argument, NULL, OPT_HEADER}
 
 static const struct option eval_options[] = {
     MODEL_OPTIONS,
@@ -254,10 +379,17 @@ static void eval_usage(FILE *f)
 "      --data DIR         directory of the IDX files [$MLPTRAIN_DATA, else\n"
 "                         %s]\n"
 "  -n, --limit-test N     use the first N test samples [all]\n"
+"      --test FILE        test samples of any format (IDX, CSV, .npy,\n"
+"                         .npz; gzip or not) instead of --data [none]\n"
+"      --test-labels FILE labels of an IDX or .npy --test file [none]\n"
+"      --label COL        CSV label column, a name or 0-based index\n"
+"                         [the last column]\n"
+"      --header WHEN      CSV header line: yes, no or auto [auto]\n"
 "  -b, --batch N          evaluation batch size [256]\n"
 "  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
 "      --class-names LIST comma-separated names, one per class\n"
-"                         [Fashion-MNIST's for Fashion-MNIST, else 0..C-1]\n"
+"                         [the model's (text labels), Fashion-MNIST's for\n"
+"                         Fashion-MNIST, else 0..C-1]\n"
 "      --json             print one JSON object instead of text [off]\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show versions\n",
@@ -278,16 +410,16 @@ int mlp_cmd_eval(int argc, char **argv, FILE *out)
     if ((rc = start("eval", argc, argv, eval_options, ":n:b:t:hV",
                     eval_usage, out, &o)) != 0)
         return rc < 0 ? rc : 0;
-    if ((rc = mlp_eval_open(o.model, o.data_dir, o.limit_test, o.threads,
-                             o.batch, &m.ck, &m.ds, &m.net)) < 0 ||
+    if ((rc = open_model(&o, o.limit_test, o.batch, &m)) < 0 ||
         (rc = mlp_eval_class_names(o.class_names, m.ds, m.ds->nclasses,
                                    &m.cn)) < 0 ||
         (rc = mlp_eval_split(m.net, &m.ds->test, o.batch, &res)) < 0)
         goto out;
     if (o.json)
-        mlp_eval_print_json(out, o.model, o.data_dir, &m.ck, &res, &m.cn);
+        mlp_eval_print_json(out, o.model, data_label(&o), &m.ck, &res,
+                            &m.cn);
     else
-        mlp_eval_print_text(out, o.model, o.data_dir, &m.ck, m.ds, &res,
+        mlp_eval_print_text(out, o.model, data_label(&o), &m.ck, m.ds, &res,
                             &m.cn);
     rc = flush_results(out);
 out:
@@ -306,6 +438,9 @@ static const struct option predict_options[] = {
     {"epoch", required_argument, NULL, OPT_EPOCH},
     {"seed", required_argument, NULL, OPT_SEED},
     {"augment", required_argument, NULL, OPT_AUGMENT},
+    {"input", required_argument, NULL, OPT_INPUT},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"logits", no_argument, NULL, OPT_LOGITS},
     MLP_CLI_STD_OPTIONS,
 };
 
@@ -313,6 +448,7 @@ static void predict_usage(FILE *f)
 {
     fprintf(f,
 "usage: mlptrain predict --model FILE [OPTIONS]\n"
+"       mlptrain predict --model FILE --input FILE [--csv|--json] [--logits]\n"
 "Show the first test images with their true and predicted labels: as text\n"
 "in the terminal and, with --png, as one picture.  With --show-train, the\n"
 "first training images of an epoch instead, as the loader hands them to\n"
@@ -326,8 +462,21 @@ static void predict_usage(FILE *f)
 "  -o, --png FILE         also draw them into FILE with gnuplot [none]\n"
 "  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
 "      --class-names LIST comma-separated names, one per class\n"
-"                         [Fashion-MNIST's for Fashion-MNIST, else 0..C-1]\n"
+"                         [the model's (text labels), Fashion-MNIST's for\n"
+"                         Fashion-MNIST, else 0..C-1]\n"
 "      --json             print one JSON object instead of text [off]\n"
+"      --test FILE        test samples of any format (IDX, CSV, .npy,\n"
+"                         .npz; gzip or not) instead of --data [none]\n"
+"      --test-labels FILE labels of an IDX or .npy --test file [none]\n"
+"      --label COL        CSV label column, a name or 0-based index\n"
+"                         [the last column]\n"
+"      --header WHEN      CSV header line: yes, no or auto [auto]\n"
+"      --input FILE       predict every row of FILE (CSV, .npy, .npz, IDX;\n"
+"                         gzip or not; no labels: --label COL skips a CSV\n"
+"                         column), streamed, one line per row [none]\n"
+"      --csv              --input: CSV lines row,class,name,p_0.. [default]\n"
+"      --json             --input: one JSON object per row\n"
+"      --logits           --input: the logits too [off]\n"
 "      --show-train       show training images as trained on [off]:\n"
 "      --epoch E          ... of epoch E [1]\n"
 "      --seed N           ... in the order and draws of seed N [the model's]\n"
@@ -426,7 +575,8 @@ static int show_train_split(const cmd_opts_t *o, const mlp_checkpoint_t *ck,
         (*images)[i] = (uint8_t)lrintf(b.x[i] * 255.0f);
     for (size_t i = 0; i < b.n; i++)
         (*labels)[i] = (uint8_t)b.y[i];
-    *shown = (mlp_split_t){b.n, train.dim, *images, *labels};
+    *shown = (mlp_split_t){.n = b.n, .dim = train.dim, .images = *images,
+                           .labels = *labels};
     mlp_loader_release(ld, &b);
 out:
     mlp_loader_destroy(ld);
@@ -449,14 +599,21 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     if ((rc = start("predict", argc, argv, predict_options, ":n:o:t:hV",
                     predict_usage, out, &o)) != 0)
         return rc < 0 ? rc : 0;
+    if (o.input != NULL)
+        return predict_input(&o, out);
     /* The picture: checked before any work, and not an input. */
     if (o.png != NULL && (rc = check_png(&o)) < 0)
         goto out;
     /* Only the first n test samples are needed. */
     o.limit_test = o.n;
-    if ((rc = mlp_eval_open(o.model, o.data_dir, o.limit_test, o.threads,
-                             o.n, &m.ck, &m.ds, &m.net)) < 0)
+    if ((rc = open_model(&o, o.limit_test, o.n, &m)) < 0)
         goto out;
+    if (!m.ds->image) {
+        rc = mlp_error_set(MLP_EUSAGE, "predict: %s holds no images to "
+                           "show; for predictions on rows of features use "
+                           "--input FILE", data_label(&o));
+        goto out;
+    }
     /* The net takes batches of ds->test.n rows: show as many. */
     n = m.ds->test.n;
     shown = m.ds->test;

@@ -188,6 +188,7 @@ int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
         }
     }
 
+    ds->image = 1;
     ds->rows = tri->dims[1];
     ds->cols = tri->dims[2];
     ds->nclasses = maxlab + 1;
@@ -220,7 +221,7 @@ out:
 int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
 {
     mlp_split_t *tr = &ds->train;
-    size_t dim = tr->dim, total = tr->n, j = 0;
+    size_t total = tr->n, j = 0, row;
     unsigned char *held = NULL;
     uint8_t *buf = NULL, *img, *lab;
     mlp_perm_t perm;
@@ -234,12 +235,16 @@ int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
         return mlp_error_set(MLP_EINVAL, "dataset: cannot hold out %zu of "
                              "%zu training samples: none would be left to "
                              "train on", n, total);
-    img = ds->idx[MLP_FILE_TRAIN_IMAGES].owned;
-    lab = ds->idx[MLP_FILE_TRAIN_LABELS].owned;
-    if (img == NULL || lab == NULL || img != tr->images || lab != tr->labels)
+    /* Rows of bytes or of floats: moved as bytes alike. */
+    row = tr->dim * (tr->features != NULL ? sizeof(float) : 1);
+    img = ds->from_files ? ds->own_x[0] : ds->idx[MLP_FILE_TRAIN_IMAGES].owned;
+    lab = ds->from_files ? ds->own_y[0] : ds->idx[MLP_FILE_TRAIN_LABELS].owned;
+    if (img == NULL || lab == NULL ||
+        (img != tr->images && (const void *)img != tr->features) ||
+        lab != tr->labels)
         return mlp_error_set(MLP_EINVAL, "dataset: the training split is "
                              "not the dataset's own buffers");
-    if ((buf = malloc(n * (dim + 1))) == NULL ||
+    if ((buf = malloc(n * (row + 1))) == NULL ||
         (held = calloc(total, 1)) == NULL) {
         free(buf);
         return mlp_error_set(MLP_ENOMEM, "dataset: out of memory holding out "
@@ -249,15 +254,15 @@ int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
     for (size_t r = 0; r < n; r++) {
         size_t i = (size_t)mlp_perm_at(&perm, r);
 
-        memcpy(buf + r * dim, img + i * dim, dim);
-        buf[n * dim + r] = lab[i];
+        memcpy(buf + r * row, img + i * row, row);
+        buf[n * row + r] = lab[i];
         held[i] = 1;
     }
     for (size_t i = 0; i < total; i++) {
         if (held[i])
             continue;
         if (j != i) {
-            memcpy(img + j * dim, img + i * dim, dim);
+            memcpy(img + j * row, img + i * row, row);
             lab[j] = lab[i];
         }
         j++;
@@ -265,9 +270,13 @@ int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
     free(held);
     ds->val_buf = buf;
     ds->val.n = n;
-    ds->val.dim = dim;
-    ds->val.images = buf;
-    ds->val.labels = buf + n * dim;
+    ds->val.dim = tr->dim;
+    ds->val.images = tr->features != NULL ? NULL : buf;
+    ds->val.features = tr->features != NULL ? (const float *)(void *)buf
+                                            : NULL;
+    ds->val.labels = buf + n * row;
+    ds->val.shift = tr->shift;
+    ds->val.scale = tr->scale;
     tr->n = total - n;
     return 0;
 }
@@ -277,6 +286,13 @@ void mlp_dataset_destroy(mlp_dataset_t *ds)
     if (ds == NULL)
         return;
     free(ds->val_buf);
+    free(ds->class_names);
+    free(ds->shift);
+    free(ds->scale);
+    for (int i = 0; i < 2; i++) {
+        free(ds->own_x[i]);
+        free(ds->own_y[i]);
+    }
     for (int i = 0; i < MLP_NFILES; i++)
         mlp_idx_free(&ds->idx[i]);
     free(ds);

@@ -9,6 +9,7 @@
  * Non-goals: training, checkpoint formats (checkpoint.c), the loader's
  * threads (a single in-order pass needs none).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -18,6 +19,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/eval.h"
 #include "mlptrain/loss.h"
+#include "mlptrain/transform.h"
 
 const char *const mlp_fashion_mnist_names[10] = {
     "t-shirt", "trouser", "pullover", "dress", "coat",
@@ -70,11 +72,20 @@ static int run_rows(mlp_net_t *net, const mlp_split_t *split, size_t n,
     }
     for (size_t first = 0; first < n; first += batch) {
         size_t m = n - first < batch ? n - first : batch;
-        const uint8_t *src = split->images + first * split->dim;
         const float *logits;
 
-        for (size_t j = 0; j < m * split->dim; j++)
-            x[j] = (float)src[j] / 255.0f;
+        if (split->features != NULL) { /* the model's affine transform */
+            for (size_t i = 0; i < m; i++)
+                mlp_transform_affine(split->features +
+                                         (first + i) * split->dim,
+                                     split->shift, split->scale, split->dim,
+                                     x + i * split->dim);
+        } else {
+            const uint8_t *src = split->images + first * split->dim;
+
+            for (size_t j = 0; j < m * split->dim; j++)
+                x[j] = (float)src[j] / 255.0f;
+        }
         for (size_t i = 0; i < m; i++)
             y[i] = split->labels[first + i];
         if ((rc = mlp_net_forward(net, x, m, &logits)) < 0)
@@ -214,6 +225,24 @@ void mlp_class_names_free(mlp_class_names_t *cn)
     memset(cn, 0, sizeof(*cn));
 }
 
+int mlp_eval_class_names_from(const char (*names)[MLP_CLASS_NAME_MAX],
+                              size_t nclasses, mlp_class_names_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->names = calloc(nclasses ? nclasses : 1, sizeof(*out->names));
+    out->buf = malloc(nclasses * MLP_CLASS_NAME_MAX + 1);
+    if (out->names == NULL || out->buf == NULL) {
+        mlp_class_names_free(out);
+        return mlp_error_set(MLP_ENOMEM, "out of memory for class names");
+    }
+    out->n = nclasses;
+    for (size_t k = 0; k < nclasses; k++) {
+        out->names[k] = out->buf + k * MLP_CLASS_NAME_MAX;
+        snprintf(out->names[k], MLP_CLASS_NAME_MAX, "%s", names[k]);
+    }
+    return 0;
+}
+
 int mlp_eval_class_names(const char *list, const mlp_dataset_t *ds,
                          size_t nclasses, mlp_class_names_t *out)
 {
@@ -232,6 +261,10 @@ int mlp_eval_class_names(const char *list, const mlp_dataset_t *ds,
                              "option '--class-names': %zu name%s for %zu "
                              "classes",
                              given, given == 1 ? "" : "s", nclasses);
+    if (list == NULL && ds != NULL && ds->class_names != NULL)
+        return mlp_eval_class_names_from(
+            (const char(*)[MLP_CLASS_NAME_MAX])ds->class_names, nclasses,
+            out);
     /* Room for the list, or for every name as digits or Fashion-MNIST's. */
     bufsize = list != NULL ? strlen(list) + 1 : nclasses * 24;
     out->names = calloc(nclasses ? nclasses : 1, sizeof(*out->names));
@@ -310,22 +343,65 @@ int mlp_eval_check_fit(const mlp_checkpoint_t *ck, const char *model_path,
  * limit_test test samples), check that they fit, build a net prepared
  * for the test split in batches of `batch` and load the parameters.
  */
+static int open_net(const char *model, int threads, size_t batch,
+                    mlp_checkpoint_t *ck, mlp_dataset_t **ds,
+                    mlp_net_t **net);
+
 int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
                   int threads, size_t batch, mlp_checkpoint_t *ck,
                   mlp_dataset_t **ds, mlp_net_t **net)
 {
-    mlp_net_spec_t spec;
     int rc;
 
     if ((rc = mlp_checkpoint_load(model, ck)) < 0)
         return rc;
     if ((rc = mlp_dataset_load(data_dir, 0, limit_test, ds)) < 0)
         return rc;
+    if (ck->input_kind != MLP_XFORM_U8)
+        return mlp_error_set(MLP_EINVAL, "model '%s' was trained on real "
+                             "features (CSV or float .npy); '%s' holds "
+                             "images: give the test file with --test",
+                             model, data_dir);
     if ((rc = mlp_eval_check_fit(ck, model, *ds)) < 0)
         return rc;
-    if ((*ds)->test.n == 0)
-        return mlp_error_set(MLP_EINVAL, "%s: no test samples",
-                             (*ds)->files[MLP_FILE_TEST_IMAGES].path);
+    return open_net(model, threads, batch, ck, ds, net);
+}
+
+int mlp_eval_open_files(const char *model, const mlp_dataset_files_t *f,
+                        int threads, size_t batch, mlp_checkpoint_t *ck,
+                        mlp_dataset_t **ds, mlp_net_t **net)
+{
+    mlp_dataset_files_t g = *f;
+    int rc;
+
+    if ((rc = mlp_checkpoint_load(model, ck)) < 0)
+        return rc;
+    g.train = g.train_labels = NULL;
+    g.nclasses = ck->out;
+    g.names = (const char(*)[MLP_CLASS_NAME_MAX])ck->class_names;
+    if ((rc = mlp_dataset_load_files(&g, ds)) < 0)
+        return rc;
+    if ((*ds)->test.dim != ck->in)
+        return mlp_error_set(MLP_EINVAL, "%s has %zu features per sample "
+                             "but model '%s' takes %zu", f->test,
+                             (*ds)->test.dim, model, ck->in);
+    if ((*ds)->real != (ck->input_kind == MLP_XFORM_AFFINE))
+        return mlp_error_set(MLP_EINVAL, "%s has %s but model '%s' was "
+                             "trained on %s", f->test,
+                             (*ds)->real ? "real features" : "bytes", model,
+                             ck->input_kind ? "real features" : "bytes");
+    if ((rc = mlp_dataset_set_transform(*ds, 0, ck->shift, ck->scale)) < 0)
+        return rc;
+    return open_net(model, threads, batch, ck, ds, net);
+}
+
+int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
+                 size_t n, size_t batch, mlp_net_t **net)
+{
+    mlp_net_spec_t spec;
+    int rc;
+
+    *net = NULL;
     memset(&spec, 0, sizeof(spec));
     spec.in = ck->in;
     spec.out = ck->out;
@@ -333,10 +409,20 @@ int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
     memcpy(spec.hidden, ck->hidden, sizeof(spec.hidden));
     spec.act = ck->act;
     spec.threads = threads;
-    mlp_net_spec_add_split(&spec, (*ds)->test.n, batch);
+    mlp_net_spec_add_split(&spec, n, batch);
     if ((rc = mlp_net_create(&spec, net)) < 0)
         return rc;
     if ((rc = mlp_checkpoint_restore(ck, *net, NULL)) < 0)
         return mlp_error_prefix(rc, "model '%s'", model);
     return 0;
+}
+
+static int open_net(const char *model, int threads, size_t batch,
+                    mlp_checkpoint_t *ck, mlp_dataset_t **ds,
+                    mlp_net_t **net)
+{
+    if ((*ds)->test.n == 0)
+        return mlp_error_set(MLP_EINVAL, "%s: no test samples",
+                             (*ds)->files[MLP_FILE_TEST_IMAGES].path);
+    return mlp_eval_net(ck, model, threads, (*ds)->test.n, batch, net);
 }

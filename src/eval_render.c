@@ -123,10 +123,16 @@ void mlp_eval_print_text(FILE *out, const char *model,
     int lw = 0;
 
     mlp_eval_print_model(out, model, ck);
-    fprintf(out, "data     %s: %zu test samples%s, %zux%zu, %zu classes\n",
-            data_dir, ds->test.n,
-            ds->test.n < ds->test_total ? " (limited)" : "", ds->rows,
-            ds->cols, ds->nclasses);
+    if (ds->image)
+        fprintf(out, "data     %s: %zu test samples%s, %zux%zu, %zu "
+                "classes\n", data_dir, ds->test.n,
+                ds->test.n < ds->test_total ? " (limited)" : "", ds->rows,
+                ds->cols, ds->nclasses);
+    else /* rows of features (dataset.h) */
+        fprintf(out, "data     %s: %zu test samples%s, %zu features, %zu "
+                "classes\n", data_dir, ds->test.n,
+                ds->test.n < ds->test_total ? " (limited)" : "",
+                ds->test.dim, ds->nclasses);
     fprintf(out, "test     loss %.4f  acc %.4f  (%zu of %zu right)\n",
             r->loss, r->acc, r->correct, r->n);
 

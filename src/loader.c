@@ -59,6 +59,7 @@
 #include "mlptrain/loader.h"
 #include "mlptrain/ring.h"
 #include "mlptrain/rng.h"
+#include "mlptrain/transform.h"
 
 #define LOADER_MAX_AUTO_SLOTS 16
 #define LOADER_STACK_SIZE (512 * 1024) /* workers need little stack */
@@ -252,6 +253,21 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
     if (permuted) /* O(1): four round keys */
         mlp_perm_init(&perm, split->n, ld->seed, pos.epoch);
     next = permuted ? (size_t)mlp_perm_at(&perm, pos.start) : pos.start;
+    if (split->features != NULL) { /* real features: no augmenting */
+        for (size_t r = 0; r < pos.n; r++) {
+            size_t i = next;
+
+            if (r + 1 < pos.n)
+                next = permuted ? (size_t)mlp_perm_at(&perm, pos.start + r
+                                                      + 1)
+                                : pos.start + r + 1;
+            slot->y[r] = split->labels[i];
+            mlp_transform_affine(split->features + i * ld->dim, split->shift,
+                                 split->scale, ld->dim, slot->x + r * ld->dim);
+        }
+        slot->n = pos.n;
+        return 0;
+    }
     for (size_t r = 0; r < pos.n; r++) {
         size_t i = next;
         const uint8_t *src = split->images + i * ld->dim;
@@ -340,7 +356,8 @@ static int check_split(const mlp_split_t *s, const char *name)
 {
     if (s->dim == 0)
         return mlp_error_set(MLP_EINVAL, "loader: opts.%s has dim 0", name);
-    if (s->n > 0 && (s->images == NULL || s->labels == NULL))
+    if (s->n > 0 && ((s->images == NULL && s->features == NULL) ||
+                     s->labels == NULL))
         return mlp_error_set(MLP_EINVAL,
                              "loader: opts.%s has %zu samples but no data",
                              name, s->n);
@@ -363,6 +380,9 @@ static int check_other_split(const mlp_split_t *s, const char *name,
                              "loader: opts.%s dim %zu differs from "
                              "opts.train dim %zu",
                              name, s->dim, train->dim);
+    if (s->n > 0 && (s->features == NULL) != (train->features == NULL))
+        return mlp_error_set(MLP_EINVAL, "loader: opts.%s and opts.train "
+                             "mix bytes and real features", name);
     return 0;
 }
 
@@ -402,6 +422,14 @@ static int check_opts(const mlp_loader_opts_t *o)
         return mlp_error_set(MLP_EINVAL,
                              "loader: opts.augment.shift %u exceeds %d",
                              o->augment.shift, MLP_AUGMENT_MAX_SHIFT);
+    if (o->train->features != NULL &&
+        (o->train->shift == NULL || o->train->scale == NULL))
+        return mlp_error_set(MLP_EINVAL, "loader: real features need "
+                             "opts.train.shift and scale");
+    if (mlp_augment_active(&o->augment) && o->train->features != NULL)
+        return mlp_error_set(MLP_EINVAL, "loader: augmenting needs images "
+                             "(bytes with an image shape), not real "
+                             "features");
     if (mlp_augment_active(&o->augment) &&
         (o->rows == 0 || o->cols == 0 || o->rows > SIZE_MAX / o->cols ||
          o->rows * o->cols != o->train->dim))

@@ -16,6 +16,7 @@
 #include "mlptrain/options.h"
 #include "mlptrain/schedule.h"
 #include "mlptrain/step.h"
+#include "mlptrain/transform.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -28,6 +29,8 @@
 #define FIGS MLP_OPT_FIGS
 #define RUN (CKPT | SWEEP | FIGS)
 
+static const char *const mlp_header_names[] = {"auto", "yes", "no",
+                                                NULL};
 static const char *const act_names[] = {
 #define MLP_ACT_NAME(id, name, fwd, bwd) name,
     MLP_ACT_MAP(MLP_ACT_NAME)
@@ -127,6 +130,30 @@ const mlp_option_t mlp_options[] = {
     {L("data"), 0, NULL, "Data", F(data_dir), MLP_OPT_PATH, 0, 0, 0, 0, "DIR",
      "directory of the IDX files", "$MLPTRAIN_DATA, else "
      MLP_DEFAULT_DATA_DIR, "/x/y", MLP_OPT_REQUIRED | FIGS, NULL},
+    {L("train"), 0, NULL, "Data", F(train_path), MLP_OPT_PATH, 0, 0, 0, 0,
+     "FILE", "training samples instead of --data: IDX, CSV, .npy or .npz "
+     "(each may be gzipped; the format is read from the content)", "",
+     "/x/train.csv", FIGS, NULL},
+    {L("test"), 0, NULL, "Data", F(test_path), MLP_OPT_PATH, 0, 0, 0, 0,
+     "FILE", "test samples (with --train, or a model's)", "",
+     "/x/test.csv", FIGS, NULL},
+    {L("train-labels"), 0, NULL, "Data", F(train_labels_path), MLP_OPT_PATH,
+     0, 0, 0, 0, "FILE", "labels of an IDX or .npy --train file", "",
+     "/x/y.npy", FIGS, NULL},
+    {L("test-labels"), 0, NULL, "Data", F(test_labels_path), MLP_OPT_PATH,
+     0, 0, 0, 0, "FILE", "labels of an IDX or .npy --test file", "",
+     "/x/yt.npy", FIGS, NULL},
+    {L("label"), 0, NULL, "Data", F(label_col), MLP_OPT_PATH, 0, 0, 0, 0,
+     "COL", "CSV label column: a header name or a 0-based index",
+     "the last column", "species", FIGS, NULL},
+    {L("header"), 0, NULL, "Data", F(header), MLP_OPT_ENUM, 0, 0, 0,
+     MLP_HEADER_AUTO, "WHEN", "CSV header line: yes, no, or auto (a first "
+     "line with a non-number among its features)", NULL, "yes", FIGS,
+     mlp_header_names},
+    {L("normalize"), 0, NULL, "Data", F(normalize), MLP_OPT_ENUM, 0, 0, 0,
+     MLP_NORM_AUTO, "HOW", "real features' scaling: none, minmax or "
+     "standard, from the rows trained on (bytes: always x/255)",
+     "standard for real features", "minmax", CKPT | FIGS, mlp_norm_names},
     {L("limit-train"), 0, NULL, "Data", F(limit_train), MLP_OPT_SIZE, 1,
      SIZE_MAX, 0, 0, "N", "use the first N training samples", NULL, "600",
      MLP_OPT_ZERO_ALL | CKPT | SWEEP | FIGS, NULL},

@@ -18,6 +18,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/options.h"
 #include "mlptrain/trainer.h"
+#include "mlptrain/transform.h"
 #include "trainer_internal.h"
 
 /*
@@ -190,6 +191,47 @@ int mlp_train_check_resume_data(const mlp_checkpoint_t *ck,
                              path, ck->ntrain,
                              ds->files[MLP_FILE_TRAIN_IMAGES].path,
                              ds->train.n);
+    if (ck->in != ds->train.dim)
+        return mlp_error_set(MLP_EINVAL,
+                             "the checkpoint '%s' takes %zu inputs, the data "
+                             "in '%s' has %zu features per sample", path,
+                             ck->in, ds->files[MLP_FILE_TRAIN_IMAGES].path,
+                             ds->train.dim);
+    if ((ck->input_kind == MLP_XFORM_AFFINE) != (ds->real != 0))
+        return mlp_error_set(MLP_EINVAL,
+                             "the checkpoint '%s' was trained on %s, the "
+                             "data in '%s' has %s", path,
+                             ck->input_kind ? "real features" : "bytes",
+                             ds->files[MLP_FILE_TRAIN_IMAGES].path,
+                             ds->real ? "real features" : "bytes");
+    return 0;
+}
+
+/* The input transform and class names of ds into ck (allocated once). */
+static int checkpoint_of_data(mlp_checkpoint_t *ck, const mlp_dataset_t *ds)
+{
+    size_t dim = ds->train.dim;
+
+    ck->input_kind = ds->real ? MLP_XFORM_AFFINE : MLP_XFORM_U8;
+    if (ds->real && ck->shift == NULL) {
+        if ((ck->shift = malloc(dim * sizeof(float))) == NULL ||
+            (ck->scale = malloc(dim * sizeof(float))) == NULL)
+            return mlp_error_set(MLP_ENOMEM, "out of memory");
+        memcpy(ck->shift, ds->shift, dim * sizeof(float));
+        memcpy(ck->scale, ds->scale, dim * sizeof(float));
+    }
+    if (ds->class_names != NULL && ck->class_names == NULL) {
+        _Static_assert(MLP_CHECKPOINT_NAME_BYTES == MLP_CLASS_NAME_MAX,
+                       "one name size");
+        if ((ck->class_names = malloc(ds->nclasses *
+                                      sizeof(*ck->class_names))) == NULL)
+            return mlp_error_set(MLP_ENOMEM, "out of memory");
+        memset(ck->class_names, 0, ds->nclasses * sizeof(*ck->class_names));
+        for (size_t k = 0; k < ds->nclasses; k++)
+            strncpy(ck->class_names[k], ds->class_names[k],
+                    MLP_CHECKPOINT_NAME_BYTES - 1);
+        ck->nnames = ds->nclasses;
+    }
     return 0;
 }
 
@@ -207,7 +249,8 @@ int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
     ck->cols = ds->cols;
     ck->ntrain = ds->train.n;
     ck->epoch = rs->epoch;
-    if ((rc = checkpoint_of_config(cfg, ck)) < 0)
+    if ((rc = checkpoint_of_config(cfg, ck)) < 0 ||
+        (rc = checkpoint_of_data(ck, ds)) < 0)
         return rc;
     ck->batches_done = rs->batches_done;
     ck->partial_loss_sum = rs->batches_done ? rs->loss_sum : 0.0;

@@ -24,6 +24,7 @@
 
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/dataset.h"
+#include "mlptrain/datacfg.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/memprobe.h"
@@ -163,7 +164,7 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
 static int check_outputs(const mlp_config_t *cfg)
 {
     mlp_dataset_paths_t *data = NULL;
-    mlp_out_file_t fs[MLP_DATASET_NPATHS + 5];
+    mlp_out_file_t fs[MLP_DATASET_NPATHS + 9];
     size_t n = 0;
     int rc;
 
@@ -183,6 +184,12 @@ static int check_outputs(const mlp_config_t *cfg)
     fs[n++] = (mlp_out_file_t){cfg->save_best_path, "--save-best", 1, NULL};
     fs[n++] = (mlp_out_file_t){cfg->plot_path, "--plot", 1, NULL};
     fs[n++] = (mlp_out_file_t){cfg->resume_path, "--resume", 0, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->train_path, "--train", 0, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->test_path, "--test", 0, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->train_labels_path, "--train-labels", 0,
+                               NULL};
+    fs[n++] = (mlp_out_file_t){cfg->test_labels_path, "--test-labels", 0,
+                               NULL};
     if ((data = malloc(sizeof(*data))) == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     mlp_dataset_paths(cfg->data_dir, data);
@@ -348,8 +355,7 @@ int mlp_train_session_load_data(session_t *s)
     mlp_dataset_t *ds;
     int rc;
 
-    if ((rc = mlp_dataset_load(cfg->data_dir, cfg->limit_train,
-                               cfg->limit_test, &s->ds)) < 0)
+    if ((rc = mlp_dataset_from_config(cfg, 0, NULL, &s->ds)) < 0)
         return rc;
     ds = s->ds;
     if (ds->nclasses < 2)
@@ -371,8 +377,21 @@ int mlp_train_session_load_data(session_t *s)
                              cfg->val, ds->train.n);
     if ((rc = mlp_dataset_hold_out(ds, cfg->val, cfg->seed)) < 0)
         return rc;
+    if (mlp_augment_active(&cfg->augment) && !ds->image)
+        return mlp_error_set(MLP_EUSAGE, "option '--augment' shifts and "
+                             "flips images: it needs IDX image files (3 "
+                             "dimensions), and %s has rows of %zu %s",
+                             ds->files[MLP_FILE_TRAIN_IMAGES].path,
+                             ds->train.dim, ds->real ? "real features"
+                                                     : "bytes");
     if (s->resume && (rc = mlp_train_check_resume_data(&s->rck, ds,
                                                        cfg->resume_path)) < 0)
+        return rc;
+    /* Real features: the scaling of the rows trained on, or the
+     * checkpoint's when resuming (the same rows, the same figures). */
+    if ((rc = mlp_dataset_set_transform(ds, cfg->normalize,
+                                        s->resume ? s->rck.shift : NULL,
+                                        s->resume ? s->rck.scale : NULL)) < 0)
         return rc;
     /* A mean loss of 100 x ln(C) is 100 times a uniform guess's: a run
      * whose loss explodes that far has diverged even while it is finite. */

@@ -211,8 +211,8 @@ START_TEST(test_roundtrip_memory)
     small_ck(&a, 7);
     v2_fields(&a);
     ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
-    ck_assert_uint_eq(len, MLP_CHECKPOINT_HEADER + a.options_len +
-                               4 * (23 + 23) + 4);
+    ck_assert_uint_eq(len, MLP_CHECKPOINT_HEADER + a.options_len + 8 +
+                               4 * (23 + 23) + 4); /* 8: v3 inputs */
     ck_assert_int_eq(mlp_checkpoint_parse(buf, len, "mem", &b), 0);
     assert_same(&a, &b);
     /* Canonical: the same checkpoint encodes to the same bytes. */
@@ -306,7 +306,7 @@ START_TEST(test_layout_v2)
     small_ck(&a, 7);
     ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 1, &v1, &len1), 0);
     v2_fields(&a);
-    ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
+    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 2, &buf, &len), 0);
     ck_assert_uint_eq(le32(buf + 8), 2);              /* version */
     ck_assert_uint_eq(le32(buf + 12), 264);           /* header bytes */
     ck_assert_uint_eq(le64(buf + 16), len);
@@ -350,7 +350,7 @@ START_TEST(test_layout_v2)
     ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 1, &buf, &len),
                      MLP_EINVAL);
     ck_assert_msg_has("format version 1 holds no options text");
-    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 3, &buf, &len),
+    ck_assert_int_eq(mlp_checkpoint_encode_version(&a, 4, &buf, &len),
                      MLP_EINVAL);
     free(v1);
     mlp_checkpoint_free(&a);
@@ -368,7 +368,7 @@ START_TEST(test_plain_sgd_has_no_state)
     make_ck(&a, 3, 2, h, 2, 3, 0.0f, 9);
     ck_assert_uint_eq(a.nparams, 7 * 5 + 6 * 4 + 5 * 3);
     ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
-    ck_assert_uint_eq(len, MLP_CHECKPOINT_HEADER + 4 * a.nparams + 4);
+    ck_assert_uint_eq(len, MLP_CHECKPOINT_HEADER + 8 + 4 * a.nparams + 4);
     ck_assert_int_eq(mlp_checkpoint_parse(buf, len, NULL, &b), 0);
     ck_assert_uint_eq(b.nstate, 0);
     ck_assert_ptr_null(b.state);
@@ -396,7 +396,8 @@ START_TEST(test_roundtrip_file)
     assert_same(&a, &c);
     mlp_checkpoint_free(&c);
     ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_uint_eq((size_t)st.st_size, MLP_CHECKPOINT_HEADER + 4 * 46 + 4);
+    ck_assert_uint_eq((size_t)st.st_size, MLP_CHECKPOINT_HEADER + 8 + 4 * 46 +
+                                               4);
     /* Saving again replaces it; no temporary file stays. */
     ck_assert_int_eq(mlp_checkpoint_check_writable(path), 0);
     ck_assert_int_eq(mlp_checkpoint_save(path, &b), 0);
@@ -672,10 +673,10 @@ START_TEST(test_corrupt_envelope)
     expect_bad_file(dir, big, len, "bad magic");
     /* A newer format version, a header size this version does not have. */
     memcpy(big, buf, len);
-    put32(big + 8, 3);
+    put32(big + 8, 4);
     fix_crc(big, len);
-    expect_bad(big, len, "checkpoint format version 3; this mlptrain reads "
-                         "versions 1 to 2");
+    expect_bad(big, len, "checkpoint format version 4; this mlptrain reads "
+                         "versions 1 to 3");
     memcpy(big, buf, len);
     put32(big + 12, 256);
     fix_crc(big, len);
@@ -866,9 +867,9 @@ START_TEST(test_corrupt_v2)
     bad_field(buf, len, 240, 8, f64bits(NAN), "best loss nan");
     bad_field(buf, len, 248, 4, 4, "at epoch 4, best loss");
     bad_field(buf, len, 252, 4, 9, "at epoch 9) do not fit 3 epochs");
-    bad_field(buf, len, 8, 4, 3, "checkpoint format version 3; this "
-                                 "mlptrain reads versions 1 to 2");
-    bad_field(buf, len, 12, 4, 224, "header of 224 bytes; version 2 has 264");
+    bad_field(buf, len, 8, 4, 4, "checkpoint format version 4; this "
+                                 "mlptrain reads versions 1 to 3");
+    bad_field(buf, len, 12, 4, 224, "header of 224 bytes; version 3 has 264");
     free(buf);
     mlp_checkpoint_free(&a);
 }

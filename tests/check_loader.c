@@ -42,6 +42,7 @@ static void split_make(tsplit_t *t, size_t n, size_t dim, uint64_t stream)
         t->images[i * dim] = (uint8_t)(i & 255);
         t->images[i * dim + 1] = (uint8_t)(i >> 8);
     }
+    memset(&t->split, 0, sizeof(t->split));
     t->split.n = n;
     t->split.dim = dim;
     t->split.images = t->images;

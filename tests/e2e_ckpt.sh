@@ -29,7 +29,7 @@ else
     bad "v1 resume differs: $(figures "$TMP/full") / $(figures "$TMP/rest")"
 fi
 v=$(od -A n -t u4 -j 8 -N 4 "$TMP/v2.ckpt" | tr -d ' ')
-[ "$v" = 2 ] && ok "a save is format version 2" || bad "version $v"
+[ "$v" = 3 ] && ok "a save is format version 3" || bad "version $v"
 cmp -s "$V1" "$TMP/v1.ckpt" && ok "the version 1 file is left as it was" ||
     bad "the version 1 file changed"
 # The resumed run's options are the file's: a conflict names them.

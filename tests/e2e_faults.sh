@@ -161,7 +161,7 @@ expect_exit 1 "$TMP/magic.ckpt: not an mlptrain checkpoint (bad magic)" -- \
     --data "$D" --epochs 4 --resume "$TMP/magic.ckpt"
 cp "$TMP/c.ckpt" "$TMP/version.ckpt"
 printf '\007' | dd of="$TMP/version.ckpt" bs=1 seek=8 conv=notrunc 2>/dev/null
-expect_exit 1 "$TMP/version.ckpt: checkpoint format version 7; this mlptrain reads versions 1 to 2" -- \
+expect_exit 1 "$TMP/version.ckpt: checkpoint format version 7; this mlptrain reads versions 1 to 3" -- \
     --data "$D" --epochs 4 --resume "$TMP/version.ckpt"
 : >"$TMP/empty.ckpt"
 expect_exit 1 "$TMP/empty.ckpt: empty file" -- --data "$D" --epochs 4 --resume "$TMP/empty.ckpt"

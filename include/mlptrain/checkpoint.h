@@ -43,12 +43,15 @@
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
 
-#define MLP_CHECKPOINT_VERSION 2   /* written; 1 and 2 are read */
+#define MLP_CHECKPOINT_VERSION 3   /* written; 1, 2 and 3 are read */
 #define MLP_CHECKPOINT_MAGIC "MLPTCKPT"
 #define MLP_CHECKPOINT_HEADER 264  /* bytes before the options text */
 #define MLP_CHECKPOINT_HEADER_V1 224 /* version 1: before the payload */
 /* The most bytes of options text a checkpoint holds. */
 #define MLP_CHECKPOINT_MAX_OPTIONS 65536
+/* Bytes of one class name in version 3, with its NUL (dataset.h's
+ * MLP_CLASS_NAME_MAX). */
+#define MLP_CHECKPOINT_NAME_BYTES 64
 /* The largest checkpoint mlp_checkpoint_load reads (16 GiB: 2^31
  * parameters with momentum, 2^30 with Adam's two moments); a larger
  * header is refused before reading. */
@@ -93,6 +96,29 @@ typedef struct {
                                       exact format; NUL after options_len;
                                       NULL in version 1 */
     size_t options_len;
+    /*
+     * version 3: how raw inputs become the net's inputs, and the class
+     * names.  Versions 1 and 2 read as input_kind 0, no names.
+     *   input_kind 0 (MLP_XFORM_U8, transform.h): bytes, x' = x / 255.0f
+     *     (IDX, uint8 .npy); shift and scale are NULL.
+     *   input_kind 1 (MLP_XFORM_AFFINE): real features (CSV, float
+     *     .npy), x'[j] = (x[j] - shift[j]) * scale[j] in float, j < in;
+     *     shift and scale are (in) finite floats (--normalize none:
+     *     0 and 1).
+     * class_names: nnames = 0 (classes are numbers: class k is "k"), or
+     * nnames = out names, class k's at class_names[k]: NUL-terminated,
+     * 1 to MLP_CHECKPOINT_NAME_BYTES - 1 printable bytes (no control
+     * characters), in class order (which is byte-wise sorted for names
+     * from CSV labels).
+     * File layout, after the options text and before the payload: u32
+     * input_kind, u32 nnames, then (kind 1) in f32 shift, in f32 scale,
+     * then nnames names of MLP_CHECKPOINT_NAME_BYTES bytes, NUL-padded.
+     */
+    unsigned input_kind;
+    float *shift;                  /* (in) kind 1, else NULL */
+    float *scale;                  /* (in) kind 1, else NULL */
+    size_t nnames;                 /* 0 or out */
+    char (*class_names)[MLP_CHECKPOINT_NAME_BYTES]; /* (nnames) */
     /* payload, logical layouts */
     size_t nparams;                /* floats in params */
     float *params;                 /* per layer: w (out, in), then b (out) */
@@ -123,8 +149,9 @@ int mlp_checkpoint_restore(const mlp_checkpoint_t *ck, mlp_net_t *net,
  * mlp_checkpoint_parse would refuse (bad shape, non-finite values). */
 int mlp_checkpoint_encode(const mlp_checkpoint_t *ck, uint8_t **buf,
                           size_t *len);
-/* The same in format `version` (1 or 2): version 1 (no options text, no
- * version 2 fields) for tests of old files. */
+/* The same in format `version` (1, 2 or 3): version 1 (no options text,
+ * no version 2 fields) and 2 (no input transform or class names) for
+ * tests of old files. */
 int mlp_checkpoint_encode_version(const mlp_checkpoint_t *ck,
                                   unsigned version, uint8_t **buf,
                                   size_t *len);

@@ -1,11 +1,15 @@
 /*
- * dataset: a training and a test split of labelled images, in memory as
- * uint8, validated once before any thread starts.
+ * dataset: a training and a test split of labelled samples, in memory,
+ * validated once before any thread starts.  Features are bytes (IDX
+ * images, uint8 .npy: kept as uint8, decoded x / 255 by the loader) or
+ * real values (CSV, float .npy: kept as float32, decoded by the affine
+ * transform of transform.h); labels are class indices (uint8).
  *
  * mlp_dataset_load() reads the four IDX files of a directory
  * (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
  * t10k-labels-idx1-ubyte, each plain or with a .gz suffix; the plain name is
- * tried first).  Everything the model needs comes from the files: image size
+ * tried first); mlp_dataset_load_files() reads --train/--test files of any
+ * format (below).  Everything the model needs comes from the files: image size
  * from the image files (the test images must have the same size), the class
  * count as the largest training label + 1 (test labels must be below it), the
  * sample counts from the headers (images and labels must agree).  Limits take
@@ -22,13 +26,22 @@
 #include <stdint.h>
 
 #include "mlptrain/idx.h"
+#include "mlptrain/table.h"
+
+#define MLP_CLASS_NAME_MAX MLP_CSV_MAX_LABEL /* bytes, with the NUL */
+#define MLP_DATASET_MAX_CLASSES 256         /* labels are bytes */
 
 /* One split: a view, owned by the dataset (or by a test). */
 typedef struct {
     size_t n;              /* samples */
     size_t dim;            /* values per sample: rows * cols */
-    const uint8_t *images; /* (n, dim) pixels */
+    const uint8_t *images; /* (n, dim) pixels; NULL when features is set */
     const uint8_t *labels; /* (n) class indices, each < nclasses */
+    const float *features; /* (n, dim) real features (CSV, float .npy),
+                              raw: the loader applies the affine transform
+                              (transform.h); NULL for bytes */
+    const float *shift, *scale; /* (dim) with features: x' = (x - shift)
+                              * scale, owned by the dataset */
 } mlp_split_t;
 
 enum { MLP_FILE_TRAIN_IMAGES, MLP_FILE_TRAIN_LABELS, MLP_FILE_TEST_IMAGES,
@@ -50,7 +63,64 @@ typedef struct {
     mlp_file_info_t files[MLP_NFILES];
     mlp_idx_t idx[MLP_NFILES];   /* owned buffers */
     uint8_t *val_buf;            /* owned: val images (n, dim), then labels */
+    /* Loaded by mlp_dataset_load_files: */
+    int real;                    /* 1: features are floats (split.features,
+                                    raw values); 0: bytes (split.images) */
+    int from_files;              /* 1: --train/--test files, not --data */
+    int image;                   /* 1: images (IDX, 3 dimensions): rows x
+                                    cols, augmentable; 0: rows of features
+                                    (rows = 1, cols = dim) */
+    mlp_format_t format[2];      /* of the train and test files */
+    char (*class_names)[MLP_CLASS_NAME_MAX]; /* (nclasses) from text
+                                    labels, or NULL: the classes are numbers */
+    void *own_x[2];              /* train, test features (bytes or floats) */
+    float *shift, *scale;        /* (dim) real features' transform, set by
+                                    mlp_dataset_set_transform */
+    uint8_t *own_y[2];           /* train, test labels */
 } mlp_dataset_t;
+
+/*
+ * --train/--test files of any format (table.h), instead of a directory.
+ *
+ * Both splits must have the same kind of features (bytes or real) and the
+ * same width.  Classes: integer labels are class indices (the count is the
+ * largest training label + 1); text labels (a CSV label column) that are
+ * all non-negative integers are numbers too; any other text labels are
+ * class names, numbered in byte-wise (strcmp) order of the distinct names
+ * in the training file, and a test label must be one of them.  At most
+ * MLP_DATASET_MAX_CLASSES classes.  The whole of every file is read and
+ * checked (labels decide the class count whatever the limits); only the
+ * first limit_* rows are kept.
+ *
+ * With train NULL (eval, predict of a saved model) only the test split is
+ * loaded: the class count is `nclasses` and text labels map onto `names`
+ * (NULL: numbers).  Errors: as table.h, plus MLP_EINVAL for files that
+ * disagree (naming both).
+ */
+typedef struct {
+    const char *train, *train_labels;  /* labels: IDX or .npy, when the
+                                          features file holds none */
+    const char *test, *test_labels;
+    mlp_csv_opts_t csv;                /* label column, header */
+    size_t limit_train, limit_test;    /* 0: all */
+    size_t nclasses;                   /* train NULL: the model's */
+    const char (*names)[MLP_CLASS_NAME_MAX]; /* train NULL: the model's
+                                          class names, or NULL */
+} mlp_dataset_files_t;
+
+int mlp_dataset_load_files(const mlp_dataset_files_t *f,
+                           mlp_dataset_t **out);
+
+/*
+ * The affine transform of a dataset of real features (transform.h): the
+ * given shift and scale (dim each; a saved model's), or, when shift is
+ * NULL, fitted by `norm` on the training split as it stands (after limits
+ * and the hold-out: the rows trained on).  Every split then points at it.
+ * A dataset of bytes: MLP_EUSAGE when norm asks for a scaling (bytes are
+ * always x / 255), else nothing to do.
+ */
+int mlp_dataset_set_transform(mlp_dataset_t *ds, int norm,
+                              const float *shift, const float *scale);
 
 /* The file names, without .gz, indexed by MLP_FILE_*. */
 extern const char *const mlp_dataset_file_names[MLP_NFILES];

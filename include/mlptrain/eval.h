@@ -117,6 +117,11 @@ typedef struct {
 int mlp_eval_class_names(const char *list, const mlp_dataset_t *ds,
                          size_t nclasses, mlp_class_names_t *out);
 void mlp_class_names_free(mlp_class_names_t *cn);
+/* Names from an array (a model's, dataset.h's): the same ownership.
+ * When ds has class names (text labels), mlp_eval_class_names without a
+ * list uses them. */
+int mlp_eval_class_names_from(const char (*names)[MLP_CLASS_NAME_MAX],
+                              size_t nclasses, mlp_class_names_t *out);
 
 /*
  * MLP_EINVAL, naming model_path and the mismatch, unless the model of ck
@@ -137,6 +142,17 @@ int mlp_eval_check_fit(const mlp_checkpoint_t *ck, const char *model_path,
  * checkpoint's, the data's, mlp_eval_check_fit's, MLP_EINVAL (no test
  * samples), the net's.
  */
+/* A net of the checkpoint's shape and parameters, prepared for n rows in
+ * batches of `batch` (net.h); errors name the model. */
+int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
+                 size_t n, size_t batch, mlp_net_t **net);
+
+/* The same with a test file of any format (f->test, f->test_labels,
+ * f->csv, f->limit_test; the model's classes and names stand in for a
+ * training file): the model's input transform is applied. */
+int mlp_eval_open_files(const char *model, const mlp_dataset_files_t *f,
+                        int threads, size_t batch, mlp_checkpoint_t *ck,
+                        mlp_dataset_t **ds, mlp_net_t **net);
 int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
                   int threads, size_t batch, mlp_checkpoint_t *ck,
                   mlp_dataset_t **ds, mlp_net_t **net);

@@ -20,7 +20,8 @@
  * Workers: with workers = 0 the trainer thread decodes each batch itself in
  * mlp_loader_next (no threads).  With N > 0 workers, each takes the next
  * unclaimed sequence number, waits for its slot, decodes pixels to float
- * (p / 255) and labels to int32, and publishes.  The ring has a fixed number
+ * (p / 255) or real features by the affine transform (x - shift) * scale,
+ * and labels to int32, and publishes.  The ring has a fixed number
  * of slots (see mlp_loader_create), so memory is bounded however large N is.
  *
  * Shutdown: mlp_loader_destroy aborts the ring, wakes and joins every worker,

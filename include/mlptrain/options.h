@@ -68,6 +68,13 @@ typedef struct {
                                       < 0: only a non-finite loss */
     /* data */
     char data_dir[MLP_PATH_MAX];
+    char train_path[MLP_PATH_MAX];  /* --train FILE; "": --data */
+    char test_path[MLP_PATH_MAX];
+    char train_labels_path[MLP_PATH_MAX];
+    char test_labels_path[MLP_PATH_MAX];
+    char label_col[MLP_PATH_MAX];  /* CSV label column; "": the last */
+    int header;                    /* mlp_header_t (csv.h) */
+    int normalize;                 /* mlp_norm_t (transform.h) */
     size_t limit_train;            /* 0: all */
     size_t limit_test;             /* 0: all */
     size_t val;                    /* training samples held out for

@@ -1,0 +1,47 @@
+/*
+ * transform: the input scaling a model applies to raw features, the same
+ * in training, eval, predict and export.
+ *
+ *   MLP_XFORM_U8      bytes (IDX, .npy uint8): x' = (float)x / 255.0f,
+ *                     exactly as mlptrain always decoded images.
+ *   MLP_XFORM_AFFINE  real features (CSV, .npy float32/float64):
+ *                     x'[j] = (x[j] - shift[j]) * scale[j], in float.
+ *
+ * The affine parameters come from the training rows actually trained on
+ * (after --limit-train and the --val hold-out), by --normalize:
+ *   none      shift 0, scale 1 (x' = x exactly)
+ *   minmax    shift = min_j, scale = 1 / (max_j - min_j)   (x' in [0, 1])
+ *   standard  shift = mean_j, scale = 1 / std_j (population std) (default)
+ * computed in double and rounded to float.  A constant column (range or
+ * std 0) gets scale 1.  Standard is the default for real features: it
+ * gives every feature the same scale whatever its units, as an MLP with
+ * one learning rate needs, and one outlier does not squash a column the
+ * way it does with minmax.
+ *
+ * Thread-safe (pure functions over the caller's arrays).
+ */
+#ifndef MLPTRAIN_TRANSFORM_H
+#define MLPTRAIN_TRANSFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { MLP_XFORM_U8 = 0, MLP_XFORM_AFFINE = 1 } mlp_xform_kind_t;
+
+typedef enum {
+    MLP_NORM_AUTO = 0,   /* standard for real features; bytes: x / 255 */
+    MLP_NORM_NONE, MLP_NORM_MINMAX, MLP_NORM_STANDARD
+} mlp_norm_t;
+
+/* The --normalize names, indexed by mlp_norm_t ("auto" first). */
+extern const char *const mlp_norm_names[];
+
+/* Fit shift and scale (each (dim)) on n rows of x (n, dim). */
+void mlp_transform_fit(mlp_norm_t norm, const float *x, size_t n,
+                       size_t dim, float *shift, float *scale);
+
+/* out[j] = (x[j] - shift[j]) * scale[j] for j < dim. */
+void mlp_transform_affine(const float *x, const float *shift,
+                          const float *scale, size_t dim, float *out);
+
+#endif

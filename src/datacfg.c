@@ -1,0 +1,49 @@
+/*
+ * datacfg: the dataset the options name (see datacfg.h).
+ * Non-goals: reading files (dataset.c, dataset_files.c).
+ */
+#include <string.h>
+
+#include "mlptrain/datacfg.h"
+#include "mlptrain/error.h"
+
+/* "" reads as NULL. */
+static const char *opt_path(const char *p)
+{
+    return p[0] != '\0' ? p : NULL;
+}
+
+int mlp_dataset_from_config(const mlp_config_t *cfg, size_t nclasses,
+                            const char (*names)[MLP_CLASS_NAME_MAX],
+                            mlp_dataset_t **ds)
+{
+    mlp_dataset_files_t f;
+
+    if (cfg->train_path[0] == '\0' && (nclasses == 0 ||
+                                        cfg->test_path[0] == '\0')) {
+        if (cfg->test_path[0] != '\0' || cfg->train_labels_path[0] != '\0' ||
+            cfg->test_labels_path[0] != '\0')
+            return mlp_error_set(MLP_EUSAGE, "options '--test', "
+                                 "'--train-labels', '--test-labels' go with "
+                                 "--train FILE");
+        return mlp_dataset_load(cfg->data_dir, cfg->limit_train,
+                                cfg->limit_test, ds);
+    }
+    if (cfg->test_path[0] == '\0')
+        return mlp_error_set(MLP_EUSAGE, "option '--%s' needs --test FILE%s",
+                             nclasses ? "test" : "train", nclasses ? "" :
+                             ": every run reports its test accuracy");
+    memset(&f, 0, sizeof(f));
+    f.train = nclasses ? NULL : cfg->train_path;
+    f.nclasses = nclasses;
+    f.names = names;
+    f.train_labels = opt_path(cfg->train_labels_path);
+    f.test = cfg->test_path;
+    f.test_labels = opt_path(cfg->test_labels_path);
+    f.csv.header = (mlp_header_t)cfg->header;
+    f.csv.label = cfg->label_col;
+    f.limit_train = cfg->limit_train;
+    f.limit_test = cfg->limit_test;
+    return mlp_dataset_load_files(&f, ds);
+}
+

@@ -1,0 +1,335 @@
+/*
+ * input: a data file's bytes, plain, gunzipped or out of a zip member,
+ * streamed through two fixed buffers (see input.h).
+ *
+ * Layers: raw bytes (the fd opened by infile, a memory buffer, or a libzip
+ * member) land in `raw`; when the raw bytes start with the gzip magic they
+ * are inflated into `buf`, else copied.  Readers consume `buf`.  libzip
+ * reads the archive's fd itself (zip_fdopen); the fd comes from
+ * mlp_infile_open, so only regular files are ever opened.
+ *
+ * Non-goals: seeking, writing, zip archives other than NumPy's .npz layout
+ * (one file per member; encrypted members are refused by libzip).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zip.h>
+#include <zlib.h>
+
+#include "mlptrain/error.h"
+#include "mlptrain/infile.h"
+#include "mlptrain/input.h"
+
+#define RAW_SIZE 65536
+#define BUF_SIZE (2 * MLP_INPUT_PEEK_MAX)
+
+struct mlp_input {
+    char name[4200];
+    int fd;                    /* -1: not a file */
+    const uint8_t *mem;        /* memory input */
+    size_t mem_len, mem_pos;
+    zip_t *zip;                /* zip member input */
+    zip_file_t *zf;
+    int is_zip;                /* raw bytes start with PK\3\4 */
+    int gz;                    /* inflating */
+    int z_live;                /* z initialised */
+    int z_done;                /* the last member ended */
+    z_stream z;
+    uint8_t raw[RAW_SIZE];
+    size_t rpos, rlen;
+    int raw_eof;
+    uint8_t buf[BUF_SIZE];
+    size_t pos, len;           /* unread bytes: buf[pos, len) */
+    int eof;                   /* no more bytes after buf */
+    uint64_t produced, consumed;
+};
+
+/* Refill `raw` (keeping what is unread). */
+static int raw_fill(mlp_input_t *in)
+{
+    size_t got = 0;
+    int rc;
+
+    if (in->raw_eof)
+        return 0;
+    if (in->rpos > 0) {
+        memmove(in->raw, in->raw + in->rpos, in->rlen - in->rpos);
+        in->rlen -= in->rpos;
+        in->rpos = 0;
+    }
+    if (in->rlen == RAW_SIZE)
+        return 0;
+    if (in->fd >= 0) {
+        if ((rc = mlp_infile_read(in->fd, in->name, in->raw + in->rlen,
+                                  RAW_SIZE - in->rlen, &got)) != 0)
+            return rc;
+    } else if (in->zf != NULL) {
+        zip_int64_t n = zip_fread(in->zf, in->raw + in->rlen,
+                                  RAW_SIZE - in->rlen);
+
+        if (n < 0)
+            return mlp_error_set(MLP_EFORMAT, "%s: %s", in->name,
+                                 zip_error_strerror(zip_file_get_error(
+                                     in->zf)));
+        got = (size_t)n;
+    } else {
+        got = in->mem_len - in->mem_pos;
+        if (got > RAW_SIZE - in->rlen)
+            got = RAW_SIZE - in->rlen;
+        memcpy(in->raw + in->rlen, in->mem + in->mem_pos, got);
+        in->mem_pos += got;
+    }
+    if (got == 0)
+        in->raw_eof = 1;
+    in->rlen += got;
+    return 0;
+}
+
+/* Decompressed bytes into dst: *got < n only at the end. */
+static int produce(mlp_input_t *in, uint8_t *dst, size_t n, size_t *got)
+{
+    int rc;
+
+    *got = 0;
+    while (*got < n) {
+        if (in->rpos == in->rlen && (rc = raw_fill(in)) != 0)
+            return rc;
+        if (!in->gz) {
+            size_t k = in->rlen - in->rpos;
+
+            if (k == 0)
+                break;
+            if (k > n - *got)
+                k = n - *got;
+            memcpy(dst + *got, in->raw + in->rpos, k);
+            in->rpos += k;
+            *got += k;
+            continue;
+        }
+        if (in->z_done) {
+            if (in->rpos == in->rlen)
+                break;
+            /* Another member, as gunzip reads them, or garbage. */
+            if (in->rlen - in->rpos < 2 && (rc = raw_fill(in)) != 0)
+                return rc;
+            if (in->rlen - in->rpos < 2 || in->raw[in->rpos] != 0x1f ||
+                in->raw[in->rpos + 1] != 0x8b)
+                return mlp_error_set(MLP_EFORMAT, "%s: trailing bytes "
+                                     "after the gzip stream", in->name);
+            inflateReset(&in->z);
+            in->z_done = 0;
+        }
+        if (in->rpos == in->rlen)
+            return mlp_error_set(MLP_EFORMAT, "%s: truncated gzip stream",
+                                 in->name);
+        in->z.next_in = in->raw + in->rpos;
+        in->z.avail_in = (uInt)(in->rlen - in->rpos);
+        in->z.next_out = dst + *got;
+        in->z.avail_out = (uInt)(n - *got);
+        rc = inflate(&in->z, Z_NO_FLUSH);
+        *got = n - in->z.avail_out;
+        in->rpos = in->rlen - in->z.avail_in;
+        if (rc == Z_STREAM_END)
+            in->z_done = 1;
+        else if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return mlp_error_set(MLP_EFORMAT, "%s: corrupt gzip stream: %s",
+                                 in->name, in->z.msg ? in->z.msg : "error");
+    }
+    in->produced += *got;
+    if (in->produced > MLP_INPUT_MAX_BYTES)
+        return mlp_error_set(MLP_EFORMAT, "%s: more than %llu bytes of "
+                             "data", in->name,
+                             (unsigned long long)MLP_INPUT_MAX_BYTES);
+    return 0;
+}
+
+static int start(mlp_input_t *in)
+{
+    int rc;
+
+    if ((rc = raw_fill(in)) != 0)
+        return rc;
+    in->is_zip = in->rlen >= 4 && memcmp(in->raw, "PK\3\4", 4) == 0;
+    if (in->rlen >= 2 && in->raw[0] == 0x1f && in->raw[1] == 0x8b) {
+        if (inflateInit2(&in->z, 15 + 16) != Z_OK)
+            return mlp_error_set(MLP_ENOMEM, "%s: cannot start inflating",
+                                 in->name);
+        in->z_live = 1;
+        in->gz = 1;
+    }
+    return 0;
+}
+
+static int alloc(const char *name, mlp_input_t **out)
+{
+    mlp_input_t *in = calloc(1, sizeof(*in));
+
+    *out = NULL;
+    if (in == NULL)
+        return mlp_error_set(MLP_ENOMEM, "cannot allocate a reader for '%s'",
+                             name);
+    in->fd = -1;
+    snprintf(in->name, sizeof(in->name), "%s", name);
+    *out = in;
+    return 0;
+}
+
+int mlp_input_open(const char *path, mlp_input_t **out)
+{
+    mlp_input_t *in;
+    uint64_t size;
+    int rc;
+
+    if ((rc = alloc(path, &in)) != 0)
+        return rc;
+    if ((rc = mlp_infile_open(path, &in->fd, &size)) != 0 ||
+        (rc = start(in)) != 0) {
+        mlp_input_close(in);
+        return rc;
+    }
+    *out = in;
+    return 0;
+}
+
+int mlp_input_open_mem(const uint8_t *buf, size_t len, const char *name,
+                       mlp_input_t **out)
+{
+    mlp_input_t *in;
+    int rc;
+
+    if ((rc = alloc(name ? name : "<buffer>", &in)) != 0)
+        return rc;
+    in->mem = buf;
+    in->mem_len = len;
+    if ((rc = start(in)) != 0) {
+        mlp_input_close(in);
+        return rc;
+    }
+    *out = in;
+    return 0;
+}
+
+int mlp_input_open_member(const char *path, const char *member,
+                          mlp_input_t **out)
+{
+    mlp_input_t *in;
+    uint64_t size;
+    zip_int64_t idx;
+    char full[4200];
+    int fd = -1, zerr = 0, rc;
+
+    *out = NULL;
+    snprintf(full, sizeof(full), "%s (%s)", path, member);
+    if ((rc = alloc(full, &in)) != 0)
+        return rc;
+    if ((rc = mlp_infile_open(path, &fd, &size)) != 0)
+        goto fail;
+    if ((in->zip = zip_fdopen(fd, ZIP_RDONLY, &zerr)) == NULL) {
+        zip_error_t ze;
+
+        close(fd);
+        zip_error_init_with_code(&ze, zerr);
+        rc = mlp_error_set(MLP_EFORMAT, "%s: not a readable zip archive: "
+                           "%s", path, zip_error_strerror(&ze));
+        zip_error_fini(&ze);
+        goto fail;
+    }
+    if ((idx = zip_name_locate(in->zip, member, 0)) < 0) {
+        rc = mlp_error_set(MLP_EFORMAT, "%s: the archive has no member "
+                           "'%s'", path, member);
+        goto fail;
+    }
+    if ((in->zf = zip_fopen_index(in->zip, (zip_uint64_t)idx, 0)) == NULL) {
+        rc = mlp_error_set(MLP_EFORMAT, "%s: cannot read member '%s': %s",
+                           path, member,
+                           zip_error_strerror(zip_get_error(in->zip)));
+        goto fail;
+    }
+    if ((rc = start(in)) != 0)
+        goto fail;
+    *out = in;
+    return 0;
+fail:
+    mlp_input_close(in);
+    return rc;
+}
+
+int mlp_input_is_zip(const mlp_input_t *in)
+{
+    return in->is_zip;
+}
+
+const char *mlp_input_name(const mlp_input_t *in)
+{
+    return in->name;
+}
+
+int mlp_input_peek(mlp_input_t *in, size_t n, const uint8_t **p,
+                   size_t *got)
+{
+    int rc;
+
+    if (n > MLP_INPUT_PEEK_MAX)
+        n = MLP_INPUT_PEEK_MAX;
+    if (in->len - in->pos < n && !in->eof) {
+        size_t k;
+
+        memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+        in->len -= in->pos;
+        in->pos = 0;
+        if ((rc = produce(in, in->buf + in->len, BUF_SIZE - in->len,
+                          &k)) != 0)
+            return rc;
+        if (k < BUF_SIZE - in->len)
+            in->eof = 1;
+        in->len += k;
+    }
+    *p = in->buf + in->pos;
+    *got = in->len - in->pos < n ? in->len - in->pos : n;
+    return 0;
+}
+
+int mlp_input_read(mlp_input_t *in, void *buf, size_t n, size_t *got)
+{
+    uint8_t *dst = buf;
+    size_t k = in->len - in->pos, more = 0;
+    int rc;
+
+    if (k > n)
+        k = n;
+    memcpy(dst, in->buf + in->pos, k);
+    in->pos += k;
+    if (k < n && !in->eof) {
+        if ((rc = produce(in, dst + k, n - k, &more)) != 0) {
+            *got = k;
+            return rc;
+        }
+        if (more < n - k)
+            in->eof = 1;
+    }
+    *got = k + more;
+    in->consumed += *got;
+    return 0;
+}
+
+uint64_t mlp_input_offset(const mlp_input_t *in)
+{
+    return in->consumed;
+}
+
+void mlp_input_close(mlp_input_t *in)
+{
+    if (in == NULL)
+        return;
+    if (in->z_live)
+        inflateEnd(&in->z);
+    if (in->zf != NULL)
+        zip_fclose(in->zf);
+    if (in->zip != NULL)
+        zip_discard(in->zip);
+    if (in->fd >= 0)
+        close(in->fd);
+    free(in);
+}

@@ -1,0 +1,484 @@
+/*
+ * Unit tests of the data readers: npy (header dict, dtypes, conversion),
+ * csv (layout, header detection, values), input (gzip), table (format
+ * sniffing, labels files), the dataset of files (class names, limits,
+ * hold-out of real rows) and transform (fit against statistics computed
+ * here).  Every hostile input must fail with the file, the row or line
+ * and the column in the message.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "check_main.h"
+#include "mlptrain/csv.h"
+#include "mlptrain/dataset.h"
+#include "mlptrain/error.h"
+#include "mlptrain/npy.h"
+#include "mlptrain/table.h"
+#include "mlptrain/transform.h"
+#include "testutil.h"
+
+#define msg_has(s)                                                          \
+    ck_assert_msg(strstr(mlp_error_message(), (s)) != NULL,                 \
+                  "message '%s' lacks '%s'", mlp_error_message(), (s))
+
+/* A .npy file in memory: version 1, the dict padded as numpy pads it. */
+static size_t make_npy(uint8_t *buf, const char *dict, const void *data,
+                       size_t n)
+{
+    size_t dl = strlen(dict), hl = (10 + dl + 1 + 63) / 64 * 64 - 10;
+
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (uint8_t)(hl & 0xff);
+    buf[9] = (uint8_t)(hl >> 8);
+    memcpy(buf + 10, dict, dl);
+    memset(buf + 10 + dl, ' ', hl - dl - 1);
+    buf[10 + hl - 1] = '\n';
+    memcpy(buf + 10 + hl, data, n);
+    return 10 + hl + n;
+}
+
+static char *write_tmp(char **dir, const char *name, const void *b,
+                       size_t n)
+{
+    char *p;
+
+    if (*dir == NULL)
+        *dir = tu_mkdtemp();
+    p = tu_path(*dir, name);
+    ck_assert_int_eq(tu_write_bytes(p, b, n), 0);
+    return p;
+}
+
+/* ---- npy ------------------------------------------------------------ */
+
+START_TEST(test_npy_dict)
+{
+    mlp_npy_header_t h;
+    const char *ok = "{'descr': '<f4', 'fortran_order': False, "
+                     "'shape': (3, 2), }";
+
+    ck_assert_int_eq(mlp_npy_parse_dict(ok, strlen(ok), "a.npy", &h), 0);
+    ck_assert_int_eq(h.dtype, MLP_NPY_F4);
+    ck_assert_uint_eq(h.n, 3);
+    ck_assert_uint_eq(h.d, 2);
+    ck_assert_uint_eq(h.ndim, 2);
+    ok = "{\"shape\": (5,), \"fortran_order\": False, \"descr\": \"|u1\"}";
+    ck_assert_int_eq(mlp_npy_parse_dict(ok, strlen(ok), "a.npy", &h), 0);
+    ck_assert_uint_eq(h.ndim, 1);
+    ck_assert_uint_eq(h.n, 5);
+    ck_assert_int_eq(h.dtype, MLP_NPY_U1);
+}
+END_TEST
+
+START_TEST(test_npy_dict_hostile)
+{
+    static const struct {
+        const char *dict, *want;
+    } bad[] = {
+        {"{'descr': '>f4', 'fortran_order': False, 'shape': (3, 2)}",
+         "big-endian"},
+        {"{'descr': '|O', 'fortran_order': False, 'shape': (3, 2)}",
+         "'|O' is not supported"},
+        {"{'descr': '<U3', 'fortran_order': False, 'shape': (3, 2)}",
+         "not supported"},
+        {"{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2)}",
+         "Fortran order"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2, 2)}",
+         "3 dimensions"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': ()}",
+         "0 dimensions"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, 0)}",
+         "no features"},
+        {"{'descr': '<f4', 'fortran_order': False}", "missing"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), "
+         "'x': 1}", "unexpected key 'x'"},
+        {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, "
+         "'shape': (3,)}", "unexpected key 'descr'"},
+        {"{'descr': '<f4' 'fortran_order': False, 'shape': (3,)}",
+         "expected ',' or '}'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3,)} x",
+         "bytes after the dict"},
+        {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,)}",
+         "expected a quoted string"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': "
+         "(99999999999999999999,)}", "too large"},
+    };
+    mlp_npy_header_t h;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        mlp_error_clear();
+        ck_assert_int_eq(mlp_npy_parse_dict(bad[i].dict, strlen(bad[i].dict),
+                                            "bad.npy", &h), MLP_EFORMAT);
+        msg_has("bad.npy: ");
+        msg_has(bad[i].want);
+    }
+}
+END_TEST
+
+START_TEST(test_npy_values)
+{
+    uint8_t buf[512];
+    float f[6] = {1.5f, -2.0f, 0.0f, 3.25f, 1e-3f, 7.0f}, out[6];
+    double d[4] = {0.1, 1e300, 2.0, 3.0};
+    mlp_input_t *in;
+    mlp_npy_header_t h;
+    size_t len;
+
+    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
+                        "'shape': (3, 2), }", f, sizeof(f));
+    ck_assert_int_eq(mlp_input_open_mem(buf, len, "f.npy", &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), 0);
+    ck_assert(memcmp(out, f, sizeof(f)) == 0);
+    ck_assert_int_eq(mlp_npy_check_end(in), 0);
+    mlp_input_close(in);
+    /* Truncated: the row is named. */
+    ck_assert_int_eq(mlp_input_open_mem(buf, len - 5, "f.npy", &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
+    msg_has("f.npy: truncated .npy data: row 2 is incomplete");
+    mlp_input_close(in);
+    /* float64 beyond float's range: row 0, column 1. */
+    len = make_npy(buf, "{'descr': '<f8', 'fortran_order': False, "
+                        "'shape': (2, 2), }", d, sizeof(d));
+    ck_assert_int_eq(mlp_input_open_mem(buf, len, "d.npy", &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), MLP_EFORMAT);
+    msg_has("d.npy: row 0, column 1: infinite");
+    mlp_input_close(in);
+    /* NaN at row 1, column 0. */
+    f[2] = NAN;
+    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
+                        "'shape': (3, 2), }", f, sizeof(f));
+    ck_assert_int_eq(mlp_input_open_mem(buf, len, "n.npy", &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
+    msg_has("n.npy: row 1, column 0: NaN");
+    mlp_input_close(in);
+    /* Trailing bytes after the array. */
+    f[2] = 0.0f;
+    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
+                        "'shape': (2, 2), }", f, sizeof(f));
+    ck_assert_int_eq(mlp_input_open_mem(buf, len, "t.npy", &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), 0);
+    ck_assert_int_eq(mlp_npy_check_end(in), MLP_EFORMAT);
+    msg_has("t.npy: bytes after the .npy array");
+    mlp_input_close(in);
+}
+END_TEST
+
+START_TEST(test_npy_labels)
+{
+    uint8_t buf[512];
+    int64_t y[4] = {0, 3, 2, -1};
+    int32_t out[4];
+    mlp_input_t *in;
+    mlp_npy_header_t h;
+    size_t len;
+
+    len = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
+                        "'shape': (4,), }", y, sizeof(y));
+    ck_assert_int_eq(mlp_input_open_mem(buf, len, "y.npy", &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 3, out), 0);
+    ck_assert_int_eq(out[1], 3);
+    ck_assert_int_eq(mlp_npy_read_labels(in, &h, 3, 1, out), MLP_EFORMAT);
+    msg_has("y.npy: row 3, column 0: label not in 0..");
+    mlp_input_close(in);
+    /* Float labels are refused. */
+    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
+                        "'shape': (4,), }", y, 16);
+    ck_assert_int_eq(mlp_input_open_mem(buf, len, "yf.npy", &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 4, out), MLP_EFORMAT);
+    msg_has("labels must be integers");
+    mlp_input_close(in);
+    /* Not a .npy at all. */
+    ck_assert_int_eq(mlp_input_open_mem((const uint8_t *)"hello world!", 12,
+                                        "x.npy", &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+    msg_has("x.npy: not a .npy file");
+    mlp_input_close(in);
+}
+END_TEST
+
+/* ---- csv ------------------------------------------------------------ */
+
+/* Open text as a CSV; 0 or the status. */
+static int csv_open(const char *text, const char *label, mlp_header_t hd,
+                    mlp_csv_t **c)
+{
+    mlp_input_t *in;
+    mlp_csv_opts_t o = {hd, label, 0};
+    int rc = mlp_input_open_mem((const uint8_t *)text, strlen(text),
+                                "t.csv", &in);
+
+    return rc != 0 ? rc : mlp_csv_open(in, &o, c);
+}
+
+/* Read every row; 0 or the status. */
+static int csv_all(mlp_csv_t *c, float *x, char (*lab)[MLP_CSV_MAX_LABEL],
+                   size_t *n)
+{
+    size_t got;
+    int rc;
+
+    *n = 0;
+    do {
+        rc = mlp_csv_next(c, 2, x + *n * mlp_csv_features(c),
+                          lab ? lab + *n : NULL, &got);
+        *n += got;
+    } while (rc == 0 && got == 2);
+    return rc;
+}
+
+START_TEST(test_csv_layouts)
+{
+    float x[64];
+    char lab[16][MLP_CSV_MAX_LABEL];
+    mlp_csv_t *c;
+    size_t n;
+
+    /* auto: a header (a feature cell is not a number), label last */
+    ck_assert_int_eq(csv_open("a,b,y\n1,2.5,cat\n-3e2, 4 ,dog\n\n5,6,cat",
+                              NULL, MLP_HEADER_AUTO, &c), 0);
+    ck_assert_int_eq(mlp_csv_has_header(c), 1);
+    ck_assert_int_eq(mlp_csv_label_col(c), 2);
+    ck_assert_uint_eq(mlp_csv_features(c), 2);
+    ck_assert_int_eq(csv_all(c, x, lab, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert(x[0] == 1.0f && x[1] == 2.5f && x[2] == -300.0f &&
+              x[3] == 4.0f && x[5] == 6.0f);
+    ck_assert_str_eq(lab[1], "dog");
+    mlp_csv_close(c);
+    /* auto: no header (numbers only; the label column may be text) */
+    ck_assert_int_eq(csv_open("1,2,cat\n3,4,dog\n", NULL, MLP_HEADER_AUTO,
+                              &c), 0);
+    ck_assert_int_eq(mlp_csv_has_header(c), 0);
+    ck_assert_int_eq(csv_all(c, x, lab, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(lab[0], "cat");
+    mlp_csv_close(c);
+    /* label by index 0, quoted fields, CRLF */
+    ck_assert_int_eq(csv_open("\"x,1\",1,2\r\n\"y\"\"\",3,4\r\n", "0",
+                              MLP_HEADER_NO, &c), 0);
+    ck_assert_int_eq(csv_all(c, x, lab, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(lab[0], "x,1");
+    ck_assert_str_eq(lab[1], "y\"");
+    ck_assert(x[0] == 1.0f && x[3] == 4.0f);
+    mlp_csv_close(c);
+    /* label by name */
+    ck_assert_int_eq(csv_open("y,a\n0,1\n1,2\n", "y", MLP_HEADER_AUTO, &c),
+                     0);
+    ck_assert_int_eq(mlp_csv_label_col(c), 0);
+    ck_assert_int_eq(csv_all(c, x, lab, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    mlp_csv_close(c);
+    /* %.9g round-trips a float exactly */
+    ck_assert_int_eq(csv_open("0.0980392173,1\n", NULL, MLP_HEADER_NO, &c),
+                     0);
+    ck_assert_int_eq(csv_all(c, x, NULL, &n), 0);
+    ck_assert(x[0] == 25.0f / 255.0f);
+    mlp_csv_close(c);
+}
+END_TEST
+
+START_TEST(test_csv_hostile)
+{
+    static const struct {
+        const char *text, *label, *want;
+    } bad[] = {
+        {"a,b,y\n1,2,0\n3,4\n", NULL, "t.csv: line 3 has 2 fields; line 1 "
+                                      "has 3"},
+        {"a,b,y\n1,2,0\n3,4,0,9\n", NULL, "line 3 has 4 fields"},
+        {"a,b,y\n1,x,0\n", NULL, "t.csv: line 2, column 1 ('b'): not a "
+                                 "number: 'x'"},
+        {"1,2,0\n1,,0\n", NULL, "t.csv: line 2, column 1: empty cell"},
+        {"1,2,0\n1,nan,0\n", NULL, "line 2, column 1: NaN"},
+        {"1,2,0\n1,inf,0\n", NULL, "line 2, column 1: infinite"},
+        {"1,2,0\n1,1e39,0\n", NULL, "line 2, column 1: infinite"},
+        {"1,2,0\n1,2,\n", NULL, "line 2, column 2: empty label"},
+        {"", NULL, "t.csv: empty file"},
+        {"\n\n", NULL, "t.csv: empty file"},
+        {"a,b\n1,2\n", "z", "--label 'z': no column of that name"},
+        {"a,b\n1,2\n", "5", "--label 5: the file has 2 columns"},
+        {"y\n1\n", NULL, "no feature columns"},
+        {"1,2,0\n1,\"2,0\n", NULL, "line 2: "},
+    };
+    float x[64];
+    mlp_csv_t *c;
+    size_t n;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc;
+
+        mlp_error_clear();
+        rc = csv_open(bad[i].text, bad[i].label, MLP_HEADER_AUTO, &c);
+        if (rc == 0) {
+            rc = csv_all(c, x, NULL, &n);
+            mlp_csv_close(c);
+        }
+        ck_assert_msg(rc == MLP_EFORMAT, "case %zu: status %d", i, rc);
+        msg_has(bad[i].want);
+    }
+}
+END_TEST
+
+/* A field with no end is not read without bound. */
+START_TEST(test_csv_long_field)
+{
+    size_t n = MLP_CSV_MAX_FIELD + 10000;
+    char *text = malloc(n + 1);
+    mlp_csv_t *c;
+
+    ck_assert_ptr_nonnull(text);
+    memset(text, '7', n);
+    text[n] = '\0';
+    ck_assert_int_eq(csv_open(text, NULL, MLP_HEADER_NO, &c), MLP_EFORMAT);
+    msg_has("a field longer than");
+    free(text);
+}
+END_TEST
+
+/* ---- gzip, table, dataset ------------------------------------------- */
+
+static uint8_t *gzip_buf(const char *s, size_t *len)
+{
+    uLongf n = compressBound(strlen(s)) + 32;
+    uint8_t *out = malloc(n);
+    z_stream z;
+
+    memset(&z, 0, sizeof(z));
+    ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8,
+                                  Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)s;
+    z.avail_in = (uInt)strlen(s);
+    z.next_out = out;
+    z.avail_out = (uInt)n;
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *len = n - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+START_TEST(test_table_formats)
+{
+    const char *csv = "f0,f1,species\n1,2,setosa\n3,4,virginica\n"
+                      "5,6,setosa\n7,8,versicolor\n";
+    const char *csvt = "f0,f1,species\n1,2,versicolor\n3,4,setosa\n";
+    char *dir = NULL, *tr, *te, *gz;
+    uint8_t *z;
+    size_t zl;
+    mlp_dataset_t *ds;
+    mlp_dataset_files_t f;
+
+    tr = write_tmp(&dir, "train.csv", csv, strlen(csv));
+    te = write_tmp(&dir, "test.dat", csvt, strlen(csvt));
+    z = gzip_buf(csv, &zl);
+    gz = write_tmp(&dir, "train.bin", z, zl); /* gzip, whatever the name */
+    free(z);
+    memset(&f, 0, sizeof(f));
+    f.train = gz;
+    f.test = te;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
+    ck_assert_int_eq(ds->real, 1);
+    ck_assert_int_eq(ds->image, 0);
+    ck_assert_uint_eq(ds->nclasses, 3);
+    /* names in byte-wise order: setosa 0, versicolor 1, virginica 2 */
+    ck_assert_str_eq(ds->class_names[0], "setosa");
+    ck_assert_str_eq(ds->class_names[1], "versicolor");
+    ck_assert_str_eq(ds->class_names[2], "virginica");
+    ck_assert_uint_eq(ds->train.n, 4);
+    ck_assert_uint_eq(ds->train.labels[0], 0);
+    ck_assert_uint_eq(ds->train.labels[1], 2);
+    ck_assert_uint_eq(ds->train.labels[3], 1);
+    ck_assert_uint_eq(ds->test.labels[0], 1);
+    ck_assert_uint_eq(ds->test.labels[1], 0);
+    ck_assert(ds->train.features[6] == 7.0f);
+    /* --normalize minmax on the rows trained on: column 0 spans 1..7 */
+    ck_assert_int_eq(mlp_dataset_set_transform(ds, MLP_NORM_MINMAX, NULL,
+                                               NULL), 0);
+    ck_assert(ds->shift[0] == 1.0f && ds->scale[0] == 1.0f / 6.0f);
+    ck_assert(ds->test.shift == ds->shift);
+    /* the hold-out moves real rows too */
+    ck_assert_int_eq(mlp_dataset_hold_out(ds, 1, 5), 0);
+    ck_assert_uint_eq(ds->val.n, 1);
+    ck_assert_ptr_nonnull(ds->val.features);
+    ck_assert_uint_eq(ds->train.n, 3);
+    mlp_dataset_destroy(ds);
+    /* numbers as text are class numbers */
+    f.train = tr;
+    f.limit_train = 2;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, 2);
+    ck_assert_uint_eq(ds->train_total, 4);
+    ck_assert_uint_eq(ds->nclasses, 3); /* from the whole file */
+    mlp_dataset_destroy(ds);
+    /* a test label the training file lacks */
+    {
+        const char *bad = "f0,f1,species\n1,2,setosa\n3,4,iris\n";
+        char *b = write_tmp(&dir, "bad.csv", bad, strlen(bad));
+
+        f.test = b;
+        ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EINVAL);
+        msg_has("bad.csv: row 1: label 'iris' is not one of the 3");
+        free(b);
+    }
+    free(tr);
+    free(te);
+    free(gz);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* ---- transform ------------------------------------------------------ */
+
+START_TEST(test_transform_fit)
+{
+    float x[5 * 2] = {1, 10, 2, 10, 3, 10, 4, 10, 10, 10};
+    float sh[2], sc[2], out[2];
+    double mean = 4.0, var = 0.0;
+
+    for (int i = 0; i < 5; i++)
+        var += (x[2 * i] - mean) * (x[2 * i] - mean);
+    var /= 5.0;
+    mlp_transform_fit(MLP_NORM_STANDARD, x, 5, 2, sh, sc);
+    ck_assert(sh[0] == 4.0f);
+    ck_assert(sc[0] == (float)(1.0 / sqrt(var)));
+    ck_assert(sh[1] == 10.0f && sc[1] == 1.0f); /* constant: scale 1 */
+    mlp_transform_fit(MLP_NORM_MINMAX, x, 5, 2, sh, sc);
+    ck_assert(sh[0] == 1.0f && sc[0] == 1.0f / 9.0f);
+    mlp_transform_affine(x + 8, sh, sc, 2, out);
+    ck_assert(fabsf(out[0] - 1.0f) < 1e-6f && out[1] == 0.0f);
+    mlp_transform_fit(MLP_NORM_NONE, x, 5, 2, sh, sc);
+    mlp_transform_affine(x + 2, sh, sc, 2, out);
+    ck_assert(out[0] == x[2] && out[1] == x[3]); /* exactly */
+}
+END_TEST
+
+static Suite *readers_suite(void)
+{
+    Suite *s = suite_create("readers");
+    TCase *core = tcase_create("core"), *errors = tcase_create("errors");
+
+    tcase_add_test(core, test_npy_dict);
+    tcase_add_test(core, test_npy_values);
+    tcase_add_test(core, test_npy_labels);
+    tcase_add_test(core, test_csv_layouts);
+    tcase_add_test(core, test_table_formats);
+    tcase_add_test(core, test_transform_fit);
+    suite_add_tcase(s, core);
+    tcase_add_test(errors, test_npy_dict_hostile);
+    tcase_add_test(errors, test_csv_hostile);
+    tcase_add_test(errors, test_csv_long_field);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+MLP_CHECK_MAIN(readers_suite)
