@@ -320,12 +320,7 @@ static int predict_input(const cmd_opts_t *o, FILE *out)
     memset(&cn, 0, sizeof(cn));
     if ((rc = mlp_checkpoint_load(o->model, &ck)) < 0)
         return rc;
-    if (o->class_names == NULL && ck.nnames > 0)
-        rc = mlp_eval_class_names_from(
-            (const char(*)[MLP_CLASS_NAME_MAX])ck.class_names, ck.out, &cn);
-    else
-        rc = mlp_eval_class_names(o->class_names, NULL, ck.out, &cn);
-    if (rc < 0)
+    if ((rc = mlp_eval_model_class_names(&ck, o->class_names, &cn)) < 0)
         goto out;
     memset(&in, 0, sizeof(in));
     in.path = o->input;

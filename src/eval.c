@@ -243,6 +243,15 @@ int mlp_eval_class_names_from(const char (*names)[MLP_CLASS_NAME_MAX],
     return 0;
 }
 
+int mlp_eval_model_class_names(const mlp_checkpoint_t *ck, const char *list,
+                               mlp_class_names_t *out)
+{
+    if (list == NULL && ck->nnames > 0 && ck->nnames == ck->out)
+        return mlp_eval_class_names_from(
+            (const char(*)[MLP_CLASS_NAME_MAX])ck->class_names, ck->out, out);
+    return mlp_eval_class_names(list, NULL, ck->out, out);
+}
+
 int mlp_eval_class_names(const char *list, const mlp_dataset_t *ds,
                          size_t nclasses, mlp_class_names_t *out)
 {

@@ -17,6 +17,7 @@
 
 #include "mlptrain/error.h"
 #include "mlptrain/export.h"
+#include "mlptrain/transform.h"
 #include "mlptrain/outfile.h"
 #include "export_internal.h"
 
@@ -66,9 +67,17 @@ int mlp_export_layers(const mlp_checkpoint_t *ck, mlp_export_layers_t *L)
 int mlp_export_transform(const mlp_checkpoint_t *ck, float *shift,
                          float *scale)
 {
+    /* The loader's decode (transform.h): bytes x / 255.0f, whose float
+     * result x * (1.0f / 255) matches within one ulp (check_export); real
+     * features (x - shift[j]) * scale[j] with the model's own statistics. */
+    int affine = ck->input_kind == MLP_XFORM_AFFINE;
+
+    if (affine && (ck->shift == NULL || ck->scale == NULL))
+        return mlp_error_set(MLP_EINVAL, "the model's input transform has "
+                                         "no statistics");
     for (size_t j = 0; j < ck->in; j++) {
-        shift[j] = 0.0f;
-        scale[j] = 1.0f / 255.0f;
+        shift[j] = affine ? ck->shift[j] : 0.0f;
+        scale[j] = affine ? ck->scale[j] : 1.0f / 255.0f;
     }
     return 0;
 }
@@ -76,8 +85,7 @@ int mlp_export_transform(const mlp_checkpoint_t *ck, float *shift,
 int mlp_export_class_names(const mlp_checkpoint_t *ck, const char *list,
                            mlp_class_names_t *cn)
 {
-    /* No checkpoint version before 3 holds names: the list or numbers. */
-    return mlp_eval_class_names(list, NULL, ck->out, cn);
+    return mlp_eval_model_class_names(ck, list, cn);
 }
 
 const char *mlp_export_act(const mlp_checkpoint_t *ck)

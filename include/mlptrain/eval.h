@@ -122,6 +122,13 @@ void mlp_class_names_free(mlp_class_names_t *cn);
  * list uses them. */
 int mlp_eval_class_names_from(const char (*names)[MLP_CLASS_NAME_MAX],
                               size_t nclasses, mlp_class_names_t *out);
+/*
+ * A saved model's class names: the list when given, else the names the
+ * model keeps (checkpoint version 3, from text labels), else the rule
+ * above without data.  For predict and export.
+ */
+int mlp_eval_model_class_names(const mlp_checkpoint_t *ck, const char *list,
+                               mlp_class_names_t *out);
 
 /*
  * MLP_EINVAL, naming model_path and the mismatch, unless the model of ck
