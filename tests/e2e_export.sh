@@ -94,6 +94,29 @@ for name in relu1 sigmoid2 tanh2 linear; do
         bad "$name: test accuracy '$acc' (the recipe no longer fits the data)"
 done
 
+# A model of real features: CSV with text labels, --normalize standard.
+if [ "$have_py" = 1 ] && [ "$has_input" = 1 ]; then
+    F="$TMP/feat"
+    mkdir "$F"
+    FX="${srcdir:-.}/tests/export_features.py"
+    if "$PY" "$FX" make --dir "$F" &&
+       run --train "$F/train.csv" --test "$F/test.csv" --label shape \
+           --hidden 8 --epochs 3 --batch 30 --lr 0.1 -t 2 -j 0 \
+           --save "$F/m.ckpt" &&
+       run export --model "$F/m.ckpt" --onnx "$F/m.onnx" --npz "$F/m.npz" &&
+       run predict --model "$F/m.ckpt" --input "$F/test_x.csv" --csv \
+           --logits -t 2 && cp "$TMP/out" "$F/pred.csv"; then
+        if "$PY" "$FX" check --dir "$F" --onnx "$F/m.onnx" --npz "$F/m.npz" \
+               --predict-csv "$F/pred.csv" >"$TMP/py" 2>&1; then
+            ok "features model: ONNX and .npz agree with mlptrain ($(grep -c '^PASS' "$TMP/py") checks)"
+        else
+            bad "features model: $(grep -v '^PASS' "$TMP/py")"
+        fi
+    else
+        bad "features model: $(cat "$TMP/out" "$TMP/err")"
+    fi
+fi
+
 M="$TMP/relu1.ckpt"
 # Same model, same bytes.
 run export --model "$M" --onnx "$TMP/again.onnx" --npz "$TMP/again.npz" &&
