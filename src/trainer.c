@@ -23,6 +23,15 @@
  * (which options it stores, the resume conflict check, the data check,
  * the save) is trainer_ckpt.c's, through trainer_internal.h.
  *
+ * MPI ranks (dist.h, under mpirun): every rank runs this same loop on the
+ * same schedule; the stepper splits each batch's micro-batches and sums
+ * across ranks, so every rank holds the same weights and figures.  The
+ * stop check between steps is an agreement (stop_agreed: one SIGINT on
+ * any rank stops all at the same batch); rank 0 alone prints, logs and
+ * saves (session_open gives the others no outputs, mlp_train_save is a
+ * no-op there).  A checkpoint holds nothing of the ranks: it resumes with
+ * any rank count.
+ *
  * Non-goals: parsing options, printing (report.c does), setting a run up
  * (trainer_setup.c: outputs, locks, data, net, optimizer, warm-up).
  */
@@ -340,11 +349,12 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     mlp_dist_stats(&ds1);
     st->ranks = s->nranks;
     st->dist_seconds = ds1.seconds - ds0.seconds;
+    /* One reduction per loader batch: --accum of them make a step. */
     st->dist_bytes_per_step =
         ds1.calls > ds0.calls
             ? (double)(ds1.bytes_sent - ds0.bytes_sent + ds1.bytes_received -
                        ds0.bytes_received) /
-                  (double)(ds1.calls - ds0.calls)
+                  (double)(ds1.calls - ds0.calls) * (double)s->cfg->accum
             : 0.0;
     s->train_time += st->train_seconds;
     s->trained_samples += (double)trained;

@@ -51,7 +51,7 @@ typedef struct {
     double dist_seconds;   /* this rank's wall time in the gradient
                               reduction (mlp_dist_fold) this epoch */
     double dist_bytes_per_step; /* bytes this rank sent and received per
-                              reduction */
+                              step (--accum reductions) */
 } mlp_epoch_stats_t;
 
 /* Facts of a run known only once it is set up. */
