@@ -335,7 +335,8 @@ if ! skip dist; then
         echo
         # End to end: the default recipe on 2 ranks of one thread over TCP
         # against one process of 2 threads (batch mode: the same partition
-        # and the same bits), interleaved rounds, medians; the reduction's
+        # and the same bits; -j 1 a rank: each decodes half the rows),
+        # interleaved rounds, medians; the reduction's
         # bytes per step and seconds per epoch from rank 0's log.
         echo "end to end, default recipe, $EPOCHS epochs: mpirun -np 2 -t 1 (--mca btl tcp,self) vs one process -t 2"
         : >"$TMP/d_one"; : >"$TMP/d_two"; : >"$TMP/d_bytes"; : >"$TMP/d_red"
@@ -344,7 +345,7 @@ if ! skip dist; then
             "$B/mlptrain" --parallel batch -t 2 -j 4 --epochs "$EPOCHS" -q --log "$TMP/d1.log" >/dev/null 2>&1 ||
                 { echo "mlptrain -t 2: failed"; exit 1; }
             grep '"type":"end"' "$TMP/d1.log" | jfield samples_per_s >>"$TMP/d_one"
-            timeout 900 "${mpi[@]}" --mca btl tcp,self "$B/mlptrain" --parallel batch -t 1 -j 2 \
+            timeout 900 "${mpi[@]}" --mca btl tcp,self "$B/mlptrain" --parallel batch -t 1 -j 1 \
                 --epochs "$EPOCHS" -q --log "$TMP/d2.log" >/dev/null 2>&1 ||
                 { echo "mpirun -np 2 mlptrain -t 1: failed"; exit 1; }
             grep '"type":"end"' "$TMP/d2.log" | jfield samples_per_s >>"$TMP/d_two"
