@@ -555,12 +555,11 @@ sums:
 
 /*
  * The fold of the pending parts into acc (and the optimizer when
- * applying): the one place the step's sum is made.  For ranks (dist.h,
- * later): rank r must fold into the running sum of ranks 0..r-1, so this
- * is where mlp_dist_fold(acc, parts, nparts, nflat) takes over the fold
- * (then the optimizer over ranges), with waves off (nslots covering the
- * rank's micro-batches: a wave's fold would otherwise wait for the chain
- * before the next wave computes).
+ * applying): the one place the step's sum is made.  With ranks,
+ * mlp_dist_fold makes it (rank r folds into the running sum of ranks
+ * 0..r-1), then the optimizer runs over ranges; waves are off (nslots
+ * covers the rank's block: a wave's fold would otherwise wait for the
+ * chain before the next wave computes).
  */
 static int fold_pass(mlp_stepper_t *st, int apply)
 {
