@@ -18,8 +18,10 @@
 #              batch and -t 1 beside one busy single-thread process
 #              (ratios to -t 1 there)
 #   8. dist    MPI (built with it): the ordered gradient fold over 2 ranks,
-#              shared memory and TCP; one-thread compute per sample; the
-#              paper estimate of scaling to 8 and 64 nodes
+#              shared memory and TCP; the default recipe end to end on 2
+#              one-thread ranks over TCP vs one process -t 2 (ratio, bytes
+#              and seconds of the reduction); one-thread compute per
+#              sample; the paper estimate of scaling to 8 and 64 nodes
 #
 # Environment: BUILDDIR (where mlptrain and bench/bench_* are; default .),
 # MLPTRAIN_DATA (the dataset), BENCH_EPOCHS (end-to-end epochs, default 3),
@@ -330,6 +332,39 @@ if ! skip dist; then
             timeout 900 "${mpi[@]}" --mca btl "${t#*:}" "$B/bench/bench_dist" "${t%%:*}" || exit 1
         done
         echo "(bytes: rank 0 sent + received per fold; ms: the fold's median; local: one process folding the 4 parts, ms; allred: MPI_Allreduce of each rank's own fold, ms; differ: its sums whose bits differ from the ordered fold's)"
+        echo
+        # End to end: the default recipe on 2 ranks of one thread over TCP
+        # against one process of 2 threads (batch mode: the same partition
+        # and the same bits; -j 1 a rank: each decodes half the rows),
+        # interleaved rounds, medians; the reduction's
+        # bytes per step and seconds per epoch from rank 0's log.
+        echo "end to end, default recipe, $EPOCHS epochs: mpirun -np 2 -t 1 (--mca btl tcp,self) vs one process -t 2"
+        : >"$TMP/d_one"; : >"$TMP/d_two"; : >"$TMP/d_bytes"; : >"$TMP/d_red"
+        for r in $(seq "${REPS:-3}"); do
+            rm -f "$TMP"/d*.log
+            "$B/mlptrain" --parallel batch -t 2 -j 4 --epochs "$EPOCHS" -q --log "$TMP/d1.log" >/dev/null 2>&1 ||
+                { echo "mlptrain -t 2: failed"; exit 1; }
+            grep '"type":"end"' "$TMP/d1.log" | jfield samples_per_s >>"$TMP/d_one"
+            timeout 900 "${mpi[@]}" --mca btl tcp,self "$B/mlptrain" --parallel batch -t 1 -j 1 \
+                --epochs "$EPOCHS" -q --log "$TMP/d2.log" >/dev/null 2>&1 ||
+                { echo "mpirun -np 2 mlptrain -t 1: failed"; exit 1; }
+            grep '"type":"end"' "$TMP/d2.log" | jfield samples_per_s >>"$TMP/d_two"
+            grep '"type":"epoch"' "$TMP/d2.log" | jfield reduce_bytes_per_step | tail -1 >>"$TMP/d_bytes"
+            grep '"type":"epoch"' "$TMP/d2.log" | jfield reduce_seconds | stats | cut -d' ' -f1 >>"$TMP/d_red"
+        done
+        read -r d1 d1lo d1hi < <(stats <"$TMP/d_one")
+        read -r d2 d2lo d2hi < <(stats <"$TMP/d_two")
+        dbytes=$(stats <"$TMP/d_bytes" | cut -d' ' -f1)
+        dred=$(stats <"$TMP/d_red" | cut -d' ' -f1)
+        dratio=$(awk -v a="$d2" -v b="$d1" 'BEGIN {printf "%.2f", a / b}')
+        printf "%-34s %10s %17s %7s\n" case samples/s "min..max" ratio
+        printf "%-34s %10.0f %8.0f..%-8.0f %7s\n" "one process -t 2 (batch)" "$d1" "$d1lo" "$d1hi" 1.00
+        printf "%-34s %10.0f %8.0f..%-8.0f %7s\n" "mpirun -np 2 -t 1, tcp" "$d2" "$d2lo" "$d2hi" "$dratio"
+        printf "reduction (rank 0): %.0f bytes sent + received per step, %.3f s per epoch in the fold\n" "$dbytes" "$dred"
+        echo "case,samples_per_s,min,max,ratio,reduce_bytes_per_step,reduce_s_per_epoch" >"$R/dist-e2e.csv"
+        echo "one process -t 2,$d1,$d1lo,$d1hi,1.00,," >>"$R/dist-e2e.csv"
+        echo "mpirun -np 2 -t 1 tcp,$d2,$d2lo,$d2hi,$dratio,$dbytes,$dred" >>"$R/dist-e2e.csv"
+        echo "(goal: ratio >= 0.85; both runs train the same bytes)"
         echo
         echo "paper estimate: speedup over one process (one thread each), alpha 20 us at 10 Gbit/s, 5 us at 100 Gbit/s"
         printf "%-18s %6s %4s %6s %11s %9s %8s %7s\n" model G R Gbit/s "compute ms" "fold ms" speedup "of R"

@@ -59,6 +59,7 @@
 #include "mlptrain/loader.h"
 #include "mlptrain/ring.h"
 #include "mlptrain/rng.h"
+#include "mlptrain/step.h"
 #include "mlptrain/transform.h"
 
 #define LOADER_MAX_AUTO_SLOTS 16
@@ -77,6 +78,8 @@ struct mlp_loader {
     mlp_augment_t augment;     /* training phase only */
     int augmenting;            /* mlp_augment_active(&augment) */
     size_t rows, cols;         /* image shape, when augmenting */
+    size_t micro;              /* ranks: rows of a micro-batch */
+    int rank, nranks;          /* ranks: decode this rank's rows only */
     float unit[256];           /* p / 255, for the mirrored rows */
     uint64_t fault_batch;      /* mlp_fault_loader_batch() at create */
     size_t nb_train, nb_test, nb_val; /* batches per epoch and phase */
@@ -236,7 +239,7 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
     const mlp_split_t *split;
     batch_pos_t pos;
     mlp_perm_t perm;
-    size_t next;
+    size_t next, r0, nr;
     int permuted, augmented;
 
     locate(ld, seq, &pos);
@@ -252,12 +255,14 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
     augmented = pos.phase == MLP_PHASE_TRAIN && ld->augmenting;
     if (permuted) /* O(1): four round keys */
         mlp_perm_init(&perm, split->n, ld->seed, pos.epoch);
-    next = permuted ? (size_t)mlp_perm_at(&perm, pos.start) : pos.start;
+    mlp_step_rank_rows(pos.n, ld->micro, ld->rank, ld->nranks, &r0, &nr);
+    next = pos.start + r0;
+    next = permuted ? (size_t)mlp_perm_at(&perm, next) : next;
     if (split->features != NULL) { /* real features: no augmenting */
-        for (size_t r = 0; r < pos.n; r++) {
+        for (size_t r = r0; r < r0 + nr; r++) {
             size_t i = next;
 
-            if (r + 1 < pos.n)
+            if (r + 1 < r0 + nr)
                 next = permuted ? (size_t)mlp_perm_at(&perm, pos.start + r
                                                       + 1)
                                 : pos.start + r + 1;
@@ -268,14 +273,14 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
         slot->n = pos.n;
         return 0;
     }
-    for (size_t r = 0; r < pos.n; r++) {
+    for (size_t r = r0; r < r0 + nr; r++) {
         size_t i = next;
         const uint8_t *src = split->images + i * ld->dim;
         float *dst = slot->x + r * ld->dim;
 
         /* Shuffled rows are random reads: fetch the next row while this one
          * decodes, so that its cache misses overlap with work. */
-        if (r + 1 < pos.n) {
+        if (r + 1 < r0 + nr) {
             next = pos.start + r + 1;
             if (permuted)
                 next = (size_t)mlp_perm_at(&perm, next);
@@ -404,6 +409,10 @@ static int check_opts(const mlp_loader_opts_t *o)
         return rc;
     if (o->batch == 0)
         return mlp_error_set(MLP_EINVAL, "loader: opts.batch must be > 0");
+    if (o->nranks > 1 && (o->micro == 0 || o->rank < 0 ||
+                          o->rank >= o->nranks))
+        return mlp_error_set(MLP_EINVAL, "loader: rank %d of %d, micro %zu",
+                             o->rank, o->nranks, o->micro);
     if (o->epochs < 1)
         return mlp_error_set(MLP_EINVAL, "loader: opts.epochs must be >= 1");
     if (o->first_epoch < 1)
@@ -511,6 +520,9 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
     ld->augment = opts->augment;
     ld->augmenting = mlp_augment_active(&opts->augment);
     ld->rows = opts->rows;
+    ld->micro = opts->micro;
+    ld->rank = opts->rank;
+    ld->nranks = opts->nranks;
     ld->cols = opts->cols;
     for (int p = 0; p < 256; p++)
         ld->unit[p] = (float)p / 255.0f;

@@ -24,6 +24,17 @@
  * default action comes back as it runs, so a second Ctrl-C kills at once.
  * Commands that manage signals themselves (sweep) install their own.  The
  * loader's threads block every signal.
+ *
+ * MPI (`mpirun -np R mlptrain ...`, dist.h): train alone runs on R ranks:
+ * MPI starts (FUNNELED) before the command and ends after it.  Every rank
+ * trains; rank 0 alone prints, logs and saves.  Agreed ends (success,
+ * interrupted, diverged, bad usage: the same on every rank) are reported by
+ * rank 0 and finalize; any other error (I/O, memory, data, MPI) is printed
+ * by the rank that has it, which then stops the whole job (mlp_dist_abort,
+ * its exit code) rather than leave the other ranks waiting in a sum.
+ * Other commands refuse to run on more than one rank (exit 2: each rank
+ * would do the same work and write the same files; run them without
+ * mpirun).
  */
 #define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
@@ -35,6 +46,7 @@
 #include <unistd.h>
 
 #include "mlptrain/commands.h"
+#include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/sweep.h"
 
@@ -121,9 +133,30 @@ static int check_stdout(int code)
     return code;
 }
 
-/* Print the error of a failed command and return its exit code. */
+/* This process's rank under mpirun (its environment), 0 without. */
+static int env_rank(void)
+{
+    const char *r = getenv("OMPI_COMM_WORLD_RANK");
+
+    return r != NULL ? atoi(r) : 0;
+}
+
+/* Print the error of a failed command and return its exit code.  Of
+ * several ranks only rank 0 speaks of an end they all share. */
 static int fail(int rc, const char *command, const char *data_dir)
 {
+    int shared = rc == MLP_EUSAGE || rc == MLP_EINTERRUPTED ||
+                 rc == MLP_EDIVERGED;
+
+    if (mlp_dist_size() > 1 && mlp_dist_rank() > 0) {
+        if (shared)
+            return rc == MLP_EUSAGE       ? EXIT_USAGE
+                   : rc == MLP_EDIVERGED ? EXIT_DIVERGED
+                                         : EXIT_INTERRUPTED;
+        fprintf(stderr, "mlptrain: rank %d: %s\n", mlp_dist_rank(),
+                mlp_error_message());
+        return EXIT_FAILURE;
+    }
     fprintf(stderr, "mlptrain: %s\n", mlp_error_message());
     if (rc == MLP_EUSAGE) {
         fprintf(stderr, "hint: see 'mlptrain %s%s--help'\n",
@@ -175,6 +208,28 @@ static int run(const mlp_command_t *c, int argc, char **argv)
                              c->data_dir != NULL ? c->data_dir() : NULL));
 }
 
+/*
+ * train, on every rank under mpirun: MPI around the command; a failure the
+ * ranks do not share stops the job (see the top of this file).
+ */
+static int train_ranks(const mlp_command_t *c, int argc, char **argv)
+{
+    int rc, code;
+
+    if ((rc = mlp_dist_init(&argc, &argv)) < 0)
+        return fail(rc, NULL, NULL);
+    code = run(c, argc, argv);
+    if (mlp_dist_size() > 1 && code != EXIT_SUCCESS && code != EXIT_USAGE &&
+        code != EXIT_DIVERGED && code != EXIT_INTERRUPTED) {
+        fflush(stdout);
+        fflush(stderr);
+        mlp_dist_abort(code);
+    }
+    if (mlp_dist_finalize() < 0 && code == EXIT_SUCCESS)
+        return fail(MLP_EIO, NULL, NULL);
+    return code;
+}
+
 /* `mlptrain help [COMMAND]`: the help of train (and the command list), or
  * of COMMAND, as `COMMAND --help` prints it. */
 static int help(int argc, char **argv)
@@ -213,5 +268,18 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "help") == 0)
         return help(argc, argv);
     c = find_command(argc, argv, &shift);
-    return run(c, argc - shift, argv + shift);
+    if (c != &mlp_commands[0]) {
+        const char *np = getenv("OMPI_COMM_WORLD_SIZE");
+
+        if (np != NULL && atoi(np) > 1) {
+            if (env_rank() > 0)
+                return EXIT_USAGE;
+            mlp_error_set(MLP_EUSAGE, "%s runs in one process, not on %s "
+                          "MPI ranks (only train runs under mpirun)",
+                          c->name, np);
+            return fail(MLP_EUSAGE, c->name, NULL);
+        }
+        return run(c, argc - shift, argv + shift);
+    }
+    return train_ranks(c, argc - shift, argv + shift);
 }

@@ -431,6 +431,10 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 sched_labels[cfg->schedule],
                 cfg->batch, cfg->epochs, cfg->threads, cfg->workers,
                 info->slots, (double)info->ring_bytes / (1024.0 * 1024.0));
+        if (info->ranks > 1)
+            fprintf(rep->out, "ranks    %d MPI processes (rank 0 "
+                              "reports and saves)\n",
+                    info->ranks);
         if (info->resume_path != NULL)
             fprintf(rep->out, "resumed  %s after epoch %u, batch %zu\n",
                     info->resume_path, info->resume_epoch,
@@ -474,6 +478,8 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
         if (rec != NULL && ds->val.n > 0)
             json_object_set_new(json_object_get(rec, "dataset"), "val",
                                 juint(ds->val.n));
+        if (rec != NULL && info->ranks > 1)
+            json_object_set_new(rec, "ranks", json_integer(info->ranks));
         if (rec != NULL && info->resume_path != NULL) {
             json_t *res = json_pack(
                 "{s:o,s:I,s:o}", "path", jstr(info->resume_path), "epoch",
@@ -530,6 +536,16 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
     if (rec != NULL && st->has_val &&
         (json_object_set_new(rec, "val_loss", jnum(st->val_loss)) != 0 ||
          json_object_set_new(rec, "val_acc", jnum(st->val_acc)) != 0)) {
+        json_decref(rec);
+        rec = NULL;
+    }
+    /* The reduction across ranks (rank 0's view) only with ranks. */
+    if (rec != NULL && st->ranks > 1 &&
+        (json_object_set_new(rec, "ranks", json_integer(st->ranks)) != 0 ||
+         json_object_set_new(rec, "reduce_seconds",
+                             jnum(st->dist_seconds)) != 0 ||
+         json_object_set_new(rec, "reduce_bytes_per_step",
+                             jnum(st->dist_bytes_per_step)) != 0)) {
         json_decref(rec);
         rec = NULL;
     }

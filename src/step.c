@@ -13,8 +13,12 @@
  * element ranges, so the result does not depend on who took what.
  * Shutdown: `quit` under `mu`, broadcast, join.
  *
- * Non-goals: MPI (the fold of all parts goes through fold_pass, the one
- * place to route to a cross-rank fold), choosing when to checkpoint.
+ * Ranks (opts.nranks > 1): the same passes over this rank's block of
+ * micro-batches only; fold_pass routes the sum to mlp_dist_fold (the
+ * caller's thread: MPI is FUNNELED) and runs only the optimizer over the
+ * threads; gather() makes the per-micro-batch losses global.
+ *
+ * Non-goals: choosing when to checkpoint.
  */
 #include <errno.h>
 #include <math.h>
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/fold.h"
 #include "mlptrain/loss.h"
@@ -53,6 +58,10 @@ struct mlp_stepper {
     size_t dim, nclasses, nflat;
     float *params;              /* (nflat): the base net's */
     float *acc;                 /* (nflat): the step's gradient */
+    float *acc2;                /* (nflat): ranks: the next total */
+    const float **fparts;       /* [nslots + 1] ranks: the fold's parts */
+    double *grow;               /* [2 nmax] ranks: losses, counts */
+    double *gsum;               /* [2 nmax] their global values */
     float **parts;              /* [nslots] (nflat): micro-batch gradients
                                    of one wave */
     size_t nslots;
@@ -67,6 +76,7 @@ struct mlp_stepper {
     int has_key;
     mlp_drop_key_t key;
     size_t nparts;              /* micro-batches of the last add */
+    int pending;                /* an add not folded yet (ranks) */
     /* The pass being run */
     pass_t pass;
     const float *x;
@@ -106,7 +116,24 @@ mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
     return macs > 1e6 && micro >= 256 ? MLP_PAR_GEMM : MLP_PAR_BATCH;
 }
 
-size_t mlp_step_grad_buffers(const mlp_step_opts_t *o)
+void mlp_step_rank_rows(size_t n, size_t micro, int rank, int nranks,
+                        size_t *lo, size_t *rows)
+{
+    size_t nm = mlp_fold_nmicro(n, micro), first, count, hi;
+
+    if (nranks <= 1) {
+        *lo = 0;
+        *rows = n;
+        return;
+    }
+    mlp_fold_rank(nm, rank, nranks, &first, &count);
+    *lo = first * micro < n ? first * micro : n;
+    hi = (first + count) * micro < n ? (first + count) * micro : n;
+    *rows = count > 0 ? hi - *lo : 0;
+}
+
+/* Micro-batch slots: a wave's, or with ranks the largest block. */
+static size_t step_slots(const mlp_step_opts_t *o)
 {
     size_t nm = mlp_fold_nmicro(o->max_rows, o->micro);
     size_t t = o->mode == MLP_PAR_BATCH && o->threads > 0
@@ -114,7 +141,14 @@ size_t mlp_step_grad_buffers(const mlp_step_opts_t *o)
                    : 1;
     size_t wave = 2 * t > 8 ? 2 * t : 8;
 
-    return (nm < wave ? nm : wave) + 1;
+    if (o->nranks > 1)
+        return (nm + (size_t)o->nranks - 1) / (size_t)o->nranks;
+    return nm < wave ? nm : wave;
+}
+
+size_t mlp_step_grad_buffers(const mlp_step_opts_t *o)
+{
+    return step_slots(o) + (o->nranks > 1 ? 2 : 1);
 }
 
 static int add_size(mlp_net_spec_t *spec, size_t n)
@@ -183,9 +217,9 @@ static int train_item(mlp_stepper_t *st, worker_t *w, size_t item)
     return mlp_net_backward(w->net, w->dlogits, rows);
 }
 
-static int eval_item(mlp_stepper_t *st, worker_t *w, size_t i)
+static int eval_item(mlp_stepper_t *st, worker_t *w, size_t item)
 {
-    size_t lo, rows;
+    size_t lo, rows, i = st->wave0 + item;
     const float *logits;
     int rc;
 
@@ -328,6 +362,10 @@ void mlp_stepper_destroy(mlp_stepper_t *st)
         free(st->parts[i]);
     free(st->parts);
     free(st->acc);
+    free(st->acc2);
+    free(st->fparts);
+    free(st->grow);
+    free(st->gsum);
     free(st->loss);
     free(st->correct);
     free(st->w);
@@ -376,12 +414,18 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     mlp_net_params(net, &st->params, &grads, &st->nflat);
     st->nthreads = o->mode == MLP_PAR_BATCH ? o->threads : 1;
     st->nmax = mlp_fold_nmicro(o->max_rows, o->micro);
-    st->nslots = mlp_step_grad_buffers(o) - 1;
+    st->nslots = step_slots(o);
     if ((st->parts = calloc(st->nslots, sizeof(float *))) == NULL ||
         (st->loss = calloc(st->nmax, sizeof(double))) == NULL ||
         (st->correct = calloc(st->nmax, sizeof(size_t))) == NULL ||
         (st->acc = zeroed_block(st->nflat)) == NULL ||
         (st->w = calloc((size_t)st->nthreads, sizeof(worker_t))) == NULL)
+        goto nomem;
+    if (o->nranks > 1 &&
+        ((st->acc2 = zeroed_block(st->nflat)) == NULL ||
+         (st->fparts = calloc(st->nslots + 1, sizeof(float *))) == NULL ||
+         (st->grow = calloc(2 * st->nmax, sizeof(double))) == NULL ||
+         (st->gsum = calloc(2 * st->nmax, sizeof(double))) == NULL))
         goto nomem;
     for (size_t i = 0; i < st->nslots; i++)
         if ((st->parts[i] = zeroed_block(st->nflat)) == NULL)
@@ -418,7 +462,7 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
 nomem:
     rc = mlp_error_set(MLP_ENOMEM, "step: out of memory for %zu gradient "
                        "buffers of %zu floats",
-                       st->nslots + 1, st->nflat);
+                       mlp_step_grad_buffers(o), st->nflat);
 fail:
     mlp_stepper_destroy(st);
     return rc;
@@ -431,9 +475,34 @@ void mlp_stepper_begin(mlp_stepper_t *st, size_t rows,
     st->row0 = 0;
     st->acc_in = 0;
     st->nparts = 0;
+    st->pending = 0;
     st->has_key = key != NULL;
     if (key != NULL)
         st->key = *key;
+}
+
+/*
+ * Ranks: the losses and counts of micro-batches [0, nm) made global, each
+ * rank's row zero outside its block [first, first + count): the ordered
+ * sum of the rows then gives every value exactly (v + 0 = v).
+ */
+static int gather(mlp_stepper_t *st, size_t nm, size_t first, size_t count)
+{
+    int rc;
+
+    for (size_t i = 0; i < nm; i++) {
+        int mine = i >= first && i < first + count;
+
+        st->grow[i] = mine ? st->loss[i] : 0.0;
+        st->grow[nm + i] = mine ? (double)st->correct[i] : 0.0;
+    }
+    if ((rc = mlp_dist_sum_ordered(st->gsum, st->grow, 1, 2 * nm)) < 0)
+        return rc;
+    for (size_t i = 0; i < nm; i++) {
+        st->loss[i] = st->gsum[i];
+        st->correct[i] = (size_t)st->gsum[nm + i];
+    }
+    return 0;
 }
 
 int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
@@ -448,6 +517,21 @@ int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
     st->x = x;
     st->y = y;
     st->n = n;
+    if (st->o.nranks > 1) {
+        size_t first, count;
+
+        if (st->pending && (rc = mlp_stepper_fold(st)) < 0)
+            return rc;
+        mlp_fold_rank(nm, st->o.rank, st->o.nranks, &first, &count);
+        st->wave0 = first;
+        if (count > 0 && (rc = run_pass(st, PASS_TRAIN, count)) < 0)
+            return rc;
+        st->nparts = count;
+        st->pending = 1;
+        if ((rc = gather(st, nm, first, count)) < 0)
+            return rc;
+        goto sums;
+    }
     /* Waves of at most nslots micro-batches, each folded before the next
      * (the fold continued: the same bits as one fold of all); the last
      * wave's fold waits for mlp_stepper_fold or _apply. */
@@ -460,6 +544,7 @@ int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
         rc = run_pass(st, PASS_TRAIN, k);
         st->nparts = rc == 0 ? k : 0;
     }
+sums:
     for (size_t i = 0; rc == 0 && i < nm; i++) {
         *loss += st->loss[i];
         *correct += st->correct[i];
@@ -470,17 +555,36 @@ int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
 
 /*
  * The fold of the pending parts into acc (and the optimizer when
- * applying): the one place the step's sum is made.  For ranks (dist.h,
- * later): rank r must fold into the running sum of ranks 0..r-1, so this
- * is where mlp_dist_fold(acc, parts, nparts, nflat) takes over the fold
- * (then the optimizer over ranges), with waves off (nslots covering the
- * rank's micro-batches: a wave's fold would otherwise wait for the chain
- * before the next wave computes).
+ * applying): the one place the step's sum is made.  With ranks,
+ * mlp_dist_fold makes it (rank r folds into the running sum of ranks
+ * 0..r-1), then the optimizer runs over ranges; waves are off (nslots
+ * covers the rank's block: a wave's fold would otherwise wait for the
+ * chain before the next wave computes).
  */
 static int fold_pass(mlp_stepper_t *st, int apply)
 {
     int rc;
 
+    if (st->o.nranks > 1) {
+        /* The chain: rank 0 continues the step's running sum (the same
+         * on every rank) by putting it first, as mlp_fold's acc_in. */
+        size_t np = 0;
+        float *t;
+
+        if (st->acc_in && st->o.rank == 0)
+            st->fparts[np++] = st->acc;
+        for (size_t i = 0; i < st->nparts; i++)
+            st->fparts[np++] = st->parts[i];
+        rc = mlp_dist_fold(st->acc2, st->fparts, np, st->nflat);
+        t = st->acc;
+        st->acc = st->acc2;
+        st->acc2 = t;
+        st->acc_in = 1;
+        st->nparts = 0;
+        st->pending = 0;
+        if (rc < 0 || !apply)
+            return rc;
+    }
     st->apply = apply;
     rc = run_pass(st, PASS_FOLD, (st->nflat + STEP_CHUNK - 1) / STEP_CHUNK);
     st->acc_in = 1;
@@ -490,14 +594,14 @@ static int fold_pass(mlp_stepper_t *st, int apply)
 
 int mlp_stepper_fold(mlp_stepper_t *st)
 {
-    return st->nparts > 0 ? fold_pass(st, 0) : 0;
+    return st->nparts > 0 || st->pending ? fold_pass(st, 0) : 0;
 }
 
 int mlp_stepper_apply(mlp_stepper_t *st, float lr)
 {
     int rc;
 
-    if (st->nparts == 0 && !st->acc_in)
+    if (st->nparts == 0 && !st->acc_in && !st->pending)
         return mlp_error_set(MLP_EINVAL, "step: nothing to apply");
     if ((rc = mlp_optim_set_lr(st->opt, lr)) < 0)
         return rc;
@@ -517,8 +621,18 @@ int mlp_stepper_eval(mlp_stepper_t *st, const float *x, const int32_t *y,
     st->x = x;
     st->y = y;
     st->n = n;
-    if ((rc = run_pass(st, PASS_EVAL, nm)) < 0)
+    st->wave0 = 0;
+    if (st->o.nranks > 1) {
+        size_t first, count;
+
+        mlp_fold_rank(nm, st->o.rank, st->o.nranks, &first, &count);
+        st->wave0 = first;
+        if ((count > 0 && (rc = run_pass(st, PASS_EVAL, count)) < 0) ||
+            (rc = gather(st, nm, first, count)) < 0)
+            return rc;
+    } else if ((rc = run_pass(st, PASS_EVAL, nm)) < 0) {
         return rc;
+    }
     for (size_t i = 0; i < nm; i++) {
         *loss += st->loss[i];
         *correct += st->correct[i];

@@ -23,6 +23,15 @@
  * (which options it stores, the resume conflict check, the data check,
  * the save) is trainer_ckpt.c's, through trainer_internal.h.
  *
+ * MPI ranks (dist.h, under mpirun): every rank runs this same loop on the
+ * same schedule; the stepper splits each batch's micro-batches and sums
+ * across ranks, so every rank holds the same weights and figures.  The
+ * stop check between steps is an agreement (stop_agreed: one SIGINT on
+ * any rank stops all at the same batch); rank 0 alone prints, logs and
+ * saves (session_open gives the others no outputs, mlp_train_save is a
+ * no-op there).  A checkpoint holds nothing of the ranks: it resumes with
+ * any rank count.
+ *
  * Non-goals: parsing options, printing (report.c does), setting a run up
  * (trainer_setup.c: outputs, locks, data, net, optimizer, warm-up).
  */
@@ -36,6 +45,7 @@
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/clock.h"
 #include "mlptrain/dataset.h"
+#include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/faults.h"
 #include "mlptrain/loader.h"
@@ -155,6 +165,9 @@ static int session_start(session_t *s)
     lo.augment = cfg->augment;
     lo.rows = s->ds->rows;
     lo.cols = s->ds->cols;
+    lo.micro = cfg->micro;
+    lo.rank = s->rank;
+    lo.nranks = s->nranks;
     if ((rc = mlp_loader_create(&lo, &s->ld)) < 0)
         return rc;
     {
@@ -164,7 +177,8 @@ static int session_start(session_t *s)
                                mlp_loader_bytes(s->ld),
                                s->resume ? cfg->resume_path : NULL,
                                s->rck.epoch, s->rck.batches_done,
-                               s->lr_override, s->rck.lr, s->free_cores};
+                               s->lr_override, s->rck.lr, s->free_cores,
+                               s->nranks};
         if ((rc = mlp_report_run(s->rep, cfg, s->ds, &info)) < 0)
             return rc;
     }
@@ -215,6 +229,21 @@ static int train_batch(session_t *s, unsigned e, size_t k,
         s->step, (float)mlp_sched_lr(&s->sched, mlp_train_step(s, e, j)));
 }
 
+/*
+ * A stop asked here (signal or test hook), or with ranks on any rank: the
+ * agreement (mlp_dist_any) runs at the same batches on every rank, so all
+ * stop at the same one.  1: stop; a failed agreement is an error.
+ */
+static int stop_agreed(session_t *s, int *stop)
+{
+    int here = stop_requested ||
+               (mlp_fault_interrupt_after() > 0 &&
+                s->batches_run >= mlp_fault_interrupt_after());
+
+    *stop = here;
+    return s->nranks > 1 ? mlp_dist_any(here, stop) : 0;
+}
+
 /* A stop was asked (signal or test hook): MLP_EINTERRUPTED at batch k. */
 static int interrupt_at(session_t *s, unsigned e, size_t k)
 {
@@ -236,7 +265,10 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     double val_loss = 0.0;
     uint64_t w0 = mlp_loader_wait_ns(s->ld);
     size_t test_correct = 0, val_correct = 0, skip = 0, trained = 0;
-    int rc = 0;
+    mlp_dist_stats_t ds0, ds1;
+    int rc = 0, stop;
+
+    mlp_dist_stats(&ds0);
 
     rs->loss_sum = 0.0;
     rs->correct = 0;
@@ -253,11 +285,12 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
 
         /* Stops come between global steps (a step's loader batches are
          * never split by a checkpoint). */
-        if (k >= skip && (!train || k % s->cfg->accum == 0) &&
-            (stop_requested ||
-                          (mlp_fault_interrupt_after() > 0 &&
-                           s->batches_run >= mlp_fault_interrupt_after())))
-            return interrupt_at(s, e, k);
+        if (k >= skip && (!train || k % s->cfg->accum == 0)) {
+            if ((rc = stop_agreed(s, &stop)) < 0)
+                return rc;
+            if (stop)
+                return interrupt_at(s, e, k);
+        }
         if ((rc = mlp_loader_next(s->ld, &b)) < 0)
             return rc;
         if (k < skip) { /* trained before the checkpoint was saved */
@@ -313,6 +346,16 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
         st->train_seconds > 0.0 ? (double)trained / st->train_seconds : 0.0;
     st->wait_share =
         (double)(mlp_loader_wait_ns(s->ld) - w0) * 1e-9 / st->seconds;
+    mlp_dist_stats(&ds1);
+    st->ranks = s->nranks;
+    st->dist_seconds = ds1.seconds - ds0.seconds;
+    /* One reduction per loader batch: --accum of them make a step. */
+    st->dist_bytes_per_step =
+        ds1.calls > ds0.calls
+            ? (double)(ds1.bytes_sent - ds0.bytes_sent + ds1.bytes_received -
+                       ds0.bytes_received) /
+                  (double)(ds1.calls - ds0.calls) * (double)s->cfg->accum
+            : 0.0;
     s->train_time += st->train_seconds;
     s->trained_samples += (double)trained;
     return 0;
@@ -483,6 +526,7 @@ static void session_close(session_t *s)
     mlp_dataset_destroy(s->ds);
     free(s->cfg);
     free(s->best_cfg);
+    free(s->rank_cfg);
     mlp_train_unlock_checkpoints(s);
 }
 
@@ -492,8 +536,10 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, FILE *err,
     session_t s;
     int rc;
 
-    if ((rc = mlp_train_session_open(&s, cfg_in, out, err, res)) < 0)
+    if ((rc = mlp_train_session_open(&s, cfg_in, out, err, res)) < 0) {
+        free(s.rank_cfg);
         return rc;
+    }
     if ((rc = mlp_train_session_resume(&s)) == 0 &&
         (rc = mlp_train_session_load_data(&s)) == 0 &&
         (rc = mlp_train_session_build(&s)) == 0 &&

@@ -15,6 +15,7 @@
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/cli.h"
 #include "mlptrain/dataset.h"
+#include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/options.h"
 #include "mlptrain/trainer.h"
@@ -243,6 +244,9 @@ int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
 {
     int rc;
 
+    /* Rank 0 alone writes (every rank holds the same state). */
+    if (mlp_dist_rank() > 0)
+        return 0;
     if ((rc = mlp_checkpoint_capture(ck, net, opt)) < 0)
         return rc;
     ck->rows = ds->rows;

@@ -81,6 +81,8 @@ typedef struct {
     char save_lock[MLP_PATH_MAX + 8], best_lock[MLP_PATH_MAX + 8];
     int save_lock_fd, best_lock_fd;
     int resume, lr_override, free_cores;
+    int rank, nranks;           /* MPI (dist.h); 0 and 1 without */
+    mlp_config_t *rank_cfg;     /* rank > 0: cfg_in without outputs */
 } session_t;
 
 /*

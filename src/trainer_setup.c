@@ -25,6 +25,7 @@
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/datacfg.h"
+#include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/memprobe.h"
@@ -255,6 +256,20 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     int rc;
 
     memset(s, 0, sizeof(*s));
+    s->rank = mlp_dist_rank();
+    s->nranks = mlp_dist_size();
+    /* Rank 0 alone prints, logs, plots and saves: the others run the same
+     * options without any output (and take no lock). */
+    if (s->rank > 0) {
+        if ((s->rank_cfg = malloc(sizeof(*s->rank_cfg))) == NULL)
+            return mlp_error_set(MLP_ENOMEM, "out of memory");
+        *s->rank_cfg = *cfg_in;
+        s->rank_cfg->log_path[0] = s->rank_cfg->plot_path[0] = '\0';
+        s->rank_cfg->save_path[0] = s->rank_cfg->save_best_path[0] = '\0';
+        s->rank_cfg->quiet = 1;
+        cfg_in = s->rank_cfg;
+        out = err = NULL;
+    }
     s->cfg_in = cfg_in;
     s->out = out;
     s->res = res;
@@ -279,7 +294,8 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
         return rc;
     /* The checkpoint written: --save, else the --resume file. */
     save_to = cfg_in->save_path[0] != '\0' ? cfg_in->save_path
-                                           : cfg_in->resume_path;
+              : s->rank > 0                 ? ""
+                                            : cfg_in->resume_path;
     if ((rc = lock_checkpoint(save_to, s->save_lock, &s->save_lock_fd)) <
             0 ||
         (rc = lock_checkpoint(cfg_in->save_best_path, s->best_lock,
@@ -508,6 +524,8 @@ int mlp_train_session_build(session_t *s)
     so.micro = cfg->micro;
     so.max_rows = s->maxb;
     so.smoothing = cfg->label_smoothing;
+    so.rank = s->rank;
+    so.nranks = s->nranks;
     slots = mlp_loader_nslots(cfg->workers, cfg->slots);
     nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
     if ((rc = check_memory(&spec, s->maxb, slots, nstate,

@@ -20,6 +20,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/faults.h"
 #include "mlptrain/loader.h"
+#include "mlptrain/step.h"
 #include "testutil.h"
 
 #define DIM 16
@@ -269,6 +270,62 @@ START_TEST(test_same_batches_any_workers)
         free(got);
     }
     free(ref);
+    split_free(&train);
+    split_free(&test);
+}
+END_TEST
+
+/* A rank's loader (MPI) decodes the rows of its micro-batches of every
+ * batch exactly as the one-process loader does; together the ranks
+ * cover every row of every batch once. */
+START_TEST(test_rank_rows_match)
+{
+    enum { R = 3, MICRO = 10 };
+    tsplit_t train, test;
+    mlp_loader_opts_t o;
+    mlp_loader_t *full, *ld[R];
+    mlp_batch_t fb, b[R];
+    int rc;
+
+    split_make(&train, NTRAIN, DIM, 0);
+    split_make(&test, NTEST, DIM, 1);
+    o = opts_of(&train, &test, 2, 2);
+    ck_assert_int_eq(mlp_loader_create(&o, &full), 0);
+    for (int r = 0; r < R; r++) {
+        o.micro = MICRO;
+        o.rank = r;
+        o.nranks = R;
+        o.workers = (unsigned)r;
+        ck_assert_int_eq(mlp_loader_create(&o, &ld[r]), 0);
+    }
+    while ((rc = mlp_loader_next(full, &fb)) == 0) {
+        size_t next = 0;
+
+        for (int r = 0; r < R; r++) {
+            size_t lo, rows;
+
+            ck_assert_int_eq(mlp_loader_next(ld[r], &b[r]), 0);
+            ck_assert_uint_eq(b[r].n, fb.n);
+            ck_assert_uint_eq(b[r].index, fb.index);
+            mlp_step_rank_rows(fb.n, MICRO, r, R, &lo, &rows);
+            if (rows == 0)
+                continue;
+            ck_assert_uint_eq(lo, next);
+            next = lo + rows;
+            ck_assert(memcmp(b[r].x + lo * DIM, fb.x + lo * DIM,
+                             rows * DIM * sizeof(float)) == 0);
+            ck_assert(memcmp(b[r].y + lo, fb.y + lo,
+                             rows * sizeof(int32_t)) == 0);
+        }
+        ck_assert_uint_eq(next, fb.n);
+        for (int r = 0; r < R; r++)
+            mlp_loader_release(ld[r], &b[r]);
+        mlp_loader_release(full, &fb);
+    }
+    ck_assert_int_eq(rc, MLP_ERANGE);
+    for (int r = 0; r < R; r++)
+        mlp_loader_destroy(ld[r]);
+    mlp_loader_destroy(full);
     split_free(&train);
     split_free(&test);
 }
@@ -820,6 +877,7 @@ Suite *loader_suite(void)
     tcase_add_test(core, test_schedule_each_sample_once);
     tcase_add_test(core, test_permutation_per_epoch_and_seed);
     tcase_add_test(core, test_same_batches_any_workers);
+    tcase_add_test(core, test_rank_rows_match);
     tcase_add_loop_test(core, test_decode_exact, 0, 3);
     tcase_add_test(core, test_many_workers_tiny);
     tcase_add_test(core, test_slots_and_bytes);

@@ -62,7 +62,7 @@ static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
     mlp_optim_t *opt;
     mlp_stepper_t *st;
     mlp_optim_opts_t oo = {.lr = LR};
-    mlp_step_opts_t so = {mode, threads, micro, N, 0.0f};
+    mlp_step_opts_t so = {mode, threads, micro, N, 0.0f, 0, 1};
     float *p, *g;
     size_t np, row = 0, correct = 0, ec = 0;
     double loss = 0.0;
@@ -178,7 +178,7 @@ START_TEST(test_waves)
 {
     static float ref[NW], one[NW], w[NW];
     static const size_t whole[] = {N}, cut[] = {18, 32};
-    mlp_step_opts_t o = {MLP_PAR_BATCH, 1, 2, N, 0.0f};
+    mlp_step_opts_t o = {MLP_PAR_BATCH, 1, 2, N, 0.0f, 0, 1};
     double eref, e1, e;
     float maxd = 0.0f, maxw = 0.0f;
 
@@ -241,6 +241,36 @@ START_TEST(test_spec_sizes)
 }
 END_TEST
 
+/* The rows a rank decodes and computes: contiguous blocks of whole
+ * micro-batches in rank order, the lower ranks one more when they do not
+ * divide evenly (the reference below is written out, not fold.c's). */
+START_TEST(test_rank_rows)
+{
+    for (size_t n = 1; n <= 60; n++)
+        for (size_t m = 1; m <= 12; m++)
+            for (int R = 1; R <= 5; R++) {
+                size_t nm = (n + m - 1) / m, next = 0;
+
+                for (int r = 0; r < R; r++) {
+                    size_t base = nm / (size_t)R, extra = nm % (size_t)R;
+                    size_t cnt = base + ((size_t)r < extra);
+                    size_t first = (size_t)r * base +
+                                   ((size_t)r < extra ? (size_t)r : extra);
+                    size_t hi = (first + cnt) * m < n ? (first + cnt) * m : n;
+                    size_t want = cnt > 0 ? hi - first * m : 0, lo, rows;
+
+                    mlp_step_rank_rows(n, m, r, R, &lo, &rows);
+                    ck_assert_uint_eq(rows, R == 1 ? n : want);
+                    if (rows > 0) {
+                        ck_assert_uint_eq(lo, next);
+                        next = lo + rows;
+                    }
+                }
+                ck_assert_uint_eq(next, n);
+            }
+}
+END_TEST
+
 START_TEST(test_bad_options)
 {
     mlp_net_spec_t spec;
@@ -248,7 +278,7 @@ START_TEST(test_bad_options)
     mlp_optim_t *opt;
     mlp_stepper_t *st = (mlp_stepper_t *)1;
     mlp_optim_opts_t oo = {.lr = LR};
-    mlp_step_opts_t so = {MLP_PAR_BATCH, 2, MICRO, N, 0.0f};
+    mlp_step_opts_t so = {MLP_PAR_BATCH, 2, MICRO, N, 0.0f, 0, 1};
     float *p, *g;
     size_t np;
 
@@ -279,6 +309,7 @@ static Suite *step_suite(void)
     tcase_add_test(tc, test_waves);
     tcase_add_test(tc, test_spec_sizes);
     tcase_add_test(tc, test_bad_options);
+    tcase_add_test(tc, test_rank_rows);
     suite_add_tcase(s, tc);
     return s;
 }

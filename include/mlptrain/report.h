@@ -47,6 +47,11 @@ typedef struct {
     double lr;             /* the rate of the epoch's last training batch
                               (logged; on the epoch line when a schedule
                               or a warm-up changes it) */
+    int ranks;             /* MPI ranks; > 1: the next two are logged */
+    double dist_seconds;   /* this rank's wall time in the gradient
+                              reduction (mlp_dist_fold) this epoch */
+    double dist_bytes_per_step; /* bytes this rank sent and received per
+                              step (--accum reductions) */
 } mlp_epoch_stats_t;
 
 /* Facts of a run known only once it is set up. */
@@ -65,6 +70,7 @@ typedef struct {
     int free_cores;           /* cores the machine's load leaves free at
                                  the start, -1 unknown (logged; report_run
                                  warns on stderr when below cfg->threads) */
+    int ranks;                /* MPI ranks (mpirun -np), 1 without */
 } mlp_run_info_t;
 
 typedef struct {

@@ -34,6 +34,22 @@
  * replica never reads parameters while the optimizer writes them.  All
  * functions are called from the one thread that made the stepper.
  *
+ * Ranks (nranks > 1, dist.h): each loader batch's micro-batches are split
+ * into contiguous blocks by mlp_fold_rank; a rank computes only its block
+ * (its threads as above) and reads only those rows of x and y (the others
+ * may be garbage: the loader decodes only this rank's, mlp_step_rank_rows);
+ * the fold is mlp_dist_fold, the chain that gives the bits of one process
+ * (rank 0 puts the step's running sum first when --accum continues it),
+ * then every rank applies the same optimizer step.  The per-micro-batch
+ * losses and counts are gathered in global order (mlp_dist_sum_ordered of
+ * rows that are zero outside each rank's block: x + 0 = x) and added one
+ * by one as one process does.  Evaluation is split the same way.  Waves
+ * are off: a rank keeps a buffer per micro-batch of its block (about
+ * ceil(micro-batches / nranks) + 2 gradient buffers).  Every rank must make
+ * the same calls (they are collective); they come from the thread that
+ * called mlp_dist_init.  With --accum, each loader batch is reduced on its
+ * own (accum reductions per step: the same bits, more traffic).
+ *
  * Errors: MLP_EINVAL (bad options), MLP_ENOMEM, MLP_EDNNL and the net's,
  * MLP_EIO (a thread could not start); a worker's error comes back with its
  * message.  After a failed pass the step's gradient is undefined; begin a
@@ -58,6 +74,8 @@ typedef struct {
     size_t micro;        /* rows per micro-batch, >= 1 */
     size_t max_rows;     /* the largest loader batch */
     float smoothing;     /* label smoothing, [0, 1) */
+    int rank, nranks;    /* MPI (dist.h): this process's rank of nranks;
+                            nranks <= 1: one process (no dist call) */
 } mlp_step_opts_t;
 
 typedef struct mlp_stepper mlp_stepper_t;
@@ -79,6 +97,14 @@ size_t mlp_step_default_micro(size_t batch);
  */
 mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
                              size_t micro);
+
+/*
+ * Rows [*lo, *lo + *rows) of a batch of n rows that rank `rank` of nranks
+ * computes (its block of micro-batches of `micro` rows; all n rows when
+ * nranks <= 1; *rows may be 0).  The loader decodes only these.
+ */
+void mlp_step_rank_rows(size_t n, size_t micro, int rank, int nranks,
+                        size_t *lo, size_t *rows);
 
 /*
  * Add to spec->batch_sizes the micro-batch sizes of n rows cut into loader

@@ -1,0 +1,200 @@
+#!/bin/bash
+# End-to-end: training under mpirun (issue 13).  The micro-batches of each
+# batch are split across the ranks and summed in micro-batch order, so
+# `mpirun -np R mlptrain -t 1` trains the same bytes as one process with
+# -t 2, -t 1, and --accum 2 of half the batch at the same partition;
+# losses and accuracies (train, val, test) are the same digits.  A
+# checkpoint written by R ranks resumes in one process and the other way
+# round; SIGINT to one rank stops every rank at the same batch (exit 130,
+# one checkpoint, resumable); only rank 0 writes the log; an error on one
+# rank ends the job instead of hanging it; other commands refuse R > 1.
+# Skipped (77) without MPI.  Every mpirun runs under `timeout`.
+. "${srcdir:-.}/tests/lib.sh"
+
+if [ "${MLP_HAVE_MPI:-0}" != 1 ]; then
+    echo "SKIP: built without MPI (install the Debian packages libopenmpi-dev openmpi-bin, then ./configure --with-mpi)"
+    exit 77
+fi
+MPIRUN=${MPIRUN:-mpirun}
+if ! command -v "$MPIRUN" >/dev/null; then
+    echo "SKIP: MPI is built in but mpirun is missing (install the Debian package openmpi-bin)"
+    exit 77
+fi
+root=()
+if [ "$(id -u)" = 0 ] && [ -z "${OMPI_ALLOW_RUN_AS_ROOT:-}" ]; then
+    root=(--allow-run-as-root)
+fi
+# mpi NP BTL ARGS...: mlptrain on NP ranks (stdout, stderr: $TMP/mpi.out,
+# $TMP/mpi.err); its exit code.
+mpi() {
+    local np=$1 btl=$2
+    shift 2
+    timeout -k 5 60 "$MPIRUN" "${root[@]}" --oversubscribe --bind-to none \
+        --mca btl "$btl" -np "$np" -x OMP_NUM_THREADS=1 "$@" \
+        >"$TMP/mpi.out" 2>"$TMP/mpi.err"
+}
+
+D="$TMP/data"
+mkdir "$D"
+"$MKDATA" "$D" 590 120 8 8 4 3 || { bad "mkdata"; finish; exit 1; }
+# 590 rows = 14 x 40 + 30: the last batch is short (3 micro-batches: with
+# 2 ranks 2 + 1, with 3 ranks 1 each); the 60 validation rows and 120
+# test rows are split the same way.
+common=(--data "$D" --hidden 24 -e 2 --dropout 0.2 --input-dropout 0.1
+        --optimizer adam --lr 0.01 --schedule cosine --val 60
+        --parallel batch --micro 10)
+
+# The parameters and optimizer state of a checkpoint (tests/e2e_parallel).
+payload() {
+    n=$(od -A n -t u8 -j 256 -N 8 "$1" | tr -d ' ')
+    tail -c +$((264 + n + 1)) "$1" | head -c -4 | md5sum | cut -d' ' -f1
+}
+figures() { grep '^epoch' "$1" | sed 's/  [0-9.]* s  .*//'; }
+
+one() { # name args...: one process
+    local name=$1
+    shift
+    "$MLPTRAIN" "${common[@]}" --save "$TMP/$name.ckpt" "$@" \
+        >"$TMP/$name.out" 2>"$TMP/err" || bad "$name: $(cat "$TMP/err")"
+}
+one t1 -b 40 -t 1
+one t2 -b 40 -t 2
+one acc -b 20 --accum 2 -t 1
+ref=$(payload "$TMP/t1.ckpt")
+[ -n "$(figures "$TMP/t1.out")" ] || bad "no epoch lines: $(cat "$TMP/t1.out")"
+
+# same NAME: the run's checkpoint payload and figures are t1's.
+same() {
+    if [ "$(payload "$TMP/$1.ckpt")" = "$ref" ] &&
+       [ "$(figures "$TMP/$1.out")" = "$(figures "$TMP/t1.out")" ]; then
+        return 0
+    fi
+    echo "$1: $(figures "$TMP/$1.out") vs $(figures "$TMP/t1.out")"
+    return 1
+}
+same t2 && same acc && ok "one process: -t 1, -t 2, --accum 2 agree" ||
+    bad "one process: -t 1, -t 2, --accum 2 differ"
+
+# ranks NAME NP BTL ARGS...
+ranks() {
+    local name=$1 np=$2 btl=$3
+    shift 3
+    mpi "$np" "$btl" "$MLPTRAIN" "${common[@]}" --save "$TMP/$name.ckpt" \
+        "$@"
+    local rc=$?
+    cp "$TMP/mpi.out" "$TMP/$name.out"
+    [ "$rc" -eq 0 ] || bad "$name: mpirun -np $np exit $rc: $(tail -5 "$TMP/mpi.err")"
+}
+ranks n2 2 self,vader -b 40 -t 1 --log "$TMP/n2.log"
+same n2 && ok "-np 2 -t 1 (vader): the bytes and digits of one process" ||
+    bad "-np 2 -t 1 (vader) differs from one process"
+ranks n3 3 tcp,self -b 40 -t 1
+same n3 && ok "-np 3 -t 1 (tcp): the bytes and digits of one process" ||
+    bad "-np 3 -t 1 (tcp) differs"
+ranks n2acc 2 tcp,self -b 20 --accum 2 -t 2
+same n2acc && ok "-np 2 -t 2 --accum 2 -b 20 (tcp): the same" ||
+    bad "-np 2 --accum 2 differs"
+
+# Only rank 0 prints and logs: one header, one run record with the ranks
+# and the reduction's figures.
+[ "$(grep -c '^ranks    2 MPI' "$TMP/n2.out")" = 1 ] &&
+    [ "$(grep -c '"type":"run"' "$TMP/n2.log")" = 1 ] &&
+    grep -q '"ranks":2' "$TMP/n2.log" &&
+    grep '"type":"epoch"' "$TMP/n2.log" | grep -q '"reduce_bytes_per_step":[1-9]' &&
+    grep '"type":"epoch"' "$TMP/n2.log" | grep -q '"reduce_seconds":' &&
+    ok "rank 0 alone reports and logs (ranks, reduction bytes and seconds)" ||
+    bad "report/log under 2 ranks: $(cat "$TMP/n2.out" "$TMP/n2.log")"
+
+# Resume across rank counts at an epoch's end (a constant rate).
+ropts=(--data "$D" --hidden 24 --optimizer adam --lr 0.01 --val 60
+       --parallel batch --micro 10 -b 40)
+"$MLPTRAIN" "${ropts[@]}" -e 3 -t 1 --save "$TMP/f3.ckpt" >"$TMP/f3" \
+    2>"$TMP/err" || bad "f3: $(cat "$TMP/err")"
+mpi 2 self,vader "$MLPTRAIN" "${ropts[@]}" -e 2 -t 1 --save "$TMP/r2.ckpt" ||
+    bad "r2: $(cat "$TMP/mpi.err")"
+"$MLPTRAIN" --data "$D" -e 3 -t 2 --resume "$TMP/r2.ckpt" >"$TMP/r3" \
+    2>"$TMP/err" || bad "r3: $(cat "$TMP/err")"
+[ "$(payload "$TMP/r2.ckpt")" = "$(payload "$TMP/f3.ckpt")" ] &&
+    [ "$(figures "$TMP/r3")" = "$(figures "$TMP/f3" | tail -n 1)" ] &&
+    ok "a checkpoint of 2 ranks resumes in one process exactly" ||
+    bad "2 ranks -> 1 process: $(figures "$TMP/r3") / $(figures "$TMP/f3")"
+"$MLPTRAIN" "${ropts[@]}" -e 2 -t 1 --save "$TMP/s2.ckpt" >/dev/null \
+    2>"$TMP/err" || bad "s2: $(cat "$TMP/err")"
+mpi 3 self,vader "$MLPTRAIN" --data "$D" -e 3 -t 1 --resume "$TMP/s2.ckpt" ||
+    bad "s3: $(cat "$TMP/mpi.err")"
+[ "$(payload "$TMP/s2.ckpt")" = "$(payload "$TMP/f3.ckpt")" ] &&
+    [ "$(figures "$TMP/mpi.out")" = "$(figures "$TMP/f3" | tail -n 1)" ] &&
+    ok "a checkpoint of one process resumes on 3 ranks exactly" ||
+    bad "1 process -> 3 ranks: $(figures "$TMP/mpi.out") / $(figures "$TMP/f3")"
+
+# SIGINT to rank 1 alone, mid-run: every rank stops at the same batch and
+# exits 130, rank 0 writes one checkpoint, which resumes (in one process)
+# to the uninterrupted run's bytes.  Each rank runs under a shell that
+# notes its pid and exit code.
+iopts=(--data "$D" --hidden 64 --optimizer adam --lr 0.01 --parallel batch
+       --micro 10 -b 40 -e 150)
+"$MLPTRAIN" "${iopts[@]}" -t 1 --save "$TMP/full.ckpt" >"$TMP/full" \
+    2>"$TMP/err" || bad "full: $(cat "$TMP/err")"
+cat >"$TMP/rank.sh" <<'SH'
+#!/bin/sh
+"$@" &
+echo $! >"$RANKDIR/pid.$OMPI_COMM_WORLD_RANK"
+wait $!
+echo $? >"$RANKDIR/rc.$OMPI_COMM_WORLD_RANK"
+SH
+chmod +x "$TMP/rank.sh"
+mkdir "$TMP/ranks"
+mpi 2 tcp,self -x RANKDIR="$TMP/ranks" "$TMP/rank.sh" "$MLPTRAIN" \
+    "${iopts[@]}" -t 1 --save "$TMP/int.ckpt" --log "$TMP/int.log" &
+mpid=$!
+for _ in $(seq 200); do
+    [ -s "$TMP/int.log" ] && [ "$(grep -c '"type":"epoch"' "$TMP/int.log")" -ge 2 ] && break
+    sleep 0.05
+done
+kill -INT "$(cat "$TMP/ranks/pid.1")"
+wait $mpid
+if [ "$(cat "$TMP/ranks/rc.0" 2>/dev/null)" = 130 ] &&
+   [ "$(cat "$TMP/ranks/rc.1" 2>/dev/null)" = 130 ] &&
+   grep -q "interrupted in epoch .*; saved '$TMP/int.ckpt'" "$TMP/mpi.err" &&
+   [ "$(grep -c "interrupted in epoch" "$TMP/mpi.err")" = 1 ]; then
+    ok "SIGINT to rank 1: both ranks exit 130, rank 0 saves once"
+else
+    bad "SIGINT to rank 1: rc $(cat "$TMP"/ranks/rc.* 2>/dev/null | tr '\n' ' ') $(cat "$TMP/mpi.err")"
+fi
+grep -q '"status":"interrupted"' "$TMP/int.log" ||
+    bad "the log lacks the interrupted end"
+"$MLPTRAIN" --data "$D" -t 2 -e 150 --resume "$TMP/int.ckpt" >"$TMP/ires" \
+    2>"$TMP/err" || bad "resume after SIGINT: $(cat "$TMP/err")"
+[ "$(payload "$TMP/int.ckpt")" = "$(payload "$TMP/full.ckpt")" ] &&
+    ok "the interrupted 2-rank run resumes to the uninterrupted bytes" ||
+    bad "resume after SIGINT differs from the uninterrupted run"
+
+# An error on one rank (its data is damaged) ends the job: no hang.
+B="$TMP/bad"
+cp -r "$D" "$B"
+for f in "$B"/train-images*; do head -c 100 "$f" >"$f.t" && mv "$f.t" "$f"; done
+cat >"$TMP/split.sh" <<SH
+#!/bin/sh
+if [ "\$OMPI_COMM_WORLD_RANK" = 1 ]; then
+    exec "$MLPTRAIN" --data "$B" -t 1 -e 2
+fi
+exec "$MLPTRAIN" --data "$D" -t 1 -e 2
+SH
+chmod +x "$TMP/split.sh"
+mpi 2 self,vader "$TMP/split.sh"
+rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] &&
+   grep -q "rank 1: " "$TMP/mpi.err"; then
+    ok "an error on rank 1 ends the job (exit $rc)"
+else
+    bad "an error on rank 1: exit $rc: $(tail -5 "$TMP/mpi.err")"
+fi
+
+# Other commands refuse several ranks.
+mpi 2 self,vader "$MLPTRAIN" eval --help
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "eval runs in one process" "$TMP/mpi.err" &&
+    [ "$(grep -c 'runs in one process' "$TMP/mpi.err")" = 1 ] &&
+    ok "eval under 2 ranks: a usage error from rank 0" ||
+    bad "eval under 2 ranks: exit $rc: $(cat "$TMP/mpi.err")"
+finish
