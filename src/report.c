@@ -24,6 +24,8 @@
 #include "mlptrain/outfile.h"
 #include "mlptrain/report.h"
 #include "mlptrain/schedule.h"
+#include "mlptrain/step.h"
+#include "mlptrain/transform.h"
 
 struct mlp_report {
     FILE *out;          /* human lines; NULL: none */
@@ -368,22 +370,25 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                  mlp_net_act_label(cfg->act, cfg->nhidden),
                  (double)cfg->lr, cfg->batch);
     }
-    /* OpenMP threads spin on a taken core: a loaded machine makes every
-     * thread past the free cores cost more than it brings. */
+    /* In gemm mode OpenMP threads spin on a taken core: a loaded machine
+     * makes every thread past the free cores cost more than it brings.
+     * Batch mode's threads take fewer micro-batches there instead. */
     if (rep->warn != NULL && info->free_cores >= 0 &&
-        info->free_cores < cfg->threads)
+        info->free_cores < cfg->threads && cfg->parallel == MLP_PAR_GEMM)
         fprintf(rep->warn,
                 "mlptrain: warning: the machine's load leaves %d of %d cores "
                 "free, fewer than the %d compute threads: training may run "
                 "several times slower\n"
-                "hint: -t 1 (or -t N, N at most the free cores) avoids "
-                "waiting on busy cores\n",
+                "hint: --parallel batch, or -t N with N at most the free "
+                "cores, avoids waiting on busy cores\n",
                 info->free_cores, mlp_config_ncores(), cfg->threads);
     if (rep->out != NULL && !rep->quiet) {
         /* The extras of the model, data and training lines: only what
          * differs from the reference recipe, so its lines stay as they
          * were. */
-        char init[64], reg[160], held[64], aug[64];
+        char init[64], reg[160], held[64], aug[64], dims[64], step[160];
+        size_t nmicro = (cfg->batch + cfg->micro - 1) /
+                        (cfg->micro ? cfg->micro : 1);
         int off = 0;
 
         if (cfg->init == MLP_INIT_NORMAL)
@@ -413,24 +418,50 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                                sizeof(a));
             snprintf(aug, sizeof(aug), ", augment %s", a);
         }
+        /* Images keep their shape; rows of real features say how they
+         * are scaled. */
+        if (ds->real)
+            snprintf(dims, sizeof(dims), "%zu features (%s scaling)",
+                     ds->rows * ds->cols,
+                     cfg->normalize == MLP_NORM_AUTO
+                         ? "standard"
+                         : mlp_norm_names[cfg->normalize]);
+        else if (ds->from_files && !ds->image)
+            snprintf(dims, sizeof(dims), "%zu features (bytes / 255)",
+                     ds->rows * ds->cols);
+        else
+            snprintf(dims, sizeof(dims), "%zux%zu", ds->rows, ds->cols);
+        snprintf(step, sizeof(step),
+                 "step     %s: micro-batches of %zu rows, %zu a batch, summed "
+                 "in order%s",
+                 cfg->parallel == MLP_PAR_GEMM    ? "gemm (threads in each "
+                                                    "product)"
+                 : cfg->parallel == MLP_PAR_BATCH ? "batch (a replica a "
+                                                    "thread)"
+                                                  : "auto",
+                 cfg->micro, nmicro, cfg->accum > 1 ? "" : "\n");
         fprintf(rep->out,
                 "mlptrain %s (git %s), oneDNN %s (%s)\n"
                 "model    %s %s, %zu parameters, init %s, seed %llu%s\n"
-                "data     %s: %zu train%s, %zu test, %zux%zu, %zu classes%s\n"
+                "data     %s: %zu train%s, %zu test, %s, %zu classes%s\n"
                 "training %s lr %g%s%s%s, batch %zu, %u epochs\n"
                 "threads  %d compute, %u loader, %zu ring slots (%.1f MiB)\n",
                 PACKAGE_VERSION, MLP_GIT_HASH, info->dnnl_version, info->isa,
                 shape, mlp_net_act_label(cfg->act, cfg->nhidden),
                 info->nparams, init, (unsigned long long)cfg->seed, reg,
                 cfg->train_path[0] ? cfg->train_path : cfg->data_dir,
-                ds->train.n, held, ds->test.n, ds->rows,
-                ds->cols, ds->nclasses, aug,
+                ds->train.n, held, ds->test.n, dims, ds->nclasses, aug,
                 optim_labels[cfg->optimizer], (double)cfg->lr,
                 cfg->nesterov ? " Nesterov" : "",
                 cfg->momentum > 0 ? " momentum" : "",
                 sched_labels[cfg->schedule],
                 cfg->batch, cfg->epochs, cfg->threads, cfg->workers,
                 info->slots, (double)info->ring_bytes / (1024.0 * 1024.0));
+        fputs(step, rep->out);
+        if (cfg->accum > 1)
+            fprintf(rep->out, ", %u batches a step (a global batch of "
+                              "%zu)\n",
+                    (unsigned)cfg->accum, cfg->batch * (size_t)cfg->accum);
         if (info->ranks > 1)
             fprintf(rep->out, "ranks    %d MPI processes (rank 0 "
                               "reports and saves)\n",

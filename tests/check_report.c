@@ -9,6 +9,7 @@
 
 #include "check_main.h"
 #include "mlptrain/report.h"
+#include "mlptrain/step.h"
 
 START_TEST(test_progress_full)
 {
@@ -76,6 +77,8 @@ START_TEST(test_warnings_stream)
     ck_assert_ptr_nonnull(ds);
     mlp_config_defaults(cfg);
     cfg->threads = 2;
+    cfg->parallel = MLP_PAR_GEMM; /* batch mode does not warn (e2e_streams) */
+    cfg->micro = 64;              /* the default batch 256: 4 micro-batches */
     for (int quiet = 0; quiet <= 1; quiet++) {
         FILE *out = tmpfile(), *err = tmpfile();
         mlp_report_t *rep;
@@ -96,6 +99,11 @@ START_TEST(test_warnings_stream)
         n = fread(buf, 1, sizeof(buf) - 1, out);
         buf[n] = '\0';
         ck_assert_ptr_null(strstr(buf, "warning"));
+        if (!quiet) /* the step line: the mode and the partition */
+            ck_assert_ptr_nonnull(strstr(buf, "step     gemm (threads in each "
+                                              "product): micro-batches of 64 "
+                                              "rows, 4 a batch, summed in "
+                                              "order\n"));
         fclose(out);
         fclose(err);
     }

@@ -148,13 +148,18 @@ expect_exit 1 "t10k-images-idx3-ubyte: no test images" -- --data "$E" --epochs 1
 # ---- point 12: a loaded machine is warned about ------------------------------
 echo "9.00 9.00 9.00 99999/400 1234" >"$TMP/loadavg"
 MLPTRAIN_LOADAVG="$TMP/loadavg" "$MLPTRAIN" "${common[@]}" --threads 2 -q \
-    --log "$TMP/load.jsonl" >/dev/null 2>"$TMP/err"
+    --parallel gemm --log "$TMP/load.jsonl" >/dev/null 2>"$TMP/err"
 if grep -q "^mlptrain: warning: the machine's load leaves 0 of [0-9]* cores free, fewer than the 2 compute threads" "$TMP/err" &&
-   grep -q "^hint: -t 1" "$TMP/err" && grep -q '"free_cores":0,' "$TMP/load.jsonl"; then
-    ok "loaded machine: warning with a hint, free_cores logged"
+   grep -q "^hint: --parallel batch" "$TMP/err" && grep -q '"free_cores":0,' "$TMP/load.jsonl"; then
+    ok "loaded machine, gemm mode: warning with a hint, free_cores logged"
 else
     bad "loaded machine: $(cat "$TMP/err")"
 fi
+# Batch mode's threads take fewer micro-batches on a taken core: no warning.
+MLPTRAIN_LOADAVG="$TMP/loadavg" "$MLPTRAIN" "${common[@]}" --threads 2 -q \
+    --parallel batch >/dev/null 2>"$TMP/err"
+[ ! -s "$TMP/err" ] && ok "loaded machine, batch mode: no warning" ||
+    bad "loaded machine, batch mode: $(cat "$TMP/err")"
 echo "0.00 0.00 0.00 1/400 1234" >"$TMP/loadavg"
 MLPTRAIN_LOADAVG="$TMP/loadavg" "$MLPTRAIN" "${common[@]}" --threads 1 -q \
     >/dev/null 2>"$TMP/err"
