@@ -117,7 +117,7 @@ const mlp_option_t mlp_options[] = {
      256, "N", "batch size", NULL, "64", CKPT | SWEEP | FIGS, NULL},
     {L("micro"), 0, NULL, "Training", F(micro), MLP_OPT_SIZE, 1, 1u << 20, 0,
      0, "M", "rows per micro-batch: the unit the step's gradients are summed "
-     "by, in order (figures depend on it, never on -t)", "64, or the batch "
+     "by, in order (figures depend on it, never on -t)", "128, or the batch "
      "if smaller", "32", MLP_OPT_ZERO_AUTO | CKPT | SWEEP | FIGS, NULL},
     {L("accum"), 0, NULL, "Training", F(accum), MLP_OPT_UINT, 1, 65536, 0, 1,
      "K", "sum the gradients of K batches before a step (a global batch of "

@@ -221,7 +221,9 @@ START_TEST(test_spec_sizes)
     ck_assert_uint_eq(spec.nbatch_sizes, 4);
     ck_assert_uint_eq(spec.batch_sizes[2], 20);
     ck_assert_uint_eq(spec.batch_sizes[3], 10);
-    ck_assert_uint_eq(mlp_step_default_micro(256), 64);
+    ck_assert_uint_eq(mlp_step_default_micro(256), 128);
+    ck_assert_uint_eq(mlp_step_default_micro(128), 128);
+    ck_assert_uint_eq(mlp_step_default_micro(127), 127);
     ck_assert_uint_eq(mlp_step_default_micro(16), 16);
     /* auto: 784-256-10 (0.2M MACs) in micro-batches: batch mode; one
      * micro-batch a batch, or 784-1024-1024-10 (1.86M) at micro 256:
