@@ -532,11 +532,17 @@ static int show_train_split(const cmd_opts_t *o, const mlp_checkpoint_t *ck,
     if ((rc = mlp_train_checkpoint_config(ck, o->model, cfg)) < 0)
         goto out;
     /* The split the model was trained on, made as the trainer makes it. */
-    if (cfg->limit_train > 0 && cfg->limit_train < ds->train.n)
-        ds->train.n = cfg->limit_train;
-    if (cfg->val > 0 && cfg->val < ds->train.n &&
-        (rc = mlp_dataset_hold_out(ds, cfg->val, cfg->seed)) < 0)
+    if ((rc = mlp_dataset_train_split(ds, cfg->limit_train, cfg->val,
+                                      cfg->seed)) < 0) {
+        if (rc == MLP_EUSAGE) /* not the user's --val: the model's */
+            rc = mlp_error_set(MLP_EINVAL, "model '%s' holds out %zu "
+                               "validation samples; %s has only %zu "
+                               "training samples",
+                               o->model, cfg->val,
+                               ds->files[MLP_FILE_TRAIN_IMAGES].path,
+                               ds->train.n);
         goto out;
+    }
     if (ds->train.n != ck->ntrain) {
         rc = mlp_error_set(MLP_EINVAL, "model '%s' was trained on %zu "
                            "samples per epoch; %s gives %zu",

@@ -218,6 +218,19 @@ out:
  * the idx buffers, which the dataset owns; a borrowed one (a test's view)
  * is copied before it is written.
  */
+int mlp_dataset_train_split(mlp_dataset_t *ds, size_t limit, size_t val,
+                            uint64_t seed)
+{
+    if (limit > 0 && limit < ds->train.n)
+        ds->train.n = limit;
+    if (val > 0 && val >= ds->train.n)
+        return mlp_error_set(MLP_EUSAGE, "option '--val': %zu, but only %zu "
+                             "training samples are used (after "
+                             "--limit-train): none would be left to train on",
+                             val, ds->train.n);
+    return mlp_dataset_hold_out(ds, val, seed);
+}
+
 int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
 {
     mlp_split_t *tr = &ds->train;

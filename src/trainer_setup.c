@@ -385,13 +385,9 @@ int mlp_train_session_load_data(session_t *s)
                              "%s: no test images: a run reports its test "
                              "accuracy",
                              ds->files[MLP_FILE_TEST_IMAGES].path);
-    /* After --limit-train: N of the samples it leaves. */
-    if (cfg->val >= ds->train.n && cfg->val > 0)
-        return mlp_error_set(MLP_EUSAGE, "option '--val': %zu, but only %zu "
-                             "training samples are used (after "
-                             "--limit-train): none would be left to train on",
-                             cfg->val, ds->train.n);
-    if ((rc = mlp_dataset_hold_out(ds, cfg->val, cfg->seed)) < 0)
+    /* After --limit-train (applied by the load): N of the samples left. */
+    if ((rc = mlp_dataset_train_split(ds, cfg->limit_train, cfg->val,
+                                      cfg->seed)) < 0)
         return rc;
     if (mlp_augment_active(&cfg->augment) && !ds->image)
         return mlp_error_set(MLP_EUSAGE, "option '--augment' shifts and "

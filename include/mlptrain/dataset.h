@@ -158,6 +158,16 @@ int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
 #define MLP_DATASET_HOLD_OUT_STREAM 0x76616c0000000000ull /* "val" */
 int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed);
 
+/*
+ * The training split a run trains on, the one rule the trainer and
+ * `predict --show-train` share: the first `limit` training samples (0:
+ * all; a dataset loaded with that limit is unchanged), then `val` of them
+ * held out by the seed (mlp_dataset_hold_out).  MLP_EUSAGE naming --val
+ * when val leaves nothing to train on.
+ */
+int mlp_dataset_train_split(mlp_dataset_t *ds, size_t limit, size_t val,
+                            uint64_t seed);
+
 /* Free a dataset; NULL is a no-op. */
 void mlp_dataset_destroy(mlp_dataset_t *ds);
 
