@@ -266,11 +266,15 @@ if ! skip parallel; then
         "$B/mlptrain" -j 4 --epochs "$EPOCHS" -q --log "$log" "$@" >/dev/null 2>&1 ||
             { echo "mlptrain $*: failed"; exit 1; }
     }
-    for c in gemm batch pair one busy_gemm busy_batch busy_one; do : >"$TMP/p_$c"; done
+    # whole: gemm mode with one micro-batch a batch, the step as it was
+    # before micro-batches (whole-batch products on oneDNN's threads).
+    whole=(--parallel gemm --micro 256 -t "$NCORES")
+    for c in gemm batch whole pair one busy_gemm busy_batch busy_whole busy_one; do : >"$TMP/p_$c"; done
     for r in $(seq "$preps"); do
         rm -f "$TMP"/p*.log
         prun "$TMP/pg.log" --parallel gemm -t "$NCORES"; e2e_sps "$TMP/pg.log" >>"$TMP/p_gemm"
         prun "$TMP/pb.log" --parallel batch -t "$NCORES"; e2e_sps "$TMP/pb.log" >>"$TMP/p_batch"
+        prun "$TMP/pw.log" "${whole[@]}"; e2e_sps "$TMP/pw.log" >>"$TMP/p_whole"
         pids=
         for k in $(seq "$NCORES"); do
             prun "$TMP/pp$k.log" --parallel batch -t 1 &
@@ -284,11 +288,12 @@ if ! skip parallel; then
         spin=$!
         prun "$TMP/pbg.log" --parallel gemm -t "$NCORES"; e2e_sps "$TMP/pbg.log" >>"$TMP/p_busy_gemm"
         prun "$TMP/pbb.log" --parallel batch -t "$NCORES"; e2e_sps "$TMP/pbb.log" >>"$TMP/p_busy_batch"
+        prun "$TMP/pbw.log" "${whole[@]}"; e2e_sps "$TMP/pbw.log" >>"$TMP/p_busy_whole"
         prun "$TMP/pb1.log" --parallel batch -t 1; e2e_sps "$TMP/pb1.log" >>"$TMP/p_busy_one"
         kill "$spin"
         wait "$spin" 2>/dev/null
     done
-    for c in gemm batch pair one busy_gemm busy_batch busy_one; do
+    for c in gemm batch whole pair one busy_gemm busy_batch busy_whole busy_one; do
         read -r m lo hi < <(stats <"$TMP/p_$c")
         eval "pm_$c=$m pl_$c=$lo ph_$c=$hi"
     done
@@ -303,11 +308,13 @@ if ! skip parallel; then
     prow "$NCORES independent -t 1 processes (sum)" pair pair
     prow "--parallel gemm -t $NCORES" gemm pair
     prow "--parallel batch -t $NCORES" batch pair
+    prow "gemm, whole batch (the old step) -t $NCORES" whole pair
     prow "-t 1 alone" one pair
     prow "beside a busy process: -t 1" busy_one busy_one
     prow "beside a busy process: gemm -t $NCORES" busy_gemm busy_one
     prow "beside a busy process: batch -t $NCORES" busy_batch busy_one
-    echo "(ratios: the first four to the independent processes' sum, the last three to -t 1 beside the busy process)"
+    prow "beside a busy process: whole batch -t $NCORES" busy_whole busy_one
+    echo "(ratios: the first five to the independent processes' sum, the last four to -t 1 beside the busy process)"
     echo
 fi
 if ! skip dist; then
