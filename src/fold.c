@@ -29,23 +29,28 @@ void mlp_fold_rank(size_t nmicro, int rank, int nranks, size_t *first,
 void mlp_fold(float *acc, int acc_in, const float *const *parts,
               size_t nparts, size_t lo, size_t hi)
 {
-    size_t p = 0;
+    /* Blocks of FOLD_BLOCK elements summed in a local array: each part is
+     * read once and acc written once (not once a part), and each
+     * element's additions stay in part order (the compiler vectorizes
+     * across elements, never across parts; no -ffast-math). */
+    enum { FOLD_BLOCK = 64 };
+    float s[FOLD_BLOCK];
 
-    if (!acc_in) {
-        if (nparts == 0)
-            return;
-        if (acc != parts[0])
-            for (size_t i = lo; i < hi; i++)
-                acc[i] = parts[0][i];
-        p = 1;
-    }
-    /* One part at a time over the range: each element's additions stay in
-     * part order (the compiler vectorizes across elements, never across
-     * parts; no -ffast-math). */
-    for (; p < nparts; p++) {
-        const float *g = parts[p];
+    if (!acc_in && nparts == 0)
+        return;
+    for (size_t i = lo; i < hi; i += FOLD_BLOCK) {
+        size_t n = hi - i < FOLD_BLOCK ? hi - i : FOLD_BLOCK, p = 0;
+        const float *first = acc_in ? acc + i : parts[p++] + i;
 
-        for (size_t i = lo; i < hi; i++)
-            acc[i] += g[i];
+        for (size_t k = 0; k < n; k++)
+            s[k] = first[k];
+        for (; p < nparts; p++) {
+            const float *g = parts[p] + i;
+
+            for (size_t k = 0; k < n; k++)
+                s[k] += g[k];
+        }
+        for (size_t k = 0; k < n; k++)
+            acc[i + k] = s[k];
     }
 }
