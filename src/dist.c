@@ -413,6 +413,32 @@ int mlp_dist_sum_ordered(double *out, const double *parts, size_t nparts,
     return 0;
 }
 
+int mlp_dist_sum_rows(double *out, const double *row, size_t width)
+{
+#ifdef HAVE_MPI
+    if (g.active && g.size > 1) {
+        size_t total = width * (size_t)g.size;
+        int rc = 0;
+
+        if (width > INT_MAX || total / (size_t)g.size != width ||
+            total > INT_MAX)
+            return mlp_error_set(MLP_ERANGE, "dist sum: a row of %zu",
+                                 width);
+        if ((rc = grow((void **)&g.rows, &g.nrows, total > 0 ? total : 1,
+                       sizeof(double))) < 0)
+            return rc;
+        MPI_TRY(MPI_Allgather(row, (int)width, MPI_DOUBLE, g.rows,
+                              (int)width, MPI_DOUBLE, g.comm),
+                "MPI_Allgather");
+        fold_rows(out, g.rows, (size_t)g.size, width);
+    out:
+        return rc;
+    }
+#endif
+    fold_rows(out, row, 1, width);
+    return 0;
+}
+
 int mlp_dist_sum_u64(uint64_t *v, size_t n)
 {
 #ifdef HAVE_MPI

@@ -543,7 +543,7 @@ static int gather(mlp_stepper_t *st, size_t nm, size_t first, size_t count)
         st->grow[i] = mine ? st->loss[i] : 0.0;
         st->grow[nm + i] = mine ? (double)st->correct[i] : 0.0;
     }
-    if ((rc = mlp_dist_sum_ordered(st->gsum, st->grow, 1, 2 * nm)) < 0)
+    if ((rc = mlp_dist_sum_rows(st->gsum, st->grow, 2 * nm)) < 0)
         return rc;
     for (size_t i = 0; i < nm; i++) {
         st->loss[i] = st->gsum[i];

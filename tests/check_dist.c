@@ -119,6 +119,9 @@ START_TEST(test_sum_ordered)
     ck_assert(out[0] == 1e17 && out[1] == 1.0);
     ck_assert_int_eq(mlp_dist_sum_ordered(out, rows, 0, 2), 0);
     ck_assert(out[0] == 0.0 && out[1] == 0.0);
+    /* One rank, one row: the row itself. */
+    ck_assert_int_eq(mlp_dist_sum_rows(out, rows + 2, 2), 0);
+    ck_assert(out[0] == -1e17 && out[1] == 1e17);
 }
 END_TEST
 

@@ -173,6 +173,20 @@ static void sum_cases(void)
     CHECK(mlp_dist_sum_ordered(out, rows, rank == nranks - 1, W) == 0 &&
               out[0] == rows[0] && out[2] == rows[2],
           "sum_ordered: rows on the last rank only");
+    /* One row a rank: rank r's row is rows[r], folded in rank order. */
+    if (nranks <= ROWS) {
+        double one[W];
+
+        for (int w = 0; w < W; w++) {
+            one[w] = rows[w];
+            for (int k = 1; k < nranks; k++)
+                one[w] += rows[k * W + w];
+        }
+        CHECK(mlp_dist_sum_rows(out, rows + rank * W, W) == 0 &&
+                  memcmp(out, one, sizeof(out)) == 0,
+              "sum_rows: %.17g %.17g %.17g, want %.17g %.17g %.17g", out[0],
+              out[1], out[2], one[0], one[1], one[2]);
+    }
 }
 
 static void small_cases(void)

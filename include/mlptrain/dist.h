@@ -90,6 +90,13 @@ int mlp_dist_sum_unordered(float *v, size_t n);
 int mlp_dist_sum_ordered(double *out, const double *parts, size_t nparts,
                          size_t width);
 
+/*
+ * mlp_dist_sum_ordered with exactly one row of `width` values from every
+ * rank (width the same everywhere): one MPI_Allgather, where the general
+ * case needs the counts first.  For the step's per-micro-batch losses.
+ */
+int mlp_dist_sum_rows(double *out, const double *row, size_t width);
+
 /* v[0..n) summed over the ranks in place (counts: exact, any order). */
 int mlp_dist_sum_u64(uint64_t *v, size_t n);
 
