@@ -73,8 +73,8 @@ static void format_dims(char *s, size_t n, const uint32_t *dims,
  * length.  On success *r has ndims, dims, count and item_size, *hdr the
  * header's bytes and *total the data bytes the header declares.
  */
-static int parse_header(const uint8_t *buf, size_t len, const char *name,
-                        mlp_idx_t *r, size_t *hdr, size_t *total)
+int mlp_idx_parse_header(const uint8_t *buf, size_t len, const char *name,
+                         mlp_idx_t *r, size_t *hdr, size_t *total)
 {
     char dimstr[64];
     size_t item = 1;
@@ -166,7 +166,7 @@ int mlp_idx_parse(const uint8_t *buf, size_t len, const char *name,
     memset(out, 0, sizeof(*out));
     if (name == NULL)
         name = "<buffer>";
-    if ((rc = parse_header(buf, len, name, &r, &hdr, &total)) < 0)
+    if ((rc = mlp_idx_parse_header(buf, len, name, &r, &hdr, &total)) < 0)
         return rc;
     if (len - hdr != total)
         return length_error(&r, name, total, len - hdr, 0);
@@ -399,7 +399,7 @@ static int read_header(src_t *s, uint8_t *head, mlp_idx_t *r, size_t *hdr,
             return rc;
         have += got;
     }
-    return parse_header(head, have, s->path, r, hdr, total);
+    return mlp_idx_parse_header(head, have, s->path, r, hdr, total);
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mlptrain/error.h"
+#include "mlptrain/idx.h"
 #include "mlptrain/npy.h"
 #include "mlptrain/table.h"
 
@@ -38,41 +39,26 @@ const char *mlp_table_format_name(mlp_format_t f)
     return f <= MLP_FORMAT_CSV ? names[f] : "?";
 }
 
-/* Read an IDX header: *nd dimensions into dims. */
+/* Read an IDX header (checked by idx.c's mlp_idx_parse_header): *nd
+ * dimensions into dims. */
 static int idx_header(mlp_input_t *in, unsigned *nd, size_t dims[4])
 {
-    uint8_t h[4 + 16];
-    size_t got;
+    uint8_t h[4 + 4 * MLP_IDX_MAX_DIMS];
+    size_t got, more = 0, hdr, total;
+    mlp_idx_t r;
     int rc;
 
     if ((rc = mlp_input_read(in, h, 4, &got)) != 0)
         return rc;
-    if (got < 4 || h[0] != 0 || h[1] != 0)
-        return mlp_error_set(MLP_EFORMAT, "%s: not an IDX file",
-                             mlp_input_name(in));
-    if (h[2] != 0x08)
-        return mlp_error_set(MLP_EFORMAT, "%s: IDX type 0x%02x; only "
-                             "unsigned bytes (0x08) are supported",
-                             mlp_input_name(in), h[2]);
-    if (h[3] < 1 || h[3] > 4)
-        return mlp_error_set(MLP_EFORMAT, "%s: IDX file with %u "
-                             "dimensions; 1 to 4 are supported",
-                             mlp_input_name(in), h[3]);
-    *nd = h[3];
-    if ((rc = mlp_input_read(in, h + 4, 4 * *nd, &got)) != 0)
+    if (got == 4 && h[3] >= 1 && h[3] <= MLP_IDX_MAX_DIMS &&
+        (rc = mlp_input_read(in, h + 4, 4 * (size_t)h[3], &more)) != 0)
         return rc;
-    if (got < 4 * *nd)
-        return mlp_error_set(MLP_EFORMAT, "%s: truncated IDX header",
-                             mlp_input_name(in));
-    for (unsigned i = 0; i < *nd; i++) {
-        const uint8_t *p = h + 4 + 4 * i;
-
-        dims[i] = (size_t)p[0] << 24 | (size_t)p[1] << 16 |
-                  (size_t)p[2] << 8 | p[3];
-        if (i > 0 && dims[i] == 0)
-            return mlp_error_set(MLP_EFORMAT, "%s: IDX dimension %u is 0",
-                                 mlp_input_name(in), i);
-    }
+    if ((rc = mlp_idx_parse_header(h, got + more, mlp_input_name(in), &r,
+                                   &hdr, &total)) != 0)
+        return rc;
+    *nd = r.ndims;
+    for (unsigned i = 0; i < r.ndims; i++)
+        dims[i] = r.dims[i];
     return 0;
 }
 

@@ -63,6 +63,17 @@ int mlp_idx_parse(const uint8_t *buf, size_t len, const char *name,
                   mlp_idx_t *out);
 
 /*
+ * Check an IDX header at the start of buf (len bytes available, perhaps
+ * fewer than the file's): everything mlp_idx_parse checks but the data
+ * length.  On success *r has ndims, dims, count and item_size (no data),
+ * *hdr the header's bytes and *total the data bytes the header declares.
+ * The one header check: mlp_idx_parse and the streaming table reader
+ * (table.c) use it.
+ */
+int mlp_idx_parse_header(const uint8_t *buf, size_t len, const char *name,
+                         mlp_idx_t *r, size_t *hdr, size_t *total);
+
+/*
  * Inflate a gzip buffer into a new malloc'd buffer (*out, *out_len).  A buffer
  * that is not gzip is an MLP_EFORMAT error.  Concatenated gzip members are
  * inflated one after the other, as gunzip(1) does; any other bytes after the
