@@ -7,27 +7,13 @@
 # under `timeout`: a hang fails the test instead of blocking the run.
 . "${srcdir:-.}/tests/lib.sh"
 
-if [ "${MLP_HAVE_MPI:-0}" != 1 ]; then
-    echo "SKIP: built without MPI (install the Debian packages libopenmpi-dev openmpi-bin, then ./configure --with-mpi)"
-    exit 77
-fi
-MPIRUN=${MPIRUN:-mpirun}
-if ! command -v "$MPIRUN" >/dev/null; then
-    echo "SKIP: MPI is built in but mpirun is missing (install the Debian package openmpi-bin)"
-    exit 77
-fi
+need_mpi
 : "${DIST_PROBE:=tests/dist_probe}"
-
-# Open MPI refuses to run as root unless told.
-root=()
-if [ "$(id -u)" = 0 ] && [ -z "${OMPI_ALLOW_RUN_AS_ROOT:-}" ]; then
-    root=(--allow-run-as-root)
-fi
 
 # probe NP BTL: run the probe on NP ranks with the given transports.
 probe() {
     local np=$1 btl=$2 rc
-    timeout -k 5 60 "$MPIRUN" "${root[@]}" --oversubscribe --bind-to none \
+    timeout -k 5 60 "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
         --mca btl "$btl" -np "$np" -x OMP_NUM_THREADS=1 \
         "$DIST_PROBE" >"$TMP/out" 2>&1
     rc=$?

@@ -11,25 +11,13 @@
 # Skipped (77) without MPI.  Every mpirun runs under `timeout`.
 . "${srcdir:-.}/tests/lib.sh"
 
-if [ "${MLP_HAVE_MPI:-0}" != 1 ]; then
-    echo "SKIP: built without MPI (install the Debian packages libopenmpi-dev openmpi-bin, then ./configure --with-mpi)"
-    exit 77
-fi
-MPIRUN=${MPIRUN:-mpirun}
-if ! command -v "$MPIRUN" >/dev/null; then
-    echo "SKIP: MPI is built in but mpirun is missing (install the Debian package openmpi-bin)"
-    exit 77
-fi
-root=()
-if [ "$(id -u)" = 0 ] && [ -z "${OMPI_ALLOW_RUN_AS_ROOT:-}" ]; then
-    root=(--allow-run-as-root)
-fi
+need_mpi
 # mpi NP BTL ARGS...: mlptrain on NP ranks (stdout, stderr: $TMP/mpi.out,
 # $TMP/mpi.err); its exit code.
 mpi() {
     local np=$1 btl=$2
     shift 2
-    timeout -k 5 60 "$MPIRUN" "${root[@]}" --oversubscribe --bind-to none \
+    timeout -k 5 60 "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
         --mca btl "$btl" -np "$np" -x OMP_NUM_THREADS=1 "$@" \
         >"$TMP/mpi.out" 2>"$TMP/mpi.err"
 }

@@ -31,3 +31,23 @@ finish() {
     echo "$npass passed, $nfail failed"
     [ "$nfail" -eq 0 ]
 }
+
+# need_mpi: exit 77 (skip, with the reason) unless this build has MPI and
+# mpirun is there; then MPIRUN names it and the array mpi_root holds
+# --allow-run-as-root when Open MPI needs it (root without
+# OMPI_ALLOW_RUN_AS_ROOT).  For the MPI end-to-end tests.
+need_mpi() {
+    if [ "${MLP_HAVE_MPI:-0}" != 1 ]; then
+        echo "SKIP: built without MPI (install the Debian packages libopenmpi-dev openmpi-bin, then ./configure --with-mpi)"
+        exit 77
+    fi
+    MPIRUN=${MPIRUN:-mpirun}
+    if ! command -v "$MPIRUN" >/dev/null; then
+        echo "SKIP: MPI is built in but mpirun is missing (install the Debian package openmpi-bin)"
+        exit 77
+    fi
+    mpi_root=()
+    if [ "$(id -u)" = 0 ] && [ -z "${OMPI_ALLOW_RUN_AS_ROOT:-}" ]; then
+        mpi_root=(--allow-run-as-root)
+    fi
+}
