@@ -466,8 +466,10 @@ int mlp_tfevents_open(const char *dir, mlp_tfevents_t **wp)
     int rc;
 
     *wp = NULL;
-    if (dir == NULL || dir[0] == '\0')
-        return mlp_error_set(MLP_EUSAGE, "empty TensorBoard directory name");
+    /* The check first, for its messages; what changes after it still
+     * fails below, less precisely. */
+    if ((rc = mlp_tfevents_check_dir(dir)) < 0)
+        return rc;
     if ((w = calloc(1, sizeof(*w))) == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     w->dfd = w->fd = -1;
