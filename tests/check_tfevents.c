@@ -74,25 +74,43 @@ START_TEST(test_frame_bytes)
 }
 END_TEST
 
+/* The little-endian number in the k bytes at p. */
+static uint64_t le(const unsigned char *p, int k)
+{
+    uint64_t v = 0;
+
+    while (k-- > 0)
+        v = v << 8 | p[k];
+    return v;
+}
+
 /* The data of a framed record, its CRCs checked. */
 static const unsigned char *unframe(const unsigned char *rec, size_t len,
                                     size_t *n)
 {
-    uint64_t dn = 0;
-    uint32_t lc = 0, dc = 0;
+    uint64_t dn;
 
     ck_assert_uint_ge(len, MLP_TFRECORD_OVERHEAD);
-    for (int i = 7; i >= 0; i--)
-        dn = dn << 8 | rec[i];
+    dn = le(rec, 8);
     ck_assert_uint_eq(dn + MLP_TFRECORD_OVERHEAD, len);
-    for (int i = 3; i >= 0; i--) {
-        lc = lc << 8 | rec[8 + i];
-        dc = dc << 8 | rec[12 + dn + i];
-    }
-    ck_assert_uint_eq(lc, mlp_tfrecord_mask(mlp_crc32c(0, rec, 8)));
-    ck_assert_uint_eq(dc, mlp_tfrecord_mask(mlp_crc32c(0, rec + 12, dn)));
+    ck_assert_uint_eq(le(rec + 8, 4),
+                      mlp_tfrecord_mask(mlp_crc32c(0, rec, 8)));
+    ck_assert_uint_eq(le(rec + 12 + dn, 4),
+                      mlp_tfrecord_mask(mlp_crc32c(0, rec + 12, dn)));
     *n = (size_t)dn;
     return rec + 12;
+}
+
+/* A framed record whose data are the n bytes of want; frees rec. */
+static void expect_data(unsigned char *rec, size_t len,
+                        const unsigned char *want, size_t n)
+{
+    size_t dn;
+    const unsigned char *d = unframe(rec, len, &dn);
+
+    ck_assert_uint_eq(dn, n);
+    ck_assert_mem_eq(d, want, n);
+    free(rec);
 }
 
 START_TEST(test_encode_version_bytes)
@@ -104,16 +122,12 @@ START_TEST(test_encode_version_bytes)
         0x09, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0x1a, 13, 'b', 'r', 'a', 'i',
         'n', '.', 'E', 'v', 'e', 'n', 't', ':', '2'};
     unsigned char *rec;
-    const unsigned char *d;
-    size_t len, n;
+    size_t len;
 
     ck_assert_int_eq(mlp_tfevents_encode(1.5, 0, MLP_TFEVENTS_VERSION, NULL,
                                          0, &rec, &len),
                      0);
-    d = unframe(rec, len, &n);
-    ck_assert_uint_eq(n, sizeof(want));
-    ck_assert_mem_eq(d, want, sizeof(want));
-    free(rec);
+    expect_data(rec, len, want, sizeof(want));
 }
 END_TEST
 
@@ -129,22 +143,15 @@ START_TEST(test_encode_scalar_bytes)
         0x10, 3, 0x2a, 11, 0x0a, 9, 0x0a, 2, 'l', 'r', 0x15, 0, 0, 0, 0};
     mlp_tfevents_scalar_t v = {"lr", 0.5};
     unsigned char *rec;
-    const unsigned char *d;
-    size_t len, n;
+    size_t len;
 
     ck_assert_int_eq(mlp_tfevents_encode(0.0, 3, NULL, &v, 1, &rec, &len),
                      0);
-    d = unframe(rec, len, &n);
-    ck_assert_uint_eq(n, sizeof(half));
-    ck_assert_mem_eq(d, half, sizeof(half));
-    free(rec);
+    expect_data(rec, len, half, sizeof(half));
     v.value = 0.0;
     ck_assert_int_eq(mlp_tfevents_encode(0.0, 3, NULL, &v, 1, &rec, &len),
                      0);
-    d = unframe(rec, len, &n);
-    ck_assert_uint_eq(n, sizeof(zero));
-    ck_assert_mem_eq(d, zero, sizeof(zero));
-    free(rec);
+    expect_data(rec, len, zero, sizeof(zero));
 }
 END_TEST
 
@@ -237,11 +244,10 @@ static size_t read_events(const char *path, Tensorflow__Event **ev,
 
     ck_assert_ptr_nonnull(buf);
     while (off < len) {
-        uint64_t dn = 0;
+        uint64_t dn;
 
         ck_assert_uint_ge(len - off, MLP_TFRECORD_OVERHEAD);
-        for (int i = 7; i >= 0; i--)
-            dn = dn << 8 | buf[off + i];
+        dn = le(buf + off, 8);
         ck_assert_uint_le(dn + MLP_TFRECORD_OVERHEAD, len - off);
         ck_assert_uint_lt(n, max);
         ev[n++] = unpack(buf + off, dn + MLP_TFRECORD_OVERHEAD);
