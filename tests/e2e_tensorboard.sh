@@ -189,6 +189,24 @@ else
     # root writes into read-only directories; /proc refuses even root
     expect_exit 1 "cannot make directory '/proc/mlptrain-tb'" -- \
         "${nodata[@]}" --tensorboard /proc/mlptrain-tb
+    # and a read-only directory refuses another user (when nobody can run
+    # this build: not from a build directory only root can enter)
+    chmod 711 "$TMP" && mkdir -m 755 "$TMP/pub" && mkdir -m 555 "$TMP/pub/ro"
+    as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+    if command -v setpriv >/dev/null &&
+       "${as_nobody[@]}" "$MLPTRAIN" --version >/dev/null 2>&1; then
+        for dir in "$TMP/pub/ro" "$TMP/pub/ro/sub"; do
+            "${as_nobody[@]}" "$MLPTRAIN" --data "$TMP/pub/no-data" --epochs 1 \
+                --tensorboard "$dir" >/dev/null 2>"$TMP/err" </dev/null
+            code=$?
+            [ "$code" = 1 ] && grep -q "into '$dir': directory '$TMP/pub/ro': Permission denied" "$TMP/err" &&
+                ok "as nobody: $dir refused" ||
+                bad "as nobody, $dir: exit $code, $(cat "$TMP/err")"
+        done
+    else
+        echo "SKIP: cannot run this build as nobody (setpriv): unwritable DIR as another user"
+    fi
+    chmod 700 "$TMP"
 fi
 [ -L "$TMP/dangling" ] && [ ! -e "$TMP/dangling" ] && [ "$(cat "$TMP/afile")" = x ] &&
     ok "refused DIRs left as they were" || bad "a refused DIR changed"
