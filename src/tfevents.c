@@ -383,6 +383,8 @@ struct mlp_tfevents {
     int dfd;        /* the directory, flocked while the writer lives */
     int fd;         /* the event file */
     uint64_t off;   /* its bytes of whole records */
+    int torn;       /* a partial record could not be cut off: write no
+                       more after it (a record would not start at off) */
     char *path;     /* "DIR/NAME", for messages */
     char *name;     /* NAME, relative to dfd */
 };
@@ -398,6 +400,10 @@ static int write_record(mlp_tfevents_t *w, const unsigned char *rec,
     char why[160];
     ssize_t k;
 
+    if (w->torn)
+        return mlp_error_set(MLP_EIO, "not writing to '%s' after its partial "
+                                      "record",
+                             w->path);
     do
         k = pwrite(w->fd, rec, len, (off_t)w->off);
     while (k < 0 && errno == EINTR);
@@ -411,13 +417,15 @@ static int write_record(mlp_tfevents_t *w, const unsigned char *rec,
         snprintf(why, sizeof(why), "short write, %zd of %zu bytes (a full "
                                    "disk or a file size limit?)",
                  k, len);
-    if (ftruncate(w->fd, (off_t)w->off) != 0)
+    if (ftruncate(w->fd, (off_t)w->off) != 0) {
+        w->torn = 1;
         return mlp_error_set(MLP_EIO, "cannot write '%s': %s; and cannot "
                                       "cut the partial record off (%s): the "
                                       "file ends in a partial record after "
                                       "%llu bytes",
                              w->path, why, strerror(errno),
                              (unsigned long long)w->off);
+    }
     return mlp_error_set(MLP_EIO, "cannot write '%s': %s; the file keeps "
                                   "its %llu bytes of whole records",
                          w->path, why, (unsigned long long)w->off);
