@@ -188,6 +188,9 @@ const mlp_option_t mlp_options[] = {
     {L("png"), 'o', "plot", "Output", F(plot_path), MLP_OPT_PATH, 0, 0, 0, 0,
      "FILE", "draw the training curves, redrawn every epoch (--plot FILE "
      "is the same)", NULL, "c.png", 0, NULL},
+    {L("tensorboard"), 0, NULL, "Output", F(tensorboard_dir), MLP_OPT_PATH, 0,
+     0, 0, 0, "DIR", "write TensorBoard event files of the epochs' figures "
+     "into DIR (made if missing)", NULL, "tb", 0, NULL},
     {L("save"), 0, NULL, "Output", F(save_path), MLP_OPT_PATH, 0, 0, 0, 0,
      "FILE", "write a checkpoint after every epoch",
      "none; with --resume, the resumed file", "s.ckpt", 0, NULL},

@@ -25,6 +25,7 @@
 #include "mlptrain/report.h"
 #include "mlptrain/schedule.h"
 #include "mlptrain/step.h"
+#include "mlptrain/tfevents.h"
 #include "mlptrain/transform.h"
 
 struct mlp_report {
@@ -32,6 +33,7 @@ struct mlp_report {
     int quiet;          /* only the summary line */
     FILE *log;          /* JSON lines; NULL: none */
     char log_path[MLP_PATH_MAX];
+    mlp_tfevents_t *tb; /* --tensorboard; NULL: none */
     FILE *warn;         /* warnings; NULL: none */
     /* progress within an epoch (see mlp_report_progress) */
     FILE *err;          /* NULL: no progress */
@@ -98,16 +100,27 @@ int mlp_report_create(FILE *out, FILE *err, int quiet, const char *log_path,
 
 int mlp_report_destroy(mlp_report_t *rep)
 {
-    int rc = 0;
+    int rc;
 
     if (rep == NULL)
         return 0;
+    /* Both are closed; a failure of the log's is the one told. */
+    rc = mlp_tfevents_close(rep->tb);
     if (rep->log != NULL && fclose(rep->log) != 0)
         rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", rep->log_path,
                            strerror(errno));
     free(rep->hist);
     free(rep);
     return rc;
+}
+
+int mlp_report_tensorboard(mlp_report_t *rep, const char *dir)
+{
+    if (rep->tb != NULL)
+        return mlp_error_set(MLP_EUSAGE, "a TensorBoard file is already "
+                                         "open: '%s'",
+                             mlp_tfevents_path(rep->tb));
+    return mlp_tfevents_open(dir, &rep->tb);
 }
 
 /* Take a redrawn progress line off the terminal before other output. */
@@ -529,9 +542,34 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     }
 }
 
+/*
+ * The epoch's figures to the TensorBoard file (report.h lists the tags),
+ * the same as the log's epoch record; lr as the float the log shows.
+ */
+static int tb_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
+{
+    mlp_tfevents_scalar_t v[8];
+    size_t n = 0;
+
+    if (rep->tb == NULL)
+        return 0;
+    v[n++] = (mlp_tfevents_scalar_t){"loss/train", st->train_loss};
+    v[n++] = (mlp_tfevents_scalar_t){"accuracy/train", st->train_acc};
+    if (st->has_val) {
+        v[n++] = (mlp_tfevents_scalar_t){"loss/val", st->val_loss};
+        v[n++] = (mlp_tfevents_scalar_t){"accuracy/val", st->val_acc};
+    }
+    v[n++] = (mlp_tfevents_scalar_t){"loss/test", st->test_loss};
+    v[n++] = (mlp_tfevents_scalar_t){"accuracy/test", st->test_acc};
+    v[n++] = (mlp_tfevents_scalar_t){"lr", (float)st->lr};
+    v[n++] = (mlp_tfevents_scalar_t){"samples_per_s", st->samples_per_s};
+    return mlp_tfevents_scalars(rep->tb, st->epoch, v, n);
+}
+
 int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
 {
     json_t *rec;
+    int rc;
 
     clear_progress(rep);
     if (rep->plot_path[0] != '\0')
@@ -552,7 +590,7 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
         fflush(rep->out);
     }
     if (rep->log == NULL)
-        return 0;
+        return tb_epoch(rep, st);
     rec = json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "type",
                     "epoch", "epoch", (json_int_t)st->epoch, "train_loss",
                     jnum(st->train_loss), "train_acc", jnum(st->train_acc),
@@ -580,7 +618,10 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
         json_decref(rec);
         rec = NULL;
     }
-    return log_record(rep, rec);
+    /* The log first: it is the record of the run. */
+    if ((rc = log_record(rep, rec)) < 0)
+        return rc;
+    return tb_epoch(rep, st);
 }
 
 int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)

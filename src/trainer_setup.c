@@ -35,6 +35,7 @@
 #include "mlptrain/plot.h"
 #include "mlptrain/report.h"
 #include "mlptrain/schedule.h"
+#include "mlptrain/tfevents.h"
 #include "mlptrain/trainer.h"
 #include "trainer_internal.h"
 
@@ -158,14 +159,15 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
 /*
  * Every output of a run, before any work: --save, --save-best and --log
  * absent or
- * regular files, --plot a .png or .svg one, and no output the same file as
+ * regular files, --plot a .png or .svg one, --tensorboard a directory or
+ * one that can be made (tfevents.h), and no output the same file as
  * an input (the data files, --resume) or as another output (outfile.h).
  * --save may name the --resume checkpoint: it replaces it atomically.
  */
 static int check_outputs(const mlp_config_t *cfg)
 {
     mlp_dataset_paths_t *data = NULL;
-    mlp_out_file_t fs[MLP_DATASET_NPATHS + 9];
+    mlp_out_file_t fs[MLP_DATASET_NPATHS + 10];
     size_t n = 0;
     int rc;
 
@@ -180,7 +182,12 @@ static int check_outputs(const mlp_config_t *cfg)
     if (cfg->plot_path[0] != '\0' &&
         (rc = mlp_plot_check(cfg->plot_path)) < 0)
         return rc;
+    if (cfg->tensorboard_dir[0] != '\0' &&
+        (rc = mlp_tfevents_check_dir(cfg->tensorboard_dir)) < 0)
+        return rc;
     fs[n++] = (mlp_out_file_t){cfg->log_path, "--log", 1, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->tensorboard_dir, "--tensorboard", 1,
+                               NULL};
     fs[n++] = (mlp_out_file_t){cfg->save_path, "--save", 1, "--resume"};
     fs[n++] = (mlp_out_file_t){cfg->save_best_path, "--save-best", 1, NULL};
     fs[n++] = (mlp_out_file_t){cfg->plot_path, "--plot", 1, NULL};
@@ -265,6 +272,7 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
             return mlp_error_set(MLP_ENOMEM, "out of memory");
         *s->rank_cfg = *cfg_in;
         s->rank_cfg->log_path[0] = s->rank_cfg->plot_path[0] = '\0';
+        s->rank_cfg->tensorboard_dir[0] = '\0';
         s->rank_cfg->save_path[0] = s->rank_cfg->save_best_path[0] = '\0';
         s->rank_cfg->quiet = 1;
         cfg_in = s->rank_cfg;
@@ -304,6 +312,17 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
                                 s->resume, &s->rep)) < 0) {
         mlp_train_unlock_checkpoints(s);
         return rc;
+    }
+    /* A new event file beside the log, resumed or not (tfevents.h). */
+    if (cfg_in->tensorboard_dir[0] != '\0' &&
+        (rc = mlp_report_tensorboard(s->rep, cfg_in->tensorboard_dir)) < 0) {
+        mlp_error_saved_t first;
+
+        mlp_error_save(&first);
+        mlp_report_destroy(s->rep);
+        s->rep = NULL;
+        mlp_train_unlock_checkpoints(s);
+        return mlp_error_restore(&first, rc);
     }
     return 0;
 }

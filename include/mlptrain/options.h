@@ -90,6 +90,8 @@ typedef struct {
     char log_path[MLP_PATH_MAX];   /* "" : no JSON log */
     char plot_path[MLP_PATH_MAX];  /* --png: curves PNG redrawn after
                                       every epoch; "" : none */
+    char tensorboard_dir[MLP_PATH_MAX]; /* --tensorboard: event files
+                                      (tfevents.h); "" : none */
     /* checkpoints (trainer.h says how --resume uses them) */
     char save_path[MLP_PATH_MAX];  /* --save: "" none */
     char resume_path[MLP_PATH_MAX];/* --resume: "" none */

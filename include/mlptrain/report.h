@@ -19,8 +19,9 @@
  * (`ok: ...`, `diverged: ...`, `interrupted: ...`) even when quiet and
  * even when no epoch finished.
  *
- * Errors: MLP_EIO when the log cannot be created or written (the message
- * names the file).  Not thread-safe: the trainer thread reports.
+ * Errors: MLP_EIO when the log or the TensorBoard file cannot be created
+ * or written (the message names the file).  Not thread-safe: the trainer
+ * thread reports.
  */
 #ifndef MLPTRAIN_REPORT_H
 #define MLPTRAIN_REPORT_H
@@ -102,8 +103,25 @@ typedef struct mlp_report mlp_report_t;
  * replacing it. */
 int mlp_report_create(FILE *out, FILE *err, int quiet, const char *log_path,
                       int append, mlp_report_t **rep);
-/* Close the log; NULL is a no-op.  Returns MLP_EIO if closing failed. */
+/* Close the log and the TensorBoard file; NULL is a no-op.  Returns
+ * MLP_EIO if closing (or syncing the TensorBoard file) failed. */
 int mlp_report_destroy(mlp_report_t *rep);
+
+/*
+ * --tensorboard DIR: open a new event file in DIR (tfevents.h: made if
+ * missing, locked, whole records only), beside the log and in the same
+ * stage.  From then on mlp_report_epoch writes each epoch to it as well,
+ * after the log's record: an Event whose step is the epoch number and
+ * whose scalars are the log's figures of the epoch, tagged
+ *     loss/train, accuracy/train       (train_loss, train_acc)
+ *     loss/val, accuracy/val           (val_loss, val_acc; with --val)
+ *     loss/test, accuracy/test         (test_loss, test_acc)
+ *     lr, samples_per_s                (lr, samples_per_s)
+ * as floats (a figure that is not finite, null in the log, is left out).
+ * mlp_report_destroy closes it.  Errors: tfevents.h's, and MLP_EUSAGE when
+ * one is already open.
+ */
+int mlp_report_tensorboard(mlp_report_t *rep, const char *dir);
 
 int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                    const mlp_dataset_t *ds, const mlp_run_info_t *info);
