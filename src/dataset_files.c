@@ -490,8 +490,15 @@ int mlp_dataset_set_transform(mlp_dataset_t *ds, int norm,
         memcpy(ds->shift, shift, dim * sizeof(float));
         memcpy(ds->scale, scale, dim * sizeof(float));
     } else {
-        mlp_transform_fit((mlp_norm_t)norm, ds->train.features, ds->train.n,
-                          dim, ds->shift, ds->scale);
+        int rc = mlp_transform_fit((mlp_norm_t)norm, ds->train.features,
+                                   ds->train.n, dim, ds->shift, ds->scale);
+
+        if (rc != 0)
+            return mlp_error_prefix(rc, "%s (--normalize %s)",
+                                    ds->files[MLP_FILE_TRAIN_IMAGES].path,
+                                    mlp_norm_names[norm == MLP_NORM_AUTO
+                                                   ? MLP_NORM_STANDARD
+                                                   : norm]);
     }
     for (int i = 0; i < 3; i++) {
         s[i]->shift = ds->shift;

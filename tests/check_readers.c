@@ -686,17 +686,56 @@ START_TEST(test_transform_fit)
     for (int i = 0; i < 5; i++)
         var += (x[2 * i] - mean) * (x[2 * i] - mean);
     var /= 5.0;
-    mlp_transform_fit(MLP_NORM_STANDARD, x, 5, 2, sh, sc);
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_STANDARD, x, 5, 2, sh, sc),
+                     0);
     ck_assert(sh[0] == 4.0f);
     ck_assert(sc[0] == (float)(1.0 / sqrt(var)));
     ck_assert(sh[1] == 10.0f && sc[1] == 1.0f); /* constant: scale 1 */
-    mlp_transform_fit(MLP_NORM_MINMAX, x, 5, 2, sh, sc);
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_MINMAX, x, 5, 2, sh, sc), 0);
     ck_assert(sh[0] == 1.0f && sc[0] == 1.0f / 9.0f);
     mlp_transform_affine(x + 8, sh, sc, 2, out);
     ck_assert(fabsf(out[0] - 1.0f) < 1e-6f && out[1] == 0.0f);
-    mlp_transform_fit(MLP_NORM_NONE, x, 5, 2, sh, sc);
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_NONE, x, 5, 2, sh, sc), 0);
     mlp_transform_affine(x + 2, sh, sc, 2, out);
     ck_assert(out[0] == x[2] && out[1] == x[3]); /* exactly */
+}
+END_TEST
+
+/*
+ * A spread below MLP_TRANSFORM_MIN_SPREAD (FLT_MIN) is a constant column
+ * (scale 1), alike for standard and minmax: 0 and 1e-39 once gave an
+ * infinite float scale (1 / sqrt(var) was checked in double).  Just above
+ * the floor the scale is a finite float.  Values less the shift that
+ * overflow a float are refused, naming the feature.
+ */
+START_TEST(test_transform_tiny_spread)
+{
+    float tiny[4 * 2] = {0.0f, 0.0f, 1e-39f, 3e-39f, 0.0f, 0.0f, 1e-39f,
+                         3e-39f};
+    float ok[2 * 1] = {0.0f, 2.4e-38f}; /* spread 2.4e-38 > FLT_MIN */
+    float wide[2 * 1] = {-3e38f, 3e38f};
+    float sh[2], sc[2], out[2];
+    mlp_norm_t kinds[2] = {MLP_NORM_STANDARD, MLP_NORM_MINMAX};
+
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(mlp_transform_fit(kinds[k], tiny, 4, 2, sh, sc), 0);
+        for (int j = 0; j < 2; j++)
+            ck_assert_msg(sc[j] == 1.0f && isfinite(sh[j]),
+                          "kind %d feature %d: shift %g scale %g", k, j,
+                          (double)sh[j], (double)sc[j]);
+        mlp_transform_affine(tiny + 2, sh, sc, 2, out);
+        ck_assert(isfinite(out[0]) && isfinite(out[1]));
+        ck_assert_int_eq(mlp_transform_fit(kinds[k], ok, 2, 1, sh, sc), 0);
+        ck_assert(isfinite(sc[0]) && sc[0] > 1e37f);
+        mlp_transform_affine(ok + 1, sh, sc, 1, out);
+        ck_assert(isfinite(out[0]));
+    }
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_MINMAX, wide, 2, 1, sh, sc),
+                     MLP_ERANGE);
+    msg_has("feature 0 spans -3e+38 to 3e+38: its values less the minimum");
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_STANDARD, wide, 2, 1, sh,
+                                       sc), 0); /* the mean is 0 */
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_NONE, wide, 2, 1, sh, sc), 0);
 }
 END_TEST
 
@@ -711,6 +750,7 @@ static Suite *readers_suite(void)
     tcase_add_test(core, test_csv_layouts);
     tcase_add_test(core, test_table_formats);
     tcase_add_test(core, test_transform_fit);
+    tcase_add_test(errors, test_transform_tiny_spread);
     tcase_add_test(core, test_limit_stops_reading);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_npy_dict_hostile);

@@ -89,6 +89,13 @@ for h in "${hostile[@]}"; do
     i=$((i + 1))
     case "$h" in *,*|*$'\n'*) continue ;; esac
     p="$W/r$i$h.png"
+    if [ "$h" = "$(printf 'bad\377\376utf8')" ]; then
+        # not UTF-8: refused where class names enter (one rule, text.h)
+        expect_exit 2 "option '--class-names': name 1 'bad.xff.xfeutf8' cannot be a class name: not UTF-8" -- \
+            predict --model "$W/m5.ckpt" --data "$D" -n 4 --png "$p" \
+            --class-names "$h,b$h,c$h,d"
+        continue
+    fi
     if "$MLPTRAIN" predict --model "$W/m5.ckpt" --data "$D" -n 4 --png "$p" \
         --class-names "$h,b$h,c$h,a very long class name indeed for a cell" \
         >/dev/null 2>"$TMP/err" && is_png "$p"; then
