@@ -414,10 +414,11 @@ int mlp_cmd_eval(int argc, char **argv, FILE *out)
                               m.ds->files[MLP_FILE_TEST_IMAGES].path);
         goto out;
     }
-    if (o.json)
-        mlp_eval_print_json(out, o.model, data_label(&o), &m.ck, &res,
-                            &m.cn);
-    else
+    if (o.json &&
+        (rc = mlp_eval_print_json(out, o.model, data_label(&o), &m.ck, &res,
+                                  &m.cn)) < 0)
+        goto out;
+    if (!o.json)
         mlp_eval_print_text(out, o.model, data_label(&o), &m.ck, m.ds, &res,
                             &m.cn);
     rc = flush_results(out);
@@ -643,8 +644,9 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
         goto out;
     }
     if (o.json) {
-        mlp_predict_print_json(out, o.model, o.data_dir, &m.ck, m.ds, &shown,
-                               n, pred, &m.cn);
+        if ((rc = mlp_predict_print_json(out, o.model, o.data_dir, &m.ck,
+                                         m.ds, &shown, n, pred, &m.cn)) < 0)
+            goto out;
     } else if (o.show_train) {
         mlp_config_t cfg;
         char aug_text[64];

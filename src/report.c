@@ -257,6 +257,11 @@ static int log_record(mlp_report_t *rep, json_t *rec)
     return rc;
 }
 
+json_t *mlp_report_json_text(const char *s)
+{
+    return jstr(s);
+}
+
 void mlp_report_json_string(FILE *f, const char *s)
 {
     json_t *j = jstr(s);
