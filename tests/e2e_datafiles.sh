@@ -213,22 +213,7 @@ run predict --model "$TMP/tiny-minmax.ckpt" --input "$D/tiny.csv" --label label 
 # ---- logits that overflow: an error naming the row ----------------------
 # set_weights IN OUT MODE V: a checkpoint's parameters all set to V
 # (MODE set) or multiplied by V (MODE scale), the CRC recomputed.
-set_weights() {
-    "$PY" - "$@" <<'PYEOF'
-import struct, sys, zlib
-import numpy as np
-src, dst, mode, v = sys.argv[1:5]
-b = bytearray(open(src, 'rb').read())
-p, s = struct.unpack_from('<QQ', b, 208)
-i = len(b) - 4 - 4 * (p + s)
-w = np.frombuffer(bytes(b[i:i + 4 * p]), '<f4')
-w = np.full_like(w, np.float32(v)) if mode == 'set' else w * np.float32(v)
-assert np.all(np.isfinite(w))
-b[i:i + 4 * p] = w.astype('<f4').tobytes()
-b[-4:] = (zlib.crc32(bytes(b[:-4])) & 0xffffffff).to_bytes(4, 'little')
-open(dst, 'wb').write(b)
-PYEOF
-}
+set_weights() { "$PY" "${srcdir:-.}/tests/ckpt_weights.py" "$@"; }
 run --train "$D/train.csv" --test "$D/test.csv" "${fit[@]}" --normalize none \
     --save "$TMP/m.ckpt" || bad "train: $(cat "$TMP/err")"
 # Weights 1: a row of 3e38 (finite) sums past float's range.
