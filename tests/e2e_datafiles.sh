@@ -293,6 +293,38 @@ expect_exit 1 "$D/short.npy: truncated: the .npy shape (200, 4) of '<f4' needs m
 expect_exit 1 "$D/wide-idx.gz: 16785409 features per sample; at most 16777216" -- \
     predict --model "$TMP/m.ckpt" --input "$D/wide-idx.gz"
 
+# ---- rows that cannot fit in memory: refused before they are allocated ---
+# 1000 samples of 3,000,000 byte features (3 GB; 3 MB of gzip members)
+# with the address space capped at 1.5 GiB: an error naming the file, the
+# rows and the memory, not an allocation failure half-way.
+asan=0
+ldd "$MLPTRAIN" 2>/dev/null | grep -q libasan && asan=1
+"$PY" - "$D" <<'PYEOF' || bad "wide npy"
+import gzip, io, sys, zlib
+import numpy as np
+d = sys.argv[1]
+h = io.BytesIO()
+np.lib.format.write_array_header_1_0(h, {'descr': '|u1', 'fortran_order': False,
+                                         'shape': (1000, 3000000)})
+mb = gzip.compress(bytes(1 << 20), 1)
+with open(f'{d}/wide_x.npy.gz', 'wb') as f:
+    f.write(gzip.compress(h.getvalue()))
+    for _ in range(3000000 * 1000 // (1 << 20) + 1):
+        f.write(mb)
+np.save(f'{d}/wide_y.npy', np.arange(1000) % 3)
+PYEOF
+if [ "$asan" = 1 ]; then
+    echo "SKIP: the address-space cap is not for ASan builds (its shadow maps terabytes)"
+else
+    ( ulimit -v $((1536 * 1024))
+      exec "$MLPTRAIN" --train "$D/wide_x.npy.gz" --train-labels "$D/wide_y.npy" \
+          --test "$D/test.csv" "${fit[@]}" >"$TMP/out" 2>"$TMP/err" </dev/null )
+    rc=$?
+    [ "$rc" = 1 ] && grep -q "$D/wide_x.npy.gz: 1000 samples of 3000000 features need 2861.0 MiB of memory, and [0-9.]* MiB is available" "$TMP/err" &&
+        ok "rows beyond the memory: refused naming file, rows and memory" ||
+        bad "rows beyond the memory: exit $rc: $(cat "$TMP/err")"
+fi
+
 # ---- one enormous line: bounded memory ----------------------------------
 # 400 fields of 512 KiB (210 MB) in the first record, 200 KB of gzip: the
 # reader stops at MLP_CSV_MAX_RECORD (64 MiB), naming file, line and
@@ -315,8 +347,6 @@ r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,
 print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PYEOF
 }
-asan=0
-ldd "$MLPTRAIN" 2>/dev/null | grep -q libasan && asan=1
 for cmd in train predict; do
     if [ $cmd = train ]; then
         args=(--train "$D/huge.csv.gz" --test "$D/test.csv" "${fit[@]}")
