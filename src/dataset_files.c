@@ -105,14 +105,15 @@ static int text_number(const char *s, size_t *v)
 
 /*
  * Room for `need` rows: exactly that many when the count is known (a
- * header said so), else doubling.  What the rows would take is checked
+ * header said so), else doubling (from the first chunk's rows: a row may
+ * be megabytes wide).  What the rows would take is checked
  * against the memory still available (memprobe.h) before the allocation,
  * so that a file too large for the machine is an error naming it, not a
  * process killed for want of memory.
  */
 static int grow(part_t *p, size_t *cap, size_t need, int exact)
 {
-    size_t es = p->u8 ? 1 : sizeof(float), c = *cap ? *cap : CHUNK;
+    size_t es = p->u8 ? 1 : sizeof(float), c = *cap ? *cap : need;
     double bytes, avail;
     void *x;
     uint8_t *y;
