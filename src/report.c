@@ -25,6 +25,7 @@
 #include "mlptrain/report.h"
 #include "mlptrain/schedule.h"
 #include "mlptrain/step.h"
+#include "mlptrain/text.h"
 #include "mlptrain/tfevents.h"
 #include "mlptrain/transform.h"
 
@@ -213,30 +214,6 @@ static json_t *juint(unsigned long long v)
     return json_string(buf);
 }
 
-/* The length of the valid UTF-8 sequence at p, 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-            (p[0] == 0xe0 && p[1] < 0xa0) || /* overlong */
-            (p[0] == 0xed && p[1] > 0x9f))   /* a surrogate */
-            return 0;
-        return 3;
-    }
-    if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-            (p[3] & 0xc0) != 0x80 || (p[0] == 0xf0 && p[1] < 0x90) ||
-            (p[0] == 0xf4 && p[1] > 0x8f))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 char *mlp_report_utf8(const char *s)
 {
     size_t n = strlen(s), o = 0;
@@ -245,7 +222,7 @@ char *mlp_report_utf8(const char *s)
     if (t == NULL)
         return NULL;
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-        size_t k = utf8_seq(p);
+        size_t k = mlp_text_utf8_seq((const char *)p);
 
         if (k == 0) {
             memcpy(t + o, "\xef\xbf\xbd", 3);
@@ -291,6 +268,11 @@ static int log_record(mlp_report_t *rep, json_t *rec)
                            strerror(errno));
     json_decref(rec);
     return rc;
+}
+
+json_t *mlp_report_json_text(const char *s)
+{
+    return jstr(s);
 }
 
 void mlp_report_json_string(FILE *f, const char *s)

@@ -87,6 +87,29 @@ model sigmoid2 144-24-12-5 sigmoid --hidden 24,12 --init xavier --lr 1 -e 3
 model tanh2 144-24-12-5 tanh --hidden 24,12 --init-std 0.1 --lr 0.1 -e 2
 model linear 144-5 relu --hidden '' --init-std 0.1 --lr 0.03 -e 1
 
+# Large logits: relu1 with its weights x 30 (logits in the hundreds, past
+# where a float exp overflows): predict's probabilities are still the
+# exported graph's Softmax row by row, its classes the graph's.
+if [ "$have_py" = 1 ] && [ "$has_input" = 1 ]; then
+    B="$TMP/big"
+    if "$PY" "${srcdir:-.}/tests/ckpt_weights.py" "$TMP/relu1.ckpt" "$B.ckpt" scale 30 &&
+       run export --model "$B.ckpt" --onnx "$B.onnx" --npz "$B.npz" &&
+       run eval --model "$B.ckpt" --data "$D" --batch 50 --threads 2 --json &&
+       cp "$TMP/out" "$B.eval.json" &&
+       run predict --model "$B.ckpt" --input "$D/t10k-images-idx3-ubyte.gz" \
+           --csv --logits --threads 2 && cp "$TMP/out" "$B.csv" &&
+       "$PY" "$CHECK" --onnx "$B.onnx" --npz "$B.npz" \
+           --images "$D/t10k-images-idx3-ubyte.gz" \
+           --labels "$D/t10k-labels-idx1-ubyte.gz" --eval-json "$B.eval.json" \
+           --predict-csv "$B.csv" --act relu --sizes 144-16-5 \
+           --logit-tol 0.05 >"$TMP/py" 2>&1 &&
+       grep -q "largest |logit| [1-9][0-9][0-9]" "$TMP/py"; then
+        ok "large logits: predict agrees with the exported graph ($(grep 'ONNX Softmax' "$TMP/py" | sed 's/.*(//; s/)//'))"
+    else
+        bad "large logits: $(grep -v '^PASS' "$TMP/py"; cat "$TMP/err")"
+    fi
+fi
+
 for name in relu1 sigmoid2 tanh2 linear; do
     acc=$(sed 's/.*"accuracy":\([0-9.]*\),"loss".*/\1/' "$TMP/$name.eval.json" 2>/dev/null)
     awk -v a="${acc:-0}" 'BEGIN { exit !(a > 0.4 && a < 1) }' &&

@@ -85,11 +85,14 @@ def main():
     out = run_onnx(model, x)
     logits = out["logits"]
     pred = logits.argmax(1)
-    pcls, plog = read_predict_csv(a.predict_csv, 3)
+    pcls, pprob, plog = read_predict_csv(a.predict_csv, 3)
     check(np.array_equal(pcls, pred),
           "ONNX class = mlptrain predict's class for every row")
     d = np.abs(plog - logits).max()
     check(d < 1e-4, f"logits within 1e-4 of mlptrain predict's (max {d:.2e})")
+    d = np.abs(pprob - out["probabilities"]).max()
+    check(d < 1e-4, f"probabilities within 1e-4 of the ONNX Softmax "
+                    f"(max {d:.2e})")
     z = np.load(a.npz, allow_pickle=False)
     check(z["class_names"].tolist() == NAMES, "npz class_names")
     check(np.abs(run_npz(z, x) - logits).max() < 1e-9, "npz logits = ONNX")

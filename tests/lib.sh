@@ -32,6 +32,16 @@ finish() {
     [ "$nfail" -eq 0 ]
 }
 
+# need_numpy: exit 77 (skip, with the reason) unless Debian's python
+# (/usr/bin/python3, in PY) has numpy.
+need_numpy() {
+    PY=/usr/bin/python3
+    if ! [ -x "$PY" ] || ! "$PY" -c 'import numpy' 2>/dev/null; then
+        echo "SKIP: /usr/bin/python3 with numpy is needed (Debian python3-numpy)"
+        exit 77
+    fi
+}
+
 # need_mpi: exit 77 (skip, with the reason) unless this build has MPI and
 # mpirun is there; then MPIRUN names it and the array mpi_root holds
 # --allow-run-as-root when Open MPI needs it (root without

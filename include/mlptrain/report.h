@@ -28,6 +28,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "mlptrain/options.h"
 #include "mlptrain/dataset.h"
 
@@ -160,6 +162,10 @@ size_t mlp_report_format_progress(char *buf, size_t len, unsigned width,
 /* Write s as a JSON string (quoted, escaped; invalid UTF-8 bytes become
  * U+FFFD) to f. */
 void mlp_report_json_string(FILE *f, const char *s);
+
+/* The same as a new jansson value, for documents built whole; NULL when
+ * out of memory. */
+json_t *mlp_report_json_text(const char *s);
 
 /* A malloc'd copy of s with every byte that is not part of a valid UTF-8
  * sequence replaced by U+FFFD; NULL when out of memory. */
