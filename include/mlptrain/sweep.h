@@ -52,20 +52,46 @@
 
 #include "mlptrain/grid.h"
 #include "mlptrain/options.h"
+#include "mlptrain/search.h"
+#include "mlptrain/space.h"
 
 typedef struct {
     const char *dir;        /* the sweep directory, made if missing */
     const char *exe;        /* the mlptrain binary; NULL: /proc/self/exe */
-    unsigned parallel;      /* runs at once, >= 1 */
-    int threads;            /* cores the runs share, >= 1 */
+    unsigned parallel;      /* runs at once (under MPI: per worker), >= 1 */
+    int threads;            /* cores the runs share; 0: the machine's
+                               (under MPI, shared by its ranks) */
     char **fixed;           /* training options of every run */
     size_t nfixed;
     int plots;              /* draw curves.png and accuracy.png */
     FILE *err;              /* progress lines and warnings; NULL: none */
+    /* the search (search.h) */
+    mlp_search_kind_t search;
+    unsigned eta;           /* halving, hyperband: 1 of eta goes on */
+    unsigned min_epochs;    /* the least epochs of a first rung */
+    int async;              /* ASHA's rule instead of whole rungs */
+    size_t samples;         /* points drawn from a space (0: the search's
+                               default); a grid is sampled by the caller */
+    uint64_t seed;          /* of the draws and of hyperband's deal */
+    unsigned shard, nshards; /* run shard K of N (1-based); 0, 0: all */
 } mlp_sweep_opts_t;
 
-/* Run the sweep; the ranked table to out, progress lines to o->err. */
-int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g, FILE *out);
+/*
+ * Run the sweep of the points of grid g (already sampled) or of space sp
+ * (exactly one non-NULL); the ranked table to out, progress lines to
+ * o->err.  Under mpirun with several ranks, rank 0 schedules and the
+ * others run what it hands them (see the top of this file).
+ */
+int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g,
+                  const mlp_space_t *sp, FILE *out);
+
+/*
+ * `sweep --dir D --report`: the leaderboard of the sweep in o->dir,
+ * running or finished, from its journals (every shard's) and its runs'
+ * logs; when no sweep holds the directory, results.csv and the charts of
+ * the whole (the shards merged) are written too.  Trains nothing.
+ */
+int mlp_sweep_report(const mlp_sweep_opts_t *o, FILE *out);
 
 /*
  * For the mlptrain program, first thing in main: when started by a sweep
