@@ -954,7 +954,8 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g,
     s.grid_in = g;
     s.space_in = sp;
     s.nranks = mlp_dist_size();
-    if (o->parallel < 1 || o->threads < 0 || (g == NULL) == (sp == NULL))
+    if (o->parallel < 1 || o->threads < 0 || (g == NULL) == (sp == NULL) ||
+        (g != NULL && g->npoints == 0) || (sp != NULL && sp->nitems == 0))
         return mlp_error_set(MLP_EINVAL, "sweep: nothing to run");
     /* The cores the runs share: -t, else this machine's, shared under
      * MPI by the ranks on it. */

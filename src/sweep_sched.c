@@ -487,8 +487,10 @@ static size_t decide(sweep_t *s, size_t b, unsigned i)
 }
 
 /* ASHA: the runs waiting at rung i among the best f / eta of the f that
- * reached it go on. */
-static size_t asha(sweep_t *s, size_t b, unsigned i)
+ * reached it go on; `whole` (nothing of the bracket left to run): the
+ * rung is complete and ranked as the synchronous rule does, at least one
+ * going on. */
+static size_t asha(sweep_t *s, size_t b, unsigned i, int whole)
 {
     size_t n, f = 0, changed = 0, *idx = rung_members(s, b, i, &n);
     double v;
@@ -497,7 +499,7 @@ static size_t asha(sweep_t *s, size_t b, unsigned i)
         return 0;
     while (f < n && figure_at(&s->runs[idx[f]], i, s->br[b].epochs[i], &v))
         f++;
-    for (size_t k = 0; k < mlp_search_quota(f, s->eta, 0); k++) {
+    for (size_t k = 0; k < mlp_search_quota(f, s->eta, whole); k++) {
         run_t *r = &s->runs[idx[k]];
 
         if (r->rung == i &&
@@ -532,7 +534,7 @@ size_t mlp_sweep_advance(sweep_t *s)
                 if (s->async) {
                     /* --report shows the journal's promotions only */
                     if (!s->report)
-                        n += asha(s, b, i);
+                        n += asha(s, b, i, quiet_bracket(s, b));
                 } else if (!s->decided[b][i]) {
                     if (!rung_settled(s, b, i))
                         break;
