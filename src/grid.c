@@ -316,7 +316,7 @@ void mlp_sweep_key_value(const mlp_config_t *cfg, const char *key, char *buf,
 
 void mlp_sweep_run_id(const mlp_config_t *cfg, char *id, size_t len)
 {
-    uint64_t x = 0xcbf29ce484222325ULL; /* FNV-1a */
+    uint64_t x = MLP_RNG_TEXT_INIT;
 
     /* "name=value " of every option that changes the figures or is a
      * sweep key (two grid points never share an id), in table order, each
@@ -328,10 +328,8 @@ void mlp_sweep_run_id(const mlp_config_t *cfg, char *id, size_t len)
         if (!(o->flags & (MLP_OPT_FIGS | MLP_OPT_SWEEP)))
             continue;
         mlp_options_format(o, cfg, 1, v, sizeof(v));
-        for (const char *s[] = {o->name, "=", v, " "}, **p = s;
-             p < s + 4; p++)
-            for (const unsigned char *c = (const unsigned char *)*p; *c; c++)
-                x = (x ^ *c) * 0x100000001b3ULL;
+        x = mlp_rng_text(mlp_rng_text(mlp_rng_text(mlp_rng_text(x, o->name),
+                                                   "="), v), " ");
     }
     snprintf(id, len, "run-%012llx",
              (unsigned long long)(mlp_rng_mix(x) >> 16));

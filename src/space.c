@@ -301,12 +301,10 @@ void mlp_space_free(mlp_space_t *sp)
 void mlp_space_value(const mlp_space_item_t *it, uint64_t seed, size_t p,
                      char *buf, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL, x; /* FNV-1a of the key's name */
+    uint64_t x = mlp_rng_key3(seed, mlp_rng_text(MLP_RNG_TEXT_INIT, it->key),
+                              (uint64_t)p);
     double u, v;
 
-    for (const unsigned char *c = (const unsigned char *)it->key; *c; c++)
-        h = (h ^ *c) * 0x100000001b3ULL;
-    x = mlp_rng_key3(seed, h, (uint64_t)p);
     if (it->dist == MLP_DIST_CHOICE) {
         snprintf(buf, len, "%s", it->choices[x % it->nchoices]);
         return;

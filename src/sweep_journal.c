@@ -47,6 +47,7 @@
 #include "mlptrain/grid.h"
 #include "mlptrain/infile.h"
 #include "mlptrain/outfile.h"
+#include "mlptrain/rng.h"
 #include "sweep_run.h"
 
 #define JOURNAL_VERSION 1
@@ -68,6 +69,7 @@ typedef struct {
     mlp_search_kind_t search;
     int async;
     unsigned eta, epochs;
+    unsigned shard, nshards;        /* the shard it is; 0, 0: unsharded */
     size_t nkeys;
     const char *keys[MLP_SWEEP_MAX_KEYS]; /* canonical, static */
     size_t nbr;
@@ -110,6 +112,23 @@ static int whole(json_t *o, const char *name, json_int_t lo, json_int_t hi,
         return -1;
     *v = json_integer_value(x);
     return *v >= lo && *v <= hi ? 0 : -1;
+}
+
+/* Room for one more element of size sz in *arr (n used, *cap
+ * allocated); -2 when out of memory. */
+static int room(void **arr, size_t n, size_t *cap, size_t sz)
+{
+    void *p;
+    size_t c;
+
+    if (n < *cap)
+        return 0;
+    c = *cap ? 2 * *cap : 64;
+    if ((p = realloc(*arr, c * sz)) == NULL)
+        return -2;
+    *arr = p;
+    *cap = c;
+    return 0;
 }
 
 static jpoint_t *find_point(journal_t *j, const char *id)
@@ -156,6 +175,18 @@ static int read_sweep(journal_t *j, json_t *rec)
     if (whole(rec, "epochs", 1, 1000000, &v) < 0)
         return -1;
     j->epochs = (unsigned)v;
+    j->shard = j->nshards = 0;
+    if (json_is_string(json_object_get(rec, "shard"))) {
+        const char *sh = json_string_value(json_object_get(rec, "shard"));
+        unsigned k, n;
+        int end = 0;
+
+        if (sscanf(sh, "%u/%u%n", &k, &n, &end) != 2 || sh[end] != '\0' ||
+            k < 1 || k > n || n > 1000)
+            return -1;
+        j->shard = k;
+        j->nshards = n;
+    }
     j->nkeys = json_array_size(keys);
     for (size_t k = 0; k < j->nkeys; k++) {
         const char *name = json_string_value(json_array_get(keys, k));
@@ -208,15 +239,9 @@ static int read_point(journal_t *j, json_t *rec)
         return 0; /* the same plan again */
     if (j->npoints == MLP_SWEEP_MAX_POINTS)
         return -1;
-    if (j->npoints == j->pcap) {
-        size_t cap = j->pcap ? 2 * j->pcap : 64;
-        jpoint_t *q = realloc(j->points, cap * sizeof(*q));
-
-        if (q == NULL)
-            return -2;
-        j->points = q;
-        j->pcap = cap;
-    }
+    if (room((void **)&j->points, j->npoints, &j->pcap,
+             sizeof(*j->points)) < 0)
+        return -2;
     p = &j->points[j->npoints];
     memset(p, 0, sizeof(*p));
     snprintf(p->id, sizeof(p->id), "%s", id);
@@ -250,15 +275,9 @@ static int read_promote(journal_t *j, json_t *rec)
         return -1;
     if (j->npromos == MAX_PROMOS)
         return -1;
-    if (j->npromos == j->qcap) {
-        size_t cap = j->qcap ? 2 * j->qcap : 64;
-        jpromo_t *q = realloc(j->promos, cap * sizeof(*q));
-
-        if (q == NULL)
-            return -2;
-        j->promos = q;
-        j->qcap = cap;
-    }
+    if (room((void **)&j->promos, j->npromos, &j->qcap,
+             sizeof(*j->promos)) < 0)
+        return -2;
     snprintf(j->promos[j->npromos].id, sizeof(j->promos[0].id), "%s", id);
     j->promos[j->npromos++].rung = (unsigned)rung;
     return 0;
@@ -352,27 +371,23 @@ out:
 /* The plan's hash, as 16 hex digits. */
 static void plan_hash(const sweep_t *s, char *buf, size_t len)
 {
-    uint64_t x = 0xcbf29ce484222325ULL;
+    uint64_t x = MLP_RNG_TEXT_INIT;
     char t[128];
 
-#define MIX(str)                                                          \
-    for (const unsigned char *c_ = (const unsigned char *)(str); *c_; c_++) \
-        x = (x ^ *c_) * 0x100000001b3ULL
     snprintf(t, sizeof(t), "v%d %s async=%d eta=%u epochs=%u shard=%u/%u\n",
              JOURNAL_VERSION, mlp_search_names[s->search], s->async, s->eta,
              s->epochs, s->o->shard, s->o->nshards);
-    MIX(t);
+    x = mlp_rng_text(x, t);
     for (size_t b = 0; b < s->nbr; b++)
         for (unsigned i = 0; i < s->br[b].nrungs; i++) {
             snprintf(t, sizeof(t), "b%zu:%u ", b, s->br[b].epochs[i]);
-            MIX(t);
+            x = mlp_rng_text(x, t);
         }
     for (size_t k = 0; k < s->nruns; k++) {
         snprintf(t, sizeof(t), "%s %zu %zu\n", s->runs[k].id,
                  s->runs[k].bracket, s->runs[k].point);
-        MIX(t);
+        x = mlp_rng_text(x, t);
     }
-#undef MIX
     snprintf(buf, len, "%016llx", (unsigned long long)x);
 }
 
@@ -626,6 +641,8 @@ int mlp_sweep_journal_load(sweep_t *s)
     char **names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0, first = 1;
+    unsigned nshards = 0;
+    unsigned char seen[1001] = {0}; /* shard k's journal read */
 
     if (d == NULL)
         return mlp_error_set(MLP_EIO, "cannot read the sweep directory "
@@ -683,6 +700,10 @@ int mlp_sweep_journal_load(sweep_t *s)
             journal_free(&j);
             break;
         }
+        if (j.nshards > 0) {
+            nshards = j.nshards;
+            seen[j.shard] = 1;
+        }
         rc = add_runs(s, &j);
         /* the promotions, for the asynchronous rule */
         for (size_t k = 0; rc == 0 && k < j.npromos; k++)
@@ -699,6 +720,13 @@ int mlp_sweep_journal_load(sweep_t *s)
     if (rc == 0 && first)
         rc = mlp_error_set(MLP_EIO, "'%s': its journals hold no sweep",
                            s->o->dir);
+    /* Shards that have not started yet: their runs are missing. */
+    for (unsigned k = 1; rc == 0 && k <= nshards; k++)
+        if (!seen[k])
+            mlp_sweep_say(s, "mlptrain: warning: shard %u of %u has no "
+                          "journal (journal-%u-of-%u.jsonl) yet: its runs "
+                          "are not in the report\n", k, nshards, k,
+                          nshards);
     /* A key some journal lacks shows as "-". */
     for (size_t r = 0; rc == 0 && r < s->nruns; r++)
         for (size_t k = 0; k < s->pts.nkeys && rc == 0; k++)

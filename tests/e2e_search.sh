@@ -17,7 +17,6 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
 D="$TMP/data"
 mkdir "$D"
 "$MKDATA" "$D" 1700 300 4 4 10 gz || { bad "mkdata"; finish; exit 1; }
@@ -25,17 +24,6 @@ space='lr=loguniform(1e-3,0.3) hidden=choice(8,16,32)'
 fixed=(-- --data "$D" -e 9 -b 20 -j 1 --val 300 --optimizer adam
        --schedule cosine --warmup 1)
 halving=(sweep --search halving --space "$space" --samples 9 --no-plots)
-# The figure columns of results.csv: all but seconds, samples/s and the
-# log's path (the columns named so; any order).
-figs() {
-    "$PY" - "$1" <<'PY'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1])))
-keep = [i for i, h in enumerate(rows[0]) if h not in ("seconds", "samples_per_s", "log")]
-for r in rows:
-    print(",".join(r[i] for i in keep))
-PY
-}
 
 # ---- halving: rungs, promotions, exactness -----------------------------------
 "$MLPTRAIN" "${halving[@]}" -P 1 -t 1 --dir "$TMP/h1" "${fixed[@]}" \
@@ -101,14 +89,14 @@ grep -q "\"--until\"\|\"until\":3" "$TMP/h1/$win.jsonl" &&
 # -P 2: the same promotions and figures.
 "$MLPTRAIN" "${halving[@]}" -P 2 -t 2 --dir "$TMP/h2" "${fixed[@]}" >/dev/null 2>"$TMP/err" ||
     bad "halving -P 2: $(cat "$TMP/err")"
-[ "$(figs "$TMP/h1/results.csv")" = "$(figs "$TMP/h2/results.csv")" ] &&
+[ "$(csv_figures "$TMP/h1/results.csv")" = "$(csv_figures "$TMP/h2/results.csv")" ] &&
     ok "-P 1 and -P 2: the same results" ||
-    bad "-P 2 differs: $(diff <(figs "$TMP/h1/results.csv") <(figs "$TMP/h2/results.csv"))"
+    bad "-P 2 differs: $(diff <(csv_figures "$TMP/h1/results.csv") <(csv_figures "$TMP/h2/results.csv"))"
 # The same command again: every run kept, nothing trains.
 "$MLPTRAIN" "${halving[@]}" -P 2 -t 2 --dir "$TMP/h2" "${fixed[@]}" >/dev/null 2>"$TMP/err"
 rc=$?
 [ "$rc" -eq 0 ] && ! grep -q '^start \|^resume ' "$TMP/err" &&
-    [ "$(figs "$TMP/h1/results.csv")" = "$(figs "$TMP/h2/results.csv")" ] &&
+    [ "$(csv_figures "$TMP/h1/results.csv")" = "$(csv_figures "$TMP/h2/results.csv")" ] &&
     ok "the same command again trains nothing, the same results" ||
     bad "again: $rc: $(cat "$TMP/err")"
 # --report of the finished sweep: its table.
@@ -133,9 +121,9 @@ done
 [ -f "$K/journal.jsonl" ] && printf '{"type":"start","run":"run-0' >>"$K/journal.jsonl"
 "$MLPTRAIN" "${halving[@]}" -P 2 -t 2 --dir "$K" "${fixed[@]}" >/dev/null 2>"$TMP/kerr"
 rc=$?
-[ "$rc" -eq 0 ] && [ "$(figs "$TMP/h1/results.csv")" = "$(figs "$K/results.csv")" ] &&
+[ "$rc" -eq 0 ] && [ "$(csv_figures "$TMP/h1/results.csv")" = "$(csv_figures "$K/results.csv")" ] &&
     ok "kill -9 of the sweep and its runs ($kills times), then the same command: the same results" ||
-    bad "after kills: $rc: $(cat "$TMP/kerr"; diff <(figs "$TMP/h1/results.csv") <(figs "$K/results.csv"))"
+    bad "after kills: $rc: $(cat "$TMP/kerr"; diff <(csv_figures "$TMP/h1/results.csv") <(csv_figures "$K/results.csv"))"
 grep -q "warning: .*journal.jsonl': a torn last line" "$TMP/kerr" &&
     tail -c 1 "$K/journal.jsonl" | od -c | grep -q '\\n' &&
     ok "a torn journal line is cut off, with a warning" || bad "torn line: $(cat "$TMP/kerr")"
@@ -163,9 +151,9 @@ grep -q "the whole sweep's results and charts: mlptrain sweep --dir $S --report"
     ok "a shard says how to merge" || bad "shard's last words: $(tail -2 "$TMP/s1.err")"
 "$MLPTRAIN" sweep --dir "$S" --report --no-plots >"$TMP/rep" 2>"$TMP/err"
 rc=$?
-[ "$rc" -eq 0 ] && [ "$(figs "$TMP/whole/results.csv")" = "$(figs "$S/results.csv")" ] &&
+[ "$rc" -eq 0 ] && [ "$(csv_figures "$TMP/whole/results.csv")" = "$(csv_figures "$S/results.csv")" ] &&
     ok "--report merges the shards: the unsharded sweep's rows" ||
-    bad "merge: $rc: $(cat "$TMP/err"; diff <(figs "$TMP/whole/results.csv") <(figs "$S/results.csv"))"
+    bad "merge: $rc: $(cat "$TMP/err"; diff <(csv_figures "$TMP/whole/results.csv") <(csv_figures "$S/results.csv"))"
 # hyperband, sharded by bracket
 hyper=(sweep --search hyperband --space "$space" --no-plots)
 "$MLPTRAIN" "${hyper[@]}" -P 2 -t 2 --dir "$TMP/hb" "${fixed[@]}" >"$TMP/hb.out" 2>"$TMP/err" ||
@@ -179,9 +167,9 @@ p1=$!
 "$MLPTRAIN" "${hyper[@]}" --shard 2/2 -t 1 --dir "$TMP/hbs" "${fixed[@]}" >/dev/null 2>&1
 wait $p1
 "$MLPTRAIN" sweep --dir "$TMP/hbs" --report --no-plots >/dev/null 2>"$TMP/err"
-[ "$(figs "$TMP/hb/results.csv")" = "$(figs "$TMP/hbs/results.csv")" ] &&
+[ "$(csv_figures "$TMP/hb/results.csv")" = "$(csv_figures "$TMP/hbs/results.csv")" ] &&
     ok "hyperband in 2 shards (by bracket), merged: the same rows" ||
-    bad "hyperband shards: $(cat "$TMP/err"; diff <(figs "$TMP/hb/results.csv") <(figs "$TMP/hbs/results.csv"))"
+    bad "hyperband shards: $(cat "$TMP/err"; diff <(csv_figures "$TMP/hb/results.csv") <(csv_figures "$TMP/hbs/results.csv"))"
 
 # ---- asynchronous promotion ----------------------------------------------------------
 "$MLPTRAIN" "${halving[@]}" --async -P 2 -t 2 --dir "$TMP/as" "${fixed[@]}" >/dev/null 2>"$TMP/err"
@@ -192,7 +180,7 @@ rc=$?
     ok "--async: runs, promotes, finishes" || bad "--async: $rc: $(cat "$TMP/err")"
 cp "$TMP/as/results.csv" "$TMP/as.csv"
 "$MLPTRAIN" "${halving[@]}" --async -P 2 -t 2 --dir "$TMP/as" "${fixed[@]}" >/dev/null 2>"$TMP/err"
-! grep -q '^start \|^resume ' "$TMP/err" && [ "$(figs "$TMP/as.csv")" = "$(figs "$TMP/as/results.csv")" ] &&
+! grep -q '^start \|^resume ' "$TMP/err" && [ "$(csv_figures "$TMP/as.csv")" = "$(csv_figures "$TMP/as/results.csv")" ] &&
     ok "--async again: its journal's promotions kept, nothing trains" || bad "--async again: $(cat "$TMP/err")"
 
 # ---- a running sweep: --report shows it; runs never see Open MPI ----------------------

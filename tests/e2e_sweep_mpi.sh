@@ -8,8 +8,6 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 need_mpi
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
 D="$TMP/data"
 mkdir "$D"
 "$MKDATA" "$D" 1700 300 4 4 10 gz || { bad "mkdata"; finish; exit 1; }
@@ -17,15 +15,6 @@ args=(sweep --search halving --space 'lr=loguniform(1e-3,0.3) hidden=choice(8,16
       --samples 9 --no-plots)
 fixed=(-- --data "$D" -e 9 -b 20 -j 1 --val 300 --optimizer adam
        --schedule cosine)
-figs() {
-    "$PY" - "$1" <<'PY'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1])))
-keep = [i for i, h in enumerate(rows[0]) if h not in ("seconds", "samples_per_s", "log")]
-for r in rows:
-    print(",".join(r[i] for i in keep))
-PY
-}
 
 "$MLPTRAIN" "${args[@]}" -P 2 -t 2 --dir "$TMP/p2" "${fixed[@]}" >/dev/null 2>"$TMP/err" ||
     bad "-P 2: $(cat "$TMP/err")"
@@ -37,9 +26,9 @@ for np in 3 2; do
     rc=$?
     [ "$rc" -eq 0 ] && grep -q 'at once on each worker rank' "$TMP/np$np.err" &&
         ok "mpirun -np $np sweep: exit 0" || bad "-np $np: exit $rc: $(tail -5 "$TMP/np$np.err")"
-    [ "$(figs "$TMP/p2/results.csv")" = "$(figs "$TMP/np$np/results.csv")" ] &&
+    [ "$(csv_figures "$TMP/p2/results.csv")" = "$(csv_figures "$TMP/np$np/results.csv")" ] &&
         ok "-np $np: the promotions and figures of -P 2" ||
-        bad "-np $np differs: $(diff <(figs "$TMP/p2/results.csv") <(figs "$TMP/np$np/results.csv"))"
+        bad "-np $np differs: $(diff <(csv_figures "$TMP/p2/results.csv") <(csv_figures "$TMP/np$np/results.csv"))"
     ranks=$(grep '"type":"start"' "$TMP/np$np/journal.jsonl" | grep -o '"rank":[0-9]*' | sort -u | tr '\n' ' ')
     want=$([ $np = 3 ] && echo '"rank":1 "rank":2 ' || echo '"rank":1 ')
     [ "$ranks" = "$want" ] && ok "-np $np: the jobs ran on the workers ($ranks)" ||
