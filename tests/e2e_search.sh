@@ -246,5 +246,22 @@ expect_exit 1 "journal.jsonl: line 3 is not a record of a sweep journal" -- \
     sweep --dir "$TMP/bad" --report
 expect_exit 1 "journal.jsonl: line 3 is not a record of a sweep journal" -- \
     "${halving[@]}" --dir "$TMP/bad" "${fixed[@]}"
+# Hostile journals: a FIFO (never opened to block), a value with a
+# control character.
+mkdir "$TMP/fifo"
+mkfifo "$TMP/fifo/journal.jsonl"
+expect_exit 1 "cannot read '.*/fifo/journal.jsonl': it is a FIFO, not a regular file" -- sweep --dir "$TMP/fifo" --report
+expect_exit 1 "cannot read '.*/fifo/journal.jsonl': it is a FIFO, not a regular file" -- \
+    sweep --grid 'lr=0.1' --dir "$TMP/fifo" "${gfixed[@]}"
+cp -r "$TMP/h1" "$TMP/ctl"
+"$PY" - "$TMP/ctl/journal.jsonl" <<'PY'
+import sys
+p = sys.argv[1]
+lines = open(p).read().split("\n")
+lines[1] = lines[1].replace('"values":["', '"values":["\\u001b[31m', 1)
+open(p, "w").write("\n".join(lines))
+PY
+expect_exit 1 "journal.jsonl: line 2 is not a record of a sweep journal" -- \
+    sweep --dir "$TMP/ctl" --report
 
 finish
