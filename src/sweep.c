@@ -865,12 +865,19 @@ static int run_sweep(sweep_t *s, FILE *out)
                           s->runs[i].status);
         }
     say_search(s);
-    mlp_sweep_say(s, "sweep: %zu run%s (%zu finished earlier), %u at once%s, "
-                     "%d compute thread%s each, in '%s'%s%s\n",
-                  s->nruns, s->nruns == 1 ? "" : "s", nearlier, o->parallel,
-                  s->nranks > 1 ? " on each worker rank" : "", s->per_run,
-                  s->per_run == 1 ? "" : "s", o->dir,
-                  o->nshards > 0 ? ", shard " : "", s->suffix);
+    {
+        char shard[64] = "";
+
+        if (o->nshards > 0)
+            snprintf(shard, sizeof(shard), ", shard %u of %u", o->shard,
+                     o->nshards);
+        mlp_sweep_say(s, "sweep: %zu run%s (%zu finished earlier), %u at "
+                         "once%s, %d compute thread%s each, in '%s'%s\n",
+                      s->nruns, s->nruns == 1 ? "" : "s", nearlier,
+                      o->parallel,
+                      s->nranks > 1 ? " on each worker rank" : "", s->per_run,
+                      s->per_run == 1 ? "" : "s", o->dir, shard);
+    }
     if ((rc = take_signals(s, &set, oldact)) < 0)
         goto out;
     masked = 1;
@@ -991,14 +998,14 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g,
         return rc;
     }
     if ((rc = mlp_sweep_plan(&s)) == 0) {
+        /* A shard beyond the runs (an array larger than the sweep) has
+         * nothing to do: its journal says so, and it ends well. */
         if (s.nruns == 0)
-            rc = mlp_error_set(MLP_EUSAGE, "shard %u of %u has no run: the "
-                               "sweep has fewer %s than shards", o->shard,
-                               o->nshards,
-                               o->search == MLP_SEARCH_HYPERBAND
-                                   ? "brackets" : "runs");
-        else
-            rc = run_sweep(&s, out);
+            mlp_sweep_say(&s, "shard %u of %u: no run (the sweep has fewer "
+                          "%s than shards)\n", o->shard, o->nshards,
+                          o->search == MLP_SEARCH_HYPERBAND ? "brackets"
+                                                            : "runs");
+        rc = run_sweep(&s, out);
     }
     /* Every worker waits for its QUIT, whatever happened here. */
     for (int w = 1; w < s.nranks; w++)
