@@ -154,6 +154,12 @@ rc=$?
 [ "$rc" -eq 0 ] && [ "$(csv_figures "$TMP/whole/results.csv")" = "$(csv_figures "$S/results.csv")" ] &&
     ok "--report merges the shards: the unsharded sweep's rows" ||
     bad "merge: $rc: $(cat "$TMP/err"; diff <(csv_figures "$TMP/whole/results.csv") <(csv_figures "$S/results.csv"))"
+# A shard beyond the runs (an array larger than the sweep) ends well.
+"$MLPTRAIN" sweep --grid 'lr=0.01' --shard 2/2 -t 1 --dir "$TMP/empty" "${gfixed[@]}" \
+    >/dev/null 2>"$TMP/err"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q '^shard 2 of 2: no run (the sweep has fewer runs than shards)$' "$TMP/err" &&
+    ok "a shard with no run: exit 0, said" || bad "empty shard: $rc: $(cat "$TMP/err")"
 # hyperband, sharded by bracket
 hyper=(sweep --search hyperband --space "$space" --no-plots)
 "$MLPTRAIN" "${hyper[@]}" -P 2 -t 2 --dir "$TMP/hb" "${fixed[@]}" >"$TMP/hb.out" 2>"$TMP/err" ||
