@@ -427,6 +427,35 @@ static int free_slot(const sweep_t *s)
     return -1;
 }
 
+/*
+ * The compute threads of a job starting here: its share of the cores the
+ * running jobs leave, among the jobs that can start now (at least
+ * threads / parallel).  A rung's last runs, or a search's last run, take
+ * the cores the others no longer use: the figures do not depend on the
+ * thread count, and no job can start while a lone job runs (a job starts
+ * only when another ends, or at the start), so the cores are never
+ * oversubscribed.
+ */
+static int job_threads(const sweep_t *s)
+{
+    size_t running = 0, pending = 0, k;
+    int in_use = 0, t;
+
+    for (size_t i = 0; i < s->nruns; i++) {
+        const run_t *r = &s->runs[i];
+
+        if (r->state == R_RUNNING && r->rank == 0) {
+            running++;
+            in_use += r->threads;
+        }
+        pending += r->state == R_PENDING; /* this job's run among them */
+    }
+    k = s->o->parallel - running < pending ? s->o->parallel - running
+                                           : pending;
+    t = (s->threads - in_use) / (int)(k > 0 ? k : 1);
+    return t > s->per_run ? t : s->per_run;
+}
+
 /* Start run r's job in slot w (0: here). */
 static int launch(sweep_t *s, run_t *r, int w)
 {
@@ -435,7 +464,8 @@ static int launch(sweep_t *s, run_t *r, int w)
     if ((rc = prepare_job(s, r)) < 0)
         return rc;
     if (w == 0) {
-        if ((rc = spawn_job(s, r, s->per_run, &r->pid)) < 0)
+        r->threads = job_threads(s);
+        if ((rc = spawn_job(s, r, r->threads, &r->pid)) < 0)
             return rc;
     } else if ((rc = send_msg(w, MSG_JOB, (int)(r - s->runs), r, 0,
                               NULL)) < 0) {
@@ -972,6 +1002,7 @@ int mlp_sweep_run(const mlp_sweep_opts_t *o, const mlp_grid_t *g,
     if (o->nshards > 0)
         snprintf(s.suffix, sizeof(s.suffix), "-%u-of-%u", o->shard,
                  o->nshards);
+    s.threads = threads;
     s.per_run = threads / (int)o->parallel;
     if (s.per_run < 1)
         s.per_run = 1;

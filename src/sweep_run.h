@@ -52,6 +52,7 @@ typedef struct {
     size_t ck_batches;                /* and batches of the next one */
     off_t log_size;                   /* of the log it appends to, at start */
     pid_t pid;                        /* its child, here */
+    int threads;                      /* its child's compute threads */
     int rank;                         /* the MPI worker running it; 0 */
     double t0;                        /* start, monotonic seconds */
     double wall;                      /* seconds it ran, if no end record */
@@ -88,6 +89,7 @@ typedef struct {
     size_t njobs;                     /* jobs this sweep started */
     size_t nended;                    /* of those, ended */
     int per_run;                      /* compute threads per run */
+    int threads;                      /* the cores the runs share */
     sigset_t oldmask;
     int devnull;
     int lockfd;                       /* DIR/.lock, flocked */
