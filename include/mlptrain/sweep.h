@@ -8,7 +8,8 @@
  * DIR/run-ID.ckpt --epochs N [--until E] [--resume DIR/run-ID.ckpt]`, its
  * output in DIR/run-ID.out), at most `parallel` at once, each with T =
  * threads / parallel compute threads so that the runs share the cores
- * instead of oversubscribing them.  The run id is a hash of the run's
+ * instead of oversubscribing them (a job starting with fewer runs to go
+ * takes the cores the running ones leave).  The run id is a hash of the run's
  * options that change its figures or are sweep keys (grid.h).
  *
  * Searches.  grid and random train every point to its --epochs.  halving
