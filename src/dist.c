@@ -32,7 +32,7 @@
 #ifdef HAVE_MPI
 #include <mpi.h>
 
-enum { TAG_SUM = 1, TAG_EMPTY = 2 };
+enum { TAG_SUM = 1, TAG_EMPTY = 2, TAG_MSG = 3 };
 #endif
 
 static struct {
@@ -49,6 +49,7 @@ static struct {
     double *rows;         /* gathered rows of mlp_dist_sum_ordered */
     size_t nrows;         /* capacity of rows, in doubles */
     int *counts, *displs; /* size entries each */
+    int local;            /* ranks on this machine */
 #endif
 } g = {.size = 1};
 
@@ -137,6 +138,15 @@ int mlp_dist_init(int *argc, char ***argv)
         g.active = 1;
         MPI_TRY(MPI_Comm_rank(g.comm, &g.rank), "MPI_Comm_rank");
         MPI_TRY(MPI_Comm_size(g.comm, &g.size), "MPI_Comm_size");
+        {
+            MPI_Comm node;
+
+            MPI_TRY(MPI_Comm_split_type(g.comm, MPI_COMM_TYPE_SHARED, g.rank,
+                                        MPI_INFO_NULL, &node),
+                    "MPI_Comm_split_type");
+            MPI_TRY(MPI_Comm_size(node, &g.local), "MPI_Comm_size");
+            MPI_TRY(MPI_Comm_free(&node), "MPI_Comm_free");
+        }
         rc = grow((void **)&g.counts, &(size_t){0}, (size_t)g.size,
                   sizeof(int));
         if (rc == 0)
@@ -193,6 +203,7 @@ int mlp_dist_finalize(void)
     g.counts = g.displs = NULL;
     g.nreq = g.nrows = 0;
     g.active = g.owner = 0;
+    g.local = 0;
 #endif
     g.inited = 0;
     g.rank = 0;
@@ -501,6 +512,70 @@ int mlp_dist_bcast(void *buf, size_t bytes, int root)
     (void)buf;
     (void)bytes;
     return 0;
+}
+
+int mlp_dist_send(int to, const void *buf, size_t bytes)
+{
+    if (to < 0 || to >= g.size || to == g.rank || bytes > MLP_DIST_MSG_MAX)
+        return mlp_error_set(MLP_EINVAL, "dist send: %zu bytes to rank %d "
+                             "of %d", bytes, to, g.size);
+#ifdef HAVE_MPI
+    if (g.active) {
+        int rc = 0;
+
+        MPI_TRY(MPI_Send(buf, (int)bytes, MPI_BYTE, to, TAG_MSG, g.comm),
+                "MPI_Send");
+    out:
+        return rc;
+    }
+#endif
+    (void)buf;
+    return 0;
+}
+
+int mlp_dist_poll(void *buf, size_t cap, size_t *bytes, int *from, int *got)
+{
+    *got = 0;
+    *bytes = 0;
+    *from = -1;
+#ifdef HAVE_MPI
+    if (g.active && g.size > 1) {
+        MPI_Status st;
+        int rc = 0, flag = 0, n = 0;
+
+        MPI_TRY(MPI_Iprobe(MPI_ANY_SOURCE, TAG_MSG, g.comm, &flag, &st),
+                "MPI_Iprobe");
+        if (!flag)
+            return 0;
+        MPI_TRY(MPI_Get_count(&st, MPI_BYTE, &n), "MPI_Get_count");
+        if (n < 0 || (size_t)n > cap) {
+            rc = mlp_error_set(MLP_EIO, "MPI rank %d: a message of %d bytes "
+                               "from rank %d, more than %zu", g.rank, n,
+                               st.MPI_SOURCE, cap);
+            goto out;
+        }
+        MPI_TRY(MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, TAG_MSG, g.comm,
+                         MPI_STATUS_IGNORE),
+                "MPI_Recv");
+        *got = 1;
+        *bytes = (size_t)n;
+        *from = st.MPI_SOURCE;
+    out:
+        return rc;
+    }
+#endif
+    (void)buf;
+    (void)cap;
+    return 0;
+}
+
+int mlp_dist_local_size(void)
+{
+#ifdef HAVE_MPI
+    if (g.active && g.local > 0)
+        return g.local;
+#endif
+    return 1;
 }
 
 int mlp_dist_abort(int code)

@@ -32,9 +32,10 @@
  * rank 0 and finalize; any other error (I/O, memory, data, MPI) is printed
  * by the rank that has it, which then stops the whole job (mlp_dist_abort,
  * its exit code) rather than leave the other ranks waiting in a sum.
- * Other commands refuse to run on more than one rank (exit 2: each rank
- * would do the same work and write the same files; run them without
- * mpirun).
+ * sweep runs under mpirun as a scheduler (rank 0) and its workers
+ * (sweep_ranks below).  Other commands refuse to run on more than one
+ * rank (exit 2: each rank would do the same work and write the same
+ * files; run them without mpirun).
  */
 #define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
@@ -230,6 +231,31 @@ static int train_ranks(const mlp_command_t *c, int argc, char **argv)
     return code;
 }
 
+/*
+ * sweep under mpirun: rank 0 schedules, the others train what it sends
+ * (sweep.h).  Rank 0 ends its workers itself (a QUIT message on every
+ * way out), so its failures end the job normally; a worker's failure
+ * (other than bad usage, which every rank sees alike) stops the whole job,
+ * since rank 0 would wait for it.
+ */
+static int sweep_ranks(const mlp_command_t *c, int argc, char **argv)
+{
+    int rc, code;
+
+    if ((rc = mlp_dist_init(&argc, &argv)) < 0)
+        return fail(rc, c->name, NULL);
+    code = run(c, argc, argv);
+    if (mlp_dist_size() > 1 && mlp_dist_rank() > 0 &&
+        code != EXIT_SUCCESS && code != EXIT_USAGE) {
+        fflush(stdout);
+        fflush(stderr);
+        mlp_dist_abort(code);
+    }
+    if (mlp_dist_finalize() < 0 && code == EXIT_SUCCESS)
+        return fail(MLP_EIO, c->name, NULL);
+    return code;
+}
+
 /* `mlptrain help [COMMAND]`: the help of train (and the command list), or
  * of COMMAND, as `COMMAND --help` prints it. */
 static int help(int argc, char **argv)
@@ -268,6 +294,8 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "help") == 0)
         return help(argc, argv);
     c = find_command(argc, argv, &shift);
+    if (strcmp(c->name, "sweep") == 0 && getenv("OMPI_COMM_WORLD_SIZE"))
+        return sweep_ranks(c, argc - shift, argv + shift);
     if (c != &mlp_commands[0]) {
         const char *np = getenv("OMPI_COMM_WORLD_SIZE");
 
@@ -275,8 +303,8 @@ int main(int argc, char **argv)
             if (env_rank() > 0)
                 return EXIT_USAGE;
             mlp_error_set(MLP_EUSAGE, "%s runs in one process, not on %s "
-                          "MPI ranks (only train runs under mpirun)",
-                          c->name, np);
+                          "MPI ranks (only train and sweep run under "
+                          "mpirun)", c->name, np);
             return fail(MLP_EUSAGE, c->name, NULL);
         }
         return run(c, argc - shift, argv + shift);

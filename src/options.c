@@ -124,6 +124,11 @@ const mlp_option_t mlp_options[] = {
      "K x --batch)", NULL, "2", CKPT | SWEEP | FIGS, NULL},
     {L("epochs"), 'e', NULL, "Training", F(epochs), MLP_OPT_UINT, 1, 1000000,
      0, 10, "N", "epochs", NULL, "3", SWEEP | FIGS, NULL},
+    {L("until"), 0, NULL, "Training", F(until), MLP_OPT_UINT, 1, 1000000, 0,
+     0, "E", "stop after epoch E of the --epochs plan (its schedule, warm-up "
+     "and cosine span all of --epochs), with a checkpoint (--save or "
+     "--resume); --resume FILE --epochs N continues it exactly",
+     "all", "2", MLP_OPT_ZERO_ALL, NULL},
     {L("seed"), 's', NULL, "Training", F(seed), MLP_OPT_U64, 0, UINT64_MAX, 0,
      1, "N", "seed of weights and shuffling", NULL, "99",
      CKPT | SWEEP | FIGS, NULL},

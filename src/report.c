@@ -46,7 +46,8 @@ struct mlp_report {
     double t0, last;    /* its first call; the last line */
     size_t done0;       /* batches done at t0 */
     size_t batch, ntrain;
-    unsigned epochs;
+    unsigned epochs;    /* the plan (--epochs) */
+    unsigned until;     /* --until: the last epoch this part trains; 0 */
     int show_lr;        /* the rate changes: on the epoch line */
     /* --plot: the curves so far, redrawn after every epoch */
     char plot_path[MLP_PATH_MAX];
@@ -357,6 +358,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     rep->batch = cfg->batch;
     rep->ntrain = ds->train.n;
     rep->epochs = cfg->epochs;
+    rep->until = cfg->until;
     rep->show_lr = cfg->schedule != MLP_SCHED_CONSTANT || cfg->warmup > 0;
     if (cfg->plot_path[0] != '\0') {
         snprintf(rep->plot_path, sizeof(rep->plot_path), "%s", cfg->plot_path);
@@ -382,6 +384,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
          * differs from the reference recipe, so its lines stay as they
          * were. */
         char init[64], reg[160], held[64], aug[64], dims[64], step[160];
+        char until[64] = "";
         size_t nmicro = (cfg->batch + cfg->micro - 1) /
                         (cfg->micro ? cfg->micro : 1);
         int off = 0;
@@ -404,6 +407,9 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                             ", label smoothing %g",
                             (double)cfg->label_smoothing);
         held[0] = aug[0] = '\0';
+        if (cfg->until > 0 && cfg->until < cfg->epochs)
+            snprintf(until, sizeof(until), ", pausing after epoch %u",
+                     cfg->until);
         if (ds->val.n > 0)
             snprintf(held, sizeof(held), " (%zu held out: val)", ds->val.n);
         if (cfg->augment.shift > 0 || cfg->augment.flip) {
@@ -439,7 +445,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 "mlptrain %s (git %s), oneDNN %s (%s)\n"
                 "model    %s %s, %zu parameters, init %s, seed %llu%s\n"
                 "data     %s: %zu train%s, %zu test, %s, %zu classes%s\n"
-                "training %s lr %g%s%s%s, batch %zu, %u epochs\n"
+                "training %s lr %g%s%s%s, batch %zu, %u epochs%s\n"
                 "threads  %d compute, %u loader, %zu ring slots (%.1f MiB)\n",
                 PACKAGE_VERSION, MLP_GIT_HASH, info->dnnl_version, info->isa,
                 shape, mlp_net_act_label(cfg->act, cfg->nhidden),
@@ -450,7 +456,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 cfg->nesterov ? " Nesterov" : "",
                 cfg->momentum > 0 ? " momentum" : "",
                 sched_labels[cfg->schedule],
-                cfg->batch, cfg->epochs, cfg->threads, cfg->workers,
+                cfg->batch, cfg->epochs, until, cfg->threads, cfg->workers,
                 info->slots, (double)info->ring_bytes / (1024.0 * 1024.0));
         fputs(step, rep->out);
         if (cfg->accum > 1)
@@ -614,8 +620,12 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
     /* The status line, even with -q: the first word says how it ended. */
     if (rep->out != NULL) {
         if (sum->epochs > 0 && isfinite(sum->final_test_acc)) {
-            fprintf(rep->out, "%s: %u epochs in %.1f s, ", sum->status,
-                    sum->epochs, sum->seconds);
+            if (strcmp(sum->status, "paused") == 0)
+                fprintf(rep->out, "paused: %u of %u epochs in %.1f s, ",
+                        sum->epochs, rep->epochs, sum->seconds);
+            else
+                fprintf(rep->out, "%s: %u epochs in %.1f s, ", sum->status,
+                        sum->epochs, sum->seconds);
             if (isfinite(sum->samples_per_s))
                 fprintf(rep->out, "%.0f samples/s, ", sum->samples_per_s);
             if (sum->has_val)
@@ -740,6 +750,7 @@ void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
                          size_t total)
 {
     double t, rate, left;
+    unsigned last;
     char line[256];
 
     if (rep->err == NULL)
@@ -759,10 +770,11 @@ void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
         return;
     rep->last = t;
     rate = (double)(done - rep->done0) / (t - rep->t0); /* batches/s */
-    /* The run: this epoch's batches left and every later epoch's. */
+    /* The run: this epoch's batches left and every later epoch's it
+     * trains (to --until's when it pauses). */
+    last = rep->until > 0 ? rep->until : rep->epochs;
     left = (double)(total - done) +
-           (double)(rep->epochs > epoch ? rep->epochs - epoch : 0) *
-               (double)total;
+           (double)(last > epoch ? last - epoch : 0) * (double)total;
     mlp_report_format_progress(line, sizeof(line),
                                rep->tty ? term_width(fileno(rep->err)) : 0,
                                epoch, rep->epochs, done, total,

@@ -157,7 +157,7 @@ static int session_start(session_t *s)
     lo.val = s->ds->val.n > 0 ? &s->ds->val : NULL;
     lo.batch = s->maxb;
     lo.first_epoch = s->first;
-    lo.epochs = cfg->epochs - s->first + 1;
+    lo.epochs = mlp_train_last_epoch(s) - s->first + 1;
     lo.seed = cfg->seed;
     lo.shuffle = 1;
     lo.workers = cfg->workers;
@@ -397,7 +397,7 @@ static int run_epochs(session_t *s)
     int rc;
 
     s->t_start = mlp_clock_now();
-    for (unsigned e = s->first; e <= cfg->epochs; e++) {
+    for (unsigned e = s->first; e <= mlp_train_last_epoch(s); e++) {
         mlp_epoch_stats_t *st = &s->hist[e - s->first];
         int best;
 
@@ -462,7 +462,12 @@ static int session_finish(session_t *s, int rc)
     if (rc == MLP_EINTERRUPTED)
         rc = save_interrupted(s, rc);
     memset(&sum, 0, sizeof(sum));
-    sum.status = rc == 0                   ? "ok"
+    /* Paused: stopped by --until before the plan's end, to be resumed
+     * (not an early stop, which ends the run). */
+    sum.status = rc == 0 && s->cfg != NULL && s->cfg->until > 0 &&
+                         rs->epoch < s->cfg->epochs && s->stopped_early == 0
+                     ? "paused"
+                 : rc == 0                 ? "ok"
                  : rc == MLP_EDIVERGED     ? "diverged"
                  : rc == MLP_EINTERRUPTED ? "interrupted"
                                            : "error";

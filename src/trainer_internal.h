@@ -114,6 +114,12 @@ static inline uint64_t mlp_train_step(const session_t *s, unsigned e,
     return (uint64_t)(e - 1) * s->steps_per_epoch + j;
 }
 
+/* The last epoch this run trains: --until's, else the plan's --epochs. */
+static inline unsigned mlp_train_last_epoch(const session_t *s)
+{
+    return s->cfg->until > 0 ? s->cfg->until : s->cfg->epochs;
+}
+
 /* Global steps done after `batches` loader batches of an epoch. */
 static inline size_t mlp_train_steps_of(const session_t *s, size_t batches)
 {

@@ -224,6 +224,28 @@ static int check_val_options(const mlp_config_t *cfg)
 }
 
 /*
+ * --until E pauses the run after epoch E of its --epochs plan so that a
+ * --resume continues it: it must be within the plan, and the run must
+ * write a checkpoint (--save, or the --resume file it goes on saving
+ * into).  Checked on the options as given, before a rank > 0 drops its
+ * outputs.
+ */
+static int check_until(const mlp_config_t *cfg)
+{
+    if (cfg->until == 0)
+        return 0;
+    if (cfg->until > cfg->epochs)
+        return mlp_error_set(MLP_EUSAGE, "option '--until': epoch %u is past "
+                             "the plan's %u epochs (--epochs)", cfg->until,
+                             cfg->epochs);
+    if (cfg->save_path[0] == '\0' && cfg->resume_path[0] == '\0')
+        return mlp_error_set(MLP_EUSAGE, "option '--until' pauses a run to "
+                             "continue it later: it needs '--save FILE' (or "
+                             "'--resume FILE', which it goes on saving into)");
+    return 0;
+}
+
+/*
  * The checkpoint's inode changes at every rename: its lock is the sidecar
  * file PATH.lock, removed at the end.  "" takes no lock.
  */
@@ -263,6 +285,8 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     int rc;
 
     memset(s, 0, sizeof(*s));
+    if ((rc = check_until(cfg_in)) < 0)
+        return rc;
     s->rank = mlp_dist_rank();
     s->nranks = mlp_dist_size();
     /* Rank 0 alone prints, logs, plots and saves: the others run the same
@@ -353,6 +377,10 @@ int mlp_train_session_resume(session_t *s)
                                      &s->lr_override)) < 0 ||
         (rc = check_val_options(cfg)) < 0)
         return rc;
+    if (cfg->until > 0 && cfg->until <= s->rck.epoch)
+        return mlp_error_set(MLP_EUSAGE, "option '--until': %u, but the "
+                             "checkpoint '%s' has completed %u epochs",
+                             cfg->until, cfg->resume_path, s->rck.epoch);
     /* It goes on saving where it came from, unless --save names another
      * file (checked once the file proved a checkpoint). */
     if (cfg->save_path[0] == '\0') {

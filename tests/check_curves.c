@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "mlptrain/curves.h"
@@ -60,13 +61,30 @@ START_TEST(test_charts)
     a.nepochs = 3;
     b.epochs = (mlp_runlog_epoch_t *)ep + 1;
     b.nepochs = 2;
-    ck_assert_int_eq(mlp_curves_overlay_png(p2, logs, labels, 3, "t"), 0);
+    ck_assert_int_eq(mlp_curves_overlay_png(p2, logs, labels, 3, "t", NULL), 0);
     assert_png(p2);
-    ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 3, NULL), 0);
+    ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 3, NULL, NULL, 0), 0);
     assert_png(p3);
+    /* A search's chart: validation accuracy, its rungs, a stopped run;
+     * bars in the ranking's order, named by their metric. */
+    {
+        static const unsigned rungs[2] = {1, 3};
+        static const int stopped[3] = {0, 0, 1};
+        mlp_overlay_opts_t op = {1, rungs, 2, stopped};
+
+        unlink(p2);
+        unlink(p3);
+        ck_assert_int_eq(mlp_curves_overlay_png(p2, logs, labels, 3, "s",
+                                                &op), 0);
+        assert_png(p2);
+        ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 3, NULL,
+                                                 "best validation accuracy",
+                                                 1), 0);
+        assert_png(p3);
+    }
     /* One epoch, one bar: degenerate ranges still draw. */
     ck_assert_int_eq(mlp_curves_run_png(p1, ep, 1, NULL, 0), 0);
-    ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 1, "one"), 0);
+    ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 1, "one", NULL, 0), 0);
     free(p1);
     free(p2);
     free(p3);
@@ -84,11 +102,11 @@ START_TEST(test_nothing_to_draw)
     ck_assert_int_eq(mlp_curves_run_png("/tmp/x.png", ep, 0, NULL, 0),
                      MLP_EINVAL);
     ck_assert_int_eq(mlp_curves_overlay_png("/tmp/x.png", logs, labels, 1,
-                                            NULL),
+                                            NULL, NULL),
                      MLP_EINVAL);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "no run has epochs"));
     ck_assert_int_eq(mlp_curves_accuracy_png("/tmp/x.png", labels, NULL, 0,
-                                             NULL),
+                                             NULL, NULL, 0),
                      MLP_EINVAL);
 }
 END_TEST

@@ -5,6 +5,8 @@
 # back from the text, and a given value that differs is a conflict; an
 # option the text does not name has its default; a text naming an unknown
 # option or holding a bad value is refused, naming the file and the line.
+# --until pauses a run at an epoch of its plan; resumed, it is the
+# straight run, checkpoint bytes included.
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
@@ -88,4 +90,43 @@ seed=$(head -n 1 "$TMP/n.jsonl" | python3 -c '
 import json, sys; print(json.loads(sys.stdin.readline())["options"]["seed"])')
 [ "$seed" = 1 ] && ok "an option the file does not name has its default" ||
     bad "seed $seed"
+# ---- --until: a run paused at epoch E of its plan, then resumed ----------------
+# The schedule (warm-up, cosine) spans --epochs in both: paused at 2, then
+# at 4, then resumed to 6 is the straight 6-epoch run, digit for digit,
+# and its last checkpoint is the same file, byte for byte.
+plan=(--data "$D" --hidden 8 --optimizer adamw --lr 0.01 --schedule cosine
+      --warmup 1 --val 16 -b 16 -j 0 -t 1 -e 6)
+"$MLPTRAIN" "${plan[@]}" --save "$TMP/straight.ckpt" --log "$TMP/straight.jsonl" \
+    >"$TMP/straight" 2>"$TMP/err" || bad "straight run: $(cat "$TMP/err")"
+"$MLPTRAIN" "${plan[@]}" --until 2 --save "$TMP/paused.ckpt" \
+    --log "$TMP/paused.jsonl" >"$TMP/p1" 2>"$TMP/err"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q '^paused: 2 of 6 epochs in ' "$TMP/p1" &&
+    grep -q 'pausing after epoch 2' "$TMP/p1" &&
+    tail -n 1 "$TMP/paused.jsonl" | grep -q '"type":"end","status":"paused","epochs":2,' &&
+    ok "--until 2: exit 0, paused after 2 of 6 epochs, logged as paused" ||
+    bad "--until 2: exit $rc: $(cat "$TMP/p1" "$TMP/err")"
+"$MLPTRAIN" "${plan[@]}" --resume "$TMP/paused.ckpt" --until 4 \
+    --log "$TMP/paused.jsonl" >"$TMP/p2" 2>"$TMP/err" &&
+"$MLPTRAIN" "${plan[@]}" --resume "$TMP/paused.ckpt" \
+    --log "$TMP/paused.jsonl" >"$TMP/p3" 2>"$TMP/err" ||
+    bad "resume the paused run: $(cat "$TMP/err")"
+[ "$(figures "$TMP/straight")" = "$(cat "$TMP/p1" "$TMP/p2" "$TMP/p3" | figures /dev/stdin)" ] &&
+    [ "$(figures "$TMP/straight" | wc -l)" -eq 6 ] &&
+    ok "paused at 2 and 4, resumed to 6 = straight 6 epochs, digit for digit" ||
+    bad "figures: $(figures "$TMP/straight") / $(cat "$TMP/p1" "$TMP/p2" "$TMP/p3" | figures /dev/stdin)"
+cmp -s "$TMP/straight.ckpt" "$TMP/paused.ckpt" &&
+    ok "the resumed run's checkpoint = the straight run's, byte for byte" ||
+    bad "checkpoints differ: $(cmp "$TMP/straight.ckpt" "$TMP/paused.ckpt")"
+ep() { grep '"type":"epoch"' "$1" | sed 's/,"seconds".*//'; }
+[ "$(ep "$TMP/straight.jsonl")" = "$(ep "$TMP/paused.jsonl")" ] &&
+    tail -n 1 "$TMP/paused.jsonl" | grep -q '"status":"ok","epochs":6,' &&
+    ok "its log: the same epoch records, ending ok" || bad "log of the paused run"
+expect_exit 2 "option '--until' pauses a run to continue it later: it needs '--save FILE'" -- \
+    "${plan[@]}" --until 2
+expect_exit 2 "option '--until': epoch 7 is past the plan's 6 epochs" -- \
+    "${plan[@]}" --until 7 --save "$TMP/x.ckpt"
+expect_exit 2 "option '--until': 2, but the checkpoint '.*' has completed 6 epochs" -- \
+    "${plan[@]}" -e 9 --until 2 --resume "$TMP/paused.ckpt"
+expect_exit 2 "option '--until': '0' is out of range" -- "${plan[@]}" --until 0
 finish

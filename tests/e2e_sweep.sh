@@ -172,7 +172,7 @@ rc=$?
 # Bad grids and options: exit 2, named, before anything runs.
 expect_exit 2 "unknown key 'width'" -- sweep --grid 'width=3' --dir "$TMP/x"
 expect_exit 2 "option '--lr': 'abc' is not a number" -- sweep --grid 'lr=abc' --dir "$TMP/x"
-expect_exit 2 "option '--grid' is required" -- sweep --dir "$TMP/x"
+expect_exit 2 "option '--grid' or '--space' is required" -- sweep --dir "$TMP/x"
 expect_exit 2 "sets '--log'" -- sweep --grid 'lr=1' --dir "$TMP/x" -- --log l.jsonl
 expect_exit 2 "training options go after --" -- sweep --grid 'lr=1' --epochs 3
 expect_exit 2 "share one checkpoint" -- sweep --grid 'lr=1' --dir "$TMP/x" -- --save c.ckpt

@@ -39,7 +39,7 @@ expect_exit 2 "help: unknown command 'fly'" -- help fly
 expect_exit 2 "option '--s' is ambiguous: it could be --schedule, --seed, --slots, --save, --save-best" -- --s 3
 expect_exit 2 "option '--c' is ambiguous: it could be --class-names, --count" -- \
     predict --c 3 --model x
-expect_exit 2 "option '--s' is ambiguous: it could be --samples, --seed" -- \
+expect_exit 2 "option '--s' is ambiguous: it could be --space, --samples, --seed, --search, --shard" -- \
     sweep --s 2 --grid lr=0.1 --dir "$TMP/sweep"
 expect_exit 2 "unknown option '--bogus'" -- eval --bogus
 expect_exit 2 "option '--help' takes no value" -- plot --help=yes

@@ -61,3 +61,16 @@ need_mpi() {
         mpi_root=(--allow-run-as-root)
     fi
 }
+
+# csv_figures FILE: a sweep's results.csv without the columns that change
+# from one run of the same figures to the next (seconds, samples_per_s,
+# the log's path): what two sweeps of the same runs must agree on.
+csv_figures() {
+    /usr/bin/python3 - "$1" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+keep = [i for i, h in enumerate(rows[0]) if h not in ("seconds", "samples_per_s", "log")]
+for r in rows:
+    print(",".join(r[i] for i in keep))
+PY
+}

@@ -115,6 +115,23 @@ int mlp_dist_bcast(void *buf, size_t bytes, int root);
 int mlp_dist_abort(int code);
 
 /*
+ * Messages between two ranks, for a scheduler (a sweep's rank 0 handing
+ * runs to the others): not collective, any rank to any other, in order
+ * between a pair.  mlp_dist_send sends bytes (at most
+ * MLP_DIST_MSG_MAX) to rank `to`; mlp_dist_poll takes the first message
+ * waiting from any rank without blocking: *got 1 with its bytes, length
+ * and sender, or *got 0 when none waits.  Their own tag on the module's
+ * communicator: they never meet the sums.  In the 1-rank case there is
+ * no other rank: send is MLP_EINVAL, poll finds nothing.
+ */
+#define MLP_DIST_MSG_MAX 4096
+int mlp_dist_send(int to, const void *buf, size_t bytes);
+int mlp_dist_poll(void *buf, size_t cap, size_t *bytes, int *from, int *got);
+
+/* Ranks of the job on this machine (this one included): 1 without MPI. */
+int mlp_dist_local_size(void);
+
+/*
  * The chain's chunk in floats for a vector of n floats over nranks ranks:
  * by default n / (2 nranks) within [MLP_DIST_CHUNK_MIN, MLP_DIST_CHUNK_MAX]
  * (at least about 2R chunks, so the R hops overlap: the chain's latency is

@@ -61,7 +61,9 @@ typedef struct {
     size_t batch;
     size_t micro;                  /* rows per micro-batch; 0: default */
     unsigned accum;                /* loader batches per step, >= 1 */
-    unsigned epochs;
+    unsigned epochs;               /* the run's plan: the schedule spans them */
+    unsigned until;                /* stop (paused) after this epoch of the
+                                      plan, with a checkpoint; 0: all */
     uint64_t seed;
     float max_loss;                /* a mean batch loss above it is
                                       divergence; 0: 100 x ln(classes);

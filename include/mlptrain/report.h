@@ -77,7 +77,7 @@ typedef struct {
 } mlp_run_info_t;
 
 typedef struct {
-    const char *status;    /* "ok", "error", ... */
+    const char *status;    /* "ok", "paused" (--until), "error", ... */
     unsigned epochs;       /* completed */
     double seconds;        /* all epochs; NAN: never started (null) */
     double samples_per_s;  /* training samples / training time, all epochs;

@@ -43,6 +43,16 @@
  * seed that keys every epoch's order, and, for a save mid-epoch, the
  * batches done and their loss and accuracy sums).
  *
+ * Pausing.  cfg->until = E (0: none) ends the run after epoch E of its
+ * cfg->epochs plan, status "paused" (0 returned; the log's end record
+ * says "paused"), its checkpoint saved as after every epoch.  Everything
+ * else is the plan's: the schedule's total steps, warm-up and cosine span
+ * are those of cfg->epochs, so a --resume of the paused checkpoint with
+ * the same --epochs continues the plan exactly (its figures and its last
+ * checkpoint, byte for byte, are the straight run's).  E must be at most
+ * cfg->epochs and above a resumed checkpoint's epochs, and the run must
+ * save (save_path or resume_path): MLP_EUSAGE naming --until otherwise.
+ *
  * Validation.  With cfg->val = N, N of the training samples (after
  * limit_train) are held out before the run (mlp_dataset_hold_out: chosen
  * by the seed, never trained on), evaluated after every epoch's training
