@@ -859,8 +859,8 @@ START_TEST(test_corrupt_v2)
     small_ck(&a, 4);
     v2_fields(&a);
     ck_assert_int_eq(mlp_checkpoint_encode(&a, &buf, &len), 0);
-    bad_field(buf, len, 256, 8, 65537, "65537 bytes of options, at most "
-                                       "65536");
+    bad_field(buf, len, 256, 8, 65537, "65537 bytes of options text; a "
+                                       "checkpoint holds at most 65536");
     bad_field(buf, len, 256, 8, a.options_len + 1, "do not fill");
     bad_field(buf, len, 232, 8, f64bits(1.5), "validation figures (best "
                                               "accuracy 1.5");
