@@ -76,6 +76,19 @@ static void add(text_t *t, const char *fmt, ...)
     }
 }
 
+/* A float as the shortest decimal that reads back as it ("0.2", not
+ * "0.200000003"), for the message; the words of "off" and "auto" stay. */
+static void shortest(float f, char *buf, size_t len)
+{
+    if (strcmp(buf, "off") == 0 || strcmp(buf, "auto") == 0)
+        return;
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, len, "%.*g", p, (double)f);
+        if (strtof(buf, NULL) == f)
+            return;
+    }
+}
+
 /* crc32 of n bytes (none: 0). */
 static uint32_t crc_of(const void *p, size_t n)
 {
@@ -111,6 +124,9 @@ static int make_record(const session_t *s, text_t *t)
             o->type == MLP_OPT_PATH)
             continue;
         mlp_options_format(o, cfg, 1, v, sizeof(v));
+        if (o->type == MLP_OPT_FLOAT)
+            shortest(*(const float *)mlp_options_field(o, (mlp_config_t *)cfg),
+                     v, sizeof(v));
         add(t, "option '--%s'=%s\n", o->name, v);
     }
     if (s->resume)
@@ -128,9 +144,15 @@ static int make_record(const session_t *s, text_t *t)
     add(t, "features per row=%zu (%zux%zu, %s)\n", ds->train.dim, ds->rows,
         ds->cols, ds->real ? "real" : "bytes");
     add(t, "classes=%zu\n", ds->nclasses);
-    if (ds->class_names != NULL)
-        add(t, "class names crc32=%08x\n",
-            crc_of(ds->class_names, ds->nclasses * sizeof(*ds->class_names)));
+    if (ds->class_names != NULL) {
+        uLong c = crc32_z(0L, Z_NULL, 0);
+
+        /* each name to its NUL: the bytes after it are not the name's */
+        for (size_t k = 0; k < ds->nclasses; k++)
+            c = crc32_z(c, (const Bytef *)ds->class_names[k],
+                        strnlen(ds->class_names[k], MLP_CLASS_NAME_MAX) + 1);
+        add(t, "class names crc32=%08x\n", (uint32_t)c);
+    }
     add(t, "rows in the files=%zu training, %zu test\n", ds->train_total,
         ds->test_total);
     for (int i = 0; i < MLP_NFILES; i++)
