@@ -223,54 +223,49 @@ const mlp_float_max_t mlp_float_max[] = {
 };
 const size_t mlp_nfloat_max = sizeof(mlp_float_max) / sizeof(mlp_float_max[0]);
 
-#define GIVEN MLP_RULE_GIVEN
 #define NEEDS MLP_RULE_NEEDS
 /*
  * The cross-option rules (options.h), one line each:
- *   x, x's values (NULL: any in use), kind, y, y's values (NULL: set),
- *   flags, why
- * Rules without GIVEN were always enforced (a checkpoint cannot hold
- * their x without their y); GIVEN ones are for options an older mlptrain
- * ignored silently.
+ *   x, x's values (NULL: any in use), kind, y, y's values (NULL: set), why
  */
 const mlp_option_rule_t mlp_option_rules[] = {
-    {"momentum", NULL, NEEDS, "optimizer", "sgd", 0,
+    {"momentum", NULL, NEEDS, "optimizer", "sgd",
      "adam and adamw have --beta1"},
-    {"nesterov", NULL, NEEDS, "optimizer", "sgd", 0, NULL},
-    {"nesterov", NULL, NEEDS, "momentum", NULL, 0,
+    {"nesterov", NULL, NEEDS, "optimizer", "sgd", NULL},
+    {"nesterov", NULL, NEEDS, "momentum", NULL,
      "Nesterov's look-ahead is along the momentum"},
-    {"beta1", NULL, NEEDS, "optimizer", "adam|adamw", GIVEN, NULL},
-    {"beta2", NULL, NEEDS, "optimizer", "adam|adamw", GIVEN, NULL},
-    {"eps", NULL, NEEDS, "optimizer", "adam|adamw", GIVEN, NULL},
-    {"schedule", "step", NEEDS, "lr-step", NULL, 0,
+    {"beta1", NULL, NEEDS, "optimizer", "adam|adamw", NULL},
+    {"beta2", NULL, NEEDS, "optimizer", "adam|adamw", NULL},
+    {"eps", NULL, NEEDS, "optimizer", "adam|adamw", NULL},
+    {"schedule", "step", NEEDS, "lr-step", NULL,
      "the epochs between cuts"},
-    {"lr-step", NULL, NEEDS, "schedule", "step", GIVEN, NULL},
-    {"lr-gamma", NULL, NEEDS, "schedule", "step", GIVEN, NULL},
-    {"lr-min", NULL, NEEDS, "schedule", "cosine|onecycle", GIVEN, NULL},
-    {"lr-min", NULL, MLP_RULE_AT_MOST, "lr", NULL, 0,
+    {"lr-step", NULL, NEEDS, "schedule", "step", NULL},
+    {"lr-gamma", NULL, NEEDS, "schedule", "step", NULL},
+    {"lr-min", NULL, NEEDS, "schedule", "cosine|onecycle", NULL},
+    {"lr-min", NULL, MLP_RULE_AT_MOST, "lr", NULL,
      "the floor of a schedule is at most its peak"},
-    {"warmup", NULL, MLP_RULE_AT_MOST, "epochs", NULL, 0,
+    {"warmup", NULL, MLP_RULE_AT_MOST, "epochs", NULL,
      "the warm-up must fit in the run"},
-    {"lr-step", NULL, MLP_RULE_AT_MOST, "epochs", NULL, 0,
-     "a cut beyond the run would never come"},
-    {"init-std", NULL, NEEDS, "init", "normal", GIVEN,
+    {"lr-step", NULL, MLP_RULE_BELOW, "epochs", NULL,
+     "the rate would never be cut"},
+    {"init-std", NULL, NEEDS, "init", "normal",
      "xavier and he set their own"},
-    {"save-best", NULL, NEEDS, "val", NULL, 0,
+    {"save-best", NULL, NEEDS, "val", NULL,
      "the best epoch is chosen on a validation split, never on the test "
      "set"},
-    {"early-stop", NULL, NEEDS, "val", NULL, 0,
+    {"early-stop", NULL, NEEDS, "val", NULL,
      "it watches the validation loss"},
-    {"data", NULL, MLP_RULE_CONFLICTS, "train", NULL, GIVEN,
+    {"data", NULL, MLP_RULE_CONFLICTS, "train", NULL,
      "the training and test data are --train's and --test's"},
-    {"train", NULL, NEEDS, "test", NULL, 0,
+    {"train", NULL, NEEDS, "test", NULL,
      "every run reports its test accuracy"},
-    {"test", NULL, NEEDS, "train", NULL, GIVEN,
+    {"test", NULL, NEEDS, "train", NULL,
      "--data names both splits"},
-    {"train-labels", NULL, NEEDS, "train", NULL, GIVEN, NULL},
-    {"test-labels", NULL, NEEDS, "test", NULL, GIVEN, NULL},
-    {"label", NULL, NEEDS, "train", NULL, GIVEN,
+    {"train-labels", NULL, NEEDS, "train", NULL, NULL},
+    {"test-labels", NULL, NEEDS, "test", NULL, NULL},
+    {"label", NULL, NEEDS, "train", NULL,
      "IDX files (--data) have no columns"},
-    {"header", NULL, NEEDS, "train", NULL, GIVEN,
+    {"header", NULL, NEEDS, "train", NULL,
      "IDX files (--data) have no header line"},
 };
 const size_t mlp_noption_rules =
@@ -278,20 +273,17 @@ const size_t mlp_noption_rules =
 
 /* The rules that wait for the data (options.h). */
 const mlp_data_rule_t mlp_data_rules[] = {
-    {"header", MLP_DATA_CSV, GIVEN, "a CSV --train file"},
-    {"label", MLP_DATA_CSV, GIVEN, "a CSV --train file"},
-    {"train-labels", MLP_DATA_LABELS_FILE, GIVEN,
+    {"header", MLP_DATA_CSV, "a CSV --train file"},
+    {"label", MLP_DATA_CSV, "a CSV --train file"},
+    {"train-labels", MLP_DATA_LABELS_FILE,
      "a --train file without labels of its own (IDX or .npy)"},
-    {"test-labels", MLP_DATA_TEST_LABELS_FILE, GIVEN,
+    {"test-labels", MLP_DATA_TEST_LABELS_FILE,
      "a --test file without labels of its own (IDX or .npy)"},
-    {"normalize", MLP_DATA_REAL, GIVEN,
-     "real features (CSV, float .npy); bytes are always x / 255"},
-    {"augment", MLP_DATA_IMAGES, 0,
-     "images (IDX files of 3 dimensions): it shifts and flips them"},
+    {"normalize", MLP_DATA_REAL, "real features (CSV, float .npy)"},
+    {"augment", MLP_DATA_IMAGES, "images (IDX files of 3 dimensions)"},
 };
 const size_t mlp_ndata_rules =
     sizeof(mlp_data_rules) / sizeof(mlp_data_rules[0]);
-#undef GIVEN
 #undef NEEDS
 
 #undef F
@@ -904,11 +896,11 @@ static int from_checkpoint(const mlp_option_t *o, const mlp_config_t *cfg)
            !given(o, cfg);
 }
 
-/* Is option o (of a rule with `flags`) in use in cfg? */
-static int in_use(const mlp_option_t *o, unsigned flags,
-                  const mlp_config_t *cfg)
+/* Is option o in use in cfg: given, or another value than its default
+ * (set by code, or read from a checkpoint)? */
+static int in_use(const mlp_option_t *o, const mlp_config_t *cfg)
 {
-    return given(o, cfg) || (!(flags & MLP_RULE_GIVEN) && not_default(o, cfg));
+    return given(o, cfg) || not_default(o, cfg);
 }
 
 /* "'--beta1'", "'--schedule step'", and " (the checkpoint's)". */
@@ -932,7 +924,7 @@ int mlp_config_check_rules(const mlp_config_t *cfg, int merged)
         char xn[128], yv[96], words[96], tail[256];
         int ok;
 
-        if (x == NULL || y == NULL || !in_use(x, r->flags, cfg))
+        if (x == NULL || y == NULL || !in_use(x, cfg))
             continue;
         if (r->xvalues != NULL &&
             !in_list(r->xvalues, mlp_options_enum_name(x, *FIELD(x, cfg,
@@ -1002,7 +994,7 @@ int mlp_config_check_data(const mlp_config_t *cfg, unsigned has,
         const mlp_option_t *x = mlp_options_find(r->x);
         char xn[128];
 
-        if (x == NULL || !in_use(x, r->flags, cfg) ||
+        if (x == NULL || !in_use(x, cfg) ||
             (r->needs & has) == r->needs)
             continue;
         name_of(x, cfg, 0, xn, sizeof(xn));

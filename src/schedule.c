@@ -117,16 +117,16 @@ int mlp_sched_init(mlp_sched_t *s)
                              s->warmup, (unsigned long long)s->total_steps,
                              (unsigned long long)s->steps_per_epoch);
     s->step_steps = 0;
-    /* a cut beyond the run would never come (one at its end is the
-     * first of a resumed continuation) */
+    /* the first cut must fall within the run: at step S <= T - 1 (a cut
+     * at T or later would never come, and --lr-gamma would be ignored) */
     if (s->kind == MLP_SCHED_STEP &&
-        (epochs_to_steps(s->lr_step, s->steps_per_epoch, s->total_steps,
+        (epochs_to_steps(s->lr_step, s->steps_per_epoch, s->total_steps - 1,
                          &s->step_steps) < 0 ||
          s->step_steps == 0))
         return mlp_error_set(MLP_EUSAGE,
-                             "option '--lr-step': %g epochs is longer than "
-                             "the run (%llu steps of %llu an epoch): a cut "
-                             "beyond the run would never come",
+                             "option '--lr-step': %g epochs is not shorter "
+                             "than the run (%llu steps of %llu an epoch): "
+                             "the rate would never be cut",
                              s->lr_step, (unsigned long long)s->total_steps,
                              (unsigned long long)s->steps_per_epoch);
     if (s->warmup_steps > 0)

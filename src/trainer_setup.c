@@ -172,17 +172,18 @@ static int check_outputs(const mlp_config_t *cfg)
     size_t n = 0;
     int rc;
 
+    /* each message names its option */
     if (cfg->save_path[0] != '\0' &&
         (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--save'");
     if (cfg->save_best_path[0] != '\0' &&
         (rc = mlp_checkpoint_check_writable(cfg->save_best_path)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--save-best'");
     if (cfg->log_path[0] != '\0' && (rc = mlp_out_check(cfg->log_path)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--log'");
     if (cfg->plot_path[0] != '\0' &&
         (rc = mlp_plot_check(cfg->plot_path)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--png'");
     fs[n++] = (mlp_out_file_t){cfg->log_path, "--log", 1, NULL};
     fs[n++] = (mlp_out_file_t){cfg->save_path, "--save", 1, "--resume"};
     fs[n++] = (mlp_out_file_t){cfg->save_best_path, "--save-best", 1, NULL};

@@ -237,7 +237,10 @@ static const struct {
      "option '--warmup': 1e+30 is above --epochs (10)"},
     {{"--warmup", "11", NULL}, "option '--warmup': 11 is above --epochs"},
     {{"--schedule", "step", "--lr-step", "1e20", NULL},
-     "option '--lr-step': 1e+20 is above --epochs (10)"},
+     "option '--lr-step': 1e+20 is not below --epochs (10)"},
+    {{"--schedule", "step", "--lr-step", "10", NULL},
+     "option '--lr-step': 10 is not below --epochs (10): the rate would "
+     "never be cut"},
     {{"--lr-min", "0.5", "--schedule", "cosine", NULL},
      "option '--lr-min': 0.5 is above --lr (0.1)"},
     {{"--init-std", "1e38", NULL},

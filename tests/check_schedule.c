@@ -238,13 +238,16 @@ START_TEST(test_limits)
         s.warmup = huge[i];
         expect_error(s, MLP_EUSAGE, "--warmup");
     }
-    /* the longest: the whole run (a cut at its end starts a resumed
-     * continuation; a warm-up of the whole run ends at its last step) */
+    /* the longest: a cut at the last step (one at step 50 would never
+     * come); a warm-up of the whole run ends at its last step */
     s = sched(MLP_SCHED_STEP);
     s.lr_step = 5;
+    expect_error(s, MLP_EUSAGE, "--lr-step");
+    s.lr_step = 4.9;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
-    ck_assert_uint_eq(s.step_steps, 50);
-    ck_assert_double_eq(lr_of(&s, 49), 0.1);
+    ck_assert_uint_eq(s.step_steps, 49);
+    ck_assert_double_eq_tol(lr_of(&s, 48), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 49), 0.01, TOL);
     s = sched(MLP_SCHED_CONSTANT);
     s.warmup = 5;
     ck_assert_int_eq(mlp_sched_init(&s), 0);

@@ -281,10 +281,11 @@ void mlp_config_resolve(mlp_config_t *cfg);
  *              with --train";
  *   AT_MOST    x's value <= y's (numbers);
  *   BELOW      x's value < y's.
- * A rule is about x in use: given on the command line (cfg->given), or,
- * without MLP_RULE_GIVEN, set to another value than its default (by code,
- * or from a checkpoint).  With xvalues, only when x has one of those
- * values (ENUM names, as `values`).
+ * A rule is about x in use: given on the command line (cfg->given), or
+ * set to another value than its default (by code, or read from a
+ * checkpoint: a value that does not apply is refused there too, never
+ * ignored).  With xvalues, only when x has one of those values (ENUM
+ * names, as `values`).
  */
 typedef enum {
     MLP_RULE_NEEDS,
@@ -293,19 +294,12 @@ typedef enum {
     MLP_RULE_BELOW,
 } mlp_rule_kind_t;
 
-enum {
-    MLP_RULE_GIVEN = 1u << 0, /* only an x given on the command line: an
-                                 older mlptrain accepted it silently, so a
-                                 checkpoint may hold it */
-};
-
 typedef struct {
     const char *x;        /* the option the rule is about */
     const char *xvalues;  /* NULL: any value in use; else x's values */
     mlp_rule_kind_t kind;
     const char *y;        /* the option it depends on */
     const char *values;   /* NEEDS: y's values; NULL: y set */
-    unsigned flags;       /* MLP_RULE_* */
     const char *why;      /* appended after ": ", or NULL */
 } mlp_option_rule_t;
 
@@ -350,7 +344,6 @@ enum {
 typedef struct {
     const char *x;        /* the option */
     unsigned needs;       /* MLP_DATA_* it needs, all of them */
-    unsigned flags;       /* MLP_RULE_* */
     const char *what;     /* what it needs, in words: "a CSV --train file" */
 } mlp_data_rule_t;
 
