@@ -546,6 +546,7 @@ static void resume_case(int i, mlp_config_t *cfg)
         cfg->input_dropout = 0.1f;
         cfg->label_smoothing = 0.1f;
         cfg->init = MLP_INIT_HE;
+        cfg->init_std = 0.01f; /* --init-std is --init normal's */
         break;
     case 1: /* Adam, cosine after a warm-up, dropout, augmentation */
         cfg->optimizer = MLP_OPTIM_ADAM;
@@ -574,6 +575,7 @@ static void resume_case(int i, mlp_config_t *cfg)
         cfg->lr_step = 1.0f;
         cfg->lr_gamma = 0.5f;
         cfg->init = MLP_INIT_XAVIER;
+        cfg->init_std = 0.01f;
         cfg->augment = (mlp_augment_t){2, 0};
         break;
     }
@@ -1213,6 +1215,9 @@ static void header_batch_1(mlp_checkpoint_t *c)
 {
     c->batch = 1; /* the options text says 64 */
     c->batches_done = c->ntrain;
+    /* the steps the resumed run counts (64-row batches, then these): the
+     * file passed every check but the header's against the text */
+    c->opt_steps += c->batches_done;
 }
 
 static void correct_above_rows(mlp_checkpoint_t *c)

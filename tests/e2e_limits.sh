@@ -36,6 +36,14 @@ expect_exit 2 "option '--normalize' needs real features" -- \
     "${idx[@]}" --train-labels "$D/train-labels-idx1-ubyte" --normalize none
 expect_exit 2 "option '--augment' needs images" -- "${csv[@]}" --augment flip
 
+# A sweep grid's values: the same parser and rules, before any run starts
+# (--lr-step 1e20 died of SIGFPE in the run).
+expect_exit 2 "grid point 'schedule=step lr-step=1e20': option '--lr-step': 1e+20 is not below --epochs" -- \
+    sweep --grid 'schedule=step lr-step=1e20' --dir "$TMP/sweep" --no-plots \
+    -- --data "$D" -e 2
+[ ! -e "$TMP/sweep" ] && ok "the refused sweep made nothing" ||
+    bad "the refused sweep left $(ls "$TMP/sweep")"
+
 # --label '' is the last column (bug 15: "not a usable file name").
 "$MLPTRAIN" "${csv[@]}" --label '' >"$TMP/out" 2>"$TMP/err" &&
     grep -q '^ok: 1 epochs' "$TMP/out" &&
