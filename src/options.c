@@ -817,8 +817,11 @@ void mlp_options_rules_text(const mlp_option_t *o, char *buf, size_t len)
 /* Is name one of the '|'-separated names in list? */
 static int in_list(const char *list, const char *name)
 {
-    size_t n = strlen(name);
+    size_t n;
 
+    if (name == NULL) /* a value with no name: in no list */
+        return 0;
+    n = strlen(name);
     for (const char *p = list; p != NULL && *p != '\0';) {
         size_t k = strcspn(p, "|");
 

@@ -149,6 +149,54 @@ START_TEST(test_table)
 }
 END_TEST
 
+/* The tables beside it (issue 20): every rule names options of the table,
+ * its values are names of theirs, a relation compares numbers; every data
+ * rule and float maximum names an option of the table. */
+static int names_ok(const mlp_option_t *o, const char *list)
+{
+    char buf[128], *save = NULL;
+
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *n = strtok_r(buf, "|", &save); n != NULL;
+         n = strtok_r(NULL, "|", &save))
+        if (mlp_options_enum_parse(o, n) < 0)
+            return 0;
+    return 1;
+}
+
+START_TEST(test_rules_tables)
+{
+    ck_assert_uint_gt(mlp_noption_rules, 10);
+    for (size_t i = 0; i < mlp_noption_rules; i++) {
+        const mlp_option_rule_t *r = &mlp_option_rules[i];
+        const mlp_option_t *x = mlp_options_find(r->x);
+        const mlp_option_t *y = mlp_options_find(r->y);
+
+        ck_assert_msg(x != NULL && y != NULL && x != y, "rule %zu", i);
+        ck_assert_msg(r->xvalues == NULL || (x->type == MLP_OPT_ENUM &&
+                                             names_ok(x, r->xvalues)),
+                      "rule %zu: x's values", i);
+        ck_assert_msg(r->values == NULL ||
+                          (r->kind == MLP_RULE_NEEDS &&
+                           y->type == MLP_OPT_ENUM && names_ok(y, r->values)),
+                      "rule %zu: y's values", i);
+        if (r->kind == MLP_RULE_AT_MOST || r->kind == MLP_RULE_BELOW)
+            ck_assert_msg(x->type != MLP_OPT_PATH && x->type != MLP_OPT_ENUM &&
+                              y->type != MLP_OPT_PATH &&
+                              y->type != MLP_OPT_ENUM,
+                          "rule %zu compares numbers", i);
+    }
+    for (size_t i = 0; i < mlp_ndata_rules; i++)
+        ck_assert_ptr_nonnull(mlp_options_find(mlp_data_rules[i].x));
+    for (size_t i = 0; i < mlp_nfloat_max; i++) {
+        const mlp_option_t *o = mlp_options_find(mlp_float_max[i].name);
+
+        ck_assert(o != NULL && o->type == MLP_OPT_FLOAT);
+        ck_assert_double_lt(mlp_options_float_max(o), 3.5e38);
+    }
+}
+END_TEST
+
 /* Each option appears in --help, every line within 80 columns. */
 START_TEST(test_help)
 {
@@ -487,6 +535,7 @@ static Suite *options_suite(void)
     int n = (int)mlp_noptions;
 
     tcase_add_test(core, test_table);
+    tcase_add_test(core, test_rules_tables);
     tcase_add_test(core, test_help);
     tcase_add_test(core, test_format_validate);
     tcase_add_test(core, test_grid_keys);
