@@ -20,6 +20,7 @@
  * by MPI_Bcast (copies: exact).  Not thread-safe: one thread calls.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ static struct {
     int rank, size;       /* 0 and 1 in the 1-rank case */
     size_t chunk;         /* floats per chain message; 0: auto */
     mlp_dist_stats_t st;
+    int agreed, agreed_rc; /* mlp_dist_agree was taken; what it returned */
 #ifdef HAVE_MPI
     int active;           /* MPI runs: comm is valid */
     int owner;            /* we called MPI_Init_thread: we finalize */
@@ -208,6 +210,7 @@ int mlp_dist_finalize(void)
     g.inited = 0;
     g.rank = 0;
     g.size = 1;
+    g.agreed = g.agreed_rc = 0;
     return rc;
 }
 
@@ -589,4 +592,162 @@ int mlp_dist_abort(int code)
 #endif
     (void)code;
     return 0;
+}
+
+/* ---- the agreement -------------------------------------------------- */
+
+#ifdef HAVE_MPI
+/* One rank's verdict, as gathered. */
+typedef struct {
+    int32_t status;
+    char msg[MLP_ERROR_MAX];
+} verdict_t;
+
+/* The length of the line at p (up to '\n' or end). */
+static size_t line_len(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+    return (size_t)((nl != NULL ? nl : end) - p);
+}
+
+/* At most 300 bytes of a value in a message. */
+static int cut(size_t n)
+{
+    return (int)(n > 300 ? 300 : n);
+}
+
+/*
+ * Compare record `mine` with rank 0's: 0 when equal, else the status of
+ * the first difference (MLP_EUSAGE for an "option " line, MLP_EINVAL
+ * else), with its words in msg.
+ */
+static int compare_records(const char *mine, size_t n, const char *theirs,
+                           size_t n0, int rank, char *msg, size_t len)
+{
+    const char *a = mine, *ea = mine + n, *b = theirs, *eb = theirs + n0;
+
+    while (a < ea || b < eb) {
+        size_t la = a < ea ? line_len(a, ea) : 0;
+        size_t lb = b < eb ? line_len(b, eb) : 0;
+        const char *qa, *qb;
+        size_t ka, kb;
+
+        if (a < ea && b < eb && la == lb && memcmp(a, b, la) == 0) {
+            a += la + 1;
+            b += lb + 1;
+            continue;
+        }
+        qa = a < ea ? memchr(a, '=', la) : NULL;
+        qb = b < eb ? memchr(b, '=', lb) : NULL;
+        ka = qa != NULL ? (size_t)(qa - a) : la;
+        kb = qb != NULL ? (size_t)(qb - b) : lb;
+        if (qa != NULL && qb != NULL && ka == kb && memcmp(a, b, ka) == 0)
+            snprintf(msg, len, "rank %d disagrees with rank 0: %.*s is %.*s "
+                     "on rank %d and %.*s on rank 0", rank, cut(ka), a,
+                     cut(la - ka - 1), qa + 1, rank, cut(lb - kb - 1),
+                     qb + 1);
+        else
+            snprintf(msg, len, "rank %d disagrees with rank 0: it has '%.*s' "
+                     "where rank 0 has '%.*s'", rank, cut(la),
+                     a < ea ? a : "", cut(lb), b < eb ? b : "");
+        return (a < ea && strncmp(a, "option ", 7) == 0) ||
+                       (b < eb && strncmp(b, "option ", 7) == 0)
+                   ? MLP_EUSAGE
+                   : MLP_EINVAL;
+    }
+    return 0;
+}
+
+/* The R-rank agreement (dist.h); *shared: the result is every rank's. */
+static int agree_ranks(int status, const char *record, size_t len,
+                       int *shared)
+{
+    verdict_t *all = NULL, *mine = NULL;
+    struct {
+        uint64_t len;
+        int32_t status, pad;
+    } head;
+    char *rec0 = NULL;
+    int rc = 0, first = -1, ntrain = 0, other = -1;
+
+    *shared = 0;
+    memset(&head, 0, sizeof(head));
+    head.status = status;
+    head.len = g.rank == 0 && status == 0 ? len : 0;
+    MPI_TRY(MPI_Bcast(&head, sizeof(head), MPI_BYTE, 0, g.comm),
+            "MPI_Bcast (the ranks' agreement)");
+    /* the buffers first: a rank that cannot take part stops the job */
+    if ((rec0 = malloc(head.len + 1)) == NULL ||
+        (mine = calloc(1, sizeof(*mine))) == NULL ||
+        (all = malloc((size_t)g.size * sizeof(*all))) == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "rank %d: out of memory for the "
+                           "ranks' agreement", g.rank);
+        goto out;
+    }
+    if (g.rank == 0 && head.len > 0)
+        memcpy(rec0, record, head.len);
+    if (head.len > 0 && (rc = mlp_dist_bcast(rec0, head.len, 0)) < 0)
+        goto out;
+    mine->status = status;
+    if (status < 0)
+        snprintf(mine->msg, sizeof(mine->msg), "%s", mlp_error_message());
+    else if (status == 0 && head.status == 0 && g.rank > 0)
+        mine->status = compare_records(record, len, rec0, head.len, g.rank,
+                                       mine->msg, sizeof(mine->msg));
+    MPI_TRY(MPI_Allgather(mine, sizeof(*mine), MPI_BYTE, all, sizeof(*mine),
+                          MPI_BYTE, g.comm),
+            "MPI_Allgather (the ranks' agreement)");
+    *shared = 1;
+    for (int r = 0; r < g.size; r++) {
+        if (all[r].status < 0 && first < 0)
+            first = r;
+        if (all[r].status == 0)
+            ntrain++;
+        else if (all[r].status > 0 && other < 0)
+            other = r;
+    }
+    all[first >= 0 ? first : 0].msg[MLP_ERROR_MAX - 1] = '\0';
+    if (first >= 0 && (first == g.rank ||
+                       strncmp(all[first].msg, "rank ", 5) == 0))
+        rc = mlp_error_set(all[first].status, "%s", all[first].msg);
+    else if (first >= 0)
+        rc = mlp_error_set(all[first].status, "rank %d: %s", first,
+                           all[first].msg);
+    else if (ntrain > 0 && other >= 0)
+        rc = mlp_error_set(MLP_EUSAGE, "rank %d ends without training "
+                           "(--help or --version) while %d other%s train",
+                           other, ntrain, ntrain == 1 ? "" : "s");
+    else
+        rc = ntrain > 0 ? 0 : MLP_DIST_NOT_TRAINING;
+out:
+    free(all);
+    free(mine);
+    free(rec0);
+    return rc;
+}
+#endif
+
+int mlp_dist_agree(int status, const char *record, size_t len)
+{
+    int rc = status, shared = 1;
+
+#ifdef HAVE_MPI
+    if (g.active && g.size > 1)
+        rc = agree_ranks(status, record, len, &shared);
+#else
+    (void)record;
+    (void)len;
+#endif
+    g.agreed = 1;
+    /* a failure of the agreement itself is this rank's alone */
+    g.agreed_rc = shared ? rc : 0;
+    return rc;
+}
+
+int mlp_dist_agreed(int *agreed)
+{
+    if (agreed != NULL)
+        *agreed = g.agreed_rc;
+    return g.agreed;
 }

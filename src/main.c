@@ -27,11 +27,16 @@
  *
  * MPI (`mpirun -np R mlptrain ...`, dist.h): train alone runs on R ranks:
  * MPI starts (FUNNELED) before the command and ends after it.  Every rank
- * trains; rank 0 alone prints, logs and saves.  Agreed ends (success,
- * interrupted, diverged, bad usage: the same on every rank) are reported by
- * rank 0 and finalize; any other error (I/O, memory, data, MPI) is printed
- * by the rank that has it, which then stops the whole job (mlp_dist_abort,
- * its exit code) rather than leave the other ranks waiting in a sum.
+ * trains; rank 0 alone prints, logs and saves.  Before the first step the
+ * ranks agree (mlp_dist_agree): each says whether it is ready and what it
+ * will train; a rank whose command failed before that point (bad usage,
+ * unreadable data) takes the agreement here, with its failure, so the
+ * others learn of it instead of waiting.  Agreed ends (success, the
+ * agreement's failure, interrupted, diverged: the same on every rank) are
+ * reported by rank 0 and finalize; any other error (I/O, memory, MPI,
+ * after the agreement) is printed by the rank that has it, which then
+ * stops the whole job (mlp_dist_abort, its exit code) rather than leave
+ * the other ranks waiting in a sum.
  * sweep runs under mpirun as a scheduler (rank 0) and its workers
  * (sweep_ranks below).  Other commands refuse to run on more than one
  * rank (exit 2: each rank would do the same work and write the same
@@ -143,17 +148,16 @@ static int env_rank(void)
 }
 
 /* Print the error of a failed command and return its exit code.  Of
- * several ranks only rank 0 speaks of an end they all share. */
-static int fail(int rc, const char *command, const char *data_dir)
+ * several ranks only rank 0 speaks of an end they all share (`shared`). */
+static int fail_shared(int rc, const char *command, const char *data_dir,
+                       int shared)
 {
-    int shared = rc == MLP_EUSAGE || rc == MLP_EINTERRUPTED ||
-                 rc == MLP_EDIVERGED;
-
     if (mlp_dist_size() > 1 && mlp_dist_rank() > 0) {
         if (shared)
-            return rc == MLP_EUSAGE       ? EXIT_USAGE
-                   : rc == MLP_EDIVERGED ? EXIT_DIVERGED
-                                         : EXIT_INTERRUPTED;
+            return rc == MLP_EUSAGE         ? EXIT_USAGE
+                   : rc == MLP_EDIVERGED    ? EXIT_DIVERGED
+                   : rc == MLP_EINTERRUPTED ? EXIT_INTERRUPTED
+                                            : EXIT_FAILURE;
         fprintf(stderr, "mlptrain: rank %d: %s\n", mlp_dist_rank(),
                 mlp_error_message());
         return EXIT_FAILURE;
@@ -180,6 +184,12 @@ static int fail(int rc, const char *command, const char *data_dir)
     if (rc == MLP_EINTERRUPTED)
         return EXIT_INTERRUPTED;
     return EXIT_FAILURE;
+}
+
+/* The same in one process (every end is its own). */
+static int fail(int rc, const char *command, const char *data_dir)
+{
+    return fail_shared(rc, command, data_dir, 1);
 }
 
 /* The command argv names: another command's name in argv[1], else train
@@ -210,18 +220,30 @@ static int run(const mlp_command_t *c, int argc, char **argv)
 }
 
 /*
- * train, on every rank under mpirun: MPI around the command; a failure the
- * ranks do not share stops the job (see the top of this file).
+ * train, on every rank under mpirun: MPI around the command; every rank
+ * takes the agreement (the command's trainer does, or here, for a command
+ * that ended before it); a failure the ranks do not share stops the job
+ * (see the top of this file).
  */
 static int train_ranks(const mlp_command_t *c, int argc, char **argv)
 {
-    int rc, code;
+    int rc, code, agreed = 0, shared;
 
     if ((rc = mlp_dist_init(&argc, &argv)) < 0)
         return fail(rc, NULL, NULL);
-    code = run(c, argc, argv);
-    if (mlp_dist_size() > 1 && code != EXIT_SUCCESS && code != EXIT_USAGE &&
-        code != EXIT_DIVERGED && code != EXIT_INTERRUPTED) {
+    rc = c->run(argc, argv, stdout);
+    if (mlp_dist_size() > 1 && !mlp_dist_agreed(NULL)) {
+        rc = mlp_dist_agree(rc < 0 ? rc : MLP_DIST_NOT_TRAINING, NULL, 0);
+        if (rc == MLP_DIST_NOT_TRAINING)
+            rc = 0;
+    }
+    mlp_dist_agreed(&agreed);
+    shared = rc == 0 || rc == MLP_EINTERRUPTED || rc == MLP_EDIVERGED ||
+             (rc < 0 && rc == agreed);
+    code = rc == 0 ? check_stdout(EXIT_SUCCESS)
+                   : check_stdout(fail_shared(rc, NULL, c->data_dir(),
+                                              shared));
+    if (mlp_dist_size() > 1 && !shared) {
         fflush(stdout);
         fflush(stderr);
         mlp_dist_abort(code);
@@ -288,8 +310,13 @@ int main(int argc, char **argv)
                 strerror(errno));
         return EXIT_FAILURE;
     }
-    /* A sweep's run dies with the sweep (sweep.h). */
-    if ((rc = mlp_sweep_child_start()) < 0)
+    /* A sweep's run dies with the sweep (sweep.h).  A value that is not a
+     * process id was not set by a sweep: said and ignored, so that every
+     * command (--help first) still works. */
+    if ((rc = mlp_sweep_child_start()) == MLP_EUSAGE)
+        fprintf(stderr, "mlptrain: warning: %s; ignored\n",
+                mlp_error_message());
+    else if (rc < 0)
         return fail(rc, NULL, NULL);
     if (argc > 1 && strcmp(argv[1], "help") == 0)
         return help(argc, argv);

@@ -325,6 +325,7 @@ static json_t *options_json(const mlp_config_t *cfg)
             break;
         }
         case MLP_OPT_PATH:
+        case MLP_OPT_STRING:
             v = *(const char *)p != '\0' ? jstr(p) : json_null();
             break;
         case MLP_OPT_HIDDEN:
@@ -620,7 +621,12 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
     /* The status line, even with -q: the first word says how it ended. */
     if (rep->out != NULL) {
         if (sum->epochs > 0 && isfinite(sum->final_test_acc)) {
-            if (strcmp(sum->status, "paused") == 0)
+            /* a resumed run that ended before its first epoch: the
+             * epochs are the checkpoint's, none took time here */
+            if (!isfinite(sum->seconds))
+                fprintf(rep->out, "%s: %u epochs (none in this run), ",
+                        sum->status, sum->epochs);
+            else if (strcmp(sum->status, "paused") == 0)
                 fprintf(rep->out, "paused: %u of %u epochs in %.1f s, ",
                         sum->epochs, rep->epochs, sum->seconds);
             else
@@ -638,9 +644,14 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
                         sum->final_test_acc, sum->best_test_acc,
                         sum->best_epoch);
             if (sum->stopped_early > 0)
-                fprintf(rep->out, "; stopped early at epoch %u (no better "
-                        "val loss for %u epoch%s)", sum->stopped_early,
-                        sum->early_stop, sum->early_stop == 1 ? "" : "s");
+                fprintf(rep->out, "; %s early at epoch %u (no better "
+                        "val loss for %u epoch%s)%s",
+                        sum->already_done ? "had stopped" : "stopped",
+                        sum->stopped_early, sum->early_stop,
+                        sum->early_stop == 1 ? "" : "s",
+                        sum->already_done ? ": already done (a larger "
+                                            "--early-stop goes on)"
+                                          : "");
             fputc('\n', rep->out);
         } else if (strcmp(sum->status, "diverged") == 0 ||
                    strcmp(sum->status, "interrupted") == 0) {
@@ -671,6 +682,11 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
                              sum->stopped_early > 0
                                  ? json_integer(sum->stopped_early)
                                  : json_null()) != 0)) {
+        json_decref(rec);
+        rec = NULL;
+    }
+    if (rec != NULL && sum->already_done &&
+        json_object_set_new(rec, "already_done", json_true()) != 0) {
         json_decref(rec);
         rec = NULL;
     }

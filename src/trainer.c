@@ -161,7 +161,7 @@ static int session_start(session_t *s)
     lo.seed = cfg->seed;
     lo.shuffle = 1;
     lo.workers = cfg->workers;
-    lo.slots = cfg->slots;
+    lo.slots = s->slots;
     lo.augment = cfg->augment;
     lo.rows = s->ds->rows;
     lo.cols = s->ds->cols;
@@ -479,7 +479,9 @@ static int session_finish(session_t *s, int rc)
     sum.final_test_acc = rs->epoch > 0 ? rs->final_acc : NAN;
     sum.best_test_acc = rs->best_epoch > 0 ? rs->best_acc : NAN;
     sum.best_epoch = rs->best_epoch;
-    sum.has_val = s->ds != NULL && s->ds->val.n > 0;
+    sum.has_val = s->ds != NULL ? s->ds->val.n > 0
+                                : s->cfg != NULL && s->cfg->val > 0;
+    sum.already_done = s->done > 0;
     sum.best_val_acc = rs->best_epoch > 0 && rs->best_val_acc >= 0.0
                            ? rs->best_val_acc
                            : NAN;
@@ -545,10 +547,12 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, FILE *err,
         free(s.rank_cfg);
         return rc;
     }
-    if ((rc = mlp_train_session_resume(&s)) == 0 &&
-        (rc = mlp_train_session_load_data(&s)) == 0 &&
-        (rc = mlp_train_session_build(&s)) == 0 &&
-        (rc = session_start(&s)) == 0)
+    if ((rc = mlp_train_session_resume(&s)) == 0 && !s.done &&
+        (rc = mlp_train_session_load_data(&s)) == 0)
+        rc = mlp_train_session_build(&s);
+    /* Under MPI every rank, ready or not, agrees before the first step. */
+    rc = mlp_train_agree_ranks(&s, rc);
+    if (rc == 0 && !s.done && (rc = session_start(&s)) == 0)
         rc = run_epochs(&s);
     rc = session_finish(&s, rc);
     session_close(&s);

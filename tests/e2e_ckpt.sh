@@ -8,6 +8,7 @@
 # --until pauses a run at an epoch of its plan; resumed, it is the
 # straight run, checkpoint bytes included.
 . "${srcdir:-.}/tests/lib.sh"
+CKPT_EDIT="${srcdir:-.}/tests/ckpt_edit.py"
 
 D="$TMP/data"
 mkdir "$D"
@@ -40,7 +41,8 @@ expect_exit 2 "option '--momentum': 0.5 conflicts with the checkpoint" -- \
 
 # ---- version 2 keeps every checkpointed option ------------------------------
 "$MLPTRAIN" --data "$D" --hidden 6:5 --act tanh --init-std 0.2 \
-    --weight-decay 0.001 -b 8 -s 7 -e 1 -j 0 -t 1 --save "$TMP/o.ckpt" \
+    --weight-decay 0.001 --label-smoothing 0.05 -b 8 -s 7 -e 1 -j 0 -t 1 \
+    --save "$TMP/o.ckpt" \
     >/dev/null 2>"$TMP/err" || bad "save: $(cat "$TMP/err")"
 cp "$TMP/o.ckpt" "$TMP/o2.ckpt" # a resumed run saves into its file
 "$MLPTRAIN" --data "$D" -e 2 -j 0 -t 1 --resume "$TMP/o2.ckpt" \
@@ -59,37 +61,28 @@ done
 
 # ---- the options text: edited files -----------------------------------------
 # edit FILE OLD NEW OUT: replace text in the options, fix sizes and crc32.
-edit() {
-    python3 - "$@" <<'PY'
-import struct, sys, zlib
-src, old, new, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode(), sys.argv[4]
-b = open(src, "rb").read()
-n = struct.unpack_from("<Q", b, 256)[0]
-text = b[264:264 + n]
-assert old in text, text
-text = text.replace(old, new)
-body = bytearray(b[:264] + text + b[264 + n:-4])
-struct.pack_into("<Q", body, 256, len(text))
-struct.pack_into("<Q", body, 16, len(body) + 4)
-body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xffffffff)
-open(out, "wb").write(body)
-PY
-}
+edit() { python3 "$CKPT_EDIT" "$1" "$4" "replace:$2:$3"; }
 edit "$TMP/o.ckpt" "seed=7" "colour=blue" "$TMP/unknown.ckpt"
 expect_exit 1 "unknown.ckpt: option 'colour' (line [0-9]*) is not one this mlptrain keeps" -- \
     --data "$D" -e 3 --resume "$TMP/unknown.ckpt"
 edit "$TMP/o.ckpt" "act=tanh" "act=swish" "$TMP/badval.ckpt"
 expect_exit 1 "badval.ckpt: options line [0-9]*: option '--act': unknown value 'swish'" -- \
     --data "$D" -e 3 --resume "$TMP/badval.ckpt"
-# An option the text does not name has its default (here seed 1).
-edit "$TMP/o.ckpt" "seed=7
-" "" "$TMP/noseed.ckpt"
+# An option the text does not name has its default (here label-smoothing
+# 0), or, for those the header keeps too, the header's (here seed 7).
+edit "$TMP/o.ckpt" "seed=7\n" "" "$TMP/noseed.ckpt"
+python3 "$CKPT_EDIT" "$TMP/noseed.ckpt" "$TMP/noseed.ckpt" \
+    "replace:label-smoothing=0.0500000007\n:"
 "$MLPTRAIN" --data "$D" -e 2 -j 0 -t 1 --resume "$TMP/noseed.ckpt" \
     --log "$TMP/n.jsonl" >/dev/null 2>"$TMP/err" || bad "resume: $(cat "$TMP/err")"
-seed=$(head -n 1 "$TMP/n.jsonl" | python3 -c '
-import json, sys; print(json.loads(sys.stdin.readline())["options"]["seed"])')
-[ "$seed" = 1 ] && ok "an option the file does not name has its default" ||
-    bad "seed $seed"
+got=$(head -n 1 "$TMP/n.jsonl" | python3 -c '
+import json, sys
+o = json.loads(sys.stdin.readline())["options"]
+print(o["seed"], float(o["label_smoothing"]))')
+[ "$got" = "7 0.0" ] &&
+    ok "an option the file does not name: the header's value, else the default" ||
+    bad "seed, label smoothing: $got"
+
 # ---- --until: a run paused at epoch E of its plan, then resumed ----------------
 # The schedule (warm-up, cosine) spans --epochs in both: paused at 2, then
 # at 4, then resumed to 6 is the straight 6-epoch run, digit for digit,
@@ -129,4 +122,26 @@ expect_exit 2 "option '--until': epoch 7 is past the plan's 6 epochs" -- \
 expect_exit 2 "option '--until': 2, but the checkpoint '.*' has completed 6 epochs" -- \
     "${plan[@]}" -e 9 --until 2 --resume "$TMP/paused.ckpt"
 expect_exit 2 "option '--until': '0' is out of range" -- "${plan[@]}" --until 0
+# ---- issue 20: the header against its options text --------------------------
+# A header field the text names otherwise, a line given twice, an epoch in
+# progress whose batches, correct count or loss its options cannot give:
+# each refused naming the file, before anything is trained.
+bad_ckpt() { # PATTERN EDIT...
+    local pat=$1
+    shift
+    python3 "$CKPT_EDIT" "$TMP/o.ckpt" "$TMP/bad.ckpt" "$@"
+    expect_exit 1 "bad.ckpt: $pat" -- --data "$D" -e 3 -j 0 -t 1 \
+        --resume "$TMP/bad.ckpt"
+}
+bad_ckpt "the header's batch is 1, the options text's 8" u64:128=1 u64:184=8
+bad_ckpt "option 'lr' is on options lines" append:lr=0.5\\n
+bad_ckpt "the header's seed is 7, the options text's 8" line:seed=8
+bad_ckpt "40 correct of the 8 rows" u64:184=1 u64:200=40 f64:192=1
+bad_ckpt "a loss sum of 1e+300 over 8 rows" u64:184=1 u64:200=1 f64:192=1e300
+bad_ckpt "the header's act is tanh, the options text's relu" line:act=relu
+# Bug 13: the real size of a long options text, and the limit.
+bad_ckpt "70000 bytes of options text; a checkpoint holds at most 65536" \
+    size:70000
+[ "$(grep -c truncated "$TMP/err")" = 0 ] ||
+    bad "a long options text is called truncated: $(cat "$TMP/err")"
 finish

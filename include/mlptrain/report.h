@@ -93,6 +93,8 @@ typedef struct {
     unsigned stopped_early; /* --early-stop ended the run after this epoch;
                                0: it did not */
     unsigned early_stop;   /* its K */
+    int already_done;      /* a resumed run whose checkpoint had stopped
+                              early: nothing trained, nothing saved */
     long peak_rss_kb;      /* from getrusage */
     const char *message;   /* error text, or NULL */
 } mlp_run_summary_t;
