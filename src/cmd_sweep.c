@@ -14,6 +14,7 @@
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/sweep.h"
+#include "mlptrain/tfevents.h"
 
 static const struct option sweep_options[] = {
     {"grid", required_argument, NULL, 'g'},
@@ -30,6 +31,7 @@ static const struct option sweep_options[] = {
     {"dir", required_argument, NULL, 'd'},
     {"no-plots", no_argument, NULL, 'N'},
     {"report", no_argument, NULL, 'R'},
+    {"tensorboard", required_argument, NULL, 'B'},
     MLP_CLI_STD_OPTIONS,
 };
 
@@ -106,6 +108,9 @@ static void sweep_usage(FILE *f)
 "                       run, journal.jsonl, results.csv, curves.png,\n"
 "                       accuracy.png [sweep]\n"
 "      --no-plots       do not draw the charts\n"
+"      --tensorboard DIR\n"
+"                       TensorBoard event files of each run in DIR/ID (a\n"
+"                       directory a run, so TensorBoard compares them)\n"
 "      --report         print the leaderboard of the sweep in --dir,\n"
 "                       running or finished; when none runs, write its\n"
 "                       results.csv and charts (shards merged)\n"
@@ -264,6 +269,14 @@ int mlp_cmd_sweep(int argc, char **argv, FILE *out)
         case 'R':
             report = 1;
             break;
+        case 'B':
+            if (optarg[0] == '\0') {
+                rc = mlp_error_set(MLP_EUSAGE, "option '--tensorboard': "
+                                   "empty directory name");
+                goto out;
+            }
+            o.tensorboard = optarg;
+            break;
         case 'h':
             sweep_usage(out);
             goto out;
@@ -291,6 +304,11 @@ int mlp_cmd_sweep(int argc, char **argv, FILE *out)
             goto out;
         }
         rc = mlp_sweep_report(&o, out);
+        goto out;
+    }
+    if (o.tensorboard != NULL &&
+        (rc = mlp_tfevents_check_dir(o.tensorboard)) < 0) {
+        rc = mlp_error_prefix(rc, "option '--tensorboard'");
         goto out;
     }
     if (ngrids == 0 && nspaces == 0) {

@@ -229,6 +229,7 @@ typedef struct {
     char log[MLP_PATH_MAX + 64];
     char ckpt[MLP_PATH_MAX + 64];
     char out[MLP_PATH_MAX + 64];
+    char tb[MLP_PATH_MAX + 64]; /* "" without the sweep's --tensorboard */
 } run_files_t;
 
 static void run_files(const sweep_t *s, const run_t *r, run_files_t *f)
@@ -236,6 +237,9 @@ static void run_files(const sweep_t *s, const run_t *r, run_files_t *f)
     mlp_sweep_path(s, r, "jsonl", f->log, sizeof(f->log));
     mlp_sweep_path(s, r, "ckpt", f->ckpt, sizeof(f->ckpt));
     mlp_sweep_path(s, r, "out", f->out, sizeof(f->out));
+    f->tb[0] = '\0';
+    if (s->o->tensorboard != NULL)
+        snprintf(f->tb, sizeof(f->tb), "%s/%s", s->o->tensorboard, r->id);
 }
 
 /* A log cut short mid-line gets its line ended, so that the resumed run's
@@ -302,7 +306,7 @@ static int spawn_job(const sweep_t *s, const run_t *r, int threads,
     snprintf(nthreads, sizeof(nthreads), "%d", threads);
     snprintf(epochs, sizeof(epochs), "%u", r->epochs);
     snprintf(until, sizeof(until), "%u", r->target);
-    if ((argv = mlp_sweep_argv(s, r->point, 14, &argc)) == NULL) {
+    if ((argv = mlp_sweep_argv(s, r->point, 16, &argc)) == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
     }
@@ -313,6 +317,11 @@ static int spawn_job(const sweep_t *s, const run_t *r, int threads,
     argv[argc++] = "-q";
     argv[argc++] = "--save";
     argv[argc++] = f.ckpt;
+    if (f.tb[0] != '\0') {
+        /* a resumed run starts a new event file there (tfevents.h) */
+        argv[argc++] = "--tensorboard";
+        argv[argc++] = f.tb;
+    }
     /* The plan, always: --resume requires it, and a grid key may have
      * set it (it is the same value). */
     argv[argc++] = "--epochs";

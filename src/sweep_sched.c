@@ -72,6 +72,11 @@ static int parse_train(int argc, char **argv, const char *what,
                                          "share one checkpoint between runs; "
                                          "the sweep saves each run to "
                                          "DIR/run-ID.ckpt", what);
+    if (cfg->tensorboard_dir[0] != '\0')
+        return mlp_error_set(MLP_EUSAGE, "%s: '--tensorboard' would write "
+                                         "every run into one directory; give "
+                                         "it to the sweep (before --): each "
+                                         "run writes DIR/ID", what);
     if (cfg->until > 0)
         return mlp_error_set(MLP_EUSAGE, "%s: the sweep sets '--until' of "
                                          "each run (its rung's epochs)", what);

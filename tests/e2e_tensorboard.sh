@@ -239,4 +239,29 @@ else
 fi
 read_ok "after the cut-short write" "$u" --files 1
 
+# ---- a sweep: one directory a run -------------------------------------------------
+# sweep --tensorboard TB gives each run TB/ID, which the reader checks
+# against that run's log; a training option --tensorboard is refused (every
+# run would write into one directory).
+if "$MLPTRAIN" sweep --grid 'lr=0.05,0.1' -P 2 -t 2 --no-plots \
+        --dir "$TMP/sw" --tensorboard "$TMP/swtb" -- "${common[@]}" \
+        --epochs 2 >"$TMP/out" 2>"$TMP/err" </dev/null; then
+    ok "a sweep with --tensorboard"
+else
+    bad "sweep: $(cat "$TMP/err")"
+fi
+nrun=0
+for log in "$TMP"/sw/*.jsonl; do
+    [ -e "$log" ] || continue
+    id=$(basename "$log" .jsonl)
+    [ "$id" = journal ] && continue
+    nrun=$((nrun + 1))
+    read_ok "sweep run $id" "$TMP/swtb/$id" --files 1 --log "$log"
+done
+[ "$nrun" = 2 ] && [ "$(find "$TMP/swtb" -mindepth 1 -maxdepth 1 -type d | wc -l)" = 2 ] &&
+    ok "two runs, two directories" || bad "sweep runs: $nrun; $(ls -la "$TMP/swtb")"
+expect_exit 2 "'--tensorboard' would write every run into one directory" -- \
+    sweep --grid 'lr=0.05,0.1' --dir "$TMP/sw2" -- "${common[@]}" \
+    --tensorboard "$TMP/one"
+
 finish

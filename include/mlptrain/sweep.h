@@ -92,6 +92,8 @@ typedef struct {
                                default); a grid is sampled by the caller */
     uint64_t seed;          /* of the draws and of hyperband's deal */
     unsigned shard, nshards; /* run shard K of N (1-based); 0, 0: all */
+    const char *tensorboard; /* each run writes TensorBoard event files in
+                               tensorboard/ID (tfevents.h); NULL: none */
 } mlp_sweep_opts_t;
 
 /*
