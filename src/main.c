@@ -196,14 +196,10 @@ static int fail(int rc, const char *command, const char *data_dir)
  * (the first entry), which gets the whole command line (commands.h). */
 static const mlp_command_t *find_command(int argc, char **argv, int *shift)
 {
-    *shift = 0;
-    if (argc > 1)
-        for (const mlp_command_t *c = mlp_commands + 1; c->name != NULL; c++)
-            if (strcmp(argv[1], c->name) == 0) {
-                *shift = 1;
-                return c;
-            }
-    return &mlp_commands[0];
+    const mlp_command_t *c = argc > 1 ? mlp_command_find(argv[1]) : NULL;
+
+    *shift = c != NULL && c != mlp_commands[0];
+    return *shift ? c : mlp_commands[0];
 }
 
 /* Run command c and turn its status into an exit code.  train's usage
@@ -211,7 +207,7 @@ static const mlp_command_t *find_command(int argc, char **argv, int *shift)
 static int run(const mlp_command_t *c, int argc, char **argv)
 {
     int rc = c->run(argc, argv, stdout);
-    const char *name = c == &mlp_commands[0] ? NULL : c->name;
+    const char *name = c == mlp_commands[0] ? NULL : c->name;
 
     if (rc == 0)
         return check_stdout(EXIT_SUCCESS);
@@ -278,23 +274,6 @@ static int sweep_ranks(const mlp_command_t *c, int argc, char **argv)
     return code;
 }
 
-/* `mlptrain help [COMMAND]`: the help of train (and the command list), or
- * of COMMAND, as `COMMAND --help` prints it. */
-static int help(int argc, char **argv)
-{
-    char *av[] = {argc > 2 ? argv[2] : "train", "--help", NULL};
-
-    if (argc > 3) {
-        mlp_error_set(MLP_EUSAGE, "help: unexpected argument '%s'", argv[3]);
-        return fail(MLP_EUSAGE, NULL, NULL);
-    }
-    for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
-        if (strcmp(av[0], c->name) == 0)
-            return run(c, 2, av);
-    mlp_error_set(MLP_EUSAGE, "help: unknown command '%s'", argv[2]);
-    return fail(MLP_EUSAGE, NULL, NULL);
-}
-
 int main(int argc, char **argv)
 {
     const mlp_command_t *c;
@@ -318,12 +297,10 @@ int main(int argc, char **argv)
                 mlp_error_message());
     else if (rc < 0)
         return fail(rc, NULL, NULL);
-    if (argc > 1 && strcmp(argv[1], "help") == 0)
-        return help(argc, argv);
     c = find_command(argc, argv, &shift);
-    if (strcmp(c->name, "sweep") == 0 && getenv("OMPI_COMM_WORLD_SIZE"))
+    if (c == &mlp_command_sweep && getenv("OMPI_COMM_WORLD_SIZE"))
         return sweep_ranks(c, argc - shift, argv + shift);
-    if (c != &mlp_commands[0]) {
+    if (c != mlp_commands[0]) {
         const char *np = getenv("OMPI_COMM_WORLD_SIZE");
 
         if (np != NULL && atoi(np) > 1) {

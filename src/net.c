@@ -38,6 +38,7 @@
 #include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
+#include "mlptrain/options.h"
 #include "net_internal.h"
 
 static const struct {
@@ -787,4 +788,18 @@ const char *mlp_net_isa(void)
     default:
         return "unknown";
     }
+}
+
+void mlp_net_spec_of(const struct mlp_config *cfg, size_t in, size_t out,
+                     mlp_net_spec_t *spec)
+{
+    memset(spec, 0, sizeof(*spec));
+    spec->in = in;
+    spec->out = out;
+    spec->nhidden = cfg->nhidden;
+    memcpy(spec->hidden, cfg->hidden, sizeof(spec->hidden));
+    spec->act = cfg->act;
+    spec->plain_weights = cfg->plain_weights;
+    spec->dropout = cfg->dropout;
+    spec->input_dropout = cfg->input_dropout;
 }

@@ -30,6 +30,7 @@
 #include "clones.h"
 #include "mlptrain/error.h"
 #include "mlptrain/optim.h"
+#include "mlptrain/options.h"
 
 /* Below this many values a parallel region costs more than it saves. */
 #define MLP_OPTIM_PAR_MIN 32768
@@ -301,3 +302,16 @@ void mlp_optim_set_steps(mlp_optim_t *opt, uint64_t steps)
 }
 
 const char *const mlp_optim_names[] = {"sgd", "adam", "adamw", NULL};
+
+void mlp_optim_opts_of(const struct mlp_config *cfg, mlp_optim_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->kind = (mlp_optim_kind_t)cfg->optimizer;
+    o->lr = cfg->lr;
+    o->momentum = cfg->momentum;
+    o->nesterov = cfg->nesterov;
+    o->weight_decay = cfg->weight_decay;
+    o->beta1 = cfg->beta1;
+    o->beta2 = cfg->beta2;
+    o->eps = cfg->eps;
+}

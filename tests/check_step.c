@@ -11,6 +11,7 @@
 
 #include "check_main.h"
 #include "mlptrain/error.h"
+#include "mlptrain/fold.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
@@ -62,7 +63,8 @@ static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
     mlp_optim_t *opt;
     mlp_stepper_t *st;
     mlp_optim_opts_t oo = {.lr = LR};
-    mlp_step_opts_t so = {mode, threads, micro, N, 0.0f, 0, 1};
+    mlp_step_opts_t so = {.mode = mode, .threads = threads, .micro = micro,
+                          .max_rows = N, .nranks = 1};
     float *p, *g;
     size_t np, row = 0, correct = 0, ec = 0;
     double loss = 0.0;
@@ -178,7 +180,8 @@ START_TEST(test_waves)
 {
     static float ref[NW], one[NW], w[NW];
     static const size_t whole[] = {N}, cut[] = {18, 32};
-    mlp_step_opts_t o = {MLP_PAR_BATCH, 1, 2, N, 0.0f, 0, 1};
+    mlp_step_opts_t o = {.mode = MLP_PAR_BATCH, .threads = 1, .micro = 2,
+                         .max_rows = N, .nranks = 1};
     double eref, e1, e;
     float maxd = 0.0f, maxw = 0.0f;
 
@@ -261,7 +264,7 @@ START_TEST(test_rank_rows)
                     size_t hi = (first + cnt) * m < n ? (first + cnt) * m : n;
                     size_t want = cnt > 0 ? hi - first * m : 0, lo, rows;
 
-                    mlp_step_rank_rows(n, m, r, R, &lo, &rows);
+                    mlp_fold_rank_rows(n, m, r, R, &lo, &rows);
                     ck_assert_uint_eq(rows, R == 1 ? n : want);
                     if (rows > 0) {
                         ck_assert_uint_eq(lo, next);
@@ -280,7 +283,8 @@ START_TEST(test_bad_options)
     mlp_optim_t *opt;
     mlp_stepper_t *st = (mlp_stepper_t *)1;
     mlp_optim_opts_t oo = {.lr = LR};
-    mlp_step_opts_t so = {MLP_PAR_BATCH, 2, MICRO, N, 0.0f, 0, 1};
+    mlp_step_opts_t so = {.mode = MLP_PAR_BATCH, .threads = 2, .micro = MICRO,
+                          .max_rows = N, .nranks = 1};
     float *p, *g;
     size_t np;
 

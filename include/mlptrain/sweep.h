@@ -94,6 +94,11 @@ typedef struct {
     unsigned shard, nshards; /* run shard K of N (1-based); 0, 0: all */
     const char *tensorboard; /* each run writes TensorBoard event files in
                                tensorboard/ID (tfevents.h); NULL: none */
+    /* The training command line's parser (the command layer's,
+     * commands.h: mlp_cmd_train_parse): a run's options are parsed as
+     * `mlptrain train` parses them.  0, 1 for --help or --version, or
+     * MLP_EUSAGE. */
+    int (*parse_run)(int argc, char **argv, mlp_config_t *cfg);
 } mlp_sweep_opts_t;
 
 /*
