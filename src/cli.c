@@ -199,11 +199,11 @@ static int has_run_options(const mlp_cli_t *cl)
     return 0;
 }
 
-int mlp_cli_parse(const mlp_command_t *c, int argc, char **argv, FILE *out,
-                  mlp_config_t *cfg, void *own, mlp_cli_t *cl)
+int mlp_cli_parse_values(const mlp_command_t *c, int argc, char **argv,
+                         FILE *out, mlp_config_t *cfg, void *own,
+                         mlp_cli_t *cl)
 {
     getopt_table_t t;
-    mlp_values_t v;
     int nopt = argc, ch, rc;
 
     memset(cl, 0, sizeof(*cl));
@@ -263,11 +263,26 @@ int mlp_cli_parse(const mlp_command_t *c, int argc, char **argv, FILE *out,
     cl->nargs = nopt - optind;
     if (c->resolve != NULL && (rc = c->resolve(cl)) < 0)
         return rc;
-    v = (mlp_values_t){.cfg = cl->cfg, .own = cl->own, .options = cl->opts,
-                       .own_given = cl->given};
+    return 0;
+}
+
+int mlp_cli_check(const mlp_cli_t *cl)
+{
+    mlp_values_t v = {.cfg = cl->cfg, .own = cl->own, .options = cl->opts,
+                      .own_given = cl->given};
+    int rc;
+
     if ((rc = mlp_rules_check(mlp_option_rules, mlp_noption_rules, &v)) < 0)
         return rc;
-    return mlp_rules_check(c->rules, c->nrules, &v);
+    return mlp_rules_check(cl->cmd->rules, cl->cmd->nrules, &v);
+}
+
+int mlp_cli_parse(const mlp_command_t *c, int argc, char **argv, FILE *out,
+                  mlp_config_t *cfg, void *own, mlp_cli_t *cl)
+{
+    int rc = mlp_cli_parse_values(c, argc, argv, out, cfg, own, cl);
+
+    return rc != 0 ? rc : mlp_cli_check(cl);
 }
 
 int mlp_cli_given(const mlp_cli_t *cl, const mlp_option_t *o)

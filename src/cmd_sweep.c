@@ -298,7 +298,7 @@ int mlp_cmd_sweep(int argc, char **argv, FILE *out)
     o->err = stderr; /* progress lines and warnings */
     o->fixed = cl.rest;
     o->nfixed = (size_t)cl.nrest;
-    o->parse_run = mlp_cmd_train_parse;
+    o->parse_run = mlp_cmd_train_parse_values;
     if (a->report) {
         if (cl.rest != NULL) {
             rc = mlp_error_set(MLP_EUSAGE, "option '--report' reads the "

@@ -59,10 +59,13 @@ const mlp_command_t mlp_command_train = {
     .exit_lines = MLP_EXIT_LINE_DIVERGED | MLP_EXIT_LINE_INTERRUPTED,
 };
 
-/* argv as main hands it (argv[0] "mlptrain", maybe "train"): parsed. */
-static int parse(int argc, char **argv, FILE *out, mlp_config_t *cfg)
+/* argv as main hands it (argv[0] "mlptrain", maybe "train"): parsed,
+ * with the rules when `rules`. */
+static int parse(int argc, char **argv, FILE *out, mlp_config_t *cfg,
+                 int rules)
 {
     mlp_cli_t cl;
+    int rc;
 
     if (argc > 1 && argv[1][0] != '-') {
         if (strcmp(argv[1], "train") != 0)
@@ -70,13 +73,19 @@ static int parse(int argc, char **argv, FILE *out, mlp_config_t *cfg)
         argc--;
         argv++;
     }
-    return mlp_cli_parse(&mlp_command_train, argc, argv, out, cfg, NULL,
-                         &cl);
+    rc = mlp_cli_parse_values(&mlp_command_train, argc, argv, out, cfg, NULL,
+                              &cl);
+    return rc != 0 || !rules ? rc : mlp_cli_check(&cl);
 }
 
 int mlp_cmd_train_parse(int argc, char **argv, mlp_config_t *cfg)
 {
-    return parse(argc, argv, NULL, cfg);
+    return parse(argc, argv, NULL, cfg, 1);
+}
+
+int mlp_cmd_train_parse_values(int argc, char **argv, mlp_config_t *cfg)
+{
+    return parse(argc, argv, NULL, cfg, 0);
 }
 
 int mlp_cmd_train(int argc, char **argv, FILE *out)
@@ -85,7 +94,7 @@ int mlp_cmd_train(int argc, char **argv, FILE *out)
     int rc;
 
     data_dir[0] = '\0';
-    if ((rc = parse(argc, argv, out, &cfg)) != 0)
+    if ((rc = parse(argc, argv, out, &cfg, 1)) != 0)
         return rc < 0 ? rc : 0;
     memcpy(data_dir, cfg.data_dir, sizeof(data_dir));
     if ((rc = mlp_train_catch_signals()) < 0)

@@ -45,7 +45,8 @@ char **mlp_sweep_argv(const sweep_t *s, size_t p, size_t extra, int *argc)
     return argv;
 }
 
-/* Parse argv as the training command line does; MLP_EUSAGE with `what`. */
+/* Parse argv as the training command line does (o->parse_run), refuse
+ * what the sweep sets itself, then the rules; MLP_EUSAGE with `what`. */
 static int parse_train(const sweep_t *s, int argc, char **argv,
                        const char *what, mlp_config_t *cfg)
 {
@@ -80,6 +81,9 @@ static int parse_train(const sweep_t *s, int argc, char **argv,
     if (cfg->until > 0)
         return mlp_error_set(MLP_EUSAGE, "%s: the sweep sets '--until' of "
                                          "each run (its rung's epochs)", what);
+    /* then the rules between options, as the training command line's */
+    if (mlp_config_check_rules(cfg, 0) < 0)
+        return mlp_error_prefix(MLP_EUSAGE, "%s", what);
     return 0;
 }
 

@@ -326,7 +326,7 @@ START_TEST(test_bad_points_stop_before_any_run)
     o.exe = "/bin/false";
     o.parallel = 1;
     o.threads = 1;
-    o.parse_run = mlp_cmd_train_parse;
+    o.parse_run = mlp_cmd_train_parse_values;
     ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EINVAL);
     ck_assert_int_eq(mlp_grid_add(&g, "lr=0.1,abc act=relu"), 0);
     ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EUSAGE);

@@ -42,8 +42,9 @@ SAME_OK = {"1e-45": {"dropout", "input-dropout", "label-smoothing",
            "18446744073709551616": set(),
            "4294967296": {"limit-train", "limit-test"},
            "0": {"early-stop", "val", "init-std"}}
-# A threshold past every loss of the run changes nothing.
-THRESHOLDS = {"max-loss"}
+# A threshold past every loss (every gradient's norm) of the run changes
+# nothing.
+THRESHOLDS = {"max-loss", "clip-grad"}
 TIMEOUT = 60
 
 

@@ -117,6 +117,14 @@ struct mlp_cli {
 int mlp_cli_parse(const mlp_command_t *c, int argc, char **argv, FILE *out,
                   mlp_config_t *cfg, void *own, mlp_cli_t *cl);
 
+/* The same in two steps: the values (everything but the rules), then
+ * the rules on them: for a caller with checks of its own to make first
+ * (the sweep refuses the training options it sets itself). */
+int mlp_cli_parse_values(const mlp_command_t *c, int argc, char **argv,
+                         FILE *out, mlp_config_t *cfg, void *own,
+                         mlp_cli_t *cl);
+int mlp_cli_check(const mlp_cli_t *cl);
+
 /* Was o (one of cl's command's options) given? */
 int mlp_cli_given(const mlp_cli_t *cl, const mlp_option_t *o);
 

@@ -59,9 +59,12 @@ const char *mlp_cmd_train_data_dir(void);
 /*
  * A training command line (argv[0] "mlptrain", an optional "train", then
  * train's options) into *cfg, as `mlptrain train` parses it: 0, 1 when
- * it asks for --help or --version (nothing printed), or MLP_EUSAGE.  The
- * sweep plans its runs with it (mlp_sweep_opts_t.parse_run).
+ * it asks for --help or --version (nothing printed), or MLP_EUSAGE.
+ * _values stops before the rules between options: the sweep plans its
+ * runs with it (mlp_sweep_opts_t.parse_run) and checks the rules
+ * (mlp_config_check_rules) after its own checks.
  */
 int mlp_cmd_train_parse(int argc, char **argv, mlp_config_t *cfg);
+int mlp_cmd_train_parse_values(int argc, char **argv, mlp_config_t *cfg);
 
 #endif
