@@ -541,12 +541,14 @@ static void resume_case(int i, mlp_config_t *cfg)
 {
     ref_config(cfg);
     switch (i) {
-    case 0: /* SGD with momentum; dropout, smoothing, He init */
+    case 0: /* SGD with momentum; dropout, smoothing, He init, clipped
+             * gradients */
         cfg->dropout = 0.3f;
         cfg->input_dropout = 0.1f;
         cfg->label_smoothing = 0.1f;
         cfg->init = MLP_INIT_HE;
         cfg->init_std = 0.01f; /* --init-std is --init normal's */
+        cfg->clip_grad = 0.5f;
         break;
     case 1: /* Adam, cosine after a warm-up, dropout, augmentation */
         cfg->optimizer = MLP_OPTIM_ADAM;
@@ -589,6 +591,13 @@ START_TEST(test_interrupt_and_resume_each_optimizer)
 
     resume_case(_i, &cfg);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
+    if (cfg.clip_grad > 0.0f) { /* the clip does clip this run */
+        again = cfg;
+        again.clip_grad = 0.0f;
+        ck_assert_int_eq(mlp_train(&again, NULL, NULL, &res), 0);
+        ck_assert(res.history[0].train_loss != ref.history[0].train_loss);
+        mlp_train_result_free(&res);
+    }
     unlink(ck);
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
     mlp_fault_set_interrupt_after(30);
