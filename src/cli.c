@@ -304,6 +304,7 @@ void mlp_cli_version(FILE *f)
 
 struct mlp_cli_iter {
     const mlp_command_t *c;
+    unsigned flags;           /* MLP_CLI_DOC */
     mlp_cli_t cl;             /* the option list */
     mlp_config_t *cfg;        /* the defaults */
     void *own;
@@ -311,7 +312,8 @@ struct mlp_cli_iter {
     mlp_cli_info_t info;
 };
 
-int mlp_cli_iter_open(const mlp_command_t *c, mlp_cli_iter_t **out)
+int mlp_cli_iter_open(const mlp_command_t *c, unsigned flags,
+                      mlp_cli_iter_t **out)
 {
     mlp_cli_iter_t *it = calloc(1, sizeof(*it));
     int rc;
@@ -320,6 +322,7 @@ int mlp_cli_iter_open(const mlp_command_t *c, mlp_cli_iter_t **out)
     if (it == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     it->c = c;
+    it->flags = flags;
     it->cl.cmd = c;
     if ((rc = list_options(c, &it->cl)) < 0) {
         free(it);
@@ -364,9 +367,10 @@ static mlp_value_kind_t kind_of(const mlp_option_t *o)
 }
 
 /* The default --help shows: the use's or the entry's text ("%s": the
- * value), else the value; a flag's: none. */
+ * value; in a document the text before it, without ": "), else the value;
+ * a flag's: none. */
 static void shown_of(const mlp_option_t *o, const mlp_cli_opt_t *use,
-                     const void *base, char *buf, size_t len)
+                     const void *base, int doc, char *buf, size_t len)
 {
     const char *shown = use != NULL && use->shown != NULL ? use->shown
                                                           : o->shown;
@@ -377,7 +381,12 @@ static void shown_of(const mlp_option_t *o, const mlp_cli_opt_t *use,
         mlp_options_format(o, base, 0, value, sizeof(value));
     if (shown == NULL)
         snprintf(buf, len, "%s", o->type == MLP_OPT_FLAG ? "" : value);
-    else if ((pct = strstr(shown, "%s")) != NULL)
+    else if ((pct = strstr(shown, "%s")) != NULL && doc)
+        snprintf(buf, len, "%.*s%s",
+                 (int)(pct - shown) - (pct - shown >= 2 && pct[-2] == ':' ? 2
+                                                                        : 0),
+                 shown, pct + 2);
+    else if (pct != NULL)
         snprintf(buf, len, "%.*s%s%s", (int)(pct - shown), shown, value,
                  pct + 2);
     else
@@ -415,7 +424,7 @@ const mlp_cli_info_t *mlp_cli_iter_next(mlp_cli_iter_t *it)
     if (o == &help_option || o == &version_option)
         return in;
     shown_of(o, use, o->place == MLP_IN_RUN ? (void *)it->cfg : it->own,
-             in->shown, sizeof(in->shown));
+             (it->flags & MLP_CLI_DOC) != 0, in->shown, sizeof(in->shown));
     mlp_options_range(o, in->range, sizeof(in->range));
     off = mlp_rules_text(mlp_option_rules, mlp_noption_rules, it->cl.opts,
                          o, in->rules, sizeof(in->rules), 0);
@@ -588,7 +597,7 @@ void mlp_cli_usage(const mlp_command_t *c, FILE *f)
     }
     if (c->about != NULL)
         mlp_cli_wrap(f, 0, 0, c->about);
-    if (mlp_cli_iter_open(c, &it) < 0)
+    if (mlp_cli_iter_open(c, 0, &it) < 0)
         return;
     fputc('\n', f);
     while ((in = mlp_cli_iter_next(it)) != NULL) {

@@ -111,7 +111,7 @@ int mlp_cmd_activations(int argc, char **argv, FILE *out)
     png = o.png[0] != '\0' ? o.png : NULL;
     /* The picture's name and target, before any work (plot.h). */
     if (png != NULL && (rc = mlp_plot_check(png)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--png'");
     /* -8 + 0.1 i, not a running sum: no drift, x = 0 exactly at i = 80. */
     for (int i = 0; i < MLP_ACTIVATIONS_N; i++)
         x[i] = (float)(-8.0 + 0.1 * i);

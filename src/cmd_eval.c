@@ -364,7 +364,7 @@ static int check_png(const args_t *a)
     int rc;
 
     if ((rc = mlp_plot_check(o->png)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--png'");
     if ((data = malloc(sizeof(*data))) == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     fs[n++] = (mlp_out_file_t){o->png, "--png", 1, NULL};

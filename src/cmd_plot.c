@@ -119,7 +119,7 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
     n = (size_t)cl.nargs;
     /* The picture is checked before any work, and may not be a log. */
     if ((rc = mlp_plot_check(png)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--png'");
     {
         mlp_out_file_t *fs = calloc(n + 1, sizeof(*fs));
 

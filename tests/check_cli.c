@@ -422,7 +422,7 @@ static size_t options_of(const mlp_command_t *c, const mlp_option_t **opts)
     const mlp_cli_info_t *in;
     size_t n = 0;
 
-    ck_assert_int_eq(mlp_cli_iter_open(c, &it), 0);
+    ck_assert_int_eq(mlp_cli_iter_open(c, 0, &it), 0);
     while ((in = mlp_cli_iter_next(it)) != NULL)
         if (strcmp(in->name, "help") != 0 && strcmp(in->name, "version") != 0)
             opts[n++] = in->opt;
@@ -728,7 +728,7 @@ START_TEST(test_every_help)
                           c->name, (int)k, p);
             p += k + (p[k] == '\n');
         }
-        ck_assert_int_eq(mlp_cli_iter_open(c, &it), 0);
+        ck_assert_int_eq(mlp_cli_iter_open(c, 0, &it), 0);
         while ((in = mlp_cli_iter_next(it)) != NULL) {
             count++;
             snprintf(want, sizeof(want), "--%s%s%s\n", in->name,
@@ -771,7 +771,7 @@ START_TEST(test_iter)
     const mlp_cli_info_t *in;
     int seen = 0;
 
-    ck_assert_int_eq(mlp_cli_iter_open(&mlp_command_train, &it), 0);
+    ck_assert_int_eq(mlp_cli_iter_open(&mlp_command_train, 0, &it), 0);
     while ((in = mlp_cli_iter_next(it)) != NULL) {
         if (strcmp(in->name, "beta1") == 0) {
             ck_assert_str_eq(in->rules, "needs --optimizer adam or adamw");
@@ -805,7 +805,7 @@ START_TEST(test_iter)
     }
     mlp_cli_iter_close(it);
     ck_assert_int_eq(seen, 5);
-    ck_assert_int_eq(mlp_cli_iter_open(&mlp_command_predict, &it), 0);
+    ck_assert_int_eq(mlp_cli_iter_open(&mlp_command_predict, 0, &it), 0);
     while ((in = mlp_cli_iter_next(it)) != NULL)
         if (strcmp(in->name, "seed") == 0) {
             ck_assert_str_eq(in->shown, "the model's");

@@ -173,8 +173,12 @@ typedef struct mlp_cli_iter mlp_cli_iter_t;
 
 /* Walk command c's options in --help order, -h/--help and -V/--version
  * last: open (MLP_ENOMEM), next (NULL at the end; the info lives until
- * the next call), close (NULL is a no-op). */
-int mlp_cli_iter_open(const mlp_command_t *c, mlp_cli_iter_t **it);
+ * the next call), close (NULL is a no-op).  With MLP_CLI_DOC, the
+ * defaults as a document says them: a default the machine sets (its
+ * `shown` has "%s": -t's cores) without this machine's value. */
+enum { MLP_CLI_DOC = 1u << 0 };
+int mlp_cli_iter_open(const mlp_command_t *c, unsigned flags,
+                      mlp_cli_iter_t **it);
 const mlp_cli_info_t *mlp_cli_iter_next(mlp_cli_iter_t *it);
 void mlp_cli_iter_close(mlp_cli_iter_t *it);
 
