@@ -349,7 +349,8 @@ START_TEST(test_parse_float)
     }
     ck_assert_int_eq(mlp_options_parse_float("--x", "", &v), MLP_EUSAGE);
     ck_assert_int_eq(mlp_options_parse_float("--x", "-", &v), MLP_EUSAGE);
-    ck_assert_int_eq(mlp_options_parse_float("--x", "infinity", &v), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_options_parse_float("--x", "infinity", &v),
+                     MLP_EUSAGE);
     ck_assert_int_eq(mlp_options_parse_float("--x", "-1e39", &v), MLP_EUSAGE);
     ck_assert_int_eq(mlp_options_parse_float("--x", "1e99999", &v), MLP_EUSAGE);
 }
@@ -378,15 +379,15 @@ START_TEST(test_augment)
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         memset(&a, 0x5a, sizeof(a));
-        ck_assert_int_eq(mlp_options_parse_augment("--augment", good[i].arg, &a),
-                         0);
+        ck_assert_int_eq(
+            mlp_options_parse_augment("--augment", good[i].arg, &a), 0);
         ck_assert_uint_eq(a.shift, good[i].shift);
         ck_assert_int_eq(a.flip, good[i].flip);
     }
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         a = (mlp_augment_t){7, 1};
-        ck_assert_msg(mlp_options_parse_augment("--augment", refused[i], &a) ==
-                          MLP_EUSAGE,
+        ck_assert_msg(mlp_options_parse_augment("--augment", refused[i],
+                                                &a) == MLP_EUSAGE,
                       "'%s' accepted", refused[i]);
         ck_assert_ptr_nonnull(strstr(mlp_error_message(), "--augment"));
         ck_assert_uint_eq(a.shift, 7); /* untouched */

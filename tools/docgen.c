@@ -144,7 +144,8 @@ static int limits_section(FILE *f)
     const mlp_cli_info_t *in;
     char (*train_rules)[1024] = calloc(MLP_NOPTIONS, sizeof(*train_rules));
 
-    if (train_rules == NULL || mlp_cli_iter_open(mlp_commands[0], MLP_CLI_DOC, &it) < 0) {
+    if (train_rules == NULL ||
+        mlp_cli_iter_open(mlp_commands[0], MLP_CLI_DOC, &it) < 0) {
         free(train_rules);
         return -1;
     }

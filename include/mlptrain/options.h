@@ -259,9 +259,9 @@ extern const mlp_option_t mlp_options[MLP_NOPTIONS];
 mlp_opt_id_t mlp_options_id(const mlp_option_t *o);
 
 /*
- * The run option called `name` (long name or alias; '_' reads as '-'),
- * for names that come from outside the program: a sweep key, a
- * checkpoint's options line, a journal.  NULL if none.
+ * The run option called `name` (its long name; '_' reads as '-'), for
+ * names that come from outside the program: a sweep key, a checkpoint's
+ * options line, a journal.  NULL if none.  Code names an option by its id.
  */
 const mlp_option_t *mlp_options_find(const char *name);
 
