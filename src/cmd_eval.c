@@ -46,45 +46,39 @@ static const mlp_option_t opt_class_names = MLP_CLI_CLASS_NAMES(
     "0..C-1");
 static const mlp_option_t opt_json = MLP_CLI_JSON(
     cmd_opts_t, json, "print one JSON object instead of text");
+#define OWN(F) MLP_CLI_FIELD(cmd_opts_t, F)
 static const mlp_option_t opt_count = {
     .name = "limit-test", .letter = 'n', .alias = "count", .section = "Data",
-    .type = MLP_OPT_SIZE, .place = MLP_IN_CMD,
-    .offset = offsetof(cmd_opts_t, count), .lo = 1, .hi = PREDICT_MAX,
-    .def = 10, .metavar = "N", .help = "use (show) the first N test images",
+    .type = MLP_OPT_SIZE, OWN(count), .lo = 1, .hi = PREDICT_MAX, .def = 10,
+    .metavar = "N", .help = "use (show) the first N test images",
     .sample = "5"};
 static const mlp_option_t opt_png = MLP_CLI_PNG(
     cmd_opts_t, png, "also draw them into FILE with gnuplot");
 static const mlp_option_t opt_input = {
-    .name = "input", .section = "Rows", .type = MLP_OPT_PATH,
-    .place = MLP_IN_CMD, .offset = offsetof(cmd_opts_t, input),
-    .metavar = "FILE",
+    .name = "input", .section = "Rows", .type = MLP_OPT_PATH, OWN(input),
+    .metavar = "FILE", .shown = "none", .sample = "rows.csv",
     .help = "predict every row of FILE (CSV, .npy, .npz, IDX; gzip or not; "
             "no labels: --label COL skips a CSV column), streamed, one line "
-            "per row",
-    .shown = "none", .sample = "rows.csv"};
+            "per row"};
 static const mlp_option_t opt_csv = {
-    .name = "csv", .section = "Rows", .type = MLP_OPT_FLAG,
-    .place = MLP_IN_CMD, .offset = offsetof(cmd_opts_t, csv),
+    .name = "csv", .section = "Rows", .type = MLP_OPT_FLAG, OWN(csv),
+    .shown = "the default",
     .help = "--input: CSV lines row,class,name,p_0.. (--json: a JSON object "
-            "a row)",
-    .shown = "the default"};
+            "a row)"};
 static const mlp_option_t opt_logits = {
-    .name = "logits", .section = "Rows", .type = MLP_OPT_FLAG,
-    .place = MLP_IN_CMD, .offset = offsetof(cmd_opts_t, logits),
+    .name = "logits", .section = "Rows", .type = MLP_OPT_FLAG, OWN(logits),
     .help = "--input: the logits too", .shown = "off"};
 static const mlp_option_t opt_show_train = {
     .name = "show-train", .section = "Training images",
-    .type = MLP_OPT_FLAG, .place = MLP_IN_CMD,
-    .offset = offsetof(cmd_opts_t, show_train),
+    .type = MLP_OPT_FLAG, OWN(show_train), .shown = "off",
     .help = "show the first training images of an epoch instead, as the "
             "loader hands them to the trainer: in that epoch's order, "
-            "shifted and flipped by --augment",
-    .shown = "off"};
+            "shifted and flipped by --augment"};
 static const mlp_option_t opt_epoch = {
     .name = "epoch", .section = "Training images", .type = MLP_OPT_UINT,
-    .place = MLP_IN_CMD, .offset = offsetof(cmd_opts_t, epoch), .lo = 1,
-    .hi = UINT_MAX, .def = 1, .metavar = "E",
+    OWN(epoch), .lo = 1, .hi = UINT_MAX, .def = 1, .metavar = "E",
     .help = "--show-train: of epoch E", .sample = "2"};
+#undef OWN
 
 /* The lines of both usages. */
 #define DATA_OPTIONS                                                         \
@@ -172,8 +166,7 @@ const mlp_command_t mlp_command_eval = {
              "per-class accuracy and per-class precision, recall and F1 with "
              "their macro averages (0 for 0/0).",
     .options = eval_options,
-    .rules = eval_rules,
-    .nrules = sizeof(eval_rules) / sizeof(eval_rules[0]),
+    MLP_CLI_RULES(eval_rules),
     .own_size = sizeof(cmd_opts_t),
     .exit_error = "error (model, data, memory, standard output)",
 };
@@ -190,8 +183,7 @@ const mlp_command_t mlp_command_predict = {
              "epoch instead, as the loader hands them to the trainer.  With "
              "--input, a prediction for every row of a file.",
     .options = predict_options,
-    .rules = predict_rules,
-    .nrules = sizeof(predict_rules) / sizeof(predict_rules[0]),
+    MLP_CLI_RULES(predict_rules),
     .own_size = sizeof(cmd_opts_t),
     .exit_error = "error (model, data, gnuplot, the picture, standard "
                   "output)",

@@ -20,20 +20,18 @@ typedef struct {
 } export_opts_t;
 
 static const mlp_option_t opt_model = MLP_CLI_MODEL(export_opts_t, model);
-static const mlp_option_t opt_onnx = {
-    .name = "onnx", .section = "Output", .type = MLP_OPT_PATH,
-    .place = MLP_IN_CMD, .offset = offsetof(export_opts_t, onnx),
-    .metavar = "FILE",
-    .help = "ONNX model (opset 13): input 'input' float32 [batch, in]; "
-            "outputs 'logits' and 'probabilities'",
-    .shown = "none", .sample = "m.onnx"};
-static const mlp_option_t opt_npz = {
-    .name = "npz", .section = "Output", .type = MLP_OPT_PATH,
-    .place = MLP_IN_CMD, .offset = offsetof(export_opts_t, npz),
-    .metavar = "FILE",
-    .help = "NumPy archive: W0, b0, W1, b1, ... (W as (out, in), PyTorch's "
-            "nn.Linear), shift, scale, sizes, activation, class_names",
-    .shown = "none", .sample = "m.npz"};
+/* --onnx FILE, --npz FILE: a file the model is written as. */
+#define OUTPUT(F, HELP)                                                      \
+    {.name = #F, .section = "Output", .type = MLP_OPT_PATH,                  \
+     MLP_CLI_FIELD(export_opts_t, F), .metavar = "FILE", .help = HELP,       \
+     .shown = "none", .sample = "m." #F}
+static const mlp_option_t opt_onnx = OUTPUT(
+    onnx, "ONNX model (opset 13): input 'input' float32 [batch, in]; "
+          "outputs 'logits' and 'probabilities'");
+static const mlp_option_t opt_npz = OUTPUT(
+    npz, "NumPy archive: W0, b0, W1, b1, ... (W as (out, in), PyTorch's "
+         "nn.Linear), shift, scale, sizes, activation, class_names");
+#undef OUTPUT
 static const mlp_option_t opt_class_names = MLP_CLI_CLASS_NAMES(
     export_opts_t, class_names, "the model's (text labels), else 0..C-1");
 
@@ -58,8 +56,7 @@ const mlp_command_t mlp_command_export = {
              "inputs as mlptrain does (uint8-range pixels): the input "
              "scaling is in the file.",
     .options = export_options,
-    .rules = export_rules,
-    .nrules = sizeof(export_rules) / sizeof(export_rules[0]),
+    MLP_CLI_RULES(export_rules),
     .own_size = sizeof(export_opts_t),
     .exit_error = "error (model, output file, memory)",
 };

@@ -9,9 +9,8 @@
 #include "mlptrain/error.h"
 
 const mlp_command_t mlp_command_help = {
-    .name = "help",
+    .name = "help", .run = mlp_cmd_help,
     .summary = "list the commands, or show a command's options",
-    .run = mlp_cmd_help,
     .usage = "help [COMMAND]",
     .about = "Without COMMAND, list the commands; with it, print its "
              "options, as 'mlptrain COMMAND --help' does.",
@@ -20,12 +19,10 @@ const mlp_command_t mlp_command_help = {
 };
 
 const mlp_command_t mlp_command_version = {
-    .name = "version",
+    .name = "version", .run = mlp_cmd_version,
     .summary = "the versions of mlptrain, oneDNN and the compiler, the ISA",
-    .run = mlp_cmd_version,
     .usage = "version",
-    .about = "Print the versions of mlptrain, oneDNN and the compiler, and "
-             "the instruction set oneDNN runs, as --version does.",
+    .about = "Print what every command's --version prints.",
     .exit_error = "error (standard output)",
 };
 

@@ -23,7 +23,7 @@ static const mlp_option_t opt_png = MLP_CLI_PNG(plot_opts_t, png,
                                                 "the PNG to write");
 static const mlp_option_t opt_title = {
     .name = "title", .letter = 'T', .section = "Output", .type = MLP_OPT_TEXT,
-    .place = MLP_IN_CMD, .offset = offsetof(plot_opts_t, title),
+    MLP_CLI_FIELD(plot_opts_t, title),
     .metavar = "TEXT", .help = "the chart's title",
     .shown = "the run's model, or the number of runs", .sample = "runs"};
 
@@ -45,8 +45,7 @@ const mlp_command_t mlp_command_plot = {
              "epoch.  Several logs: test accuracy and train loss overlaid, "
              "one color per run.",
     .options = plot_options,
-    .rules = plot_rules,
-    .nrules = sizeof(plot_rules) / sizeof(plot_rules[0]),
+    MLP_CLI_RULES(plot_rules),
     .own_size = sizeof(plot_opts_t),
     .operands = "LOG.jsonl...",
     .exit_error = "error (a log, gnuplot, the picture)",

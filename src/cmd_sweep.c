@@ -59,7 +59,7 @@ static int parse_shard(void *field, const char *arg)
     return 0;
 }
 
-#define OWN(field) .place = MLP_IN_CMD, .offset = offsetof(sweep_args_t, field)
+#define OWN(F) MLP_CLI_FIELD(sweep_args_t, F)
 
 static const mlp_option_t opt_grid = {
     .name = "grid", .letter = 'g', .section = "Points",
@@ -263,8 +263,7 @@ const mlp_command_t mlp_command_sweep = {
     .about = "Train points of a grid or of a search space, several at once, "
              "and rank them; or report on a sweep directory.",
     .options = sweep_options,
-    .rules = sweep_rules,
-    .nrules = sizeof(sweep_rules) / sizeof(sweep_rules[0]),
+    MLP_CLI_RULES(sweep_rules),
     .own_size = sizeof(sweep_args_t),
     .dashdash = 1,
     .hint = " (training options go after --)",

@@ -51,8 +51,7 @@ const mlp_command_t mlp_command_train = {
     .about = "Train a multilayer perceptron on a dataset: the IDX images of "
              "--data (Fashion-MNIST), or --train and --test files.",
     .run_options = 1,
-    .rules = train_rules,
-    .nrules = sizeof(train_rules) / sizeof(train_rules[0]),
+    MLP_CLI_RULES(train_rules),
     .resolve = resolve,
     .epilogue = other_commands,
     .exit_error = "error (data, memory, oneDNN, I/O)",

@@ -1,8 +1,9 @@
 /*
  * options_rules: the rules between options, checked in one place
  * (mlp_rules_check) and said in words for --help (mlp_rules_text): the
- * run options' rules (options.c) and every command's own (cli.h); and the
- * rules that wait for the data (see options.h).
+ * run options' rules (options.c) and every command's own (beside its
+ * table in its cmd_*.c); and the rules that wait for the data (see
+ * options.h).
  *
  * Non-goals: what a single value may be (options_value.c).
  */

@@ -134,6 +134,20 @@ static void range_cell(FILE *f, const mlp_cli_info_t *in)
     }
 }
 
+/* A row of a Limits table: "| [command |] option | range | rules |". */
+static void limits_row(FILE *f, const char *command, const mlp_cli_info_t *in)
+{
+    fputs("| ", f);
+    if (command != NULL)
+        fprintf(f, "%s | ", command);
+    option_cell(f, in);
+    fputs(" | ", f);
+    range_cell(f, in);
+    fputs(" | ", f);
+    cell(f, in->rules);
+    fputs(" |\n", f);
+}
+
 /*
  * The Limits tables: train's options (every run option), then the other
  * commands' own options and the shared ones whose rules differ there.
@@ -155,13 +169,7 @@ static int limits_section(FILE *f)
             continue;
         memcpy(train_rules[mlp_options_id(in->opt)], in->rules,
                sizeof(in->rules));
-        fputs("| ", f);
-        option_cell(f, in);
-        fputs(" | ", f);
-        range_cell(f, in);
-        fputs(" | ", f);
-        cell(f, in->rules);
-        fputs(" |\n", f);
+        limits_row(f, NULL, in);
     }
     mlp_cli_iter_close(it);
     fputs("\nThe other commands' own options, and the shared ones whose rules "
@@ -178,13 +186,7 @@ static int limits_section(FILE *f)
                  strcmp(train_rules[mlp_options_id(in->opt)], in->rules) ==
                      0))
                 continue;
-            fprintf(f, "| %s | ", mlp_commands[i]->name);
-            option_cell(f, in);
-            fputs(" | ", f);
-            range_cell(f, in);
-            fputs(" | ", f);
-            cell(f, in->rules);
-            fputs(" |\n", f);
+            limits_row(f, mlp_commands[i]->name, in);
         }
         mlp_cli_iter_close(it);
     }

@@ -188,30 +188,33 @@ void mlp_cli_iter_close(mlp_cli_iter_t *it);
  * ends with MLP_CLI_USE(NULL). */
 #define MLP_CLI_USE(o) {.opt = (o)}
 
+/* An own option's field: member F of the command's own struct T. */
+#define MLP_CLI_FIELD(T, F) .place = MLP_IN_CMD, .offset = offsetof(T, F)
+
+/* A command's rules, an array: .rules and .nrules of an mlp_command_t. */
+#define MLP_CLI_RULES(r) .rules = (r), .nrules = sizeof(r) / sizeof((r)[0])
+
 /* --model FILE: a saved model (its command makes it required). */
 #define MLP_CLI_MODEL(T, F)                                                  \
     {.name = "model", .section = "Model", .type = MLP_OPT_PATH,              \
-     .place = MLP_IN_CMD, .offset = offsetof(T, F), .metavar = "FILE",       \
-     .help = "checkpoint written by 'mlptrain --save'", .shown = "",         \
-     .sample = "m.ckpt"}
+     MLP_CLI_FIELD(T, F), .metavar = "FILE", .shown = "",                    \
+     .help = "checkpoint written by 'mlptrain --save'", .sample = "m.ckpt"}
 
 /* --class-names LIST: the names of the model's classes. */
 #define MLP_CLI_CLASS_NAMES(T, F, SHOWN)                                     \
     {.name = "class-names", .section = "Model", .type = MLP_OPT_TEXT,        \
-     .place = MLP_IN_CMD, .offset = offsetof(T, F), .metavar = "LIST",       \
-     .help = "comma-separated names, one per class", .shown = SHOWN,         \
-     .sample = "a,b,c"}
+     MLP_CLI_FIELD(T, F), .metavar = "LIST", .shown = SHOWN,                 \
+     .help = "comma-separated names, one per class", .sample = "a,b,c"}
 
 /* --json: one JSON object on stdout instead of text. */
 #define MLP_CLI_JSON(T, F, HELP)                                             \
     {.name = "json", .section = "Output", .type = MLP_OPT_FLAG,              \
-     .place = MLP_IN_CMD, .offset = offsetof(T, F), .help = HELP,            \
-     .shown = "off"}
+     MLP_CLI_FIELD(T, F), .help = HELP, .shown = "off"}
 
 /* -o, --png FILE: a picture (.png or .svg). */
 #define MLP_CLI_PNG(T, F, HELP)                                              \
     {.name = "png", .letter = 'o', .section = "Output",                      \
-     .type = MLP_OPT_PATH, .place = MLP_IN_CMD, .offset = offsetof(T, F),    \
-     .metavar = "FILE", .help = HELP, .shown = "none", .sample = "p.png"}
+     .type = MLP_OPT_PATH, MLP_CLI_FIELD(T, F), .metavar = "FILE",           \
+     .help = HELP, .shown = "none", .sample = "p.png"}
 
 #endif
