@@ -6,6 +6,7 @@
 # option the text does not name has its default; a text naming an unknown
 # option or holding a bad value is refused, naming the file and the line.
 . "${srcdir:-.}/tests/lib.sh"
+need_tool "$PY" python3
 
 D="$TMP/data"
 mkdir "$D"
@@ -43,7 +44,7 @@ expect_exit 2 "option '--momentum': 0.5 conflicts with the checkpoint" -- \
 cp "$TMP/o.ckpt" "$TMP/o2.ckpt" # a resumed run saves into its file
 "$MLPTRAIN" --data "$D" -e 2 -j 0 -t 1 --resume "$TMP/o2.ckpt" \
     --log "$TMP/o.jsonl" >/dev/null 2>"$TMP/err" || bad "resume: $(cat "$TMP/err")"
-opts=$(head -n 1 "$TMP/o.jsonl" | python3 -c '
+opts=$(head -n 1 "$TMP/o.jsonl" | "$PY" -c '
 import json, sys
 o = json.loads(sys.stdin.readline())["options"]
 print(o["hidden"], o["act"], o["init_std"], o["weight_decay"], o["batch"], o["seed"])')
@@ -58,7 +59,7 @@ done
 # ---- the options text: edited files -----------------------------------------
 # edit FILE OLD NEW OUT: replace text in the options, fix sizes and crc32.
 edit() {
-    python3 - "$@" <<'PY'
+    "$PY" - "$@" <<'PY'
 import struct, sys, zlib
 src, old, new, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode(), sys.argv[4]
 b = open(src, "rb").read()
@@ -84,7 +85,7 @@ edit "$TMP/o.ckpt" "seed=7
 " "" "$TMP/noseed.ckpt"
 "$MLPTRAIN" --data "$D" -e 2 -j 0 -t 1 --resume "$TMP/noseed.ckpt" \
     --log "$TMP/n.jsonl" >/dev/null 2>"$TMP/err" || bad "resume: $(cat "$TMP/err")"
-seed=$(head -n 1 "$TMP/n.jsonl" | python3 -c '
+seed=$(head -n 1 "$TMP/n.jsonl" | "$PY" -c '
 import json, sys; print(json.loads(sys.stdin.readline())["options"]["seed"])')
 [ "$seed" = 1 ] && ok "an option the file does not name has its default" ||
     bad "seed $seed"

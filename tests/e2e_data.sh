@@ -8,11 +8,7 @@
 # file, row and column.  Needs Debian's /usr/bin/python3 with numpy.
 . "${srcdir:-.}/tests/lib.sh"
 
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c 'import numpy' 2>/dev/null; then
-    echo "SKIP: /usr/bin/python3 with numpy is needed (Debian python3-numpy)"
-    exit 77
-fi
+need_py numpy python3-numpy
 
 D="$TMP/d"
 mkdir "$D"
