@@ -22,6 +22,7 @@
 # unpacks it into a new directory there, removed at the end unless a check
 # failed or FRESH_ROOT_KEEP=1 (then its path is printed).
 set -u
+TIMEFORMAT='%R %U %S'
 src=$(cd "$(dirname "$0")/.." && pwd)
 cache=${FRESH_ROOT_CACHE:-/var/tmp/mlptrain-fresh-root}
 suite=bookworm
@@ -130,20 +131,23 @@ for c in "${cmds[@]}"; do
     i=$((i + 1))
     log=$r/log$i
     echo "fresh-root: [$i] $c (log: $log)"
-    t0=$SECONDS
-    unshare -m -- bash -c '
+    # In the background and waited for, so that a signal to this script
+    # is handled at once (its cleanup ends what runs in the root).
+    { time { unshare -m -- bash -c '
         mount -t proc proc "$1/proc" &&
         mount -t tmpfs -o mode=1777 tmpfs "$1/dev/shm" &&
         mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$1/dev/pts" &&
         exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
             HOME=/root chroot "$1" /bin/bash -c "cd /src && $2"' _ "$r" "$c" \
-        </dev/null >"$log" 2>&1
+        </dev/null >"$log" 2>&1 & wait $!; }; } 2>"$r/time$i"
     rc=$?
-    t=$((SECONDS - t0))
+    # wall and CPU (user + system) time: the machine is shared
+    t=$(awk '{ printf "%dm%02ds wall, %dm%02ds CPU", $1 / 60, $1 % 60,
+               ($2 + $3) / 60, ($2 + $3) % 60 }' "$r/time$i")
     if [ "$rc" -eq 0 ]; then
-        ok "[$i] $c ($((t / 60))m$((t % 60))s)"
+        ok "[$i] $c ($t)"
     else
-        bad "[$i] $c: exit $rc ($((t / 60))m$((t % 60))s); its log ends:"
+        bad "[$i] $c: exit $rc ($t); its log ends:"
         tail -40 "$log" | sed 's/^/    /'
     fi
     left=$(left_in_root)
