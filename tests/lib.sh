@@ -70,6 +70,16 @@ need_py() {
     finish
     exit 1
 }
+# children_of PID: the pids whose parent is PID, from /proc (no procps).
+children_of() {
+    local p st
+    for p in /proc/[0-9]*; do
+        read -r st 2>/dev/null <"$p/stat" || continue
+        st=${st##*) }   # past "pid (comm) ": the state, then the ppid
+        st=${st#* }
+        [ "${st%% *}" = "$1" ] && echo "${p#/proc/}"
+    done
+}
 # json_ok FILE EXPR: FILE holds one JSON document d for which the Python
 # expression EXPR is true (a failed parse is false).
 json_ok() {
