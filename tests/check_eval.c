@@ -413,11 +413,8 @@ START_TEST(test_fashion_mnist_recognised)
     mlp_dataset_t *ds = NULL;
     mlp_class_names_t cn;
 
-    if (access(FASHION_DIR "/t10k-labels-idx1-ubyte.gz", R_OK) != 0) {
-        fprintf(stderr, "skipped: Fashion-MNIST not installed in %s\n",
-                FASHION_DIR);
-        return;
-    }
+    tu_need_file(FASHION_DIR "/t10k-labels-idx1-ubyte.gz",
+                 "dataset-fashion-mnist");
     /* Limits do not matter: the whole label file is judged. */
     ck_assert_int_eq(mlp_dataset_load(FASHION_DIR, 100, 20, &ds), 0);
     ck_assert_int_eq(mlp_eval_is_fashion_mnist(ds), 1);

@@ -214,11 +214,8 @@ START_TEST(test_fashion_mnist_subset)
     mlp_config_t cfg;
     mlp_train_result_t res;
 
-    if (access(FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) != 0) {
-        fprintf(stderr, "skipped: Fashion-MNIST not installed in %s\n",
-                FASHION_DIR);
-        return;
-    }
+    tu_need_file(FASHION_DIR "/train-images-idx3-ubyte.gz",
+                 "dataset-fashion-mnist");
     mlp_config_defaults(&cfg);
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", FASHION_DIR);
     /* One epoch of 6000 samples is 23 steps at batch 256: too few for the

@@ -8,6 +8,7 @@
 # --until pauses a run at an epoch of its plan; resumed, it is the
 # straight run, checkpoint bytes included.
 . "${srcdir:-.}/tests/lib.sh"
+need_tool "$PY" python3
 CKPT_EDIT="${srcdir:-.}/tests/ckpt_edit.py"
 
 D="$TMP/data"
@@ -47,7 +48,7 @@ expect_exit 2 "option '--momentum': 0.5 conflicts with the checkpoint" -- \
 cp "$TMP/o.ckpt" "$TMP/o2.ckpt" # a resumed run saves into its file
 "$MLPTRAIN" --data "$D" -e 2 -j 0 -t 1 --resume "$TMP/o2.ckpt" \
     --log "$TMP/o.jsonl" >/dev/null 2>"$TMP/err" || bad "resume: $(cat "$TMP/err")"
-opts=$(head -n 1 "$TMP/o.jsonl" | python3 -c '
+opts=$(head -n 1 "$TMP/o.jsonl" | "$PY" -c '
 import json, sys
 o = json.loads(sys.stdin.readline())["options"]
 print(o["hidden"], o["act"], o["init_std"], o["weight_decay"], o["batch"], o["seed"])')
@@ -61,7 +62,7 @@ done
 
 # ---- the options text: edited files -----------------------------------------
 # edit FILE OLD NEW OUT: replace text in the options, fix sizes and crc32.
-edit() { python3 "$CKPT_EDIT" "$1" "$4" "replace:$2:$3"; }
+edit() { "$PY" "$CKPT_EDIT" "$1" "$4" "replace:$2:$3"; }
 edit "$TMP/o.ckpt" "seed=7" "colour=blue" "$TMP/unknown.ckpt"
 expect_exit 1 "unknown.ckpt: option 'colour' (line [0-9]*) is not one this mlptrain keeps" -- \
     --data "$D" -e 3 --resume "$TMP/unknown.ckpt"
@@ -71,11 +72,11 @@ expect_exit 1 "badval.ckpt: options line [0-9]*: option '--act': unknown value '
 # An option the text does not name has its default (here label-smoothing
 # 0), or, for those the header keeps too, the header's (here seed 7).
 edit "$TMP/o.ckpt" "seed=7\n" "" "$TMP/noseed.ckpt"
-python3 "$CKPT_EDIT" "$TMP/noseed.ckpt" "$TMP/noseed.ckpt" \
+"$PY" "$CKPT_EDIT" "$TMP/noseed.ckpt" "$TMP/noseed.ckpt" \
     "replace:label-smoothing=0.0500000007\n:"
 "$MLPTRAIN" --data "$D" -e 2 -j 0 -t 1 --resume "$TMP/noseed.ckpt" \
     --log "$TMP/n.jsonl" >/dev/null 2>"$TMP/err" || bad "resume: $(cat "$TMP/err")"
-got=$(head -n 1 "$TMP/n.jsonl" | python3 -c '
+got=$(head -n 1 "$TMP/n.jsonl" | "$PY" -c '
 import json, sys
 o = json.loads(sys.stdin.readline())["options"]
 print(o["seed"], float(o["label_smoothing"]))')
@@ -129,7 +130,7 @@ expect_exit 2 "option '--until': '0' is out of range" -- "${plan[@]}" --until 0
 bad_ckpt() { # PATTERN EDIT...
     local pat=$1
     shift
-    python3 "$CKPT_EDIT" "$TMP/o.ckpt" "$TMP/bad.ckpt" "$@"
+    "$PY" "$CKPT_EDIT" "$TMP/o.ckpt" "$TMP/bad.ckpt" "$@"
     expect_exit 1 "bad.ckpt: $pat" -- --data "$D" -e 3 -j 0 -t 1 \
         --resume "$TMP/bad.ckpt"
 }

@@ -8,7 +8,7 @@
 # file, row and column.  Needs Debian's /usr/bin/python3 with numpy.
 . "${srcdir:-.}/tests/lib.sh"
 
-need_numpy
+need_py numpy python3-numpy
 
 D="$TMP/d"
 mkdir "$D"

@@ -15,7 +15,7 @@
 # Debian's /usr/bin/python3 with numpy.
 . "${srcdir:-.}/tests/lib.sh"
 
-need_numpy
+need_py numpy python3-numpy
 D="$TMP/d"
 mkdir "$D"
 fit=(--hidden 8 --epochs 1 --batch 20 --threads 1 -j 0)

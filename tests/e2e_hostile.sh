@@ -274,12 +274,10 @@ for opt in --log --save; do
     rm -f "$f"
     "$MLPTRAIN" "${long[@]}" $opt "$f" >/dev/null 2>&1 &
     pid=$!
-    # wait until the first trainer holds its lock (its log or lock file)
-    for _ in $(seq 100); do
-        [ -e "$f" ] || [ -e "$f.lock" ] && break
-        sleep 0.05
-    done
-    sleep 0.2
+    # The first trainer holds its lock once it has written to the file
+    # (the log's run record, the checkpoint of epoch 1): both come after
+    # the lock, taken before any work.
+    wait_until test -s "$f" || bad "$opt: the first trainer wrote nothing"
     [ "$opt" = --log ] && before=$(wc -c <"$f")
     expect_exit 1 "in use by another mlptrain process" -- "${common[@]}" $opt "$f"
     if [ "$opt" = --log ]; then

@@ -17,7 +17,7 @@ need_mpi
 mpi() {
     local np=$1 btl=$2
     shift 2
-    timeout -k 5 60 "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
+    timeout -k 5 "$PATIENCE" "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
         --mca btl "$btl" -np "$np" -x OMP_NUM_THREADS=1 "$@" \
         >"$TMP/mpi.out" 2>"$TMP/mpi.err"
 }
@@ -135,10 +135,11 @@ mkdir "$TMP/ranks"
 mpi 2 tcp,self -x RANKDIR="$TMP/ranks" "$TMP/rank.sh" "$MLPTRAIN" \
     "${iopts[@]}" -t 1 --save "$TMP/int.ckpt" --log "$TMP/int.log" &
 mpid=$!
-for _ in $(seq 200); do
-    [ -s "$TMP/int.log" ] && [ "$(grep -c '"type":"epoch"' "$TMP/int.log")" -ge 2 ] && break
-    sleep 0.05
-done
+two_epochs() {
+    [ -s "$TMP/ranks/pid.1" ] && [ -s "$TMP/int.log" ] &&
+        [ "$(grep -c '"type":"epoch"' "$TMP/int.log")" -ge 2 ]
+}
+wait_until two_epochs || bad "SIGINT to rank 1: no 2 epochs logged: $(cat "$TMP/mpi.err")"
 kill -INT "$(cat "$TMP/ranks/pid.1")"
 wait $mpid
 if [ "$(cat "$TMP/ranks/rc.0" 2>/dev/null)" = 130 ] &&

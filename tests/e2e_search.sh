@@ -113,7 +113,7 @@ for i in $(seq "$kills"); do
     "$MLPTRAIN" "${halving[@]}" -P 2 -t 2 --dir "$K" "${fixed[@]}" >/dev/null 2>&1 &
     pid=$!
     sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
-    kids=$(pgrep -P "$pid")
+    kids=$(children_of "$pid")
     kill -9 "$pid" $kids 2>/dev/null
     wait "$pid" 2>/dev/null
 done

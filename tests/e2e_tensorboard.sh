@@ -12,7 +12,6 @@
 # the file keeps whole records only.
 . "${srcdir:-.}/tests/lib.sh"
 
-PY=/usr/bin/python3
 READER="${srcdir:-.}/tests/tfevents_check.py"
 PROTO=${TFEVENT_PROTO:-${srcdir:-.}/proto/tfevent.proto}
 PROTOC=${PROTOC:-protoc}
@@ -21,12 +20,9 @@ mkdir "$D"
 "$MKDATA" "$D" 600 200 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
 common=(--data "$D" --batch 50 --hidden 16 --threads 2 -j 0 -q)
 
+need_tool "$PROTOC" protobuf-compiler
+need_py google.protobuf python3-protobuf
 have_reader=1
-if ! command -v "$PROTOC" >/dev/null || ! "$PY" -c "import google.protobuf" 2>/dev/null; then
-    echo "SKIP: no protoc or no python3-protobuf for $PY (Debian:" \
-         "protobuf-compiler python3-protobuf): event files are not read back"
-    have_reader=0
-fi
 
 run() { "$MLPTRAIN" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null; }
 

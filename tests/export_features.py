@@ -21,8 +21,9 @@ try:
     import onnx
     from onnx import numpy_helper
 except ImportError as e:  # pragma: no cover
-    print(f"SKIP: {e} (install python3-onnx and python3-numpy)")
-    sys.exit(77)
+    print(f"FAIL: {e}: ./bootstrap installs it (Debian packages "
+          "python3-onnx python3-numpy)")
+    sys.exit(1)
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from export_check import check, failures, read_predict_csv, run_npz, run_onnx  # noqa: E402
