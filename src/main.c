@@ -139,14 +139,6 @@ static int check_stdout(int code)
     return code;
 }
 
-/* This process's rank under mpirun (its environment), 0 without. */
-static int env_rank(void)
-{
-    const char *r = getenv("OMPI_COMM_WORLD_RANK");
-
-    return r != NULL ? atoi(r) : 0;
-}
-
 /* Print the error of a failed command and return its exit code.  Of
  * several ranks only rank 0 speaks of an end they all share (`shared`). */
 static int fail_shared(int rc, const char *command, const char *data_dir,
@@ -277,7 +269,7 @@ static int sweep_ranks(const mlp_command_t *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
     const mlp_command_t *c;
-    int rc, shift;
+    int rc, shift, launched, launch_rank, launch_size;
 
     /* First of all, before anything opens a file. */
     if (open_std_fds() < 0)
@@ -298,17 +290,16 @@ int main(int argc, char **argv)
     else if (rc < 0)
         return fail(rc, NULL, NULL);
     c = find_command(argc, argv, &shift);
-    if (c == &mlp_command_sweep && getenv("OMPI_COMM_WORLD_SIZE"))
+    launched = mlp_dist_launched(&launch_rank, &launch_size);
+    if (c == &mlp_command_sweep && launched)
         return sweep_ranks(c, argc - shift, argv + shift);
     if (c != mlp_commands[0]) {
-        const char *np = getenv("OMPI_COMM_WORLD_SIZE");
-
-        if (np != NULL && atoi(np) > 1) {
-            if (env_rank() > 0)
+        if (launch_size > 1) {
+            if (launch_rank > 0)
                 return EXIT_USAGE;
-            mlp_error_set(MLP_EUSAGE, "%s runs in one process, not on %s "
+            mlp_error_set(MLP_EUSAGE, "%s runs in one process, not on %d "
                           "MPI ranks (only train and sweep run under "
-                          "mpirun)", c->name, np);
+                          "mpirun)", c->name, launch_size);
             return fail(MLP_EUSAGE, c->name, NULL);
         }
         return run(c, argc - shift, argv + shift);
