@@ -9,7 +9,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "mlptrain/error.h"
+#include "mlptrain/idx.h"
 #include "mlptrain/rng.h"
+#include "mlptrain/table.h"
 #include "testutil.h"
 
 char *tu_mkdtemp(void)
@@ -266,4 +269,147 @@ int tu_make_dataset(const char *dir, size_t ntrain, size_t ntest,
             return -1;
     }
     return 0;
+}
+
+/* ---- IDX through the road ------------------------------------------- */
+
+/* Every row of an open IDX table: its features, or its labels. */
+static int read_table(mlp_table_t *t, const char *name, int as_labels,
+                      tu_got_t *g)
+{
+    size_t n = mlp_table_rows(t), dim = mlp_table_dim(t), got;
+    uint8_t *x;
+    int32_t *y = NULL;
+    int rc;
+
+    if (mlp_table_format(t) != MLP_FORMAT_IDX)
+        return mlp_error_set(MLP_EFORMAT, "%s: not IDX (read as %s)", name,
+                             mlp_table_format_name(mlp_table_format(t)));
+    if ((x = malloc(n * dim + 1)) == NULL ||
+        (as_labels && (y = malloc(n * sizeof(*y) + 1)) == NULL))
+        abort();
+    rc = mlp_table_next(t, n, x, NULL, y, NULL, &got);
+    if (rc == 0 && got != n)
+        rc = TU_ROAD_BROKEN;
+    g->count = n;
+    g->item = as_labels ? 1 : dim;
+    for (size_t i = 0; rc == 0 && as_labels && i < n; i++) {
+        if (y[i] < 0 || y[i] > 255)
+            rc = TU_ROAD_BROKEN;
+        x[i] = (uint8_t)y[i];
+    }
+    free(y);
+    if (rc != 0) {
+        free(x);
+        x = NULL;
+    }
+    g->data = x;
+    return rc;
+}
+
+/* The count a labels image's header declares, 0 without one (gzip: of
+ * the start of what zlib inflates it to), at most 2^20. */
+static uint32_t declared(const uint8_t *buf, size_t len)
+{
+    uint8_t h[64];
+    mlp_idx_header_t x;
+    size_t n = len, hdr, total;
+
+    if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+        z_stream z;
+
+        memset(&z, 0, sizeof(z));
+        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+            abort();
+        z.next_in = (Bytef *)buf;
+        z.avail_in = (uInt)len;
+        z.next_out = h;
+        z.avail_out = sizeof(h);
+        inflate(&z, Z_SYNC_FLUSH);
+        n = sizeof(h) - z.avail_out;
+        inflateEnd(&z);
+        buf = h;
+    }
+    if (mlp_idx_parse_header(buf, n, NULL, &x, &hdr, &total) != 0 ||
+        x.count > 1u << 20)
+        return 0;
+    return (uint32_t)x.count;
+}
+
+int tu_idx_road(const uint8_t *buf, size_t len, const char *name,
+                int as_labels, tu_got_t *g)
+{
+    mlp_table_opts_t o;
+    mlp_table_t *t = NULL;
+    uint8_t *feat = NULL;
+    size_t flen = 0;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    memset(g, 0, sizeof(*g));
+    o.path = as_labels ? "features.idx" : name;
+    o.labels_path = as_labels ? name : NULL;
+    o.want_labels = as_labels;
+    if (as_labels) {
+        uint32_t d[2] = {declared(buf, len), 1};
+
+        feat = tu_idx_bytes(d, 2, NULL, &flen);
+    }
+    mlp_error_clear();
+    rc = mlp_table_open_mem(&o, as_labels ? feat : buf,
+                            as_labels ? flen : len, as_labels ? buf : NULL,
+                            len, &t);
+    if (rc == 0)
+        rc = read_table(t, name, as_labels, g);
+    mlp_table_close(t);
+    free(feat);
+    return rc;
+}
+
+int tu_idx_road_file(const char *path, int as_labels, tu_got_t *g,
+                     uint64_t *size, uint32_t *crc)
+{
+    mlp_table_opts_t o;
+    mlp_table_t *t = NULL;
+    char *fpath = NULL;
+    uint64_t sz[2];
+    uint32_t cr[2];
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    memset(g, 0, sizeof(*g));
+    o.path = path;
+    if (as_labels) {
+        size_t len = 0, flen;
+        uint8_t *disk = tu_read_bytes(path, &len), *feat;
+        uint32_t d[2] = {disk != NULL ? declared(disk, len) : 0, 1};
+
+        feat = tu_idx_bytes(d, 2, NULL, &flen);
+        if (asprintf(&fpath, "%s.features", path) < 0 ||
+            tu_write_bytes(fpath, feat, flen) != 0)
+            abort();
+        free(disk);
+        free(feat);
+        o.path = fpath;
+        o.labels_path = path;
+        o.want_labels = 1;
+    }
+    mlp_error_clear();
+    rc = mlp_table_open(&o, &t);
+    if (rc == 0)
+        rc = read_table(t, path, as_labels, g);
+    if (rc == 0 && size != NULL) {
+        if ((rc = mlp_table_file_sums(t, sz, cr)) == 0) {
+            *size = sz[as_labels];
+            *crc = cr[as_labels];
+        } else {
+            free(g->data);
+            g->data = NULL;
+        }
+    }
+    mlp_table_close(t);
+    if (fpath != NULL)
+        unlink(fpath);
+    free(fpath);
+    return rc;
 }

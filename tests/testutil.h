@@ -61,6 +61,31 @@ enum { TU_FLIP_BIT, TU_RANDOM_BYTE, TU_TRUNCATE, TU_APPEND, TU_DROP_BYTE };
 size_t tu_mutate(mlp_rng_t *r, uint8_t *buf, size_t len, int op, uint64_t v,
                  size_t pos);
 
+/*
+ * IDX bytes read through the one road every command takes (table.h over
+ * input.h, idx.c for the format): as a features file, or (as_labels) as
+ * the labels file of a generated features file of as many 1-byte rows as
+ * its header declares (none when it has no header).  On success g->data
+ * (malloc'd, the caller frees it) holds the g->count items of g->item
+ * bytes (labels: one byte each); on failure it is NULL and the status is
+ * the road's: MLP_EFORMAT (named "name: not IDX" when the bytes are not
+ * IDX at all and the road would read them as another format), or
+ * TU_ROAD_BROKEN when the road accepted a file and then gave fewer rows
+ * than it declared or a label outside 0..255 (a bug).  The error message
+ * is cleared first.
+ */
+typedef struct {
+    size_t count, item;
+    uint8_t *data;
+} tu_got_t;
+#define TU_ROAD_BROKEN (-1000)
+int tu_idx_road(const uint8_t *buf, size_t len, const char *name,
+                int as_labels, tu_got_t *g);
+/* The same for a file on disk; *size and *crc (when not NULL) get the
+ * table's sums of the IDX file (table.h, mlp_table_file_sums). */
+int tu_idx_road_file(const char *path, int as_labels, tu_got_t *g,
+                     uint64_t *size, uint32_t *crc);
+
 /* Fill images (n, dim) and labels (n) as tu_make_dataset does, in memory. */
 void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
                      size_t nclasses, uint64_t seed, uint64_t stream);
