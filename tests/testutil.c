@@ -11,6 +11,7 @@
 
 #include "mlptrain/error.h"
 #include "mlptrain/idx.h"
+#include "mlptrain/loader.h"
 #include "mlptrain/rng.h"
 #include "mlptrain/table.h"
 #include "testutil.h"
@@ -413,3 +414,84 @@ int tu_idx_road_file(const char *path, int as_labels, tu_got_t *g,
     free(fpath);
     return rc;
 }
+
+/* ---- loader splits -------------------------------------------------- */
+
+void tu_split_make(tu_split_t *t, size_t n, size_t dim, uint64_t stream)
+{
+    t->images = malloc(n * dim + 1);
+    t->labels = malloc(n + 1);
+    if (t->images == NULL || t->labels == NULL)
+        abort();
+    tu_fill_samples(t->images, t->labels, n, dim, 10, 42, stream);
+    for (size_t i = 0; i < n && dim >= 2; i++) {
+        t->images[i * dim] = (uint8_t)(i & 255);
+        t->images[i * dim + 1] = (uint8_t)(i >> 8);
+    }
+    memset(&t->split, 0, sizeof(t->split));
+    t->split.n = n;
+    t->split.dim = dim;
+    t->split.images = t->images;
+    t->split.labels = t->labels;
+}
+
+void tu_split_free(tu_split_t *t)
+{
+    free(t->images);
+    free(t->labels);
+}
+
+mlp_loader_opts_t tu_loader_opts(const tu_split_t *train,
+                                 const tu_split_t *test, unsigned epochs,
+                                 unsigned workers)
+{
+    mlp_loader_opts_t o;
+
+    memset(&o, 0, sizeof(o));
+    o.train = &train->split;
+    o.test = test != NULL ? &test->split : NULL;
+    o.batch = TU_LOADER_BATCH;
+    o.first_epoch = 1;
+    o.epochs = epochs;
+    o.seed = 7;
+    o.shuffle = 1;
+    o.workers = workers;
+    return o;
+}
+
+uint8_t *tu_loader_run_all(const mlp_loader_opts_t *o, size_t *len)
+{
+    mlp_loader_t *ld;
+    mlp_batch_t b;
+    size_t dim = o->train->dim, cap = 1 << 16, used = 0;
+    uint8_t *buf = malloc(cap);
+    int rc;
+
+    if (buf == NULL || mlp_loader_create(o, &ld) != 0)
+        abort();
+    while ((rc = mlp_loader_next(ld, &b)) == 0) {
+        size_t meta[5] = {b.epoch, (size_t)b.phase, b.index, (size_t)b.last,
+                          b.n};
+        size_t need = sizeof(meta) + b.n * dim * sizeof(float) +
+                      b.n * sizeof(int32_t);
+
+        while (used + need > cap) {
+            cap *= 2;
+            if ((buf = realloc(buf, cap)) == NULL)
+                abort();
+        }
+        memcpy(buf + used, meta, sizeof(meta));
+        used += sizeof(meta);
+        memcpy(buf + used, b.x, b.n * dim * sizeof(float));
+        used += b.n * dim * sizeof(float);
+        memcpy(buf + used, b.y, b.n * sizeof(int32_t));
+        used += b.n * sizeof(int32_t);
+        mlp_loader_release(ld, &b);
+    }
+    if (rc != MLP_ERANGE)
+        abort();
+    mlp_loader_destroy(ld);
+    *len = used;
+    return buf;
+}
+

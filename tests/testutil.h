@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlptrain/loader.h"
 #include "mlptrain/rng.h"
 
 /* A new empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
@@ -89,5 +90,30 @@ int tu_idx_road_file(const char *path, int as_labels, tu_got_t *g,
 /* Fill images (n, dim) and labels (n) as tu_make_dataset does, in memory. */
 void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
                      size_t nclasses, uint64_t seed, uint64_t stream);
+
+/*
+ * A split for the loader's tests: n samples of dim bytes (dim >= 2 for
+ * ids) filled as tu_fill_samples fills them (10 classes, seed 42,
+ * `stream`), then sample i's first two bytes set to i (little endian), so
+ * that a decoded row says which sample it is.
+ */
+typedef struct {
+    uint8_t *images, *labels;
+    mlp_split_t split;
+} tu_split_t;
+void tu_split_make(tu_split_t *t, size_t n, size_t dim, uint64_t stream);
+void tu_split_free(tu_split_t *t);
+
+/* The loader options the loader tests start from: train (and test when
+ * not NULL), batches of TU_LOADER_BATCH, epochs from 1, seed 7,
+ * shuffled, `workers` workers. */
+#define TU_LOADER_BATCH 64
+mlp_loader_opts_t tu_loader_opts(const tu_split_t *train,
+                                 const tu_split_t *test, unsigned epochs,
+                                 unsigned workers);
+
+/* Run a whole schedule; every batch's metadata and bytes appended in one
+ * malloc'd buffer (*len bytes), for byte-wise comparison. */
+uint8_t *tu_loader_run_all(const mlp_loader_opts_t *o, size_t *len);
 
 #endif

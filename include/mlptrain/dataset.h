@@ -116,7 +116,8 @@ typedef struct {
  * With train NULL (eval, predict of a saved model) only the test split is
  * loaded: the class count is `nclasses` and text labels map onto `names`
  * (NULL: numbers).  Errors: as table.h, plus MLP_EINVAL for files that
- * disagree (naming both).
+ * disagree (naming both), no training sample, a label that is no class,
+ * and MLP_ENOMEM for rows the memory cannot hold.
  */
 typedef struct {
     const char *train, *train_labels;  /* labels: IDX or .npy, when the
@@ -163,7 +164,8 @@ void mlp_dataset_paths(const char *dir, mlp_dataset_paths_t *p);
  * use the first N samples (0 = all; larger than the file = all).  On
  * success *out is a new dataset to release with mlp_dataset_destroy().
  * MLP_EIO when dir cannot be opened or lacks a file (naming both names
- * tried); otherwise what mlp_dataset_load_files returns.
+ * tried), MLP_EINVAL for a name too long; otherwise what
+ * mlp_dataset_load_files returns.
  */
 int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
                      mlp_dataset_t **out);
@@ -180,8 +182,9 @@ double mlp_dataset_bytes(const mlp_dataset_t *ds);
  * its own buffer (n rows), ds->train is compacted in place, so memory grows
  * by the n held-out rows only and the two splits never share a sample.
  * Applies to the samples left by limit_train.  n = 0 does nothing.  Fails
- * with MLP_EINVAL when n >= train.n (nothing left to train on) or a split
- * was held out before, MLP_ENOMEM; ds is unchanged on failure.
+ * with MLP_EINVAL when n >= train.n (nothing left to train on), a split
+ * was held out before or the training split does not view the dataset's
+ * own buffers, MLP_ENOMEM; ds is unchanged on failure.
  */
 #define MLP_DATASET_HOLD_OUT_STREAM 0x76616c0000000000ull /* "val" */
 int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed);

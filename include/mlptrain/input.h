@@ -3,13 +3,14 @@
  *
  * An input is a file opened through infile (regular files only), a gzip
  * stream inflated on the fly (recognised by its magic 1f 8b, never by its
- * name; concatenated members are read one after the other, as gunzip does),
+ * name; concatenated members are read one after the other, as gunzip does;
+ * this is mlptrain's one gzip inflater),
  * one member of a zip archive (a NumPy .npz, read with libzip: zlib has no
  * zip reader; a member that another member also answers to in numpy.load
  * -- a second member of the same name, or `x` beside `x.npy` -- is
  * refused, so that NumPy and mlptrain always see the same array), or a
  * memory buffer (tests, fuzz drivers; gzip too).  Readers
- * (npy.c, csv.c, table.c) pull bytes with mlp_input_read and look ahead
+ * (idx.c, npy.c, csv.c, table.c) pull bytes with mlp_input_read and look ahead
  * with mlp_input_peek; memory use is two fixed buffers whatever the
  * file's size (a large read of plain bytes goes straight into the
  * reader's buffer).  The decompressed bytes of one input are capped at

@@ -3,8 +3,8 @@
  * takes, chosen from the file's content, never its name.
  *
  * Formats: IDX (magic 00 00 08 nd, told by its two zero bytes: features
- * of 2 or more dimensions, a separate 1-d labels file), NumPy .npy (magic "\x93NUMPY": features
- * (n, d), a separate (n,) labels file), .npz (a zip archive "PK\3\4" with
+ * of 2 or more dimensions, a separate 1-d labels file; idx.h), NumPy .npy
+ * (magic "\x93NUMPY": features (n, d), a separate (n,) labels file), .npz (a zip archive "PK\3\4" with
  * the members x.npy (features) and y.npy (labels), as numpy.savez(f, x=X,
  * y=Y) writes it), and CSV (anything else; labels in a column, csv.h).
  * Each may be gzip-compressed (magic 1f 8b), .npz members as the archive
@@ -20,8 +20,9 @@
  * against what the input can hold (input.h) before it sizes anything; a
  * sample has 1 to MLP_TABLE_MAX_FEATURES features in every format.
  *
- * Memory: fixed buffers only (input.h, csv.h); rows land in the caller's
- * buffers.  Errors name the file, the row or line and the column (see
+ * Memory: fixed buffers (input.h, csv.h; a row of bytes wider than 4 KiB
+ * read as floats takes one row's buffer for the call); rows land in the
+ * caller's buffers.  Errors name the file, the row or line and the column (see
  * idx.h, npy.h, csv.h).  One table per thread.
  */
 #ifndef MLPTRAIN_TABLE_H
