@@ -109,6 +109,7 @@ START_TEST(test_load_synthetic)
     tu_fill_samples(img, lab, 20, 12, 7, 42, 1);
     ck_assert_mem_eq(ds->test.images, img, 20 * 12);
     ck_assert_mem_eq(ds->test.labels, lab, 20);
+    ck_assert_uint_eq(ds->test_labels_crc, (uint32_t)crc32(0, lab, 20));
 
     /* Provenance: the path read, its size and CRC on disk. */
     for (int f = 0; f < MLP_NFILES; f++) {
@@ -178,6 +179,10 @@ START_TEST(test_limits)
     ck_assert_mem_eq(ds->train.labels, all->train.labels, 10);
     ck_assert_mem_eq(ds->test.images, all->test.images, 3 * 25);
     ck_assert_mem_eq(ds->test.labels, all->test.labels, 3);
+    /* Every label counts in the test labels' sum, whatever the limit. */
+    ck_assert_uint_eq(ds->test_labels_crc, all->test_labels_crc);
+    ck_assert_uint_eq(all->test_labels_crc,
+                      (uint32_t)crc32(0, all->test.labels, 15));
     mlp_dataset_destroy(ds);
 
     /* Larger than the file: all of it. */
@@ -283,6 +288,26 @@ START_TEST(test_fashion_mnist)
     ck_assert_uint_eq(ds->test.n, 500);
     ck_assert_uint_eq(ds->train_total, 60000);
     ck_assert_uint_eq(ds->nclasses, 10);
+    /* The test set is known by its labels' sum (eval.h): the same with
+     * --data and with the files given as --test (a model's classes). */
+    {
+        mlp_dataset_files_t f;
+        mlp_dataset_t *t;
+
+        memset(&f, 0, sizeof(f));
+        f.test = FASHION_DIR "/t10k-images-idx3-ubyte.gz";
+        f.test_labels = FASHION_DIR "/t10k-labels-idx1-ubyte.gz";
+        f.nclasses = 10;
+        f.limit_test = 7;
+        ck_assert_int_eq(mlp_dataset_load_files(&f, &t), 0);
+        ck_assert_uint_eq(t->test.n, 7);
+        ck_assert_uint_eq(t->test_total, 10000);
+        ck_assert_uint_eq(t->test_labels_crc, ds->test_labels_crc);
+        ck_assert_uint_eq(t->test_labels_crc, 0x242bc73fu);
+        ck_assert_str_eq(t->files[MLP_FILE_TRAIN_IMAGES].path, "");
+        ck_assert_str_eq(t->files[MLP_FILE_TEST_LABELS].path, f.test_labels);
+        mlp_dataset_destroy(t);
+    }
     mlp_dataset_destroy(ds);
 }
 END_TEST
