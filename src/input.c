@@ -4,9 +4,12 @@
  *
  * Layers: raw bytes (the fd opened by infile, a memory buffer, or a libzip
  * member) land in `raw`; when the raw bytes start with the gzip magic they
- * are inflated into `buf`, else copied.  Readers consume `buf`.  libzip
- * reads the archive's fd itself (zip_fdopen); the fd comes from
- * mlp_infile_open, so only regular files are ever opened.
+ * are inflated, else copied: into `buf` for a peek, straight into the
+ * reader's buffer for a read (what `buf` holds first); a large read of a
+ * plain file skips `raw` too.  The bytes read from a file's fd are summed
+ * (crc32) as they pass, for mlp_input_file_sum.  libzip reads the
+ * archive's fd itself (zip_fdopen); the fd comes from mlp_infile_open, so
+ * only regular files are ever opened.
  *
  * Non-goals: seeking, writing, zip archives other than NumPy's .npz layout
  * (one file per member; encrypted members are refused by libzip).
