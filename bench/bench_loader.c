@@ -110,7 +110,7 @@ int main(void)
     int reps = bu_repeats(5);
     uint8_t *img = malloc(n * dim), *lab = malloc(n);
     double base = 0.0, sink = 0.0;
-    mlp_split_t split = {n, dim, img, lab};
+    mlp_split_t split = {.n = n, .dim = dim, .images = img, .labels = lab};
     mlp_rng_t r;
     FILE *csv = bu_open_csv("loader.csv", "workers,slots,samples_per_s,lo,hi,"
                                           "cpu_us_per_sample,ratio_to_j0");

@@ -8,6 +8,8 @@
 #   1. gemm    dnnl_sgemm ceiling: square product and the model's GEMMs
 #   2. step    the training step alone vs that ceiling
 #   3. loader  the loader alone, -j 0 1 2 4 20
+#   3b. load   loading --data (as installed, a plain copy, --limit-train
+#              1000) against zlib reading the same files whole
 #   4. e2e     mlptrain end to end, -j 0 1 2 4 8 20: samples/s, wait, memory
 #   5. torch   the PyTorch reference (scripts/reference_torch.py) side by side
 #   6. recipe  the best recipe (RECIPE_OPTS) in mlptrain and in the PyTorch
@@ -95,6 +97,12 @@ set title 'loader alone: decoded samples/s (60000 x 784, batch 256)'
 set style data histograms; set style fill solid 0.8 border -1
 set ylabel 'samples/s'; set xlabel 'loader workers (-j)'; set yrange [0:*]; set grid ytics
 plot '$R/loader.csv' every ::1 using 3:xtic(1) title 'median'"
+    echo
+fi
+
+if ! skip load; then
+    echo "== 3b. loading --data: the dataset vs zlib reading the same files"
+    "$B/bench/bench_load" ${MLPTRAIN_DATA:+"$MLPTRAIN_DATA"} || exit 1
     echo
 fi
 

@@ -5,12 +5,12 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mlptrain/cli.h"
 #include "mlptrain/commands.h"
+#include "mlptrain/datacfg.h"
 #include "mlptrain/error.h"
 #include "mlptrain/eval.h"
 #include "mlptrain/eval_render.h"
@@ -374,21 +374,24 @@ static int check_png(const args_t *a)
  * trainer's loader delivers them: the model's training split (the
  * checkpoint's --limit-train, less its --val hold-out), shuffled by the
  * seed, augmented as the model was (or by --augment), through the loader
- * itself on this thread, back to pixels (p / 255 * 255 rounds to p
- * exactly).  *images (n, dim) and *labels (n) are the caller's to free;
+ * itself on this thread with the options a run of the model's gets
+ * (datacfg.h).  Shown and predicted as decoded: *values holds the
+ * loader's floats (n, dim), then the identity transform they are shown
+ * with (shift 0, scale 1), *labels (n) the labels: the caller's to free;
  * *shown views them; *aug gets the augmentation used.
  */
 static int show_train_split(const args_t *a, const mlp_checkpoint_t *ck,
-                            mlp_dataset_t *ds, size_t n, uint8_t **images,
+                            mlp_dataset_t *ds, size_t n, float **values,
                             uint8_t **labels, mlp_split_t *shown,
                             mlp_augment_t *aug)
 {
     const cmd_opts_t *o = &a->o;
     mlp_config_t *cfg = malloc(sizeof(*cfg));
-    mlp_split_t train;
     mlp_loader_opts_t lo;
     mlp_loader_t *ld = NULL;
     mlp_batch_t b;
+    size_t dim = ds->train.dim;
+    float *shift, *scale;
     int rc;
 
     if (cfg == NULL)
@@ -415,34 +418,38 @@ static int show_train_split(const args_t *a, const mlp_checkpoint_t *ck,
                            ds->train.n);
         goto out;
     }
-    train = ds->train;
     *aug = mlp_config_given(&a->cfg, MLP_O_AUGMENT) ? a->cfg.augment
                                                     : cfg->augment;
-    memset(&lo, 0, sizeof(lo));
-    lo.train = &train;
+    mlp_dataset_loader_opts(cfg, ds, &lo);
+    lo.val = lo.test = NULL; /* the training batches only */
     lo.batch = n;
     lo.first_epoch = o->epoch;
     lo.epochs = 1;
-    lo.seed = mlp_config_given(&a->cfg, MLP_O_SEED) ? a->cfg.seed
-                                                    : ck->seed;
-    lo.shuffle = 1;
+    lo.workers = 0;
+    lo.slots = 0;
+    if (mlp_config_given(&a->cfg, MLP_O_SEED))
+        lo.seed = a->cfg.seed;
     lo.augment = *aug;
-    lo.rows = ds->rows;
-    lo.cols = ds->cols;
     if ((rc = mlp_loader_create(&lo, &ld)) < 0 ||
         (rc = mlp_loader_next(ld, &b)) < 0)
         goto out;
-    *images = malloc(b.n * train.dim);
+    *values = malloc((b.n + 2) * dim * sizeof(float));
     *labels = malloc(b.n);
-    if (*images == NULL || *labels == NULL) {
+    if (*values == NULL || *labels == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < b.n * train.dim; i++)
-        (*images)[i] = (uint8_t)lrintf(b.x[i] * 255.0f);
+    memcpy(*values, b.x, b.n * dim * sizeof(float));
+    shift = *values + b.n * dim;
+    scale = shift + dim;
+    for (size_t j = 0; j < dim; j++) {
+        shift[j] = 0.0f;
+        scale[j] = 1.0f;
+    }
     for (size_t i = 0; i < b.n; i++)
         (*labels)[i] = (uint8_t)b.y[i];
-    *shown = (mlp_split_t){.n = b.n, .dim = train.dim, .images = *images,
+    *shown = (mlp_split_t){.n = b.n, .dim = dim, .features = *values,
+                           .shift = shift, .scale = scale,
                            .labels = *labels};
     mlp_loader_release(ld, &b);
 out:
@@ -456,7 +463,8 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     args_t *a = NULL;
     opened_t m;
     mlp_split_t shown;
-    uint8_t *train_images = NULL, *train_labels = NULL;
+    float *train_values = NULL;
+    uint8_t *train_labels = NULL;
     mlp_augment_t aug = {0, 0};
     int32_t *pred = NULL;
     size_t n;
@@ -485,7 +493,7 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     n = m.ds->test.n;
     shown = m.ds->test;
     if (a->o.show_train) {
-        if ((rc = show_train_split(a, &m.ck, m.ds, n, &train_images,
+        if ((rc = show_train_split(a, &m.ck, m.ds, n, &train_values,
                                    &train_labels, &shown, &aug)) < 0)
             goto out;
         if (shown.n < n) /* a training split smaller than n */
@@ -549,7 +557,7 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     rc = flush_results(out);
 out:
     free(pred);
-    free(train_images);
+    free(train_values);
     free(train_labels);
     opened_close(&m);
     free(a);

@@ -1,5 +1,6 @@
 /*
- * datacfg: the dataset the options name (see datacfg.h).
+ * datacfg: the dataset the options name, and the loader's options over it
+ * (see datacfg.h).
  * Non-goals: reading files (dataset.c, dataset_files.c).
  */
 #include <string.h>
@@ -43,3 +44,23 @@ int mlp_dataset_from_config(const mlp_config_t *cfg, size_t nclasses,
     return mlp_dataset_load_files(&f, ds);
 }
 
+void mlp_dataset_loader_opts(const mlp_config_t *cfg, const mlp_dataset_t *ds,
+                             mlp_loader_opts_t *lo)
+{
+    memset(lo, 0, sizeof(*lo));
+    lo->train = &ds->train;
+    lo->val = ds->val.n > 0 ? &ds->val : NULL;
+    lo->test = ds->test.n > 0 ? &ds->test : NULL;
+    lo->batch = cfg->batch;
+    lo->first_epoch = 1;
+    lo->epochs = cfg->epochs;
+    lo->seed = cfg->seed;
+    lo->shuffle = 1;
+    lo->workers = cfg->workers;
+    lo->slots = cfg->slots;
+    lo->augment = cfg->augment;
+    lo->rows = ds->rows;
+    lo->cols = ds->cols;
+    lo->micro = cfg->micro;
+    lo->nranks = 1;
+}

@@ -1,18 +1,11 @@
 /*
- * dataset: load the four IDX files of a directory and check that they agree
- * (see dataset.h).
- *
- * Each file is validated on its own by idx.c; this module checks what only
- * the set can tell: shapes (images 3-d, labels 1-d), counts per split, the
- * same image size in both splits, and labels within the class count.  All of
- * that is judged on the whole files' headers and labels, before limits, so
- * that --limit-train and --limit-test never change how many classes a
- * dataset has.  Image files are read only as far as the limits (idx.h): a
- * .gz image file is not inflated past them, so damage after the limited
- * samples of a .gz file goes unseen.
+ * dataset: --data DIR as its four files, the --val hold-out, the split a
+ * run trains on, and what a dataset holds (see dataset.h).  Loading is
+ * dataset_files.c's, for --data as for --train/--test: this module only
+ * finds the directory's files.
  *
  * Non-goals: decoding pixels to floats, shuffling, batching (loader.c), and
- * any file layout other than the four MNIST names.
+ * any directory layout other than the four MNIST names.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,174 +43,72 @@ static int may_exist(const char *path)
 }
 
 /*
- * Read file `which` of `dir` into ds->idx[which] and ds->files[which]: the
- * plain name if it exists, else name.gz.  Fails with MLP_EIO when neither
- * exists (the message names both), or with what mlp_idx_read_file() says.
+ * The path of file `which` of `dir` into path (4096 bytes): the plain name
+ * if it may exist, else name.gz.  MLP_EIO when neither exists (the message
+ * names both), MLP_EINVAL for a directory name too long.
  */
-static int load_file(mlp_dataset_t *ds, const char *dir, int which,
-                     size_t limit)
+static int find_file(const char *dir, int which, char *path)
 {
     const char *name = mlp_dataset_file_names[which];
-    mlp_file_info_t *fi = &ds->files[which];
-    char gz[sizeof(fi->path)];
-    int n, rc;
+    char gz[4096];
+    int n;
 
-    n = snprintf(fi->path, sizeof(fi->path), "%s/%s", dir, name);
-    if (n < 0 || (size_t)n + 3 >= sizeof(fi->path))
+    n = snprintf(path, 4096, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n + 3 >= 4096)
         return mlp_error_set(MLP_EINVAL, "dataset directory name too long: "
                              "'%s'", dir);
-    snprintf(gz, sizeof(gz), "%s.gz", fi->path);
-
-    if (!may_exist(fi->path)) {
-        if (!may_exist(gz))
-            return mlp_error_set(MLP_EIO, "cannot find %s in '%s': tried "
-                                 "'%s' and '%s'", name, dir, fi->path, gz);
-        memcpy(fi->path, gz, sizeof(gz));
-    }
-    if ((rc = mlp_idx_read_file_limit(fi->path, limit,
-                                      &ds->idx[which])) != 0)
-        return rc;
-    fi->size = ds->idx[which].file_size;
-    fi->crc = ds->idx[which].file_crc;
+    snprintf(gz, sizeof(gz), "%s.gz", path);
+    if (may_exist(path))
+        return 0;
+    if (!may_exist(gz))
+        return mlp_error_set(MLP_EIO, "cannot find %s in '%s': tried '%s' "
+                             "and '%s'", name, dir, path, gz);
+    memcpy(path, gz, sizeof(gz));
     return 0;
 }
 
-/* Fails with MLP_EFORMAT when idx does not have `want` dimensions. */
-static int check_ndims(const mlp_dataset_t *ds, int which, unsigned want,
-                       const char *what)
-{
-    const mlp_idx_t *x = &ds->idx[which];
-
-    if (x->ndims == want)
-        return 0;
-    return mlp_error_set(MLP_EFORMAT, "%s: expected %u dimension%s (%s), "
-                         "file has %u", ds->files[which].path, want,
-                         want == 1 ? "" : "s", what, x->ndims);
-}
-
-static size_t limited(size_t total, size_t limit)
-{
-    return limit == 0 || limit > total ? total : limit;
-}
-
-/*
- * Fails with MLP_EIO (missing or unreadable file), MLP_EFORMAT (a malformed
- * file, or images not 3-d / labels not 1-d), MLP_EINVAL (files that disagree:
- * counts, image sizes, a test label >= the class count, no training images),
- * MLP_ENOMEM.  On failure *out is NULL.
- */
 int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
                      mlp_dataset_t **out)
 {
-    mlp_dataset_t *ds = NULL;
-    const mlp_idx_t *tri, *trl, *tei, *tel;
-    const char *trip, *trlp, *teip, *telp;
+    char (*path)[4096] = NULL;
+    mlp_dataset_files_t f;
     struct stat st;
-    size_t maxlab = 0;
     int rc;
 
     *out = NULL;
-    if (stat(dir, &st) != 0) {
-        rc = mlp_error_set(MLP_EIO, "cannot open dataset directory '%s': %s",
-                           dir, strerror(errno));
-        goto out;
-    }
-    if ((ds = calloc(1, sizeof(*ds))) == NULL) {
-        rc = mlp_error_set(MLP_ENOMEM, "cannot allocate a dataset");
-        goto out;
-    }
-    /* Images only as far as the limits: a .gz file is not inflated past
-     * them.  Labels whole: the class count comes from all of them. */
-    if ((rc = load_file(ds, dir, MLP_FILE_TRAIN_IMAGES, limit_train)) != 0 ||
-        (rc = load_file(ds, dir, MLP_FILE_TRAIN_LABELS, 0)) != 0 ||
-        (rc = load_file(ds, dir, MLP_FILE_TEST_IMAGES, limit_test)) != 0 ||
-        (rc = load_file(ds, dir, MLP_FILE_TEST_LABELS, 0)) != 0)
-        goto out;
-
-    tri = &ds->idx[MLP_FILE_TRAIN_IMAGES];
-    trl = &ds->idx[MLP_FILE_TRAIN_LABELS];
-    tei = &ds->idx[MLP_FILE_TEST_IMAGES];
-    tel = &ds->idx[MLP_FILE_TEST_LABELS];
-    trip = ds->files[MLP_FILE_TRAIN_IMAGES].path;
-    trlp = ds->files[MLP_FILE_TRAIN_LABELS].path;
-    teip = ds->files[MLP_FILE_TEST_IMAGES].path;
-    telp = ds->files[MLP_FILE_TEST_LABELS].path;
-
-    if ((rc = check_ndims(ds, MLP_FILE_TRAIN_IMAGES, 3,
-                          "images, rows, cols")) != 0 ||
-        (rc = check_ndims(ds, MLP_FILE_TRAIN_LABELS, 1, "labels")) != 0 ||
-        (rc = check_ndims(ds, MLP_FILE_TEST_IMAGES, 3,
-                          "images, rows, cols")) != 0 ||
-        (rc = check_ndims(ds, MLP_FILE_TEST_LABELS, 1, "labels")) != 0)
-        goto out;
-
-    if (tri->count != trl->count) {
-        rc = mlp_error_set(MLP_EINVAL, "%s has %zu images but %s has %zu "
-                           "labels", trip, tri->count, trlp, trl->count);
-        goto out;
-    }
-    if (tei->count != tel->count) {
-        rc = mlp_error_set(MLP_EINVAL, "%s has %zu images but %s has %zu "
-                           "labels", teip, tei->count, telp, tel->count);
-        goto out;
-    }
-    if (tei->dims[1] != tri->dims[1] || tei->dims[2] != tri->dims[2]) {
-        rc = mlp_error_set(MLP_EINVAL, "%s has %lux%lu images but %s has "
-                           "%lux%lu", trip, (unsigned long)tri->dims[1],
-                           (unsigned long)tri->dims[2], teip,
-                           (unsigned long)tei->dims[1],
-                           (unsigned long)tei->dims[2]);
-        goto out;
-    }
-    if (tri->count == 0) {
-        rc = mlp_error_set(MLP_EINVAL, "%s: no training images", trip);
-        goto out;
-    }
-
-    /* The class count comes from the whole file, whatever the limit. */
-    for (size_t i = 0; i < trl->count; i++)
-        if (trl->data[i] > maxlab)
-            maxlab = trl->data[i];
-    for (size_t i = 0; i < tel->count; i++) {
-        if (tel->data[i] > maxlab) {
-            rc = mlp_error_set(MLP_EINVAL, "%s: label %u of test sample %zu "
-                               "is not below the class count %zu (the "
-                               "largest training label in %s is %zu)", telp,
-                               tel->data[i], i, maxlab + 1, trlp, maxlab);
+    if (stat(dir, &st) != 0)
+        return mlp_error_set(MLP_EIO, "cannot open dataset directory '%s': "
+                             "%s", dir, strerror(errno));
+    if ((path = malloc(MLP_NFILES * sizeof(*path))) == NULL)
+        return mlp_error_set(MLP_ENOMEM, "cannot allocate a dataset");
+    for (int i = 0; i < MLP_NFILES; i++)
+        if ((rc = find_file(dir, i, path[i])) != 0)
             goto out;
-        }
-    }
-
-    ds->image = 1;
-    ds->rows = tri->dims[1];
-    ds->cols = tri->dims[2];
-    ds->nclasses = maxlab + 1;
-    ds->train_total = tri->count;
-    ds->test_total = tei->count;
-    ds->train.n = limited(tri->count, limit_train);
-    ds->train.dim = tri->item_size;
-    ds->train.images = tri->data;
-    ds->train.labels = trl->data;
-    ds->test.n = limited(tei->count, limit_test);
-    ds->test.dim = tei->item_size;
-    ds->test.images = tei->data;
-    ds->test.labels = tel->data;
-
-    *out = ds;
-    ds = NULL;
-    rc = 0;
+    memset(&f, 0, sizeof(f));
+    f.train = path[MLP_FILE_TRAIN_IMAGES];
+    f.train_labels = path[MLP_FILE_TRAIN_LABELS];
+    f.test = path[MLP_FILE_TEST_IMAGES];
+    f.test_labels = path[MLP_FILE_TEST_LABELS];
+    f.limit_train = limit_train;
+    f.limit_test = limit_test;
+    rc = mlp_dataset_load_files(&f, out);
 out:
-    mlp_dataset_destroy(ds);
+    free(path);
     return rc;
 }
 
-/*
- * The held-out rows are copied out first (the permutation is random
- * access), then the rows kept slide down in file order: row i moves to
- * j <= i, so one forward pass compacts in place.  The training arrays are
- * the idx buffers, which the dataset owns; a borrowed one (a test's view)
- * is copied before it is written.
- */
+double mlp_dataset_bytes(const mlp_dataset_t *ds)
+{
+    double es = ds->real ? sizeof(float) : 1.0;
+    double rows = (double)(ds->train.n + ds->val.n + ds->test.n);
+
+    return rows * ((double)ds->train.dim * es + 1.0) +
+           (double)ds->val.n * ((double)ds->val.dim * es + 1.0) +
+           (ds->class_names != NULL
+                ? (double)ds->nclasses * MLP_CLASS_NAME_MAX : 0.0) +
+           (ds->shift != NULL ? 2.0 * sizeof(float) * ds->train.dim : 0.0);
+}
+
 int mlp_dataset_train_split(mlp_dataset_t *ds, size_t limit, size_t val,
                             uint64_t seed)
 {
@@ -231,6 +122,13 @@ int mlp_dataset_train_split(mlp_dataset_t *ds, size_t limit, size_t val,
     return mlp_dataset_hold_out(ds, val, seed);
 }
 
+/*
+ * The held-out rows are copied out first (the permutation is random
+ * access), then the rows kept slide down in file order: row i moves to
+ * j <= i, so one forward pass compacts in place.  The training arrays are
+ * the dataset's own buffers; a split that views other memory (a test's)
+ * is refused.
+ */
 int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
 {
     mlp_split_t *tr = &ds->train;
@@ -250,8 +148,8 @@ int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
                              "train on", n, total);
     /* Rows of bytes or of floats: moved as bytes alike. */
     row = tr->dim * (tr->features != NULL ? sizeof(float) : 1);
-    img = ds->from_files ? ds->own_x[0] : ds->idx[MLP_FILE_TRAIN_IMAGES].owned;
-    lab = ds->from_files ? ds->own_y[0] : ds->idx[MLP_FILE_TRAIN_LABELS].owned;
+    img = ds->own_x[0];
+    lab = ds->own_y[0];
     if (img == NULL || lab == NULL ||
         (img != tr->images && (const void *)img != tr->features) ||
         lab != tr->labels)
@@ -306,7 +204,5 @@ void mlp_dataset_destroy(mlp_dataset_t *ds)
         free(ds->own_x[i]);
         free(ds->own_y[i]);
     }
-    for (int i = 0; i < MLP_NFILES; i++)
-        mlp_idx_free(&ds->idx[i]);
     free(ds);
 }

@@ -1,11 +1,11 @@
 /*
  * dataset_files: a dataset from --train/--test files of any format (see
- * dataset.h, mlp_dataset_load_files).  The readers (table.h) stream the
- * files in chunks of CHUNK rows; this module reads the first limit rows
- * (and no more of the features), turns labels into class indices and
- * checks that the splits agree.
- * Everything after loading (hold-out, loader, trainer) is shared with the
- * IDX directory path.
+ * dataset.h, mlp_dataset_load_files), --data's four files among them.
+ * The readers (table.h) stream the files in chunks of CHUNK rows, straight
+ * into the dataset's buffers when the row count is known up front; this
+ * module reads the first limit rows (and no more of the features), turns
+ * labels into class indices, checks that the splits agree and records
+ * each file's size and checksum.
  *
  * Non-goals: the input scaling (transform.h; fitted by the trainer on the
  * rows it trains on), image shapes for anything but 3-d IDX files.
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <zlib.h>
 
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
@@ -38,6 +38,12 @@ typedef struct {
     void *x;                     /* (n, dim) bytes or floats */
     uint8_t *y;                  /* (n) class indices (text: name indices) */
     size_t maxlab;
+    size_t nclasses;             /* > 0: every integer label must be below
+                                    it (a test split's) */
+    const char *why;             /* ...says where the count comes from */
+    uint32_t ycrc;               /* crc32 of every integer label, as bytes */
+    uint64_t size[2];            /* features and labels files on disk */
+    uint32_t crc[2];
     names_t names;
 } part_t;
 
@@ -156,18 +162,53 @@ static int label_of(part_t *p, const char *path, const char *lpath,
                              lpath ? lpath : path, row, *v,
                              MLP_DATASET_MAX_CLASSES,
                              MLP_DATASET_MAX_CLASSES - 1);
+    if (p->nclasses > 0 && *v >= p->nclasses)
+        return mlp_error_set(MLP_EINVAL, "%s: label %zu of sample %zu is not "
+                             "below the class count %zu %s",
+                             lpath ? lpath : path, *v, row, p->nclasses,
+                             p->why);
     if (*v > p->maxlab)
         p->maxlab = *v;
     return 0;
 }
 
+/* Integer labels as class indices, in place, and their sum (p->ycrc). */
+static int labels_of(part_t *p, const char *path, const char *lpath,
+                     size_t row0, int32_t *y, size_t n)
+{
+    uint8_t b[1024];
+
+    for (size_t r = 0; r < n; r++) {
+        size_t v;
+        int rc = label_of(p, path, lpath, row0 + r, NULL, y[r], &v);
+
+        if (rc != 0)
+            return rc;
+        y[r] = (int32_t)v;
+    }
+    for (size_t r = 0; r < n; r += sizeof(b)) {
+        size_t m = n - r < sizeof(b) ? n - r : sizeof(b);
+
+        for (size_t i = 0; i < m; i++)
+            b[i] = (uint8_t)y[r + i];
+        p->ycrc = (uint32_t)crc32_z(p->ycrc, b, m);
+    }
+    return 0;
+}
+
 /*
  * Read a file's first `limit` rows (0: all) and no more: the rest of its
- * features is never read (nor inflated).  Labels kept apart from the
+ * features is never decoded (nor decompressed).  Labels kept apart from the
  * features (IDX and .npy labels files, an .npz's y.npy) are read to the
- * end all the same, as mlp_dataset_load reads --data's: the class count
- * comes from all of them.  A CSV's labels are in its rows: its classes
- * are those of the rows read, and its total is the rows read.
+ * end all the same: the class count comes from all of them.  A CSV's
+ * labels are in its rows: its classes are those of the rows read, and
+ * its total is the rows read.  Then the files' sums (the rest of each
+ * file is read for them, not parsed).
+ *
+ * With the row count known up front (every format but CSV) the buffers
+ * are allocated once and the rows land in them straight from the reader;
+ * a CSV's rows go through a chunk, the buffers doubling, cut to size at
+ * the end.
  */
 static int load_part(const mlp_dataset_files_t *f, const char *path,
                      const char *lpath, size_t limit, part_t *p)
@@ -178,9 +219,10 @@ static int load_part(const mlp_dataset_files_t *f, const char *path,
     void *cx = NULL;
     int32_t *cy = NULL;
     size_t cap = 0, got, es, chunk, want;
-    int rc;
+    int known, rc;
 
     p->path = path;
+    p->ycrc = (uint32_t)crc32(0L, Z_NULL, 0);
     if ((rc = mlp_table_open(&to, &t)) != 0)
         goto out;
     p->format = mlp_table_format(t);
@@ -193,32 +235,42 @@ static int load_part(const mlp_dataset_files_t *f, const char *path,
      * CHUNK_BYTES of features, or one row). */
     chunk = CHUNK_BYTES / (p->dim * es);
     chunk = chunk < 1 ? 1 : chunk > CHUNK ? CHUNK : chunk;
-    if (mlp_table_rows(t) != SIZE_MAX &&
+    known = mlp_table_rows(t) != SIZE_MAX;
+    if (known &&
         (rc = grow(p, &cap, limit && limit < mlp_table_rows(t)
                                 ? limit : mlp_table_rows(t), 1)) != 0)
         goto out;
-    if ((cx = malloc(chunk * p->dim * es)) == NULL ||
+    if ((!known && (cx = malloc(chunk * p->dim * es)) == NULL) ||
         (cy = malloc(chunk * sizeof(*cy))) == NULL ||
         (p->text && (text = malloc(chunk * sizeof(*text))) == NULL)) {
         rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     do {
-        want = limit != 0 && limit - p->n < chunk ? limit - p->n : chunk;
-        if ((rc = mlp_table_next(t, want, p->u8 ? cx : NULL,
-                                 p->u8 ? NULL : cx, cy, text, &got)) != 0)
-            goto out;
-        for (size_t r = 0; r < got; r++) {
-            size_t v;
+        void *dst = known ? (char *)p->x + p->n * p->dim * es : cx;
 
-            if ((rc = label_of(p, path, lpath, p->n + r,
-                               text ? text[r] : NULL, cy[r], &v)) != 0)
-                goto out;
-            cy[r] = (int32_t)v;
-        }
-        if ((rc = grow(p, &cap, p->n + got, 0)) != 0)
+        want = limit != 0 && limit - p->n < chunk ? limit - p->n : chunk;
+        if ((rc = mlp_table_next(t, want, p->u8 ? dst : NULL,
+                                 p->u8 ? NULL : dst, cy, text, &got)) != 0)
             goto out;
-        memcpy((char *)p->x + p->n * p->dim * es, cx, got * p->dim * es);
+        if (p->text) {
+            for (size_t r = 0; r < got; r++) {
+                size_t v;
+
+                if ((rc = label_of(p, path, lpath, p->n + r, text[r], 0,
+                                   &v)) != 0)
+                    goto out;
+                cy[r] = (int32_t)v;
+            }
+        } else if ((rc = labels_of(p, path, lpath, p->n, cy, got)) != 0) {
+            goto out;
+        }
+        if (!known) {
+            if ((rc = grow(p, &cap, p->n + got, 0)) != 0)
+                goto out;
+            memcpy((char *)p->x + p->n * p->dim * es, cx,
+                   got * p->dim * es);
+        }
         for (size_t r = 0; r < got; r++)
             p->y[p->n + r] = (uint8_t)cy[r];
         p->n += got;
@@ -227,19 +279,23 @@ static int load_part(const mlp_dataset_files_t *f, const char *path,
     /* Stopped at the limit: the labels kept apart, to the end. */
     if (got == want && mlp_table_labels_apart(t)) {
         do {
-            if ((rc = mlp_table_next_labels(t, chunk, cy, &got)) != 0)
+            if ((rc = mlp_table_next_labels(t, chunk, cy, &got)) != 0 ||
+                (rc = labels_of(p, path, lpath, p->total, cy, got)) != 0)
                 goto out;
-            for (size_t r = 0; r < got; r++) {
-                size_t v;
-
-                if ((rc = label_of(p, path, lpath, p->total + r, NULL, cy[r],
-                                   &v)) != 0)
-                    goto out;
-            }
             p->total += got;
         } while (got == chunk);
     }
-    rc = 0;
+    /* A CSV's rows: the buffers cut to what was read. */
+    if (!known && cap > p->n && p->n > 0) {
+        void *x = realloc(p->x, p->n * p->dim * es);
+        uint8_t *y = realloc(p->y, p->n);
+
+        p->x = x != NULL ? x : p->x;
+        p->y = y != NULL ? y : p->y;
+    }
+    if (!mlp_table_labels_apart(t))
+        p->ycrc = 0;
+    rc = mlp_table_file_sums(t, p->size, p->crc);
 out:
     mlp_table_close(t);
     free(cx);
@@ -298,22 +354,16 @@ static int train_classes(mlp_dataset_t *ds, part_t *p)
     return 0;
 }
 
-/* Map the test split's labels onto the training classes; `why` ends a
- * message about a class the training rows lack. */
+/* Map the test split's text labels onto the training classes; `why`
+ * ends a message about a class the training rows lack. */
 static int test_classes(const mlp_dataset_t *ds,
                         const char (*names)[MLP_CLASS_NAME_MAX], part_t *p,
                         const char *lpath, const char *why)
 {
     size_t map[MLP_DATASET_MAX_CLASSES];
 
-    if (!p->text) {
-        if (p->total > 0 && p->maxlab >= ds->nclasses)
-            return mlp_error_set(MLP_EINVAL, "%s: label %zu is not below "
-                                 "the class count %zu (of the training "
-                                 "data)", lpath ? lpath : p->path,
-                                 p->maxlab, ds->nclasses);
+    if (!p->text) /* integer labels: checked as they were read */
         return 0;
-    }
     for (size_t i = 0; i < p->names.n; i++) {
         const char *s = p->names.v[i];
         size_t v;
@@ -352,13 +402,17 @@ static void set_split(mlp_split_t *s, const part_t *p)
     s->labels = p->y;
 }
 
-static void file_info(mlp_file_info_t *fi, const char *path)
+/* The entries of a split's features and labels files. */
+static void file_info(mlp_file_info_t *fi, const char *path,
+                      const char *lpath, const part_t *p)
 {
-    struct stat st;
-
-    snprintf(fi->path, sizeof(fi->path), "%s", path ? path : "");
-    fi->size = path != NULL && stat(path, &st) == 0 ? (uint64_t)st.st_size
-                                                    : 0;
+    snprintf(fi[0].path, sizeof(fi[0].path), "%s", path ? path : "");
+    snprintf(fi[1].path, sizeof(fi[1].path), "%s",
+             lpath ? lpath : path ? path : "");
+    for (int i = 0; i < 2; i++) {
+        fi[i].size = p->size[i];
+        fi[i].crc = p->crc[i];
+    }
 }
 
 int mlp_dataset_load_files(const mlp_dataset_files_t *f,
@@ -366,7 +420,7 @@ int mlp_dataset_load_files(const mlp_dataset_files_t *f,
 {
     mlp_dataset_t *ds = NULL;
     part_t tr = {0}, te = {0};
-    char why[4200] = "";
+    char why[4200] = "", bound[4200];
     int rc;
 
     *out = NULL;
@@ -375,7 +429,6 @@ int mlp_dataset_load_files(const mlp_dataset_files_t *f,
                              "--train FILE");
     if ((ds = calloc(1, sizeof(*ds))) == NULL)
         return mlp_error_set(MLP_ENOMEM, "cannot allocate a dataset");
-    ds->from_files = 1;
     if (f->train != NULL) {
         if ((rc = load_part(f, f->train, f->train_labels, f->limit_train,
                             &tr)) != 0)
@@ -399,8 +452,26 @@ int mlp_dataset_load_files(const mlp_dataset_files_t *f,
                    f->nclasses * sizeof(*f->names));
         }
     }
+    /* Integer test labels: each below the class count, as it is read. */
+    te.nclasses = ds->nclasses;
+    if (f->train == NULL)
+        snprintf(bound, sizeof(bound), "(the model's)");
+    else
+        snprintf(bound, sizeof(bound), "(the largest training label in "
+                 "%.4000s is %zu)", f->train_labels ? f->train_labels
+                                                    : f->train, tr.maxlab);
+    te.why = bound;
     if ((rc = load_part(f, f->test, f->test_labels, f->limit_test, &te)) != 0)
         goto out;
+    /* Two image files: the same shape (a 28x28 model is not a 14x56 one,
+     * whatever their widths). */
+    if (f->train != NULL && tr.rows > 0 && te.rows > 0 &&
+        (tr.rows != te.rows || tr.cols != te.cols)) {
+        rc = mlp_error_set(MLP_EINVAL, "%s has %zux%zu images but %s has "
+                           "%zux%zu", f->train, tr.rows, tr.cols, f->test,
+                           te.rows, te.cols);
+        goto out;
+    }
     if (f->train != NULL && te.dim != tr.dim) {
         rc = mlp_error_set(MLP_EINVAL, "%s has %zu features per sample but "
                            "%s has %zu", f->test, te.dim, f->train, tr.dim);
@@ -447,12 +518,11 @@ int mlp_dataset_load_files(const mlp_dataset_files_t *f,
     ds->own_y[1] = te.y;
     tr.x = te.x = NULL;
     tr.y = te.y = NULL;
-    file_info(&ds->files[MLP_FILE_TRAIN_IMAGES], f->train);
-    file_info(&ds->files[MLP_FILE_TRAIN_LABELS],
-              f->train_labels ? f->train_labels : f->train);
-    file_info(&ds->files[MLP_FILE_TEST_IMAGES], f->test);
-    file_info(&ds->files[MLP_FILE_TEST_LABELS],
-              f->test_labels ? f->test_labels : f->test);
+    ds->test_labels_crc = te.ycrc;
+    file_info(&ds->files[MLP_FILE_TRAIN_IMAGES], f->train, f->train_labels,
+              &tr);
+    file_info(&ds->files[MLP_FILE_TEST_IMAGES], f->test, f->test_labels,
+              &te);
     *out = ds;
     ds = NULL;
     rc = 0;

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "config.h"
 #include "mlptrain/options.h"
@@ -224,14 +223,10 @@ int mlp_eval_predict(mlp_net_t *net, const mlp_split_t *split, size_t n,
 
 int mlp_eval_is_fashion_mnist(const mlp_dataset_t *ds)
 {
-    const mlp_idx_t *tel;
-
     if (ds == NULL || ds->nclasses != 10 || ds->rows != 28 || ds->cols != 28)
         return 0;
-    tel = &ds->idx[MLP_FILE_TEST_LABELS];
-    if (tel->data == NULL || tel->count != 10000)
-        return 0;
-    return crc32(0L, tel->data, (uInt)tel->count) == FASHION_TEST_LABELS_CRC;
+    return ds->test_total == 10000 &&
+           ds->test_labels_crc == FASHION_TEST_LABELS_CRC;
 }
 
 void mlp_class_names_free(mlp_class_names_t *cn)

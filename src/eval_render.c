@@ -239,19 +239,35 @@ void mlp_eval_print_text(FILE *out, const char *model,
 
 /* ---- predict ------------------------------------------------------- */
 
+/*
+ * Value j of sample i as a gray level in [0, 255]: a byte as it is; a
+ * decoded value (the loader's output that --show-train shows, a split of
+ * features with its transform) as the model sees it, 0 to 1, scaled.
+ */
+static double gray(const mlp_split_t *s, size_t i, size_t j)
+{
+    double v;
+
+    if (s->features == NULL)
+        return s->images[i * s->dim + j];
+    v = ((double)s->features[i * s->dim + j] - s->shift[j]) * s->scale[j];
+    return v <= 0.0 ? 0.0 : v >= 1.0 ? 255.0 : v * 255.0;
+}
+
 /* Terminal rendering: two pixel rows per character, 10 levels. */
 static const char ramp[] = " .:-=+*#%@";
 
-static char shade(const uint8_t *img, size_t rows, size_t cols, size_t line,
-                  size_t x)
+static char shade(const mlp_split_t *s, size_t i, size_t rows, size_t cols,
+                  size_t line, size_t x)
 {
-    unsigned v = img[2 * line * cols + x], k = 1;
+    double v = gray(s, i, 2 * line * cols + x);
+    unsigned k = 1;
 
     if (2 * line + 1 < rows) {
-        v += img[(2 * line + 1) * cols + x];
+        v += gray(s, i, (2 * line + 1) * cols + x);
         k = 2;
     }
-    return ramp[(v / k) * 10 / 256];
+    return ramp[(unsigned)(v / k) * 10 / 256];
 }
 
 /*
@@ -338,11 +354,10 @@ void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds,
         }
         for (size_t y = 0; y < lines; y++) {
             for (size_t i = first; i < end; i++) {
-                const uint8_t *img = shown->images + i * shown->dim;
                 size_t x = 0;
 
                 for (; x < cols; x++)
-                    line_putc(&l, shade(img, rows, cols, y, x));
+                    line_putc(&l, shade(shown, i, rows, cols, y, x));
                 for (; x < w + 2; x++)
                     line_putc(&l, ' ');
             }
@@ -390,7 +405,6 @@ int mlp_predict_png(const char *path, const mlp_dataset_t *ds,
     fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n",
             cols - 1, rows - 1);
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *img = shown->images + i * shown->dim;
         size_t r = i / 10, c = i % 10;
         double x0 = PAD + (double)c * CELL_W + (CELL_W - iw) / 2;
         double y0 = PAD + 22 + (double)r * row_h + CAP_H;
@@ -399,7 +413,7 @@ int mlp_predict_png(const char *path, const mlp_dataset_t *ds,
         fprintf(f, "$img%zu << EOD\n", i);
         for (size_t y = 0; y < rows; y++)
             for (size_t x = 0; x < cols; x++)
-                fprintf(f, "%u%c", img[y * cols + x],
+                fprintf(f, "%.6g%c", gray(shown, i, y * cols + x),
                         x + 1 < cols ? ' ' : '\n');
         fputs("EOD\n", f);
         fprintf(f,

@@ -4,9 +4,12 @@
  *
  * Layers: raw bytes (the fd opened by infile, a memory buffer, or a libzip
  * member) land in `raw`; when the raw bytes start with the gzip magic they
- * are inflated into `buf`, else copied.  Readers consume `buf`.  libzip
- * reads the archive's fd itself (zip_fdopen); the fd comes from
- * mlp_infile_open, so only regular files are ever opened.
+ * are inflated, else copied: into `buf` for a peek, straight into the
+ * reader's buffer for a read (what `buf` holds first); a large read of a
+ * plain file skips `raw` too.  The bytes read from a file's fd are summed
+ * (crc32) as they pass, for mlp_input_file_sum.  libzip reads the
+ * archive's fd itself (zip_fdopen); the fd comes from mlp_infile_open, so
+ * only regular files are ever opened.
  *
  * Non-goals: seeking, writing, zip archives other than NumPy's .npz layout
  * (one file per member; encrypted members are refused by libzip).
@@ -27,6 +30,7 @@
 
 struct mlp_input {
     char name[4200];
+    char path[4096];           /* the file on disk (a member's archive) */
     int fd;                    /* -1: not a file */
     const uint8_t *mem;        /* memory input */
     size_t mem_len, mem_pos;
@@ -34,6 +38,9 @@ struct mlp_input {
     zip_file_t *zf;
     int is_zip;                /* raw bytes start with PK\3\4 */
     uint64_t raw_size;         /* the raw bytes in all */
+    uint64_t fd_read;          /* bytes read from fd so far */
+    uint32_t fd_crc;           /* their crc32 */
+    int summed;                /* mlp_input_file_sum ran: no more reads */
     int gz;                    /* inflating */
     int z_live;                /* z initialised */
     int z_done;                /* the last member ended */
@@ -46,6 +53,18 @@ struct mlp_input {
     int eof;                   /* no more bytes after buf */
     uint64_t produced, consumed;
 };
+
+/* Read up to n bytes of the file, summing them (mlp_input_file_sum). */
+static int fd_read(mlp_input_t *in, uint8_t *dst, size_t n, size_t *got)
+{
+    int rc;
+
+    if ((rc = mlp_infile_read(in->fd, in->path, dst, n, got)) != 0)
+        return rc;
+    in->fd_crc = (uint32_t)crc32_z(in->fd_crc, dst, *got);
+    in->fd_read += *got;
+    return 0;
+}
 
 /* Refill `raw` (keeping what is unread). */
 static int raw_fill(mlp_input_t *in)
@@ -63,8 +82,8 @@ static int raw_fill(mlp_input_t *in)
     if (in->rlen == RAW_SIZE)
         return 0;
     if (in->fd >= 0) {
-        if ((rc = mlp_infile_read(in->fd, in->name, in->raw + in->rlen,
-                                  RAW_SIZE - in->rlen, &got)) != 0)
+        if ((rc = fd_read(in, in->raw + in->rlen, RAW_SIZE - in->rlen,
+                          &got)) != 0)
             return rc;
     } else if (in->zf != NULL) {
         zip_int64_t n = zip_fread(in->zf, in->raw + in->rlen,
@@ -94,7 +113,23 @@ static int produce(mlp_input_t *in, uint8_t *dst, size_t n, size_t *got)
     int rc;
 
     *got = 0;
+    if (in->summed)
+        return mlp_error_set(MLP_EINVAL, "%s: read after its checksum",
+                             in->name);
     while (*got < n) {
+        /* Plain bytes of a file, a large read, nothing buffered: straight
+         * into the caller's buffer, without the copy through `raw`. */
+        if (!in->gz && in->fd >= 0 && in->rpos == in->rlen &&
+            !in->raw_eof && n - *got >= RAW_SIZE) {
+            size_t k;
+
+            if ((rc = fd_read(in, dst + *got, n - *got, &k)) != 0)
+                return rc;
+            if (k < n - *got)
+                in->raw_eof = 1;
+            *got += k;
+            continue;
+        }
         if (in->rpos == in->rlen && (rc = raw_fill(in)) != 0)
             return rc;
         if (!in->gz) {
@@ -172,7 +207,9 @@ static int alloc(const char *name, mlp_input_t **out)
         return mlp_error_set(MLP_ENOMEM, "cannot allocate a reader for '%s'",
                              name);
     in->fd = -1;
+    in->fd_crc = (uint32_t)crc32(0L, Z_NULL, 0);
     snprintf(in->name, sizeof(in->name), "%s", name);
+    snprintf(in->path, sizeof(in->path), "%s", name);
     *out = in;
     return 0;
 }
@@ -272,6 +309,7 @@ int mlp_input_open_member(const char *path, const char *member,
     snprintf(full, sizeof(full), "%s (%s)", path, member);
     if ((rc = alloc(full, &in)) != 0)
         return rc;
+    snprintf(in->path, sizeof(in->path), "%s", path);
     if ((rc = mlp_infile_open(path, &fd, &size)) != 0)
         goto fail;
     if ((in->zip = zip_fdopen(fd, ZIP_RDONLY, &zerr)) == NULL) {
@@ -388,6 +426,51 @@ uint64_t mlp_input_max_bytes(const mlp_input_t *in)
 int mlp_input_size_exact(const mlp_input_t *in)
 {
     return !in->gz;
+}
+
+/*
+ * The rest of the file is read into `raw`, which the input no longer
+ * needs: it cannot be read after this.  A member's archive is read whole
+ * through a descriptor of its own (libzip reads it by random access).
+ */
+int mlp_input_file_sum(mlp_input_t *in, uint64_t *size, uint32_t *crc)
+{
+    uint64_t want = in->raw_size;
+    size_t got;
+    int rc;
+
+    *size = 0;
+    *crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    in->summed = 1;
+    in->rpos = in->rlen = 0;
+    in->raw_eof = 1;
+    if (in->mem != NULL || (in->fd < 0 && in->zip == NULL)) {
+        *size = in->mem_len;
+        *crc = (uint32_t)crc32_z(*crc, in->mem, in->mem_len);
+        return 0;
+    }
+    if (in->fd < 0) {
+        in->fd_read = 0;
+        in->fd_crc = *crc;
+        if ((rc = mlp_infile_open(in->path, &in->fd, &want)) != 0)
+            return rc;
+    }
+    do {
+        if ((rc = fd_read(in, in->raw, RAW_SIZE, &got)) != 0)
+            return rc;
+    } while (got == RAW_SIZE);
+    if (in->zip != NULL) {
+        close(in->fd);
+        in->fd = -1;
+    }
+    if (in->fd_read != want)
+        return mlp_error_set(MLP_EIO, "cannot read '%s': it changed size "
+                             "while it was read (%llu bytes, then %llu)",
+                             in->path, (unsigned long long)want,
+                             (unsigned long long)in->fd_read);
+    *size = in->fd_read;
+    *crc = in->fd_crc;
+    return 0;
 }
 
 void mlp_input_close(mlp_input_t *in)

@@ -50,10 +50,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <pthread.h>
 
+#include "mlptrain/clock.h"
 #include "mlptrain/error.h"
 #include "mlptrain/faults.h"
 #include "mlptrain/fold.h"
@@ -103,7 +103,7 @@ struct mlp_loader {
     /* Consumer's thread only. */
     uint64_t cseq;             /* next sequence to hand out */
     unsigned char *held;       /* (nslots) slot handed out, not released */
-    uint64_t wait_ns;
+    double waited;             /* seconds in mlp_loader_next (clock.h) */
 };
 
 typedef struct {
@@ -590,7 +590,7 @@ int mlp_loader_next(mlp_loader_t *ld, mlp_batch_t *b)
 {
     mlp_slot_t *slot;
     batch_pos_t pos;
-    uint64_t waited = 0;
+    double waited = 0.0;
     int rc;
 
     b->slot_ = NULL;
@@ -608,18 +608,15 @@ int mlp_loader_next(mlp_loader_t *ld, mlp_batch_t *b)
      * cseq - nslots was released. */
     if (ld->nworkers == 0) {
         /* Decoding on the consumer's thread is time it waits for data. */
-        struct timespec t0, t1;
+        double t0 = mlp_clock_now();
 
-        clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = produce(ld, ld->cseq);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        ld->wait_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
-                       (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+        ld->waited += mlp_clock_now() - t0;
         if (rc != 0)
             return consumer_error(ld, rc);
     }
     rc = mlp_ring_acquire(ld->ring, ld->cseq, &slot, &waited);
-    ld->wait_ns += waited;
+    ld->waited += waited;
     if (rc != 0)
         return consumer_error(ld, rc);
     if (slot->user_int != 0) {
@@ -656,9 +653,9 @@ void mlp_loader_release(mlp_loader_t *ld, mlp_batch_t *b)
     b->slot_ = NULL;
 }
 
-uint64_t mlp_loader_wait_ns(const mlp_loader_t *ld)
+double mlp_loader_wait_seconds(const mlp_loader_t *ld)
 {
-    return ld->wait_ns;
+    return ld->waited;
 }
 
 size_t mlp_loader_nslots(unsigned workers, size_t slots)

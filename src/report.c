@@ -433,7 +433,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                      cfg->normalize == MLP_NORM_AUTO
                          ? "standard"
                          : mlp_norm_names[cfg->normalize]);
-        else if (ds->from_files && !ds->image)
+        else if (!ds->image)
             snprintf(dims, sizeof(dims), "%zu features (bytes / 255)",
                      ds->rows * ds->cols);
         else

@@ -25,10 +25,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <pthread.h>
 
+#include "mlptrain/clock.h"
 #include "mlptrain/error.h"
 #include "mlptrain/ring.h"
 
@@ -64,14 +64,6 @@ struct mlp_ring {
 static int thread_error(const char *call, int err)
 {
     return mlp_error_set(MLP_ETHREAD, "ring: %s: %s", call, strerror(err));
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static ring_slot_t *slot_of(mlp_slot_t *slot)
@@ -274,15 +266,15 @@ void mlp_ring_publish(mlp_ring_t *ring, mlp_slot_t *slot)
 }
 
 int mlp_ring_acquire(mlp_ring_t *ring, uint64_t seq, mlp_slot_t **slot,
-                     uint64_t *wait_ns)
+                     double *waited)
 {
     ring_slot_t *s = &ring->slots[seq % ring->nslots];
-    uint64_t t0 = 0;
+    double t0 = 0.0;
     int rc, err, blocked = 0;
 
     *slot = NULL;
-    if (wait_ns != NULL)
-        *wait_ns = 0;
+    if (waited != NULL)
+        *waited = 0.0;
     if ((err = pthread_mutex_lock(&ring->mu)) != 0)
         return thread_error("pthread_mutex_lock", err);
     for (;;) {
@@ -294,7 +286,7 @@ int mlp_ring_acquire(mlp_ring_t *ring, uint64_t seq, mlp_slot_t **slot,
         }
         if (!blocked) {
             blocked = 1;
-            t0 = now_ns();
+            t0 = mlp_clock_now();
         }
         ring->cwaiting = 1;
         ring->cwant = seq;
@@ -306,8 +298,8 @@ int mlp_ring_acquire(mlp_ring_t *ring, uint64_t seq, mlp_slot_t **slot,
         }
     }
     pthread_mutex_unlock(&ring->mu);
-    if (blocked && wait_ns != NULL)
-        *wait_ns = now_ns() - t0;
+    if (blocked && waited != NULL)
+        *waited = mlp_clock_now() - t0;
     return rc;
 }
 

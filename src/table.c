@@ -1,9 +1,8 @@
 /*
  * table: format detection and one row-wise reader over IDX, .npy, .npz and
  * CSV files (see table.h).  The formats' own modules do the parsing
- * (npy.c, csv.c); IDX is read here as a stream (idx.c parses whole
- * buffers), with the same rules: type 0x08, 1 to 4 dimensions, no bytes
- * after the data.
+ * (idx.c, npy.c, csv.c); this one chooses among them, pairs features with
+ * their labels and keeps the rows of both in step.
  *
  * Non-goals: writing any format; guessing a format from a file name.
  */
@@ -24,8 +23,13 @@ struct mlp_table {
     mlp_table_opts_t o;
     mlp_format_t fmt;
     mlp_input_t *fx, *fy;   /* features, labels */
+    mlp_input_t *xin;       /* the features' input, also when the CSV
+                               reader owns it (for the file's sum) */
+    int y_own_file;         /* fy is a file of its own (not a member of
+                               the features' archive) */
     mlp_csv_t *csv;
     mlp_npy_header_t hx, hy;
+    mlp_idx_header_t ix, iy;
     lab_kind_t lab;
     int u8;
     size_t dim, n, rows, cols, done;
@@ -38,47 +42,6 @@ const char *mlp_table_format_name(mlp_format_t f)
     static const char *const names[] = {"IDX", ".npy", ".npz", "CSV"};
 
     return f <= MLP_FORMAT_CSV ? names[f] : "?";
-}
-
-/* Read an IDX header (checked by idx.c's mlp_idx_parse_header): *nd
- * dimensions into dims.  The data it declares must be within IDX's cap
- * and what the input can hold, before anything is sized by it. */
-static int idx_header(mlp_input_t *in, unsigned *nd, size_t dims[4])
-{
-    uint64_t left;
-    uint8_t h[4 + 4 * MLP_IDX_MAX_DIMS];
-    size_t got, more = 0, hdr, total;
-    mlp_idx_t r;
-    int rc;
-
-    if ((rc = mlp_input_read(in, h, 4, &got)) != 0)
-        return rc;
-    if (got == 4 && h[3] >= 1 && h[3] <= MLP_IDX_MAX_DIMS &&
-        (rc = mlp_input_read(in, h + 4, 4 * (size_t)h[3], &more)) != 0)
-        return rc;
-    if ((rc = mlp_idx_parse_header(h, got + more, mlp_input_name(in), &r,
-                                   &hdr, &total)) != 0)
-        return rc;
-    left = mlp_input_max_bytes(in) > mlp_input_offset(in)
-               ? mlp_input_max_bytes(in) - mlp_input_offset(in) : 0;
-    if (total > MLP_IDX_MAX_DATA)
-        return mlp_error_set(MLP_EFORMAT, "%s: the IDX header declares %zu "
-                             "bytes of data; at most %llu",
-                             mlp_input_name(in), total,
-                             (unsigned long long)MLP_IDX_MAX_DATA);
-    if (total > left)
-        return mlp_error_set(MLP_EFORMAT, "%s: %s: the IDX header declares "
-                             "%zu bytes of data, the file %s %llu",
-                             mlp_input_name(in),
-                             mlp_input_size_exact(in) ? "truncated"
-                                                      : "too short",
-                             total, mlp_input_size_exact(in)
-                                        ? "holds" : "can inflate to at most",
-                             (unsigned long long)left);
-    *nd = r.ndims;
-    for (unsigned i = 0; i < r.ndims; i++)
-        dims[i] = r.dims[i];
-    return 0;
 }
 
 /* The format of an input's (decompressed) first bytes. */
@@ -102,31 +65,32 @@ static int sniff(mlp_input_t *in, mlp_format_t *f)
                              "numpy.savez_compressed)", mlp_input_name(in));
     if (got == 6 && memcmp(p, MLP_NPY_MAGIC, 6) == 0)
         *f = MLP_FORMAT_NPY;
-    else if (got >= 4 && p[0] == 0 && p[1] == 0 && p[2] == 0x08)
-        *f = MLP_FORMAT_IDX;
+    else if (got >= 2 && p[0] == 0 && p[1] == 0)
+        *f = MLP_FORMAT_IDX; /* idx.c judges the type and the rest (a CSV
+                                never starts with a NUL byte) */
     else
         *f = MLP_FORMAT_CSV;
     return 0;
 }
 
+/* The labels file, its input opened by the caller (t->fy). */
 static int open_labels(mlp_table_t *t, const char *path)
 {
     mlp_format_t f;
-    size_t dims[4];
-    unsigned nd;
     size_t n;
     int rc;
 
-    if ((rc = mlp_input_open(path, &t->fy)) != 0 ||
-        (rc = sniff(t->fy, &f)) != 0)
+    if ((rc = sniff(t->fy, &f)) != 0)
         return rc;
+    t->y_own_file = 1;
     if (f == MLP_FORMAT_IDX) {
-        if ((rc = idx_header(t->fy, &nd, dims)) != 0)
+        if ((rc = mlp_idx_read_header(t->fy, &t->iy)) != 0)
             return rc;
-        if (nd != 1)
+        if (t->iy.ndims != 1)
             return mlp_error_set(MLP_EFORMAT, "%s: labels must have 1 "
-                                 "dimension; the IDX file has %u", path, nd);
-        n = dims[0];
+                                 "dimension; the IDX file has %u", path,
+                                 t->iy.ndims);
+        n = t->iy.count;
         t->lab = LAB_IDX;
     } else if (f == MLP_FORMAT_NPY) {
         if ((rc = mlp_npy_read_header(t->fy, &t->hy)) != 0)
@@ -168,50 +132,52 @@ static int open_npy(mlp_table_t *t)
     return 0;
 }
 
-int mlp_table_open(const mlp_table_opts_t *o, mlp_table_t **out)
+/*
+ * The headers, over the features' input t->fx (opened by the caller) and,
+ * with labels wanted, the labels' input: over a buffer (mem), `fy`, else
+ * the labels file or member named in the options.
+ */
+static int open_inputs(mlp_table_t *t, int mem, mlp_input_t *fy)
 {
-    mlp_table_t *t = calloc(1, sizeof(*t));
-    size_t dims[4];
-    unsigned nd;
+    const mlp_table_opts_t *o = &t->o;
     int rc;
 
-    *out = NULL;
-    if (t == NULL)
-        return mlp_error_set(MLP_ENOMEM, "cannot allocate a reader");
-    t->o = *o;
-    if ((rc = mlp_input_open(o->path, &t->fx)) != 0 ||
-        (rc = sniff(t->fx, &t->fmt)) != 0)
-        goto fail;
+    t->xin = t->fx;
+    if ((rc = sniff(t->fx, &t->fmt)) != 0)
+        return rc;
     switch (t->fmt) {
     case MLP_FORMAT_IDX:
-        if ((rc = idx_header(t->fx, &nd, dims)) != 0)
-            goto fail;
-        if (nd < 2) {
-            rc = mlp_error_set(MLP_EFORMAT, "%s: a features IDX file needs "
-                               "2 or more dimensions (samples, ...); this "
-                               "one has 1 (a labels file?)", o->path);
-            goto fail;
-        }
+        if ((rc = mlp_idx_read_header(t->fx, &t->ix)) != 0)
+            return rc;
+        if (t->ix.ndims < 2)
+            return mlp_error_set(MLP_EFORMAT, "%s: a features IDX file "
+                                 "needs 2 or more dimensions (samples, "
+                                 "...); this one has 1 (a labels file?)",
+                                 o->path);
         t->u8 = 1;
-        t->n = dims[0];
-        t->dim = 1;
-        for (unsigned i = 1; i < nd; i++)
-            t->dim *= dims[i];
-        if (nd == 3) {
-            t->rows = dims[1];
-            t->cols = dims[2];
+        t->n = t->ix.count;
+        t->dim = t->ix.item_size;
+        if (t->ix.ndims == 3) {
+            t->rows = t->ix.dims[1];
+            t->cols = t->ix.dims[2];
         }
         break;
     case MLP_FORMAT_NPY:
         if ((rc = open_npy(t)) != 0)
-            goto fail;
+            return rc;
         break;
     case MLP_FORMAT_NPZ:
+        if (mem)
+            return mlp_error_set(MLP_EFORMAT, "%s: a zip archive (.npz) is "
+                                 "read from a file, not a buffer",
+                                 mlp_input_name(t->fx));
         mlp_input_close(t->fx);
-        t->fx = NULL;
-        if ((rc = mlp_input_open_member(o->path, "x.npy", &t->fx)) != 0 ||
-            (rc = open_npy(t)) != 0)
-            goto fail;
+        t->fx = t->xin = NULL;
+        if ((rc = mlp_input_open_member(o->path, "x.npy", &t->fx)) != 0)
+            return rc;
+        t->xin = t->fx;
+        if ((rc = open_npy(t)) != 0)
+            return rc;
         break;
     case MLP_FORMAT_CSV: {
         mlp_csv_opts_t co = o->csv;
@@ -220,53 +186,99 @@ int mlp_table_open(const mlp_table_opts_t *o, mlp_table_t **out)
             co.no_label = 1;
         rc = mlp_csv_open(t->fx, &co, &t->csv);
         t->fx = NULL; /* the CSV reader owns (and closed) it */
-        if (rc != 0)
-            goto fail;
+        if (rc != 0) {
+            t->xin = NULL;
+            return rc;
+        }
         t->dim = mlp_csv_features(t->csv);
         t->n = SIZE_MAX;
         t->lab = o->want_labels ? LAB_CSV : LAB_NONE;
         break;
     }
     }
-    if (t->dim > MLP_TABLE_MAX_FEATURES) {
-        rc = mlp_error_set(MLP_EFORMAT, "%s: %zu features per sample; at "
-                           "most %zu (the widest layer a net may have)",
-                           o->path, t->dim, (size_t)MLP_TABLE_MAX_FEATURES);
-        goto fail;
+    if (t->dim > MLP_TABLE_MAX_FEATURES)
+        return mlp_error_set(MLP_EFORMAT, "%s: %zu features per sample; at "
+                             "most %zu (the widest layer a net may have)",
+                             o->path, t->dim, (size_t)MLP_TABLE_MAX_FEATURES);
+    if (!o->want_labels || t->fmt == MLP_FORMAT_CSV)
+        return 0;
+    if (t->fmt == MLP_FORMAT_NPZ && o->labels_path == NULL) {
+        if ((rc = mlp_input_open_member(o->path, "y.npy", &t->fy)) != 0 ||
+            (rc = mlp_npy_read_header(t->fy, &t->hy)) != 0)
+            return rc;
+        if (t->hy.ndim != 1 || mlp_npy_is_float(t->hy.dtype))
+            return mlp_error_set(MLP_EFORMAT, "%s: labels must be an (n,) "
+                                 "integer array; y.npy has dtype '%s'",
+                                 o->path, t->hy.descr);
+        if (t->hy.n != t->n)
+            return mlp_error_set(MLP_EINVAL, "%s: y.npy has %zu labels but "
+                                 "x.npy has %zu samples", o->path, t->hy.n,
+                                 t->n);
+        t->lab = LAB_NPY;
+        return 0;
     }
-    if (o->want_labels && t->fmt != MLP_FORMAT_CSV) {
-        if (t->fmt == MLP_FORMAT_NPZ && o->labels_path == NULL) {
-            if ((rc = mlp_input_open_member(o->path, "y.npy", &t->fy)) != 0 ||
-                (rc = mlp_npy_read_header(t->fy, &t->hy)) != 0)
-                goto fail;
-            if (t->hy.ndim != 1 || mlp_npy_is_float(t->hy.dtype)) {
-                rc = mlp_error_set(MLP_EFORMAT, "%s: labels must be an (n,) "
-                                   "integer array; y.npy has dtype '%s'",
-                                   o->path, t->hy.descr);
-                goto fail;
-            }
-            if (t->hy.n != t->n) {
-                rc = mlp_error_set(MLP_EINVAL, "%s: y.npy has %zu labels but "
-                                   "x.npy has %zu samples", o->path,
-                                   t->hy.n, t->n);
-                goto fail;
-            }
-            t->lab = LAB_NPY;
-        } else if (o->labels_path == NULL) {
-            rc = mlp_error_set(MLP_EINVAL, "%s: a %s features file needs a "
-                               "labels file (--train-labels / "
-                               "--test-labels)", o->path,
-                               mlp_table_format_name(t->fmt));
-            goto fail;
-        } else if ((rc = open_labels(t, o->labels_path)) != 0) {
-            goto fail;
-        }
+    if (o->labels_path == NULL)
+        return mlp_error_set(MLP_EINVAL, "%s: a %s features file needs a "
+                             "labels file (--train-labels / --test-labels)",
+                             o->path, mlp_table_format_name(t->fmt));
+    if (mem && fy == NULL)
+        return mlp_error_set(MLP_EINVAL, "%s: no labels buffer",
+                             o->labels_path);
+    if (mem)
+        t->fy = fy;
+    else if ((rc = mlp_input_open(o->labels_path, &t->fy)) != 0)
+        return rc;
+    return open_labels(t, o->labels_path);
+}
+
+static int table_new(const mlp_table_opts_t *o, mlp_table_t **out)
+{
+    *out = calloc(1, sizeof(**out));
+    if (*out == NULL)
+        return mlp_error_set(MLP_ENOMEM, "cannot allocate a reader");
+    (*out)->o = *o;
+    return 0;
+}
+
+int mlp_table_open(const mlp_table_opts_t *o, mlp_table_t **out)
+{
+    mlp_table_t *t;
+    int rc;
+
+    *out = NULL;
+    if ((rc = table_new(o, &t)) != 0)
+        return rc;
+    if ((rc = mlp_input_open(o->path, &t->fx)) != 0 ||
+        (rc = open_inputs(t, 0, NULL)) != 0) {
+        mlp_table_close(t);
+        return rc;
     }
     *out = t;
     return 0;
-fail:
-    mlp_table_close(t);
-    return rc;
+}
+
+int mlp_table_open_mem(const mlp_table_opts_t *o, const uint8_t *x,
+                       size_t xlen, const uint8_t *y, size_t ylen,
+                       mlp_table_t **out)
+{
+    mlp_table_t *t;
+    mlp_input_t *fy = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = table_new(o, &t)) != 0)
+        return rc;
+    if ((rc = mlp_input_open_mem(x, xlen, o->path, &t->fx)) != 0 ||
+        (y != NULL && o->want_labels &&
+         (rc = mlp_input_open_mem(y, ylen, o->labels_path, &fy)) != 0) ||
+        (rc = open_inputs(t, 1, fy)) != 0) {
+        if (t->fy != fy)
+            mlp_input_close(fy);
+        mlp_table_close(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
 }
 
 mlp_format_t mlp_table_format(const mlp_table_t *t) { return t->fmt; }
@@ -282,38 +294,21 @@ void mlp_table_shape(const mlp_table_t *t, size_t *rows, size_t *cols)
     *cols = t->cols;
 }
 
-/* After the last row: nothing may follow. */
-static int check_end(mlp_input_t *in)
+/* After the last row of a file: nothing may follow. */
+static int check_end(mlp_input_t *in, const mlp_idx_header_t *idx)
 {
-    const uint8_t *p;
-    size_t got;
-    int rc;
-
     if (in == NULL)
         return 0;
-    if ((rc = mlp_input_peek(in, 1, &p, &got)) != 0)
-        return rc;
-    if (got > 0)
-        return mlp_error_set(MLP_EFORMAT, "%s: bytes after the data its "
-                             "header declares", mlp_input_name(in));
-    return 0;
+    return idx->ndims > 0 ? mlp_idx_check_end(in, idx)
+                          : mlp_npy_check_end(in);
 }
 
 /* Bytes of rows [row0, row0 + k) of a u8 table, into dst. */
 static int read_u8(mlp_table_t *t, size_t row0, size_t k, uint8_t *dst)
 {
-    size_t got;
-    int rc;
-
     if (t->fmt != MLP_FORMAT_IDX)
         return mlp_npy_read_u8(t->fx, &t->hx, row0, k, dst);
-    if ((rc = mlp_input_read(t->fx, dst, k * t->dim, &got)) != 0)
-        return rc;
-    if (got < k * t->dim)
-        return mlp_error_set(MLP_EFORMAT, "%s: truncated IDX data: sample "
-                             "%zu is incomplete (the header says %zu)",
-                             t->o.path, row0 + got / t->dim, t->n);
-    return 0;
+    return mlp_idx_read_rows(t->fx, &t->ix, row0, k, dst);
 }
 
 int mlp_table_labels_apart(const mlp_table_t *t)
@@ -323,26 +318,9 @@ int mlp_table_labels_apart(const mlp_table_t *t)
 
 static int read_labels(mlp_table_t *t, size_t row0, size_t k, int32_t *y)
 {
-    uint8_t b[CHUNK];
-    size_t got;
-    int rc;
-
     if (t->lab == LAB_NPY)
         return mlp_npy_read_labels(t->fy, &t->hy, row0, k, y);
-    for (size_t done = 0; done < k;) {
-        size_t m = k - done < CHUNK ? k - done : CHUNK;
-
-        if ((rc = mlp_input_read(t->fy, b, m, &got)) != 0)
-            return rc;
-        if (got < m)
-            return mlp_error_set(MLP_EFORMAT, "%s: truncated IDX labels at "
-                                 "sample %zu", mlp_input_name(t->fy),
-                                 row0 + done + got);
-        for (size_t i = 0; i < m; i++)
-            y[done + i] = b[i];
-        done += m;
-    }
-    return 0;
+    return mlp_idx_read_labels(t->fy, &t->iy, row0, k, y);
 }
 
 int mlp_table_next(mlp_table_t *t, size_t max, uint8_t *x8, float *xf,
@@ -400,8 +378,8 @@ int mlp_table_next(mlp_table_t *t, size_t max, uint8_t *x8, float *xf,
     t->ydone = t->done;
     *got = k;
     if (t->done == t->n) {
-        if ((rc = check_end(t->fx)) != 0 ||
-            (t->lab != LAB_NONE && (rc = check_end(t->fy)) != 0))
+        if ((rc = check_end(t->fx, &t->ix)) != 0 ||
+            (t->lab != LAB_NONE && (rc = check_end(t->fy, &t->iy)) != 0))
             return rc;
     }
     return 0;
@@ -422,8 +400,26 @@ int mlp_table_next_labels(mlp_table_t *t, size_t max, int32_t *y,
         return rc;
     t->ydone += k;
     *got = k;
-    if (t->ydone == t->n && (rc = check_end(t->fy)) != 0)
+    if (t->ydone == t->n && (rc = check_end(t->fy, &t->iy)) != 0)
         return rc;
+    return 0;
+}
+
+int mlp_table_file_sums(mlp_table_t *t, uint64_t size[2], uint32_t crc[2])
+{
+    int rc;
+
+    size[0] = size[1] = 0;
+    crc[0] = crc[1] = 0;
+    if (t->xin != NULL &&
+        (rc = mlp_input_file_sum(t->xin, &size[0], &crc[0])) != 0)
+        return rc;
+    if (t->lab == LAB_NONE)
+        return 0;
+    if (t->y_own_file)
+        return mlp_input_file_sum(t->fy, &size[1], &crc[1]);
+    size[1] = size[0]; /* the labels are in the features' file */
+    crc[1] = crc[0];
     return 0;
 }
 

@@ -44,6 +44,7 @@
 
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/clock.h"
+#include "mlptrain/datacfg.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
@@ -151,21 +152,11 @@ static int session_start(session_t *s)
     mlp_loader_opts_t lo;
     int rc;
 
-    memset(&lo, 0, sizeof(lo));
-    lo.train = &s->ds->train;
-    lo.test = s->ds->test.n > 0 ? &s->ds->test : NULL;
-    lo.val = s->ds->val.n > 0 ? &s->ds->val : NULL;
+    mlp_dataset_loader_opts(cfg, s->ds, &lo);
     lo.batch = s->maxb;
     lo.first_epoch = s->first;
     lo.epochs = mlp_train_last_epoch(s) - s->first + 1;
-    lo.seed = cfg->seed;
-    lo.shuffle = 1;
-    lo.workers = cfg->workers;
     lo.slots = s->slots;
-    lo.augment = cfg->augment;
-    lo.rows = s->ds->rows;
-    lo.cols = s->ds->cols;
-    lo.micro = cfg->micro;
     lo.rank = s->rank;
     lo.nranks = s->nranks;
     if ((rc = mlp_loader_create(&lo, &s->ld)) < 0)
@@ -263,7 +254,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     run_state_t *rs = &s->rs;
     double t0 = mlp_clock_now(), t_train = t0, test_loss = 0.0;
     double val_loss = 0.0;
-    uint64_t w0 = mlp_loader_wait_ns(s->ld);
+    double w0 = mlp_loader_wait_seconds(s->ld);
     size_t test_correct = 0, val_correct = 0, skip = 0, trained = 0;
     mlp_dist_stats_t ds0, ds1;
     int rc = 0, stop;
@@ -344,8 +335,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
                               : 0.0;
     st->samples_per_s =
         st->train_seconds > 0.0 ? (double)trained / st->train_seconds : 0.0;
-    st->wait_share =
-        (double)(mlp_loader_wait_ns(s->ld) - w0) * 1e-9 / st->seconds;
+    st->wait_share = (mlp_loader_wait_seconds(s->ld) - w0) / st->seconds;
     mlp_dist_stats(&ds1);
     st->ranks = s->nranks;
     st->dist_seconds = ds1.seconds - ds0.seconds;

@@ -122,7 +122,7 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
                         const mlp_dataset_t *ds, double *total)
 {
     mlp_net_mem_t nm;
-    double logical = 0, in = (double)spec->in, need, avail, data = 0;
+    double logical = 0, in = (double)spec->in, need, avail, data;
     double copies = (double)save * (1 + nstate) + (resume ? 1 + nstate : 0);
     double b = (double)maxb;
     int rc;
@@ -141,9 +141,7 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
            4.0 * (logical * copies + b * (double)spec->out +
                   b * (double)spec->in) +
            (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
-    for (int i = 0; i < MLP_NFILES; i++)
-        data += (double)ds->idx[i].count * (double)ds->idx[i].item_size;
-    data += (double)ds->val.n * (double)(ds->val.dim + 1);
+    data = mlp_dataset_bytes(ds);
     if (total != NULL)
         *total = mlp_memprobe_with_margin(need + data);
     need = mlp_memprobe_with_margin(need);
@@ -393,26 +391,23 @@ static int check_data_options(const mlp_config_t *cfg,
     char what[2 * MLP_PATH_MAX + 128];
     unsigned has = 0;
 
-    if (ds->from_files) {
-        has |= ds->format[0] == MLP_FORMAT_CSV ? MLP_DATA_CSV : 0;
-        has |= ds->format[0] == MLP_FORMAT_IDX ||
-                       ds->format[0] == MLP_FORMAT_NPY
-                   ? MLP_DATA_LABELS_FILE
-                   : 0;
-        has |= ds->format[1] == MLP_FORMAT_IDX ||
-                       ds->format[1] == MLP_FORMAT_NPY
-                   ? MLP_DATA_TEST_LABELS_FILE
-                   : 0;
+    has |= ds->format[0] == MLP_FORMAT_CSV ? MLP_DATA_CSV : 0;
+    has |= ds->format[0] == MLP_FORMAT_IDX || ds->format[0] == MLP_FORMAT_NPY
+               ? MLP_DATA_LABELS_FILE
+               : 0;
+    has |= ds->format[1] == MLP_FORMAT_IDX || ds->format[1] == MLP_FORMAT_NPY
+               ? MLP_DATA_TEST_LABELS_FILE
+               : 0;
+    if (cfg->train_path[0] != '\0')
         snprintf(what, sizeof(what), "'%s' is %s, '%s' is %s, with %s",
                  cfg->train_path, mlp_table_format_name(ds->format[0]),
                  cfg->test_path, mlp_table_format_name(ds->format[1]),
                  ds->image  ? "images"
                  : ds->real ? "real features"
                             : "byte features");
-    } else {
-        snprintf(what, sizeof(what), "the data in '%s' is IDX images",
-                 cfg->data_dir);
-    }
+    else /* --data DIR: its files are IDX */
+        snprintf(what, sizeof(what), "the data in '%s' is IDX %s",
+                 cfg->data_dir, ds->image ? "images" : "byte features");
     has |= ds->real ? MLP_DATA_REAL : 0;
     has |= ds->image ? MLP_DATA_IMAGES : 0;
     return mlp_config_check_data(cfg, has, what);

@@ -109,6 +109,7 @@ START_TEST(test_load_synthetic)
     tu_fill_samples(img, lab, 20, 12, 7, 42, 1);
     ck_assert_mem_eq(ds->test.images, img, 20 * 12);
     ck_assert_mem_eq(ds->test.labels, lab, 20);
+    ck_assert_uint_eq(ds->test_labels_crc, (uint32_t)crc32(0, lab, 20));
 
     /* Provenance: the path read, its size and CRC on disk. */
     for (int f = 0; f < MLP_NFILES; f++) {
@@ -154,8 +155,8 @@ START_TEST(test_plain_before_gz)
     remove_file(dir, "train-labels-idx1-ubyte");
     remove_file(dir, "train-images-idx3-ubyte.gz");
     ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
-    ck_assert_msg_has("has 30 images but");
-    ck_assert_msg_has("train-labels-idx1-ubyte.gz has 20 labels");
+    ck_assert_msg_has("train-labels-idx1-ubyte.gz has 20 labels but");
+    ck_assert_msg_has("train-images-idx3-ubyte has 30 samples");
     ck_assert_ptr_null(ds);
     tu_rmtree(dir);
 }
@@ -178,6 +179,10 @@ START_TEST(test_limits)
     ck_assert_mem_eq(ds->train.labels, all->train.labels, 10);
     ck_assert_mem_eq(ds->test.images, all->test.images, 3 * 25);
     ck_assert_mem_eq(ds->test.labels, all->test.labels, 3);
+    /* Every label counts in the test labels' sum, whatever the limit. */
+    ck_assert_uint_eq(ds->test_labels_crc, all->test_labels_crc);
+    ck_assert_uint_eq(all->test_labels_crc,
+                      (uint32_t)crc32(0, all->test.labels, 15));
     mlp_dataset_destroy(ds);
 
     /* Larger than the file: all of it. */
@@ -277,6 +282,26 @@ START_TEST(test_fashion_mnist)
     ck_assert_uint_eq(ds->test.n, 500);
     ck_assert_uint_eq(ds->train_total, 60000);
     ck_assert_uint_eq(ds->nclasses, 10);
+    /* The test set is known by its labels' sum (eval.h): the same with
+     * --data and with the files given as --test (a model's classes). */
+    {
+        mlp_dataset_files_t f;
+        mlp_dataset_t *t;
+
+        memset(&f, 0, sizeof(f));
+        f.test = FASHION_DIR "/t10k-images-idx3-ubyte.gz";
+        f.test_labels = FASHION_DIR "/t10k-labels-idx1-ubyte.gz";
+        f.nclasses = 10;
+        f.limit_test = 7;
+        ck_assert_int_eq(mlp_dataset_load_files(&f, &t), 0);
+        ck_assert_uint_eq(t->test.n, 7);
+        ck_assert_uint_eq(t->test_total, 10000);
+        ck_assert_uint_eq(t->test_labels_crc, ds->test_labels_crc);
+        ck_assert_uint_eq(t->test_labels_crc, 0x242bc73fu);
+        ck_assert_str_eq(t->files[MLP_FILE_TRAIN_IMAGES].path, "");
+        ck_assert_str_eq(t->files[MLP_FILE_TEST_LABELS].path, f.test_labels);
+        mlp_dataset_destroy(t);
+    }
     mlp_dataset_destroy(ds);
 }
 END_TEST
@@ -295,15 +320,15 @@ START_TEST(test_count_mismatch)
     write_idx(dir, "train-labels-idx1-ubyte", 1, ldims, 1, lab);
     ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
     ck_assert_ptr_null(ds);
-    ck_assert_msg_has("train-images-idx3-ubyte.gz has 10 images but ");
-    ck_assert_msg_has("train-labels-idx1-ubyte.gz has 9 labels");
+    ck_assert_msg_has("train-labels-idx1-ubyte.gz has 9 labels but ");
+    ck_assert_msg_has("train-images-idx3-ubyte.gz has 10 samples");
     ck_assert_msg_has(dir);
 
     write_split(dir, 0, 10, 2, 2, 2, 1);
     write_idx(dir, "t10k-labels-idx1-ubyte", 1, ldims, 1, lab);
     ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
-    ck_assert_msg_has("t10k-images-idx3-ubyte.gz has 5 images but ");
-    ck_assert_msg_has("t10k-labels-idx1-ubyte.gz has 9 labels");
+    ck_assert_msg_has("t10k-labels-idx1-ubyte.gz has 9 labels but ");
+    ck_assert_msg_has("t10k-images-idx3-ubyte.gz has 5 samples");
     tu_rmtree(dir);
 }
 END_TEST
@@ -321,9 +346,10 @@ START_TEST(test_test_label_out_of_range)
     /* Sample 4 is past the limit: the whole file is still checked. */
     ck_assert_int_eq(load(dir, 0, 2, &ds), MLP_EINVAL);
     ck_assert_ptr_null(ds);
-    ck_assert_msg_has("t10k-labels-idx1-ubyte: label 3 of test sample 4 is "
-                      "not below the class count 3");
-    ck_assert_msg_has("train-labels-idx1-ubyte");
+    ck_assert_msg_has("t10k-labels-idx1-ubyte: label 3 of sample 4 is not "
+                      "below the class count 3 (the largest training label "
+                      "in ");
+    ck_assert_msg_has("train-labels-idx1-ubyte is 2)");
     tu_rmtree(dir);
 }
 END_TEST
@@ -348,26 +374,39 @@ START_TEST(test_image_size_mismatch)
 }
 END_TEST
 
+/*
+ * --data's files are --train/--test IDX files: images have 2 or more
+ * dimensions (3: an image shape), labels 1.  A 2-d file beside 3-d images
+ * of its width is rows of byte features (no image shape, no
+ * augmentation); a 1-d file is no features file, a 3-d one no labels.
+ */
 START_TEST(test_wrong_ndims)
 {
     char *dir = tu_mkdtemp();
-    uint32_t d2[2] = {4, 4}, d3[3] = {4, 1, 1};
+    uint32_t d1[1] = {4}, d2[2] = {4, 4}, d3[3] = {4, 1, 1};
     uint8_t zeros[16] = {0};
     mlp_dataset_t *ds;
 
     write_split(dir, 0, 4, 2, 2, 2, 0);
     write_split(dir, 1, 4, 2, 2, 2, 0);
     write_idx(dir, "t10k-images-idx3-ubyte", 0, d2, 2, zeros);
+    ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
+    ck_assert_int_eq(ds->image, 0);
+    ck_assert_uint_eq(ds->rows, 1);
+    ck_assert_uint_eq(ds->cols, 4);
+    mlp_dataset_destroy(ds);
+
+    write_idx(dir, "t10k-images-idx3-ubyte", 0, d1, 1, zeros);
     ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
     ck_assert_ptr_null(ds);
-    ck_assert_msg_has("t10k-images-idx3-ubyte: expected 3 dimensions "
-                      "(images, rows, cols), file has 2");
+    ck_assert_msg_has("t10k-images-idx3-ubyte: a features IDX file needs 2 "
+                      "or more dimensions");
 
     write_split(dir, 1, 4, 2, 2, 2, 0);
     write_idx(dir, "train-labels-idx1-ubyte", 0, d3, 3, zeros);
     ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
-    ck_assert_msg_has("train-labels-idx1-ubyte: expected 1 dimension "
-                      "(labels), file has 3");
+    ck_assert_msg_has("train-labels-idx1-ubyte: labels must have 1 "
+                      "dimension; the IDX file has 3");
     tu_rmtree(dir);
 }
 END_TEST
@@ -406,7 +445,7 @@ START_TEST(test_empty_train)
     write_split(dir, 1, 3, 2, 2, 2, 0);
     ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
     ck_assert_ptr_null(ds);
-    ck_assert_msg_has("train-images-idx3-ubyte: no training images");
+    ck_assert_msg_has("train-images-idx3-ubyte: no training samples");
     tu_rmtree(dir);
 }
 END_TEST

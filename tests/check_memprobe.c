@@ -1,7 +1,8 @@
 /*
  * memprobe and the trainer's memory estimate: the probe's figures are
  * sane, and for several shapes (small, a wide hidden layer, a large batch,
- * two layers with momentum) the estimate the trainer checks before
+ * two layers with momentum, a dataset of real features larger than the
+ * estimate's margin) the estimate the trainer checks before
  * allocating is at least the peak resident set the run reaches, and not
  * wildly more.  Each run is in a child process of its own, so its peak is
  * its own whatever ran before (CK_FORK=no too).
@@ -25,12 +26,59 @@
 
 static char *datadir;
 
+/* NPY_ROWS rows of 784 float32 features in datadir/NAME.npy, labelled by
+ * an IDX file NAME-labels: real features take 4 bytes a value, and a
+ * file of 60 MB is more than the estimate's margin.  Written a row at a
+ * time: the children fork from this process, whose peak they inherit
+ * (and ASan keeps freed memory). */
+#define NPY_ROWS 20000
+static void write_npy(const char *name, size_t rows)
+{
+    char dict[128], file[64], *path;
+    uint32_t dims[1] = {(uint32_t)rows};
+    size_t dl, hl;
+    uint8_t head[128], *lab = malloc(rows);
+    float x[784];
+    FILE *f;
+
+    ck_assert_ptr_nonnull(lab);
+    dl = (size_t)snprintf(dict, sizeof(dict), "{'descr': '<f4', "
+                          "'fortran_order': False, 'shape': (%zu, 784), }",
+                          rows);
+    hl = (10 + dl + 1 + 63) / 64 * 64 - 10;
+    memcpy(head, "\x93NUMPY\x01\x00", 8);
+    head[8] = (uint8_t)hl;
+    head[9] = (uint8_t)(hl >> 8);
+    memcpy(head + 10, dict, dl);
+    memset(head + 10 + dl, ' ', hl - dl - 1);
+    head[9 + hl] = '\n';
+    snprintf(file, sizeof(file), "%s.npy", name);
+    path = tu_path(datadir, file);
+    ck_assert_ptr_nonnull(f = fopen(path, "wb"));
+    ck_assert_uint_eq(fwrite(head, 1, 10 + hl, f), 10 + hl);
+    for (size_t i = 0; i < rows; i++) {
+        lab[i] = (uint8_t)(i % 10);
+        for (size_t j = 0; j < 784; j++)
+            x[j] = (float)((i * 7 + j * 3) % 255) + 0.5f * lab[i];
+        ck_assert_uint_eq(fwrite(x, sizeof(float), 784, f), 784);
+    }
+    ck_assert_int_eq(fclose(f), 0);
+    free(path);
+    snprintf(file, sizeof(file), "%s-labels", name);
+    path = tu_path(datadir, file);
+    ck_assert_int_eq(tu_write_idx(path, dims, 1, lab, 0), 0);
+    free(path);
+    free(lab);
+}
+
 static void make_data(void)
 {
     datadir = tu_mkdtemp();
     ck_assert_ptr_nonnull(datadir);
     ck_assert_int_eq(tu_make_dataset(datadir, 2000, 200, 28, 28, 10, 3, 1),
                      0);
+    write_npy("train", NPY_ROWS);
+    write_npy("test", 200);
 }
 
 static void rm_data(void)
@@ -66,6 +114,7 @@ typedef struct {
     size_t batch;
     float momentum;
     int save;
+    int npy;        /* --train/--test .npy files of real features */
 } shape_t;
 
 /* Train one epoch of the shape in a child: its status, estimate, peak. */
@@ -96,6 +145,16 @@ static void run_shape(const shape_t *sh, int *rc, double *est, double *peak)
         cfg.quiet = 1;
         if (sh->save)
             snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+        if (sh->npy) {
+            snprintf(cfg.train_path, sizeof(cfg.train_path), "%s/train.npy",
+                     datadir);
+            snprintf(cfg.train_labels_path, sizeof(cfg.train_labels_path),
+                     "%s/train-labels", datadir);
+            snprintf(cfg.test_path, sizeof(cfg.test_path), "%s/test.npy",
+                     datadir);
+            snprintf(cfg.test_labels_path, sizeof(cfg.test_labels_path),
+                     "%s/test-labels", datadir);
+        }
         msg[0] = mlp_train(&cfg, NULL, NULL, &res);
         msg[1] = res.mem_estimate;
         msg[2] = mlp_memprobe_peak_rss();
@@ -146,10 +205,12 @@ START_TEST(test_probe_rlimit)
 END_TEST
 
 static const shape_t shapes[] = {
-    {1, {32, 0}, 64, 0.0f, 0},       /* small */
-    {1, {2048, 0}, 256, 0.9f, 1},    /* a wide hidden layer, checkpoints */
-    {1, {128, 0}, 2000, 0.0f, 0},    /* one batch of the whole split */
-    {2, {256, 128}, 512, 0.9f, 1},   /* two layers */
+    {1, {32, 0}, 64, 0.0f, 0, 0},    /* small */
+    {1, {2048, 0}, 256, 0.9f, 1, 0}, /* a wide hidden layer, checkpoints */
+    {1, {128, 0}, 2000, 0.0f, 0, 0}, /* one batch of the whole split */
+    {2, {256, 128}, 512, 0.9f, 1, 0}, /* two layers */
+    {1, {32, 0}, 256, 0.0f, 0, 1},   /* 60 MB of real features: the data
+                                        counts, whatever its format */
 };
 
 START_TEST(test_estimate_covers_peak)

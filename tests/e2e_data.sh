@@ -60,8 +60,8 @@ train() {
     out=$1
     shift
     "$MLPTRAIN" "$@" --epochs 3 --lr 0.5 --batch 32 --hidden 16 --threads 1 \
-        -j 2 --val 40 >"$TMP/$out" 2>"$TMP/err" </dev/null ||
-        bad "train $out: $(cat "$TMP/err")"
+        -j 2 --val 40 --log "$TMP/$out.log" >"$TMP/$out" 2>"$TMP/err" \
+        </dev/null || bad "train $out: $(cat "$TMP/err")"
 }
 
 train idx --data "$D" --save "$TMP/idx.ckpt"
@@ -99,6 +99,33 @@ same idxfiles
 train named --train "$D/train_named.csv" --test "$D/test_named.csv" \
     --label species --normalize none --save "$TMP/named.ckpt"
 same named
+
+# Every format's files are in the run record with their size and crc32 on
+# disk (what MPI ranks compare): --data's four files as the same files
+# given with --train; a CSV or .npz holds its labels, so it appears twice;
+# --limit-train reads a file's rows only so far, but sums it whole.
+train csvlimit --train "$D/train.csv.gz" --test "$D/test.csv.gz" \
+    --normalize none --limit-train 100
+"$PY" - "$TMP" <<'PYEOF' && ok "the run record sums every format's files" ||
+import sys, json, os, zlib
+t = sys.argv[1]
+def files(run):
+    rec = [json.loads(l) for l in open(f'{t}/{run}.log')]
+    return [r for r in rec if r.get('type') == 'run'][0]['dataset']['files']
+for run in ('idx', 'csv', 'csvgz', 'npy32', 'npy64', 'npy8', 'npz',
+            'idxfiles', 'named', 'csvlimit'):
+    fs = files(run)
+    assert len(fs) == 4, (run, fs)
+    for f in fs:
+        b = open(f['path'], 'rb').read()
+        assert f['size'] == len(b) == os.path.getsize(f['path']), (run, f)
+        assert f['crc32'] == '%08x' % zlib.crc32(b), (run, f)
+    if run in ('csv', 'csvgz', 'npz', 'named', 'csvlimit'):
+        assert fs[0] == fs[1] and fs[2] == fs[3], (run, fs)
+assert files('idx') == files('idxfiles')
+assert files('csvlimit') == files('csvgz')
+PYEOF
+    bad "the run record's file sums"
 
 # --normalize: the checkpoint's shift and scale against numpy's statistics
 # of the rows trained on (the --val hold-out taken out: mlptrain picks

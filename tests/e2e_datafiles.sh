@@ -286,7 +286,7 @@ run --train "$D/train.csv" --test "$D/long.csv.gz" "${fit[@]}" --limit-test 500 
     bad "--limit-test: $(cat "$TMP/err")"
 
 # ---- headers are checked against their files ---------------------------
-expect_exit 1 "$D/short-idx: truncated: the IDX header declares 78400 bytes of data, the file holds 2352" -- \
+expect_exit 1 "$D/short-idx: truncated: the IDX header declares 78400 bytes of data (100x28x28), the file holds 2352" -- \
     --train "$D/short-idx" --train-labels "$D/long_y.npy" --test "$D/test.csv" "${fit[@]}"
 expect_exit 1 "$D/short.npy: truncated: the .npy shape (200, 4) of '<f4' needs more data than the 3100 bytes after the header" -- \
     predict --model "$TMP/m.ckpt" --input "$D/short.npy"

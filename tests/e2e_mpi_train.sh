@@ -248,6 +248,15 @@ printf '\377' | dd of="$P/train-images-idx3-ubyte" bs=1 seek=1000 \
 mpmd 1 "rank 1 disagrees with rank 0: data file 0 is [0-9]* bytes, crc32" \
     "other data of the same shape" -- "${ag[@]}" --data "$O" -- \
     "${ag[@]}" --data "$P"
+# Every format's files are summed, whatever part of them is read: CSV
+# files alike but for a byte in the last row, which --limit-train 100
+# never parses, are other data.
+sed '$ s/^./9/' "$TMP/f.csv" >"$TMP/g.csv"
+cg=(--hidden 8 -e 1 -t 1 -b 24 --limit-train 100 --save "$TMP/mpmd.ckpt")
+mpmd 1 "rank 1 disagrees with rank 0: data file 0 is [0-9]* bytes, crc32" \
+    "other CSV files, past the rows read" -- \
+    --train "$TMP/f.csv" --test "$TMP/f.csv" "${cg[@]}" -- \
+    --train "$TMP/g.csv" --test "$TMP/f.csv" "${cg[@]}"
 # A rank that fails before the agreement (bad usage on rank 1 alone; a
 # checkpoint rank 0 cannot read) takes part with its failure.
 mpmd 2 "rank 1: option '--beta1' needs --optimizer adam or adamw" \

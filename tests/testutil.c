@@ -10,7 +10,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "mlptrain/error.h"
+#include "mlptrain/idx.h"
+#include "mlptrain/loader.h"
 #include "mlptrain/rng.h"
+#include "mlptrain/table.h"
 #include "testutil.h"
 
 char *tu_mkdtemp(void)
@@ -275,3 +279,227 @@ int tu_make_dataset(const char *dir, size_t ntrain, size_t ntest,
     }
     return 0;
 }
+
+/* ---- IDX through the road ------------------------------------------- */
+
+/* Every row of an open IDX table: its features, or its labels. */
+static int read_table(mlp_table_t *t, const char *name, int as_labels,
+                      tu_got_t *g)
+{
+    size_t n = mlp_table_rows(t), dim = mlp_table_dim(t), got;
+    uint8_t *x;
+    int32_t *y = NULL;
+    int rc;
+
+    if (mlp_table_format(t) != MLP_FORMAT_IDX)
+        return mlp_error_set(MLP_EFORMAT, "%s: not IDX (read as %s)", name,
+                             mlp_table_format_name(mlp_table_format(t)));
+    if ((x = malloc(n * dim + 1)) == NULL ||
+        (as_labels && (y = malloc(n * sizeof(*y) + 1)) == NULL))
+        abort();
+    rc = mlp_table_next(t, n, x, NULL, y, NULL, &got);
+    if (rc == 0 && got != n)
+        rc = TU_ROAD_BROKEN;
+    g->count = n;
+    g->item = as_labels ? 1 : dim;
+    for (size_t i = 0; rc == 0 && as_labels && i < n; i++) {
+        if (y[i] < 0 || y[i] > 255)
+            rc = TU_ROAD_BROKEN;
+        x[i] = (uint8_t)y[i];
+    }
+    free(y);
+    if (rc != 0) {
+        free(x);
+        x = NULL;
+    }
+    g->data = x;
+    return rc;
+}
+
+/* The count a labels image's header declares, 0 without one (gzip: of
+ * the start of what zlib inflates it to), at most 2^20. */
+static uint32_t declared(const uint8_t *buf, size_t len)
+{
+    uint8_t h[64];
+    mlp_idx_header_t x;
+    size_t n = len, hdr, total;
+
+    if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+        z_stream z;
+
+        memset(&z, 0, sizeof(z));
+        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+            abort();
+        z.next_in = (Bytef *)buf;
+        z.avail_in = (uInt)len;
+        z.next_out = h;
+        z.avail_out = sizeof(h);
+        inflate(&z, Z_SYNC_FLUSH);
+        n = sizeof(h) - z.avail_out;
+        inflateEnd(&z);
+        buf = h;
+    }
+    if (mlp_idx_parse_header(buf, n, NULL, &x, &hdr, &total) != 0 ||
+        x.count > 1u << 20)
+        return 0;
+    return (uint32_t)x.count;
+}
+
+int tu_idx_road(const uint8_t *buf, size_t len, const char *name,
+                int as_labels, tu_got_t *g)
+{
+    mlp_table_opts_t o;
+    mlp_table_t *t = NULL;
+    uint8_t *feat = NULL;
+    size_t flen = 0;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    memset(g, 0, sizeof(*g));
+    o.path = as_labels ? "features.idx" : name;
+    o.labels_path = as_labels ? name : NULL;
+    o.want_labels = as_labels;
+    if (as_labels) {
+        uint32_t d[2] = {declared(buf, len), 1};
+
+        feat = tu_idx_bytes(d, 2, NULL, &flen);
+    }
+    mlp_error_clear();
+    rc = mlp_table_open_mem(&o, as_labels ? feat : buf,
+                            as_labels ? flen : len, as_labels ? buf : NULL,
+                            len, &t);
+    if (rc == 0)
+        rc = read_table(t, name, as_labels, g);
+    mlp_table_close(t);
+    free(feat);
+    return rc;
+}
+
+int tu_idx_road_file(const char *path, int as_labels, tu_got_t *g,
+                     uint64_t *size, uint32_t *crc)
+{
+    mlp_table_opts_t o;
+    mlp_table_t *t = NULL;
+    char *fpath = NULL;
+    uint64_t sz[2];
+    uint32_t cr[2];
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    memset(g, 0, sizeof(*g));
+    o.path = path;
+    if (as_labels) {
+        size_t len = 0, flen;
+        uint8_t *disk = tu_read_bytes(path, &len), *feat;
+        uint32_t d[2] = {disk != NULL ? declared(disk, len) : 0, 1};
+
+        feat = tu_idx_bytes(d, 2, NULL, &flen);
+        if (asprintf(&fpath, "%s.features", path) < 0 ||
+            tu_write_bytes(fpath, feat, flen) != 0)
+            abort();
+        free(disk);
+        free(feat);
+        o.path = fpath;
+        o.labels_path = path;
+        o.want_labels = 1;
+    }
+    mlp_error_clear();
+    rc = mlp_table_open(&o, &t);
+    if (rc == 0)
+        rc = read_table(t, path, as_labels, g);
+    if (rc == 0 && size != NULL) {
+        if ((rc = mlp_table_file_sums(t, sz, cr)) == 0) {
+            *size = sz[as_labels];
+            *crc = cr[as_labels];
+        } else {
+            free(g->data);
+            g->data = NULL;
+        }
+    }
+    mlp_table_close(t);
+    if (fpath != NULL)
+        unlink(fpath);
+    free(fpath);
+    return rc;
+}
+
+/* ---- loader splits -------------------------------------------------- */
+
+void tu_split_make(tu_split_t *t, size_t n, size_t dim, uint64_t stream)
+{
+    t->images = malloc(n * dim + 1);
+    t->labels = malloc(n + 1);
+    if (t->images == NULL || t->labels == NULL)
+        abort();
+    tu_fill_samples(t->images, t->labels, n, dim, 10, 42, stream);
+    for (size_t i = 0; i < n && dim >= 2; i++) {
+        t->images[i * dim] = (uint8_t)(i & 255);
+        t->images[i * dim + 1] = (uint8_t)(i >> 8);
+    }
+    memset(&t->split, 0, sizeof(t->split));
+    t->split.n = n;
+    t->split.dim = dim;
+    t->split.images = t->images;
+    t->split.labels = t->labels;
+}
+
+void tu_split_free(tu_split_t *t)
+{
+    free(t->images);
+    free(t->labels);
+}
+
+mlp_loader_opts_t tu_loader_opts(const tu_split_t *train,
+                                 const tu_split_t *test, unsigned epochs,
+                                 unsigned workers)
+{
+    mlp_loader_opts_t o;
+
+    memset(&o, 0, sizeof(o));
+    o.train = &train->split;
+    o.test = test != NULL ? &test->split : NULL;
+    o.batch = TU_LOADER_BATCH;
+    o.first_epoch = 1;
+    o.epochs = epochs;
+    o.seed = 7;
+    o.shuffle = 1;
+    o.workers = workers;
+    return o;
+}
+
+uint8_t *tu_loader_run_all(const mlp_loader_opts_t *o, size_t *len)
+{
+    mlp_loader_t *ld;
+    mlp_batch_t b;
+    size_t dim = o->train->dim, cap = 1 << 16, used = 0;
+    uint8_t *buf = malloc(cap);
+    int rc;
+
+    if (buf == NULL || mlp_loader_create(o, &ld) != 0)
+        abort();
+    while ((rc = mlp_loader_next(ld, &b)) == 0) {
+        size_t meta[5] = {b.epoch, (size_t)b.phase, b.index, (size_t)b.last,
+                          b.n};
+        size_t need = sizeof(meta) + b.n * dim * sizeof(float) +
+                      b.n * sizeof(int32_t);
+
+        while (used + need > cap) {
+            cap *= 2;
+            if ((buf = realloc(buf, cap)) == NULL)
+                abort();
+        }
+        memcpy(buf + used, meta, sizeof(meta));
+        used += sizeof(meta);
+        memcpy(buf + used, b.x, b.n * dim * sizeof(float));
+        used += b.n * dim * sizeof(float);
+        memcpy(buf + used, b.y, b.n * sizeof(int32_t));
+        used += b.n * sizeof(int32_t);
+        mlp_loader_release(ld, &b);
+    }
+    if (rc != MLP_ERANGE)
+        abort();
+    mlp_loader_destroy(ld);
+    *len = used;
+    return buf;
+}
+

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlptrain/loader.h"
 #include "mlptrain/rng.h"
 
 /* A new empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
@@ -67,8 +68,58 @@ enum { TU_FLIP_BIT, TU_RANDOM_BYTE, TU_TRUNCATE, TU_APPEND, TU_DROP_BYTE };
 size_t tu_mutate(mlp_rng_t *r, uint8_t *buf, size_t len, int op, uint64_t v,
                  size_t pos);
 
+/*
+ * IDX bytes read through the one road every command takes (table.h over
+ * input.h, idx.c for the format): as a features file, or (as_labels) as
+ * the labels file of a generated features file of as many 1-byte rows as
+ * its header declares (none when it has no header).  On success g->data
+ * (malloc'd, the caller frees it) holds the g->count items of g->item
+ * bytes (labels: one byte each); on failure it is NULL and the status is
+ * the road's: MLP_EFORMAT (named "name: not IDX" when the bytes are not
+ * IDX at all and the road would read them as another format), or
+ * TU_ROAD_BROKEN when the road accepted a file and then gave fewer rows
+ * than it declared or a label outside 0..255 (a bug).  The error message
+ * is cleared first.
+ */
+typedef struct {
+    size_t count, item;
+    uint8_t *data;
+} tu_got_t;
+#define TU_ROAD_BROKEN (-1000)
+int tu_idx_road(const uint8_t *buf, size_t len, const char *name,
+                int as_labels, tu_got_t *g);
+/* The same for a file on disk; *size and *crc (when not NULL) get the
+ * table's sums of the IDX file (table.h, mlp_table_file_sums). */
+int tu_idx_road_file(const char *path, int as_labels, tu_got_t *g,
+                     uint64_t *size, uint32_t *crc);
+
 /* Fill images (n, dim) and labels (n) as tu_make_dataset does, in memory. */
 void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
                      size_t nclasses, uint64_t seed, uint64_t stream);
+
+/*
+ * A split for the loader's tests: n samples of dim bytes (dim >= 2 for
+ * ids) filled as tu_fill_samples fills them (10 classes, seed 42,
+ * `stream`), then sample i's first two bytes set to i (little endian), so
+ * that a decoded row says which sample it is.
+ */
+typedef struct {
+    uint8_t *images, *labels;
+    mlp_split_t split;
+} tu_split_t;
+void tu_split_make(tu_split_t *t, size_t n, size_t dim, uint64_t stream);
+void tu_split_free(tu_split_t *t);
+
+/* The loader options the loader tests start from: train (and test when
+ * not NULL), batches of TU_LOADER_BATCH, epochs from 1, seed 7,
+ * shuffled, `workers` workers. */
+#define TU_LOADER_BATCH 64
+mlp_loader_opts_t tu_loader_opts(const tu_split_t *train,
+                                 const tu_split_t *test, unsigned epochs,
+                                 unsigned workers);
+
+/* Run a whole schedule; every batch's metadata and bytes appended in one
+ * malloc'd buffer (*len bytes), for byte-wise comparison. */
+uint8_t *tu_loader_run_all(const mlp_loader_opts_t *o, size_t *len);
 
 #endif

@@ -5,19 +5,21 @@
  * real values (CSV, float .npy: kept as float32, decoded by the affine
  * transform of transform.h); labels are class indices (uint8).
  *
- * mlp_dataset_load() reads the four IDX files of a directory
- * (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
- * t10k-labels-idx1-ubyte, each plain or with a .gz suffix; the plain name is
- * tried first); mlp_dataset_load_files() reads --train/--test files of any
- * format (below).  Everything the model needs comes from the files: image size
- * from the image files (the test images must have the same size), the class
- * count as the largest training label + 1 (test labels must be below it), the
- * sample counts from the headers (images and labels must agree).  Limits take
- * the first N samples of a split (0 = all).
+ * Every dataset is read by one road: mlp_dataset_load_files() reads
+ * --train/--test files of any format through table.h (below), and
+ * mlp_dataset_load() is --data DIR, shorthand for the four IDX files of a
+ * directory (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or with a
+ * .gz suffix; the plain name is tried first) given as --train,
+ * --train-labels, --test and --test-labels.  Everything the model needs
+ * comes from the files: the width (and the image shape of 3-d IDX files)
+ * from the features, the class count from the training labels, the
+ * sample counts from the headers (features and labels must agree).
+ * Limits take the first N samples of a split (0 = all).
  *
  * After loading, a dataset is read-only: loader threads share it without
- * locks.  Errors name the file and the problem (see idx.h); MLP_EINVAL for
- * inconsistent files.
+ * locks.  Errors name the file and the problem (see table.h); MLP_EINVAL
+ * for files that disagree.
  */
 #ifndef MLPTRAIN_DATASET_H
 #define MLPTRAIN_DATASET_H
@@ -25,7 +27,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mlptrain/idx.h"
 #include "mlptrain/table.h"
 
 #define MLP_CLASS_NAME_MAX MLP_CSV_MAX_LABEL /* bytes, with the NUL */
@@ -44,40 +45,52 @@ typedef struct {
                               * scale, owned by the dataset */
 } mlp_split_t;
 
+/* The four files of a dataset: features and labels of each split (the
+ * names of --data's files). */
 enum { MLP_FILE_TRAIN_IMAGES, MLP_FILE_TRAIN_LABELS, MLP_FILE_TEST_IMAGES,
        MLP_FILE_TEST_LABELS, MLP_NFILES };
 
 typedef struct {
-    char path[4096];    /* the file actually read */
+    char path[4096];    /* the file actually read; "" for none */
     uint64_t size;      /* bytes on disk */
-    uint32_t crc;       /* crc32 of the bytes on disk */
+    uint32_t crc;       /* zlib crc32 of the bytes on disk */
 } mlp_file_info_t;
 
 typedef struct {
     mlp_split_t train, test;
     mlp_split_t val;             /* held out of train (mlp_dataset_hold_out);
                                     n = 0: none */
-    size_t rows, cols;           /* image shape; dim = rows * cols */
-    size_t nclasses;             /* largest training label + 1 */
+    size_t rows, cols;           /* rows x cols = dim: an image's shape
+                                    (image = 1), else 1 x dim */
+    size_t nclasses;             /* largest training label + 1, or the
+                                    distinct training names */
     size_t train_total, test_total; /* samples in the files, before limits
                                     (a CSV read to a limit: the rows read) */
+    /* Provenance, for run records and the ranks' agreement: each file as
+     * read (a file holding both features and labels, a CSV or an .npz,
+     * appears twice; without a training split its entries are empty),
+     * its size and crc32 on disk whatever the limits. */
     mlp_file_info_t files[MLP_NFILES];
-    mlp_idx_t idx[MLP_NFILES];   /* owned buffers */
-    uint8_t *val_buf;            /* owned: val images (n, dim), then labels */
-    /* Loaded by mlp_dataset_load_files: */
+    uint32_t test_labels_crc;    /* crc32 of every test label of the file
+                                    as a byte, whatever --limit-test, when
+                                    the labels are integers apart from the
+                                    features (IDX, .npy, .npz): recognises
+                                    a known test set (eval.h); else 0 */
     int real;                    /* 1: features are floats (split.features,
                                     raw values); 0: bytes (split.images) */
-    int from_files;              /* 1: --train/--test files, not --data */
-    int image;                   /* 1: images (IDX, 3 dimensions): rows x
-                                    cols, augmentable; 0: rows of features
-                                    (rows = 1, cols = dim) */
+    int image;                   /* 1: images (IDX, 3 dimensions, the same
+                                    shape in both splits): rows x cols,
+                                    augmentable; 0: rows of features */
     mlp_format_t format[2];      /* of the train and test files */
     char (*class_names)[MLP_CLASS_NAME_MAX]; /* (nclasses) from text
                                     labels, or NULL: the classes are numbers */
-    void *own_x[2];              /* train, test features (bytes or floats) */
+    /* The buffers the splits view, owned by the dataset: */
+    void *own_x[2];              /* train, test features (n, dim): bytes or
+                                    floats */
+    uint8_t *own_y[2];           /* train, test labels (n) */
+    uint8_t *val_buf;            /* val features (n, dim), then labels */
     float *shift, *scale;        /* (dim) real features' transform, set by
                                     mlp_dataset_set_transform */
-    uint8_t *own_y[2];           /* train, test labels */
 } mlp_dataset_t;
 
 /*
@@ -89,20 +102,22 @@ typedef struct {
  * all non-negative integers are numbers too; any other text labels are
  * class names, numbered in byte-wise (strcmp) order of the distinct names
  * in the training file, and a test label must be one of them.  At most
- * MLP_DATASET_MAX_CLASSES classes.  With a limit, a file is read only as
- * far as its first limit_* rows: the rest of its features is never read
- * or inflated (so never checked), as --data's images are not.  Labels
- * kept apart from the features (IDX and .npy labels files, an .npz's
- * y.npy) are still read and checked to the end, so that they decide the
- * class count whatever the limits, as --data's do; a CSV's labels are in
- * its rows, so its classes (and its train_total / test_total) are those
- * of the rows read.  What the rows kept need is checked against the
- * memory available (memprobe.h) before it is allocated.
+ * MLP_DATASET_MAX_CLASSES classes.  With a limit, a file is parsed only
+ * as far as its first limit_* rows: the rest of its features is never
+ * decoded or inflated (so never checked), only read for its checksum
+ * (table.h, mlp_table_file_sums).  Labels kept apart from the features
+ * (IDX and .npy labels files, an .npz's y.npy) are still read and
+ * checked to the end, so that they decide the class count whatever the
+ * limits; a CSV's labels are in its rows, so its classes (and its
+ * train_total / test_total) are those of the rows read.  Two image files
+ * (3-d IDX) must have the same shape.  What the rows kept need is checked
+ * against the memory available (memprobe.h) before it is allocated.
  *
  * With train NULL (eval, predict of a saved model) only the test split is
  * loaded: the class count is `nclasses` and text labels map onto `names`
  * (NULL: numbers).  Errors: as table.h, plus MLP_EINVAL for files that
- * disagree (naming both).
+ * disagree (naming both), no training sample, a label that is no class,
+ * and MLP_ENOMEM for rows the memory cannot hold.
  */
 typedef struct {
     const char *train, *train_labels;  /* labels: IDX or .npy, when the
@@ -144,12 +159,20 @@ typedef struct {
 void mlp_dataset_paths(const char *dir, mlp_dataset_paths_t *p);
 
 /*
- * Load the dataset in `dir`.  limit_train/limit_test: use the first N samples
- * (0 = all; larger than the file = all).  On success *out is a new dataset to
- * release with mlp_dataset_destroy().
+ * --data DIR: the four files of `dir` (the plain name, else name.gz),
+ * loaded as mlp_dataset_load_files loads them.  limit_train/limit_test:
+ * use the first N samples (0 = all; larger than the file = all).  On
+ * success *out is a new dataset to release with mlp_dataset_destroy().
+ * MLP_EIO when dir cannot be opened or lacks a file (naming both names
+ * tried), MLP_EINVAL for a name too long; otherwise what
+ * mlp_dataset_load_files returns.
  */
 int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
                      mlp_dataset_t **out);
+
+/* Bytes the dataset holds in memory (features, labels, the held-out
+ * split, names, the transform), for the trainer's memory estimate. */
+double mlp_dataset_bytes(const mlp_dataset_t *ds);
 
 /*
  * Hold out n of the training samples as a validation split: the first n of
@@ -159,8 +182,9 @@ int mlp_dataset_load(const char *dir, size_t limit_train, size_t limit_test,
  * its own buffer (n rows), ds->train is compacted in place, so memory grows
  * by the n held-out rows only and the two splits never share a sample.
  * Applies to the samples left by limit_train.  n = 0 does nothing.  Fails
- * with MLP_EINVAL when n >= train.n (nothing left to train on) or a split
- * was held out before, MLP_ENOMEM; ds is unchanged on failure.
+ * with MLP_EINVAL when n >= train.n (nothing left to train on), a split
+ * was held out before or the training split does not view the dataset's
+ * own buffers, MLP_ENOMEM; ds is unchanged on failure.
  */
 #define MLP_DATASET_HOLD_OUT_STREAM 0x76616c0000000000ull /* "val" */
 int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed);

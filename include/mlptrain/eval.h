@@ -103,10 +103,12 @@ int mlp_eval_predict(mlp_net_t *net, const mlp_split_t *split, size_t n,
                      size_t batch, int32_t *pred);
 
 /*
- * 1 when ds is Fashion-MNIST: 10 classes, 28x28 images, and the test label
+ * 1 when ds is Fashion-MNIST: 10 classes, 28x28 images, and the test labels
  * file holds exactly Fashion-MNIST's 10,000 test labels (their CRC-32,
- * taken on the decoded labels, so plain and recompressed copies count,
- * and MNIST, also 10 classes of 28x28, does not).  Limits do not matter.
+ * taken on the decoded labels, dataset.h's test_labels_crc: plain and
+ * recompressed copies count, as IDX, .npy or .npz labels, with --data or
+ * --test; MNIST, also 10 classes of 28x28, does not).  Limits do not
+ * matter: the labels are read whole.
  */
 int mlp_eval_is_fashion_mnist(const mlp_dataset_t *ds);
 
@@ -152,20 +154,26 @@ int mlp_eval_model_class_names(const mlp_checkpoint_t *ck, const char *list,
 int mlp_eval_check_fit(const mlp_checkpoint_t *ck, const char *model_path,
                        const mlp_dataset_t *ds);
 
-/*
- * A saved model on its data: load the checkpoint `model` (first: a missing
- * model fails before the data is read), then the data of data_dir (its
- * first limit_test test samples; 0: all), check that they fit, build a net
- * of the checkpoint's shape with `threads` compute threads, prepared for
- * the test split in batches of `batch`, and load the parameters.  The
- * caller frees *ck, *ds and *net, also on failure.  Errors: the
- * checkpoint's, the data's, mlp_eval_check_fit's, MLP_EINVAL (no test
- * samples), the net's.
- */
 /* A net of the checkpoint's shape and parameters, prepared for n rows in
  * batches of `batch` (net.h); errors name the model. */
 int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
                  size_t n, size_t batch, mlp_net_t **net);
+
+/*
+ * A saved model on its data: load the checkpoint `model` (first: a missing
+ * model fails before the data is read), then the data of data_dir (--data:
+ * its four files as training reads them, dataset.h; the training labels
+ * give the class count, the training images are what --show-train shows;
+ * the first limit_test test samples, 0: all), check that they fit, build
+ * a net of the checkpoint's shape with `threads` compute threads, prepared
+ * for the test split in batches of `batch`, and load the parameters.  The
+ * caller frees *ck, *ds and *net, also on failure.  Errors: the
+ * checkpoint's, the data's, mlp_eval_check_fit's, MLP_EINVAL (no test
+ * samples, a model of real features on bytes), the net's.
+ */
+int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
+                  int threads, size_t batch, mlp_checkpoint_t *ck,
+                  mlp_dataset_t **ds, mlp_net_t **net);
 
 /* The same with a test file of any format (f->test, f->test_labels,
  * f->csv, f->limit_test; the model's classes and names stand in for a
@@ -173,8 +181,5 @@ int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
 int mlp_eval_open_files(const char *model, const mlp_dataset_files_t *f,
                         int threads, size_t batch, mlp_checkpoint_t *ck,
                         mlp_dataset_t **ds, mlp_net_t **net);
-int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
-                  int threads, size_t batch, mlp_checkpoint_t *ck,
-                  mlp_dataset_t **ds, mlp_net_t **net);
 
 #endif

@@ -41,10 +41,11 @@ int mlp_eval_print_json(FILE *out, const char *model, const char *data_dir,
                         const mlp_eval_result_t *r,
                         const mlp_class_names_t *cn);
 
-/* predict: the first n images of `shown` (ds->test, or the training
- * images as the loader delivers them with --show-train; ds gives the
- * image shape and the classes) side by side in 80 columns, each under its
- * true and predicted label ('*' when wrong), then "K of n right". */
+/* predict: the first n images of `shown` (ds->test's bytes, or with
+ * --show-train the training images as the loader decodes them: a split
+ * of features in [0, 1] with their identity transform; ds gives the image
+ * shape and the classes) side by side in 80 columns, each under its true
+ * and predicted label ('*' when wrong), then "K of n right". */
 void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds,
                             const mlp_split_t *shown, size_t n,
                             const int32_t *pred, const mlp_class_names_t *cn);

@@ -1,37 +1,38 @@
 /*
- * idx: the IDX file format (LeCun's MNIST format), strictly validated.
+ * idx: the IDX file format (LeCun's MNIST format), strictly validated,
+ * read row by row from an input (input.h: plain or gzip; the format is
+ * told by the first bytes, never by the name, table.h).
  *
  * An IDX file is a big-endian header -- two zero bytes, a type byte (0x08 =
  * unsigned byte, the only type mlptrain accepts), a dimension count d, then d
- * uint32 sizes -- followed by the data, row-major, one byte per value.
- * Files may be gzip-compressed; the reader recognises gzip by its magic bytes,
- * not by the file name.
+ * uint32 sizes -- followed by the data, row-major, one byte per value: item
+ * i (dimension 0) is the product of the other sizes in bytes.
  *
- * mlp_idx_parse() checks a buffer: magic, type, dimension count (1..4), no
- * zero-sized inner dimension, the product of sizes against the bytes that
- * follow (too few: truncated; too many: trailing garbage).  Nothing past a bad
- * header is trusted.  mlp_idx_read_file() reads a file, inflates it when it
- * is gzip (a truncated or corrupt stream is an error), and parses it.
+ * mlp_idx_parse_header() checks a header in memory: magic, type, dimension
+ * count (1..4), no zero-sized inner dimension, sizes whose product
+ * overflows.  mlp_idx_read_header() reads one from an input and checks
+ * the data it declares before anything is sized by it: at most
+ * MLP_IDX_MAX_DATA bytes, and no more than the input can yield (input.h);
+ * a plain file (whose size is exact) must hold exactly the header's data,
+ * no byte less (truncated) or more (trailing garbage).  Rows and labels
+ * are then read in order, as far as the caller asks: a .gz file is
+ * inflated only that far, so with a limit the rest of the stream is never
+ * inflated (nor checked).  After the last item, mlp_idx_check_end says
+ * whether anything follows.
  *
- * Bounds: only regular files are read (a FIFO, a device such as /dev/zero,
- * a directory is refused at once, see infile.h); a header that declares
- * more than MLP_IDX_MAX_DATA bytes of data is refused before anything is
- * allocated; a plain file's size must match its header before its data is
- * read; a .gz file may be at most MLP_IDX_MAX_DATA * 65 / 64 bytes, and is
- * inflated only as far as the header's declared size (one byte more is
- * trailing garbage), or, with a limit, only as far as the first `limit`
- * items: the rest of the stream is never inflated, so damage after them is
- * not seen (a plain file's length is still checked against its header).
- *
- * Errors: MLP_EIO (cannot open/read, not a regular file), MLP_EFORMAT (bad
- * content, a size above the caps), MLP_ENOMEM;
- * the message names the file and the problem.  Thread-safe (no shared state).
+ * Errors: MLP_EFORMAT (bad content, a size above the caps, data cut
+ * short), and what input.h returns; messages name the file and the
+ * problem.  Thread-safe (no shared state); one input per thread.
+ * Non-goals: IDX types other than unsigned bytes, writing IDX files
+ * (tests/testutil.c does that for the tests).
  */
 #ifndef MLPTRAIN_IDX_H
 #define MLPTRAIN_IDX_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "mlptrain/input.h"
 
 #define MLP_IDX_MAX_DIMS 4
 /* The most data bytes a file may declare (4 GiB; Fashion-MNIST's largest
@@ -42,62 +43,40 @@ typedef struct {
     unsigned ndims;                  /* 1..MLP_IDX_MAX_DIMS */
     uint32_t dims[MLP_IDX_MAX_DIMS]; /* dims[0] = item count */
     size_t count;                    /* dims[0] */
-    size_t item_size;                /* product of dims[1..]: bytes per item */
-    size_t loaded;                   /* items in data: count, or fewer when
-                                        read with a limit */
-    const uint8_t *data;             /* (loaded, item_size) */
-    uint8_t *owned;                  /* buffer to free, NULL if borrowed */
-    /* Provenance of a file read from disk, for logs. */
-    uint64_t file_size;              /* bytes on disk (compressed) */
-    uint32_t file_crc;               /* zlib crc32 of the bytes on disk */
-} mlp_idx_t;
-
-/*
- * Parse an IDX image in memory.  On success *out describes it and out->data
- * points into buf (out->owned is NULL): buf must outlive *out.  `name` is used
- * in error messages (a file name; NULL means "<buffer>").  A count of zero is
- * valid; a zero inner dimension is not.  On failure (MLP_EFORMAT) *out is
- * zeroed.
- */
-int mlp_idx_parse(const uint8_t *buf, size_t len, const char *name,
-                  mlp_idx_t *out);
+    size_t item_size;                /* product of dims[1..]: bytes per
+                                        item (1 for a labels file) */
+} mlp_idx_header_t;
 
 /*
  * Check an IDX header at the start of buf (len bytes available, perhaps
- * fewer than the file's): everything mlp_idx_parse checks but the data
- * length.  On success *r has ndims, dims, count and item_size (no data),
- * *hdr the header's bytes and *total the data bytes the header declares.
- * The one header check: mlp_idx_parse and the streaming table reader
- * (table.c) use it.
+ * fewer than the file's).  On success *h is filled, *hdr is the header's
+ * bytes and *total the data bytes it declares (count * item_size).
+ * `name` is used in error messages (a file name; NULL means "<buffer>").
+ * A count of zero is valid; a zero inner dimension is not.  On failure
+ * (MLP_EFORMAT) *h is zeroed.
  */
 int mlp_idx_parse_header(const uint8_t *buf, size_t len, const char *name,
-                         mlp_idx_t *r, size_t *hdr, size_t *total);
+                         mlp_idx_header_t *h, size_t *hdr, size_t *total);
+
+/* Read and check the header at the start of `in` (above); after it, `in`
+ * is at the first item. */
+int mlp_idx_read_header(mlp_input_t *in, mlp_idx_header_t *h);
 
 /*
- * Inflate a gzip buffer into a new malloc'd buffer (*out, *out_len).  A buffer
- * that is not gzip is an MLP_EFORMAT error.  Concatenated gzip members are
- * inflated one after the other, as gunzip(1) does; any other bytes after the
- * last member, a truncated or corrupt stream, and output above 4 GiB (a
- * decompression bomb) are MLP_EFORMAT errors.  On failure *out is NULL.  Used
- * by mlp_idx_read_file and the fuzz drivers.
+ * The next `rows` items (row0 is the index of the first, for messages)
+ * as bytes, (rows, item_size).  Data that ends before them is
+ * MLP_EFORMAT naming the item.
  */
-int mlp_idx_gunzip(const uint8_t *buf, size_t len, const char *name,
-                   uint8_t **out, size_t *out_len);
+int mlp_idx_read_rows(mlp_input_t *in, const mlp_idx_header_t *h,
+                      size_t row0, size_t rows, uint8_t *dst);
 
-/*
- * Read `path` (plain or gzip) and parse it.  On success *out owns its data;
- * release it with mlp_idx_free().  On failure *out is zeroed.
- */
-int mlp_idx_read_file(const char *path, mlp_idx_t *out);
+/* The same for a labels file (1 dimension): each byte as an integer. */
+int mlp_idx_read_labels(mlp_input_t *in, const mlp_idx_header_t *h,
+                        size_t row0, size_t rows, int32_t *dst);
 
-/*
- * As mlp_idx_read_file, but keep only the first `limit` items (0 = all):
- * out->count is still the header's count, out->loaded the items in
- * out->data.  file_size and file_crc still describe the whole file on disk.
- */
-int mlp_idx_read_file_limit(const char *path, size_t limit, mlp_idx_t *out);
-
-/* Free what *idx owns and zero it; safe on a zeroed struct. */
-void mlp_idx_free(mlp_idx_t *idx);
+/* After the last item: MLP_EFORMAT ("trailing garbage") when bytes follow
+ * the data (a gzip stream's; a plain file's length was checked with its
+ * header). */
+int mlp_idx_check_end(mlp_input_t *in, const mlp_idx_header_t *h);
 
 #endif

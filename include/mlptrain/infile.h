@@ -1,6 +1,6 @@
 /*
- * infile: the one door for every file mlptrain reads (IDX data,
- * checkpoints).
+ * infile: the one door for the files mlptrain reads: every data file of
+ * every format (through input.h), checkpoints, a sweep's journal.
  *
  * mlp_infile_open() opens with O_NONBLOCK, so that opening a FIFO never
  * blocks, checks with fstat that the file is a regular file, and only then

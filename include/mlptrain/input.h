@@ -3,15 +3,17 @@
  *
  * An input is a file opened through infile (regular files only), a gzip
  * stream inflated on the fly (recognised by its magic 1f 8b, never by its
- * name; concatenated members are read one after the other, as gunzip does),
+ * name; concatenated members are read one after the other, as gunzip does;
+ * this is mlptrain's one gzip inflater),
  * one member of a zip archive (a NumPy .npz, read with libzip: zlib has no
  * zip reader; a member that another member also answers to in numpy.load
  * -- a second member of the same name, or `x` beside `x.npy` -- is
  * refused, so that NumPy and mlptrain always see the same array), or a
  * memory buffer (tests, fuzz drivers; gzip too).  Readers
- * (npy.c, csv.c, table.c) pull bytes with mlp_input_read and look ahead
- * with mlp_input_peek; memory use is one fixed buffer whatever the file's
- * size.  The decompressed bytes of one input are capped at
+ * (idx.c, npy.c, csv.c, table.c) pull bytes with mlp_input_read and look ahead
+ * with mlp_input_peek; memory use is two fixed buffers whatever the
+ * file's size (a large read of plain bytes goes straight into the
+ * reader's buffer).  The decompressed bytes of one input are capped at
  * MLP_INPUT_MAX_BYTES (a decompression bomb is an error, not a hang).
  *
  * Errors: MLP_EIO (open/read), MLP_EFORMAT (a corrupt or truncated gzip
@@ -64,6 +66,17 @@ uint64_t mlp_input_offset(const mlp_input_t *in);
 uint64_t mlp_input_max_bytes(const mlp_input_t *in);
 /* 1 when the bound above is exact (plain bytes, not gzip). */
 int mlp_input_size_exact(const mlp_input_t *in);
+
+/*
+ * The size and zlib crc32 of the file's bytes on disk (compressed as they
+ * are; a member's: its whole archive; a buffer's: the buffer), for run
+ * records and the ranks' agreement.  The bytes read so far were summed as
+ * they were read; the rest of the file is read now, without inflating or
+ * parsing it (so damage there is not seen), and the input cannot be read
+ * after this (MLP_EINVAL).  MLP_EIO when the file cannot be read or
+ * changed size while it was read.
+ */
+int mlp_input_file_sum(mlp_input_t *in, uint64_t *size, uint32_t *crc);
 
 /* Close; NULL is a no-op. */
 void mlp_input_close(mlp_input_t *in);

@@ -139,10 +139,11 @@ int mlp_loader_next(mlp_loader_t *ld, mlp_batch_t *b);
 /* Hand the batch's slot back to the workers. */
 void mlp_loader_release(mlp_loader_t *ld, mlp_batch_t *b);
 /*
- * Nanoseconds the consumer spent in mlp_loader_next waiting for data so
- * far: blocked on the ring, or, with 0 workers, decoding the batch itself.
+ * Seconds the consumer spent in mlp_loader_next waiting for data so far
+ * (clock.h): blocked on the ring, or, with 0 workers, decoding the batch
+ * itself.
  */
-uint64_t mlp_loader_wait_ns(const mlp_loader_t *ld);
+double mlp_loader_wait_seconds(const mlp_loader_t *ld);
 /* Ring slots in use and their bytes, for reports. */
 size_t mlp_loader_slots(const mlp_loader_t *ld);
 size_t mlp_loader_bytes(const mlp_loader_t *ld);

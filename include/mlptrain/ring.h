@@ -54,11 +54,11 @@ int mlp_ring_claim(mlp_ring_t *ring, uint64_t seq, mlp_slot_t **slot);
 void mlp_ring_publish(mlp_ring_t *ring, mlp_slot_t *slot);
 
 /*
- * Consumer: wait until `seq` is published; *wait_ns (if not NULL) gets the
- * nanoseconds spent blocked.
+ * Consumer: wait until `seq` is published; *waited (if not NULL) gets the
+ * seconds spent blocked (clock.h).
  */
 int mlp_ring_acquire(mlp_ring_t *ring, uint64_t seq, mlp_slot_t **slot,
-                     uint64_t *wait_ns);
+                     double *waited);
 /* Consumer: done with the slot; its producer may reuse it. */
 void mlp_ring_release(mlp_ring_t *ring, mlp_slot_t *slot);
 

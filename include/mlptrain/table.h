@@ -2,9 +2,9 @@
  * table: one streaming reader of samples over every data format mlptrain
  * takes, chosen from the file's content, never its name.
  *
- * Formats: IDX (magic 00 00 08 nd: features of 2 or more dimensions, a
- * separate 1-d labels file), NumPy .npy (magic "\x93NUMPY": features
- * (n, d), a separate (n,) labels file), .npz (a zip archive "PK\3\4" with
+ * Formats: IDX (magic 00 00 08 nd, told by its two zero bytes: features
+ * of 2 or more dimensions, a separate 1-d labels file; idx.h), NumPy .npy
+ * (magic "\x93NUMPY": features (n, d), a separate (n,) labels file), .npz (a zip archive "PK\3\4" with
  * the members x.npy (features) and y.npy (labels), as numpy.savez(f, x=X,
  * y=Y) writes it), and CSV (anything else; labels in a column, csv.h).
  * Each may be gzip-compressed (magic 1f 8b), .npz members as the archive
@@ -20,9 +20,10 @@
  * against what the input can hold (input.h) before it sizes anything; a
  * sample has 1 to MLP_TABLE_MAX_FEATURES features in every format.
  *
- * Memory: fixed buffers only (input.h, csv.h); rows land in the caller's
- * buffers.  Errors name the file, the row or line and the column (see
- * npy.h, csv.h).  One table per thread.
+ * Memory: fixed buffers (input.h, csv.h; a row of bytes wider than 4 KiB
+ * read as floats takes one row's buffer for the call); rows land in the
+ * caller's buffers.  Errors name the file, the row or line and the column (see
+ * idx.h, npy.h, csv.h).  One table per thread.
  */
 #ifndef MLPTRAIN_TABLE_H
 #define MLPTRAIN_TABLE_H
@@ -55,6 +56,16 @@ typedef struct mlp_table mlp_table_t;
 /* Open and read the headers.  MLP_EINVAL when labels are wanted but the
  * format needs a labels file and none was given (naming the option). */
 int mlp_table_open(const mlp_table_opts_t *o, mlp_table_t **out);
+/*
+ * The same over buffers (tests, fuzz drivers): the features' bytes x
+ * (named o->path in messages), and the labels' bytes y (named
+ * o->labels_path) when labels are wanted, else NULL.  The buffers must
+ * outlive the table.  A zip archive (.npz) is refused: it is read from a
+ * file.
+ */
+int mlp_table_open_mem(const mlp_table_opts_t *o, const uint8_t *x,
+                       size_t xlen, const uint8_t *y, size_t ylen,
+                       mlp_table_t **out);
 mlp_format_t mlp_table_format(const mlp_table_t *t);
 const char *mlp_table_format_name(mlp_format_t f);
 size_t mlp_table_dim(const mlp_table_t *t);
@@ -95,6 +106,17 @@ int mlp_table_labels_apart(const mlp_table_t *t);
 int mlp_table_next_labels(mlp_table_t *t, size_t max, int32_t *y,
                           size_t *got);
 
+/*
+ * The size and crc32 of the bytes on disk (input.h, mlp_input_file_sum)
+ * of the features file ([0]) and of the labels file ([1]: the features
+ * file's own when the labels are in it, a CSV's column or an .npz's
+ * y.npy; 0 without labels).  The rest of each file is read, never
+ * parsed: call it after the last row wanted; the table cannot be read
+ * after it.
+ */
+int mlp_table_file_sums(mlp_table_t *t, uint64_t size[2], uint32_t crc[2]);
+
+/* Close the table and its files; NULL is a no-op. */
 void mlp_table_close(mlp_table_t *t);
 
 #endif
