@@ -793,13 +793,9 @@ const char *mlp_net_isa(void)
 void mlp_net_spec_of(const struct mlp_config *cfg, size_t in, size_t out,
                      mlp_net_spec_t *spec)
 {
-    memset(spec, 0, sizeof(*spec));
-    spec->in = in;
-    spec->out = out;
-    spec->nhidden = cfg->nhidden;
+    *spec = (mlp_net_spec_t){
+        .in = in, .out = out, .nhidden = cfg->nhidden, .act = cfg->act,
+        .plain_weights = cfg->plain_weights, .dropout = cfg->dropout,
+        .input_dropout = cfg->input_dropout};
     memcpy(spec->hidden, cfg->hidden, sizeof(spec->hidden));
-    spec->act = cfg->act;
-    spec->plain_weights = cfg->plain_weights;
-    spec->dropout = cfg->dropout;
-    spec->input_dropout = cfg->input_dropout;
 }

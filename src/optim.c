@@ -305,13 +305,9 @@ const char *const mlp_optim_names[] = {"sgd", "adam", "adamw", NULL};
 
 void mlp_optim_opts_of(const struct mlp_config *cfg, mlp_optim_opts_t *o)
 {
-    memset(o, 0, sizeof(*o));
-    o->kind = (mlp_optim_kind_t)cfg->optimizer;
-    o->lr = cfg->lr;
-    o->momentum = cfg->momentum;
-    o->nesterov = cfg->nesterov;
-    o->weight_decay = cfg->weight_decay;
-    o->beta1 = cfg->beta1;
-    o->beta2 = cfg->beta2;
-    o->eps = cfg->eps;
+    *o = (mlp_optim_opts_t){
+        .kind = (mlp_optim_kind_t)cfg->optimizer, .lr = cfg->lr,
+        .momentum = cfg->momentum, .nesterov = cfg->nesterov,
+        .weight_decay = cfg->weight_decay, .beta1 = cfg->beta1,
+        .beta2 = cfg->beta2, .eps = cfg->eps};
 }

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "mlptrain/error.h"
 #include "mlptrain/options.h"
@@ -182,13 +181,10 @@ double mlp_sched_lr(const mlp_sched_t *s, uint64_t step)
 void mlp_sched_of(const struct mlp_config *cfg, uint64_t steps_per_epoch,
                   mlp_sched_t *s)
 {
-    memset(s, 0, sizeof(*s));
-    s->kind = (mlp_sched_kind_t)cfg->schedule;
-    s->lr = cfg->lr;
-    s->lr_min = cfg->lr_min;
-    s->warmup = cfg->warmup;
-    s->lr_step = cfg->lr_step;
-    s->lr_gamma = cfg->lr_gamma;
-    s->steps_per_epoch = steps_per_epoch;
-    s->total_steps = (uint64_t)cfg->epochs * steps_per_epoch;
+    *s = (mlp_sched_t){
+        .kind = (mlp_sched_kind_t)cfg->schedule, .lr = cfg->lr,
+        .lr_min = cfg->lr_min, .warmup = cfg->warmup,
+        .lr_step = cfg->lr_step, .lr_gamma = cfg->lr_gamma,
+        .steps_per_epoch = steps_per_epoch,
+        .total_steps = (uint64_t)cfg->epochs * steps_per_epoch};
 }

@@ -114,15 +114,11 @@ struct mlp_stepper {
 void mlp_step_opts_of(const struct mlp_config *cfg, size_t max_rows,
                       int rank, int nranks, mlp_step_opts_t *o)
 {
-    memset(o, 0, sizeof(*o));
-    o->mode = (mlp_par_t)cfg->parallel;
-    o->threads = cfg->threads;
-    o->micro = cfg->micro;
-    o->max_rows = max_rows;
-    o->smoothing = cfg->label_smoothing;
-    o->clip_norm = cfg->clip_grad;
-    o->rank = rank;
-    o->nranks = nranks;
+    *o = (mlp_step_opts_t){
+        .mode = (mlp_par_t)cfg->parallel, .threads = cfg->threads,
+        .micro = cfg->micro, .max_rows = max_rows,
+        .smoothing = cfg->label_smoothing, .clip_norm = cfg->clip_grad,
+        .rank = rank, .nranks = nranks};
 }
 
 int mlp_step_net_threads(const mlp_step_opts_t *o)
