@@ -107,7 +107,8 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
  * checkpoint being resumed; `save` counts the files written), dL/dlogits, the warm-up's input batch and the ring's slots,
  * and the parallel step's: `grad_blocks` gradient buffers (one per
  * micro-batch of a batch and the accumulator) and `replicas` more nets'
- * gradients, activations and scratchpads.
+ * gradients, activations and scratchpads; a bf16 net's copy of the
+ * weights (one, shared) and half the ring's bytes.
  * The dataset is already loaded: it counts in *total (what the process
  * will hold, for tests against the peak RSS) but not against what is
  * still available.  Both sides get memprobe's margin.
@@ -131,12 +132,14 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
     }
     if ((rc = mlp_net_estimate(spec, &nm)) < 0)
         return rc;
+    double vbytes = spec->precision == MLP_PREC_BF16 ? 2.0 : 4.0;
+
     need = nm.params * (2 + nstate + grad_blocks) + nm.act + nm.scratch +
-           nm.workspace +
+           nm.workspace + nm.wcopy +
            (double)replicas * (nm.params + nm.act + nm.scratch) +
            4.0 * (logical * copies + b * (double)spec->out +
                   b * (double)spec->in) +
-           (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
+           (double)slots * (b * (vbytes * (double)spec->in + 4.0) + 128.0);
     for (int i = 0; i < MLP_NFILES; i++)
         data += (double)ds->idx[i].count * (double)ds->idx[i].item_size;
     data += (double)ds->val.n * (double)(ds->val.dim + 1);
@@ -153,6 +156,50 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
                              avail / 1073741824.0);
     return 0;
 }
+/*
+ * The step's precision: cfg->precision (f32, bf16 or auto) chosen for
+ * spec (its threads, batch sizes) and set in spec and cfg (resolved, like
+ * the micro-batch: a checkpoint keeps what the run used), with *c saying
+ * why.  Ranks agree: bf16 only when every rank chose it (bf16 asked where
+ * a rank has none fails on every rank).
+ */
+static int choose_precision(session_t *s, mlp_net_spec_t *spec)
+{
+    mlp_config_t *cfg = s->cfg;
+    int rc, f32 = 0;
+
+    rc = mlp_net_choose_precision(spec, (mlp_precision_t)cfg->precision,
+                                  cfg->micro, &s->prec);
+    if (s->nranks > 1 && cfg->precision != MLP_PREC_F32) {
+        mlp_error_saved_t e;
+        int bad, rc2;
+
+        mlp_error_save(&e);
+        if ((rc2 = mlp_dist_any(rc < 0, &bad)) < 0 ||
+            (rc2 = mlp_dist_any(rc < 0 || s->prec.used != MLP_PREC_BF16,
+                                &f32)) < 0)
+            return rc2;
+        if (rc < 0)
+            return mlp_error_restore(&e, rc);
+        if (bad)
+            return mlp_error_set(MLP_EUSAGE, "option '--precision': %s "
+                                 "failed on another rank (its message "
+                                 "says why)",
+                                 mlp_precision_names[cfg->precision]);
+        if (f32 && s->prec.used == MLP_PREC_BF16) {
+            s->prec.used = MLP_PREC_F32;
+            snprintf(s->prec.why, sizeof(s->prec.why),
+                     "another rank chose f32");
+        }
+    }
+    if (rc < 0)
+        return rc;
+    cfg->precision = spec->precision = s->prec.used;
+    if (s->best_cfg != NULL)
+        s->best_cfg->precision = cfg->precision;
+    return 0;
+}
+
 /* ---- the stages ---------------------------------------------------- */
 
 /*
@@ -329,9 +376,10 @@ int mlp_train_session_resume(session_t *s)
                    sizeof(cfg->save_best_path));
         return 0;
     }
+    if (!(s->ck_cfg = malloc(sizeof(*s->ck_cfg))))
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
     if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
-        (rc = mlp_train_merge_resume(cfg, &s->rck,
-                                     &s->lr_override)) < 0 ||
+        (rc = mlp_train_merge_resume(cfg, &s->rck, s->ck_cfg)) < 0 ||
         (rc = check_val_options(cfg)) < 0)
         return rc;
     /* It goes on saving where it came from, unless --save names another
@@ -512,7 +560,8 @@ int mlp_train_session_build(session_t *s)
         (rc = mlp_step_spec_sizes(&spec, ds->test.n, cfg->batch,
                                   cfg->micro)) < 0 ||
         (rc = mlp_step_spec_sizes(&spec, ds->val.n, cfg->batch,
-                                  cfg->micro)) < 0)
+                                  cfg->micro)) < 0 ||
+        (rc = choose_precision(s, &spec)) < 0)
         return rc;
     memset(&so, 0, sizeof(so));
     so.mode = (mlp_par_t)cfg->parallel;

@@ -83,7 +83,7 @@ START_TEST(test_inorder_delivery)
     t.dim = 5;
     atomic_init(&t.next, 0);
     pthread_mutex_init(&t.mu, NULL);
-    ck_assert_int_eq(mlp_ring_create(4, t.batch, t.dim, &t.ring), 0);
+    ck_assert_int_eq(mlp_ring_create(4, t.batch, t.dim, 4, &t.ring), 0);
     for (int i = 0; i < INORDER_PRODUCERS; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, inorder_producer, &t),
                          0);
@@ -160,7 +160,7 @@ START_TEST(test_capacity_bound)
     mlp_slot_t *s0, *s1, *got;
     waiter_t w2;
 
-    ck_assert_int_eq(mlp_ring_create(2, 4, 8, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(2, 4, 8, 4, &ring), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s0), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 1, &s1), 0);
     ck_assert_ptr_ne(s0, s1);
@@ -194,7 +194,7 @@ START_TEST(test_acquire_waits_for_publish)
     waiter_t c;
     uint64_t w = 12345;
 
-    ck_assert_int_eq(mlp_ring_create(3, 1, 1, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(3, 1, 1, 4, &ring), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s0), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 1, &s1), 0);
     /* Seq 1 published first: the consumer still waits for 0. */
@@ -222,7 +222,7 @@ START_TEST(test_slot_layout)
     mlp_ring_t *ring;
     mlp_slot_t *s[5];
 
-    ck_assert_int_eq(mlp_ring_create(5, 7, 3, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(5, 7, 3, 4, &ring), 0);
     ck_assert_uint_eq(mlp_ring_nslots(ring), 5);
     ck_assert_uint_ge(mlp_ring_bytes(ring), 5 * (7 * 3 * 4 + 7 * 4));
     for (int i = 0; i < 5; i++) {
@@ -257,7 +257,7 @@ START_TEST(test_abort_wakes_everyone)
     mlp_slot_t *s0, *s1, *got;
     waiter_t p[3], c;
 
-    ck_assert_int_eq(mlp_ring_create(2, 2, 2, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(2, 2, 2, 4, &ring), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s0), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 1, &s1), 0);
     /* Producers of 2, 3, 4 wait for slots; the consumer waits for 0. */
@@ -292,7 +292,7 @@ START_TEST(test_first_abort_wins)
     mlp_ring_t *ring;
     mlp_slot_t *s;
 
-    ck_assert_int_eq(mlp_ring_create(1, 1, 1, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(1, 1, 1, 4, &ring), 0);
     mlp_ring_abort(ring, MLP_EIO);
     mlp_ring_abort(ring, MLP_EABORTED);
     mlp_ring_abort(ring, MLP_EINTERRUPTED);
@@ -301,7 +301,7 @@ START_TEST(test_first_abort_wins)
     mlp_ring_destroy(ring);
 
     /* A status >= 0 still stops the ring. */
-    ck_assert_int_eq(mlp_ring_create(1, 1, 1, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(1, 1, 1, 4, &ring), 0);
     mlp_ring_abort(ring, 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s), MLP_EABORTED);
     mlp_ring_destroy(ring);
@@ -312,12 +312,12 @@ START_TEST(test_create_errors)
 {
     mlp_ring_t *ring = (mlp_ring_t *)&ring;
 
-    ck_assert_int_eq(mlp_ring_create(0, 1, 1, &ring), MLP_EINVAL);
+    ck_assert_int_eq(mlp_ring_create(0, 1, 1, 4, &ring), MLP_EINVAL);
     ck_assert_ptr_null(ring);
-    ck_assert_int_eq(mlp_ring_create(1, 0, 1, &ring), MLP_EINVAL);
-    ck_assert_int_eq(mlp_ring_create(1, 1, 0, &ring), MLP_EINVAL);
+    ck_assert_int_eq(mlp_ring_create(1, 0, 1, 4, &ring), MLP_EINVAL);
+    ck_assert_int_eq(mlp_ring_create(1, 1, 0, 4, &ring), MLP_EINVAL);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "ring"));
-    ck_assert_int_eq(mlp_ring_create(2, SIZE_MAX / 2, 3, &ring), MLP_ENOMEM);
+    ck_assert_int_eq(mlp_ring_create(2, SIZE_MAX / 2, 3, 4, &ring), MLP_ENOMEM);
     ck_assert_ptr_null(ring);
     mlp_ring_destroy(NULL);
 }
@@ -328,7 +328,7 @@ START_TEST(test_claim_twice)
     mlp_ring_t *ring;
     mlp_slot_t *s, *t;
 
-    ck_assert_int_eq(mlp_ring_create(2, 1, 1, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(2, 1, 1, 4, &ring), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &t), MLP_EINVAL);
     ck_assert_ptr_null(t);

@@ -64,13 +64,17 @@ typedef struct {
     const char *resume_path;  /* the checkpoint resumed from, or NULL */
     unsigned resume_epoch;    /* its epochs completed */
     size_t resume_batches;    /* and training batches of the next epoch */
-    int lr_override;          /* --lr given on resume, unlike the
-                               * checkpoint's lr_checkpoint */
-    float lr_checkpoint;
+    const mlp_config_t *resume_cfg; /* the checkpoint's options (with
+                                 resume_path): a RESUME_FREE option given
+                                 (cfg->given) with another value than
+                                 its is an override, said on `out` and
+                                 logged in the record's "resume" */
     int free_cores;           /* cores the machine's load leaves free at
                                  the start, -1 unknown (logged; report_run
                                  warns on stderr when below cfg->threads) */
     int ranks;                /* MPI ranks (mpirun -np), 1 without */
+    const mlp_precision_choice_t *precision; /* how cfg->precision (f32
+                                 or bf16) was chosen; NULL: as given */
 } mlp_run_info_t;
 
 typedef struct {
