@@ -16,7 +16,9 @@
 
 /* "model    m.ckpt: 144-24-7 relu, 3 epochs" (+ batches of a save made
  * mid-epoch, on interrupt). */
-void mlp_eval_print_model(FILE *out, const char *path, const mlp_checkpoint_t *ck)
+void mlp_eval_print_model(FILE *out, const char *path,
+                          const mlp_checkpoint_t *ck,
+                          mlp_precision_t precision)
 {
     char shape[MLP_MAX_HIDDEN * 24 + 48];
 
@@ -28,6 +30,8 @@ void mlp_eval_print_model(FILE *out, const char *path, const mlp_checkpoint_t *c
     if (ck->batches_done > 0)
         fprintf(out, " and %zu batch%s", ck->batches_done,
                 ck->batches_done == 1 ? "" : "es");
+    if (precision == MLP_PREC_BF16)
+        fputs(", run in bf16", out);
     fputc('\n', out);
 }
 
@@ -40,6 +44,7 @@ static void print_prf_json(FILE *out, const mlp_prf_t *m)
 
 void mlp_eval_print_json(FILE *out, const char *model,
                          const char *data_dir, const mlp_checkpoint_t *ck,
+                         mlp_precision_t precision,
                             const mlp_eval_result_t *r,
                             const mlp_class_names_t *cn)
 {
@@ -47,7 +52,8 @@ void mlp_eval_print_json(FILE *out, const char *model,
 
     fputs("{\"model\":", out);
     mlp_report_json_string(out, model);
-    fprintf(out, ",\"epochs\":%u,\"data\":", ck->epoch);
+    fprintf(out, ",\"epochs\":%u,\"products\":\"%s\",\"data\":", ck->epoch,
+            mlp_precision_names[precision == MLP_PREC_BF16]);
     mlp_report_json_string(out, data_dir);
     fprintf(out, ",\"samples\":%zu,\"correct\":%zu,\"accuracy\":%.6f", r->n,
             r->correct, r->acc);
@@ -115,14 +121,14 @@ static int column_width(const mlp_eval_result_t *r,
 
 void mlp_eval_print_text(FILE *out, const char *model,
                          const char *data_dir, const mlp_checkpoint_t *ck,
-                            const mlp_dataset_t *ds,
+                         mlp_precision_t precision, const mlp_dataset_t *ds,
                             const mlp_eval_result_t *r,
                             const mlp_class_names_t *cn)
 {
     size_t c = r->nclasses;
     int lw = 0;
 
-    mlp_eval_print_model(out, model, ck);
+    mlp_eval_print_model(out, model, ck, precision);
     if (ds->image)
         fprintf(out, "data     %s: %zu test samples%s, %zux%zu, %zu "
                 "classes\n", data_dir, ds->test.n,
@@ -371,6 +377,7 @@ int mlp_predict_png(const char *path, const mlp_dataset_t *ds,
  * "predictions":[{"index":i,"true":k,"predicted":k},...],"correct":N} */
 void mlp_predict_print_json(FILE *out, const char *model,
                             const char *data_dir, const mlp_checkpoint_t *ck,
+                            mlp_precision_t precision,
                                const mlp_dataset_t *ds,
                                const mlp_split_t *shown, size_t n,
                                const int32_t *pred,
@@ -380,7 +387,8 @@ void mlp_predict_print_json(FILE *out, const char *model,
 
     fputs("{\"model\":", out);
     mlp_report_json_string(out, model);
-    fprintf(out, ",\"epochs\":%u,\"data\":", ck->epoch);
+    fprintf(out, ",\"epochs\":%u,\"products\":\"%s\",\"data\":", ck->epoch,
+            mlp_precision_names[precision == MLP_PREC_BF16]);
     mlp_report_json_string(out, data_dir);
     fputs(",\"classes\":[", out);
     for (size_t k = 0; k < ds->nclasses; k++) {

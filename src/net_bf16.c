@@ -340,7 +340,7 @@ int mlp_net_choose_precision(const mlp_net_spec_t *spec,
     if (!mlp_net_bf16_available(why, sizeof(why))) {
         if (asked == MLP_PREC_BF16)
             return mlp_error_set(MLP_EUSAGE, "option '--precision': bf16: "
-                                 "%s; f32 (or auto) trains here", why);
+                                 "%s; f32 (or auto) runs here", why);
         snprintf(c->why, sizeof(c->why), "%s", why);
         return 0;
     }
