@@ -308,6 +308,31 @@ START_TEST(test_first_abort_wins)
 }
 END_TEST
 
+/* Slots of bf16 values: half the bytes, each slot aligned, filled without
+ * touching its neighbours. */
+START_TEST(test_slot_layout_bf16)
+{
+    mlp_ring_t *ring, *f32;
+    mlp_slot_t *s[3];
+
+    ck_assert_int_eq(mlp_ring_create(3, 64, 7, 2, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(3, 64, 7, 4, &f32), 0);
+    ck_assert_uint_eq(mlp_ring_bytes(ring), 3 * (64 * 7 * 2 + 64 * 4));
+    ck_assert_uint_eq(mlp_ring_bytes(f32), 3 * (64 * 7 * 4 + 64 * 4));
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(mlp_ring_claim(ring, (uint64_t)i, &s[i]), 0);
+        ck_assert_uint_eq((uintptr_t)s[i]->xh % 64, 0);
+        for (int j = 0; j < 64 * 7; j++)
+            s[i]->xh[j] = (mlp_bf16_t)(i + 1);
+    }
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 64 * 7; j++)
+            ck_assert_uint_eq(s[i]->xh[j], (unsigned)(i + 1));
+    mlp_ring_destroy(ring);
+    mlp_ring_destroy(f32);
+}
+END_TEST
+
 START_TEST(test_create_errors)
 {
     mlp_ring_t *ring = (mlp_ring_t *)&ring;
@@ -319,6 +344,10 @@ START_TEST(test_create_errors)
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "ring"));
     ck_assert_int_eq(mlp_ring_create(2, SIZE_MAX / 2, 3, 4, &ring), MLP_ENOMEM);
     ck_assert_ptr_null(ring);
+    ck_assert_int_eq(mlp_ring_create(2, 1, 1, 3, &ring), MLP_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "3 bytes"));
+    ck_assert_int_eq(mlp_ring_create(2, SIZE_MAX / 4, 3, 2, &ring),
+                     MLP_ENOMEM);
     mlp_ring_destroy(NULL);
 }
 END_TEST
@@ -353,6 +382,7 @@ Suite *ring_suite(void)
 
     tcase_set_timeout(core, 20);
     tcase_add_test(core, test_inorder_delivery);
+    tcase_add_test(core, test_slot_layout_bf16);
     tcase_add_test(core, test_capacity_bound);
     tcase_add_test(core, test_acquire_waits_for_publish);
     tcase_add_test(core, test_slot_layout);
