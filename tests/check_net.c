@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "testutil.h"
 #include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
@@ -267,6 +268,8 @@ static void fill_normal(float *v, size_t n, uint64_t seed, uint64_t stream,
         v[i] = (float)(mlp_rng_normal(&r) * std);
 }
 
+static void ref_from_net(ref_t *r, mlp_net_t *net);
+
 /* Random weights (std 0.5) and biases (std 0.2) into net and ref. */
 static void set_random_params(mlp_net_t *net, ref_t *r, uint64_t seed)
 {
@@ -278,13 +281,10 @@ static void set_random_params(mlp_net_t *net, ref_t *r, uint64_t seed)
         fill_normal(w, nw, seed, 2 * l, 0.5);
         fill_normal(b, r->lout[l], seed, 2 * l + 1, 0.2);
         ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
-        for (size_t i = 0; i < nw; i++)
-            r->w[l][i] = w[i];
-        for (size_t i = 0; i < r->lout[l]; i++)
-            r->b[l][i] = b[i];
         free(w);
         free(b);
     }
+    ref_from_net(r, net); /* get_layer gives back exactly what was set */
 }
 
 /* The net's gradients of layer l in logical order. */
@@ -301,6 +301,25 @@ static void net_grads(mlp_net_t *net, size_t l, float *gw, float *gb)
     ck_assert_int_eq(mlp_net_get_layer(net, l, gw, gb), 0);
     memcpy(p, save, n * sizeof(float));
     free(save);
+}
+
+/* The reference's weights from the net's (biases too: the net's may not
+ * be zero). */
+static void ref_from_net(ref_t *r, mlp_net_t *net)
+{
+    for (size_t l = 0; l < r->L; l++) {
+        size_t nw = r->lin[l] * r->lout[l];
+        float *w = malloc(nw * sizeof(float)), *b = malloc(r->lout[l] * 4);
+
+        ck_assert(w && b);
+        ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
+        for (size_t i = 0; i < nw; i++)
+            r->w[l][i] = w[i];
+        for (size_t i = 0; i < r->lout[l]; i++)
+            r->b[l][i] = b[i];
+        free(w);
+        free(b);
+    }
 }
 
 static void assert_close(double got, double want, double rtol, double atol,
@@ -514,17 +533,7 @@ START_TEST(test_default_shape_matches_reference)
     ck_assert_int_eq(mlp_net_create(&s, &net), 0);
     ck_assert_int_eq(mlp_net_init(net, 9, 0.05f), 0);
     ref_init(&r, net);
-    for (size_t l = 0; l < r.L; l++) {
-        size_t nw = r.lin[l] * r.lout[l];
-        float *w = malloc(nw * sizeof(float)), *b = malloc(r.lout[l] * 4);
-
-        ck_assert(w && b);
-        ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
-        for (size_t i = 0; i < nw; i++)
-            r.w[l][i] = w[i];
-        free(w);
-        free(b);
-    }
+    ref_from_net(&r, net);
     compare_step(net, &r, 64, 4, 0, RTOL, ATOL);
     ref_free(&r);
     mlp_net_destroy(net);
@@ -1102,17 +1111,6 @@ START_TEST(test_bad_dropout)
 }
 END_TEST
 
-/* bf16 here, else the test says why it is skipped. */
-static int have_bf16(const char *test)
-{
-    char why[192];
-
-    if (mlp_net_bf16_available(why, sizeof(why)))
-        return 1;
-    fprintf(stderr, "%s: skipped: %s\n", test, why);
-    return 0;
-}
-
 /*
  * bf16 nets against the double reference (BF_RTOL, BF_ATOL): every
  * activation and layout, one or two hidden layers (and none), with and
@@ -1130,7 +1128,7 @@ START_TEST(test_bf16_matches_reference)
     mlp_net_t *net;
     ref_t r;
 
-    if (!have_bf16("test_bf16_matches_reference"))
+    if (!tu_bf16_here("test_bf16_matches_reference"))
         return;
     s.batch_sizes[1] = 3;
     s.nbatch_sizes = 2;
@@ -1159,7 +1157,7 @@ START_TEST(test_bf16_larger_matches_reference)
     mlp_net_t *net;
     ref_t r;
 
-    if (!have_bf16("test_bf16_larger_matches_reference"))
+    if (!tu_bf16_here("test_bf16_larger_matches_reference"))
         return;
     s.batch_sizes[0] = _i < 2 ? 20 : 64;
     s.precision = MLP_PREC_BF16;
@@ -1167,17 +1165,7 @@ START_TEST(test_bf16_larger_matches_reference)
     ck_assert_int_eq(mlp_net_create(&s, &net), 0);
     ck_assert_int_eq(mlp_net_init(net, 9, _i < 2 ? 0.06f : 0.05f), 0);
     ref_init(&r, net);
-    for (size_t l = 0; l < r.L; l++) {
-        size_t nw = r.lin[l] * r.lout[l];
-        float *w = malloc(nw * sizeof(float)), *b = malloc(r.lout[l] * 4);
-
-        ck_assert(w && b);
-        ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
-        for (size_t i = 0; i < nw; i++)
-            r.w[l][i] = w[i];
-        free(w);
-        free(b);
-    }
+    ref_from_net(&r, net);
     compare_step(net, &r, s.batch_sizes[0], 4, 0, BF_RTOL, BF_ATOL);
     ref_free(&r);
     mlp_net_destroy(net);
@@ -1206,7 +1194,7 @@ START_TEST(test_bf16_copy_exact)
     const float *lf, *lh;
     size_t nf, nb;
 
-    if (!have_bf16("test_bf16_copy_exact"))
+    if (!tu_bf16_here("test_bf16_copy_exact"))
         return;
     ck_assert(w && b && x && xh);
     s.batch_sizes[0] = n;
@@ -1268,7 +1256,7 @@ START_TEST(test_bf16_memory_and_choice)
     mlp_precision_choice_t c;
     mlp_net_t *net;
 
-    if (!have_bf16("test_bf16_memory_and_choice"))
+    if (!tu_bf16_here("test_bf16_memory_and_choice"))
         return;
     s.batch_sizes[0] = 128;
     s.threads = 1;

@@ -132,6 +132,27 @@ static char *read_text(const char *path)
     return t;
 }
 
+/* mlp_report_run of cfg to a new stream and log (replaced): the lines
+ * into buf (len bytes at most). */
+static void run_lines(const char *log, const mlp_config_t *cfg,
+                      const mlp_dataset_t *ds, const mlp_run_info_t *info,
+                      char *buf, size_t len)
+{
+    FILE *out = tmpfile();
+    mlp_report_t *rep;
+    size_t n;
+
+    ck_assert_ptr_nonnull(out);
+    unlink(log);
+    ck_assert_int_eq(mlp_report_create(out, NULL, 0, log, 0, &rep), 0);
+    ck_assert_int_eq(mlp_report_run(rep, cfg, ds, info), 0);
+    ck_assert_int_eq(mlp_report_destroy(rep), 0);
+    rewind(out);
+    n = fread(buf, 1, len - 1, out);
+    buf[n] = '\0';
+    fclose(out);
+}
+
 /* The run's lines and record of the step's precision: as given, or auto
  * with its reason; and a precision given on resume, unlike the
  * checkpoint's, as an override (line and record), like --lr. */
@@ -148,9 +169,6 @@ START_TEST(test_precision)
                            .resume_path = "c.ckpt", .resume_cfg = ck};
     char *dir = tu_mkdtemp(), *log = tu_path(dir, "l.jsonl");
     char buf[4096], *text;
-    FILE *out = tmpfile();
-    mlp_report_t *rep;
-    size_t n;
 
     mlp_config_defaults(cfg);
     mlp_config_defaults(ck);
@@ -159,12 +177,7 @@ START_TEST(test_precision)
     cfg->precision = MLP_PREC_BF16;  /* resolved */
     cfg->given = mlp_options_bit(mlp_options_find("precision"));
     ck->precision = MLP_PREC_F32;    /* the checkpoint trained in f32 */
-    ck_assert_int_eq(mlp_report_create(out, NULL, 0, log, 0, &rep), 0);
-    ck_assert_int_eq(mlp_report_run(rep, cfg, ds, &info), 0);
-    ck_assert_int_eq(mlp_report_destroy(rep), 0);
-    rewind(out);
-    n = fread(buf, 1, sizeof(buf) - 1, out);
-    buf[n] = '\0';
+    run_lines(log, cfg, ds, &info, buf, sizeof(buf));
     ck_assert_ptr_nonnull(strstr(buf, "step     batch (a replica a thread), "
                                       "bf16 (auto: bf16 ran 1.90x f32): "
                                       "micro-batches of 128 rows"));
@@ -184,16 +197,7 @@ START_TEST(test_precision)
     /* The same value as the checkpoint's is no override; f32 as given. */
     ck->precision = MLP_PREC_BF16;
     info.precision = NULL;
-    ck_assert_int_eq(unlink(log), 0);
-    fclose(out);
-    out = tmpfile();
-    ck_assert_ptr_nonnull(out);
-    ck_assert_int_eq(mlp_report_create(out, NULL, 0, log, 0, &rep), 0);
-    ck_assert_int_eq(mlp_report_run(rep, cfg, ds, &info), 0);
-    ck_assert_int_eq(mlp_report_destroy(rep), 0);
-    rewind(out);
-    n = fread(buf, 1, sizeof(buf) - 1, out);
-    buf[n] = '\0';
+    run_lines(log, cfg, ds, &info, buf, sizeof(buf));
     ck_assert_ptr_nonnull(strstr(buf, "thread), bf16: micro-batches"));
     ck_assert_ptr_null(strstr(buf, "override"));
     text = read_text(log);
@@ -201,7 +205,6 @@ START_TEST(test_precision)
     ck_assert_ptr_nonnull(strstr(text, "\"precision\":{\"asked\":\"bf16\","
                                        "\"used\":\"bf16\"}"));
     free(text);
-    fclose(out);
     free(cfg);
     free(ck);
     free(ds);

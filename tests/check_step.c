@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "testutil.h"
 #include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
@@ -147,40 +148,59 @@ static void reference_step(float *w, double *eval_loss)
     mlp_net_destroy(net);
 }
 
+/* The largest |a[i] - b[i]|, and into *maxb the largest |b[i]|. */
+static float max_diff(const float *a, const float *b, float *maxb)
+{
+    float d = 0.0f, m = 0.0f;
+
+    for (size_t i = 0; i < NW; i++) {
+        d = fmaxf(d, fabsf(a[i] - b[i]));
+        m = fmaxf(m, fabsf(b[i]));
+    }
+    *maxb = m;
+    return d;
+}
+
+/* The step of `one` (eval loss e1) again on 2 and 3 threads, for loader
+ * batches cut at the micro-batches, and in gemm mode at one thread: the
+ * same bits each time. */
+static void assert_same_any_threads(const float *one, double e1)
+{
+    static const size_t whole[] = {N}, accum[] = {32, 18};
+    static float w[NW];
+    double e;
+
+    for (int t = 2; t <= 3; t++) {
+        stepper_step(MLP_PAR_BATCH, t, whole, 1, w, &e);
+        ck_assert_mem_eq(w, one, sizeof(w));
+        ck_assert(e == e1);
+    }
+    stepper_step(MLP_PAR_BATCH, 2, accum, 2, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(w));
+    stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(w));
+}
+
 START_TEST(test_step_matches_whole_batch)
 {
     static float ref[NW], one[NW], w[NW];
-    static const size_t whole[] = {N}, accum[] = {32, 18}, other[] = {25, 25};
+    static const size_t whole[] = {N}, other[] = {25, 25};
     double eref, e1, e;
-    float maxd = 0.0f, maxw = 0.0f;
+    float maxd, maxw;
 
     make_batch();
     reference_step(ref, &eref);
     stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e1);
-    for (size_t i = 0; i < NW; i++) {
-        maxd = fmaxf(maxd, fabsf(one[i] - ref[i]));
-        maxw = fmaxf(maxw, fabsf(ref[i]));
-    }
+    maxd = max_diff(one, ref, &maxw);
     ck_assert_msg(maxd <= 1e-5f * maxw, "max diff %g of %g", (double)maxd,
                   (double)maxw);
     ck_assert_msg(fabs(e1 - eref) <= 1e-5 * eref, "eval %g vs %g", e1, eref);
     /* the same bits on any thread count, and for loader batches cut at
      * the micro-batches */
-    for (int t = 2; t <= 3; t++) {
-        stepper_step(MLP_PAR_BATCH, t, whole, 1, w, &e);
-        ck_assert_mem_eq(w, one, sizeof(one));
-        ck_assert(e == e1);
-    }
-    stepper_step(MLP_PAR_BATCH, 2, accum, 2, w, &e);
-    ck_assert_mem_eq(w, one, sizeof(one));
-    stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
-    ck_assert_mem_eq(w, one, sizeof(one));
+    assert_same_any_threads(one, e1);
     /* another partition (16, 9, 16, 9): close, but not the same sums */
     stepper_step(MLP_PAR_BATCH, 2, other, 2, w, &e);
-    maxd = 0.0f;
-    for (size_t i = 0; i < NW; i++)
-        maxd = fmaxf(maxd, fabsf(w[i] - ref[i]));
-    ck_assert(maxd <= 1e-5f * maxw);
+    ck_assert(max_diff(w, ref, &maxw) <= 1e-5f * maxw);
 }
 END_TEST
 
@@ -231,36 +251,22 @@ END_TEST
 START_TEST(test_bf16)
 {
     static float f32[NW], one[NW], w[NW];
-    static const size_t whole[] = {N}, accum[] = {32, 18};
+    static const size_t whole[] = {N};
     double ef, e1, e;
-    float maxd = 0.0f, maxw = 0.0f;
-    char why[192];
+    float maxd, maxw;
 
-    if (!mlp_net_bf16_available(why, sizeof(why))) {
-        fprintf(stderr, "test_bf16: skipped: %s\n", why);
+    if (!tu_bf16_here("test_bf16"))
         return;
-    }
     make_batch();
     stepper_step(MLP_PAR_BATCH, 1, whole, 1, f32, &ef);
     prec = MLP_PREC_BF16;
     stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e1);
-    for (size_t i = 0; i < NW; i++) {
-        maxd = fmaxf(maxd, fabsf(one[i] - f32[i]));
-        maxw = fmaxf(maxw, fabsf(f32[i]));
-    }
+    maxd = max_diff(one, f32, &maxw);
     ck_assert_msg(maxd <= 1e-2f * maxw, "max diff %g of %g", (double)maxd,
                   (double)maxw);
     ck_assert_msg(maxd > 0.0f, "bf16 gave f32's bits");
     ck_assert_msg(fabs(e1 - ef) <= 1e-2 * ef, "eval %g vs %g", e1, ef);
-    for (int t = 2; t <= 3; t++) {
-        stepper_step(MLP_PAR_BATCH, t, whole, 1, w, &e);
-        ck_assert_mem_eq(w, one, sizeof(one));
-        ck_assert(e == e1);
-    }
-    stepper_step(MLP_PAR_BATCH, 2, accum, 2, w, &e);
-    ck_assert_mem_eq(w, one, sizeof(one));
-    stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
-    ck_assert_mem_eq(w, one, sizeof(one));
+    assert_same_any_threads(one, e1);
     micro = 2;
     stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e1);
     stepper_step(MLP_PAR_BATCH, 5, whole, 1, w, &e);

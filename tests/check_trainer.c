@@ -383,17 +383,6 @@ START_TEST(test_interrupt_and_resume)
 }
 END_TEST
 
-/* bf16 here, else the test says why it is skipped. */
-static int have_bf16(const char *test)
-{
-    char why[192];
-
-    if (mlp_net_bf16_available(why, sizeof(why)))
-        return 1;
-    fprintf(stderr, "%s: skipped: %s\n", test, why);
-    return 0;
-}
-
 /*
  * The parallel step (step.h): in batch mode the figures are the same for
  * 1, 2 and 3 compute threads, with dropout (masks keyed by the row's place
@@ -408,7 +397,7 @@ START_TEST(test_same_figures_for_any_threads_and_accum)
     mlp_config_t cfg;
     mlp_train_result_t ref, res;
 
-    if (_i == 1 && !have_bf16("test_same_figures_for_any_threads_and_accum"))
+    if (_i == 1 && !tu_bf16_here("test_same_figures_for_any_threads_and_accum"))
         return;
     ref_config(&cfg);
     cfg.epochs = 2;
@@ -967,7 +956,7 @@ START_TEST(test_resume_bf16)
     char *log = tu_path(datadir, "bf.jsonl");
     char *text;
 
-    if (!have_bf16("test_resume_bf16"))
+    if (!tu_bf16_here("test_resume_bf16"))
         goto out;
     ref_config(&cfg);
     cfg.precision = MLP_PREC_BF16;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "mlptrain/net.h"
 #include "mlptrain/rng.h"
 #include "testutil.h"
 
@@ -265,5 +266,15 @@ int tu_make_dataset(const char *dir, size_t ntrain, size_t ntest,
         if (rc != 0)
             return -1;
     }
+    return 0;
+}
+
+int tu_bf16_here(const char *test)
+{
+    char why[192];
+
+    if (mlp_net_bf16_available(why, sizeof(why)))
+        return 1;
+    fprintf(stderr, "%s: skipped: %s\n", test, why);
     return 0;
 }

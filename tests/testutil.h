@@ -61,6 +61,10 @@ enum { TU_FLIP_BIT, TU_RANDOM_BYTE, TU_TRUNCATE, TU_APPEND, TU_DROP_BYTE };
 size_t tu_mutate(mlp_rng_t *r, uint8_t *buf, size_t len, int op, uint64_t v,
                  size_t pos);
 
+/* 1 when this machine has bf16 (mlp_net_bf16_available); else 0, after
+ * saying on stderr that `test` is skipped and why. */
+int tu_bf16_here(const char *test);
+
 /* Fill images (n, dim) and labels (n) as tu_make_dataset does, in memory. */
 void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
                      size_t nclasses, uint64_t seed, uint64_t stream);
