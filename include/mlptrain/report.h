@@ -5,7 +5,9 @@
  * A run reports, in order: mlp_report_run (the configuration: printed as a
  * few lines, logged as a {"type":"run"} record with versions, options and
  * each data file's size and CRC-32; "options" holds every option of the
- * table in options.h, keyed by its long name with '_' for '-'), one mlp_report_epoch per epoch, and
+ * table in options.h, keyed by its long name with '_' for '-'; the `step`
+ * line and the record's "precision" say which precision the step runs in
+ * and, for auto, why), one mlp_report_epoch per epoch, and
  * mlp_report_end (a summary line and a {"type":"end"} record with the
  * status).  Every log record is one line, flushed when written, so a log
  * read during or after a run (even a killed one) holds whole records.
