@@ -222,7 +222,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_step: %s\n", mlp_error_message());
             return 1;
         }
-        ceil_s = c->bf16 ? bu_ip_step_seconds(widths, nl, c->batch, 1, 20)
+        ceil_s = c->bf16 ? bu_ip_step_seconds(widths, nl, c->batch, 1, 20, NULL)
                          : bu_sgemm_step_seconds(widths, nl, c->batch, 20);
         flops = bu_step_flops(widths, nl, c->batch);
         printf("%-18s %5zu %10.0f %9.0f..%-9.0f %8.1f %10.0f %6.2f\n",

@@ -208,7 +208,7 @@ out:
 }
 
 double bu_ip_step_seconds(const size_t *widths, size_t nlayers, size_t b,
-                          int bf16, int reps)
+                          int bf16, int reps, double *fastest)
 {
     dnnl_engine_t e = NULL;
     dnnl_stream_t s = NULL;
@@ -238,7 +238,7 @@ double bu_ip_step_seconds(const size_t *widths, size_t nlayers, size_t b,
         if (r >= 0)
             t[r] = mlp_clock_now() - t0;
     }
-    med = bu_median(t, (size_t)reps, NULL, NULL);
+    med = bu_median(t, (size_t)reps, fastest, NULL);
 out:
     for (size_t l = 0; l < made; l++)
         ip_free(&ips[l]);
