@@ -331,9 +331,11 @@ int mlp_net_bf16_available(char *why, size_t len);
  * model's own products shows it at least MLP_BF16_MIN_SPEEDUP times
  * faster, else f32 saying why.  The calibration makes an f32 and a bf16
  * net of spec (dropout off, batches of `rows`, spec.threads) and times
- * their forward and backward passes, interleaved, for at most
- * MLP_CALIBRATE_SECONDS in all, JIT included (fewer rows when a pass
- * would take too long); the ratio of the fastest passes is the speed-up.
+ * their forward and backward passes, interleaved, until 0.8 x
+ * MLP_CALIBRATE_SECONDS have gone since it began (the nets, their JIT
+ * and a first pass of each included; fewer rows when one f32 pass would
+ * take over an eighth of that): under 0.1 s unless the process loses its
+ * core meanwhile.  The ratio of the fastest passes is the speed-up.
  * Errors: MLP_EUSAGE above, the net's.
  */
 #define MLP_BF16_MIN_SPEEDUP 1.3
