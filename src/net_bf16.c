@@ -358,7 +358,7 @@ int mlp_net_choose_precision(const mlp_net_spec_t *spec,
     }
     if (rows == 0)
         rows = 1;
-    while (rows > 16 && 6.0 * macs * (double)rows / 20e9 >
+    while (rows > 1 && 6.0 * macs * (double)rows / 20e9 >
                             MLP_CALIBRATE_SECONDS / 8)
         rows /= 2;
     t0 = mlp_clock_now();

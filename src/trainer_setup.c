@@ -200,6 +200,25 @@ static int choose_precision(session_t *s, mlp_net_spec_t *spec)
     return 0;
 }
 
+/* check_memory for the run of s on a net of spec, stepped as so. */
+static int fits_memory(session_t *s, const mlp_net_spec_t *spec,
+                       const mlp_step_opts_t *so)
+{
+    const mlp_config_t *cfg = s->cfg;
+    /* optimizer state blocks the size of the parameters */
+    int nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
+
+    return check_memory(spec, s->maxb,
+                        mlp_loader_nslots(cfg->workers, cfg->slots), nstate,
+                        (cfg->save_path[0] != '\0') +
+                            (cfg->save_best_path[0] != '\0'),
+                        s->resume, (double)mlp_step_grad_buffers(so),
+                        cfg->parallel == MLP_PAR_BATCH ? cfg->threads - 1
+                                                       : 0,
+                        s->ds,
+                        s->res != NULL ? &s->res->mem_estimate : NULL);
+}
+
 /* ---- the stages ---------------------------------------------------- */
 
 /*
@@ -533,8 +552,7 @@ int mlp_train_session_build(session_t *s)
     const mlp_dataset_t *ds = s->ds;
     mlp_net_spec_t spec;
     mlp_step_opts_t so;
-    size_t slots;
-    int rc, nstate; /* optimizer state blocks the size of the parameters */
+    int rc;
 
     memset(&spec, 0, sizeof(spec));
     spec.in = ds->train.dim;
@@ -560,8 +578,7 @@ int mlp_train_session_build(session_t *s)
         (rc = mlp_step_spec_sizes(&spec, ds->test.n, cfg->batch,
                                   cfg->micro)) < 0 ||
         (rc = mlp_step_spec_sizes(&spec, ds->val.n, cfg->batch,
-                                  cfg->micro)) < 0 ||
-        (rc = choose_precision(s, &spec)) < 0)
+                                  cfg->micro)) < 0)
         return rc;
     memset(&so, 0, sizeof(so));
     so.mode = (mlp_par_t)cfg->parallel;
@@ -571,18 +588,14 @@ int mlp_train_session_build(session_t *s)
     so.smoothing = cfg->label_smoothing;
     so.rank = s->rank;
     so.nranks = s->nranks;
-    slots = mlp_loader_nslots(cfg->workers, cfg->slots);
-    nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
-    if ((rc = check_memory(&spec, s->maxb, slots, nstate,
-                           (cfg->save_path[0] != '\0') +
-                               (cfg->save_best_path[0] != '\0'),
-                           s->resume,
-                           (double)mlp_step_grad_buffers(&so),
-                           cfg->parallel == MLP_PAR_BATCH ? cfg->threads - 1
-                                                          : 0,
-                           ds,
-                           s->res != NULL ? &s->res->mem_estimate : NULL)) <
-        0)
+    /* auto: the run must fit in f32 before the calibration makes its two
+     * small nets (less than the run's: a run that fits, they fit); then
+     * in what it chose. */
+    spec.precision = MLP_PREC_F32;
+    if ((cfg->precision == MLP_PREC_AUTO &&
+         (rc = fits_memory(s, &spec, &so)) < 0) ||
+        (rc = choose_precision(s, &spec)) < 0 ||
+        (rc = fits_memory(s, &spec, &so)) < 0)
         return rc;
     if ((rc = mlp_net_create(&spec, &s->net)) < 0)
         return rc;
