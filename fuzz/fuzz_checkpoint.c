@@ -10,7 +10,8 @@
  *
  * Built by `make fuzz` (clang, -fsanitize=fuzzer,address,undefined), or:
  *   clang -g -O1 -fsanitize=fuzzer,address -Iinclude \
- *       fuzz/fuzz_checkpoint.c src/checkpoint.c src/error.c -lz \
+ *       fuzz/fuzz_checkpoint.c src/checkpoint.c src/checkpoint_input.c \
+ *       src/text.c src/error.c -lz \
  *       -o /tmp/fuzz_checkpoint
  *   /tmp/fuzz_checkpoint -max_len=4096 fuzz/corpus/checkpoint
  * Non-goals: file I/O, the net (checkpoint_net.c).

@@ -6,12 +6,14 @@
  * column, index 0, the name "y", or none), the rest is the file (gzip is
  * inflated when the magic says so).  Every row is read in small batches.
  * Aborts when a result is inconsistent: a non-finite value accepted, a
- * label that is empty or not NUL-terminated, a row count that grows past
- * the bytes, or an error without a message.  Seeds: fuzz/corpus/csv/.
+ * label that is empty, not NUL-terminated or not a usable class name
+ * (text.h), a row count that grows past the bytes, or an error without a
+ * message.  Seeds: fuzz/corpus/csv/.
  *
  * Not built by default (`make fuzz`):
  *   clang -g -O1 -fsanitize=fuzzer,address -Iinclude fuzz/fuzz_csv.c \
- *       src/csv.c src/input.c src/infile.c src/error.c -lcsv -lzip -lz \
+ *       src/csv.c src/input.c src/infile.c src/error.c src/text.c -lcsv -lzip \
+ *       -lz \
  *       -o /tmp/fuzz_csv
  *   /tmp/fuzz_csv -max_len=4096 fuzz/corpus/csv
  * Non-goals: class names (dataset_files.c), file I/O.
@@ -23,6 +25,7 @@
 
 #include "mlptrain/csv.h"
 #include "mlptrain/error.h"
+#include "mlptrain/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -71,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         for (size_t r = 0; r < got && mlp_csv_label_col(c) >= 0; r++)
             if (memchr(lab[r], '\0', MLP_CSV_MAX_LABEL) == NULL ||
-                lab[r][0] == '\0')
+                lab[r][0] == '\0' ||
+                mlp_text_class_name(lab[r], NULL, 0) != 0)
                 abort();
         rows += got;
         if (rows > size)

@@ -6,7 +6,8 @@
  * header parsed strictly, then every row converted (floats, bytes or
  * labels, as the dtype allows) and the end checked.  Aborts when a result
  * is inconsistent: a header accepted with a shape or dtype outside what
- * npy.h promises, or an error without a message.  Seeds: fuzz/corpus/npy/.
+ * npy.h promises (a shape whose data the input cannot hold among them),
+ * or an error without a message.  Seeds: fuzz/corpus/npy/.
  *
  * Not built by default (`make fuzz`):
  *   clang -g -O1 -fsanitize=fuzzer,address -Iinclude fuzz/fuzz_npy.c \
@@ -52,6 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     if (h.ndim < 1 || h.ndim > 2 || h.elsize < 1 || h.elsize > 8 ||
         (h.ndim == 1 && h.d != 1) || (h.ndim == 2 && h.d == 0))
+        abort();
+    /* The shape's data fits what the input can hold (npy.h). */
+    if (h.n != 0 && (h.d > mlp_input_max_bytes(in) / h.elsize / h.n))
         abort();
     if (h.n > MAX_VALUES || h.d > MAX_VALUES || h.n * h.d > MAX_VALUES)
         goto out;

@@ -157,7 +157,8 @@ static int check_options_text(const char *t, size_t n, const char *name,
     size_t line = 1;
 
     if (n > MLP_CHECKPOINT_MAX_OPTIONS)
-        return mlp_error_set(status, "%s: %zu bytes of options, at most %d",
+        return mlp_error_set(status, "%s: %zu bytes of options text; a "
+                             "checkpoint holds at most %d",
                              name, n, MLP_CHECKPOINT_MAX_OPTIONS);
     if (n > 0 && t == NULL)
         return mlp_error_set(status, "%s: no options text", name);
@@ -559,7 +560,8 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
     if (version >= 2 &&
         (no = get_u64(buf + OFF_OPTIONS_BYTES)) > MLP_CHECKPOINT_MAX_OPTIONS)
         return mlp_error_set(MLP_EFORMAT,
-                             "%s: %llu bytes of options, at most %d", name,
+                             "%s: %llu bytes of options text; a checkpoint "
+                             "holds at most %d", name,
                              (unsigned long long)no,
                              MLP_CHECKPOINT_MAX_OPTIONS);
     if (no > len - min || np > (len - min - no) / 4 ||

@@ -102,7 +102,13 @@ int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck)
     ns = get_u64(head + OFF_NSTATE);
     if (version >= 2 &&
         (no = get_u64(head + OFF_OPTIONS_BYTES)) > MLP_CHECKPOINT_MAX_OPTIONS) {
-        rc = mlp_checkpoint_parse(head, got, path, ck);
+        /* said from the header, not by parsing the head alone (which would
+         * call the file truncated) */
+        rc = mlp_error_set(MLP_EFORMAT,
+                           "%s: %llu bytes of options text; a checkpoint "
+                           "holds at most %d",
+                           path, (unsigned long long)no,
+                           MLP_CHECKPOINT_MAX_OPTIONS);
         goto out;
     }
     if (file_bytes > MLP_CHECKPOINT_MAX_BYTES) {

@@ -1,14 +1,16 @@
 /*
  * checkpoint_input: version 3's input section -- the input transform and
  * the class names (layout in checkpoint.h) -- sized, checked, written and
- * parsed, for checkpoint.c.  Needs nothing but error.c (the fuzz driver
- * links it).
+ * parsed, for checkpoint.c.  Needs nothing but error.c and text.c (the
+ * fuzz driver links them).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mlptrain/error.h"
+#include "mlptrain/text.h"
 #include "checkpoint_internal.h"
 
 static void put32(uint8_t *p, uint32_t v)
@@ -23,19 +25,23 @@ size_t mlp_ck_input_bytes(const mlp_checkpoint_t *ck)
            MLP_CHECKPOINT_NAME_BYTES * ck->nnames;
 }
 
-/* A class name: 1.. NAME_BYTES - 1 printable bytes, then NULs. */
-static int name_ok(const char *s)
+/* A class name: text.h's rule (1 to NAME_BYTES - 1 bytes of UTF-8 text
+ * without control characters), then NULs; why gets the reason. */
+static int name_ok(const char *s, char *why, size_t cap)
 {
     size_t n = strnlen(s, MLP_CHECKPOINT_NAME_BYTES);
 
-    if (n == 0 || n == MLP_CHECKPOINT_NAME_BYTES)
+    if (n == MLP_CHECKPOINT_NAME_BYTES) {
+        snprintf(why, cap, "not NUL-terminated");
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
+    }
+    if (mlp_text_class_name(s, why, cap) != 0)
+        return 0;
     for (size_t i = n; i < MLP_CHECKPOINT_NAME_BYTES; i++)
-        if (s[i] != '\0')
+        if (s[i] != '\0') {
+            snprintf(why, cap, "not NUL-padded");
             return 0;
+        }
     return 1;
 }
 
@@ -58,11 +64,14 @@ int mlp_ck_input_check(const mlp_checkpoint_t *ck, const char *name,
     if (ck->nnames != 0 && ck->nnames != ck->out)
         return mlp_error_set(status, "%s: %zu class names for %zu classes",
                              name, ck->nnames, ck->out);
-    for (size_t k = 0; k < ck->nnames; k++)
-        if (!name_ok(ck->class_names[k]))
+    for (size_t k = 0; k < ck->nnames; k++) {
+        char why[80];
+
+        if (!name_ok(ck->class_names[k], why, sizeof(why)))
             return mlp_error_set(status, "%s: the name of class %zu is "
-                                 "empty, too long or not printable", name,
-                                 k);
+                                 "not a usable class name: %s", name, k,
+                                 why);
+    }
     return 0;
 }
 

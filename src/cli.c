@@ -117,7 +117,9 @@ void mlp_cli_usage(FILE *f)
         mlp_config_defaults(def);
     for (size_t i = 0; i < mlp_noptions; i++) {
         const mlp_option_t *o = &mlp_options[i];
-        char value[MLP_PATH_MAX], shown[MLP_PATH_MAX], text[1024];
+        char value[MLP_PATH_MAX], shown[MLP_PATH_MAX];
+        char text[MLP_PATH_MAX + 1024];
+        char range[64], rules[512];
 
         if (section == NULL || strcmp(section, o->section) != 0)
             fprintf(f, "%s:\n", section = o->section);
@@ -132,13 +134,23 @@ void mlp_cli_usage(FILE *f)
                      value, strstr(o->shown, "%s") + 2);
         else
             snprintf(shown, sizeof(shown), "%s", o->shown);
-        snprintf(text, sizeof(text), shown[0] != '\0' ? "%s [%s]" : "%s",
-                 o->help, shown);
+        mlp_options_range(o, range, sizeof(range));
+        mlp_options_rules_text(o, rules, sizeof(rules));
+        snprintf(text, sizeof(text), "%s%s%s%s%s%s%s%s", o->help,
+                 range[0] != '\0' ? "; " : "", range,
+                 rules[0] != '\0' ? "; " : "", rules,
+                 shown[0] != '\0' ? " [" : "", shown,
+                 shown[0] != '\0' ? "]" : "");
         usage_line(f, o->letter, o->name, o->metavar, text);
     }
     free(def);
     usage_line(f, 'h', "help", NULL, "show this help");
     usage_line(f, 'V', "version", NULL, "show versions");
+    fprintf(f, "\nValues: FILE, DIR: 1..%d bytes; COL: 0..%d bytes; N, K, M: "
+            "digits only;\nX, P, E, G: a plain decimal that a float holds "
+            "(magnitude 1e-45..3.4e38).\nAn option that does not apply "
+            "(its 'needs' above) is bad usage.\n",
+            MLP_PATH_MAX - 1, MLP_PATH_MAX - 1);
     mlp_cli_exit_status(f, NULL, "error (data, memory, oneDNN, I/O)",
                         MLP_EXIT_LINE_DIVERGED | MLP_EXIT_LINE_INTERRUPTED);
 }
@@ -356,14 +368,21 @@ int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
         return mlp_cli_parse_augment(opt, arg,
                                      mlp_options_field(o, cfg));
     case MLP_OPT_PATH:
-        if (arg[0] == '\0' || strlen(arg) >= MLP_PATH_MAX)
+    case MLP_OPT_STRING: {
+        size_t n = strnlen(arg, MLP_PATH_MAX);
+
+        if (n >= MLP_PATH_MAX)
             return mlp_error_set(MLP_EUSAGE,
-                                 "option '%s': '%s' is not a usable %s name",
-                                 opt, arg,
+                                 "option '%s': a value of %zu bytes; at most "
+                                 "%d", opt, strlen(arg), MLP_PATH_MAX - 1);
+        if (n == 0 && o->type == MLP_OPT_PATH)
+            return mlp_error_set(MLP_EUSAGE,
+                                 "option '%s': an empty %s name", opt,
                                  strcmp(o->metavar, "DIR") == 0 ? "directory"
                                                                 : "file");
-        strcpy(mlp_options_field(o, cfg), arg);
+        memcpy(mlp_options_field(o, cfg), arg, n + 1);
         return 0;
+    }
     case MLP_OPT_FLOAT:
         if ((o->flags & MLP_OPT_OFF) && strcmp(arg, "off") == 0) {
             *(float *)mlp_options_field(o, cfg) = -1.0f;

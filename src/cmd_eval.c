@@ -434,13 +434,18 @@ int mlp_cmd_eval(int argc, char **argv, FILE *out)
         return rc < 0 ? rc : 0;
     if ((rc = open_model(&o, o.limit_test, o.batch, &m)) < 0 ||
         (rc = mlp_eval_class_names(o.class_names, m.ds, m.ds->nclasses,
-                                   &m.cn)) < 0 ||
-        (rc = mlp_eval_split(m.net, &m.ds->test, o.batch, &res)) < 0)
+                                   &m.cn)) < 0)
         goto out;
-    if (o.json)
-        mlp_eval_print_json(out, o.model, data_label(&o), &m.ck,
-                            net_precision(&m), &res, &m.cn);
-    else
+    if ((rc = mlp_eval_split(m.net, &m.ds->test, o.batch, &res)) < 0) {
+        rc = mlp_error_prefix(rc, "%s",
+                              m.ds->files[MLP_FILE_TEST_IMAGES].path);
+        goto out;
+    }
+    if (o.json &&
+        (rc = mlp_eval_print_json(out, o.model, data_label(&o), &m.ck,
+                                  net_precision(&m), &res, &m.cn)) < 0)
+        goto out;
+    if (!o.json)
         mlp_eval_print_text(out, o.model, data_label(&o), &m.ck,
                             net_precision(&m), m.ds, &res, &m.cn);
     rc = flush_results(out);
@@ -660,12 +665,17 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
         rc = mlp_error_set(MLP_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = mlp_eval_predict(m.net, &shown, n, m.ds->test.n, pred)) < 0)
+    if ((rc = mlp_eval_predict(m.net, &shown, n, m.ds->test.n, pred)) < 0) {
+        rc = mlp_error_prefix(rc, "%s", o.show_train
+                              ? m.ds->files[MLP_FILE_TRAIN_IMAGES].path
+                              : m.ds->files[MLP_FILE_TEST_IMAGES].path);
         goto out;
+    }
     if (o.json) {
-        mlp_predict_print_json(out, o.model, o.data_dir, &m.ck,
-                               net_precision(&m), m.ds, &shown, n, pred,
-                               &m.cn);
+        if ((rc = mlp_predict_print_json(out, o.model, o.data_dir, &m.ck,
+                                         net_precision(&m), m.ds, &shown, n,
+                                         pred, &m.cn)) < 0)
+            goto out;
     } else if (o.show_train) {
         mlp_config_t cfg;
         char aug_text[64];

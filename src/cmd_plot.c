@@ -221,7 +221,7 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
             title = tbuf;
         }
         rc = mlp_curves_overlay_png(png, lp, (const char *const *)labels, m,
-                                    title);
+                                    title, NULL);
     }
     if (rc == 0)
         fprintf(out, "wrote %s (%zu run%s)\n", png, m, m == 1 ? "" : "s");

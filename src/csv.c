@@ -10,6 +10,12 @@
  * callback cannot stop libcsv: the first error is recorded and every later
  * callback returns at once.
  *
+ * What one record may hold is checked as its fields arrive, before they
+ * are buffered: a field's bytes (libcsv's buffer, checked after every
+ * chunk), the record's bytes (record_max), its field count (the first
+ * record's once the layout is known), a NUL byte in a cell.  So a line of
+ * any length costs at most MLP_CSV_MAX_RECORD bytes of memory.
+ *
  * Non-goals: writing CSV, dialects other than comma-separated with double
  * quotes, type inference beyond "number or not".
  */
@@ -23,8 +29,12 @@
 
 #include "mlptrain/csv.h"
 #include "mlptrain/error.h"
+#include "mlptrain/text.h"
 
 #define CHUNK 4096
+
+_Static_assert(MLP_CSV_MAX_LABEL - 1 == MLP_TEXT_NAME_MAX,
+               "a label cell holds a class name");
 
 struct mlp_csv {
     mlp_input_t *in;
@@ -40,6 +50,7 @@ struct mlp_csv {
     /* the record being read */
     char *fbuf;
     size_t flen, fcap;
+    size_t record_max;        /* the most bytes fbuf may hold */
     size_t *foff;
     size_t nf, focap;
     size_t line;              /* records completed */
@@ -72,11 +83,16 @@ static const char *field(const mlp_csv_t *c, size_t j)
     return c->fbuf + c->foff[j];
 }
 
-/* " (name)" for column j when there is a header. */
+/* " ('name')" for column j when there is a header (escaped: a header
+ * cell is any text). */
 static void colname(const mlp_csv_t *c, size_t j, char *out, size_t cap)
 {
-    if (c->header && c->names != NULL)
-        snprintf(out, cap, " ('%.64s')", c->names + c->name_off[j]);
+    char esc[72];
+
+    if (c->header && c->names != NULL && j < c->ncols)
+        snprintf(out, cap, " ('%s')", mlp_text_escape(
+                     c->names + c->name_off[j], (size_t)-1, esc,
+                     sizeof(esc)));
     else
         out[0] = '\0';
 }
@@ -102,12 +118,36 @@ static int parse_num(const char *s, float *v)
 static void on_field(void *s, size_t len, void *data)
 {
     mlp_csv_t *c = data;
+    const char *nul;
 
     if (c->err)
         return;
     if (c->nf >= MLP_CSV_MAX_COLS) {
         fail(c, "line %zu: more than %d columns", c->line + 1,
              MLP_CSV_MAX_COLS);
+        return;
+    }
+    if (c->layout_done && c->nf >= c->ncols) {
+        fail(c, "line %zu has %zu fields or more; line 1 has %zu (a ragged "
+             "row)", c->line + 1, c->nf + 1, c->ncols);
+        return;
+    }
+    if (len > 0 && (nul = memchr(s, '\0', len)) != NULL) {
+        char cn[80];
+
+        colname(c, c->nf, cn, sizeof(cn));
+        fail(c, "line %zu, column %zu%s: a NUL byte in the cell (at byte "
+             "%zu)", c->line + 1, c->nf, cn, (size_t)(nul - (char *)s));
+        return;
+    }
+    /* Checked before the bytes are kept: a record never holds more. */
+    if (len + 1 > c->record_max - c->flen) {
+        char cols[48] = "";
+
+        if (c->layout_done && c->record_max < MLP_CSV_MAX_RECORD)
+            snprintf(cols, sizeof(cols), " of %zu columns", c->ncols);
+        fail(c, "line %zu: a record longer than %zu bytes, the most a "
+             "record%s may hold", c->line + 1, c->record_max, cols);
         return;
     }
     if (c->nf == c->focap) {
@@ -123,7 +163,11 @@ static void on_field(void *s, size_t len, void *data)
     }
     if (c->flen + len + 1 > c->fcap) {
         size_t cap = (c->flen + len + 1) * 2;
-        char *p = realloc(c->fbuf, cap);
+        char *p;
+
+        if (cap > c->record_max)
+            cap = c->record_max;
+        p = realloc(c->fbuf, cap);
 
         if (p == NULL) {
             c->err = mlp_error_set(MLP_ENOMEM, "csv: out of memory");
@@ -180,6 +224,10 @@ static int layout(mlp_csv_t *c)
             return fail(c, "--label '%s' names a column but --header no "
                         "says the file has no header", lab);
     }
+    /* A record holds its fields and their NULs: with fewer than 64
+     * columns, their field limit is the stricter bound. */
+    if (c->ncols < c->record_max / ((size_t)MLP_CSV_MAX_FIELD + 1))
+        c->record_max = c->ncols * ((size_t)MLP_CSV_MAX_FIELD + 1);
     c->d = c->ncols - (c->lcol >= 0);
     if (c->d == 0)
         return fail(c, "line 1: no feature columns (only the label)");
@@ -242,6 +290,7 @@ static int row(mlp_csv_t *c)
 
         if ((long)j == c->lcol) {
             size_t n = strlen(s);
+            char why[80], esc[96];
 
             colname(c, j, cn, sizeof(cn));
             if (n == 0)
@@ -251,17 +300,27 @@ static int row(mlp_csv_t *c)
                 return fail(c, "line %zu, column %zu%s: a label of %zu "
                             "bytes; at most %d", c->line, j, cn, n,
                             MLP_CSV_MAX_LABEL - 1);
+            /* The label may become a class name: checked here, where it
+             * enters, against what every later use needs (text.h). */
+            if (mlp_text_class_name(s, why, sizeof(why)) != 0)
+                return fail(c, "line %zu, column %zu%s: label '%s' cannot "
+                            "be a class name: %s", c->line, j, cn,
+                            mlp_text_escape(s, n, esc, sizeof(esc)), why);
             memcpy(c->ql[r], s, n + 1);
             continue;
         }
         st = parse_num(s, &v);
         if (st != 0 || !isfinite(v)) {
+            char esc[48];
+
             colname(c, j, cn, sizeof(cn));
-            return fail(c, "line %zu, column %zu%s: %s%.40s%s", c->line, j,
+            return fail(c, "line %zu, column %zu%s: %s%s%s", c->line, j,
                         cn, st == 1 ? "empty cell" :
                         st == 2 ? "not a number: '" :
                         isnan(v) ? "NaN: '" : "infinite (or beyond float "
-                        "range): '", st == 1 ? "" : s, st == 1 ? "" : "'");
+                        "range): '", st == 1 ? "" : mlp_text_escape(
+                            s, (size_t)-1, esc, sizeof(esc)),
+                        st == 1 ? "" : "'");
         }
         x[k++] = v;
     }
@@ -316,6 +375,22 @@ static int feed(mlp_csv_t *c)
     return c->err;
 }
 
+/* A UTF-8 byte-order mark (Excel's "CSV UTF-8") is not data: skip it,
+ * after gzip too (the input's bytes are decompressed). */
+static int skip_bom(mlp_input_t *in)
+{
+    const uint8_t *p;
+    uint8_t bom[3];
+    size_t got;
+    int rc;
+
+    if ((rc = mlp_input_peek(in, 3, &p, &got)) != 0)
+        return rc;
+    if (got == 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        return mlp_input_read(in, bom, 3, &got);
+    return 0;
+}
+
 int mlp_csv_open(mlp_input_t *in, const mlp_csv_opts_t *opts,
                  mlp_csv_t **out)
 {
@@ -329,6 +404,7 @@ int mlp_csv_open(mlp_input_t *in, const mlp_csv_opts_t *opts,
     }
     c->in = in;
     c->opts = *opts;
+    c->record_max = MLP_CSV_MAX_RECORD;
     snprintf(c->label, sizeof(c->label), "%s", opts->label ? opts->label
                                                             : "");
     c->opts.label = c->label;
@@ -340,6 +416,8 @@ int mlp_csv_open(mlp_input_t *in, const mlp_csv_opts_t *opts,
     /* libcsv grows a field's buffer by this much at a time: its default
      * (128 bytes) makes a long field cost a realloc per 128 bytes. */
     csv_set_blk_size(&c->p, 65536);
+    if ((rc = skip_bom(in)) != 0)
+        goto fail;
     while (!c->layout_done && !c->eof)
         if ((rc = feed(c)) != 0)
             goto fail;

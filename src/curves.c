@@ -107,8 +107,8 @@ static void epochs_block(FILE *f, const char *name,
 {
     fprintf(f, "$%s << EOD\n", name);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%u %.6f %.6f %.6f\n", ep[i].epoch, ep[i].train_loss,
-                ep[i].train_acc, ep[i].test_acc);
+        fprintf(f, "%u %.6f %.6f %.6f %.6f\n", ep[i].epoch, ep[i].train_loss,
+                ep[i].train_acc, ep[i].test_acc, ep[i].val_acc);
     fputs("EOD\n", f);
 }
 
@@ -191,7 +191,8 @@ static void run_style(FILE *f, size_t i)
 
 /*
  * The y range of column col (2: train loss, drawn on a log scale; 4: test
- * accuracy) over every run, padded; never empty, which gnuplot warns about.
+ * accuracy; 5: validation accuracy) over every run, padded; never empty,
+ * which gnuplot warns about.
  */
 static void value_range(const mlp_runlog_t *const *logs, size_t n, int col,
                         double *lo, double *hi)
@@ -200,8 +201,9 @@ static void value_range(const mlp_runlog_t *const *logs, size_t n, int col,
 
     for (size_t i = 0; i < n; i++)
         for (size_t e = 0; e < logs[i]->nepochs; e++) {
-            double v = col == 2 ? logs[i]->epochs[e].train_loss
-                                : logs[i]->epochs[e].test_acc;
+            double v = col == 2   ? logs[i]->epochs[e].train_loss
+                       : col == 5 ? logs[i]->epochs[e].val_acc
+                                  : logs[i]->epochs[e].test_acc;
 
             if (!(v > -1e300 && v < 1e300) || (col == 2 && !(v > 0.0)))
                 continue;
@@ -225,14 +227,16 @@ static void value_range(const mlp_runlog_t *const *logs, size_t n, int col,
 
 int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
                            const char *const *labels, size_t n,
-                           const char *title)
+                           const char *title,
+                           const mlp_overlay_opts_t *opts)
 {
-    static const struct { int col; const char *title, *scale; } panels[] = {
+    struct { int col; const char *title, *scale; } panels[] = {
         {4, "test accuracy", "unset logscale y\nset ytics auto"},
         /* log: a run that blows up must not flatten the others */
         {2, "train loss per sample (log scale)",
          "set logscale y\nset format y '%g'"},
     };
+    mlp_overlay_opts_t none = {0, NULL, 0, NULL};
     char *buf = NULL;
     size_t len = 0, drawn = 0, height;
     unsigned last = 0;
@@ -247,6 +251,12 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
     if (drawn == 0)
         return mlp_error_set(MLP_EINVAL, "'%s': no run has epochs to draw",
                              png);
+    if (opts == NULL)
+        opts = &none;
+    if (opts->val) {
+        panels[0].col = 5;
+        panels[0].title = "validation accuracy (what ranks the runs)";
+    }
     if ((f = script_open(&buf, &len, png)) == NULL)
         return MLP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -264,6 +274,12 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
         fputs(" title $T[1][2:] noenhanced font ',12'", f);
     fputs("\nset grid\nunset key\n", f);
     epoch_axis(f, last);
+    /* A search's rungs: where runs were ranked, and some stopped. */
+    for (size_t k = 0; k < opts->nrungs; k++)
+        if (opts->rungs[k] > 1 && opts->rungs[k] < last)
+            fprintf(f, "set arrow from %u, graph 0 to %u, graph 1 nohead "
+                       "dt 3 lw 1 lc rgb '#555555'\n",
+                    opts->rungs[k], opts->rungs[k]);
     for (size_t p = 0; p < 2; p++) {
         double lo, hi;
         int first = 1;
@@ -288,11 +304,17 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
             run_style(f, i);
             fputs(" notitle", f);
             first = 0;
+            /* a stopped run: a cross on its last point */
+            if (opts->stopped != NULL && opts->stopped[i])
+                fprintf(f, ", \\\n     $r%zu every ::%zu::%zu using 1:%d "
+                           "with points pt 2 ps 1.6 lw 2 lc rgb '%s' notitle",
+                        i, logs[i]->nepochs - 1, logs[i]->nepochs - 1,
+                        panels[p].col, palette[i % NCOLORS]);
         }
         fputs("\n", f);
     }
     /* The legend: invisible curves, visible keys. */
-    fputs("set origin 0.74,0\nset size 0.26,0.94\nunset title\n"
+    fputs("unset arrow\nset origin 0.74,0\nset size 0.26,0.94\nunset title\n"
           "unset logscale y\nunset border\nunset tics\nunset xlabel\n"
           "unset ylabel\nunset grid\nset xrange [0:1]\nset yrange [0:1]\n"
           "set key at graph 0, graph 0.5 left center Left reverse vertical "
@@ -316,7 +338,8 @@ int mlp_curves_overlay_png(const char *png, const mlp_runlog_t *const *logs,
 }
 
 int mlp_curves_accuracy_png(const char *png, const char *const *labels,
-                            const double *acc, size_t n, const char *title)
+                            const double *acc, size_t n, const char *title,
+                            const char *metric, int ranked)
 {
     char *buf = NULL;
     size_t len = 0, *order = NULL;
@@ -334,9 +357,14 @@ int mlp_curves_accuracy_png(const char *png, const char *const *labels,
     for (size_t i = 0; i < n; i++) {
         size_t j = i;
 
-        /* ties: the earlier (better ranked) one above */
-        for (; j > 0 && acc[order[j - 1]] >= acc[i]; j--)
+        /* ties: the earlier (better ranked) one above; ranked: the
+         * given order, the first on top */
+        for (; j > 0 && !ranked && acc[order[j - 1]] >= acc[i]; j--)
             order[j] = order[j - 1];
+        if (ranked) {
+            memmove(order + 1, order, i * sizeof(*order));
+            j = 0;
+        }
         order[j] = i;
         if (acc[i] < lo)
             lo = acc[i];
@@ -363,7 +391,7 @@ int mlp_curves_accuracy_png(const char *png, const char *const *labels,
         fputs("set title $T[1][2:] noenhanced font ',12'\n", f);
     }
     fprintf(f, "set xrange [%.3f:%.3f]\nset yrange [-0.7:%zu.7]\n"
-               "set xlabel 'final test accuracy (the axis starts at %.2f)'\n"
+               "set xlabel '%s (the axis starts at %.2f)'\n"
                "set ytics noenhanced nomirror\nset xtics nomirror\n"
                "set grid xtics\nunset key\n"
                "set style fill solid 0.75 border rgb '#1f4e79'\n"
@@ -371,7 +399,8 @@ int mlp_curves_accuracy_png(const char *png, const char *const *labels,
                "yticlabels(1) with boxxyerror lc rgb '#1f77b4', \\\n"
                "     $d using 2:3:(sprintf('%%.4f', $2)) with labels left "
                "offset 0.6,0\n",
-            lo, hi, n - 1, lo, lo, lo);
+            lo, hi, n - 1, metric != NULL ? metric : "final test accuracy",
+            lo, lo, lo);
     rc = finish(f, &buf, png, 1000, (int)(130 + 34 * n));
     f = NULL;
 out:

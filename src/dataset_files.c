@@ -1,8 +1,9 @@
 /*
  * dataset_files: a dataset from --train/--test files of any format (see
  * dataset.h, mlp_dataset_load_files).  The readers (table.h) stream the
- * files in chunks of CHUNK rows; this module keeps the first limit rows,
- * turns labels into class indices and checks that the splits agree.
+ * files in chunks of CHUNK rows; this module reads the first limit rows
+ * (and no more of the features), turns labels into class indices and
+ * checks that the splits agree.
  * Everything after loading (hold-out, loader, trainer) is shared with the
  * IDX directory path.
  *
@@ -16,9 +17,11 @@
 
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
+#include "mlptrain/memprobe.h"
 #include "mlptrain/transform.h"
 
 #define CHUNK 1024
+#define CHUNK_BYTES ((size_t)4 << 20)
 
 /* Distinct label texts in order of first appearance. */
 typedef struct {
@@ -100,9 +103,18 @@ static int text_number(const char *s, size_t *v)
     return 1;
 }
 
-static int grow(part_t *p, size_t *cap, size_t need)
+/*
+ * Room for `need` rows: exactly that many when the count is known (a
+ * header said so), else doubling (from the first chunk's rows: a row may
+ * be megabytes wide).  What the rows would take is checked
+ * against the memory still available (memprobe.h) before the allocation,
+ * so that a file too large for the machine is an error naming it, not a
+ * process killed for want of memory.
+ */
+static int grow(part_t *p, size_t *cap, size_t need, int exact)
 {
-    size_t es = p->u8 ? 1 : sizeof(float), c = *cap ? *cap : CHUNK;
+    size_t es = p->u8 ? 1 : sizeof(float), c = *cap ? *cap : need;
+    double bytes, avail;
     void *x;
     uint8_t *y;
 
@@ -110,6 +122,15 @@ static int grow(part_t *p, size_t *cap, size_t need)
         return 0;
     while (c < need)
         c *= 2;
+    if (exact)
+        c = need;
+    bytes = (double)c * ((double)p->dim * (double)es + 1.0);
+    avail = mlp_memprobe_available();
+    if (bytes > avail)
+        return mlp_error_set(MLP_ENOMEM, "%s: %zu samples of %zu features "
+                             "need %.1f MiB of memory, and %.1f MiB is "
+                             "available", p->path, c, p->dim,
+                             bytes / 1048576.0, avail / 1048576.0);
     if (c > SIZE_MAX / es / p->dim ||
         (x = realloc(p->x, c * p->dim * es)) == NULL)
         return mlp_error_set(MLP_ENOMEM, "%s: out of memory for %zu rows",
@@ -122,7 +143,32 @@ static int grow(part_t *p, size_t *cap, size_t need)
     return 0;
 }
 
-/* Read a whole file, keeping its first `limit` rows (0: all). */
+/* Row r of a chunk's labels as a class index into *v (text: a name's
+ * index), checked against the class cap; max label seen in p->maxlab. */
+static int label_of(part_t *p, const char *path, const char *lpath,
+                    size_t row, const char *text, int32_t y, size_t *v)
+{
+    if (p->text)
+        return intern(&p->names, text, row, path, v);
+    if ((*v = (size_t)y) >= MLP_DATASET_MAX_CLASSES)
+        return mlp_error_set(MLP_EINVAL, "%s: row %zu: label %zu; at most "
+                             "%d classes (labels 0 to %d)",
+                             lpath ? lpath : path, row, *v,
+                             MLP_DATASET_MAX_CLASSES,
+                             MLP_DATASET_MAX_CLASSES - 1);
+    if (*v > p->maxlab)
+        p->maxlab = *v;
+    return 0;
+}
+
+/*
+ * Read a file's first `limit` rows (0: all) and no more: the rest of its
+ * features is never read (nor inflated).  Labels kept apart from the
+ * features (IDX and .npy labels files, an .npz's y.npy) are read to the
+ * end all the same, as mlp_dataset_load reads --data's: the class count
+ * comes from all of them.  A CSV's labels are in its rows: its classes
+ * are those of the rows read, and its total is the rows read.
+ */
 static int load_part(const mlp_dataset_files_t *f, const char *path,
                      const char *lpath, size_t limit, part_t *p)
 {
@@ -131,7 +177,7 @@ static int load_part(const mlp_dataset_files_t *f, const char *path,
     char (*text)[MLP_CSV_MAX_LABEL] = NULL;
     void *cx = NULL;
     int32_t *cy = NULL;
-    size_t cap = 0, got, es;
+    size_t cap = 0, got, es, chunk, want;
     int rc;
 
     p->path = path;
@@ -143,53 +189,56 @@ static int load_part(const mlp_dataset_files_t *f, const char *path,
     p->text = mlp_table_text_labels(t);
     mlp_table_shape(t, &p->rows, &p->cols);
     es = p->u8 ? 1 : sizeof(float);
+    /* Rows per chunk: CHUNK, fewer for wide rows (a chunk is at most
+     * CHUNK_BYTES of features, or one row). */
+    chunk = CHUNK_BYTES / (p->dim * es);
+    chunk = chunk < 1 ? 1 : chunk > CHUNK ? CHUNK : chunk;
     if (mlp_table_rows(t) != SIZE_MAX &&
         (rc = grow(p, &cap, limit && limit < mlp_table_rows(t)
-                                ? limit : mlp_table_rows(t))) != 0)
+                                ? limit : mlp_table_rows(t), 1)) != 0)
         goto out;
-    if ((cx = malloc(CHUNK * p->dim * es)) == NULL ||
-        (cy = malloc(CHUNK * sizeof(*cy))) == NULL ||
-        (p->text && (text = malloc(CHUNK * sizeof(*text))) == NULL)) {
+    if ((cx = malloc(chunk * p->dim * es)) == NULL ||
+        (cy = malloc(chunk * sizeof(*cy))) == NULL ||
+        (p->text && (text = malloc(chunk * sizeof(*text))) == NULL)) {
         rc = mlp_error_set(MLP_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     do {
-        size_t keep;
-
-        if ((rc = mlp_table_next(t, CHUNK, p->u8 ? cx : NULL,
+        want = limit != 0 && limit - p->n < chunk ? limit - p->n : chunk;
+        if ((rc = mlp_table_next(t, want, p->u8 ? cx : NULL,
                                  p->u8 ? NULL : cx, cy, text, &got)) != 0)
             goto out;
         for (size_t r = 0; r < got; r++) {
-            size_t row = p->total + r, v = 0;
+            size_t v;
 
-            if (p->text) {
-                if ((rc = intern(&p->names, text[r], row, path, &v)) != 0)
-                    goto out;
-            } else if ((v = (size_t)cy[r]) >= MLP_DATASET_MAX_CLASSES) {
-                rc = mlp_error_set(MLP_EINVAL, "%s: row %zu: label %zu; at "
-                                   "most %d classes (labels 0 to %d)",
-                                   lpath ? lpath : path, row, v,
-                                   MLP_DATASET_MAX_CLASSES,
-                                   MLP_DATASET_MAX_CLASSES - 1);
+            if ((rc = label_of(p, path, lpath, p->n + r,
+                               text ? text[r] : NULL, cy[r], &v)) != 0)
                 goto out;
-            }
-            if (!p->text && v > p->maxlab)
-                p->maxlab = v;
             cy[r] = (int32_t)v;
         }
-        keep = limit == 0 || limit > p->total ? got : 0;
-        if (limit != 0 && keep > limit - p->total)
-            keep = limit - p->total;
-        if (keep > 0) {
-            if ((rc = grow(p, &cap, p->n + keep)) != 0)
+        if ((rc = grow(p, &cap, p->n + got, 0)) != 0)
+            goto out;
+        memcpy((char *)p->x + p->n * p->dim * es, cx, got * p->dim * es);
+        for (size_t r = 0; r < got; r++)
+            p->y[p->n + r] = (uint8_t)cy[r];
+        p->n += got;
+    } while (got == want && (limit == 0 || p->n < limit));
+    p->total = p->n;
+    /* Stopped at the limit: the labels kept apart, to the end. */
+    if (got == want && mlp_table_labels_apart(t)) {
+        do {
+            if ((rc = mlp_table_next_labels(t, chunk, cy, &got)) != 0)
                 goto out;
-            memcpy((char *)p->x + p->n * p->dim * es, cx, keep * p->dim * es);
-            for (size_t r = 0; r < keep; r++)
-                p->y[p->n + r] = (uint8_t)cy[r];
-            p->n += keep;
-        }
-        p->total += got;
-    } while (got == CHUNK);
+            for (size_t r = 0; r < got; r++) {
+                size_t v;
+
+                if ((rc = label_of(p, path, lpath, p->total + r, NULL, cy[r],
+                                   &v)) != 0)
+                    goto out;
+            }
+            p->total += got;
+        } while (got == chunk);
+    }
     rc = 0;
 out:
     mlp_table_close(t);
@@ -249,10 +298,11 @@ static int train_classes(mlp_dataset_t *ds, part_t *p)
     return 0;
 }
 
-/* Map the test split's labels onto the training classes. */
+/* Map the test split's labels onto the training classes; `why` ends a
+ * message about a class the training rows lack. */
 static int test_classes(const mlp_dataset_t *ds,
                         const char (*names)[MLP_CLASS_NAME_MAX], part_t *p,
-                        const char *lpath)
+                        const char *lpath, const char *why)
 {
     size_t map[MLP_DATASET_MAX_CLASSES];
 
@@ -272,9 +322,9 @@ static int test_classes(const mlp_dataset_t *ds,
             if (!text_number(s, &v) || v >= ds->nclasses)
                 return mlp_error_set(MLP_EINVAL, "%s: row %zu: label '%s' "
                                      "is not a class number below %zu (the "
-                                     "training labels are numbers)",
+                                     "training labels are numbers)%s",
                                      p->path, p->names.first[i], s,
-                                     ds->nclasses);
+                                     ds->nclasses, why);
         } else {
             for (v = 0; v < ds->nclasses; v++)
                 if (strcmp(names[v], s) == 0)
@@ -282,8 +332,9 @@ static int test_classes(const mlp_dataset_t *ds,
             if (v == ds->nclasses)
                 return mlp_error_set(MLP_EINVAL, "%s: row %zu: label '%s' "
                                      "is not one of the %zu training "
-                                     "classes", p->path, p->names.first[i],
-                                     s, ds->nclasses);
+                                     "classes%s", p->path,
+                                     p->names.first[i], s, ds->nclasses,
+                                     why);
         }
         map[i] = v;
     }
@@ -315,6 +366,7 @@ int mlp_dataset_load_files(const mlp_dataset_files_t *f,
 {
     mlp_dataset_t *ds = NULL;
     part_t tr = {0}, te = {0};
+    char why[4200] = "";
     int rc;
 
     *out = NULL;
@@ -361,9 +413,14 @@ int mlp_dataset_load_files(const mlp_dataset_files_t *f,
                            tr.u8 ? "byte" : "real");
         goto out;
     }
+    /* A CSV read to --limit-train has the classes of the rows read. */
+    if (f->train != NULL && tr.text && f->limit_train != 0 &&
+        tr.n == f->limit_train)
+        snprintf(why, sizeof(why), " (the classes of the first %zu rows "
+                 "of %.4000s, read for --limit-train)", tr.n, f->train);
     if ((rc = test_classes(ds, (const char(*)[MLP_CLASS_NAME_MAX])
-                                   ds->class_names, &te,
-                           f->test_labels)) != 0)
+                                   ds->class_names, &te, f->test_labels,
+                           why)) != 0)
         goto out;
     if (f->train == NULL) { /* eval: the test split's shape stands in */
         tr.dim = te.dim;
@@ -434,8 +491,15 @@ int mlp_dataset_set_transform(mlp_dataset_t *ds, int norm,
         memcpy(ds->shift, shift, dim * sizeof(float));
         memcpy(ds->scale, scale, dim * sizeof(float));
     } else {
-        mlp_transform_fit((mlp_norm_t)norm, ds->train.features, ds->train.n,
-                          dim, ds->shift, ds->scale);
+        int rc = mlp_transform_fit((mlp_norm_t)norm, ds->train.features,
+                                   ds->train.n, dim, ds->shift, ds->scale);
+
+        if (rc != 0)
+            return mlp_error_prefix(rc, "%s (--normalize %s)",
+                                    ds->files[MLP_FILE_TRAIN_IMAGES].path,
+                                    mlp_norm_names[norm == MLP_NORM_AUTO
+                                                   ? MLP_NORM_STANDARD
+                                                   : norm]);
     }
     for (int i = 0; i < 3; i++) {
         s[i]->shift = ds->shift;

@@ -20,6 +20,7 @@
  * by MPI_Bcast (copies: exact).  Not thread-safe: one thread calls.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,7 @@
 #ifdef HAVE_MPI
 #include <mpi.h>
 
-enum { TAG_SUM = 1, TAG_EMPTY = 2 };
+enum { TAG_SUM = 1, TAG_EMPTY = 2, TAG_MSG = 3 };
 #endif
 
 static struct {
@@ -40,6 +41,7 @@ static struct {
     int rank, size;       /* 0 and 1 in the 1-rank case */
     size_t chunk;         /* floats per chain message; 0: auto */
     mlp_dist_stats_t st;
+    int agreed, agreed_rc; /* mlp_dist_agree was taken; what it returned */
 #ifdef HAVE_MPI
     int active;           /* MPI runs: comm is valid */
     int owner;            /* we called MPI_Init_thread: we finalize */
@@ -49,6 +51,7 @@ static struct {
     double *rows;         /* gathered rows of mlp_dist_sum_ordered */
     size_t nrows;         /* capacity of rows, in doubles */
     int *counts, *displs; /* size entries each */
+    int local;            /* ranks on this machine */
 #endif
 } g = {.size = 1};
 
@@ -137,6 +140,15 @@ int mlp_dist_init(int *argc, char ***argv)
         g.active = 1;
         MPI_TRY(MPI_Comm_rank(g.comm, &g.rank), "MPI_Comm_rank");
         MPI_TRY(MPI_Comm_size(g.comm, &g.size), "MPI_Comm_size");
+        {
+            MPI_Comm node;
+
+            MPI_TRY(MPI_Comm_split_type(g.comm, MPI_COMM_TYPE_SHARED, g.rank,
+                                        MPI_INFO_NULL, &node),
+                    "MPI_Comm_split_type");
+            MPI_TRY(MPI_Comm_size(node, &g.local), "MPI_Comm_size");
+            MPI_TRY(MPI_Comm_free(&node), "MPI_Comm_free");
+        }
         rc = grow((void **)&g.counts, &(size_t){0}, (size_t)g.size,
                   sizeof(int));
         if (rc == 0)
@@ -193,10 +205,12 @@ int mlp_dist_finalize(void)
     g.counts = g.displs = NULL;
     g.nreq = g.nrows = 0;
     g.active = g.owner = 0;
+    g.local = 0;
 #endif
     g.inited = 0;
     g.rank = 0;
     g.size = 1;
+    g.agreed = g.agreed_rc = 0;
     return rc;
 }
 
@@ -503,6 +517,70 @@ int mlp_dist_bcast(void *buf, size_t bytes, int root)
     return 0;
 }
 
+int mlp_dist_send(int to, const void *buf, size_t bytes)
+{
+    if (to < 0 || to >= g.size || to == g.rank || bytes > MLP_DIST_MSG_MAX)
+        return mlp_error_set(MLP_EINVAL, "dist send: %zu bytes to rank %d "
+                             "of %d", bytes, to, g.size);
+#ifdef HAVE_MPI
+    if (g.active) {
+        int rc = 0;
+
+        MPI_TRY(MPI_Send(buf, (int)bytes, MPI_BYTE, to, TAG_MSG, g.comm),
+                "MPI_Send");
+    out:
+        return rc;
+    }
+#endif
+    (void)buf;
+    return 0;
+}
+
+int mlp_dist_poll(void *buf, size_t cap, size_t *bytes, int *from, int *got)
+{
+    *got = 0;
+    *bytes = 0;
+    *from = -1;
+#ifdef HAVE_MPI
+    if (g.active && g.size > 1) {
+        MPI_Status st;
+        int rc = 0, flag = 0, n = 0;
+
+        MPI_TRY(MPI_Iprobe(MPI_ANY_SOURCE, TAG_MSG, g.comm, &flag, &st),
+                "MPI_Iprobe");
+        if (!flag)
+            return 0;
+        MPI_TRY(MPI_Get_count(&st, MPI_BYTE, &n), "MPI_Get_count");
+        if (n < 0 || (size_t)n > cap) {
+            rc = mlp_error_set(MLP_EIO, "MPI rank %d: a message of %d bytes "
+                               "from rank %d, more than %zu", g.rank, n,
+                               st.MPI_SOURCE, cap);
+            goto out;
+        }
+        MPI_TRY(MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, TAG_MSG, g.comm,
+                         MPI_STATUS_IGNORE),
+                "MPI_Recv");
+        *got = 1;
+        *bytes = (size_t)n;
+        *from = st.MPI_SOURCE;
+    out:
+        return rc;
+    }
+#endif
+    (void)buf;
+    (void)cap;
+    return 0;
+}
+
+int mlp_dist_local_size(void)
+{
+#ifdef HAVE_MPI
+    if (g.active && g.local > 0)
+        return g.local;
+#endif
+    return 1;
+}
+
 int mlp_dist_abort(int code)
 {
 #ifdef HAVE_MPI
@@ -514,4 +592,162 @@ int mlp_dist_abort(int code)
 #endif
     (void)code;
     return 0;
+}
+
+/* ---- the agreement -------------------------------------------------- */
+
+#ifdef HAVE_MPI
+/* One rank's verdict, as gathered. */
+typedef struct {
+    int32_t status;
+    char msg[MLP_ERROR_MAX];
+} verdict_t;
+
+/* The length of the line at p (up to '\n' or end). */
+static size_t line_len(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+    return (size_t)((nl != NULL ? nl : end) - p);
+}
+
+/* At most 300 bytes of a value in a message. */
+static int cut(size_t n)
+{
+    return (int)(n > 300 ? 300 : n);
+}
+
+/*
+ * Compare record `mine` with rank 0's: 0 when equal, else the status of
+ * the first difference (MLP_EUSAGE for an "option " line, MLP_EINVAL
+ * else), with its words in msg.
+ */
+static int compare_records(const char *mine, size_t n, const char *theirs,
+                           size_t n0, int rank, char *msg, size_t len)
+{
+    const char *a = mine, *ea = mine + n, *b = theirs, *eb = theirs + n0;
+
+    while (a < ea || b < eb) {
+        size_t la = a < ea ? line_len(a, ea) : 0;
+        size_t lb = b < eb ? line_len(b, eb) : 0;
+        const char *qa, *qb;
+        size_t ka, kb;
+
+        if (a < ea && b < eb && la == lb && memcmp(a, b, la) == 0) {
+            a += la + 1;
+            b += lb + 1;
+            continue;
+        }
+        qa = a < ea ? memchr(a, '=', la) : NULL;
+        qb = b < eb ? memchr(b, '=', lb) : NULL;
+        ka = qa != NULL ? (size_t)(qa - a) : la;
+        kb = qb != NULL ? (size_t)(qb - b) : lb;
+        if (qa != NULL && qb != NULL && ka == kb && memcmp(a, b, ka) == 0)
+            snprintf(msg, len, "rank %d disagrees with rank 0: %.*s is %.*s "
+                     "on rank %d and %.*s on rank 0", rank, cut(ka), a,
+                     cut(la - ka - 1), qa + 1, rank, cut(lb - kb - 1),
+                     qb + 1);
+        else
+            snprintf(msg, len, "rank %d disagrees with rank 0: it has '%.*s' "
+                     "where rank 0 has '%.*s'", rank, cut(la),
+                     a < ea ? a : "", cut(lb), b < eb ? b : "");
+        return (a < ea && strncmp(a, "option ", 7) == 0) ||
+                       (b < eb && strncmp(b, "option ", 7) == 0)
+                   ? MLP_EUSAGE
+                   : MLP_EINVAL;
+    }
+    return 0;
+}
+
+/* The R-rank agreement (dist.h); *shared: the result is every rank's. */
+static int agree_ranks(int status, const char *record, size_t len,
+                       int *shared)
+{
+    verdict_t *all = NULL, *mine = NULL;
+    struct {
+        uint64_t len;
+        int32_t status, pad;
+    } head;
+    char *rec0 = NULL;
+    int rc = 0, first = -1, ntrain = 0, other = -1;
+
+    *shared = 0;
+    memset(&head, 0, sizeof(head));
+    head.status = status;
+    head.len = g.rank == 0 && status == 0 ? len : 0;
+    MPI_TRY(MPI_Bcast(&head, sizeof(head), MPI_BYTE, 0, g.comm),
+            "MPI_Bcast (the ranks' agreement)");
+    /* the buffers first: a rank that cannot take part stops the job */
+    if ((rec0 = malloc(head.len + 1)) == NULL ||
+        (mine = calloc(1, sizeof(*mine))) == NULL ||
+        (all = malloc((size_t)g.size * sizeof(*all))) == NULL) {
+        rc = mlp_error_set(MLP_ENOMEM, "rank %d: out of memory for the "
+                           "ranks' agreement", g.rank);
+        goto out;
+    }
+    if (g.rank == 0 && head.len > 0)
+        memcpy(rec0, record, head.len);
+    if (head.len > 0 && (rc = mlp_dist_bcast(rec0, head.len, 0)) < 0)
+        goto out;
+    mine->status = status;
+    if (status < 0)
+        snprintf(mine->msg, sizeof(mine->msg), "%s", mlp_error_message());
+    else if (status == 0 && head.status == 0 && g.rank > 0)
+        mine->status = compare_records(record, len, rec0, head.len, g.rank,
+                                       mine->msg, sizeof(mine->msg));
+    MPI_TRY(MPI_Allgather(mine, sizeof(*mine), MPI_BYTE, all, sizeof(*mine),
+                          MPI_BYTE, g.comm),
+            "MPI_Allgather (the ranks' agreement)");
+    *shared = 1;
+    for (int r = 0; r < g.size; r++) {
+        if (all[r].status < 0 && first < 0)
+            first = r;
+        if (all[r].status == 0)
+            ntrain++;
+        else if (all[r].status > 0 && other < 0)
+            other = r;
+    }
+    all[first >= 0 ? first : 0].msg[MLP_ERROR_MAX - 1] = '\0';
+    if (first >= 0 && (first == g.rank ||
+                       strncmp(all[first].msg, "rank ", 5) == 0))
+        rc = mlp_error_set(all[first].status, "%s", all[first].msg);
+    else if (first >= 0)
+        rc = mlp_error_set(all[first].status, "rank %d: %s", first,
+                           all[first].msg);
+    else if (ntrain > 0 && other >= 0)
+        rc = mlp_error_set(MLP_EUSAGE, "rank %d ends without training "
+                           "(--help or --version) while %d other%s train",
+                           other, ntrain, ntrain == 1 ? "" : "s");
+    else
+        rc = ntrain > 0 ? 0 : MLP_DIST_NOT_TRAINING;
+out:
+    free(all);
+    free(mine);
+    free(rec0);
+    return rc;
+}
+#endif
+
+int mlp_dist_agree(int status, const char *record, size_t len)
+{
+    int rc = status, shared = 1;
+
+#ifdef HAVE_MPI
+    if (g.active && g.size > 1)
+        rc = agree_ranks(status, record, len, &shared);
+#else
+    (void)record;
+    (void)len;
+#endif
+    g.agreed = 1;
+    /* a failure of the agreement itself is this rank's alone */
+    g.agreed_rc = shared ? rc : 0;
+    return rc;
+}
+
+int mlp_dist_agreed(int *agreed)
+{
+    if (agreed != NULL)
+        *agreed = g.agreed_rc;
+    return g.agreed;
 }

@@ -9,6 +9,7 @@
  * Non-goals: training, checkpoint formats (checkpoint.c), the loader's
  * threads (a single in-order pass needs none).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "mlptrain/eval.h"
 #include "mlptrain/bf16.h"
 #include "mlptrain/loss.h"
+#include "mlptrain/text.h"
 #include "mlptrain/trainer.h"
 #include "mlptrain/transform.h"
 
@@ -32,6 +34,14 @@ const char *const mlp_fashion_mnist_names[10] = {
 #define FASHION_TEST_LABELS_CRC 0x242bc73fUL
 
 /* ---- core ---------------------------------------------------------- */
+
+int mlp_eval_logits_finite(const float *logits, size_t c)
+{
+    for (size_t j = 0; j < c; j++)
+        if (!isfinite(logits[j]))
+            return 0;
+    return 1;
+}
 
 /*
  * Run the first n rows of the split through the net in batches; for each
@@ -100,6 +110,14 @@ static int run_rows(mlp_net_t *net, const mlp_split_t *split, size_t n,
                                                   : (const void *)x,
                                   m, &logits)) < 0)
             goto out;
+        for (size_t i = 0; i < m; i++)
+            if (!mlp_eval_logits_finite(logits + i * c, c)) {
+                rc = mlp_error_set(MLP_ERANGE, "sample %zu: the model's "
+                                   "logits are not finite (its inputs "
+                                   "overflow the model): no loss or "
+                                   "prediction", first + i);
+                goto out;
+            }
         for (size_t i = 0; i < m; i++) {
             size_t p = mlp_loss_argmax(logits + i * c, c);
 
@@ -269,7 +287,7 @@ int mlp_eval_class_names(const char *list, const mlp_dataset_t *ds,
     int fashion = list == NULL && nclasses == 10 &&
                   mlp_eval_is_fashion_mnist(ds);
     size_t given = 1, bufsize;
-    char *p;
+    char *p, why[80], esc[96];
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
@@ -307,6 +325,17 @@ int mlp_eval_class_names(const char *list, const mlp_dataset_t *ds,
                                    "option '--class-names': name %zu is "
                                    "empty in '%s'",
                                    k + 1, list);
+                goto out;
+            }
+            /* The one rule for class names (text.h), here where the
+             * user's names enter. */
+            if (mlp_text_class_name(p, why, sizeof(why)) != 0) {
+                rc = mlp_error_set(MLP_EUSAGE,
+                                   "option '--class-names': name %zu "
+                                   "'%s' cannot be a class name: %s",
+                                   k + 1, mlp_text_escape(p, (size_t)-1,
+                                                          esc, sizeof(esc)),
+                                   why);
                 goto out;
             }
             out->names[k] = p;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "mlptrain/error.h"
 #include "mlptrain/eval_render.h"
 #include "mlptrain/plot.h"
@@ -35,63 +37,122 @@ void mlp_eval_print_model(FILE *out, const char *path,
     fputc('\n', out);
 }
 
-/* "precision":p,"recall":r,"f1":f: members of an object. */
-static void print_prf_json(FILE *out, const mlp_prf_t *m)
+/* ---- JSON, built whole by jansson -------------------------------- */
+
+/* Every figure with 9 significant digits (a float round-trips). */
+#define RENDER_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | \
+                           JSON_REAL_PRECISION(9))
+
+/* Takes doc (NULL: building it ran out of memory): one line to out. */
+static int dump_json(FILE *out, json_t *doc)
 {
-    fprintf(out, "\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f",
-            m->precision, m->recall, m->f1);
+    int rc = 0;
+
+    if (doc == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory for the JSON "
+                             "output");
+    if (json_dumpf(doc, out, RENDER_JSON_FLAGS) != 0 ||
+        fputc('\n', out) == EOF)
+        rc = mlp_error_set(MLP_EIO, "cannot write the JSON output");
+    json_decref(doc);
+    return rc;
 }
 
-void mlp_eval_print_json(FILE *out, const char *model,
-                         const char *data_dir, const mlp_checkpoint_t *ck,
-                         mlp_precision_t precision,
-                            const mlp_eval_result_t *r,
-                            const mlp_class_names_t *cn)
+/* Append v (a new reference, NULL: out of memory) to array a; a NULL a
+ * stays NULL, and a failed append frees a. */
+static json_t *push(json_t *a, json_t *v)
+{
+    if (a != NULL && (v == NULL || json_array_append_new(a, v) != 0)) {
+        json_decref(a);
+        return NULL;
+    }
+    if (a == NULL)
+        json_decref(v);
+    return a;
+}
+
+/* Set key of object o to v, with push's rules. */
+static json_t *put(json_t *o, const char *key, json_t *v)
+{
+    if (o != NULL && (v == NULL || json_object_set_new(o, key, v) != 0)) {
+        json_decref(o);
+        return NULL;
+    }
+    if (o == NULL)
+        json_decref(v);
+    return o;
+}
+
+/* "precision", "recall", "f1" as members of o. */
+static json_t *put_prf(json_t *o, const mlp_prf_t *m)
+{
+    o = put(o, "precision", json_real(m->precision));
+    o = put(o, "recall", json_real(m->recall));
+    return put(o, "f1", json_real(m->f1));
+}
+
+static json_t *class_list(const mlp_class_names_t *cn, size_t c)
+{
+    json_t *a = json_array();
+
+    for (size_t k = 0; k < c; k++)
+        a = push(a, mlp_report_json_text(cn->names[k]));
+    return a;
+}
+
+/* {"model":..,"epochs":E,"products":P,"data":..: the head both commands
+ * share; P is the precision the net ran in. */
+static json_t *json_head(const char *model, const char *data_dir,
+                         const mlp_checkpoint_t *ck,
+                         mlp_precision_t precision)
+{
+    json_t *o = json_object();
+
+    o = put(o, "model", mlp_report_json_text(model));
+    o = put(o, "epochs", json_integer((json_int_t)ck->epoch));
+    o = put(o, "products", json_string(mlp_precision_names[
+                               precision == MLP_PREC_BF16]));
+    return put(o, "data", mlp_report_json_text(data_dir));
+}
+
+int mlp_eval_print_json(FILE *out, const char *model, const char *data_dir,
+                        const mlp_checkpoint_t *ck,
+                        mlp_precision_t precision,
+                        const mlp_eval_result_t *r,
+                        const mlp_class_names_t *cn)
 {
     size_t c = r->nclasses;
+    json_t *o = json_head(model, data_dir, ck, precision), *m = json_array();
+    json_t *pc = json_array();
 
-    fputs("{\"model\":", out);
-    mlp_report_json_string(out, model);
-    fprintf(out, ",\"epochs\":%u,\"products\":\"%s\",\"data\":", ck->epoch,
-            mlp_precision_names[precision == MLP_PREC_BF16]);
-    mlp_report_json_string(out, data_dir);
-    fprintf(out, ",\"samples\":%zu,\"correct\":%zu,\"accuracy\":%.6f", r->n,
-            r->correct, r->acc);
-    if (isfinite(r->loss))
-        fprintf(out, ",\"loss\":%.6f", r->loss);
-    else
-        fputs(",\"loss\":null", out);
-    fputs(",\"classes\":[", out);
-    for (size_t k = 0; k < c; k++) {
-        fputs(k ? "," : "", out);
-        mlp_report_json_string(out, cn->names[k]);
-    }
-    fputs("],\"confusion\":[", out);
+    o = put(o, "samples", json_integer((json_int_t)r->n));
+    o = put(o, "correct", json_integer((json_int_t)r->correct));
+    o = put(o, "accuracy", json_real(r->acc));
+    o = put(o, "loss", isfinite(r->loss) ? json_real(r->loss) : json_null());
+    o = put(o, "classes", class_list(cn, c));
     for (size_t i = 0; i < c; i++) {
-        fputs(i ? ",[" : "[", out);
+        json_t *row = json_array();
+
         for (size_t j = 0; j < c; j++)
-            fprintf(out, "%s%zu", j ? "," : "", r->confusion[i * c + j]);
-        fputc(']', out);
+            row = push(row, json_integer((json_int_t)r->confusion[i * c + j]));
+        m = push(m, row);
     }
-    fputs("],\"per_class\":[", out);
+    o = put(o, "confusion", m);
     for (size_t k = 0; k < c; k++) {
         size_t t = mlp_eval_class_total(r, k);
         size_t ok = mlp_eval_class_correct(r, k);
+        json_t *e = json_object();
 
-        fputs(k ? ",{\"class\":" : "{\"class\":", out);
-        mlp_report_json_string(out, cn->names[k]);
-        fprintf(out, ",\"samples\":%zu,\"correct\":%zu,\"accuracy\":", t, ok);
-        if (t > 0)
-            fprintf(out, "%.6f", (double)ok / (double)t);
-        else
-            fputs("null", out);
-        fputc(',', out);
-        print_prf_json(out, &r->prf[k]);
-        fputc('}', out);
+        e = put(e, "class", mlp_report_json_text(cn->names[k]));
+        e = put(e, "samples", json_integer((json_int_t)t));
+        e = put(e, "correct", json_integer((json_int_t)ok));
+        e = put(e, "accuracy", t > 0 ? json_real((double)ok / (double)t)
+                                     : json_null());
+        pc = push(pc, put_prf(e, &r->prf[k]));
     }
-    fputs("],\"macro\":{", out);
-    print_prf_json(out, &r->macro);
-    fputs("}}\n", out);
+    o = put(o, "per_class", pc);
+    o = put(o, "macro", put_prf(json_object(), &r->macro));
+    return dump_json(out, o);
 }
 
 static int digits(size_t v)
@@ -373,33 +434,31 @@ int mlp_predict_png(const char *path, const mlp_dataset_t *ds,
     return rc;
 }
 
-/* --json: {"model":...,"epochs":E,"data":...,"classes":[names],
+/* --json: {"model":...,"epochs":E,"products":P,"data":...,"classes":[names],
  * "predictions":[{"index":i,"true":k,"predicted":k},...],"correct":N} */
-void mlp_predict_print_json(FILE *out, const char *model,
-                            const char *data_dir, const mlp_checkpoint_t *ck,
-                            mlp_precision_t precision,
-                               const mlp_dataset_t *ds,
-                               const mlp_split_t *shown, size_t n,
-                               const int32_t *pred,
-                               const mlp_class_names_t *cn)
+int mlp_predict_print_json(FILE *out, const char *model,
+                           const char *data_dir, const mlp_checkpoint_t *ck,
+                           mlp_precision_t precision,
+                           const mlp_dataset_t *ds,
+                           const mlp_split_t *shown, size_t n,
+                           const int32_t *pred,
+                           const mlp_class_names_t *cn)
 {
+    json_t *o = json_head(model, data_dir, ck, precision),
+           *a = json_array();
     size_t correct = 0;
 
-    fputs("{\"model\":", out);
-    mlp_report_json_string(out, model);
-    fprintf(out, ",\"epochs\":%u,\"products\":\"%s\",\"data\":", ck->epoch,
-            mlp_precision_names[precision == MLP_PREC_BF16]);
-    mlp_report_json_string(out, data_dir);
-    fputs(",\"classes\":[", out);
-    for (size_t k = 0; k < ds->nclasses; k++) {
-        fputs(k ? "," : "", out);
-        mlp_report_json_string(out, cn->names[k]);
-    }
-    fputs("],\"predictions\":[", out);
+    o = put(o, "classes", class_list(cn, ds->nclasses));
     for (size_t i = 0; i < n; i++) {
-        fprintf(out, "%s{\"index\":%zu,\"true\":%u,\"predicted\":%d}",
-                i ? "," : "", i, (unsigned)shown->labels[i], (int)pred[i]);
+        json_t *e = json_object();
+
+        e = put(e, "index", json_integer((json_int_t)i));
+        e = put(e, "true", json_integer((json_int_t)shown->labels[i]));
+        e = put(e, "predicted", json_integer((json_int_t)pred[i]));
+        a = push(a, e);
         correct += pred[i] == (int32_t)shown->labels[i];
     }
-    fprintf(out, "],\"correct\":%zu}\n", correct);
+    o = put(o, "predictions", a);
+    o = put(o, "correct", json_integer((json_int_t)correct));
+    return dump_json(out, o);
 }

@@ -186,6 +186,63 @@ out:
     return rc;
 }
 
+int mlp_grid_add_point(mlp_grid_t *g, size_t n, const char *const *keys,
+                       const char *const *values)
+{
+    const char *names[MLP_SWEEP_MAX_KEYS], *gk[MLP_SWEEP_MAX_KEYS];
+    size_t nkeys = g->nkeys, len = 0, slot[MLP_SWEEP_MAX_KEYS];
+    const char **vals;
+    char **bufs, *buf, *p;
+
+    if (g->npoints >= MLP_SWEEP_MAX_POINTS)
+        return mlp_error_set(MLP_EUSAGE, "a sweep has at most %d points",
+                             MLP_SWEEP_MAX_POINTS);
+    if (n > MLP_SWEEP_MAX_KEYS)
+        return mlp_error_set(MLP_EUSAGE, "a point has at most %d keys",
+                             MLP_SWEEP_MAX_KEYS);
+    memcpy(gk, g->keys, sizeof(gk));
+    for (size_t j = 0; j < n; j++) {
+        if ((names[j] = key_name(keys[j])) == NULL)
+            return mlp_error_set(MLP_EUSAGE, "unknown sweep key '%s' (keys: "
+                                 "%s)", keys[j], mlp_sweep_keys());
+        for (slot[j] = 0; slot[j] < nkeys && gk[slot[j]] != names[j];
+             slot[j]++)
+            ;
+        if (slot[j] == nkeys)
+            gk[nkeys++] = names[j];
+        len += strlen(values[j]) + 1;
+    }
+    if ((buf = malloc(len + 1)) == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    vals = realloc(g->values, (g->npoints + 1) * MLP_SWEEP_MAX_KEYS *
+                                  sizeof(*vals));
+    if (vals != NULL)
+        g->values = vals;
+    bufs = vals != NULL ? realloc(g->bufs, (g->nbufs + 1) * sizeof(*bufs))
+                        : NULL;
+    if (bufs == NULL) {
+        free(buf);
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    }
+    g->bufs = bufs;
+    g->bufs[g->nbufs++] = buf;
+    vals += g->npoints * MLP_SWEEP_MAX_KEYS;
+    for (size_t k = 0; k < MLP_SWEEP_MAX_KEYS; k++)
+        vals[k] = NULL;
+    p = buf;
+    for (size_t j = 0; j < n; j++) {
+        size_t l = strlen(values[j]) + 1;
+
+        memcpy(p, values[j], l);
+        vals[slot[j]] = p;
+        p += l;
+    }
+    memcpy(g->keys, gk, sizeof(gk));
+    g->nkeys = nkeys;
+    g->npoints++;
+    return 0;
+}
+
 static int cmp_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -259,7 +316,7 @@ void mlp_sweep_key_value(const mlp_config_t *cfg, const char *key, char *buf,
 
 void mlp_sweep_run_id(const mlp_config_t *cfg, char *id, size_t len)
 {
-    uint64_t x = 0xcbf29ce484222325ULL; /* FNV-1a */
+    uint64_t x = MLP_RNG_TEXT_INIT;
 
     /* "name=value " of every option that changes the figures or is a
      * sweep key (two grid points never share an id), in table order, each
@@ -271,10 +328,8 @@ void mlp_sweep_run_id(const mlp_config_t *cfg, char *id, size_t len)
         if (!(o->flags & (MLP_OPT_FIGS | MLP_OPT_SWEEP)))
             continue;
         mlp_options_format(o, cfg, 1, v, sizeof(v));
-        for (const char *s[] = {o->name, "=", v, " "}, **p = s;
-             p < s + 4; p++)
-            for (const unsigned char *c = (const unsigned char *)*p; *c; c++)
-                x = (x ^ *c) * 0x100000001b3ULL;
+        x = mlp_rng_text(mlp_rng_text(mlp_rng_text(mlp_rng_text(x, o->name),
+                                                   "="), v), " ");
     }
     snprintf(id, len, "run-%012llx",
              (unsigned long long)(mlp_rng_mix(x) >> 16));

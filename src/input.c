@@ -33,6 +33,7 @@ struct mlp_input {
     zip_t *zip;                /* zip member input */
     zip_file_t *zf;
     int is_zip;                /* raw bytes start with PK\3\4 */
+    uint64_t raw_size;         /* the raw bytes in all */
     int gz;                    /* inflating */
     int z_live;                /* z initialised */
     int z_done;                /* the last member ended */
@@ -185,7 +186,7 @@ int mlp_input_open(const char *path, mlp_input_t **out)
     if ((rc = alloc(path, &in)) != 0)
         return rc;
     if ((rc = mlp_infile_open(path, &in->fd, &size)) != 0 ||
-        (rc = start(in)) != 0) {
+        (in->raw_size = size, rc = start(in)) != 0) {
         mlp_input_close(in);
         return rc;
     }
@@ -203,11 +204,57 @@ int mlp_input_open_mem(const uint8_t *buf, size_t len, const char *name,
         return rc;
     in->mem = buf;
     in->mem_len = len;
+    in->raw_size = len;
     if ((rc = start(in)) != 0) {
         mlp_input_close(in);
         return rc;
     }
     *out = in;
+    return 0;
+}
+
+/*
+ * The index of the one member named `member`.  NumPy's np.load reads a
+ * key K from the member named K if there is one, else from K.npy, and of
+ * members with the same name it reads the last, while libzip finds the
+ * first: a second member answering to the same key would let an archive
+ * show NumPy one array and mlptrain another.  So every member answering
+ * to the key (`x.npy` and `x`) is counted, and more than one is refused.
+ */
+static int find_member(zip_t *za, const char *path, const char *member,
+                       zip_int64_t *idx)
+{
+    zip_int64_t n = zip_get_num_entries(za, 0);
+    size_t key = strlen(member);
+    int count = 0;
+
+    *idx = -1;
+    if (key > 4 && strcmp(member + key - 4, ".npy") == 0)
+        key -= 4;
+    for (zip_int64_t i = 0; i < n; i++) {
+        const char *name = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+
+        if (name == NULL || strncmp(name, member, key) != 0 ||
+            (name[key] != '\0' && strcmp(name + key, ".npy") != 0))
+            continue;
+        if (++count > 1)
+            return mlp_error_set(MLP_EFORMAT, "%s: the archive has more "
+                                 "than one member for '%.*s' ('%s' and "
+                                 "'%s'): numpy.load would show another "
+                                 "array than mlptrain reads", path,
+                                 (int)key, member,
+                                 zip_get_name(za, (zip_uint64_t)*idx,
+                                              ZIP_FL_ENC_RAW), name);
+        *idx = i;
+    }
+    if (*idx < 0)
+        return mlp_error_set(MLP_EFORMAT, "%s: the archive has no member "
+                             "'%s'", path, member);
+    if (strcmp(zip_get_name(za, (zip_uint64_t)*idx, ZIP_FL_ENC_RAW),
+               member) != 0)
+        return mlp_error_set(MLP_EFORMAT, "%s: the archive has no member "
+                             "'%s' (only '%.*s')", path, member, (int)key,
+                             member);
     return 0;
 }
 
@@ -217,6 +264,7 @@ int mlp_input_open_member(const char *path, const char *member,
     mlp_input_t *in;
     uint64_t size;
     zip_int64_t idx;
+    zip_stat_t zs;
     char full[4200];
     int fd = -1, zerr = 0, rc;
 
@@ -236,11 +284,16 @@ int mlp_input_open_member(const char *path, const char *member,
         zip_error_fini(&ze);
         goto fail;
     }
-    if ((idx = zip_name_locate(in->zip, member, 0)) < 0) {
-        rc = mlp_error_set(MLP_EFORMAT, "%s: the archive has no member "
-                           "'%s'", path, member);
+    if ((rc = find_member(in->zip, path, member, &idx)) != 0)
+        goto fail;
+    zip_stat_init(&zs);
+    if (zip_stat_index(in->zip, (zip_uint64_t)idx, 0, &zs) != 0 ||
+        !(zs.valid & ZIP_STAT_SIZE)) {
+        rc = mlp_error_set(MLP_EFORMAT, "%s: member '%s' has no size",
+                           path, member);
         goto fail;
     }
+    in->raw_size = zs.size;
     if ((in->zf = zip_fopen_index(in->zip, (zip_uint64_t)idx, 0)) == NULL) {
         rc = mlp_error_set(MLP_EFORMAT, "%s: cannot read member '%s': %s",
                            path, member,
@@ -317,6 +370,24 @@ int mlp_input_read(mlp_input_t *in, void *buf, size_t n, size_t *got)
 uint64_t mlp_input_offset(const mlp_input_t *in)
 {
     return in->consumed;
+}
+
+/* Deflate's largest ratio: 258-byte matches at 2 bits each, 1032:1. */
+#define DEFLATE_MAX_RATIO 1032
+
+uint64_t mlp_input_max_bytes(const mlp_input_t *in)
+{
+    uint64_t n = in->raw_size;
+
+    if (in->gz)
+        n = n > MLP_INPUT_MAX_BYTES / DEFLATE_MAX_RATIO
+                ? MLP_INPUT_MAX_BYTES : n * DEFLATE_MAX_RATIO;
+    return n < MLP_INPUT_MAX_BYTES ? n : MLP_INPUT_MAX_BYTES;
+}
+
+int mlp_input_size_exact(const mlp_input_t *in)
+{
+    return !in->gz;
 }
 
 void mlp_input_close(mlp_input_t *in)

@@ -27,14 +27,20 @@
  *
  * MPI (`mpirun -np R mlptrain ...`, dist.h): train alone runs on R ranks:
  * MPI starts (FUNNELED) before the command and ends after it.  Every rank
- * trains; rank 0 alone prints, logs and saves.  Agreed ends (success,
- * interrupted, diverged, bad usage: the same on every rank) are reported by
- * rank 0 and finalize; any other error (I/O, memory, data, MPI) is printed
- * by the rank that has it, which then stops the whole job (mlp_dist_abort,
- * its exit code) rather than leave the other ranks waiting in a sum.
- * Other commands refuse to run on more than one rank (exit 2: each rank
- * would do the same work and write the same files; run them without
- * mpirun).
+ * trains; rank 0 alone prints, logs and saves.  Before the first step the
+ * ranks agree (mlp_dist_agree): each says whether it is ready and what it
+ * will train; a rank whose command failed before that point (bad usage,
+ * unreadable data) takes the agreement here, with its failure, so the
+ * others learn of it instead of waiting.  Agreed ends (success, the
+ * agreement's failure, interrupted, diverged: the same on every rank) are
+ * reported by rank 0 and finalize; any other error (I/O, memory, MPI,
+ * after the agreement) is printed by the rank that has it, which then
+ * stops the whole job (mlp_dist_abort, its exit code) rather than leave
+ * the other ranks waiting in a sum.
+ * sweep runs under mpirun as a scheduler (rank 0) and its workers
+ * (sweep_ranks below).  Other commands refuse to run on more than one
+ * rank (exit 2: each rank would do the same work and write the same
+ * files; run them without mpirun).
  */
 #define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
@@ -142,17 +148,16 @@ static int env_rank(void)
 }
 
 /* Print the error of a failed command and return its exit code.  Of
- * several ranks only rank 0 speaks of an end they all share. */
-static int fail(int rc, const char *command, const char *data_dir)
+ * several ranks only rank 0 speaks of an end they all share (`shared`). */
+static int fail_shared(int rc, const char *command, const char *data_dir,
+                       int shared)
 {
-    int shared = rc == MLP_EUSAGE || rc == MLP_EINTERRUPTED ||
-                 rc == MLP_EDIVERGED;
-
     if (mlp_dist_size() > 1 && mlp_dist_rank() > 0) {
         if (shared)
-            return rc == MLP_EUSAGE       ? EXIT_USAGE
-                   : rc == MLP_EDIVERGED ? EXIT_DIVERGED
-                                         : EXIT_INTERRUPTED;
+            return rc == MLP_EUSAGE         ? EXIT_USAGE
+                   : rc == MLP_EDIVERGED    ? EXIT_DIVERGED
+                   : rc == MLP_EINTERRUPTED ? EXIT_INTERRUPTED
+                                            : EXIT_FAILURE;
         fprintf(stderr, "mlptrain: rank %d: %s\n", mlp_dist_rank(),
                 mlp_error_message());
         return EXIT_FAILURE;
@@ -179,6 +184,12 @@ static int fail(int rc, const char *command, const char *data_dir)
     if (rc == MLP_EINTERRUPTED)
         return EXIT_INTERRUPTED;
     return EXIT_FAILURE;
+}
+
+/* The same in one process (every end is its own). */
+static int fail(int rc, const char *command, const char *data_dir)
+{
+    return fail_shared(rc, command, data_dir, 1);
 }
 
 /* The command argv names: another command's name in argv[1], else train
@@ -209,24 +220,61 @@ static int run(const mlp_command_t *c, int argc, char **argv)
 }
 
 /*
- * train, on every rank under mpirun: MPI around the command; a failure the
- * ranks do not share stops the job (see the top of this file).
+ * train, on every rank under mpirun: MPI around the command; every rank
+ * takes the agreement (the command's trainer does, or here, for a command
+ * that ended before it); a failure the ranks do not share stops the job
+ * (see the top of this file).
  */
 static int train_ranks(const mlp_command_t *c, int argc, char **argv)
 {
-    int rc, code;
+    int rc, code, agreed = 0, shared;
 
     if ((rc = mlp_dist_init(&argc, &argv)) < 0)
         return fail(rc, NULL, NULL);
-    code = run(c, argc, argv);
-    if (mlp_dist_size() > 1 && code != EXIT_SUCCESS && code != EXIT_USAGE &&
-        code != EXIT_DIVERGED && code != EXIT_INTERRUPTED) {
+    rc = c->run(argc, argv, stdout);
+    if (mlp_dist_size() > 1 && !mlp_dist_agreed(NULL)) {
+        rc = mlp_dist_agree(rc < 0 ? rc : MLP_DIST_NOT_TRAINING, NULL, 0);
+        if (rc == MLP_DIST_NOT_TRAINING)
+            rc = 0;
+    }
+    mlp_dist_agreed(&agreed);
+    shared = rc == 0 || rc == MLP_EINTERRUPTED || rc == MLP_EDIVERGED ||
+             (rc < 0 && rc == agreed);
+    code = rc == 0 ? check_stdout(EXIT_SUCCESS)
+                   : check_stdout(fail_shared(rc, NULL, c->data_dir(),
+                                              shared));
+    if (mlp_dist_size() > 1 && !shared) {
         fflush(stdout);
         fflush(stderr);
         mlp_dist_abort(code);
     }
     if (mlp_dist_finalize() < 0 && code == EXIT_SUCCESS)
         return fail(MLP_EIO, NULL, NULL);
+    return code;
+}
+
+/*
+ * sweep under mpirun: rank 0 schedules, the others train what it sends
+ * (sweep.h).  Rank 0 ends its workers itself (a QUIT message on every
+ * way out), so its failures end the job normally; a worker's failure
+ * (other than bad usage, which every rank sees alike) stops the whole job,
+ * since rank 0 would wait for it.
+ */
+static int sweep_ranks(const mlp_command_t *c, int argc, char **argv)
+{
+    int rc, code;
+
+    if ((rc = mlp_dist_init(&argc, &argv)) < 0)
+        return fail(rc, c->name, NULL);
+    code = run(c, argc, argv);
+    if (mlp_dist_size() > 1 && mlp_dist_rank() > 0 &&
+        code != EXIT_SUCCESS && code != EXIT_USAGE) {
+        fflush(stdout);
+        fflush(stderr);
+        mlp_dist_abort(code);
+    }
+    if (mlp_dist_finalize() < 0 && code == EXIT_SUCCESS)
+        return fail(MLP_EIO, c->name, NULL);
     return code;
 }
 
@@ -262,12 +310,19 @@ int main(int argc, char **argv)
                 strerror(errno));
         return EXIT_FAILURE;
     }
-    /* A sweep's run dies with the sweep (sweep.h). */
-    if ((rc = mlp_sweep_child_start()) < 0)
+    /* A sweep's run dies with the sweep (sweep.h).  A value that is not a
+     * process id was not set by a sweep: said and ignored, so that every
+     * command (--help first) still works. */
+    if ((rc = mlp_sweep_child_start()) == MLP_EUSAGE)
+        fprintf(stderr, "mlptrain: warning: %s; ignored\n",
+                mlp_error_message());
+    else if (rc < 0)
         return fail(rc, NULL, NULL);
     if (argc > 1 && strcmp(argv[1], "help") == 0)
         return help(argc, argv);
     c = find_command(argc, argv, &shift);
+    if (strcmp(c->name, "sweep") == 0 && getenv("OMPI_COMM_WORLD_SIZE"))
+        return sweep_ranks(c, argc - shift, argv + shift);
     if (c != &mlp_commands[0]) {
         const char *np = getenv("OMPI_COMM_WORLD_SIZE");
 
@@ -275,8 +330,8 @@ int main(int argc, char **argv)
             if (env_rank() > 0)
                 return EXIT_USAGE;
             mlp_error_set(MLP_EUSAGE, "%s runs in one process, not on %s "
-                          "MPI ranks (only train runs under mpirun)",
-                          c->name, np);
+                          "MPI ranks (only train and sweep run under "
+                          "mpirun)", c->name, np);
             return fail(MLP_EUSAGE, c->name, NULL);
         }
         return run(c, argc - shift, argv + shift);

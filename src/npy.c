@@ -216,6 +216,31 @@ int mlp_npy_parse_dict(const char *text, size_t len, const char *name,
     return 0;
 }
 
+/*
+ * The data the shape declares must fit in what the input can hold
+ * (input.h): a header is never trusted to size an allocation.
+ */
+static int check_size(mlp_input_t *in, const mlp_npy_header_t *h)
+{
+    uint64_t bound = mlp_input_max_bytes(in), at = mlp_input_offset(in);
+    uint64_t values, bytes, left = bound > at ? bound - at : 0;
+
+    if (!__builtin_mul_overflow((uint64_t)h->n, (uint64_t)h->d, &values) &&
+        !__builtin_mul_overflow(values, (uint64_t)h->elsize, &bytes) &&
+        bytes <= left)
+        return 0;
+    if (mlp_input_size_exact(in))
+        return mlp_error_set(MLP_EFORMAT, "%s: truncated: the .npy shape "
+                             "(%zu, %zu) of '%s' needs more data than the "
+                             "%llu bytes after the header",
+                             mlp_input_name(in), h->n, h->d, h->descr,
+                             (unsigned long long)left);
+    return mlp_error_set(MLP_EFORMAT, "%s: the .npy shape (%zu, %zu) of "
+                         "'%s' needs more data than the compressed file "
+                         "can hold (at most %llu bytes)", mlp_input_name(in),
+                         h->n, h->d, h->descr, (unsigned long long)left);
+}
+
 int mlp_npy_read_header(mlp_input_t *in, mlp_npy_header_t *h)
 {
     const char *name = mlp_input_name(in);
@@ -257,7 +282,9 @@ int mlp_npy_read_header(mlp_input_t *in, mlp_npy_header_t *h)
         return mlp_error_set(MLP_EFORMAT, "%s: bad .npy header: it does not "
                              "end with a newline", name);
     (void)fixed;
-    return mlp_npy_parse_dict(text, hl, name, h);
+    if ((rc = mlp_npy_parse_dict(text, hl, name, h)) != 0)
+        return rc;
+    return check_size(in, h);
 }
 
 #define CHUNK 4096

@@ -2,6 +2,8 @@
  * options: the table of a run's options, their defaults, values and range
  * checks (see options.h); cli.c parses argv with it.
  */
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,11 @@
 #include "mlptrain/schedule.h"
 #include "mlptrain/step.h"
 #include "mlptrain/transform.h"
+
+/* --init normal's largest std: Box-Muller's draws from 53-bit uniforms
+ * reach 8.6 standard deviations, so above about FLT_MAX / 8.6 a weight
+ * would be infinite from the start. */
+#define MLP_INIT_STD_MAX 1e37
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -76,7 +83,7 @@ const mlp_option_t mlp_options[] = {
      0.1, "X", "learning rate (the peak of a schedule)", NULL, "0.5",
      RUN | MLP_OPT_RESUME_FREE, NULL},
     {L("momentum"), 0, NULL, "Training", F(momentum), MLP_OPT_FLOAT, 0, 0,
-     MLP_FLOAT_UNIT, 0, "X", "SGD momentum, 0 <= X < 1", NULL, "0.9", RUN, NULL},
+     MLP_FLOAT_UNIT, 0, "X", "SGD momentum", NULL, "0.9", RUN, NULL},
     {L("nesterov"), 0, NULL, "Training", F(nesterov), MLP_OPT_FLAG, 0, 0, 0, 0,
      NULL, "SGD: Nesterov momentum", "off", "1", RUN, NULL},
     {L("beta1"), 0, NULL, "Training", F(beta1), MLP_OPT_FLOAT, 0, 0,
@@ -105,7 +112,7 @@ const mlp_option_t mlp_options[] = {
      MLP_FLOAT_NONNEG, 0, "X", "cosine, onecycle: the last rate", NULL,
      "0.001", RUN, NULL},
     {L("lr-step"), 0, NULL, "Training", F(lr_step), MLP_OPT_FLOAT, 0, 0,
-     MLP_FLOAT_NONNEG, 0, "E", "step: epochs between cuts (required)", "none",
+     MLP_FLOAT_NONNEG, 0, "E", "step: epochs between cuts", "none",
      "5", RUN, NULL},
     {L("lr-gamma"), 0, NULL, "Training", F(lr_gamma), MLP_OPT_FLOAT, 0, 0,
      MLP_FLOAT_POS, 0.1, "G", "step: the rate's factor at each cut", NULL,
@@ -124,6 +131,11 @@ const mlp_option_t mlp_options[] = {
      "K x --batch)", NULL, "2", CKPT | SWEEP | FIGS, NULL},
     {L("epochs"), 'e', NULL, "Training", F(epochs), MLP_OPT_UINT, 1, 1000000,
      0, 10, "N", "epochs", NULL, "3", SWEEP | FIGS, NULL},
+    {L("until"), 0, NULL, "Training", F(until), MLP_OPT_UINT, 1, 1000000, 0,
+     0, "E", "stop after epoch E of the --epochs plan (its schedule, warm-up "
+     "and cosine span all of --epochs), with a checkpoint (--save or "
+     "--resume); --resume FILE --epochs N continues it exactly",
+     "all", "2", MLP_OPT_ZERO_ALL, NULL},
     {L("seed"), 's', NULL, "Training", F(seed), MLP_OPT_U64, 0, UINT64_MAX, 0,
      1, "N", "seed of weights and shuffling", NULL, "99",
      CKPT | SWEEP | FIGS, NULL},
@@ -143,8 +155,9 @@ const mlp_option_t mlp_options[] = {
     {L("test-labels"), 0, NULL, "Data", F(test_labels_path), MLP_OPT_PATH,
      0, 0, 0, 0, "FILE", "labels of an IDX or .npy --test file", "",
      "/x/yt.npy", FIGS, NULL},
-    {L("label"), 0, NULL, "Data", F(label_col), MLP_OPT_PATH, 0, 0, 0, 0,
-     "COL", "CSV label column: a header name or a 0-based index",
+    {L("label"), 0, NULL, "Data", F(label_col), MLP_OPT_STRING, 0, 0, 0, 0,
+     "COL", "CSV label column: a header name or a 0-based index ('': the "
+     "last)",
      "the last column", "species", FIGS, NULL},
     {L("header"), 0, NULL, "Data", F(header), MLP_OPT_ENUM, 0, 0, 0,
      MLP_HEADER_AUTO, "WHEN", "CSV header line: yes, no, or auto (a first "
@@ -168,8 +181,8 @@ const mlp_option_t mlp_options[] = {
      "LIST", "shift=K (random shifts up to K pixels, zero fill) and/or flip "
      "(random horizontal flips), or none", "none", "shift=2,flip", RUN, NULL},
     {L("workers"), 'j', NULL, "Machine", F(workers), MLP_OPT_UINT, 0,
-     MLP_LOADER_MAX_WORKERS, 0, 4, "N", "loader threads, 0.."
-     STR(MLP_LOADER_MAX_WORKERS) "; 0 decodes on the trainer", NULL, "20",
+     MLP_LOADER_MAX_WORKERS, 0, 4, "N", "loader threads; 0 decodes on the "
+     "trainer", NULL, "20",
      SWEEP, NULL},
     {L("threads"), 't', NULL, "Machine", F(threads), MLP_OPT_INT, 1,
      MLP_MAX_THREADS, 0, 0, "N", "compute threads (see --parallel)", "cores: %s",
@@ -180,7 +193,8 @@ const mlp_option_t mlp_options[] = {
      FIGS, mlp_par_names},
     {L("precision"), 0, NULL, "Machine", F(precision), MLP_OPT_ENUM, 0, 0, 0, MLP_PREC_F32, "NAME", "the products' operands: f32, bf16 (mixed precision: f32 weights, gradients and optimizer) or auto (bf16 where a start-up calibration runs it 1.3x faster)", NULL, "bf16", RUN | MLP_OPT_RESUME_FREE, mlp_precision_names},
     {L("slots"), 0, NULL, "Machine", F(slots), MLP_OPT_SIZE, 2, 4096, 0, 0, "N",
-     "ring slots of decoded batches", "min(2N, 16), >= 2", "8",
+     "ring slots of decoded batches, at most the batches of an epoch (more "
+     "would never be filled)", "min(2N, 16), >= 2", "8",
      MLP_OPT_ZERO_AUTO, NULL},
     {L("quiet"), 'q', NULL, "Output", F(quiet), MLP_OPT_FLAG, 0, 0, 0, 0, NULL,
      "print only the final summary line", "", NULL, 0, NULL},
@@ -189,6 +203,9 @@ const mlp_option_t mlp_options[] = {
     {L("png"), 'o', "plot", "Output", F(plot_path), MLP_OPT_PATH, 0, 0, 0, 0,
      "FILE", "draw the training curves, redrawn every epoch (--plot FILE "
      "is the same)", NULL, "c.png", 0, NULL},
+    {L("tensorboard"), 0, NULL, "Output", F(tensorboard_dir), MLP_OPT_PATH, 0,
+     0, 0, 0, "DIR", "write TensorBoard event files of the epochs' figures "
+     "into DIR (made if missing)", NULL, "tb", 0, NULL},
     {L("save"), 0, NULL, "Output", F(save_path), MLP_OPT_PATH, 0, 0, 0, 0,
      "FILE", "write a checkpoint after every epoch",
      "none; with --resume, the resumed file", "s.ckpt", 0, NULL},
@@ -199,14 +216,84 @@ const mlp_option_t mlp_options[] = {
      0, NULL},
     {L("save-best"), 0, NULL, "Output", F(save_best_path), MLP_OPT_PATH, 0, 0,
      0, 0, "FILE", "write the checkpoint of the best epoch: the highest "
-     "val acc (needs --val)", "none", "b.ckpt", 0, NULL},
+     "val acc", "none", "b.ckpt", 0, NULL},
     {L("early-stop"), 0, NULL, "Output", F(early_stop), MLP_OPT_UINT, 0,
      1000000, 0, 0, "K", "stop after K epochs without a better validation "
-     "loss (needs --val); 0: never", NULL, "3", RUN, NULL},
+     "loss; 0: never; a resumed run that had stopped is done "
+     "unless a larger K is given", NULL, "3", RUN | MLP_OPT_RESUME_FREE,
+     NULL},
 };
 const size_t mlp_noptions = sizeof(mlp_options) / sizeof(mlp_options[0]);
 _Static_assert(sizeof(mlp_options) / sizeof(mlp_options[0]) <= 64,
                "mlp_config_t.given has a bit per option");
+
+const mlp_float_max_t mlp_float_max[] = {
+    {"init-std", MLP_INIT_STD_MAX},
+};
+const size_t mlp_nfloat_max = sizeof(mlp_float_max) / sizeof(mlp_float_max[0]);
+
+#define NEEDS MLP_RULE_NEEDS
+/*
+ * The cross-option rules (options.h), one line each:
+ *   x, x's values (NULL: any in use), kind, y, y's values (NULL: set), why
+ */
+const mlp_option_rule_t mlp_option_rules[] = {
+    {"momentum", NULL, NEEDS, "optimizer", "sgd",
+     "adam and adamw have --beta1"},
+    {"nesterov", NULL, NEEDS, "optimizer", "sgd", NULL},
+    {"nesterov", NULL, NEEDS, "momentum", NULL,
+     "Nesterov's look-ahead is along the momentum"},
+    {"beta1", NULL, NEEDS, "optimizer", "adam|adamw", NULL},
+    {"beta2", NULL, NEEDS, "optimizer", "adam|adamw", NULL},
+    {"eps", NULL, NEEDS, "optimizer", "adam|adamw", NULL},
+    {"schedule", "step", NEEDS, "lr-step", NULL,
+     "the epochs between cuts"},
+    {"lr-step", NULL, NEEDS, "schedule", "step", NULL},
+    {"lr-gamma", NULL, NEEDS, "schedule", "step", NULL},
+    {"lr-min", NULL, NEEDS, "schedule", "cosine|onecycle", NULL},
+    {"lr-min", NULL, MLP_RULE_AT_MOST, "lr", NULL,
+     "the floor of a schedule is at most its peak"},
+    {"warmup", NULL, MLP_RULE_AT_MOST, "epochs", NULL,
+     "the warm-up must fit in the run"},
+    {"lr-step", NULL, MLP_RULE_BELOW, "epochs", NULL,
+     "the rate would never be cut"},
+    {"init-std", NULL, NEEDS, "init", "normal",
+     "xavier and he set their own"},
+    {"save-best", NULL, NEEDS, "val", NULL,
+     "the best epoch is chosen on a validation split, never on the test "
+     "set"},
+    {"early-stop", NULL, NEEDS, "val", NULL,
+     "it watches the validation loss"},
+    {"data", NULL, MLP_RULE_CONFLICTS, "train", NULL,
+     "the training and test data are --train's and --test's"},
+    {"train", NULL, NEEDS, "test", NULL,
+     "every run reports its test accuracy"},
+    {"test", NULL, NEEDS, "train", NULL,
+     "--data names both splits"},
+    {"train-labels", NULL, NEEDS, "train", NULL, NULL},
+    {"test-labels", NULL, NEEDS, "test", NULL, NULL},
+    {"label", NULL, NEEDS, "train", NULL,
+     "IDX files (--data) have no columns"},
+    {"header", NULL, NEEDS, "train", NULL,
+     "IDX files (--data) have no header line"},
+};
+const size_t mlp_noption_rules =
+    sizeof(mlp_option_rules) / sizeof(mlp_option_rules[0]);
+
+/* The rules that wait for the data (options.h). */
+const mlp_data_rule_t mlp_data_rules[] = {
+    {"header", MLP_DATA_CSV, "a CSV --train file"},
+    {"label", MLP_DATA_CSV, "a CSV --train file"},
+    {"train-labels", MLP_DATA_LABELS_FILE,
+     "a --train file without labels of its own (IDX or .npy)"},
+    {"test-labels", MLP_DATA_TEST_LABELS_FILE,
+     "a --test file without labels of its own (IDX or .npy)"},
+    {"normalize", MLP_DATA_REAL, "real features (CSV, float .npy)"},
+    {"augment", MLP_DATA_IMAGES, "images (IDX files of 3 dimensions)"},
+};
+const size_t mlp_ndata_rules =
+    sizeof(mlp_data_rules) / sizeof(mlp_data_rules[0]);
+#undef NEEDS
 
 #undef F
 #undef L
@@ -330,6 +417,11 @@ const char *mlp_options_check(const mlp_option_t *o, double f,
                 return "must be in [0, 1)";
             break;
         }
+        if (f > mlp_options_float_max(o)) {
+            snprintf(buf, len, "is above %g, the most it may be",
+                     mlp_options_float_max(o));
+            return buf;
+        }
         return NULL;
     }
     if (((o->flags & (MLP_OPT_ZERO_ALL | MLP_OPT_ZERO_AUTO)) && v == 0) ||
@@ -387,6 +479,9 @@ void mlp_options_format(const mlp_option_t *o, const mlp_config_t *cfg,
         snprintf(buf, len, "%s", s[0] != '\0' ? s : "none");
         break;
     }
+    case MLP_OPT_STRING:
+        snprintf(buf, len, "%s", FIELD(o, cfg, char));
+        break;
     default:
         if (v == 0 && (o->flags & MLP_OPT_ZERO_ALL))
             snprintf(buf, len, "all");
@@ -411,6 +506,7 @@ int mlp_options_equal(const mlp_option_t *o, const mlp_config_t *a,
                memcmp(a->hidden, b->hidden,
                       a->nhidden * sizeof(a->hidden[0])) == 0;
     case MLP_OPT_PATH:
+    case MLP_OPT_STRING:
         return strcmp(FIELD(o, a, char), FIELD(o, b, char)) == 0;
     case MLP_OPT_AUGMENT:
         return FIELD(o, a, mlp_augment_t)->shift ==
@@ -434,6 +530,7 @@ void mlp_options_copy(const mlp_option_t *o, mlp_config_t *dst,
         memcpy(dst->hidden, src->hidden, sizeof(dst->hidden));
         break;
     case MLP_OPT_PATH:
+    case MLP_OPT_STRING:
         memcpy(mlp_options_field(o, dst), FIELD(o, src, char), MLP_PATH_MAX);
         break;
     case MLP_OPT_AUGMENT:
@@ -556,7 +653,7 @@ void mlp_config_defaults(mlp_config_t *cfg)
 
         if (o->type == MLP_OPT_FLOAT)
             *(float *)mlp_options_field(o, cfg) = (float)o->def;
-        else if (o->type != MLP_OPT_PATH)
+        else if (o->type != MLP_OPT_PATH && o->type != MLP_OPT_STRING)
             set_whole(o, cfg, (unsigned long long)o->def);
     }
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s",
@@ -589,8 +686,11 @@ int mlp_config_validate(const mlp_config_t *cfg)
                                         sizeof(buf));
             break;
         case MLP_OPT_PATH:
+        case MLP_OPT_STRING:
             if ((o->flags & MLP_OPT_REQUIRED) && FIELD(o, cfg, char)[0] == 0)
                 why = "is empty";
+            else if (memchr(FIELD(o, cfg, char), 0, MLP_PATH_MAX) == NULL)
+                why = "is not terminated";
             break;
         case MLP_OPT_FLOAT:
             why = mlp_options_check(o, *FIELD(o, cfg, float), 0, buf,
@@ -611,12 +711,309 @@ int mlp_config_validate(const mlp_config_t *cfg)
             break;
         }
         if (why != NULL) {
-            char v[64];
+            char v[64] = "";
 
-            mlp_options_format(o, cfg, 1, v, sizeof(v));
+            if (o->type != MLP_OPT_PATH && o->type != MLP_OPT_STRING)
+                mlp_options_format(o, cfg, 1, v, sizeof(v));
             return mlp_error_set(MLP_EINVAL, "option '--%s': %s %s", o->name,
                                  v, why);
         }
+    }
+    return mlp_config_check_rules(cfg, 0);
+}
+
+/* ---- ranges --------------------------------------------------------- */
+
+double mlp_options_float_max(const mlp_option_t *o)
+{
+    for (size_t i = 0; i < mlp_nfloat_max; i++)
+        if (strcmp(mlp_float_max[i].name, o->name) == 0)
+            return mlp_float_max[i].max;
+    return FLT_MAX;
+}
+
+/* A whole number for humans: 2^64-1 and 2^32-1 by name. */
+static void fmt_whole(unsigned long long v, char *buf, size_t len)
+{
+    if (v == ULLONG_MAX)
+        snprintf(buf, len, "2^64-1");
+    else if (v == UINT_MAX)
+        snprintf(buf, len, "2^32-1");
+    else
+        snprintf(buf, len, "%llu", v);
+}
+
+void mlp_options_range(const mlp_option_t *o, char *buf, size_t len)
+{
+    char lo[32], hi[32];
+
+    buf[0] = '\0';
+    switch (o->type) {
+    case MLP_OPT_UINT:
+    case MLP_OPT_INT:
+    case MLP_OPT_SIZE:
+    case MLP_OPT_U64:
+        fmt_whole(o->lo, lo, sizeof(lo));
+        fmt_whole(o->hi, hi, sizeof(hi));
+        snprintf(buf, len, "%s in %s..%s%s", o->metavar, lo, hi,
+                 (o->flags & MLP_OPT_ZERO_ALL)    ? " or all"
+                 : (o->flags & MLP_OPT_ZERO_AUTO) ? " or auto"
+                                                  : "");
+        break;
+    case MLP_OPT_FLOAT:
+        switch (o->rule) {
+        case MLP_FLOAT_POS:
+            snprintf(buf, len, "%s > 0", o->metavar);
+            break;
+        case MLP_FLOAT_NONNEG:
+            if (mlp_options_float_max(o) < FLT_MAX)
+                snprintf(buf, len, "%s in 0..%g", o->metavar,
+                         mlp_options_float_max(o));
+            else
+                snprintf(buf, len, "%s >= 0", o->metavar);
+            break;
+        case MLP_FLOAT_UNIT:
+            snprintf(buf, len, "0 <= %s < 1", o->metavar);
+            break;
+        }
+        break;
+    case MLP_OPT_HIDDEN:
+        snprintf(buf, len, "up to %d widths in 1..%zu", MLP_MAX_HIDDEN,
+                 (size_t)MLP_MAX_WIDTH);
+        break;
+    case MLP_OPT_AUGMENT:
+        snprintf(buf, len, "K in 0..%d", MLP_AUGMENT_MAX_SHIFT);
+        break;
+    default: /* names (listed by the help) and files */
+        break;
+    }
+}
+
+/* ---- rules ---------------------------------------------------------- */
+
+/* "adam|adamw" as "adam or adamw". */
+static void list_words(const char *list, char *buf, size_t len);
+
+void mlp_options_rules_text(const mlp_option_t *o, char *buf, size_t len)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < mlp_noption_rules && off < len; i++) {
+        const mlp_option_rule_t *r = &mlp_option_rules[i];
+        char words[96] = "";
+
+        if (strcmp(r->x, o->name) != 0)
+            continue;
+        if (r->values != NULL)
+            list_words(r->values, words, sizeof(words));
+        off += (size_t)snprintf(
+            buf + off, len - off, "%s%s%s%s --%s%s%s", off ? ", " : "",
+            r->xvalues != NULL ? r->xvalues : "",
+            r->xvalues != NULL ? " " : "",
+            r->kind == MLP_RULE_NEEDS       ? "needs"
+            : r->kind == MLP_RULE_CONFLICTS ? "not with"
+            : r->kind == MLP_RULE_AT_MOST   ? "at most"
+                                            : "below",
+            r->y, words[0] ? " " : "", words);
+    }
+    for (size_t i = 0; i < mlp_ndata_rules && off < len; i++)
+        if (strcmp(mlp_data_rules[i].x, o->name) == 0)
+            off += (size_t)snprintf(buf + off, len - off, "%sneeds %s",
+                                    off ? ", " : "", mlp_data_rules[i].what);
+}
+
+/* Is name one of the '|'-separated names in list? */
+static int in_list(const char *list, const char *name)
+{
+    size_t n;
+
+    if (name == NULL) /* a value with no name: in no list */
+        return 0;
+    n = strlen(name);
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        size_t k = strcspn(p, "|");
+
+        if (k == n && strncmp(p, name, n) == 0)
+            return 1;
+        p += k;
+        if (*p == '|')
+            p++;
+    }
+    return 0;
+}
+
+static void list_words(const char *list, char *buf, size_t len)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (const char *p = list; *p != '\0' && off < len;) {
+        size_t k = strcspn(p, "|");
+        int last = p[k] == '\0';
+
+        off += (size_t)snprintf(buf + off, len - off, "%s%.*s",
+                                off == 0 ? "" : last ? " or " : ", ", (int)k,
+                                p);
+        p += k + !last;
+    }
+}
+
+/* o's value as a number (floats and whole numbers). */
+static double number(const mlp_option_t *o, const mlp_config_t *cfg)
+{
+    return o->type == MLP_OPT_FLOAT ? (double)*FIELD(o, cfg, float)
+                                    : (double)whole(o, cfg);
+}
+
+/* Set: not 0, not empty, not "none". */
+static int is_set(const mlp_option_t *o, const mlp_config_t *cfg)
+{
+    switch (o->type) {
+    case MLP_OPT_FLOAT: return *FIELD(o, cfg, float) != 0.0f;
+    case MLP_OPT_PATH:
+    case MLP_OPT_STRING: return FIELD(o, cfg, char)[0] != '\0';
+    case MLP_OPT_HIDDEN: return cfg->nhidden > 0;
+    case MLP_OPT_AUGMENT: return mlp_augment_active(FIELD(o, cfg,
+                                                          mlp_augment_t));
+    default: return whole(o, cfg) != 0;
+    }
+}
+
+/* Another value than the table's default (a required path: never). */
+static int not_default(const mlp_option_t *o, const mlp_config_t *cfg)
+{
+    switch (o->type) {
+    case MLP_OPT_FLOAT: return *FIELD(o, cfg, float) != (float)o->def;
+    case MLP_OPT_PATH:
+    case MLP_OPT_STRING:
+        return !(o->flags & MLP_OPT_REQUIRED) && is_set(o, cfg);
+    case MLP_OPT_HIDDEN:
+        return cfg->nhidden != 1 || cfg->hidden[0] != (size_t)o->def;
+    case MLP_OPT_AUGMENT: return is_set(o, cfg);
+    default: return whole(o, cfg) != (unsigned long long)o->def;
+    }
+}
+
+/* Given on the command line. */
+static int given(const mlp_option_t *o, const mlp_config_t *cfg)
+{
+    return (cfg->given & mlp_options_bit(o)) != 0;
+}
+
+/* A resumed run's checkpointed option the command line did not give. */
+static int from_checkpoint(const mlp_option_t *o, const mlp_config_t *cfg)
+{
+    return cfg->resume_path[0] != '\0' && (o->flags & MLP_OPT_CKPT) &&
+           !given(o, cfg);
+}
+
+/* Is option o in use in cfg: given, or another value than its default
+ * (set by code, or read from a checkpoint)? */
+static int in_use(const mlp_option_t *o, const mlp_config_t *cfg)
+{
+    return given(o, cfg) || not_default(o, cfg);
+}
+
+/* "'--beta1'", "'--schedule step'", and " (the checkpoint's)". */
+static void name_of(const mlp_option_t *o, const mlp_config_t *cfg,
+                    int with_value, char *buf, size_t len)
+{
+    char v[64] = "";
+
+    if (with_value)
+        mlp_options_format(o, cfg, 0, v, sizeof(v));
+    snprintf(buf, len, "'--%s%s%s'%s", o->name, v[0] ? " " : "", v,
+             from_checkpoint(o, cfg) ? " (the checkpoint's)" : "");
+}
+
+int mlp_config_check_rules(const mlp_config_t *cfg, int merged)
+{
+    for (size_t i = 0; i < mlp_noption_rules; i++) {
+        const mlp_option_rule_t *r = &mlp_option_rules[i];
+        const mlp_option_t *x = mlp_options_find(r->x);
+        const mlp_option_t *y = mlp_options_find(r->y);
+        char xn[128], yv[96], words[96], tail[256];
+        int ok;
+
+        if (x == NULL || y == NULL || !in_use(x, cfg))
+            continue;
+        if (r->xvalues != NULL &&
+            !in_list(r->xvalues, mlp_options_enum_name(x, *FIELD(x, cfg,
+                                                                  int))))
+            continue;
+        /* the checkpoint's y is not known yet */
+        if (!merged && from_checkpoint(y, cfg))
+            continue;
+        switch (r->kind) {
+        case MLP_RULE_NEEDS:
+            ok = r->values != NULL
+                     ? in_list(r->values,
+                               mlp_options_enum_name(y, *FIELD(y, cfg, int)))
+                     : is_set(y, cfg);
+            break;
+        case MLP_RULE_CONFLICTS:
+            ok = !is_set(y, cfg);
+            break;
+        case MLP_RULE_AT_MOST:
+            ok = number(x, cfg) <= number(y, cfg);
+            break;
+        default:
+            ok = number(x, cfg) < number(y, cfg);
+            break;
+        }
+        if (ok)
+            continue;
+        name_of(x, cfg, r->xvalues != NULL, xn, sizeof(xn));
+        mlp_options_format(y, cfg, 0, yv, sizeof(yv));
+        snprintf(tail, sizeof(tail), "%s%s", r->why != NULL ? ": " : "",
+                 r->why != NULL ? r->why : "");
+        switch (r->kind) {
+        case MLP_RULE_NEEDS:
+            if (r->values == NULL)
+                return mlp_error_set(MLP_EUSAGE, "option %s needs --%s%s%s%s",
+                                     xn, y->name, y->metavar ? " " : "",
+                                     y->metavar ? y->metavar : "", tail);
+            list_words(r->values, words, sizeof(words));
+            return mlp_error_set(MLP_EUSAGE, "option %s needs --%s %s (%s "
+                                 "is %s)%s", xn, y->name, words,
+                                 from_checkpoint(y, cfg) ? "the checkpoint's"
+                                                         : "this run's",
+                                 yv, tail);
+        case MLP_RULE_CONFLICTS:
+            return mlp_error_set(MLP_EUSAGE, "option %s conflicts with "
+                                 "--%s%s", xn, y->name, tail);
+        default: {
+            char xv[64];
+
+            mlp_options_format(x, cfg, 0, xv, sizeof(xv));
+            return mlp_error_set(MLP_EUSAGE, "option %s: %s is %s --%s "
+                                 "(%s)%s", xn, xv,
+                                 r->kind == MLP_RULE_AT_MOST ? "above"
+                                                             : "not below",
+                                 y->name, yv, tail);
+        }
+        }
+    }
+    return 0;
+}
+
+int mlp_config_check_data(const mlp_config_t *cfg, unsigned has,
+                          const char *train_what)
+{
+    for (size_t i = 0; i < mlp_ndata_rules; i++) {
+        const mlp_data_rule_t *r = &mlp_data_rules[i];
+        const mlp_option_t *x = mlp_options_find(r->x);
+        char xn[128];
+
+        if (x == NULL || !in_use(x, cfg) ||
+            (r->needs & has) == r->needs)
+            continue;
+        name_of(x, cfg, 0, xn, sizeof(xn));
+        return mlp_error_set(MLP_EUSAGE, "option %s needs %s%s%s%s", xn,
+                             r->what, train_what != NULL ? " (" : "",
+                             train_what != NULL ? train_what : "",
+                             train_what != NULL ? ")" : "");
     }
     return 0;
 }

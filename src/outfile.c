@@ -42,7 +42,8 @@ static char *dir_of(const char *path)
 
 static const char *kind_of(mode_t m)
 {
-    return S_ISDIR(m)    ? "a directory"
+    return S_ISLNK(m)    ? "a symbolic link"
+           : S_ISDIR(m)  ? "a directory"
            : S_ISCHR(m)  ? "a character device"
            : S_ISBLK(m)  ? "a block device"
            : S_ISFIFO(m) ? "a FIFO"
@@ -64,6 +65,20 @@ static void read_umask(void)
 
 /* ---- checks ----------------------------------------------------------- */
 
+/* "cannot write 'x': it is a symbolic link (to 'y'); ..." */
+static int symlink_error(const char *path)
+{
+    char to[4096];
+    ssize_t n = readlink(path, to, sizeof(to) - 1);
+
+    if (n < 0)
+        n = 0;
+    to[n] = '\0';
+    return mlp_error_set(MLP_EIO, "cannot write '%s': it is a symbolic link "
+                         "(to '%s'); outputs are never written through a "
+                         "link: name the file itself", path, to);
+}
+
 int mlp_out_check(const char *path)
 {
     struct stat st;
@@ -72,7 +87,10 @@ int mlp_out_check(const char *path)
 
     if (path == NULL || path[0] == '\0')
         return mlp_error_set(MLP_EUSAGE, "empty output file name");
-    if (stat(path, &st) == 0) {
+    /* lstat: the path itself, not what a link names (outfile.h). */
+    if (lstat(path, &st) == 0) {
+        if (S_ISLNK(st.st_mode))
+            return symlink_error(path);
         if (!S_ISREG(st.st_mode))
             return mlp_error_set(MLP_EIO, "cannot write '%s': it is %s", path,
                                  kind_of(st.st_mode));
@@ -233,8 +251,12 @@ static int open_regular(const char *path, int flags, int *fd_out)
     int fd;
 
     pthread_once(&mode_once, read_umask);
-    fd = open(path, flags | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-              0666);
+    /* O_NOFOLLOW: a link (even one made after mlp_out_check) is refused,
+     * never followed to create or append to what it names. */
+    fd = open(path, flags | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                        O_NOFOLLOW, 0666);
+    if (fd < 0 && errno == ELOOP)
+        return symlink_error(path);
     if (fd < 0)
         return mlp_error_set(MLP_EIO, "cannot open '%s' for writing: %s",
                              path, strerror(errno));

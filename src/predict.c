@@ -9,12 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/net.h"
 #include "mlptrain/predict.h"
+#include "mlptrain/text.h"
 #include "mlptrain/transform.h"
+
+/* Floats as %.9g, as the CSV output (a float round-trips). */
+#define PREDICT_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | \
+                            JSON_REAL_PRECISION(9))
+
+_Static_assert(MLP_TABLE_MAX_FEATURES <= MLP_MAX_WIDTH,
+               "every sample a table reads fits a net's input layer");
 
 static void csv_name(FILE *out, const char *s)
 {
@@ -31,49 +41,75 @@ static void csv_name(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void json_name(FILE *out, const char *s)
+/* The softmax of a row of finite logits, in double (stable: the largest
+ * logit is subtracted, so every term is in (0, 1] and the sum >= 1). */
+static void softmax(const float *lg, size_t c, size_t k, double *p)
 {
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
-static void print_row(FILE *out, const mlp_predict_opts_t *o, size_t row,
-                      const float *lg, size_t c,
-                      const mlp_class_names_t *names, double *p)
-{
-    size_t k = mlp_loss_argmax(lg, c);
     double mx = lg[k], sum = 0.0;
 
     for (size_t j = 0; j < c; j++)
         sum += p[j] = exp((double)lg[j] - mx);
     for (size_t j = 0; j < c; j++)
         p[j] /= sum;
-    if (o->json) {
-        fprintf(out, "{\"row\":%zu,\"class\":%zu,\"name\":", row, k);
-        json_name(out, names->names[k]);
-        fputs(",\"probs\":[", out);
-        for (size_t j = 0; j < c; j++)
-            fprintf(out, "%s%.9g", j ? "," : "", (double)(float)p[j]);
-        fputc(']', out);
-        if (o->logits) {
-            fputs(",\"logits\":[", out);
-            for (size_t j = 0; j < c; j++)
-                fprintf(out, "%s%.9g", j ? "," : "", (double)lg[j]);
-            fputc(']', out);
+}
+
+/* A JSON array of n floats (jansson: finite reals only). */
+static json_t *json_floats(const float *v, const double *d, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t j = 0; a != NULL && j < n; j++)
+        if (json_array_append_new(a, json_real(d != NULL ? (double)(float)d[j]
+                                                          : (double)v[j]))
+            != 0) {
+            json_decref(a);
+            return NULL;
         }
-        fputs("}\n", out);
-        return;
+    return a;
+}
+
+/* One row as a JSON object, written through jansson like every JSON
+ * mlptrain writes: {"row":R,"class":K,"name":"N","probs":[...]}. */
+static int print_json(FILE *out, const mlp_predict_opts_t *o, size_t row,
+                      size_t k, const char *name, const float *lg,
+                      const double *p, size_t c)
+{
+    json_t *obj;
+    int rc = 0;
+
+    /* Names are checked where they enter (text.h); jansson checks too. */
+    if (!mlp_text_is_utf8(name))
+        return mlp_error_set(MLP_EINVAL, "the name of class %zu is not "
+                             "UTF-8 text", k);
+    obj = json_pack("{s:I,s:I,s:s,s:o}", "row", (json_int_t)row, "class",
+                    (json_int_t)k, "name", name, "probs",
+                    json_floats(NULL, p, c));
+
+    if (obj != NULL && o->logits &&
+        json_object_set_new(obj, "logits", json_floats(lg, NULL, c)) != 0) {
+        json_decref(obj);
+        obj = NULL;
     }
+    if (obj == NULL)
+        return mlp_error_set(MLP_ENOMEM, "row %zu: cannot build its JSON "
+                             "(out of memory)", row);
+    if (json_dumpf(obj, out, PREDICT_JSON_FLAGS) != 0 ||
+        fputc('\n', out) == EOF)
+        rc = mlp_error_set(MLP_EIO, "cannot write the predictions: %s",
+                           strerror(errno));
+    json_decref(obj);
+    return rc;
+}
+
+static int print_row(FILE *out, const mlp_predict_opts_t *o, size_t row,
+                     const float *lg, size_t c,
+                     const mlp_class_names_t *names, double *p)
+{
+    size_t k = mlp_loss_argmax(lg, c);
+
+    softmax(lg, c, k, p);
+    if (o->json)
+        return print_json(out, o, row, k, names->names[k], lg, p, c);
     fprintf(out, "%zu,%zu,", row, k);
     csv_name(out, names->names[k]);
     for (size_t j = 0; j < c; j++)
@@ -82,6 +118,7 @@ static void print_row(FILE *out, const mlp_predict_opts_t *o, size_t row,
         for (size_t j = 0; j < c; j++)
             fprintf(out, ",%.9g", (double)lg[j]);
     fputc('\n', out);
+    return 0;
 }
 
 int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
@@ -164,8 +201,19 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
                                                   : (const void *)x,
                                   b, &lg)) < 0)
             goto out;
+        /* The batch is checked before any of it is printed. */
         for (size_t i = 0; i < got; i++)
-            print_row(out, o, *rows + i, lg + i * c, c, names, p);
+            if (!mlp_eval_logits_finite(lg + i * c, c)) {
+                rc = mlp_error_set(MLP_ERANGE, "%s: row %zu: the model's "
+                                   "logits are not finite (the inputs "
+                                   "overflow model '%s'): no prediction",
+                                   in->path, *rows + i, model);
+                goto out;
+            }
+        for (size_t i = 0; i < got; i++)
+            if ((rc = print_row(out, o, *rows + i, lg + i * c, c, names,
+                                p)) < 0)
+                goto out;
         *rows += got;
         if (ferror(out)) {
             rc = mlp_error_set(MLP_EIO, "cannot write the predictions: %s",

@@ -25,6 +25,8 @@
 #include "mlptrain/report.h"
 #include "mlptrain/schedule.h"
 #include "mlptrain/step.h"
+#include "mlptrain/text.h"
+#include "mlptrain/tfevents.h"
 #include "mlptrain/transform.h"
 
 struct mlp_report {
@@ -32,6 +34,7 @@ struct mlp_report {
     int quiet;          /* only the summary line */
     FILE *log;          /* JSON lines; NULL: none */
     char log_path[MLP_PATH_MAX];
+    mlp_tfevents_t *tb; /* --tensorboard; NULL: none */
     FILE *warn;         /* warnings; NULL: none */
     /* progress within an epoch (see mlp_report_progress) */
     FILE *err;          /* NULL: no progress */
@@ -43,7 +46,8 @@ struct mlp_report {
     double t0, last;    /* its first call; the last line */
     size_t done0;       /* batches done at t0 */
     size_t batch, ntrain;
-    unsigned epochs;
+    unsigned epochs;    /* the plan (--epochs) */
+    unsigned until;     /* --until: the last epoch this part trains; 0 */
     int show_lr;        /* the rate changes: on the epoch line */
     /* --plot: the curves so far, redrawn after every epoch */
     char plot_path[MLP_PATH_MAX];
@@ -98,16 +102,27 @@ int mlp_report_create(FILE *out, FILE *err, int quiet, const char *log_path,
 
 int mlp_report_destroy(mlp_report_t *rep)
 {
-    int rc = 0;
+    int rc;
 
     if (rep == NULL)
         return 0;
+    /* Both are closed; a failure of the log's is the one told. */
+    rc = mlp_tfevents_close(rep->tb);
     if (rep->log != NULL && fclose(rep->log) != 0)
         rc = mlp_error_set(MLP_EIO, "cannot write '%s': %s", rep->log_path,
                            strerror(errno));
     free(rep->hist);
     free(rep);
     return rc;
+}
+
+int mlp_report_tensorboard(mlp_report_t *rep, const char *dir)
+{
+    if (rep->tb != NULL)
+        return mlp_error_set(MLP_EUSAGE, "a TensorBoard file is already "
+                                         "open: '%s'",
+                             mlp_tfevents_path(rep->tb));
+    return mlp_tfevents_open(dir, &rep->tb);
 }
 
 /* Take a redrawn progress line off the terminal before other output. */
@@ -200,30 +215,6 @@ static json_t *juint(unsigned long long v)
     return json_string(buf);
 }
 
-/* The length of the valid UTF-8 sequence at p, 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-            (p[0] == 0xe0 && p[1] < 0xa0) || /* overlong */
-            (p[0] == 0xed && p[1] > 0x9f))   /* a surrogate */
-            return 0;
-        return 3;
-    }
-    if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-            (p[3] & 0xc0) != 0x80 || (p[0] == 0xf0 && p[1] < 0x90) ||
-            (p[0] == 0xf4 && p[1] > 0x8f))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 char *mlp_report_utf8(const char *s)
 {
     size_t n = strlen(s), o = 0;
@@ -232,7 +223,7 @@ char *mlp_report_utf8(const char *s)
     if (t == NULL)
         return NULL;
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-        size_t k = utf8_seq(p);
+        size_t k = mlp_text_utf8_seq((const char *)p);
 
         if (k == 0) {
             memcpy(t + o, "\xef\xbf\xbd", 3);
@@ -278,6 +269,11 @@ static int log_record(mlp_report_t *rep, json_t *rec)
                            strerror(errno));
     json_decref(rec);
     return rc;
+}
+
+json_t *mlp_report_json_text(const char *s)
+{
+    return jstr(s);
 }
 
 void mlp_report_json_string(FILE *f, const char *s)
@@ -328,6 +324,7 @@ static json_t *option_json(const mlp_option_t *o, const mlp_config_t *cfg)
         break;
     }
     case MLP_OPT_PATH:
+    case MLP_OPT_STRING:
         v = *(const char *)p != '\0' ? jstr(p) : json_null();
         break;
     case MLP_OPT_HIDDEN:
@@ -448,6 +445,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     rep->batch = cfg->batch;
     rep->ntrain = ds->train.n;
     rep->epochs = cfg->epochs;
+    rep->until = cfg->until;
     rep->show_lr = cfg->schedule != MLP_SCHED_CONSTANT || cfg->warmup > 0;
     if (cfg->plot_path[0] != '\0') {
         snprintf(rep->plot_path, sizeof(rep->plot_path), "%s", cfg->plot_path);
@@ -473,7 +471,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
          * differs from the reference recipe, so its lines stay as they
          * were. */
         char init[64], reg[160], held[64], aug[64], dims[64], step[400];
-        char prec[240];
+        char prec[240], until[64] = "";
         size_t nmicro = (cfg->batch + cfg->micro - 1) /
                         (cfg->micro ? cfg->micro : 1);
         int off = 0;
@@ -496,6 +494,9 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                             ", label smoothing %g",
                             (double)cfg->label_smoothing);
         held[0] = aug[0] = '\0';
+        if (cfg->until > 0 && cfg->until < cfg->epochs)
+            snprintf(until, sizeof(until), ", pausing after epoch %u",
+                     cfg->until);
         if (ds->val.n > 0)
             snprintf(held, sizeof(held), " (%zu held out: val)", ds->val.n);
         if (cfg->augment.shift > 0 || cfg->augment.flip) {
@@ -532,7 +533,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 "mlptrain %s (git %s), oneDNN %s (%s)\n"
                 "model    %s %s, %zu parameters, init %s, seed %llu%s\n"
                 "data     %s: %zu train%s, %zu test, %s, %zu classes%s\n"
-                "training %s lr %g%s%s%s, batch %zu, %u epochs\n"
+                "training %s lr %g%s%s%s, batch %zu, %u epochs%s\n"
                 "threads  %d compute, %u loader, %zu ring slots (%.1f MiB)\n",
                 PACKAGE_VERSION, MLP_GIT_HASH, info->dnnl_version, info->isa,
                 shape, mlp_net_act_label(cfg->act, cfg->nhidden),
@@ -543,7 +544,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                 cfg->nesterov ? " Nesterov" : "",
                 cfg->momentum > 0 ? " momentum" : "",
                 sched_labels[cfg->schedule],
-                cfg->batch, cfg->epochs, cfg->threads, cfg->workers,
+                cfg->batch, cfg->epochs, until, cfg->threads, cfg->workers,
                 info->slots, (double)info->ring_bytes / (1024.0 * 1024.0));
         fputs(step, rep->out);
         if (cfg->accum > 1)
@@ -627,9 +628,34 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
     }
 }
 
+/*
+ * The epoch's figures to the TensorBoard file (report.h lists the tags),
+ * the same as the log's epoch record; lr as the float the log shows.
+ */
+static int tb_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
+{
+    mlp_tfevents_scalar_t v[8];
+    size_t n = 0;
+
+    if (rep->tb == NULL)
+        return 0;
+    v[n++] = (mlp_tfevents_scalar_t){"loss/train", st->train_loss};
+    v[n++] = (mlp_tfevents_scalar_t){"accuracy/train", st->train_acc};
+    if (st->has_val) {
+        v[n++] = (mlp_tfevents_scalar_t){"loss/val", st->val_loss};
+        v[n++] = (mlp_tfevents_scalar_t){"accuracy/val", st->val_acc};
+    }
+    v[n++] = (mlp_tfevents_scalar_t){"loss/test", st->test_loss};
+    v[n++] = (mlp_tfevents_scalar_t){"accuracy/test", st->test_acc};
+    v[n++] = (mlp_tfevents_scalar_t){"lr", (float)st->lr};
+    v[n++] = (mlp_tfevents_scalar_t){"samples_per_s", st->samples_per_s};
+    return mlp_tfevents_scalars(rep->tb, st->epoch, v, n);
+}
+
 int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
 {
     json_t *rec;
+    int rc;
 
     clear_progress(rep);
     if (rep->plot_path[0] != '\0')
@@ -650,7 +676,7 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
         fflush(rep->out);
     }
     if (rep->log == NULL)
-        return 0;
+        return tb_epoch(rep, st);
     rec = json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "type",
                     "epoch", "epoch", (json_int_t)st->epoch, "train_loss",
                     jnum(st->train_loss), "train_acc", jnum(st->train_acc),
@@ -678,7 +704,10 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
         json_decref(rec);
         rec = NULL;
     }
-    return log_record(rep, rec);
+    /* The log first: it is the record of the run. */
+    if ((rc = log_record(rep, rec)) < 0)
+        return rc;
+    return tb_epoch(rep, st);
 }
 
 int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
@@ -689,8 +718,17 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
     /* The status line, even with -q: the first word says how it ended. */
     if (rep->out != NULL) {
         if (sum->epochs > 0 && isfinite(sum->final_test_acc)) {
-            fprintf(rep->out, "%s: %u epochs in %.1f s, ", sum->status,
-                    sum->epochs, sum->seconds);
+            /* a resumed run that ended before its first epoch: the
+             * epochs are the checkpoint's, none took time here */
+            if (!isfinite(sum->seconds))
+                fprintf(rep->out, "%s: %u epochs (none in this run), ",
+                        sum->status, sum->epochs);
+            else if (strcmp(sum->status, "paused") == 0)
+                fprintf(rep->out, "paused: %u of %u epochs in %.1f s, ",
+                        sum->epochs, rep->epochs, sum->seconds);
+            else
+                fprintf(rep->out, "%s: %u epochs in %.1f s, ", sum->status,
+                        sum->epochs, sum->seconds);
             if (isfinite(sum->samples_per_s))
                 fprintf(rep->out, "%.0f samples/s, ", sum->samples_per_s);
             if (sum->has_val)
@@ -703,9 +741,14 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
                         sum->final_test_acc, sum->best_test_acc,
                         sum->best_epoch);
             if (sum->stopped_early > 0)
-                fprintf(rep->out, "; stopped early at epoch %u (no better "
-                        "val loss for %u epoch%s)", sum->stopped_early,
-                        sum->early_stop, sum->early_stop == 1 ? "" : "s");
+                fprintf(rep->out, "; %s early at epoch %u (no better "
+                        "val loss for %u epoch%s)%s",
+                        sum->already_done ? "had stopped" : "stopped",
+                        sum->stopped_early, sum->early_stop,
+                        sum->early_stop == 1 ? "" : "s",
+                        sum->already_done ? ": already done (a larger "
+                                            "--early-stop goes on)"
+                                          : "");
             fputc('\n', rep->out);
         } else if (strcmp(sum->status, "diverged") == 0 ||
                    strcmp(sum->status, "interrupted") == 0) {
@@ -736,6 +779,11 @@ int mlp_report_end(mlp_report_t *rep, const mlp_run_summary_t *sum)
                              sum->stopped_early > 0
                                  ? json_integer(sum->stopped_early)
                                  : json_null()) != 0)) {
+        json_decref(rec);
+        rec = NULL;
+    }
+    if (rec != NULL && sum->already_done &&
+        json_object_set_new(rec, "already_done", json_true()) != 0) {
         json_decref(rec);
         rec = NULL;
     }
@@ -815,6 +863,7 @@ void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
                          size_t total)
 {
     double t, rate, left;
+    unsigned last;
     char line[256];
 
     if (rep->err == NULL)
@@ -834,10 +883,11 @@ void mlp_report_progress(mlp_report_t *rep, unsigned epoch, size_t done,
         return;
     rep->last = t;
     rate = (double)(done - rep->done0) / (t - rep->t0); /* batches/s */
-    /* The run: this epoch's batches left and every later epoch's. */
+    /* The run: this epoch's batches left and every later epoch's it
+     * trains (to --until's when it pauses). */
+    last = rep->until > 0 ? rep->until : rep->epochs;
     left = (double)(total - done) +
-           (double)(rep->epochs > epoch ? rep->epochs - epoch : 0) *
-               (double)total;
+           (double)(last > epoch ? last - epoch : 0) * (double)total;
     mlp_report_format_progress(line, sizeof(line),
                                rep->tty ? term_width(fileno(rep->err)) : 0,
                                epoch, rep->epochs, done, total,

@@ -42,6 +42,13 @@ double mlp_rng_normal(mlp_rng_t *r)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+uint64_t mlp_rng_text(uint64_t h, const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        h = (h ^ *c) * 0x100000001b3ULL;
+    return h;
+}
+
 uint64_t mlp_rng_key(uint64_t chain, uint64_t x)
 {
     /* mix(x) first: small consecutive keys (epochs, rows) land far apart. */

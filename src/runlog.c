@@ -110,6 +110,8 @@ int mlp_runlog_parse_line(mlp_runlog_t *log, const char *line)
                     num(rec, "val_acc", &e.val_acc) == 0;
         if (!e.has_val)
             e.val_loss = e.val_acc = 0.0;
+        if (num(rec, "seconds", &e.seconds) < 0 || e.seconds < 0.0)
+            e.seconds = 0.0;
         rc = add_epoch(log, &e);
     } else if (strcmp(type, "end") == 0) {
         if (str(rec, "status", log->status, sizeof(log->status)) < 0)

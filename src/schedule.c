@@ -7,6 +7,7 @@
  */
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "mlptrain/error.h"
 #include "mlptrain/schedule.h"
@@ -14,14 +15,72 @@
 const char *const mlp_sched_names[] = {"constant", "step", "cosine",
                                        "onecycle", NULL};
 
-/* Epochs as steps: the nearest count, at least 1 for a count > 0. */
-static uint64_t epochs_to_steps(double epochs, uint64_t per_epoch)
+/*
+ * Epochs as steps: the nearest count, at least 1 for a count > 0; checked
+ * against what it becomes before the conversion: a count above `most`
+ * (or not finite) is refused, never cast (a double above 2^64 has no
+ * uint64_t; --lr-step 1e20 used to become 0 and divide by it).
+ */
+static int epochs_to_steps(double epochs, uint64_t per_epoch, uint64_t most,
+                           uint64_t *steps)
 {
-    double x = floor(epochs * (double)per_epoch + 0.5);
+    double x;
 
-    if (epochs <= 0)
+    if (!(epochs >= 0) || !isfinite(epochs))
+        return -1;
+    if (epochs == 0) {
+        *steps = 0;
         return 0;
-    return x < 1 ? 1 : (uint64_t)x;
+    }
+    x = floor(epochs * (double)per_epoch + 0.5);
+    if (!(x <= (double)most))
+        return -1;
+    *steps = x < 1 ? 1 : (uint64_t)x;
+    return *steps <= most ? 0 : -1;
+}
+
+/* A rate the step takes is a float: finite, and not 0 where the formula
+ * is positive.  `what` says where the schedule reaches it. */
+static int check_rate(double rate, const char *opt, double value,
+                      const char *what)
+{
+    if ((float)rate > 0.0f && isfinite((float)rate))
+        return 0;
+    return mlp_error_set(MLP_EUSAGE,
+                         "option '%s': %g makes the learning rate %g %s, "
+                         "which a float %s",
+                         opt, value, rate, what,
+                         (float)rate > 0.0f ? "cannot hold" : "rounds to 0");
+}
+
+/* The smallest and largest rates the schedule reaches, as floats. */
+static int check_rates(const mlp_sched_t *s)
+{
+    uint64_t t = s->total_steps, w = s->warmup_steps;
+    char what[96];
+    int rc;
+
+    /* the peak was parsed as a float; its first warm-up step: lr / W */
+    if (w > 0 && s->kind != MLP_SCHED_ONECYCLE &&
+        (rc = check_rate(s->lr / (double)w, "--warmup", s->warmup,
+                         "at the first step")) < 0)
+        return rc;
+    if (s->kind == MLP_SCHED_ONECYCLE &&
+        (rc = check_rate(s->lr / 25.0, "--lr", s->lr,
+                         "at the first step (lr / 25)")) < 0)
+        return rc;
+    if (s->kind == MLP_SCHED_STEP && w < t) {
+        /* monotone in the cuts: the last step's rate is the extreme */
+        uint64_t cuts = (t - 1) / s->step_steps;
+        double last = s->lr * pow(s->lr_gamma, (double)cuts);
+
+        snprintf(what, sizeof(what), "after %llu cuts (the last step)",
+                 (unsigned long long)cuts);
+        if (cuts > 0 &&
+            (rc = check_rate(last, "--lr-gamma", s->lr_gamma, what)) < 0)
+            return rc;
+    }
+    return 0;
 }
 
 int mlp_sched_init(mlp_sched_t *s)
@@ -45,23 +104,38 @@ int mlp_sched_init(mlp_sched_t *s)
                              "--lr-min %g is above --lr %g: the floor of a "
                              "schedule is at most its peak",
                              s->lr_min, s->lr);
-    if (!(s->warmup >= 0) || !isfinite(s->warmup))
-        return mlp_error_set(MLP_EINVAL, "schedule: warm-up %g epochs",
-                             s->warmup);
-    s->warmup_steps = epochs_to_steps(s->warmup, s->steps_per_epoch);
-    if (s->warmup_steps > s->total_steps)
+    if (s->kind == MLP_SCHED_STEP &&
+        (!(s->lr_gamma > 0) || !isfinite(s->lr_gamma)))
+        return mlp_error_set(MLP_EINVAL, "schedule: factor %g per cut",
+                             s->lr_gamma);
+    if (epochs_to_steps(s->warmup, s->steps_per_epoch, s->total_steps,
+                        &s->warmup_steps) < 0)
         return mlp_error_set(MLP_EUSAGE,
-                             "--warmup %g epochs (%llu steps) is longer "
-                             "than the run (%llu steps)",
-                             s->warmup, (unsigned long long)s->warmup_steps,
-                             (unsigned long long)s->total_steps);
-    s->step_steps = s->kind == MLP_SCHED_STEP
-                        ? epochs_to_steps(s->lr_step, s->steps_per_epoch)
-                        : 0;
-    s->rise_steps = s->warmup_steps > 0
-                        ? s->warmup_steps
-                        : epochs_to_steps(0.3, s->total_steps);
-    return 0;
+                             "option '--warmup': %g epochs is longer than "
+                             "the run (%llu steps of %llu an epoch): the "
+                             "warm-up must fit in the run",
+                             s->warmup, (unsigned long long)s->total_steps,
+                             (unsigned long long)s->steps_per_epoch);
+    s->step_steps = 0;
+    /* the first cut must fall within the run: at step S <= T - 1 (a cut
+     * at T or later would never come, and --lr-gamma would be ignored) */
+    if (s->kind == MLP_SCHED_STEP &&
+        (epochs_to_steps(s->lr_step, s->steps_per_epoch, s->total_steps - 1,
+                         &s->step_steps) < 0 ||
+         s->step_steps == 0))
+        return mlp_error_set(MLP_EUSAGE,
+                             "option '--lr-step': %g epochs is not shorter "
+                             "than the run (%llu steps of %llu an epoch): "
+                             "the rate would never be cut",
+                             s->lr_step, (unsigned long long)s->total_steps,
+                             (unsigned long long)s->steps_per_epoch);
+    if (s->warmup_steps > 0)
+        s->rise_steps = s->warmup_steps;
+    else
+        /* 0.3 of the run: at most the run, at least 1 step */
+        (void)epochs_to_steps(0.3, s->total_steps, s->total_steps,
+                              &s->rise_steps);
+    return check_rates(s);
 }
 
 /* From a at x = 0 to b at x = 1 along half a cosine. */

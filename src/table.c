@@ -29,6 +29,7 @@ struct mlp_table {
     lab_kind_t lab;
     int u8;
     size_t dim, n, rows, cols, done;
+    size_t ydone;           /* labels read by mlp_table_next_labels */
     uint8_t tmp[CHUNK];
 };
 
@@ -40,9 +41,11 @@ const char *mlp_table_format_name(mlp_format_t f)
 }
 
 /* Read an IDX header (checked by idx.c's mlp_idx_parse_header): *nd
- * dimensions into dims. */
+ * dimensions into dims.  The data it declares must be within IDX's cap
+ * and what the input can hold, before anything is sized by it. */
 static int idx_header(mlp_input_t *in, unsigned *nd, size_t dims[4])
 {
+    uint64_t left;
     uint8_t h[4 + 4 * MLP_IDX_MAX_DIMS];
     size_t got, more = 0, hdr, total;
     mlp_idx_t r;
@@ -56,6 +59,22 @@ static int idx_header(mlp_input_t *in, unsigned *nd, size_t dims[4])
     if ((rc = mlp_idx_parse_header(h, got + more, mlp_input_name(in), &r,
                                    &hdr, &total)) != 0)
         return rc;
+    left = mlp_input_max_bytes(in) > mlp_input_offset(in)
+               ? mlp_input_max_bytes(in) - mlp_input_offset(in) : 0;
+    if (total > MLP_IDX_MAX_DATA)
+        return mlp_error_set(MLP_EFORMAT, "%s: the IDX header declares %zu "
+                             "bytes of data; at most %llu",
+                             mlp_input_name(in), total,
+                             (unsigned long long)MLP_IDX_MAX_DATA);
+    if (total > left)
+        return mlp_error_set(MLP_EFORMAT, "%s: %s: the IDX header declares "
+                             "%zu bytes of data, the file %s %llu",
+                             mlp_input_name(in),
+                             mlp_input_size_exact(in) ? "truncated"
+                                                      : "too short",
+                             total, mlp_input_size_exact(in)
+                                        ? "holds" : "can inflate to at most",
+                             (unsigned long long)left);
     *nd = r.ndims;
     for (unsigned i = 0; i < r.ndims; i++)
         dims[i] = r.dims[i];
@@ -209,6 +228,12 @@ int mlp_table_open(const mlp_table_opts_t *o, mlp_table_t **out)
         break;
     }
     }
+    if (t->dim > MLP_TABLE_MAX_FEATURES) {
+        rc = mlp_error_set(MLP_EFORMAT, "%s: %zu features per sample; at "
+                           "most %zu (the widest layer a net may have)",
+                           o->path, t->dim, (size_t)MLP_TABLE_MAX_FEATURES);
+        goto fail;
+    }
     if (o->want_labels && t->fmt != MLP_FORMAT_CSV) {
         if (t->fmt == MLP_FORMAT_NPZ && o->labels_path == NULL) {
             if ((rc = mlp_input_open_member(o->path, "y.npy", &t->fy)) != 0 ||
@@ -291,6 +316,11 @@ static int read_u8(mlp_table_t *t, size_t row0, size_t k, uint8_t *dst)
     return 0;
 }
 
+int mlp_table_labels_apart(const mlp_table_t *t)
+{
+    return t->lab == LAB_IDX || t->lab == LAB_NPY;
+}
+
 static int read_labels(mlp_table_t *t, size_t row0, size_t k, int32_t *y)
 {
     uint8_t b[CHUNK];
@@ -360,16 +390,40 @@ int mlp_table_next(mlp_table_t *t, size_t max, uint8_t *x8, float *xf,
     } else if ((rc = mlp_npy_read_f32(t->fx, &t->hx, t->done, k, xf)) != 0) {
         return rc;
     }
+    if (t->ydone != t->done)
+        return mlp_error_set(MLP_EINVAL, "table: rows asked for after "
+                             "labels only");
     if (t->lab != LAB_NONE && y != NULL &&
         (rc = read_labels(t, t->done, k, y)) != 0)
         return rc;
     t->done += k;
+    t->ydone = t->done;
     *got = k;
     if (t->done == t->n) {
         if ((rc = check_end(t->fx)) != 0 ||
             (t->lab != LAB_NONE && (rc = check_end(t->fy)) != 0))
             return rc;
     }
+    return 0;
+}
+
+int mlp_table_next_labels(mlp_table_t *t, size_t max, int32_t *y,
+                          size_t *got)
+{
+    size_t k;
+    int rc;
+
+    *got = 0;
+    if (!mlp_table_labels_apart(t))
+        return mlp_error_set(MLP_EINVAL, "table: %s has no labels apart "
+                             "from its rows", t->o.path);
+    k = t->n - t->ydone < max ? t->n - t->ydone : max;
+    if ((rc = read_labels(t, t->ydone, k, y)) != 0)
+        return rc;
+    t->ydone += k;
+    *got = k;
+    if (t->ydone == t->n && (rc = check_end(t->fy)) != 0)
+        return rc;
     return 0;
 }
 

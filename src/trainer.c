@@ -157,11 +157,11 @@ static int session_start(session_t *s)
     lo.val = s->ds->val.n > 0 ? &s->ds->val : NULL;
     lo.batch = s->maxb;
     lo.first_epoch = s->first;
-    lo.epochs = cfg->epochs - s->first + 1;
+    lo.epochs = mlp_train_last_epoch(s) - s->first + 1;
     lo.seed = cfg->seed;
     lo.shuffle = 1;
     lo.workers = cfg->workers;
-    lo.slots = cfg->slots;
+    lo.slots = s->slots;
     lo.augment = cfg->augment;
     lo.rows = s->ds->rows;
     lo.cols = s->ds->cols;
@@ -405,7 +405,7 @@ static int run_epochs(session_t *s)
     int rc;
 
     s->t_start = mlp_clock_now();
-    for (unsigned e = s->first; e <= cfg->epochs; e++) {
+    for (unsigned e = s->first; e <= mlp_train_last_epoch(s); e++) {
         mlp_epoch_stats_t *st = &s->hist[e - s->first];
         int best;
 
@@ -470,7 +470,12 @@ static int session_finish(session_t *s, int rc)
     if (rc == MLP_EINTERRUPTED)
         rc = save_interrupted(s, rc);
     memset(&sum, 0, sizeof(sum));
-    sum.status = rc == 0                   ? "ok"
+    /* Paused: stopped by --until before the plan's end, to be resumed
+     * (not an early stop, which ends the run). */
+    sum.status = rc == 0 && s->cfg != NULL && s->cfg->until > 0 &&
+                         rs->epoch < s->cfg->epochs && s->stopped_early == 0
+                     ? "paused"
+                 : rc == 0                 ? "ok"
                  : rc == MLP_EDIVERGED     ? "diverged"
                  : rc == MLP_EINTERRUPTED ? "interrupted"
                                            : "error";
@@ -482,7 +487,9 @@ static int session_finish(session_t *s, int rc)
     sum.final_test_acc = rs->epoch > 0 ? rs->final_acc : NAN;
     sum.best_test_acc = rs->best_epoch > 0 ? rs->best_acc : NAN;
     sum.best_epoch = rs->best_epoch;
-    sum.has_val = s->ds != NULL && s->ds->val.n > 0;
+    sum.has_val = s->ds != NULL ? s->ds->val.n > 0
+                                : s->cfg != NULL && s->cfg->val > 0;
+    sum.already_done = s->done > 0;
     sum.best_val_acc = rs->best_epoch > 0 && rs->best_val_acc >= 0.0
                            ? rs->best_val_acc
                            : NAN;
@@ -549,10 +556,12 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, FILE *err,
         free(s.rank_cfg);
         return rc;
     }
-    if ((rc = mlp_train_session_resume(&s)) == 0 &&
-        (rc = mlp_train_session_load_data(&s)) == 0 &&
-        (rc = mlp_train_session_build(&s)) == 0 &&
-        (rc = session_start(&s)) == 0)
+    if ((rc = mlp_train_session_resume(&s)) == 0 && !s.done &&
+        (rc = mlp_train_session_load_data(&s)) == 0)
+        rc = mlp_train_session_build(&s);
+    /* Under MPI every rank, ready or not, agrees before the first step. */
+    rc = mlp_train_agree_ranks(&s, rc);
+    if (rc == 0 && !s.done && (rc = session_start(&s)) == 0)
         rc = run_epochs(&s);
     rc = session_finish(&s, rc);
     session_close(&s);

@@ -9,6 +9,9 @@
  * parameters between net and checkpoint (checkpoint_net.c), when to save
  * (the epoch loop in trainer.c decides).
  */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +20,7 @@
 #include "mlptrain/dataset.h"
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
+#include "mlptrain/optim.h"
 #include "mlptrain/options.h"
 #include "mlptrain/trainer.h"
 #include "mlptrain/transform.h"
@@ -39,22 +43,152 @@
     X(init_std) X(lr) X(momentum) X(weight_decay) X(batch) X(seed) \
     X(limit_train)
 
+/*
+ * The header's record of the options (CKPT_OPTIONS, the model's shape)
+ * against the text's: a value the text names must be the header's; one it
+ * does not name is the header's (a version 1 file names none).
+ */
+static int header_matches(const mlp_checkpoint_t *ck, mlp_config_t *cfg,
+                          uint64_t named, const char *path)
+{
+    mlp_config_t *h = malloc(sizeof(*h));
+    const mlp_option_t *bad = NULL;
+
+    if (h == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    *h = *cfg; /* h: the header's values */
+#define X(f) h->f = ck->f;
+    CKPT_OPTIONS(X)
+#undef X
+    h->nhidden = ck->nhidden;
+    memcpy(h->hidden, ck->hidden, sizeof(h->hidden));
+    h->act = ck->act;
+    for (size_t i = 0; i < mlp_noptions && bad == NULL; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+        int kept = o->offset == offsetof(mlp_config_t, nhidden) ||
+                   o->offset == offsetof(mlp_config_t, act);
+
+#define X(f) kept |= o->offset == offsetof(mlp_config_t, f);
+        CKPT_OPTIONS(X)
+#undef X
+        if (kept && (named & mlp_options_bit(o)) &&
+            !mlp_options_equal(o, cfg, h))
+            bad = o;
+    }
+    if (bad != NULL) {
+        char a[64], b[64];
+
+        mlp_options_format(bad, h, 1, a, sizeof(a));
+        mlp_options_format(bad, cfg, 1, b, sizeof(b));
+        free(h);
+        return mlp_error_set(MLP_EFORMAT, "%s: the header's %s is %s, the "
+                             "options text's %s", path, bad->name, a, b);
+    }
+    /* what the text does not name: the header's */
+#define X(f) cfg->f = ck->f;
+    CKPT_OPTIONS(X)
+#undef X
+    free(h);
+    return 0;
+}
+
+/*
+ * The run state of the header against the options (cfg: the file's, as
+ * read): the counts of the epoch in progress within its batches and rows,
+ * its loss within what the run allows, the optimizer state the optimizer
+ * keeps, the validation figures only with --val, an early stop not past
+ * its epoch.  MLP_EFORMAT naming the file.
+ */
+static int state_matches(const mlp_checkpoint_t *ck, const mlp_config_t *cfg,
+                         const char *path)
+{
+    size_t nb = ck->ntrain / cfg->batch + (ck->ntrain % cfg->batch != 0);
+    size_t accum = cfg->accum > 0 ? cfg->accum : 1;
+    double rows = (double)ck->batches_done * (double)cfg->batch;
+    /* a sample's loss: --max-loss bounds a batch's mean (auto: 100 ln C);
+     * off: a float's softmax cross-entropy stays below 2 FLT_MAX + ln C */
+    double per = cfg->max_loss > 0    ? (double)cfg->max_loss
+                 : cfg->max_loss == 0 ? 100.0 * log((double)ck->out)
+                                      : 7e38;
+    size_t want_state;
+
+    if (rows > (double)ck->ntrain)
+        rows = (double)ck->ntrain;
+    if (ck->epoch > mlp_options_find("epochs")->hi)
+        return mlp_error_set(MLP_EFORMAT, "%s: %u epochs completed; a run "
+                             "has at most %llu", path, ck->epoch,
+                             mlp_options_find("epochs")->hi);
+    if (ck->batches_done > nb ||
+        (ck->batches_done % accum != 0 && ck->batches_done != nb))
+        return mlp_error_set(MLP_EFORMAT, "%s: %zu training batches of "
+                             "epoch %u done, but an epoch has %zu of %zu "
+                             "rows (--batch %zu, saved every --accum %zu)",
+                             path, ck->batches_done, ck->epoch + 1, nb,
+                             ck->ntrain, cfg->batch, accum);
+    if ((double)ck->partial_correct > rows)
+        return mlp_error_set(MLP_EFORMAT, "%s: %llu correct of the %.0f "
+                             "rows of the epoch's first %zu batches", path,
+                             (unsigned long long)ck->partial_correct, rows,
+                             ck->batches_done);
+    if (ck->partial_loss_sum > per * rows)
+        return mlp_error_set(MLP_EFORMAT, "%s: a loss sum of %g over %.0f "
+                             "rows: above %g a row (--max-loss)", path,
+                             ck->partial_loss_sum, rows, per);
+    want_state = cfg->optimizer != MLP_OPTIM_SGD ? 2 * ck->nparams
+                 : cfg->momentum > 0.0f          ? ck->nparams
+                                                 : 0;
+    if (ck->nstate != want_state)
+        return mlp_error_set(MLP_EFORMAT, "%s: %zu optimizer state values; "
+                             "%s%s keeps %zu for %zu parameters", path,
+                             ck->nstate, mlp_optim_names[cfg->optimizer],
+                             cfg->optimizer == MLP_OPTIM_SGD &&
+                                     cfg->momentum > 0.0f
+                                 ? " with momentum"
+                                 : "",
+                             want_state, ck->nparams);
+    if (cfg->limit_train > 0 && ck->ntrain + cfg->val > cfg->limit_train)
+        return mlp_error_set(MLP_EFORMAT, "%s: %zu training and %zu "
+                             "validation samples, but --limit-train %zu",
+                             path, ck->ntrain, cfg->val, cfg->limit_train);
+    if (ck->version >= 2 &&
+        (cfg->val == 0 ? ck->best_val_epoch != 0 ||
+                             ck->best_val_loss_epoch != 0
+                       : ck->epoch > 0 && (ck->best_val_loss_epoch == 0 ||
+                                           ck->best_val_epoch !=
+                                               ck->best_epoch)))
+        return mlp_error_set(MLP_EFORMAT, "%s: validation figures (best "
+                             "epoch %u, best loss at epoch %u) do not fit "
+                             "--val %zu and the best epoch %u", path,
+                             ck->best_val_epoch, ck->best_val_loss_epoch,
+                             cfg->val, ck->best_epoch);
+    if (cfg->early_stop > 0 && cfg->val > 0 && ck->best_val_loss_epoch > 0 &&
+        ck->epoch - ck->best_val_loss_epoch >
+            cfg->early_stop - (ck->batches_done > 0))
+        return mlp_error_set(MLP_EFORMAT, "%s: %u epochs since the best "
+                             "validation loss (epoch %u): --early-stop %u "
+                             "would have stopped the run", path,
+                             ck->epoch - ck->best_val_loss_epoch,
+                             ck->best_val_loss_epoch, cfg->early_stop);
+    return 0;
+}
+
 /* The options of the run in ck (cfg starts as the defaults: an option
- * the file does not name has its default); MLP_EFORMAT naming `path` and the line when the text
- * names an option this mlptrain does not store or a bad value. */
+ * the file does not name has its default, or the header's value for
+ * those the header keeps); MLP_EFORMAT naming `path` and the line when the
+ * text names an option this mlptrain does not store, one twice, or a bad
+ * value, and when the header's fields and the options do not fit each
+ * other. */
 static int config_of_checkpoint(const mlp_checkpoint_t *ck,
                                 mlp_config_t *cfg, const char *path)
 {
     const char *p = ck->options, *end = p + ck->options_len;
+    uint64_t named = 0;
+    size_t first[64] = {0};
+    int rc;
 
     cfg->nhidden = ck->nhidden;
     memcpy(cfg->hidden, ck->hidden, sizeof(cfg->hidden));
     cfg->act = ck->act;
-    if (ck->options == NULL) { /* version 1 */
-#define X(f) cfg->f = ck->f;
-        CKPT_OPTIONS(X)
-#undef X
-    }
     for (size_t line = 1; p != NULL && p < end; line++) {
         const char *eq = memchr(p, '=', (size_t)(end - p));
         const char *nl = eq != NULL ? memchr(eq, '\n', (size_t)(end - eq))
@@ -76,16 +210,25 @@ static int config_of_checkpoint(const mlp_checkpoint_t *ck,
                                  "is not one this mlptrain keeps in a "
                                  "checkpoint: written by a newer version?",
                                  path, name, line);
+        if (named & mlp_options_bit(o))
+            return mlp_error_set(MLP_EFORMAT, "%s: option '%s' is on "
+                                 "options lines %zu and %zu: a checkpoint "
+                                 "names each once", path, name,
+                                 first[o - mlp_options], line);
+        named |= mlp_options_bit(o);
+        first[o - mlp_options] = line;
         if (mlp_cli_set_option(o, cfg, value) < 0)
             return mlp_error_prefix(MLP_EFORMAT, "%s: options line %zu",
                                     path, line);
         p = nl + 1;
     }
+    if ((rc = header_matches(ck, cfg, named, path)) < 0)
+        return rc;
     /* A file that does not name --micro (version 1, and version 2 before
      * the parallel step) was trained on whole batches: micro = batch. */
     if (cfg->micro == 0)
         cfg->micro = cfg->batch;
-    return 0;
+    return state_matches(ck, cfg, path);
 }
 
 int mlp_train_checkpoint_config(const mlp_checkpoint_t *ck, const char *path,

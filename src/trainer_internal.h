@@ -73,8 +73,13 @@ typedef struct {
     run_state_t rs;
     double train_time, t_start, trained_samples;
     size_t nb_train, nb_val, nb_test, maxb;
+    size_t slots;               /* --slots bounded by an epoch's batches
+                                   (0: automatic) */
     size_t steps_per_epoch;     /* global steps: ceil(nb_train / accum) */
     unsigned stopped_early;     /* --early-stop ended the run here */
+    unsigned done;              /* the resumed checkpoint's run had stopped
+                                   early at this epoch: nothing to train */
+    uint32_t resume_crc;        /* crc32 of the resumed parameters */
     unsigned first;             /* first epoch of this run */
     uint64_t batches_run;
     double max_loss;            /* per sample; 0: only non-finite */
@@ -116,6 +121,12 @@ static inline uint64_t mlp_train_step(const session_t *s, unsigned e,
     return (uint64_t)(e - 1) * s->steps_per_epoch + j;
 }
 
+/* The last epoch this run trains: --until's, else the plan's --epochs. */
+static inline unsigned mlp_train_last_epoch(const session_t *s)
+{
+    return s->cfg->until > 0 ? s->cfg->until : s->cfg->epochs;
+}
+
 /* Global steps done after `batches` loader batches of an epoch. */
 static inline size_t mlp_train_steps_of(const session_t *s, size_t batches)
 {
@@ -123,6 +134,15 @@ static inline size_t mlp_train_steps_of(const session_t *s, size_t batches)
 
     return (batches + k - 1) / k;
 }
+
+/*
+ * The ranks' agreement (trainer_ranks.c, dist.h): with more than one rank,
+ * every rank calls it once, after the set-up stages whatever their status
+ * rc and before the loader starts; it returns rc, or the failure every
+ * rank then shares (another rank's, or a difference in options, data or
+ * checkpoint).  One rank: rc.
+ */
+int mlp_train_agree_ranks(session_t *s, int rc);
 
 /* Remove the checkpoints' lock files session_open took; cannot fail. */
 void mlp_train_unlock_checkpoints(session_t *s);

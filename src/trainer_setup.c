@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "mlptrain/checkpoint.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/datacfg.h"
@@ -35,6 +37,8 @@
 #include "mlptrain/plot.h"
 #include "mlptrain/report.h"
 #include "mlptrain/schedule.h"
+#include "mlptrain/tfevents.h"
+#include "mlptrain/table.h"
 #include "mlptrain/trainer.h"
 #include "trainer_internal.h"
 
@@ -209,7 +213,7 @@ static int fits_memory(session_t *s, const mlp_net_spec_t *spec,
     int nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
 
     return check_memory(spec, s->maxb,
-                        mlp_loader_nslots(cfg->workers, cfg->slots), nstate,
+                        mlp_loader_nslots(cfg->workers, s->slots), nstate,
                         (cfg->save_path[0] != '\0') +
                             (cfg->save_best_path[0] != '\0'),
                         s->resume, (double)mlp_step_grad_buffers(so),
@@ -224,29 +228,36 @@ static int fits_memory(session_t *s, const mlp_net_spec_t *spec,
 /*
  * Every output of a run, before any work: --save, --save-best and --log
  * absent or
- * regular files, --plot a .png or .svg one, and no output the same file as
+ * regular files, --plot a .png or .svg one, --tensorboard a directory or
+ * one that can be made (tfevents.h), and no output the same file as
  * an input (the data files, --resume) or as another output (outfile.h).
  * --save may name the --resume checkpoint: it replaces it atomically.
  */
 static int check_outputs(const mlp_config_t *cfg)
 {
     mlp_dataset_paths_t *data = NULL;
-    mlp_out_file_t fs[MLP_DATASET_NPATHS + 9];
+    mlp_out_file_t fs[MLP_DATASET_NPATHS + 10];
     size_t n = 0;
     int rc;
 
+    /* each message names its option */
     if (cfg->save_path[0] != '\0' &&
         (rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--save'");
     if (cfg->save_best_path[0] != '\0' &&
         (rc = mlp_checkpoint_check_writable(cfg->save_best_path)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--save-best'");
     if (cfg->log_path[0] != '\0' && (rc = mlp_out_check(cfg->log_path)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--log'");
     if (cfg->plot_path[0] != '\0' &&
         (rc = mlp_plot_check(cfg->plot_path)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--png'");
+    if (cfg->tensorboard_dir[0] != '\0' &&
+        (rc = mlp_tfevents_check_dir(cfg->tensorboard_dir)) < 0)
+        return mlp_error_prefix(rc, "option '--tensorboard'");
     fs[n++] = (mlp_out_file_t){cfg->log_path, "--log", 1, NULL};
+    fs[n++] = (mlp_out_file_t){cfg->tensorboard_dir, "--tensorboard", 1,
+                               NULL};
     fs[n++] = (mlp_out_file_t){cfg->save_path, "--save", 1, "--resume"};
     fs[n++] = (mlp_out_file_t){cfg->save_best_path, "--save-best", 1, NULL};
     fs[n++] = (mlp_out_file_t){cfg->plot_path, "--plot", 1, NULL};
@@ -267,18 +278,25 @@ static int check_outputs(const mlp_config_t *cfg)
     return rc;
 }
 
-/* --save-best and --early-stop judge by the validation split: --val. */
-static int check_val_options(const mlp_config_t *cfg)
+/*
+ * --until E pauses the run after epoch E of its --epochs plan so that a
+ * --resume continues it: it must be within the plan, and the run must
+ * write a checkpoint (--save, or the --resume file it goes on saving
+ * into).  Checked on the options as given, before a rank > 0 drops its
+ * outputs.
+ */
+static int check_until(const mlp_config_t *cfg)
 {
-    if (cfg->val > 0)
+    if (cfg->until == 0)
         return 0;
-    if (cfg->save_best_path[0] != '\0')
-        return mlp_error_set(MLP_EUSAGE, "option '--save-best' needs --val "
-                             "N: the best epoch is chosen on a validation "
-                             "split, never on the test set");
-    if (cfg->early_stop > 0)
-        return mlp_error_set(MLP_EUSAGE, "option '--early-stop' needs --val "
-                             "N: it watches the validation loss");
+    if (cfg->until > cfg->epochs)
+        return mlp_error_set(MLP_EUSAGE, "option '--until': epoch %u is past "
+                             "the plan's %u epochs (--epochs)", cfg->until,
+                             cfg->epochs);
+    if (cfg->save_path[0] == '\0' && cfg->resume_path[0] == '\0')
+        return mlp_error_set(MLP_EUSAGE, "option '--until' pauses a run to "
+                             "continue it later: it needs '--save FILE' (or "
+                             "'--resume FILE', which it goes on saving into)");
     return 0;
 }
 
@@ -322,6 +340,8 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     int rc;
 
     memset(s, 0, sizeof(*s));
+    if ((rc = check_until(cfg_in)) < 0)
+        return rc;
     s->rank = mlp_dist_rank();
     s->nranks = mlp_dist_size();
     /* Rank 0 alone prints, logs, plots and saves: the others run the same
@@ -331,6 +351,7 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
             return mlp_error_set(MLP_ENOMEM, "out of memory");
         *s->rank_cfg = *cfg_in;
         s->rank_cfg->log_path[0] = s->rank_cfg->plot_path[0] = '\0';
+        s->rank_cfg->tensorboard_dir[0] = '\0';
         s->rank_cfg->save_path[0] = s->rank_cfg->save_best_path[0] = '\0';
         s->rank_cfg->quiet = 1;
         cfg_in = s->rank_cfg;
@@ -346,9 +367,9 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     if (res != NULL)
         memset(res, 0, sizeof(*res));
     s->resume = cfg_in->resume_path[0] != '\0';
-    /* A resumed run's --val is the checkpoint's: checked once merged. */
-    if ((rc = mlp_config_validate(cfg_in)) < 0 ||
-        (!s->resume && (rc = check_val_options(cfg_in)) < 0))
+    /* The ranges, and the rules between options (those that read a
+     * resumed checkpoint's options wait for them: session_resume). */
+    if ((rc = mlp_config_validate(cfg_in)) < 0)
         return rc;
     /* Before any thread of ours runs: they would count as load. */
     s->free_cores = out != NULL
@@ -370,6 +391,17 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
                                 s->resume, &s->rep)) < 0) {
         mlp_train_unlock_checkpoints(s);
         return rc;
+    }
+    /* A new event file beside the log, resumed or not (tfevents.h). */
+    if (cfg_in->tensorboard_dir[0] != '\0' &&
+        (rc = mlp_report_tensorboard(s->rep, cfg_in->tensorboard_dir)) < 0) {
+        mlp_error_saved_t first;
+
+        mlp_error_save(&first);
+        mlp_report_destroy(s->rep);
+        s->rep = NULL;
+        mlp_train_unlock_checkpoints(s);
+        return mlp_error_restore(&first, rc);
     }
     return 0;
 }
@@ -399,8 +431,12 @@ int mlp_train_session_resume(session_t *s)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
         (rc = mlp_train_merge_resume(cfg, &s->rck, s->ck_cfg)) < 0 ||
-        (rc = check_val_options(cfg)) < 0)
+        (rc = mlp_config_check_rules(cfg, 1)) < 0)
         return rc;
+    if (cfg->until > 0 && cfg->until <= s->rck.epoch)
+        return mlp_error_set(MLP_EUSAGE, "option '--until': %u, but the "
+                             "checkpoint '%s' has completed %u epochs",
+                             cfg->until, cfg->resume_path, s->rck.epoch);
     /* It goes on saving where it came from, unless --save names another
      * file (checked once the file proved a checkpoint). */
     if (cfg->save_path[0] == '\0') {
@@ -421,6 +457,15 @@ int mlp_train_session_resume(session_t *s)
         s->rs.best_val_loss_epoch = s->rck.best_val_loss_epoch;
     }
     s->rs.final_acc = s->rck.final_test_acc;
+    /* The run had stopped early at the checkpoint's epoch (it is saved
+     * before the stop is decided): the uninterrupted run ends there,
+     * whatever --epochs says; a larger --early-stop given goes on. */
+    if (cfg->early_stop > 0 && cfg->val > 0 && s->rck.batches_done == 0 &&
+        s->rck.best_val_loss_epoch > 0 &&
+        s->rck.epoch - s->rck.best_val_loss_epoch >= cfg->early_stop) {
+        s->done = s->rck.epoch;
+        s->stopped_early = s->rck.epoch;
+    }
     if (s->best_cfg != NULL) {
         char path[sizeof(cfg->save_best_path)];
 
@@ -429,6 +474,38 @@ int mlp_train_session_resume(session_t *s)
         memcpy(s->best_cfg->save_path, path, sizeof(path));
     }
     return 0;
+}
+
+/* The data's side of the rules (options.h: mlp_config_check_data). */
+static int check_data_options(const mlp_config_t *cfg,
+                              const mlp_dataset_t *ds)
+{
+    char what[2 * MLP_PATH_MAX + 128];
+    unsigned has = 0;
+
+    if (ds->from_files) {
+        has |= ds->format[0] == MLP_FORMAT_CSV ? MLP_DATA_CSV : 0;
+        has |= ds->format[0] == MLP_FORMAT_IDX ||
+                       ds->format[0] == MLP_FORMAT_NPY
+                   ? MLP_DATA_LABELS_FILE
+                   : 0;
+        has |= ds->format[1] == MLP_FORMAT_IDX ||
+                       ds->format[1] == MLP_FORMAT_NPY
+                   ? MLP_DATA_TEST_LABELS_FILE
+                   : 0;
+        snprintf(what, sizeof(what), "'%s' is %s, '%s' is %s, with %s",
+                 cfg->train_path, mlp_table_format_name(ds->format[0]),
+                 cfg->test_path, mlp_table_format_name(ds->format[1]),
+                 ds->image  ? "images"
+                 : ds->real ? "real features"
+                            : "byte features");
+    } else {
+        snprintf(what, sizeof(what), "the data in '%s' is IDX images",
+                 cfg->data_dir);
+    }
+    has |= ds->real ? MLP_DATA_REAL : 0;
+    has |= ds->image ? MLP_DATA_IMAGES : 0;
+    return mlp_config_check_data(cfg, has, what);
 }
 
 /* The data, checked against the run (and the checkpoint), and its batches. */
@@ -441,6 +518,9 @@ int mlp_train_session_load_data(session_t *s)
     if ((rc = mlp_dataset_from_config(cfg, 0, NULL, &s->ds)) < 0)
         return rc;
     ds = s->ds;
+    /* The options that need the data's format, now that it is known. */
+    if ((rc = check_data_options(cfg, ds)) < 0)
+        return rc;
     if (ds->nclasses < 2)
         return mlp_error_set(MLP_EINVAL,
                              "%s: every training label is 0: a classifier "
@@ -456,13 +536,6 @@ int mlp_train_session_load_data(session_t *s)
     if ((rc = mlp_dataset_train_split(ds, cfg->limit_train, cfg->val,
                                       cfg->seed)) < 0)
         return rc;
-    if (mlp_augment_active(&cfg->augment) && !ds->image)
-        return mlp_error_set(MLP_EUSAGE, "option '--augment' shifts and "
-                             "flips images: it needs IDX image files (3 "
-                             "dimensions), and %s has rows of %zu %s",
-                             ds->files[MLP_FILE_TRAIN_IMAGES].path,
-                             ds->train.dim, ds->real ? "real features"
-                                                     : "bytes");
     if (s->resume && (rc = mlp_train_check_resume_data(&s->rck, ds,
                                                        cfg->resume_path)) < 0)
         return rc;
@@ -508,16 +581,8 @@ static int build_optim(session_t *s)
 
     if (!s->resume)
         mlp_config_resolve(cfg);
-    if (cfg->optimizer != MLP_OPTIM_SGD && cfg->momentum > 0.0f)
-        return mlp_error_set(MLP_EUSAGE,
-                             "--momentum is for --optimizer sgd; %s has "
-                             "--beta1",
-                             mlp_optim_names[cfg->optimizer]);
-    if (cfg->nesterov && (cfg->optimizer != MLP_OPTIM_SGD ||
-                          !(cfg->momentum > 0.0f)))
-        return mlp_error_set(MLP_EUSAGE,
-                             "--nesterov needs --optimizer sgd and "
-                             "--momentum X > 0");
+    /* --momentum with adam, --nesterov without momentum: the rules
+     * (options.h), checked at session_open and after a resume's merge. */
     memset(sc, 0, sizeof(*sc));
     sc->kind = (mlp_sched_kind_t)cfg->schedule;
     sc->lr = cfg->lr;
@@ -527,8 +592,14 @@ static int build_optim(session_t *s)
     sc->lr_gamma = cfg->lr_gamma;
     sc->steps_per_epoch = s->steps_per_epoch;
     sc->total_steps = (uint64_t)cfg->epochs * s->steps_per_epoch;
+    /* Every epoch count becomes steps here, checked against the run's;
+     * a resumed run's come from its checkpoint. */
     if ((rc = mlp_sched_init(sc)) < 0)
-        return rc;
+        return s->resume ? mlp_error_prefix(rc, "the options of the "
+                                            "checkpoint '%s' and --epochs "
+                                            "%u", cfg->resume_path,
+                                            cfg->epochs)
+                         : rc;
     memset(&oo, 0, sizeof(oo));
     oo.lr = cfg->lr;
     oo.momentum = cfg->momentum;
@@ -588,6 +659,14 @@ int mlp_train_session_build(session_t *s)
     so.smoothing = cfg->label_smoothing;
     so.rank = s->rank;
     so.nranks = s->nranks;
+    /* A given --slots beyond the batches of an epoch would hold batches
+     * never used (a ring of 4096 slots of 256 rows for 8 batches is 3 GB):
+     * bounded by them, and counted in the memory check as used. */
+    s->slots = cfg->slots;
+    if (s->slots > 0 && s->slots > s->nb_train + s->nb_val + s->nb_test)
+        s->slots = s->nb_train + s->nb_val + s->nb_test < 2
+                       ? 2
+                       : s->nb_train + s->nb_val + s->nb_test;
     /* auto: the run must fit in f32 before the calibration makes its two
      * small nets (less than the run's: a run that fits, they fit); then
      * in what it chose. */
@@ -604,6 +683,9 @@ int mlp_train_session_build(session_t *s)
     if (s->resume) {
         if ((rc = mlp_checkpoint_restore(&s->rck, s->net, s->opt)) < 0)
             return mlp_error_prefix(rc, "%s", cfg->resume_path);
+        s->resume_crc = (uint32_t)crc32_z(
+            crc32_z(0L, Z_NULL, 0), (const Bytef *)s->rck.params,
+            s->rck.nparams * sizeof(float));
         /* One optimizer step per training batch so far (Adam's t): the
          * count a version 2 checkpoint holds must say the same. */
         uint64_t steps = mlp_train_step(

@@ -96,6 +96,32 @@ START_TEST(test_all_options)
 }
 END_TEST
 
+/* Issue 20: --label is a column, not a file: '' (the last column) is a
+ * value; a value of 10 KB is refused by its length, naming the option. */
+START_TEST(test_label_column)
+{
+    mlp_config_t cfg;
+    mlp_cmd_t cmd;
+    const char *empty[] = {"--train", "a.csv", "--test", "b.csv", "--label",
+                           "", NULL};
+    static char big[10240];
+    const char *huge[] = {"--train", "a.csv", "--test", "b.csv", "--label",
+                          big, NULL};
+
+    ck_assert_int_eq(parse(&cmd, &cfg, empty), 0);
+    ck_assert_str_eq(cfg.label_col, "");
+    ck_assert(cfg.given & mlp_options_bit(mlp_options_find("label")));
+    memset(big, 'a', sizeof(big) - 1);
+    ck_assert_int_eq(parse(&cmd, &cfg, huge), MLP_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "option '--label': a "
+                                 "value of 10239 bytes; at most 4095"));
+    huge[4] = "--log";
+    ck_assert_int_eq(parse(&cmd, &cfg, huge), MLP_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "option '--log': a "
+                                 "value of 10239 bytes"));
+}
+END_TEST
+
 START_TEST(test_hidden_lists)
 {
     size_t h[MLP_MAX_HIDDEN], n = 99;
@@ -136,7 +162,7 @@ END_TEST
 
 /* Each bad command line, and a piece its message must contain. */
 static const struct {
-    const char *args[4];
+    const char *args[8];
     const char *msg;
 } bad[] = {
     {{"--bogus", NULL}, "unknown option '--bogus'"},
@@ -177,6 +203,48 @@ static const struct {
     {{"--lr", NULL}, "needs a value"},
     {{"frobnicate", NULL}, "unknown command 'frobnicate'"},
     {{"--epochs", "2", "extra", NULL}, "unexpected argument 'extra'"},
+    /* issue 20: an option that does not apply is bad usage, by the rules
+     * declared beside the table */
+    {{"--beta1", "0.5", NULL}, "option '--beta1' needs --optimizer adam or "
+                               "adamw (this run's is sgd)"},
+    {{"--optimizer", "sgd", "--eps", "1e-6", NULL},
+     "option '--eps' needs --optimizer adam or adamw"},
+    {{"--lr-step", "2", NULL}, "option '--lr-step' needs --schedule step "
+                               "(this run's is constant)"},
+    {{"--lr-gamma", "0.5", "--schedule", "cosine", NULL},
+     "option '--lr-gamma' needs --schedule step (this run's is cosine)"},
+    {{"--lr-min", "0.01", NULL},
+     "option '--lr-min' needs --schedule cosine or onecycle"},
+    {{"--init", "he", "--init-std", "0.1", NULL},
+     "option '--init-std' needs --init normal (this run's is he)"},
+    {{"--optimizer", "adam", "--momentum", "0", NULL},
+     "option '--momentum' needs --optimizer sgd (this run's is adam)"},
+    {{"--nesterov", NULL}, "option '--nesterov' needs --momentum X"},
+    {{"--schedule", "step", NULL},
+     "option '--schedule step' needs --lr-step E"},
+    {{"--header", "yes", NULL}, "option '--header' needs --train FILE"},
+    {{"--label", "y", NULL}, "option '--label' needs --train FILE"},
+    {{"--train-labels", "y.npy", NULL},
+     "option '--train-labels' needs --train FILE"},
+    {{"--train", "a.csv", NULL}, "option '--train' needs --test FILE"},
+    {{"--test", "a.csv", NULL}, "option '--test' needs --train FILE"},
+    {{"--data", "d", "--train", "a.csv", "--test", "b.csv", NULL},
+     "option '--data' conflicts with --train"},
+    {{"--save-best", "b.ckpt", NULL}, "option '--save-best' needs --val N"},
+    {{"--early-stop", "2", NULL}, "option '--early-stop' needs --val N"},
+    /* a float that becomes steps: checked against the run at entry */
+    {{"--warmup", "1e30", NULL},
+     "option '--warmup': 1e+30 is above --epochs (10)"},
+    {{"--warmup", "11", NULL}, "option '--warmup': 11 is above --epochs"},
+    {{"--schedule", "step", "--lr-step", "1e20", NULL},
+     "option '--lr-step': 1e+20 is not below --epochs (10)"},
+    {{"--schedule", "step", "--lr-step", "10", NULL},
+     "option '--lr-step': 10 is not below --epochs (10): the rate would "
+     "never be cut"},
+    {{"--lr-min", "0.5", "--schedule", "cosine", NULL},
+     "option '--lr-min': 0.5 is above --lr (0.1)"},
+    {{"--init-std", "1e38", NULL},
+     "option '--init-std': '1e38' is above 1e+37"},
 };
 
 START_TEST(test_bad_options)
@@ -208,7 +276,7 @@ static const struct {
     {{"-e", NULL}, "option '-e' needs a value"},
     {{"-qx", NULL}, "unknown option '-x'"},
     {{"--resume", "c.ckpt", NULL}, "option '--resume' needs '--epochs N'"},
-    {{"--png", "", NULL}, "option '--png': '' is not a usable file name"},
+    {{"--png", "", NULL}, "option '--png': an empty file name"},
 };
 
 START_TEST(test_bad_ux)
@@ -339,6 +407,7 @@ static Suite *cli_suite(void)
     tcase_add_test(core, test_defaults);
     tcase_add_test(core, test_all_options);
     tcase_add_test(core, test_hidden_lists);
+    tcase_add_test(core, test_label_column);
     tcase_add_test(core, test_help_version);
     tcase_add_test(core, test_vocabulary);
     tcase_add_test(core, test_parse_float);

@@ -1,19 +1,17 @@
 /*
- * Tests of curves: each chart becomes a PNG (when gnuplot is installed),
- * nothing to draw is an error, a missing gnuplot names its package.
+ * Tests of curves: each chart becomes a PNG (gnuplot, which ./bootstrap
+ * installs), nothing to draw is an error, a missing gnuplot names its
+ * package.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
 #include "testutil.h"
 
-static int have_gnuplot(void)
-{
-    return system("command -v gnuplot >/dev/null 2>&1") == 0;
-}
 
 /* The file starts with the PNG signature. */
 static void assert_png(const char *path)
@@ -45,8 +43,9 @@ START_TEST(test_charts)
     const char *bars[3] = {"a_b", "c \"d\"", "e"};
     double acc[3] = {0.85, 0.81, 0.88};
 
-    if (!have_gnuplot())
-        return; /* nothing to draw with: tested where gnuplot is */
+    ck_assert_msg(system("command -v gnuplot >/dev/null 2>&1") == 0,
+                  "gnuplot not found: ./bootstrap installs it (Debian "
+                  "package gnuplot-nox)");
     dir = tu_mkdtemp();
     p1 = tu_path(dir, "run.png");
     p2 = tu_path(dir, "overlay.png");
@@ -60,13 +59,30 @@ START_TEST(test_charts)
     a.nepochs = 3;
     b.epochs = (mlp_runlog_epoch_t *)ep + 1;
     b.nepochs = 2;
-    ck_assert_int_eq(mlp_curves_overlay_png(p2, logs, labels, 3, "t"), 0);
+    ck_assert_int_eq(mlp_curves_overlay_png(p2, logs, labels, 3, "t", NULL), 0);
     assert_png(p2);
-    ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 3, NULL), 0);
+    ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 3, NULL, NULL, 0), 0);
     assert_png(p3);
+    /* A search's chart: validation accuracy, its rungs, a stopped run;
+     * bars in the ranking's order, named by their metric. */
+    {
+        static const unsigned rungs[2] = {1, 3};
+        static const int stopped[3] = {0, 0, 1};
+        mlp_overlay_opts_t op = {1, rungs, 2, stopped};
+
+        unlink(p2);
+        unlink(p3);
+        ck_assert_int_eq(mlp_curves_overlay_png(p2, logs, labels, 3, "s",
+                                                &op), 0);
+        assert_png(p2);
+        ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 3, NULL,
+                                                 "best validation accuracy",
+                                                 1), 0);
+        assert_png(p3);
+    }
     /* One epoch, one bar: degenerate ranges still draw. */
     ck_assert_int_eq(mlp_curves_run_png(p1, ep, 1, NULL, 0), 0);
-    ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 1, "one"), 0);
+    ck_assert_int_eq(mlp_curves_accuracy_png(p3, bars, acc, 1, "one", NULL, 0), 0);
     free(p1);
     free(p2);
     free(p3);
@@ -84,11 +100,11 @@ START_TEST(test_nothing_to_draw)
     ck_assert_int_eq(mlp_curves_run_png("/tmp/x.png", ep, 0, NULL, 0),
                      MLP_EINVAL);
     ck_assert_int_eq(mlp_curves_overlay_png("/tmp/x.png", logs, labels, 1,
-                                            NULL),
+                                            NULL, NULL),
                      MLP_EINVAL);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "no run has epochs"));
     ck_assert_int_eq(mlp_curves_accuracy_png("/tmp/x.png", labels, NULL, 0,
-                                             NULL),
+                                             NULL, NULL, 0),
                      MLP_EINVAL);
 }
 END_TEST

@@ -239,15 +239,9 @@ START_TEST(test_fashion_mnist)
 {
     size_t train_hist[10] = {0}, test_hist[10] = {0};
     mlp_dataset_t *ds;
-    char probe[512];
 
-    snprintf(probe, sizeof(probe), "%s/train-labels-idx1-ubyte.gz",
-             FASHION_DIR);
-    if (access(probe, R_OK) != 0) {
-        fprintf(stderr, "check_dataset: %s absent, Fashion-MNIST test "
-                        "skipped\n", FASHION_DIR);
-        return;
-    }
+    tu_need_file(FASHION_DIR "/train-labels-idx1-ubyte.gz",
+                 "dataset-fashion-mnist");
     ck_assert_int_eq(load(FASHION_DIR, 0, 0, &ds), 0);
     ck_assert_uint_eq(ds->train.n, 60000);
     ck_assert_uint_eq(ds->test.n, 10000);

@@ -367,8 +367,14 @@ START_TEST(test_bad_model)
                      MLP_EINVAL);
     ck.out = C;
     mlp_class_names_free(&cn);
-    /* Names that are not UTF-8 (a cut two-byte character). */
-    names(&cn, bad);
+    /* Names that are not UTF-8 (a cut two-byte character): refused where
+     * they enter, and by the exporters should one get this far. */
+    ck_assert_int_eq(mlp_eval_class_names(bad, NULL, C, &cn), MLP_EUSAGE);
+    {
+        const char raw[2][MLP_CLASS_NAME_MAX] = {"a", "\xc3("};
+
+        ck_assert_int_eq(mlp_eval_class_names_from(raw, C, &cn), 0);
+    }
     ck_assert_int_eq(mlp_export_npz_encode(&ck, &cn, &buf, &len),
                      MLP_EINVAL);
     ck_assert(strstr(mlp_error_message(), "class name 1") != NULL);

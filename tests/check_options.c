@@ -19,11 +19,62 @@
 #include "mlptrain/report.h"
 #include "testutil.h"
 
-/* A config from defaults and option i set to its sample (a flag: given),
- * through the command line. */
-static void parse_sample(const mlp_option_t *o, mlp_config_t *cfg)
+/*
+ * The options option o needs (the NEEDS rules of mlp_option_rules[],
+ * followed to their own needs), appended to argv as given values: y's
+ * first allowed name, or y's sample.  Returns the new argc.
+ */
+static int in_names(const char *list, const char *v)
 {
-    char *argv[8];
+    for (const char *p = list; *p != '\0';) {
+        size_t k = strcspn(p, "|");
+
+        if (strlen(v) == k && strncmp(p, v, k) == 0)
+            return 1;
+        p += k + (p[k] == '|');
+    }
+    return 0;
+}
+
+static int add_needs(const mlp_option_t *o, const char *value, char **argv,
+                     int argc, char names[][32])
+{
+    for (size_t i = 0; i < mlp_noption_rules; i++) {
+        const mlp_option_rule_t *r = &mlp_option_rules[i];
+        const mlp_option_t *y = mlp_options_find(r->y);
+        const char *v = NULL;
+        int have = 0;
+
+        if (r->kind != MLP_RULE_NEEDS || strcmp(r->x, o->name) != 0 ||
+            (r->xvalues != NULL &&
+             (value == NULL || !in_names(r->xvalues, value))))
+            continue;
+        for (int k = 1; k < argc; k++)
+            have |= strcmp(argv[k], mlp_options_flag(y)) == 0;
+        if (have)
+            continue;
+        argv[argc++] = (char *)mlp_options_flag(y);
+        if (y->type != MLP_OPT_FLAG) {
+            if (r->values != NULL) {
+                snprintf(names[argc], 32, "%.*s",
+                         (int)strcspn(r->values, "|"), r->values);
+                argv[argc] = names[argc];
+            } else {
+                argv[argc] = (char *)y->sample;
+            }
+            v = argv[argc++];
+        }
+        argc = add_needs(y, v, argv, argc, names);
+    }
+    return argc;
+}
+
+/* A config from defaults and option o set to its sample (a flag: given),
+ * with the options it needs, through the command line; with `with_o` 0,
+ * only what it needs (the config o's value is compared with). */
+static void parse_with(const mlp_option_t *o, int with_o, mlp_config_t *cfg)
+{
+    char *argv[32], names[32][32];
     int argc = 0, rc;
     mlp_cmd_t cmd;
 
@@ -35,12 +86,31 @@ static void parse_sample(const mlp_option_t *o, mlp_config_t *cfg)
         argv[argc++] = "--epochs";
         argv[argc++] = "20";
     }
+    argc = add_needs(o, o->type != MLP_OPT_FLAG ? o->sample : NULL, argv,
+                     argc, names);
     argv[argc] = NULL;
     mlp_config_defaults(cfg);
+    if (!with_o) { /* the others alone, set as given, without the rules */
+        for (int k = 1 + (o->type != MLP_OPT_FLAG ? 2 : 1); k < argc; k++) {
+            const mlp_option_t *y = mlp_options_find(argv[k] + 2);
+            int flag = y->type == MLP_OPT_FLAG;
+
+            ck_assert_int_eq(mlp_cli_set_option(y, cfg, flag ? NULL
+                                                          : argv[k + 1]), 0);
+            cfg->given |= mlp_options_bit(y);
+            k += !flag;
+        }
+        return;
+    }
     rc = mlp_cli_parse(argc, argv, &cmd, cfg);
     ck_assert_msg(rc == 0, "--%s %s: %s", o->name, o->sample,
                   mlp_error_message());
     ck_assert_int_eq(cmd, MLP_CMD_TRAIN);
+}
+
+static void parse_sample(const mlp_option_t *o, mlp_config_t *cfg)
+{
+    parse_with(o, 1, cfg);
 }
 
 /* The table's invariants. */
@@ -76,6 +146,54 @@ START_TEST(test_table)
                      mlp_options_find("weight-decay"));
     ck_assert_ptr_null(mlp_options_find("help"));
     ck_assert_ptr_null(mlp_options_find("lr2"));
+}
+END_TEST
+
+/* The tables beside it (issue 20): every rule names options of the table,
+ * its values are names of theirs, a relation compares numbers; every data
+ * rule and float maximum names an option of the table. */
+static int names_ok(const mlp_option_t *o, const char *list)
+{
+    char buf[128], *save = NULL;
+
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *n = strtok_r(buf, "|", &save); n != NULL;
+         n = strtok_r(NULL, "|", &save))
+        if (mlp_options_enum_parse(o, n) < 0)
+            return 0;
+    return 1;
+}
+
+START_TEST(test_rules_tables)
+{
+    ck_assert_uint_gt(mlp_noption_rules, 10);
+    for (size_t i = 0; i < mlp_noption_rules; i++) {
+        const mlp_option_rule_t *r = &mlp_option_rules[i];
+        const mlp_option_t *x = mlp_options_find(r->x);
+        const mlp_option_t *y = mlp_options_find(r->y);
+
+        ck_assert_msg(x != NULL && y != NULL && x != y, "rule %zu", i);
+        ck_assert_msg(r->xvalues == NULL || (x->type == MLP_OPT_ENUM &&
+                                             names_ok(x, r->xvalues)),
+                      "rule %zu: x's values", i);
+        ck_assert_msg(r->values == NULL ||
+                          (r->kind == MLP_RULE_NEEDS &&
+                           y->type == MLP_OPT_ENUM && names_ok(y, r->values)),
+                      "rule %zu: y's values", i);
+        if (r->kind == MLP_RULE_AT_MOST || r->kind == MLP_RULE_BELOW)
+            ck_assert_msg(x->type != MLP_OPT_PATH && x->type != MLP_OPT_ENUM &&
+                              y->type != MLP_OPT_PATH &&
+                              y->type != MLP_OPT_ENUM,
+                          "rule %zu compares numbers", i);
+    }
+    for (size_t i = 0; i < mlp_ndata_rules; i++)
+        ck_assert_ptr_nonnull(mlp_options_find(mlp_data_rules[i].x));
+    for (size_t i = 0; i < mlp_nfloat_max; i++) {
+        const mlp_option_t *o = mlp_options_find(mlp_float_max[i].name);
+
+        ck_assert(o != NULL && o->type == MLP_OPT_FLOAT);
+        ck_assert_double_lt(mlp_options_float_max(o), 3.5e38);
+    }
 }
 END_TEST
 
@@ -182,6 +300,7 @@ static void read_json_value(const mlp_option_t *o, json_t *v,
     case MLP_OPT_ENUM:
     case MLP_OPT_AUGMENT:
     case MLP_OPT_PATH:
+    case MLP_OPT_STRING:
         ck_assert(json_is_string(v));
         snprintf(buf, sizeof(buf), "%s", json_string_value(v));
         break;
@@ -252,9 +371,7 @@ START_TEST(test_sweep)
     char a[128], b[128], ida[32], idb[32];
 
     parse_sample(o, cfg);
-    mlp_config_defaults(def);
-    if (strcmp(o->name, "resume") == 0)
-        def->epochs = cfg->epochs; /* --resume needs --epochs */
+    parse_with(o, 0, def); /* the same but o */
     if (o->flags & MLP_OPT_SWEEP) {
         ck_assert_str_eq(mlp_sweep_key_flag(o->name), mlp_options_flag(o));
         ck_assert_ptr_nonnull(strstr(mlp_sweep_keys(), o->name));
@@ -285,7 +402,8 @@ START_TEST(test_resume)
     mlp_config_t *want = malloc(sizeof(*want));
     int rc;
 
-    mlp_config_defaults(ck);
+    parse_with(o, 0, ck); /* the options o needs are the checkpoint's */
+    ck->given = 0;
     parse_sample(o, cfg);
     *want = *cfg;
     rc = mlp_options_resume(cfg, ck, "c.ckpt");
@@ -417,6 +535,7 @@ static Suite *options_suite(void)
     int n = (int)mlp_noptions;
 
     tcase_add_test(core, test_table);
+    tcase_add_test(core, test_rules_tables);
     tcase_add_test(core, test_help);
     tcase_add_test(core, test_format_validate);
     tcase_add_test(core, test_grid_keys);

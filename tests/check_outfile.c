@@ -207,6 +207,45 @@ START_TEST(test_open_log)
 }
 END_TEST
 
+/*
+ * A symbolic link at an output's path is refused by every door -- the
+ * check, the atomic write, the log, the lock -- whatever it names (a
+ * regular file, nothing), and neither it nor its target is touched.
+ */
+START_TEST(test_symlink_refused)
+{
+    char link[160], dangling[160], gone[160];
+    struct stat st;
+    int fd = -1;
+
+    put(path, "precious");
+    snprintf(link, sizeof(link), "%s/link", dir);
+    snprintf(dangling, sizeof(dangling), "%s/dangling", dir);
+    snprintf(gone, sizeof(gone), "%s/gone", dir);
+    ck_assert_int_eq(symlink("out.bin", link), 0);
+    ck_assert_int_eq(symlink("gone", dangling), 0);
+    for (int i = 0; i < 2; i++) {
+        const char *p = i == 0 ? link : dangling;
+
+        ck_assert_int_eq(mlp_out_check(p), MLP_EIO);
+        ck_assert_ptr_nonnull(strstr(mlp_error_message(),
+                                     "it is a symbolic link (to '"));
+        ck_assert_int_eq(mlp_out_write(p, fill_text, "new", NULL), MLP_EIO);
+        ck_assert_int_eq(mlp_out_open_log(p, 1, &fd), MLP_EIO);
+        ck_assert_int_eq(fd, -1);
+        ck_assert_int_eq(mlp_out_lock(p, &fd), MLP_EIO);
+        ck_assert_ptr_nonnull(strstr(mlp_error_message(),
+                                     "symbolic link"));
+        ck_assert_int_eq(fd, -1);
+        ck_assert_int_eq(lstat(p, &st), 0);
+        ck_assert(S_ISLNK(st.st_mode));
+    }
+    ck_assert_str_eq(get(path), "precious");
+    ck_assert_int_eq(access(gone, F_OK), -1);
+    ck_assert_int_eq(nfiles(), 3); /* no temporary file left */
+}
+END_TEST
+
 START_TEST(test_no_alias)
 {
     char other[160], link[160], absent[160], absent2[160];
@@ -290,6 +329,7 @@ static Suite *outfile_suite(void)
     tcase_add_test(limits, test_failed_write_keeps_old);
     tcase_add_test(limits, test_check_refuses_non_regular);
     tcase_add_test(limits, test_no_alias);
+    tcase_add_test(limits, test_symlink_refused);
     suite_add_tcase(s, core);
     suite_add_tcase(s, limits);
     return s;

@@ -136,12 +136,48 @@ START_TEST(test_npy_values)
     ck_assert(memcmp(out, f, sizeof(f)) == 0);
     ck_assert_int_eq(mlp_npy_check_end(in), 0);
     mlp_input_close(in);
-    /* Truncated: the row is named. */
+    /* Truncated: a plain file's size is checked against its shape at
+     * the header, before any row; a gzip stream's at the row. */
     ck_assert_int_eq(mlp_input_open_mem(buf, len - 5, "f.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
-    ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
-    msg_has("f.npy: truncated .npy data: row 2 is incomplete");
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+    msg_has("f.npy: truncated: the .npy shape (3, 2) of '<f4' needs more "
+            "data than the 19 bytes after the header");
     mlp_input_close(in);
+    {
+        size_t zl;
+        uint8_t *z = tu_gzip(buf, len - 5, &zl);
+
+        ck_assert_int_eq(mlp_input_open_mem(z, zl, "f.npy.gz", &in), 0);
+        ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+        ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
+        msg_has("f.npy.gz: truncated .npy data: row 2 is incomplete");
+        mlp_input_close(in);
+        free(z);
+    }
+    /* A shape no file of this size can hold: refused at the header,
+     * before a reader sizes anything by it. */
+    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
+                        "'shape': (281474976710656, 281474976710656), }",
+                   f, sizeof(f));
+    ck_assert_int_eq(mlp_input_open_mem(buf, len, "big.npy", &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+    msg_has("big.npy: truncated: the .npy shape (281474976710656, "
+            "281474976710656)");
+    mlp_input_close(in);
+    {
+        size_t zl;
+        uint8_t *z;
+
+        len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
+                            "'shape': (1000000, 2), }", f, sizeof(f));
+        z = tu_gzip(buf, len, &zl);
+        ck_assert_int_eq(mlp_input_open_mem(z, zl, "big.npy.gz", &in), 0);
+        ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+        msg_has("big.npy.gz: the .npy shape (1000000, 2) of '<f4' needs "
+                "more data than the compressed file can hold");
+        mlp_input_close(in);
+        free(z);
+    }
     /* float64 beyond float's range: row 0, column 1. */
     len = make_npy(buf, "{'descr': '<f8', 'fortran_order': False, "
                         "'shape': (2, 2), }", d, sizeof(d));
@@ -209,16 +245,21 @@ END_TEST
 
 /* ---- csv ------------------------------------------------------------ */
 
-/* Open text as a CSV; 0 or the status. */
-static int csv_open(const char *text, const char *label, mlp_header_t hd,
-                    mlp_csv_t **c)
+/* Open len bytes of text as a CSV; 0 or the status. */
+static int csv_open_n(const char *text, size_t len, const char *label,
+                      mlp_header_t hd, mlp_csv_t **c)
 {
     mlp_input_t *in;
     mlp_csv_opts_t o = {hd, label, 0};
-    int rc = mlp_input_open_mem((const uint8_t *)text, strlen(text),
-                                "t.csv", &in);
+    int rc = mlp_input_open_mem((const uint8_t *)text, len, "t.csv", &in);
 
     return rc != 0 ? rc : mlp_csv_open(in, &o, c);
+}
+
+static int csv_open(const char *text, const char *label, mlp_header_t hd,
+                    mlp_csv_t **c)
+{
+    return csv_open_n(text, strlen(text), label, hd, c);
 }
 
 /* Read every row; 0 or the status. */
@@ -310,6 +351,22 @@ START_TEST(test_csv_hostile)
         {"a,b\n1,2\n", "5", "--label 5: the file has 2 columns"},
         {"y\n1\n", NULL, "no feature columns"},
         {"1,2,0\n1,\"2,0\n", NULL, "line 2: "},
+        /* labels that cannot be class names, named where they enter */
+        {"a,b,y\n1,2,\"a\tb\"\n", NULL, "t.csv: line 2, column 2 ('y'): "
+         "label 'a\\tb' cannot be a class name: a control character "
+         "(U+0009) at byte 1"},
+        {"1,2,0\n1,2,\"a\nb\"\n", NULL, "line 2, column 2: label "
+         "'a\\nb' cannot be a class name: a control character (U+000A)"},
+        {"1,2,0\n1,2,a\x7f\n", NULL, "label 'a\\x7f' cannot be a class "
+         "name: a control character (U+007F) at byte 1"},
+        {"1,2,0\n1,2,caf\xe9\n", NULL, "label 'caf\\xe9' cannot be a "
+         "class name: not UTF-8 (byte 0xe9 at byte 3)"},
+        {"1,2,0\n1,2,a\xc2\x85\n", NULL, "a control character (U+0085)"},
+        {"1,2,0\n1,2,\xed\xa0\x80\n", NULL, "not UTF-8 (byte 0xed"},
+        /* a header cell is shown escaped */
+        {"a\x1b[31m,b,y\n1,x,0\n", NULL, "column 1 ('b'): not a number"},
+        {"a\x1b[31m,b,y\nx,1,0\n", NULL, "column 0 ('a\\x1b[31m'): not a "
+         "number: 'x'"},
     };
     float x[64];
     mlp_csv_t *c;
@@ -326,6 +383,78 @@ START_TEST(test_csv_hostile)
         }
         ck_assert_msg(rc == MLP_EFORMAT, "case %zu: status %d", i, rc);
         msg_has(bad[i].want);
+    }
+    /* A NUL byte inside a cell is an error, not the end of the cell
+     * ("1\09" read as 1), in a feature and in a label. */
+    {
+        static const char nul[] = "1,2,0\n1\0" "99,2,0\n";
+        static const char nul_lab[] = "1,2,0\n1,2,a\0b\n";
+
+        int rc = csv_open_n(nul, sizeof(nul) - 1, NULL, MLP_HEADER_AUTO,
+                            &c);
+
+        if (rc == 0) {
+            rc = csv_all(c, x, NULL, &n);
+            mlp_csv_close(c);
+        }
+        ck_assert_int_eq(rc, MLP_EFORMAT);
+        msg_has("t.csv: line 2, column 0: a NUL byte in the cell (at byte "
+                "1)");
+        rc = csv_open_n(nul_lab, sizeof(nul_lab) - 1, NULL, MLP_HEADER_AUTO,
+                        &c);
+        if (rc == 0) {
+            rc = csv_all(c, x, NULL, &n);
+            mlp_csv_close(c);
+        }
+        ck_assert_int_eq(rc, MLP_EFORMAT);
+        msg_has("t.csv: line 2, column 2: a NUL byte in the cell");
+    }
+}
+END_TEST
+
+/* A UTF-8 byte-order mark (Excel's "CSV UTF-8") is not data; UTF-8 class
+ * names are fine. */
+START_TEST(test_csv_bom)
+{
+    float x[64];
+    char lab[16][MLP_CSV_MAX_LABEL];
+    mlp_csv_t *c;
+    size_t n;
+
+    /* no header: the first row is data, not a header */
+    ck_assert_int_eq(csv_open("\xef\xbb\xbf" "1,2,0\n3,4,1\n", NULL,
+                              MLP_HEADER_AUTO, &c), 0);
+    ck_assert_int_eq(mlp_csv_has_header(c), 0);
+    ck_assert_int_eq(csv_all(c, x, lab, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(x[0] == 1.0f);
+    mlp_csv_close(c);
+    /* the first column named */
+    ck_assert_int_eq(csv_open("\xef\xbb\xbfy,a\nb\xc3\xa9b\xc3\xa9,1\n"
+                              "\xe6\x97\xa5,2\n", "y", MLP_HEADER_AUTO, &c),
+                     0);
+    ck_assert_int_eq(mlp_csv_label_col(c), 0);
+    ck_assert_int_eq(csv_all(c, x, lab, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(lab[0], "b\xc3\xa9b\xc3\xa9");
+    ck_assert_str_eq(lab[1], "\xe6\x97\xa5");
+    mlp_csv_close(c);
+    /* after gzip too */
+    {
+        const char *t = "\xef\xbb\xbf" "5,6,0\n7,8,1\n";
+        size_t zl;
+        uint8_t *z = tu_gzip(t, strlen(t), &zl);
+        mlp_input_t *in;
+        mlp_csv_opts_t o = {MLP_HEADER_AUTO, NULL, 0};
+
+        ck_assert_int_eq(mlp_input_open_mem(z, zl, "t.csv.gz", &in), 0);
+        ck_assert_int_eq(mlp_csv_open(in, &o, &c), 0);
+        ck_assert_int_eq(mlp_csv_has_header(c), 0);
+        ck_assert_int_eq(csv_all(c, x, lab, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert(x[0] == 5.0f);
+        mlp_csv_close(c);
+        free(z);
     }
 }
 END_TEST
@@ -412,14 +541,20 @@ START_TEST(test_table_formats)
     ck_assert_ptr_nonnull(ds->val.features);
     ck_assert_uint_eq(ds->train.n, 3);
     mlp_dataset_destroy(ds);
-    /* numbers as text are class numbers */
+    /* --limit-train: a CSV is read to its limit, and its classes are
+     * those of the rows read (the test's versicolor is not one of them) */
     f.train = tr;
     f.limit_train = 2;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EINVAL);
+    msg_has("test.dat: row 0: label 'versicolor' is not one of the 2 "
+            "training classes (the classes of the first 2 rows of ");
+    f.limit_train = 4;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
-    ck_assert_uint_eq(ds->train.n, 2);
+    ck_assert_uint_eq(ds->train.n, 4);
     ck_assert_uint_eq(ds->train_total, 4);
-    ck_assert_uint_eq(ds->nclasses, 3); /* from the whole file */
+    ck_assert_uint_eq(ds->nclasses, 3);
     mlp_dataset_destroy(ds);
+    f.limit_train = 0;
     /* a test label the training file lacks */
     {
         const char *bad = "f0,f1,species\n1,2,setosa\n3,4,iris\n";
@@ -437,6 +572,109 @@ START_TEST(test_table_formats)
 }
 END_TEST
 
+/*
+ * --limit-train stops reading at the limit in every format: damage after
+ * the first N rows (a bad cell, a NaN, a corrupt gzip stream) is never
+ * reached, while the whole file is refused for it.  Labels kept apart
+ * from the features are still read to the end: they decide the class
+ * count, and a bad one is refused whatever the limit.
+ */
+START_TEST(test_limit_stops_reading)
+{
+    enum { ROWS = 50000, LIMIT = 40 };
+    size_t tl = ROWS * 6 + 16, len, zl, bl;
+    char *text = malloc(tl), *dir = NULL, *csv, *gz, *xp, *yp, *yb, *te;
+    float *fx = malloc(ROWS * 2 * sizeof(float));
+    int64_t *y = malloc(ROWS * sizeof(int64_t));
+    uint8_t *buf = malloc(ROWS * 2 * sizeof(float) + 256), *z, *zz;
+    mlp_dataset_files_t f;
+    mlp_dataset_t *ds;
+
+    ck_assert(text && fx && y && buf);
+    /* CSV: a bad cell on the last row */
+    len = 0;
+    for (size_t r = 0; r < ROWS - 1; r++)
+        len += (size_t)snprintf(text + len, tl - len, "%zu,2,%zu\n", r % 10,
+                                r % 3);
+    len += (size_t)snprintf(text + len, tl - len, "1,x,0\n");
+    csv = write_tmp(&dir, "big.csv", text, len);
+    te = write_tmp(&dir, "te.csv", "1,2,0\n3,4,2\n", 12);
+    memset(&f, 0, sizeof(f));
+    f.train = csv;
+    f.test = te;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EFORMAT);
+    msg_has("big.csv: line 50000, column 1: not a number: 'x'");
+    f.limit_train = LIMIT;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, LIMIT);
+    ck_assert_uint_eq(ds->nclasses, 3);
+    ck_assert(ds->train.features[2 * (LIMIT - 1)] == (LIMIT - 1) % 10);
+    mlp_dataset_destroy(ds);
+    /* CSV.gz: a corrupt second gzip member after 300 KB of rows */
+    z = tu_gzip(text, len - 6, &zl);
+    zz = malloc(zl + 32);
+    memcpy(zz, z, zl);
+    memcpy(zz + zl, "\x1f\x8b\x08\x00garbage-garbage-garbage", 27);
+    gz = write_tmp(&dir, "big.csv.gz", zz, zl + 27);
+    f.train = gz;
+    f.limit_train = 0;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EFORMAT);
+    msg_has("big.csv.gz: corrupt gzip stream");
+    f.limit_train = LIMIT;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, LIMIT);
+    mlp_dataset_destroy(ds);
+    free(z);
+    free(zz);
+    /* .npy features with a NaN on the last row; labels apart, the last
+     * one 7: the class count is 8 with or without the limit */
+    for (size_t r = 0; r < ROWS; r++) {
+        fx[2 * r] = (float)(r % 10);
+        fx[2 * r + 1] = 2.0f;
+        y[r] = r + 1 == ROWS ? 7 : (int64_t)(r % 3);
+    }
+    fx[2 * (ROWS - 1)] = NAN;
+    bl = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
+                       "'shape': (50000, 2), }", fx, ROWS * 2 * sizeof(float));
+    xp = write_tmp(&dir, "x.npy", buf, bl);
+    bl = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
+                       "'shape': (50000,), }", y, ROWS * sizeof(int64_t));
+    yp = write_tmp(&dir, "y.npy", buf, bl);
+    y[ROWS - 1] = 300;
+    bl = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
+                       "'shape': (50000,), }", y, ROWS * sizeof(int64_t));
+    yb = write_tmp(&dir, "ybad.npy", buf, bl);
+    f.train = xp;
+    f.train_labels = yp;
+    f.test = xp;
+    f.test_labels = yp;
+    f.limit_test = LIMIT;
+    f.limit_train = 0;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EFORMAT);
+    msg_has("x.npy: row 49999, column 0: NaN");
+    f.limit_train = LIMIT;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, LIMIT);
+    ck_assert_uint_eq(ds->train_total, ROWS);
+    ck_assert_uint_eq(ds->nclasses, 8);
+    mlp_dataset_destroy(ds);
+    f.train_labels = yb;
+    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EINVAL);
+    msg_has("ybad.npy: row 49999: label 300; at most 256 classes");
+    free(text);
+    free(fx);
+    free(y);
+    free(buf);
+    free(csv);
+    free(gz);
+    free(te);
+    free(xp);
+    free(yp);
+    free(yb);
+    tu_rmtree(dir);
+}
+END_TEST
+
 /* ---- transform ------------------------------------------------------ */
 
 START_TEST(test_transform_fit)
@@ -448,17 +686,56 @@ START_TEST(test_transform_fit)
     for (int i = 0; i < 5; i++)
         var += (x[2 * i] - mean) * (x[2 * i] - mean);
     var /= 5.0;
-    mlp_transform_fit(MLP_NORM_STANDARD, x, 5, 2, sh, sc);
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_STANDARD, x, 5, 2, sh, sc),
+                     0);
     ck_assert(sh[0] == 4.0f);
     ck_assert(sc[0] == (float)(1.0 / sqrt(var)));
     ck_assert(sh[1] == 10.0f && sc[1] == 1.0f); /* constant: scale 1 */
-    mlp_transform_fit(MLP_NORM_MINMAX, x, 5, 2, sh, sc);
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_MINMAX, x, 5, 2, sh, sc), 0);
     ck_assert(sh[0] == 1.0f && sc[0] == 1.0f / 9.0f);
     mlp_transform_affine(x + 8, sh, sc, 2, out);
     ck_assert(fabsf(out[0] - 1.0f) < 1e-6f && out[1] == 0.0f);
-    mlp_transform_fit(MLP_NORM_NONE, x, 5, 2, sh, sc);
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_NONE, x, 5, 2, sh, sc), 0);
     mlp_transform_affine(x + 2, sh, sc, 2, out);
     ck_assert(out[0] == x[2] && out[1] == x[3]); /* exactly */
+}
+END_TEST
+
+/*
+ * A spread below MLP_TRANSFORM_MIN_SPREAD (FLT_MIN) is a constant column
+ * (scale 1), alike for standard and minmax: 0 and 1e-39 once gave an
+ * infinite float scale (1 / sqrt(var) was checked in double).  Just above
+ * the floor the scale is a finite float.  Values less the shift that
+ * overflow a float are refused, naming the feature.
+ */
+START_TEST(test_transform_tiny_spread)
+{
+    float tiny[4 * 2] = {0.0f, 0.0f, 1e-39f, 3e-39f, 0.0f, 0.0f, 1e-39f,
+                         3e-39f};
+    float ok[2 * 1] = {0.0f, 2.4e-38f}; /* spread 2.4e-38 > FLT_MIN */
+    float wide[2 * 1] = {-3e38f, 3e38f};
+    float sh[2], sc[2], out[2];
+    mlp_norm_t kinds[2] = {MLP_NORM_STANDARD, MLP_NORM_MINMAX};
+
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(mlp_transform_fit(kinds[k], tiny, 4, 2, sh, sc), 0);
+        for (int j = 0; j < 2; j++)
+            ck_assert_msg(sc[j] == 1.0f && isfinite(sh[j]),
+                          "kind %d feature %d: shift %g scale %g", k, j,
+                          (double)sh[j], (double)sc[j]);
+        mlp_transform_affine(tiny + 2, sh, sc, 2, out);
+        ck_assert(isfinite(out[0]) && isfinite(out[1]));
+        ck_assert_int_eq(mlp_transform_fit(kinds[k], ok, 2, 1, sh, sc), 0);
+        ck_assert(isfinite(sc[0]) && sc[0] > 1e37f);
+        mlp_transform_affine(ok + 1, sh, sc, 1, out);
+        ck_assert(isfinite(out[0]));
+    }
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_MINMAX, wide, 2, 1, sh, sc),
+                     MLP_ERANGE);
+    msg_has("feature 0 spans -3e+38 to 3e+38: its values less the minimum");
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_STANDARD, wide, 2, 1, sh,
+                                       sc), 0); /* the mean is 0 */
+    ck_assert_int_eq(mlp_transform_fit(MLP_NORM_NONE, wide, 2, 1, sh, sc), 0);
 }
 END_TEST
 
@@ -473,9 +750,12 @@ static Suite *readers_suite(void)
     tcase_add_test(core, test_csv_layouts);
     tcase_add_test(core, test_table_formats);
     tcase_add_test(core, test_transform_fit);
+    tcase_add_test(errors, test_transform_tiny_spread);
+    tcase_add_test(core, test_limit_stops_reading);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_npy_dict_hostile);
     tcase_add_test(errors, test_csv_hostile);
+    tcase_add_test(core, test_csv_bom);
     tcase_add_test(errors, test_csv_long_field);
     suite_add_tcase(s, errors);
     return s;

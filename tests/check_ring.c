@@ -4,13 +4,17 @@
  * Helper threads never call ck_assert (Check reports from the test's own
  * thread only): they record what happened and the test checks it after
  * joining them.  Sleeps only give a wrong implementation time to misbehave;
- * a correct one passes however the threads are scheduled.
+ * a correct one passes however the threads are scheduled (a check that
+ * needs a thread blocked waits until /proc shows it asleep).
  */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -120,6 +124,7 @@ typedef struct {
     uint64_t seq;
     int acquire;        /* 0: claim */
     atomic_int done;    /* the call returned */
+    atomic_int tid;     /* the thread's id, once it runs */
     int rc;
     mlp_slot_t *slot;
     uint64_t wait_ns;
@@ -130,6 +135,7 @@ static void *waiter_main(void *arg)
 {
     waiter_t *w = arg;
 
+    atomic_store(&w->tid, (int)gettid());
     if (w->acquire)
         w->rc = mlp_ring_acquire(w->ring, w->seq, &w->slot, &w->wait_ns);
     else
@@ -151,7 +157,34 @@ static void waiter_start(waiter_t *w, mlp_ring_t *ring, uint64_t seq,
     w->seq = seq;
     w->acquire = acquire;
     atomic_init(&w->done, 0);
+    atomic_init(&w->tid, 0);
     ck_assert_int_eq(pthread_create(&w->th, NULL, waiter_main, w), 0);
+}
+
+/*
+ * Until w's thread sleeps ("S" in /proc/self/task/TID/stat): blocked in the
+ * ring, where its only wait is.  A loaded machine delays this, nothing
+ * more; a call that never blocks ends in Check's timeout.
+ */
+static void wait_blocked(waiter_t *w)
+{
+    for (;;) {
+        int tid = atomic_load(&w->tid);
+        char path[64], buf[512], *p;
+        FILE *f;
+        size_t n;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+        if (tid != 0 && (f = fopen(path, "r")) != NULL) {
+            n = fread(buf, 1, sizeof(buf) - 1, f);
+            fclose(f);
+            buf[n] = '\0';
+            /* "TID (COMM) STATE ...": the state follows the last ')' */
+            if ((p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'S')
+                return;
+        }
+        sleep_us(1000);
+    }
 }
 
 START_TEST(test_capacity_bound)
@@ -202,11 +235,13 @@ START_TEST(test_acquire_waits_for_publish)
     waiter_start(&c, ring, 0, 1);
     sleep_us(50000);
     ck_assert_int_eq(is_done(&c), 0);
+    wait_blocked(&c);
+    sleep_us(20000); /* it stays blocked at least this long */
     mlp_ring_publish(ring, s0);
     pthread_join(c.th, NULL);
     ck_assert_int_eq(c.rc, 0);
     ck_assert_ptr_eq(c.slot, s0);
-    ck_assert_uint_ge(c.wait_ns, 10000000); /* blocked ~50 ms */
+    ck_assert_uint_ge(c.wait_ns, 20000000);
     mlp_ring_release(ring, s0);
     /* Seq 1 is ready: no wait, and the wait is reported as 0. */
     ck_assert_int_eq(mlp_ring_acquire(ring, 1, &got, &w), 0);

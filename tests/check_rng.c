@@ -24,6 +24,21 @@ START_TEST(test_deterministic)
 }
 END_TEST
 
+/* FNV-1a's published 64-bit test vectors; a hash continues across
+ * calls. */
+START_TEST(test_text_hash)
+{
+    ck_assert_uint_eq(mlp_rng_text(MLP_RNG_TEXT_INIT, ""), MLP_RNG_TEXT_INIT);
+    ck_assert_uint_eq(mlp_rng_text(MLP_RNG_TEXT_INIT, "a"),
+                      0xaf63dc4c8601ec8cULL);
+    ck_assert_uint_eq(mlp_rng_text(MLP_RNG_TEXT_INIT, "foobar"),
+                      0x85944171f73967e8ULL);
+    ck_assert_uint_eq(mlp_rng_text(mlp_rng_text(MLP_RNG_TEXT_INIT, "foo"),
+                                   "bar"),
+                      0x85944171f73967e8ULL);
+}
+END_TEST
+
 START_TEST(test_uniform_normal_moments)
 {
     mlp_rng_t r;
@@ -223,6 +238,7 @@ static Suite *rng_suite(void)
     TCase *limits = tcase_create("errors");
 
     tcase_add_test(core, test_deterministic);
+    tcase_add_test(core, test_text_hash);
     tcase_add_test(core, test_uniform_normal_moments);
     tcase_add_test(core, test_perm_bijective);
     tcase_add_test(core, test_perm_depends_on_key);

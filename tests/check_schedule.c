@@ -216,6 +216,73 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/*
+ * Issue 20, bugs 3 and 6: an epoch count that becomes steps is checked
+ * against the run's steps before the conversion (a double above 2^64 has
+ * no uint64_t: --lr-step 1e20 became 0 steps and divided by it, SIGFPE;
+ * --warmup 1e30 became 0 steps and was silently ignored); the rates the
+ * schedule reaches must hold as floats (--lr-gamma 3e38 overflowed in
+ * epoch 3, 1e-30 rounded the rate to 0).
+ */
+START_TEST(test_limits)
+{
+    mlp_sched_t s = sched(MLP_SCHED_STEP);
+    static const double huge[] = {1e20, 1.8446744073709552e19, 1e30, 3e38,
+                                  INFINITY, NAN, 5.1};
+
+    for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+        s = sched(MLP_SCHED_STEP);
+        s.lr_step = huge[i];
+        expect_error(s, MLP_EUSAGE, "--lr-step");
+        s = sched(MLP_SCHED_CONSTANT);
+        s.warmup = huge[i];
+        expect_error(s, MLP_EUSAGE, "--warmup");
+    }
+    /* the longest: a cut at the last step (one at step 50 would never
+     * come); a warm-up of the whole run ends at its last step */
+    s = sched(MLP_SCHED_STEP);
+    s.lr_step = 5;
+    expect_error(s, MLP_EUSAGE, "--lr-step");
+    s.lr_step = 4.9;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_uint_eq(s.step_steps, 49);
+    ck_assert_double_eq_tol(lr_of(&s, 48), 0.1, TOL);
+    ck_assert_double_eq_tol(lr_of(&s, 49), 0.01, TOL);
+    s = sched(MLP_SCHED_CONSTANT);
+    s.warmup = 5;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_uint_eq(s.warmup_steps, 50);
+    /* the smallest: one step */
+    s = sched(MLP_SCHED_STEP);
+    s.lr_step = 1e-45;
+    s.lr_gamma = 0.5; /* 49 cuts: 0.1 x 0.5^49, a float */
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_uint_eq(s.step_steps, 1);
+    /* 49 cuts of 3e38: the rate overflows a float; 2 cuts of 10 do not */
+    s = sched(MLP_SCHED_STEP);
+    s.lr_step = 0.1;
+    s.lr_gamma = 3e38;
+    expect_error(s, MLP_EUSAGE, "--lr-gamma");
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "cannot hold"));
+    s.lr_gamma = 1e-30; /* 0.1 x 1e-1470: 0 as a float */
+    expect_error(s, MLP_EUSAGE, "--lr-gamma");
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "rounds to 0"));
+    s = sched(MLP_SCHED_STEP);
+    s.lr_step = 2;
+    s.lr_gamma = 10;
+    ck_assert_int_eq(mlp_sched_init(&s), 0);
+    ck_assert_double_eq_tol(lr_of(&s, 49), 10.0, 1e-9);
+    /* a warm-up's first rate lr / W and onecycle's lr / 25 as floats */
+    s = sched(MLP_SCHED_CONSTANT);
+    s.lr = 1e-44;
+    s.warmup = 5;
+    expect_error(s, MLP_EUSAGE, "--warmup");
+    s = sched(MLP_SCHED_ONECYCLE);
+    s.lr = 1e-44;
+    expect_error(s, MLP_EUSAGE, "--lr");
+}
+END_TEST
+
 Suite *schedule_suite(void);
 Suite *schedule_suite(void)
 {
@@ -230,6 +297,7 @@ Suite *schedule_suite(void)
     tcase_add_test(core, test_onecycle);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_errors);
+    tcase_add_test(errors, test_limits);
     suite_add_tcase(s, errors);
     return s;
 }

@@ -328,9 +328,9 @@ START_TEST(test_bad_points_stop_before_any_run)
     o.exe = "/bin/false";
     o.parallel = 1;
     o.threads = 1;
-    ck_assert_int_eq(mlp_sweep_run(&o, &g, stdout), MLP_EINVAL);
+    ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EINVAL);
     ck_assert_int_eq(mlp_grid_add(&g, "lr=0.1,abc act=relu"), 0);
-    ck_assert_int_eq(mlp_sweep_run(&o, &g, stdout), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "lr=abc act=relu"));
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "option '--lr': 'abc' is not a number"));
@@ -338,10 +338,10 @@ START_TEST(test_bad_points_stop_before_any_run)
     ck_assert_int_eq(mlp_grid_add(&g, "lr=0.1"), 0);
     o.fixed = fixed_log;
     o.nfixed = 2;
-    ck_assert_int_eq(mlp_sweep_run(&o, &g, stdout), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--log'"));
     o.fixed = fixed_bad;
-    ck_assert_int_eq(mlp_sweep_run(&o, &g, stdout), MLP_EUSAGE);
+    ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "training options after --"));
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "--epochs"));

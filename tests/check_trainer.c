@@ -214,11 +214,8 @@ START_TEST(test_fashion_mnist_subset)
     mlp_config_t cfg;
     mlp_train_result_t res;
 
-    if (access(FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) != 0) {
-        fprintf(stderr, "skipped: Fashion-MNIST not installed in %s\n",
-                FASHION_DIR);
-        return;
-    }
+    tu_need_file(FASHION_DIR "/train-images-idx3-ubyte.gz",
+                 "dataset-fashion-mnist");
     mlp_config_defaults(&cfg);
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", FASHION_DIR);
     /* One epoch of 6000 samples is 23 steps at batch 256: too few for the
@@ -563,6 +560,7 @@ static void resume_case(int i, mlp_config_t *cfg)
         cfg->input_dropout = 0.1f;
         cfg->label_smoothing = 0.1f;
         cfg->init = MLP_INIT_HE;
+        cfg->init_std = 0.01f; /* --init-std is --init normal's */
         break;
     case 1: /* Adam, cosine after a warm-up, dropout, augmentation */
         cfg->optimizer = MLP_OPTIM_ADAM;
@@ -591,6 +589,7 @@ static void resume_case(int i, mlp_config_t *cfg)
         cfg->lr_step = 1.0f;
         cfg->lr_gamma = 0.5f;
         cfg->init = MLP_INIT_XAVIER;
+        cfg->init_std = 0.01f;
         cfg->augment = (mlp_augment_t){2, 0};
         break;
     }
@@ -1271,6 +1270,243 @@ START_TEST(test_val_usage_errors)
 }
 END_TEST
 
+/*
+ * Issue 20, bug 8: a checkpoint whose CRC is right but whose header does
+ * not fit its options text is refused before anything is trained: it
+ * used to skip a whole epoch (header batch 1), log accuracies above 1 or
+ * a 300-digit loss, and take the last of two lines naming one option.
+ * Each file is written by the encoder (a valid CRC) from a good one.
+ */
+static void craft(const mlp_checkpoint_t *good, const char *path,
+                  void (*edit)(mlp_checkpoint_t *c))
+{
+    mlp_checkpoint_t c = *good;
+    char *text = malloc(good->options_len + 64);
+
+    ck_assert_ptr_nonnull(text);
+    memcpy(text, good->options, good->options_len + 1);
+    c.options = text;
+    edit(&c);
+    ck_assert_int_eq(mlp_checkpoint_save(path, &c), 0);
+    free(text);
+}
+
+static void header_batch_1(mlp_checkpoint_t *c)
+{
+    c->batch = 1; /* the options text says 64 */
+    c->batches_done = c->ntrain;
+    /* the steps the resumed run counts (64-row batches, then these): the
+     * file passed every check but the header's against the text */
+    c->opt_steps += c->batches_done;
+}
+
+static void correct_above_rows(mlp_checkpoint_t *c)
+{
+    c->batches_done = 1;
+    c->partial_correct = 1400; /* of 64 rows */
+    c->partial_loss_sum = 100.0;
+}
+
+static void huge_loss(mlp_checkpoint_t *c)
+{
+    c->batches_done = 1;
+    c->partial_correct = 10;
+    c->partial_loss_sum = 1e300;
+}
+
+static void duplicate_line(mlp_checkpoint_t *c)
+{
+    strcat(c->options, "lr=0.5\n");
+    c->options_len = strlen(c->options);
+}
+
+static void text_batch(mlp_checkpoint_t *c)
+{
+    char *b = strstr(c->options, "batch=64\n");
+
+    ck_assert_ptr_nonnull(b);
+    memcpy(b, "batch=32\n", 9); /* the header says 64 */
+}
+
+static void val_figures_without_val(mlp_checkpoint_t *c)
+{
+    c->best_val_epoch = 1;
+    c->best_val_acc = 0.5;
+    c->best_val_loss = 1.0;
+    c->best_val_loss_epoch = 1;
+}
+
+static void state_without_momentum(mlp_checkpoint_t *c)
+{
+    char *m = strstr(c->options, "momentum=0.899999976\n");
+
+    ck_assert_ptr_nonnull(m);
+    /* plain SGD keeps no state, but the file holds the velocities */
+    memmove(m + 11, m + 21, strlen(m + 21) + 1);
+    memcpy(m, "momentum=0\n", 11);
+    c->options_len = strlen(c->options);
+    c->momentum = 0.0f;
+}
+
+START_TEST(test_crafted_checkpoints)
+{
+    static const struct {
+        void (*edit)(mlp_checkpoint_t *c);
+        const char *msg;
+    } cases[] = {
+        {header_batch_1, "the header's batch is 1, the options text's 64"},
+        {correct_above_rows, "1400 correct of the 64 rows"},
+        {huge_loss, "a loss sum of 1e+300 over 64 rows"},
+        {duplicate_line, "option 'lr' is on options lines"},
+        {text_batch, "the header's batch is 64, the options text's 32"},
+        {val_figures_without_val, "do not fit --val 0"},
+        {state_without_momentum, "optimizer state values; sgd keeps 0"},
+    };
+    mlp_config_t cfg;
+    mlp_checkpoint_t good;
+    char *ck = tu_path(datadir, "crafted-good.ckpt");
+    char *bad = tu_path(datadir, "crafted.ckpt");
+
+    ref_config(&cfg);
+    cfg.epochs = 1;
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(mlp_checkpoint_load(ck, &good), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mlp_train_result_t res;
+
+        craft(&good, bad, cases[i].edit);
+        small_config(&cfg);
+        cfg.epochs = 2;
+        snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", bad);
+        ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EFORMAT);
+        ck_assert_msg(strstr(mlp_error_message(), cases[i].msg) != NULL &&
+                          strstr(mlp_error_message(), "crafted.ckpt") != NULL,
+                      "case %zu: '%s' lacks '%s'", i, mlp_error_message(),
+                      cases[i].msg);
+        ck_assert_uint_eq(res.nhistory, 0); /* nothing trained */
+        mlp_train_result_free(&res);
+    }
+    /* The good file resumes (the edits were all that was wrong). */
+    small_config(&cfg);
+    cfg.epochs = 2;
+    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
+    mlp_checkpoint_free(&good);
+    free(ck);
+    free(bad);
+}
+END_TEST
+
+/*
+ * Issue 20, bug 11: a run that stopped early is done: resuming it (even
+ * with a larger --epochs) trains nothing, leaves its checkpoint as it
+ * was, exits 0 and says so; a larger --early-stop given goes on, as an
+ * uninterrupted run with that patience would have.
+ */
+START_TEST(test_resume_early_stopped)
+{
+    mlp_config_t cfg;
+    mlp_train_result_t res;
+    char *ck = tu_path(datadir, "stopped.ckpt");
+    uint8_t *before, *after;
+    size_t nb, na;
+    FILE *out = tmpfile();
+    char *text;
+
+    val_config(&cfg);
+    cfg.epochs = 10;
+    cfg.lr = 1e-30f; /* the validation loss never falls: stops at 4 */
+    cfg.early_stop = 3;
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+    ck_assert_uint_eq(res.stopped_early, 4);
+    mlp_train_result_free(&res);
+    before = tu_read_bytes(ck, &nb);
+
+    small_config(&cfg);
+    cfg.epochs = 20;
+    cfg.given = GIVEN("epochs");
+    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, out, NULL, &res), 0);
+    ck_assert_uint_eq(res.nhistory, 0);
+    ck_assert_uint_eq(res.epochs, 4);
+    ck_assert_uint_eq(res.stopped_early, 4);
+    mlp_train_result_free(&res);
+    after = tu_read_bytes(ck, &na);
+    ck_assert(nb == na && memcmp(before, after, nb) == 0);
+    text = stream_text(out);
+    ck_assert_msg(strstr(text, "ok: 4 epochs (none in this run)") != NULL &&
+                      strstr(text, "had stopped early at epoch 4") != NULL &&
+                      strstr(text, "already done") != NULL,
+                  "'%s'", text);
+    ck_assert_ptr_null(strstr(text, "nan"));
+    free(text);
+    fclose(out);
+
+    /* a larger patience goes on: 4 - 1 = 3 epochs < 5, stops at 6 */
+    cfg.early_stop = 5;
+    cfg.given = GIVEN("epochs") | GIVEN("early-stop");
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+    ck_assert_uint_eq(res.first_epoch, 5);
+    ck_assert_uint_eq(res.stopped_early, 6);
+    mlp_train_result_free(&res);
+    free(before);
+    free(after);
+    free(ck);
+}
+END_TEST
+
+/* Issue 20, bug 14: a resumed run that fails in set-up (here: data of
+ * another shape) prints no "epochs in nan s". */
+START_TEST(test_resume_setup_failure_line)
+{
+    mlp_config_t cfg;
+    char *ck = tu_path(datadir, "setup.ckpt"), *other = tu_mkdtemp();
+    FILE *out = tmpfile();
+    char *text;
+
+    ref_config(&cfg);
+    cfg.epochs = 1;
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(tu_make_dataset(other, 200, 50, 8, 8, 26, 5, 0), 0);
+    small_config(&cfg);
+    cfg.epochs = 2;
+    cfg.quiet = 0;
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", other);
+    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, out, NULL, NULL), MLP_EINVAL);
+    text = stream_text(out);
+    ck_assert_msg(strstr(text, "nan") == NULL, "'%s'", text);
+    free(text);
+    fclose(out);
+    tu_rmtree(other);
+    free(ck);
+}
+END_TEST
+
+/* --slots beyond an epoch's batches is bounded by them (4096 slots of 64
+ * rows would be allocated for 29 batches). */
+START_TEST(test_slots_bounded)
+{
+    mlp_config_t cfg;
+    char *log = tu_path(datadir, "slots.jsonl");
+    char *text;
+
+    small_config(&cfg);
+    cfg.epochs = 1;
+    cfg.slots = 4096;
+    snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
+    text = read_text(log);
+    /* 1500 training rows and 300 test rows of 64: 24 + 5 batches */
+    ck_assert_msg(strstr(text, "\"slots\":29") != NULL, "%s", text);
+    free(text);
+    free(log);
+}
+END_TEST
+
 static Suite *trainer_suite(void)
 {
     Suite *s = suite_create("trainer");
@@ -1315,6 +1551,10 @@ static Suite *trainer_suite(void)
     tcase_add_test(ckpt, test_save_best);
     tcase_add_test(ckpt, test_early_stop);
     tcase_add_test(ckpt, test_val_usage_errors);
+    tcase_add_test(ckpt, test_crafted_checkpoints);
+    tcase_add_test(ckpt, test_resume_early_stopped);
+    tcase_add_test(ckpt, test_resume_setup_failure_line);
+    tcase_add_test(ckpt, test_slots_bounded);
     suite_add_tcase(s, ckpt);
     suite_add_tcase(s, core);
     suite_add_tcase(s, errors);

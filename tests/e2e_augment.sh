@@ -4,6 +4,7 @@
 # sample, not by the thread); `predict --show-train` shows the training
 # images as delivered, different in epochs 1 and 2.
 . "${srcdir:-.}/tests/lib.sh"
+need_tool gnuplot gnuplot-nox
 
 D="$TMP/data"
 mkdir "$D"
@@ -66,14 +67,10 @@ cmp -s "$TMP/e1" "$TMP/e1b" && ok "--epoch 1 is the default" ||
     --augment flip --epoch 3 >"$TMP/out" 2>"$TMP/err" &&
     grep -q '^showing  the first 2 of epoch 3 as trained on (seed 1, augment flip)' \
         "$TMP/out" && ok "show-train header" || bad "header: $(cat "$TMP/out")"
-if command -v gnuplot >/dev/null; then
-    "$MLPTRAIN" predict --model "$TMP/m.ckpt" --data "$D" --show-train \
-        --augment shift=2,flip --png "$TMP/t.png" >"$TMP/out" 2>"$TMP/err" &&
-        [ -s "$TMP/t.png" ] && ok "predict --show-train --png" ||
-        bad "show-train --png: $(cat "$TMP/err")"
-else
-    echo "SKIP: show-train --png: gnuplot not installed"
-fi
+"$MLPTRAIN" predict --model "$TMP/m.ckpt" --data "$D" --show-train \
+    --augment shift=2,flip --png "$TMP/t.png" >"$TMP/out" 2>"$TMP/err" &&
+    [ -s "$TMP/t.png" ] && ok "predict --show-train --png" ||
+    bad "show-train --png: $(cat "$TMP/err")"
 # A model trained on a validation hold-out: its training split is the
 # rest, made as the trainer made it.
 train v --val 40 --save "$TMP/v.ckpt"

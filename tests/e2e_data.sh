@@ -8,11 +8,7 @@
 # file, row and column.  Needs Debian's /usr/bin/python3 with numpy.
 . "${srcdir:-.}/tests/lib.sh"
 
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c 'import numpy' 2>/dev/null; then
-    echo "SKIP: /usr/bin/python3 with numpy is needed (Debian python3-numpy)"
-    exit 77
-fi
+need_py numpy python3-numpy
 
 D="$TMP/d"
 mkdir "$D"
@@ -278,9 +274,9 @@ expect_exit 1 "nanx.npy: row 7, column 5: NaN" -- \
 gzip -c "$D/test.npz" >"$TMP/test.npz.gz"
 expect_exit 1 "test.npz.gz: a gzip-compressed zip archive" -- \
     --train "$D/train.npz" --test "$TMP/test.npz.gz"
-expect_exit 2 "option '--augment' shifts and flips images" -- \
+expect_exit 2 "option '--augment' needs images" -- \
     --train "$D/train.csv" --test "$D/test.csv" --augment flip
-expect_exit 2 "option '--normalize': the features are bytes" -- \
+expect_exit 2 "option '--normalize' needs real features" -- \
     --data "$D" --normalize minmax
 expect_exit 2 "option '--train' needs --test FILE" -- --train "$D/train.csv"
 expect_exit 1 "a labels file" -- --train "$D/train_x.npy" --test "$D/test.csv"

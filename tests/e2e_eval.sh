@@ -4,6 +4,8 @@
 # bad usage exits 2; a missing, corrupt or unfitting model exits 1 with a
 # message naming the file.
 . "${srcdir:-.}/tests/lib.sh"
+need_tool "$PY" python3
+need_tool gnuplot gnuplot-nox
 
 D="$TMP/data"
 M="$TMP/m.ckpt"
@@ -64,11 +66,8 @@ if run eval --model "$M" --data "$D" --json --limit-test 40 \
         "$TMP/out" && grep -q '"classes":\["ant","bee","cat","dog","eel"\]' \
         "$TMP/out" && ok "eval --json --class-names" ||
         bad "eval --json: $(cat "$TMP/out")"
-    if command -v python3 >/dev/null; then
-        python3 -c 'import json, sys; d = json.load(sys.stdin);
-assert sum(map(sum, d["confusion"])) == 40' <"$TMP/out" &&
-            ok "--json parses, matrix sums to 40" || bad "--json is not valid JSON"
-    fi
+    json_ok "$TMP/out" 'sum(map(sum, d["confusion"])) == 40' &&
+        ok "--json parses, matrix sums to 40" || bad "--json is not valid JSON"
 else
     bad "eval --json: $(cat "$TMP/err")"
 fi
@@ -76,9 +75,9 @@ fi
 # --json on all the samples: per-class precision, recall, F1 in [0, 1],
 # recall = accuracy, macro = the mean over the classes that occur, and the
 # same figures as the text table to its 4 decimals.
-if command -v python3 >/dev/null && [ -s "$TMP/eval.txt" ] &&
+if [ -s "$TMP/eval.txt" ] &&
     run eval --model "$M" --data "$D" --batch 50 --threads 2 --json; then
-    python3 -c '
+    "$PY" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 m = d["confusion"]; c = len(m)
@@ -131,15 +130,11 @@ else
     bad "predict: $(cat "$TMP/err")"
 fi
 
-if command -v "${MLPTRAIN_GNUPLOT:-gnuplot}" >/dev/null; then
-    if run predict --model "$M" --data "$D" --png "$TMP/p.png" &&
-        [ "$(head -c 8 "$TMP/p.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
-        ok "predict --png writes a PNG"
-    else
-        bad "predict --png: $(cat "$TMP/err")"
-    fi
+if run predict --model "$M" --data "$D" --png "$TMP/p.png" &&
+    [ "$(head -c 8 "$TMP/p.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+    ok "predict --png writes a PNG"
 else
-    echo "SKIP: predict --png: gnuplot not installed"
+    bad "predict --png: $(cat "$TMP/err")"
 fi
 
 # Bad usage: exit 2, the message names the option.

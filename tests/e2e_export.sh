@@ -5,14 +5,16 @@
 # (tests/export_check.py): onnx.checker with full_check, an independent
 # NumPy evaluation of the graph on the raw test pixels whose confusion
 # matrix and accuracy are mlptrain eval's, the .npz's logits equal to the
-# graph's, the README's PyTorch lines when python3-torch is there, and the
-# per-sample classes and logits of `mlptrain predict --input` once predict
-# has --input.  Then usage and the output door: a directory, a FIFO, the
+# graph's, the README's PyTorch lines (python3-torch), and the per-sample
+# classes and logits of `mlptrain predict --input`.  Then usage and the
+# output door: a directory, a FIFO, the
 # model itself, a bad model (the old output is kept); one model always
 # gives the same bytes.
 . "${srcdir:-.}/tests/lib.sh"
 
-PY=/usr/bin/python3
+need_py onnx python3-onnx
+need_py numpy python3-numpy
+need_py torch python3-torch
 CHECK="${srcdir:-.}/tests/export_check.py"
 D="$TMP/data"
 mkdir "$D"
@@ -20,22 +22,7 @@ mkdir "$D"
 
 run() { "$MLPTRAIN" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null; }
 
-have_py=1
-if ! "$PY" -c "import onnx, numpy" 2>/dev/null; then
-    echo "SKIP: $PY lacks onnx or numpy (Debian: python3-onnx python3-numpy):" \
-         "the exported files are not checked in Python"
-    have_py=0
-fi
-torch=
-if [ "$have_py" = 1 ] && "$PY" -c "import torch" 2>/dev/null; then
-    torch=--torch
-else
-    echo "SKIP: no torch for $PY: the README's PyTorch lines are not run"
-fi
-has_input=0
-"$MLPTRAIN" predict --help 2>/dev/null | grep -q -- '--input' && has_input=1
-[ "$has_input" = 1 ] ||
-    echo "SKIP: mlptrain predict has no --input: per-sample comparison left out"
+torch=--torch
 
 # model NAME SIZES ACT TRAIN-OPTIONS...: train, export, check.
 model() {
@@ -58,13 +45,10 @@ model() {
     run eval --model "$m" --data "$D" --batch 50 --threads 2 --json ||
         { bad "$name: eval: $(cat "$TMP/err")"; return; }
     cp "$TMP/out" "$TMP/$name.eval.json"
-    if [ "$has_input" = 1 ]; then
-        csv="$TMP/$name.predict.csv"
-        run predict --model "$m" --input "$D/t10k-images-idx3-ubyte.gz" \
-            --csv --logits --threads 2 && cp "$TMP/out" "$csv" ||
-            { bad "$name: predict --input: $(cat "$TMP/err")"; csv=; }
-    fi
-    [ "$have_py" = 1 ] || return
+    csv="$TMP/$name.predict.csv"
+    run predict --model "$m" --input "$D/t10k-images-idx3-ubyte.gz" \
+        --csv --logits --threads 2 && cp "$TMP/out" "$csv" ||
+        { bad "$name: predict --input: $(cat "$TMP/err")"; csv=; }
     # torch takes a second to import: the README's lines run on one model.
     local torch_once=$torch
     torch=
@@ -87,6 +71,29 @@ model sigmoid2 144-24-12-5 sigmoid --hidden 24,12 --init xavier --lr 1 -e 3
 model tanh2 144-24-12-5 tanh --hidden 24,12 --init-std 0.1 --lr 0.1 -e 2
 model linear 144-5 relu --hidden '' --init-std 0.1 --lr 0.03 -e 1
 
+# Large logits: relu1 with its weights x 30 (logits in the hundreds, past
+# where a float exp overflows): predict's probabilities are still the
+# exported graph's Softmax row by row, its classes the graph's.
+{
+    B="$TMP/big"
+    if "$PY" "${srcdir:-.}/tests/ckpt_weights.py" "$TMP/relu1.ckpt" "$B.ckpt" scale 30 &&
+       run export --model "$B.ckpt" --onnx "$B.onnx" --npz "$B.npz" &&
+       run eval --model "$B.ckpt" --data "$D" --batch 50 --threads 2 --json &&
+       cp "$TMP/out" "$B.eval.json" &&
+       run predict --model "$B.ckpt" --input "$D/t10k-images-idx3-ubyte.gz" \
+           --csv --logits --threads 2 && cp "$TMP/out" "$B.csv" &&
+       "$PY" "$CHECK" --onnx "$B.onnx" --npz "$B.npz" \
+           --images "$D/t10k-images-idx3-ubyte.gz" \
+           --labels "$D/t10k-labels-idx1-ubyte.gz" --eval-json "$B.eval.json" \
+           --predict-csv "$B.csv" --act relu --sizes 144-16-5 \
+           --logit-tol 0.05 >"$TMP/py" 2>&1 &&
+       grep -q "largest |logit| [1-9][0-9][0-9]" "$TMP/py"; then
+        ok "large logits: predict agrees with the exported graph ($(grep 'ONNX Softmax' "$TMP/py" | sed 's/.*(//; s/)//'))"
+    else
+        bad "large logits: $(grep -v '^PASS' "$TMP/py"; cat "$TMP/err")"
+    fi
+}
+
 for name in relu1 sigmoid2 tanh2 linear; do
     acc=$(sed 's/.*"accuracy":\([0-9.]*\),"loss".*/\1/' "$TMP/$name.eval.json" 2>/dev/null)
     awk -v a="${acc:-0}" 'BEGIN { exit !(a > 0.4 && a < 1) }' &&
@@ -95,26 +102,24 @@ for name in relu1 sigmoid2 tanh2 linear; do
 done
 
 # A model of real features: CSV with text labels, --normalize standard.
-if [ "$have_py" = 1 ] && [ "$has_input" = 1 ]; then
-    F="$TMP/feat"
-    mkdir "$F"
-    FX="${srcdir:-.}/tests/export_features.py"
-    if "$PY" "$FX" make --dir "$F" &&
-       run --train "$F/train.csv" --test "$F/test.csv" --label shape \
-           --hidden 8 --epochs 3 --batch 30 --lr 0.1 -t 2 -j 0 \
-           --save "$F/m.ckpt" &&
-       run export --model "$F/m.ckpt" --onnx "$F/m.onnx" --npz "$F/m.npz" &&
-       run predict --model "$F/m.ckpt" --input "$F/test_x.csv" --csv \
-           --logits -t 2 && cp "$TMP/out" "$F/pred.csv"; then
-        if "$PY" "$FX" check --dir "$F" --onnx "$F/m.onnx" --npz "$F/m.npz" \
-               --predict-csv "$F/pred.csv" >"$TMP/py" 2>&1; then
-            ok "features model: ONNX and .npz agree with mlptrain ($(grep -c '^PASS' "$TMP/py") checks)"
-        else
-            bad "features model: $(grep -v '^PASS' "$TMP/py")"
-        fi
+F="$TMP/feat"
+mkdir "$F"
+FX="${srcdir:-.}/tests/export_features.py"
+if "$PY" "$FX" make --dir "$F" &&
+   run --train "$F/train.csv" --test "$F/test.csv" --label shape \
+       --hidden 8 --epochs 3 --batch 30 --lr 0.1 -t 2 -j 0 \
+       --save "$F/m.ckpt" &&
+   run export --model "$F/m.ckpt" --onnx "$F/m.onnx" --npz "$F/m.npz" &&
+   run predict --model "$F/m.ckpt" --input "$F/test_x.csv" --csv \
+       --logits -t 2 && cp "$TMP/out" "$F/pred.csv"; then
+    if "$PY" "$FX" check --dir "$F" --onnx "$F/m.onnx" --npz "$F/m.npz" \
+           --predict-csv "$F/pred.csv" >"$TMP/py" 2>&1; then
+        ok "features model: ONNX and .npz agree with mlptrain ($(grep -c '^PASS' "$TMP/py") checks)"
     else
-        bad "features model: $(cat "$TMP/out" "$TMP/err")"
+        bad "features model: $(grep -v '^PASS' "$TMP/py")"
     fi
+else
+    bad "features model: $(cat "$TMP/out" "$TMP/err")"
 fi
 
 M="$TMP/relu1.ckpt"
@@ -156,8 +161,7 @@ cmp -s "$TMP/keep.onnx" "$TMP/relu1.onnx" && ok "old output kept" ||
 [ -z "$(ls "$TMP" | grep '\.tmp\.')" ] && ok "no temporary files left" ||
     bad "temporary files: $(ls "$TMP" | grep '\.tmp\.')"
 # Class names go into both files.
-if [ "$have_py" = 1 ] &&
-   run export --model "$M" --onnx "$TMP/n.onnx" --npz "$TMP/n.npz" \
+if run export --model "$M" --onnx "$TMP/n.onnx" --npz "$TMP/n.npz" \
        --class-names 'a,b,c,d,été'; then
     "$PY" -c "
 import json, sys, numpy as np, onnx
@@ -168,6 +172,8 @@ assert json.loads(meta['class_names']) == want, meta
 assert np.load(sys.argv[2], allow_pickle=False)['class_names'].tolist() == want
 " "$TMP/n.onnx" "$TMP/n.npz" 2>"$TMP/err" && ok "--class-names in both files" ||
         bad "--class-names: $(cat "$TMP/err")"
+else
+    bad "export --class-names: $(cat "$TMP/err")"
 fi
 
 finish

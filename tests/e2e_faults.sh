@@ -54,10 +54,8 @@ expect_exit 1 "was trained on 12x12 images" -- \
 "$MLPTRAIN" "${common[@]}" --epochs 20000 -j 2 --save "$TMP/i.ckpt" \
     --log "$TMP/i.jsonl" >"$TMP/iout" 2>"$TMP/ierr" &
 pid=$!
-for _ in $(seq 1 500); do
-    grep -q '"type":"epoch"' "$TMP/i.jsonl" 2>/dev/null && break
-    sleep 0.02
-done
+wait_until grep -q '"type":"epoch"' "$TMP/i.jsonl" 2>/dev/null ||
+    bad "no epoch logged before SIGINT: $(cat "$TMP/ierr")"
 kill -INT "$pid"
 wait "$pid"
 code=$?

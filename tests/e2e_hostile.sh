@@ -5,9 +5,10 @@
 # quotes, a newline, a backslash, $(...), backquotes, !cmd, a gnuplot
 # `system` call and non-UTF-8 bytes, in paths and in titles/class names:
 # no command may run (no PWNED file anywhere) and the picture is written.
-# Then: devices, FIFOs and directories as targets; a gnuplot that writes
-# nothing or garbage (a full disk); outputs aliasing inputs; two trainers
-# on one --log or --save.
+# Then: devices, FIFOs and directories as targets; symbolic links as
+# targets of every kind of output; a gnuplot that writes nothing or
+# garbage (a full disk); outputs aliasing inputs; two trainers on one
+# --log or --save.
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
@@ -89,6 +90,13 @@ for h in "${hostile[@]}"; do
     i=$((i + 1))
     case "$h" in *,*|*$'\n'*) continue ;; esac
     p="$W/r$i$h.png"
+    if [ "$h" = "$(printf 'bad\377\376utf8')" ]; then
+        # not UTF-8: refused where class names enter (one rule, text.h)
+        expect_exit 2 "option '--class-names': name 1 'bad.xff.xfeutf8' cannot be a class name: not UTF-8" -- \
+            predict --model "$W/m5.ckpt" --data "$D" -n 4 --png "$p" \
+            --class-names "$h,b$h,c$h,d"
+        continue
+    fi
     if "$MLPTRAIN" predict --model "$W/m5.ckpt" --data "$D" -n 4 --png "$p" \
         --class-names "$h,b$h,c$h,a very long class name indeed for a cell" \
         >/dev/null 2>"$TMP/err" && is_png "$p"; then
@@ -133,10 +141,73 @@ done
 expect_exit 1 "cannot write '$W/fifo.png': it is a FIFO" -- "${common[@]}" --log "$W/fifo.png"
 expect_exit 1 "cannot write '$W/fifo.png': it is a FIFO" -- "${common[@]}" --save "$W/fifo.png"
 expect_exit 1 "cannot write '/dev/null': it is a character device" -- "${common[@]}" --save /dev/null
-expect_exit 1 "it is a character device" -- predict --model "$W/m5.ckpt" --data "$D" --png "$W/null.png"
+expect_exit 1 "it is a symbolic link (to '/dev/null')" -- predict --model "$W/m5.ckpt" --data "$D" --png "$W/null.png"
 [ -p "$W/fifo.png" ] && [ -d "$W/dir.png" ] && [ -c /dev/null ] &&
     [ -L "$W/null.png" ] && ok "FIFO, directory and /dev/null untouched" ||
     bad "a target was replaced: $(ls -l "$W/fifo.png" "$W/dir.png" /dev/null "$W/null.png")"
+
+# ---- outputs that are symbolic links -----------------------------------
+# The rule for every output (outfile.h): a symbolic link at the path is
+# refused (exit 1, naming it), whatever it names -- a regular file, a
+# missing one -- and neither the link nor what it names is touched.  Each
+# kind of output: checkpoint (and --save-best), its lock file, the log,
+# the pictures of train, plot, activations and predict, export's files,
+# sweep's results.csv.
+L="$W/links"
+mkdir "$L"
+victim_ok() { # NAME: the link is still a link to victim, victim unchanged
+    [ -L "$L/$1" ] && [ "$(readlink "$L/$1")" = victim ] &&
+        [ "$(cat "$L/victim")" = precious ] && [ ! -e "$L/gone" ] &&
+        [ -z "$(find "$L" -name '*.tmp.*')" ]
+}
+link_case() { # NAME WHAT ARGS...: NAME -> victim refused
+    local name=$1 what=$2
+    shift 2
+    rm -f "$L/$name"
+    printf precious >"$L/victim"
+    ln -s victim "$L/$name"
+    expect_exit 1 "cannot write '$L/$name': it is a symbolic link (to 'victim')" -- "$@"
+    victim_ok "$name" && ok "$what: the link and its target untouched" ||
+        bad "$what: $(ls -l "$L"; cat "$L/victim")"
+}
+link_case m.ckpt "--save" "${common[@]}" --save "$L/m.ckpt"
+link_case b.ckpt "--save-best" "${common[@]}" --val 50 --save-best "$L/b.ckpt"
+link_case run.jsonl "--log" "${common[@]}" --log "$L/run.jsonl"
+link_case t.png "train --plot" "${common[@]}" --plot "$L/t.png"
+link_case p.png "plot --png" plot "$W/run5.jsonl" --png "$L/p.png"
+link_case a.png "activations --png" activations --png "$L/a.png"
+link_case r.png "predict --png" predict --model "$W/m5.ckpt" --data "$D" -n 4 --png "$L/r.png"
+link_case e.onnx "export --onnx" export --model "$W/m5.ckpt" --onnx "$L/e.onnx"
+link_case e.npz "export --npz" export --model "$W/m5.ckpt" --npz "$L/e.npz"
+mkdir "$L/sw"
+rm -f "$L/sw/results.csv"
+printf precious >"$L/victim"
+ln -s ../victim "$L/sw/results.csv"
+expect_exit 1 "cannot write '$L/sw/results.csv': it is a symbolic link" -- \
+    sweep --grid 'lr=0.05' --dir "$L/sw" -t 1 -- "${common[@]}"
+[ -L "$L/sw/results.csv" ] && [ "$(cat "$L/victim")" = precious ] &&
+    ok "sweep results.csv: the link and its target untouched" ||
+    bad "sweep results.csv: $(ls -l "$L/sw")"
+# a dangling link is not followed to create the file it names
+ln -s gone "$L/dangling.jsonl"
+expect_exit 1 "it is a symbolic link (to 'gone')" -- "${common[@]}" --log "$L/dangling.jsonl"
+ln -s gone "$L/dangling.ckpt"
+expect_exit 1 "it is a symbolic link (to 'gone')" -- "${common[@]}" --save "$L/dangling.ckpt"
+[ ! -e "$L/gone" ] && ok "a dangling link's target is not created" ||
+    bad "created through a dangling link: $(ls -l "$L")"
+# the checkpoint's lock file: a link there is refused, not followed
+rm -f "$L/k.ckpt" "$L/k.ckpt.lock"
+ln -s gone "$L/k.ckpt.lock"
+expect_exit 1 "cannot write '$L/k.ckpt.lock': it is a symbolic link" -- \
+    "${common[@]}" --save "$L/k.ckpt"
+[ ! -e "$L/gone" ] && [ ! -e "$L/k.ckpt" ] &&
+    ok "a lock file that is a link: nothing created" ||
+    bad "lock link: $(ls -l "$L")"
+# a link among the directories above the file is followed as usual
+ln -s "$L/sw" "$L/swlink"
+"$MLPTRAIN" "${common[@]}" --save "$L/swlink/dir.ckpt" >/dev/null 2>"$TMP/err" &&
+    [ -f "$L/sw/dir.ckpt" ] && ok "a linked directory above the output" ||
+    bad "linked directory: $(cat "$TMP/err")"
 
 # ---- a full disk: gnuplot exits 0 having written nothing or garbage -----
 cp "$W/p1q'uote.png" "$W/keep.png"
@@ -170,11 +241,17 @@ expect_exit 2 "'--log' and '--resume' name the same file" -- "${train2[@]}" \
     --resume "$W/res.ckpt" --log "$W/res.ckpt"
 expect_exit 2 "'--log' and '--save' name the same file" -- "${train2[@]}" \
     --save "$W/res.ckpt" --log "$W/res.ckpt"
-expect_exit 2 "'--log' and '--resume' name the same file" -- "${train2[@]}" \
+# an output that is a link to an input: refused as a link (see below)
+expect_exit 1 "cannot write '$W/alias.jsonl': it is a symbolic link" -- "${train2[@]}" \
     --resume "$W/res.ckpt" --log "$W/alias.jsonl"
 ln -s res.ckpt "$W/alias.png"
-expect_exit 2 "'--plot' and '--resume' name the same file" -- "${train2[@]}" \
+expect_exit 1 "cannot write '$W/alias.png': it is a symbolic link" -- "${train2[@]}" \
     --resume "$W/res.ckpt" --plot "$W/alias.png"
+# an input that is a link to an output: the same file
+ln -s new2.ckpt "$W/in-alias.csv"
+cp "$W/res.ckpt" "$W/new2.ckpt"
+expect_exit 2 "'--save' and '--train' name the same file" -- \
+    "${train2[@]:2}" --train "$W/in-alias.csv" --test "$W/in-alias.csv" --save "$W/new2.ckpt"
 expect_exit 2 "'--save' and '--data (train-images-idx3-ubyte)' name the same" -- \
     "${train2[@]}" --save "$D/train-images-idx3-ubyte.gz"
 expect_exit 2 "'--log' and '--save' name the same file" -- "${train2[@]}" \
@@ -197,12 +274,10 @@ for opt in --log --save; do
     rm -f "$f"
     "$MLPTRAIN" "${long[@]}" $opt "$f" >/dev/null 2>&1 &
     pid=$!
-    # wait until the first trainer holds its lock (its log or lock file)
-    for _ in $(seq 100); do
-        [ -e "$f" ] || [ -e "$f.lock" ] && break
-        sleep 0.05
-    done
-    sleep 0.2
+    # The first trainer holds its lock once it has written to the file
+    # (the log's run record, the checkpoint of epoch 1): both come after
+    # the lock, taken before any work.
+    wait_until test -s "$f" || bad "$opt: the first trainer wrote nothing"
     [ "$opt" = --log ] && before=$(wc -c <"$f")
     expect_exit 1 "in use by another mlptrain process" -- "${common[@]}" $opt "$f"
     if [ "$opt" = --log ]; then

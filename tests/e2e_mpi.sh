@@ -13,7 +13,7 @@ need_mpi
 # probe NP BTL: run the probe on NP ranks with the given transports.
 probe() {
     local np=$1 btl=$2 rc
-    timeout -k 5 60 "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
+    timeout -k 5 "$PATIENCE" "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
         --mca btl "$btl" -np "$np" -x OMP_NUM_THREADS=1 \
         "$DIST_PROBE" >"$TMP/out" 2>&1
     rc=$?

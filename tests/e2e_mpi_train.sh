@@ -18,7 +18,7 @@ need_mpi
 mpi() {
     local np=$1 btl=$2
     shift 2
-    timeout -k 5 60 "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
+    timeout -k 5 "$PATIENCE" "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
         --mca btl "$btl" -np "$np" -x OMP_NUM_THREADS=1 "$@" \
         >"$TMP/mpi.out" 2>"$TMP/mpi.err"
 }
@@ -158,10 +158,11 @@ mkdir "$TMP/ranks"
 mpi 2 tcp,self -x RANKDIR="$TMP/ranks" "$TMP/rank.sh" "$MLPTRAIN" \
     "${iopts[@]}" -t 1 --save "$TMP/int.ckpt" --log "$TMP/int.log" &
 mpid=$!
-for _ in $(seq 200); do
-    [ -s "$TMP/int.log" ] && [ "$(grep -c '"type":"epoch"' "$TMP/int.log")" -ge 2 ] && break
-    sleep 0.05
-done
+two_epochs() {
+    [ -s "$TMP/ranks/pid.1" ] && [ -s "$TMP/int.log" ] &&
+        [ "$(grep -c '"type":"epoch"' "$TMP/int.log")" -ge 2 ]
+}
+wait_until two_epochs || bad "SIGINT to rank 1: no 2 epochs logged: $(cat "$TMP/mpi.err")"
 kill -INT "$(cat "$TMP/ranks/pid.1")"
 wait $mpid
 if [ "$(cat "$TMP/ranks/rc.0" 2>/dev/null)" = 130 ] &&
@@ -216,6 +217,75 @@ rc=$?
 [ "$rc" -eq 0 ] && cmp -s "$TMP/f1.ckpt" "$TMP/f2.ckpt" &&
     ok "CSV features: -np 2 writes one process's checkpoint, byte for byte" ||
     bad "CSV features under 2 ranks: exit $rc, $(cmp "$TMP/f1.ckpt" "$TMP/f2.ckpt" 2>&1) $(tail -3 "$TMP/mpi.err")"
+
+# ---- issue 20: the ranks agree before the first step -------------------------
+# Two programs in one job (MPMD): rank 0 runs A, rank 1 runs B.  Each case
+# ends at once with exit CODE and a message of rank 0 naming the rank and
+# what differs; before, another --limit-train or --epochs hung in a
+# collective forever, and another --lr or --seed ended "ok" with a model
+# of neither run.  Every job runs under `timeout`: 124 or 137 is a hang.
+mpmd() { # CODE PATTERN NAME -- A... -- B...
+    local want=$1 pat=$2 name=$3 a=() b=()
+    shift 4
+    while [ "$1" != -- ]; do a+=("$1"); shift; done
+    shift
+    b=("$@")
+    rm -f "$TMP/mpmd.ckpt"
+    timeout -k 5 60 "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
+        --mca btl self,vader -x OMP_NUM_THREADS=1 \
+        -np 1 "$MLPTRAIN" "${a[@]}" : -np 1 "$MLPTRAIN" "${b[@]}" \
+        >"$TMP/mpi.out" 2>"$TMP/mpi.err"
+    local rc=$?
+    if [ "$rc" -eq "$want" ] && grep -q -- "$pat" "$TMP/mpi.err" &&
+       [ ! -e "$TMP/mpmd.ckpt" ]; then
+        ok "$name: exit $rc, '$pat'"
+    else
+        bad "$name: exit $rc (want $want, 124/137: a hang), $(head -3 "$TMP/mpi.err")"
+    fi
+}
+ag=(--data "$D" --hidden 16 -e 2 -t 1 -b 40 --save "$TMP/mpmd.ckpt")
+mpmd 2 "rank 1 disagrees with rank 0: option '--limit-train' is 500 on rank 1 and all on rank 0" \
+    "another --limit-train (hung)" -- "${ag[@]}" -- "${ag[@]}" --limit-train 500
+mpmd 2 "rank 1 disagrees with rank 0: option '--epochs' is 3 on rank 1 and 2 on rank 0" \
+    "another --epochs (hung)" -- "${ag[@]}" -- "${ag[@]}" -e 3
+mpmd 2 "rank 1 disagrees with rank 0: option '--lr' is 0.2 on rank 1 and 0.1 on rank 0" \
+    "another --lr (a silent mix)" -- "${ag[@]}" -- "${ag[@]}" --lr 0.2
+mpmd 2 "option '--seed' is 2 on rank 1 and 1 on rank 0" \
+    "another --seed (a silent mix)" -- "${ag[@]}" -- "${ag[@]}" --seed 2
+mpmd 2 "option '--optimizer' is adam on rank 1 and sgd on rank 0" \
+    "another --optimizer" -- "${ag[@]}" -- "${ag[@]}" --optimizer adam
+mpmd 2 "option '--dropout' is 0.5 on rank 1 and 0 on rank 0" \
+    "another --dropout" -- "${ag[@]}" -- "${ag[@]}" --dropout 0.5
+mpmd 2 "option '--limit-test' is 100 on rank 1 and all on rank 0" \
+    "another --limit-test" -- "${ag[@]}" -- "${ag[@]}" --limit-test 100
+# The same shapes and sizes, one pixel other: the data's checksums differ.
+O="$TMP/other" P="$TMP/pixel"
+mkdir "$O" "$P"
+for f in "$D"/*.gz; do
+    b=$(basename "$f" .gz)
+    gzip -dc "$f" >"$O/$b"
+    cp "$O/$b" "$P/$b"
+done
+printf '\377' | dd of="$P/train-images-idx3-ubyte" bs=1 seek=1000 \
+    conv=notrunc status=none
+mpmd 1 "rank 1 disagrees with rank 0: data file 0 is [0-9]* bytes, crc32" \
+    "other data of the same shape" -- "${ag[@]}" --data "$O" -- \
+    "${ag[@]}" --data "$P"
+# A rank that fails before the agreement (bad usage on rank 1 alone; a
+# checkpoint rank 0 cannot read) takes part with its failure.
+mpmd 2 "rank 1: option '--beta1' needs --optimizer adam or adamw" \
+    "bad usage on rank 1 alone" -- "${ag[@]}" -- "${ag[@]}" --beta1 0.5
+mpmd 1 "cannot open '$TMP/none.ckpt'" "no checkpoint on rank 0 alone" -- \
+    --data "$D" -e 3 -t 1 --resume "$TMP/none.ckpt" -- "${ag[@]}" -e 3
+mpmd 2 "rank 1 ends without training" "--help on rank 1 alone" -- \
+    "${ag[@]}" -- --help
+# The same options on both: one model, as before.
+timeout -k 5 60 "$MPIRUN" "${mpi_root[@]}" --oversubscribe --bind-to none \
+    --mca btl self,vader -x OMP_NUM_THREADS=1 -np 1 "$MLPTRAIN" "${ag[@]}" : \
+    -np 1 "$MLPTRAIN" "${ag[@]}" -j 0 >"$TMP/mpi.out" 2>"$TMP/mpi.err" &&
+    [ -s "$TMP/mpmd.ckpt" ] &&
+    ok "two programs with the same options (and another -j) train" ||
+    bad "agreeing ranks: $(head -3 "$TMP/mpi.err")"
 
 # Other commands refuse several ranks.
 mpi 2 self,vader "$MLPTRAIN" eval --help

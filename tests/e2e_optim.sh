@@ -81,16 +81,18 @@ fi
 
 # Resume continues the schedule exactly: the rate is a function of the
 # global step.  A step schedule with warm-up does not depend on --epochs
-# (cosine's does: a 1-epoch run is another schedule).  Nesterov and the
-# schedule are given again until the checkpoint keeps them.
-sched=(--momentum 0.9 --nesterov --schedule step --lr-step 1 --lr-gamma 0.5
+# (cosine's does: a 1-epoch run is another schedule), as long as its first
+# cut falls within the first run (--lr-step below --epochs: issue 20).
+# Nesterov and the schedule are given again until the checkpoint keeps
+# them.
+sched=(--momentum 0.9 --nesterov --schedule step --lr-step 0.5 --lr-gamma 0.5
        --warmup 0.5)
 "$MLPTRAIN" "${common[@]}" "${sched[@]}" --epochs 3 >"$TMP/r3" 2>"$TMP/err" ||
     bad "3 epochs: $(cat "$TMP/err")"
 "$MLPTRAIN" "${common[@]}" "${sched[@]}" --epochs 1 --save "$TMP/r.ckpt" \
     >/dev/null 2>"$TMP/err" || bad "1 epoch --save: $(cat "$TMP/err")"
 "$MLPTRAIN" --data "$D" --threads 2 --epochs 3 --resume "$TMP/r.ckpt" \
-    --nesterov --schedule step --lr-step 1 --lr-gamma 0.5 --warmup 0.5 \
+    --nesterov --schedule step --lr-step 0.5 --lr-gamma 0.5 --warmup 0.5 \
     >"$TMP/r13" \
     2>"$TMP/err" || bad "--resume: $(cat "$TMP/err")"
 want=$(figures "$TMP/r3" | tail -2)

@@ -9,8 +9,8 @@ D="$TMP/data"
 mkdir "$D"
 "$MKDATA" "$D" 1200 300 12 12 7 gz || { bad "mkdata"; finish; exit 1; }
 common=(--data "$D" --epochs 3 --batch 50 --hidden 24 --threads 2 --init-std 0.1)
-have_gnuplot=0
-command -v gnuplot >/dev/null && have_gnuplot=1
+need_tool gnuplot gnuplot-nox
+need_tool script bsdutils
 
 is_png() { [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; }
 
@@ -39,30 +39,28 @@ row_is 7.9 "7.9 1 0.999629 0.000370 1 0.000001"
     ok "x from -8.0 to 7.9" || bad "x range"
 expect_exit 2 "unknown option '--pgn'" -- activations --pgn x.png
 
-if [ "$have_gnuplot" = 1 ]; then
-    "$MLPTRAIN" activations --png "$TMP/act.png" >/dev/null 2>"$TMP/err" &&
-        is_png "$TMP/act.png" && ok "activations --png" ||
-        bad "activations --png: $(cat "$TMP/err")"
+"$MLPTRAIN" activations --png "$TMP/act.png" >/dev/null 2>"$TMP/err" &&
+    is_png "$TMP/act.png" && ok "activations --png" ||
+    bad "activations --png: $(cat "$TMP/err")"
 
-    # --plot redraws the curves every epoch; the run's output is unchanged.
-    "$MLPTRAIN" "${common[@]}" --plot "$TMP/run.png" --log "$TMP/run.jsonl" \
-        >"$TMP/out" 2>"$TMP/err" && is_png "$TMP/run.png" &&
-        ok "--plot FILE.png" || bad "--plot: $(cat "$TMP/err")"
-    [ "$(grep -c '^epoch' "$TMP/out")" -eq 3 ] && ok "--plot: epoch lines" ||
-        bad "--plot output: $(cat "$TMP/out")"
-    ls "$TMP" | grep -q '\.tmp\.' && bad "a temporary PNG is left" ||
-        ok "no temporary PNG left"
+# --plot redraws the curves every epoch; the run's output is unchanged.
+"$MLPTRAIN" "${common[@]}" --plot "$TMP/run.png" --log "$TMP/run.jsonl" \
+    >"$TMP/out" 2>"$TMP/err" && is_png "$TMP/run.png" &&
+    ok "--plot FILE.png" || bad "--plot: $(cat "$TMP/err")"
+[ "$(grep -c '^epoch' "$TMP/out")" -eq 3 ] && ok "--plot: epoch lines" ||
+    bad "--plot output: $(cat "$TMP/out")"
+ls "$TMP" | grep -q '\.tmp\.' && bad "a temporary PNG is left" ||
+    ok "no temporary PNG left"
 
-    "$MLPTRAIN" plot "$TMP/run.jsonl" --png "$TMP/curves.png" >"$TMP/out" \
-        2>"$TMP/err" && is_png "$TMP/curves.png" &&
-        grep -q "wrote $TMP/curves.png (1 run)" "$TMP/out" &&
-        ok "plot of one log" || bad "plot: $(cat "$TMP/err")"
-    "$MLPTRAIN" "${common[@]}" --act tanh -q --log "$TMP/tanh.jsonl" >/dev/null
-    "$MLPTRAIN" plot "$TMP/run.jsonl" "$TMP/tanh.jsonl" --png "$TMP/two.png" \
-        --title 'relu and tanh' >"$TMP/out" 2>"$TMP/err" &&
-        is_png "$TMP/two.png" && grep -q '(2 runs)' "$TMP/out" &&
-        ok "plot of two logs overlaid" || bad "plot of two: $(cat "$TMP/err")"
-fi
+"$MLPTRAIN" plot "$TMP/run.jsonl" --png "$TMP/curves.png" >"$TMP/out" \
+    2>"$TMP/err" && is_png "$TMP/curves.png" &&
+    grep -q "wrote $TMP/curves.png (1 run)" "$TMP/out" &&
+    ok "plot of one log" || bad "plot: $(cat "$TMP/err")"
+"$MLPTRAIN" "${common[@]}" --act tanh -q --log "$TMP/tanh.jsonl" >/dev/null
+"$MLPTRAIN" plot "$TMP/run.jsonl" "$TMP/tanh.jsonl" --png "$TMP/two.png" \
+    --title 'relu and tanh' >"$TMP/out" 2>"$TMP/err" &&
+    is_png "$TMP/two.png" && grep -q '(2 runs)' "$TMP/out" &&
+    ok "plot of two logs overlaid" || bad "plot of two: $(cat "$TMP/err")"
 expect_exit 2 "option '--png' is required" -- plot "$TMP/run.jsonl"
 printf 'a,b\n1,2\n' >"$TMP/not.jsonl"
 expect_exit 1 "'$TMP/not.jsonl': no epoch records" -- plot "$TMP/not.jsonl" --png "$TMP/x.png"
@@ -86,8 +84,11 @@ grep -q '^\[epoch 1/3\] batch [0-9]*/24 ([0-9]*%)  [0-9]* samples/s  ETA ' "$TMP
 ! grep -q '\[epoch' "$TMP/out" && ok "stdout without progress" || bad "stdout: $(cat "$TMP/out")"
 MLPTRAIN_PROGRESS=0 "$MLPTRAIN" "${common[@]}" -q >"$TMP/out" 2>"$TMP/err"
 [ ! -s "$TMP/err" ] && ok "-q: no progress" || bad "-q progress: $(cat "$TMP/err")"
-# On a terminal: one line redrawn with \r, erased before each epoch line.
-if script -qec true /dev/null >/dev/null 2>&1; then
+# On a terminal (script(1) runs it on a pseudo-terminal): one line redrawn
+# with \r, erased before each epoch line.
+if ! script -qec true /dev/null >/dev/null 2>&1; then
+    bad "script cannot open a pseudo-terminal (is /dev/pts mounted?): progress on a terminal not checked"
+else
     MLPTRAIN_PROGRESS=0 script -qec "'$MLPTRAIN' ${common[*]}" /dev/null \
         >"$TMP/tty" 2>&1 </dev/null
     grep -q $'\r\e\[K\[epoch 1/3\] batch' "$TMP/tty" && ok "terminal: redrawn in place" ||

@@ -2,17 +2,14 @@
 # scripts/reference_torch.py, the PyTorch baseline of `make bench`: its
 # learning-rate schedule (lr_at) at chosen steps against values worked out
 # by hand, its defaults (the reference recipe) and usage errors, all without
-# torch; with Debian's python3-torch, LambdaLR applies lr_at at every batch
-# and a tiny run with every option prints the records bench/run.sh reads.
+# torch; then, with Debian's python3-torch, LambdaLR applies lr_at at every
+# batch and a tiny run with every option prints the records bench/run.sh
+# reads.
 . "${srcdir:-.}/tests/lib.sh"
 
 REF="${srcdir:-.}/scripts/reference_torch.py"
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
-PY=$(command -v python3 || true)
-if [ -z "$PY" ]; then
-    echo "SKIP: no python3"
-    exit 77
-fi
+need_py torch python3-torch
 
 # Load the script as a module: its pure parts need neither numpy nor torch.
 load='import importlib.util, sys
@@ -85,14 +82,7 @@ for args in "--nesterov:--momentum" "--schedule step:--lr-step" \
         bad "reference_torch.py ${args%%:*}: exit $rc, $(cat "$TMP/err")"
 done
 
-TPY=/usr/bin/python3
-if ! "$TPY" -c 'import torch' 2>/dev/null; then
-    echo "(no python3-torch: LambdaLR and the tiny runs not checked)"
-    finish
-    exit
-fi
-
-"$TPY" -c "$load"'
+"$PY" -c "$load"'
 import torch
 for kind, kw in [("cosine", dict(warmup=0.5, lr_min=0.001)),
                  ("onecycle", {}), ("step", dict(lr_step=1, lr_gamma=0.5))]:
@@ -110,7 +100,7 @@ for kind, kw in [("cosine", dict(warmup=0.5, lr_min=0.001)),
 D="$TMP/data"
 mkdir "$D"
 "$MKDATA" "$D" 300 100 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
-if "$TPY" "$REF" --data "$D" -e 2 -b 50 -j 0 --threads 1 --optimizer adamw \
+if "$PY" "$REF" --data "$D" -e 2 -b 50 -j 0 --threads 1 --optimizer adamw \
     --lr 0.01 --schedule onecycle --lr-min 0.0001 --dropout 0.2 \
     --input-dropout 0.1 --label-smoothing 0.1 --init he --hidden 32,16 \
     --val 50 --augment shift=1,flip >"$TMP/out" 2>"$TMP/err"; then

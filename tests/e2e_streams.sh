@@ -12,13 +12,13 @@ D="$TMP/data"
 mkdir "$D"
 "$MKDATA" "$D" 300 60 8 8 3 plain >/dev/null || { bad "mkdata"; finish; exit 1; }
 common=(--data "$D" --batch 50 --hidden 8 --threads 1 -j 1 --epochs 2)
-has_gnuplot=0
-command -v gnuplot >/dev/null && has_gnuplot=1
+need_tool "$PY" python3
+need_tool gnuplot gnuplot-nox
 
 # valid_json FILE...: every line of each file is a JSON object, without
 # NaN/Infinity (json's parse_constant raises), in strict UTF-8.
 valid_json() {
-    python3 - "$@" <<'EOF'
+    "$PY" - "$@" <<'EOF'
 import json, sys
 def no_constant(c):
     raise ValueError("non-finite number " + c)
@@ -51,8 +51,8 @@ fi
 "$MLPTRAIN" "${common[@]}" --log "$TMP/ok.jsonl" >/dev/null 2>&1 ||
     bad "a run for the commands below"
 full_cases=("--help" "-V" "train --help" "activations" "activations --help"
-            "plot --help" "sweep --help" "eval --help" "predict --help")
-[ "$has_gnuplot" -eq 1 ] && full_cases+=("plot $TMP/ok.jsonl -o $TMP/ok.png")
+            "plot --help" "sweep --help" "eval --help" "predict --help"
+            "plot $TMP/ok.jsonl -o $TMP/ok.png")
 for c in "${full_cases[@]}"; do
     # shellcheck disable=SC2086
     "$MLPTRAIN" $c >/dev/full 2>"$TMP/err"
@@ -72,7 +72,7 @@ code=$?
 
 # ---- point 6: a reader that goes away ends the human output, not the run ----
 # A pipe whose reader is gone before the first line (deterministic EPIPE).
-python3 - "$MLPTRAIN" "${common[@]}" --save "$TMP/pipe.ckpt" \
+"$PY" - "$MLPTRAIN" "${common[@]}" --save "$TMP/pipe.ckpt" \
     --log "$TMP/pipe.jsonl" 2>"$TMP/err" <<'EOF'
 import os, subprocess, sys
 r, w = os.pipe()

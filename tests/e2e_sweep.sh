@@ -5,6 +5,7 @@
 # keeps what finished and continues the interrupted run from its checkpoint
 # with the figures of an uninterrupted run, and bad grids.
 . "${srcdir:-.}/tests/lib.sh"
+need_tool gnuplot gnuplot-nox
 
 D="$TMP/data"
 mkdir "$D"
@@ -46,10 +47,8 @@ awk '/^ *[0-9]+  / { a = $(NF - 5); if (NR > 2 && a > prev + 1e-9) bad = 1; prev
 best=$(sed -n 's/^   1  \([^ ]*\)  *\([^ ]*\) .*/lr=\1 hidden=\2/p' "$TMP/out")
 grep -q "^best: $best (run-" "$TMP/out" && ok "best run named ($best)" ||
     bad "best line: $(tail -1 "$TMP/out")"
-if command -v gnuplot >/dev/null; then
-    is_png "$S/curves.png" && is_png "$S/accuracy.png" &&
-        ok "curves.png and accuracy.png" || bad "charts: $(ls "$S")"
-fi
+is_png "$S/curves.png" && is_png "$S/accuracy.png" &&
+    ok "curves.png and accuracy.png" || bad "charts: $(ls "$S")"
 
 # The same sweep again: everything finished, nothing runs.
 touch -d '2000-01-01' "$S"/run-*.jsonl
@@ -104,11 +103,12 @@ train=(-- --data "$B" --batch 100 --init-std 0.1 -j 1)
 args=(sweep --grid 'epochs=1,60,2' -t 1 --dir "$S2" --no-plots "${train[@]}")
 "$MLPTRAIN" "${args[@]}" >"$TMP/out5" 2>"$TMP/err5" &
 pid=$!
-for _ in $(seq 200); do # until the second run saved its first epoch
+# second_saved: the first run finished and the second saved its first epoch.
+second_saved() {
     [ "$(tail -n +2 "$S2/results.csv" 2>/dev/null | wc -l)" -ge 1 ] &&
-        [ "$(ls "$S2"/run-*.ckpt 2>/dev/null | wc -l)" -ge 2 ] && break
-    sleep 0.05
-done
+        [ "$(ls "$S2"/run-*.ckpt 2>/dev/null | wc -l)" -ge 2 ]
+}
+wait_until second_saved || bad "Ctrl-C: the second run never saved: $(cat "$TMP/err5")"
 sleep 0.2
 kill -INT "$pid"
 wait "$pid"
@@ -172,7 +172,7 @@ rc=$?
 # Bad grids and options: exit 2, named, before anything runs.
 expect_exit 2 "unknown key 'width'" -- sweep --grid 'width=3' --dir "$TMP/x"
 expect_exit 2 "option '--lr': 'abc' is not a number" -- sweep --grid 'lr=abc' --dir "$TMP/x"
-expect_exit 2 "option '--grid' is required" -- sweep --dir "$TMP/x"
+expect_exit 2 "option '--grid' or '--space' is required" -- sweep --dir "$TMP/x"
 expect_exit 2 "sets '--log'" -- sweep --grid 'lr=1' --dir "$TMP/x" -- --log l.jsonl
 expect_exit 2 "training options go after --" -- sweep --grid 'lr=1' --epochs 3
 expect_exit 2 "share one checkpoint" -- sweep --grid 'lr=1' --dir "$TMP/x" -- --save c.ckpt

@@ -6,6 +6,8 @@
 # --resume FILE saves to FILE, needs --epochs, and takes a new --lr as a
 # logged override while other conflicts still exit 2.
 . "${srcdir:-.}/tests/lib.sh"
+need_tool "$PY" python3
+need_tool gnuplot gnuplot-nox
 
 # ---- help, version -----------------------------------------------------
 for c in train sweep plot activations eval predict; do
@@ -39,7 +41,7 @@ expect_exit 2 "help: unknown command 'fly'" -- help fly
 expect_exit 2 "option '--s' is ambiguous: it could be --schedule, --seed, --slots, --save, --save-best" -- --s 3
 expect_exit 2 "option '--c' is ambiguous: it could be --class-names, --count" -- \
     predict --c 3 --model x
-expect_exit 2 "option '--s' is ambiguous: it could be --samples, --seed" -- \
+expect_exit 2 "option '--s' is ambiguous: it could be --space, --samples, --seed, --search, --shard" -- \
     sweep --s 2 --grid lr=0.1 --dir "$TMP/sweep"
 expect_exit 2 "unknown option '--bogus'" -- eval --bogus
 expect_exit 2 "option '--help' takes no value" -- plot --help=yes
@@ -83,31 +85,29 @@ grep -q "^override --lr 0.01 (the checkpoint's: 0.05)" "$TMP/ft" &&
     ok "the override is said" || bad "override line: $(head -8 "$TMP/ft")"
 grep '"type":"run"' "$TMP/ft.jsonl" | grep -q '"overrides":{"lr":{"checkpoint":0.05,"used":0.01}}' &&
     ok "the override is logged" || bad "run record: $(head -1 "$TMP/ft.jsonl")"
-jq -e '.options.lr < 0.02' <(head -1 "$TMP/ft.jsonl") >/dev/null &&
+json_ok <(head -1 "$TMP/ft.jsonl") 'd["options"]["lr"] < 0.02' &&
     ok "the run record's lr is the one used" || bad "run record lr"
 "$MLPTRAIN" eval --model "$C" --data "$D" | grep -q ', 3 epochs' &&
     ok "--save OTHER leaves the resumed file" || bad "--save OTHER"
 
 # ---- one vocabulary ----------------------------------------------------
 "$MLPTRAIN" predict --model "$C" --data "$D" -n 3 --json >"$TMP/p.json" \
-    2>"$TMP/err" && jq -e '.predictions | length == 3' "$TMP/p.json" >/dev/null &&
+    2>"$TMP/err" && json_ok "$TMP/p.json" 'len(d["predictions"]) == 3' &&
     ok "predict -n 3 --json" || bad "predict --json: $(cat "$TMP/err") $(cat "$TMP/p.json")"
 "$MLPTRAIN" predict --model "$C" --data "$D" --limit-test 2 >"$TMP/p" 2>"$TMP/err" &&
     grep -q 'showing  the first 2' "$TMP/p" && ok "predict --limit-test" ||
     bad "predict --limit-test: $(cat "$TMP/err")"
 "$MLPTRAIN" eval --model "$C" --data "$D" -n 40 --json >"$TMP/e.json" \
-    2>"$TMP/err" && jq -e '.samples == 40' "$TMP/e.json" >/dev/null &&
+    2>"$TMP/err" && json_ok "$TMP/e.json" 'd["samples"] == 40' &&
     ok "eval -n 40" || bad "eval -n: $(cat "$TMP/err")"
-if command -v gnuplot >/dev/null; then
-    "$MLPTRAIN" predict --model "$C" --data "$D" -n 2 -o "$TMP/p.png" \
-        >/dev/null 2>"$TMP/err" && [ -s "$TMP/p.png" ] && ok "predict -o" ||
-        bad "predict -o: $(cat "$TMP/err")"
-    "$MLPTRAIN" "${common[@]}" --epochs 1 -q -o "$TMP/t.png" >/dev/null \
-        2>"$TMP/err" && [ -s "$TMP/t.png" ] && ok "train -o" ||
-        bad "train -o: $(cat "$TMP/err")"
-    "$MLPTRAIN" "${common[@]}" --epochs 1 -q --plot "$TMP/t2.png" >/dev/null \
-        2>"$TMP/err" && [ -s "$TMP/t2.png" ] && ok "train --plot (alias)" ||
-        bad "train --plot: $(cat "$TMP/err")"
-fi
+"$MLPTRAIN" predict --model "$C" --data "$D" -n 2 -o "$TMP/p.png" \
+    >/dev/null 2>"$TMP/err" && [ -s "$TMP/p.png" ] && ok "predict -o" ||
+    bad "predict -o: $(cat "$TMP/err")"
+"$MLPTRAIN" "${common[@]}" --epochs 1 -q -o "$TMP/t.png" >/dev/null \
+    2>"$TMP/err" && [ -s "$TMP/t.png" ] && ok "train -o" ||
+    bad "train -o: $(cat "$TMP/err")"
+"$MLPTRAIN" "${common[@]}" --epochs 1 -q --plot "$TMP/t2.png" >/dev/null \
+    2>"$TMP/err" && [ -s "$TMP/t2.png" ] && ok "train --plot (alias)" ||
+    bad "train --plot: $(cat "$TMP/err")"
 
 finish

@@ -21,8 +21,9 @@ try:
     import onnx
     from onnx import numpy_helper
 except ImportError as e:  # pragma: no cover
-    print(f"SKIP: {e} (install python3-onnx and python3-numpy)")
-    sys.exit(77)
+    print(f"FAIL: {e}: ./bootstrap installs it (Debian packages "
+          "python3-onnx python3-numpy)")
+    sys.exit(1)
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from export_check import check, failures, read_predict_csv, run_npz, run_onnx  # noqa: E402
@@ -85,11 +86,14 @@ def main():
     out = run_onnx(model, x)
     logits = out["logits"]
     pred = logits.argmax(1)
-    pcls, plog = read_predict_csv(a.predict_csv, 3)
+    pcls, pprob, plog = read_predict_csv(a.predict_csv, 3)
     check(np.array_equal(pcls, pred),
           "ONNX class = mlptrain predict's class for every row")
     d = np.abs(plog - logits).max()
     check(d < 1e-4, f"logits within 1e-4 of mlptrain predict's (max {d:.2e})")
+    d = np.abs(pprob - out["probabilities"]).max()
+    check(d < 1e-4, f"probabilities within 1e-4 of the ONNX Softmax "
+                    f"(max {d:.2e})")
     z = np.load(a.npz, allow_pickle=False)
     check(z["class_names"].tolist() == NAMES, "npz class_names")
     check(np.abs(run_npz(z, x) - logits).max() < 1e-9, "npz logits = ONNX")

@@ -2,6 +2,7 @@
  * testutil: see testutil.h.
  */
 #define _GNU_SOURCE
+#include <check.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,13 @@ char *tu_path(const char *dir, const char *name)
     if (asprintf(&p, "%s/%s", dir, name) < 0)
         abort();
     return p;
+}
+
+void tu_need_file(const char *path, const char *package)
+{
+    ck_assert_msg(access(path, R_OK) == 0,
+                  "%s not found: ./bootstrap installs it (Debian package %s)",
+                  path, package);
 }
 
 int tu_write_bytes(const char *path, const void *buf, size_t len)

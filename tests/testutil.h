@@ -19,6 +19,12 @@ void tu_rmtree(char *dir);
 char *tu_path(const char *dir, const char *name);
 
 /*
+ * The suites use only what ./bootstrap installs: fail the test, naming the
+ * Debian package, unless path is a readable file (never a skip).
+ */
+void tu_need_file(const char *path, const char *package);
+
+/*
  * Write an IDX file of unsigned bytes: dims[0..ndims-1], then the data
  * (product of dims bytes).  gzip: 1 to compress.  Returns 0 or -1.
  */

@@ -107,8 +107,8 @@ typedef struct {
      *     0 and 1).
      * class_names: nnames = 0 (classes are numbers: class k is "k"), or
      * nnames = out names, class k's at class_names[k]: NUL-terminated,
-     * 1 to MLP_CHECKPOINT_NAME_BYTES - 1 printable bytes (no control
-     * characters), in class order (which is byte-wise sorted for names
+     * 1 to MLP_CHECKPOINT_NAME_BYTES - 1 bytes of UTF-8 text without
+     * control characters (text.h's class-name rule), in class order (which is byte-wise sorted for names
      * from CSV labels).
      * File layout, after the options text and before the payload: u32
      * input_kind, u32 nnames, then (kind 1) in f32 shift, in f32 scale,

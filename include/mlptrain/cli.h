@@ -25,7 +25,9 @@ typedef enum {
 
 /* Parse argv into *cmd and *cfg (which starts from mlp_config_defaults):
  * every option of the table in options.h, its given bit set, then
- * mlp_config_validate.  --resume needs --epochs. */
+ * mlp_config_validate (the ranges and the rules between options; with
+ * --resume, those that read the checkpoint's options wait for the
+ * trainer).  --resume needs --epochs. */
 int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg);
 
 /*
@@ -48,9 +50,12 @@ int mlp_cli_parse_float(const char *opt, const char *arg, float *out);
 
 /*
  * Parse and check one option's value `arg` into its field of cfg (a flag
- * takes NULL for 1, or 0/1/on/off, as in a sweep grid) with the rules above and the table's range: MLP_EUSAGE
- * naming the option ("option '--lr': '0' must be > 0").  Does not set the
- * given bit.
+ * takes NULL for 1, or 0/1/on/off, as in a sweep grid) with the rules
+ * above and the table's range: MLP_EUSAGE naming the option ("option
+ * '--lr': '0' must be > 0"; a FILE or DIR of 1..MLP_PATH_MAX - 1 bytes, a
+ * STRING of 0..MLP_PATH_MAX - 1).  Does not set the given bit, and checks
+ * no rule between options (mlp_config_check_rules does, once all are
+ * set).
  */
 int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
                        const char *arg);

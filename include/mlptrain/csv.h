@@ -15,10 +15,18 @@
  * spans lines; "column C" counts from 0, as --label does, followed by the
  * header's name when there is one.  Errors (MLP_EFORMAT): ragged records,
  * empty or non-numeric cells, NaN or infinite values (or beyond float
- * range), a label cell empty or longer than MLP_CSV_MAX_LABEL - 1 bytes,
- * an empty file, a --label that names no column, a field longer than
- * MLP_CSV_MAX_FIELD (a file with no record ends is not read without
- * bound), more than MLP_CSV_MAX_COLS columns, a malformed quote.
+ * range), a NUL byte in a cell, a label cell that is not a usable class
+ * name (text.h: empty, longer than MLP_CSV_MAX_LABEL - 1 bytes, not UTF-8,
+ * a control character such as a tab, a quoted line break or DEL), an
+ * empty file, a --label that names no column, a field longer than
+ * MLP_CSV_MAX_FIELD, a record (line) longer than MLP_CSV_MAX_RECORD bytes
+ * or than its columns' field limits allow (ncols * (MLP_CSV_MAX_FIELD +
+ * 1), the stricter), more than MLP_CSV_MAX_COLS columns, a malformed
+ * quote.  These bounds are checked while a record streams in, before its
+ * bytes are kept: a file with no record ends, or one enormous line, is
+ * never held whole, so a reader's memory stays bounded whatever the file.
+ * A UTF-8 byte-order mark at the start (also of a gzip stream's bytes) is
+ * skipped.
  *
  * Thread-safe (no shared state); one reader per thread.
  */
@@ -33,6 +41,7 @@
 #define MLP_CSV_MAX_LABEL 64          /* bytes of a label, with the NUL */
 #define MLP_CSV_MAX_FIELD (1 << 20)
 #define MLP_CSV_MAX_COLS 1000000
+#define MLP_CSV_MAX_RECORD ((size_t)64 << 20) /* bytes of one record */
 
 typedef enum {
     MLP_HEADER_AUTO = 0, MLP_HEADER_YES = 1, MLP_HEADER_NO = 2

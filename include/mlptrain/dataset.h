@@ -59,7 +59,8 @@ typedef struct {
                                     n = 0: none */
     size_t rows, cols;           /* image shape; dim = rows * cols */
     size_t nclasses;             /* largest training label + 1 */
-    size_t train_total, test_total; /* samples in the files, before limits */
+    size_t train_total, test_total; /* samples in the files, before limits
+                                    (a CSV read to a limit: the rows read) */
     mlp_file_info_t files[MLP_NFILES];
     mlp_idx_t idx[MLP_NFILES];   /* owned buffers */
     uint8_t *val_buf;            /* owned: val images (n, dim), then labels */
@@ -88,9 +89,15 @@ typedef struct {
  * all non-negative integers are numbers too; any other text labels are
  * class names, numbered in byte-wise (strcmp) order of the distinct names
  * in the training file, and a test label must be one of them.  At most
- * MLP_DATASET_MAX_CLASSES classes.  The whole of every file is read and
- * checked (labels decide the class count whatever the limits); only the
- * first limit_* rows are kept.
+ * MLP_DATASET_MAX_CLASSES classes.  With a limit, a file is read only as
+ * far as its first limit_* rows: the rest of its features is never read
+ * or inflated (so never checked), as --data's images are not.  Labels
+ * kept apart from the features (IDX and .npy labels files, an .npz's
+ * y.npy) are still read and checked to the end, so that they decide the
+ * class count whatever the limits, as --data's do; a CSV's labels are in
+ * its rows, so its classes (and its train_total / test_total) are those
+ * of the rows read.  What the rows kept need is checked against the
+ * memory available (memprobe.h) before it is allocated.
  *
  * With train NULL (eval, predict of a saved model) only the test split is
  * loaded: the class count is `nclasses` and text labels map onto `names`

@@ -108,11 +108,65 @@ int mlp_dist_any(int flag, int *any);
 int mlp_dist_bcast(void *buf, size_t bytes, int root);
 
 /*
+ * The ranks' agreement before training: the first collective of a train
+ * job, taken exactly once by every rank whatever happened before, so that
+ * no rank can wait in a sum the others never reach (another --epochs or
+ * --limit-train would change the count of collectives; another --lr or
+ * --seed would silently mix two runs).
+ *
+ * `status` is this rank's state: 0, ready to train, with `record` (len
+ * bytes of lines "KEY=VALUE\n": everything that must be the same on every
+ * rank); a negative MLP_E* code, this rank failed (its message set); or
+ * MLP_DIST_NOT_TRAINING, it ends without training (--help).  Rank 0's
+ * record is broadcast, every ready rank compares its own with it line by
+ * line, and every rank's verdict (status and message) is gathered, so
+ * every rank returns the same:
+ *   - 0 when every rank is ready with rank 0's record;
+ *   - the failure of the lowest failing rank, with its message (prefixed
+ *     "rank R: " on the other ranks);
+ *   - for a record that differs, MLP_EUSAGE when the first differing
+ *     line's KEY starts with "option " (the ranks were given other
+ *     options), else MLP_EINVAL (other data, checkpoint or build):
+ *     "rank 1 disagrees with rank 0: option '--lr' is 0.2 on rank 1 and
+ *     0.1 on rank 0";
+ *   - MLP_DIST_NOT_TRAINING when no rank trains; MLP_EUSAGE when some do
+ *     and some do not.
+ * In the 1-rank case: status, at once.  A failed MPI call: MLP_EIO, and
+ * the ranks no longer agree (the caller aborts the job).
+ */
+#define MLP_DIST_NOT_TRAINING 1
+int mlp_dist_agree(int status, const char *record, size_t len);
+
+/*
+ * 1 once this process took the agreement; *agreed (may be NULL) gets what
+ * it returned.  A failure that equals it is every rank's: each ends with
+ * it, and none needs to stop the others (main.c).
+ */
+int mlp_dist_agreed(int *agreed);
+
+/*
  * Stop every rank of the job with exit status code (MPI_Abort): does not
  * return when MPI runs.  In the 1-rank case a no-op that returns 0: the
  * caller then exits as it would anyway.
  */
 int mlp_dist_abort(int code);
+
+/*
+ * Messages between two ranks, for a scheduler (a sweep's rank 0 handing
+ * runs to the others): not collective, any rank to any other, in order
+ * between a pair.  mlp_dist_send sends bytes (at most
+ * MLP_DIST_MSG_MAX) to rank `to`; mlp_dist_poll takes the first message
+ * waiting from any rank without blocking: *got 1 with its bytes, length
+ * and sender, or *got 0 when none waits.  Their own tag on the module's
+ * communicator: they never meet the sums.  In the 1-rank case there is
+ * no other rank: send is MLP_EINVAL, poll finds nothing.
+ */
+#define MLP_DIST_MSG_MAX 4096
+int mlp_dist_send(int to, const void *buf, size_t bytes);
+int mlp_dist_poll(void *buf, size_t cap, size_t *bytes, int *from, int *got);
+
+/* Ranks of the job on this machine (this one included): 1 without MPI. */
+int mlp_dist_local_size(void);
 
 /*
  * The chain's chunk in floats for a vector of n floats over nranks ranks:

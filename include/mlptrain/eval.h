@@ -59,10 +59,22 @@ typedef struct {
 } mlp_eval_result_t;
 
 /*
+ * The rule for logits that overflow (finite inputs beyond what a model's
+ * weights can take, or a model with huge finite weights): a row whose
+ * logits are not all finite has no prediction, probability or loss, and
+ * is an error naming the row (MLP_ERANGE), in eval, in predict (of --data
+ * and of --input) and in every figure derived from them; finite logits,
+ * however large, give finite probabilities and loss (computed stably, by
+ * the largest logit).  1 when the c logits are all finite.
+ */
+int mlp_eval_logits_finite(const float *logits, size_t c);
+
+/*
  * Evaluate the net on every sample of the split, in order.  On success *res
  * owns a new confusion matrix and per-class figures (mlp_eval_result_free);
  * on failure it is zeroed.  MLP_EINVAL when split->dim is not the net's input width, a label
- * is not below the class count, or batch is 0.
+ * is not below the class count, or batch is 0; MLP_ERANGE naming the
+ * sample (from 0) whose logits are not finite.
  */
 int mlp_eval_split(mlp_net_t *net, const mlp_split_t *split, size_t batch,
                    mlp_eval_result_t *res);
@@ -114,8 +126,9 @@ typedef struct {
 /*
  * The names of nclasses classes by the rule above.  list: the user's
  * comma-separated names, or NULL; ds: the data (NULL: not Fashion-MNIST).
- * MLP_EUSAGE naming --class-names when list has an empty name or not
- * nclasses names.  On success *out owns its strings
+ * MLP_EUSAGE naming --class-names when list has not nclasses names or a
+ * name that is not a usable class name (text.h: empty, longer than 63
+ * bytes, not UTF-8, a control character).  On success *out owns its strings
  * (mlp_class_names_free); on failure it is zeroed.
  */
 int mlp_eval_class_names(const char *list, const mlp_dataset_t *ds,

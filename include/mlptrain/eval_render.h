@@ -2,8 +2,10 @@
  * eval_render: how `eval` and `predict` show a saved model's figures and
  * predictions (eval.h computes them): aligned text tables, one JSON object
  * per command (--json), the images as text pictures in the terminal, and
- * the predict PNG.  Every function writes to the stream it is given; only
- * mlp_predict_png fails (mlp_plot_png's errors, MLP_ENOMEM).
+ * the predict PNG.  Every function writes to the stream it is given; the
+ * JSON ones build their document whole with jansson (as every JSON
+ * mlptrain writes is) and fail with MLP_ENOMEM or MLP_EIO; mlp_predict_png
+ * fails with mlp_plot_png's errors or MLP_ENOMEM.
  *
  * model and data_dir are the names the user gave, printed as they are.
  */
@@ -36,12 +38,12 @@ void mlp_eval_print_text(FILE *out, const char *model, const char *data_dir,
 /* eval --json: one object on one line (loss null when not finite);
  * "products" is the precision the net ran in ("f32", "bf16"); per_class
  * objects hold "precision", "recall" and "f1", and "macro" their macro
- * averages. */
-void mlp_eval_print_json(FILE *out, const char *model, const char *data_dir,
-                         const mlp_checkpoint_t *ck,
-                         mlp_precision_t precision,
-                         const mlp_eval_result_t *r,
-                         const mlp_class_names_t *cn);
+ * averages; figures with 9 significant digits. */
+int mlp_eval_print_json(FILE *out, const char *model, const char *data_dir,
+                        const mlp_checkpoint_t *ck,
+                        mlp_precision_t precision,
+                        const mlp_eval_result_t *r,
+                        const mlp_class_names_t *cn);
 
 /* predict: the first n images of `shown` (ds->test, or the training
  * images as the loader delivers them with --show-train; ds gives the
@@ -53,13 +55,13 @@ void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds,
 
 /* predict --json: {"model","epochs","products","data","classes",
  * "predictions","correct"} on one line. */
-void mlp_predict_print_json(FILE *out, const char *model,
-                            const char *data_dir, const mlp_checkpoint_t *ck,
-                            mlp_precision_t precision,
-                            const mlp_dataset_t *ds,
-                            const mlp_split_t *shown, size_t n,
-                            const int32_t *pred,
-                            const mlp_class_names_t *cn);
+int mlp_predict_print_json(FILE *out, const char *model,
+                           const char *data_dir, const mlp_checkpoint_t *ck,
+                           mlp_precision_t precision,
+                           const mlp_dataset_t *ds,
+                           const mlp_split_t *shown, size_t n,
+                           const int32_t *pred,
+                           const mlp_class_names_t *cn);
 
 /* predict --png: the images in one picture, up to 10 a row, captioned
  * true over predicted (red when wrong). */

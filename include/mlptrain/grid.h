@@ -52,6 +52,11 @@ const char *mlp_sweep_keys(void);
 /* Add the points of one spec (zeroed grid to start).  MLP_EUSAGE names the
  * bad key or value; the grid is unchanged on failure. */
 int mlp_grid_add(mlp_grid_t *g, const char *spec);
+/* Add one point: values[j] of key keys[j] (a sweep key, '_' reading as
+ * '-'), j < n, copied; the other keys unset.  MLP_EUSAGE for an unknown
+ * key or a full grid; the grid is unchanged on failure. */
+int mlp_grid_add_point(mlp_grid_t *g, size_t n, const char *const *keys,
+                       const char *const *values);
 /* Keep n distinct points drawn with the project rng from seed (all when
  * n >= npoints), in grid order. */
 int mlp_grid_sample(mlp_grid_t *g, size_t n, uint64_t seed);

@@ -5,7 +5,10 @@
  * stream inflated on the fly (recognised by its magic 1f 8b, never by its
  * name; concatenated members are read one after the other, as gunzip does),
  * one member of a zip archive (a NumPy .npz, read with libzip: zlib has no
- * zip reader), or a memory buffer (tests, fuzz drivers; gzip too).  Readers
+ * zip reader; a member that another member also answers to in numpy.load
+ * -- a second member of the same name, or `x` beside `x.npy` -- is
+ * refused, so that NumPy and mlptrain always see the same array), or a
+ * memory buffer (tests, fuzz drivers; gzip too).  Readers
  * (npy.c, csv.c, table.c) pull bytes with mlp_input_read and look ahead
  * with mlp_input_peek; memory use is one fixed buffer whatever the file's
  * size.  The decompressed bytes of one input are capped at
@@ -51,6 +54,16 @@ int mlp_input_peek(mlp_input_t *in, size_t n, const uint8_t **p,
 int mlp_input_read(mlp_input_t *in, void *buf, size_t n, size_t *got);
 /* Bytes consumed so far (decompressed). */
 uint64_t mlp_input_offset(const mlp_input_t *in);
+/*
+ * The most bytes the input can yield in all (decompressed): a plain file
+ * or buffer its size, a zip member the size its archive records, a gzip
+ * stream its compressed size times 1032 (deflate's largest ratio); never
+ * more than MLP_INPUT_MAX_BYTES.  Readers check the sizes a header
+ * declares against it before they allocate anything by them.
+ */
+uint64_t mlp_input_max_bytes(const mlp_input_t *in);
+/* 1 when the bound above is exact (plain bytes, not gzip). */
+int mlp_input_size_exact(const mlp_input_t *in);
 
 /* Close; NULL is a no-op. */
 void mlp_input_close(mlp_input_t *in);

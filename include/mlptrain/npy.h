@@ -10,7 +10,10 @@
  * fortran_order False, shape (n, d) for features and (n,) for labels.
  * Refused, naming the file: big-endian data, objects, strings, structured
  * dtypes, Fortran order, other ranks, a header that is not exactly such a
- * dict, truncated data, bytes after the array.  Conversion errors (NaN or
+ * dict, a shape whose data (n * d * itemsize) is more than the input can
+ * hold (input.h: a plain file's bytes after the header; a gzip stream's
+ * most), checked before any row is read, truncated data, bytes after the
+ * array.  Conversion errors (NaN or
  * infinite features, labels that are negative or above MLP_NPY_MAX_LABEL)
  * name the file, the row and the column (0-based).
  *

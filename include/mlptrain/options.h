@@ -11,7 +11,13 @@
  *   - parsing and validation of a value (mlp_options_set), the defaults
  *     (mlp_config_defaults) and the range checks (mlp_config_validate);
  *   - the given bits (one per table index, mlp_options_bit);
+ *   - the cross-option rules beside it (mlp_option_rules[]: X needs Y, X
+ *     conflicts with Y, X at most Y), checked in one place
+ *     (mlp_config_check_rules), and the rules that wait for the data's
+ *     format (mlp_data_rules[], mlp_config_check_data);
  *   - the resume conflict check (trainer_ckpt.c, over MLP_OPT_CKPT options);
+ *   - the ranks' agreement under MPI (trainer_ranks.c: every FIGS and CKPT
+ *     option that is not a path);
  *   - the JSON run record's "options" object (report.c: the key is the
  *     long name with '_' for '-');
  *   - the sweep's keys, key values and run id (grid.c).
@@ -61,7 +67,9 @@ typedef struct {
     size_t batch;
     size_t micro;                  /* rows per micro-batch; 0: default */
     unsigned accum;                /* loader batches per step, >= 1 */
-    unsigned epochs;
+    unsigned epochs;               /* the run's plan: the schedule spans them */
+    unsigned until;                /* stop (paused) after this epoch of the
+                                      plan, with a checkpoint; 0: all */
     uint64_t seed;
     float max_loss;                /* a mean batch loss above it is
                                       divergence; 0: 100 x ln(classes);
@@ -72,7 +80,8 @@ typedef struct {
     char test_path[MLP_PATH_MAX];
     char train_labels_path[MLP_PATH_MAX];
     char test_labels_path[MLP_PATH_MAX];
-    char label_col[MLP_PATH_MAX];  /* CSV label column; "": the last */
+    char label_col[MLP_PATH_MAX];  /* CSV label column, a name or an
+                                      index; "": the last */
     int header;                    /* mlp_header_t (csv.h) */
     int normalize;                 /* mlp_norm_t (transform.h) */
     size_t limit_train;            /* 0: all */
@@ -91,6 +100,8 @@ typedef struct {
     char log_path[MLP_PATH_MAX];   /* "" : no JSON log */
     char plot_path[MLP_PATH_MAX];  /* --png: curves PNG redrawn after
                                       every epoch; "" : none */
+    char tensorboard_dir[MLP_PATH_MAX]; /* --tensorboard: event files
+                                      (tfevents.h); "" : none */
     /* checkpoints (trainer.h says how --resume uses them) */
     char save_path[MLP_PATH_MAX];  /* --save: "" none */
     char resume_path[MLP_PATH_MAX];/* --resume: "" none */
@@ -111,7 +122,10 @@ typedef enum {
     MLP_OPT_ENUM,   /* an int-sized enum by name: names[] */
     MLP_OPT_AUGMENT,/* mlp_augment_t: "shift=K,flip", "none" */
     MLP_OPT_HIDDEN, /* nhidden, then hidden[]: "512,256", "1024:512", none */
-    MLP_OPT_PATH,   /* char[MLP_PATH_MAX], not empty */
+    MLP_OPT_PATH,   /* char[MLP_PATH_MAX]: a file name, 1..MLP_PATH_MAX - 1
+                       bytes */
+    MLP_OPT_STRING, /* char[MLP_PATH_MAX]: a name (not a file), 0..
+                       MLP_PATH_MAX - 1 bytes, may be empty */
     MLP_OPT_FLAG,   /* int, set to 1; takes no value on the command
                        line, 0/1 in a sweep grid */
 } mlp_opt_type_t;
@@ -165,6 +179,19 @@ typedef struct {
                                  NULL-terminated */
 } mlp_option_t;
 
+/* The float options whose range ends below FLT_MAX, declared beside the
+ * table: a larger value would break a later use (--init-std: the draws
+ * overflow a float).  mlp_options_check and mlp_options_range read it. */
+typedef struct {
+    const char *name;
+    double max;
+} mlp_float_max_t;
+extern const mlp_float_max_t mlp_float_max[];
+extern const size_t mlp_nfloat_max;
+
+/* o's largest value: its mlp_float_max[] entry, else FLT_MAX. */
+double mlp_options_float_max(const mlp_option_t *o);
+
 extern const mlp_option_t mlp_options[];
 extern const size_t mlp_noptions;
 
@@ -187,6 +214,15 @@ int mlp_options_given(const mlp_config_t *cfg, const char *name);
 
 /* o's field in cfg. */
 void *mlp_options_field(const mlp_option_t *o, mlp_config_t *cfg);
+
+/*
+ * o's range in words, with its metavar, for --help and the README's
+ * Limits table: "N in 1..1024", "N in 1..2^64-1 or all", "X > 0",
+ * "0 <= P < 1",
+ * "X in 0..1e+37"; "" for options whose values are names or files (the
+ * help lists the names; --help's end gives the lengths).
+ */
+void mlp_options_range(const mlp_option_t *o, char *buf, size_t len);
 
 /*
  * Does value v (a float for MLP_OPT_FLOAT, a whole number otherwise) fit
@@ -239,8 +275,92 @@ void mlp_config_defaults(mlp_config_t *cfg);
  * line's parser and the trainer apply it; idempotent. */
 void mlp_config_resolve(mlp_config_t *cfg);
 
+/*
+ * The cross-option rules, declared beside the table (options.c) and
+ * checked in one place, mlp_config_check_rules:
+ *   NEEDS      x applies only when y has one of `values` (ENUM names,
+ *              '|'-separated), or, with values NULL, when y is set (not 0,
+ *              not empty): "option '--beta1' needs --optimizer adam or
+ *              adamw (this run's is sgd)";
+ *   CONFLICTS  x may not be used with y set: "option '--data' conflicts
+ *              with --train";
+ *   AT_MOST    x's value <= y's (numbers);
+ *   BELOW      x's value < y's.
+ * A rule is about x in use: given on the command line (cfg->given), or
+ * set to another value than its default (by code, or read from a
+ * checkpoint: a value that does not apply is refused there too, never
+ * ignored).  With xvalues, only when x has one of those values (ENUM
+ * names, as `values`).
+ */
+typedef enum {
+    MLP_RULE_NEEDS,
+    MLP_RULE_CONFLICTS,
+    MLP_RULE_AT_MOST,
+    MLP_RULE_BELOW,
+} mlp_rule_kind_t;
+
+typedef struct {
+    const char *x;        /* the option the rule is about */
+    const char *xvalues;  /* NULL: any value in use; else x's values */
+    mlp_rule_kind_t kind;
+    const char *y;        /* the option it depends on */
+    const char *values;   /* NEEDS: y's values; NULL: y set */
+    const char *why;      /* appended after ": ", or NULL */
+} mlp_option_rule_t;
+
+extern const mlp_option_rule_t mlp_option_rules[];
+extern const size_t mlp_noption_rules;
+
+/*
+ * Check every rule of mlp_option_rules[] on cfg: MLP_EUSAGE naming x,
+ * what it needs (or conflicts with) and the value it met, for the first
+ * broken one.  With --resume and `merged` 0 (the command line alone), a
+ * rule that reads a checkpointed option the command line did not give
+ * waits: the trainer checks again with merged 1 once the checkpoint's
+ * options are in.  An x that came from the checkpoint is named as the
+ * checkpoint's.
+ */
+int mlp_config_check_rules(const mlp_config_t *cfg, int merged);
+
+/* o's rules in words for --help: "needs --optimizer adam or adamw",
+ * "step needs --lr-step", "at most --epochs", "needs a CSV --train file";
+ * "" when none. */
+void mlp_options_rules_text(const mlp_option_t *o, char *buf, size_t len);
+
+/*
+ * The rules that need the data: what an option needs of the files, known
+ * once they are read (the format is read from the content).  `has` holds
+ * the MLP_DATA_* the run's data has; an x in use whose needs are not all
+ * there is MLP_EUSAGE: "option '--header' needs a CSV --train file
+ * ('x.npy' is .npy)".  `train_what` describes the training file for the
+ * message ("'x.npy' is .npy").
+ */
+enum {
+    MLP_DATA_CSV = 1u << 0,         /* --train is CSV (labels in a column,
+                                       a header line) */
+    MLP_DATA_LABELS_FILE = 1u << 1, /* --train has no labels of its own
+                                       (IDX, .npy): --train-labels */
+    MLP_DATA_TEST_LABELS_FILE = 1u << 2, /* the same of --test */
+    MLP_DATA_REAL = 1u << 3,        /* real features (scaled by
+                                       --normalize), not bytes (x / 255) */
+    MLP_DATA_IMAGES = 1u << 4,      /* images (IDX, 3 dimensions) */
+};
+
+typedef struct {
+    const char *x;        /* the option */
+    unsigned needs;       /* MLP_DATA_* it needs, all of them */
+    const char *what;     /* what it needs, in words: "a CSV --train file" */
+} mlp_data_rule_t;
+
+extern const mlp_data_rule_t mlp_data_rules[];
+extern const size_t mlp_ndata_rules;
+
+int mlp_config_check_data(const mlp_config_t *cfg, unsigned has,
+                          const char *train_what);
+
 /* The table's range checks on a config filled by code, not by the
- * command line; MLP_EINVAL naming the option. */
+ * command line (MLP_EINVAL naming the option), then the rules
+ * (mlp_config_check_rules, merged 0: MLP_EUSAGE). */
 int mlp_config_validate(const mlp_config_t *cfg);
 
 /* Online CPU cores (>= 1). */

@@ -5,8 +5,13 @@
  * results.csv, sweep files) is checked and written here:
  *
  * - mlp_out_check(): before any work, the target must be absent or a
- *   regular file (symlinks are followed) and its directory writable; a
- *   device, FIFO, directory or socket is refused, naming the path.
+ *   regular file and its directory writable; a symbolic link, device,
+ *   FIFO, directory or socket is refused, naming the path.  A symbolic
+ *   link at the final path is refused whatever it names (the rule for
+ *   every output: checkpoints, logs, pictures, results.csv, exports, lock
+ *   files): a link is never followed to write elsewhere, nor replaced by
+ *   the atomic rename.  Links among the directories above the file are
+ *   followed as usual.
  * - mlp_out_write(): whole or absent.  A temporary file is created beside
  *   the target (mkostemp, O_CLOEXEC, mode 0666 & ~umask), the caller fills
  *   it through its descriptor, then the write is checked (the fill
@@ -17,7 +22,8 @@
  * - mlp_out_open_log(): an appended output (the --log), checked, opened
  *   without blocking, locked (below) and only then truncated if asked.
  * - mlp_out_no_alias(): outputs may not be inputs or other outputs; files
- *   compare by (st_dev, st_ino) after symlinks, absent ones by the real
+ *   compare by (st_dev, st_ino) after symlinks (an input may be one),
+ *   absent ones by the real
  *   path of their directory plus their name.  A clash is MLP_EUSAGE naming
  *   both options.
  * - mlp_out_lock(): an exclusive, non-blocking flock, so that two
@@ -35,8 +41,9 @@
 
 /*
  * 0 when path may be written: absent (its directory exists and is
- * writable) or a regular file.  A directory, device, FIFO or socket:
- * MLP_EIO "cannot write 'x': it is a FIFO".  Empty: MLP_EUSAGE.
+ * writable) or a regular file.  A symbolic link, directory, device, FIFO
+ * or socket: MLP_EIO "cannot write 'x': it is a FIFO".  Empty:
+ * MLP_EUSAGE.
  */
 int mlp_out_check(const char *path);
 
@@ -64,7 +71,8 @@ int mlp_out_valid_png(int fd, const char *path, void *arg);
 int mlp_out_valid_svg(int fd, const char *path, void *arg);
 
 /*
- * Open path for appending (the --log), after mlp_out_check; take its
+ * Open path for appending (the --log), after mlp_out_check (and with
+ * O_NOFOLLOW: a link made since is refused too); take its
  * exclusive lock (MLP_EBUSY when another process holds it); then, unless
  * append, truncate it.  *fd: O_WRONLY|O_APPEND|O_CLOEXEC; the lock lasts
  * while it is open.
@@ -73,7 +81,8 @@ int mlp_out_open_log(const char *path, int append, int *fd);
 
 /*
  * An exclusive non-blocking flock on path, created (0666 & ~umask) if
- * absent; regular files only.  *fd_out holds the lock until
+ * absent; regular files only (a symbolic link is refused, never followed
+ * to create a file elsewhere).  *fd_out holds the lock until
  * mlp_out_unlock().  MLP_EBUSY: "'x' is in use by another mlptrain
  * process".  The file stays: use mlp_out_unlock_remove() for a sidecar
  * lock file that should go with the lock.

@@ -21,13 +21,16 @@
  * (`ok: ...`, `diverged: ...`, `interrupted: ...`) even when quiet and
  * even when no epoch finished.
  *
- * Errors: MLP_EIO when the log cannot be created or written (the message
- * names the file).  Not thread-safe: the trainer thread reports.
+ * Errors: MLP_EIO when the log or the TensorBoard file cannot be created
+ * or written (the message names the file).  Not thread-safe: the trainer
+ * thread reports.
  */
 #ifndef MLPTRAIN_REPORT_H
 #define MLPTRAIN_REPORT_H
 
 #include <stdio.h>
+
+#include <jansson.h>
 
 #include "mlptrain/options.h"
 #include "mlptrain/dataset.h"
@@ -80,7 +83,7 @@ typedef struct {
 } mlp_run_info_t;
 
 typedef struct {
-    const char *status;    /* "ok", "error", ... */
+    const char *status;    /* "ok", "paused" (--until), "error", ... */
     unsigned epochs;       /* completed */
     double seconds;        /* all epochs; NAN: never started (null) */
     double samples_per_s;  /* training samples / training time, all epochs;
@@ -96,6 +99,8 @@ typedef struct {
     unsigned stopped_early; /* --early-stop ended the run after this epoch;
                                0: it did not */
     unsigned early_stop;   /* its K */
+    int already_done;      /* a resumed run whose checkpoint had stopped
+                              early: nothing trained, nothing saved */
     long peak_rss_kb;      /* from getrusage */
     const char *message;   /* error text, or NULL */
 } mlp_run_summary_t;
@@ -108,8 +113,25 @@ typedef struct mlp_report mlp_report_t;
  * replacing it. */
 int mlp_report_create(FILE *out, FILE *err, int quiet, const char *log_path,
                       int append, mlp_report_t **rep);
-/* Close the log; NULL is a no-op.  Returns MLP_EIO if closing failed. */
+/* Close the log and the TensorBoard file; NULL is a no-op.  Returns
+ * MLP_EIO if closing (or syncing the TensorBoard file) failed. */
 int mlp_report_destroy(mlp_report_t *rep);
+
+/*
+ * --tensorboard DIR: open a new event file in DIR (tfevents.h: made if
+ * missing, locked, whole records only), beside the log and in the same
+ * stage.  From then on mlp_report_epoch writes each epoch to it as well,
+ * after the log's record: an Event whose step is the epoch number and
+ * whose scalars are the log's figures of the epoch, tagged
+ *     loss/train, accuracy/train       (train_loss, train_acc)
+ *     loss/val, accuracy/val           (val_loss, val_acc; with --val)
+ *     loss/test, accuracy/test         (test_loss, test_acc)
+ *     lr, samples_per_s                (lr, samples_per_s)
+ * as floats (a figure that is not finite, null in the log, is left out).
+ * mlp_report_destroy closes it.  Errors: tfevents.h's, and MLP_EUSAGE when
+ * one is already open.
+ */
+int mlp_report_tensorboard(mlp_report_t *rep, const char *dir);
 
 int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                    const mlp_dataset_t *ds, const mlp_run_info_t *info);
@@ -148,6 +170,10 @@ size_t mlp_report_format_progress(char *buf, size_t len, unsigned width,
 /* Write s as a JSON string (quoted, escaped; invalid UTF-8 bytes become
  * U+FFFD) to f. */
 void mlp_report_json_string(FILE *f, const char *s);
+
+/* The same as a new jansson value, for documents built whole; NULL when
+ * out of memory. */
+json_t *mlp_report_json_text(const char *s);
 
 /* A malloc'd copy of s with every byte that is not part of a valid UTF-8
  * sequence replaced by U+FFFD; NULL when out of memory. */

@@ -46,6 +46,14 @@ double mlp_rng_uniform(mlp_rng_t *r);
 double mlp_rng_normal(mlp_rng_t *r);
 
 /*
+ * FNV-1a over the bytes of text s, continuing from h (MLP_RNG_TEXT_INIT
+ * to start): a hash of names and options for ids and keys (run ids, a
+ * space's keys, a sweep's plan).  Pure; not for random draws by itself.
+ */
+#define MLP_RNG_TEXT_INIT 0xcbf29ce484222325ULL
+uint64_t mlp_rng_text(uint64_t h, const char *s);
+
+/*
  * Fold one more key into a chain: mlp_rng_key(mlp_rng_key(seed, a), b) ...
  * Pure; distinct chains give unrelated values (up to 64-bit collisions).
  */

@@ -40,6 +40,7 @@ typedef struct {
     int has_val;          /* the record holds val_loss and val_acc (--val) */
     double val_loss;      /* 0 without */
     double val_acc;
+    double seconds;       /* the epoch's wall time; 0 when not logged */
 } mlp_runlog_epoch_t;
 
 typedef struct {

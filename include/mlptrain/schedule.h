@@ -27,12 +27,18 @@
  *
  * Epoch counts become steps by rounding to the nearest step:
  * W = round(warmup * steps_per_epoch), S = round(lr_step *
- * steps_per_epoch) (at least 1 when the count is > 0).  Steps at or past
- * T keep the last step's rate.
+ * steps_per_epoch) (at least 1 when the count is > 0), each checked
+ * against what it becomes before the conversion: W <= T, S <= T - 1 (a
+ * cut at T or later would never come).  Steps at or past T keep the last
+ * step's rate.  The rates the schedule reaches are checked as the floats
+ * the step takes: the first warm-up rate lr / W, onecycle's lr / 25, and
+ * the step schedule's last lr * gamma^cuts must be finite and > 0.
  *
  * Errors (mlp_sched_init): MLP_EUSAGE, naming the option, for step without
- * --lr-step > 0, --lr-min above --lr, or a warm-up longer than the run;
- * MLP_EINVAL for a rate that is not finite and positive or no steps.
+ * --lr-step > 0, --lr-min above --lr, a warm-up longer than the run, a
+ * --lr-step not shorter than it, or a rate a float cannot hold or rounds
+ * to 0; MLP_EINVAL for a rate that is not finite and positive or no
+ * steps.
  * Thread-safe (a pure function of a struct set up once).
  */
 #ifndef MLPTRAIN_SCHEDULE_H

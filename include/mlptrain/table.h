@@ -16,6 +16,10 @@
  * known up front for IDX and NumPy, and found at the end for CSV.  A labels
  * file must have exactly as many entries as the features file has rows.
  *
+ * Every size a header declares (IDX dimensions, a .npy shape) is checked
+ * against what the input can hold (input.h) before it sizes anything; a
+ * sample has 1 to MLP_TABLE_MAX_FEATURES features in every format.
+ *
  * Memory: fixed buffers only (input.h, csv.h); rows land in the caller's
  * buffers.  Errors name the file, the row or line and the column (see
  * npy.h, csv.h).  One table per thread.
@@ -27,6 +31,10 @@
 #include <stdint.h>
 
 #include "mlptrain/csv.h"
+
+/* The most features of a sample: the widest layer a net may have
+ * (net.h's MLP_MAX_WIDTH). */
+#define MLP_TABLE_MAX_FEATURES ((size_t)1 << 24)
 
 typedef enum {
     MLP_FORMAT_IDX, MLP_FORMAT_NPY, MLP_FORMAT_NPZ, MLP_FORMAT_CSV
@@ -70,6 +78,22 @@ const char *mlp_table_name(const mlp_table_t *t);
 int mlp_table_next(mlp_table_t *t, size_t max, uint8_t *x8, float *xf,
                    int32_t *y, char (*text)[MLP_CSV_MAX_LABEL],
                    size_t *got);
+
+/* 1 when the labels are an array apart from the features (IDX or .npy
+ * labels file, an .npz's y.npy), so that they can be read without them. */
+int mlp_table_labels_apart(const mlp_table_t *t);
+
+/*
+ * The labels of the next rows, up to max, without their features, for a
+ * table whose labels are apart: the features' stream is left where it is
+ * (never read to its end, so never checked for trailing bytes), and
+ * mlp_table_next may not be called after it.  This is how a reader stops
+ * at a limit yet judges the class count on every label (dataset.h).  At
+ * the end the labels file is checked for trailing bytes.  MLP_EINVAL for
+ * a table whose labels are in its rows (CSV).
+ */
+int mlp_table_next_labels(mlp_table_t *t, size_t max, int32_t *y,
+                          size_t *got);
 
 void mlp_table_close(mlp_table_t *t);
 

@@ -47,7 +47,29 @@
  * the same figures, digit for digit, as the uninterrupted run (the checkpoint holds everything
  * that feeds them: the parameters and optimizer state bit for bit, the
  * seed that keys every epoch's order, and, for a save mid-epoch, the
- * batches done and their loss and accuracy sums).
+ * batches done and their loss and accuracy sums).  The checkpoint's
+ * header is checked against its options text and its run state against
+ * those options (trainer_ckpt.c: MLP_EFORMAT naming the file), and the
+ * rules between options against the merged options (MLP_EUSAGE).  A
+ * checkpoint of a run that had stopped early (cfg->early_stop epochs since
+ * the lowest validation loss) is done: the run trains and saves nothing
+ * and returns 0 (res->stopped_early says where it stopped), unless a
+ * larger early_stop is given.
+ *
+ * MPI ranks (dist.h): after set-up, whatever its status, every rank takes
+ * the agreement (trainer_ranks.c): a rank given other options, data or
+ * checkpoint, or one that failed, ends every rank with the same status
+ * and message, before the loader or the first step.
+ *
+ * Pausing.  cfg->until = E (0: none) ends the run after epoch E of its
+ * cfg->epochs plan, status "paused" (0 returned; the log's end record
+ * says "paused"), its checkpoint saved as after every epoch.  Everything
+ * else is the plan's: the schedule's total steps, warm-up and cosine span
+ * are those of cfg->epochs, so a --resume of the paused checkpoint with
+ * the same --epochs continues the plan exactly (its figures and its last
+ * checkpoint, byte for byte, are the straight run's).  E must be at most
+ * cfg->epochs and above a resumed checkpoint's epochs, and the run must
+ * save (save_path or resume_path): MLP_EUSAGE naming --until otherwise.
  *
  * Validation.  With cfg->val = N, N of the training samples (after
  * limit_train) are held out before the run (mlp_dataset_hold_out: chosen
@@ -61,8 +83,9 @@
  * there, at the end of that epoch (same format and door as --save).
  * cfg->early_stop = K ends the run, status ok, after K epochs in a row
  * without a lower validation loss than the lowest so far (the summary
- * says so).  Both need cfg->val (MLP_EUSAGE naming them); N at or above
- * the training samples is MLP_EUSAGE naming --val.
+ * says so).  Both need cfg->val (MLP_EUSAGE naming them: the rules of
+ * options.h, which session_open checks on any config, set by code too);
+ * N at or above the training samples is MLP_EUSAGE naming --val.
  *
  * Errors: any module's status, with its message; MLP_EDIVERGED when the loss
  * of a training batch, the test loss, or (checked once per epoch) a

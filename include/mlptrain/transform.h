@@ -12,17 +12,26 @@
  *   none      shift 0, scale 1 (x' = x exactly)
  *   minmax    shift = min_j, scale = 1 / (max_j - min_j)   (x' in [0, 1])
  *   standard  shift = mean_j, scale = 1 / std_j (population std) (default)
- * computed in double and rounded to float.  A constant column (range or
- * std 0) gets scale 1.  Standard is the default for real features: it
+ * computed in double and rounded to float.  A constant column -- one
+ * whose spread (max - min for minmax, the standard deviation for
+ * standard) is below MLP_TRANSFORM_MIN_SPREAD, FLT_MIN (about 1.18e-38,
+ * the smallest normal float), so that 1 / spread is always a finite
+ * float -- gets scale 1, alike for both: a column of 0 and 1e-39 is
+ * constant, not scaled by infinity.  A column whose values less the
+ * shift overflow a float (minmax over -3e38 to 3e38) is refused
+ * (MLP_ERANGE naming the feature): its training rows could not be
+ * scaled.  Standard is the default for real features: it
  * gives every feature the same scale whatever its units, as an MLP with
  * one learning rate needs, and one outlier does not squash a column the
  * way it does with minmax.
  *
- * Thread-safe (pure functions over the caller's arrays).
+ * Thread-safe (pure functions over the caller's arrays; an error sets
+ * the thread's message).
  */
 #ifndef MLPTRAIN_TRANSFORM_H
 #define MLPTRAIN_TRANSFORM_H
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,9 +47,14 @@ typedef enum {
 /* The --normalize names, indexed by mlp_norm_t ("auto" first). */
 extern const char *const mlp_norm_names[];
 
-/* Fit shift and scale (each (dim)) on n rows of x (n, dim). */
-void mlp_transform_fit(mlp_norm_t norm, const float *x, size_t n,
-                       size_t dim, float *shift, float *scale);
+/* The smallest spread a feature is scaled by (see above). */
+#define MLP_TRANSFORM_MIN_SPREAD FLT_MIN
+
+/* Fit shift and scale (each (dim)) on n rows of x (n, dim).  MLP_ERANGE
+ * (naming the feature) when a column's values less its shift overflow a
+ * float. */
+int mlp_transform_fit(mlp_norm_t norm, const float *x, size_t n,
+                      size_t dim, float *shift, float *scale);
 
 /* out[j] = (x[j] - shift[j]) * scale[j] for j < dim. */
 void mlp_transform_affine(const float *x, const float *shift,
