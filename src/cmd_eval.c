@@ -41,6 +41,7 @@ enum {
     OPT_INPUT,
     OPT_CSV,
     OPT_LOGITS,
+    OPT_PRECISION,
 };
 
 typedef struct {
@@ -50,6 +51,8 @@ typedef struct {
     size_t batch;
     size_t n;                 /* predict: images shown */
     int threads;
+    int precision;            /* eval.h: MLP_EVAL_PRECISION_MODEL or an
+                                 mlp_precision_t */
     const char *class_names;  /* NULL: by the rule */
     int json;
     const char *png;          /* NULL: no picture */
@@ -85,6 +88,12 @@ static void opened_close(opened_t *m)
     mlp_checkpoint_free(&m->ck);
 }
 
+/* The precision the opened model's net runs in. */
+static mlp_precision_t net_precision(const opened_t *m)
+{
+    return mlp_net_spec(m->net)->precision;
+}
+
 /* Results that never reached `out` are an error. */
 static int flush_results(FILE *out)
 {
@@ -111,6 +120,7 @@ static int parse_opts(const char *command, int argc, char **argv,
     memset(o, 0, sizeof(*o));
     memcpy(o->data_dir, defaults.data_dir, sizeof(o->data_dir));
     o->threads = defaults.threads;
+    o->precision = MLP_EVAL_PRECISION_MODEL;
     o->batch = 256;
     o->n = 10;
     o->epoch = 1;
@@ -215,6 +225,15 @@ static int parse_opts(const char *command, int argc, char **argv,
             o->header = hv;
             break;
         }
+        case OPT_PRECISION: {
+            const mlp_option_t *p = mlp_options_find("precision");
+
+            if ((o->precision = mlp_options_enum_parse(p, optarg)) < 0)
+                return mlp_error_set(MLP_EUSAGE, "option '--precision': "
+                                     "'%s' is not f32, bf16 or auto",
+                                     optarg);
+            break;
+        }
         case OPT_CSV:
             o->csv = 1;
             break;
@@ -296,15 +315,15 @@ static int open_model(const cmd_opts_t *o, size_t limit_test, size_t batch,
 
     if (o->test == NULL)
         return mlp_eval_open(o->model, o->data_dir, limit_test, o->threads,
-                             batch, &m->ck, &m->ds, &m->net);
+                             o->precision, batch, &m->ck, &m->ds, &m->net);
     memset(&f, 0, sizeof(f));
     f.test = o->test;
     f.test_labels = o->test_labels;
     f.csv.label = o->label;
     f.csv.header = (mlp_header_t)o->header;
     f.limit_test = limit_test;
-    return mlp_eval_open_files(o->model, &f, o->threads, batch, &m->ck,
-                               &m->ds, &m->net);
+    return mlp_eval_open_files(o->model, &f, o->threads, o->precision,
+                               batch, &m->ck, &m->ds, &m->net);
 }
 
 /* predict --input: stream the file through the model. */
@@ -331,6 +350,7 @@ static int predict_input(const cmd_opts_t *o, FILE *out)
     po.logits = o->logits;
     po.batch = o->batch;
     po.threads = o->threads;
+    po.precision = o->precision;
     if ((rc = mlp_predict_file(&ck, o->model, &in, &cn, &po, out,
                                &rows)) < 0)
         goto out;
@@ -349,12 +369,18 @@ out:
     {"data", required_argument, NULL, OPT_DATA},                            \
     {"limit-test", required_argument, NULL, 'n'},                           \
     {"threads", required_argument, NULL, 't'},                              \
+    {"precision", required_argument, NULL, OPT_PRECISION},                  \
     {"class-names", required_argument, NULL, OPT_CLASS_NAMES},              \
     {"json", no_argument, NULL, OPT_JSON},                                  \
     {"test", required_argument, NULL, OPT_TEST},                            \
     {"test-labels", required_argument, NULL, OPT_TEST_LABELS},              \
     {"label", required_argument, NULL, OPT_LABEL},                          \
     {"header", required_argument, NULL, OPT_HEADER}
+
+/* The --precision line of both usages. */
+#define PRECISION_USAGE                                                      \
+    "      --precision NAME   the products' operands: f32, bf16 or auto\n"  \
+    "                         [the model's: what it was trained in]\n"
 
 static const struct option eval_options[] = {
     MODEL_OPTIONS,
@@ -382,6 +408,7 @@ static void eval_usage(FILE *f)
 "      --header WHEN      CSV header line: yes, no or auto [auto]\n"
 "  -b, --batch N          evaluation batch size [256]\n"
 "  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
+PRECISION_USAGE
 "      --class-names LIST comma-separated names, one per class\n"
 "                         [the model's (text labels), Fashion-MNIST's for\n"
 "                         Fashion-MNIST, else 0..C-1]\n"
@@ -415,12 +442,12 @@ int mlp_cmd_eval(int argc, char **argv, FILE *out)
         goto out;
     }
     if (o.json &&
-        (rc = mlp_eval_print_json(out, o.model, data_label(&o), &m.ck, &res,
-                                  &m.cn)) < 0)
+        (rc = mlp_eval_print_json(out, o.model, data_label(&o), &m.ck,
+                                  net_precision(&m), &res, &m.cn)) < 0)
         goto out;
     if (!o.json)
-        mlp_eval_print_text(out, o.model, data_label(&o), &m.ck, m.ds, &res,
-                            &m.cn);
+        mlp_eval_print_text(out, o.model, data_label(&o), &m.ck,
+                            net_precision(&m), m.ds, &res, &m.cn);
     rc = flush_results(out);
 out:
     mlp_eval_result_free(&res);
@@ -461,6 +488,7 @@ static void predict_usage(FILE *f)
 "                         %s]\n"
 "  -o, --png FILE         also draw them into FILE with gnuplot [none]\n"
 "  -t, --threads N        compute (OpenMP) threads [cores: %d]\n"
+PRECISION_USAGE
 "      --class-names LIST comma-separated names, one per class\n"
 "                         [the model's (text labels), Fashion-MNIST's for\n"
 "                         Fashion-MNIST, else 0..C-1]\n"
@@ -654,7 +682,8 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     }
     if (o.json) {
         if ((rc = mlp_predict_print_json(out, o.model, o.data_dir, &m.ck,
-                                         m.ds, &shown, n, pred, &m.cn)) < 0)
+                                         net_precision(&m), m.ds, &shown, n,
+                                         pred, &m.cn)) < 0)
             goto out;
     } else if (o.show_train) {
         mlp_config_t cfg;
@@ -664,7 +693,7 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
         cfg.augment = aug;
         mlp_options_format(mlp_options_find("augment"), &cfg, 0, aug_text,
                            sizeof(aug_text));
-        mlp_eval_print_model(out, o.model, &m.ck);
+        mlp_eval_print_model(out, o.model, &m.ck, net_precision(&m));
         fprintf(out, "data     %s: %zu training images, %zux%zu, %zu "
                      "classes\n",
                 o.data_dir, m.ck.ntrain > 0 ? m.ck.ntrain : m.ds->train.n,
@@ -677,7 +706,7 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
                 aug_text);
         mlp_predict_print_text(out, m.ds, &shown, n, pred, &m.cn);
     } else {
-        mlp_eval_print_model(out, o.model, &m.ck);
+        mlp_eval_print_model(out, o.model, &m.ck, net_precision(&m));
         fprintf(out, "data     %s: %zu test images, %zux%zu, %zu classes\n",
                 o.data_dir, m.ds->test_total, m.ds->rows, m.ds->cols,
                 m.ds->nclasses);

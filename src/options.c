@@ -191,6 +191,7 @@ const mlp_option_t mlp_options[] = {
      MLP_PAR_AUTO, "MODE", "batch (each thread a micro-batch), gemm (threads "
      "inside each product) or auto (by the model's shape)", NULL, "batch",
      FIGS, mlp_par_names},
+    {L("precision"), 0, NULL, "Machine", F(precision), MLP_OPT_ENUM, 0, 0, 0, MLP_PREC_F32, "NAME", "the products' operands: f32, bf16 (mixed precision: f32 weights, gradients and optimizer) or auto (bf16 where a start-up calibration runs it 1.3x faster)", NULL, "bf16", RUN | MLP_OPT_RESUME_FREE, mlp_precision_names},
     {L("slots"), 0, NULL, "Machine", F(slots), MLP_OPT_SIZE, 2, 4096, 0, 0, "N",
      "ring slots of decoded batches, at most the batches of an epoch (more "
      "would never be filled)", "min(2N, 16), >= 2", "8",

@@ -93,6 +93,7 @@ typedef struct {
     unsigned workers;              /* loader threads; 0: trainer decodes */
     int threads;                   /* compute threads */
     int parallel;                  /* mlp_par_t (step.h) */
+    int precision;                 /* mlp_precision_t (net.h) */
     size_t slots;                  /* ring slots; 0: automatic */
     /* output */
     int quiet;

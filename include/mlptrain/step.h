@@ -28,6 +28,12 @@
  *                  fold: the figures agree with batch mode where oneDNN's
  *                  one- and many-thread results agree bit for bit.
  *
+ * Precision is the net's (net.h): x comes in the net's input type
+ * (float, or bf16: mlp_net_input_bytes), and a bf16 net's copy of the
+ * weights is refreshed in the optimizer's pass, range by range, right
+ * after the update (mlp_net_params_changed).  The figures of one
+ * precision depend on the partition alone, as above.
+ *
  * Threads: workers sleep on a condition variable between passes (no
  * spinning: a busy neighbour keeps its core); the caller wakes them,
  * works too, and waits until all are done.  Passes are separated, so a
@@ -147,13 +153,14 @@ void mlp_stepper_begin(mlp_stepper_t *st, size_t rows,
                        const mlp_drop_key_t *key);
 
 /*
- * The next loader batch of the step: n rows x (n, dim), labels y (n).
+ * The next loader batch of the step: n rows x (n, dim) in the net's input
+ * type, labels y (n).
  * Computes its micro-batches' gradients and adds its loss sum and correct
  * count to *loss and *correct (the caller checks the loss before going
  * on).  Then call mlp_stepper_fold (more loader batches follow) or
  * mlp_stepper_apply (the step's last).
  */
-int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_add(mlp_stepper_t *st, const void *x, const int32_t *y,
                     size_t n, double *loss, size_t *correct);
 /* Fold the last add's gradients into the step's gradient. */
 int mlp_stepper_fold(mlp_stepper_t *st);
@@ -165,7 +172,7 @@ int mlp_stepper_apply(mlp_stepper_t *st, float lr);
  * *correct, chunks of `micro` rows over the threads, summed in chunk
  * order (the same for any thread count).
  */
-int mlp_stepper_eval(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_eval(mlp_stepper_t *st, const void *x, const int32_t *y,
                      size_t n, double *loss, size_t *correct);
 
 #endif

@@ -7,9 +7,13 @@
  * Only the calling thread touches oneDNN; the loader's workers only decode.
  * Everything (primitives for every batch size, buffers, ring slots) is made
  * and warmed up before epoch 1's clock starts; the batch loop allocates
- * nothing.  Figures depend only on the data, the options and the seed (and
- * the compute thread count, which changes oneDNN's summation order), not on
- * the number of loader workers.
+ * nothing.  Figures depend only on the data, the options (the precision
+ * among them) and the seed, not on the number of loader workers, nor in
+ * batch mode on the compute threads or ranks (the step's partition and
+ * ordered fold, step.h).
+ * cfg->precision auto is chosen at set-up (mlp_net_choose_precision, a
+ * calibration of under 0.1 s; ranks agree) and stored resolved, like the
+ * micro-batch: a checkpoint keeps what the run used.
  *
  * Outputs are checked before any work: the log is opened, and the --save
  * path is tried (a temporary file is created and removed in its
@@ -27,18 +31,20 @@
  * continues the one in that checkpoint: the model (hidden, act, init_std),
  * seed, batch, optimizer (lr, momentum, weight decay) and limit_train come
  * from the checkpoint; an option given explicitly (cfg->given) with another
- * value is MLP_EUSAGE naming it, except the learning rate: a given lr
- * replaces the checkpoint's (fine-tuning), is said on `out` and logged in
- * the run record ("resume":{...,"overrides":{"lr":{"checkpoint":X,
- * "used":Y}}}), and the checkpoints written keep it.  Without
+ * value is MLP_EUSAGE naming it, except the learning rate and the
+ * precision (options.h MLP_OPT_RESUME_FREE): a given lr replaces the
+ * checkpoint's (fine-tuning), a given precision the checkpoint's (a bf16
+ * run finished in f32, say); each is said on `out` and logged in the run
+ * record ("resume":{...,"overrides":{"lr":{"checkpoint":X,"used":Y}}}),
+ * and the checkpoints written keep it.  Without
  * cfg->save_path the run saves into cfg->resume_path.  cfg->epochs is the
  * total to reach: it must exceed the epochs the checkpoint completed (the
  * command line requires --epochs with --resume: the checkpoint does not
  * record the first run's target).  The data must have the image shape,
  * class count and training-set size the checkpoint was trained on
- * (MLP_EINVAL naming both).  Resuming is exact: with the same compute
- * threads and no lr override, epochs k+1.. print the same figures, digit
- * for digit, as the uninterrupted run (the checkpoint holds everything
+ * (MLP_EINVAL naming both).  Resuming is exact: with the same precision,
+ * (in gemm mode) compute threads and no lr override, epochs k+1.. print
+ * the same figures, digit for digit, as the uninterrupted run (the checkpoint holds everything
  * that feeds them: the parameters and optimizer state bit for bit, the
  * seed that keys every epoch's order, and, for a save mid-epoch, the
  * batches done and their loss and accuracy sums).  The checkpoint's
