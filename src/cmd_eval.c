@@ -80,6 +80,11 @@ static const mlp_option_t opt_epoch = {
     .help = "--show-train: of epoch E", .sample = "2"};
 #undef OWN
 
+/* The model runs in the precision it was trained in unless asked
+ * (eval.h: MLP_EVAL_PRECISION_MODEL). */
+#define PRECISION_USE                                                        \
+    {.opt = MLP_O(PRECISION), .shown = "the model's: what it was trained in"}
+
 /* The lines of both usages. */
 #define DATA_OPTIONS                                                         \
     MLP_CLI_USE(MLP_O(DATA)), MLP_CLI_USE(MLP_O(TEST)),                      \
@@ -93,6 +98,7 @@ static const mlp_cli_opt_t eval_options[] = {
     MLP_CLI_USE(MLP_O(LIMIT_TEST)),
     {.opt = MLP_O(BATCH), .section = "Machine"},
     MLP_CLI_USE(MLP_O(THREADS)),
+    PRECISION_USE,
     MLP_CLI_USE(&opt_json),
     MLP_CLI_USE(NULL),
 };
@@ -113,6 +119,7 @@ static const mlp_cli_opt_t predict_options[] = {
     DATA_OPTIONS,
     MLP_CLI_USE(&opt_count),
     MLP_CLI_USE(MLP_O(THREADS)),
+    PRECISION_USE,
     MLP_CLI_USE(&opt_png),
     MLP_CLI_USE(&opt_json),
     MLP_CLI_USE(&opt_input),
@@ -197,6 +204,12 @@ typedef struct {
     mlp_class_names_t cn;
 } opened_t;
 
+/* The precision the opened model's net runs in. */
+static mlp_precision_t net_precision(const opened_t *m)
+{
+    return mlp_net_spec(m->net)->precision;
+}
+
 static void opened_close(opened_t *m)
 {
     mlp_class_names_free(&m->cn);
@@ -242,6 +255,14 @@ static int start(const mlp_command_t *c, int argc, char **argv, FILE *out,
     return rc;
 }
 
+/* The precision asked: --precision, else the model's. */
+static int precision_of(const args_t *a)
+{
+    return mlp_config_given(&a->cfg, MLP_O_PRECISION)
+               ? a->cfg.precision
+               : MLP_EVAL_PRECISION_MODEL;
+}
+
 /* The data eval and predict read: --test FILE, else --data DIR. */
 static const char *data_label(const args_t *a)
 {
@@ -262,15 +283,17 @@ static int open_model(const args_t *a, size_t limit_test, size_t batch,
 
     if (cfg->test_path[0] == '\0')
         return mlp_eval_open(a->o.model, cfg->data_dir, limit_test,
-                             cfg->threads, batch, &m->ck, &m->ds, &m->net);
+                             cfg->threads, precision_of(a), batch, &m->ck,
+                             &m->ds, &m->net);
     memset(&f, 0, sizeof(f));
     f.test = cfg->test_path;
     f.test_labels = opt_path(cfg->test_labels_path);
     f.csv.label = cfg->label_col;
     f.csv.header = (mlp_header_t)cfg->header;
     f.limit_test = limit_test;
-    return mlp_eval_open_files(a->o.model, &f, cfg->threads, batch, &m->ck,
-                               &m->ds, &m->net);
+    return mlp_eval_open_files(a->o.model, &f, cfg->threads,
+                               precision_of(a), batch, &m->ck, &m->ds,
+                               &m->net);
 }
 
 /* predict --input: stream the file through the model. */
@@ -297,6 +320,7 @@ static int predict_input(const args_t *a, FILE *out)
     po.logits = a->o.logits;
     po.batch = a->cfg.batch;
     po.threads = a->cfg.threads;
+    po.precision = precision_of(a);
     if ((rc = mlp_predict_file(&ck, a->o.model, &in, &cn, &po, out,
                                &rows)) < 0)
         goto out;
@@ -330,12 +354,12 @@ int mlp_cmd_eval(int argc, char **argv, FILE *out)
         goto out;
     }
     if (a->o.json &&
-        (rc = mlp_eval_print_json(out, a->o.model, data_label(a), &m.ck, &res,
-                                  &m.cn)) < 0)
+        (rc = mlp_eval_print_json(out, a->o.model, data_label(a), &m.ck,
+                                  net_precision(&m), &res, &m.cn)) < 0)
         goto out;
     if (!a->o.json)
-        mlp_eval_print_text(out, a->o.model, data_label(a), &m.ck, m.ds,
-                            &res, &m.cn);
+        mlp_eval_print_text(out, a->o.model, data_label(a), &m.ck,
+                            net_precision(&m), m.ds, &res, &m.cn);
     rc = flush_results(out);
 out:
     mlp_eval_result_free(&res);
@@ -514,8 +538,8 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
     }
     if (a->o.json) {
         if ((rc = mlp_predict_print_json(out, a->o.model, a->cfg.data_dir,
-                                         &m.ck,
-                                         m.ds, &shown, n, pred, &m.cn)) < 0)
+                                         &m.ck, net_precision(&m), m.ds,
+                                         &shown, n, pred, &m.cn)) < 0)
             goto out;
     } else if (a->o.show_train) {
         char aug_text[64];
@@ -523,7 +547,7 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
         a->cfg.augment = aug;
         mlp_options_format(MLP_O(AUGMENT), &a->cfg, 0, aug_text,
                            sizeof(aug_text));
-        mlp_eval_print_model(out, a->o.model, &m.ck);
+        mlp_eval_print_model(out, a->o.model, &m.ck, net_precision(&m));
         fprintf(out, "data     %s: %zu training images, %zux%zu, %zu "
                      "classes\n",
                 a->cfg.data_dir, m.ck.ntrain > 0 ? m.ck.ntrain : m.ds->train.n,
@@ -538,7 +562,7 @@ int mlp_cmd_predict(int argc, char **argv, FILE *out)
                 aug_text);
         mlp_predict_print_text(out, m.ds, &shown, n, pred, &m.cn);
     } else {
-        mlp_eval_print_model(out, a->o.model, &m.ck);
+        mlp_eval_print_model(out, a->o.model, &m.ck, net_precision(&m));
         fprintf(out, "data     %s: %zu test images, %zux%zu, %zu classes\n",
                 a->cfg.data_dir, m.ds->test_total, m.ds->rows, m.ds->cols,
                 m.ds->nclasses);

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "mlptrain/bf16.h"
 #include "mlptrain/csv.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
@@ -116,6 +117,7 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
     mlp_net_t *net = NULL;
     size_t c = ck->out, dim, b = o->batch, got;
     float *x = NULL, *raw = NULL;
+    mlp_bf16_t *xh = NULL;
     double *p = NULL;
     int rc;
 
@@ -141,12 +143,16 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
                            "x/255)", in->path, model);
         goto out;
     }
-    if ((rc = mlp_eval_net(ck, model, o->threads, b, b, &net)) < 0)
+    if ((rc = mlp_eval_net(ck, model, o->threads, o->precision, b, b,
+                           &net)) < 0)
         goto out;
     x = aligned_alloc(64, (b * dim * sizeof(float) + 63) / 64 * 64);
     raw = malloc(b * dim * sizeof(float));
     p = malloc(c * sizeof(double));
-    if (x == NULL || raw == NULL || p == NULL) {
+    if (mlp_net_spec(net)->precision == MLP_PREC_BF16)
+        xh = malloc(b * dim * sizeof(*xh));
+    if (x == NULL || raw == NULL || p == NULL ||
+        (mlp_net_spec(net)->precision == MLP_PREC_BF16 && xh == NULL)) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory for a batch of %zu "
                            "rows", b);
         goto out;
@@ -175,7 +181,11 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
                     x[i * dim + j] = raw[i * dim + j] / 255.0f;
         }
         memset(x + got * dim, 0, (b - got) * dim * sizeof(float));
-        if ((rc = mlp_net_forward(net, x, b, &lg)) < 0)
+        if (xh != NULL) /* a bf16 net: each value rounded, as trained */
+            mlp_bf16_from_f32(xh, x, b * dim);
+        if ((rc = mlp_net_forward(net, xh != NULL ? (const void *)xh
+                                                  : (const void *)x,
+                                  b, &lg)) < 0)
             goto out;
         /* The batch is checked before any of it is printed. */
         for (size_t i = 0; i < got; i++)
@@ -202,6 +212,7 @@ out:
     mlp_table_close(t);
     mlp_net_destroy(net);
     free(x);
+    free(xh);
     free(raw);
     free(p);
     return rc;

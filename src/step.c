@@ -69,6 +69,7 @@ struct mlp_stepper {
     mlp_net_t *net;
     mlp_optim_t *opt;
     size_t dim, nclasses, nflat;
+    size_t row_bytes;           /* of x: dim values of the net's input */
     float *params;              /* (nflat): the base net's */
     float *acc;                 /* (nflat): the step's gradient */
     float *acc2;                /* (nflat): ranks: the next total */
@@ -92,7 +93,7 @@ struct mlp_stepper {
     int pending;                /* an add not folded yet (ranks) */
     /* The pass being run */
     pass_t pass;
-    const float *x;
+    const char *x;              /* rows of row_bytes */
     const int32_t *y;
     size_t n, nitems;
     size_t wave0;               /* micro-batch of item 0 (train) */
@@ -263,7 +264,7 @@ static int train_item(mlp_stepper_t *st, worker_t *w, size_t item)
     st->loss[i] = 0.0;
     st->correct[i] = 0;
     if ((rc = mlp_net_set_grads(w->net, st->parts[item])) < 0 ||
-        (rc = mlp_net_forward_train(w->net, st->x + lo * st->dim, rows,
+        (rc = mlp_net_forward_train(w->net, st->x + lo * st->row_bytes, rows,
                                     st->has_key ? &key : NULL, &logits)) < 0)
         return rc;
     mlp_loss_softmax_xent_norm(logits, st->y + lo, rows, st->nclasses,
@@ -281,7 +282,7 @@ static int eval_item(mlp_stepper_t *st, worker_t *w, size_t item)
     mlp_fold_micro(st->n, st->o.micro, i, &lo, &rows);
     st->loss[i] = 0.0;
     st->correct[i] = 0;
-    if ((rc = mlp_net_forward(w->net, st->x + lo * st->dim, rows,
+    if ((rc = mlp_net_forward(w->net, st->x + lo * st->row_bytes, rows,
                               &logits)) < 0)
         return rc;
     mlp_loss_softmax_xent(logits, st->y + lo, rows, st->nclasses, NULL,
@@ -291,7 +292,8 @@ static int eval_item(mlp_stepper_t *st, worker_t *w, size_t item)
 
 /* Elements [lo, hi) (a chunk): the fold of the last add's parts into acc
  * (continued when acc_in), its sum of squares when clipping, then the
- * clip's scale and the optimizer when applying.  The one place the parts
+ * clip's scale, the optimizer and a bf16 net's copy of the weights just
+ * updated (still in cache) when applying.  The one place the parts
  * are summed: with ranks, the cross-rank fold goes here. */
 static void fold_range(mlp_stepper_t *st, size_t lo, size_t hi)
 {
@@ -311,6 +313,7 @@ static void fold_range(mlp_stepper_t *st, size_t lo, size_t hi)
             for (size_t i = lo; i < hi; i++)
                 st->acc[i] *= st->scale;
         mlp_optim_step_range(st->opt, st->params, st->acc, lo, hi);
+        mlp_net_params_changed(st->net, lo, hi);
     }
 }
 
@@ -484,6 +487,7 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     st->net = net;
     st->opt = opt;
     st->dim = spec->in;
+    st->row_bytes = spec->in * mlp_net_input_bytes(net);
     st->nclasses = spec->out;
     mlp_net_params(net, &st->params, &grads, &st->nflat);
     st->nthreads = 1 + mlp_step_replicas(o);
@@ -583,7 +587,7 @@ static int gather(mlp_stepper_t *st, size_t nm, size_t first, size_t count)
     return 0;
 }
 
-int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_add(mlp_stepper_t *st, const void *x, const int32_t *y,
                     size_t n, double *loss, size_t *correct)
 {
     size_t nm = mlp_fold_nmicro(n, st->o.micro);
@@ -724,7 +728,7 @@ int mlp_stepper_apply(mlp_stepper_t *st, float lr)
     return fold_pass(st, 1);
 }
 
-int mlp_stepper_eval(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_eval(mlp_stepper_t *st, const void *x, const int32_t *y,
                      size_t n, double *loss, size_t *correct)
 {
     size_t nm = mlp_fold_nmicro(n, st->o.micro);

@@ -279,27 +279,20 @@ static int checkpoint_of_config(const mlp_config_t *cfg,
 
 /*
  * The options of a resumed run: the checkpoint's, by mlp_options_resume
- * (a given option with another value is an error naming it; --lr is free);
- * *lr_override is set when a given --lr differs from the checkpoint's, for
- * the log's run record.
+ * (a given option with another value is an error naming it; --lr and
+ * --precision are free); *theirs gets the checkpoint's options, for the
+ * report's overrides.
  */
 int mlp_train_merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck,
-                           int *lr_override)
+                           mlp_config_t *theirs)
 {
     const char *path = cfg->resume_path;
-    mlp_config_t *theirs = malloc(sizeof(*theirs));
     int rc;
 
-    if (theirs == NULL)
-        return mlp_error_set(MLP_ENOMEM, "out of memory");
     mlp_config_defaults(theirs);
-    if ((rc = config_of_checkpoint(ck, theirs, path)) < 0) {
-        free(theirs);
+    if ((rc = config_of_checkpoint(ck, theirs, path)) < 0)
         return rc;
-    }
-    *lr_override = mlp_config_given(cfg, MLP_O_LR) && cfg->lr != ck->lr;
     rc = mlp_options_resume(cfg, theirs, path);
-    free(theirs);
     if (rc == 0 && cfg->epochs <= ck->epoch)
         rc = mlp_error_set(MLP_EUSAGE,
                            "option '--epochs': %u, but the checkpoint '%s' "

@@ -111,7 +111,8 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
  * checkpoint being resumed; `save` counts the files written), dL/dlogits, the warm-up's input batch and the ring's slots,
  * and the parallel step's: `grad_blocks` gradient buffers (one per
  * micro-batch of a batch and the accumulator) and `replicas` more nets'
- * gradients, activations and scratchpads.
+ * gradients, activations and scratchpads; a bf16 net's copy of the
+ * weights (one, shared) and half the ring's bytes.
  * The dataset is already loaded: it counts in *total (what the process
  * will hold, for tests against the peak RSS) but not against what is
  * still available.  Both sides get memprobe's margin.
@@ -135,12 +136,14 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
     }
     if ((rc = mlp_net_estimate(spec, &nm)) < 0)
         return rc;
+    double vbytes = spec->precision == MLP_PREC_BF16 ? 2.0 : 4.0;
+
     need = nm.params * (2 + nstate + grad_blocks) + nm.act + nm.scratch +
-           nm.workspace +
+           nm.workspace + nm.wcopy +
            (double)replicas * (nm.params + nm.act + nm.scratch) +
            4.0 * (logical * copies + b * (double)spec->out +
                   b * (double)spec->in) +
-           (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
+           (double)slots * (b * (vbytes * (double)spec->in + 4.0) + 128.0);
     data = mlp_dataset_bytes(ds);
     if (total != NULL)
         *total = mlp_memprobe_with_margin(need + data);
@@ -155,6 +158,67 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
                              avail / 1073741824.0);
     return 0;
 }
+/*
+ * The step's precision: cfg->precision (f32, bf16 or auto) chosen for
+ * spec (its threads, batch sizes) and set in spec and cfg (resolved, like
+ * the micro-batch: a checkpoint keeps what the run used), with *c saying
+ * why.  Ranks agree: bf16 only when every rank chose it (bf16 asked where
+ * a rank has none fails on every rank).
+ */
+static int choose_precision(session_t *s, mlp_net_spec_t *spec)
+{
+    mlp_config_t *cfg = s->cfg;
+    int rc, f32 = 0;
+
+    rc = mlp_net_choose_precision(spec, (mlp_precision_t)cfg->precision,
+                                  cfg->micro, &s->prec);
+    if (s->nranks > 1 && cfg->precision != MLP_PREC_F32) {
+        mlp_error_saved_t e;
+        int bad, rc2;
+
+        mlp_error_save(&e);
+        if ((rc2 = mlp_dist_any(rc < 0, &bad)) < 0 ||
+            (rc2 = mlp_dist_any(rc < 0 || s->prec.used != MLP_PREC_BF16,
+                                &f32)) < 0)
+            return rc2;
+        if (rc < 0)
+            return mlp_error_restore(&e, rc);
+        if (bad)
+            return mlp_error_set(MLP_EUSAGE, "option '--precision': %s "
+                                 "failed on another rank (its message "
+                                 "says why)",
+                                 mlp_precision_names[cfg->precision]);
+        if (f32 && s->prec.used == MLP_PREC_BF16) {
+            s->prec.used = MLP_PREC_F32;
+            snprintf(s->prec.why, sizeof(s->prec.why),
+                     "another rank chose f32");
+        }
+    }
+    if (rc < 0)
+        return rc;
+    cfg->precision = spec->precision = s->prec.used;
+    if (s->best_cfg != NULL)
+        s->best_cfg->precision = cfg->precision;
+    return 0;
+}
+
+/* check_memory for the run of s on a net of spec, stepped as so. */
+static int fits_memory(session_t *s, const mlp_net_spec_t *spec,
+                       const mlp_step_opts_t *so)
+{
+    const mlp_config_t *cfg = s->cfg;
+    /* optimizer state blocks the size of the parameters */
+    int nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
+
+    return check_memory(spec, s->maxb,
+                        mlp_loader_nslots(cfg->workers, s->slots), nstate,
+                        (cfg->save_path[0] != '\0') +
+                            (cfg->save_best_path[0] != '\0'),
+                        s->resume, (double)mlp_step_grad_buffers(so),
+                        mlp_step_replicas(so), s->ds,
+                        s->res != NULL ? &s->res->mem_estimate : NULL);
+}
+
 /* ---- the stages ---------------------------------------------------- */
 
 /*
@@ -336,9 +400,10 @@ int mlp_train_session_resume(session_t *s)
                    sizeof(cfg->save_best_path));
         return 0;
     }
+    if (!(s->ck_cfg = malloc(sizeof(*s->ck_cfg))))
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
     if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
-        (rc = mlp_train_merge_resume(cfg, &s->rck,
-                                     &s->lr_override)) < 0 ||
+        (rc = mlp_train_merge_resume(cfg, &s->rck, s->ck_cfg)) < 0 ||
         (rc = mlp_config_check_rules(cfg, 1)) < 0)
         return rc;
     if (cfg->until > 0 && cfg->until <= s->rck.epoch)
@@ -511,8 +576,7 @@ int mlp_train_session_build(session_t *s)
     const mlp_dataset_t *ds = s->ds;
     mlp_net_spec_t spec;
     mlp_step_opts_t so;
-    size_t slots;
-    int rc, nstate; /* optimizer state blocks the size of the parameters */
+    int rc;
 
     mlp_net_spec_of(cfg, ds->train.dim, ds->nclasses, &spec);
     /* The micro-batch: the checkpoint's, given, or a function of the
@@ -540,17 +604,14 @@ int mlp_train_session_build(session_t *s)
         s->slots = s->nb_train + s->nb_val + s->nb_test < 2
                        ? 2
                        : s->nb_train + s->nb_val + s->nb_test;
-    slots = mlp_loader_nslots(cfg->workers, s->slots);
-    nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
-    if ((rc = check_memory(&spec, s->maxb, slots, nstate,
-                           (cfg->save_path[0] != '\0') +
-                               (cfg->save_best_path[0] != '\0'),
-                           s->resume,
-                           (double)mlp_step_grad_buffers(&so),
-                           mlp_step_replicas(&so),
-                           ds,
-                           s->res != NULL ? &s->res->mem_estimate : NULL)) <
-        0)
+    /* auto: the run must fit in f32 before the calibration makes its two
+     * small nets (less than the run's: a run that fits, they fit); then
+     * in what it chose. */
+    spec.precision = MLP_PREC_F32;
+    if ((cfg->precision == MLP_PREC_AUTO &&
+         (rc = fits_memory(s, &spec, &so)) < 0) ||
+        (rc = choose_precision(s, &spec)) < 0 ||
+        (rc = fits_memory(s, &spec, &so)) < 0)
         return rc;
     if ((rc = mlp_net_create(&spec, &s->net)) < 0)
         return rc;

@@ -3,13 +3,17 @@
  * step computed by a plain net (to float tolerance); the same bits for 1,
  * 2 and 3 threads, for --accum's loader batches cut at the same
  * micro-batches, and in gemm mode at one thread; the evaluation's sums;
- * the micro-batch sizes a spec gets.
+ * the micro-batch sizes a spec gets; the same in bf16 (its own bits, close
+ * to f32's).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
+#include "testutil.h"
+#include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
 #include "mlptrain/fold.h"
 #include "mlptrain/loss.h"
@@ -26,7 +30,9 @@
 #define LR 0.5f
 
 static float x[N * IN];
+static mlp_bf16_t xh[N * IN];   /* x rounded, for bf16 nets */
 static int32_t y[N];
+static mlp_precision_t prec = MLP_PREC_F32; /* the stepper's nets */
 
 static void make_batch(void)
 {
@@ -37,6 +43,14 @@ static void make_batch(void)
         x[i] = (float)mlp_rng_uniform(&r) * 2.0f - 1.0f;
     for (size_t i = 0; i < N; i++)
         y[i] = (int32_t)(mlp_rng_u64(&r) % OUT);
+    mlp_bf16_from_f32(xh, x, N * IN);
+}
+
+/* Row `row` of the batch in the input type of prec. */
+static const void *rows_at(size_t row)
+{
+    return prec == MLP_PREC_BF16 ? (const void *)(xh + row * IN)
+                                 : (const void *)(x + row * IN);
 }
 
 static void spec_of(mlp_net_spec_t *spec, int threads)
@@ -71,6 +85,7 @@ static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
     double loss = 0.0;
 
     spec_of(&spec, 1);
+    spec.precision = prec;
     for (size_t i = 0; i < ncuts; i++)
         ck_assert_int_eq(mlp_step_spec_sizes(&spec, cuts[i], cuts[i], micro),
                          0);
@@ -82,7 +97,7 @@ static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
     ck_assert_int_eq(mlp_stepper_create(&so, net, opt, &st), 0);
     mlp_stepper_begin(st, N, NULL);
     for (size_t i = 0; i < ncuts; i++) {
-        ck_assert_int_eq(mlp_stepper_add(st, x + row * IN, y + row, cuts[i],
+        ck_assert_int_eq(mlp_stepper_add(st, rows_at(row), y + row, cuts[i],
                                          &loss, &correct), 0);
         row += cuts[i];
         if (i + 1 < ncuts)
@@ -93,7 +108,8 @@ static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
     ck_assert_uint_eq(mlp_optim_steps(opt), 1);
     ck_assert(isfinite(loss) && loss > 0.0);
     *eval_loss = 0.0;
-    ck_assert_int_eq(mlp_stepper_eval(st, x, y, N, eval_loss, &ec), 0);
+    ck_assert_int_eq(mlp_stepper_eval(st, rows_at(0), y, N, eval_loss, &ec),
+                     0);
     ck_assert_int_eq(mlp_net_get_layer(net, 0, w, w + HID * IN), 0);
     ck_assert_int_eq(mlp_net_get_layer(net, 1, w + HID * IN + HID,
                                        w + HID * IN + HID + OUT * HID), 0);
@@ -154,40 +170,59 @@ static void reference_step(float *w, double *eval_loss)
     reference_step_clip(w, eval_loss, NULL);
 }
 
+/* The largest |a[i] - b[i]|, and into *maxb the largest |b[i]|. */
+static float max_diff(const float *a, const float *b, float *maxb)
+{
+    float d = 0.0f, m = 0.0f;
+
+    for (size_t i = 0; i < NW; i++) {
+        d = fmaxf(d, fabsf(a[i] - b[i]));
+        m = fmaxf(m, fabsf(b[i]));
+    }
+    *maxb = m;
+    return d;
+}
+
+/* The step of `one` (eval loss e1) again on 2 and 3 threads, for loader
+ * batches cut at the micro-batches, and in gemm mode at one thread: the
+ * same bits each time. */
+static void assert_same_any_threads(const float *one, double e1)
+{
+    static const size_t whole[] = {N}, accum[] = {32, 18};
+    static float w[NW];
+    double e;
+
+    for (int t = 2; t <= 3; t++) {
+        stepper_step(MLP_PAR_BATCH, t, whole, 1, w, &e);
+        ck_assert_mem_eq(w, one, sizeof(w));
+        ck_assert(e == e1);
+    }
+    stepper_step(MLP_PAR_BATCH, 2, accum, 2, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(w));
+    stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(w));
+}
+
 START_TEST(test_step_matches_whole_batch)
 {
     static float ref[NW], one[NW], w[NW];
-    static const size_t whole[] = {N}, accum[] = {32, 18}, other[] = {25, 25};
+    static const size_t whole[] = {N}, other[] = {25, 25};
     double eref, e1, e;
-    float maxd = 0.0f, maxw = 0.0f;
+    float maxd, maxw;
 
     make_batch();
     reference_step(ref, &eref);
     stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e1);
-    for (size_t i = 0; i < NW; i++) {
-        maxd = fmaxf(maxd, fabsf(one[i] - ref[i]));
-        maxw = fmaxf(maxw, fabsf(ref[i]));
-    }
+    maxd = max_diff(one, ref, &maxw);
     ck_assert_msg(maxd <= 1e-5f * maxw, "max diff %g of %g", (double)maxd,
                   (double)maxw);
     ck_assert_msg(fabs(e1 - eref) <= 1e-5 * eref, "eval %g vs %g", e1, eref);
     /* the same bits on any thread count, and for loader batches cut at
      * the micro-batches */
-    for (int t = 2; t <= 3; t++) {
-        stepper_step(MLP_PAR_BATCH, t, whole, 1, w, &e);
-        ck_assert_mem_eq(w, one, sizeof(one));
-        ck_assert(e == e1);
-    }
-    stepper_step(MLP_PAR_BATCH, 2, accum, 2, w, &e);
-    ck_assert_mem_eq(w, one, sizeof(one));
-    stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
-    ck_assert_mem_eq(w, one, sizeof(one));
+    assert_same_any_threads(one, e1);
     /* another partition (16, 9, 16, 9): close, but not the same sums */
     stepper_step(MLP_PAR_BATCH, 2, other, 2, w, &e);
-    maxd = 0.0f;
-    for (size_t i = 0; i < NW; i++)
-        maxd = fmaxf(maxd, fabsf(w[i] - ref[i]));
-    ck_assert(maxd <= 1e-5f * maxw);
+    ck_assert(max_diff(w, ref, &maxw) <= 1e-5f * maxw);
 }
 END_TEST
 
@@ -226,6 +261,42 @@ START_TEST(test_waves)
     stepper_step(MLP_PAR_BATCH, 2, cut, 2, w, &e);
     ck_assert_mem_eq(w, one, sizeof(one));
     micro = MICRO;
+}
+END_TEST
+
+/*
+ * bf16 (mixed precision): the step's parameters close to f32's (one SGD
+ * step at LR 0.5 from the same weights: the gradients' relative error of
+ * bf16 operands, about 2^-8), yet not the same bits (the products did run
+ * in bf16); and within bf16 the same bits for 1, 2 and 3 threads, loader
+ * batches cut at the micro-batches, gemm mode, and waves of micro-batches.
+ */
+START_TEST(test_bf16)
+{
+    static float f32[NW], one[NW], w[NW];
+    static const size_t whole[] = {N};
+    double ef, e1, e;
+    float maxd, maxw;
+
+    if (!tu_bf16_here("test_bf16"))
+        return;
+    make_batch();
+    stepper_step(MLP_PAR_BATCH, 1, whole, 1, f32, &ef);
+    prec = MLP_PREC_BF16;
+    stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e1);
+    maxd = max_diff(one, f32, &maxw);
+    ck_assert_msg(maxd <= 1e-2f * maxw, "max diff %g of %g", (double)maxd,
+                  (double)maxw);
+    ck_assert_msg(maxd > 0.0f, "bf16 gave f32's bits");
+    ck_assert_msg(fabs(e1 - ef) <= 1e-2 * ef, "eval %g vs %g", e1, ef);
+    assert_same_any_threads(one, e1);
+    micro = 2;
+    stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e1);
+    stepper_step(MLP_PAR_BATCH, 5, whole, 1, w, &e);
+    ck_assert_mem_eq(w, one, sizeof(one));
+    ck_assert(e == e1);
+    micro = MICRO;
+    prec = MLP_PREC_F32;
 }
 END_TEST
 
@@ -378,6 +449,7 @@ static Suite *step_suite(void)
     tcase_add_test(tc, test_step_matches_whole_batch);
     tcase_add_test(tc, test_waves);
     tcase_add_test(tc, test_clip_grad);
+    tcase_add_test(tc, test_bf16);
     tcase_add_test(tc, test_spec_sizes);
     tcase_add_test(tc, test_bad_options);
     tcase_add_test(tc, test_rank_rows);

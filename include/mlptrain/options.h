@@ -77,7 +77,8 @@ typedef enum {
     MLP_O_TEST_LABELS, MLP_O_LABEL, MLP_O_HEADER, MLP_O_NORMALIZE,
     MLP_O_LIMIT_TRAIN, MLP_O_LIMIT_TEST, MLP_O_VAL, MLP_O_AUGMENT,
     /* machine */
-    MLP_O_WORKERS, MLP_O_THREADS, MLP_O_PARALLEL, MLP_O_SLOTS,
+    MLP_O_WORKERS, MLP_O_THREADS, MLP_O_PARALLEL, MLP_O_PRECISION,
+    MLP_O_SLOTS,
     /* output */
     MLP_O_QUIET, MLP_O_LOG, MLP_O_PNG, MLP_O_TENSORBOARD, MLP_O_SAVE,
     MLP_O_RESUME, MLP_O_SAVE_BEST, MLP_O_EARLY_STOP,
@@ -141,6 +142,7 @@ typedef struct mlp_config {
     unsigned workers;              /* loader threads; 0: trainer decodes */
     int threads;                   /* compute threads */
     int parallel;                  /* mlp_par_t (step.h) */
+    int precision;                 /* mlp_precision_t (net.h) */
     size_t slots;                  /* ring slots; 0: automatic */
     /* output */
     int quiet;
@@ -216,8 +218,9 @@ enum {
     MLP_OPT_DIR = 1u << 8,         /* PATH, TEXT: a directory's name */
     MLP_OPT_ID_SET = 1u << 9,      /* in the run id only when not the
                                       default: an option added after run
-                                      ids were fixed (a sweep resumes its
-                                      runs by id, grid.h) */
+                                      ids were fixed (--clip-grad,
+                                      --precision: a sweep resumes its runs
+                                      by id, grid.h) */
 };
 
 typedef struct mlp_option mlp_option_t;

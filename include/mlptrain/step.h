@@ -28,6 +28,12 @@
  *                  fold: the figures agree with batch mode where oneDNN's
  *                  one- and many-thread results agree bit for bit.
  *
+ * Precision is the net's (net.h): x comes in the net's input type
+ * (float, or bf16: mlp_net_input_bytes), and a bf16 net's copy of the
+ * weights is refreshed in the optimizer's pass, range by range, right
+ * after the update (mlp_net_params_changed).  The figures of one
+ * precision depend on the partition alone, as above.
+ *
  * Clipping (opts.clip_norm > 0, --clip-grad): before the optimizer, the
  * step's gradient g is scaled by clip / (|g| + 1e-6) when that is below 1,
  * |g| the 2-norm over every parameter's gradient (PyTorch's
@@ -171,13 +177,14 @@ void mlp_stepper_begin(mlp_stepper_t *st, size_t rows,
                        const mlp_drop_key_t *key);
 
 /*
- * The next loader batch of the step: n rows x (n, dim), labels y (n).
+ * The next loader batch of the step: n rows x (n, dim) in the net's input
+ * type, labels y (n).
  * Computes its micro-batches' gradients and adds its loss sum and correct
  * count to *loss and *correct (the caller checks the loss before going
  * on).  Then call mlp_stepper_fold (more loader batches follow) or
  * mlp_stepper_apply (the step's last).
  */
-int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_add(mlp_stepper_t *st, const void *x, const int32_t *y,
                     size_t n, double *loss, size_t *correct);
 /* Fold the last add's gradients into the step's gradient. */
 int mlp_stepper_fold(mlp_stepper_t *st);
@@ -189,7 +196,7 @@ int mlp_stepper_apply(mlp_stepper_t *st, float lr);
  * *correct, chunks of `micro` rows over the threads, summed in chunk
  * order (the same for any thread count).
  */
-int mlp_stepper_eval(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_eval(mlp_stepper_t *st, const void *x, const int32_t *y,
                      size_t n, double *loss, size_t *correct);
 
 #endif
