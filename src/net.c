@@ -45,6 +45,7 @@
 #include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
+#include "mlptrain/options.h"
 #include "net_internal.h"
 
 static const struct {
@@ -869,4 +870,14 @@ const char *mlp_net_isa(void)
     default:
         return "unknown";
     }
+}
+
+void mlp_net_spec_of(const struct mlp_config *cfg, size_t in, size_t out,
+                     mlp_net_spec_t *spec)
+{
+    *spec = (mlp_net_spec_t){
+        .in = in, .out = out, .nhidden = cfg->nhidden, .act = cfg->act,
+        .plain_weights = cfg->plain_weights, .dropout = cfg->dropout,
+        .input_dropout = cfg->input_dropout};
+    memcpy(spec->hidden, cfg->hidden, sizeof(spec->hidden));
 }

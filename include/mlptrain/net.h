@@ -141,6 +141,17 @@ int mlp_act_parse(const char *name);
  */
 int mlp_act_algs(mlp_act_t act, int *fwd, int *bwd);
 
+struct mlp_config;
+
+/*
+ * The spec of a run's net (the one place it is built from the run options,
+ * options.h): in and out from the data, the hidden widths, activation,
+ * weight layout and dropouts from cfg; no batch sizes and threads 0 (the
+ * step adds them: mlp_step_spec_sizes, mlp_step_net_threads).
+ */
+void mlp_net_spec_of(const struct mlp_config *cfg, size_t in, size_t out,
+                     mlp_net_spec_t *spec);
+
 /*
  * Add to spec->batch_sizes the sizes a split of n samples is cut into by
  * batches of `batch`: full batches and the rest, each once, none zero.
