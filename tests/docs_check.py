@@ -39,8 +39,9 @@ def bad(msg):
     print("FAIL: " + msg)
 
 
-def prose(text):
-    """text without fenced code blocks and code spans (line count kept)."""
+def prose(text, spans=False):
+    """text without fenced or indented code blocks, and without code spans
+    unless spans (line count kept)."""
     out, fence = [], None
     for line in text.split("\n"):
         m = re.match(r"^\s*(```+|~~~+)", line)
@@ -56,7 +57,7 @@ def prose(text):
         if line.startswith("    ") or line.startswith("\t"):
             out.append("")          # an indented code block (or its like)
             continue
-        out.append(re.sub(r"`+[^`]*`+", "", line))
+        out.append(line if spans else re.sub(r"`+[^`]*`+", "", line))
     return out
 
 
@@ -70,7 +71,7 @@ def slug(heading):
 
 def anchors(path):
     seen, out = {}, set()
-    for line in prose(open(path, encoding="utf-8").read()):
+    for line in prose(open(path, encoding="utf-8").read(), spans=True):
         m = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
         if not m:
             continue
