@@ -232,10 +232,10 @@ static void roff(FILE *f, const char *s, int bol)
         fputc('\n', f);
 }
 
-/* s as a quoted macro argument ("..." with '"' as \(dq). */
-static void roff_arg(FILE *f, const char *s)
+/* s up to its end or a newline, escaped for one line of roff: a macro's
+ * argument or a word in another font. */
+static void roff_word(FILE *f, const char *s)
 {
-    fputc('"', f);
     for (; *s != '\0' && *s != '\n'; s++) {
         if (*s == '"')
             fputs("\\(dq", f);
@@ -246,20 +246,21 @@ static void roff_arg(FILE *f, const char *s)
         else
             fputc(*s, f);
     }
+}
+
+/* s as a quoted macro argument. */
+static void roff_arg(FILE *f, const char *s)
+{
+    fputc('"', f);
+    roff_word(f, s);
     fputc('"', f);
 }
 
-/* A word in bold or italics (a name: letters, digits, '-', '_', '.'). */
+/* A word in bold or italics. */
 static void roff_font(FILE *f, char font, const char *s)
 {
     fprintf(f, "\\f%c", font);
-    for (; *s != '\0'; s++)
-        if (*s == '-')
-            fputs("\\-", f);
-        else if (*s == '\\')
-            fputs("\\e", f);
-        else
-            fputc(*s, f);
+    roff_word(f, s);
     fputs("\\fR", f);
 }
 
