@@ -214,9 +214,8 @@ static int fits_memory(session_t *s, const mlp_net_spec_t *spec,
                         mlp_loader_nslots(cfg->workers, s->slots), nstate,
                         (cfg->save_path[0] != '\0') +
                             (cfg->save_best_path[0] != '\0'),
-                        s->resume, (double)mlp_step_grad_buffers(so),
-                        cfg->parallel == MLP_PAR_BATCH ? cfg->threads - 1
-                                                       : 0,
+                        s->resume, mlp_step_grad_buffers(so),
+                        mlp_step_replicas(so),
                         s->ds,
                         s->res != NULL ? &s->res->mem_estimate : NULL);
 }
@@ -637,15 +636,6 @@ int mlp_train_session_build(session_t *s)
         s->best_cfg->micro = cfg->micro;
     if (cfg->parallel == MLP_PAR_AUTO)
         cfg->parallel = mlp_step_auto_mode(&spec, cfg->batch, cfg->micro);
-    /* Batch mode: every thread runs a one-thread net of its own. */
-    spec.threads = cfg->parallel == MLP_PAR_BATCH ? 1 : cfg->threads;
-    if ((rc = mlp_step_spec_sizes(&spec, ds->train.n, cfg->batch,
-                                  cfg->micro)) < 0 ||
-        (rc = mlp_step_spec_sizes(&spec, ds->test.n, cfg->batch,
-                                  cfg->micro)) < 0 ||
-        (rc = mlp_step_spec_sizes(&spec, ds->val.n, cfg->batch,
-                                  cfg->micro)) < 0)
-        return rc;
     memset(&so, 0, sizeof(so));
     so.mode = (mlp_par_t)cfg->parallel;
     so.threads = cfg->threads;
@@ -654,6 +644,18 @@ int mlp_train_session_build(session_t *s)
     so.smoothing = cfg->label_smoothing;
     so.rank = s->rank;
     so.nranks = s->nranks;
+    so.accum = cfg->accum;
+    /* The step's thread policy: the net's threads, oneDNN's pool set for
+     * them before any net of this spec is made (the calibration's too). */
+    spec.threads = mlp_step_net_threads(&so);
+    mlp_step_use_threads(&so);
+    if ((rc = mlp_step_spec_sizes(&spec, ds->train.n, cfg->batch,
+                                  cfg->micro)) < 0 ||
+        (rc = mlp_step_spec_sizes(&spec, ds->test.n, cfg->batch,
+                                  cfg->micro)) < 0 ||
+        (rc = mlp_step_spec_sizes(&spec, ds->val.n, cfg->batch,
+                                  cfg->micro)) < 0)
+        return rc;
     /* A given --slots beyond the batches of an epoch would hold batches
      * never used (a ring of 4096 slots of 256 rows for 8 batches is 3 GB):
      * bounded by them, and counted in the memory check as used. */
