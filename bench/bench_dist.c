@@ -2,20 +2,24 @@
  * bench_dist: the cost of the cross-rank gradient reduction (dist.h) and
  * the compute it is set against, for the scaling estimate in the README.
  *
- *   mpirun -np R bench_dist LABEL   the ordered chain fold of a gradient of
- *       the default model 784-256-10 (203,530 floats) and of
+ *   mpirun -np R bench_dist LABEL   the step's sum across ranks (reduce.h:
+ *       fold.h's tree, reduce-scatter then all-gather by messages) of a
+ *       gradient of the default model 784-256-10 (203,530 floats) and of
  *       784-1024-1024-10 (1,863,690 floats), 4 micro-batch parts per step
- *       split over the ranks (mlp_fold_rank): seconds per fold (median of
- *       many, each started together: a stop agreement first), bytes this
- *       rank sent + received per fold, and the same fold in one process
- *       (mlp_fold of the 4 parts) for the part that is not communication,
- *       and MPI_Allreduce of each rank's own fold (mlp_dist_sum_unordered):
- *       its time, and how many of its sums differ in bits from the fold's.
+ *       split over the ranks (mlp_fold_rank), one bucket: seconds per step
+ *       (median of many, each started together: a stop agreement first),
+ *       bytes this rank sent + received, and the tree in one process for
+ *       the part that is not communication; against it, MPI_Allreduce of
+ *       each rank's own float sum (mlp_dist_sum_unordered: Open MPI's
+ *       order, not exact) and the order-independent integer alternative
+ *       (fixed_sum: 64-bit fixed point, MPI_Allreduce on int64), each with
+ *       its time and how many of its sums differ in bits from the tree's.
  *       Rank 0 prints; bench/results/dist-LABEL.csv.
  *   bench_dist --compute            one process, one compute thread: seconds
  *       per sample of a training step (forward, loss, backward, SGD) of
  *       both models at batch 256: bench/results/dist-compute.csv.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,7 @@
 #include "mlptrain/loss.h"
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
+#include "mlptrain/reduce.h"
 #include "mlptrain/rng.h"
 
 typedef struct {
@@ -142,66 +147,131 @@ static int compute(void)
     return fclose(csv) != 0;
 }
 
-/* The fold of model m's gradient: rank 0 prints, CSV row. */
+/*
+ * The order-independent alternative, as it would run in the step: each
+ * rank's own sum (the tree of its parts) converted to 64-bit fixed point
+ * at one scale for the whole gradient (2^(62 - e - ceil(log2 R)), e the
+ * exponent of the largest |value| on any rank: one MPI_Allreduce MAX of
+ * one integer first), summed by MPI_Allreduce on int64 (any order, the
+ * same bits), converted back.  Not the float sum: a value 2^38 below the
+ * largest keeps fewer bits than a float has (the price of one scale; a
+ * ReproBLAS-style binned sum keeps them at 2 to 3 times the bytes).
+ */
+static int fixed_sum(float *v, int64_t *q, size_t n, int R)
+{
+    int64_t e = -300;
+    int lg = 0, rc;
+    float mx = 0.0f;
+    double scale;
+
+    for (size_t i = 0; i < n; i++)
+        mx = fabsf(v[i]) > mx ? fabsf(v[i]) : mx;
+    if (mx > 0.0f)
+        e = (int64_t)ilogbf(mx) + 1;
+    if ((rc = mlp_dist_max_i64(&e, 1)) < 0)
+        return rc;
+    while ((1 << lg) < R)
+        lg++;
+    scale = ldexp(1.0, 62 - (int)e - lg);
+    for (size_t i = 0; i < n; i++)
+        q[i] = (int64_t)llrint((double)v[i] * scale);
+    if ((rc = mlp_dist_sum_i64(q, n)) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)((double)q[i] / scale);
+    return 0;
+}
+
+/* Model m's gradient summed over the ranks: rank 0 prints, CSV row. */
 static int fold_model(const model_t *m, FILE *csv, const char *label)
 {
-    size_t n = m->nparams, first, count;
+    size_t n = m->nparams, first, count, lo = 0, hi = n;
     int R = mlp_dist_size(), iters = m->iters, any, rc = 1;
-    float *buf = malloc((NMICRO + 2) * n * sizeof(float)), *out, *ar;
-    const float *parts[NMICRO];
-    double *t = malloc((size_t)iters * sizeof(double)), lo, hi, med, local;
-    double allred;
-    size_t differ = 0;
+    float *buf = malloc((2 * NMICRO + 2) * n * sizeof(float)), *out, *ar;
+    float *parts[NMICRO];
+    int64_t *q = malloc(n * sizeof(int64_t));
+    double *t = malloc((size_t)iters * sizeof(double)), tlo, thi, med;
+    double local, allred, fixed;
+    size_t differ = 0, fdiffer = 0;
+    mlp_reduce_t *red = NULL;
+    mlp_reduce_opts_t ro;
     mlp_dist_stats_t st;
     mlp_rng_t r;
 
-    if (buf == NULL || t == NULL) {
+    if (buf == NULL || t == NULL || q == NULL) {
         mlp_error_set(MLP_ENOMEM, "%zu floats", n);
         goto out;
     }
-    out = buf + NMICRO * n;
+    out = buf + 2 * NMICRO * n;
     ar = out + n;
     mlp_rng_seed(&r, 5, 0);
+    /* gradient-like: both signs, magnitudes over 6 decades */
     for (size_t i = 0; i < NMICRO * n; i++)
-        buf[i] = (float)mlp_rng_uniform(&r) - 0.5f;
+        buf[i] = (float)((mlp_rng_uniform(&r) < 0.5 ? -1 : 1) *
+                         pow(10.0, 6.0 * mlp_rng_uniform(&r) - 6.0));
     for (int k = 0; k < NMICRO; k++)
-        parts[k] = buf + (size_t)k * n;
-    /* One process folding all the parts: the arithmetic alone. */
-    for (int k = -3; k < iters; k++) {
-        double t0 = mlp_clock_now();
-
-        mlp_fold(out, 0, parts, NMICRO, 0, n);
-        if (k >= 0)
-            t[k] = mlp_clock_now() - t0;
-    }
-    local = bu_median(t, (size_t)iters, NULL, NULL);
+        parts[k] = buf + (size_t)(NMICRO + k) * n;
+    /* One process summing all the parts in the tree: the arithmetic
+     * alone (the reducer's one bucket, one rank). */
     mlp_fold_rank(NMICRO, mlp_dist_rank(), R, &first, &count);
+    ro = (mlp_reduce_opts_t){.nflat = n, .nbuckets = 1, .lo = &lo, .hi = &hi,
+                             .rank = mlp_dist_rank(), .nranks = R,
+                             .max_micro = NMICRO, .max_step_micro = NMICRO};
+    if (mlp_reduce_create(&ro, &red) < 0)
+        goto out;
+    {
+        mlp_fold_tree_t tr;
+        mlp_fold_op_t ops[2 * NMICRO];
+        int freed[2 * NMICRO], id;
+        size_t nops = 0, nf = 0;
+
+        mlp_fold_tree_init(&tr, 0);
+        for (int k = 0; k < NMICRO; k++)
+            mlp_fold_push(&tr, 1, k, ops, &nops, freed, &nf);
+        mlp_fold_finish(&tr, -1, ops, &nops, freed, &nf, &id);
+        for (int k = -3; k < iters; k++) {
+            double t0;
+
+            memcpy(parts[0], buf, NMICRO * n * sizeof(float));
+            t0 = mlp_clock_now();
+            mlp_fold_run(parts, ops, nops, 0, n);
+            if (k >= 0)
+                t[k] = mlp_clock_now() - t0;
+        }
+        local = bu_median(t, (size_t)iters, NULL, NULL);
+    }
+    /* The step's reducer (reduce.h), one bucket, this rank's block. */
     for (int k = -5; k < iters; k++) {
         double t0;
 
+        memcpy(parts[0], buf, NMICRO * n * sizeof(float));
         if (mlp_dist_any(0, &any) < 0) /* start together */
             goto out;
         if (k == 0)
             mlp_dist_stats_reset();
         t0 = mlp_clock_now();
-        if (mlp_dist_fold(out, parts + first, count, n) < 0)
+        if (mlp_reduce_batch(red, NMICRO, parts + first, 1) < 0 ||
+            mlp_reduce_bucket(red, 0, NULL, NULL) < 0)
             goto out;
         if (k >= 0)
             t[k] = mlp_clock_now() - t0;
     }
+    memcpy(out, mlp_reduce_result(red), n * sizeof(float));
     mlp_dist_stats(&st);
-    med = bu_median(t, (size_t)iters, &lo, &hi);
-    /* MPI_Allreduce of each rank's own fold, for comparison: time, and
-     * how many sums come out with other bits than the ordered fold's. */
+    med = bu_median(t, (size_t)iters, &tlo, &thi);
+    /* MPI_Allreduce of each rank's own sum (floats, Open MPI's order):
+     * time, and how many sums come out with other bits than the tree's. */
     for (int k = -5; k < iters; k++) {
         double t0;
 
+        memcpy(ar, buf + first * n, n * sizeof(float));
         if (mlp_dist_any(0, &any) < 0)
             goto out;
         t0 = mlp_clock_now();
-        if (count > 0)
-            mlp_fold(ar, 0, parts + first, count, 0, n);
-        else
+        for (size_t j = 1; j < count; j++)
+            for (size_t i = 0; i < n; i++)
+                ar[i] += buf[(first + j) * n + i];
+        if (count == 0)
             memset(ar, 0, n * sizeof(float));
         if (mlp_dist_sum_unordered(ar, n) < 0)
             goto out;
@@ -211,23 +281,47 @@ static int fold_model(const model_t *m, FILE *csv, const char *label)
     allred = bu_median(t, (size_t)iters, NULL, NULL);
     for (size_t i = 0; i < n; i++)
         differ += memcmp(&ar[i], &out[i], sizeof(float)) != 0;
+    /* The exact integer alternative (fixed_sum): time, and its sums whose
+     * bits differ from the tree's. */
+    for (int k = -5; k < iters; k++) {
+        double t0;
+
+        memcpy(ar, buf + first * n, n * sizeof(float));
+        if (mlp_dist_any(0, &any) < 0)
+            goto out;
+        t0 = mlp_clock_now();
+        for (size_t j = 1; j < count; j++)
+            for (size_t i = 0; i < n; i++)
+                ar[i] += buf[(first + j) * n + i];
+        if (count == 0)
+            memset(ar, 0, n * sizeof(float));
+        if (fixed_sum(ar, q, n, R) < 0)
+            goto out;
+        if (k >= 0)
+            t[k] = mlp_clock_now() - t0;
+    }
+    fixed = bu_median(t, (size_t)iters, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        fdiffer += memcmp(&ar[i], &out[i], sizeof(float)) != 0;
     if (mlp_dist_rank() == 0) {
         double bytes = (double)(st.bytes_sent + st.bytes_received) / iters;
-        size_t chunk = mlp_dist_chunk(n, R);
 
-        printf("%-17s %8zu %2d %6zu %9.0f %7.3f %7.3f..%-7.3f %6.3f %7.3f "
-               "%7zu\n",
-               m->name, n, R, chunk, bytes, med * 1e3, lo * 1e3, hi * 1e3,
-               local * 1e3, allred * 1e3, differ);
+        printf("%-17s %8zu %2d %9.0f %7.3f %7.3f..%-7.3f %6.3f %7.3f %7zu "
+               "%7.3f %7zu\n",
+               m->name, n, R, bytes, med * 1e3, tlo * 1e3, thi * 1e3,
+               local * 1e3, allred * 1e3, differ, fixed * 1e3, fdiffer);
         if (csv != NULL)
             fprintf(csv,
-                    "%s,%s,%zu,%d,%zu,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%zu\n",
-                    label, m->name, n, R, chunk, bytes, med, lo, hi, local,
-                    allred, differ);
+                    "%s,%s,%zu,%d,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%zu,%.9g,"
+                    "%zu\n",
+                    label, m->name, n, R, bytes, med, tlo, thi, local,
+                    allred, differ, fixed, fdiffer);
     }
     rc = 0;
 out:
+    mlp_reduce_destroy(red);
     free(buf);
+    free(q);
     free(t);
     return rc ? fail(m->name) : 0;
 }
@@ -249,16 +343,17 @@ int main(int argc, char **argv)
         return fail("init");
     if (mlp_dist_rank() == 0) {
         snprintf(name, sizeof(name), "dist-%s.csv", argv[1]);
-        csv = bu_open_csv(name, "transport,model,params,ranks,chunk,"
+        csv = bu_open_csv(name, "transport,model,params,ranks,"
                                 "bytes_per_rank,seconds,lo,hi,"
-                                "local_fold_seconds,allreduce_seconds,"
-                                "allreduce_bits_differ");
-        printf("ordered chain fold, %s, %d ranks, %d micro-batch parts "
-               "(median, min..max)\n",
+                                "local_tree_seconds,allreduce_seconds,"
+                                "allreduce_bits_differ,fixed_seconds,"
+                                "fixed_bits_differ");
+        printf("the tree's sum across ranks (reduce.h), %s, %d ranks, %d "
+               "micro-batch parts (median, min..max)\n",
                argv[1], mlp_dist_size(), NMICRO);
-        printf("%-17s %8s %2s %6s %9s %7s %16s %6s %7s %7s\n", "model",
-               "floats", "R", "chunk", "bytes", "ms", "range", "local",
-               "allred", "differ");
+        printf("%-17s %8s %2s %9s %7s %16s %6s %7s %7s %7s %7s\n", "model",
+               "floats", "R", "bytes", "ms", "range", "local", "allred",
+               "differ", "fixed", "differ");
     }
     for (size_t i = 0; i < NMODELS && rc == 0; i++)
         rc = fold_model(&models[i], csv, argv[1]);

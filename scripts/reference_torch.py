@@ -14,7 +14,10 @@ run mlptrain's best recipe here at equal epochs: --hidden, --act,
 given; sgd and adam: L2 added to the gradient), --schedule
 constant|step|cosine|onecycle with --warmup, --lr-min, --lr-step,
 --lr-gamma (the rate set per batch by a LambdaLR computing mlptrain's
-formulas, lr_at below), --dropout (after each hidden activation),
+formulas, lr_at below), --clip-grad NORM (torch.nn.utils.clip_grad_norm_
+after each backward: the gradient of every parameter scaled by
+NORM / (norm + 1e-6) when that is below 1), --dropout (after each hidden
+activation),
 --input-dropout, --label-smoothing, --init normal|xavier|he (normal:
 --init-std), --augment shift=K,flip, --val N (N training samples held out,
 chosen by the seed, reported as val_loss/val_acc), --limit-train,
@@ -238,6 +241,8 @@ def parser():
     ap.add_argument("--lr-step", type=float, default=0.0)
     ap.add_argument("--lr-gamma", type=float, default=0.1)
     ap.add_argument("--label-smoothing", type=unit, default=0.0)
+    ap.add_argument("--clip-grad", type=float, default=0.0,
+                    help="largest 2-norm of a step's gradient; 0: none")
     ap.add_argument("--augment", type=parse_augment, default=(0, False))
     ap.add_argument("--val", type=int, default=0)
     ap.add_argument("--limit-train", type=int, default=0)
@@ -257,6 +262,8 @@ def check(ap, args):
         ap.error("--schedule step needs --lr-step E, the epochs between cuts")
     if args.lr_min > args.lr:
         ap.error(f"--lr-min {args.lr_min} is above --lr {args.lr}")
+    if not args.clip_grad >= 0 or math.isinf(args.clip_grad):
+        ap.error(f"--clip-grad {args.clip_grad} is not a norm >= 0")
     if args.val < 0 or args.limit_train < 0 or args.limit_test < 0:
         ap.error("--val, --limit-train, --limit-test take N >= 0")
     if args.weight_decay is None:
@@ -425,6 +432,8 @@ def main():
                 l = loss(y_hat, y)
             trainer.zero_grad()
             l.mean().backward()
+            if args.clip_grad > 0:
+                nn.utils.clip_grad_norm_(net.parameters(), args.clip_grad)
             trainer.step()
             sched.step()
             lsum += float(l.sum())

@@ -10,7 +10,6 @@
  * threads (a single in-order pass needs none).
  */
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,9 +474,6 @@ int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
     memcpy(spec.hidden, ck->hidden, sizeof(spec.hidden));
     spec.act = ck->act;
     spec.threads = threads;
-    /* oneDNN's pool for the evaluation's net (and the calibration's) */
-    if (threads > 0)
-        omp_set_num_threads(threads);
     mlp_net_spec_add_split(&spec, n, batch);
     if ((rc = mlp_net_choose_precision(
              &spec,

@@ -2,6 +2,7 @@
  * fold: the fixed order of the parallel step's sums (see fold.h): the
  * partition, the tree's bookkeeping and its one addition.
  */
+#include <math.h>
 #include <string.h>
 
 #include "clones.h"
@@ -29,6 +30,22 @@ void mlp_fold_rank(size_t nmicro, int rank, int nranks, size_t *first,
 
     *first = r * base + (r < extra ? r : extra);
     *count = r < R ? base + (r < extra) : 0;
+}
+
+void mlp_fold_rank_rows(size_t n, size_t micro, int rank, int nranks,
+                        size_t *lo, size_t *rows)
+{
+    size_t nm = mlp_fold_nmicro(n, micro), first, count, hi;
+
+    if (nranks <= 1) {
+        *lo = 0;
+        *rows = n;
+        return;
+    }
+    mlp_fold_rank(nm, rank, nranks, &first, &count);
+    *lo = first * micro < n ? first * micro : n;
+    hi = (first + count) * micro < n ? (first + count) * micro : n;
+    *rows = count > 0 ? hi - *lo : 0;
 }
 
 void mlp_fold_rows(double *out, const double *rows, size_t nrows,
@@ -151,4 +168,91 @@ void mlp_fold_run(float *const *buf, const mlp_fold_op_t *ops, size_t nops,
                     hi - lo);
         }
     }
+}
+
+/*
+ * Squares, exactly.  A finite float is M 2^(e - 150) with e = max(E, 1)
+ * for its exponent field E and M its significand (the implicit bit set
+ * when E > 0), so x^2 = M^2 2^(2e - 300), M^2 < 2^48.  The squares of one
+ * call are summed by e in 64-bit buckets (n < 2^16 at a time: < 2^64),
+ * then each bucket goes into the 640-bit sum at bit 2e - 2 (the unit:
+ * 2^-298).  Integer additions: the order never matters.
+ */
+
+/* s += v << shift (v < 2^64, shift < 576). */
+static void add_shifted(mlp_fold_sq_t *s, uint64_t v, unsigned shift)
+{
+    unsigned w = shift / 64, b = shift % 64;
+    uint64_t lo = v << b, hi = b > 0 ? v >> (64 - b) : 0, carry;
+
+    s->w[w] += lo;
+    carry = s->w[w] < lo;
+    for (unsigned k = w + 1; k < MLP_FOLD_SQ_WORDS && (hi | carry); k++) {
+        uint64_t add = hi + carry, before = s->w[k];
+
+        carry = add < hi; /* hi + 1 overflowed */
+        s->w[k] += add;
+        carry += s->w[k] < before;
+        hi = 0;
+    }
+}
+
+void mlp_fold_sq_add(mlp_fold_sq_t *s, const float *x, size_t n)
+{
+    enum { STRIDE = 1 << 16 };
+    uint64_t bucket[256];
+
+    for (size_t i0 = 0; i0 < n; i0 += STRIDE) {
+        size_t i1 = n - i0 < STRIDE ? n : i0 + STRIDE;
+
+        memset(bucket, 0, sizeof(bucket));
+        for (size_t i = i0; i < i1; i++) {
+            uint32_t b;
+            uint64_t m;
+            unsigned e;
+
+            memcpy(&b, &x[i], sizeof(b));
+            e = (b >> 23) & 0xff;
+            m = b & 0x7fffff;
+            if (e == 0xff) {
+                s->nan |= m != 0;
+                s->inf |= m == 0;
+                continue;
+            }
+            m |= e > 0 ? (uint64_t)1 << 23 : 0;
+            bucket[e > 0 ? e : 1] += m * m;
+        }
+        for (unsigned e = 1; e < 255; e++)
+            if (bucket[e] != 0)
+                add_shifted(s, bucket[e], 2 * e - 2);
+    }
+}
+
+void mlp_fold_sq_merge(mlp_fold_sq_t *s, const mlp_fold_sq_t *t)
+{
+    uint64_t carry = 0;
+
+    for (int k = 0; k < MLP_FOLD_SQ_WORDS; k++) {
+        uint64_t a = s->w[k] + carry;
+
+        carry = a < carry;
+        s->w[k] = a + t->w[k];
+        carry += s->w[k] < a;
+    }
+    s->inf |= t->inf;
+    s->nan |= t->nan;
+}
+
+double mlp_fold_sq_value(const mlp_fold_sq_t *s)
+{
+    double v = 0.0;
+
+    if (s->nan)
+        return NAN;
+    if (s->inf)
+        return INFINITY;
+    /* the words from the top: a fixed rounding of the exact sum */
+    for (int k = MLP_FOLD_SQ_WORDS - 1; k >= 0; k--)
+        v += ldexp((double)s->w[k], 64 * k - 298);
+    return v;
 }

@@ -61,10 +61,10 @@
 #include "mlptrain/clock.h"
 #include "mlptrain/error.h"
 #include "mlptrain/faults.h"
+#include "mlptrain/fold.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/ring.h"
 #include "mlptrain/rng.h"
-#include "mlptrain/step.h"
 #include "mlptrain/transform.h"
 
 #define LOADER_MAX_AUTO_SLOTS 16
@@ -312,7 +312,7 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
     augmented = pos.phase == MLP_PHASE_TRAIN && ld->augmenting;
     if (permuted) /* O(1): four round keys */
         mlp_perm_init(&perm, split->n, ld->seed, pos.epoch);
-    mlp_step_rank_rows(pos.n, ld->micro, ld->rank, ld->nranks, &r0, &nr);
+    mlp_fold_rank_rows(pos.n, ld->micro, ld->rank, ld->nranks, &r0, &nr);
     next = pos.start + r0;
     next = permuted ? (size_t)mlp_perm_at(&perm, next) : next;
     if (split->features != NULL) { /* real features: no augmenting */

@@ -45,6 +45,7 @@
 #include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
+#include "mlptrain/options.h"
 #include "net_internal.h"
 
 static const struct {
@@ -512,15 +513,9 @@ static int net_build(const mlp_net_spec_t *spec, int estimating,
     for (size_t i = 0; i < net->nplans; i++)
         net->plans[i].n = sizes[i];
 
-    /* oneDNN sizes its thread pool when primitives are created: the
-     * caller's thread policy (step.h: mlp_step_use_threads) sets it. */
-    if (spec->threads > 0 && omp_get_max_threads() != spec->threads) {
-        rc = mlp_error_set(MLP_EINVAL, "net: made for %d threads, but "
-                           "oneDNN's pool on this thread has %d "
-                           "(omp_set_num_threads first)", spec->threads,
-                           omp_get_max_threads());
-        goto out;
-    }
+    /* oneDNN sizes its thread pool when primitives are created. */
+    if (spec->threads > 0)
+        omp_set_num_threads(spec->threads);
     CHECK(dnnl_engine_create(&net->engine, dnnl_cpu, 0));
     CHECK(dnnl_stream_create(&net->stream, net->engine,
                              dnnl_stream_default_flags));
@@ -907,4 +902,14 @@ const char *mlp_net_isa(void)
     default:
         return "unknown";
     }
+}
+
+void mlp_net_spec_of(const struct mlp_config *cfg, size_t in, size_t out,
+                     mlp_net_spec_t *spec)
+{
+    *spec = (mlp_net_spec_t){
+        .in = in, .out = out, .nhidden = cfg->nhidden, .act = cfg->act,
+        .plain_weights = cfg->plain_weights, .dropout = cfg->dropout,
+        .input_dropout = cfg->input_dropout};
+    memcpy(spec->hidden, cfg->hidden, sizeof(spec->hidden));
 }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "mlptrain/bf16.h"
+#include "mlptrain/csv.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/net.h"
@@ -25,21 +26,6 @@
 
 _Static_assert(MLP_TABLE_MAX_FEATURES <= MLP_MAX_WIDTH,
                "every sample a table reads fits a net's input layer");
-
-static void csv_name(FILE *out, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
 
 /* The softmax of a row of finite logits, in double (stable: the largest
  * logit is subtracted, so every term is in (0, 1] and the sum >= 1). */
@@ -111,7 +97,7 @@ static int print_row(FILE *out, const mlp_predict_opts_t *o, size_t row,
     if (o->json)
         return print_json(out, o, row, k, names->names[k], lg, p, c);
     fprintf(out, "%zu,%zu,", row, k);
-    csv_name(out, names->names[k]);
+    mlp_csv_write_field(out, names->names[k]);
     for (size_t j = 0; j < c; j++)
         fprintf(out, ",%.9g", (double)(float)p[j]);
     if (o->logits)

@@ -20,6 +20,7 @@
 #include "mlptrain/clock.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
+#include "mlptrain/fold.h"
 #include "mlptrain/optim.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/report.h"
@@ -332,6 +333,10 @@ static json_t *option_json(const mlp_option_t *o, const mlp_config_t *cfg)
         for (size_t k = 0; v != NULL && k < cfg->nhidden; k++)
             json_array_append_new(v, juint(cfg->hidden[k]));
         break;
+    case MLP_OPT_TEXT:     /* commands' own types: no run option's */
+    case MLP_OPT_CALLBACK:
+        v = json_null();
+        break;
     }
     return v;
 }
@@ -343,7 +348,7 @@ static json_t *options_json(const mlp_config_t *cfg)
 {
     json_t *obj = json_object();
 
-    for (size_t i = 0; obj != NULL && i < mlp_noptions; i++) {
+    for (size_t i = 0; obj != NULL && i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];
         json_t *v = option_json(o, cfg);
         char key[64];
@@ -375,7 +380,7 @@ static json_t *overrides_json(const mlp_config_t *cfg,
 {
     json_t *obj = NULL;
 
-    for (size_t i = 0; i < mlp_noptions; i++) {
+    for (size_t i = 0; i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];
         char key[64];
 
@@ -472,8 +477,8 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
          * were. */
         char init[64], reg[160], held[64], aug[64], dims[64], step[400];
         char prec[240], until[64] = "";
-        size_t nmicro = (cfg->batch + cfg->micro - 1) /
-                        (cfg->micro ? cfg->micro : 1);
+        size_t nmicro = mlp_fold_nmicro(cfg->batch,
+                                        cfg->micro ? cfg->micro : 1);
         int off = 0;
 
         if (cfg->init == MLP_INIT_NORMAL)
@@ -502,7 +507,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
         if (cfg->augment.shift > 0 || cfg->augment.flip) {
             char a[48];
 
-            mlp_options_format(mlp_options_find("augment"), cfg, 0, a,
+            mlp_options_format(MLP_O(AUGMENT), cfg, 0, a,
                                sizeof(a));
             snprintf(aug, sizeof(aug), ", augment %s", a);
         }
@@ -559,7 +564,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
             fprintf(rep->out, "resumed  %s after epoch %u, batch %zu\n",
                     info->resume_path, info->resume_epoch,
                     info->resume_batches);
-        for (size_t i = 0; i < mlp_noptions; i++) {
+        for (size_t i = 0; i < MLP_NOPTIONS; i++) {
             const mlp_option_t *o = &mlp_options[i];
             char used[64], theirs[64];
 

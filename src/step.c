@@ -23,6 +23,10 @@
  * the pass.  At the step's last add the stack is summed into its leftmost
  * node and the optimizer reads that, in the same pass.
  *
+ * Clipping: the last fold pass of a step also takes each chunk's exact
+ * sum of squares (its own slot of `sq`); the caller merges them, and a
+ * second pass scales the gradient and runs the optimizer.
+ *
  * Non-goals: choosing when to checkpoint.
  */
 #include <errno.h>
@@ -46,6 +50,7 @@
 #include "mlptrain/faults.h"
 #include "mlptrain/fold.h"
 #include "mlptrain/loss.h"
+#include "mlptrain/options.h"
 #include "mlptrain/step.h"
 #include "step_internal.h"
 
@@ -73,20 +78,14 @@ mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
     return macs > 1e6 && micro >= 256 ? MLP_PAR_GEMM : MLP_PAR_BATCH;
 }
 
-void mlp_step_rank_rows(size_t n, size_t micro, int rank, int nranks,
-                        size_t *lo, size_t *rows)
+void mlp_step_opts_of(const struct mlp_config *cfg, size_t max_rows,
+                      int rank, int nranks, mlp_step_opts_t *o)
 {
-    size_t nm = mlp_fold_nmicro(n, micro), first, count, hi;
-
-    if (nranks <= 1) {
-        *lo = 0;
-        *rows = n;
-        return;
-    }
-    mlp_fold_rank(nm, rank, nranks, &first, &count);
-    *lo = first * micro < n ? first * micro : n;
-    hi = (first + count) * micro < n ? (first + count) * micro : n;
-    *rows = count > 0 ? hi - *lo : 0;
+    *o = (mlp_step_opts_t){
+        .mode = (mlp_par_t)cfg->parallel, .threads = cfg->threads,
+        .micro = cfg->micro, .max_rows = max_rows,
+        .smoothing = cfg->label_smoothing, .clip_norm = cfg->clip_grad,
+        .rank = rank, .nranks = nranks, .accum = cfg->accum};
 }
 
 int mlp_step_net_threads(const mlp_step_opts_t *o)
@@ -97,13 +96,6 @@ int mlp_step_net_threads(const mlp_step_opts_t *o)
 int mlp_step_replicas(const mlp_step_opts_t *o)
 {
     return o->mode == MLP_PAR_BATCH && o->threads > 1 ? o->threads - 1 : 0;
-}
-
-void mlp_step_use_threads(const mlp_step_opts_t *o)
-{
-    int t = mlp_step_net_threads(o);
-
-    omp_set_num_threads(t > 0 ? t : 1);
 }
 
 /* The ranks' path: several ranks, or a test's hook in one process. */
@@ -270,16 +262,27 @@ static int eval_item(mlp_stepper_t *st, worker_t *w, size_t item)
     return 0;
 }
 
-/* Elements [lo, hi): the pending sums of the tree, then (applying) the
- * optimizer on the step's sum and a bf16 net's copy of the weights just
- * updated (still in cache).  One process's one place the parts are summed
- * and the update made. */
+/* Elements [lo, hi) (a chunk): the pending sums of the tree, the step's
+ * sum's sum of squares when clipping (norm), then (applying) the clip's
+ * scale, the optimizer on the step's sum and a bf16 net's copy of the
+ * weights just updated (still in cache).  The one place the update is
+ * made from the step's sum (with ranks, once every bucket is summed when
+ * clipping; else step_ranks.c's apply items). */
 static void fold_range(mlp_stepper_t *st, size_t lo, size_t hi)
 {
     if (hi > st->nflat)
         hi = st->nflat;
     mlp_fold_run(st->buf, st->ops, st->nops, lo, hi);
+    if (st->norm) {
+        mlp_fold_sq_t *sq = &st->sq[lo / STEP_CHUNK];
+
+        memset(sq, 0, sizeof(*sq));
+        mlp_fold_sq_add(sq, st->grad + lo, hi - lo);
+    }
     if (st->apply) {
+        if (st->scale != 1.0f)
+            for (size_t i = lo; i < hi; i++)
+                st->grad[i] *= st->scale;
         mlp_optim_step_range(st->opt, st->params, st->grad, lo, hi);
         mlp_net_params_changed(st->net, lo, hi);
     }
@@ -417,6 +420,7 @@ void mlp_stepper_destroy(mlp_stepper_t *st)
     free(st->part);
     free(st->ops);
     free(st->freed);
+    free(st->sq);
     free(st->loss);
     free(st->correct);
     free(st->gather);
@@ -450,8 +454,8 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     if (o->micro == 0 || o->max_rows == 0 || o->threads < 1 ||
         (o->mode != MLP_PAR_GEMM && o->mode != MLP_PAR_BATCH))
         return mlp_error_set(MLP_EINVAL, "step: bad options");
-    if (spec->threads != mlp_step_net_threads(o) &&
-        o->mode == MLP_PAR_BATCH)
+    if (o->mode == MLP_PAR_BATCH &&
+        spec->threads != mlp_step_net_threads(o))
         return mlp_error_set(MLP_EINVAL,
                              "step: batch mode needs a net made with 1 "
                              "thread");
@@ -468,6 +472,7 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     st->nclasses = spec->out;
     mlp_net_params(net, &st->params, &grads, &st->nflat);
     st->nthreads = 1 + mlp_step_replicas(o);
+    st->scale = 1.0f;
     st->nmax = mlp_fold_nmicro(o->max_rows, o->micro);
     st->nslots = step_slots(o);
     st->nbuf = ranks_path(o) ? st->nslots : step_pool(o);
@@ -481,6 +486,9 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
         (st->correct = calloc(st->nmax, sizeof(size_t))) == NULL ||
         (o->nranks > 1 &&
          (st->gather = calloc(4 * st->nmax, sizeof(double))) == NULL) ||
+        (o->clip_norm > 0.0f &&
+         (st->sq = calloc((st->nflat + STEP_CHUNK - 1) / STEP_CHUNK + 1,
+                          sizeof(*st->sq))) == NULL) ||
         (st->w = calloc((size_t)st->nthreads, sizeof(worker_t))) == NULL)
         goto nomem;
     for (size_t i = 0; i < st->nbuf; i++) {
@@ -576,16 +584,49 @@ static int push_parts(mlp_stepper_t *st)
     return 0;
 }
 
-/* One process: run the pending ops (and the update when applying) over
- * the threads; the ids they consumed back to the pool. */
-static int sum_pass(mlp_stepper_t *st, int apply)
+/*
+ * --clip-grad: run the pending ops, taking each chunk's exact sum of
+ * squares of the step's sum (st->grad), and set the scale of the update:
+ * clip / (|g| + 1e-6) when below 1 (PyTorch's clip_grad_norm_), else 1.
+ * The chunks' sums are exact integers (fold.h), so |g| does not depend on
+ * who took which chunk, nor on the rank count.
+ */
+static int norm_pass(mlp_stepper_t *st)
 {
+    size_t nchunks = (st->nflat + STEP_CHUNK - 1) / STEP_CHUNK;
+    mlp_fold_sq_t total;
+    double norm, coef;
     int rc;
 
-    st->apply = apply;
-    rc = mlp_step_run_pass(st, PASS_FOLD,
-                           (st->nflat + STEP_CHUNK - 1) / STEP_CHUNK);
     st->apply = 0;
+    st->norm = 1;
+    rc = mlp_step_run_pass(st, PASS_FOLD, nchunks);
+    st->norm = 0;
+    st->nops = 0; /* run */
+    if (rc < 0)
+        return rc;
+    memset(&total, 0, sizeof(total));
+    for (size_t i = 0; i < nchunks; i++)
+        mlp_fold_sq_merge(&total, &st->sq[i]);
+    norm = sqrt(mlp_fold_sq_value(&total));
+    coef = (double)st->o.clip_norm / (norm + 1e-6);
+    st->scale = coef < 1.0 ? (float)coef : 1.0f;
+    return 0;
+}
+
+int mlp_step_sum_pass(mlp_stepper_t *st, int apply)
+{
+    int rc = 0;
+
+    if (apply && st->o.clip_norm > 0.0f)
+        rc = norm_pass(st); /* the norm first, then the scaled update */
+    if (rc == 0) {
+        st->apply = apply;
+        rc = mlp_step_run_pass(st, PASS_FOLD,
+                               (st->nflat + STEP_CHUNK - 1) / STEP_CHUNK);
+    }
+    st->apply = 0;
+    st->scale = 1.0f;
     for (size_t i = 0; i < st->nfreed; i++)
         st->free_ids[st->nfree++] = st->freed[i];
     st->nops = st->nfreed = 0;
@@ -641,7 +682,7 @@ int mlp_stepper_fold(mlp_stepper_t *st)
         return 0;
     if ((rc = push_parts(st)) < 0)
         return rc;
-    return sum_pass(st, 0);
+    return mlp_step_sum_pass(st, 0);
 }
 
 int mlp_stepper_apply(mlp_stepper_t *st, float lr)
@@ -656,14 +697,15 @@ int mlp_stepper_apply(mlp_stepper_t *st, float lr)
     if (st->rk != NULL)
         return mlp_step_ranks_apply(st);
     /* The fold, then the update: the step's sum in the leftmost node's
-     * buffer, the optimizer reading it in the same pass. */
+     * buffer, the optimizer reading it in the same pass (clipping: one
+     * pass more, for the norm). */
     if ((rc = push_parts(st)) < 0 ||
         (rc = mlp_fold_finish(&st->tree, -1, st->ops, &st->nops, st->freed,
                               &st->nfreed, &id)) < 0)
         return rc;
     st->grad = st->buf[id];
     st->freed[st->nfreed++] = id; /* free once the pass has read it */
-    rc = sum_pass(st, 1);
+    rc = mlp_step_sum_pass(st, 1);
     mlp_fold_tree_init(&st->tree, 0);
     return rc;
 }

@@ -66,7 +66,7 @@ struct mlp_stepper {
     size_t nops;
     int *freed;                 /* ids free once that pass ran */
     size_t nfreed;
-    const float *grad;          /* the step's sum, for the optimizer */
+    float *grad;                /* the step's sum, for the optimizer */
     step_ranks_t *rk;           /* ranks: NULL in one process */
     /* The pass being run */
     pass_t pass;
@@ -75,6 +75,9 @@ struct mlp_stepper {
     size_t n, nitems;
     size_t wave0;               /* micro-batch of item 0 (train) */
     int apply;
+    int norm;                   /* take each chunk's sum of squares */
+    float scale;                /* the clip's factor of the gradient */
+    mlp_fold_sq_t *sq;          /* [chunks] clipping: the chunks' sums */
     atomic_size_t next;
     /* Synchronisation */
     pthread_mutex_t mu;
@@ -87,8 +90,12 @@ struct mlp_stepper {
 };
 
 /* step.c: run a pass of nitems items on every thread; its first failure.
- * Record a thread's failure (the first wins). */
+ * Record a thread's failure (the first wins).  The sum pass: the pending
+ * ops of the tree (st->ops), then when applying the update from st->grad
+ * (with --clip-grad a pass more before, for the norm); the ids the ops
+ * consumed back to the pool. */
 int mlp_step_run_pass(mlp_stepper_t *st, pass_t pass, size_t nitems);
+int mlp_step_sum_pass(mlp_stepper_t *st, int apply);
 void mlp_step_fail(mlp_stepper_t *st, int rc);
 
 /*

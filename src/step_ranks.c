@@ -595,9 +595,20 @@ int mlp_step_ranks_apply(mlp_stepper_t *st)
                              "%zu rows", st->row0, st->rows);
     st->grad = mlp_reduce_result(rk->red);
     step_caller = 1;
-    rc = mlp_step_run_pass(st, PASS_APPLY, rk->nitems);
-    /* the job's end: its thread idle before the caller's next dist call */
-    rc2 = wait_idle(rk);
+    if (st->o.clip_norm > 0.0f) {
+        /* the norm needs every bucket: wait for all, then norm and
+         * update over the whole sum (step.c) */
+        if ((rc = wait_idle(rk)) == 0) {
+            st->nops = st->nfreed = 0;
+            rc = mlp_step_sum_pass(st, 1);
+        }
+        rc2 = 0;
+    } else {
+        rc = mlp_step_run_pass(st, PASS_APPLY, rk->nitems);
+        /* the job's end: its thread idle before the caller's next dist
+         * call */
+        rc2 = wait_idle(rk);
+    }
     if (rc == 0 && rc2 == 0)
         rk->steps++;
     return rc < 0 ? rc : rc2;

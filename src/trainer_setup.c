@@ -214,9 +214,8 @@ static int fits_memory(session_t *s, const mlp_net_spec_t *spec,
                         mlp_loader_nslots(cfg->workers, s->slots), nstate,
                         (cfg->save_path[0] != '\0') +
                             (cfg->save_best_path[0] != '\0'),
-                        s->resume, mlp_step_grad_buffers(so),
-                        mlp_step_replicas(so),
-                        s->ds,
+                        s->resume, (double)mlp_step_grad_buffers(so),
+                        mlp_step_replicas(so), s->ds,
                         s->res != NULL ? &s->res->mem_estimate : NULL);
 }
 
@@ -276,28 +275,6 @@ static int check_outputs(const mlp_config_t *cfg)
 }
 
 /*
- * --until E pauses the run after epoch E of its --epochs plan so that a
- * --resume continues it: it must be within the plan, and the run must
- * write a checkpoint (--save, or the --resume file it goes on saving
- * into).  Checked on the options as given, before a rank > 0 drops its
- * outputs.
- */
-static int check_until(const mlp_config_t *cfg)
-{
-    if (cfg->until == 0)
-        return 0;
-    if (cfg->until > cfg->epochs)
-        return mlp_error_set(MLP_EUSAGE, "option '--until': epoch %u is past "
-                             "the plan's %u epochs (--epochs)", cfg->until,
-                             cfg->epochs);
-    if (cfg->save_path[0] == '\0' && cfg->resume_path[0] == '\0')
-        return mlp_error_set(MLP_EUSAGE, "option '--until' pauses a run to "
-                             "continue it later: it needs '--save FILE' (or "
-                             "'--resume FILE', which it goes on saving into)");
-    return 0;
-}
-
-/*
  * The checkpoint's inode changes at every rename: its lock is the sidecar
  * file PATH.lock, removed at the end.  "" takes no lock.
  */
@@ -337,7 +314,10 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     int rc;
 
     memset(s, 0, sizeof(*s));
-    if ((rc = check_until(cfg_in)) < 0)
+    /* The ranges, and the rules between options (those that read a
+     * resumed checkpoint's options wait for them: session_resume), on
+     * the options as given, before a rank > 0 drops its outputs. */
+    if ((rc = mlp_config_validate(cfg_in)) < 0)
         return rc;
     s->rank = mlp_dist_rank();
     s->nranks = mlp_dist_size();
@@ -364,10 +344,6 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     if (res != NULL)
         memset(res, 0, sizeof(*res));
     s->resume = cfg_in->resume_path[0] != '\0';
-    /* The ranges, and the rules between options (those that read a
-     * resumed checkpoint's options wait for them: session_resume). */
-    if ((rc = mlp_config_validate(cfg_in)) < 0)
-        return rc;
     /* Before any thread of ours runs: they would count as load. */
     s->free_cores = out != NULL
                         ? mlp_config_load_free_cores(mlp_config_ncores())
@@ -568,7 +544,6 @@ static int build_optim(session_t *s)
 {
     mlp_config_t *cfg = s->cfg;
     mlp_optim_opts_t oo;
-    mlp_sched_t *sc = &s->sched;
     float *p, *g;
     size_t np;
     int rc;
@@ -577,32 +552,16 @@ static int build_optim(session_t *s)
         mlp_config_resolve(cfg);
     /* --momentum with adam, --nesterov without momentum: the rules
      * (options.h), checked at session_open and after a resume's merge. */
-    memset(sc, 0, sizeof(*sc));
-    sc->kind = (mlp_sched_kind_t)cfg->schedule;
-    sc->lr = cfg->lr;
-    sc->lr_min = cfg->lr_min;
-    sc->warmup = cfg->warmup;
-    sc->lr_step = cfg->lr_step;
-    sc->lr_gamma = cfg->lr_gamma;
-    sc->steps_per_epoch = s->steps_per_epoch;
-    sc->total_steps = (uint64_t)cfg->epochs * s->steps_per_epoch;
+    mlp_sched_of(cfg, s->steps_per_epoch, &s->sched);
     /* Every epoch count becomes steps here, checked against the run's;
      * a resumed run's come from its checkpoint. */
-    if ((rc = mlp_sched_init(sc)) < 0)
+    if ((rc = mlp_sched_init(&s->sched)) < 0)
         return s->resume ? mlp_error_prefix(rc, "the options of the "
                                             "checkpoint '%s' and --epochs "
                                             "%u", cfg->resume_path,
                                             cfg->epochs)
                          : rc;
-    memset(&oo, 0, sizeof(oo));
-    oo.lr = cfg->lr;
-    oo.momentum = cfg->momentum;
-    oo.weight_decay = cfg->weight_decay;
-    oo.kind = (mlp_optim_kind_t)cfg->optimizer;
-    oo.nesterov = cfg->nesterov;
-    oo.beta1 = cfg->beta1;
-    oo.beta2 = cfg->beta2;
-    oo.eps = cfg->eps;
+    mlp_optim_opts_of(cfg, &oo);
     mlp_net_params(s->net, &p, &g, &np);
     return mlp_optim_create(&oo, np, &s->opt);
 }
@@ -619,15 +578,7 @@ int mlp_train_session_build(session_t *s)
     mlp_step_opts_t so;
     int rc;
 
-    memset(&spec, 0, sizeof(spec));
-    spec.in = ds->train.dim;
-    spec.out = ds->nclasses;
-    spec.nhidden = cfg->nhidden;
-    memcpy(spec.hidden, cfg->hidden, sizeof(spec.hidden));
-    spec.act = cfg->act;
-    spec.plain_weights = cfg->plain_weights;
-    spec.dropout = cfg->dropout;
-    spec.input_dropout = cfg->input_dropout;
+    mlp_net_spec_of(cfg, ds->train.dim, ds->nclasses, &spec);
     /* The micro-batch: the checkpoint's, given, or a function of the
      * batch (stored resolved: a checkpoint's text always names it). */
     if (cfg->micro == 0)
@@ -636,19 +587,8 @@ int mlp_train_session_build(session_t *s)
         s->best_cfg->micro = cfg->micro;
     if (cfg->parallel == MLP_PAR_AUTO)
         cfg->parallel = mlp_step_auto_mode(&spec, cfg->batch, cfg->micro);
-    memset(&so, 0, sizeof(so));
-    so.mode = (mlp_par_t)cfg->parallel;
-    so.threads = cfg->threads;
-    so.micro = cfg->micro;
-    so.max_rows = s->maxb;
-    so.smoothing = cfg->label_smoothing;
-    so.rank = s->rank;
-    so.nranks = s->nranks;
-    so.accum = cfg->accum;
-    /* The step's thread policy: the net's threads, oneDNN's pool set for
-     * them before any net of this spec is made (the calibration's too). */
+    mlp_step_opts_of(cfg, s->maxb, s->rank, s->nranks, &so);
     spec.threads = mlp_step_net_threads(&so);
-    mlp_step_use_threads(&so);
     if ((rc = mlp_step_spec_sizes(&spec, ds->train.n, cfg->batch,
                                   cfg->micro)) < 0 ||
         (rc = mlp_step_spec_sizes(&spec, ds->test.n, cfg->batch,

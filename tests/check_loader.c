@@ -18,6 +18,7 @@
 
 #include "check_main.h"
 #include "mlptrain/error.h"
+#include "mlptrain/fold.h"
 #include "mlptrain/faults.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/step.h"
@@ -223,7 +224,7 @@ START_TEST(test_rank_rows_match)
             ck_assert_int_eq(mlp_loader_next(ld[r], &b[r]), 0);
             ck_assert_uint_eq(b[r].n, fb.n);
             ck_assert_uint_eq(b[r].index, fb.index);
-            mlp_step_rank_rows(fb.n, MICRO, r, R, &lo, &rows);
+            mlp_fold_rank_rows(fb.n, MICRO, r, R, &lo, &rows);
             if (rows == 0)
                 continue;
             ck_assert_uint_eq(lo, next);

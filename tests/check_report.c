@@ -175,7 +175,7 @@ START_TEST(test_precision)
     cfg->micro = 128;
     cfg->parallel = MLP_PAR_BATCH;
     cfg->precision = MLP_PREC_BF16;  /* resolved */
-    cfg->given = mlp_options_bit(mlp_options_find("precision"));
+    cfg->given = mlp_options_bit(MLP_O(PRECISION));
     ck->precision = MLP_PREC_F32;    /* the checkpoint trained in f32 */
     run_lines(log, cfg, ds, &info, buf, sizeof(buf));
     ck_assert_ptr_nonnull(strstr(buf, "step     batch (a replica a thread), "

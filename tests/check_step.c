@@ -15,6 +15,8 @@
 #include "testutil.h"
 #include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
+#include "mlptrain/faults.h"
+#include "mlptrain/fold.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/net.h"
 #include "mlptrain/optim.h"
@@ -64,9 +66,11 @@ static void spec_of(mlp_net_spec_t *spec, int threads)
 }
 
 /* One step (SGD, LR) of the batch cut into loader batches cuts[] by the
- * stepper; the logical parameters after it into w (HID*IN + HID +
- * OUT*HID + OUT). */
+ * stepper, its gradient clipped to a 2-norm of clip (0: none); the logical
+ * parameters after it into w (HID*IN + HID + OUT*HID + OUT). */
 static size_t micro = MICRO;
+static float clip = 0.0f;
+static size_t bucket = 0; /* the ranks' path's bucket (0: the default) */
 
 static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
                          size_t ncuts, float *w, double *eval_loss)
@@ -76,7 +80,9 @@ static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
     mlp_optim_t *opt;
     mlp_stepper_t *st;
     mlp_optim_opts_t oo = {.lr = LR};
-    mlp_step_opts_t so = {mode, threads, micro, N, 0.0f, 0, 1};
+    mlp_step_opts_t so = {.mode = mode, .threads = threads, .micro = micro,
+                          .max_rows = N, .clip_norm = clip, .nranks = 1,
+                          .accum = ncuts, .bucket = bucket};
     float *p, *g;
     size_t np, row = 0, correct = 0, ec = 0;
     double loss = 0.0;
@@ -117,8 +123,11 @@ static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
 
 #define NW (HID * IN + HID + OUT * HID + OUT)
 
-/* The whole batch on one plain net: forward, mean loss, backward, SGD. */
-static void reference_step(float *w, double *eval_loss)
+/* The whole batch on one plain net: forward, mean loss, backward, SGD;
+ * with clip > 0 the gradient scaled as PyTorch's clip_grad_norm_, in
+ * double: by clip / (|g| + 1e-6) when below 1.  *norm (may be NULL) gets
+ * |g|. */
+static void reference_step_clip(float *w, double *eval_loss, double *norm)
 {
     mlp_net_spec_t spec;
     mlp_net_t *net;
@@ -136,8 +145,19 @@ static void reference_step(float *w, double *eval_loss)
     mlp_loss_softmax_xent(logits, y, N, OUT, dl, &loss, &correct);
     ck_assert_int_eq(mlp_net_backward(net, dl, N), 0);
     mlp_net_params(net, &p, &g, &np);
-    for (size_t i = 0; i < np; i++)
-        p[i] -= LR * g[i];
+    {
+        double sq = 0.0, coef = 1.0, c;
+
+        for (size_t i = 0; i < np; i++)
+            sq += (double)g[i] * (double)g[i];
+        if (norm != NULL)
+            *norm = sqrt(sq);
+        c = (double)clip / (sqrt(sq) + 1e-6);
+        if (clip > 0.0f && c < 1.0)
+            coef = c;
+        for (size_t i = 0; i < np; i++)
+            p[i] = (float)((double)p[i] - (double)LR * (coef * g[i]));
+    }
     ck_assert_int_eq(mlp_net_forward(net, x, N, &logits), 0);
     *eval_loss = 0.0;
     correct = 0;
@@ -146,6 +166,11 @@ static void reference_step(float *w, double *eval_loss)
     ck_assert_int_eq(mlp_net_get_layer(net, 1, w + HID * IN + HID,
                                        w + HID * IN + HID + OUT * HID), 0);
     mlp_net_destroy(net);
+}
+
+static void reference_step(float *w, double *eval_loss)
+{
+    reference_step_clip(w, eval_loss, NULL);
 }
 
 /* The largest |a[i] - b[i]|, and into *maxb the largest |b[i]|. */
@@ -159,6 +184,34 @@ static float max_diff(const float *a, const float *b, float *maxb)
     }
     *maxb = m;
     return d;
+}
+
+/* The step of `one` (eval loss e1) again through the ranks' path in one
+ * process (mlp_fault_set_step_ranks: buckets of 64 floats, so the layers
+ * are cut, the communication thread, reduce.h), on 1 and 2 threads,
+ * whole and in two loader batches, and in gemm mode: the same bits. */
+static void assert_same_ranks_path(const float *one, double e1)
+{
+    static const size_t whole[] = {N}, accum[] = {32, 18};
+    static float w[NW];
+    double e;
+
+    mlp_fault_set_step_ranks(1);
+    bucket = 64;
+    for (int t = 1; t <= 2; t++) {
+        stepper_step(MLP_PAR_BATCH, t, whole, 1, w, &e);
+        ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "ranks' path, -t %d "
+                      "differs", t);
+        ck_assert(e == e1);
+    }
+    stepper_step(MLP_PAR_BATCH, 2, accum, 2, w, &e);
+    ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "ranks' path, --accum "
+                  "differs");
+    bucket = 0;
+    stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
+    ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "ranks' path, gemm "
+                  "differs");
+    mlp_fault_set_step_ranks(0);
 }
 
 /* The step of `one` (eval loss e1) again on 2 and 3 threads, for loader
@@ -179,6 +232,7 @@ static void assert_same_any_threads(const float *one, double e1)
     ck_assert_mem_eq(w, one, sizeof(w));
     stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
     ck_assert_mem_eq(w, one, sizeof(w));
+    assert_same_ranks_path(one, e1);
 }
 
 START_TEST(test_step_matches_whole_batch)
@@ -213,15 +267,18 @@ START_TEST(test_waves)
 {
     static float ref[NW], one[NW], w[NW];
     static const size_t whole[] = {N}, cut[] = {18, 32};
-    mlp_step_opts_t o = {MLP_PAR_BATCH, 1, 2, N, 0.0f, 0, 1};
+    mlp_step_opts_t o = {.mode = MLP_PAR_BATCH, .threads = 1, .micro = 2,
+                         .max_rows = N, .nranks = 1};
     double eref, e1, e;
     float maxd = 0.0f, maxw = 0.0f;
 
-    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 9);
+    /* a wave's 8 (10 on 5 threads) and the tree's nodes kept between
+     * waves (floor(log2 25) + 1 = 5); one wave: its 4 alone */
+    ck_assert(mlp_step_grad_buffers(&o) == 13);
     o.threads = 5;
-    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 11);
+    ck_assert(mlp_step_grad_buffers(&o) == 15);
     o.micro = 16;
-    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 5);
+    ck_assert(mlp_step_grad_buffers(&o) == 4);
     make_batch();
     reference_step(ref, &eref);
     micro = 2;
@@ -332,7 +389,7 @@ START_TEST(test_rank_rows)
                     size_t hi = (first + cnt) * m < n ? (first + cnt) * m : n;
                     size_t want = cnt > 0 ? hi - first * m : 0, lo, rows;
 
-                    mlp_step_rank_rows(n, m, r, R, &lo, &rows);
+                    mlp_fold_rank_rows(n, m, r, R, &lo, &rows);
                     ck_assert_uint_eq(rows, R == 1 ? n : want);
                     if (rows > 0) {
                         ck_assert_uint_eq(lo, next);
@@ -351,7 +408,8 @@ START_TEST(test_bad_options)
     mlp_optim_t *opt;
     mlp_stepper_t *st = (mlp_stepper_t *)1;
     mlp_optim_opts_t oo = {.lr = LR};
-    mlp_step_opts_t so = {MLP_PAR_BATCH, 2, MICRO, N, 0.0f, 0, 1};
+    mlp_step_opts_t so = {.mode = MLP_PAR_BATCH, .threads = 2, .micro = MICRO,
+                          .max_rows = N, .nranks = 1};
     float *p, *g;
     size_t np;
 
@@ -372,6 +430,51 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
+/*
+ * --clip-grad: the clipped step against the double reference (to float
+ * tolerance), with the clip below the gradient's norm (it scales) and
+ * above it (the plain step, bit for bit); the same bits for 1, 2 and 3
+ * threads, --accum's loader batches and gemm mode at one thread.
+ */
+START_TEST(test_clip_grad)
+{
+    static float ref[NW], one[NW], w[NW], plain[NW];
+    static const size_t whole[] = {N}, accum[] = {32, 18};
+    double e, norm, maxd = 0.0, maxw = 0.0;
+
+    clip = 0.0f;
+    reference_step_clip(ref, &e, &norm);
+    stepper_step(MLP_PAR_BATCH, 1, whole, 1, plain, &e);
+    ck_assert_double_gt(norm, 0.0);
+    clip = (float)(norm / 3.0);
+    reference_step_clip(ref, &e, NULL);
+    stepper_step(MLP_PAR_BATCH, 1, whole, 1, one, &e);
+    for (size_t i = 0; i < NW; i++) {
+        double d = fabs((double)one[i] - (double)ref[i]);
+
+        maxd = d > maxd ? d : maxd;
+        maxw = fabs(ref[i]) > maxw ? fabs(ref[i]) : maxw;
+    }
+    ck_assert_msg(maxd <= 1e-5 * maxw, "clipped step off the reference by "
+                  "%g (weights up to %g)", maxd, maxw);
+    ck_assert(memcmp(one, plain, sizeof(one)) != 0); /* it clipped */
+    for (int t = 2; t <= 3; t++) {
+        stepper_step(MLP_PAR_BATCH, t, whole, 1, w, &e);
+        ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "-t %d differs", t);
+    }
+    stepper_step(MLP_PAR_BATCH, 2, accum, 2, w, &e);
+    ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "--accum differs");
+    stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
+    ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "gemm mode differs");
+    assert_same_ranks_path(one, e);
+    /* a clip above the norm: the plain step */
+    clip = (float)(norm * 2.0);
+    stepper_step(MLP_PAR_BATCH, 2, whole, 1, w, &e);
+    ck_assert_int_eq(memcmp(w, plain, sizeof(w)), 0);
+    clip = 0.0f;
+}
+END_TEST
+
 static Suite *step_suite(void)
 {
     Suite *s = suite_create("step");
@@ -380,6 +483,7 @@ static Suite *step_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_step_matches_whole_batch);
     tcase_add_test(tc, test_waves);
+    tcase_add_test(tc, test_clip_grad);
     tcase_add_test(tc, test_bf16);
     tcase_add_test(tc, test_spec_sizes);
     tcase_add_test(tc, test_bad_options);

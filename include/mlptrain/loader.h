@@ -97,7 +97,7 @@ typedef struct {
     size_t rows, cols;        /* image shape, rows * cols = dim; needed
                                  (nonzero) only when augmenting */
     /* MPI ranks (nranks > 1): decode only the rows of each batch that
-     * rank `rank` computes, mlp_step_rank_rows(n, micro, rank, nranks):
+     * rank `rank` computes, mlp_fold_rank_rows(n, micro, rank, nranks):
      * the other rows of x and y are left as they were (b.n stays the
      * batch's).  nranks <= 1: every row. */
     size_t micro;

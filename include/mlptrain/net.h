@@ -38,13 +38,10 @@
  * does, range by range, so the copy costs no pass of its own); set_layer,
  * block import and init refresh it themselves.
  *
- * Threads: oneDNN uses omp_get_max_threads() at primitive creation;
- * spec.threads (when > 0) says what the caller set it to on the creating
- * thread (omp_set_num_threads: the thread policy is the caller's, step.h's
- * mlp_step_use_threads for training), and create fails (MLP_EINVAL) when
- * it is not so.  A net is not thread-safe: create, use and destroy it on
- * one thread.  Replicas (mlp_net_create_replica) let several threads each
- * run a net of the same weights.
+ * Threads: oneDNN uses omp_get_max_threads() at primitive creation; create
+ * sets it to spec.threads (when > 0).  A net is not thread-safe: create, use
+ * and destroy it on one thread.  Replicas (mlp_net_create_replica) let
+ * several threads each run a net of the same weights.
  *
  * Errors: MLP_EINVAL (bad spec, batch size not prepared), MLP_ENOMEM,
  * MLP_EDNNL (the message names the oneDNN call and its status).
@@ -143,6 +140,17 @@ int mlp_act_parse(const char *name);
  * unknown act.
  */
 int mlp_act_algs(mlp_act_t act, int *fwd, int *bwd);
+
+struct mlp_config;
+
+/*
+ * The spec of a run's net (the one place it is built from the run options,
+ * options.h): in and out from the data, the hidden widths, activation,
+ * weight layout and dropouts from cfg; no batch sizes and threads 0 (the
+ * step adds them: mlp_step_spec_sizes, mlp_step_net_threads).
+ */
+void mlp_net_spec_of(const struct mlp_config *cfg, size_t in, size_t out,
+                     mlp_net_spec_t *spec);
 
 /*
  * Add to spec->batch_sizes the sizes a split of n samples is cut into by

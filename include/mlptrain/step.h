@@ -35,10 +35,20 @@
  * after the update (mlp_net_params_changed).  The figures of one
  * precision depend on the partition alone, as above.
  *
+ * Clipping (opts.clip_norm > 0, --clip-grad): before the optimizer, the
+ * step's gradient g is scaled by clip / (|g| + 1e-6) when that is below 1,
+ * |g| the 2-norm over every parameter's gradient (PyTorch's
+ * clip_grad_norm_).  |g| is taken from the folded gradient as an exact
+ * sum of squares (fold.h: mlp_fold_sq_t), so it has the same bits for any
+ * thread count, rank count and parameter layout; the scale and the update
+ * are one more pass over the parameters.  With ranks the norm needs every
+ * bucket's sum, so the update waits for the last one (the reductions
+ * still overlap the backward; the updates no longer overlap them).
+ *
  * Threads: between passes a worker spins on the pass counter for up to
- * 50 us (a hand-off is usually sooner, and a futex wake-up costs tens of
- * microseconds twice a step), then sleeps on a condition variable, so a
- * busy neighbour gets its core back; the caller wakes them, works too,
+ * 50 us (a pass hand-off is usually sooner, and a futex wake-up costs tens
+ * of microseconds twice a step), then sleeps on a condition variable, so
+ * a busy neighbour gets its core back; the caller wakes them, works too,
  * and waits (the same way) until all are done.  Passes are separated, so
  * a replica never reads parameters while the optimizer writes them.  All
  * functions are called from the one thread that made the stepper.
@@ -46,7 +56,7 @@
  * Ranks (nranks > 1, dist.h): each loader batch's micro-batches are split
  * into contiguous blocks by mlp_fold_rank; a rank computes only its block
  * (its threads as above) and reads only those rows of x and y (the others
- * may be garbage: the loader decodes only this rank's, mlp_step_rank_rows).
+ * may be garbage: the loader decodes only this rank's, mlp_fold_rank_rows).
  * The sum across ranks is reduce.h's (the same tree, so the same bits as
  * one process), bucket by bucket, overlapped with the backward:
  *   - buckets: ranges of the gradient in the order the backward completes
@@ -99,6 +109,7 @@ typedef struct {
     size_t micro;        /* rows per micro-batch, >= 1 */
     size_t max_rows;     /* the largest loader batch */
     float smoothing;     /* label smoothing, [0, 1) */
+    float clip_norm;     /* the gradient's largest 2-norm; 0: no clipping */
     int rank, nranks;    /* MPI (dist.h): this process's rank of nranks;
                             nranks <= 1: one process (no dist call) */
     size_t accum;        /* loader batches a step, at most (0: 1) */
@@ -106,18 +117,26 @@ typedef struct {
                             measured default, MLP_STEP_BUCKET) */
 } mlp_step_opts_t;
 
+struct mlp_config;
+
+/*
+ * The step's options of a run (the one place they are built from the run
+ * options, options.h): mode (cfg->parallel, already resolved: gemm or
+ * batch), threads, micro (resolved), label smoothing and clip norm from
+ * cfg; max_rows (the largest loader batch), rank and nranks from the
+ * caller.
+ */
+void mlp_step_opts_of(const struct mlp_config *cfg, size_t max_rows,
+                      int rank, int nranks, mlp_step_opts_t *o);
+
 /*
  * The threads the step's net is made with (mlp_net_spec_t.threads), and
  * the replicas the step makes of it: batch mode runs a one-thread net and
  * threads - 1 replicas (each thread its own), gemm mode one net on every
- * thread and no replica.  mlp_step_use_threads sets oneDNN's pool on the
- * calling thread to mlp_step_net_threads (omp_set_num_threads): call it
- * before making the net (and nets of the same spec, such as the precision
- * calibration's).  The one place the thread policy lives.
+ * thread and no replica.
  */
 int mlp_step_net_threads(const mlp_step_opts_t *o);
 int mlp_step_replicas(const mlp_step_opts_t *o);
-void mlp_step_use_threads(const mlp_step_opts_t *o);
 
 /*
  * Buckets, with ranks: the gradient's ranges in the order a backward
@@ -152,18 +171,10 @@ size_t mlp_step_default_micro(size_t batch);
  * when one sample's forward costs more than 1M multiply-adds and
  * micro-batches are large (>= 256 rows: GEMMs big enough to split);
  * batch mode otherwise (the default recipe: 784-256-10, batch 256, micro
- * 64).
+ * 128).
  */
 mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
                              size_t micro);
-
-/*
- * Rows [*lo, *lo + *rows) of a batch of n rows that rank `rank` of nranks
- * computes (its block of micro-batches of `micro` rows; all n rows when
- * nranks <= 1; *rows may be 0).  The loader decodes only these.
- */
-void mlp_step_rank_rows(size_t n, size_t micro, int rank, int nranks,
-                        size_t *lo, size_t *rows);
 
 /*
  * Add to spec->batch_sizes the micro-batch sizes of n rows cut into loader
