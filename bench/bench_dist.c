@@ -15,6 +15,12 @@
  *       (fixed_sum: 64-bit fixed point, MPI_Allreduce on int64), each with
  *       its time and how many of its sums differ in bits from the tree's.
  *       Rank 0 prints; bench/results/dist-LABEL.csv.
+ *   mpirun -np R bench_dist --step LABEL PRECISIONS   the training step
+ *       itself on R ranks (step.h: the buckets, the communication thread,
+ *       the overlap with the backward) for bucket sizes 16384, 65536, the
+ *       default and "whole layers" (2^30), in f32 and/or bf16: seconds per
+ *       step and the share of the reduction hidden behind the compute;
+ *       bench/results/dist-step-LABEL.csv.
  *   bench_dist --compute            one process, one compute thread: seconds
  *       per sample of a training step (forward, loss, backward, SGD) of
  *       both models at batch 256: bench/results/dist-compute.csv.
@@ -25,6 +31,9 @@
 #include <string.h>
 
 #include "benchutil.h"
+#include "mlptrain/step.h"
+#include "mlptrain/bf16.h"
+#include "mlptrain/clock.h"
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/fold.h"
@@ -326,6 +335,164 @@ out:
     return rc ? fail(m->name) : 0;
 }
 
+/*
+ * --step: the training step itself under mpirun (step.h's ranks path, the
+ * communication thread, the buckets), model m, batch 256 over the ranks
+ * (micro 128: one micro-batch a rank on 2), one compute thread a rank, in
+ * f32 or bf16, for bucket sizes of `buckets` floats (0: the default):
+ * seconds per step (median), and the reduction's seconds at work and
+ * exposed per step (mlp_stepper_stats): hidden = 1 - exposed / at work.
+ */
+static int step_case(const model_t *m, mlp_precision_t prec, size_t bucket,
+                     FILE *csv, const char *label)
+{
+    enum { B = 256, STEPS = 40 };
+    mlp_net_spec_t spec;
+    mlp_net_t *net = NULL;
+    mlp_optim_t *opt = NULL;
+    mlp_stepper_t *st = NULL;
+    mlp_optim_opts_t oo = {.lr = 0.01f, .kind = MLP_OPTIM_SGD};
+    mlp_step_opts_t so = {.mode = MLP_PAR_BATCH, .threads = 1, .micro = 128,
+                          .max_rows = B, .rank = mlp_dist_rank(),
+                          .nranks = mlp_dist_size(), .accum = 1,
+                          .bucket = bucket};
+    size_t in = 784, np;
+    float *x = aligned_alloc(64, B * in * sizeof(float)), *p, *g;
+    void *xin = NULL;
+    int32_t *y = malloc(B * sizeof(int32_t));
+    int reps = bu_repeats(5), rc = MLP_ENOMEM, any;
+    double *t = calloc((size_t)reps, sizeof(double));
+    double *ha = calloc((size_t)reps, sizeof(double));
+    double *he = calloc((size_t)reps, sizeof(double));
+    mlp_step_stats_t s0, s1;
+    mlp_rng_t r;
+
+    memset(&spec, 0, sizeof(spec));
+    spec.in = in;
+    spec.out = 10;
+    spec.nhidden = m->nhidden;
+    memcpy(spec.hidden, m->hidden, sizeof(m->hidden));
+    spec.act = MLP_ACT_RELU;
+    spec.threads = 1;
+    spec.precision = prec;
+    if (x == NULL || y == NULL || t == NULL || ha == NULL || he == NULL)
+        goto out;
+    mlp_rng_seed(&r, 1, 1);
+    for (size_t i = 0; i < B * in; i++)
+        x[i] = (float)mlp_rng_uniform(&r);
+    for (size_t i = 0; i < B; i++)
+        y[i] = (int32_t)(mlp_rng_u64(&r) % 10);
+    xin = x;
+    if (prec == MLP_PREC_BF16) {
+        if ((xin = aligned_alloc(64, B * in * sizeof(mlp_bf16_t))) == NULL)
+            goto out;
+        mlp_bf16_from_f32(xin, x, B * in);
+    }
+    if ((rc = mlp_step_spec_sizes(&spec, B, B, 128)) < 0 ||
+        (rc = mlp_net_create(&spec, &net)) < 0 ||
+        (rc = mlp_net_init(net, 1, 0.01f)) < 0)
+        goto out;
+    mlp_net_params(net, &p, &g, &np);
+    if ((rc = mlp_optim_create(&oo, np, &opt)) < 0 ||
+        (rc = mlp_stepper_create(&so, net, opt, &st)) < 0)
+        goto out;
+    for (int k = -1; k < reps; k++) {
+        double t0;
+
+        if ((rc = mlp_dist_any(0, &any)) < 0) /* start together */
+            goto out;
+        mlp_stepper_stats(st, &s0);
+        t0 = mlp_clock_now();
+        for (int i = 0; i < (k < 0 ? 3 : STEPS); i++) {
+            double loss = 0;
+            size_t correct = 0;
+
+            mlp_stepper_begin(st, B, NULL);
+            if ((rc = mlp_stepper_add(st, xin, y, B, &loss, &correct)) < 0 ||
+                (rc = mlp_stepper_apply(st, 0.01f)) < 0)
+                goto out;
+        }
+        mlp_stepper_stats(st, &s1);
+        if (k >= 0) {
+            t[k] = (mlp_clock_now() - t0) / STEPS;
+            ha[k] = (s1.seconds - s0.seconds) / STEPS;
+            he[k] = (s1.exposed - s0.exposed) / STEPS;
+        }
+    }
+    if (mlp_dist_rank() == 0) {
+        double lo, hi, med = bu_median(t, (size_t)reps, &lo, &hi);
+        double hid[64], a = 0, e = 0;
+
+        for (int k = 0; k < reps && k < 64; k++) {
+            hid[k] = ha[k] > 0 ? 1.0 - he[k] / ha[k] : 0.0;
+            a += ha[k];
+            e += he[k];
+        }
+        {
+            double hlo, hhi, hmed = bu_median(hid, (size_t)(reps < 64 ? reps : 64),
+                                              &hlo, &hhi);
+
+            printf("%-17s %4s %8zu %8.3f %7.3f..%-7.3f %7.3f %7.3f %5.2f "
+                   "(%4.2f..%4.2f)\n",
+                   m->name, prec == MLP_PREC_BF16 ? "bf16" : "f32",
+                   bucket ? bucket : MLP_STEP_BUCKET, med * 1e3, lo * 1e3,
+                   hi * 1e3, a / reps * 1e3, e / reps * 1e3, hmed, hlo, hhi);
+            if (csv != NULL)
+                fprintf(csv, "%s,%s,%s,%d,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.4g\n",
+                        label, m->name, prec == MLP_PREC_BF16 ? "bf16" : "f32",
+                        mlp_dist_size(), bucket ? bucket : MLP_STEP_BUCKET,
+                        med, lo, hi, a / reps, e / reps, hmed);
+        }
+    }
+    rc = 0;
+out:
+    mlp_stepper_destroy(st);
+    mlp_optim_destroy(opt);
+    mlp_net_destroy(net);
+    if (xin != x)
+        free(xin);
+    free(x);
+    free(y);
+    free(t);
+    free(ha);
+    free(he);
+    return rc < 0 ? fail(m->name) : 0;
+}
+
+static int steps(const char *label, const char *precs)
+{
+    static const size_t sizes[] = {0, 16384, 65536, 1u << 30};
+    char name[256];
+    FILE *csv = NULL;
+    int rc = 0;
+
+    if (mlp_dist_rank() == 0) {
+        snprintf(name, sizeof(name), "dist-step-%s.csv", label);
+        csv = bu_open_csv(name, "transport,model,precision,ranks,bucket,"
+                                "seconds,lo,hi,reduce_active_s,"
+                                "reduce_exposed_s,hidden");
+        printf("the step on %d ranks, %s, batch 256, one thread a rank "
+               "(per step: median, min..max; the reduction at work and "
+               "exposed; hidden = 1 - exposed / at work)\n",
+               mlp_dist_size(), label);
+        printf("%-17s %4s %8s %8s %16s %7s %7s %s\n", "model", "prec",
+               "bucket", "ms", "range", "red ms", "exp ms", "hidden");
+    }
+    for (size_t i = 0; i < NMODELS && rc == 0; i++)
+        for (int pi = 0; pi < 2 && rc == 0; pi++) {
+            mlp_precision_t prec = pi ? MLP_PREC_BF16 : MLP_PREC_F32;
+
+            if (strstr(precs, pi ? "bf16" : "f32") == NULL)
+                continue;
+            for (size_t b = 0; b < sizeof(sizes) / sizeof(sizes[0]) && rc == 0;
+                 b++)
+                rc = step_case(&models[i], prec, sizes[b], csv, label);
+        }
+    if (mlp_dist_rank() == 0 && csv != NULL && fclose(csv) != 0)
+        rc = 1;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     char name[256];
@@ -334,8 +501,17 @@ int main(int argc, char **argv)
 
     if (argc == 2 && strcmp(argv[1], "--compute") == 0)
         return compute();
+    if (argc == 4 && strcmp(argv[1], "--step") == 0) {
+        if (mlp_dist_init(&argc, &argv) < 0)
+            return fail("init");
+        rc = steps(argv[2], argv[3]);
+        if (mlp_dist_finalize() < 0 && rc == 0)
+            rc = fail("finalize");
+        return rc;
+    }
     if (argc != 2) {
         fprintf(stderr, "usage: mpirun -np R bench_dist LABEL | "
+                        "mpirun -np R bench_dist --step LABEL f32,bf16 | "
                         "bench_dist --compute\n");
         return 2;
     }
