@@ -5,7 +5,8 @@
  * Two files, chosen by the build (Makefile.am), as libuv splits unix/ and
  * win/: src/dist_mpi.c, the one file that includes mpi.h, and
  * src/dist_none.c, the 1-rank case of every call for a build without MPI
- * (configure --without-mpi, or no mpicc).  In an MPI build a process that
+ * (configure --without-mpi, or no mpicc); src/dist_env.c, what mpirun put
+ * in the environment (mlp_dist_launched), is built with either.  In an MPI build a process that
  * mpirun did not start is the 1-rank case too, so the trainer calls the
  * same functions either way.
  *
