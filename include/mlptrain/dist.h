@@ -28,9 +28,9 @@
  * count, each adding the ranks' floats in another order), so the figures
  * would change with R and with Open MPI's choice.  The step's sum has a
  * fixed order (fold.h's tree), and reduce.h makes it across ranks with
- * messages this module carries; the README's "Many processes and
- * machines" gives the measurements behind the choice (against an exact
- * integer sum that MPI_Allreduce could carry).
+ * messages this module carries; doc/mpi.md gives the measurements
+ * behind the choice (against an exact integer sum that MPI_Allreduce
+ * could carry: mlp_dist_sum_i64, for the benchmark).
  *
  * Errors: a failing MPI call gives MLP_EIO with MPI_Error_string's text
  * (the library is set to return errors, not to abort); nothing exits,

@@ -146,8 +146,10 @@ int mlp_step_replicas(const mlp_step_opts_t *o);
  * as PyTorch DDP's 1 MB first bucket), else starts a new one; a layer
  * larger than the size is cut into equal pieces (aligned to 16 floats),
  * each a bucket, so the update of one overlaps the messages of the next.
- * The sizes (floats) are set by measurement (the README's "Many processes
- * and machines"; `bench_dist --step`).
+ * The sizes (floats): measured with `bench_dist --step` (doc/mpi.md):
+ * pieces helped the deep model (whole layers hid least), but the loaded
+ * machine could not separate 16384 from 262144, so the default is DDP's
+ * 1 MB first bucket; mlp_step_opts_t.bucket sets another.
  */
 #define MLP_STEP_BUCKET_FIRST ((size_t)16384)
 #define MLP_STEP_BUCKET ((size_t)262144)
