@@ -191,6 +191,40 @@ static int fixed_sum(float *v, int64_t *q, size_t n, int R)
     return 0;
 }
 
+/*
+ * Each rank's own parts buf[first .. first + count) summed left to right
+ * into ar, then across the ranks by MPI_Allreduce on floats (how 0) or
+ * fixed_sum (how 1): *med the median seconds of iters (t: their room);
+ * ar holds the last sum.
+ */
+static int own_then(int how, float *ar, const float *buf, int64_t *q,
+                    size_t n, size_t first, size_t count, int iters,
+                    double *t, double *med)
+{
+    int any, rc;
+
+    for (int k = -5; k < iters; k++) {
+        double t0;
+
+        memcpy(ar, buf + first * n, n * sizeof(float));
+        if ((rc = mlp_dist_any(0, &any)) < 0)
+            return rc;
+        t0 = mlp_clock_now();
+        for (size_t j = 1; j < count; j++)
+            for (size_t i = 0; i < n; i++)
+                ar[i] += buf[(first + j) * n + i];
+        if (count == 0)
+            memset(ar, 0, n * sizeof(float));
+        if ((rc = how == 0 ? mlp_dist_sum_unordered(ar, n)
+                           : fixed_sum(ar, q, n, mlp_dist_size())) < 0)
+            return rc;
+        if (k >= 0)
+            t[k] = mlp_clock_now() - t0;
+    }
+    *med = bu_median(t, (size_t)iters, NULL, NULL);
+    return 0;
+}
+
 /* Model m's gradient summed over the ranks: rank 0 prints, CSV row. */
 static int fold_model(const model_t *m, FILE *csv, const char *label)
 {
@@ -268,48 +302,15 @@ static int fold_model(const model_t *m, FILE *csv, const char *label)
     memcpy(out, mlp_reduce_result(red), n * sizeof(float));
     mlp_dist_stats(&st);
     med = bu_median(t, (size_t)iters, &tlo, &thi);
-    /* MPI_Allreduce of each rank's own sum (floats, Open MPI's order):
-     * time, and how many sums come out with other bits than the tree's. */
-    for (int k = -5; k < iters; k++) {
-        double t0;
-
-        memcpy(ar, buf + first * n, n * sizeof(float));
-        if (mlp_dist_any(0, &any) < 0)
-            goto out;
-        t0 = mlp_clock_now();
-        for (size_t j = 1; j < count; j++)
-            for (size_t i = 0; i < n; i++)
-                ar[i] += buf[(first + j) * n + i];
-        if (count == 0)
-            memset(ar, 0, n * sizeof(float));
-        if (mlp_dist_sum_unordered(ar, n) < 0)
-            goto out;
-        if (k >= 0)
-            t[k] = mlp_clock_now() - t0;
-    }
-    allred = bu_median(t, (size_t)iters, NULL, NULL);
+    /* MPI_Allreduce of each rank's own sum (floats, Open MPI's order),
+     * then the exact integer alternative (fixed_sum): times, and how many
+     * sums come out with other bits than the tree's. */
+    if (own_then(0, ar, buf, q, n, first, count, iters, t, &allred) < 0)
+        goto out;
     for (size_t i = 0; i < n; i++)
         differ += memcmp(&ar[i], &out[i], sizeof(float)) != 0;
-    /* The exact integer alternative (fixed_sum): time, and its sums whose
-     * bits differ from the tree's. */
-    for (int k = -5; k < iters; k++) {
-        double t0;
-
-        memcpy(ar, buf + first * n, n * sizeof(float));
-        if (mlp_dist_any(0, &any) < 0)
-            goto out;
-        t0 = mlp_clock_now();
-        for (size_t j = 1; j < count; j++)
-            for (size_t i = 0; i < n; i++)
-                ar[i] += buf[(first + j) * n + i];
-        if (count == 0)
-            memset(ar, 0, n * sizeof(float));
-        if (fixed_sum(ar, q, n, R) < 0)
-            goto out;
-        if (k >= 0)
-            t[k] = mlp_clock_now() - t0;
-    }
-    fixed = bu_median(t, (size_t)iters, NULL, NULL);
+    if (own_then(1, ar, buf, q, n, first, count, iters, t, &fixed) < 0)
+        goto out;
     for (size_t i = 0; i < n; i++)
         fdiffer += memcmp(&ar[i], &out[i], sizeof(float)) != 0;
     if (mlp_dist_rank() == 0) {
