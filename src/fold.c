@@ -1,10 +1,12 @@
 /*
- * fold: the fixed order of the parallel step's sums (see fold.h).
+ * fold: the fixed order of the parallel step's sums (see fold.h): the
+ * partition, the tree's bookkeeping and its one addition.
  */
 #include <math.h>
 #include <string.h>
 
 #include "clones.h"
+#include "mlptrain/error.h"
 #include "mlptrain/fold.h"
 
 size_t mlp_fold_nmicro(size_t n, size_t m)
@@ -46,64 +48,126 @@ void mlp_fold_rank_rows(size_t n, size_t micro, int rank, int nranks,
     *rows = count > 0 ? hi - *lo : 0;
 }
 
-/* acc[k] = a[k] + b[k]: the common fold of two (one micro-batch a
- * thread on two threads; acc_in and one part).  acc may be a: each
- * element is read before it is written. */
-MLP_CLONES
-static void fold_two(float *acc, const float *a, const float *b,
-                     size_t n)
+void mlp_fold_rows(double *out, const double *rows, size_t nrows,
+                   size_t width)
 {
-#pragma omp simd
-    for (size_t k = 0; k < n; k++)
-        acc[k] = a[k] + b[k];
-}
+    for (size_t w = 0; w < width; w++) {
+        double acc = nrows > 0 ? rows[w] : 0.0;
 
-/*
- * Blocks of FOLD_BLOCK elements summed in a local array: each part is
- * read once and acc written once (not once a part), and each element's
- * additions stay in part order (the loops vectorize across elements,
- * never across parts; no -ffast-math).  Cloned for AVX-512 and AVX2:
- * additions only, so every clone gives the same bits (measured: the
- * baseline build of this loop ran 5x slower than AVX-512's on two parts
- * of 784-256-10's gradient).
- */
-MLP_CLONES
-static void fold_blocks(float *acc, int acc_in, const float *const *parts,
-                        size_t nparts, size_t lo, size_t hi)
-{
-    enum { FOLD_BLOCK = 256 };
-    float s[FOLD_BLOCK];
-
-    for (size_t i = lo; i < hi; i += FOLD_BLOCK) {
-        size_t n = hi - i < FOLD_BLOCK ? hi - i : FOLD_BLOCK, p = 0;
-        const float *first = acc_in ? acc + i : parts[p++] + i;
-
-#pragma omp simd
-        for (size_t k = 0; k < n; k++)
-            s[k] = first[k];
-        for (; p < nparts; p++) {
-            const float *g = parts[p] + i;
-
-#pragma omp simd
-            for (size_t k = 0; k < n; k++)
-                s[k] += g[k];
-        }
-#pragma omp simd
-        for (size_t k = 0; k < n; k++)
-            acc[i + k] = s[k];
+        for (size_t r = 1; r < nrows; r++)
+            acc += rows[r * width + w];
+        out[w] = acc;
     }
 }
 
-void mlp_fold(float *acc, int acc_in, const float *const *parts,
-              size_t nparts, size_t lo, size_t hi)
+/* dst[k] = a[k] + b[k]: the tree's one addition.  dst may be a or b:
+ * each element is read before it is written.  Cloned for AVX-512 and
+ * AVX2: one addition per element, so every clone gives the same bits
+ * (measured on the bf16 work: the baseline x86-64 build of the fold ran
+ * 5x slower than AVX-512's). */
+MLP_CLONES
+static void add_two(float *dst, const float *a, const float *b, size_t n)
 {
-    if ((!acc_in && nparts == 0) || lo >= hi)
+#pragma omp simd
+    for (size_t k = 0; k < n; k++)
+        dst[k] = a[k] + b[k];
+}
+
+void mlp_fold_tree_init(mlp_fold_tree_t *t, size_t first)
+{
+    t->end = first;
+    t->n = 0;
+}
+
+int mlp_fold_push(mlp_fold_tree_t *t, size_t size, int id,
+                  mlp_fold_op_t *ops, size_t *nops, int *freed,
+                  size_t *nfreed)
+{
+    mlp_fold_node_t node = {t->end, size, id};
+
+    if (size == 0 || (size & (size - 1)) != 0 || t->end % size != 0)
+        return mlp_error_set(MLP_EINVAL, "fold: node [%zu, +%zu) is not "
+                             "aligned", t->end, size);
+    /* A full stack holds 64 nodes of distinct sizes: it cannot grow. */
+    if (t->n == MLP_FOLD_DEPTH)
+        return mlp_error_set(MLP_EINVAL, "fold: the stack is full");
+    /* The left neighbour is the sibling: the same size, at an even
+     * multiple of it (then node.lo is the odd one). */
+    while (t->n > 0) {
+        const mlp_fold_node_t *top = &t->node[t->n - 1];
+
+        if (top->size != node.size || (top->lo / top->size) % 2 != 0)
+            break;
+        ops[(*nops)++] = (mlp_fold_op_t){top->id, top->id, node.id};
+        freed[(*nfreed)++] = node.id;
+        node.lo = top->lo;
+        node.size *= 2;
+        node.id = top->id;
+        t->n--;
+    }
+    t->node[t->n++] = node;
+    t->end += size;
+    return 0;
+}
+
+int mlp_fold_finish(mlp_fold_tree_t *t, int out, mlp_fold_op_t *ops,
+                    size_t *nops, int *freed, size_t *nfreed, int *id)
+{
+    size_t n = t->n;
+
+    if (n == 0)
+        return mlp_error_set(MLP_EINVAL, "fold: nothing to sum");
+    /* From the right, each sum into its left node: S_{n-2} + S_{n-1},
+     * then S_{n-3} + that, ...; the last one into out when given. */
+    for (size_t i = n - 1; i-- > 0;) {
+        int dst = i == 0 && out >= 0 ? out : t->node[i].id;
+
+        ops[(*nops)++] = (mlp_fold_op_t){dst, t->node[i].id,
+                                         t->node[i + 1].id};
+        freed[(*nfreed)++] = t->node[i + 1].id;
+    }
+    if (n == 1 && out >= 0 && out != t->node[0].id)
+        ops[(*nops)++] = (mlp_fold_op_t){out, t->node[0].id, -1};
+    if (out >= 0 && out != t->node[0].id)
+        freed[(*nfreed)++] = t->node[0].id;
+    *id = out >= 0 ? out : t->node[0].id;
+    t->n = 0;
+    return 0;
+}
+
+size_t mlp_fold_block_nodes(size_t lo, size_t hi, size_t *sizes)
+{
+    size_t k = 0;
+
+    while (lo < hi) {
+        /* the largest aligned power of two that fits */
+        size_t s = lo == 0 ? (size_t)1 << 62 : lo & -lo;
+
+        while (s > hi - lo)
+            s >>= 1;
+        sizes[k++] = s;
+        lo += s;
+    }
+    return k;
+}
+
+void mlp_fold_run(float *const *buf, const mlp_fold_op_t *ops, size_t nops,
+                  size_t lo, size_t hi)
+{
+    if (lo >= hi)
         return;
-    if (acc_in + nparts == 2) /* the same sum, one pass */
-        fold_two(acc + lo, acc_in ? acc + lo : parts[0] + lo,
-                 parts[acc_in ? 0 : 1] + lo, hi - lo);
-    else
-        fold_blocks(acc, acc_in, parts, nparts, lo, hi);
+    for (size_t i = 0; i < nops; i++) {
+        const mlp_fold_op_t *o = &ops[i];
+
+        if (o->b < 0) {
+            if (buf[o->dst] != buf[o->a])
+                memcpy(buf[o->dst] + lo, buf[o->a] + lo,
+                       (hi - lo) * sizeof(float));
+        } else {
+            add_two(buf[o->dst] + lo, buf[o->a] + lo, buf[o->b] + lo,
+                    hi - lo);
+        }
+    }
 }
 
 /*

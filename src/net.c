@@ -393,6 +393,9 @@ pds:
             dnnl_primitive_desc_destroy(pd);
             pd = NULL;
         }
+        /* Layer l's steps are done: its gradients are written, and its
+         * weights (read by the backward-data above) are not read again. */
+        p->bwd_done[p->nbwd - 1] = (int)l + 1;
     }
 out:
     dnnl_primitive_desc_destroy(pd);
@@ -822,10 +825,39 @@ int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n)
         mlp_bf16_from_f32(p->dlbf, dlogits, n * net->lout[net->nlayers - 1]);
     else
         CHECK(dnnl_memory_set_data_handle(p->dlogits, (void *)dlogits));
-    rc = net->last_train ? mlp_net_backward_dropout(net, p, n)
-                         : mlp_net_run(net, p->bwd, p->nbwd);
+    if (net->last_train) {
+        rc = mlp_net_backward_dropout(net, p, n);
+    } else if (net->done_fn == NULL) {
+        rc = mlp_net_run(net, p->bwd, p->nbwd);
+    } else {
+        /* layer by layer, the hook after each */
+        for (int k0 = 0, k = 0; rc == 0 && k < p->nbwd; k++)
+            if (p->bwd_done[k] > 0 || k + 1 == p->nbwd) {
+                if ((rc = mlp_net_run(net, p->bwd + k0, k - k0 + 1)) == 0)
+                    mlp_net_bwd_ran(net, p, k);
+                k0 = k + 1;
+            }
+    }
 out:
     return rc;
+}
+
+void mlp_net_set_layer_done(mlp_net_t *net, mlp_net_layer_done_fn fn,
+                            void *arg)
+{
+    net->done_fn = fn;
+    net->done_arg = arg;
+}
+
+void mlp_net_layer_range(const mlp_net_t *net, size_t l, size_t *lo,
+                         size_t *hi)
+{
+    if (l >= net->nlayers) {
+        *lo = *hi = net->nflat;
+        return;
+    }
+    *lo = l == 0 ? 0 : net->woff[l];
+    *hi = l + 1 < net->nlayers ? net->woff[l + 1] : net->nflat;
 }
 
 size_t mlp_net_input_bytes(const mlp_net_t *net)

@@ -212,6 +212,7 @@ int mlp_net_backward_dropout(mlp_net_t *net, mlp_plan_t *p, size_t n)
         }
         if ((rc = mlp_net_run(net, &p->bwd[k], 1)) < 0)
             goto out;
+        mlp_net_bwd_ran(net, p, k);
     }
 out:
     return rc;

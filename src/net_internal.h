@@ -60,6 +60,10 @@ typedef struct {
     /* Before bwd[k] runs, a training backward multiplies dh_l by layer l's
      * mask and scale, l = bwd_mask[k] - 1 (0: nothing). */
     int bwd_mask[3 * MLP_MAX_LAYERS];
+    /* After bwd[k], layer l = bwd_done[k] - 1 is done (0: not yet): its
+     * gradients are written and nothing after reads them or its weights
+     * (mlp_net_set_layer_done). */
+    int bwd_done[3 * MLP_MAX_LAYERS];
 } mlp_plan_t;
 
 struct mlp_net {
@@ -108,6 +112,8 @@ struct mlp_net {
     mlp_plan_t plans[MLP_MAX_BATCH_SIZES]; /* plans[0]: the largest batch */
     size_t last_n;                  /* batch of the last forward, 0: none */
     int last_train;                 /* the last forward dropped units */
+    mlp_net_layer_done_fn done_fn;  /* the backward's hook, NULL: none */
+    void *done_arg;
 };
 
 /* n floats rounded up to a whole number of MLP_ALIGN blocks. */
@@ -142,6 +148,14 @@ static inline dnnl_status_t md_2d(dnnl_memory_desc_t *md, size_t a, size_t b,
 /* Run nsteps steps in order and wait for them (net.c).  Fails with
  * MLP_EDNNL naming the call. */
 int mlp_net_run(mlp_net_t *net, const mlp_step_t *steps, int nsteps);
+
+/* Backward step k of plan p ran: tell the hook when it ended a layer. */
+static inline void mlp_net_bwd_ran(mlp_net_t *net, const mlp_plan_t *p,
+                                   int k)
+{
+    if (net->done_fn != NULL && p->bwd_done[k] > 0)
+        net->done_fn(net->done_arg, (size_t)p->bwd_done[k] - 1);
+}
 
 /*
  * Dropout (net_dropout.c).  mlp_net_plan_dropout makes plan p's dropout

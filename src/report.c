@@ -704,6 +704,8 @@ int mlp_report_epoch(mlp_report_t *rep, const mlp_epoch_stats_t *st)
         (json_object_set_new(rec, "ranks", json_integer(st->ranks)) != 0 ||
          json_object_set_new(rec, "reduce_seconds",
                              jnum(st->dist_seconds)) != 0 ||
+         json_object_set_new(rec, "reduce_exposed_seconds",
+                             jnum(st->dist_exposed)) != 0 ||
          json_object_set_new(rec, "reduce_bytes_per_step",
                              jnum(st->dist_bytes_per_step)) != 0)) {
         json_decref(rec);

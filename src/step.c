@@ -1,23 +1,27 @@
 /*
- * step: the parallel step of micro-batches (see step.h).
+ * step: the parallel step of micro-batches (see step.h): the passes, the
+ * compute threads and one process's tree; the sum across ranks is
+ * step_ranks.c's.
  *
  * Threads (batch mode): the caller is compute thread 0 and runs the base
  * net; workers 1..T-1 are pthreads, each making, running and destroying
  * its own replica (made on that thread with one OpenMP thread: replicas
- * made with more spin inside oneDNN).  A pass (train, fold, eval) is
- * published under `mu` by bumping `gen`; workers spin on `gen` for up to
- * STEP_SPIN_NS, then wake on `go`, take items from the atomic counter
+ * made with more spin inside oneDNN).  A pass (train, fold, eval, apply)
+ * is published under `mu` by bumping `gen`; workers spin on `gen` for up
+ * to STEP_SPIN_NS, then wake on `go`, take items from the atomic counter
  * `next` until none are left, and count themselves done under `mu`; the
  * caller takes items too, spins on `ndone` as long, then waits on `done`
- * until every worker is done.  Items write only
- * their own slots (per micro-batch buffers, losses, counts) or disjoint
- * element ranges, so the result does not depend on who took what.
- * Shutdown: `quit` under `mu`, broadcast, join.
+ * until every worker is done.  Items write only their own slots (per
+ * micro-batch buffers, losses, counts) or disjoint element ranges, so the
+ * result does not depend on who took what.  Shutdown: `quit` under `mu`,
+ * broadcast, join.
  *
- * Ranks (opts.nranks > 1): the same passes over this rank's block of
- * micro-batches only; fold_pass routes the sum to mlp_dist_fold (the
- * caller's thread: MPI is FUNNELED) and runs only the optimizer over the
- * threads; gather() makes the per-micro-batch losses global.
+ * One process's tree: gradient buffers are a pool of ids.  A wave's
+ * micro-batches take ids; the fold pass pushes them on the step's stack
+ * (fold.h), whose sums the pass runs range by range, in place in the
+ * left node's buffer; the ids a sum consumed go back to the pool after
+ * the pass.  At the step's last add the stack is summed into its leftmost
+ * node and the optimizer reads that, in the same pass.
  *
  * Clipping: the last fold pass of a step also takes each chunk's exact
  * sum of squares (its own slot of `sq`); the caller merges them, and a
@@ -40,97 +44,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlptrain/dist.h"
 #include "mlptrain/clock.h"
+#include "mlptrain/dist.h"
 #include "mlptrain/error.h"
+#include "mlptrain/faults.h"
 #include "mlptrain/fold.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/options.h"
 #include "mlptrain/step.h"
-
-/* Floats per item of the fold pass: a multiple of 16 (64-byte lines). */
-#define STEP_CHUNK 16384
+#include "step_internal.h"
 
 const char *const mlp_par_names[] = {"auto", "gemm", "batch", NULL};
-
-typedef enum { PASS_TRAIN, PASS_FOLD, PASS_EVAL } pass_t;
-
-typedef struct {
-    struct mlp_stepper *st;
-    int id;
-    pthread_t tid;
-    mlp_net_t *net;     /* id 0: the base net; else its replica */
-    float *dlogits;     /* (micro, classes) */
-    int started;
-} worker_t;
-
-struct mlp_stepper {
-    mlp_step_opts_t o;
-    mlp_net_t *net;
-    mlp_optim_t *opt;
-    size_t dim, nclasses, nflat;
-    size_t row_bytes;           /* of x: dim values of the net's input */
-    float *params;              /* (nflat): the base net's */
-    float *acc;                 /* (nflat): the step's gradient */
-    float *acc2;                /* (nflat): ranks: the next total */
-    const float **fparts;       /* [nslots + 1] ranks: the fold's parts */
-    double *grow;               /* [2 nmax] ranks: losses, counts */
-    double *gsum;               /* [2 nmax] their global values */
-    float **parts;              /* [nslots] (nflat): micro-batch gradients
-                                   of one wave */
-    size_t nslots;
-    size_t nmax;                /* micro-batches of the largest batch */
-    double *loss;               /* [nmax] */
-    size_t *correct;            /* [nmax] */
-    int nthreads;
-    worker_t *w;                /* [nthreads] */
-    /* The step being built */
-    size_t rows, row0;          /* global batch rows; rows added so far */
-    int acc_in;                 /* acc holds a fold already */
-    int has_key;
-    mlp_drop_key_t key;
-    size_t nparts;              /* micro-batches of the last add */
-    int pending;                /* an add not folded yet (ranks) */
-    /* The pass being run */
-    pass_t pass;
-    const char *x;              /* rows of row_bytes */
-    const int32_t *y;
-    size_t n, nitems;
-    size_t wave0;               /* micro-batch of item 0 (train) */
-    int apply;
-    int norm;                   /* take each chunk's sum of squares */
-    float scale;                /* the clip's factor of the gradient */
-    mlp_fold_sq_t *sq;          /* [chunks] clipping: the chunks' sums */
-    atomic_size_t next;
-    /* Synchronisation */
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    atomic_uint_fast64_t gen;   /* written under mu; spun on without */
-    atomic_int ndone;           /* likewise */
-    int quit, nready;
-    int err;                    /* first failure of a pass, 0: none */
-    char errmsg[MLP_ERROR_MAX];
-};
-
-void mlp_step_opts_of(const struct mlp_config *cfg, size_t max_rows,
-                      int rank, int nranks, mlp_step_opts_t *o)
-{
-    *o = (mlp_step_opts_t){
-        .mode = (mlp_par_t)cfg->parallel, .threads = cfg->threads,
-        .micro = cfg->micro, .max_rows = max_rows,
-        .smoothing = cfg->label_smoothing, .clip_norm = cfg->clip_grad,
-        .rank = rank, .nranks = nranks};
-}
-
-int mlp_step_net_threads(const mlp_step_opts_t *o)
-{
-    return o->mode == MLP_PAR_BATCH ? 1 : o->threads;
-}
-
-int mlp_step_replicas(const mlp_step_opts_t *o)
-{
-    return o->mode == MLP_PAR_BATCH && o->threads > 1 ? o->threads - 1 : 0;
-}
 
 size_t mlp_step_default_micro(size_t batch)
 {
@@ -154,23 +78,71 @@ mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
     return macs > 1e6 && micro >= 256 ? MLP_PAR_GEMM : MLP_PAR_BATCH;
 }
 
+void mlp_step_opts_of(const struct mlp_config *cfg, size_t max_rows,
+                      int rank, int nranks, mlp_step_opts_t *o)
+{
+    *o = (mlp_step_opts_t){
+        .mode = (mlp_par_t)cfg->parallel, .threads = cfg->threads,
+        .micro = cfg->micro, .max_rows = max_rows,
+        .smoothing = cfg->label_smoothing, .clip_norm = cfg->clip_grad,
+        .rank = rank, .nranks = nranks, .accum = cfg->accum};
+}
+
+int mlp_step_net_threads(const mlp_step_opts_t *o)
+{
+    return o->mode == MLP_PAR_BATCH ? 1 : o->threads;
+}
+
+int mlp_step_replicas(const mlp_step_opts_t *o)
+{
+    return o->mode == MLP_PAR_BATCH && o->threads > 1 ? o->threads - 1 : 0;
+}
+
+/* The ranks' path: several ranks, or a test's hook in one process. */
+static int ranks_path(const mlp_step_opts_t *o)
+{
+    return o->nranks > 1 || mlp_fault_step_ranks();
+}
+
 /* Micro-batch slots: a wave's, or with ranks the largest block. */
 static size_t step_slots(const mlp_step_opts_t *o)
 {
     size_t nm = mlp_fold_nmicro(o->max_rows, o->micro);
-    size_t t = o->mode == MLP_PAR_BATCH && o->threads > 0
-                   ? (size_t)o->threads
-                   : 1;
+    size_t t = 1 + (size_t)mlp_step_replicas(o);
     size_t wave = 2 * t > 8 ? 2 * t : 8;
+    size_t R = o->nranks > 1 ? (size_t)o->nranks : 1;
 
-    if (o->nranks > 1)
-        return (nm + (size_t)o->nranks - 1) / (size_t)o->nranks;
+    if (ranks_path(o))
+        return (nm + R - 1) / R;
     return nm < wave ? nm : wave;
 }
 
-size_t mlp_step_grad_buffers(const mlp_step_opts_t *o)
+/* Micro-batches of the largest step. */
+static size_t step_micro(const mlp_step_opts_t *o)
 {
-    return step_slots(o) + (o->nranks > 1 ? 2 : 1);
+    return mlp_fold_nmicro(o->max_rows, o->micro) *
+           (o->accum > 1 ? o->accum : 1);
+}
+
+/* One process: the pool's buffers, the wave's and the nodes the tree may
+ * keep between waves (floor(log2 M) + 1 for a step of M micro-batches;
+ * none when a step is one wave). */
+static size_t step_pool(const mlp_step_opts_t *o)
+{
+    size_t slots = step_slots(o), m = step_micro(o), depth = 1;
+
+    if (m <= slots)
+        return slots;
+    for (; m > 1; m >>= 1)
+        depth++;
+    return slots + depth;
+}
+
+double mlp_step_grad_buffers(const mlp_step_opts_t *o)
+{
+    if (ranks_path(o))
+        return (double)step_slots(o) + mlp_step_ranks_buffers(o);
+    return (double)step_pool(o);
 }
 
 static int add_size(mlp_net_spec_t *spec, size_t n)
@@ -205,8 +177,6 @@ int mlp_step_spec_sizes(mlp_net_spec_t *spec, size_t n, size_t batch,
     return 0;
 }
 
-/* Record a thread's failure (the first one wins) with this thread's
- * message. */
 /*
  * Waiting for the other threads: spin for a short while (STEP_SPIN_NS)
  * reading the atomic, then sleep on the condition variable.  A pass lasts
@@ -241,7 +211,7 @@ static void spin_until_done(mlp_stepper_t *st, int want)
     }
 }
 
-static void fail(mlp_stepper_t *st, int rc)
+void mlp_step_fail(mlp_stepper_t *st, int rc)
 {
     pthread_mutex_lock(&st->mu);
     if (st->err == 0) {
@@ -263,13 +233,15 @@ static int train_item(mlp_stepper_t *st, worker_t *w, size_t item)
     key.row0 = st->row0 + lo;
     st->loss[i] = 0.0;
     st->correct[i] = 0;
-    if ((rc = mlp_net_set_grads(w->net, st->parts[item])) < 0 ||
+    if ((rc = mlp_net_set_grads(w->net, st->buf[st->part[item]])) < 0 ||
         (rc = mlp_net_forward_train(w->net, st->x + lo * st->row_bytes, rows,
                                     st->has_key ? &key : NULL, &logits)) < 0)
         return rc;
     mlp_loss_softmax_xent_norm(logits, st->y + lo, rows, st->nclasses,
                                st->o.smoothing, st->rows, w->dlogits,
                                &st->loss[i], &st->correct[i]);
+    if (st->rk != NULL)
+        mlp_step_ranks_forward_done(st);
     return mlp_net_backward(w->net, w->dlogits, rows);
 }
 
@@ -290,29 +262,28 @@ static int eval_item(mlp_stepper_t *st, worker_t *w, size_t item)
     return 0;
 }
 
-/* Elements [lo, hi) (a chunk): the fold of the last add's parts into acc
- * (continued when acc_in), its sum of squares when clipping, then the
- * clip's scale, the optimizer and a bf16 net's copy of the weights just
- * updated (still in cache) when applying.  The one place the parts
- * are summed: with ranks, the cross-rank fold goes here. */
+/* Elements [lo, hi) (a chunk): the pending sums of the tree, the step's
+ * sum's sum of squares when clipping (norm), then (applying) the clip's
+ * scale, the optimizer on the step's sum and a bf16 net's copy of the
+ * weights just updated (still in cache).  The one place the update is
+ * made from the step's sum (with ranks, once every bucket is summed when
+ * clipping; else step_ranks.c's apply items). */
 static void fold_range(mlp_stepper_t *st, size_t lo, size_t hi)
 {
     if (hi > st->nflat)
         hi = st->nflat;
-    if (st->nparts > 0 || !st->acc_in)
-        mlp_fold(st->acc, st->acc_in, (const float *const *)st->parts,
-                 st->nparts, lo, hi);
+    mlp_fold_run(st->buf, st->ops, st->nops, lo, hi);
     if (st->norm) {
         mlp_fold_sq_t *sq = &st->sq[lo / STEP_CHUNK];
 
         memset(sq, 0, sizeof(*sq));
-        mlp_fold_sq_add(sq, st->acc + lo, hi - lo);
+        mlp_fold_sq_add(sq, st->grad + lo, hi - lo);
     }
     if (st->apply) {
         if (st->scale != 1.0f)
             for (size_t i = lo; i < hi; i++)
-                st->acc[i] *= st->scale;
-        mlp_optim_step_range(st->opt, st->params, st->acc, lo, hi);
+                st->grad[i] *= st->scale;
+        mlp_optim_step_range(st->opt, st->params, st->grad, lo, hi);
         mlp_net_params_changed(st->net, lo, hi);
     }
 }
@@ -334,9 +305,12 @@ static void work(mlp_stepper_t *st, worker_t *w)
         case PASS_FOLD:
             fold_range(st, i * STEP_CHUNK, (i + 1) * STEP_CHUNK);
             break;
+        case PASS_APPLY:
+            mlp_step_ranks_apply_item(st, i);
+            break;
         }
         if (rc < 0) {
-            fail(st, rc);
+            mlp_step_fail(st, rc);
             rc = 0;
         }
     }
@@ -355,8 +329,10 @@ static void *worker_main(void *arg)
                          64, (st->o.micro * st->nclasses * sizeof(float) +
                               63) / 64 * 64)))
         rc = mlp_error_set(MLP_ENOMEM, "step: out of memory");
+    if (rc == 0 && st->rk != NULL)
+        mlp_step_ranks_hook(st, w->net);
     if (rc < 0)
-        fail(st, rc);
+        mlp_step_fail(st, rc);
     pthread_mutex_lock(&st->mu);
     st->nready++;
     pthread_cond_signal(&st->done);
@@ -383,8 +359,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Run a pass of nitems items on every thread; its first failure. */
-static int run_pass(mlp_stepper_t *st, pass_t pass, size_t nitems)
+int mlp_step_run_pass(mlp_stepper_t *st, pass_t pass, size_t nitems)
 {
     int rc;
 
@@ -392,14 +367,18 @@ static int run_pass(mlp_stepper_t *st, pass_t pass, size_t nitems)
     st->nitems = nitems;
     atomic_store(&st->next, 0);
     if (st->o.mode == MLP_PAR_GEMM) {
-        if (pass == PASS_FOLD) {
-            /* OpenMP threads over the ranges (oneDNN's own pool) */
+        if (pass == PASS_FOLD || pass == PASS_APPLY) {
+            /* OpenMP threads over the ranges (oneDNN's own pool), in
+             * order: an apply item may wait for its bucket's sum */
 #pragma omp parallel for schedule(dynamic, 1) if (st->nflat >= 32768)
             for (size_t i = 0; i < nitems; i++)
-                fold_range(st, i * STEP_CHUNK, (i + 1) * STEP_CHUNK);
-            return 0;
+                if (pass == PASS_FOLD)
+                    fold_range(st, i * STEP_CHUNK, (i + 1) * STEP_CHUNK);
+                else
+                    mlp_step_ranks_apply_item(st, i);
+        } else {
+            work(st, &st->w[0]);
         }
-        work(st, &st->w[0]);
     } else {
         pthread_mutex_lock(&st->mu);
         atomic_store(&st->ndone, 0);
@@ -424,6 +403,7 @@ void mlp_stepper_destroy(mlp_stepper_t *st)
 {
     if (st == NULL)
         return;
+    mlp_step_ranks_destroy(st); /* its thread first: it reads our buffers */
     pthread_mutex_lock(&st->mu);
     st->quit = 1;
     pthread_cond_broadcast(&st->go);
@@ -433,17 +413,17 @@ void mlp_stepper_destroy(mlp_stepper_t *st)
             pthread_join(st->w[t].tid, NULL);
     if (st->w != NULL)
         free(st->w[0].dlogits);
-    for (size_t i = 0; st->parts != NULL && i < st->nslots; i++)
-        free(st->parts[i]);
-    free(st->parts);
-    free(st->acc);
-    free(st->acc2);
-    free(st->fparts);
-    free(st->grow);
-    free(st->gsum);
+    for (size_t i = 0; st->buf != NULL && i < st->nbuf; i++)
+        free(st->buf[i]);
+    free(st->buf);
+    free(st->free_ids);
+    free(st->part);
+    free(st->ops);
+    free(st->freed);
     free(st->sq);
     free(st->loss);
     free(st->correct);
+    free(st->gather);
     free(st->w);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->go);
@@ -454,7 +434,7 @@ void mlp_stepper_destroy(mlp_stepper_t *st)
 static float *zeroed_block(size_t n)
 {
     size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    float *p = aligned_alloc(64, bytes);
+    float *p = aligned_alloc(64, bytes > 0 ? bytes : 64);
 
     if (p != NULL)
         memset(p, 0, bytes);
@@ -467,6 +447,7 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     mlp_stepper_t *st = NULL;
     const mlp_net_spec_t *spec = mlp_net_spec(net);
     float *grads;
+    size_t nops;
     int rc = 0, t;
 
     *out = NULL;
@@ -494,28 +475,37 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     st->scale = 1.0f;
     st->nmax = mlp_fold_nmicro(o->max_rows, o->micro);
     st->nslots = step_slots(o);
-    if ((st->parts = calloc(st->nslots, sizeof(float *))) == NULL ||
+    st->nbuf = ranks_path(o) ? st->nslots : step_pool(o);
+    nops = st->nslots + 2 * MLP_FOLD_DEPTH;
+    if ((st->buf = calloc(st->nbuf, sizeof(float *))) == NULL ||
+        (st->free_ids = calloc(st->nbuf, sizeof(int))) == NULL ||
+        (st->part = calloc(st->nslots, sizeof(int))) == NULL ||
+        (st->ops = calloc(nops, sizeof(mlp_fold_op_t))) == NULL ||
+        (st->freed = calloc(nops, sizeof(int))) == NULL ||
         (st->loss = calloc(st->nmax, sizeof(double))) == NULL ||
         (st->correct = calloc(st->nmax, sizeof(size_t))) == NULL ||
-        (st->acc = zeroed_block(st->nflat)) == NULL ||
+        (o->nranks > 1 &&
+         (st->gather = calloc(4 * st->nmax, sizeof(double))) == NULL) ||
         (o->clip_norm > 0.0f &&
          (st->sq = calloc((st->nflat + STEP_CHUNK - 1) / STEP_CHUNK + 1,
                           sizeof(*st->sq))) == NULL) ||
         (st->w = calloc((size_t)st->nthreads, sizeof(worker_t))) == NULL)
         goto nomem;
-    if (o->nranks > 1 &&
-        ((st->acc2 = zeroed_block(st->nflat)) == NULL ||
-         (st->fparts = calloc(st->nslots + 1, sizeof(float *))) == NULL ||
-         (st->grow = calloc(2 * st->nmax, sizeof(double))) == NULL ||
-         (st->gsum = calloc(2 * st->nmax, sizeof(double))) == NULL))
-        goto nomem;
-    for (size_t i = 0; i < st->nslots; i++)
-        if ((st->parts[i] = zeroed_block(st->nflat)) == NULL)
+    for (size_t i = 0; i < st->nbuf; i++) {
+        if ((st->buf[i] = zeroed_block(st->nflat)) == NULL)
             goto nomem;
+        st->free_ids[st->nfree++] = (int)(st->nbuf - 1 - i);
+    }
+    for (size_t i = 0; i < st->nslots; i++)
+        st->part[i] = (int)i; /* ranks: part i is buffer i */
+    mlp_fold_tree_init(&st->tree, 0);
     st->w[0].st = st;
     st->w[0].net = net;
     if ((st->w[0].dlogits = zeroed_block(o->micro * st->nclasses)) == NULL)
         goto nomem;
+    /* The ranks' state before the workers: they hook their replicas. */
+    if (ranks_path(o) && (rc = mlp_step_ranks_create(st)) < 0)
+        goto fail;
     for (t = 1; t < st->nthreads; t++) {
         int e;
 
@@ -542,7 +532,7 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     *out = st;
     return 0;
 nomem:
-    rc = mlp_error_set(MLP_ENOMEM, "step: out of memory for %zu gradient "
+    rc = mlp_error_set(MLP_ENOMEM, "step: out of memory for %.0f gradient "
                        "buffers of %zu floats",
                        mlp_step_grad_buffers(o), st->nflat);
 fail:
@@ -555,92 +545,51 @@ void mlp_stepper_begin(mlp_stepper_t *st, size_t rows,
 {
     st->rows = rows;
     st->row0 = 0;
-    st->acc_in = 0;
     st->nparts = 0;
-    st->pending = 0;
     st->has_key = key != NULL;
     if (key != NULL)
         st->key = *key;
+    /* One process: every buffer free (a step ends with all of them
+     * back; one abandoned after an error may not have). */
+    if (st->rk == NULL) {
+        st->nfree = 0;
+        for (size_t i = st->nbuf; i-- > 0;)
+            st->free_ids[st->nfree++] = (int)i;
+    }
+    mlp_fold_tree_init(&st->tree, 0);
 }
 
-/*
- * Ranks: the losses and counts of micro-batches [0, nm) made global, each
- * rank's row zero outside its block [first, first + count): the ordered
- * sum of the rows then gives every value exactly (v + 0 = v).
- */
-static int gather(mlp_stepper_t *st, size_t nm, size_t first, size_t count)
+/* One process: take k buffers from the pool for the next wave. */
+static int take_parts(mlp_stepper_t *st, size_t k)
 {
-    int rc;
-
-    for (size_t i = 0; i < nm; i++) {
-        int mine = i >= first && i < first + count;
-
-        st->grow[i] = mine ? st->loss[i] : 0.0;
-        st->grow[nm + i] = mine ? (double)st->correct[i] : 0.0;
-    }
-    if ((rc = mlp_dist_sum_rows(st->gsum, st->grow, 2 * nm)) < 0)
-        return rc;
-    for (size_t i = 0; i < nm; i++) {
-        st->loss[i] = st->gsum[i];
-        st->correct[i] = (size_t)st->gsum[nm + i];
-    }
+    if (k > st->nfree)
+        return mlp_error_set(MLP_EINVAL, "step: %zu gradient buffers "
+                             "wanted, %zu free", k, st->nfree);
+    for (size_t i = 0; i < k; i++)
+        st->part[i] = st->free_ids[--st->nfree];
     return 0;
 }
 
-int mlp_stepper_add(mlp_stepper_t *st, const void *x, const int32_t *y,
-                    size_t n, double *loss, size_t *correct)
+/* One process: the pending parts pushed on the tree (ops to run). */
+static int push_parts(mlp_stepper_t *st)
 {
-    size_t nm = mlp_fold_nmicro(n, st->o.micro);
-    int rc = 0;
+    int rc;
 
-    if (nm > st->nmax || n == 0)
-        return mlp_error_set(MLP_EINVAL, "step: a batch of %zu rows (at "
-                             "most %zu)", n, st->o.max_rows);
-    st->x = x;
-    st->y = y;
-    st->n = n;
-    if (st->o.nranks > 1) {
-        size_t first, count;
-
-        if (st->pending && (rc = mlp_stepper_fold(st)) < 0)
+    st->nops = st->nfreed = 0;
+    for (size_t i = 0; i < st->nparts; i++)
+        if ((rc = mlp_fold_push(&st->tree, 1, st->part[i], st->ops,
+                                &st->nops, st->freed, &st->nfreed)) < 0)
             return rc;
-        mlp_fold_rank(nm, st->o.rank, st->o.nranks, &first, &count);
-        st->wave0 = first;
-        if (count > 0 && (rc = run_pass(st, PASS_TRAIN, count)) < 0)
-            return rc;
-        st->nparts = count;
-        st->pending = 1;
-        if ((rc = gather(st, nm, first, count)) < 0)
-            return rc;
-        goto sums;
-    }
-    /* Waves of at most nslots micro-batches, each folded before the next
-     * (the fold continued: the same bits as one fold of all); the last
-     * wave's fold waits for mlp_stepper_fold or _apply. */
-    for (size_t w0 = 0; rc == 0 && w0 < nm; w0 += st->nslots) {
-        size_t k = nm - w0 < st->nslots ? nm - w0 : st->nslots;
-
-        if (st->nparts > 0 && (rc = mlp_stepper_fold(st)) < 0)
-            break;
-        st->wave0 = w0;
-        rc = run_pass(st, PASS_TRAIN, k);
-        st->nparts = rc == 0 ? k : 0;
-    }
-sums:
-    for (size_t i = 0; rc == 0 && i < nm; i++) {
-        *loss += st->loss[i];
-        *correct += st->correct[i];
-    }
-    st->row0 += n;
-    return rc;
+    st->nparts = 0;
+    return 0;
 }
 
 /*
- * --clip-grad: fold what is pending into acc, taking each chunk's exact
- * sum of squares, and set the scale of the update: clip / (|g| + 1e-6)
- * when below 1 (PyTorch's clip_grad_norm_), else 1.  The chunks' sums are
- * exact integers (fold.h), so |g| does not depend on who took which
- * chunk.
+ * --clip-grad: run the pending ops, taking each chunk's exact sum of
+ * squares of the step's sum (st->grad), and set the scale of the update:
+ * clip / (|g| + 1e-6) when below 1 (PyTorch's clip_grad_norm_), else 1.
+ * The chunks' sums are exact integers (fold.h), so |g| does not depend on
+ * who took which chunk, nor on the rank count.
  */
 static int norm_pass(mlp_stepper_t *st)
 {
@@ -651,10 +600,9 @@ static int norm_pass(mlp_stepper_t *st)
 
     st->apply = 0;
     st->norm = 1;
-    rc = run_pass(st, PASS_FOLD, nchunks);
+    rc = mlp_step_run_pass(st, PASS_FOLD, nchunks);
     st->norm = 0;
-    st->acc_in = 1;
-    st->nparts = 0;
+    st->nops = 0; /* run */
     if (rc < 0)
         return rc;
     memset(&total, 0, sizeof(total));
@@ -666,66 +614,100 @@ static int norm_pass(mlp_stepper_t *st)
     return 0;
 }
 
-/*
- * The fold of the pending parts into acc (and the optimizer when
- * applying): the one place the step's sum is made.  With ranks,
- * mlp_dist_fold makes it (rank r folds into the running sum of ranks
- * 0..r-1), then the optimizer runs over ranges; waves are off (nslots
- * covers the rank's block: a wave's fold would otherwise wait for the
- * chain before the next wave computes).
- */
-static int fold_pass(mlp_stepper_t *st, int apply)
+int mlp_step_sum_pass(mlp_stepper_t *st, int apply)
 {
-    int rc;
+    int rc = 0;
 
-    if (st->o.nranks > 1) {
-        /* The chain: rank 0 continues the step's running sum (the same
-         * on every rank) by putting it first, as mlp_fold's acc_in. */
-        size_t np = 0;
-        float *t;
-
-        if (st->acc_in && st->o.rank == 0)
-            st->fparts[np++] = st->acc;
-        for (size_t i = 0; i < st->nparts; i++)
-            st->fparts[np++] = st->parts[i];
-        rc = mlp_dist_fold(st->acc2, st->fparts, np, st->nflat);
-        t = st->acc;
-        st->acc = st->acc2;
-        st->acc2 = t;
-        st->acc_in = 1;
-        st->nparts = 0;
-        st->pending = 0;
-        if (rc < 0 || !apply)
-            return rc;
+    if (apply && st->o.clip_norm > 0.0f)
+        rc = norm_pass(st); /* the norm first, then the scaled update */
+    if (rc == 0) {
+        st->apply = apply;
+        rc = mlp_step_run_pass(st, PASS_FOLD,
+                               (st->nflat + STEP_CHUNK - 1) / STEP_CHUNK);
     }
-    if (apply && st->o.clip_norm > 0.0f) {
-        /* The folded gradient's norm first, then the scaled update. */
-        if ((rc = norm_pass(st)) < 0)
-            return rc;
-    }
-    st->apply = apply;
-    rc = run_pass(st, PASS_FOLD, (st->nflat + STEP_CHUNK - 1) / STEP_CHUNK);
-    st->acc_in = 1;
-    st->nparts = 0;
+    st->apply = 0;
     st->scale = 1.0f;
+    for (size_t i = 0; i < st->nfreed; i++)
+        st->free_ids[st->nfree++] = st->freed[i];
+    st->nops = st->nfreed = 0;
+    return rc;
+}
+
+int mlp_stepper_add(mlp_stepper_t *st, const void *x, const int32_t *y,
+                    size_t n, double *loss, size_t *correct)
+{
+    size_t nm = mlp_fold_nmicro(n, st->o.micro);
+    int rc = 0;
+
+    if (nm > st->nmax || n == 0 || st->row0 + n > st->rows)
+        return mlp_error_set(MLP_EINVAL, "step: a batch of %zu rows (at "
+                             "most %zu; %zu of the step's %zu so far)", n,
+                             st->o.max_rows, st->row0, st->rows);
+    st->x = x;
+    st->y = y;
+    st->n = n;
+    if (st->rk != NULL) {
+        rc = mlp_step_ranks_add(st, nm);
+    } else {
+        /* Waves of at most nslots micro-batches, each pushed on the tree
+         * before the next; the last wave's push waits for
+         * mlp_stepper_fold or _apply. */
+        for (size_t w0 = 0; rc == 0 && w0 < nm; w0 += st->nslots) {
+            size_t k = nm - w0 < st->nslots ? nm - w0 : st->nslots;
+
+            if (st->nparts > 0 && (rc = mlp_stepper_fold(st)) < 0)
+                break;
+            if ((rc = take_parts(st, k)) < 0)
+                break;
+            st->wave0 = w0;
+            rc = mlp_step_run_pass(st, PASS_TRAIN, k);
+            st->nparts = rc == 0 ? k : 0;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        *loss += st->loss[i];
+        *correct += st->correct[i];
+    }
+    st->row0 += n;
     return rc;
 }
 
 int mlp_stepper_fold(mlp_stepper_t *st)
 {
-    return st->nparts > 0 || st->pending ? fold_pass(st, 0) : 0;
+    int rc;
+
+    if (st->rk != NULL)
+        return mlp_step_ranks_fold(st);
+    if (st->nparts == 0)
+        return 0;
+    if ((rc = push_parts(st)) < 0)
+        return rc;
+    return mlp_step_sum_pass(st, 0);
 }
 
 int mlp_stepper_apply(mlp_stepper_t *st, float lr)
 {
-    int rc;
+    int rc, id;
 
-    if (st->nparts == 0 && !st->acc_in && !st->pending)
+    if (st->row0 == 0)
         return mlp_error_set(MLP_EINVAL, "step: nothing to apply");
     if ((rc = mlp_optim_set_lr(st->opt, lr)) < 0)
         return rc;
     mlp_optim_begin(st->opt);
-    return fold_pass(st, 1);
+    if (st->rk != NULL)
+        return mlp_step_ranks_apply(st);
+    /* The fold, then the update: the step's sum in the leftmost node's
+     * buffer, the optimizer reading it in the same pass (clipping: one
+     * pass more, for the norm). */
+    if ((rc = push_parts(st)) < 0 ||
+        (rc = mlp_fold_finish(&st->tree, -1, st->ops, &st->nops, st->freed,
+                              &st->nfreed, &id)) < 0)
+        return rc;
+    st->grad = st->buf[id];
+    st->freed[st->nfreed++] = id; /* free once the pass has read it */
+    rc = mlp_step_sum_pass(st, 1);
+    mlp_fold_tree_init(&st->tree, 0);
+    return rc;
 }
 
 int mlp_stepper_eval(mlp_stepper_t *st, const void *x, const int32_t *y,
@@ -743,13 +725,29 @@ int mlp_stepper_eval(mlp_stepper_t *st, const void *x, const int32_t *y,
     st->wave0 = 0;
     if (st->o.nranks > 1) {
         size_t first, count;
+        double *g = st->gather;
 
         mlp_fold_rank(nm, st->o.rank, st->o.nranks, &first, &count);
         st->wave0 = first;
-        if ((count > 0 && (rc = run_pass(st, PASS_EVAL, count)) < 0) ||
-            (rc = gather(st, nm, first, count)) < 0)
+        if (count > 0 && (rc = mlp_step_run_pass(st, PASS_EVAL, count)) < 0)
             return rc;
-    } else if ((rc = run_pass(st, PASS_EVAL, nm)) < 0) {
+        /* The losses and counts of micro-batches [0, nm) made global:
+         * each rank's row is zero outside its block, so the ordered sum
+         * of the rows gives every value exactly (v + 0 = v).  On this
+         * thread: the communication thread is idle between steps. */
+        for (size_t i = 0; i < nm; i++) {
+            int mine = i >= first && i < first + count;
+
+            g[i] = mine ? st->loss[i] : 0.0;
+            g[nm + i] = mine ? (double)st->correct[i] : 0.0;
+        }
+        if ((rc = mlp_dist_sum_rows(g + 2 * nm, g, 2 * nm)) < 0)
+            return rc;
+        for (size_t i = 0; i < nm; i++) {
+            st->loss[i] = g[2 * nm + i];
+            st->correct[i] = (size_t)g[3 * nm + i];
+        }
+    } else if ((rc = mlp_step_run_pass(st, PASS_EVAL, nm)) < 0) {
         return rc;
     }
     for (size_t i = 0; i < nm; i++) {
@@ -757,4 +755,11 @@ int mlp_stepper_eval(mlp_stepper_t *st, const void *x, const int32_t *y,
         *correct += st->correct[i];
     }
     return 0;
+}
+
+void mlp_stepper_stats(const mlp_stepper_t *st, mlp_step_stats_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (st->rk != NULL)
+        mlp_step_ranks_stats(st, s);
 }

@@ -264,10 +264,10 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     double val_loss = 0.0;
     double w0 = mlp_loader_wait_seconds(s->ld);
     size_t test_correct = 0, val_correct = 0, skip = 0, trained = 0;
-    mlp_dist_stats_t ds0, ds1;
+    mlp_step_stats_t ds0, ds1;
     int rc = 0, stop;
 
-    mlp_dist_stats(&ds0);
+    mlp_stepper_stats(s->step, &ds0);
 
     rs->loss_sum = 0.0;
     rs->correct = 0;
@@ -344,15 +344,15 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
     st->samples_per_s =
         st->train_seconds > 0.0 ? (double)trained / st->train_seconds : 0.0;
     st->wait_share = (mlp_loader_wait_seconds(s->ld) - w0) / st->seconds;
-    mlp_dist_stats(&ds1);
+    mlp_stepper_stats(s->step, &ds1);
     st->ranks = s->nranks;
     st->dist_seconds = ds1.seconds - ds0.seconds;
-    /* One reduction per loader batch: --accum of them make a step. */
+    st->dist_exposed = ds1.exposed - ds0.exposed;
+    /* The exchanges count the evaluation's none (its sums are
+     * collectives): bytes over the steps that made them. */
     st->dist_bytes_per_step =
-        ds1.calls > ds0.calls
-            ? (double)(ds1.bytes_sent - ds0.bytes_sent + ds1.bytes_received -
-                       ds0.bytes_received) /
-                  (double)(ds1.calls - ds0.calls) * (double)s->cfg->accum
+        ds1.steps > ds0.steps
+            ? (double)(ds1.bytes - ds0.bytes) / (double)(ds1.steps - ds0.steps)
             : 0.0;
     s->train_time += st->train_seconds;
     s->trained_samples += (double)trained;

@@ -1,11 +1,12 @@
 /*
- * Tests of dist in the 1-rank case (no mpirun): the fold gives the bits of
- * a left-to-right sum written out here, the ordered double sum likewise,
+ * Tests of dist in the 1-rank case (no mpirun): exchanges with no peer,
+ * the ordered double sum gives the bits of a left-to-right sum,
  * counts, the stop agreement, the broadcast, the stats; and a program
  * built without MPI refuses to run as several ranks.  The R-rank cases
  * run under mpirun in tests/e2e_mpi.sh (tests/dist_probe.c).
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,67 +40,38 @@ START_TEST(test_ranks)
 }
 END_TEST
 
-START_TEST(test_fold)
+START_TEST(test_exchange)
 {
-    /* Magnitudes 1e8 and ~1: float sums that depend on the order. */
-    static float p[P][N], out[N];
-    const float *parts[P];
+    /* One rank: no peer.  No message (or empty ones) is fine and counts
+     * as an exchange; a message, a bad tag are MLP_EINVAL. */
+    float x = 1.0f;
+    mlp_dist_msg_t none = {&x, 0, 1}, one = {&x, sizeof(x), 1};
+    atomic_int busy = 1, cancel = 0;
     mlp_dist_stats_t st;
-    int differs = 0;
 
     mlp_dist_stats_reset();
-    for (int k = 0; k < P; k++) {
-        parts[k] = p[k];
-        for (int i = 0; i < N; i++)
-            p[k][i] = k == 1   ? 1e8f
-                      : k == 3 ? -1e8f
-                               : 0.25f + (float)((i * 7 + k) % 13);
-    }
-    p[0][5] = -0.0f; /* a lone -0 survives a fold that starts from it */
-    p[1][5] = p[2][5] = p[3][5] = p[4][5] = -0.0f;
-    ck_assert_int_eq(mlp_dist_fold(out, parts, P, N), 0);
-    for (int i = 0; i < N; i++) {
-        float want = p[0][i], rev = p[P - 1][i];
-
-        for (int k = 1; k < P; k++)
-            want += p[k][i];
-        for (int k = P - 2; k >= 0; k--)
-            rev += p[k][i];
-        ck_assert_int_eq(memcmp(&out[i], &want, sizeof(float)), 0);
-        differs += memcmp(&out[i], &rev, sizeof(float)) != 0;
-    }
-    ck_assert(signbit(out[5]));
-    ck_assert_int_gt(differs, N / 2); /* the values do test the order */
-    /* No part: zeros. */
-    ck_assert_int_eq(mlp_dist_fold(out, parts, 0, N), 0);
-    for (int i = 0; i < N; i++)
-        ck_assert(out[i] == 0.0f && !signbit(out[i]));
-    /* One part: a copy, bit for bit. */
-    ck_assert_int_eq(mlp_dist_fold(out, parts + 2, 1, N), 0);
-    ck_assert_int_eq(memcmp(out, p[2], sizeof(out)), 0);
-    ck_assert_int_eq(mlp_dist_fold(NULL, parts, P, 0), 0);
+    ck_assert_int_eq(mlp_dist_threads(), 1);
+    ck_assert_int_eq(mlp_dist_exchange_start(NULL, 0, NULL, 0, 0), 0);
+    ck_assert_int_eq(mlp_dist_exchange_wait(&busy, &cancel), 0);
+    ck_assert_int_eq(mlp_dist_exchange_start(&none, 1, &none, 1, 1), 0);
+    ck_assert_int_eq(mlp_dist_exchange_wait(NULL, NULL), 0);
+    ck_assert_int_eq(mlp_dist_exchange_start(&one, 1, NULL, 0, 1),
+                     MLP_EINVAL);
+    ck_assert_int_eq(mlp_dist_exchange_start(NULL, 0, &one, 1, 1),
+                     MLP_EINVAL);
+    ck_assert_int_eq(mlp_dist_exchange_start(NULL, 0, NULL, 0,
+                                             MLP_DIST_TAGS),
+                     MLP_EINVAL);
+    ck_assert_int_eq(mlp_dist_exchange_start(NULL, 0, NULL, 0, -1),
+                     MLP_EINVAL);
+    ck_assert(x == 1.0f);
     mlp_dist_stats(&st);
-    ck_assert_uint_eq(st.calls, 4);
+    ck_assert_uint_eq(st.calls, 2);
     ck_assert_uint_eq(st.bytes_sent + st.bytes_received, 0);
     ck_assert(st.seconds >= 0);
     mlp_dist_stats_reset();
     mlp_dist_stats(&st);
     ck_assert_uint_eq(st.calls, 0);
-}
-END_TEST
-
-START_TEST(test_chunk)
-{
-    /* n / (2 R) within [4096, 65536]; a fixed chunk wins; 0 restores. */
-    ck_assert_uint_eq(mlp_dist_chunk(203530, 2), 50882);
-    ck_assert_uint_eq(mlp_dist_chunk(203530, 64), 4096);
-    ck_assert_uint_eq(mlp_dist_chunk(1863690, 2), 65536);
-    ck_assert_uint_eq(mlp_dist_chunk(1863690, 64), 14560);
-    ck_assert_uint_eq(mlp_dist_chunk(10, 1), 4096);
-    mlp_dist_set_chunk(7);
-    ck_assert_uint_eq(mlp_dist_chunk(1863690, 64), 7);
-    mlp_dist_set_chunk(0);
-    ck_assert_uint_eq(mlp_dist_chunk(1863690, 64), 14560);
 }
 END_TEST
 
@@ -215,8 +187,7 @@ Suite *dist_suite(void)
 
     tcase_add_checked_fixture(core, setup, teardown);
     tcase_add_test(core, test_ranks);
-    tcase_add_test(core, test_fold);
-    tcase_add_test(core, test_chunk);
+    tcase_add_test(core, test_exchange);
     tcase_add_test(core, test_sum_ordered);
     tcase_add_test(core, test_small);
     suite_add_tcase(s, core);

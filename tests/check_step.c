@@ -15,6 +15,7 @@
 #include "testutil.h"
 #include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
+#include "mlptrain/faults.h"
 #include "mlptrain/fold.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/net.h"
@@ -69,6 +70,7 @@ static void spec_of(mlp_net_spec_t *spec, int threads)
  * parameters after it into w (HID*IN + HID + OUT*HID + OUT). */
 static size_t micro = MICRO;
 static float clip = 0.0f;
+static size_t bucket = 0; /* the ranks' path's bucket (0: the default) */
 
 static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
                          size_t ncuts, float *w, double *eval_loss)
@@ -79,7 +81,8 @@ static void stepper_step(mlp_par_t mode, int threads, const size_t *cuts,
     mlp_stepper_t *st;
     mlp_optim_opts_t oo = {.lr = LR};
     mlp_step_opts_t so = {.mode = mode, .threads = threads, .micro = micro,
-                          .max_rows = N, .clip_norm = clip, .nranks = 1};
+                          .max_rows = N, .clip_norm = clip, .nranks = 1,
+                          .accum = ncuts, .bucket = bucket};
     float *p, *g;
     size_t np, row = 0, correct = 0, ec = 0;
     double loss = 0.0;
@@ -183,6 +186,34 @@ static float max_diff(const float *a, const float *b, float *maxb)
     return d;
 }
 
+/* The step of `one` (eval loss e1) again through the ranks' path in one
+ * process (mlp_fault_set_step_ranks: buckets of 64 floats, so the layers
+ * are cut, the communication thread, reduce.h), on 1 and 2 threads,
+ * whole and in two loader batches, and in gemm mode: the same bits. */
+static void assert_same_ranks_path(const float *one, double e1)
+{
+    static const size_t whole[] = {N}, accum[] = {32, 18};
+    static float w[NW];
+    double e;
+
+    mlp_fault_set_step_ranks(1);
+    bucket = 64;
+    for (int t = 1; t <= 2; t++) {
+        stepper_step(MLP_PAR_BATCH, t, whole, 1, w, &e);
+        ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "ranks' path, -t %d "
+                      "differs", t);
+        ck_assert(e == e1);
+    }
+    stepper_step(MLP_PAR_BATCH, 2, accum, 2, w, &e);
+    ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "ranks' path, --accum "
+                  "differs");
+    bucket = 0;
+    stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
+    ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "ranks' path, gemm "
+                  "differs");
+    mlp_fault_set_step_ranks(0);
+}
+
 /* The step of `one` (eval loss e1) again on 2 and 3 threads, for loader
  * batches cut at the micro-batches, and in gemm mode at one thread: the
  * same bits each time. */
@@ -201,6 +232,7 @@ static void assert_same_any_threads(const float *one, double e1)
     ck_assert_mem_eq(w, one, sizeof(w));
     stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
     ck_assert_mem_eq(w, one, sizeof(w));
+    assert_same_ranks_path(one, e1);
 }
 
 START_TEST(test_step_matches_whole_batch)
@@ -240,11 +272,13 @@ START_TEST(test_waves)
     double eref, e1, e;
     float maxd = 0.0f, maxw = 0.0f;
 
-    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 9);
+    /* a wave's 8 (10 on 5 threads) and the tree's nodes kept between
+     * waves (floor(log2 25) + 1 = 5); one wave: its 4 alone */
+    ck_assert(mlp_step_grad_buffers(&o) == 13);
     o.threads = 5;
-    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 11);
+    ck_assert(mlp_step_grad_buffers(&o) == 15);
     o.micro = 16;
-    ck_assert_uint_eq(mlp_step_grad_buffers(&o), 5);
+    ck_assert(mlp_step_grad_buffers(&o) == 4);
     make_batch();
     reference_step(ref, &eref);
     micro = 2;
@@ -432,6 +466,7 @@ START_TEST(test_clip_grad)
     ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "--accum differs");
     stepper_step(MLP_PAR_GEMM, 1, whole, 1, w, &e);
     ck_assert_msg(memcmp(w, one, sizeof(w)) == 0, "gemm mode differs");
+    assert_same_ranks_path(one, e);
     /* a clip above the norm: the plain step */
     clip = (float)(norm * 2.0);
     stepper_step(MLP_PAR_BATCH, 2, whole, 1, w, &e);

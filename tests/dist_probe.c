@@ -1,10 +1,11 @@
 /*
  * dist_probe: dist's R-rank cases, run under mpirun by tests/e2e_mpi.sh
  * (built only with MPI).  Every rank makes every part from one seed,
- * passes its own block to mlp_dist_fold, and checks the result against a
- * left-to-right sum of all the parts written out here, bit for bit, as one
- * process would compute it.  Values span 16 orders of magnitude with both
- * signs, so another order of the additions gives other bits (checked).
+ * passes its own block to the step's reducer (reduce.h: buckets, loader
+ * batches of one step), and checks the result against fold.h's tree of
+ * all the parts in one process, bit for bit.  Values span 16 orders of
+ * magnitude with both signs, so another order of the additions gives
+ * other bits (checked against the left fold).
  * Then the ordered double sum, counts, the stop agreement, the broadcast.
  *
  * Prints one line per rank; exit 0 when every check passed, 1 otherwise.
@@ -17,6 +18,7 @@
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/fold.h"
+#include "mlptrain/reduce.h"
 #include "mlptrain/rng.h"
 
 static int rank, nranks, nfail, nchecks;
@@ -48,97 +50,127 @@ static void make_part(float *p, size_t n, uint64_t seed, size_t k)
         p[3] = -0.0f;
 }
 
-/*
- * One fold: nparts parts of n floats, rank r owning [first[r], first[r] +
- * count[r]) (blocks in rank order), chain chunk `chunk`.
- */
-static int fold_case(const char *name, size_t nparts, size_t n, size_t chunk,
-                     const size_t *first, const size_t *count, uint64_t seed)
+/* fold.h's tree of parts [0, m) of n floats into out, in one process. */
+static void tree_of(float *out, float *all, size_t m, size_t n)
 {
-    float *all = malloc((nparts ? nparts : 1) * n * sizeof(float));
-    float *out = malloc(n * sizeof(float)), *want = malloc(n * sizeof(float));
-    const float **mine = malloc((nparts ? nparts : 1) * sizeof(float *));
-    size_t differs = 0;
-    int rc;
+    float **buf = malloc(m * sizeof(float *));
+    mlp_fold_op_t *ops = malloc(2 * (m + MLP_FOLD_DEPTH) * sizeof(*ops));
+    int *freed = malloc(2 * (m + MLP_FOLD_DEPTH) * sizeof(int)), id = 0;
+    size_t nops = 0, nf = 0;
+    mlp_fold_tree_t t;
 
-    if (all == NULL || out == NULL || want == NULL || mine == NULL) {
-        CHECK(0, "%s: out of memory", name);
-        free(all), free(out), free(want), free(mine);
-        return -1;
+    mlp_fold_tree_init(&t, 0);
+    for (size_t k = 0; k < m; k++) {
+        buf[k] = all + k * n;
+        mlp_fold_push(&t, 1, (int)k, ops, &nops, freed, &nf);
     }
-    for (size_t k = 0; k < nparts; k++)
-        make_part(all + k * n, n, seed, k);
-    for (size_t j = 0; j < count[rank]; j++)
-        mine[j] = all + (first[rank] + j) * n;
-    for (size_t i = 0; i < n; i++) {
-        float w = nparts ? all[i] : 0.0f;
-        float rev = nparts ? all[(nparts - 1) * n + i] : 0.0f;
-
-        for (size_t k = 1; k < nparts; k++)
-            w += all[k * n + i];
-        for (size_t k = nparts; k-- > 1;)
-            rev += all[(k - 1) * n + i];
-        want[i] = w;
-        differs += memcmp(&w, &rev, sizeof(float)) != 0;
-    }
-    mlp_dist_set_chunk(chunk);
-    memset(out, 0x7f, n * sizeof(float));
-    rc = mlp_dist_fold(out, mine, count[rank], n);
-    CHECK(rc == 0, "%s: mlp_dist_fold: %s", name, mlp_error_message());
-    CHECK(memcmp(out, want, n * sizeof(float)) == 0,
-          "%s: not the bits of one left-to-right fold of %zu parts", name,
-          nparts);
-    if (nparts > 0 && n > 3)
-        CHECK(signbit(out[3]), "%s: -0 lost", name);
-    if (nparts > 2 && n > 100)
-        CHECK(differs > n / 50, "%s: only %zu of %zu sums depend on order",
-              name, differs, n);
-    free(all), free(out), free(want), free(mine);
-    return rc;
+    mlp_fold_finish(&t, -1, ops, &nops, freed, &nf, &id);
+    mlp_fold_run(buf, ops, nops, 0, n);
+    memcpy(out, buf[id], n * sizeof(float));
+    free(buf), free(ops), free(freed);
 }
 
-static void fold_cases(void)
+/*
+ * One step through reduce.h: loader batches of batch[0..nbatch)
+ * micro-batches (rank blocks by mlp_fold_rank), parts of n floats, nb
+ * buckets cutting [0, n) from the end (the step's order: the last layer
+ * first).  The result, on every rank, against the tree of all the parts
+ * in one process (a copy of them: the reducer overwrites its parts).
+ */
+static void reduce_case(const char *name, const size_t *batch, size_t nbatch,
+                        size_t n, size_t nb, uint64_t seed)
 {
-    size_t first[64], count[64];
-    static const size_t chunks[] = {0, 1000, 7};
-    char name[128];
+    size_t M = 0, maxm = 0, lo[4], hi[4], left = 0;
+    float *all, *want, *mine = NULL, **parts = NULL;
+    mlp_reduce_t *red = NULL;
+    mlp_reduce_opts_t o;
+    int rc = 0;
 
-    for (int iter = 0; iter < 3; iter++)
-        for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
-            size_t n = chunks[c] == 7 ? 1001 : 100003;
+    for (size_t i = 0; i < nbatch; i++) {
+        M += batch[i];
+        maxm = batch[i] > maxm ? batch[i] : maxm;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        hi[b] = n - n * b / nb;
+        lo[b] = n - n * (b + 1) / nb;
+    }
+    all = malloc(M * n * sizeof(float));
+    want = malloc(n * sizeof(float));
+    mine = malloc(maxm * n * sizeof(float));
+    parts = malloc(maxm * sizeof(float *));
+    if (all == NULL || want == NULL || mine == NULL || parts == NULL) {
+        CHECK(0, "%s: out of memory", name);
+        goto out;
+    }
+    for (size_t k = 0; k < M; k++)
+        make_part(all + k * n, n, seed, k);
+    tree_of(want, all, M, n);
+    for (size_t k = 0; k < M; k++) /* tree_of summed in place */
+        make_part(all + k * n, n, seed, k);
+    for (size_t i = 0; i < n; i++) {
+        float l = all[i];
 
-            /* 7 micro-batches in mlp_fold_rank's blocks (uneven). */
-            for (int r = 0; r < nranks; r++)
-                mlp_fold_rank(7, r, nranks, &first[r], &count[r]);
-            snprintf(name, sizeof(name),
-                     "7 parts, rank blocks, n %zu, chunk %zu", n, chunks[c]);
-            fold_case(name, 7, n, chunks[c], first, count, 100 + iter);
-            /* All on rank 1 (rank 0 and the last have none). */
-            for (int r = 0; r < nranks; r++) {
-                first[r] = r <= 1 ? 0 : 4;
-                count[r] = r == 1 ? 4 : 0;
-            }
-            snprintf(name, sizeof(name), "4 parts on rank 1, chunk %zu",
-                     chunks[c]);
-            fold_case(name, 4, n, chunks[c], first, count, 200 + iter);
-            /* All on rank 0. */
-            for (int r = 0; r < nranks; r++) {
-                first[r] = r == 0 ? 0 : 3;
-                count[r] = r == 0 ? 3 : 0;
-            }
-            fold_case("3 parts on rank 0", 3, n, chunks[c], first, count,
-                      300 + iter);
-            /* 2 parts over R ranks: some ranks have none. */
-            for (int r = 0; r < nranks; r++)
-                mlp_fold_rank(2, r, nranks, &first[r], &count[r]);
-            fold_case("2 parts, rank blocks", 2, n, chunks[c], first, count,
-                      400 + iter);
-            /* No part anywhere: zeros. */
-            for (int r = 0; r < nranks; r++)
-                first[r] = count[r] = 0;
-            fold_case("no part", 0, n, chunks[c], first, count, 0);
+        for (size_t k = 1; k < M; k++)
+            l += all[k * n + i];
+        left += memcmp(&l, &want[i], sizeof(float)) != 0;
+    }
+    if (M > 4 && n > 1000)
+        CHECK(left > n / 100, "%s: only %zu of %zu sums tell the tree "
+              "from the left fold", name, left, n);
+    o = (mlp_reduce_opts_t){.nflat = n, .nbuckets = nb, .lo = lo, .hi = hi,
+                            .rank = rank, .nranks = nranks,
+                            .max_micro = maxm, .max_step_micro = M};
+    rc = mlp_reduce_create(&o, &red);
+    CHECK(rc == 0, "%s: reduce_create: %s", name, mlp_error_message());
+    for (size_t i = 0, m0 = 0; rc == 0 && i < nbatch; m0 += batch[i++]) {
+        size_t first, count;
+
+        mlp_fold_rank(batch[i], rank, nranks, &first, &count);
+        for (size_t j = 0; j < count; j++) {
+            parts[j] = mine + j * n;
+            memcpy(parts[j], all + (m0 + first + j) * n, n * sizeof(float));
         }
-    mlp_dist_set_chunk(0);
+        rc = mlp_reduce_batch(red, batch[i], parts, i + 1 == nbatch);
+        CHECK(rc == 0, "%s: batch %zu: %s", name, i, mlp_error_message());
+        for (size_t b = 0; rc == 0 && b < nb; b++) {
+            rc = mlp_reduce_bucket(red, b, NULL, NULL);
+            CHECK(rc == 0, "%s: bucket %zu: %s", name, b,
+                  mlp_error_message());
+        }
+    }
+    if (rc == 0) {
+        const float *got = mlp_reduce_result(red);
+
+        CHECK(memcmp(got, want, n * sizeof(float)) == 0,
+              "%s: not the bits of one process's tree of %zu parts", name,
+              M);
+        if (n > 3)
+            CHECK(signbit(got[3]), "%s: -0 lost", name);
+    }
+out:
+    mlp_reduce_destroy(red);
+    free(all), free(want), free(mine), free(parts);
+}
+
+static void reduce_cases(void)
+{
+    static const size_t seven[] = {7}, four[] = {4}, accum[] = {3, 5, 2},
+                        two[] = {2}, one[] = {1}, many[] = {16, 16};
+
+    for (int iter = 0; iter < 2; iter++) {
+        reduce_case("7 parts, 3 buckets", seven, 1, 100003, 3, 100 + iter);
+        reduce_case("7 parts, 1 bucket, n 1001", seven, 1, 1001, 1,
+                    150 + iter);
+        reduce_case("4 parts, 2 buckets", four, 1, 100003, 2, 200 + iter);
+        reduce_case("3 loader batches (3, 5, 2)", accum, 3, 50021, 3,
+                    300 + iter);
+        reduce_case("2 parts, 3 buckets", two, 1, 100003, 3, 400 + iter);
+        reduce_case("1 part (ranks with none)", one, 1, 4099, 2, 500 + iter);
+        reduce_case("2 x 16 parts, 4 buckets", many, 2, 20011, 4,
+                    600 + iter);
+        reduce_case("7 parts, n 10 (empty segments)", seven, 1, 10, 3,
+                    700 + iter);
+    }
 }
 
 static void sum_cases(void)
@@ -228,7 +260,7 @@ int main(int argc, char **argv)
           "%d ranks, mpirun says %s (active %d)", nranks, env ? env : "none",
           mlp_dist_active());
     if (nfail == 0) {
-        fold_cases();
+        reduce_cases();
         sum_cases();
         small_cases();
     }

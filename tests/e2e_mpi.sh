@@ -1,8 +1,8 @@
 #!/bin/bash
 # End-to-end: dist's sums across MPI ranks (tests/dist_probe under mpirun):
-# 2 and 3 ranks over shared memory (btl vader) and 2 over TCP; each rank
-# checks that the chain fold has the bits of one process folding all the
-# parts, the ordered double sum likewise, counts, the stop agreement and
+# 2 and 3 ranks over shared memory (btl vader) and over TCP; each rank
+# checks that the step's reducer (reduce.h) has the bits of one process
+# summing all the parts in fold.h's tree, the ordered double sum likewise, counts, the stop agreement and
 # the broadcast.  Skipped (77) in a build without MPI.  Every mpirun runs
 # under `timeout`: a hang fails the test instead of blocking the run.
 . "${srcdir:-.}/tests/lib.sh"

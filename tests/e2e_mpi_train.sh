@@ -1,6 +1,6 @@
 #!/bin/bash
-# End-to-end: training under mpirun (issue 13).  The micro-batches of each
-# batch are split across the ranks and summed in micro-batch order, so
+# End-to-end: training under mpirun (issues 13, 24).  The micro-batches of
+# each batch are split across the ranks and summed in fold.h's tree, so
 # `mpirun -np R mlptrain -t 1` trains the same bytes as one process with
 # -t 2, -t 1, and --accum 2 of half the batch at the same partition;
 # losses and accuracies (train, val, test) are the same digits.  A
@@ -83,6 +83,33 @@ same n3 && ok "-np 3 -t 1 (tcp): the bytes and digits of one process" ||
 ranks n2acc 2 tcp,self -b 20 --accum 2 -t 2
 same n2acc && ok "-np 2 -t 2 --accum 2 -b 20 (tcp): the same" ||
     bad "-np 2 --accum 2 differs"
+# issue 24: each rank count on each transport, other -t and -j
+ranks n2t 2 tcp,self -b 40 -t 2 -j 3
+same n2t && ok "-np 2 -t 2 -j 3 (tcp): the same" ||
+    bad "-np 2 -t 2 -j 3 (tcp) differs"
+ranks n3v 3 self,vader -b 40 -t 1 -j 1
+same n3v && ok "-np 3 -t 1 -j 1 (vader): the same" ||
+    bad "-np 3 -t 1 -j 1 (vader) differs"
+# MPI granting only FUNNELED: no communication thread, the reductions on
+# the caller after the backward (dist.h's test hook): the same bytes.
+MLPTRAIN_TEST_MPI_THREAD=funneled ranks nf 2 tcp,self -b 40 -t 2
+same nf && ok "-np 2 (tcp) with MPI_THREAD_FUNNELED only: the same" ||
+    bad "-np 2 FUNNELED differs"
+
+# --clip-grad: the norm of the summed gradient, exact (fold.h), so the
+# ranks clip as one process does.
+one c1 -b 40 -t 1 --clip-grad 0.05
+cref=$(payload "$TMP/c1.ckpt")
+[ "$cref" != "$ref" ] || bad "--clip-grad 0.05 did not clip"
+csame() {
+    [ "$(payload "$TMP/$1.ckpt")" = "$cref" ] &&
+        [ "$(figures "$TMP/$1.out")" = "$(figures "$TMP/c1.out")" ]
+}
+ranks c2 2 tcp,self -b 40 -t 2 --clip-grad 0.05
+ranks c3 3 self,vader -b 20 --accum 2 -t 1 --clip-grad 0.05
+csame c2 && csame c3 &&
+    ok "--clip-grad: -np 2 (tcp) and -np 3 --accum 2 (vader) clip as one process" ||
+    bad "--clip-grad under ranks differs from one process"
 
 # bf16: 2 and 3 ranks train one process's bf16 bytes and digits (and auto
 # agrees across the ranks: each calibrates, all take bf16 or none).
@@ -96,9 +123,17 @@ if bf16_here "$D"; then
     }
     ranks b2 2 self,vader -b 40 -t 1 --precision bf16
     ranks b3 3 tcp,self -b 20 --accum 2 -t 1 --precision bf16
-    bsame b2 && bsame b3 &&
-        ok "bf16: -np 2 and -np 3 --accum 2 train one process's bytes" ||
+    ranks b2t 2 tcp,self -b 40 -t 2 --precision bf16
+    ranks b3v 3 self,vader -b 40 -t 1 --precision bf16
+    bsame b2 && bsame b3 && bsame b2t && bsame b3v &&
+        ok "bf16: -np 2 and -np 3 (vader, tcp, --accum 2) train one process's bytes" ||
         bad "bf16 under ranks differs from one process"
+    one bc1 -b 40 -t 1 --precision bf16 --clip-grad 0.05
+    ranks bc2 2 tcp,self -b 40 -t 1 --precision bf16 --clip-grad 0.05
+    [ "$(payload "$TMP/bc2.ckpt")" = "$(payload "$TMP/bc1.ckpt")" ] &&
+        [ "$(payload "$TMP/bc1.ckpt")" != "$bref" ] &&
+        ok "bf16 --clip-grad: -np 2 (tcp) clips as one process" ||
+        bad "bf16 --clip-grad under 2 ranks differs from one process"
     ranks ba 2 self,vader -b 40 -t 1 --precision auto
     [ "$(grep -c '^step .*(auto: ' "$TMP/ba.out")" = 1 ] &&
         grep -a -q '^precision=\(bf16\|f32\)$' "$TMP/ba.ckpt" &&

@@ -1,50 +1,52 @@
 /*
- * dist: the sums and agreements of training across processes and machines
- * (MPI), and the 1-rank case of the same calls without it.
+ * dist: the sums, messages and agreements of training across processes
+ * and machines (MPI), and the 1-rank case of the same calls without it.
  *
- * This is the one module that includes mpi.h.  It is always built: without
- * MPI (configure --without-mpi, or no mpicc) and in a process that mpirun
- * did not start, every call is the 1-rank case, so the trainer calls the
+ * Two files, chosen by the build (Makefile.am), as libuv splits unix/ and
+ * win/: src/dist_mpi.c, the one file that includes mpi.h, and
+ * src/dist_none.c, the 1-rank case of every call for a build without MPI
+ * (configure --without-mpi, or no mpicc); src/dist_env.c, what mpirun put
+ * in the environment (mlp_dist_launched), is built with either.  In an MPI build a process that
+ * mpirun did not start is the 1-rank case too, so the trainer calls the
  * same functions either way.
  *
- * Every R-rank call below is collective: all ranks of the job call it, in
- * the same order, with the same n / bytes / root.  Calls come from one
- * thread (the library is initialised MPI_THREAD_FUNNELED: the thread that
- * called mlp_dist_init); the module's state is process-wide.  Not
- * thread-safe.
+ * Every R-rank call below is collective (all ranks of the job call it, in
+ * the same order, with the same n / bytes / root) except the messages
+ * (mlp_dist_exchange, mlp_dist_send, mlp_dist_poll).  The module's state
+ * is process-wide and not thread-safe: one thread at a time calls it.
+ * Which thread: the library is initialised MPI_THREAD_SERIALIZED, so any
+ * one thread at a time may call when mlp_dist_threads() says so (the
+ * step's communication thread does, while the trainer's thread waits);
+ * where the MPI library grants only MPI_THREAD_FUNNELED, only the thread
+ * that called mlp_dist_init may, and the step reduces on it (no overlap,
+ * the same bits).  The test hook MLPTRAIN_TEST_MPI_THREAD=funneled asks
+ * for FUNNELED, to test that case.
  *
- * The gradient reduction is an ordered chain, not MPI_Allreduce.
- * MPI_Allreduce's association order is unspecified: Open MPI picks an
- * algorithm (recursive doubling, ring, Rabenseifner, ...) by message size
- * and rank count, and each adds the ranks' floats in another order, so the
- * figures would change with R and with Open MPI's choice.  Here the step's
- * gradient is the left fold of the micro-batch gradients in micro-batch
- * order (fold.h), whoever computed them: rank r receives the running sum
- * of ranks 0..r-1 chunk by chunk, folds its own parts into each chunk in
- * order (mlp_fold, acc_in 1) and passes the chunk on while it receives the
- * next one; the last rank then holds the total, which MPI_Bcast copies to
- * every rank.  The bits equal one process folding all the parts, for any
- * R.  (Measured with 2 ranks, each folding its 2 of 4 micro-batches
- * before MPI_Allreduce: 10% of the default model's sums get other bits.)
- * Pipelined over C chunks a rank sends and receives about the gradient's
- * bytes twice (chain, then broadcast), like a ring allreduce; the price is
- * the pipeline's depth: about C + R - 1 chunk transfers one after another
- * (see doc/parallel.md's scaling estimate).
+ * Why point-to-point messages and not MPI_Allreduce for the gradient:
+ * MPI_Allreduce's association order is unspecified (Open MPI picks
+ * recursive doubling, ring, Rabenseifner, ... by message size and rank
+ * count, each adding the ranks' floats in another order), so the figures
+ * would change with R and with Open MPI's choice.  The step's sum has a
+ * fixed order (fold.h's tree), and reduce.h makes it across ranks with
+ * messages this module carries; doc/mpi.md gives the measurements
+ * behind the choice (against an exact integer sum that MPI_Allreduce
+ * could carry: mlp_dist_sum_i64, for the benchmark).
  *
  * Errors: a failing MPI call gives MLP_EIO with MPI_Error_string's text
  * (the library is set to return errors, not to abort); nothing exits,
- * except mlp_dist_abort, whose job it is.  After a failed collective the
- * ranks no longer agree on where they are: the caller reports the error
- * and calls mlp_dist_abort.
+ * except mlp_dist_abort, whose job it is.  After a failed collective or
+ * exchange the ranks no longer agree on where they are: the caller reports
+ * the error and calls mlp_dist_abort.
  */
 #ifndef MLPTRAIN_DIST_H
 #define MLPTRAIN_DIST_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /*
- * Start: MPI_Init_thread(MPI_THREAD_FUNNELED) when built with MPI and
+ * Start: MPI_Init_thread(MPI_THREAD_SERIALIZED) when built with MPI and
  * started by mpirun (OMPI_COMM_WORLD_SIZE in the environment); else the
  * 1-rank case, a no-op.  Fails (MLP_ENOSYS) when the MPI library gives
  * less than FUNNELED, and when mpirun started several ranks of a program
@@ -73,28 +75,64 @@ int mlp_dist_size(void);
 int mlp_dist_active(void);
 
 /*
- * The ordered fold of every rank's parts, in rank order then part order
- * (rank r's parts[0..nparts) are the global parts after those of ranks
- * 0..r-1): out[i] = ((p0[i] + p1[i]) + p2[i]) + ...; out gets the total on
- * every rank, the same bits as mlp_fold of all the parts in one process.
- * Each part and out have n floats; nparts may be 0 on any rank; with no
- * part on any rank, out is zeros.  out must not overlap any part.
+ * 1 when a thread other than mlp_dist_init's may make this module's calls
+ * (one thread at a time: MPI_THREAD_SERIALIZED or more was granted, or
+ * the 1-rank case, which makes no MPI call); 0 when only that thread may
+ * (FUNNELED).
  */
-int mlp_dist_fold(float *out, const float *const *parts, size_t nparts,
-                  size_t n);
+int mlp_dist_threads(void);
 
 /*
- * For the benchmark only: v summed over the ranks in place by
- * MPI_Allreduce (MPI_SUM), in whatever order Open MPI picks, so the bits
- * depend on R and on its algorithm: what the ordered fold is measured
- * against.  Not for training figures.  Not counted in the stats.
+ * Messages between ranks, sent and received at once: mlp_dist_exchange_start
+ * posts every send of sends[0..ns) and every receive of recvs[0..nr) (each a
+ * buffer of `bytes` to or from rank `peer`, != this rank; bytes 0: none is
+ * made), of kind `tag` (0 <= tag < MLP_DIST_TAGS), on the step's own
+ * communicator (they never meet the collectives); mlp_dist_exchange_wait
+ * returns when all are done.  A receive matches the sends of its peer and
+ * tag in the order both sides post them, so two ranks that post their
+ * messages of one tag in the same order need no more.  The buffers stay
+ * untouched (sends) and unread (receives) until the wait returns, except
+ * ranges no message names.  One exchange at a time.
+ *
+ * Waiting polls (MPI_Testall: Open MPI moves data only inside its calls);
+ * while *busy is non-zero (the compute threads are working) it sleeps
+ * MLP_DIST_POLL_NS between polls, so a core stays theirs, else it polls
+ * without pause (busy NULL: never sleeps).  A non-zero *cancel (cancel
+ * may be NULL) gives up: the messages are dropped and MLP_EIO returned
+ * (a rank that failed stops waiting for peers it will never serve).
+ *
+ * Errors: MLP_EINVAL (a bad peer or tag), MLP_EIO (an MPI call failed, or a
+ * message of another size arrived: the ranks disagree on the plan).  In
+ * the 1-rank case there is no peer: any message is MLP_EINVAL, none is 0.
+ */
+#define MLP_DIST_TAGS 8
+#define MLP_DIST_POLL_NS 20000
+typedef struct {
+    void *buf;
+    size_t bytes;
+    int peer;
+} mlp_dist_msg_t;
+int mlp_dist_exchange_start(const mlp_dist_msg_t *sends, size_t ns,
+                            const mlp_dist_msg_t *recvs, size_t nr,
+                            int tag);
+int mlp_dist_exchange_wait(const atomic_int *busy, const atomic_int *cancel);
+
+/*
+ * For the benchmark only, the sums mlp_dist_exchange's plan is measured
+ * against (bench_dist): v summed over the ranks in place by MPI_Allreduce
+ * (MPI_SUM), in whatever order Open MPI picks, so the float sum's bits
+ * depend on R and on its algorithm; the int64 sum and maximum are exact
+ * in any order (an integer fixed-point sum of the gradient could use
+ * them).  Not for training figures.
  */
 int mlp_dist_sum_unordered(float *v, size_t n);
+int mlp_dist_sum_i64(int64_t *v, size_t n);
+int mlp_dist_max_i64(int64_t *v, size_t n);
 
 /*
- * The same ordered fold for small vectors of doubles (loss sums): parts is
- * nparts rows of `width` values (row-major); every rank's rows are
- * gathered, and out[0..width) gets their left fold in global row order on
+ * The left fold of every rank's rows of doubles (loss sums) in global row
+ * order: parts is nparts rows of `width` values (row-major); every rank's
+ * rows are gathered, and out[0..width) gets ((r0 + r1) + r2) + ... on
  * every rank (zeros when there is no row).
  */
 int mlp_dist_sum_ordered(double *out, const double *parts, size_t nparts,
@@ -103,7 +141,8 @@ int mlp_dist_sum_ordered(double *out, const double *parts, size_t nparts,
 /*
  * mlp_dist_sum_ordered with exactly one row of `width` values from every
  * rank (width the same everywhere): one MPI_Allgather, where the general
- * case needs the counts first.  For the step's per-micro-batch losses.
+ * case needs the counts first.  For the evaluation's per-micro-batch
+ * losses.
  */
 int mlp_dist_sum_rows(double *out, const double *row, size_t width);
 
@@ -179,23 +218,9 @@ int mlp_dist_poll(void *buf, size_t cap, size_t *bytes, int *from, int *got);
 int mlp_dist_local_size(void);
 
 /*
- * The chain's chunk in floats for a vector of n floats over nranks ranks:
- * by default n / (2 nranks) within [MLP_DIST_CHUNK_MIN, MLP_DIST_CHUNK_MAX]
- * (at least about 2R chunks, so the R hops overlap: the chain's latency is
- * about (chunks + R - 1) chunk transfers); mlp_dist_set_chunk fixes it
- * (0: the default again; every rank must set the same).  Any chunk gives
- * the same bits.
- */
-#define MLP_DIST_CHUNK_MIN ((size_t)4096)
-#define MLP_DIST_CHUNK_MAX ((size_t)65536)
-void mlp_dist_set_chunk(size_t floats);
-size_t mlp_dist_chunk(size_t n, int nranks);
-
-/*
- * What mlp_dist_fold did since the last reset, for the benchmark: calls,
- * wall seconds inside it, and this rank's bytes sent and received by the
- * chain plus the broadcast's payload (counted once per rank: received,
- * or sent by the root; Open MPI's broadcast may forward more).
+ * What the exchanges did since the last reset, for the log and the
+ * benchmark: exchanges, wall seconds inside mlp_dist_exchange_wait, and
+ * this rank's bytes sent and received.
  */
 typedef struct {
     uint64_t calls;

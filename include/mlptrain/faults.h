@@ -23,4 +23,10 @@ uint64_t mlp_fault_interrupt_after(void);
 void mlp_fault_set_loader_batch(uint64_t n);
 uint64_t mlp_fault_loader_batch(void);
 
+/* A stepper created from now on takes the ranks' path (buckets, the
+ * communication thread, reduce.h) even in one process, so the tests and
+ * the sanitizers reach it without MPI; 0: off. */
+void mlp_fault_set_step_ranks(int on);
+int mlp_fault_step_ranks(void);
+
 #endif

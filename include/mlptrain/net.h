@@ -207,6 +207,14 @@ size_t mlp_net_nlayers(const mlp_net_t *net);
 /* Layer l maps *in values to *out values. */
 void mlp_net_layer_shape(const mlp_net_t *net, size_t l, size_t *in,
                          size_t *out);
+/*
+ * Layer l's range of the flat parameter (and gradient) block: [*lo, *hi),
+ * its weights, bias and the padding up to the next layer's; the ranges of
+ * layers 0 .. L - 1 tile [0, n) in order.  l out of range: an empty range
+ * at n.
+ */
+void mlp_net_layer_range(const mlp_net_t *net, size_t l, size_t *lo,
+                         size_t *hi);
 /* Parameters (logical, not counting padding) of all layers. */
 size_t mlp_net_nparams(const mlp_net_t *net);
 /* Multiply-adds of one sample's forward pass (sum of in * out). */
@@ -292,6 +300,19 @@ int mlp_net_set_grads(mlp_net_t *net, float *grads);
  */
 int mlp_net_block_export(mlp_net_t *net, const float *block, float *logical);
 int mlp_net_block_import(mlp_net_t *net, const float *logical, float *block);
+
+/*
+ * A function the backward calls on its own thread once layer l is done:
+ * its weight and bias gradients are written, and the backward reads
+ * neither them nor the layer's weights again; l from the last layer to the
+ * first, each before mlp_net_backward returns (after a failed primitive,
+ * no more calls).  For a step that sends a layer's gradients on while the
+ * earlier layers' backward runs.  fn NULL: none (the default).  A hook
+ * costs a wait on oneDNN's stream per layer.
+ */
+typedef void (*mlp_net_layer_done_fn)(void *arg, size_t layer);
+void mlp_net_set_layer_done(mlp_net_t *net, mlp_net_layer_done_fn fn,
+                            void *arg);
 
 /*
  * Forward n rows of x (n, in), n one of the prepared batch sizes, x in

@@ -52,11 +52,15 @@ typedef struct {
     double lr;             /* the rate of the epoch's last training batch
                               (logged; on the epoch line when a schedule
                               or a warm-up changes it) */
-    int ranks;             /* MPI ranks; > 1: the next two are logged */
-    double dist_seconds;   /* this rank's wall time in the gradient
-                              reduction (mlp_dist_fold) this epoch */
+    int ranks;             /* MPI ranks; > 1: the next three are logged */
+    double dist_seconds;   /* this rank's wall time of the reductions
+                              across ranks at work this epoch (the
+                              losses' and the gradient's exchanges and
+                              sums: mlp_stepper_stats) */
+    double dist_exposed;   /* the part of it the compute threads waited
+                              for: the rest was hidden by the backward */
     double dist_bytes_per_step; /* bytes this rank sent and received per
-                              step (--accum reductions) */
+                              step */
 } mlp_epoch_stats_t;
 
 /* Facts of a run known only once it is set up. */

@@ -1,74 +1,60 @@
 /*
- * dist: sums and agreements across MPI ranks (see dist.h), and the 1-rank
- * case without MPI.
+ * dist_mpi: sums, messages and agreements across MPI ranks (see dist.h):
+ * the MPI build's dist.  In a process mpirun did not start, every call is
+ * the 1-rank case, as dist_none.c's.
  *
  * One process-wide state (MPI itself is process-wide): the rank, the size,
- * a private duplicate of MPI_COMM_WORLD (so the chain's messages never
- * meet anyone else's), and scratch that grows to the largest call and is
- * kept (nothing allocated per step once the sizes are seen).
+ * two private duplicates of MPI_COMM_WORLD (comm for the collectives and
+ * the scheduler's messages, scomm for the step's exchanges: a thread may
+ * exchange on scomm while nothing else runs on comm, and tags never meet),
+ * the one exchange's requests, and scratch that grows to the largest call
+ * and is kept (nothing allocated per step once the sizes are seen).
  *
- * The chain of mlp_dist_fold, per chunk c of the vector: rank 0 folds its
- * parts; rank r > 0 waits for chunk c from rank r - 1 (all its receives
- * are posted up front, so they land while it works), folds its parts into
- * it, and sends it on to rank r + 1 without waiting (MPI_Isend), then
- * goes on to chunk c + 1.  A running sum of no part yet (rank 0 with no
- * micro-batch, ...) travels as an empty message tagged TAG_EMPTY, so the
- * first rank with a part starts from its first part (acc_in 0) as one
- * process would: starting from 0.0f would turn a -0.0f into +0.0f.
- * Messages between two ranks on one communicator arrive in order, which
- * matches chunk c to receive c.  The last rank's total goes to everyone
- * by MPI_Bcast (copies: exact).  Not thread-safe: one thread calls.
+ * Thread level: MPI_THREAD_SERIALIZED is asked (the step's communication
+ * thread exchanges while the trainer's thread computes; they never call at
+ * once: dist.h); MULTIPLE is not needed, and makes Open MPI lock every
+ * call.  A library that gives only FUNNELED leaves mlp_dist_threads() 0.
+ * Not thread-safe: one thread calls at a time.
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include <time.h>
+
+#include <mpi.h>
+
 #include "mlptrain/clock.h"
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/fold.h"
 
-#ifdef HAVE_MPI
-#include <mpi.h>
-
-enum { TAG_SUM = 1, TAG_EMPTY = 2, TAG_MSG = 3 };
-#endif
+/* Tags on comm; the exchanges' own tags are on scomm. */
+enum { TAG_MSG = 3 };
 
 static struct {
     int inited;           /* mlp_dist_init ran */
     int rank, size;       /* 0 and 1 in the 1-rank case */
-    size_t chunk;         /* floats per chain message; 0: auto */
     mlp_dist_stats_t st;
     int agreed, agreed_rc; /* mlp_dist_agree was taken; what it returned */
-#ifdef HAVE_MPI
-    int active;           /* MPI runs: comm is valid */
+    int active;           /* MPI runs: comm and scomm are valid */
     int owner;            /* we called MPI_Init_thread: we finalize */
+    int threads;          /* SERIALIZED or more was granted */
     MPI_Comm comm;        /* our duplicate of MPI_COMM_WORLD */
-    MPI_Request *req;     /* chain requests: receives, then sends */
-    size_t nreq;          /* capacity of req */
+    MPI_Comm scomm;       /* another, for the step's exchanges */
+    MPI_Request *req;     /* the exchange's requests: receives, sends */
+    MPI_Status *stat;     /* and their statuses */
+    size_t *want;         /* the bytes each receive expects */
+    size_t nreq;          /* capacity of req, stat, want */
+    size_t nrecv, nsend;  /* the exchange in flight (0, 0: none) */
+    double t0;            /* when it was posted */
     double *rows;         /* gathered rows of mlp_dist_sum_ordered */
     size_t nrows;         /* capacity of rows, in doubles */
     int *counts, *displs; /* size entries each */
     int local;            /* ranks on this machine */
-#endif
 } g = {.size = 1};
 
-/* The left fold of nrows rows of width doubles into out (zeros if none). */
-static void fold_rows(double *out, const double *rows, size_t nrows,
-                      size_t width)
-{
-    for (size_t w = 0; w < width; w++) {
-        double acc = nrows > 0 ? rows[w] : 0.0;
-
-        for (size_t r = 1; r < nrows; r++)
-            acc += rows[r * width + w];
-        out[w] = acc;
-    }
-}
-
-#ifdef HAVE_MPI
 /* MLP_EIO with the MPI library's text for error code err. */
 static int mpi_fail(int err, const char *what)
 {
@@ -105,23 +91,24 @@ static int grow(void **buf, size_t *cap, size_t n, size_t sz)
     *cap = n;
     return 0;
 }
-#endif
 
 int mlp_dist_init(int *argc, char ***argv)
 {
     const char *env = getenv("OMPI_COMM_WORLD_SIZE");
-    int rc = 0;
+    const char *test = getenv("MLPTRAIN_TEST_MPI_THREAD");
+    int rc = 0, want = MPI_THREAD_SERIALIZED;
 
     if (g.inited)
         return 0;
-#ifdef HAVE_MPI
+    /* Test hook: ask for FUNNELED, as a library that grants no more. */
+    if (test != NULL && strcmp(test, "funneled") == 0)
+        want = MPI_THREAD_FUNNELED;
     if (env != NULL) {
         int flag = 0, provided = 0;
 
         MPI_TRY(MPI_Initialized(&flag), "MPI_Initialized");
         if (!flag) {
-            MPI_TRY(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED,
-                                    &provided),
+            MPI_TRY(MPI_Init_thread(argc, argv, want, &provided),
                     "MPI_Init_thread");
             g.owner = 1;
         } else {
@@ -134,10 +121,14 @@ int mlp_dist_init(int *argc, char ***argv)
                                provided, MPI_THREAD_FUNNELED);
             goto out;
         }
+        g.threads = provided >= MPI_THREAD_SERIALIZED &&
+                    want >= MPI_THREAD_SERIALIZED;
         MPI_TRY(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN),
                 "MPI_Comm_set_errhandler");
         MPI_TRY(MPI_Comm_dup(MPI_COMM_WORLD, &g.comm), "MPI_Comm_dup");
         g.active = 1;
+        MPI_TRY(MPI_Comm_dup(MPI_COMM_WORLD, &g.scomm), "MPI_Comm_dup");
+        g.active = 2;
         MPI_TRY(MPI_Comm_rank(g.comm, &g.rank), "MPI_Comm_rank");
         MPI_TRY(MPI_Comm_size(g.comm, &g.size), "MPI_Comm_size");
         {
@@ -163,18 +154,6 @@ out:
         mlp_dist_finalize();
         return mlp_error_restore(&first, rc);
     }
-#else
-    (void)argc;
-    (void)argv;
-    if (env != NULL && atoi(env) > 1)
-        return mlp_error_set(MLP_ENOSYS,
-                             "mpirun started %s ranks, but this mlptrain "
-                             "was built without MPI (each rank would train "
-                             "alone): install the Debian packages "
-                             "libopenmpi-dev openmpi-bin and rebuild "
-                             "(./configure --with-mpi)",
-                             env);
-#endif
     g.inited = 1;
     return rc;
 }
@@ -183,11 +162,16 @@ int mlp_dist_finalize(void)
 {
     int rc = 0;
 
-#ifdef HAVE_MPI
-    if (g.active) {
-        int e = MPI_Comm_free(&g.comm);
+    if (g.active >= 2) {
+        int e = MPI_Comm_free(&g.scomm);
 
         if (e != MPI_SUCCESS)
+            rc = mpi_fail(e, "MPI_Comm_free");
+    }
+    if (g.active >= 1) {
+        int e = MPI_Comm_free(&g.comm);
+
+        if (e != MPI_SUCCESS && rc == 0)
             rc = mpi_fail(e, "MPI_Comm_free");
     }
     if (g.owner) {
@@ -197,16 +181,19 @@ int mlp_dist_finalize(void)
             rc = mpi_fail(e, "MPI_Finalize");
     }
     free(g.req);
+    free(g.stat);
+    free(g.want);
     free(g.rows);
     free(g.counts);
     free(g.displs);
     g.req = NULL;
+    g.stat = NULL;
+    g.want = NULL;
     g.rows = NULL;
     g.counts = g.displs = NULL;
-    g.nreq = g.nrows = 0;
-    g.active = g.owner = 0;
+    g.nreq = g.nrows = g.nrecv = g.nsend = 0;
+    g.active = g.owner = g.threads = 0;
     g.local = 0;
-#endif
     g.inited = 0;
     g.rank = 0;
     g.size = 1;
@@ -226,27 +213,12 @@ int mlp_dist_size(void)
 
 int mlp_dist_active(void)
 {
-#ifdef HAVE_MPI
-    return g.active;
-#else
-    return 0;
-#endif
+    return g.active > 0;
 }
 
-void mlp_dist_set_chunk(size_t floats)
+int mlp_dist_threads(void)
 {
-    g.chunk = floats > INT_MAX / 2 ? INT_MAX / 2 : floats;
-}
-
-size_t mlp_dist_chunk(size_t n, int nranks)
-{
-    size_t c = n / (2 * (size_t)(nranks > 0 ? nranks : 1));
-
-    if (g.chunk > 0)
-        return g.chunk;
-    return c < MLP_DIST_CHUNK_MIN ? MLP_DIST_CHUNK_MIN
-           : c > MLP_DIST_CHUNK_MAX ? MLP_DIST_CHUNK_MAX
-                                    : c;
+    return g.active ? g.threads : 1;
 }
 
 void mlp_dist_stats(mlp_dist_stats_t *st)
@@ -259,120 +231,145 @@ void mlp_dist_stats_reset(void)
     memset(&g.st, 0, sizeof(g.st));
 }
 
-#ifdef HAVE_MPI
-/* The chain (see the top of this file) and the broadcast of the total. */
-static int fold_chain(float *out, const float *const *parts, size_t nparts,
-                      size_t n)
+/* ---- the exchange ---------------------------------------------------- */
+
+/* Forget the exchange in flight after a failure: no request may point into
+ * buffers the caller reuses. */
+static void exchange_drop(void)
 {
-    size_t chunk = mlp_dist_chunk(n, g.size);
-    size_t nch = (n + chunk - 1) / chunk;
-    MPI_Request *rreq, *sreq;
-    int rc = 0, first = g.rank == 0, last = g.rank == g.size - 1;
-    int nrecv = 0, nsend = 0;
+    size_t n = g.nrecv + g.nsend;
 
-    if ((rc = grow((void **)&g.req, &g.nreq, 2 * nch, sizeof(MPI_Request))) <
-        0)
-        return rc;
-    rreq = g.req;
-    sreq = g.req + nch;
-    if (!first)
-        for (size_t c = 0; c < nch; c++, nrecv++) {
-            size_t lo = c * chunk, len = n - lo < chunk ? n - lo : chunk;
-
-            MPI_TRY(MPI_Irecv(out + lo, (int)len, MPI_FLOAT, g.rank - 1,
-                              MPI_ANY_TAG, g.comm, &rreq[c]),
-                    "MPI_Irecv");
+    for (size_t i = 0; i < n; i++)
+        if (g.req[i] != MPI_REQUEST_NULL) {
+            if (i < g.nrecv)
+                MPI_Cancel(&g.req[i]);
+            MPI_Request_free(&g.req[i]);
         }
-    for (size_t c = 0; c < nch; c++) {
-        size_t lo = c * chunk, len = n - lo < chunk ? n - lo : chunk;
-        int empty = 1; /* the running sum holds no part yet */
-
-        if (!first) {
-            MPI_Status s;
-            int got = 0;
-
-            MPI_TRY(MPI_Wait(&rreq[c], &s), "MPI_Wait (chain receive)");
-            MPI_TRY(MPI_Get_count(&s, MPI_FLOAT, &got), "MPI_Get_count");
-            empty = s.MPI_TAG == TAG_EMPTY;
-            if (got != (empty ? 0 : (int)len)) {
-                rc = mlp_error_set(MLP_EIO,
-                                   "MPI rank %d: chain chunk %zu: %d floats "
-                                   "from rank %d, expected %zu (do all ranks "
-                                   "pass the same n?)",
-                                   g.rank, c, got, g.rank - 1,
-                                   empty ? (size_t)0 : len);
-                goto out;
-            }
-            g.st.bytes_received += (uint64_t)got * sizeof(float);
-        }
-        if (nparts > 0) {
-            mlp_fold(out, !empty, parts, nparts, lo, lo + len);
-            empty = 0;
-        }
-        if (!last) {
-            MPI_TRY(MPI_Isend(out + lo, empty ? 0 : (int)len, MPI_FLOAT,
-                              g.rank + 1, empty ? TAG_EMPTY : TAG_SUM, g.comm,
-                              &sreq[c]),
-                    "MPI_Isend");
-            nsend++;
-            g.st.bytes_sent += empty ? 0 : (uint64_t)len * sizeof(float);
-        } else if (empty) {
-            memset(out + lo, 0, len * sizeof(float));
-        }
-    }
-    MPI_TRY(MPI_Waitall(nsend, sreq, MPI_STATUSES_IGNORE), "MPI_Waitall");
-    nsend = 0;
-    for (size_t lo = 0; lo < n; lo += INT_MAX / 2) {
-        size_t len = n - lo < INT_MAX / 2 ? n - lo : INT_MAX / 2;
-
-        MPI_TRY(MPI_Bcast(out + lo, (int)len, MPI_FLOAT, g.size - 1, g.comm),
-                "MPI_Bcast");
-    }
-    if (last)
-        g.st.bytes_sent += (uint64_t)n * sizeof(float);
-    else
-        g.st.bytes_received += (uint64_t)n * sizeof(float);
-    return 0;
-out:
-    /* The job cannot go on after a failed collective; leave no request
-     * pointing into out. */
-    for (int c = 0; c < nrecv; c++)
-        if (rreq[c] != MPI_REQUEST_NULL) {
-            MPI_Cancel(&rreq[c]);
-            MPI_Request_free(&rreq[c]);
-        }
-    for (int c = 0; c < nsend; c++)
-        if (sreq[c] != MPI_REQUEST_NULL)
-            MPI_Request_free(&sreq[c]);
-    return rc;
+    g.nrecv = g.nsend = 0;
 }
-#endif
 
-int mlp_dist_fold(float *out, const float *const *parts, size_t nparts,
-                  size_t n)
+/* Post one side's messages into g.req from index at; *posted counts them. */
+static int exchange_post(const mlp_dist_msg_t *m, size_t n, int tag,
+                         int recv, size_t *posted)
 {
-    double t0 = mlp_clock_now();
     int rc = 0;
 
-    if (n > 0 && out == NULL)
-        return mlp_error_set(MLP_EINVAL, "dist fold: no output buffer");
-#ifdef HAVE_MPI
-    if (g.active && g.size > 1)
-        rc = fold_chain(out, parts, nparts, n);
-    else
-#endif
-        if (nparts > 0)
-            mlp_fold(out, 0, parts, nparts, 0, n);
-        else if (n > 0)
-            memset(out, 0, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        MPI_Request *r = &g.req[g.nrecv + g.nsend];
+
+        if (m[i].bytes == 0)
+            continue;
+        if (m[i].peer < 0 || m[i].peer >= g.size || m[i].peer == g.rank ||
+            m[i].bytes > INT_MAX)
+            return mlp_error_set(MLP_EINVAL, "dist exchange: %zu bytes "
+                                 "with rank %d of %d", m[i].bytes,
+                                 m[i].peer, g.size);
+        if (recv) {
+            g.want[g.nrecv] = m[i].bytes;
+            MPI_TRY(MPI_Irecv(m[i].buf, (int)m[i].bytes, MPI_BYTE,
+                              m[i].peer, tag, g.scomm, r),
+                    "MPI_Irecv");
+            g.nrecv++;
+            g.st.bytes_received += m[i].bytes;
+        } else {
+            MPI_TRY(MPI_Isend(m[i].buf, (int)m[i].bytes, MPI_BYTE,
+                              m[i].peer, tag, g.scomm, r),
+                    "MPI_Isend");
+            g.nsend++;
+            g.st.bytes_sent += m[i].bytes;
+        }
+        (*posted)++;
+    }
+out:
+    return rc;
+}
+
+int mlp_dist_exchange_start(const mlp_dist_msg_t *sends, size_t ns,
+                            const mlp_dist_msg_t *recvs, size_t nr,
+                            int tag)
+{
+    size_t posted = 0;
+    int rc;
+
+    if (tag < 0 || tag >= MLP_DIST_TAGS || g.nrecv + g.nsend > 0)
+        return mlp_error_set(MLP_EINVAL, "dist exchange: tag %d%s", tag,
+                             g.nrecv + g.nsend > 0 ? ", one in flight" : "");
+    if (!g.active || g.size < 2) {
+        for (size_t i = 0; i < ns + nr; i++)
+            if ((i < ns ? sends[i] : recvs[i - ns]).bytes > 0)
+                return mlp_error_set(MLP_EINVAL, "dist exchange: a message "
+                                     "with no other rank");
+        g.st.calls++;
+        return 0;
+    }
+    if (ns + nr > g.nreq) {
+        size_t cap = g.nreq;
+
+        /* the three arrays grow together: cap counts what all three hold */
+        if ((rc = grow((void **)&g.req, &cap, ns + nr,
+                       sizeof(MPI_Request))) < 0)
+            return rc;
+        cap = g.nreq;
+        if ((rc = grow((void **)&g.stat, &cap, ns + nr,
+                       sizeof(MPI_Status))) < 0)
+            return rc;
+        cap = g.nreq;
+        if ((rc = grow((void **)&g.want, &cap, ns + nr, sizeof(size_t))) < 0)
+            return rc;
+        g.nreq = cap;
+    }
+    g.t0 = mlp_clock_now();
+    /* Receives first: they may land while the sends go out. */
+    if ((rc = exchange_post(recvs, nr, tag, 1, &posted)) < 0 ||
+        (rc = exchange_post(sends, ns, tag, 0, &posted)) < 0) {
+        exchange_drop();
+        return rc;
+    }
     g.st.calls++;
-    g.st.seconds += mlp_clock_now() - t0;
+    return 0;
+}
+
+int mlp_dist_exchange_wait(const atomic_int *busy, const atomic_int *cancel)
+{
+    size_t n = g.nrecv + g.nsend;
+    int rc = 0, done = 0;
+
+    if (n == 0)
+        return 0;
+    for (;;) {
+        MPI_TRY(MPI_Testall((int)n, g.req, &done, g.stat), "MPI_Testall");
+        if (done)
+            break;
+        if (cancel != NULL && atomic_load(cancel)) {
+            rc = mlp_error_set(MLP_EIO, "MPI rank %d: exchange cancelled",
+                               g.rank);
+            goto out;
+        }
+        if (busy != NULL && atomic_load_explicit(busy, memory_order_relaxed))
+            nanosleep(&(struct timespec){0, MLP_DIST_POLL_NS}, NULL);
+    }
+    for (size_t i = 0; i < g.nrecv; i++) {
+        int got = 0;
+
+        MPI_TRY(MPI_Get_count(&g.stat[i], MPI_BYTE, &got), "MPI_Get_count");
+        if ((size_t)got != g.want[i]) {
+            rc = mlp_error_set(MLP_EIO, "MPI rank %d: a message of %d bytes "
+                               "from rank %d, %zu expected (do all ranks "
+                               "make the same plan?)", g.rank, got,
+                               g.stat[i].MPI_SOURCE, g.want[i]);
+            goto out;
+        }
+    }
+    g.nrecv = g.nsend = 0;
+    g.st.seconds += mlp_clock_now() - g.t0;
+    return 0;
+out:
+    exchange_drop();
     return rc;
 }
 
 int mlp_dist_sum_unordered(float *v, size_t n)
 {
-#ifdef HAVE_MPI
     if (g.active && g.size > 1) {
         int rc = 0;
 
@@ -386,16 +383,41 @@ int mlp_dist_sum_unordered(float *v, size_t n)
     out:
         return rc;
     }
-#endif
     (void)v;
     (void)n;
     return 0;
 }
 
+/* v[0..n) reduced in place over the ranks by op on int64s. */
+static int reduce_i64(int64_t *v, size_t n, MPI_Op op)
+{
+    int rc = 0;
+
+    if (g.active && g.size > 1)
+        for (size_t lo = 0; lo < n; lo += INT_MAX / 2) {
+            size_t len = n - lo < INT_MAX / 2 ? n - lo : INT_MAX / 2;
+
+            MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v + lo, (int)len,
+                                  MPI_INT64_T, op, g.comm),
+                    "MPI_Allreduce");
+        }
+out:
+    return rc;
+}
+
+int mlp_dist_sum_i64(int64_t *v, size_t n)
+{
+    return reduce_i64(v, n, MPI_SUM);
+}
+
+int mlp_dist_max_i64(int64_t *v, size_t n)
+{
+    return reduce_i64(v, n, MPI_MAX);
+}
+
 int mlp_dist_sum_ordered(double *out, const double *parts, size_t nparts,
                          size_t width)
 {
-#ifdef HAVE_MPI
     if (g.active && g.size > 1) {
         size_t total = 0, mine = nparts * width;
         int rc = 0, cnt;
@@ -418,18 +440,16 @@ int mlp_dist_sum_ordered(double *out, const double *parts, size_t nparts,
         MPI_TRY(MPI_Allgatherv(parts, cnt, MPI_DOUBLE, g.rows, g.counts,
                                g.displs, MPI_DOUBLE, g.comm),
                 "MPI_Allgatherv");
-        fold_rows(out, g.rows, width > 0 ? total / width : 0, width);
+        mlp_fold_rows(out, g.rows, width > 0 ? total / width : 0, width);
     out:
         return rc;
     }
-#endif
-    fold_rows(out, parts, nparts, width);
+    mlp_fold_rows(out, parts, nparts, width);
     return 0;
 }
 
 int mlp_dist_sum_rows(double *out, const double *row, size_t width)
 {
-#ifdef HAVE_MPI
     if (g.active && g.size > 1) {
         size_t total = width * (size_t)g.size;
         int rc = 0;
@@ -444,18 +464,16 @@ int mlp_dist_sum_rows(double *out, const double *row, size_t width)
         MPI_TRY(MPI_Allgather(row, (int)width, MPI_DOUBLE, g.rows,
                               (int)width, MPI_DOUBLE, g.comm),
                 "MPI_Allgather");
-        fold_rows(out, g.rows, (size_t)g.size, width);
+        mlp_fold_rows(out, g.rows, (size_t)g.size, width);
     out:
         return rc;
     }
-#endif
-    fold_rows(out, row, 1, width);
+    mlp_fold_rows(out, row, 1, width);
     return 0;
 }
 
 int mlp_dist_sum_u64(uint64_t *v, size_t n)
 {
-#ifdef HAVE_MPI
     if (g.active && g.size > 1) {
         int rc = 0;
 
@@ -467,7 +485,6 @@ int mlp_dist_sum_u64(uint64_t *v, size_t n)
     out:
         return rc;
     }
-#endif
     (void)v;
     (void)n;
     return 0;
@@ -477,7 +494,6 @@ int mlp_dist_any(int flag, int *any)
 {
     int f = flag != 0;
 
-#ifdef HAVE_MPI
     if (g.active && g.size > 1) {
         int rc = 0;
 
@@ -487,7 +503,6 @@ int mlp_dist_any(int flag, int *any)
         *any = f != 0;
         return rc;
     }
-#endif
     *any = f;
     return 0;
 }
@@ -497,7 +512,6 @@ int mlp_dist_bcast(void *buf, size_t bytes, int root)
     if (root < 0 || root >= g.size)
         return mlp_error_set(MLP_EINVAL, "dist bcast: root %d of %d ranks",
                              root, g.size);
-#ifdef HAVE_MPI
     if (g.active && g.size > 1) {
         int rc = 0;
 
@@ -511,7 +525,6 @@ int mlp_dist_bcast(void *buf, size_t bytes, int root)
     out:
         return rc;
     }
-#endif
     (void)buf;
     (void)bytes;
     return 0;
@@ -522,7 +535,6 @@ int mlp_dist_send(int to, const void *buf, size_t bytes)
     if (to < 0 || to >= g.size || to == g.rank || bytes > MLP_DIST_MSG_MAX)
         return mlp_error_set(MLP_EINVAL, "dist send: %zu bytes to rank %d "
                              "of %d", bytes, to, g.size);
-#ifdef HAVE_MPI
     if (g.active) {
         int rc = 0;
 
@@ -531,7 +543,6 @@ int mlp_dist_send(int to, const void *buf, size_t bytes)
     out:
         return rc;
     }
-#endif
     (void)buf;
     return 0;
 }
@@ -541,7 +552,6 @@ int mlp_dist_poll(void *buf, size_t cap, size_t *bytes, int *from, int *got)
     *got = 0;
     *bytes = 0;
     *from = -1;
-#ifdef HAVE_MPI
     if (g.active && g.size > 1) {
         MPI_Status st;
         int rc = 0, flag = 0, n = 0;
@@ -566,7 +576,6 @@ int mlp_dist_poll(void *buf, size_t cap, size_t *bytes, int *from, int *got)
     out:
         return rc;
     }
-#endif
     (void)buf;
     (void)cap;
     return 0;
@@ -574,29 +583,24 @@ int mlp_dist_poll(void *buf, size_t cap, size_t *bytes, int *from, int *got)
 
 int mlp_dist_local_size(void)
 {
-#ifdef HAVE_MPI
     if (g.active && g.local > 0)
         return g.local;
-#endif
     return 1;
 }
 
 int mlp_dist_abort(int code)
 {
-#ifdef HAVE_MPI
     if (g.active) {
         int e = MPI_Abort(MPI_COMM_WORLD, code);
 
         return mpi_fail(e, "MPI_Abort");
     }
-#endif
     (void)code;
     return 0;
 }
 
 /* ---- the agreement -------------------------------------------------- */
 
-#ifdef HAVE_MPI
 /* One rank's verdict, as gathered. */
 typedef struct {
     int32_t status;
@@ -726,19 +730,13 @@ out:
     free(rec0);
     return rc;
 }
-#endif
 
 int mlp_dist_agree(int status, const char *record, size_t len)
 {
     int rc = status, shared = 1;
 
-#ifdef HAVE_MPI
     if (g.active && g.size > 1)
         rc = agree_ranks(status, record, len, &shared);
-#else
-    (void)record;
-    (void)len;
-#endif
     g.agreed = 1;
     /* a failure of the agreement itself is this rank's alone */
     g.agreed_rc = shared ? rc : 0;
@@ -750,26 +748,4 @@ int mlp_dist_agreed(int *agreed)
     if (agreed != NULL)
         *agreed = g.agreed_rc;
     return g.agreed;
-}
-
-int mlp_dist_launched(int *rank, int *size)
-{
-    const char *r = getenv("OMPI_COMM_WORLD_RANK");
-    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
-    char *end;
-    long v;
-
-    *rank = 0;
-    *size = 1;
-    if (n == NULL)
-        return 0;
-    v = strtol(n, &end, 10);
-    if (*n == '\0' || *end != '\0' || v < 1 || v > INT32_MAX)
-        return 0;
-    *size = (int)v;
-    v = r != NULL ? strtol(r, &end, 10) : 0;
-    if (r != NULL && (*r == '\0' || *end != '\0' || v < 0 || v >= *size))
-        v = 0;
-    *rank = (int)v;
-    return 1;
 }
