@@ -107,7 +107,7 @@ for which in "$@"; do
         if [ "$rc" -ne 0 ]; then
             status=1
             for log in tests/*.log; do
-                grep -q -E '^(FAIL|ERROR)' "${log%.log}.trs" 2>/dev/null &&
+                grep -q -E '^:test-result: (FAIL|ERROR|XPASS)' "${log%.log}.trs" 2>/dev/null &&
                     { echo "=== $log"; cat "$log"; }
             done
         fi
