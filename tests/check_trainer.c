@@ -68,6 +68,37 @@ static void small_config(mlp_config_t *cfg)
     cfg->quiet = 1;
 }
 
+/* Epoch figures equal to the last digit: training, test and validation
+ * loss and accuracy, and the rate. */
+static void assert_same_epoch(const mlp_epoch_stats_t *a,
+                              const mlp_epoch_stats_t *b)
+{
+    ck_assert_uint_eq(a->epoch, b->epoch);
+    ck_assert_msg(a->train_loss == b->train_loss &&
+                      a->train_acc == b->train_acc &&
+                      a->test_loss == b->test_loss &&
+                      a->test_acc == b->test_acc &&
+                      a->val_loss == b->val_loss &&
+                      a->val_acc == b->val_acc && a->lr == b->lr,
+                  "epoch %u: loss %.17g/%.17g acc %.17g/%.17g test %.17g/%.17g "
+                  "val %.17g/%.17g lr %.9g/%.9g",
+                  a->epoch, a->train_loss, b->train_loss, a->train_acc,
+                  b->train_acc, a->test_loss, b->test_loss, a->val_loss,
+                  b->val_loss, (double)a->lr, (double)b->lr);
+}
+
+/* The same figures: res's first n epochs are ref's from its epoch index
+ * `from` (a resumed run's epochs against the uninterrupted run's). */
+static void assert_same_epochs(const mlp_train_result_t *res,
+                               const mlp_train_result_t *ref, unsigned from,
+                               unsigned n)
+{
+    ck_assert_uint_ge(res->nhistory, n);
+    ck_assert_uint_ge(ref->nhistory, from + n);
+    for (unsigned e = 0; e < n; e++)
+        assert_same_epoch(&res->history[e], &ref->history[from + e]);
+}
+
 START_TEST(test_learns_generated_data)
 {
     mlp_config_t cfg;
@@ -128,14 +159,7 @@ START_TEST(test_same_figures_for_any_workers)
             ref = res;
             continue;
         }
-        for (unsigned e = 0; e < 3; e++) {
-            ck_assert_double_eq(res.history[e].train_loss,
-                                ref.history[e].train_loss);
-            ck_assert_double_eq(res.history[e].train_acc,
-                                ref.history[e].train_acc);
-            ck_assert_double_eq(res.history[e].test_acc,
-                                ref.history[e].test_acc);
-        }
+        assert_same_epochs(&res, &ref, 0, 3);
         mlp_train_result_free(&res);
     }
     mlp_train_result_free(&ref);
@@ -236,20 +260,6 @@ END_TEST
 
 /* ---- checkpoints, interrupts, divergence ---------------------------- */
 
-/* Epoch figures equal to the last digit. */
-static void assert_same_epoch(const mlp_epoch_stats_t *a,
-                              const mlp_epoch_stats_t *b)
-{
-    ck_assert_uint_eq(a->epoch, b->epoch);
-    ck_assert_msg(a->train_loss == b->train_loss &&
-                      a->train_acc == b->train_acc &&
-                      a->test_loss == b->test_loss &&
-                      a->test_acc == b->test_acc,
-                  "epoch %u: loss %.17g/%.17g acc %.17g/%.17g test %.17g/%.17g",
-                  a->epoch, a->train_loss, b->train_loss, a->train_acc,
-                  b->train_acc, a->test_loss, b->test_loss);
-}
-
 /* The run every resume test compares with: 4 epochs, with momentum (so
  * the optimizer has state to carry). */
 static void ref_config(mlp_config_t *cfg)
@@ -260,16 +270,6 @@ static void ref_config(mlp_config_t *cfg)
     cfg->lr = 0.05f;
     cfg->weight_decay = 1e-4f;
     cfg->init_std = 0.1f;
-}
-
-static char *read_text(const char *path)
-{
-    size_t len;
-    char *t = (char *)tu_read_bytes(path, &len);
-
-    ck_assert_ptr_nonnull(t);
-    t[len] = '\0';
-    return t;
 }
 
 /* 4 epochs in one run == 2 epochs, then --resume to 4, digit for digit;
@@ -305,8 +305,7 @@ START_TEST(test_resume_exact)
     ck_assert_uint_eq(res.epochs, 4);
     ck_assert_uint_eq(res.first_epoch, 3);
     ck_assert_uint_eq(res.nhistory, 2);
-    assert_same_epoch(&res.history[0], &ref.history[2]);
-    assert_same_epoch(&res.history[1], &ref.history[3]);
+    assert_same_epochs(&res, &ref, 2, 2);
     mlp_train_result_free(&res);
     mlp_train_result_free(&ref);
     free(ck);
@@ -354,7 +353,7 @@ START_TEST(test_interrupt_and_resume)
             }
             last = c.epoch;
             mlp_checkpoint_free(&c);
-            text = read_text(log);
+            text = tu_read_text(log);
             ck_assert_ptr_nonnull(strstr(text, "{\"type\":\"end\",\"status\":"
                                                "\"interrupted\""));
             free(text);
@@ -363,12 +362,11 @@ START_TEST(test_interrupt_and_resume)
         mlp_fault_set_interrupt_after(0);
         ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
         ck_assert_uint_eq(res.first_epoch, last + 1);
-        for (unsigned e = 0; e < res.nhistory; e++)
-            assert_same_epoch(&res.history[e], &ref.history[last + e]);
+        assert_same_epochs(&res, &ref, last, res.nhistory);
         ck_assert_double_eq(res.best_test_acc, ref.best_test_acc);
         mlp_train_result_free(&res);
         /* The log holds every run, appended: the last ends "ok". */
-        text = read_text(log);
+        text = tu_read_text(log);
         ck_assert_ptr_nonnull(strstr(text, "\"resume\":{\"path\":"));
         ck_assert_ptr_nonnull(strstr(text, "{\"type\":\"end\",\"status\":"
                                            "\"ok\""));
@@ -421,15 +419,13 @@ START_TEST(test_same_figures_for_any_threads_and_accum)
         cfg.threads = t;
         cfg.workers = (unsigned)t - 1;
         ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
-        for (unsigned e = 0; e < 2; e++)
-            assert_same_epoch(&res.history[e], &ref.history[e]);
+        assert_same_epochs(&res, &ref, 0, 2);
         mlp_train_result_free(&res);
     }
     cfg.batch = 32;
     cfg.accum = 2;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
-    for (unsigned e = 0; e < 2; e++)
-        assert_same_epoch(&res.history[e], &ref.history[e]);
+    assert_same_epochs(&res, &ref, 0, 2);
     mlp_train_result_free(&res);
     cfg.micro = 32;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
@@ -475,8 +471,7 @@ START_TEST(test_interrupt_and_resume_accum)
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
     ck_assert_uint_eq(res.first_epoch, 2);
-    for (unsigned e = 0; e < res.nhistory; e++)
-        assert_same_epoch(&res.history[e], &ref.history[1 + e]);
+    assert_same_epochs(&res, &ref, 1, res.nhistory);
     mlp_train_result_free(&res);
     mlp_train_result_free(&ref);
     free(ck);
@@ -624,12 +619,7 @@ START_TEST(test_interrupt_and_resume_each_optimizer)
     ck_assert_int_eq(mlp_train(&again, NULL, NULL, &res), 0);
     ck_assert_uint_eq(res.first_epoch, 2);
     ck_assert_uint_eq(res.nhistory, ref.nhistory - 1);
-    for (unsigned e = 0; e < res.nhistory; e++) {
-        assert_same_epoch(&res.history[e], &ref.history[1 + e]);
-        ck_assert(res.history[e].val_acc == ref.history[1 + e].val_acc &&
-                  res.history[e].val_loss == ref.history[1 + e].val_loss &&
-                  res.history[e].lr == ref.history[1 + e].lr);
-    }
+    assert_same_epochs(&res, &ref, 1, res.nhistory);
     ck_assert_uint_eq(res.best_epoch, ref.best_epoch);
     ck_assert(res.best_test_acc == ref.best_test_acc);
     mlp_train_result_free(&res);
@@ -714,7 +704,7 @@ START_TEST(test_early_end_status_line)
         ck_assert_ptr_eq(strchr(text, '\n'), text + strlen(text) - 1);
         free(text);
         fclose(out);
-        text = read_text(log);
+        text = tu_read_text(log);
         end = strstr(text, "{\"type\":\"end\"");
         ck_assert_ptr_nonnull(end);
         ck_assert_ptr_nonnull(strstr(end, cases[i].status));
@@ -777,7 +767,7 @@ START_TEST(test_diverged_keeps_last_checkpoint)
     good = res.epochs;
     mlp_train_result_free(&res);
     ck_assert_uint_ge(good, 1); /* else this test proves nothing */
-    text = read_text(log);
+    text = tu_read_text(log);
     ck_assert_ptr_nonnull(strstr(text, "\"status\":\"diverged\""));
     free(text);
 
@@ -926,7 +916,7 @@ START_TEST(test_resume_lr_override)
     ck_assert_uint_eq(c.epoch, 2);
     ck_assert_float_eq(c.lr, 0.05f);
     mlp_checkpoint_free(&c);
-    text = read_text(log);
+    text = tu_read_text(log);
     ck_assert_ptr_null(strstr(text, "\"overrides\""));
     free(text);
 
@@ -938,7 +928,7 @@ START_TEST(test_resume_lr_override)
     ck_assert_uint_eq(c.epoch, 3);
     ck_assert_float_eq(c.lr, 0.01f);
     mlp_checkpoint_free(&c);
-    text = read_text(log);
+    text = tu_read_text(log);
     ck_assert_ptr_nonnull(strstr(text, "\"overrides\":{\"lr\":"
                                        "{\"checkpoint\":0.05,"
                                        "\"used\":0.01}}"));
@@ -983,8 +973,7 @@ START_TEST(test_resume_bf16)
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
     ck_assert_uint_eq(res.first_epoch, 2);
-    for (unsigned e = 0; e < res.nhistory; e++)
-        assert_same_epoch(&res.history[e], &ref.history[1 + e]);
+    assert_same_epochs(&res, &ref, 1, res.nhistory);
     mlp_train_result_free(&res);
     ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
     ck_assert_int_eq(mlp_train_checkpoint_config(&c, ck, ckcfg), 0);
@@ -997,7 +986,7 @@ START_TEST(test_resume_bf16)
     snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
     mlp_train_result_free(&res);
-    text = read_text(log);
+    text = tu_read_text(log);
     ck_assert_ptr_nonnull(strstr(text, "\"overrides\":{\"precision\":"
                                        "{\"checkpoint\":\"bf16\","
                                        "\"used\":\"f32\"}}"));
@@ -1106,16 +1095,7 @@ START_TEST(test_val_best_epoch)
             ref = res;
             continue;
         }
-        for (unsigned e = 0; e < 5; e++) {
-            ck_assert_double_eq(res.history[e].val_loss,
-                                ref.history[e].val_loss);
-            ck_assert_double_eq(res.history[e].val_acc,
-                                ref.history[e].val_acc);
-            ck_assert_double_eq(res.history[e].train_loss,
-                                ref.history[e].train_loss);
-            ck_assert_double_eq(res.history[e].test_acc,
-                                ref.history[e].test_acc);
-        }
+        assert_same_epochs(&res, &ref, 0, 5);
         mlp_train_result_free(&res);
     }
     mlp_train_result_free(&ref);
@@ -1212,7 +1192,7 @@ START_TEST(test_early_stop)
                                        "val loss for 3 epochs)"));
     free(text);
     fclose(out);
-    text = read_text(log);
+    text = tu_read_text(log);
     ck_assert_ptr_nonnull(strstr(text, "\"status\":\"ok\""));
     ck_assert_ptr_nonnull(strstr(text, "\"stopped_early\":4"));
     ck_assert_ptr_nonnull(strstr(text, "\"val_acc\":"));
@@ -1508,7 +1488,7 @@ START_TEST(test_slots_bounded)
     cfg.slots = 4096;
     snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
-    text = read_text(log);
+    text = tu_read_text(log);
     /* 1500 training rows and 300 test rows of 64: 24 + 5 batches */
     ck_assert_msg(strstr(text, "\"slots\":29") != NULL, "%s", text);
     free(text);

@@ -99,6 +99,16 @@ uint8_t *tu_read_bytes(const char *path, size_t *len)
     return buf;
 }
 
+char *tu_read_text(const char *path)
+{
+    size_t len;
+    char *t = (char *)tu_read_bytes(path, &len);
+
+    ck_assert_msg(t != NULL, "cannot read '%s'", path);
+    t[len] = '\0'; /* tu_read_bytes leaves a byte for it */
+    return t;
+}
+
 uint8_t *tu_idx_bytes(const uint32_t *dims, unsigned ndims,
                       const uint8_t *data, size_t *len)
 {

@@ -35,6 +35,9 @@ int tu_write_idx(const char *path, const uint32_t *dims, unsigned ndims,
 int tu_write_bytes(const char *path, const void *buf, size_t len);
 /* Read a whole file into a malloc'd buffer; NULL on failure. */
 uint8_t *tu_read_bytes(const char *path, size_t *len);
+/* A whole file's text, NUL-terminated, malloc'd; fails the test when the
+ * file cannot be read. */
+char *tu_read_text(const char *path);
 
 /*
  * An IDX image in memory, as tu_write_idx writes it: header (type 0x08,
