@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "idx_ref.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/rng.h"
 
@@ -70,6 +71,35 @@ int tu_make_dataset(const char *dir, size_t ntrain, size_t ntest,
 enum { TU_FLIP_BIT, TU_RANDOM_BYTE, TU_TRUNCATE, TU_APPEND, TU_DROP_BYTE };
 size_t tu_mutate(mlp_rng_t *r, uint8_t *buf, size_t len, int op, uint64_t v,
                  size_t pos);
+
+/*
+ * The mutation run the parser fuzz tests share.  A mutant is 1..3 rounds
+ * of one random change each: a flipped bit, a random byte, the format's
+ * own header change (`header`, drawn header_weight times as often as
+ * each of the others), a truncation, 1..16 appended bytes, a dropped
+ * byte; then `fix` (when not NULL: e.g. a checksum made right again);
+ * then an exact-size heap copy of it (so that valgrind or ASan see a read
+ * past its end) goes to `consistent`, which returns 0 when the parser's
+ * outcome is consistent and sets *accepted.
+ */
+typedef struct {
+    uint64_t seed;            /* the rng's seed (each run its stream) */
+    unsigned header_weight;   /* >= 1 */
+    /* change buf (len bytes, room for len + 16) as v says; new length */
+    size_t (*header)(uint8_t *buf, size_t len, uint64_t v, void *arg);
+    void (*fix)(uint8_t *buf, size_t len);
+    int (*consistent)(const uint8_t *buf, size_t len, void *arg,
+                      int *accepted);
+    void *arg;
+    const char *what;         /* names the run in a failure */
+} tu_fuzz_t;
+/* n mutants of base (len bytes), rng stream `stream`: fails the test at
+ * the first inconsistent one; returns how many were accepted. */
+int tu_fuzz_mutants(const tu_fuzz_t *f, const uint8_t *base, size_t len,
+                    int n, uint64_t stream);
+/* Every prefix of base (0..len bytes, f->fix applied): each consistent,
+ * and only the whole accepted. */
+void tu_fuzz_prefixes(const tu_fuzz_t *f, const uint8_t *base, size_t len);
 
 /*
  * IDX bytes read through the one road every command takes (table.h over
