@@ -34,10 +34,6 @@
 #include "mlptrain/rng.h"
 #include "testutil.h"
 
-#define ck_assert_msg_has(what)                                          \
-    ck_assert_msg(strstr(mlp_error_message(), (what)) != NULL,           \
-                  "message '%s' lacks '%s'", mlp_error_message(), (what))
-
 /*
  * A valid checkpoint without a net: in = rows * cols, hidden widths h,
  * `classes` outputs; parameters and (with momentum) state drawn from

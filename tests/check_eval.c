@@ -655,12 +655,6 @@ END_TEST
 
 /* ---- errors ----------------------------------------------------------- */
 
-static void assert_message_has(const char *s)
-{
-    if (strstr(mlp_error_message(), s) == NULL)
-        ck_abort_msg("message '%s' lacks '%s'", mlp_error_message(), s);
-}
-
 START_TEST(test_bad_class_name_counts)
 {
     mlp_class_names_t cn;
@@ -668,18 +662,18 @@ START_TEST(test_bad_class_name_counts)
 
     fake_dataset(&ds, ROWS, COLS, 3);
     ck_assert_int_eq(mlp_eval_class_names("a,b", &ds, 3, &cn), MLP_EUSAGE);
-    assert_message_has("--class-names");
-    assert_message_has("2 names for 3 classes");
+    ck_assert_msg_has("--class-names");
+    ck_assert_msg_has("2 names for 3 classes");
     ck_assert_ptr_null(cn.names);
     ck_assert_int_eq(mlp_eval_class_names("a,b,c,d", &ds, 3, &cn),
                      MLP_EUSAGE);
-    assert_message_has("4 names for 3 classes");
+    ck_assert_msg_has("4 names for 3 classes");
     ck_assert_int_eq(mlp_eval_class_names("a,,c", &ds, 3, &cn), MLP_EUSAGE);
-    assert_message_has("name 2 is empty");
+    ck_assert_msg_has("name 2 is empty");
     ck_assert_int_eq(mlp_eval_class_names("a,b,", &ds, 3, &cn), MLP_EUSAGE);
-    assert_message_has("name 3 is empty");
+    ck_assert_msg_has("name 3 is empty");
     ck_assert_int_eq(mlp_eval_class_names("", &ds, 3, &cn), MLP_EUSAGE);
-    assert_message_has("1 name for 3 classes");
+    ck_assert_msg_has("1 name for 3 classes");
     ck_assert_ptr_null(cn.names);
     ck_assert_ptr_null(cn.buf);
 }
@@ -697,21 +691,21 @@ START_TEST(test_model_data_mismatch)
     ck.cols = 4;
     ck.out = C;
     ck_assert_int_eq(mlp_eval_check_fit(&ck, "m.ckpt", &ds), MLP_EINVAL);
-    assert_message_has("model 'm.ckpt' takes 16 inputs (4x4 images)");
-    assert_message_has("3x4");
+    ck_assert_msg_has("model 'm.ckpt' takes 16 inputs (4x4 images)");
+    ck_assert_msg_has("3x4");
     /* Same width, another shape. */
     ck.in = IN;
     ck.rows = 2;
     ck.cols = 6;
     ck_assert_int_eq(mlp_eval_check_fit(&ck, "m.ckpt", &ds), MLP_EINVAL);
-    assert_message_has("trained on 2x6 images");
+    ck_assert_msg_has("trained on 2x6 images");
     /* Class count. */
     ck.rows = ROWS;
     ck.cols = COLS;
     ck.out = C + 1;
     ck_assert_int_eq(mlp_eval_check_fit(&ck, "m.ckpt", &ds), MLP_EINVAL);
-    assert_message_has("model 'm.ckpt' has 5 classes");
-    assert_message_has("has 4");
+    ck_assert_msg_has("model 'm.ckpt' has 5 classes");
+    ck_assert_msg_has("has 4");
 }
 END_TEST
 
@@ -729,12 +723,12 @@ START_TEST(test_split_does_not_fit)
     s = f.split;
     s.dim = IN + 1;
     ck_assert_int_eq(mlp_eval_split(net, &s, 8, &res), MLP_EINVAL);
-    assert_message_has("input width 12");
+    ck_assert_msg_has("input width 12");
     ck_assert_ptr_null(res.confusion);
     s = f.split;
     f.labels[5] = C;
     ck_assert_int_eq(mlp_eval_split(net, &s, 8, &res), MLP_EINVAL);
-    assert_message_has("label 4 of sample 5");
+    ck_assert_msg_has("label 4 of sample 5");
     f.labels[5] = 0;
     ck_assert_int_eq(mlp_eval_split(net, &s, 0, &res), MLP_EINVAL);
     /* A batch size the net was not prepared for. */
@@ -754,7 +748,7 @@ START_TEST(test_command_usage)
     do {                                                                  \
         ck_assert_int_eq(run(cmd, &text, __VA_ARGS__, (char *)NULL),      \
                          MLP_EUSAGE);                                     \
-        assert_message_has(want);                                         \
+        ck_assert_msg_has(want);                                         \
         free(text);                                                       \
         text = NULL;                                                      \
     } while (0)

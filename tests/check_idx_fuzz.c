@@ -20,16 +20,6 @@
 #include "mlptrain/rng.h"
 #include "testutil.h"
 
-static uint8_t *pattern(size_t n, uint8_t seed)
-{
-    uint8_t *p = malloc(n + 1);
-
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(i * 37 + seed);
-    return p;
-}
-
 /* ---- fuzz: deterministic mutations ---------------------------------- */
 
 /*
@@ -131,7 +121,7 @@ static void run_mutants(const uint8_t *base, size_t len, int gz,
 START_TEST(test_fuzz_plain)
 {
     uint32_t d3[3] = {3, 2, 2}, d1[1] = {6};
-    uint8_t *data = pattern(12, 11), *b3, *b1;
+    uint8_t *data = tu_pattern(12, 11), *b3, *b1;
     size_t l3, l1;
     int acc3 = 0, acc1 = 0;
 
@@ -152,7 +142,7 @@ END_TEST
 START_TEST(test_fuzz_gzip)
 {
     uint32_t d3[3] = {3, 2, 2};
-    uint8_t *data = pattern(12, 11), *idx, *gz;
+    uint8_t *data = tu_pattern(12, 11), *idx, *gz;
     size_t len, gzlen;
     int acc = 0;
 
@@ -176,7 +166,7 @@ START_TEST(test_fuzz_prefixes)
     static const char *const what[] = {"features", "features gzip",
                                        "labels", "labels gzip"};
     uint32_t d3[3] = {3, 2, 2}, d1[1] = {7};
-    uint8_t *data = pattern(12, 11), *b[4];
+    uint8_t *data = tu_pattern(12, 11), *b[4];
     size_t l[4];
 
     b[0] = tu_idx_bytes(d3, 3, data, &l[0]);

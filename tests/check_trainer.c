@@ -647,22 +647,6 @@ START_TEST(test_interrupt_request)
 }
 END_TEST
 
-/* The text f holds (rewound), malloc'd. */
-static char *stream_text(FILE *f)
-{
-    long n;
-    char *t;
-
-    fflush(f);
-    n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    t = calloc(1, (size_t)n + 1);
-    ck_assert_ptr_nonnull(t);
-    rewind(f);
-    ck_assert_uint_eq(fread(t, 1, (size_t)n, f), (size_t)n);
-    return t;
-}
-
 /*
  * A run that ends before its first epoch finishes still prints its status
  * line, even quiet, and its end record has null, not 0, for the figures
@@ -695,7 +679,7 @@ START_TEST(test_early_end_status_line)
             cfg.max_loss = 1e-6f; /* the first batch diverges */
         ck_assert_int_eq(mlp_train(&cfg, out, NULL, NULL), cases[i].rc);
         mlp_fault_set_interrupt_after(0);
-        text = stream_text(out);
+        text = tu_stream_text(out);
         ck_assert_msg(strncmp(text, cases[i].line, strlen(cases[i].line)) ==
                           0,
                       "stdout: '%s'", text);
@@ -1186,7 +1170,7 @@ START_TEST(test_early_stop)
     ck_assert_uint_eq(res.epochs, 4);
     ck_assert_uint_eq(res.stopped_early, 4);
     ck_assert_double_eq(res.history[3].val_loss, res.history[0].val_loss);
-    text = stream_text(out);
+    text = tu_stream_text(out);
     ck_assert_msg(strncmp(text, "ok: 4 epochs", 12) == 0, "'%s'", text);
     ck_assert_ptr_nonnull(strstr(text, "stopped early at epoch 4 (no better "
                                        "val loss for 3 epochs)"));
@@ -1424,7 +1408,7 @@ START_TEST(test_resume_early_stopped)
     mlp_train_result_free(&res);
     after = tu_read_bytes(ck, &na);
     ck_assert(nb == na && memcmp(before, after, nb) == 0);
-    text = stream_text(out);
+    text = tu_stream_text(out);
     ck_assert_msg(strstr(text, "ok: 4 epochs (none in this run)") != NULL &&
                       strstr(text, "had stopped early at epoch 4") != NULL &&
                       strstr(text, "already done") != NULL,
@@ -1466,7 +1450,7 @@ START_TEST(test_resume_setup_failure_line)
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", other);
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
     ck_assert_int_eq(mlp_train(&cfg, out, NULL, NULL), MLP_EINVAL);
-    text = stream_text(out);
+    text = tu_stream_text(out);
     ck_assert_msg(strstr(text, "nan") == NULL, "'%s'", text);
     free(text);
     fclose(out);

@@ -99,6 +99,16 @@ uint8_t *tu_read_bytes(const char *path, size_t *len)
     return buf;
 }
 
+uint8_t *tu_pattern(size_t n, uint8_t seed)
+{
+    uint8_t *p = malloc(n + 1);
+
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 37 + seed);
+    return p;
+}
+
 char *tu_read_text(const char *path)
 {
     size_t len;
@@ -106,6 +116,21 @@ char *tu_read_text(const char *path)
 
     ck_assert_msg(t != NULL, "cannot read '%s'", path);
     t[len] = '\0'; /* tu_read_bytes leaves a byte for it */
+    return t;
+}
+
+char *tu_stream_text(FILE *f)
+{
+    long n;
+    char *t;
+
+    ck_assert_int_eq(fflush(f), 0);
+    n = ftell(f);
+    ck_assert_int_ge(n, 0);
+    t = calloc(1, (size_t)n + 1);
+    ck_assert_ptr_nonnull(t);
+    rewind(f);
+    ck_assert_uint_eq(fread(t, 1, (size_t)n, f), (size_t)n);
     return t;
 }
 

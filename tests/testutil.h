@@ -6,12 +6,22 @@
 #ifndef MLPTRAIN_TESTUTIL_H
 #define MLPTRAIN_TESTUTIL_H
 
+#include <check.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "idx_ref.h"
+#include "mlptrain/error.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/rng.h"
+
+/* The error message (mlp_error_message) names `what`: a file name, or
+ * part of the problem.  A macro: a failure names the test's line. */
+#define ck_assert_msg_has(what)                                          \
+    ck_assert_msg(strstr(mlp_error_message(), (what)) != NULL,           \
+                  "message '%s' lacks '%s'", mlp_error_message(), (what))
 
 /* A new empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *tu_mkdtemp(void);
@@ -32,6 +42,9 @@ void tu_need_file(const char *path, const char *package);
  */
 int tu_write_idx(const char *path, const uint32_t *dims, unsigned ndims,
                  const uint8_t *data, int gzip);
+/* n bytes (malloc'd, with room for one more) of the pattern
+ * (uint8_t)(i * 37 + seed): data that a shifted or dropped byte changes. */
+uint8_t *tu_pattern(size_t n, uint8_t seed);
 /* Write raw bytes to a file (for malformed cases).  Returns 0 or -1. */
 int tu_write_bytes(const char *path, const void *buf, size_t len);
 /* Read a whole file into a malloc'd buffer; NULL on failure. */
@@ -39,6 +52,9 @@ uint8_t *tu_read_bytes(const char *path, size_t *len);
 /* A whole file's text, NUL-terminated, malloc'd; fails the test when the
  * file cannot be read. */
 char *tu_read_text(const char *path);
+/* What was written to f (a tmpfile) up to its position, NUL-terminated,
+ * malloc'd; f stays open. */
+char *tu_stream_text(FILE *f);
 
 /*
  * An IDX image in memory, as tu_write_idx writes it: header (type 0x08,
