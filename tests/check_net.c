@@ -458,6 +458,45 @@ static void compare_step(mlp_net_t *net, ref_t *r, size_t n, uint64_t seed,
     compare_step_key(net, r, n, seed, fd, rtol, atol, NULL);
 }
 
+/* A net of spec s with random parameters (seed) and its reference. */
+static mlp_net_t *net_with_ref(const mlp_net_spec_t *s, ref_t *r,
+                               uint64_t seed)
+{
+    mlp_net_t *net;
+
+    ck_assert_int_eq(mlp_net_create(s, &net), 0);
+    ref_init(r, net);
+    set_random_params(net, r, seed);
+    return net;
+}
+
+static void net_ref_free(mlp_net_t *net, ref_t *r)
+{
+    ref_free(r);
+    mlp_net_destroy(net);
+}
+
+/* The weights' std 0.5 on 100 inputs saturates tanh: net and reference
+ * get the weights / 8 (the biases as they are). */
+static void unsaturate(mlp_net_t *net, ref_t *r)
+{
+    for (size_t l = 0; l < r->L; l++) {
+        size_t nw = r->lin[l] * r->lout[l];
+        float *w = malloc(nw * sizeof(float)), *b = malloc(r->lout[l] * 4);
+
+        ck_assert(w && b);
+        for (size_t i = 0; i < nw; i++)
+            w[i] = (float)(r->w[l][i] / 8);
+        for (size_t i = 0; i < r->lout[l]; i++)
+            b[i] = (float)r->b[l][i];
+        ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
+        for (size_t i = 0; i < nw; i++)
+            r->w[l][i] = w[i];
+        free(w);
+        free(b);
+    }
+}
+
 static const size_t hidden_54[2] = {5, 4};
 
 /* in 7, hidden (5, 4) or none, out 3; batch 4 and 3; every activation
@@ -473,13 +512,10 @@ START_TEST(test_small_matches_reference)
 
     s.batch_sizes[1] = 3;
     s.nbatch_sizes = 2;
-    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
-    ref_init(&r, net);
-    set_random_params(net, &r, 11 + _i);
+    net = net_with_ref(&s, &r, 11 + _i);
     compare_step(net, &r, 4, 21 + _i, 1, RTOL, ATOL);
     compare_step(net, &r, 3, 31 + _i, 1, RTOL, ATOL);
-    ref_free(&r);
-    mlp_net_destroy(net);
+    net_ref_free(net, &r);
 }
 END_TEST
 
@@ -496,28 +532,10 @@ START_TEST(test_larger_matches_reference)
     ref_t r;
 
     s.batch_sizes[0] = 20;
-    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
-    ref_init(&r, net);
-    set_random_params(net, &r, 5);
-    /* The weights' std 0.5 on 100 inputs saturates tanh: scale down. */
-    for (size_t l = 0; l < r.L; l++) {
-        size_t nw = r.lin[l] * r.lout[l];
-        float *w = malloc(nw * sizeof(float)), *b = malloc(r.lout[l] * 4);
-
-        ck_assert(w && b);
-        for (size_t i = 0; i < nw; i++)
-            w[i] = (float)(r.w[l][i] / 8);
-        for (size_t i = 0; i < r.lout[l]; i++)
-            b[i] = (float)r.b[l][i];
-        ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
-        for (size_t i = 0; i < nw; i++)
-            r.w[l][i] = w[i];
-        free(w);
-        free(b);
-    }
+    net = net_with_ref(&s, &r, 5);
+    unsaturate(net, &r);
     compare_step(net, &r, 20, 3, 0, RTOL, ATOL);
-    ref_free(&r);
-    mlp_net_destroy(net);
+    net_ref_free(net, &r);
 }
 END_TEST
 
@@ -535,8 +553,7 @@ START_TEST(test_default_shape_matches_reference)
     ref_init(&r, net);
     ref_from_net(&r, net);
     compare_step(net, &r, 64, 4, 0, RTOL, ATOL);
-    ref_free(&r);
-    mlp_net_destroy(net);
+    net_ref_free(net, &r);
 }
 END_TEST
 
@@ -833,15 +850,12 @@ START_TEST(test_dropout_matches_reference)
     s.nbatch_sizes = 2;
     s.dropout = 0.4f;
     s.input_dropout = 0.3f;
-    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
-    ref_init(&r, net);
-    set_random_params(net, &r, 41 + _i);
+    net = net_with_ref(&s, &r, 41 + _i);
     compare_step_key(net, &r, 4, 51 + _i, 1, RTOL, ATOL, &k1);
     compare_step_key(net, &r, 3, 61 + _i, 1, RTOL, ATOL, &k2);
     compare_step_key(net, &r, 4, 71 + _i, 1, RTOL, ATOL, &k2);
     compare_step(net, &r, 4, 81 + _i, 1, RTOL, ATOL);
-    ref_free(&r);
-    mlp_net_destroy(net);
+    net_ref_free(net, &r);
 }
 END_TEST
 
@@ -856,27 +870,10 @@ START_TEST(test_dropout_larger_matches_reference)
 
     s.batch_sizes[0] = 20;
     s.dropout = 0.5f;
-    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
-    ref_init(&r, net);
-    set_random_params(net, &r, 5);
-    for (size_t l = 0; l < r.L; l++) { /* unsaturate tanh: weights / 8 */
-        size_t nw = r.lin[l] * r.lout[l];
-        float *w = malloc(nw * sizeof(float)), *b = malloc(r.lout[l] * 4);
-
-        ck_assert(w && b);
-        for (size_t i = 0; i < nw; i++)
-            w[i] = (float)(r.w[l][i] / 8);
-        for (size_t i = 0; i < r.lout[l]; i++)
-            b[i] = (float)r.b[l][i];
-        ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
-        for (size_t i = 0; i < nw; i++)
-            r.w[l][i] = w[i];
-        free(w);
-        free(b);
-    }
+    net = net_with_ref(&s, &r, 5);
+    unsaturate(net, &r);
     compare_step_key(net, &r, 20, 3, 0, RTOL, ATOL, &key);
-    ref_free(&r);
-    mlp_net_destroy(net);
+    net_ref_free(net, &r);
 }
 END_TEST
 
@@ -1144,8 +1141,7 @@ START_TEST(test_bf16_matches_reference)
     compare_step_key(net, &r, 3, 161 + _i, 0, BF_RTOL, BF_ATOL,
                      drop ? &k2 : NULL);
     compare_step(net, &r, 4, 171 + _i, 0, BF_RTOL, BF_ATOL);
-    ref_free(&r);
-    mlp_net_destroy(net);
+    net_ref_free(net, &r);
 }
 END_TEST
 
@@ -1167,8 +1163,7 @@ START_TEST(test_bf16_larger_matches_reference)
     ref_init(&r, net);
     ref_from_net(&r, net);
     compare_step(net, &r, s.batch_sizes[0], 4, 0, BF_RTOL, BF_ATOL);
-    ref_free(&r);
-    mlp_net_destroy(net);
+    net_ref_free(net, &r);
 }
 END_TEST
 
