@@ -9,8 +9,7 @@ need_tool gnuplot gnuplot-nox
 
 D="$TMP/data"
 M="$TMP/m.ckpt"
-mkdir "$D"
-"$MKDATA" "$D" 600 150 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 600 150 12 12 5 gz
 
 # Train: the last epoch's test accuracy and loss are what eval must print
 # (same batch and threads, so the same arithmetic).  Two epochs at this
