@@ -179,13 +179,7 @@ START_TEST(test_predict_first_rows)
     {
         mlp_net_spec_t spec;
 
-        memset(&spec, 0, sizeof(spec));
-        spec.in = IN;
-        spec.out = C;
-        spec.nhidden = 1;
-        spec.hidden[0] = HID;
-        spec.act = MLP_ACT_TANH;
-        spec.threads = 1;
+        fixture_spec(&spec);
         for (size_t i = 0; i < 2; i++)
             mlp_net_spec_add_split(&spec, 10, batches[i]);
         ck_assert_uint_eq(spec.nbatch_sizes, 3); /* 10, 4, 2 */

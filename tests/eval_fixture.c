@@ -35,6 +35,17 @@ void make_fixture(fixture_t *f, uint64_t seed)
     f->split.labels = f->labels;
 }
 
+void fixture_spec(mlp_net_spec_t *spec)
+{
+    memset(spec, 0, sizeof(*spec));
+    spec->in = IN;
+    spec->out = C;
+    spec->nhidden = 1;
+    spec->hidden[0] = HID;
+    spec->act = MLP_ACT_TANH;
+    spec->threads = 1;
+}
+
 /* The fixture's net, prepared for each batch size in `batches` over N. */
 mlp_net_t *make_net(const fixture_t *f, const size_t *batches,
                     size_t nb)
@@ -42,13 +53,7 @@ mlp_net_t *make_net(const fixture_t *f, const size_t *batches,
     mlp_net_spec_t spec;
     mlp_net_t *net = NULL;
 
-    memset(&spec, 0, sizeof(spec));
-    spec.in = IN;
-    spec.out = C;
-    spec.nhidden = 1;
-    spec.hidden[0] = HID;
-    spec.act = MLP_ACT_TANH;
-    spec.threads = 1;
+    fixture_spec(&spec);
     for (size_t i = 0; i < nb; i++)
         mlp_net_spec_add_split(&spec, N, batches[i]);
     ck_assert_int_eq(mlp_net_create(&spec, &net), 0);

@@ -25,6 +25,9 @@ typedef struct {
  * views them. */
 void make_fixture(fixture_t *f, uint64_t seed);
 
+/* The problem's net (IN -> HID tanh -> C, one thread), no batch size. */
+void fixture_spec(mlp_net_spec_t *spec);
+
 /* The fixture's net, prepared for each batch size in `batches` over N. */
 mlp_net_t *make_net(const fixture_t *f, const size_t *batches,
                     size_t nb);
