@@ -129,19 +129,16 @@ expect_exit 1 "$TMP/trunc.ckpt: truncated: $((size - 10)) bytes, the header says
 head -c 100 "$TMP/c.ckpt" >"$TMP/short.ckpt"
 expect_exit 1 "$TMP/short.ckpt: truncated: 100 bytes, a checkpoint has at least 268" -- \
     --data "$D" --epochs 4 --resume "$TMP/short.ckpt"
-cp "$TMP/c.ckpt" "$TMP/flip.ckpt"
-printf '\377' | dd of="$TMP/flip.ckpt" bs=1 seek=1000 conv=notrunc 2>/dev/null
+patched "$TMP/c.ckpt" "$TMP/flip.ckpt" 1000 '\377'
 expect_exit 1 "$TMP/flip.ckpt: checksum mismatch" -- \
     --data "$D" --epochs 4 --resume "$TMP/flip.ckpt"
 { cat "$TMP/c.ckpt"; printf 'xyz'; } >"$TMP/long.ckpt"
 expect_exit 1 "$TMP/long.ckpt: 3 bytes of trailing data" -- \
     --data "$D" --epochs 4 --resume "$TMP/long.ckpt"
-cp "$TMP/c.ckpt" "$TMP/magic.ckpt"
-printf 'X' | dd of="$TMP/magic.ckpt" bs=1 seek=0 conv=notrunc 2>/dev/null
+patched "$TMP/c.ckpt" "$TMP/magic.ckpt" 0 'X'
 expect_exit 1 "$TMP/magic.ckpt: not an mlptrain checkpoint (bad magic)" -- \
     --data "$D" --epochs 4 --resume "$TMP/magic.ckpt"
-cp "$TMP/c.ckpt" "$TMP/version.ckpt"
-printf '\007' | dd of="$TMP/version.ckpt" bs=1 seek=8 conv=notrunc 2>/dev/null
+patched "$TMP/c.ckpt" "$TMP/version.ckpt" 8 '\007'
 expect_exit 1 "$TMP/version.ckpt: checkpoint format version 7; this mlptrain reads versions 1 to 3" -- \
     --data "$D" --epochs 4 --resume "$TMP/version.ckpt"
 : >"$TMP/empty.ckpt"

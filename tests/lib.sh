@@ -69,6 +69,12 @@ sigint_exits() {
     [ "$rc" -eq 130 ] && ok "$2: exit 130" || bad "$2: exit $rc: $(cat "$3")"
 }
 
+# patched SRC DST OFFSET BYTE: DST, a copy of SRC with the byte BYTE (a
+# printf format: '\377', 'X') at OFFSET.
+patched() {
+    cp "$1" "$2" && printf "$4" | dd of="$2" bs=1 seek="$3" conv=notrunc 2>/dev/null
+}
+
 finish() {
     echo "$npass passed, $nfail failed"
     [ "$nfail" -eq 0 ]
