@@ -1,7 +1,10 @@
 /*
  * testutil: helpers shared by the Check suites and tests/mkdata: temporary
- * directories, IDX writers and a small learnable synthetic dataset.
- * Test-only code; failures abort the test (ck_assert).
+ * directories, files and streams read whole, IDX writers and readers
+ * through the road, a small learnable synthetic dataset, the loader tests'
+ * splits, and the mutation run of the parser fuzz tests.  (A suite
+ * group's own set-up is its *_fixture.c.)  Test-only code; failures abort
+ * the test (ck_assert).
  */
 #ifndef MLPTRAIN_TESTUTIL_H
 #define MLPTRAIN_TESTUTIL_H
