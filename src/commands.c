@@ -10,7 +10,8 @@
 const mlp_command_t *const mlp_commands[] = {
     &mlp_command_train, &mlp_command_sweep, &mlp_command_plot,
     &mlp_command_activations, &mlp_command_eval, &mlp_command_predict,
-    &mlp_command_export, &mlp_command_help, &mlp_command_version, NULL,
+    &mlp_command_export, &mlp_command_completion, &mlp_command_help,
+    &mlp_command_version, NULL,
 };
 
 const mlp_command_t *mlp_command_find(const char *name)

@@ -23,17 +23,31 @@ ONEDNN_MAX_CPU_ISA=AVX2 "$MLPTRAIN" "${common[@]}" -e 1 --precision auto \
     ok "AVX2: auto trains f32 and says why" ||
     bad "AVX2 auto: $(cat "$TMP/avx2.out" "$TMP/err")"
 
-# bf16 by conversions only (AVX512_CORE): bf16 runs when asked, auto
-# measures it slower and keeps f32.  A net wide enough that the products,
-# not the calls, are what the calibration times (emulated bf16 ran at
-# 0.38-0.39x f32 at width 512, 0.43-0.85x at width 16).
+# bf16 by conversions only (AVX512_CORE): bf16 runs when asked, and auto
+# calibrates.  On a quiet machine it measures emulated bf16 slower (0.38-0.39x
+# f32 at width 512, 0.43-0.85x at width 16) and keeps f32, but a test must not
+# assert a time: a neighbour's load can land on one precision's passes (CI
+# under load saw 2.89x and 276x).  So the test holds auto to its own word:
+# the line names the ratio it measured and the precision that follows from
+# it by the 1.3x rule, and the run trains in that precision.
 if ONEDNN_MAX_CPU_ISA=AVX512_CORE bf16_here "$D"; then
-    ONEDNN_MAX_CPU_ISA=AVX512_CORE "$MLPTRAIN" "${common[@]}" --hidden 512 \
-        -e 1 --precision auto >"$TMP/core.out" 2>"$TMP/err" &&
-        grep -q '^step .*, f32 (auto: bf16 ran [0-9.]*x f32 in a [0-9]* ms calibration, below 1.3x): micro' \
-            "$TMP/core.out" &&
-        ok "AVX512_CORE: auto calibrates bf16 slower and trains f32" ||
+    if ONEDNN_MAX_CPU_ISA=AVX512_CORE "$MLPTRAIN" "${common[@]}" --hidden 512 \
+        -e 1 --precision auto >"$TMP/core.out" 2>"$TMP/err"; then
+        line=$(grep '^step ' "$TMP/core.out")
+        ratio=$(printf '%s\n' "$line" |
+            sed -n 's/.*(auto: bf16 ran \([0-9.]*\)x f32 in a [0-9]* ms calibration, .*/\1/p')
+        used=$(printf '%s\n' "$line" | sed -n 's/^step .*, \(f32\|bf16\) (auto: .*/\1/p')
+        want=$(awk -v r="$ratio" 'BEGIN { print (r >= 1.3) ? "bf16" : "f32" }')
+        rule=$([ "$want" = bf16 ] && echo 'at least 1.3x' || echo 'below 1.3x')
+        if [ -n "$ratio" ] && [ "$used" = "$want" ] &&
+           printf '%s\n' "$line" | grep -q "calibration, $rule): micro"; then
+            ok "AVX512_CORE: auto calibrates (bf16 ${ratio}x f32) and trains $used"
+        else
+            bad "AVX512_CORE auto: ratio '$ratio' used '$used' want '$want': $line"
+        fi
+    else
         bad "AVX512_CORE auto: $(cat "$TMP/core.out" "$TMP/err")"
+    fi
 fi
 
 if ! bf16_here "$D"; then

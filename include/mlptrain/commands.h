@@ -16,7 +16,7 @@
  *
  * Adding a command: a src/cmd_NAME.c defining mlp_command_NAME (its table
  * and run function), its declaration below, one line in mlp_commands[]
- * (commands.c) and the file in Makefile.am.  Its --help, the README's
+ * (commands.c) and the file in Makefile.am.  Its --help, doc/options.md's
  * option reference and tests/check_cli_table's walk follow from the table.
  */
 #ifndef MLPTRAIN_COMMANDS_H
@@ -39,6 +39,7 @@ extern const mlp_command_t mlp_command_activations;
 extern const mlp_command_t mlp_command_eval;
 extern const mlp_command_t mlp_command_predict;
 extern const mlp_command_t mlp_command_export;
+extern const mlp_command_t mlp_command_completion;
 extern const mlp_command_t mlp_command_help;
 extern const mlp_command_t mlp_command_version;
 
@@ -49,6 +50,7 @@ int mlp_cmd_activations(int argc, char **argv, FILE *out);
 int mlp_cmd_eval(int argc, char **argv, FILE *out);
 int mlp_cmd_predict(int argc, char **argv, FILE *out);
 int mlp_cmd_export(int argc, char **argv, FILE *out);
+int mlp_cmd_completion(int argc, char **argv, FILE *out);
 int mlp_cmd_help(int argc, char **argv, FILE *out);
 int mlp_cmd_version(int argc, char **argv, FILE *out);
 
