@@ -37,8 +37,6 @@
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
 #include "mlptrain/fold.h"
-#include "mlptrain/loss.h"
-#include "mlptrain/net.h"
 #include "mlptrain/optim.h"
 #include "mlptrain/reduce.h"
 #include "mlptrain/rng.h"
@@ -68,66 +66,28 @@ static int fail(const char *what)
 /* Seconds per sample of one-thread training steps of model m at batch b. */
 static int step_seconds(const model_t *m, size_t b, int reps, double *sps)
 {
-    mlp_net_spec_t spec;
-    mlp_net_t *net = NULL;
-    mlp_optim_t *opt = NULL;
     mlp_optim_opts_t oo = {.lr = 0.01f, .kind = MLP_OPTIM_SGD};
-    size_t in = 784, out = 10, np;
-    float *x = aligned_alloc(64, b * in * sizeof(float));
-    float *dl = aligned_alloc(64, b * out * sizeof(float)), *p, *g;
-    int32_t *y = malloc(b * sizeof(int32_t));
+    bu_step_t st = {0};
     double *t = calloc((size_t)reps, sizeof(double));
     int rc = MLP_ENOMEM, steps = (int)(20000 / b) + 2;
-    mlp_rng_t r;
 
-    memset(&spec, 0, sizeof(spec));
-    spec.in = in;
-    spec.out = out;
-    spec.nhidden = m->nhidden;
-    memcpy(spec.hidden, m->hidden, sizeof(m->hidden));
-    spec.act = MLP_ACT_RELU;
-    spec.batch_sizes[0] = b;
-    spec.nbatch_sizes = 1;
-    spec.threads = 1;
-    if (x == NULL || dl == NULL || y == NULL || t == NULL)
+    if (t == NULL)
         goto out;
-    mlp_rng_seed(&r, 1, 1);
-    for (size_t i = 0; i < b * in; i++)
-        x[i] = (float)mlp_rng_uniform(&r);
-    for (size_t i = 0; i < b; i++)
-        y[i] = (int32_t)(mlp_rng_u64(&r) % out);
-    if ((rc = mlp_net_create(&spec, &net)) < 0 ||
-        (rc = mlp_net_init(net, 1, 0.01f)) < 0)
-        goto out;
-    mlp_net_params(net, &p, &g, &np);
-    if ((rc = mlp_optim_create(&oo, np, &opt)) < 0)
+    if ((rc = bu_step_make(&st, m->nhidden, m->hidden, b, 1, 0, 0, &oo)) < 0)
         goto out;
     for (int k = -1; k < reps; k++) {
         double t0 = mlp_clock_now();
 
-        for (int s = 0; s < (k < 0 ? 3 : steps); s++) {
-            const float *logits;
-            double loss = 0;
-            size_t correct = 0;
-
-            if ((rc = mlp_net_forward(net, x, b, &logits)) < 0)
+        for (int s = 0; s < (k < 0 ? 3 : steps); s++)
+            if ((rc = bu_step_run(&st, NULL)) < 0)
                 goto out;
-            mlp_loss_softmax_xent(logits, y, b, out, dl, &loss, &correct);
-            if ((rc = mlp_net_backward(net, dl, b)) < 0)
-                goto out;
-            mlp_optim_step(opt, p, g);
-        }
         if (k >= 0)
             t[k] = (mlp_clock_now() - t0) / steps / (double)b;
     }
     *sps = bu_median(t, (size_t)reps, NULL, NULL);
     rc = 0;
 out:
-    mlp_optim_destroy(opt);
-    mlp_net_destroy(net);
-    free(x);
-    free(dl);
-    free(y);
+    bu_step_free(&st);
     free(t);
     return rc;
 }

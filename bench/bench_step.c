@@ -21,12 +21,8 @@
 
 #include "benchutil.h"
 #include "mlptrain/options.h"
-#include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
-#include "mlptrain/loss.h"
-#include "mlptrain/net.h"
 #include "mlptrain/optim.h"
-#include "mlptrain/rng.h"
 
 typedef struct {
     const char *name;
@@ -59,73 +55,25 @@ static int time_steps(const step_case_t *c, int threads, int reps,
                       mlp_optim_kind_t kind, double *med, double *lo,
                       double *hi, double *optim_share)
 {
-    mlp_net_spec_t spec;
-    mlp_net_t *net = NULL;
-    mlp_optim_t *opt = NULL;
     mlp_optim_opts_t oo = {.lr = 0.01f, .kind = kind, .beta1 = 0.9f,
                            .beta2 = 0.999f, .eps = 1e-8f};
-    size_t in = 784, out = 10, b = c->batch, np;
-    float *x = NULL, *dl = NULL, *p, *g;
-    mlp_bf16_t *xh = NULL;
-    int32_t *y = NULL;
+    bu_step_t st = {0};
     double *t = calloc((size_t)reps, sizeof(double));
     double *share = calloc((size_t)reps, sizeof(double));
     int rc = MLP_ENOMEM, steps;
-    mlp_rng_t r;
 
-    memset(&spec, 0, sizeof(spec));
-    spec.in = in;
-    spec.out = out;
-    spec.nhidden = c->nhidden;
-    memcpy(spec.hidden, c->hidden, sizeof(c->hidden));
-    spec.act = MLP_ACT_RELU;
-    spec.batch_sizes[0] = b;
-    spec.nbatch_sizes = 1;
-    spec.threads = threads;
-    spec.plain_weights = c->plain;
-    spec.precision = c->bf16 ? MLP_PREC_BF16 : MLP_PREC_F32;
-    x = aligned_alloc(64, b * in * sizeof(float));
-    xh = aligned_alloc(64, b * in * sizeof(mlp_bf16_t));
-    dl = aligned_alloc(64, b * out * sizeof(float));
-    y = malloc(b * sizeof(int32_t));
-    if (t == NULL || share == NULL || x == NULL || dl == NULL || y == NULL ||
-        xh == NULL)
+    if (t == NULL || share == NULL)
         goto out;
-    mlp_rng_seed(&r, 1, 1);
-    for (size_t i = 0; i < b * in; i++)
-        x[i] = (float)mlp_rng_uniform(&r);
-    for (size_t i = 0; i < b; i++)
-        y[i] = (int32_t)(mlp_rng_u64(&r) % out);
-    mlp_bf16_from_f32(xh, x, b * in);
-    if ((rc = mlp_net_create(&spec, &net)) < 0 ||
-        (rc = mlp_net_init(net, 1, 0.01f)) < 0)
-        goto out;
-    mlp_net_params(net, &p, &g, &np);
-    if ((rc = mlp_optim_create(&oo, np, &opt)) < 0)
+    if ((rc = bu_step_make(&st, c->nhidden, c->hidden, c->batch, threads,
+                           c->plain, c->bf16, &oo)) < 0)
         goto out;
     /* about 0.2 s of work per timed run at 200k samples/s */
-    steps = (int)(40000 / b) + 5;
+    steps = (int)(40000 / c->batch) + 5;
     for (int k = -1; k < reps; k++) {
         double t0 = mlp_clock_now(), t_opt = 0;
-        for (int s = 0; s < (k < 0 ? 10 : steps); s++) {
-            const float *logits;
-            double loss = 0;
-            size_t correct = 0;
-            if ((rc = mlp_net_forward(net, c->bf16 ? (const void *)xh
-                                                    : (const void *)x,
-                                      b, &logits)) < 0)
+        for (int s = 0; s < (k < 0 ? 10 : steps); s++)
+            if ((rc = bu_step_run(&st, &t_opt)) < 0)
                 goto out;
-            mlp_loss_softmax_xent(logits, y, b, out, dl, &loss, &correct);
-            if ((rc = mlp_net_backward(net, dl, b)) < 0)
-                goto out;
-            {
-                double t1 = mlp_clock_now();
-
-                mlp_optim_step(opt, p, g);
-                mlp_net_params_changed(net, 0, np); /* bf16's copy */
-                t_opt += mlp_clock_now() - t1;
-            }
-        }
         if (k >= 0) {
             t[k] = (mlp_clock_now() - t0) / steps;
             share[k] = t_opt / steps / t[k];
@@ -139,12 +87,7 @@ static int time_steps(const step_case_t *c, int threads, int reps,
     }
     rc = 0;
 out:
-    mlp_optim_destroy(opt);
-    mlp_net_destroy(net);
-    free(x);
-    free(xh);
-    free(dl);
-    free(y);
+    bu_step_free(&st);
     free(t);
     free(share);
     return rc;

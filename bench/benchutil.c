@@ -9,6 +9,9 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "benchutil.h"
+#include "mlptrain/error.h"
+#include "mlptrain/loss.h"
+#include "mlptrain/rng.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -246,4 +249,86 @@ out:
     dnnl_engine_destroy(e);
     free(t);
     return med;
+}
+
+int bu_step_make(bu_step_t *s, size_t nhidden, const size_t *hidden,
+                 size_t b, int threads, int plain, int bf16,
+                 const mlp_optim_opts_t *oo)
+{
+    mlp_net_spec_t spec;
+    size_t in = 784, out = 10;
+    mlp_rng_t r;
+    int rc = MLP_ENOMEM;
+
+    memset(s, 0, sizeof(*s));
+    memset(&spec, 0, sizeof(spec));
+    spec.in = in;
+    spec.out = out;
+    spec.nhidden = nhidden;
+    memcpy(spec.hidden, hidden, nhidden * sizeof(*hidden));
+    spec.act = MLP_ACT_RELU;
+    spec.batch_sizes[0] = b;
+    spec.nbatch_sizes = 1;
+    spec.threads = threads;
+    spec.plain_weights = plain;
+    spec.precision = bf16 ? MLP_PREC_BF16 : MLP_PREC_F32;
+    s->b = b;
+    s->bf16 = bf16;
+    s->x = aligned_alloc(64, b * in * sizeof(float));
+    s->xh = aligned_alloc(64, b * in * sizeof(mlp_bf16_t));
+    s->dl = aligned_alloc(64, b * out * sizeof(float));
+    s->y = malloc(b * sizeof(int32_t));
+    if (s->x == NULL || s->xh == NULL || s->dl == NULL || s->y == NULL) {
+        mlp_error_set(rc, "out of memory");
+        goto fail;
+    }
+    mlp_rng_seed(&r, 1, 1);
+    for (size_t i = 0; i < b * in; i++)
+        s->x[i] = (float)mlp_rng_uniform(&r);
+    for (size_t i = 0; i < b; i++)
+        s->y[i] = (int32_t)(mlp_rng_u64(&r) % out);
+    mlp_bf16_from_f32(s->xh, s->x, b * in);
+    if ((rc = mlp_net_create(&spec, &s->net)) < 0 ||
+        (rc = mlp_net_init(s->net, 1, 0.01f)) < 0)
+        goto fail;
+    mlp_net_params(s->net, &s->p, &s->g, &s->np);
+    if ((rc = mlp_optim_create(oo, s->np, &s->opt)) < 0)
+        goto fail;
+    return 0;
+fail:
+    bu_step_free(s);
+    return rc;
+}
+
+int bu_step_run(bu_step_t *s, double *t_opt)
+{
+    const float *logits;
+    double loss = 0, t1;
+    size_t correct = 0, out = 10;
+    int rc;
+
+    if ((rc = mlp_net_forward(s->net, s->bf16 ? (const void *)s->xh
+                                              : (const void *)s->x,
+                              s->b, &logits)) < 0)
+        return rc;
+    mlp_loss_softmax_xent(logits, s->y, s->b, out, s->dl, &loss, &correct);
+    if ((rc = mlp_net_backward(s->net, s->dl, s->b)) < 0)
+        return rc;
+    t1 = t_opt != NULL ? mlp_clock_now() : 0;
+    mlp_optim_step(s->opt, s->p, s->g);
+    mlp_net_params_changed(s->net, 0, s->np); /* bf16's copy */
+    if (t_opt != NULL)
+        *t_opt += mlp_clock_now() - t1;
+    return 0;
+}
+
+void bu_step_free(bu_step_t *s)
+{
+    mlp_optim_destroy(s->opt);
+    mlp_net_destroy(s->net);
+    free(s->x);
+    free(s->xh);
+    free(s->dl);
+    free(s->y);
+    memset(s, 0, sizeof(*s));
 }

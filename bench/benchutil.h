@@ -12,7 +12,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "mlptrain/bf16.h"
 #include "mlptrain/clock.h"
+#include "mlptrain/net.h"
+#include "mlptrain/optim.h"
 
 /* Monotonic seconds. */
 
@@ -52,5 +55,35 @@ double bu_sgemm_step_seconds(const size_t *widths, size_t nlayers, size_t b,
  */
 double bu_ip_step_seconds(const size_t *widths, size_t nlayers, size_t b,
                           int bf16, int reps, double *fastest);
+
+/*
+ * The training step the step benchmarks time (bench_step, bench_dist):
+ * a 784-hidden...-10 ReLU net made for batch b alone, its optimizer, and
+ * b random inputs (uniform in [0, 1), also as bf16) and labels (seed 1).
+ */
+typedef struct {
+    mlp_net_t *net;
+    mlp_optim_t *opt;
+    float *x;        /* (b, 784) */
+    mlp_bf16_t *xh;  /* (b, 784): x in bf16 */
+    float *dl;       /* (b, 10) loss gradient */
+    int32_t *y;      /* (b) labels */
+    float *p, *g;    /* the net's parameters and gradients (np) */
+    size_t b, np;
+    int bf16;        /* the net's precision is bf16: it reads xh */
+} bu_step_t;
+
+/* Make s: nhidden widths hidden[], threads (spec.threads), plain weights
+ * when plain, bf16 precision when bf16, optimizer oo.  0 or a status
+ * (with its message); s is then freed. */
+int bu_step_make(bu_step_t *s, size_t nhidden, const size_t *hidden,
+                 size_t b, int threads, int plain, int bf16,
+                 const mlp_optim_opts_t *oo);
+/* One step: forward, softmax cross-entropy, backward, the optimizer and
+ * the bf16 copy's refresh; *t_opt (when not NULL) += the seconds of the
+ * last two.  0 or a status. */
+int bu_step_run(bu_step_t *s, double *t_opt);
+/* Free what bu_step_make made (a zeroed s too). */
+void bu_step_free(bu_step_t *s);
 
 #endif

@@ -23,6 +23,9 @@ mrun() {
 # its BLAS (benv: OpenBLAS's pthread build when installed, its AVX-512
 # kernels where the CPU has them).
 have_torch() { /usr/bin/python3 -c 'import torch' 2>/dev/null; }
+torch_skipped() {
+    echo "skipped: Debian's python3-torch is not installed (apt-get install python3-torch libopenblas0-pthread)"
+}
 openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
 benv=()
 if [ -e "$openblas/libblas.so.3" ]; then

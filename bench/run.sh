@@ -61,9 +61,11 @@ trap 'rm -rf "$TMP"' EXIT
 skip() { case " $SKIP " in *" $1 "*) echo "== $1: skipped (BENCH_SKIP)"; return 0;; esac; return 1; }
 # stats, jfield, mrun, tpy, torch_best (PyTorch at its best)
 . "$S/bench/lib.sh"
-plot() { # plot PNG SCRIPT
+plot() { # plot PNG SCRIPT: a histogram chart of CSV columns
     if command -v gnuplot >/dev/null; then
-        { echo "set terminal pngcairo size 900,520 enhanced font ',11'"; echo "set output '$1'"; echo "$2"; } |
+        { echo "set terminal pngcairo size 900,520 enhanced font ',11'"; echo "set output '$1'"
+          echo "set datafile separator ','"
+          echo "set style data histograms; set style fill solid 0.8 border -1"; echo "$2"; } |
             gnuplot && echo "chart: $1"
     else
         echo "chart: skipped, gnuplot not installed (Debian package gnuplot-nox)"
@@ -77,9 +79,8 @@ echo
 if ! skip gemm; then
     echo "== 1. compute ceiling"
     "$B/bench/bench_gemm" || exit 1
-    plot "$R/gemm.png" "set datafile separator ','
-set title 'dnnl\\_sgemm GFLOP/s (median)'
-set style data histograms; set style fill solid 0.8 border -1; set boxwidth 0.8
+    plot "$R/gemm.png" "set title 'dnnl\\_sgemm GFLOP/s (median)'
+set boxwidth 0.8
 set ylabel 'GFLOP/s'; set xlabel 'threads'; set yrange [0:*]; set grid ytics
 set key top left
 plot '< grep square $R/gemm.csv' using 3:xtic(2) title 'square 2048', \
@@ -90,9 +91,7 @@ fi
 if ! skip step; then
     echo "== 2. training step alone"
     "$B/bench/bench_step" || exit 1
-    plot "$R/step.png" "set datafile separator ','
-set title 'training step alone ($NCORES threads): samples/s vs the sgemm ceiling of the same GEMMs'
-set style data histograms; set style fill solid 0.8 border -1
+    plot "$R/step.png" "set title 'training step alone ($NCORES threads): samples/s vs the sgemm ceiling of the same GEMMs'
 set ylabel 'samples/s'; set yrange [0:*]; set grid ytics; set xtics rotate by -25; set bmargin 7; set rmargin 6
 set key top right
 plot '$R/step.csv' every ::1 using 4:xtic(sprintf('%s b%s', stringcolumn(1), stringcolumn(2))) title 'mlptrain step', \
@@ -103,9 +102,7 @@ fi
 if ! skip loader; then
     echo "== 3. loader alone"
     "$B/bench/bench_loader" || exit 1
-    plot "$R/loader.png" "set datafile separator ','
-set title 'loader alone: decoded samples/s (60000 x 784, batch 256)'
-set style data histograms; set style fill solid 0.8 border -1
+    plot "$R/loader.png" "set title 'loader alone: decoded samples/s (60000 x 784, batch 256)'
 set ylabel 'samples/s'; set xlabel 'loader workers (-j)'; set yrange [0:*]; set grid ytics
 plot '$R/loader.csv' every ::1 using 3:xtic(1) title 'median'"
     echo
@@ -146,9 +143,7 @@ if ! skip e2e; then
         echo "$j,$sps,$lo,$hi,$wait,$rss,$ratio" >>"$R/e2e.csv"
     done
     echo "(vs step: median over runs of the run's samples/s / the step alone's, measured just before it)"
-    plot "$R/e2e.png" "set datafile separator ','
-set title 'mlptrain end to end, default recipe: training samples/s and loader wait by -j'
-set style data histograms; set style fill solid 0.8 border -1
+    plot "$R/e2e.png" "set title 'mlptrain end to end, default recipe: training samples/s and loader wait by -j'
 set ylabel 'samples/s'; set y2label 'trainer waiting on the loader (%)'
 set xlabel 'loader workers (-j)'; set yrange [0:*]; set y2range [0:20]; set y2tics; set grid ytics
 plot '$R/e2e.csv' every ::1 using 2:xtic(1) title 'samples/s (median)', \
@@ -168,8 +163,8 @@ if ! skip torch; then
     # that best PyTorch, medians, ratios per round.  For the default model
     # and for 784-1024-10 (the "Reaching 0.90" width).
     echo "== 5. PyTorch: the reference's DataLoader, and at its best; $EPOCHS epochs, $NCORES cores"
-    if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-        echo "skipped: Debian's python3-torch is not installed (apt-get install python3-torch libopenblas0-pthread)"
+    if ! have_torch; then
+        torch_skipped
     else
         [ ${#benv[@]} -gt 0 ] ||
             echo "(OpenBLAS missing: PyTorch runs on Debian's reference BLAS; apt-get install libopenblas0-pthread)"
@@ -222,9 +217,7 @@ if ! skip torch; then
             /usr/bin/python3 "$S/scripts/reference_torch.py" --workers 0 --threads 1 --epochs 1 \
             2>/dev/null | grep '"type": "end"' | jfield samples_per_s)
         [ -n "$rb" ] && printf "%-52s %10.0f  (1 epoch, Debian's reference BLAS, as installed)\n" "PyTorch reference, -j 0" "$rb"
-        plot "$R/torch.png" "set datafile separator ','
-set title 'training samples/s: mlptrain vs PyTorch ($NCORES cores)'
-set style data histograms; set style fill solid 0.8 border -1
+        plot "$R/torch.png" "set title 'training samples/s: mlptrain vs PyTorch ($NCORES cores)'
 set ylabel 'samples/s'; set yrange [0:*]; set grid ytics
 set xtics rotate by -20; set bmargin 9; set rmargin 10
 plot '$R/torch.csv' every ::1 using 4:xtic(sprintf('%s %s', stringcolumn(1), stringcolumn(2))) title 'samples/s (median)'"
@@ -239,8 +232,8 @@ if ! skip recipe; then
     # 5 found it for 784-1024-10 (in memory, its precision and threads),
     # else in memory with bf16 autocast on the cores.
     echo "== 6. best recipe, mlptrain ($RECIPE_MLPTRAIN) vs PyTorch at its best: $RECIPE_OPTS"
-    if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-        echo "skipped: Debian's python3-torch is not installed (apt-get install python3-torch libopenblas0-pthread)"
+    if ! have_torch; then
+        torch_skipped
     else
         now() { date +%s.%N; }
         t0=$(now)
@@ -267,7 +260,7 @@ if ! skip recipe; then
     if [ "${tfail:-0}" = 1 ]; then
         # An option the reference lacks (e.g. --early-stop) lands here too.
         echo "reference_torch.py $RECIPE_OPTS: failed: $(tail -3 "$TMP/rt.err")"
-    elif /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    elif have_torch; then
         m_wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
         t_wall=$(awk -v a="$t1" -v b="$t2" 'BEGIN {print b - a}')
         m_ep=$(grep -c '"type":"epoch"' "$TMP/rm.log")

@@ -12,8 +12,8 @@
  * without a message.  Seeds: fuzz/corpus/idx/.
  *
  * Not built by default (`make fuzz`):
- *   clang -g -O1 -fsanitize=fuzzer,address -Iinclude fuzz/fuzz_idx.c \
- *       src/table.c src/idx.c src/npy.c src/csv.c src/input.c \
+ *   clang -g -O1 -fsanitize=fuzzer,address -Iinclude -Itests \
+ *       fuzz/fuzz_idx.c tests/idx_ref.c src/table.c src/idx.c src/npy.c src/csv.c src/input.c \
  *       src/infile.c src/text.c src/error.c -lcsv -lzip -lz \
  *       -o /tmp/fuzz_idx
  *   /tmp/fuzz_idx -max_len=4096 fuzz/corpus/idx
@@ -22,82 +22,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "idx_ref.h"
 #include "mlptrain/error.h"
 #include "mlptrain/idx.h"
 #include "mlptrain/table.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* zlib's reading of a gzip buffer, members in turn; NULL when it refuses
- * it (then the road must have refused it too). */
-static uint8_t *ref_gunzip(const uint8_t *buf, size_t len, size_t *out_len)
-{
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *out = malloc(cap), *p;
-    z_stream z;
-    int zr;
-
-    memset(&z, 0, sizeof(z));
-    if (out == NULL || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-        abort();
-    z.next_in = (Bytef *)buf;
-    z.avail_in = (uInt)len;
-    for (;;) {
-        if (n == cap) {
-            if ((p = realloc(out, cap *= 2)) == NULL)
-                abort();
-            out = p;
-        }
-        z.next_out = out + n;
-        z.avail_out = (uInt)(cap - n);
-        zr = inflate(&z, Z_NO_FLUSH);
-        n = cap - z.avail_out;
-        if (zr == Z_STREAM_END && z.avail_in == 0)
-            break;
-        if (zr == Z_STREAM_END && z.avail_in >= 2 && z.next_in[0] == 0x1f &&
-            z.next_in[1] == 0x8b && inflateReset(&z) == Z_OK)
-            continue;
-        if (zr != Z_OK && !(zr == Z_BUF_ERROR && n == cap)) {
-            free(out);
-            out = NULL;
-            break;
-        }
-    }
-    inflateEnd(&z);
-    *out_len = n;
-    return out;
-}
-
-/* The count an IDX header at the start of buf declares (gzip: of the
- * start of what zlib makes of it); 0 without one. */
-static uint32_t declared(const uint8_t *buf, size_t len)
-{
-    uint8_t h[64];
-    mlp_idx_header_t x;
-    size_t n = len, hdr, total;
-
-    if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
-        z_stream z;
-
-        memset(&z, 0, sizeof(z));
-        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-            abort();
-        z.next_in = (Bytef *)buf;
-        z.avail_in = (uInt)len;
-        z.next_out = h;
-        z.avail_out = sizeof(h);
-        inflate(&z, Z_SYNC_FLUSH);
-        n = sizeof(h) - z.avail_out;
-        inflateEnd(&z);
-        buf = h;
-    }
-    if (mlp_idx_parse_header(buf, n, NULL, &x, &hdr, &total) != 0 ||
-        x.count > 1u << 20)
-        return 0;
-    return (uint32_t)x.count;
-}
 
 /* Read buf through the road as features or labels; abort when the
  * outcome is inconsistent. */
@@ -117,7 +48,7 @@ static void check(const uint8_t *buf, size_t len, int as_labels)
     o.labels_path = as_labels ? "fuzz" : NULL;
     o.want_labels = as_labels;
     if (as_labels) { /* n rows of one zero byte */
-        uint32_t c = declared(buf, len);
+        uint32_t c = tu_idx_declared(buf, len);
 
         if ((fx = calloc(1, flen + c)) == NULL)
             abort();
@@ -150,7 +81,7 @@ static void check(const uint8_t *buf, size_t len, int as_labels)
     }
     /* Accepted: the items are exactly the data the header declares. */
     if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
-        if ((ref = ref_gunzip(buf, len, &plen)) == NULL)
+        if ((ref = tu_ref_gunzip(buf, len, &plen)) == NULL)
             abort();
         plain = ref;
     } else {

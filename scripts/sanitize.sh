@@ -7,7 +7,7 @@
 #          LeakSanitizer, and UndefinedBehaviorSanitizer), `make check`:
 #          every Check suite and every end-to-end script.
 #   tsan   ./configure --enable-tsan, the suites with threads: ring, step,
-#          loader, augment and trainer.  libgomp and oneDNN are not built with TSan,
+#          loader, augment and the three trainer suites.  libgomp and oneDNN are not built with TSan,
 #          so an OpenMP team's hand-offs would look like races: the trainer
 #          suite runs with one compute thread (MLP_TEST_THREADS=1), which
 #          keeps every loader thread under TSan's eye.  No suppressions.
@@ -107,21 +107,22 @@ for which in "$@"; do
         if [ "$rc" -ne 0 ]; then
             status=1
             for log in tests/*.log; do
-                grep -q -E '^(FAIL|ERROR)' "${log%.log}.trs" 2>/dev/null &&
+                grep -q -E '^:test-result: (FAIL|ERROR|XPASS)' "${log%.log}.trs" 2>/dev/null &&
                     { echo "=== $log"; cat "$log"; }
             done
         fi
         reports "$rep" || status=1
         ;;
     tsan)
-        echo "sanitize: TSan ring, loader, augment, trainer, step in $root/tsan"
+        echo "sanitize: TSan ring, loader, augment, trainer (3), step in $root/tsan"
         configure_and_build tsan --enable-tsan || { status=1; continue; }
         make -j"$jobs" tests/check_ring tests/check_loader tests/check_augment \
-            tests/check_trainer tests/check_step \
+            tests/check_trainer tests/check_trainer_resume \
+            tests/check_trainer_val tests/check_step \
             >>make.log 2>&1 || { cat make.log; status=1; continue; }
         rep=$root/tsan/reports
         rm -rf "$rep" && mkdir -p "$rep"
-        for t in ring loader augment trainer step; do
+        for t in ring loader augment trainer trainer_resume trainer_val step; do
             if MLP_TEST_THREADS=1 \
                TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$rep/report" \
                tests/check_$t >tests/check_$t.tsan.log 2>&1; then

@@ -96,10 +96,8 @@ static int run_rows(mlp_net_t *net, const mlp_split_t *split, size_t n,
                                      split->shift, split->scale, split->dim,
                                      x + i * split->dim);
         } else {
-            const uint8_t *src = split->images + first * split->dim;
-
-            for (size_t j = 0; j < m * split->dim; j++)
-                x[j] = (float)src[j] / 255.0f;
+            mlp_transform_u8(split->images + first * split->dim,
+                             m * split->dim, x);
         }
         for (size_t i = 0; i < m; i++)
             y[i] = split->labels[first + i];

@@ -60,7 +60,7 @@ int mlp_export_layers(const mlp_checkpoint_t *ck, mlp_export_layers_t *L)
 /*
  * The one place that says what a model takes.  Checkpoint versions 1 and
  * 2 are trained on uint8 pixels that the loader decodes as p / 255.0f
- * (loader.c, eval.c): shift 0, scale 1 / 255 rounded to float32.
+ * (transform.h: mlp_transform_u8): shift 0, scale 1 / 255 rounded to float32.
  * (Version 3 stores a per-feature affine transform: its shift and scale
  * come here.)
  */

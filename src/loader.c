@@ -259,35 +259,11 @@ static void decode_augmented(const mlp_loader_t *ld, const uint8_t *src,
             for (long x = x0; x < x1; x++)
                 d[x] = ld->unit[s[last - x]];
         } else {
-#pragma omp simd
-            for (long x = x0; x < x1; x++)
-                d[x] = (float)s[x - dx] / 255.0f;
+            mlp_transform_u8(s + x0 - dx, (size_t)(x1 - x0), d + x0);
         }
         for (long x = x1; x < (long)cols; x++)
             d[x] = 0.0f;
     }
-}
-
-/* A correctly rounded division, vectorised (vdivps is IEEE too): twice
- * as fast as a 256-entry table, and bit-identical to it. */
-MLP_CLONES
-static void decode_f32(const uint8_t *src, float *dst, size_t n)
-{
-#pragma omp simd
-    for (size_t j = 0; j < n; j++)
-        dst[j] = (float)src[j] / 255.0f;
-}
-
-/* The same rounded to bf16: p x (1 / 255) rounds to the bf16 of p / 255
- * for every byte p (the two floats may differ in their last bit, never
- * across a bf16 rounding boundary: tests/check_loader compares all 256),
- * and a multiply is cheaper than a division. */
-MLP_CLONES
-static void decode_bf16(const uint8_t *src, mlp_bf16_t *dst, size_t n)
-{
-#pragma omp simd
-    for (size_t j = 0; j < n; j++)
-        dst[j] = mlp_bf16_round((float)src[j] * (1.0f / 255.0f));
 }
 
 /* Decode batch `seq` into the slot.  Fails only through the test hook. */
@@ -356,9 +332,9 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
             continue;
         }
         if (ld->bf16)
-            decode_bf16(src, (mlp_bf16_t *)(void *)dst, ld->dim);
+            mlp_transform_u8_bf16(src, ld->dim, (mlp_bf16_t *)(void *)dst);
         else
-            decode_f32(src, (float *)(void *)dst, ld->dim);
+            mlp_transform_u8(src, ld->dim, (float *)(void *)dst);
     }
     slot->n = pos.n;
     return 0;

@@ -40,15 +40,42 @@ static char *dir_of(const char *path)
     return d;
 }
 
-static const char *kind_of(mode_t m)
+const char *mlp_out_kind(mode_t m)
 {
-    return S_ISLNK(m)    ? "a symbolic link"
+    return S_ISREG(m)    ? "a regular file"
            : S_ISDIR(m)  ? "a directory"
+           : S_ISLNK(m)  ? "a symbolic link"
            : S_ISCHR(m)  ? "a character device"
            : S_ISBLK(m)  ? "a block device"
            : S_ISFIFO(m) ? "a FIFO"
            : S_ISSOCK(m) ? "a socket"
-                         : "not a regular file";
+                         : "a file of unknown type";
+}
+
+int mlp_out_mkdirs(const char *dir)
+{
+    char *p = strdup(dir);
+    int rc = 0;
+
+    if (p == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    for (char *s = p + 1; *s != '\0'; s++) {
+        if (*s != '/' || s[-1] == '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            rc = mlp_error_set(MLP_EIO, "cannot make directory '%s': %s", p,
+                               strerror(errno));
+            goto out;
+        }
+        *s = '/';
+    }
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+        rc = mlp_error_set(MLP_EIO, "cannot make directory '%s': %s", dir,
+                           strerror(errno));
+out:
+    free(p);
+    return rc;
 }
 
 static mode_t file_mode;
@@ -93,7 +120,7 @@ int mlp_out_check(const char *path)
             return symlink_error(path);
         if (!S_ISREG(st.st_mode))
             return mlp_error_set(MLP_EIO, "cannot write '%s': it is %s", path,
-                                 kind_of(st.st_mode));
+                                 mlp_out_kind(st.st_mode));
     } else if (errno != ENOENT) {
         return mlp_error_set(MLP_EIO, "cannot write '%s': %s", path,
                              strerror(errno));
@@ -264,7 +291,7 @@ static int open_regular(const char *path, int flags, int *fd_out)
         st.st_mode = 0;
     if (!S_ISREG(st.st_mode)) {
         int rc = mlp_error_set(MLP_EIO, "cannot write '%s': it is %s", path,
-                               kind_of(st.st_mode));
+                               mlp_out_kind(st.st_mode));
         close(fd);
         return rc;
     }

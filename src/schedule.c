@@ -84,6 +84,17 @@ static int check_rates(const mlp_sched_t *s)
     return 0;
 }
 
+/* MLP_EUSAGE: option opt's `epochs` do not fit the run as they must. */
+static int too_long(const mlp_sched_t *s, const char *opt, double epochs,
+                    const char *is, const char *why)
+{
+    return mlp_error_set(MLP_EUSAGE,
+                         "option '%s': %g epochs is %s the run (%llu steps "
+                         "of %llu an epoch): %s",
+                         opt, epochs, is, (unsigned long long)s->total_steps,
+                         (unsigned long long)s->steps_per_epoch, why);
+}
+
 int mlp_sched_init(mlp_sched_t *s)
 {
     if (!(s->lr > 0) || !isfinite(s->lr))
@@ -112,12 +123,8 @@ int mlp_sched_init(mlp_sched_t *s)
                              s->lr_gamma);
     if (epochs_to_steps(s->warmup, s->steps_per_epoch, s->total_steps,
                         &s->warmup_steps) < 0)
-        return mlp_error_set(MLP_EUSAGE,
-                             "option '--warmup': %g epochs is longer than "
-                             "the run (%llu steps of %llu an epoch): the "
-                             "warm-up must fit in the run",
-                             s->warmup, (unsigned long long)s->total_steps,
-                             (unsigned long long)s->steps_per_epoch);
+        return too_long(s, "--warmup", s->warmup, "longer than",
+                        "the warm-up must fit in the run");
     s->step_steps = 0;
     /* the first cut must fall within the run: at step S <= T - 1 (a cut
      * at T or later would never come, and --lr-gamma would be ignored) */
@@ -125,12 +132,8 @@ int mlp_sched_init(mlp_sched_t *s)
         (epochs_to_steps(s->lr_step, s->steps_per_epoch, s->total_steps - 1,
                          &s->step_steps) < 0 ||
          s->step_steps == 0))
-        return mlp_error_set(MLP_EUSAGE,
-                             "option '--lr-step': %g epochs is not shorter "
-                             "than the run (%llu steps of %llu an epoch): "
-                             "the rate would never be cut",
-                             s->lr_step, (unsigned long long)s->total_steps,
-                             (unsigned long long)s->steps_per_epoch);
+        return too_long(s, "--lr-step", s->lr_step, "not shorter than",
+                        "the rate would never be cut");
     if (s->warmup_steps > 0)
         s->rise_steps = s->warmup_steps;
     else

@@ -76,29 +76,19 @@
 
 /* ---- the directory ------------------------------------------------------ */
 
-/* mkdir -p */
+/* mkdir -p, then dir must be a directory */
 static int make_dir(const char *dir)
 {
-    char path[MLP_PATH_MAX];
     struct stat st;
+    int rc;
 
-    if (dir[0] == '\0' || strlen(dir) >= sizeof(path))
+    if (dir[0] == '\0' || strlen(dir) >= MLP_PATH_MAX)
         return mlp_error_set(MLP_EUSAGE, "option '--dir': '%s' is not a "
                                          "usable directory name", dir);
-    strcpy(path, dir);
-    for (char *p = path + 1; *p != '\0'; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0777) != 0 && errno != EEXIST)
-                return mlp_error_set(MLP_EIO, "cannot make directory '%s': %s",
-                                     path, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return mlp_error_set(MLP_EIO, "cannot make directory '%s': %s", path,
-                             strerror(errno));
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return mlp_error_set(MLP_EIO, "'%s' is not a directory", path);
+    if ((rc = mlp_out_mkdirs(dir)) < 0)
+        return rc;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return mlp_error_set(MLP_EIO, "'%s' is not a directory", dir);
     return 0;
 }
 

@@ -27,6 +27,7 @@
 
 #include "gen/tfevent.pb-c.h"
 #include "mlptrain/error.h"
+#include "mlptrain/outfile.h"
 #include "mlptrain/tfevents.h"
 
 /* ---- CRC-32C and framing ------------------------------------------------ */
@@ -164,16 +165,6 @@ out:
 
 /* ---- the directory ------------------------------------------------------ */
 
-static const char *kind_of(mode_t m)
-{
-    return S_ISREG(m)    ? "a regular file"
-           : S_ISCHR(m)  ? "a character device"
-           : S_ISBLK(m)  ? "a block device"
-           : S_ISFIFO(m) ? "a FIFO"
-           : S_ISSOCK(m) ? "a socket"
-                         : "not a directory";
-}
-
 /* Cut p (a malloc'd path) to its parent: "a/b/" -> "a", "a" -> ".",
  * "/a" -> "/".  0 when p is already "/" or ".". */
 static int to_parent(char *p)
@@ -204,10 +195,10 @@ static int writable_dir(const char *dir, const char *p, const struct stat *st)
         if (strcmp(dir, p) == 0)
             return mlp_error_set(MLP_EIO, "cannot write TensorBoard files "
                                           "into '%s': it is %s",
-                                 dir, kind_of(st->st_mode));
+                                 dir, mlp_out_kind(st->st_mode));
         return mlp_error_set(MLP_EIO, "cannot make directory '%s': '%s' is "
                                       "%s",
-                             dir, p, kind_of(st->st_mode));
+                             dir, p, mlp_out_kind(st->st_mode));
     }
     if (access(p, W_OK | X_OK) != 0)
         return mlp_error_set(MLP_EIO, "cannot write TensorBoard files into "
@@ -256,33 +247,6 @@ int mlp_tfevents_check_dir(const char *dir)
     return rc;
 }
 
-/* mkdir -p, each directory made with mode 0777 & ~umask. */
-static int make_dirs(const char *dir)
-{
-    char *p = strdup(dir);
-    int rc = 0;
-
-    if (p == NULL)
-        return mlp_error_set(MLP_ENOMEM, "out of memory");
-    for (char *s = p + 1; *s != '\0'; s++) {
-        if (*s != '/' || s[-1] == '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            rc = mlp_error_set(MLP_EIO, "cannot make directory '%s': %s", p,
-                               strerror(errno));
-            goto out;
-        }
-        *s = '/';
-    }
-    if (mkdir(p, 0777) != 0 && errno != EEXIST)
-        rc = mlp_error_set(MLP_EIO, "cannot make directory '%s': %s", dir,
-                           strerror(errno));
-out:
-    free(p);
-    return rc;
-}
-
 /* Open dir (following a symlink), check it is a directory, lock it. */
 static int open_dir(const char *dir, int *dfd_out)
 {
@@ -296,7 +260,7 @@ static int open_dir(const char *dir, int *dfd_out)
         if (e == ENOTDIR && stat(dir, &st) == 0)
             return mlp_error_set(MLP_EIO, "cannot write TensorBoard files "
                                           "into '%s': it is %s",
-                                 dir, kind_of(st.st_mode));
+                                 dir, mlp_out_kind(st.st_mode));
         return mlp_error_set(MLP_EIO, "cannot open directory '%s': %s", dir,
                              strerror(e));
     }
@@ -481,7 +445,7 @@ int mlp_tfevents_open(const char *dir, mlp_tfevents_t **wp)
     if ((w = calloc(1, sizeof(*w))) == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     w->dfd = w->fd = -1;
-    if ((rc = make_dirs(dir)) < 0 || (rc = open_dir(dir, &w->dfd)) < 0 ||
+    if ((rc = mlp_out_mkdirs(dir)) < 0 || (rc = open_dir(dir, &w->dfd)) < 0 ||
         (rc = create_file(w, dir)) < 0)
         goto out;
     if ((rc = mlp_tfevents_encode(wall_now(), 0, MLP_TFEVENTS_VERSION, NULL,

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "clones.h"
 #include "mlptrain/error.h"
 #include "mlptrain/transform.h"
 
@@ -79,4 +80,26 @@ void mlp_transform_affine_bf16(const float *x, const float *shift,
 #pragma omp simd
     for (size_t j = 0; j < dim; j++)
         out[j] = mlp_bf16_round((x[j] - shift[j]) * scale[j]);
+}
+
+/* A correctly rounded division, vectorised (vdivps is IEEE too): twice
+ * as fast as a 256-entry table, and bit-identical to it. */
+MLP_CLONES
+void mlp_transform_u8(const uint8_t *src, size_t n, float *dst)
+{
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+        dst[j] = (float)src[j] / 255.0f;
+}
+
+/* The same rounded to bf16: p x (1 / 255) rounds to the bf16 of p / 255
+ * for every byte p (the two floats may differ in their last bit, never
+ * across a bf16 rounding boundary: tests/check_loader compares all 256),
+ * and a multiply is cheaper than a division. */
+MLP_CLONES
+void mlp_transform_u8_bf16(const uint8_t *src, size_t n, mlp_bf16_t *dst)
+{
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+        dst[j] = mlp_bf16_round((float)src[j] * (1.0f / 255.0f));
 }

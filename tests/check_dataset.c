@@ -23,10 +23,6 @@
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
-#define ck_assert_msg_has(what)                                          \
-    ck_assert_msg(strstr(mlp_error_message(), (what)) != NULL,           \
-                  "message '%s' lacks '%s'", mlp_error_message(), (what))
-
 /* Write dir/name (+".gz" when gz) as an IDX file. */
 static void write_idx(const char *dir, const char *name, int gz,
                       const uint32_t *dims, unsigned ndims,

@@ -22,21 +22,6 @@
 #include "mlptrain/table.h"
 #include "testutil.h"
 
-/* The message names `what` (a file name, or part of the problem). */
-#define ck_assert_msg_has(what)                                          \
-    ck_assert_msg(strstr(mlp_error_message(), (what)) != NULL,           \
-                  "message '%s' lacks '%s'", mlp_error_message(), (what))
-
-static uint8_t *pattern(size_t n, uint8_t seed)
-{
-    uint8_t *p = malloc(n + 1);
-
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(i * 37 + seed);
-    return p;
-}
-
 /* ---- core ---------------------------------------------------------- */
 
 START_TEST(test_parse_header)
@@ -104,7 +89,7 @@ START_TEST(test_read_file_roundtrip)
 
     for (unsigned i = 0; i < shapes[s].ndims; i++)
         n *= shapes[s].dims[i];
-    data = pattern(n, (uint8_t)_i);
+    data = tu_pattern(n, (uint8_t)_i);
     ck_assert_int_eq(tu_write_idx(path, shapes[s].dims, shapes[s].ndims, data,
                                   gz), 0);
     disk = tu_read_bytes(path, &disk_len);
@@ -161,7 +146,7 @@ START_TEST(test_gzip_concatenated)
 {
     uint32_t dims[3] = {50, 40, 40};
     size_t len, l1, l2;
-    uint8_t *data = pattern(80000, 3), *idx, *g1, *g2, *cat;
+    uint8_t *data = tu_pattern(80000, 3), *idx, *g1, *g2, *cat;
     tu_got_t g;
 
     idx = tu_idx_bytes(dims, 3, data, &len);
@@ -353,7 +338,7 @@ END_TEST
 START_TEST(test_truncated_and_trailing)
 {
     uint32_t dims[3] = {3, 2, 2}, d1[1] = {5};
-    uint8_t *data = pattern(13, 1);
+    uint8_t *data = tu_pattern(13, 1);
     size_t len, l1;
     uint8_t *buf = tu_idx_bytes(dims, 3, data, &len), *big;
     uint8_t *lab = tu_idx_bytes(d1, 1, data, &l1);
@@ -441,7 +426,7 @@ START_TEST(test_read_file_malformed)
 {
     char *dir = tu_mkdtemp();
     uint32_t dims[3] = {3, 2, 2};
-    uint8_t *data = pattern(12, 9);
+    uint8_t *data = tu_pattern(12, 9);
     size_t len, gzlen;
     uint8_t *idx = tu_idx_bytes(dims, 3, data, &len), *gz;
 
@@ -476,7 +461,7 @@ START_TEST(test_truncated_gzip)
 {
     char *dir = tu_mkdtemp(), *path = tu_path(dir, "t.idx.gz");
     uint32_t dims[3] = {20, 10, 10}, d1[1] = {300};
-    uint8_t *data = pattern(2000, 5), *disk;
+    uint8_t *data = tu_pattern(2000, 5), *disk;
     size_t disk_len, cuts[7];
 
     for (int lab = 0; lab < 2; lab++) {
@@ -507,7 +492,7 @@ START_TEST(test_corrupt_gzip)
 {
     char *dir = tu_mkdtemp();
     uint32_t dims[3] = {20, 10, 10};
-    uint8_t *data = pattern(2000, 5), *idx, *gz, *bad;
+    uint8_t *data = tu_pattern(2000, 5), *idx, *gz, *bad;
     size_t len, gzlen;
 
     idx = tu_idx_bytes(dims, 3, data, &len);
@@ -558,7 +543,7 @@ END_TEST
 START_TEST(test_read_limit_and_cap)
 {
     uint32_t dims[3] = {5, 2, 2};
-    uint8_t *data = pattern(20, 3), *idx, *gz, x[24];
+    uint8_t *data = tu_pattern(20, 3), *idx, *gz, x[24];
     size_t len, gzlen, got;
     mlp_table_opts_t o;
     mlp_table_t *t;

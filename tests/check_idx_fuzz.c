@@ -13,7 +13,6 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "check_main.h"
 #include "mlptrain/error.h"
@@ -21,55 +20,7 @@
 #include "mlptrain/rng.h"
 #include "testutil.h"
 
-static uint8_t *pattern(size_t n, uint8_t seed)
-{
-    uint8_t *p = malloc(n + 1);
-
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(i * 37 + seed);
-    return p;
-}
-
 /* ---- fuzz: deterministic mutations ---------------------------------- */
-
-/*
- * zlib's own reading of a gzip buffer (members in turn, nothing after
- * them): the reference an accepted gzip mutant is held to.  NULL when zlib
- * refuses it.
- */
-static uint8_t *ref_gunzip(const uint8_t *buf, size_t len, size_t *out_len)
-{
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *out = malloc(cap);
-    z_stream z;
-    int zr = Z_OK;
-
-    memset(&z, 0, sizeof(z));
-    ck_assert_int_eq(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
-    z.next_in = (Bytef *)buf;
-    z.avail_in = (uInt)len;
-    while (out != NULL) {
-        if (n == cap && (out = realloc(out, cap *= 2)) == NULL)
-            break;
-        z.next_out = out + n;
-        z.avail_out = (uInt)(cap - n);
-        zr = inflate(&z, Z_NO_FLUSH);
-        n = cap - z.avail_out;
-        if (zr == Z_STREAM_END && z.avail_in == 0)
-            break;
-        if (zr == Z_STREAM_END && z.avail_in >= 2 && z.next_in[0] == 0x1f &&
-            z.next_in[1] == 0x8b && inflateReset(&z) == Z_OK)
-            continue;
-        if (zr != Z_OK && !(zr == Z_BUF_ERROR && n == cap)) {
-            free(out);
-            out = NULL;
-        }
-    }
-    inflateEnd(&z);
-    *out_len = n;
-    return out;
-}
 
 /*
  * Read a mutant through the road; 0 when the result is consistent: either
@@ -95,7 +46,7 @@ static int road_consistent(const uint8_t *buf, size_t len, int as_labels,
     }
     *accepted = 1;
     if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
-        if ((inflated = ref_gunzip(buf, len, &plen)) == NULL) {
+        if ((inflated = tu_ref_gunzip(buf, len, &plen)) == NULL) {
             free(g.data);
             return 1;
         }
@@ -111,90 +62,66 @@ static int road_consistent(const uint8_t *buf, size_t len, int as_labels,
     return bad;
 }
 
-/* One random change to buf (len bytes, room for len + 16); returns new len. */
-static size_t mutate(mlp_rng_t *r, uint8_t *buf, size_t len, int gz)
+/* What a run reads: gzip or plain, features or labels. */
+typedef struct {
+    int gz, as_labels;
+} road_t;
+
+/* IDX's own change: a header field (type, ndims, a size); for gzip, a
+ * flag byte. */
+static size_t header_field(uint8_t *buf, size_t len, uint64_t v, void *arg)
 {
     static const uint32_t sizes[] = {0, 1, 2, 3, 4, 12, 255, 0x7fffffff,
                                      0x80000000u, 0xffffffffu};
-    uint64_t v = mlp_rng_u64(r);
-    size_t pos = len ? (size_t)(mlp_rng_u64(r) % len) : 0;
+    const road_t *road = arg;
 
-    switch (v % 6) {
-    case 0:
-        return tu_mutate(r, buf, len, TU_FLIP_BIT, v, pos);
-    case 1:
-        return tu_mutate(r, buf, len, TU_RANDOM_BYTE, v, pos);
-    case 2: /* a header field: type, ndims, a size; for gzip, a flag byte */
-        if (gz) {
-            if (len > 3)
-                buf[3] = (uint8_t)(v >> 8);
-            return len;
-        }
-        switch (v >> 8 & 3) {
-        case 0:
-            if (len > 2)
-                buf[2] = (uint8_t)(v >> 16);
-            break;
-        case 1:
-            if (len > 3)
-                buf[3] = (uint8_t)(v >> 16 & 7);
-            break;
-        default: {
-            size_t at = 4 + 4 * (size_t)(v >> 16 & 3);
-            uint32_t s = sizes[(v >> 24) % (sizeof(sizes) / sizeof(sizes[0]))];
-            for (int b = 0; b < 4 && at + (size_t)b < len; b++)
-                buf[at + (size_t)b] = (uint8_t)(s >> (24 - 8 * b));
-        }
-        }
+    if (road->gz) {
+        if (len > 3)
+            buf[3] = (uint8_t)(v >> 8);
         return len;
-    case 3:
-        return tu_mutate(r, buf, len, TU_TRUNCATE, v, pos);
-    case 4:
-        return tu_mutate(r, buf, len, TU_APPEND, v, pos);
-    default:
-        return tu_mutate(r, buf, len, TU_DROP_BYTE, v, pos);
     }
+    switch (v >> 8 & 3) {
+    case 0:
+        if (len > 2)
+            buf[2] = (uint8_t)(v >> 16);
+        break;
+    case 1:
+        if (len > 3)
+            buf[3] = (uint8_t)(v >> 16 & 7);
+        break;
+    default: {
+        size_t at = 4 + 4 * (size_t)(v >> 16 & 3);
+        uint32_t s = sizes[(v >> 24) % (sizeof(sizes) / sizeof(sizes[0]))];
+        for (int b = 0; b < 4 && at + (size_t)b < len; b++)
+            buf[at + (size_t)b] = (uint8_t)(s >> (24 - 8 * b));
+    }
+    }
+    return len;
 }
 
-/*
- * Each mutant gets its own exact-size heap copy so that valgrind or ASan
- * would see a read past its end.
- */
+static int road_mutant(const uint8_t *buf, size_t len, void *arg,
+                       int *accepted)
+{
+    return road_consistent(buf, len, ((const road_t *)arg)->as_labels,
+                           accepted);
+}
+
 static void run_mutants(const uint8_t *base, size_t len, int gz,
                         int as_labels, int n, uint64_t stream,
                         int *naccepted)
 {
-    mlp_rng_t r;
-    uint8_t *work = malloc(len + 16 * 4);
+    road_t road = {gz, as_labels};
+    tu_fuzz_t f = {.seed = 2024, .header_weight = 1, .header = header_field,
+                   .consistent = road_mutant, .arg = &road,
+                   .what = gz ? "gzip" : "plain"};
 
-    ck_assert_ptr_nonnull(work);
-    mlp_rng_seed(&r, 2024, stream);
-    for (int i = 0; i < n; i++) {
-        size_t wlen = len;
-        int rounds = 1 + (int)(mlp_rng_u64(&r) % 3), bad, accepted;
-        uint8_t *copy;
-
-        memcpy(work, base, len);
-        for (int k = 0; k < rounds; k++)
-            wlen = mutate(&r, work, wlen, gz);
-        copy = malloc(wlen ? wlen : 1);
-        ck_assert_ptr_nonnull(copy);
-        memcpy(copy, work, wlen);
-        bad = road_consistent(copy, wlen, as_labels, &accepted);
-        free(copy);
-        if (bad)
-            ck_abort_msg("mutant %d (%s, %zu bytes) handled inconsistently: "
-                         "'%s'", i, gz ? "gzip" : "plain", wlen,
-                         mlp_error_message());
-        *naccepted += accepted;
-    }
-    free(work);
+    *naccepted += tu_fuzz_mutants(&f, base, len, n, stream);
 }
 
 START_TEST(test_fuzz_plain)
 {
     uint32_t d3[3] = {3, 2, 2}, d1[1] = {6};
-    uint8_t *data = pattern(12, 11), *b3, *b1;
+    uint8_t *data = tu_pattern(12, 11), *b3, *b1;
     size_t l3, l1;
     int acc3 = 0, acc1 = 0;
 
@@ -215,7 +142,7 @@ END_TEST
 START_TEST(test_fuzz_gzip)
 {
     uint32_t d3[3] = {3, 2, 2};
-    uint8_t *data = pattern(12, 11), *idx, *gz;
+    uint8_t *data = tu_pattern(12, 11), *idx, *gz;
     size_t len, gzlen;
     int acc = 0;
 
@@ -236,8 +163,10 @@ END_TEST
  * features and labels. */
 START_TEST(test_fuzz_prefixes)
 {
+    static const char *const what[] = {"features", "features gzip",
+                                       "labels", "labels gzip"};
     uint32_t d3[3] = {3, 2, 2}, d1[1] = {7};
-    uint8_t *data = pattern(12, 11), *b[4];
+    uint8_t *data = tu_pattern(12, 11), *b[4];
     size_t l[4];
 
     b[0] = tu_idx_bytes(d3, 3, data, &l[0]);
@@ -245,18 +174,11 @@ START_TEST(test_fuzz_prefixes)
     b[2] = tu_idx_bytes(d1, 1, data, &l[2]);
     b[3] = tu_gzip(b[2], l[2], &l[3]);
     for (int k = 0; k < 4; k++) {
-        for (size_t n = 0; n <= l[k]; n++) {
-            uint8_t *copy = malloc(n ? n : 1);
-            int accepted, bad;
+        road_t road = {k % 2, k >= 2};
+        tu_fuzz_t f = {.consistent = road_mutant, .arg = &road,
+                       .what = what[k]};
 
-            ck_assert_ptr_nonnull(copy);
-            memcpy(copy, b[k], n);
-            bad = road_consistent(copy, n, k >= 2, &accepted);
-            free(copy);
-            ck_assert_msg(!bad, "file %d, prefix %zu: '%s'", k, n,
-                          mlp_error_message());
-            ck_assert_int_eq(accepted, n == l[k]);
-        }
+        tu_fuzz_prefixes(&f, b[k], l[k]);
         free(b[k]);
     }
     free(data);

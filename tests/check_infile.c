@@ -12,10 +12,6 @@
 #include "mlptrain/infile.h"
 #include "testutil.h"
 
-#define ck_assert_msg_has(s)                                              \
-    ck_assert_msg(strstr(mlp_error_message(), (s)) != NULL,                \
-                  "message '%s' lacks '%s'", mlp_error_message(), (s))
-
 START_TEST(test_regular_file)
 {
     char *dir = tu_mkdtemp(), *p = tu_path(dir, "f");

@@ -193,17 +193,13 @@ START_TEST(test_help)
 {
     FILE *f = tmpfile();
     char line[256], *text;
-    long len;
 
     ck_assert_ptr_nonnull(f);
     mlp_cli_usage(&mlp_command_train, f);
     rewind(f);
     while (fgets(line, sizeof(line), f) != NULL)
         ck_assert_msg(strlen(line) <= 81, "over 80 columns: %s", line);
-    len = ftell(f);
-    text = calloc(1, (size_t)len + 1);
-    rewind(f);
-    ck_assert_uint_eq(fread(text, 1, (size_t)len, f), (size_t)len);
+    text = tu_stream_text(f);
     fclose(f);
     for (size_t i = 0; i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];

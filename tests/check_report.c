@@ -116,22 +116,6 @@ START_TEST(test_warnings_stream)
 }
 END_TEST
 
-/* A file's text, NUL-terminated, malloc'd. */
-static char *read_text(const char *path)
-{
-    size_t len;
-    uint8_t *b = tu_read_bytes(path, &len);
-    char *t;
-
-    ck_assert_ptr_nonnull(b);
-    t = malloc(len + 1);
-    ck_assert_ptr_nonnull(t);
-    memcpy(t, b, len);
-    t[len] = '\0';
-    free(b);
-    return t;
-}
-
 /* mlp_report_run of cfg to a new stream and log (replaced): the lines
  * into buf (len bytes at most). */
 static void run_lines(const char *log, const mlp_config_t *cfg,
@@ -184,7 +168,7 @@ START_TEST(test_precision)
     ck_assert_ptr_nonnull(strstr(buf, "override --precision bf16 (the "
                                       "checkpoint's: f32)\n"));
     ck_assert_ptr_null(strstr(buf, "override --lr"));
-    text = read_text(log);
+    text = tu_read_text(log);
     ck_assert_ptr_nonnull(strstr(text, "\"precision\":{\"asked\":\"auto\","
                                        "\"used\":\"bf16\",\"speedup\":1.9,"
                                        "\"calibration_s\":0.05,\"why\":"
@@ -200,7 +184,7 @@ START_TEST(test_precision)
     run_lines(log, cfg, ds, &info, buf, sizeof(buf));
     ck_assert_ptr_nonnull(strstr(buf, "thread), bf16: micro-batches"));
     ck_assert_ptr_null(strstr(buf, "override"));
-    text = read_text(log);
+    text = tu_read_text(log);
     ck_assert_ptr_null(strstr(text, "\"overrides\""));
     ck_assert_ptr_nonnull(strstr(text, "\"precision\":{\"asked\":\"bf16\","
                                        "\"used\":\"bf16\"}"));

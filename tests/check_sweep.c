@@ -230,8 +230,7 @@ START_TEST(test_ranking_by_val)
     sweep_t s;
     size_t n, *order;
     FILE *out = tmpfile();
-    char text[4096];
-    size_t len;
+    char *text;
 
     memset(&g, 0, sizeof(g));
     memset(&s, 0, sizeof(s));
@@ -254,9 +253,7 @@ START_TEST(test_ranking_by_val)
 
     ck_assert_ptr_nonnull(out);
     mlp_sweep_print_table(&s, order, n, out);
-    rewind(out);
-    len = fread(text, 1, sizeof(text) - 1, out);
-    text[len] = '\0';
+    text = tu_stream_text(out);
     fclose(out);
     ck_assert_msg(strncmp(text, "rank  status    ", 16) == 0 &&
                       strstr(text, "  val acc  test acc  best acc") <
@@ -266,6 +263,7 @@ START_TEST(test_ranking_by_val)
     ck_assert_ptr_nonnull(strstr(text, "\nranked by val acc (best epoch)\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nbest: point 1 (run-1): val acc "
                                        "0.8500"));
+    free(text);
     free(order);
 
     /* Without validation figures: by final test accuracy, as before. */
@@ -278,12 +276,11 @@ START_TEST(test_ranking_by_val)
     out = tmpfile();
     ck_assert_ptr_nonnull(out);
     mlp_sweep_print_table(&s, order, n, out);
-    rewind(out);
-    len = fread(text, 1, sizeof(text) - 1, out);
-    text[len] = '\0';
+    text = tu_stream_text(out);
     fclose(out);
     ck_assert_ptr_null(strstr(text, "val acc"));
     ck_assert_ptr_null(strstr(text, "ranked by"));
+    free(text);
     free(order);
 }
 END_TEST

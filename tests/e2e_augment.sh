@@ -7,8 +7,7 @@
 need_tool gnuplot gnuplot-nox
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 600 150 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 600 150 12 12 5 gz
 
 # The figures of each epoch line, without its timings.
 figures() { grep '^epoch' "$1" | sed -E 's/(test acc [0-9.]+).*/\1/'; }

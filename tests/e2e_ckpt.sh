@@ -12,13 +12,10 @@ need_tool "$PY" python3
 CKPT_EDIT="${srcdir:-.}/tests/ckpt_edit.py"
 
 D="$TMP/data"
-mkdir "$D"
 # The data the version 1 file was trained on (mkdata is deterministic).
-"$MKDATA" "$D" 64 32 4 4 3 || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 64 32 4 4 3
 V1="${srcdir:-.}/tests/data/v1-momentum.ckpt"
 common=(--data "$D" --hidden 8 --momentum 0.9 --lr 0.5 -b 16 -j 0 -t 1)
-
-figures() { grep '^epoch' "$1" | sed 's/  [0-9.]* s  .*//'; }
 
 # ---- version 1 resumes exactly ----------------------------------------------
 "$MLPTRAIN" "${common[@]}" -e 3 >"$TMP/full" 2>"$TMP/err" ||

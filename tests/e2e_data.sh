@@ -11,8 +11,7 @@
 need_py numpy python3-numpy
 
 D="$TMP/d"
-mkdir "$D"
-"$MKDATA" "$D" 300 100 6 6 4 plain || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 300 100 6 6 4 plain
 
 # The copies, written by numpy from the IDX bytes.
 "$PY" - "$D" <<'PYEOF' || { bad "python copies"; finish; exit 1; }

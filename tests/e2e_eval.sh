@@ -9,8 +9,7 @@ need_tool gnuplot gnuplot-nox
 
 D="$TMP/data"
 M="$TMP/m.ckpt"
-mkdir "$D"
-"$MKDATA" "$D" 600 150 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 600 150 12 12 5 gz
 
 # Train: the last epoch's test accuracy and loss are what eval must print
 # (same batch and threads, so the same arithmetic).  Two epochs at this
@@ -153,8 +152,7 @@ run eval --help && grep -q 'batch size; N in 1..1048576 \[256\]' "$TMP/out" &&
 expect_exit 1 "nope.ckpt" -- eval --model "$TMP/nope.ckpt" --data "$D"
 head -c 100 "$M" >"$TMP/short.ckpt"
 expect_exit 1 "short.ckpt" -- eval --model "$TMP/short.ckpt" --data "$D"
-cp "$M" "$TMP/flip.ckpt"
-printf 'X' | dd of="$TMP/flip.ckpt" bs=1 seek=300 conv=notrunc 2>/dev/null
+patched "$M" "$TMP/flip.ckpt" 300 'X'
 expect_exit 1 "flip.ckpt" -- predict --model "$TMP/flip.ckpt" --data "$D"
 printf 'not a model\n' >"$TMP/text.ckpt"
 expect_exit 1 "text.ckpt" -- eval --model "$TMP/text.ckpt" --data "$D"

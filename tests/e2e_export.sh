@@ -17,8 +17,7 @@ need_py numpy python3-numpy
 need_py torch python3-torch
 CHECK="${srcdir:-.}/tests/export_check.py"
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 600 200 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 600 200 12 12 5 gz
 
 run() { "$MLPTRAIN" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null; }
 

@@ -9,13 +9,9 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 1200 300 12 12 7 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 1200 300 12 12 7 gz
 common=(--data "$D" --batch 50 --hidden 24 --threads 2 --init-std 0.1
         --momentum 0.5 --lr 0.05)
-
-# Figures without the timing columns (time, samples/s, wait).
-figures() { grep '^epoch' "$1" | sed 's/  [0-9.]* s  .*//'; }
 
 # ---- resume is exact -------------------------------------------------------
 "$MLPTRAIN" "${common[@]}" --epochs 4 -j 2 >"$TMP/full" 2>"$TMP/err" ||
@@ -30,13 +26,8 @@ ls "$TMP" | grep -q '\.tmp\.' && bad "a temporary file is left" ||
     --save "$TMP/rest.ckpt" >"$TMP/rest" 2>"$TMP/err" || bad "--resume: $(cat "$TMP/err")"
 grep -q "^resumed  $TMP/c.ckpt after epoch 2" "$TMP/rest" && ok "resumed line" ||
     bad "resumed line: $(head -7 "$TMP/rest")"
-want=$(figures "$TMP/full" | tail -2)
-got=$(figures "$TMP/rest")
-if [ -n "$want" ] && [ "$want" = "$got" ]; then
-    ok "4 epochs == 2 + --resume 2, digit for digit"
-else
-    bad "resume differs: '$want' / '$got'"
-fi
+same_text "$(figures "$TMP/full" | tail -2)" "$(figures "$TMP/rest")" \
+    "4 epochs == 2 + --resume 2, digit for digit"
 grep -q '^ok: 4 epochs' "$TMP/rest" && ok "resumed summary counts 4 epochs" ||
     bad "resumed summary: $(tail -1 "$TMP/rest")"
 
@@ -44,7 +35,7 @@ expect_exit 2 "option '--weight-decay': 0.3 conflicts with the checkpoint '$TMP/
     --data "$D" --epochs 4 --weight-decay 0.3 --resume "$TMP/c.ckpt"
 expect_exit 2 "has completed 2 epochs; --epochs is the total" -- \
     --data "$D" --epochs 2 --resume "$TMP/c.ckpt"
-mkdir "$TMP/other" && "$MKDATA" "$TMP/other" 1200 300 10 10 7 gz
+make_data "$TMP/other" 1200 300 10 10 7 gz
 expect_exit 1 "was trained on 12x12 images" -- \
     --data "$TMP/other" --epochs 4 --resume "$TMP/c.ckpt"
 
@@ -56,10 +47,7 @@ expect_exit 1 "was trained on 12x12 images" -- \
 pid=$!
 wait_until grep -q '"type":"epoch"' "$TMP/i.jsonl" 2>/dev/null ||
     bad "no epoch logged before SIGINT: $(cat "$TMP/ierr")"
-kill -INT "$pid"
-wait "$pid"
-code=$?
-[ "$code" -eq 130 ] && ok "SIGINT exits 130" || bad "SIGINT: exit $code: $(cat "$TMP/ierr")"
+sigint_exits "$pid" SIGINT "$TMP/ierr"
 grep -q "interrupted in epoch [0-9]* after batch [0-9]* of 24; saved '$TMP/i.ckpt'" "$TMP/ierr" &&
     ok "SIGINT message" || bad "SIGINT message: $(cat "$TMP/ierr")"
 tail -1 "$TMP/i.jsonl" | grep -q '{"type":"end","status":"interrupted"' &&
@@ -72,13 +60,8 @@ if [ -n "$e" ]; then
     "$MLPTRAIN" "${common[@]}" --epochs "$n" -j 1 >"$TMP/iref" 2>&1
     "$MLPTRAIN" --data "$D" --threads 2 --epochs "$n" --resume "$TMP/i.ckpt" \
         --log "$TMP/i.jsonl" >"$TMP/ires" 2>"$TMP/err" || bad "resume after SIGINT: $(cat "$TMP/err")"
-    want=$(figures "$TMP/iref" | tail -2)
-    got=$(figures "$TMP/ires")
-    if [ -n "$want" ] && [ "$want" = "$got" ]; then
-        ok "SIGINT in epoch $e, resumed: epochs $e-$n as uninterrupted"
-    else
-        bad "resume after SIGINT differs: '$want' / '$got'"
-    fi
+    same_text "$(figures "$TMP/iref" | tail -2)" "$(figures "$TMP/ires")" \
+        "SIGINT in epoch $e, resumed: epochs $e-$n as uninterrupted"
     [ "$(grep -c '"type":"run"' "$TMP/i.jsonl")" -eq 2 ] &&
         tail -1 "$TMP/i.jsonl" | grep -q '"status":"ok"' &&
         ok "the resumed run appends to the log" || bad "log after resume"
@@ -146,19 +129,16 @@ expect_exit 1 "$TMP/trunc.ckpt: truncated: $((size - 10)) bytes, the header says
 head -c 100 "$TMP/c.ckpt" >"$TMP/short.ckpt"
 expect_exit 1 "$TMP/short.ckpt: truncated: 100 bytes, a checkpoint has at least 268" -- \
     --data "$D" --epochs 4 --resume "$TMP/short.ckpt"
-cp "$TMP/c.ckpt" "$TMP/flip.ckpt"
-printf '\377' | dd of="$TMP/flip.ckpt" bs=1 seek=1000 conv=notrunc 2>/dev/null
+patched "$TMP/c.ckpt" "$TMP/flip.ckpt" 1000 '\377'
 expect_exit 1 "$TMP/flip.ckpt: checksum mismatch" -- \
     --data "$D" --epochs 4 --resume "$TMP/flip.ckpt"
 { cat "$TMP/c.ckpt"; printf 'xyz'; } >"$TMP/long.ckpt"
 expect_exit 1 "$TMP/long.ckpt: 3 bytes of trailing data" -- \
     --data "$D" --epochs 4 --resume "$TMP/long.ckpt"
-cp "$TMP/c.ckpt" "$TMP/magic.ckpt"
-printf 'X' | dd of="$TMP/magic.ckpt" bs=1 seek=0 conv=notrunc 2>/dev/null
+patched "$TMP/c.ckpt" "$TMP/magic.ckpt" 0 'X'
 expect_exit 1 "$TMP/magic.ckpt: not an mlptrain checkpoint (bad magic)" -- \
     --data "$D" --epochs 4 --resume "$TMP/magic.ckpt"
-cp "$TMP/c.ckpt" "$TMP/version.ckpt"
-printf '\007' | dd of="$TMP/version.ckpt" bs=1 seek=8 conv=notrunc 2>/dev/null
+patched "$TMP/c.ckpt" "$TMP/version.ckpt" 8 '\007'
 expect_exit 1 "$TMP/version.ckpt: checkpoint format version 7; this mlptrain reads versions 1 to 3" -- \
     --data "$D" --epochs 4 --resume "$TMP/version.ckpt"
 : >"$TMP/empty.ckpt"

@@ -10,8 +10,7 @@
 need_tool "$PY" python3
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 600 100 12 12 7 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 600 100 12 12 7 gz
 "$MLPTRAIN" --data "$D" --epochs 1 --hidden 8 --threads 1 -q \
     --save "$TMP/good.ckpt" >/dev/null 2>"$TMP/err" || bad "save: $(cat "$TMP/err")"
 

@@ -16,8 +16,7 @@ else
 fi
 
 D="$TMP/d"
-mkdir "$D"
-"$MKDATA" "$D" 64 32 4 4 3 plain || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 64 32 4 4 3 plain
 awk 'BEGIN { print "a,b,label"; for (i = 0; i < 60; i++)
              printf "%d,%d,%s\n", i % 5, i % 3, substr("xyz", i % 3 + 1, 1) }' \
     >"$TMP/rows.csv"

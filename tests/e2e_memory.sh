@@ -6,8 +6,7 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 2000 200 28 28 10 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 2000 200 28 28 10 gz
 huge=(--data "$D" --hidden 1000000 --batch 1000000 --limit-train 2000 -e 1)
 
 kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }

@@ -24,8 +24,7 @@ mpi() {
 }
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 590 120 8 8 4 3 || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 590 120 8 8 4 3
 # 590 rows = 14 x 40 + 30: the last batch is short (3 micro-batches: with
 # 2 ranks 2 + 1, with 3 ranks 1 each); the 60 validation rows and 120
 # test rows are split the same way.
@@ -38,8 +37,6 @@ payload() {
     n=$(od -A n -t u8 -j 256 -N 8 "$1" | tr -d ' ')
     tail -c +$((264 + n + 1)) "$1" | head -c -4 | md5sum | cut -d' ' -f1
 }
-figures() { grep '^epoch' "$1" | sed 's/  [0-9.]* s  .*//'; }
-
 one() { # name args...: one process
     local name=$1
     shift

@@ -7,8 +7,7 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 1200 300 12 12 7 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 1200 300 12 12 7 gz
 common=(--data "$D" --epochs 4 --batch 50 --hidden 24 --threads 2 --init-std 0.1)
 
 # Figures without the timing columns (time, samples/s, wait), then the rate.

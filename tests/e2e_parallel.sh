@@ -8,8 +8,7 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 590 120 8 8 4 3 || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 590 120 8 8 4 3
 common=(--data "$D" --hidden 24 -e 2 --dropout 0.2 --input-dropout 0.1
         --optimizer adam --lr 0.01 --schedule cosine)
 
@@ -19,8 +18,6 @@ payload() {
     n=$(od -A n -t u8 -j 256 -N 8 "$1" | tr -d ' ')
     tail -c +$((264 + n + 1)) "$1" | head -c -4 | md5sum | cut -d' ' -f1
 }
-figures() { grep '^epoch' "$1" | sed 's/  [0-9.]* s  .*//'; }
-
 run() { # name args...
     name=$1
     shift

@@ -10,8 +10,7 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 600 150 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 600 150 12 12 5 gz
 common=(--data "$D" --hidden 16 --lr 0.05 -b 50 --init-std 0.1 -j 1)
 
 # No bf16 in oneDNN (AVX2): bf16 refused, naming the ISA; auto is f32.

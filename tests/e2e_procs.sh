@@ -6,8 +6,7 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 600 60 8 8 4 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 600 60 8 8 4 gz
 # Runs that would go on for ever: only a signal ends them.
 train=(-- --data "$D" --batch 50 -j 1 --epochs 1000000)
 kids=() # pids of the runs seen, to end them by id if a test fails

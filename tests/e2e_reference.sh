@@ -99,8 +99,7 @@ for kind, kw in [("cosine", dict(warmup=0.5, lr_min=0.001)),
     bad "LambdaLR: $(cat "$TMP/err")"
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 300 100 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 300 100 12 12 5 gz
 if "$PY" "$REF" --data "$D" -e 2 -b 50 -j 0 --threads 1 --optimizer adamw \
     --lr 0.01 --schedule onecycle --lr-min 0.0001 --dropout 0.2 \
     --input-dropout 0.1 --label-smoothing 0.1 --init he --hidden 32,16 \

@@ -6,15 +6,12 @@
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 1200 300 12 12 7 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 1200 300 12 12 7 gz
 common=(--data "$D" --epochs 3 --batch 50 --hidden 32,24)
 # --init-std is --init normal's (with he it is bad usage: issue 20)
 normal=(--init-std 0.1)
 reg=(--dropout 0.3 --input-dropout 0.1 --label-smoothing 0.1 --init he)
 
-# Figures without the timing columns (time, samples/s, wait).
-figures() { grep '^epoch' "$1" | sed 's/  [0-9.]* s  .*//'; }
 same() { # name file1 file2
     if [ -n "$(figures "$2")" ] && [ "$(figures "$2")" = "$(figures "$3")" ]; then
         ok "$1"

@@ -18,8 +18,7 @@
 
 PY=/usr/bin/python3
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 1700 300 4 4 10 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 1700 300 4 4 10 gz
 space='lr=loguniform(1e-3,0.3) hidden=choice(8,16,32)'
 fixed=(-- --data "$D" -e 9 -b 20 -j 1 --val 300 --optimizer adam
        --schedule cosine --warmup 1)

@@ -8,8 +8,7 @@
 need_tool gnuplot gnuplot-nox
 
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 1200 300 12 12 7 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 1200 300 12 12 7 gz
 S="$TMP/sweep"
 fixed=(-- --data "$D" --epochs 3 --batch 50 --init-std 0.1 -j 1)
 
@@ -110,10 +109,7 @@ second_saved() {
 }
 wait_until second_saved || bad "Ctrl-C: the second run never saved: $(cat "$TMP/err5")"
 sleep 0.2
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-[ "$rc" -eq 130 ] && ok "Ctrl-C: exit 130" || bad "Ctrl-C: exit $rc: $(cat "$TMP/err5")"
+sigint_exits "$pid" Ctrl-C "$TMP/err5"
 grep -q 'sweep interrupted: 1 of 3 runs finished' "$TMP/err5" &&
     ok "Ctrl-C: says what finished" || bad "Ctrl-C message: $(cat "$TMP/err5")"
 grep -q ',1,ok,1,' "$S2/results.csv" && grep -q ',60,interrupted,' "$S2/results.csv" &&

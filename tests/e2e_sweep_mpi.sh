@@ -9,8 +9,7 @@
 
 need_mpi
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 1700 300 4 4 10 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 1700 300 4 4 10 gz
 args=(sweep --search halving --space 'lr=loguniform(1e-3,0.3) hidden=choice(8,16,32)'
       --samples 9 --no-plots)
 fixed=(-- --data "$D" -e 9 -b 20 -j 1 --val 300 --optimizer adam

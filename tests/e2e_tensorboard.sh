@@ -16,8 +16,7 @@ READER="${srcdir:-.}/tests/tfevents_check.py"
 PROTO=${TFEVENT_PROTO:-${srcdir:-.}/proto/tfevent.proto}
 PROTOC=${PROTOC:-protoc}
 D="$TMP/data"
-mkdir "$D"
-"$MKDATA" "$D" 600 200 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 600 200 12 12 5 gz
 common=(--data "$D" --batch 50 --hidden 16 --threads 2 -j 0 -q)
 
 need_tool "$PROTOC" protobuf-compiler

@@ -53,8 +53,7 @@ expect_exit 2 "option '--png' needs a value" -- activations --png
 # ---- a run, resumed ----------------------------------------------------
 D="$TMP/data"
 C="$TMP/c.ckpt"
-mkdir "$D"
-"$MKDATA" "$D" 600 150 12 12 5 gz || { bad "mkdata"; finish; exit 1; }
+make_data "$D" 600 150 12 12 5 gz
 common=(--data "$D" --hidden 16 --batch 50 --lr 0.05 --init-std 0.1 -j 0
         --threads 2)
 "$MLPTRAIN" "${common[@]}" --epochs 3 >"$TMP/full" 2>"$TMP/err" ||

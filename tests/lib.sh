@@ -38,6 +38,43 @@ bf16_here() {
     return 1
 }
 
+# make_data DIR ARGS...: a new directory DIR of generated data ($MKDATA
+# DIR ARGS: ntrain ntest rows cols classes, then a seed or gz/plain); a
+# failure ends the test.
+make_data() {
+    mkdir "$1" && "$MKDATA" "$@" || { bad "mkdata $*"; finish; exit 1; }
+}
+
+# figures FILE: mlptrain's epoch lines without the timing columns (time,
+# samples/s, wait): what two runs of the same figures agree on.
+figures() { grep '^epoch' "$1" | sed 's/  [0-9.]* s  .*//'; }
+
+# same_text WANT GOT WHAT: ok WHAT when WANT and GOT are equal and not
+# empty; else bad, showing both.
+same_text() {
+    if [ -n "$1" ] && [ "$1" = "$2" ]; then
+        ok "$3"
+    else
+        bad "$3: '$1' / '$2'"
+    fi
+}
+
+# sigint_exits PID WHAT ERRFILE: Ctrl-C for the background run PID, then
+# wait for it: ok "WHAT: exit 130", else bad showing ERRFILE.
+sigint_exits() {
+    local rc
+    kill -INT "$1"
+    wait "$1"
+    rc=$?
+    [ "$rc" -eq 130 ] && ok "$2: exit 130" || bad "$2: exit $rc: $(cat "$3")"
+}
+
+# patched SRC DST OFFSET BYTE: DST, a copy of SRC with the byte BYTE (a
+# printf format: '\377', 'X') at OFFSET.
+patched() {
+    cp "$1" "$2" && printf "$4" | dd of="$2" bs=1 seek="$3" conv=notrunc 2>/dev/null
+}
+
 finish() {
     echo "$npass passed, $nfail failed"
     [ "$nfail" -eq 0 ]

@@ -99,6 +99,41 @@ uint8_t *tu_read_bytes(const char *path, size_t *len)
     return buf;
 }
 
+uint8_t *tu_pattern(size_t n, uint8_t seed)
+{
+    uint8_t *p = malloc(n + 1);
+
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 37 + seed);
+    return p;
+}
+
+char *tu_read_text(const char *path)
+{
+    size_t len;
+    char *t = (char *)tu_read_bytes(path, &len);
+
+    ck_assert_msg(t != NULL, "cannot read '%s'", path);
+    t[len] = '\0'; /* tu_read_bytes leaves a byte for it */
+    return t;
+}
+
+char *tu_stream_text(FILE *f)
+{
+    long n;
+    char *t;
+
+    ck_assert_int_eq(fflush(f), 0);
+    n = ftell(f);
+    ck_assert_int_ge(n, 0);
+    t = calloc(1, (size_t)n + 1);
+    ck_assert_ptr_nonnull(t);
+    rewind(f);
+    ck_assert_uint_eq(fread(t, 1, (size_t)n, f), (size_t)n);
+    return t;
+}
+
 uint8_t *tu_idx_bytes(const uint32_t *dims, unsigned ndims,
                       const uint8_t *data, size_t *len)
 {
@@ -216,6 +251,79 @@ size_t tu_mutate(mlp_rng_t *r, uint8_t *buf, size_t len, int op, uint64_t v,
     }
 }
 
+/* One random change (see tu_fuzz_t); the new length. */
+static size_t fuzz_change(const tu_fuzz_t *f, mlp_rng_t *r, uint8_t *buf,
+                          size_t len)
+{
+    uint64_t v = mlp_rng_u64(r);
+    size_t pos = len ? (size_t)(mlp_rng_u64(r) % len) : 0;
+    unsigned w = f->header_weight, k = (unsigned)(v % (5 + w));
+
+    if (k == 0)
+        return tu_mutate(r, buf, len, TU_FLIP_BIT, v, pos);
+    if (k == 1)
+        return tu_mutate(r, buf, len, TU_RANDOM_BYTE, v, pos);
+    if (k < 2 + w)
+        return f->header(buf, len, v, f->arg);
+    if (k == 2 + w)
+        return tu_mutate(r, buf, len, TU_TRUNCATE, v, pos);
+    if (k == 3 + w)
+        return tu_mutate(r, buf, len, TU_APPEND, v, pos);
+    return tu_mutate(r, buf, len, TU_DROP_BYTE, v, pos);
+}
+
+/* f->consistent of an exact-size heap copy of buf (fixed first). */
+static int fuzz_one(const tu_fuzz_t *f, const uint8_t *buf, size_t len,
+                    int *accepted)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    int bad;
+
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, buf, len);
+    if (f->fix != NULL)
+        f->fix(copy, len);
+    bad = f->consistent(copy, len, f->arg, accepted);
+    free(copy);
+    return bad;
+}
+
+int tu_fuzz_mutants(const tu_fuzz_t *f, const uint8_t *base, size_t len,
+                    int n, uint64_t stream)
+{
+    mlp_rng_t r;
+    uint8_t *work = malloc(len + 16 * 4);
+    int naccepted = 0;
+
+    ck_assert_ptr_nonnull(work);
+    mlp_rng_seed(&r, f->seed, stream);
+    for (int i = 0; i < n; i++) {
+        size_t wlen = len;
+        int rounds = 1 + (int)(mlp_rng_u64(&r) % 3), accepted;
+
+        memcpy(work, base, len);
+        for (int k = 0; k < rounds; k++)
+            wlen = fuzz_change(f, &r, work, wlen);
+        if (fuzz_one(f, work, wlen, &accepted))
+            ck_abort_msg("mutant %d (%s, %zu bytes) handled inconsistently: "
+                         "'%s'", i, f->what, wlen, mlp_error_message());
+        naccepted += accepted;
+    }
+    free(work);
+    return naccepted;
+}
+
+void tu_fuzz_prefixes(const tu_fuzz_t *f, const uint8_t *base, size_t len)
+{
+    for (size_t n = 0; n <= len; n++) {
+        int accepted;
+
+        ck_assert_msg(!fuzz_one(f, base, n, &accepted), "%s, prefix %zu: '%s'",
+                      f->what, n, mlp_error_message());
+        ck_assert_int_eq(accepted, n == len);
+    }
+}
+
 void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
                      size_t nclasses, uint64_t seed, uint64_t stream)
 {
@@ -317,35 +425,6 @@ static int read_table(mlp_table_t *t, const char *name, int as_labels,
     return rc;
 }
 
-/* The count a labels image's header declares, 0 without one (gzip: of
- * the start of what zlib inflates it to), at most 2^20. */
-static uint32_t declared(const uint8_t *buf, size_t len)
-{
-    uint8_t h[64];
-    mlp_idx_header_t x;
-    size_t n = len, hdr, total;
-
-    if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
-        z_stream z;
-
-        memset(&z, 0, sizeof(z));
-        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-            abort();
-        z.next_in = (Bytef *)buf;
-        z.avail_in = (uInt)len;
-        z.next_out = h;
-        z.avail_out = sizeof(h);
-        inflate(&z, Z_SYNC_FLUSH);
-        n = sizeof(h) - z.avail_out;
-        inflateEnd(&z);
-        buf = h;
-    }
-    if (mlp_idx_parse_header(buf, n, NULL, &x, &hdr, &total) != 0 ||
-        x.count > 1u << 20)
-        return 0;
-    return (uint32_t)x.count;
-}
-
 int tu_idx_road(const uint8_t *buf, size_t len, const char *name,
                 int as_labels, tu_got_t *g)
 {
@@ -361,7 +440,7 @@ int tu_idx_road(const uint8_t *buf, size_t len, const char *name,
     o.labels_path = as_labels ? name : NULL;
     o.want_labels = as_labels;
     if (as_labels) {
-        uint32_t d[2] = {declared(buf, len), 1};
+        uint32_t d[2] = {tu_idx_declared(buf, len), 1};
 
         feat = tu_idx_bytes(d, 2, NULL, &flen);
     }
@@ -392,7 +471,7 @@ int tu_idx_road_file(const char *path, int as_labels, tu_got_t *g,
     if (as_labels) {
         size_t len = 0, flen;
         uint8_t *disk = tu_read_bytes(path, &len), *feat;
-        uint32_t d[2] = {disk != NULL ? declared(disk, len) : 0, 1};
+        uint32_t d[2] = {disk != NULL ? tu_idx_declared(disk, len) : 0, 1};
 
         feat = tu_idx_bytes(d, 2, NULL, &flen);
         if (asprintf(&fpath, "%s.features", path) < 0 ||

@@ -1,16 +1,30 @@
 /*
  * testutil: helpers shared by the Check suites and tests/mkdata: temporary
- * directories, IDX writers and a small learnable synthetic dataset.
- * Test-only code; failures abort the test (ck_assert).
+ * directories, files and streams read whole, IDX writers and readers
+ * through the road, a small learnable synthetic dataset, the loader tests'
+ * splits, and the mutation run of the parser fuzz tests.  (A suite
+ * group's own set-up is its *_fixture.c.)  Test-only code; failures abort
+ * the test (ck_assert).
  */
 #ifndef MLPTRAIN_TESTUTIL_H
 #define MLPTRAIN_TESTUTIL_H
 
+#include <check.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "idx_ref.h"
+#include "mlptrain/error.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/rng.h"
+
+/* The error message (mlp_error_message) names `what`: a file name, or
+ * part of the problem.  A macro: a failure names the test's line. */
+#define ck_assert_msg_has(what)                                          \
+    ck_assert_msg(strstr(mlp_error_message(), (what)) != NULL,           \
+                  "message '%s' lacks '%s'", mlp_error_message(), (what))
 
 /* A new empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *tu_mkdtemp(void);
@@ -31,10 +45,19 @@ void tu_need_file(const char *path, const char *package);
  */
 int tu_write_idx(const char *path, const uint32_t *dims, unsigned ndims,
                  const uint8_t *data, int gzip);
+/* n bytes (malloc'd, with room for one more) of the pattern
+ * (uint8_t)(i * 37 + seed): data that a shifted or dropped byte changes. */
+uint8_t *tu_pattern(size_t n, uint8_t seed);
 /* Write raw bytes to a file (for malformed cases).  Returns 0 or -1. */
 int tu_write_bytes(const char *path, const void *buf, size_t len);
 /* Read a whole file into a malloc'd buffer; NULL on failure. */
 uint8_t *tu_read_bytes(const char *path, size_t *len);
+/* A whole file's text, NUL-terminated, malloc'd; fails the test when the
+ * file cannot be read. */
+char *tu_read_text(const char *path);
+/* What was written to f (a tmpfile) up to its position, NUL-terminated,
+ * malloc'd; f stays open. */
+char *tu_stream_text(FILE *f);
 
 /*
  * An IDX image in memory, as tu_write_idx writes it: header (type 0x08,
@@ -67,6 +90,35 @@ int tu_make_dataset(const char *dir, size_t ntrain, size_t ntest,
 enum { TU_FLIP_BIT, TU_RANDOM_BYTE, TU_TRUNCATE, TU_APPEND, TU_DROP_BYTE };
 size_t tu_mutate(mlp_rng_t *r, uint8_t *buf, size_t len, int op, uint64_t v,
                  size_t pos);
+
+/*
+ * The mutation run the parser fuzz tests share.  A mutant is 1..3 rounds
+ * of one random change each: a flipped bit, a random byte, the format's
+ * own header change (`header`, drawn header_weight times as often as
+ * each of the others), a truncation, 1..16 appended bytes, a dropped
+ * byte; then `fix` (when not NULL: e.g. a checksum made right again);
+ * then an exact-size heap copy of it (so that valgrind or ASan see a read
+ * past its end) goes to `consistent`, which returns 0 when the parser's
+ * outcome is consistent and sets *accepted.
+ */
+typedef struct {
+    uint64_t seed;            /* the rng's seed (each run its stream) */
+    unsigned header_weight;   /* >= 1 */
+    /* change buf (len bytes, room for len + 16) as v says; new length */
+    size_t (*header)(uint8_t *buf, size_t len, uint64_t v, void *arg);
+    void (*fix)(uint8_t *buf, size_t len);
+    int (*consistent)(const uint8_t *buf, size_t len, void *arg,
+                      int *accepted);
+    void *arg;
+    const char *what;         /* names the run in a failure */
+} tu_fuzz_t;
+/* n mutants of base (len bytes), rng stream `stream`: fails the test at
+ * the first inconsistent one; returns how many were accepted. */
+int tu_fuzz_mutants(const tu_fuzz_t *f, const uint8_t *base, size_t len,
+                    int n, uint64_t stream);
+/* Every prefix of base (0..len bytes, f->fix applied): each consistent,
+ * and only the whole accepted. */
+void tu_fuzz_prefixes(const tu_fuzz_t *f, const uint8_t *base, size_t len);
 
 /*
  * IDX bytes read through the one road every command takes (table.h over

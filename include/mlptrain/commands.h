@@ -17,7 +17,7 @@
  * Adding a command: a src/cmd_NAME.c defining mlp_command_NAME (its table
  * and run function), its declaration below, one line in mlp_commands[]
  * (commands.c) and the file in Makefile.am.  Its --help, doc/options.md's
- * option reference and tests/check_cli's walk follow from the table.
+ * option reference and tests/check_cli_table's walk follow from the table.
  */
 #ifndef MLPTRAIN_COMMANDS_H
 #define MLPTRAIN_COMMANDS_H

@@ -14,7 +14,9 @@
  * src/cmd_plot.c.
  *
  * Errors: MLP_EINVAL (nothing to draw), MLP_ENOMEM, and mlp_plot_png's
- * MLP_EIO (gnuplot missing or failing, PNG not writable).  Thread-safe.
+ * MLP_EIO (gnuplot missing or failing, PNG not writable).  Thread-safe as
+ * plot.h is: but for SIGPIPE, ignored process-wide while a script is
+ * written.
  */
 #ifndef MLPTRAIN_CURVES_H
 #define MLPTRAIN_CURVES_H

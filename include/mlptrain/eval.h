@@ -70,11 +70,13 @@ typedef struct {
 int mlp_eval_logits_finite(const float *logits, size_t c);
 
 /*
- * Evaluate the net on every sample of the split, in order.  On success *res
- * owns a new confusion matrix and per-class figures (mlp_eval_result_free);
- * on failure it is zeroed.  MLP_EINVAL when split->dim is not the net's input width, a label
- * is not below the class count, or batch is 0; MLP_ERANGE naming the
- * sample (from 0) whose logits are not finite.
+ * Evaluate the net on every sample of the split, in order, its features
+ * decoded as training decodes them (transform.h: bytes / 255, or the
+ * split's affine transform).  On success *res owns a new confusion matrix
+ * and per-class figures (mlp_eval_result_free); on failure it is zeroed.
+ * MLP_EINVAL when split->dim is not the net's input width, a label is not
+ * below the class count, or batch is 0; MLP_ERANGE naming the sample
+ * (from 0) whose logits are not finite; MLP_ENOMEM; the net's errors.
  */
 int mlp_eval_split(mlp_net_t *net, const mlp_split_t *split, size_t batch,
                    mlp_eval_result_t *res);

@@ -38,6 +38,7 @@
 #define MLPTRAIN_OUTFILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * 0 when path may be written: absent (its directory exists and is
@@ -46,6 +47,16 @@
  * MLP_EUSAGE.
  */
 int mlp_out_check(const char *path);
+
+/* What a stat's st_mode m is, for messages ("cannot write 'x': it is %s"):
+ * "a FIFO", "a directory", "a symbolic link", ...  Never NULL. */
+const char *mlp_out_kind(mode_t m);
+
+/* mkdir -p: make dir and the missing directories above it, each with mode
+ * 0777 & ~umask (one that exists is left as it is, whatever it is).
+ * MLP_EIO "cannot make directory 'x': ..." naming the one that failed;
+ * MLP_ENOMEM. */
+int mlp_out_mkdirs(const char *dir);
 
 /*
  * Fill the temporary file: write to fd (do not close it).  tmp is its name,

@@ -50,6 +50,12 @@ extern const char *const mlp_norm_names[];
 /* The smallest spread a feature is scaled by (see above). */
 #define MLP_TRANSFORM_MIN_SPREAD FLT_MIN
 
+/* The bytes' transform: dst[j] = (float)src[j] / 255.0f for j < n (a
+ * correctly rounded division: the same bits wherever it runs). */
+void mlp_transform_u8(const uint8_t *src, size_t n, float *dst);
+/* The same rounded to bf16: mlp_bf16_round of each value above. */
+void mlp_transform_u8_bf16(const uint8_t *src, size_t n, mlp_bf16_t *dst);
+
 /* Fit shift and scale (each (dim)) on n rows of x (n, dim).  MLP_ERANGE
  * (naming the feature) when a column's values less its shift overflow a
  * float. */
