@@ -368,28 +368,10 @@ out:
     return rc;
 }
 
-int mlp_dist_sum_unordered(float *v, size_t n)
-{
-    if (g.active && g.size > 1) {
-        int rc = 0;
-
-        for (size_t lo = 0; lo < n; lo += INT_MAX / 2) {
-            size_t len = n - lo < INT_MAX / 2 ? n - lo : INT_MAX / 2;
-
-            MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v + lo, (int)len, MPI_FLOAT,
-                                  MPI_SUM, g.comm),
-                    "MPI_Allreduce");
-        }
-    out:
-        return rc;
-    }
-    (void)v;
-    (void)n;
-    return 0;
-}
-
-/* v[0..n) reduced in place over the ranks by op on int64s. */
-static int reduce_i64(int64_t *v, size_t n, MPI_Op op)
+/* v[0..n) of elements of `size` bytes reduced in place over the ranks by
+ * op, in pieces an int can count: the one MPI_Allreduce of this file. */
+static int allreduce(void *v, size_t n, size_t size, MPI_Datatype type,
+                     MPI_Op op)
 {
     int rc = 0;
 
@@ -397,22 +379,27 @@ static int reduce_i64(int64_t *v, size_t n, MPI_Op op)
         for (size_t lo = 0; lo < n; lo += INT_MAX / 2) {
             size_t len = n - lo < INT_MAX / 2 ? n - lo : INT_MAX / 2;
 
-            MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v + lo, (int)len,
-                                  MPI_INT64_T, op, g.comm),
+            MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, (char *)v + lo * size,
+                                  (int)len, type, op, g.comm),
                     "MPI_Allreduce");
         }
 out:
     return rc;
 }
 
+int mlp_dist_sum_unordered(float *v, size_t n)
+{
+    return allreduce(v, n, sizeof(*v), MPI_FLOAT, MPI_SUM);
+}
+
 int mlp_dist_sum_i64(int64_t *v, size_t n)
 {
-    return reduce_i64(v, n, MPI_SUM);
+    return allreduce(v, n, sizeof(*v), MPI_INT64_T, MPI_SUM);
 }
 
 int mlp_dist_max_i64(int64_t *v, size_t n)
 {
-    return reduce_i64(v, n, MPI_MAX);
+    return allreduce(v, n, sizeof(*v), MPI_INT64_T, MPI_MAX);
 }
 
 int mlp_dist_sum_ordered(double *out, const double *parts, size_t nparts,
@@ -474,20 +461,7 @@ int mlp_dist_sum_rows(double *out, const double *row, size_t width)
 
 int mlp_dist_sum_u64(uint64_t *v, size_t n)
 {
-    if (g.active && g.size > 1) {
-        int rc = 0;
-
-        if (n > INT_MAX)
-            return mlp_error_set(MLP_ERANGE, "dist sum: %zu counts", n);
-        MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_SUM,
-                              g.comm),
-                "MPI_Allreduce");
-    out:
-        return rc;
-    }
-    (void)v;
-    (void)n;
-    return 0;
+    return allreduce(v, n, sizeof(*v), MPI_UINT64_T, MPI_SUM);
 }
 
 int mlp_dist_any(int flag, int *any)
