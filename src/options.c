@@ -180,6 +180,10 @@ const mlp_option_t mlp_options[] = {
     {L("augment"), 0, NULL, "Data", F(augment), MLP_OPT_AUGMENT, 0, 0, 0, 0,
      "LIST", "shift=K (random shifts up to K pixels, zero fill) and/or flip "
      "(random horizontal flips), or none", "none", "shift=2,flip", RUN, NULL},
+    {L("no-shuffle"), 0, NULL, "Data", F(no_shuffle), MLP_OPT_FLAG, 0, 0, 0,
+     0, NULL, "train on the training samples in their order every epoch "
+     "(scikit-learn's shuffle=False)", "shuffled anew every epoch", "1", RUN,
+     NULL},
     {L("workers"), 'j', NULL, "Machine", F(workers), MLP_OPT_UINT, 0,
      MLP_LOADER_MAX_WORKERS, 0, 4, "N", "loader threads; 0 decodes on the "
      "trainer", NULL, "20",

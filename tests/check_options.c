@@ -492,7 +492,7 @@ START_TEST(test_grid_keys)
                      "weight-decay, schedule, warmup, lr-min, lr-step, "
                      "lr-gamma, label-smoothing, batch, micro, accum, epochs, "
                      "seed, "
-                     "limit-train, limit-test, val, augment, workers, "
+                     "limit-train, limit-test, val, augment, no-shuffle, workers, "
                      "early-stop");
     memset(&g, 0, sizeof(g));
     ck_assert_int_eq(mlp_grid_add(&g, "workers=0,8 limit_test=50"), 0);

@@ -89,6 +89,7 @@ typedef struct {
     size_t val;                    /* training samples held out for
                                       validation; 0: none */
     mlp_augment_t augment;         /* done by the loader (loader.h) */
+    int no_shuffle;                /* training batches in split order */
     /* machine */
     unsigned workers;              /* loader threads; 0: trainer decodes */
     int threads;                   /* compute threads */
