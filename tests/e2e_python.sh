@@ -1,0 +1,27 @@
+#!/bin/bash
+# End-to-end: the Python module (`import mlptrain`, python/), built by
+# make, with Debian's python3 and scikit-learn: tests/e2e_python.py runs
+# scikit-learn's check_estimator (no check skipped), GridSearchCV and
+# Pipeline, the command line's figures from the same data as arrays,
+# X without a copy, pickling, checkpoints both ways with the command line,
+# errors as exceptions, the GIL released, and Ctrl-C in a subprocess.
+. "${srcdir:-.}/tests/lib.sh"
+
+if [ "${MLP_PY_BUILT:-0}" != 1 ]; then
+    echo "SKIP: built without the Python module (configure --without-python)"
+    exit 77
+fi
+need_py numpy python3-numpy
+need_py sklearn python3-sklearn
+# scikit-learn's check_estimator checks pandas input when pandas is there,
+# and skips that check otherwise: the module passes it, none skipped.
+need_py pandas python3-pandas
+if PYTHONPATH="$MLP_PYTHONPATH" TMP="$TMP" MLPTRAIN_LOADAVG=off \
+        "${MLP_PYTHON:-$PY}" "${srcdir:-.}/tests/e2e_python.py" \
+        >"$TMP/py.out" 2>&1; then
+    ok "tests/e2e_python.py: $(tail -n 1 "$TMP/py.out")"
+else
+    bad "tests/e2e_python.py:"
+fi
+cat "$TMP/py.out"
+finish
