@@ -220,7 +220,30 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             return int(rs)
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
-    def _run_options(self, hidden, n_train, batch, epochs, seed, val, real):
+    # A step below this many multiply-adds (a batch's forward pass) takes
+    # well under a millisecond on one core: handing it to more threads
+    # costs more than it saves (each step wakes them), and so do loader
+    # threads for an epoch's few small batches.  Small problems (the
+    # 100 x 4 fits of a test suite or a grid search) then run on the
+    # calling thread; the figures are the same for any thread and worker
+    # count.
+    SMALL_STEP_MACS = 1 << 20
+    SMALL_EPOCH_VALUES = 1 << 20
+
+    def _machine(self, hidden, n_train, batch, dim):
+        """n_threads and n_workers, or mlptrain's defaults (None: all
+        cores, 4 loader threads) except for small problems."""
+        widths = [dim] + list(hidden) + [2]
+        macs = batch * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+        threads, workers = self.n_threads, self.n_workers
+        if threads is None and macs < self.SMALL_STEP_MACS:
+            threads = 1
+        if workers is None and n_train * dim < self.SMALL_EPOCH_VALUES:
+            workers = 0
+        return threads, workers
+
+    def _run_options(self, hidden, n_train, batch, epochs, seed, val, real,
+                     dim):
         """The run's options as (parameter, option, value) for the option
         table's parser: the one place parameters become options."""
         o = []
@@ -271,10 +294,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             put("normalize", "normalize", self.normalize)
         if self.augment is not None:
             put("augment", "augment", self.augment)
-        if self.n_threads is not None:
-            put("n_threads", "threads", self.n_threads)
-        if self.n_workers is not None:
-            put("n_workers", "workers", self.n_workers)
+        threads, workers = self._machine(hidden, n_train, batch, dim)
+        if threads is not None:
+            put("n_threads", "threads", threads)
+        if workers is not None:
+            put("n_workers", "workers", workers)
         if self.precision is not None:
             if _core.has_option("precision"):
                 put("precision", "precision", self.precision)
@@ -371,7 +395,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         names = _class_names(classes)
         rows, cols = shape  # rows without one take a warm model's
         opts = self._run_options(hidden, n - val, batch, epochs,
-                                 self._seed(), val, X.dtype != np.uint8)
+                                 self._seed(), val, X.dtype != np.uint8,
+                                 X.shape[1])
         state = _State(self, warm, early, n - val)
         main = threading.current_thread() is threading.main_thread()
         status, message, model, best, history, interrupted, stopped = \
