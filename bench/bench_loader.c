@@ -6,7 +6,7 @@
  * seconds per sample, which is what decoding costs the compute threads.
  * Then the cost of --augment: nanoseconds per sample of decoding on one
  * thread (-j 0) without and with shift=2,flip, and their ratio, in the
- * same run.
+ * same run; and the same decoding into bf16 (--precision bf16).
  *
  * Output: tables on stdout, bench/results/loader.csv and
  * bench/results/loader_augment.csv.
@@ -32,7 +32,8 @@ static double cpu_seconds(void)
 /* Median ns per sample of decoding the whole split on the consumer's
  * thread (-j 0), over reps epochs, with augmentation a. */
 static double decode_ns(const mlp_split_t *split, const mlp_augment_t *a,
-                        int reps, double *lo, double *hi, double *sink)
+                        int bf16, int reps, double *lo, double *hi,
+                        double *sink)
 {
     mlp_loader_opts_t o = {0};
     mlp_loader_t *ld;
@@ -46,6 +47,7 @@ static double decode_ns(const mlp_split_t *split, const mlp_augment_t *a,
     o.seed = 1;
     o.shuffle = 1;
     o.augment = *a;
+    o.bf16 = bf16;
     o.rows = 28;
     o.cols = 28;
     if (t == NULL || mlp_loader_create(&o, &ld) < 0)
@@ -56,7 +58,8 @@ static double decode_ns(const mlp_split_t *split, const mlp_augment_t *a,
 
         while (rows < split->n && mlp_loader_next(ld, &b) == 0) {
             for (size_t i = 0; i < b.n; i++)
-                *sink += b.x[i * split->dim + (i % split->dim)];
+                *sink += bf16 ? (double)b.xh[i * split->dim + (i % split->dim)]
+                              : b.x[i * split->dim + (i % split->dim)];
             rows += b.n;
             mlp_loader_release(ld, &b);
         }
@@ -71,9 +74,13 @@ static double decode_ns(const mlp_split_t *split, const mlp_augment_t *a,
 /* Decoding with and without --augment shift=2,flip, in the same run. */
 static int bench_augment(const mlp_split_t *split, int reps, double *sink)
 {
-    static const struct { const char *name; mlp_augment_t a; } cases[] = {
-        {"none", {0, 0}}, {"shift=2,flip", {2, 1}}, {"shift=2", {2, 0}},
-        {"flip", {0, 1}}};
+    static const struct {
+        const char *name;
+        mlp_augment_t a;
+        int bf16;
+    } cases[] = {{"none", {0, 0}, 0},         {"shift=2,flip", {2, 1}, 0},
+                 {"shift=2", {2, 0}, 0},      {"flip", {0, 1}, 0},
+                 {"none, bf16", {0, 0}, 1},   {"shift=2,flip, bf16", {2, 1}, 1}};
     FILE *csv = bu_open_csv("loader_augment.csv",
                             "augment,ns_per_sample,lo,hi,ratio_to_none");
     double base = 0.0;
@@ -82,11 +89,11 @@ static int bench_augment(const mlp_split_t *split, int reps, double *sink)
         return 1;
     printf("\naugmentation: decoding on one thread (-j 0), median of %d "
            "epochs\n", reps);
-    printf("%-13s %10s %19s %6s\n", "augment", "ns/sample", "range",
+    printf("%-19s %10s %19s %6s\n", "augment", "ns/sample", "range",
            "ratio");
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        double lo, hi, ns = decode_ns(split, &cases[c].a, reps, &lo, &hi,
-                                      sink);
+        double lo, hi, ns = decode_ns(split, &cases[c].a, cases[c].bf16,
+                                      reps, &lo, &hi, sink);
 
         if (ns < 0.0) {
             fprintf(stderr, "bench_loader: %s\n", mlp_error_message());
@@ -95,7 +102,7 @@ static int bench_augment(const mlp_split_t *split, int reps, double *sink)
         }
         if (c == 0)
             base = ns;
-        printf("%-13s %10.1f %9.1f..%-9.1f %6.2f\n", cases[c].name, ns, lo,
+        printf("%-19s %10.1f %9.1f..%-9.1f %6.2f\n", cases[c].name, ns, lo,
                hi, ns / base);
         fprintf(csv, "%s,%.1f,%.1f,%.1f,%.3f\n", cases[c].name, ns, lo, hi,
                 ns / base);

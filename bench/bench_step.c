@@ -2,8 +2,12 @@
  * bench_step: the training step alone (no loader): forward, softmax
  * cross-entropy, backward and SGD update of a model on random data, in
  * samples/s and GFLOP/s, against the dnnl_sgemm ceiling of the same GEMMs
- * at the same batch and thread count, measured in the same run.
- * `bench_step --one` prints only the default model's samples/s at batch 256.
+ * at the same batch and thread count, measured in the same run; bf16
+ * steps (--precision bf16: the update refreshes the bf16 copy of the
+ * weights too) against the bf16 ceiling, the same products as bf16 inner
+ * products (bench_gemm).
+ * `bench_step --one [bf16]` prints only the default model's samples/s at
+ * batch 256 (in bf16).
  * The optimizer's pass is also timed on its own (clock around each
  * mlp_optim_step): its share of a step at 784-256-10, batch 256, for SGD
  * and Adam, is printed after the table (the goal: under 5%);
@@ -17,6 +21,7 @@
 
 #include "benchutil.h"
 #include "mlptrain/options.h"
+#include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/net.h"
@@ -29,17 +34,22 @@ typedef struct {
     size_t hidden[2];
     size_t batch;
     int plain;
+    int bf16;
 } step_case_t;
 
 static const step_case_t cases[] = {
-    {"784-256-10", 1, {256, 0}, 64, 0},
-    {"784-256-10", 1, {256, 0}, 128, 0},
-    {"784-256-10", 1, {256, 0}, 256, 0},
-    {"784-256-10", 1, {256, 0}, 512, 0},
-    {"784-256-10", 1, {256, 0}, 1024, 0},
-    {"784-256-10 plain", 1, {256, 0}, 256, 1},
-    {"784-1024-10", 1, {1024, 0}, 256, 0},
-    {"784-1024-512-10", 2, {1024, 512}, 256, 0},
+    {"784-256-10", 1, {256, 0}, 64, 0, 0},
+    {"784-256-10", 1, {256, 0}, 128, 0, 0},
+    {"784-256-10", 1, {256, 0}, 256, 0, 0},
+    {"784-256-10", 1, {256, 0}, 512, 0, 0},
+    {"784-256-10", 1, {256, 0}, 1024, 0, 0},
+    {"784-256-10 plain", 1, {256, 0}, 256, 1, 0},
+    {"784-1024-10", 1, {1024, 0}, 256, 0, 0},
+    {"784-1024-512-10", 2, {1024, 512}, 256, 0, 0},
+    {"784-256-10 bf16", 1, {256, 0}, 128, 0, 1},
+    {"784-256-10 bf16", 1, {256, 0}, 256, 0, 1},
+    {"784-1024-10 bf16", 1, {1024, 0}, 256, 0, 1},
+    {"784-1024-10 bf16", 1, {1024, 0}, 512, 0, 1},
 };
 
 /* Seconds per step, median over reps timed runs of `steps` steps, with
@@ -56,6 +66,7 @@ static int time_steps(const step_case_t *c, int threads, int reps,
                            .beta2 = 0.999f, .eps = 1e-8f};
     size_t in = 784, out = 10, b = c->batch, np;
     float *x = NULL, *dl = NULL, *p, *g;
+    mlp_bf16_t *xh = NULL;
     int32_t *y = NULL;
     double *t = calloc((size_t)reps, sizeof(double));
     double *share = calloc((size_t)reps, sizeof(double));
@@ -72,16 +83,20 @@ static int time_steps(const step_case_t *c, int threads, int reps,
     spec.nbatch_sizes = 1;
     spec.threads = threads;
     spec.plain_weights = c->plain;
+    spec.precision = c->bf16 ? MLP_PREC_BF16 : MLP_PREC_F32;
     x = aligned_alloc(64, b * in * sizeof(float));
+    xh = aligned_alloc(64, b * in * sizeof(mlp_bf16_t));
     dl = aligned_alloc(64, b * out * sizeof(float));
     y = malloc(b * sizeof(int32_t));
-    if (t == NULL || share == NULL || x == NULL || dl == NULL || y == NULL)
+    if (t == NULL || share == NULL || x == NULL || dl == NULL || y == NULL ||
+        xh == NULL)
         goto out;
     mlp_rng_seed(&r, 1, 1);
     for (size_t i = 0; i < b * in; i++)
         x[i] = (float)mlp_rng_uniform(&r);
     for (size_t i = 0; i < b; i++)
         y[i] = (int32_t)(mlp_rng_u64(&r) % out);
+    mlp_bf16_from_f32(xh, x, b * in);
     if ((rc = mlp_net_create(&spec, &net)) < 0 ||
         (rc = mlp_net_init(net, 1, 0.01f)) < 0)
         goto out;
@@ -96,7 +111,9 @@ static int time_steps(const step_case_t *c, int threads, int reps,
             const float *logits;
             double loss = 0;
             size_t correct = 0;
-            if ((rc = mlp_net_forward(net, x, b, &logits)) < 0)
+            if ((rc = mlp_net_forward(net, c->bf16 ? (const void *)xh
+                                                    : (const void *)x,
+                                      b, &logits)) < 0)
                 goto out;
             mlp_loss_softmax_xent(logits, y, b, out, dl, &loss, &correct);
             if ((rc = mlp_net_backward(net, dl, b)) < 0)
@@ -105,6 +122,7 @@ static int time_steps(const step_case_t *c, int threads, int reps,
                 double t1 = mlp_clock_now();
 
                 mlp_optim_step(opt, p, g);
+                mlp_net_params_changed(net, 0, np); /* bf16's copy */
                 t_opt += mlp_clock_now() - t1;
             }
         }
@@ -124,6 +142,7 @@ out:
     mlp_optim_destroy(opt);
     mlp_net_destroy(net);
     free(x);
+    free(xh);
     free(dl);
     free(y);
     free(t);
@@ -161,15 +180,19 @@ int main(int argc, char **argv)
 
     /* `bench_step --one`: samples/s of the default step only (3 runs), the
      * baseline the end-to-end benchmark measures beside each of its runs. */
-    if (argc == 2 && strcmp(argv[1], "--one") == 0) {
+    if (argc >= 2 && strcmp(argv[1], "--one") == 0) {
+        /* --one bf16: the same in bf16 */
+        const step_case_t *c = argc == 3 && strcmp(argv[2], "bf16") == 0
+                                   ? &cases[9]
+                                   : &cases[2];
         double med, lo, hi;
 
-        if (time_steps(&cases[2], threads, 3, MLP_OPTIM_SGD, &med, &lo, &hi,
+        if (time_steps(c, threads, 3, MLP_OPTIM_SGD, &med, &lo, &hi,
                        NULL) < 0) {
             fprintf(stderr, "bench_step: %s\n", mlp_error_message());
             return 1;
         }
-        printf("%.0f\n", (double)cases[2].batch / med);
+        printf("%.0f\n", (double)c->batch / med);
         return 0;
     }
     if (argc >= 2 && strcmp(argv[1], "--optim") == 0) {
@@ -199,7 +222,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_step: %s\n", mlp_error_message());
             return 1;
         }
-        ceil_s = bu_sgemm_step_seconds(widths, nl, c->batch, 20);
+        ceil_s = c->bf16 ? bu_ip_step_seconds(widths, nl, c->batch, 1, 20, NULL)
+                         : bu_sgemm_step_seconds(widths, nl, c->batch, 20);
         flops = bu_step_flops(widths, nl, c->batch);
         printf("%-18s %5zu %10.0f %9.0f..%-9.0f %8.1f %10.0f %6.2f\n",
                c->name, c->batch, c->batch / med, c->batch / hi,
@@ -210,6 +234,8 @@ int main(int argc, char **argv)
                 c->batch / lo, flops / med * 1e-9, c->batch / ceil_s,
                 ceil_s / med);
     }
+    printf("(ceiling: dnnl_sgemm of the same GEMMs; bf16 rows: the same "
+           "products as bf16 inner products)\n");
     if (fclose(csv) != 0)
         return 1;
     return optim_shares(threads, reps) < 0 ? 1 : 0;

@@ -41,4 +41,16 @@ double bu_step_flops(const size_t *widths, size_t nlayers, size_t b);
 double bu_sgemm_step_seconds(const size_t *widths, size_t nlayers, size_t b,
                              int reps);
 
+/*
+ * The same products as oneDNN inner products of type dt (dnnl_f32 or
+ * dnnl_bf16; bf16: bf16 operands, f32 weight gradients, as the bf16 step
+ * runs them), no bias or activation: the ceiling of a step in that
+ * precision.  Primitives made and warmed up inside, on the current
+ * OpenMP thread count.  Returns the median of `reps` timed passes (and
+ * the fastest into *fastest, when not NULL), < 0 on error (bf16
+ * unimplemented here).
+ */
+double bu_ip_step_seconds(const size_t *widths, size_t nlayers, size_t b,
+                          int bf16, int reps, double *fastest);
+
 #endif

@@ -10,14 +10,16 @@
  *       only for the hook between epochs.  Returns (status, message, model,
  *       best, history, interrupted): the model is kept on success and on an
  *       interrupt, so the caller stores it before raising anything.
- *   Model(bytes, name, threads)
+ *   Model(bytes, name, threads, precision)
  *       a model ready to predict (model.h); Model.predict(X, proba, cls)
  *       fills the caller's arrays, GIL released, one call at a time (a lock
  *       per model: a net is used by one thread at a time).
- *   info(bytes), load(path), save(bytes, path), has_option(name), version()
+ *   info(bytes), load(path), save(bytes, path), has_option(name),
+ *   option_names(name), class_name(text), version()
  *       a checkpoint's shape, options and parameters; the files through the
  *       library's one door (checkpoint_file.c: bounded reads, atomic
- *       writes); the option table; the versions.
+ *       writes); the option table (an option's named values); text.h's
+ *       class-name rule; the versions.
  *
  * Options are set by name through the table's own parser (set_options),
  * the one place this module touches option code.
@@ -49,9 +51,11 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
+#include "mlptrain/eval.h"
 #include "mlptrain/model.h"
 #include "mlptrain/net.h"
 #include "mlptrain/options.h"
+#include "mlptrain/text.h"
 #include "mlptrain/trainer.h"
 
 /* ---- statuses ------------------------------------------------------- */
@@ -144,13 +148,16 @@ static int set_options(PyObject *list, mlp_config_t *cfg)
                          "option '--%s'", param, name);
             return -1;
         }
-        if (mlp_cli_set_option(o, cfg, value) < 0) {
+        if (mlp_options_parse(o, cfg, value) < 0) {
             PyErr_Format(PyExc_ValueError, "parameter '%s': %s", param,
                          mlp_error_message());
             return -1;
         }
         cfg->given |= mlp_options_bit(o);
     }
+    /* the defaults that depend on others (AdamW's decay); the rules
+     * between options are the trainer's (mlp_rules_check) */
+    mlp_config_resolve(cfg);
     return 0;
 }
 
@@ -161,6 +168,55 @@ static PyObject *has_option(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "s", &name))
         return NULL;
     return PyBool_FromLong(mlp_options_find(name) != NULL);
+}
+
+/* option_names(name): the values of a run option that takes a name
+ * (--optimizer: ('sgd', 'adam', 'adamw')), from the table; ValueError for
+ * another option. */
+static PyObject *option_names(PyObject *self, PyObject *args)
+{
+    const char *name;
+    const mlp_option_t *o;
+    PyObject *t;
+    Py_ssize_t n = 0;
+
+    if (!PyArg_ParseTuple(args, "s", &name))
+        return NULL;
+    if ((o = mlp_options_find(name)) == NULL || o->type != MLP_OPT_ENUM ||
+        o->names == NULL)
+        return PyErr_Format(PyExc_ValueError, "mlptrain has no option "
+                            "'--%s' of named values", name);
+    while (o->names[n] != NULL)
+        n++;
+    if ((t = PyTuple_New(n)) == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyUnicode_FromString(o->names[i]);
+
+        if (v == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, v);
+    }
+    return t;
+}
+
+/* class_name(text): None when text is a class name (text.h's one rule),
+ * else why not. */
+static PyObject *class_name(PyObject *self, PyObject *args)
+{
+    const char *text;
+    Py_ssize_t len;
+    char why[256];
+
+    if (!PyArg_ParseTuple(args, "s#", &text, &len))
+        return NULL;
+    if ((size_t)len != strlen(text))
+        return PyUnicode_FromString("it holds a NUL byte");
+    if (mlp_text_class_name(text, why, sizeof(why)) != 0)
+        return PyUnicode_FromString(why);
+    Py_RETURN_NONE;
 }
 
 /* ---- training ------------------------------------------------------- */
@@ -486,7 +542,7 @@ static PyObject *info(PyObject *self, PyObject *args)
     for (size_t l = 0; l < ck.nhidden; l++)
         PyTuple_SET_ITEM(hidden, (Py_ssize_t)l,
                          PyLong_FromSize_t(ck.hidden[l]));
-    for (size_t i = 0; i < mlp_noptions; i++) {
+    for (size_t i = 0; i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];
         char v[MLP_PATH_MAX];
         PyObject *t;
@@ -647,16 +703,23 @@ static void Model_dealloc(ModelObject *self)
 
 static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"model", "name", "threads", NULL};
+    static char *kwlist[] = {"model", "name", "threads", "precision", NULL};
     PyObject *obj;
-    const char *name = "the model";
-    int threads = 0, rc;
+    const char *name = "the model", *prec = NULL;
+    int threads = 0, precision = MLP_EVAL_PRECISION_MODEL, rc;
     Py_buffer b;
     mlp_model_t *m = NULL;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|si", kwlist, &obj, &name,
-                                     &threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|siz", kwlist, &obj, &name,
+                                     &threads, &prec))
         return -1;
+    /* None: the model's own (eval.h); else a name of --precision's */
+    if (prec != NULL &&
+        (precision = mlp_options_enum_parse(MLP_O(PRECISION), prec)) < 0) {
+        PyErr_Format(PyExc_ValueError, "precision '%s': not one of "
+                     "--precision's values", prec);
+        return -1;
+    }
     if (self->m != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Model already made");
         return -1;
@@ -664,7 +727,8 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
     if (PyObject_GetBuffer(obj, &b, PyBUF_SIMPLE) != 0)
         return -1;
     Py_BEGIN_ALLOW_THREADS
-    rc = mlp_model_open(b.buf, (size_t)b.len, name, threads, &m);
+    rc = mlp_model_open(b.buf, (size_t)b.len, name, threads, precision,
+                        &m);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&b);
     if (rc < 0) {
@@ -769,8 +833,9 @@ static PyTypeObject ModelType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "mlptrain._core.Model",
     .tp_basicsize = sizeof(ModelObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Model(bytes, name='the model', threads=0): a trained model "
-              "ready to predict",
+    .tp_doc = "Model(bytes, name='the model', threads=0, precision=None): "
+              "a trained model ready to predict (precision None: the "
+              "model's)",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Model_init,
     .tp_dealloc = (destructor)Model_dealloc,
@@ -790,6 +855,10 @@ static PyMethodDef core_methods[] = {
     {"save", save, METH_VARARGS, "save(bytes, path): write a checkpoint"},
     {"has_option", has_option, METH_VARARGS,
      "has_option(name): the option table has --name"},
+    {"option_names", option_names, METH_VARARGS,
+     "option_names(name): the names an option takes, from the table"},
+    {"class_name", class_name, METH_VARARGS,
+     "class_name(text): None for a class name, else why not"},
     {"version", version, METH_NOARGS, "versions of mlptrain and oneDNN"},
     {"error_type", error_type, METH_VARARGS,
      "error_type(status): the exception class of a status"},

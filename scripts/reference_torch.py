@@ -14,13 +14,26 @@ run mlptrain's best recipe here at equal epochs: --hidden, --act,
 given; sgd and adam: L2 added to the gradient), --schedule
 constant|step|cosine|onecycle with --warmup, --lr-min, --lr-step,
 --lr-gamma (the rate set per batch by a LambdaLR computing mlptrain's
-formulas, lr_at below), --dropout (after each hidden activation),
+formulas, lr_at below), --clip-grad NORM (torch.nn.utils.clip_grad_norm_
+after each backward: the gradient of every parameter scaled by
+NORM / (norm + 1e-6) when that is below 1), --dropout (after each hidden
+activation),
 --input-dropout, --label-smoothing, --init normal|xavier|he (normal:
 --init-std), --augment shift=K,flip, --val N (N training samples held out,
 chosen by the seed, reported as val_loss/val_acc), --limit-train,
 --limit-test.  The held-out samples and the random streams (weights,
 shuffling, dropout) are PyTorch's, not mlptrain's: figures agree within
 noise, not digit for digit.
+
+PyTorch at its best (`make bench` measures it so): --in-memory keeps the
+data set in memory as tensors (uint8, as the files hold it) and skips the
+DataLoader: a permutation per epoch (torch.randperm), each batch gathered
+by index and scaled x/255 as a float tensor; --autocast bf16 runs the
+forward and the loss under torch.autocast("cpu", dtype=torch.bfloat16),
+PyTorch's mixed precision (bf16 products on oneDNN, f32 weights, gradients
+and optimizer).  --threads sets torch's intra-op threads; the BLAS library
+keeps its own pool (OPENBLAS_NUM_THREADS).  --in-memory takes no
+--augment (that is the DataLoader's per-image work).
 
 Prints one JSON object per epoch and a last one describing the run (which
 BLAS library PyTorch ran its matrix products on).  Run it with Debian's
@@ -228,10 +241,16 @@ def parser():
     ap.add_argument("--lr-step", type=float, default=0.0)
     ap.add_argument("--lr-gamma", type=float, default=0.1)
     ap.add_argument("--label-smoothing", type=unit, default=0.0)
+    ap.add_argument("--clip-grad", type=float, default=0.0,
+                    help="largest 2-norm of a step's gradient; 0: none")
     ap.add_argument("--augment", type=parse_augment, default=(0, False))
     ap.add_argument("--val", type=int, default=0)
     ap.add_argument("--limit-train", type=int, default=0)
     ap.add_argument("--limit-test", "-n", type=int, default=0)
+    ap.add_argument("--in-memory", action="store_true",
+                    help="tensors in memory, no DataLoader")
+    ap.add_argument("--autocast", choices=("off", "bf16"), default="off",
+                    help="bf16: torch.autocast on the CPU")
     return ap
 
 
@@ -243,10 +262,14 @@ def check(ap, args):
         ap.error("--schedule step needs --lr-step E, the epochs between cuts")
     if args.lr_min > args.lr:
         ap.error(f"--lr-min {args.lr_min} is above --lr {args.lr}")
+    if not args.clip_grad >= 0 or math.isinf(args.clip_grad):
+        ap.error(f"--clip-grad {args.clip_grad} is not a norm >= 0")
     if args.val < 0 or args.limit_train < 0 or args.limit_test < 0:
         ap.error("--val, --limit-train, --limit-test take N >= 0")
     if args.weight_decay is None:
         args.weight_decay = 0.01 if args.optimizer == "adamw" else 0.0
+    if args.in_memory and args.augment != (0, False):
+        ap.error("--in-memory takes no --augment (the DataLoader's work)")
 
 
 def build_net(args, width_in, nclasses):
@@ -284,17 +307,49 @@ def make_optimizer(args, params):
                eps=args.eps, weight_decay=args.weight_decay)
 
 
-def evaluate(net, loader, loss):
+def autocast(args):
+    """The forward's precision: torch.autocast for --autocast bf16."""
+    if args.autocast == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    import contextlib
+    return contextlib.nullcontext()
+
+
+def evaluate(net, loader, loss, args):
     """(mean loss, accuracy) over the loader, without dropout."""
     net.eval()
     lsum, correct, n = 0.0, 0, 0
     with torch.no_grad():
         for x, y in loader:
-            y_hat = net(x)
-            lsum += float(loss(y_hat, y).sum())
+            with autocast(args):
+                y_hat = net(x)
+                lsum += float(loss(y_hat.float(), y).sum())
             correct += int((y_hat.argmax(1) == y).sum())
             n += len(y)
     return lsum / n, correct / n
+
+
+class InMemory:
+    """Batches of a split held as tensors: images (n, rows, cols) uint8,
+    labels int64; shuffled by a permutation per epoch when `shuffle`.  Each
+    batch is gathered by index and scaled x/255, as the DataLoader's
+    ToTensor would, without a worker or a per-image call."""
+
+    def __init__(self, images, labels, batch, shuffle, generator=None):
+        self.x = torch.from_numpy(np.ascontiguousarray(images))
+        self.y = torch.from_numpy(labels.astype(np.int64))
+        self.batch, self.shuffle, self.g = batch, shuffle, generator
+
+    def __len__(self):
+        return (len(self.y) + self.batch - 1) // self.batch
+
+    def __iter__(self):
+        n = len(self.y)
+        order = torch.randperm(n, generator=self.g) if self.shuffle else None
+        for k in range(0, n, self.batch):
+            idx = order[k:k + self.batch] if order is not None else \
+                slice(k, k + self.batch)
+            yield self.x[idx].float().div_(255.0), self.y[idx]
 
 
 def main():
@@ -329,17 +384,26 @@ def main():
         g = torch.Generator().manual_seed(args.seed)
         perm = torch.randperm(len(tr_y), generator=g).numpy()
         held, kept = perm[:args.val], np.sort(perm[args.val:])
-        val = Images(tr_x[held], tr_y[held])
+        if args.in_memory:
+            val_iter = InMemory(tr_x[held], tr_y[held], args.batch, False)
+        else:
+            val_iter = torch.utils.data.DataLoader(
+                Images(tr_x[held], tr_y[held]), args.batch, shuffle=False,
+                num_workers=args.workers)
         tr_x, tr_y = tr_x[kept], tr_y[kept]
-        val_iter = torch.utils.data.DataLoader(
-            val, args.batch, shuffle=False, num_workers=args.workers)
     shift, flip = args.augment
-    train = Images(tr_x, tr_y, shift, flip)
-    test = Images(te_x, te_y)
-    train_iter = torch.utils.data.DataLoader(
-        train, args.batch, shuffle=True, num_workers=args.workers)
-    test_iter = torch.utils.data.DataLoader(
-        test, args.batch, shuffle=False, num_workers=args.workers)
+    if args.in_memory:
+        g = torch.Generator().manual_seed(args.seed)
+        train_iter = InMemory(tr_x, tr_y, args.batch, True, g)
+        test_iter = InMemory(te_x, te_y, args.batch, False)
+    else:
+        train_iter = torch.utils.data.DataLoader(
+            Images(tr_x, tr_y, shift, flip), args.batch, shuffle=True,
+            num_workers=args.workers)
+        test_iter = torch.utils.data.DataLoader(
+            Images(te_x, te_y), args.batch, shuffle=False,
+            num_workers=args.workers)
+    ntrain = len(tr_y)
 
     net = build_net(args, tr_x.shape[1] * tr_x.shape[2], nclasses)
     loss = nn.CrossEntropyLoss(reduction="none",
@@ -363,10 +427,13 @@ def main():
         lsum, correct, n = 0.0, 0, 0
         for x, y in train_iter:
             lr = trainer.param_groups[0]["lr"]
-            y_hat = net(x)
-            l = loss(y_hat, y)
+            with autocast(args):
+                y_hat = net(x)
+                l = loss(y_hat, y)
             trainer.zero_grad()
             l.mean().backward()
+            if args.clip_grad > 0:
+                nn.utils.clip_grad_norm_(net.parameters(), args.clip_grad)
             trainer.step()
             sched.step()
             lsum += float(l.sum())
@@ -377,18 +444,21 @@ def main():
                   "train_loss": lsum / n, "train_acc": correct / n}
         if val_iter is not None:
             record["val_loss"], record["val_acc"] = evaluate(net, val_iter,
-                                                             plain)
+                                                             plain, args)
         record["test_loss"], record["test_acc"] = evaluate(net, test_iter,
-                                                           plain)
+                                                           plain, args)
         total += t_train
         record.update({"lr": lr, "seconds": time.monotonic() - t0,
                        "samples_per_s": n / t_train})
         print(json.dumps(record), flush=True)
     print(json.dumps({"type": "end", "torch": torch.__version__,
                       "blas": blas_library(), "threads": args.threads,
-                      "workers": args.workers, "epochs": args.epochs,
+                      "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+                      "workers": 0 if args.in_memory else args.workers,
+                      "in_memory": args.in_memory,
+                      "autocast": args.autocast, "epochs": args.epochs,
                       "seconds": time.monotonic() - t_start,
-                      "samples_per_s": args.epochs * len(train) / total}))
+                      "samples_per_s": args.epochs * ntrain / total}))
     return 0
 
 

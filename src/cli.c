@@ -1,15 +1,13 @@
 /*
- * cli: getopt_long over argv into an mlp_config_t (see cli.h), with the
- * getopt table, the short-option string and --help generated from the
- * option table (options.h).
+ * cli: argv through a command's table (see cli.h): getopt_long's table
+ * and short-option string, parsing into the run config and the command's
+ * own struct, the rules, --help and --version, the bad-option messages,
+ * and the tables' description for generators.
  *
- * Non-goals: running anything; printing anything but usage and version.
+ * Non-goals: running anything; a value's syntax and range (options.h);
+ * printing anything but usage and version.
  */
-#include <errno.h>
-#include <float.h>
 #include <getopt.h>
-#include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,38 +16,85 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/error.h"
 
-/* Options beyond the run options: commands of their own. */
-#define OPT_BASE 256 /* getopt_long's val of table entry i: OPT_BASE + i */
+/* getopt_long's val of option i without a letter: OPT_BASE + i */
+#define OPT_BASE 256
 
-/*
- * getopt_long's table and short-option string from mlp_options[] (plus
- * --help and --version), in table order so that an abbreviation resolves
- * as the table lists them.  Built into caller storage: no statics.
- */
-typedef struct {
-    struct option longs[2 * 64 + 3]; /* <= 64 options (given bits), an
-                                        alias each, help, version, end */
-    char shorts[2 * 64 + 8];
-} getopt_table_t;
+/* The entries --help and --version, which every command has. */
+static const mlp_option_t help_option = {
+    .name = "help", .letter = 'h', .type = MLP_OPT_FLAG, .place = MLP_IN_CMD,
+    .help = "show this help", .shown = ""};
+static const mlp_option_t version_option = {
+    .name = "version", .letter = 'V', .type = MLP_OPT_FLAG,
+    .place = MLP_IN_CMD, .help = "show versions", .shown = ""};
 
-static int val_of(size_t i)
+/* Option i of c as listed (run options first when c has them): the
+ * entry and its use; NULL past the end. */
+static const mlp_option_t *option_at(const mlp_command_t *c, size_t i,
+                                     const mlp_cli_opt_t **use)
 {
-    return mlp_options[i].letter != 0 ? mlp_options[i].letter
-                                      : OPT_BASE + (int)i;
+    *use = NULL;
+    if (c->run_options) {
+        if (i < MLP_NOPTIONS)
+            return &mlp_options[i];
+        i -= MLP_NOPTIONS;
+    }
+    for (size_t k = 0; c->options != NULL && c->options[k].opt != NULL; k++)
+        if (k == i) {
+            *use = &c->options[k];
+            return c->options[k].opt;
+        }
+    return NULL;
 }
 
-static void build_getopt(getopt_table_t *t)
+/* cl->opts: every option of c, in order. */
+static int list_options(const mlp_command_t *c, mlp_cli_t *cl)
+{
+    const mlp_cli_opt_t *use;
+    const mlp_option_t *o;
+
+    cl->nopts = 0;
+    while ((o = option_at(c, cl->nopts, &use)) != NULL) {
+        if (cl->nopts == MLP_CLI_MAX_OPTIONS)
+            return mlp_error_set(MLP_EINVAL, "%s: more than %d options",
+                                 c->name, MLP_CLI_MAX_OPTIONS);
+        cl->opts[cl->nopts++] = o;
+    }
+    cl->opts[cl->nopts] = NULL;
+    return 0;
+}
+
+/*
+ * getopt_long's table and short-option string, in the command's order so
+ * that an abbreviation resolves as --help lists the options.  Built into
+ * caller storage: no statics.
+ */
+typedef struct {
+    struct option longs[2 * MLP_CLI_MAX_OPTIONS + 3]; /* an alias each,
+                                                         help, version */
+    char shorts[2 * MLP_CLI_MAX_OPTIONS + 8];
+} getopt_table_t;
+
+static int val_of(const mlp_cli_t *cl, size_t i)
+{
+    return cl->opts[i]->letter != 0 ? cl->opts[i]->letter
+                                    : OPT_BASE + (int)i;
+}
+
+static void build_getopt(const mlp_cli_t *cl, getopt_table_t *t)
 {
     size_t n = 0, s = 0;
 
+    if (cl->cmd->dashdash)
+        t->shorts[s++] = '+'; /* options end at the first operand */
     t->shorts[s++] = ':';
-    for (size_t i = 0; i < mlp_noptions; i++) {
-        const mlp_option_t *o = &mlp_options[i];
+    for (size_t i = 0; i < cl->nopts; i++) {
+        const mlp_option_t *o = cl->opts[i];
         int has = o->type == MLP_OPT_FLAG ? no_argument : required_argument;
 
-        t->longs[n++] = (struct option){o->name, has, NULL, val_of(i)};
+        t->longs[n++] = (struct option){o->name, has, NULL, val_of(cl, i)};
         if (o->alias != NULL)
-            t->longs[n++] = (struct option){o->alias, has, NULL, val_of(i)};
+            t->longs[n++] = (struct option){o->alias, has, NULL,
+                                            val_of(cl, i)};
         if (o->letter != 0) {
             t->shorts[s++] = (char)o->letter;
             if (has == required_argument)
@@ -62,426 +107,20 @@ static void build_getopt(getopt_table_t *t)
     memcpy(t->shorts + s, "hV", 3);
 }
 
-/* "  -b, --batch N          " then `text` wrapped at 80 columns. */
-static void usage_line(FILE *f, int letter, const char *name,
-                       const char *metavar, const char *text)
-{
-    enum { COL = 25, WIDTH = 80 };
-    char left[64];
-    int len, col;
-
-    if (letter != 0)
-        len = snprintf(left, sizeof(left), "  -%c, --%s%s%s", letter, name,
-                       metavar != NULL ? " " : "",
-                       metavar != NULL ? metavar : "");
-    else
-        len = snprintf(left, sizeof(left), "      --%s%s%s", name,
-                       metavar != NULL ? " " : "",
-                       metavar != NULL ? metavar : "");
-    fputs(left, f);
-    col = len;
-    if (col > COL - 2) {
-        fputc('\n', f);
-        col = 0;
-    }
-    fprintf(f, "%*s", COL - col, "");
-    col = COL;
-    while (*text != '\0') {
-        size_t w = strcspn(text, " ");
-
-        if (col > COL && col + 1 + (int)w > WIDTH) {
-            fprintf(f, "\n%*s", COL, "");
-            col = COL;
-        } else if (col > COL) {
-            fputc(' ', f);
-            col++;
-        }
-        fwrite(text, 1, w, f);
-        col += (int)w;
-        text += w;
-        while (*text == ' ')
-            text++;
-    }
-    fputc('\n', f);
-}
-
-void mlp_cli_usage(FILE *f)
-{
-    const char *section = NULL;
-    mlp_config_t *def = malloc(sizeof(*def));
-
-    fputs("usage: mlptrain [train] [OPTIONS]\n"
-          "Train a multilayer perceptron on an IDX image dataset "
-          "(Fashion-MNIST).\n\n", f);
-    if (def != NULL)
-        mlp_config_defaults(def);
-    for (size_t i = 0; i < mlp_noptions; i++) {
-        const mlp_option_t *o = &mlp_options[i];
-        char value[MLP_PATH_MAX], shown[MLP_PATH_MAX];
-        char text[MLP_PATH_MAX + 1024];
-        char range[64], rules[512];
-
-        if (section == NULL || strcmp(section, o->section) != 0)
-            fprintf(f, "%s:\n", section = o->section);
-        value[0] = '\0';
-        if (def != NULL)
-            mlp_options_format(o, def, 0, value, sizeof(value));
-        if (o->shown == NULL)
-            snprintf(shown, sizeof(shown), "%s", value);
-        else if (strstr(o->shown, "%s") != NULL)
-            snprintf(shown, sizeof(shown), "%.*s%s%s",
-                     (int)(strstr(o->shown, "%s") - o->shown), o->shown,
-                     value, strstr(o->shown, "%s") + 2);
-        else
-            snprintf(shown, sizeof(shown), "%s", o->shown);
-        mlp_options_range(o, range, sizeof(range));
-        mlp_options_rules_text(o, rules, sizeof(rules));
-        snprintf(text, sizeof(text), "%s%s%s%s%s%s%s%s", o->help,
-                 range[0] != '\0' ? "; " : "", range,
-                 rules[0] != '\0' ? "; " : "", rules,
-                 shown[0] != '\0' ? " [" : "", shown,
-                 shown[0] != '\0' ? "]" : "");
-        usage_line(f, o->letter, o->name, o->metavar, text);
-    }
-    free(def);
-    usage_line(f, 'h', "help", NULL, "show this help");
-    usage_line(f, 'V', "version", NULL, "show versions");
-    fprintf(f, "\nValues: FILE, DIR: 1..%d bytes; COL: 0..%d bytes; N, K, M: "
-            "digits only;\nX, P, E, G: a plain decimal that a float holds "
-            "(magnitude 1e-45..3.4e38).\nAn option that does not apply "
-            "(its 'needs' above) is bad usage.\n",
-            MLP_PATH_MAX - 1, MLP_PATH_MAX - 1);
-    mlp_cli_exit_status(f, NULL, "error (data, memory, oneDNN, I/O)",
-                        MLP_EXIT_LINE_DIVERGED | MLP_EXIT_LINE_INTERRUPTED);
-}
-
-void mlp_cli_exit_status(FILE *f, const char *ok, const char *error,
-                         unsigned extra)
-{
-    fprintf(f, "\nExit status:\n  0    %s\n  1    %s\n  2    bad usage\n",
-            ok != NULL ? ok : "success", error);
-    if (extra & MLP_EXIT_LINE_DIVERGED)
-        fputs("  3    training diverged\n", f);
-    if (extra & MLP_EXIT_LINE_INTERRUPTED)
-        fputs("  130  interrupted (SIGINT or SIGTERM)\n", f);
-}
-
-int mlp_cli_parse_uint(const char *opt, const char *arg,
-                       unsigned long long lo, unsigned long long hi,
-                       unsigned long long *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (arg[0] < '0' || arg[0] > '9')
-        goto bad;
-    errno = 0;
-    v = strtoull(arg, &end, 10);
-    if (*end != '\0')
-        goto bad;
-    if (errno == ERANGE || v < lo || v > hi)
-        return mlp_error_set(MLP_EUSAGE,
-                             "option '%s': '%s' is out of range (%llu..%llu)",
-                             opt, arg, lo, hi);
-    *out = v;
-    return 0;
-bad:
-    return mlp_error_set(MLP_EUSAGE,
-                         "option '%s': '%s' is not a whole number >= 0", opt,
-                         arg);
-}
-
-int mlp_cli_parse_float(const char *opt, const char *arg, float *out)
-{
-    const char *p = arg;
-    char *end;
-    size_t digits = 0;
-    double v;
-
-    /* [-]digits[.digits] or [-].digits, then [e[+-]digits]: no space, no
-     * hex, no inf or nan, no '+' (as for whole numbers) */
-    if (*p == '-')
-        p++;
-    for (; *p >= '0' && *p <= '9'; p++)
-        digits++;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            digits++;
-    if (digits == 0)
-        goto bad;
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (*p < '0' || *p > '9')
-            goto bad;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (*p != '\0')
-        goto bad;
-    errno = 0;
-    v = strtod(arg, &end);
-    if (*end != '\0')
-        goto bad;
-    /* A value a float cannot hold: too large (it would be inf), or so
-     * small it would be 0 */
-    if (!isfinite(v) || fabs(v) > FLT_MAX ||
-        (v != 0.0 && (float)v == 0.0f))
-        return mlp_error_set(MLP_EUSAGE,
-                             "option '%s': '%s' is out of range for a float "
-                             "(magnitude 1e-45..3.4e38)",
-                             opt, arg);
-    *out = (float)v;
-    return 0;
-bad:
-    return mlp_error_set(MLP_EUSAGE,
-                         "option '%s': '%s' is not a number", opt,
-                         arg);
-}
-
-int mlp_cli_parse_hidden(const char *arg, size_t *hidden, size_t *nhidden)
-{
-    const char *p = arg;
-    size_t n = 0;
-
-    if (arg[0] == '\0' || strcmp(arg, "none") == 0) {
-        *nhidden = 0;
-        return 0;
-    }
-    for (;;) {
-        char *end;
-        unsigned long long v;
-
-        if (*p < '0' || *p > '9')
-            return mlp_error_set(MLP_EUSAGE,
-                                 "option '--hidden': '%s': expected a list of "
-                                 "widths such as 512,256",
-                                 arg);
-        errno = 0;
-        v = strtoull(p, &end, 10);
-        if (errno == ERANGE || v == 0 || v > MLP_MAX_WIDTH)
-            return mlp_error_set(MLP_EUSAGE,
-                                 "option '--hidden': '%s': widths must be "
-                                 "1..%zu",
-                                 arg, MLP_MAX_WIDTH);
-        if (n == MLP_MAX_HIDDEN)
-            return mlp_error_set(MLP_EUSAGE,
-                                 "option '--hidden': '%s': at most %d layers",
-                                 arg, MLP_MAX_HIDDEN);
-        hidden[n++] = (size_t)v;
-        if (*end == '\0')
-            break;
-        if (*end != ',' && *end != ':')
-            return mlp_error_set(MLP_EUSAGE,
-                                 "option '--hidden': '%s': expected a list of "
-                                 "widths such as 512,256",
-                                 arg);
-        p = end + 1;
-    }
-    *nhidden = n;
-    return 0;
-}
-
-int mlp_cli_parse_augment(const char *opt, const char *arg,
-                          mlp_augment_t *out)
-{
-    mlp_augment_t a = {0, 0};
-    const char *p = arg;
-
-    if (strcmp(arg, "none") == 0) {
-        *out = a;
-        return 0;
-    }
-    while (*p != '\0') {
-        size_t n = strcspn(p, ",+");
-        unsigned long long v;
-        char num[32];
-        int rc;
-
-        if (n == 4 && strncmp(p, "flip", 4) == 0) {
-            a.flip = 1;
-        } else if (n > 6 && n - 6 < sizeof(num) &&
-                   strncmp(p, "shift=", 6) == 0) {
-            memcpy(num, p + 6, n - 6);
-            num[n - 6] = '\0';
-            if ((rc = mlp_cli_parse_uint(opt, num, 0, MLP_AUGMENT_MAX_SHIFT,
-                                         &v)) < 0)
-                return rc;
-            a.shift = (unsigned)v;
-        } else {
-            return mlp_error_set(MLP_EUSAGE, "option '%s': '%s': expected "
-                                 "shift=K (0..%d), flip, both separated by "
-                                 "a comma, or none",
-                                 opt, arg, MLP_AUGMENT_MAX_SHIFT);
-        }
-        p += n;
-        if ((*p == ',' || *p == '+') && *++p == '\0')
-            return mlp_error_set(MLP_EUSAGE, "option '%s': '%s': trailing "
-                                 "comma", opt, arg);
-    }
-    if (p == arg)
-        return mlp_error_set(MLP_EUSAGE, "option '%s': empty value (none "
-                             "turns augmentation off)", opt);
-    *out = a;
-    return 0;
-}
-
-int mlp_cli_set_option(const mlp_option_t *o, mlp_config_t *cfg,
-                        const char *arg)
-{
-    char opt[64], buf[96];
-    unsigned long long v = 0;
-    const char *why;
-    float f;
-    int rc;
-
-    snprintf(opt, sizeof(opt), "--%s", o->name);
-    switch (o->type) {
-    case MLP_OPT_FLAG: /* no value on the command line; 0/1 in a grid */
-        if (arg == NULL || strcmp(arg, "1") == 0 || strcmp(arg, "on") == 0)
-            *(int *)mlp_options_field(o, cfg) = 1;
-        else if (strcmp(arg, "0") == 0 || strcmp(arg, "off") == 0)
-            *(int *)mlp_options_field(o, cfg) = 0;
-        else
-            return mlp_error_set(MLP_EUSAGE, "option '%s': '%s': expected "
-                                 "0, 1, on or off", opt, arg);
-        return 0;
-    case MLP_OPT_HIDDEN:
-        return mlp_cli_parse_hidden(arg, cfg->hidden, &cfg->nhidden);
-    case MLP_OPT_ENUM: {
-        char names[256];
-        size_t off = 0;
-
-        if ((rc = mlp_options_enum_parse(o, arg)) >= 0) {
-            *(int *)mlp_options_field(o, cfg) = rc;
-            return 0;
-        }
-        names[0] = '\0';
-        for (size_t i = 0; o->names[i] != NULL && off < sizeof(names); i++)
-            off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
-                                    i ? ", " : "", o->names[i]);
-        return mlp_error_set(MLP_EUSAGE, "option '%s': unknown value '%s' "
-                             "(%s)", opt, arg, names);
-    }
-    case MLP_OPT_AUGMENT:
-        return mlp_cli_parse_augment(opt, arg,
-                                     mlp_options_field(o, cfg));
-    case MLP_OPT_PATH:
-    case MLP_OPT_STRING: {
-        size_t n = strnlen(arg, MLP_PATH_MAX);
-
-        if (n >= MLP_PATH_MAX)
-            return mlp_error_set(MLP_EUSAGE,
-                                 "option '%s': a value of %zu bytes; at most "
-                                 "%d", opt, strlen(arg), MLP_PATH_MAX - 1);
-        if (n == 0 && o->type == MLP_OPT_PATH)
-            return mlp_error_set(MLP_EUSAGE,
-                                 "option '%s': an empty %s name", opt,
-                                 strcmp(o->metavar, "DIR") == 0 ? "directory"
-                                                                : "file");
-        memcpy(mlp_options_field(o, cfg), arg, n + 1);
-        return 0;
-    }
-    case MLP_OPT_FLOAT:
-        if ((o->flags & MLP_OPT_OFF) && strcmp(arg, "off") == 0) {
-            *(float *)mlp_options_field(o, cfg) = -1.0f;
-            return 0;
-        }
-        if ((o->flags & MLP_OPT_OFF) && strcmp(arg, "auto") == 0) {
-            *(float *)mlp_options_field(o, cfg) = 0.0f;
-            return 0;
-        }
-        if ((rc = mlp_cli_parse_float(opt, arg, &f)) < 0)
-            return rc;
-        /* an OFF option's 0 is its default (automatic), -1 its "off":
-         * neither is a value to give */
-        why = (o->flags & MLP_OPT_OFF) && !(f > 0.0f)
-                  ? "must be > 0 or off"
-                  : mlp_options_check(o, f, 0, buf, sizeof(buf));
-        if (why != NULL)
-            return mlp_error_set(MLP_EUSAGE, "option '%s': '%s' %s", opt, arg,
-                                 why);
-        *(float *)mlp_options_field(o, cfg) = f;
-        return 0;
-    default:
-        /* the formatter's words for 0 read back (a checkpoint's text) */
-        if (!((o->flags & MLP_OPT_ZERO_ALL) && strcmp(arg, "all") == 0) &&
-            !((o->flags & MLP_OPT_ZERO_AUTO) && strcmp(arg, "auto") == 0) &&
-            (rc = mlp_cli_parse_uint(opt, arg, o->lo, o->hi, &v)) < 0)
-            return rc;
-        switch (o->type) {
-        case MLP_OPT_UINT: *(unsigned *)mlp_options_field(o, cfg) = (unsigned)v;
-            break;
-        case MLP_OPT_INT: *(int *)mlp_options_field(o, cfg) = (int)v; break;
-        case MLP_OPT_SIZE: *(size_t *)mlp_options_field(o, cfg) = (size_t)v;
-            break;
-        default: *(uint64_t *)mlp_options_field(o, cfg) = (uint64_t)v; break;
-        }
-        return 0;
-    }
-}
-
-int mlp_cli_parse(int argc, char **argv, mlp_cmd_t *cmd, mlp_config_t *cfg)
-{
-    getopt_table_t t;
-    int c, rc;
-
-    *cmd = MLP_CMD_TRAIN;
-    if (argc > 1 && argv[1][0] != '-') {
-        if (strcmp(argv[1], "train") != 0)
-            return mlp_error_set(MLP_EUSAGE, "unknown command '%s'", argv[1]);
-        argc--;
-        argv++;
-    }
-    build_getopt(&t);
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, t.shorts, t.longs, NULL)) != -1) {
-        const mlp_option_t *o = NULL;
-
-        if (c == 'h' || c == 'V') {
-            *cmd = c == 'h' ? MLP_CMD_HELP : MLP_CMD_VERSION;
-            return 0;
-        }
-        for (size_t i = 0; i < mlp_noptions && o == NULL; i++)
-            if (val_of(i) == c)
-                o = &mlp_options[i];
-        if (o == NULL)
-            return mlp_cli_bad_option(c, argv, t.longs, NULL);
-        if ((rc = mlp_cli_set_option(o, cfg, optarg)) < 0)
-            return rc;
-        cfg->given |= mlp_options_bit(o);
-    }
-    if (optind < argc)
-        return mlp_error_set(MLP_EUSAGE, "unexpected argument '%s'",
-                             argv[optind]);
-    /* The checkpoint does not record the run's target: say it again. */
-    if (cfg->resume_path[0] != '\0' && !mlp_options_given(cfg, "epochs"))
-        return mlp_error_set(MLP_EUSAGE,
-                             "option '--resume' needs '--epochs N', the "
-                             "total number of epochs to reach");
-    mlp_config_resolve(cfg);
-    if (mlp_config_validate(cfg) < 0)
-        return MLP_EUSAGE;
-    return 0;
-}
-
-void mlp_cli_version(FILE *f)
-{
-    fprintf(f, "mlptrain %s (git %s)\noneDNN %s, ISA %s\n%s\n",
-            PACKAGE_VERSION, MLP_GIT_HASH, mlp_net_dnnl_version(),
-            mlp_net_isa(), MLP_CC_VERSION);
-}
-
-int mlp_cli_bad_option(int c, char **argv, const struct option *opts,
-                       const char *note)
+/*
+ * The message of an option getopt_long refused (it returned '?' or ':';
+ * called right then): "unknown option '--x'", "option '--s' is ambiguous:
+ * it could be --save, --seed", "option '--log' needs a value", "option
+ * '--help' takes no value"; `note` (may be NULL) is appended.  Returns
+ * MLP_EUSAGE.
+ */
+static int bad_option(int c, char **argv, const struct option *opts,
+                      const char *note)
 {
     const char *arg = argv[optind - 1], *name, *eq;
     const struct option *match = NULL;
     char list[256] = "";
     size_t len, nmatch = 0, o = 0;
-
     int is_long;
 
     if (note == NULL)
@@ -493,8 +132,8 @@ int mlp_cli_bad_option(int c, char **argv, const struct option *opts,
               (c == ':' || optopt == 0 || strchr(arg, '=') != NULL);
     if (!is_long && optopt > 0 && optopt < 256) {
         if (c == ':')
-            return mlp_error_set(MLP_EUSAGE, "option '-%c' needs a value%s",
-                                 optopt, note);
+            return mlp_error_set(MLP_EUSAGE, "option '-%c' needs a value",
+                                 optopt);
         return mlp_error_set(MLP_EUSAGE, "unknown option '-%c'%s", optopt,
                              note);
     }
@@ -526,13 +165,460 @@ int mlp_cli_bad_option(int c, char **argv, const struct option *opts,
     }
     if (nmatch > 1)
         return mlp_error_set(MLP_EUSAGE, "option '--%.*s' is ambiguous: "
-                             "it could be %s%s", (int)len, name, list, note);
+                             "it could be %s", (int)len, name, list);
     if (nmatch == 1 && c == ':')
-        return mlp_error_set(MLP_EUSAGE, "option '--%s' needs a value%s",
-                             match->name, note);
+        return mlp_error_set(MLP_EUSAGE, "option '--%s' needs a value",
+                             match->name);
     if (nmatch == 1 && eq != NULL && match->has_arg == no_argument)
-        return mlp_error_set(MLP_EUSAGE, "option '--%s' takes no value%s",
-                             match->name, note);
+        return mlp_error_set(MLP_EUSAGE, "option '--%s' takes no value",
+                             match->name);
     return mlp_error_set(MLP_EUSAGE, "unknown option '--%.*s'%s", (int)len,
                          name, note);
+}
+
+/* The defaults of c's options: the run config's and the own struct's. */
+static void defaults(const mlp_command_t *c, const mlp_cli_t *cl,
+                     mlp_config_t *cfg, void *own)
+{
+    if (cfg != NULL)
+        mlp_config_defaults(cfg);
+    if (own == NULL)
+        return;
+    memset(own, 0, c->own_size);
+    for (size_t i = 0; i < cl->nopts; i++)
+        if (cl->opts[i]->place == MLP_IN_CMD)
+            mlp_options_set_default(cl->opts[i], own);
+}
+
+/* Does c list a run option (and so need a config)? */
+static int has_run_options(const mlp_cli_t *cl)
+{
+    for (size_t i = 0; i < cl->nopts; i++)
+        if (cl->opts[i]->place == MLP_IN_RUN)
+            return 1;
+    return 0;
+}
+
+int mlp_cli_parse_values(const mlp_command_t *c, int argc, char **argv,
+                         FILE *out, mlp_config_t *cfg, void *own,
+                         mlp_cli_t *cl)
+{
+    getopt_table_t t;
+    int nopt = argc, ch, rc;
+
+    memset(cl, 0, sizeof(*cl));
+    cl->cmd = c;
+    if ((rc = list_options(c, cl)) < 0)
+        return rc;
+    if (has_run_options(cl) && cfg == NULL)
+        return mlp_error_set(MLP_EINVAL, "%s: no config to parse into",
+                             c->name);
+    if (c->own_size > 0 && own == NULL)
+        return mlp_error_set(MLP_EINVAL, "%s: no struct to parse into",
+                             c->name);
+    cl->cfg = has_run_options(cl) ? cfg : NULL;
+    cl->own = c->own_size > 0 ? own : NULL;
+    defaults(c, cl, cl->cfg, cl->own);
+    /* Everything after the first "--" is the command's. */
+    for (int i = 1; c->dashdash && i < argc; i++)
+        if (strcmp(argv[i], "--") == 0) {
+            nopt = i;
+            cl->rest = argv + i + 1;
+            cl->nrest = argc - i - 1;
+            break;
+        }
+    build_getopt(cl, &t);
+    optind = 0; /* glibc: full re-initialisation, then argv[1] on */
+    opterr = 0;
+    while ((ch = getopt_long(nopt, argv, t.shorts, t.longs, NULL)) != -1) {
+        const mlp_option_t *o = NULL;
+        size_t i;
+
+        if (ch == 'h' || ch == 'V') {
+            if (out != NULL && ch == 'h')
+                mlp_cli_usage(c, out);
+            else if (out != NULL)
+                mlp_cli_version(out);
+            return 1;
+        }
+        for (i = 0; i < cl->nopts && o == NULL; i++)
+            if (val_of(cl, i) == ch)
+                o = cl->opts[i];
+        if (o == NULL)
+            return bad_option(ch, argv, t.longs, c->hint);
+        i--;
+        if ((rc = mlp_options_parse(o, o->place == MLP_IN_RUN ? cl->cfg
+                                                              : cl->own,
+                                    optarg)) < 0)
+            return rc;
+        cl->given |= (uint64_t)1 << i;
+        if (o->place == MLP_IN_RUN)
+            cl->cfg->given |= mlp_options_bit(o);
+    }
+    if (optind < nopt && c->operands == NULL)
+        return mlp_error_set(MLP_EUSAGE, "%s: unexpected argument '%s'%s",
+                             c->name, argv[optind],
+                             c->hint != NULL ? c->hint : "");
+    cl->args = argv + optind;
+    cl->nargs = nopt - optind;
+    if (c->resolve != NULL && (rc = c->resolve(cl)) < 0)
+        return rc;
+    return 0;
+}
+
+int mlp_cli_check(const mlp_cli_t *cl)
+{
+    mlp_values_t v = {.cfg = cl->cfg, .own = cl->own, .options = cl->opts,
+                      .own_given = cl->given};
+    int rc;
+
+    if ((rc = mlp_rules_check(mlp_option_rules, mlp_noption_rules, &v)) < 0)
+        return rc;
+    return mlp_rules_check(cl->cmd->rules, cl->cmd->nrules, &v);
+}
+
+int mlp_cli_parse(const mlp_command_t *c, int argc, char **argv, FILE *out,
+                  mlp_config_t *cfg, void *own, mlp_cli_t *cl)
+{
+    int rc = mlp_cli_parse_values(c, argc, argv, out, cfg, own, cl);
+
+    return rc != 0 ? rc : mlp_cli_check(cl);
+}
+
+int mlp_cli_given(const mlp_cli_t *cl, const mlp_option_t *o)
+{
+    for (size_t i = 0; i < cl->nopts; i++)
+        if (cl->opts[i] == o)
+            return (cl->given >> i) & 1;
+    return 0;
+}
+
+void mlp_cli_version(FILE *f)
+{
+    fprintf(f, "mlptrain %s (git %s)\noneDNN %s, ISA %s\n%s\n",
+            PACKAGE_VERSION, MLP_GIT_HASH, mlp_net_dnnl_version(),
+            mlp_net_isa(), MLP_CC_VERSION);
+}
+
+/* ---- the description of the options -------------------------------- */
+
+struct mlp_cli_iter {
+    const mlp_command_t *c;
+    unsigned flags;           /* MLP_CLI_DOC */
+    mlp_cli_t cl;             /* the option list */
+    mlp_config_t *cfg;        /* the defaults */
+    void *own;
+    size_t next;
+    mlp_cli_info_t info;
+};
+
+int mlp_cli_iter_open(const mlp_command_t *c, unsigned flags,
+                      mlp_cli_iter_t **out)
+{
+    mlp_cli_iter_t *it = calloc(1, sizeof(*it));
+    int rc;
+
+    *out = NULL;
+    if (it == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    it->c = c;
+    it->flags = flags;
+    it->cl.cmd = c;
+    if ((rc = list_options(c, &it->cl)) < 0) {
+        free(it);
+        return rc;
+    }
+    it->cfg = malloc(sizeof(*it->cfg));
+    it->own = c->own_size > 0 ? malloc(c->own_size) : NULL;
+    if (it->cfg == NULL || (c->own_size > 0 && it->own == NULL)) {
+        mlp_cli_iter_close(it);
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    }
+    defaults(c, &it->cl, it->cfg, it->own);
+    *out = it;
+    return 0;
+}
+
+void mlp_cli_iter_close(mlp_cli_iter_t *it)
+{
+    if (it == NULL)
+        return;
+    free(it->cfg);
+    free(it->own);
+    free(it);
+}
+
+static mlp_value_kind_t kind_of(const mlp_option_t *o)
+{
+    switch (o->type) {
+    case MLP_OPT_FLAG: return MLP_VALUE_NONE;
+    case MLP_OPT_ENUM: return MLP_VALUE_NAME;
+    case MLP_OPT_PATH:
+        return (o->flags & MLP_OPT_DIR) ? MLP_VALUE_DIR : MLP_VALUE_FILE;
+    case MLP_OPT_TEXT:
+        return (o->flags & MLP_OPT_DIR) ? MLP_VALUE_DIR : MLP_VALUE_TEXT;
+    case MLP_OPT_UINT:
+    case MLP_OPT_INT:
+    case MLP_OPT_SIZE:
+    case MLP_OPT_U64:
+    case MLP_OPT_FLOAT: return MLP_VALUE_NUMBER;
+    default: return MLP_VALUE_TEXT;
+    }
+}
+
+/* The default --help shows: the use's or the entry's text ("%s": the
+ * value; in a document the text before it, without ": "), else the value;
+ * a flag's: none. */
+static void shown_of(const mlp_option_t *o, const mlp_cli_opt_t *use,
+                     const void *base, int doc, char *buf, size_t len)
+{
+    const char *shown = use != NULL && use->shown != NULL ? use->shown
+                                                          : o->shown;
+    char value[MLP_PATH_MAX] = "";
+    const char *pct;
+
+    if (base != NULL && o->type != MLP_OPT_CALLBACK)
+        mlp_options_format(o, base, 0, value, sizeof(value));
+    if (shown == NULL)
+        snprintf(buf, len, "%s", o->type == MLP_OPT_FLAG ? "" : value);
+    else if ((pct = strstr(shown, "%s")) != NULL && doc)
+        snprintf(buf, len, "%.*s%s",
+                 (int)(pct - shown) - (pct - shown >= 2 && pct[-2] == ':' ? 2
+                                                                        : 0),
+                 shown, pct + 2);
+    else if (pct != NULL)
+        snprintf(buf, len, "%.*s%s%s", (int)(pct - shown), shown, value,
+                 pct + 2);
+    else
+        snprintf(buf, len, "%s", shown);
+}
+
+const mlp_cli_info_t *mlp_cli_iter_next(mlp_cli_iter_t *it)
+{
+    const mlp_command_t *c = it->c;
+    mlp_cli_info_t *in = &it->info;
+    const mlp_cli_opt_t *use = NULL;
+    const mlp_option_t *o;
+    size_t off;
+
+    if (it->next < it->cl.nopts)
+        o = option_at(c, it->next, &use);
+    else if (it->next == it->cl.nopts)
+        o = &help_option;
+    else if (it->next == it->cl.nopts + 1)
+        o = &version_option;
+    else
+        return NULL;
+    it->next++;
+    memset(in, 0, sizeof(*in));
+    in->opt = o;
+    in->name = o->name;
+    in->alias = o->alias;
+    in->letter = o->letter;
+    in->metavar = o->metavar;
+    in->section = use != NULL && use->section != NULL ? use->section
+                                                      : o->section;
+    in->help = use != NULL && use->help != NULL ? use->help : o->help;
+    in->kind = kind_of(o);
+    in->names = o->type == MLP_OPT_ENUM ? o->names : NULL;
+    if (o == &help_option || o == &version_option)
+        return in;
+    shown_of(o, use, o->place == MLP_IN_RUN ? (void *)it->cfg : it->own,
+             (it->flags & MLP_CLI_DOC) != 0, in->shown, sizeof(in->shown));
+    mlp_options_range(o, in->range, sizeof(in->range));
+    off = mlp_rules_text(mlp_option_rules, mlp_noption_rules, it->cl.opts,
+                         o, in->rules, sizeof(in->rules), 0);
+    off = mlp_rules_text(c->rules, c->nrules, it->cl.opts, o, in->rules,
+                         sizeof(in->rules), off);
+    if (c->run_options)
+        mlp_data_rules_text(o, in->rules, sizeof(in->rules), off);
+    return in;
+}
+
+/* ---- --help --------------------------------------------------------- */
+
+void mlp_cli_wrap(FILE *f, int indent, int col, const char *text)
+{
+    enum { WIDTH = 80 };
+    int gap = 1; /* spaces before the next word: two after a sentence */
+
+    while (*text != '\0') {
+        size_t w = strcspn(text, " \n");
+
+        if (col > indent && col + gap + (int)w > WIDTH) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fprintf(f, "%*s", gap, "");
+            col += gap;
+        } else if (col < indent) {
+            fprintf(f, "%*s", indent - col, "");
+            col = indent;
+        }
+        fwrite(text, 1, w, f);
+        col += (int)w;
+        text += w;
+        if (*text == '\n') {
+            fputc('\n', f);
+            col = 0;
+            text++;
+            /* a blank line stays blank */
+            while (*text == '\n') {
+                fputc('\n', f);
+                text++;
+            }
+            if (*text == '\0')
+                return;
+            continue;
+        }
+        for (gap = 0; *text == ' '; text++)
+            gap++;
+        gap = gap > 1 ? 2 : 1;
+    }
+    fputc('\n', f);
+}
+
+/* "  -b, --batch N          " then the text, wrapped at column 25. */
+static void usage_line(FILE *f, const mlp_cli_info_t *in)
+{
+    enum { COL = 25 };
+    char left[96], text[MLP_PATH_MAX + 2048];
+    size_t off;
+    int len;
+
+    len = snprintf(left, sizeof(left), "  %c%c%c --%s%s%s",
+                   in->letter ? '-' : ' ', in->letter ? in->letter : ' ',
+                   in->letter ? ',' : ' ', in->name,
+                   in->metavar != NULL ? " " : "",
+                   in->metavar != NULL ? in->metavar : "");
+    fputs(left, f);
+    if (len > COL - 2) {
+        fputc('\n', f);
+        len = 0;
+    }
+    off = (size_t)snprintf(text, sizeof(text), "%s", in->help);
+    if (in->alias != NULL && off < sizeof(text))
+        off += (size_t)snprintf(text + off, sizeof(text) - off,
+                                " (--%s%s%s is the same)", in->alias,
+                                in->metavar != NULL ? " " : "",
+                                in->metavar != NULL ? in->metavar : "");
+    if (in->range[0] != '\0' && off < sizeof(text))
+        off += (size_t)snprintf(text + off, sizeof(text) - off, "; %s",
+                                in->range);
+    if (in->rules[0] != '\0' && off < sizeof(text))
+        off += (size_t)snprintf(text + off, sizeof(text) - off, "; %s",
+                                in->rules);
+    if (in->shown[0] != '\0' && off < sizeof(text))
+        snprintf(text + off, sizeof(text) - off, " [%s]", in->shown);
+    fprintf(f, "%*s", COL - len, "");
+    mlp_cli_wrap(f, COL, COL, text);
+}
+
+/* The syntax of the command's values, by their metavars: "FILE, DIR:
+ * 1..4095 bytes; N, K: digits only; ...", and a word on the rules. */
+static void values_text(const mlp_command_t *c, FILE *f)
+{
+    enum { NK = 4 };
+    static const char *const what[NK] = {
+        "1..%d bytes", "0..%d bytes", "digits only",
+        "a plain decimal that a float holds (magnitude 1e-45..3.4e38)"};
+    const char *meta[NK][16];
+    size_t nmeta[NK] = {0}, off = 0;
+    char text[1024] = "";
+    mlp_cli_t cl;
+    int rules = c->nrules > 0 || c->run_options;
+
+    cl.cmd = c;
+    if (list_options(c, &cl) < 0)
+        return;
+    for (size_t i = 0; i < cl.nopts; i++) {
+        const mlp_option_t *o = cl.opts[i];
+        int k = o->type == MLP_OPT_PATH     ? 0
+                : o->type == MLP_OPT_STRING ? 1
+                : o->type == MLP_OPT_FLOAT  ? 3
+                : kind_of(o) == MLP_VALUE_NUMBER ? 2
+                                                 : -1;
+        size_t j = 0;
+
+        if (k < 0)
+            continue;
+        while (j < nmeta[k] && strcmp(meta[k][j], o->metavar) != 0)
+            j++;
+        if (j == nmeta[k] && j < 16)
+            meta[k][nmeta[k]++] = o->metavar;
+    }
+    for (int k = 0; k < NK && off < sizeof(text); k++) {
+        for (size_t j = 0; j < nmeta[k] && off < sizeof(text); j++)
+            off += (size_t)snprintf(text + off, sizeof(text) - off, "%s%s",
+                                    j > 0 ? ", " : off > 0 ? "; " : "",
+                                    meta[k][j]);
+        if (nmeta[k] > 0 && off < sizeof(text)) {
+            off += (size_t)snprintf(text + off, sizeof(text) - off, ": ");
+            if (off < sizeof(text))
+                off += (size_t)snprintf(text + off, sizeof(text) - off,
+                                        what[k], MLP_PATH_MAX - 1);
+        }
+    }
+    if (off == 0 && !rules)
+        return;
+    fputc('\n', f);
+    if (off > 0) {
+        char line[sizeof(text) + 16];
+
+        snprintf(line, sizeof(line), "Values: %s.", text);
+        mlp_cli_wrap(f, 0, 0, line);
+    }
+    if (rules)
+        fputs("An option that does not apply (its 'needs' above) is bad "
+              "usage.\n", f);
+}
+
+void mlp_cli_usage(const mlp_command_t *c, FILE *f)
+{
+    const char *section = NULL, *u = c->usage;
+    const mlp_cli_info_t *in;
+    mlp_cli_iter_t *it;
+    int first = 1;
+
+    /* "usage: mlptrain X", and "       mlptrain Y", wrapped under X */
+    while (*u != '\0') {
+        size_t n = strcspn(u, "\n");
+        char line[512];
+
+        snprintf(line, sizeof(line), "%.*s", (int)n, u);
+        if (line[0] == ' ') /* the line above, continued */
+            fprintf(f, "%*s%s\n", 16, "", line);
+        else {
+            fprintf(f, "%s mlptrain ", first ? "usage:" : "      ");
+            mlp_cli_wrap(f, 16, 16, line);
+        }
+        first = 0;
+        u += n + (u[n] == '\n');
+    }
+    if (c->about != NULL)
+        mlp_cli_wrap(f, 0, 0, c->about);
+    if (mlp_cli_iter_open(c, 0, &it) < 0)
+        return;
+    fputc('\n', f);
+    while ((in = mlp_cli_iter_next(it)) != NULL) {
+        if (in->section != NULL &&
+            (section == NULL || strcmp(section, in->section) != 0))
+            fprintf(f, "%s:\n", section = in->section);
+        usage_line(f, in);
+    }
+    mlp_cli_iter_close(it);
+    values_text(c, f);
+    if (c->epilogue != NULL) {
+        fputc('\n', f);
+        c->epilogue(f);
+    }
+    fprintf(f, "\nExit status:\n  0    ");
+    mlp_cli_wrap(f, 7, 7, c->exit_ok != NULL ? c->exit_ok : "success");
+    fprintf(f, "  1    ");
+    mlp_cli_wrap(f, 7, 7, c->exit_error);
+    fputs("  2    bad usage\n", f);
+    if (c->exit_lines & MLP_EXIT_LINE_DIVERGED)
+        fputs("  3    training diverged\n", f);
+    if (c->exit_lines & MLP_EXIT_LINE_INTERRUPTED)
+        fputs("  130  interrupted (SIGINT or SIGTERM)\n", f);
 }

@@ -3,7 +3,6 @@
  * activation and its derivative from the library (activations.h), and its
  * picture (plot.h).
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,26 +12,31 @@
 #include "mlptrain/error.h"
 #include "mlptrain/plot.h"
 
-static const struct option act_options[] = {
-    {"png", required_argument, NULL, 'o'},
-    MLP_CLI_STD_OPTIONS,
+typedef struct {
+    char png[MLP_PATH_MAX]; /* "": no picture */
+} act_opts_t;
+
+static const mlp_option_t opt_png = MLP_CLI_PNG(
+    act_opts_t, png,
+    "also draw them: a panel per function and one per derivative");
+
+static const mlp_cli_opt_t act_options[] = {
+    MLP_CLI_USE(&opt_png), MLP_CLI_USE(NULL),
 };
 
-static void act_usage(FILE *f)
-{
-    fputs("usage: mlptrain activations [--png FILE]\n"
-          "Print x and each activation with its derivative (relu, sigmoid,\n"
-          "tanh) for x = -8.0, -7.9, ..., 7.9, computed by the oneDNN\n"
-          "eltwise forward and backward primitives the model trains with.\n"
-          "\n"
-          "  -o, --png FILE   also draw them: a panel per function and one\n"
-          "                   per derivative [none]\n"
-          "  -h, --help       show this help\n"
-          "  -V, --version    show versions\n",
-          f);
-    mlp_cli_exit_status(f, NULL, "error (oneDNN, gnuplot, the picture, "
-                        "standard output)", 0);
-}
+const mlp_command_t mlp_command_activations = {
+    .name = "activations",
+    .summary = "ReLU, sigmoid, tanh and derivatives",
+    .run = mlp_cmd_activations,
+    .usage = "activations [--png FILE]",
+    .about = "Print x and each activation with its derivative (relu, "
+             "sigmoid, tanh) for x = -8.0, -7.9, ..., 7.9, computed by the "
+             "oneDNN eltwise forward and backward primitives the model "
+             "trains with.",
+    .options = act_options,
+    .own_size = sizeof(act_opts_t),
+    .exit_error = "error (oneDNN, gnuplot, the picture, standard output)",
+};
 
 enum { NACT = 3 };
 static const char *const panel_title[NACT][2] = {
@@ -96,33 +100,18 @@ int mlp_cmd_activations(int argc, char **argv, FILE *out)
                                          MLP_ACT_TANH};
     float v[NACT][2][MLP_ACTIVATIONS_N];
     float x[MLP_ACTIVATIONS_N];
-    const char *png = NULL;
-    int c, rc;
+    act_opts_t o;
+    const char *png;
+    mlp_cli_t cl;
+    int rc;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:hV", act_options, NULL)) != -1)
-        switch (c) {
-        case 'o':
-            png = optarg;
-            break;
-        case 'h':
-            act_usage(out);
-            return 0;
-        case 'V':
-            mlp_cli_version(out);
-            return 0;
-        default:
-            return mlp_cli_bad_option(c, argv, act_options, NULL);
-        }
-    if (optind < argc)
-        return mlp_error_set(MLP_EUSAGE, "unexpected argument '%s'",
-                             argv[optind]);
-    if (png != NULL && png[0] == '\0')
-        return mlp_error_set(MLP_EUSAGE, "option '--png': empty file name");
+    if ((rc = mlp_cli_parse(&mlp_command_activations, argc, argv, out, NULL,
+                            &o, &cl)) != 0)
+        return rc < 0 ? rc : 0;
+    png = o.png[0] != '\0' ? o.png : NULL;
     /* The picture's name and target, before any work (plot.h). */
     if (png != NULL && (rc = mlp_plot_check(png)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--png'");
     /* -8 + 0.1 i, not a running sum: no drift, x = 0 exactly at i = 80. */
     for (int i = 0; i < MLP_ACTIVATIONS_N; i++)
         x[i] = (float)(-8.0 + 0.1 * i);

@@ -4,7 +4,6 @@
  * and say what was written.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,79 +12,71 @@
 #include "mlptrain/error.h"
 #include "mlptrain/export.h"
 
-enum { OPT_MODEL = 256, OPT_ONNX, OPT_NPZ, OPT_CLASS_NAMES };
+typedef struct {
+    char model[MLP_PATH_MAX];
+    char onnx[MLP_PATH_MAX]; /* "": none */
+    char npz[MLP_PATH_MAX];
+    const char *class_names; /* NULL: the model's, else 0..C-1 */
+} export_opts_t;
 
-static const struct option export_options[] = {
-    {"model", required_argument, NULL, OPT_MODEL},
-    {"onnx", required_argument, NULL, OPT_ONNX},
-    {"npz", required_argument, NULL, OPT_NPZ},
-    {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
-    MLP_CLI_STD_OPTIONS,
+static const mlp_option_t opt_model = MLP_CLI_MODEL(export_opts_t, model);
+/* --onnx FILE, --npz FILE: a file the model is written as. */
+#define OUTPUT(F, HELP)                                                      \
+    {.name = #F, .section = "Output", .type = MLP_OPT_PATH,                  \
+     MLP_CLI_FIELD(export_opts_t, F), .metavar = "FILE", .help = HELP,       \
+     .shown = "none", .sample = "m." #F}
+static const mlp_option_t opt_onnx = OUTPUT(
+    onnx, "ONNX model (opset 13): input 'input' float32 [batch, in]; "
+          "outputs 'logits' and 'probabilities'");
+static const mlp_option_t opt_npz = OUTPUT(
+    npz, "NumPy archive: W0, b0, W1, b1, ... (W as (out, in), PyTorch's "
+         "nn.Linear), shift, scale, sizes, activation, class_names");
+#undef OUTPUT
+static const mlp_option_t opt_class_names = MLP_CLI_CLASS_NAMES(
+    export_opts_t, class_names, "the model's (text labels), else 0..C-1");
+
+static const mlp_cli_opt_t export_options[] = {
+    MLP_CLI_USE(&opt_model), MLP_CLI_USE(&opt_class_names),
+    MLP_CLI_USE(&opt_onnx),  MLP_CLI_USE(&opt_npz),
+    MLP_CLI_USE(NULL),
 };
 
-static void export_usage(FILE *f)
-{
-    fputs(
-"usage: mlptrain export --model FILE (--onnx FILE | --npz FILE | both)\n"
-"Write a saved model for other tools.  Both files take raw inputs as\n"
-"mlptrain does (uint8-range pixels): the input scaling is in the file.\n"
-"\n"
-"      --model FILE       checkpoint written by 'mlptrain --save' [required]\n"
-"      --onnx FILE        ONNX model (opset 13): input 'input' float32\n"
-"                         [batch, in]; outputs 'logits' and 'probabilities'\n"
-"                         [none]\n"
-"      --npz FILE         NumPy archive: W0, b0, W1, b1, ... (W as (out, in),\n"
-"                         PyTorch's nn.Linear), shift, scale, sizes,\n"
-"                         activation, class_names [none]\n"
-"      --class-names LIST comma-separated names, one per class [0..C-1]\n"
-"  -h, --help             show this help\n"
-"  -V, --version          show versions\n",
-        f);
-    mlp_cli_exit_status(f, NULL, "error (model, output file, memory)", 0);
-}
+static const mlp_rule_t export_rules[] = {
+    {.x = &opt_model, .kind = MLP_RULE_REQUIRED},
+    {.x = &opt_onnx, .kind = MLP_RULE_REQUIRED, .alt = &opt_npz,
+     .why = "nothing to write otherwise"},
+};
+
+const mlp_command_t mlp_command_export = {
+    .name = "export",
+    .summary = "write a saved model as ONNX or NumPy .npz",
+    .run = mlp_cmd_export,
+    .usage = "export --model FILE (--onnx FILE | --npz FILE | both)",
+    .about = "Write a saved model for other tools.  Both files take raw "
+             "inputs as mlptrain does (uint8-range pixels): the input "
+             "scaling is in the file.",
+    .options = export_options,
+    MLP_CLI_RULES(export_rules),
+    .own_size = sizeof(export_opts_t),
+    .exit_error = "error (model, output file, memory)",
+};
 
 int mlp_cmd_export(int argc, char **argv, FILE *out)
 {
-    const char *model = NULL, *onnx = NULL, *npz = NULL, *names = NULL;
+    export_opts_t o;
+    const char *model = o.model, *onnx, *npz;
     mlp_checkpoint_t ck;
     mlp_class_names_t cn;
-    int c, rc;
+    mlp_cli_t cl;
+    int rc;
 
     memset(&ck, 0, sizeof(ck));
     memset(&cn, 0, sizeof(cn));
-    optind = 0; /* glibc: full re-initialisation, then argv[1] on */
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hV", export_options, NULL)) != -1)
-        switch (c) {
-        case OPT_MODEL:
-            model = optarg;
-            break;
-        case OPT_ONNX:
-            onnx = optarg;
-            break;
-        case OPT_NPZ:
-            npz = optarg;
-            break;
-        case OPT_CLASS_NAMES:
-            names = optarg;
-            break;
-        case 'h':
-            export_usage(out);
-            return 0;
-        case 'V':
-            mlp_cli_version(out);
-            return 0;
-        default:
-            return mlp_cli_bad_option(c, argv, export_options, NULL);
-        }
-    if (optind < argc)
-        return mlp_error_set(MLP_EUSAGE, "unexpected argument '%s'",
-                             argv[optind]);
-    if (model == NULL || model[0] == '\0')
-        return mlp_error_set(MLP_EUSAGE, "option '--model' is required");
-    if (onnx == NULL && npz == NULL)
-        return mlp_error_set(MLP_EUSAGE, "nothing to write: give --onnx FILE "
-                                         "and/or --npz FILE");
+    if ((rc = mlp_cli_parse(&mlp_command_export, argc, argv, out, NULL, &o,
+                            &cl)) != 0)
+        return rc < 0 ? rc : 0;
+    onnx = o.onnx[0] != '\0' ? o.onnx : NULL;
+    npz = o.npz[0] != '\0' ? o.npz : NULL;
     /* Outputs first: a bad target fails before the model is read. */
     if ((onnx != NULL && (rc = mlp_export_check_output(onnx, "--onnx", model,
                                                        npz, "--npz")) < 0) ||
@@ -94,7 +85,7 @@ int mlp_cmd_export(int argc, char **argv, FILE *out)
         return rc;
     /* Its messages name the file. */
     if ((rc = mlp_checkpoint_load(model, &ck)) < 0 ||
-        (rc = mlp_export_class_names(&ck, names, &cn)) < 0)
+        (rc = mlp_export_class_names(&ck, o.class_names, &cn)) < 0)
         goto out;
     if (onnx != NULL) {
         if ((rc = mlp_export_onnx(&ck, &cn, onnx)) < 0)

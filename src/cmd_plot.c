@@ -3,7 +3,6 @@
  * (runlog.h), label the runs by the options in which they differ, and draw
  * (curves.h).
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,28 +14,42 @@
 #include "mlptrain/plot.h"
 #include "mlptrain/runlog.h"
 
-static const struct option plot_options[] = {
-    {"png", required_argument, NULL, 'o'},
-    {"title", required_argument, NULL, 'T'},
-    MLP_CLI_STD_OPTIONS,
+typedef struct {
+    char png[MLP_PATH_MAX];
+    const char *title;     /* NULL: made from the runs */
+} plot_opts_t;
+
+static const mlp_option_t opt_png = MLP_CLI_PNG(plot_opts_t, png,
+                                                "the PNG to write");
+static const mlp_option_t opt_title = {
+    .name = "title", .letter = 'T', .section = "Output", .type = MLP_OPT_TEXT,
+    MLP_CLI_FIELD(plot_opts_t, title),
+    .metavar = "TEXT", .help = "the chart's title",
+    .shown = "the run's model, or the number of runs", .sample = "runs"};
+
+static const mlp_cli_opt_t plot_options[] = {
+    MLP_CLI_USE(&opt_png), MLP_CLI_USE(&opt_title), MLP_CLI_USE(NULL),
 };
 
-static void plot_usage(FILE *f)
-{
-    fputs("usage: mlptrain plot LOG.jsonl... --png FILE [--title TEXT]\n"
-          "Draw training curves from the JSON-lines logs of runs (--log).\n"
-          "One log: train loss, train accuracy and test accuracy against\n"
-          "epoch.  Several logs: test accuracy and train loss overlaid, one\n"
-          "color per run.\n"
-          "\n"
-          "  -o, --png FILE     the PNG to write (required)\n"
-          "  -T, --title TEXT   the chart's title\n"
-          "                     [the run's model, or the number of runs]\n"
-          "  -h, --help         show this help\n"
-          "  -V, --version      show versions\n",
-          f);
-    mlp_cli_exit_status(f, NULL, "error (a log, gnuplot, the picture)", 0);
-}
+static const mlp_rule_t plot_rules[] = {
+    {.x = &opt_png, .kind = MLP_RULE_REQUIRED},
+};
+
+const mlp_command_t mlp_command_plot = {
+    .name = "plot",
+    .summary = "draw training curves of --log files (PNG)",
+    .run = mlp_cmd_plot,
+    .usage = "plot LOG.jsonl... --png FILE [--title TEXT]",
+    .about = "Draw training curves from the JSON-lines logs of runs (--log).  "
+             "One log: train loss, train accuracy and test accuracy against "
+             "epoch.  Several logs: test accuracy and train loss overlaid, "
+             "one color per run.",
+    .options = plot_options,
+    MLP_CLI_RULES(plot_rules),
+    .own_size = sizeof(plot_opts_t),
+    .operands = "LOG.jsonl...",
+    .exit_error = "error (a log, gnuplot, the picture)",
+};
 
 /*
  * Run i's legend from the options (model, activation, lr, batch) in which
@@ -86,41 +99,26 @@ static void option_label(const mlp_runlog_t *const *lp, size_t m, size_t i,
 
 int mlp_cmd_plot(int argc, char **argv, FILE *out)
 {
-    const char *png = NULL, *title = NULL, **paths = NULL;
+    plot_opts_t o;
+    const char *png = o.png, *title, **paths = NULL;
     mlp_runlog_t *logs = NULL;
     const mlp_runlog_t **lp = NULL;
     char **labels = NULL, tbuf[512], compared[128];
     size_t n = 0, m = 0;
-    int c, rc = 0, distinct = 1;
+    mlp_cli_t cl;
+    int rc = 0, distinct = 1;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:T:hV", plot_options, NULL)) != -1)
-        switch (c) {
-        case 'o':
-            png = optarg;
-            break;
-        case 'T':
-            title = optarg;
-            break;
-        case 'h':
-            plot_usage(out);
-            return 0;
-        case 'V':
-            mlp_cli_version(out);
-            return 0;
-        default:
-            return mlp_cli_bad_option(c, argv, plot_options, NULL);
-        }
-    if (png == NULL || png[0] == '\0')
-        return mlp_error_set(MLP_EUSAGE, "option '--png' is required");
-    if (optind >= argc)
+    if ((rc = mlp_cli_parse(&mlp_command_plot, argc, argv, out, NULL, &o,
+                            &cl)) != 0)
+        return rc < 0 ? rc : 0;
+    title = o.title;
+    if (cl.nargs == 0)
         return mlp_error_set(MLP_EUSAGE, "no log given: mlptrain plot "
                                          "LOG.jsonl... --png FILE");
-    n = (size_t)(argc - optind);
+    n = (size_t)cl.nargs;
     /* The picture is checked before any work, and may not be a log. */
     if ((rc = mlp_plot_check(png)) < 0)
-        return rc;
+        return mlp_error_prefix(rc, "option '--png'");
     {
         mlp_out_file_t *fs = calloc(n + 1, sizeof(*fs));
 
@@ -128,7 +126,7 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
             return mlp_error_set(MLP_ENOMEM, "out of memory");
         fs[0] = (mlp_out_file_t){png, "--png", 1, NULL};
         for (size_t i = 0; i < n; i++)
-            fs[i + 1] = (mlp_out_file_t){argv[optind + (int)i], "LOG", 0,
+            fs[i + 1] = (mlp_out_file_t){cl.args[i], "LOG", 0,
                                          NULL};
         rc = mlp_out_no_alias(fs, n + 1);
         free(fs);
@@ -145,7 +143,7 @@ int mlp_cmd_plot(int argc, char **argv, FILE *out)
     }
     /* logs[0..m): the logs with epochs, in the order given. */
     for (size_t i = 0; i < n; i++) {
-        const char *path = argv[optind + (int)i];
+        const char *path = cl.args[i];
 
         if ((rc = mlp_runlog_read(path, &logs[m])) < 0)
             goto out;

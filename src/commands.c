@@ -3,17 +3,20 @@
  * one line here and its src/cmd_*.c; main.c needs no change.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "mlptrain/commands.h"
 
-const mlp_command_t mlp_commands[] = {
-    {"train", mlp_cmd_train, "train a model (the default command)",
-     mlp_cmd_train_data_dir},
-    {"sweep", mlp_cmd_sweep, "train every point of a grid of options, rank them", NULL},
-    {"plot", mlp_cmd_plot, "draw training curves of --log files (PNG)", NULL},
-    {"activations", mlp_cmd_activations, "ReLU, sigmoid, tanh and derivatives", NULL},
-    {"eval", mlp_cmd_eval, "test loss, accuracy and confusion matrix of a saved model", NULL},
-    {"predict", mlp_cmd_predict, "show test images with true and predicted labels", NULL},
-    {"export", mlp_cmd_export, "write a saved model as ONNX or NumPy .npz", NULL},
-    {NULL, NULL, NULL, NULL},
+const mlp_command_t *const mlp_commands[] = {
+    &mlp_command_train, &mlp_command_sweep, &mlp_command_plot,
+    &mlp_command_activations, &mlp_command_eval, &mlp_command_predict,
+    &mlp_command_export, &mlp_command_help, &mlp_command_version, NULL,
 };
+
+const mlp_command_t *mlp_command_find(const char *name)
+{
+    for (size_t i = 0; mlp_commands[i] != NULL; i++)
+        if (strcmp(mlp_commands[i]->name, name) == 0)
+            return mlp_commands[i];
+    return NULL;
+}

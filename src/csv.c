@@ -502,3 +502,18 @@ void mlp_csv_close(mlp_csv_t *c)
     free(c->ql);
     free(c);
 }
+
+void mlp_csv_write_field(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s != '\0'; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}

@@ -20,20 +20,16 @@ int mlp_dataset_from_config(const mlp_config_t *cfg, size_t nclasses,
 {
     mlp_dataset_files_t f;
 
+    /* Which files go together is the options' rules' (options.c: --test
+     * and --train need each other, the labels files their data file),
+     * checked before (mlp_config_validate). */
     if (cfg->train_path[0] == '\0' && (nclasses == 0 ||
-                                        cfg->test_path[0] == '\0')) {
-        if (cfg->test_path[0] != '\0' || cfg->train_labels_path[0] != '\0' ||
-            cfg->test_labels_path[0] != '\0')
-            return mlp_error_set(MLP_EUSAGE, "options '--test', "
-                                 "'--train-labels', '--test-labels' go with "
-                                 "--train FILE");
+                                        cfg->test_path[0] == '\0'))
         return mlp_dataset_load(cfg->data_dir, cfg->limit_train,
                                 cfg->limit_test, ds);
-    }
     if (cfg->test_path[0] == '\0')
-        return mlp_error_set(MLP_EUSAGE, "option '--%s' needs --test FILE%s",
-                             nclasses ? "test" : "train", nclasses ? "" :
-                             ": every run reports its test accuracy");
+        return mlp_error_set(MLP_EINVAL, "datacfg: a --train file without "
+                             "--test");
     memset(&f, 0, sizeof(f));
     f.train = nclasses ? NULL : cfg->train_path;
     f.nclasses = nclasses;

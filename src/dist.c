@@ -751,3 +751,25 @@ int mlp_dist_agreed(int *agreed)
         *agreed = g.agreed_rc;
     return g.agreed;
 }
+
+int mlp_dist_launched(int *rank, int *size)
+{
+    const char *r = getenv("OMPI_COMM_WORLD_RANK");
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    char *end;
+    long v;
+
+    *rank = 0;
+    *size = 1;
+    if (n == NULL)
+        return 0;
+    v = strtol(n, &end, 10);
+    if (*n == '\0' || *end != '\0' || v < 1 || v > INT32_MAX)
+        return 0;
+    *size = (int)v;
+    v = r != NULL ? strtol(r, &end, 10) : 0;
+    if (r != NULL && (*r == '\0' || *end != '\0' || v < 0 || v >= *size))
+        v = 0;
+    *rank = (int)v;
+    return 1;
+}

@@ -18,8 +18,10 @@
 #include "mlptrain/options.h"
 #include "mlptrain/error.h"
 #include "mlptrain/eval.h"
+#include "mlptrain/bf16.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/text.h"
+#include "mlptrain/trainer.h"
 #include "mlptrain/transform.h"
 
 const char *const mlp_fashion_mnist_names[10] = {
@@ -51,6 +53,7 @@ static int run_rows(mlp_net_t *net, const mlp_split_t *split, size_t n,
     const mlp_net_spec_t *spec = mlp_net_spec(net);
     size_t c = spec->out, b = n < batch ? n : batch;
     float *x = NULL;
+    mlp_bf16_t *xh = NULL;
     int32_t *y = NULL;
     int rc = 0;
 
@@ -74,7 +77,10 @@ static int run_rows(mlp_net_t *net, const mlp_split_t *split, size_t n,
         return 0;
     x = aligned_alloc(64, (b * split->dim * sizeof(float) + 63) / 64 * 64);
     y = malloc(b * sizeof(*y));
-    if (x == NULL || y == NULL) {
+    if (spec->precision == MLP_PREC_BF16)
+        xh = aligned_alloc(64, (b * split->dim * sizeof(*xh) + 63) / 64 * 64);
+    if (x == NULL || y == NULL ||
+        (spec->precision == MLP_PREC_BF16 && xh == NULL)) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory for a batch of %zu "
                            "samples", b);
         goto out;
@@ -97,7 +103,11 @@ static int run_rows(mlp_net_t *net, const mlp_split_t *split, size_t n,
         }
         for (size_t i = 0; i < m; i++)
             y[i] = split->labels[first + i];
-        if ((rc = mlp_net_forward(net, x, m, &logits)) < 0)
+        if (xh != NULL) /* the loader's bf16: each float rounded */
+            mlp_bf16_from_f32(xh, x, m * split->dim);
+        if ((rc = mlp_net_forward(net, xh != NULL ? (const void *)xh
+                                                  : (const void *)x,
+                                  m, &logits)) < 0)
             goto out;
         for (size_t i = 0; i < m; i++)
             if (!mlp_eval_logits_finite(logits + i * c, c)) {
@@ -121,6 +131,7 @@ static int run_rows(mlp_net_t *net, const mlp_split_t *split, size_t n,
     }
 out:
     free(x);
+    free(xh);
     free(y);
     return rc;
 }
@@ -376,13 +387,13 @@ int mlp_eval_check_fit(const mlp_checkpoint_t *ck, const char *model_path,
  * limit_test test samples), check that they fit, build a net prepared
  * for the test split in batches of `batch` and load the parameters.
  */
-static int open_net(const char *model, int threads, size_t batch,
-                    mlp_checkpoint_t *ck, mlp_dataset_t **ds,
+static int open_net(const char *model, int threads, int precision,
+                    size_t batch, mlp_checkpoint_t *ck, mlp_dataset_t **ds,
                     mlp_net_t **net);
 
 int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
-                  int threads, size_t batch, mlp_checkpoint_t *ck,
-                  mlp_dataset_t **ds, mlp_net_t **net)
+                  int threads, int precision, size_t batch,
+                  mlp_checkpoint_t *ck, mlp_dataset_t **ds, mlp_net_t **net)
 {
     int rc;
 
@@ -397,12 +408,13 @@ int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
                              model, data_dir);
     if ((rc = mlp_eval_check_fit(ck, model, *ds)) < 0)
         return rc;
-    return open_net(model, threads, batch, ck, ds, net);
+    return open_net(model, threads, precision, batch, ck, ds, net);
 }
 
 int mlp_eval_open_files(const char *model, const mlp_dataset_files_t *f,
-                        int threads, size_t batch, mlp_checkpoint_t *ck,
-                        mlp_dataset_t **ds, mlp_net_t **net)
+                        int threads, int precision, size_t batch,
+                        mlp_checkpoint_t *ck, mlp_dataset_t **ds,
+                        mlp_net_t **net)
 {
     mlp_dataset_files_t g = *f;
     int rc;
@@ -425,12 +437,32 @@ int mlp_eval_open_files(const char *model, const mlp_dataset_files_t *f,
                              ck->input_kind ? "real features" : "bytes");
     if ((rc = mlp_dataset_set_transform(*ds, 0, ck->shift, ck->scale)) < 0)
         return rc;
-    return open_net(model, threads, batch, ck, ds, net);
+    return open_net(model, threads, precision, batch, ck, ds, net);
+}
+
+/* The precision the model of ck was trained in, as this CPU can run it:
+ * f32 for a file whose options do not name one (or that it cannot read:
+ * eval needs none of them) or where bf16 is missing. */
+static mlp_precision_t model_precision(const mlp_checkpoint_t *ck,
+                                       const char *model)
+{
+    mlp_config_t *cfg = malloc(sizeof(*cfg));
+    mlp_error_saved_t e;
+    mlp_precision_t p = MLP_PREC_F32;
+
+    mlp_error_save(&e);
+    if (cfg != NULL && mlp_train_checkpoint_config(ck, model, cfg) == 0 &&
+        cfg->precision == MLP_PREC_BF16 && mlp_net_bf16_available(NULL, 0))
+        p = MLP_PREC_BF16;
+    mlp_error_restore(&e, 0);
+    free(cfg);
+    return p;
 }
 
 int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
-                 size_t n, size_t batch, mlp_net_t **net)
+                 int precision, size_t n, size_t batch, mlp_net_t **net)
 {
+    mlp_precision_choice_t c;
     mlp_net_spec_t spec;
     int rc;
 
@@ -443,6 +475,14 @@ int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
     spec.act = ck->act;
     spec.threads = threads;
     mlp_net_spec_add_split(&spec, n, batch);
+    if ((rc = mlp_net_choose_precision(
+             &spec,
+             precision == MLP_EVAL_PRECISION_MODEL
+                 ? model_precision(ck, model)
+                 : (mlp_precision_t)precision,
+             batch < n ? batch : n, &c)) < 0)
+        return rc;
+    spec.precision = c.used;
     if ((rc = mlp_net_create(&spec, net)) < 0)
         return rc;
     if ((rc = mlp_checkpoint_restore(ck, *net, NULL)) < 0)
@@ -450,12 +490,13 @@ int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
     return 0;
 }
 
-static int open_net(const char *model, int threads, size_t batch,
-                    mlp_checkpoint_t *ck, mlp_dataset_t **ds,
+static int open_net(const char *model, int threads, int precision,
+                    size_t batch, mlp_checkpoint_t *ck, mlp_dataset_t **ds,
                     mlp_net_t **net)
 {
     if ((*ds)->test.n == 0)
         return mlp_error_set(MLP_EINVAL, "%s: no test samples",
                              (*ds)->files[MLP_FILE_TEST_IMAGES].path);
-    return mlp_eval_net(ck, model, threads, (*ds)->test.n, batch, net);
+    return mlp_eval_net(ck, model, threads, precision, (*ds)->test.n, batch,
+                        net);
 }

@@ -18,7 +18,9 @@
 
 /* "model    m.ckpt: 144-24-7 relu, 3 epochs" (+ batches of a save made
  * mid-epoch, on interrupt). */
-void mlp_eval_print_model(FILE *out, const char *path, const mlp_checkpoint_t *ck)
+void mlp_eval_print_model(FILE *out, const char *path,
+                          const mlp_checkpoint_t *ck,
+                          mlp_precision_t precision)
 {
     char shape[MLP_MAX_HIDDEN * 24 + 48];
 
@@ -30,6 +32,8 @@ void mlp_eval_print_model(FILE *out, const char *path, const mlp_checkpoint_t *c
     if (ck->batches_done > 0)
         fprintf(out, " and %zu batch%s", ck->batches_done,
                 ck->batches_done == 1 ? "" : "es");
+    if (precision == MLP_PREC_BF16)
+        fputs(", run in bf16", out);
     fputc('\n', out);
 }
 
@@ -96,24 +100,29 @@ static json_t *class_list(const mlp_class_names_t *cn, size_t c)
     return a;
 }
 
-/* {"model":..,"epochs":E,"data":..: the head both commands share. */
+/* {"model":..,"epochs":E,"products":P,"data":..: the head both commands
+ * share; P is the precision the net ran in. */
 static json_t *json_head(const char *model, const char *data_dir,
-                         const mlp_checkpoint_t *ck)
+                         const mlp_checkpoint_t *ck,
+                         mlp_precision_t precision)
 {
     json_t *o = json_object();
 
     o = put(o, "model", mlp_report_json_text(model));
     o = put(o, "epochs", json_integer((json_int_t)ck->epoch));
+    o = put(o, "products", json_string(mlp_precision_names[
+                               precision == MLP_PREC_BF16]));
     return put(o, "data", mlp_report_json_text(data_dir));
 }
 
 int mlp_eval_print_json(FILE *out, const char *model, const char *data_dir,
                         const mlp_checkpoint_t *ck,
+                        mlp_precision_t precision,
                         const mlp_eval_result_t *r,
                         const mlp_class_names_t *cn)
 {
     size_t c = r->nclasses;
-    json_t *o = json_head(model, data_dir, ck), *m = json_array();
+    json_t *o = json_head(model, data_dir, ck, precision), *m = json_array();
     json_t *pc = json_array();
 
     o = put(o, "samples", json_integer((json_int_t)r->n));
@@ -173,14 +182,14 @@ static int column_width(const mlp_eval_result_t *r,
 
 void mlp_eval_print_text(FILE *out, const char *model,
                          const char *data_dir, const mlp_checkpoint_t *ck,
-                            const mlp_dataset_t *ds,
+                         mlp_precision_t precision, const mlp_dataset_t *ds,
                             const mlp_eval_result_t *r,
                             const mlp_class_names_t *cn)
 {
     size_t c = r->nclasses;
     int lw = 0;
 
-    mlp_eval_print_model(out, model, ck);
+    mlp_eval_print_model(out, model, ck, precision);
     if (ds->image)
         fprintf(out, "data     %s: %zu test samples%s, %zux%zu, %zu "
                 "classes\n", data_dir, ds->test.n,
@@ -439,16 +448,18 @@ int mlp_predict_png(const char *path, const mlp_dataset_t *ds,
     return rc;
 }
 
-/* --json: {"model":...,"epochs":E,"data":...,"classes":[names],
+/* --json: {"model":...,"epochs":E,"products":P,"data":...,"classes":[names],
  * "predictions":[{"index":i,"true":k,"predicted":k},...],"correct":N} */
 int mlp_predict_print_json(FILE *out, const char *model,
                            const char *data_dir, const mlp_checkpoint_t *ck,
+                           mlp_precision_t precision,
                            const mlp_dataset_t *ds,
                            const mlp_split_t *shown, size_t n,
                            const int32_t *pred,
                            const mlp_class_names_t *cn)
 {
-    json_t *o = json_head(model, data_dir, ck), *a = json_array();
+    json_t *o = json_head(model, data_dir, ck, precision),
+           *a = json_array();
     size_t correct = 0;
 
     o = put(o, "classes", class_list(cn, ds->nclasses));

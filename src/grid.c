@@ -34,7 +34,7 @@ static void make_keys_text(void)
 {
     size_t off = 0;
 
-    for (size_t i = 0; i < mlp_noptions && off < sizeof(keys_text); i++)
+    for (size_t i = 0; i < MLP_NOPTIONS && off < sizeof(keys_text); i++)
         if (mlp_options[i].flags & MLP_OPT_SWEEP)
             off += (size_t)snprintf(keys_text + off, sizeof(keys_text) - off,
                                     "%s%s", off ? ", " : "",
@@ -320,12 +320,14 @@ void mlp_sweep_run_id(const mlp_config_t *cfg, char *id, size_t len)
 
     /* "name=value " of every option that changes the figures or is a
      * sweep key (two grid points never share an id), in table order, each
-     * value exact (a float's %.9g round-trips it). */
-    for (size_t i = 0; i < mlp_noptions; i++) {
+     * value exact (a float's %.9g round-trips it); an ID_SET option only
+     * when it is not its default. */
+    for (size_t i = 0; i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];
         char v[MLP_PATH_MAX + 64];
 
-        if (!(o->flags & (MLP_OPT_FIGS | MLP_OPT_SWEEP)))
+        if (!(o->flags & (MLP_OPT_FIGS | MLP_OPT_SWEEP)) ||
+            ((o->flags & MLP_OPT_ID_SET) && mlp_options_is_default(o, cfg)))
             continue;
         mlp_options_format(o, cfg, 1, v, sizeof(v));
         x = mlp_rng_text(mlp_rng_text(mlp_rng_text(mlp_rng_text(x, o->name),

@@ -7,6 +7,10 @@
  * costs one pass like a plain one.  Its draws are keyed by (seed, epoch,
  * sample index), never by the worker or the time.
  *
+ * bf16 (opts.bf16): the same decode, each value rounded once
+ * (mlp_bf16_round of the float the f32 decode writes), into slots of half
+ * the bytes.
+ *
  * Threads.  `workers` joinable POSIX threads, all running worker_main, plus
  * the one consumer (the trainer) calling mlp_loader_next and
  * mlp_loader_release.  With workers = 0 there are no threads: the consumer
@@ -53,13 +57,14 @@
 
 #include <pthread.h>
 
+#include "clones.h"
 #include "mlptrain/clock.h"
 #include "mlptrain/error.h"
 #include "mlptrain/faults.h"
+#include "mlptrain/fold.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/ring.h"
 #include "mlptrain/rng.h"
-#include "mlptrain/step.h"
 #include "mlptrain/transform.h"
 
 #define LOADER_MAX_AUTO_SLOTS 16
@@ -80,7 +85,10 @@ struct mlp_loader {
     size_t rows, cols;         /* image shape, when augmenting */
     size_t micro;              /* ranks: rows of a micro-batch */
     int rank, nranks;          /* ranks: decode this rank's rows only */
+    int bf16;                  /* decode into bf16 values */
+    size_t vbytes;             /* bytes of a decoded value: 4, 2 */
     float unit[256];           /* p / 255, for the mirrored rows */
+    mlp_bf16_t unit_bf16[256]; /* the same rounded, for bf16 rows */
     uint64_t fault_batch;      /* mlp_fault_loader_batch() at create */
     size_t nb_train, nb_test, nb_val; /* batches per epoch and phase */
     uint64_t per_epoch, total; /* batches per epoch, in the schedule */
@@ -185,18 +193,45 @@ int mlp_augment_active(const mlp_augment_t *a)
     return a->shift > 0 || a->flip;
 }
 
+/* The bf16 rows of decode_augmented: the same values, rounded, from the
+ * table (one read per value, the same in every place). */
+static void decode_augmented_bf16(const mlp_loader_t *ld, const uint8_t *src,
+                                  mlp_bf16_t *dst, int dx, int dy, int flip)
+{
+    size_t rows = ld->rows, cols = ld->cols;
+
+    for (size_t y = 0; y < rows; y++) {
+        long sy = (long)y - dy;
+        mlp_bf16_t *d = dst + y * cols;
+
+        for (long x = 0; x < (long)cols; x++) {
+            long sx = flip ? (long)cols - 1 - (x - dx) : x - dx;
+
+            d[x] = sy < 0 || sy >= (long)rows || sx < 0 || sx >= (long)cols
+                       ? 0
+                       : ld->unit_bf16[src[(size_t)sy * cols + (size_t)sx]];
+        }
+    }
+}
+
 /*
  * One sample, decoded (p / 255) and augmented as mlp_augment_draw says, in
- * one pass: out(x, y) = src'(x - dx, y - dy), or 0 outside.
+ * one pass: out(x, y) = src'(x - dx, y - dy), or 0 outside.  dst is the
+ * row's first value (a float, or a bf16 one).
  */
 static void decode_augmented(const mlp_loader_t *ld, const uint8_t *src,
-                             float *dst, unsigned epoch, size_t index)
+                             void *dst_row, unsigned epoch, size_t index)
 {
+    float *dst = dst_row;
     size_t rows = ld->rows, cols = ld->cols;
     long x0, x1;
     int dx, dy, flip;
 
     mlp_augment_draw(&ld->augment, ld->seed, epoch, index, &dx, &dy, &flip);
+    if (ld->bf16) {
+        decode_augmented_bf16(ld, src, dst_row, dx, dy, flip);
+        return;
+    }
     /* Columns whose source x - dx lies in [0, cols). */
     x0 = dx > 0 ? dx : 0;
     x1 = dx < 0 ? (long)cols + dx : (long)cols;
@@ -233,6 +268,28 @@ static void decode_augmented(const mlp_loader_t *ld, const uint8_t *src,
     }
 }
 
+/* A correctly rounded division, vectorised (vdivps is IEEE too): twice
+ * as fast as a 256-entry table, and bit-identical to it. */
+MLP_CLONES
+static void decode_f32(const uint8_t *src, float *dst, size_t n)
+{
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+        dst[j] = (float)src[j] / 255.0f;
+}
+
+/* The same rounded to bf16: p x (1 / 255) rounds to the bf16 of p / 255
+ * for every byte p (the two floats may differ in their last bit, never
+ * across a bf16 rounding boundary: tests/check_loader compares all 256),
+ * and a multiply is cheaper than a division. */
+MLP_CLONES
+static void decode_bf16(const uint8_t *src, mlp_bf16_t *dst, size_t n)
+{
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+        dst[j] = mlp_bf16_round((float)src[j] * (1.0f / 255.0f));
+}
+
 /* Decode batch `seq` into the slot.  Fails only through the test hook. */
 static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
 {
@@ -255,7 +312,7 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
     augmented = pos.phase == MLP_PHASE_TRAIN && ld->augmenting;
     if (permuted) /* O(1): four round keys */
         mlp_perm_init(&perm, split->n, ld->seed, pos.epoch);
-    mlp_step_rank_rows(pos.n, ld->micro, ld->rank, ld->nranks, &r0, &nr);
+    mlp_fold_rank_rows(pos.n, ld->micro, ld->rank, ld->nranks, &r0, &nr);
     next = pos.start + r0;
     next = permuted ? (size_t)mlp_perm_at(&perm, next) : next;
     if (split->features != NULL) { /* real features: no augmenting */
@@ -267,8 +324,14 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
                                                       + 1)
                                 : pos.start + r + 1;
             slot->y[r] = split->labels[i];
-            mlp_transform_affine(split->features + i * ld->dim, split->shift,
-                                 split->scale, ld->dim, slot->x + r * ld->dim);
+            if (ld->bf16)
+                mlp_transform_affine_bf16(split->features + i * ld->dim,
+                                          split->shift, split->scale,
+                                          ld->dim, slot->xh + r * ld->dim);
+            else
+                mlp_transform_affine(split->features + i * ld->dim,
+                                     split->shift, split->scale, ld->dim,
+                                     slot->x + r * ld->dim);
         }
         slot->n = pos.n;
         return 0;
@@ -276,7 +339,7 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
     for (size_t r = r0; r < r0 + nr; r++) {
         size_t i = next;
         const uint8_t *src = split->images + i * ld->dim;
-        float *dst = slot->x + r * ld->dim;
+        char *dst = (char *)slot->x + r * ld->dim * ld->vbytes;
 
         /* Shuffled rows are random reads: fetch the next row while this one
          * decodes, so that its cache misses overlap with work. */
@@ -292,11 +355,10 @@ static int fill(const mlp_loader_t *ld, uint64_t seq, mlp_slot_t *slot)
             decode_augmented(ld, src, dst, pos.epoch, i);
             continue;
         }
-        /* A correctly rounded division, vectorised (vdivps is IEEE too):
-         * twice as fast as a 256-entry table, and bit-identical to it. */
-#pragma omp simd
-        for (size_t j = 0; j < ld->dim; j++)
-            dst[j] = (float)src[j] / 255.0f;
+        if (ld->bf16)
+            decode_bf16(src, (mlp_bf16_t *)(void *)dst, ld->dim);
+        else
+            decode_f32(src, (float *)(void *)dst, ld->dim);
     }
     slot->n = pos.n;
     return 0;
@@ -524,8 +586,12 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
     ld->rank = opts->rank;
     ld->nranks = opts->nranks;
     ld->cols = opts->cols;
-    for (int p = 0; p < 256; p++)
+    ld->bf16 = opts->bf16 != 0;
+    ld->vbytes = ld->bf16 ? sizeof(mlp_bf16_t) : sizeof(float);
+    for (int p = 0; p < 256; p++) {
         ld->unit[p] = (float)p / 255.0f;
+        ld->unit_bf16[p] = mlp_bf16_round(ld->unit[p]);
+    }
     ld->fault_batch = mlp_fault_loader_batch();
     ld->nb_train = mlp_loader_nbatches(ld->train.n, ld->batch);
     ld->nb_test = ld->has_test ? mlp_loader_nbatches(ld->test.n, ld->batch)
@@ -552,7 +618,8 @@ int mlp_loader_create(const mlp_loader_opts_t *opts, mlp_loader_t **out)
         rc = mlp_error_set(MLP_ENOMEM, "loader: out of memory");
         goto out;
     }
-    if ((rc = mlp_ring_create(ld->nslots, ld->batch, ld->dim, &ld->ring)))
+    if ((rc = mlp_ring_create(ld->nslots, ld->batch, ld->dim, ld->vbytes,
+                              &ld->ring)))
         goto out;
     if (ld->nworkers > 0) {
         ld->threads = calloc(ld->nworkers, sizeof(*ld->threads));

@@ -139,14 +139,6 @@ static int check_stdout(int code)
     return code;
 }
 
-/* This process's rank under mpirun (its environment), 0 without. */
-static int env_rank(void)
-{
-    const char *r = getenv("OMPI_COMM_WORLD_RANK");
-
-    return r != NULL ? atoi(r) : 0;
-}
-
 /* Print the error of a failed command and return its exit code.  Of
  * several ranks only rank 0 speaks of an end they all share (`shared`). */
 static int fail_shared(int rc, const char *command, const char *data_dir,
@@ -196,14 +188,10 @@ static int fail(int rc, const char *command, const char *data_dir)
  * (the first entry), which gets the whole command line (commands.h). */
 static const mlp_command_t *find_command(int argc, char **argv, int *shift)
 {
-    *shift = 0;
-    if (argc > 1)
-        for (const mlp_command_t *c = mlp_commands + 1; c->name != NULL; c++)
-            if (strcmp(argv[1], c->name) == 0) {
-                *shift = 1;
-                return c;
-            }
-    return &mlp_commands[0];
+    const mlp_command_t *c = argc > 1 ? mlp_command_find(argv[1]) : NULL;
+
+    *shift = c != NULL && c != mlp_commands[0];
+    return *shift ? c : mlp_commands[0];
 }
 
 /* Run command c and turn its status into an exit code.  train's usage
@@ -211,7 +199,7 @@ static const mlp_command_t *find_command(int argc, char **argv, int *shift)
 static int run(const mlp_command_t *c, int argc, char **argv)
 {
     int rc = c->run(argc, argv, stdout);
-    const char *name = c == &mlp_commands[0] ? NULL : c->name;
+    const char *name = c == mlp_commands[0] ? NULL : c->name;
 
     if (rc == 0)
         return check_stdout(EXIT_SUCCESS);
@@ -278,27 +266,10 @@ static int sweep_ranks(const mlp_command_t *c, int argc, char **argv)
     return code;
 }
 
-/* `mlptrain help [COMMAND]`: the help of train (and the command list), or
- * of COMMAND, as `COMMAND --help` prints it. */
-static int help(int argc, char **argv)
-{
-    char *av[] = {argc > 2 ? argv[2] : "train", "--help", NULL};
-
-    if (argc > 3) {
-        mlp_error_set(MLP_EUSAGE, "help: unexpected argument '%s'", argv[3]);
-        return fail(MLP_EUSAGE, NULL, NULL);
-    }
-    for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++)
-        if (strcmp(av[0], c->name) == 0)
-            return run(c, 2, av);
-    mlp_error_set(MLP_EUSAGE, "help: unknown command '%s'", argv[2]);
-    return fail(MLP_EUSAGE, NULL, NULL);
-}
-
 int main(int argc, char **argv)
 {
     const mlp_command_t *c;
-    int rc, shift;
+    int rc, shift, launched, launch_rank, launch_size;
 
     /* First of all, before anything opens a file. */
     if (open_std_fds() < 0)
@@ -318,20 +289,17 @@ int main(int argc, char **argv)
                 mlp_error_message());
     else if (rc < 0)
         return fail(rc, NULL, NULL);
-    if (argc > 1 && strcmp(argv[1], "help") == 0)
-        return help(argc, argv);
     c = find_command(argc, argv, &shift);
-    if (strcmp(c->name, "sweep") == 0 && getenv("OMPI_COMM_WORLD_SIZE"))
+    launched = mlp_dist_launched(&launch_rank, &launch_size);
+    if (c == &mlp_command_sweep && launched)
         return sweep_ranks(c, argc - shift, argv + shift);
-    if (c != &mlp_commands[0]) {
-        const char *np = getenv("OMPI_COMM_WORLD_SIZE");
-
-        if (np != NULL && atoi(np) > 1) {
-            if (env_rank() > 0)
+    if (c != mlp_commands[0]) {
+        if (launch_size > 1) {
+            if (launch_rank > 0)
                 return EXIT_USAGE;
-            mlp_error_set(MLP_EUSAGE, "%s runs in one process, not on %s "
+            mlp_error_set(MLP_EUSAGE, "%s runs in one process, not on %d "
                           "MPI ranks (only train and sweep run under "
-                          "mpirun)", c->name, np);
+                          "mpirun)", c->name, launch_size);
             return fail(MLP_EUSAGE, c->name, NULL);
         }
         return run(c, argc - shift, argv + shift);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
 #include "mlptrain/eval.h"
 #include "mlptrain/loss.h"
@@ -24,6 +25,8 @@ struct mlp_model {
     mlp_net_t *net;
     size_t batch;
     float *x;                    /* (batch, in) scaled, zero-padded */
+    mlp_bf16_t *xh;              /* (batch, in) x rounded, a bf16 net's
+                                    input; NULL for f32 */
 };
 
 void mlp_model_softmax(const float *lg, size_t c, size_t k, double *p)
@@ -36,7 +39,7 @@ void mlp_model_softmax(const float *lg, size_t c, size_t k, double *p)
         p[j] /= sum;
 }
 
-static int make(mlp_model_t *m, int threads, size_t batch)
+static int make(mlp_model_t *m, int threads, int precision, size_t batch)
 {
     size_t in = m->ck->in;
     int rc;
@@ -44,18 +47,22 @@ static int make(mlp_model_t *m, int threads, size_t batch)
     if (batch == 0)
         return mlp_error_set(MLP_EINVAL, "model '%s': batch 0", m->name);
     m->batch = batch;
-    if ((rc = mlp_eval_net(m->ck, m->name, threads, batch, batch,
+    if ((rc = mlp_eval_net(m->ck, m->name, threads, precision, batch, batch,
                            &m->net)) < 0)
         return rc;
     m->x = aligned_alloc(64, (batch * in * sizeof(float) + 63) / 64 * 64);
-    if (m->x == NULL)
+    if (mlp_net_spec(m->net)->precision == MLP_PREC_BF16)
+        m->xh = malloc(batch * in * sizeof(*m->xh));
+    if (m->x == NULL ||
+        (mlp_net_spec(m->net)->precision == MLP_PREC_BF16 && m->xh == NULL))
         return mlp_error_set(MLP_ENOMEM, "model '%s': out of memory for a "
                              "batch of %zu rows", m->name, batch);
     return 0;
 }
 
 int mlp_model_create(const mlp_checkpoint_t *ck, const char *name,
-                     int threads, size_t batch, mlp_model_t **out)
+                     int threads, int precision, size_t batch,
+                     mlp_model_t **out)
 {
     mlp_model_t *m;
     int rc;
@@ -65,7 +72,7 @@ int mlp_model_create(const mlp_checkpoint_t *ck, const char *name,
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     m->ck = ck;
     m->name = name;
-    if ((rc = make(m, threads, batch)) < 0) {
+    if ((rc = make(m, threads, precision, batch)) < 0) {
         mlp_model_destroy(m);
         return rc;
     }
@@ -74,7 +81,7 @@ int mlp_model_create(const mlp_checkpoint_t *ck, const char *name,
 }
 
 int mlp_model_open(const uint8_t *buf, size_t len, const char *name,
-                   int threads, mlp_model_t **out)
+                   int threads, int precision, mlp_model_t **out)
 {
     mlp_model_t *m;
     int rc;
@@ -88,7 +95,7 @@ int mlp_model_open(const uint8_t *buf, size_t len, const char *name,
     m->name = m->name_own;
     m->ck = &m->own;
     if ((rc = mlp_checkpoint_parse(buf, len, name, &m->own)) < 0 ||
-        (rc = make(m, threads, MLP_MODEL_BATCH)) < 0) {
+        (rc = make(m, threads, precision, MLP_MODEL_BATCH)) < 0) {
         mlp_model_destroy(m);
         return rc;
     }
@@ -144,7 +151,11 @@ int mlp_model_logits(mlp_model_t *m, const uint8_t *x8, const float *xf,
         }
     }
     memset(m->x + n * in, 0, (m->batch - n) * in * sizeof(float));
-    if ((rc = mlp_net_forward(m->net, m->x, m->batch, logits)) < 0)
+    if (m->xh != NULL) /* a bf16 net: each value rounded, as trained */
+        mlp_bf16_from_f32(m->xh, m->x, m->batch * in);
+    if ((rc = mlp_net_forward(m->net, m->xh != NULL ? (const void *)m->xh
+                                                    : (const void *)m->x,
+                              m->batch, logits)) < 0)
         return rc;
     for (size_t i = 0; i < n; i++)
         if (!mlp_eval_logits_finite(*logits + i * c, c))
@@ -188,6 +199,7 @@ void mlp_model_destroy(mlp_model_t *m)
         return;
     mlp_net_destroy(m->net);
     free(m->x);
+    free(m->xh);
     mlp_checkpoint_free(&m->own);
     free(m->name_own);
     free(m);

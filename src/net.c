@@ -17,6 +17,13 @@
  * per step.  Activations are plain (n, c) row-major; x and dL/dlogits are
  * the caller's buffers, wrapped without a copy.
  *
+ * A bf16 net (spec.precision) runs the same plan on bf16 operands: x,
+ * the hidden activations and their gradients are bf16, the logits f32;
+ * the forward and backward-data read the bf16 copy of the weights, the
+ * backward-weights write f32 gradients in the master weights' layout.
+ * The two weight layouts, the copy and its refresh are net_bf16.c's;
+ * dL/dlogits is rounded into the plan's dlbf before the backward.
+ *
  * Parameters in and out (counts, get/set of a layer, block export and
  * import, initialisation) are net_params.c's; the struct they share is in
  * net_internal.h.
@@ -38,6 +45,7 @@
 #include "dnnl_check.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
+#include "mlptrain/options.h"
 #include "net_internal.h"
 
 static const struct {
@@ -125,6 +133,24 @@ static float *alloc_floats(size_t n)
     return p;
 }
 
+/* The weights layer l's forward and backward-data read: the master
+ * weights (f32), or their bf16 copy. */
+static const dnnl_memory_desc_t *fwd_wmd(const mlp_net_t *net, size_t l)
+{
+    return net->dt == dnnl_bf16 ? &net->wbmd[l] : &net->wmd[l];
+}
+
+static dnnl_memory_t fwd_w(const mlp_net_t *net, size_t l)
+{
+    return net->dt == dnnl_bf16 ? net->wb[l] : net->w[l];
+}
+
+/* The type of layer l's output: the operands' (hidden), f32 (logits). */
+static dnnl_data_type_t out_dt(const mlp_net_t *net, size_t l)
+{
+    return l + 1 < net->nlayers ? net->dt : dnnl_f32;
+}
+
 static dnnl_status_t md_1d(dnnl_memory_desc_t *md, size_t a)
 {
     dnnl_dims_t dims = {(dnnl_dim_t)a};
@@ -154,14 +180,15 @@ static int ip_fwd_pd(mlp_net_t *net, size_t l, size_t n,
     dnnl_inner_product_desc_t d;
 
     *pdp = NULL;
-    CHECK(md_2d(&src, n, net->lin[l], dnnl_nc));
-    CHECK(md_2d(&dst, n, net->lout[l], dnnl_nc));
+    CHECK(md_2d_dt(&src, n, net->lin[l], net->dt, dnnl_nc));
+    CHECK(md_2d_dt(&dst, n, net->lout[l], out_dt(net, l), dnnl_nc));
     CHECK(md_1d(&b, net->lout[l]));
     if (wmd)
         w = *wmd;
     else
-        CHECK(md_2d(&w, net->lout[l], net->lin[l],
-                    net->spec.plain_weights ? dnnl_oi : dnnl_format_tag_any));
+        CHECK(md_2d_dt(&w, net->lout[l], net->lin[l], net->dt,
+                       net->spec.plain_weights ? dnnl_oi
+                                               : dnnl_format_tag_any));
     CHECK(dnnl_inner_product_forward_desc_init(&d, dnnl_forward_training,
                                                &src, &w, &b, &dst));
     CHECK(dnnl_primitive_attr_create(&attr));
@@ -180,13 +207,14 @@ out:
     return rc;
 }
 
-/* Fail unless the primitive's md for `what` is the layer's weights layout. */
-static int check_wmd(mlp_net_t *net, size_t l, dnnl_primitive_desc_t pd,
-                     dnnl_query_t what, const char *name)
+/* Fail unless the primitive's md for `what` is the layer's weights layout
+ * `want`. */
+static int check_wmd(size_t l, dnnl_primitive_desc_t pd, dnnl_query_t what,
+                     const dnnl_memory_desc_t *want, const char *name)
 {
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, what, 0);
 
-    if (!md || !dnnl_memory_desc_equal(md, &net->wmd[l]))
+    if (!md || !dnnl_memory_desc_equal(md, want))
         return mlp_error_set(MLP_EDNNL,
                              "layer %zu: oneDNN's %s wants another weights "
                              "layout than the forward",
@@ -250,19 +278,18 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
                                                   dnnl_scratchpad_mode_user));
     if (net->estimating)
         goto pds;
-    CHECK(md_2d(&md, n, net->lin[0], dnnl_nc));
+    CHECK(md_2d_dt(&md, n, net->lin[0], net->dt, dnnl_nc));
     CHECK(dnnl_memory_create(&p->x, &md, net->engine, DNNL_MEMORY_NONE));
-    CHECK(md_2d(&md, n, net->lout[L - 1], dnnl_nc));
-    CHECK(dnnl_memory_create(&p->dlogits, &md, net->engine,
-                             DNNL_MEMORY_NONE));
-    /* h_l then dh_l per layer, at the offsets of the largest batch. */
+    /* h_l then dh_l per layer, at the offsets of the largest batch (in
+     * bytes: bf16 hidden layers take half), then bf16's dL/dlogits. */
     for (size_t l = 0; l < L; l++) {
-        size_t sz = round_up(net->plans[0].n * net->lout[l]);
+        size_t sz = round_bytes(net->plans[0].n * net->lout[l] *
+                                (l + 1 < L ? net->esz : sizeof(float)));
 
-        CHECK(md_2d(&md, n, net->lout[l], dnnl_nc));
+        CHECK(md_2d_dt(&md, n, net->lout[l], out_dt(net, l), dnnl_nc));
         CHECK(dnnl_memory_create(&p->h[l], &md, net->engine, net->act + off));
         if (l + 1 == L)
-            p->logits = net->act + off;
+            p->logits = (float *)(void *)(net->act + off);
         off += sz;
         if (l + 1 < L) {
             CHECK(dnnl_memory_create(&p->dh[l], &md, net->engine,
@@ -270,6 +297,14 @@ static int plan_create(mlp_net_t *net, mlp_plan_t *p, size_t n)
             off += sz;
         }
     }
+    CHECK(md_2d_dt(&md, n, net->lout[L - 1], net->dt, dnnl_nc));
+    if (net->dt == dnnl_bf16) {
+        p->dlbf = (mlp_bf16_t *)(void *)(net->act + off);
+        off += round_bytes(net->plans[0].n * net->lout[L - 1] *
+                           sizeof(mlp_bf16_t));
+    }
+    CHECK(dnnl_memory_create(&p->dlogits, &md, net->engine,
+                             p->dlbf ? (void *)p->dlbf : DNNL_MEMORY_NONE));
     /* Dropout's buffers after the plain net's, as net_build counts them. */
     if ((rc = mlp_net_plan_dropout(net, p, n, off)) < 0)
         goto out;
@@ -278,17 +313,17 @@ pds:
     for (size_t l = 0; l < L; l++) {
         dnnl_memory_t src = layer_src(p, l);
 
-        rc = ip_fwd_pd(net, l, n, &net->wmd[l], &fwd[l]);
+        rc = ip_fwd_pd(net, l, n, fwd_wmd(net, l), &fwd[l]);
         if (rc < 0)
             goto out;
-        if ((rc = check_wmd(net, l, fwd[l], dnnl_query_weights_md,
-                            "forward")) < 0)
+        if ((rc = check_wmd(l, fwd[l], dnnl_query_weights_md,
+                            fwd_wmd(net, l), "forward")) < 0)
             goto out;
         st = &p->fwd[p->nfwd++];
         if ((rc = step_create(net, st, fwd[l])) < 0)
             goto out;
         step_arg(st, DNNL_ARG_SRC, src);
-        step_arg(st, DNNL_ARG_WEIGHTS, net->w[l]);
+        step_arg(st, DNNL_ARG_WEIGHTS, fwd_w(net, l));
         step_arg(st, DNNL_ARG_BIAS, net->b[l]);
         step_arg(st, DNNL_ARG_DST, p->h[l]);
     }
@@ -297,7 +332,7 @@ pds:
         dnnl_memory_t src = layer_src(p, l);
         dnnl_memory_t dz = l + 1 == L ? p->dlogits : p->dh[l];
 
-        CHECK(md_2d(&dmd, n, net->lout[l], dnnl_nc));
+        CHECK(md_2d_dt(&dmd, n, net->lout[l], net->dt, dnnl_nc));
         if (l + 1 < L) {
             /* dL/dz = dL/dh * act'(from h), in place. */
             CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training,
@@ -322,14 +357,14 @@ pds:
             pd = hint = NULL;
         }
 
-        CHECK(md_2d(&md, n, net->lin[l], dnnl_nc));
+        CHECK(md_2d_dt(&md, n, net->lin[l], net->dt, dnnl_nc));
         CHECK(md_1d(&bmd, net->lout[l]));
         CHECK(dnnl_inner_product_backward_weights_desc_init(
             &ipd, &md, &net->wmd[l], &bmd, &dmd));
         CHECK(dnnl_primitive_desc_create(&pd, &ipd, sattr, net->engine,
                                          fwd[l]));
-        if ((rc = check_wmd(net, l, pd, dnnl_query_diff_weights_md,
-                            "backward-weights")) < 0)
+        if ((rc = check_wmd(l, pd, dnnl_query_diff_weights_md,
+                            &net->wmd[l], "backward-weights")) < 0)
             goto out;
         st = &p->bwd[p->nbwd++];
         if ((rc = step_create(net, st, pd)) < 0)
@@ -343,17 +378,17 @@ pds:
 
         if (l > 0) {
             CHECK(dnnl_inner_product_backward_data_desc_init(
-                &ipd, &md, &net->wmd[l], &dmd));
+                &ipd, &md, fwd_wmd(net, l), &dmd));
             CHECK(dnnl_primitive_desc_create(&pd, &ipd, sattr, net->engine,
                                              fwd[l]));
-            if ((rc = check_wmd(net, l, pd, dnnl_query_weights_md,
-                                "backward-data")) < 0)
+            if ((rc = check_wmd(l, pd, dnnl_query_weights_md,
+                                fwd_wmd(net, l), "backward-data")) < 0)
                 goto out;
             st = &p->bwd[p->nbwd++];
             if ((rc = step_create(net, st, pd)) < 0)
                 goto out;
             step_arg(st, DNNL_ARG_DIFF_DST, dz);
-            step_arg(st, DNNL_ARG_WEIGHTS, net->w[l]);
+            step_arg(st, DNNL_ARG_WEIGHTS, fwd_w(net, l));
             step_arg(st, DNNL_ARG_DIFF_SRC, p->dh[l - 1]);
             dnnl_primitive_desc_destroy(pd);
             pd = NULL;
@@ -421,6 +456,9 @@ static int spec_check(const mlp_net_spec_t *s)
                              "net: dropout %g, input dropout %g not in "
                              "[0, 1)",
                              (double)s->dropout, (double)s->input_dropout);
+    if (s->precision != MLP_PREC_F32 && s->precision != MLP_PREC_BF16)
+        return mlp_error_set(MLP_EINVAL, "net: precision %d is not f32 or "
+                             "bf16", (int)s->precision);
     return 0;
 }
 
@@ -448,6 +486,8 @@ static int net_build(const mlp_net_spec_t *spec, int estimating,
         return mlp_error_set(MLP_ENOMEM, "net: out of memory");
     net->spec = *spec;
     net->estimating = estimating;
+    net->dt = spec->precision == MLP_PREC_BF16 ? dnnl_bf16 : dnnl_f32;
+    net->esz = net->dt == dnnl_bf16 ? sizeof(mlp_bf16_t) : sizeof(float);
     L = net->nlayers = spec->nhidden + 1;
     for (size_t l = 0; l < L; l++) {
         net->lin[l] = l == 0 ? spec->in : spec->hidden[l - 1];
@@ -477,30 +517,53 @@ static int net_build(const mlp_net_spec_t *spec, int estimating,
     CHECK(dnnl_stream_create(&net->stream, net->engine,
                              dnnl_stream_default_flags));
 
-    /* The weights layout: what the largest batch's forward picks. */
+    /* The weights layout: what the largest batch's forward picks (bf16:
+     * net_bf16.c picks the copy's and the master weights'). */
     for (size_t l = 0; l < L; l++) {
-        rc = ip_fwd_pd(net, l, sizes[0], NULL, &pd);
-        if (rc < 0)
-            goto out;
-        net->wmd[l] = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md,
-                                                    0);
-        dnnl_primitive_desc_destroy(pd);
-        pd = NULL;
-        net->woff[l] = net->nflat;
-        net->nflat += round_up(dnnl_memory_desc_get_size(&net->wmd[l]) /
-                               sizeof(float));
+        size_t unit = MLP_ALIGN_F;
+
+        if (net->dt == dnnl_bf16) {
+            if ((rc = mlp_net_bf16_layouts(net, l, sizes[0], ip_fwd_pd)) < 0)
+                goto out;
+            /* Whole blocks of the pair map start on a block. */
+            if (net->wpair[l] && net->wblock[l] % MLP_ALIGN_F == 0)
+                unit = net->wblock[l];
+        } else {
+            rc = ip_fwd_pd(net, l, sizes[0], NULL, &pd);
+            if (rc < 0)
+                goto out;
+            net->wmd[l] = *dnnl_primitive_desc_query_md(
+                pd, dnnl_query_weights_md, 0);
+            dnnl_primitive_desc_destroy(pd);
+            pd = NULL;
+        }
+        net->wlen[l] = dnnl_memory_desc_get_size(&net->wmd[l]) /
+                       sizeof(float);
+        net->woff[l] = (net->nflat + unit - 1) / unit * unit;
+        net->nflat = net->woff[l] + round_up(net->wlen[l]);
         net->boff[l] = net->nflat;
         net->nflat += round_up(net->lout[l]);
+        if (net->dt == dnnl_bf16) {
+            net->wboff[l] = net->nwcopy;
+            net->nwcopy += round_bytes(dnnl_memory_desc_get_size(
+                               &net->wbmd[l])) /
+                           sizeof(mlp_bf16_t);
+        }
         /* h_l, and dh_l for hidden layers: as plan_create lays them out */
-        nact += (l + 1 < L ? 2 : 1) * round_up(sizes[0] * net->lout[l]);
+        nact += (l + 1 < L ? 2 : 1) *
+                round_bytes(sizes[0] * net->lout[l] *
+                            (l + 1 < L ? net->esz : sizeof(float)));
     }
+    if (net->dt == dnnl_bf16) /* dL/dlogits, rounded */
+        nact += round_bytes(sizes[0] * spec->out * sizeof(mlp_bf16_t));
     /* Dropout: hd_l and its mask per hidden layer, the dropped input
      * (mlp_net_plan_dropout's order). */
     for (size_t l = 0; l + 1 < L && spec->dropout > 0; l++)
-        nact += 2 * round_up(sizes[0] * net->lout[l]);
+        nact += round_bytes(sizes[0] * net->lout[l] * net->esz) +
+                round_bytes(sizes[0] * net->lout[l] * sizeof(float));
     if (spec->input_dropout > 0)
-        nact += round_up(sizes[0] * spec->in);
-    net->act_floats = nact;
+        nact += round_bytes(sizes[0] * spec->in * net->esz);
+    net->act_bytes = nact;
     if (estimating) {
         for (size_t i = 0; i < net->nplans; i++)
             if ((rc = plan_create(net, &net->plans[i], net->plans[i].n)) < 0)
@@ -511,14 +574,22 @@ static int net_build(const mlp_net_spec_t *spec, int estimating,
     }
     net->params = alloc_floats(net->nflat);
     net->grads = alloc_floats(net->nflat);
-    net->act = alloc_floats(nact);
-    if (!net->params || !net->grads || !net->act) {
+    net->act = (char *)alloc_floats(nact / sizeof(float));
+    if (net->nwcopy > 0)
+        net->wcopy = (mlp_bf16_t *)alloc_floats(net->nwcopy / 2);
+    if (!net->params || !net->grads || !net->act ||
+        (net->nwcopy > 0 && !net->wcopy)) {
         rc = mlp_error_set(MLP_ENOMEM,
-                           "net: out of memory for %zu + %zu floats",
-                           2 * net->nflat, nact);
+                           "net: out of memory for %zu floats and %zu "
+                           "bytes",
+                           2 * net->nflat, nact + 2 * net->nwcopy);
         goto out;
     }
     for (size_t l = 0; l < L; l++) {
+        if (net->wcopy != NULL)
+            CHECK(dnnl_memory_create(&net->wb[l], &net->wbmd[l],
+                                     net->engine,
+                                     net->wcopy + net->wboff[l]));
         CHECK(md_1d(&bmd, net->lout[l]));
         CHECK(dnnl_memory_create(&net->w[l], &net->wmd[l], net->engine,
                                  net->params + net->woff[l]));
@@ -568,9 +639,10 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out)
 static void net_mem(const mlp_net_t *net, mlp_net_mem_t *mem)
 {
     mem->params = (double)net->nflat * sizeof(float);
-    mem->act = (double)net->act_floats * sizeof(float);
+    mem->act = (double)net->act_bytes;
     mem->scratch = (double)net->scratch_bytes;
     mem->workspace = (double)net->workspace_bytes;
+    mem->wcopy = (double)net->nwcopy * sizeof(mlp_bf16_t);
 }
 
 int mlp_net_estimate(const mlp_net_spec_t *spec, mlp_net_mem_t *mem)
@@ -616,14 +688,17 @@ void mlp_net_destroy(mlp_net_t *net)
     }
     for (size_t l = 0; l < net->nlayers; l++) {
         dnnl_memory_destroy(net->w[l]);
+        dnnl_memory_destroy(net->wb[l]);
         dnnl_memory_destroy(net->b[l]);
         dnnl_memory_destroy(net->dw[l]);
         dnnl_memory_destroy(net->db[l]);
     }
     dnnl_stream_destroy(net->stream);
     dnnl_engine_destroy(net->engine);
-    if (!net->params_shared)
+    if (!net->params_shared) {
         free(net->params);
+        free(net->wcopy);
+    }
     free(net->grads);
     free(net->act);
     free(net->scratch);
@@ -685,7 +760,7 @@ out:
  * pointed at the dropped buffers (training) or at the activations
  * themselves (evaluation), so both run the same primitives.
  */
-static int forward(mlp_net_t *net, const float *x, size_t n,
+static int forward(mlp_net_t *net, const void *x, size_t n,
                    const mlp_drop_key_t *key, const float **logits)
 {
     int rc = 0;
@@ -717,13 +792,13 @@ out:
     return rc;
 }
 
-int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
+int mlp_net_forward(mlp_net_t *net, const void *x, size_t n,
                     const float **logits)
 {
     return forward(net, x, n, NULL, logits);
 }
 
-int mlp_net_forward_train(mlp_net_t *net, const float *x, size_t n,
+int mlp_net_forward_train(mlp_net_t *net, const void *x, size_t n,
                           const mlp_drop_key_t *key, const float **logits)
 {
     return forward(net, x, n, key, logits);
@@ -743,11 +818,19 @@ int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n)
                              n);
     if (!dlogits)
         return mlp_error_set(MLP_EINVAL, "net: NULL logits gradient");
-    CHECK(dnnl_memory_set_data_handle(p->dlogits, (void *)dlogits));
+    if (p->dlbf != NULL) /* bf16: the operand rounded, in the plan */
+        mlp_bf16_from_f32(p->dlbf, dlogits, n * net->lout[net->nlayers - 1]);
+    else
+        CHECK(dnnl_memory_set_data_handle(p->dlogits, (void *)dlogits));
     rc = net->last_train ? mlp_net_backward_dropout(net, p, n)
                          : mlp_net_run(net, p->bwd, p->nbwd);
 out:
     return rc;
+}
+
+size_t mlp_net_input_bytes(const mlp_net_t *net)
+{
+    return net->esz;
 }
 
 const char *mlp_net_dnnl_version(void)
@@ -787,4 +870,14 @@ const char *mlp_net_isa(void)
     default:
         return "unknown";
     }
+}
+
+void mlp_net_spec_of(const struct mlp_config *cfg, size_t in, size_t out,
+                     mlp_net_spec_t *spec)
+{
+    *spec = (mlp_net_spec_t){
+        .in = in, .out = out, .nhidden = cfg->nhidden, .act = cfg->act,
+        .plain_weights = cfg->plain_weights, .dropout = cfg->dropout,
+        .input_dropout = cfg->input_dropout};
+    memcpy(spec->hidden, cfg->hidden, sizeof(spec->hidden));
 }

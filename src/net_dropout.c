@@ -12,6 +12,8 @@
  * in one pass before the eltwise backward.  The input is dropped into a
  * copy (the caller's x is read-only and nobody needs dL/dx).  Without
  * dropout nothing of this exists: the plan is the one of a plain net.
+ * A bf16 net's activations are bf16: the passes compute in float and
+ * round each result once (the mask stays a float factor).
  *
  * Non-goals: the plan's primitives and the plain forward and backward
  * (net.c), parameters (net_params.c), dropout at evaluation (none: an
@@ -23,6 +25,7 @@
 
 #include "clones.h"
 #include "dnnl_check.h"
+#include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
 #include "mlptrain/net.h"
 #include "mlptrain/rng.h"
@@ -55,9 +58,36 @@ static void drop_row(const float *s, float *d, float *m, size_t c,
     }
 }
 
-static void drop_fwd(const float *src, float *dst, float *mask, size_t n,
-                     size_t c, const mlp_drop_key_t *key, uint64_t site,
-                     float p)
+/* The same on bf16 values; m NULL: no mask kept. */
+MLP_CLONES
+static void drop_row_bf16(const mlp_bf16_t *s, mlp_bf16_t *d, float *m,
+                          size_t c, uint64_t rk, int32_t thr, float scale)
+{
+    if (m != NULL) {
+#pragma omp simd
+        for (size_t j = 0; j < c; j++) {
+            int32_t bits =
+                (int32_t)(mlp_rng_bits32(rk, (uint32_t)j) ^ 0x80000000U);
+            float f = bits >= thr ? scale : 0.0f;
+
+            m[j] = f;
+            d[j] = mlp_bf16_round(mlp_bf16_float(s[j]) * f);
+        }
+        return;
+    }
+#pragma omp simd
+    for (size_t j = 0; j < c; j++) {
+        int32_t bits = (int32_t)(mlp_rng_bits32(rk, (uint32_t)j) ^ 0x80000000U);
+        float f = bits >= thr ? scale : 0.0f;
+
+        d[j] = mlp_bf16_round(mlp_bf16_float(s[j]) * f);
+    }
+}
+
+/* src, dst of esz-byte values (float or bf16). */
+static void drop_fwd(const void *src, void *dst, float *mask, size_t esz,
+                     size_t n, size_t c, const mlp_drop_key_t *key,
+                     uint64_t site, float p)
 {
     uint64_t k = mlp_rng_key(
         mlp_rng_key(mlp_rng_key(mlp_rng_key(MLP_NET_DROP_DOMAIN, key->seed),
@@ -71,18 +101,41 @@ static void drop_fwd(const float *src, float *dst, float *mask, size_t n,
     float scale = 1.0f / (1.0f - p);
 
 #pragma omp parallel for schedule(static) if (n * c >= 262144)
-    for (size_t i = 0; i < n; i++)
-        /* no mask: write the factors to dst, then overwrite them */
-        drop_row(src + i * c, dst + i * c, mask ? mask + i * c : dst + i * c,
-                 c, mlp_rng_key(k, key->row0 + i), thr, scale);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t rk = mlp_rng_key(k, key->row0 + i);
+
+        if (esz == sizeof(mlp_bf16_t)) {
+            drop_row_bf16((const mlp_bf16_t *)src + i * c,
+                          (mlp_bf16_t *)dst + i * c,
+                          mask ? mask + i * c : NULL, c, rk, thr, scale);
+        } else {
+            float *d = (float *)dst + i * c;
+
+            /* no mask: write the factors to dst, then overwrite them */
+            drop_row((const float *)src + i * c, d,
+                     mask ? mask + i * c : d, c, rk, thr, scale);
+        }
+    }
 }
 
-/* The backward of drop_fwd: d *= mask, in place. */
-static void drop_bwd(float *d, const float *mask, size_t nc)
+/* The backward of drop_fwd: d *= mask, in place (d of esz-byte values). */
+static void drop_bwd(void *d, const float *mask, size_t esz, size_t nc)
 {
+    if (esz == sizeof(mlp_bf16_t)) {
+        mlp_bf16_t *h = d;
+
 #pragma omp parallel for simd schedule(static) if (nc >= 262144)
-    for (size_t i = 0; i < nc; i++)
-        d[i] *= mask[i];
+        for (size_t i = 0; i < nc; i++)
+            h[i] = mlp_bf16_round(mlp_bf16_float(h[i]) * mask[i]);
+        return;
+    }
+    {
+        float *f = d;
+
+#pragma omp parallel for simd schedule(static) if (nc >= 262144)
+        for (size_t i = 0; i < nc; i++)
+            f[i] *= mask[i];
+    }
 }
 
 int mlp_net_plan_dropout(mlp_net_t *net, mlp_plan_t *p, size_t n, size_t off)
@@ -91,14 +144,16 @@ int mlp_net_plan_dropout(mlp_net_t *net, mlp_plan_t *p, size_t n, size_t off)
     dnnl_memory_desc_t md;
 
     for (size_t l = 0; l + 1 < net->nlayers && net->spec.dropout > 0; l++) {
-        size_t sz = round_up(net->plans[0].n * net->lout[l]);
-        CHECK(md_2d(&md, n, net->lout[l], dnnl_nc));
+        size_t m = net->plans[0].n * net->lout[l];
+
+        CHECK(md_2d_dt(&md, n, net->lout[l], net->dt, dnnl_nc));
         CHECK(dnnl_memory_create(&p->hd[l], &md, net->engine,
                                  net->act + off));
-        CHECK(dnnl_memory_get_data_handle(p->h[l], (void **)&p->hbuf[l]));
+        CHECK(dnnl_memory_get_data_handle(p->h[l], &p->hbuf[l]));
         p->hdbuf[l] = net->act + off;
-        p->mask[l] = net->act + off + sz;
-        off += 2 * sz;
+        off += round_bytes(m * net->esz);
+        p->mask[l] = (float *)(void *)(net->act + off);
+        off += round_bytes(m * sizeof(float));
     }
     if (net->spec.input_dropout > 0)
         p->xd = net->act + off;
@@ -106,15 +161,15 @@ out:
     return rc;
 }
 
-const float *mlp_net_drop_input(mlp_net_t *net, mlp_plan_t *p,
-                                const float *x, size_t n,
-                                const mlp_drop_key_t *key)
+const void *mlp_net_drop_input(mlp_net_t *net, mlp_plan_t *p, const void *x,
+                               size_t n, const mlp_drop_key_t *key)
 {
     const mlp_net_spec_t *sp = &net->spec;
 
     if (!key || !(sp->input_dropout > 0))
         return x;
-    drop_fwd(x, p->xd, NULL, n, net->lin[0], key, 0, sp->input_dropout);
+    drop_fwd(x, p->xd, NULL, net->esz, n, net->lin[0], key, 0,
+             sp->input_dropout);
     return p->xd;
 }
 
@@ -133,7 +188,7 @@ int mlp_net_forward_dropout(mlp_net_t *net, mlp_plan_t *p, size_t n,
         CHECK(dnnl_memory_set_data_handle(
             p->hd[l], drop ? p->hdbuf[l] : p->hbuf[l]));
         if (drop)
-            drop_fwd(p->hbuf[l], p->hdbuf[l], p->mask[l], n,
+            drop_fwd(p->hbuf[l], p->hdbuf[l], p->mask[l], net->esz, n,
                      net->lout[l], key, (uint64_t)l + 1, sp->dropout);
     }
 out:
@@ -150,10 +205,10 @@ int mlp_net_backward_dropout(mlp_net_t *net, mlp_plan_t *p, size_t n)
         /* dL/dhd_l, written by the step before (layer l + 1's
          * backward-data), becomes dL/dh_l. */
         if (l >= 0) {
-            float *dh;
+            void *dh;
 
-            CHECK(dnnl_memory_get_data_handle(p->dh[l], (void **)&dh));
-            drop_bwd(dh, p->mask[l], n * net->lout[l]);
+            CHECK(dnnl_memory_get_data_handle(p->dh[l], &dh));
+            drop_bwd(dh, p->mask[l], net->esz, n * net->lout[l]);
         }
         if ((rc = mlp_net_run(net, &p->bwd[k], 1)) < 0)
             goto out;

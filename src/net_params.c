@@ -4,7 +4,9 @@
  * row-major (out, in) arrays, whole blocks between the parameter layout and
  * the logical order (for checkpoints), and the seeded initialisation.
  * Weights live in the layout the forward picked (net.c): a reorder
- * converts unless that layout is plain oi, and padding stays zero.
+ * converts unless that layout is plain oi, and padding stays zero.  A
+ * bf16 net's copy of the weights is refreshed (net_bf16.c) whenever this
+ * file writes the parameters.
  *
  * Non-goals: building or running primitives (net.c), the optimizer's
  * update (optim.c), file formats (checkpoint.c).
@@ -98,6 +100,8 @@ static int copy_layer(mlp_net_t *net, size_t l, float *block, float *w,
         return rc;
     memcpy(to_net ? block + net->boff[l] : b,
            to_net ? b : block + net->boff[l], net->lout[l] * sizeof(float));
+    if (to_net && block == net->params)
+        mlp_net_bf16_sync(net, net->woff[l], net->woff[l] + net->wlen[l]);
     return 0;
 }
 
@@ -217,6 +221,11 @@ void mlp_net_params(mlp_net_t *net, float **params, float **grads, size_t *n)
     *n = net->nflat;
 }
 
+void mlp_net_params_changed(mlp_net_t *net, size_t lo, size_t hi)
+{
+    mlp_net_bf16_sync(net, lo, hi);
+}
+
 int mlp_net_create_replica(const mlp_net_t *base, mlp_net_t **out)
 {
     mlp_net_spec_t spec = base->spec;
@@ -228,7 +237,9 @@ int mlp_net_create_replica(const mlp_net_t *base, mlp_net_t **out)
     if ((rc = mlp_net_create(&spec, &net)) < 0)
         return rc;
     for (size_t l = 0; l < net->nlayers; l++)
-        if (!dnnl_memory_desc_equal(&net->wmd[l], &base->wmd[l])) {
+        if (!dnnl_memory_desc_equal(&net->wmd[l], &base->wmd[l]) ||
+            (net->wcopy != NULL &&
+             !dnnl_memory_desc_equal(&net->wbmd[l], &base->wbmd[l]))) {
             rc = mlp_error_set(MLP_EINVAL,
                                "net: a one-thread replica picks another "
                                "weights layout for layer %zu than its base "
@@ -237,13 +248,18 @@ int mlp_net_create_replica(const mlp_net_t *base, mlp_net_t **out)
             goto out;
         }
     free(net->params);
+    free(net->wcopy);
     net->params = base->params;
+    net->wcopy = base->wcopy;
     net->params_shared = 1;
     for (size_t l = 0; l < net->nlayers; l++) {
         CHECK(dnnl_memory_set_data_handle(net->w[l],
                                           net->params + net->woff[l]));
         CHECK(dnnl_memory_set_data_handle(net->b[l],
                                           net->params + net->boff[l]));
+        if (net->wcopy != NULL)
+            CHECK(dnnl_memory_set_data_handle(
+                net->wb[l], net->wcopy + net->wboff[l]));
     }
     *out = net;
     net = NULL;

@@ -30,6 +30,7 @@
 #include "clones.h"
 #include "mlptrain/error.h"
 #include "mlptrain/optim.h"
+#include "mlptrain/options.h"
 
 /* Below this many values a parallel region costs more than it saves. */
 #define MLP_OPTIM_PAR_MIN 32768
@@ -301,3 +302,12 @@ void mlp_optim_set_steps(mlp_optim_t *opt, uint64_t steps)
 }
 
 const char *const mlp_optim_names[] = {"sgd", "adam", "adamw", NULL};
+
+void mlp_optim_opts_of(const struct mlp_config *cfg, mlp_optim_opts_t *o)
+{
+    *o = (mlp_optim_opts_t){
+        .kind = (mlp_optim_kind_t)cfg->optimizer, .lr = cfg->lr,
+        .momentum = cfg->momentum, .nesterov = cfg->nesterov,
+        .weight_decay = cfg->weight_decay, .beta1 = cfg->beta1,
+        .beta2 = cfg->beta2, .eps = cfg->eps};
+}

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "mlptrain/csv.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/model.h"
@@ -23,21 +24,6 @@
 
 _Static_assert(MLP_TABLE_MAX_FEATURES <= MLP_MAX_WIDTH,
                "every sample a table reads fits a net's input layer");
-
-static void csv_name(FILE *out, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
 
 /* A JSON array of n floats (jansson: finite reals only). */
 static json_t *json_floats(const float *v, const double *d, size_t n)
@@ -97,7 +83,7 @@ static int print_row(FILE *out, const mlp_predict_opts_t *o, size_t row,
     if (o->json)
         return print_json(out, o, row, k, names->names[k], lg, p, c);
     fprintf(out, "%zu,%zu,", row, k);
-    csv_name(out, names->names[k]);
+    mlp_csv_write_field(out, names->names[k]);
     for (size_t j = 0; j < c; j++)
         fprintf(out, ",%.9g", (double)(float)p[j]);
     if (o->logits)
@@ -138,7 +124,8 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
                            "a label column)" : "");
         goto out;
     }
-    if ((rc = mlp_model_create(ck, model, o->threads, b, &m)) < 0)
+    if ((rc = mlp_model_create(ck, model, o->threads, o->precision, b,
+                               &m)) < 0)
         goto out;
     /* Rows as the file holds them: bytes, or real features (model.h
      * scales each as the model was trained, or refuses it). */

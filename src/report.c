@@ -20,6 +20,7 @@
 #include "mlptrain/clock.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
+#include "mlptrain/fold.h"
 #include "mlptrain/optim.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/report.h"
@@ -288,57 +289,147 @@ void mlp_report_json_string(FILE *f, const char *s)
     json_decref(j);
 }
 
+/* An option's key in the run record: its long name with '_' for '-'. */
+static void option_key(const mlp_option_t *o, char *key, size_t len)
+{
+    snprintf(key, len, "%s", o->name);
+    for (char *c = key; *c != '\0'; c++)
+        if (*c == '-')
+            *c = '_';
+}
+
 /*
- * The run record's "options": every option of the table (options.h), keyed
- * by its long name with '_' for '-' ("weight_decay"): numbers as numbers
- * (floats shortest, -1 for max_loss off, 0 for automatic or all), hidden as
- * an array of widths, act by name, flags as booleans, paths as strings
- * (null when not given).  NULL on a memory failure (json_pack fails then).
+ * An option's value in the run record: numbers as numbers (floats
+ * shortest, -1 for max_loss off, 0 for automatic or all), hidden as an
+ * array of widths, enums by name, flags as booleans, paths as strings
+ * (null when not given).  NULL on a memory failure.
  */
+static json_t *option_json(const mlp_option_t *o, const mlp_config_t *cfg)
+{
+    const void *p = (const char *)cfg + o->offset;
+    json_t *v = NULL;
+
+    switch (o->type) {
+    case MLP_OPT_UINT: v = juint(*(const unsigned *)p); break;
+    case MLP_OPT_INT: v = json_integer(*(const int *)p); break;
+    case MLP_OPT_SIZE: v = juint(*(const size_t *)p); break;
+    case MLP_OPT_U64: v = juint(*(const uint64_t *)p); break;
+    case MLP_OPT_FLOAT: v = jfloat(*(const float *)p); break;
+    case MLP_OPT_FLAG: v = json_boolean(*(const int *)p); break;
+    case MLP_OPT_ENUM:
+    case MLP_OPT_AUGMENT: {
+        char text[64];
+
+        mlp_options_format(o, cfg, 1, text, sizeof(text));
+        v = json_string(text);
+        break;
+    }
+    case MLP_OPT_PATH:
+    case MLP_OPT_STRING:
+        v = *(const char *)p != '\0' ? jstr(p) : json_null();
+        break;
+    case MLP_OPT_HIDDEN:
+        v = json_array();
+        for (size_t k = 0; v != NULL && k < cfg->nhidden; k++)
+            json_array_append_new(v, juint(cfg->hidden[k]));
+        break;
+    case MLP_OPT_TEXT:     /* commands' own types: no run option's */
+    case MLP_OPT_CALLBACK:
+        v = json_null();
+        break;
+    }
+    return v;
+}
+
+/* The run record's "options": every option of the table (options.h), by
+ * option_key and option_json.  NULL on a memory failure (json_pack fails
+ * then). */
 static json_t *options_json(const mlp_config_t *cfg)
 {
     json_t *obj = json_object();
 
-    for (size_t i = 0; obj != NULL && i < mlp_noptions; i++) {
+    for (size_t i = 0; obj != NULL && i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];
-        const void *p = (const char *)cfg + o->offset;
+        json_t *v = option_json(o, cfg);
         char key[64];
-        json_t *v = NULL;
 
-        snprintf(key, sizeof(key), "%s", o->name);
-        for (char *c = key; *c != '\0'; c++)
-            if (*c == '-')
-                *c = '_';
-        switch (o->type) {
-        case MLP_OPT_UINT: v = juint(*(const unsigned *)p); break;
-        case MLP_OPT_INT: v = json_integer(*(const int *)p); break;
-        case MLP_OPT_SIZE: v = juint(*(const size_t *)p); break;
-        case MLP_OPT_U64: v = juint(*(const uint64_t *)p); break;
-        case MLP_OPT_FLOAT: v = jfloat(*(const float *)p); break;
-        case MLP_OPT_FLAG: v = json_boolean(*(const int *)p); break;
-        case MLP_OPT_ENUM:
-        case MLP_OPT_AUGMENT: {
-            char text[64];
-
-            mlp_options_format(o, cfg, 1, text, sizeof(text));
-            v = json_string(text);
-            break;
-        }
-        case MLP_OPT_PATH:
-        case MLP_OPT_STRING:
-            v = *(const char *)p != '\0' ? jstr(p) : json_null();
-            break;
-        case MLP_OPT_HIDDEN:
-            v = json_array();
-            for (size_t k = 0; v != NULL && k < cfg->nhidden; k++)
-                json_array_append_new(v, juint(cfg->hidden[k]));
-            break;
-        }
+        option_key(o, key, sizeof(key));
         if (v == NULL || json_object_set_new(obj, key, v) != 0) {
             json_decref(obj);
             return NULL;
         }
     }
+    return obj;
+}
+
+/* Is option o an override of a resumed run: free on resume, given, and
+ * unlike the checkpoint's? */
+static int is_override(const mlp_option_t *o, const mlp_config_t *cfg,
+                       const mlp_run_info_t *info)
+{
+    return info->resume_path != NULL && info->resume_cfg != NULL &&
+           (o->flags & MLP_OPT_RESUME_FREE) &&
+           (cfg->given & mlp_options_bit(o)) &&
+           !mlp_options_equal(o, cfg, info->resume_cfg);
+}
+
+/* The record's "overrides": {"lr": {"checkpoint": X, "used": Y}, ...};
+ * NULL when there are none (or on a memory failure). */
+static json_t *overrides_json(const mlp_config_t *cfg,
+                              const mlp_run_info_t *info)
+{
+    json_t *obj = NULL;
+
+    for (size_t i = 0; i < MLP_NOPTIONS; i++) {
+        const mlp_option_t *o = &mlp_options[i];
+        char key[64];
+
+        if (!is_override(o, cfg, info))
+            continue;
+        if (obj == NULL && (obj = json_object()) == NULL)
+            return NULL;
+        option_key(o, key, sizeof(key));
+        json_object_set_new(obj, key,
+                            json_pack("{s:o,s:o}", "checkpoint",
+                                      option_json(o, info->resume_cfg),
+                                      "used", option_json(o, cfg)));
+    }
+    return obj;
+}
+
+/* The step line's precision: "f32", "bf16", or with auto its reason. */
+static void precision_text(const mlp_config_t *cfg,
+                           const mlp_run_info_t *info, char *buf, size_t len)
+{
+    const char *used = mlp_precision_names[cfg->precision == MLP_PREC_BF16];
+    const mlp_precision_choice_t *c = info->precision;
+
+    if (c != NULL && c->asked == MLP_PREC_AUTO)
+        snprintf(buf, len, "%s (auto: %s)", used, c->why);
+    else
+        snprintf(buf, len, "%s", used);
+}
+
+/* The record's "precision": {"asked", "used"} and, with auto, the
+ * calibration's "speedup" (null: none ran), "calibration_s" and "why". */
+static json_t *precision_json(const mlp_config_t *cfg,
+                              const mlp_run_info_t *info)
+{
+    const mlp_precision_choice_t *c = info->precision;
+    const char *used = mlp_precision_names[cfg->precision == MLP_PREC_BF16];
+    json_t *obj;
+
+    if (c == NULL)
+        return json_pack("{s:s,s:s}", "asked", used, "used", used);
+    obj = json_pack("{s:s,s:s}", "asked", mlp_precision_names[c->asked],
+                    "used", used);
+    if (obj != NULL && c->asked == MLP_PREC_AUTO)
+        json_object_update_new(
+            obj, json_pack("{s:o,s:o,s:o}", "speedup",
+                           c->speedup > 0 ? jnum(c->speedup) : json_null(),
+                           "calibration_s",
+                           c->seconds > 0 ? jnum(c->seconds) : json_null(),
+                           "why", jstr(c->why)));
     return obj;
 }
 
@@ -384,10 +475,10 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
         /* The extras of the model, data and training lines: only what
          * differs from the reference recipe, so its lines stay as they
          * were. */
-        char init[64], reg[160], held[64], aug[64], dims[64], step[160];
-        char until[64] = "";
-        size_t nmicro = (cfg->batch + cfg->micro - 1) /
-                        (cfg->micro ? cfg->micro : 1);
+        char init[64], reg[160], held[64], aug[64], dims[64], step[400];
+        char prec[240], until[64] = "";
+        size_t nmicro = mlp_fold_nmicro(cfg->batch,
+                                        cfg->micro ? cfg->micro : 1);
         int off = 0;
 
         if (cfg->init == MLP_INIT_NORMAL)
@@ -416,7 +507,7 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
         if (cfg->augment.shift > 0 || cfg->augment.flip) {
             char a[48];
 
-            mlp_options_format(mlp_options_find("augment"), cfg, 0, a,
+            mlp_options_format(MLP_O(AUGMENT), cfg, 0, a,
                                sizeof(a));
             snprintf(aug, sizeof(aug), ", augment %s", a);
         }
@@ -433,15 +524,16 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                      ds->rows * ds->cols);
         else
             snprintf(dims, sizeof(dims), "%zux%zu", ds->rows, ds->cols);
+        precision_text(cfg, info, prec, sizeof(prec));
         snprintf(step, sizeof(step),
-                 "step     %s: micro-batches of %zu rows, %zu a batch, summed "
-                 "in order%s",
+                 "step     %s, %s: micro-batches of %zu rows, %zu a batch, "
+                 "summed in order%s",
                  cfg->parallel == MLP_PAR_GEMM    ? "gemm (threads in each "
                                                     "product)"
                  : cfg->parallel == MLP_PAR_BATCH ? "batch (a replica a "
                                                     "thread)"
                                                   : "auto",
-                 cfg->micro, nmicro, cfg->accum > 1 ? "" : "\n");
+                 prec, cfg->micro, nmicro, cfg->accum > 1 ? "" : "\n");
         fprintf(rep->out,
                 "mlptrain %s (git %s), oneDNN %s (%s)\n"
                 "model    %s %s, %zu parameters, init %s, seed %llu%s\n"
@@ -472,10 +564,18 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
             fprintf(rep->out, "resumed  %s after epoch %u, batch %zu\n",
                     info->resume_path, info->resume_epoch,
                     info->resume_batches);
-        if (info->resume_path != NULL && info->lr_override)
-            fprintf(rep->out, "override --lr %g (the checkpoint's: "
-                              "%g)\n",
-                    (double)cfg->lr, (double)info->lr_checkpoint);
+        for (size_t i = 0; i < MLP_NOPTIONS; i++) {
+            const mlp_option_t *o = &mlp_options[i];
+            char used[64], theirs[64];
+
+            if (!is_override(o, cfg, info))
+                continue;
+            mlp_options_format(o, cfg, 0, used, sizeof(used));
+            mlp_options_format(o, info->resume_cfg, 0, theirs,
+                               sizeof(theirs));
+            fprintf(rep->out, "override --%s %s (the checkpoint's: %s)\n",
+                    o->name, used, theirs);
+        }
         fflush(rep->out);
     }
     if (f == NULL)
@@ -513,18 +613,20 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                                 juint(ds->val.n));
         if (rec != NULL && info->ranks > 1)
             json_object_set_new(rec, "ranks", json_integer(info->ranks));
+        if (rec != NULL)
+            json_object_set_new(rec, "precision", precision_json(cfg, info));
         if (rec != NULL && info->resume_path != NULL) {
             json_t *res = json_pack(
                 "{s:o,s:I,s:o}", "path", jstr(info->resume_path), "epoch",
                 (json_int_t)info->resume_epoch, "batch",
                 juint(info->resume_batches));
 
-            if (res != NULL && info->lr_override)
-                json_object_set_new(
-                    res, "overrides",
-                    json_pack("{s:{s:o,s:o}}", "lr", "checkpoint",
-                              jfloat(info->lr_checkpoint), "used",
-                              jfloat(cfg->lr)));
+            json_t *ov = overrides_json(cfg, info);
+
+            if (res != NULL && ov != NULL)
+                json_object_set_new(res, "overrides", ov);
+            else
+                json_decref(ov);
             json_object_set_new(rec, "resume", res);
         }
         return log_record(rep, rec);

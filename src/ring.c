@@ -52,10 +52,10 @@ struct mlp_ring {
     /* 0 while running; the first abort's status.  Written under mu; atomic
      * only so that a failed lock (see ring_fail) can still record it. */
     atomic_int status;
-    size_t nslots, batch, dim;
+    size_t nslots, batch, dim, vbytes;
     size_t bytes;          /* of xbuf and ybuf */
     ring_slot_t *slots;    /* (nslots) */
-    float *xbuf;           /* (nslots, xstride) */
+    char *xbuf;            /* (nslots, xstride) */
     int32_t *ybuf;         /* (nslots, ystride) */
     size_t ncond;          /* slot conditions initialised, for destroy */
     int mu_init, ready_init;
@@ -108,7 +108,7 @@ static void ring_fail(mlp_ring_t *ring)
     wake_all(ring);
 }
 
-int mlp_ring_create(size_t nslots, size_t batch, size_t dim,
+int mlp_ring_create(size_t nslots, size_t batch, size_t dim, size_t vbytes,
                     mlp_ring_t **out)
 {
     mlp_ring_t *ring = NULL;
@@ -120,9 +120,12 @@ int mlp_ring_create(size_t nslots, size_t batch, size_t dim,
         return mlp_error_set(MLP_EINVAL,
                              "ring: nslots, batch and dim must be > 0 "
                              "(got %zu, %zu, %zu)", nslots, batch, dim);
+    if (vbytes != sizeof(float) && vbytes != sizeof(mlp_bf16_t))
+        return mlp_error_set(MLP_EINVAL, "ring: values of %zu bytes (4: "
+                             "float, 2: bf16)", vbytes);
     /* Strides in bytes, each slot starting on a 64-byte boundary. */
-    xstride = batch > SIZE_MAX / dim / sizeof(float)
-                  ? 0 : align_up(batch * dim * sizeof(float));
+    xstride = batch > SIZE_MAX / dim / vbytes
+                  ? 0 : align_up(batch * dim * vbytes);
     ystride = align_up(batch * sizeof(int32_t));
     if (xstride == 0 || ystride == 0 ||
         xstride > SIZE_MAX / nslots || ystride > SIZE_MAX / nslots ||
@@ -139,6 +142,7 @@ int mlp_ring_create(size_t nslots, size_t batch, size_t dim,
     ring->nslots = nslots;
     ring->batch = batch;
     ring->dim = dim;
+    ring->vbytes = vbytes;
     ring->bytes = (xstride + ystride) * nslots;
     atomic_init(&ring->status, 0);
 
@@ -175,7 +179,7 @@ int mlp_ring_create(size_t nslots, size_t batch, size_t dim,
             goto out;
         }
         ring->ncond++;
-        s->pub.x = (float *)((char *)ring->xbuf + i * xstride);
+        s->pub.x = (float *)(void *)(ring->xbuf + i * xstride);
         s->pub.y = (int32_t *)((char *)ring->ybuf + i * ystride);
         s->pub.seq = i;
         s->state = SLOT_FREE;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "mlptrain/error.h"
+#include "mlptrain/options.h"
 #include "mlptrain/schedule.h"
 
 const char *const mlp_sched_names[] = {"constant", "step", "cosine",
@@ -95,14 +96,15 @@ int mlp_sched_init(mlp_sched_t *s)
     if ((unsigned)s->kind > MLP_SCHED_ONECYCLE)
         return mlp_error_set(MLP_EINVAL, "schedule: unknown kind %d",
                              (int)s->kind);
+    /* What the options' rules say (options.c: --schedule step needs
+     * --lr-step, --lr-min at most --lr), checked on the command line and
+     * a checkpoint's options: here only a caller's struct can break it. */
     if (s->kind == MLP_SCHED_STEP && !(s->lr_step > 0))
-        return mlp_error_set(MLP_EUSAGE,
-                             "--schedule step needs --lr-step E, the epochs "
-                             "between cuts (> 0)");
+        return mlp_error_set(MLP_EINVAL,
+                             "schedule: a step schedule without --lr-step");
     if (!(s->lr_min >= 0) || s->lr_min > s->lr)
-        return mlp_error_set(MLP_EUSAGE,
-                             "--lr-min %g is above --lr %g: the floor of a "
-                             "schedule is at most its peak",
+        return mlp_error_set(MLP_EINVAL,
+                             "schedule: --lr-min %g is not in [0, --lr %g]",
                              s->lr_min, s->lr);
     if (s->kind == MLP_SCHED_STEP &&
         (!(s->lr_gamma > 0) || !isfinite(s->lr_gamma)))
@@ -174,4 +176,15 @@ double mlp_sched_lr(const mlp_sched_t *s, uint64_t step)
     default:
         return s->lr;
     }
+}
+
+void mlp_sched_of(const struct mlp_config *cfg, uint64_t steps_per_epoch,
+                  mlp_sched_t *s)
+{
+    *s = (mlp_sched_t){
+        .kind = (mlp_sched_kind_t)cfg->schedule, .lr = cfg->lr,
+        .lr_min = cfg->lr_min, .warmup = cfg->warmup,
+        .lr_step = cfg->lr_step, .lr_gamma = cfg->lr_gamma,
+        .steps_per_epoch = steps_per_epoch,
+        .total_steps = (uint64_t)cfg->epochs * steps_per_epoch};
 }

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlptrain/cli.h"
 #include "mlptrain/error.h"
 #include "mlptrain/rng.h"
 #include "mlptrain/space.h"
@@ -86,14 +85,14 @@ static int is_whole(const mlp_option_t *o)
            o->type == MLP_OPT_HIDDEN;
 }
 
-/* A number of the item's text: a plain decimal (cli.h's float rule) read
+/* A number of the item's text: a plain decimal (options.h's float rule) read
  * as a double. */
 static int number(const char *item, const char *what, const char *text,
                   double *v)
 {
     float f;
 
-    if (mlp_cli_parse_float(what, text, &f) < 0)
+    if (mlp_options_parse_float(what, text, &f) < 0)
         return mlp_error_prefix(MLP_EUSAGE, "option '--space': '%s'", item);
     *v = strtod(text, NULL);
     return 0;
@@ -109,7 +108,7 @@ static int check_value(const char *item, const mlp_option_t *o,
     if (cfg == NULL)
         return mlp_error_set(MLP_ENOMEM, "out of memory");
     mlp_config_defaults(cfg);
-    rc = mlp_cli_set_option(o, cfg, text);
+    rc = mlp_options_parse(o, cfg, text);
     free(cfg);
     if (rc < 0)
         return mlp_error_prefix(MLP_EUSAGE, "option '--space': '%s'", item);

@@ -5,10 +5,11 @@
  * net; workers 1..T-1 are pthreads, each making, running and destroying
  * its own replica (made on that thread with one OpenMP thread: replicas
  * made with more spin inside oneDNN).  A pass (train, fold, eval) is
- * published under `mu` by bumping `gen`; workers wake on `go`, take items
- * from the atomic counter `next` until none are left, and count
- * themselves done under `mu`; the caller takes items too and waits on
- * `done` until every worker is done.  Nothing spins.  Items write only
+ * published under `mu` by bumping `gen`; workers spin on `gen` for up to
+ * STEP_SPIN_NS, then wake on `go`, take items from the atomic counter
+ * `next` until none are left, and count themselves done under `mu`; the
+ * caller takes items too, spins on `ndone` as long, then waits on `done`
+ * until every worker is done.  Items write only
  * their own slots (per micro-batch buffers, losses, counts) or disjoint
  * element ranges, so the result does not depend on who took what.
  * Shutdown: `quit` under `mu`, broadcast, join.
@@ -17,6 +18,10 @@
  * micro-batches only; fold_pass routes the sum to mlp_dist_fold (the
  * caller's thread: MPI is FUNNELED) and runs only the optimizer over the
  * threads; gather() makes the per-micro-batch losses global.
+ *
+ * Clipping: the last fold pass of a step also takes each chunk's exact
+ * sum of squares (its own slot of `sq`); the caller merges them, and a
+ * second pass scales the gradient and runs the optimizer.
  *
  * Non-goals: choosing when to checkpoint.
  */
@@ -40,6 +45,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/fold.h"
 #include "mlptrain/loss.h"
+#include "mlptrain/options.h"
 #include "mlptrain/step.h"
 
 /* Floats per item of the fold pass: a multiple of 16 (64-byte lines). */
@@ -63,6 +69,7 @@ struct mlp_stepper {
     mlp_net_t *net;
     mlp_optim_t *opt;
     size_t dim, nclasses, nflat;
+    size_t row_bytes;           /* of x: dim values of the net's input */
     float *params;              /* (nflat): the base net's */
     float *acc;                 /* (nflat): the step's gradient */
     float *acc2;                /* (nflat): ranks: the next total */
@@ -86,11 +93,14 @@ struct mlp_stepper {
     int pending;                /* an add not folded yet (ranks) */
     /* The pass being run */
     pass_t pass;
-    const float *x;
+    const char *x;              /* rows of row_bytes */
     const int32_t *y;
     size_t n, nitems;
     size_t wave0;               /* micro-batch of item 0 (train) */
     int apply;
+    int norm;                   /* take each chunk's sum of squares */
+    float scale;                /* the clip's factor of the gradient */
+    mlp_fold_sq_t *sq;          /* [chunks] clipping: the chunks' sums */
     atomic_size_t next;
     /* Synchronisation */
     pthread_mutex_t mu;
@@ -101,6 +111,26 @@ struct mlp_stepper {
     int err;                    /* first failure of a pass, 0: none */
     char errmsg[MLP_ERROR_MAX];
 };
+
+void mlp_step_opts_of(const struct mlp_config *cfg, size_t max_rows,
+                      int rank, int nranks, mlp_step_opts_t *o)
+{
+    *o = (mlp_step_opts_t){
+        .mode = (mlp_par_t)cfg->parallel, .threads = cfg->threads,
+        .micro = cfg->micro, .max_rows = max_rows,
+        .smoothing = cfg->label_smoothing, .clip_norm = cfg->clip_grad,
+        .rank = rank, .nranks = nranks};
+}
+
+int mlp_step_net_threads(const mlp_step_opts_t *o)
+{
+    return o->mode == MLP_PAR_BATCH ? 1 : o->threads;
+}
+
+int mlp_step_replicas(const mlp_step_opts_t *o)
+{
+    return o->mode == MLP_PAR_BATCH && o->threads > 1 ? o->threads - 1 : 0;
+}
 
 size_t mlp_step_default_micro(size_t batch)
 {
@@ -122,22 +152,6 @@ mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
     if (mlp_fold_nmicro(batch, micro) < 2)
         return MLP_PAR_GEMM;
     return macs > 1e6 && micro >= 256 ? MLP_PAR_GEMM : MLP_PAR_BATCH;
-}
-
-void mlp_step_rank_rows(size_t n, size_t micro, int rank, int nranks,
-                        size_t *lo, size_t *rows)
-{
-    size_t nm = mlp_fold_nmicro(n, micro), first, count, hi;
-
-    if (nranks <= 1) {
-        *lo = 0;
-        *rows = n;
-        return;
-    }
-    mlp_fold_rank(nm, rank, nranks, &first, &count);
-    *lo = first * micro < n ? first * micro : n;
-    hi = (first + count) * micro < n ? (first + count) * micro : n;
-    *rows = count > 0 ? hi - *lo : 0;
 }
 
 /* Micro-batch slots: a wave's, or with ranks the largest block. */
@@ -250,7 +264,7 @@ static int train_item(mlp_stepper_t *st, worker_t *w, size_t item)
     st->loss[i] = 0.0;
     st->correct[i] = 0;
     if ((rc = mlp_net_set_grads(w->net, st->parts[item])) < 0 ||
-        (rc = mlp_net_forward_train(w->net, st->x + lo * st->dim, rows,
+        (rc = mlp_net_forward_train(w->net, st->x + lo * st->row_bytes, rows,
                                     st->has_key ? &key : NULL, &logits)) < 0)
         return rc;
     mlp_loss_softmax_xent_norm(logits, st->y + lo, rows, st->nclasses,
@@ -268,7 +282,7 @@ static int eval_item(mlp_stepper_t *st, worker_t *w, size_t item)
     mlp_fold_micro(st->n, st->o.micro, i, &lo, &rows);
     st->loss[i] = 0.0;
     st->correct[i] = 0;
-    if ((rc = mlp_net_forward(w->net, st->x + lo * st->dim, rows,
+    if ((rc = mlp_net_forward(w->net, st->x + lo * st->row_bytes, rows,
                               &logits)) < 0)
         return rc;
     mlp_loss_softmax_xent(logits, st->y + lo, rows, st->nclasses, NULL,
@@ -276,17 +290,31 @@ static int eval_item(mlp_stepper_t *st, worker_t *w, size_t item)
     return 0;
 }
 
-/* Elements [lo, hi): the fold of the last add's parts into acc (continued
- * when acc_in), then the optimizer when applying.  The one place the parts
+/* Elements [lo, hi) (a chunk): the fold of the last add's parts into acc
+ * (continued when acc_in), its sum of squares when clipping, then the
+ * clip's scale, the optimizer and a bf16 net's copy of the weights just
+ * updated (still in cache) when applying.  The one place the parts
  * are summed: with ranks, the cross-rank fold goes here. */
 static void fold_range(mlp_stepper_t *st, size_t lo, size_t hi)
 {
     if (hi > st->nflat)
         hi = st->nflat;
-    mlp_fold(st->acc, st->acc_in, (const float *const *)st->parts,
-             st->nparts, lo, hi);
-    if (st->apply)
+    if (st->nparts > 0 || !st->acc_in)
+        mlp_fold(st->acc, st->acc_in, (const float *const *)st->parts,
+                 st->nparts, lo, hi);
+    if (st->norm) {
+        mlp_fold_sq_t *sq = &st->sq[lo / STEP_CHUNK];
+
+        memset(sq, 0, sizeof(*sq));
+        mlp_fold_sq_add(sq, st->acc + lo, hi - lo);
+    }
+    if (st->apply) {
+        if (st->scale != 1.0f)
+            for (size_t i = lo; i < hi; i++)
+                st->acc[i] *= st->scale;
         mlp_optim_step_range(st->opt, st->params, st->acc, lo, hi);
+        mlp_net_params_changed(st->net, lo, hi);
+    }
 }
 
 /* Take items of the current pass until none are left. */
@@ -413,6 +441,7 @@ void mlp_stepper_destroy(mlp_stepper_t *st)
     free(st->fparts);
     free(st->grow);
     free(st->gsum);
+    free(st->sq);
     free(st->loss);
     free(st->correct);
     free(st->w);
@@ -444,7 +473,8 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     if (o->micro == 0 || o->max_rows == 0 || o->threads < 1 ||
         (o->mode != MLP_PAR_GEMM && o->mode != MLP_PAR_BATCH))
         return mlp_error_set(MLP_EINVAL, "step: bad options");
-    if (o->mode == MLP_PAR_BATCH && spec->threads != 1)
+    if (o->mode == MLP_PAR_BATCH &&
+        spec->threads != mlp_step_net_threads(o))
         return mlp_error_set(MLP_EINVAL,
                              "step: batch mode needs a net made with 1 "
                              "thread");
@@ -457,15 +487,20 @@ int mlp_stepper_create(const mlp_step_opts_t *o, mlp_net_t *net,
     st->net = net;
     st->opt = opt;
     st->dim = spec->in;
+    st->row_bytes = spec->in * mlp_net_input_bytes(net);
     st->nclasses = spec->out;
     mlp_net_params(net, &st->params, &grads, &st->nflat);
-    st->nthreads = o->mode == MLP_PAR_BATCH ? o->threads : 1;
+    st->nthreads = 1 + mlp_step_replicas(o);
+    st->scale = 1.0f;
     st->nmax = mlp_fold_nmicro(o->max_rows, o->micro);
     st->nslots = step_slots(o);
     if ((st->parts = calloc(st->nslots, sizeof(float *))) == NULL ||
         (st->loss = calloc(st->nmax, sizeof(double))) == NULL ||
         (st->correct = calloc(st->nmax, sizeof(size_t))) == NULL ||
         (st->acc = zeroed_block(st->nflat)) == NULL ||
+        (o->clip_norm > 0.0f &&
+         (st->sq = calloc((st->nflat + STEP_CHUNK - 1) / STEP_CHUNK + 1,
+                          sizeof(*st->sq))) == NULL) ||
         (st->w = calloc((size_t)st->nthreads, sizeof(worker_t))) == NULL)
         goto nomem;
     if (o->nranks > 1 &&
@@ -552,7 +587,7 @@ static int gather(mlp_stepper_t *st, size_t nm, size_t first, size_t count)
     return 0;
 }
 
-int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_add(mlp_stepper_t *st, const void *x, const int32_t *y,
                     size_t n, double *loss, size_t *correct)
 {
     size_t nm = mlp_fold_nmicro(n, st->o.micro);
@@ -601,6 +636,37 @@ sums:
 }
 
 /*
+ * --clip-grad: fold what is pending into acc, taking each chunk's exact
+ * sum of squares, and set the scale of the update: clip / (|g| + 1e-6)
+ * when below 1 (PyTorch's clip_grad_norm_), else 1.  The chunks' sums are
+ * exact integers (fold.h), so |g| does not depend on who took which
+ * chunk.
+ */
+static int norm_pass(mlp_stepper_t *st)
+{
+    size_t nchunks = (st->nflat + STEP_CHUNK - 1) / STEP_CHUNK;
+    mlp_fold_sq_t total;
+    double norm, coef;
+    int rc;
+
+    st->apply = 0;
+    st->norm = 1;
+    rc = run_pass(st, PASS_FOLD, nchunks);
+    st->norm = 0;
+    st->acc_in = 1;
+    st->nparts = 0;
+    if (rc < 0)
+        return rc;
+    memset(&total, 0, sizeof(total));
+    for (size_t i = 0; i < nchunks; i++)
+        mlp_fold_sq_merge(&total, &st->sq[i]);
+    norm = sqrt(mlp_fold_sq_value(&total));
+    coef = (double)st->o.clip_norm / (norm + 1e-6);
+    st->scale = coef < 1.0 ? (float)coef : 1.0f;
+    return 0;
+}
+
+/*
  * The fold of the pending parts into acc (and the optimizer when
  * applying): the one place the step's sum is made.  With ranks,
  * mlp_dist_fold makes it (rank r folds into the running sum of ranks
@@ -632,10 +698,16 @@ static int fold_pass(mlp_stepper_t *st, int apply)
         if (rc < 0 || !apply)
             return rc;
     }
+    if (apply && st->o.clip_norm > 0.0f) {
+        /* The folded gradient's norm first, then the scaled update. */
+        if ((rc = norm_pass(st)) < 0)
+            return rc;
+    }
     st->apply = apply;
     rc = run_pass(st, PASS_FOLD, (st->nflat + STEP_CHUNK - 1) / STEP_CHUNK);
     st->acc_in = 1;
     st->nparts = 0;
+    st->scale = 1.0f;
     return rc;
 }
 
@@ -656,7 +728,7 @@ int mlp_stepper_apply(mlp_stepper_t *st, float lr)
     return fold_pass(st, 1);
 }
 
-int mlp_stepper_eval(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_eval(mlp_stepper_t *st, const void *x, const int32_t *y,
                      size_t n, double *loss, size_t *correct)
 {
     size_t nm = mlp_fold_nmicro(n, st->o.micro);

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "mlptrain/csv.h"
 #include "mlptrain/curves.h"
 #include "mlptrain/error.h"
 #include "mlptrain/outfile.h"
@@ -371,20 +372,10 @@ size_t *mlp_sweep_ranking(const sweep_t *s, size_t *n)
     return idx;
 }
 
-/* A CSV field: quoted when it holds a comma, a quote or a line break. */
+/* A CSV field (csv.h's quoting), then the separator or the line's end. */
 static void csv_field(FILE *f, const char *v, int last)
 {
-    if (strpbrk(v, ",\"\r\n") != NULL) {
-        fputc('"', f);
-        for (; *v; v++) {
-            if (*v == '"')
-                fputc('"', f);
-            fputc(*v, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(v, f);
-    }
+    mlp_csv_write_field(f, v);
     fputc(last ? '\n' : ',', f);
 }
 

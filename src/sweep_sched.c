@@ -23,7 +23,6 @@
 #include <jansson.h>
 
 #include "mlptrain/checkpoint.h"
-#include "mlptrain/cli.h"
 #include "mlptrain/error.h"
 #include "mlptrain/grid.h"
 #include "mlptrain/rng.h"
@@ -46,18 +45,20 @@ char **mlp_sweep_argv(const sweep_t *s, size_t p, size_t extra, int *argc)
     return argv;
 }
 
-/* Parse argv as the training command line does; MLP_EUSAGE with `what`. */
-static int parse_train(int argc, char **argv, const char *what,
-                       mlp_config_t *cfg)
+/* Parse argv as the training command line does (o->parse_run), refuse
+ * what the sweep sets itself, then the rules; MLP_EUSAGE with `what`. */
+static int parse_train(const sweep_t *s, int argc, char **argv,
+                       const char *what, mlp_config_t *cfg)
 {
-    mlp_cmd_t cmd;
     int rc;
 
-    mlp_config_defaults(cfg);
-    rc = mlp_cli_parse(argc, argv, &cmd, cfg);
+    if (s->o->parse_run == NULL)
+        return mlp_error_set(MLP_EINVAL, "sweep: no parser of the runs' "
+                             "options");
+    rc = s->o->parse_run(argc, argv, cfg);
     if (rc < 0)
         return mlp_error_prefix(MLP_EUSAGE, "%s", what);
-    if (cmd != MLP_CMD_TRAIN)
+    if (rc > 0)
         return mlp_error_set(MLP_EUSAGE, "%s: --help and --version are not "
                                          "training options", what);
     if (cfg->log_path[0] != '\0')
@@ -80,6 +81,9 @@ static int parse_train(int argc, char **argv, const char *what,
     if (cfg->until > 0)
         return mlp_error_set(MLP_EUSAGE, "%s: the sweep sets '--until' of "
                                          "each run (its rung's epochs)", what);
+    /* then the rules between options, as the training command line's */
+    if (mlp_config_check_rules(cfg, 0) < 0)
+        return mlp_error_prefix(MLP_EUSAGE, "%s", what);
     return 0;
 }
 
@@ -198,7 +202,7 @@ int mlp_sweep_plan(sweep_t *s)
     /* The fixed options alone first, for a message that points at them,
      * and the epochs every run plans: the last rung. */
     memcpy(copy, argv, (size_t)argc * sizeof(*copy));
-    if ((rc = parse_train(argc, copy, "training options after --", &cfg)) <
+    if ((rc = parse_train(s, argc, copy, "training options after --", &cfg)) <
         0)
         goto out;
     s->epochs = cfg.epochs;
@@ -226,7 +230,7 @@ int mlp_sweep_plan(sweep_t *s)
         }
         point_text(s, p, what, sizeof(what));
         memcpy(copy, argv, (size_t)argc * sizeof(*copy));
-        if ((rc = parse_train(argc, copy, what, &cfg)) < 0)
+        if ((rc = parse_train(s, argc, copy, what, &cfg)) < 0)
             goto out;
         if (searching(s) && cfg.epochs != s->epochs) {
             rc = mlp_error_set(MLP_EUSAGE, "%s: --search %s ranks runs at "

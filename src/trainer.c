@@ -159,6 +159,7 @@ static int session_start(session_t *s)
     lo.slots = s->slots;
     lo.rank = s->rank;
     lo.nranks = s->nranks;
+    lo.bf16 = cfg->precision == MLP_PREC_BF16;
     if ((rc = mlp_loader_create(&lo, &s->ld)) < 0)
         return rc;
     {
@@ -172,12 +173,19 @@ static int session_start(session_t *s)
                                : s->resume ? cfg->resume_path
                                            : NULL,
                                s->rck.epoch, s->rck.batches_done,
-                               s->lr_override, s->rck.lr, s->free_cores,
-                               s->nranks};
+                               s->resume ? s->ck_cfg : NULL, s->free_cores,
+                               s->nranks, &s->prec};
         if ((rc = mlp_report_run(s->rep, cfg, s->ds, &info)) < 0)
             return rc;
     }
     return arm_stop_signals();
+}
+
+/* A batch's rows as the net takes them: floats, or bf16 values. */
+static const void *batch_x(const session_t *s, const mlp_batch_t *b)
+{
+    return s->cfg->precision == MLP_PREC_BF16 ? (const void *)b->xh
+                                              : (const void *)b->x;
 }
 
 /*
@@ -204,8 +212,8 @@ static int train_batch(session_t *s, unsigned e, size_t k,
 
         mlp_stepper_begin(s->step, hi - lo, &dk);
     }
-    if ((rc = mlp_stepper_add(s->step, b->x, b->y, b->n, &s->rs.loss_sum,
-                              &s->rs.correct)) < 0)
+    if ((rc = mlp_stepper_add(s->step, batch_x(s, b), b->y, b->n,
+                              &s->rs.loss_sum, &s->rs.correct)) < 0)
         return rc;
     batch_loss = s->rs.loss_sum - before;
     if (!isfinite(batch_loss))
@@ -301,7 +309,7 @@ static int run_epoch(session_t *s, unsigned e, mlp_epoch_stats_t *st)
         } else {
             int val = b.phase == MLP_PHASE_VAL;
 
-            rc = mlp_stepper_eval(s->step, b.x, b.y, b.n,
+            rc = mlp_stepper_eval(s->step, batch_x(s, &b), b.y, b.n,
                                   val ? &val_loss : &test_loss,
                                   val ? &val_correct : &test_correct);
         }
@@ -582,6 +590,7 @@ static void session_close(session_t *s)
     free(s->cfg);
     free(s->best_cfg);
     free(s->rank_cfg);
+    free(s->ck_cfg);
     mlp_train_unlock_checkpoints(s);
 }
 

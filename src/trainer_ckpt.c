@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "mlptrain/checkpoint.h"
-#include "mlptrain/cli.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
@@ -63,7 +62,7 @@ static int header_matches(const mlp_checkpoint_t *ck, mlp_config_t *cfg,
     h->nhidden = ck->nhidden;
     memcpy(h->hidden, ck->hidden, sizeof(h->hidden));
     h->act = ck->act;
-    for (size_t i = 0; i < mlp_noptions && bad == NULL; i++) {
+    for (size_t i = 0; i < MLP_NOPTIONS && bad == NULL; i++) {
         const mlp_option_t *o = &mlp_options[i];
         int kept = o->offset == offsetof(mlp_config_t, nhidden) ||
                    o->offset == offsetof(mlp_config_t, act);
@@ -114,10 +113,10 @@ static int state_matches(const mlp_checkpoint_t *ck, const mlp_config_t *cfg,
 
     if (rows > (double)ck->ntrain)
         rows = (double)ck->ntrain;
-    if (ck->epoch > mlp_options_find("epochs")->hi)
+    if (ck->epoch > MLP_O(EPOCHS)->hi)
         return mlp_error_set(MLP_EFORMAT, "%s: %u epochs completed; a run "
                              "has at most %llu", path, ck->epoch,
-                             mlp_options_find("epochs")->hi);
+                             MLP_O(EPOCHS)->hi);
     if (ck->batches_done > nb ||
         (ck->batches_done % accum != 0 && ck->batches_done != nb))
         return mlp_error_set(MLP_EFORMAT, "%s: %zu training batches of "
@@ -183,7 +182,7 @@ static int config_of_checkpoint(const mlp_checkpoint_t *ck,
 {
     const char *p = ck->options, *end = p + ck->options_len;
     uint64_t named = 0;
-    size_t first[64] = {0};
+    size_t first[MLP_NOPTIONS] = {0};
     int rc;
 
     cfg->nhidden = ck->nhidden;
@@ -217,7 +216,7 @@ static int config_of_checkpoint(const mlp_checkpoint_t *ck,
                                  first[o - mlp_options], line);
         named |= mlp_options_bit(o);
         first[o - mlp_options] = line;
-        if (mlp_cli_set_option(o, cfg, value) < 0)
+        if (mlp_options_parse(o, cfg, value) < 0)
             return mlp_error_prefix(MLP_EFORMAT, "%s: options line %zu",
                                     path, line);
         p = nl + 1;
@@ -249,7 +248,7 @@ static int checkpoint_of_config(const mlp_config_t *cfg,
 #define X(f) ck->f = cfg->f;
     CKPT_OPTIONS(X)
 #undef X
-    for (size_t i = 0; text != NULL && i < mlp_noptions; i++) {
+    for (size_t i = 0; text != NULL && i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];
         char v[MLP_PATH_MAX];
         size_t need;
@@ -280,27 +279,20 @@ static int checkpoint_of_config(const mlp_config_t *cfg,
 
 /*
  * The options of a resumed run: the checkpoint's, by mlp_options_resume
- * (a given option with another value is an error naming it; --lr is free);
- * *lr_override is set when a given --lr differs from the checkpoint's, for
- * the log's run record.
+ * (a given option with another value is an error naming it; --lr and
+ * --precision are free); *theirs gets the checkpoint's options, for the
+ * report's overrides.
  */
 int mlp_train_merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck,
-                           int *lr_override)
+                           mlp_config_t *theirs)
 {
     const char *path = cfg->resume_path;
-    mlp_config_t *theirs = malloc(sizeof(*theirs));
     int rc;
 
-    if (theirs == NULL)
-        return mlp_error_set(MLP_ENOMEM, "out of memory");
     mlp_config_defaults(theirs);
-    if ((rc = config_of_checkpoint(ck, theirs, path)) < 0) {
-        free(theirs);
+    if ((rc = config_of_checkpoint(ck, theirs, path)) < 0)
         return rc;
-    }
-    *lr_override = mlp_options_given(cfg, "lr") && cfg->lr != ck->lr;
     rc = mlp_options_resume(cfg, theirs, path);
-    free(theirs);
     if (rc == 0 && cfg->epochs <= ck->epoch)
         rc = mlp_error_set(MLP_EUSAGE,
                            "option '--epochs': %u, but the checkpoint '%s' "

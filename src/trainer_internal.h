@@ -85,7 +85,10 @@ typedef struct mlp_train_run {
     double max_loss;            /* per sample; 0: only non-finite */
     char save_lock[MLP_PATH_MAX + 8], best_lock[MLP_PATH_MAX + 8];
     int save_lock_fd, best_lock_fd;
-    int resume, lr_override, free_cores;
+    int resume, free_cores;
+    mlp_config_t *ck_cfg;       /* --resume, a warm start: the checkpoint's
+                                   options */
+    mlp_precision_choice_t prec; /* the step's precision and why */
     /* A run in memory (mlp_train_mem): its data, hooks and stop flag;
      * NULL for mlp_train.  warm: it starts from mem->model (resume is set
      * too: the stages that continue a checkpoint do it for both), with
@@ -158,13 +161,14 @@ void mlp_train_unlock_checkpoints(session_t *s);
 
 /*
  * The options of a resumed run: the checkpoint's, by mlp_options_resume
- * (a given option with another value is an error naming it; --lr is free;
- * --epochs must exceed the checkpoint's).  *lr_override is set when a
- * given --lr differs from the checkpoint's.  Fails with MLP_EUSAGE or
- * MLP_ENOMEM.
+ * (a given option with another value is an error naming it; the
+ * RESUME_FREE ones, --lr and --precision, are free; --epochs must exceed
+ * the checkpoint's).  *theirs gets the checkpoint's own options (the
+ * report logs a free option given with another value as an override).
+ * Fails with MLP_EUSAGE or MLP_EFORMAT.
  */
 int mlp_train_merge_resume(mlp_config_t *cfg, const mlp_checkpoint_t *ck,
-                           int *lr_override);
+                           mlp_config_t *theirs);
 
 /* MLP_EINVAL unless ds has the checkpoint's image shape, classes and
  * training samples; path names the checkpoint in the message. */

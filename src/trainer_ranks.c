@@ -116,7 +116,7 @@ static int make_record(const session_t *s, text_t *t)
     const mlp_dataset_t *ds = s->ds;
 
     add(t, "build=mlptrain %s (git %s)\n", PACKAGE_VERSION, MLP_GIT_HASH);
-    for (size_t i = 0; i < mlp_noptions; i++) {
+    for (size_t i = 0; i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];
         char v[256];
 

@@ -111,7 +111,8 @@ static int warm_up(mlp_net_t *net, size_t dim, float *dlogits)
  * checkpoint being resumed; `save` counts the files written), dL/dlogits, the warm-up's input batch and the ring's slots,
  * and the parallel step's: `grad_blocks` gradient buffers (one per
  * micro-batch of a batch and the accumulator) and `replicas` more nets'
- * gradients, activations and scratchpads.
+ * gradients, activations and scratchpads; a bf16 net's copy of the
+ * weights (one, shared) and half the ring's bytes.
  * The dataset is already loaded: it counts in *total (what the process
  * will hold, for tests against the peak RSS) but not against what is
  * still available.  Both sides get memprobe's margin.
@@ -135,12 +136,14 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
     }
     if ((rc = mlp_net_estimate(spec, &nm)) < 0)
         return rc;
+    double vbytes = spec->precision == MLP_PREC_BF16 ? 2.0 : 4.0;
+
     need = nm.params * (2 + nstate + grad_blocks) + nm.act + nm.scratch +
-           nm.workspace +
+           nm.workspace + nm.wcopy +
            (double)replicas * (nm.params + nm.act + nm.scratch) +
            4.0 * (logical * copies + b * (double)spec->out +
                   b * (double)spec->in) +
-           (double)slots * (4.0 * b * (double)(spec->in + 1) + 128.0);
+           (double)slots * (b * (vbytes * (double)spec->in + 4.0) + 128.0);
     data = mlp_dataset_bytes(ds);
     if (total != NULL)
         *total = mlp_memprobe_with_margin(need + data);
@@ -155,6 +158,67 @@ static int check_memory(const mlp_net_spec_t *spec, size_t maxb, size_t slots,
                              avail / 1073741824.0);
     return 0;
 }
+/*
+ * The step's precision: cfg->precision (f32, bf16 or auto) chosen for
+ * spec (its threads, batch sizes) and set in spec and cfg (resolved, like
+ * the micro-batch: a checkpoint keeps what the run used), with *c saying
+ * why.  Ranks agree: bf16 only when every rank chose it (bf16 asked where
+ * a rank has none fails on every rank).
+ */
+static int choose_precision(session_t *s, mlp_net_spec_t *spec)
+{
+    mlp_config_t *cfg = s->cfg;
+    int rc, f32 = 0;
+
+    rc = mlp_net_choose_precision(spec, (mlp_precision_t)cfg->precision,
+                                  cfg->micro, &s->prec);
+    if (s->nranks > 1 && cfg->precision != MLP_PREC_F32) {
+        mlp_error_saved_t e;
+        int bad, rc2;
+
+        mlp_error_save(&e);
+        if ((rc2 = mlp_dist_any(rc < 0, &bad)) < 0 ||
+            (rc2 = mlp_dist_any(rc < 0 || s->prec.used != MLP_PREC_BF16,
+                                &f32)) < 0)
+            return rc2;
+        if (rc < 0)
+            return mlp_error_restore(&e, rc);
+        if (bad)
+            return mlp_error_set(MLP_EUSAGE, "option '--precision': %s "
+                                 "failed on another rank (its message "
+                                 "says why)",
+                                 mlp_precision_names[cfg->precision]);
+        if (f32 && s->prec.used == MLP_PREC_BF16) {
+            s->prec.used = MLP_PREC_F32;
+            snprintf(s->prec.why, sizeof(s->prec.why),
+                     "another rank chose f32");
+        }
+    }
+    if (rc < 0)
+        return rc;
+    cfg->precision = spec->precision = s->prec.used;
+    if (s->best_cfg != NULL)
+        s->best_cfg->precision = cfg->precision;
+    return 0;
+}
+
+/* check_memory for the run of s on a net of spec, stepped as so. */
+static int fits_memory(session_t *s, const mlp_net_spec_t *spec,
+                       const mlp_step_opts_t *so)
+{
+    const mlp_config_t *cfg = s->cfg;
+    /* optimizer state blocks the size of the parameters */
+    int nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
+
+    return check_memory(spec, s->maxb,
+                        mlp_loader_nslots(cfg->workers, s->slots), nstate,
+                        (cfg->save_path[0] != '\0') +
+                            (cfg->save_best_path[0] != '\0'),
+                        s->resume, (double)mlp_step_grad_buffers(so),
+                        mlp_step_replicas(so), s->ds,
+                        s->res != NULL ? &s->res->mem_estimate : NULL);
+}
+
 /* ---- the stages ---------------------------------------------------- */
 
 /*
@@ -211,28 +275,6 @@ static int check_outputs(const mlp_config_t *cfg)
 }
 
 /*
- * --until E pauses the run after epoch E of its --epochs plan so that a
- * --resume continues it: it must be within the plan, and the run must
- * write a checkpoint (--save, or the --resume file it goes on saving
- * into).  Checked on the options as given, before a rank > 0 drops its
- * outputs.
- */
-static int check_until(const mlp_config_t *cfg)
-{
-    if (cfg->until == 0)
-        return 0;
-    if (cfg->until > cfg->epochs)
-        return mlp_error_set(MLP_EUSAGE, "option '--until': epoch %u is past "
-                             "the plan's %u epochs (--epochs)", cfg->until,
-                             cfg->epochs);
-    if (cfg->save_path[0] == '\0' && cfg->resume_path[0] == '\0')
-        return mlp_error_set(MLP_EUSAGE, "option '--until' pauses a run to "
-                             "continue it later: it needs '--save FILE' (or "
-                             "'--resume FILE', which it goes on saving into)");
-    return 0;
-}
-
-/*
  * The checkpoint's inode changes at every rename: its lock is the sidecar
  * file PATH.lock, removed at the end.  "" takes no lock.
  */
@@ -273,7 +315,10 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     int rc;
 
     memset(s, 0, sizeof(*s));
-    if ((rc = check_until(cfg_in)) < 0)
+    /* The ranges, and the rules between options (those that read a
+     * resumed checkpoint's options wait for them: session_resume), on
+     * the options as given, before a rank > 0 drops its outputs. */
+    if ((rc = mlp_config_validate(cfg_in)) < 0)
         return rc;
     s->mem = mem;
     if (mem != NULL) {
@@ -314,10 +359,6 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     if (res != NULL)
         memset(res, 0, sizeof(*res));
     s->resume = cfg_in->resume_path[0] != '\0' || s->warm;
-    /* The ranges, and the rules between options (those that read a
-     * resumed checkpoint's options wait for them: session_resume). */
-    if ((rc = mlp_config_validate(cfg_in)) < 0)
-        return rc;
     /* Before any thread of ours runs: they would count as load. */
     s->free_cores = out != NULL
                         ? mlp_config_load_free_cores(mlp_config_ncores())
@@ -364,7 +405,7 @@ static int warm_start(session_t *s)
 {
     const mlp_train_mem_t *m = s->mem;
     const char *name = m->model_name != NULL ? m->model_name : "the model";
-    mlp_config_t *mcfg = malloc(sizeof(*mcfg));
+    mlp_config_t *mcfg = s->ck_cfg = malloc(sizeof(*mcfg));
     int rc;
 
     if (mcfg == NULL)
@@ -377,8 +418,7 @@ static int warm_start(session_t *s)
         s->rck.best_val_epoch = s->rck.best_val_loss_epoch = 0;
         s->rck.best_val_acc = s->rck.best_val_loss = 0.0;
     }
-    free(mcfg);
-    return rc;
+    return rc; /* mcfg, the model's options, is s->ck_cfg (the report's) */
 }
 
 /* The effective options; with --resume, the checkpoint and its options. */
@@ -406,9 +446,10 @@ int mlp_train_session_resume(session_t *s)
         if ((rc = warm_start(s)) < 0)
             return rc;
     } else {
+        if (!(s->ck_cfg = malloc(sizeof(*s->ck_cfg))))
+            return mlp_error_set(MLP_ENOMEM, "out of memory");
         if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
-            (rc = mlp_train_merge_resume(cfg, &s->rck,
-                                         &s->lr_override)) < 0 ||
+            (rc = mlp_train_merge_resume(cfg, &s->rck, s->ck_cfg)) < 0 ||
             (rc = mlp_config_check_rules(cfg, 1)) < 0)
             return rc;
         /* It goes on saving where it came from, unless --save names
@@ -559,7 +600,6 @@ static int build_optim(session_t *s)
 {
     mlp_config_t *cfg = s->cfg;
     mlp_optim_opts_t oo;
-    mlp_sched_t *sc = &s->sched;
     float *p, *g;
     size_t np;
     int rc;
@@ -568,32 +608,16 @@ static int build_optim(session_t *s)
         mlp_config_resolve(cfg);
     /* --momentum with adam, --nesterov without momentum: the rules
      * (options.h), checked at session_open and after a resume's merge. */
-    memset(sc, 0, sizeof(*sc));
-    sc->kind = (mlp_sched_kind_t)cfg->schedule;
-    sc->lr = cfg->lr;
-    sc->lr_min = cfg->lr_min;
-    sc->warmup = cfg->warmup;
-    sc->lr_step = cfg->lr_step;
-    sc->lr_gamma = cfg->lr_gamma;
-    sc->steps_per_epoch = s->steps_per_epoch;
-    sc->total_steps = (uint64_t)cfg->epochs * s->steps_per_epoch;
+    mlp_sched_of(cfg, s->steps_per_epoch, &s->sched);
     /* Every epoch count becomes steps here, checked against the run's;
      * a resumed run's come from its checkpoint. */
-    if ((rc = mlp_sched_init(sc)) < 0)
+    if ((rc = mlp_sched_init(&s->sched)) < 0)
         return s->resume ? mlp_error_prefix(rc, "the options of the "
                                             "checkpoint '%s' and --epochs "
                                             "%u", cfg->resume_path,
                                             cfg->epochs)
                          : rc;
-    memset(&oo, 0, sizeof(oo));
-    oo.lr = cfg->lr;
-    oo.momentum = cfg->momentum;
-    oo.weight_decay = cfg->weight_decay;
-    oo.kind = (mlp_optim_kind_t)cfg->optimizer;
-    oo.nesterov = cfg->nesterov;
-    oo.beta1 = cfg->beta1;
-    oo.beta2 = cfg->beta2;
-    oo.eps = cfg->eps;
+    mlp_optim_opts_of(cfg, &oo);
     mlp_net_params(s->net, &p, &g, &np);
     return mlp_optim_create(&oo, np, &s->opt);
 }
@@ -608,18 +632,9 @@ int mlp_train_session_build(session_t *s)
     const mlp_dataset_t *ds = s->ds;
     mlp_net_spec_t spec;
     mlp_step_opts_t so;
-    size_t slots;
-    int rc, nstate; /* optimizer state blocks the size of the parameters */
+    int rc;
 
-    memset(&spec, 0, sizeof(spec));
-    spec.in = ds->train.dim;
-    spec.out = ds->nclasses;
-    spec.nhidden = cfg->nhidden;
-    memcpy(spec.hidden, cfg->hidden, sizeof(spec.hidden));
-    spec.act = cfg->act;
-    spec.plain_weights = cfg->plain_weights;
-    spec.dropout = cfg->dropout;
-    spec.input_dropout = cfg->input_dropout;
+    mlp_net_spec_of(cfg, ds->train.dim, ds->nclasses, &spec);
     /* The micro-batch: the checkpoint's, given, or a function of the
      * batch (stored resolved: a checkpoint's text always names it). */
     if (cfg->micro == 0)
@@ -628,8 +643,8 @@ int mlp_train_session_build(session_t *s)
         s->best_cfg->micro = cfg->micro;
     if (cfg->parallel == MLP_PAR_AUTO)
         cfg->parallel = mlp_step_auto_mode(&spec, cfg->batch, cfg->micro);
-    /* Batch mode: every thread runs a one-thread net of its own. */
-    spec.threads = cfg->parallel == MLP_PAR_BATCH ? 1 : cfg->threads;
+    mlp_step_opts_of(cfg, s->maxb, s->rank, s->nranks, &so);
+    spec.threads = mlp_step_net_threads(&so);
     if ((rc = mlp_step_spec_sizes(&spec, ds->train.n, cfg->batch,
                                   cfg->micro)) < 0 ||
         (rc = mlp_step_spec_sizes(&spec, ds->test.n, cfg->batch,
@@ -637,14 +652,6 @@ int mlp_train_session_build(session_t *s)
         (rc = mlp_step_spec_sizes(&spec, ds->val.n, cfg->batch,
                                   cfg->micro)) < 0)
         return rc;
-    memset(&so, 0, sizeof(so));
-    so.mode = (mlp_par_t)cfg->parallel;
-    so.threads = cfg->threads;
-    so.micro = cfg->micro;
-    so.max_rows = s->maxb;
-    so.smoothing = cfg->label_smoothing;
-    so.rank = s->rank;
-    so.nranks = s->nranks;
     /* A given --slots beyond the batches of an epoch would hold batches
      * never used (a ring of 4096 slots of 256 rows for 8 batches is 3 GB):
      * bounded by them, and counted in the memory check as used. */
@@ -653,18 +660,14 @@ int mlp_train_session_build(session_t *s)
         s->slots = s->nb_train + s->nb_val + s->nb_test < 2
                        ? 2
                        : s->nb_train + s->nb_val + s->nb_test;
-    slots = mlp_loader_nslots(cfg->workers, s->slots);
-    nstate = cfg->optimizer != MLP_OPTIM_SGD ? 2 : cfg->momentum > 0.0f;
-    if ((rc = check_memory(&spec, s->maxb, slots, nstate,
-                           (cfg->save_path[0] != '\0') +
-                               (cfg->save_best_path[0] != '\0'),
-                           s->resume,
-                           (double)mlp_step_grad_buffers(&so),
-                           cfg->parallel == MLP_PAR_BATCH ? cfg->threads - 1
-                                                          : 0,
-                           ds,
-                           s->res != NULL ? &s->res->mem_estimate : NULL)) <
-        0)
+    /* auto: the run must fit in f32 before the calibration makes its two
+     * small nets (less than the run's: a run that fits, they fit); then
+     * in what it chose. */
+    spec.precision = MLP_PREC_F32;
+    if ((cfg->precision == MLP_PREC_AUTO &&
+         (rc = fits_memory(s, &spec, &so)) < 0) ||
+        (rc = choose_precision(s, &spec)) < 0 ||
+        (rc = fits_memory(s, &spec, &so)) < 0)
         return rc;
     if ((rc = mlp_net_create(&spec, &s->net)) < 0)
         return rc;

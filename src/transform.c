@@ -71,3 +71,12 @@ void mlp_transform_affine(const float *x, const float *shift,
     for (size_t j = 0; j < dim; j++)
         out[j] = (x[j] - shift[j]) * scale[j];
 }
+
+void mlp_transform_affine_bf16(const float *x, const float *shift,
+                               const float *scale, size_t dim,
+                               mlp_bf16_t *out)
+{
+#pragma omp simd
+    for (size_t j = 0; j < dim; j++)
+        out[j] = mlp_bf16_round((x[j] - shift[j]) * scale[j]);
+}

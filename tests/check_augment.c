@@ -54,6 +54,86 @@ static mlp_loader_opts_t aug_opts(const tu_split_t *train, const tu_split_t *tes
     return o;
 }
 
+/*
+ * bf16 (opts.bf16): the same schedule as f32, each value the f32 decode's
+ * rounded (mlp_bf16_round), for any workers: plain images, augmented ones
+ * (shift and flip), real features (the affine transform).  _i picks.
+ */
+START_TEST(test_bf16_decode)
+{
+    tu_split_t train, test;
+    float shift[AROWS * ACOLS], scale[AROWS * ACOLS];
+    float *ftrain = NULL, *ftest = NULL;
+    mlp_loader_opts_t o;
+    size_t flen, dim = AROWS * ACOLS;
+    uint8_t *f;
+
+    tu_split_make(&train, ANTRAIN, dim, 1);
+    tu_split_make(&test, ANTEST, dim, 2);
+    o = aug_opts(&train, &test, _i == 1 ? 2 : 0, _i == 1, 0);
+    if (_i == 2) { /* real features: the bytes as floats, scaled */
+        ftrain = malloc(ANTRAIN * dim * sizeof(float));
+        ftest = malloc(ANTEST * dim * sizeof(float));
+        ck_assert(ftrain && ftest);
+        for (size_t i = 0; i < ANTRAIN * dim; i++)
+            ftrain[i] = (float)train.images[i] * 1.3f - 7.0f;
+        for (size_t i = 0; i < ANTEST * dim; i++)
+            ftest[i] = (float)test.images[i] * 0.7f + 1.0f;
+        for (size_t j = 0; j < dim; j++) {
+            shift[j] = (float)j * 0.37f;
+            scale[j] = 1.0f / (3.0f + (float)j);
+        }
+        train.split.features = ftrain;
+        test.split.features = ftest;
+        train.split.images = test.split.images = NULL;
+        train.split.shift = test.split.shift = shift;
+        train.split.scale = test.split.scale = scale;
+    }
+    f = tu_loader_run_all(&o, &flen);
+    for (unsigned w = 0; w <= 3; w += 3) {
+        size_t hlen, fo = 0, ho = 0, nvals = 0;
+        uint8_t *h;
+
+        o.bf16 = 1;
+        o.workers = w;
+        h = tu_loader_run_all(&o, &hlen);
+        while (fo < flen) {
+            size_t meta[5];
+
+            ck_assert_uint_lt(ho, hlen);
+            ck_assert_mem_eq(f + fo, h + ho, sizeof(meta));
+            memcpy(meta, f + fo, sizeof(meta));
+            fo += sizeof(meta);
+            ho += sizeof(meta);
+            for (size_t i = 0; i < meta[4] * dim; i++, nvals++) {
+                float v;
+                mlp_bf16_t b;
+
+                memcpy(&v, f + fo + i * sizeof(float), sizeof(v));
+                memcpy(&b, h + ho + i * sizeof(b), sizeof(b));
+                ck_assert_uint_eq(b, mlp_bf16_round(v));
+            }
+            fo += meta[4] * dim * sizeof(float);
+            ho += meta[4] * dim * sizeof(mlp_bf16_t);
+            ck_assert_mem_eq(f + fo, h + ho, meta[4] * sizeof(int32_t));
+            fo += meta[4] * sizeof(int32_t);
+            ho += meta[4] * sizeof(int32_t);
+        }
+        ck_assert_uint_eq(ho, hlen);
+        ck_assert_uint_gt(nvals, ANTRAIN * dim);
+        free(h);
+    }
+    free(f);
+    free(ftrain);
+    free(ftest);
+    if (_i == 2)
+        train.split.images = train.images, test.split.images = test.images;
+    tu_split_free(&train);
+    tu_split_free(&test);
+}
+END_TEST
+
+
 START_TEST(test_augment_any_workers)
 {
     static const unsigned workers[] = {0, 1, 4};
@@ -267,6 +347,7 @@ Suite *augment_suite(void)
 
     tcase_set_timeout(core, 30);
     tcase_add_test(core, test_augment_any_workers);
+    tcase_add_loop_test(core, test_bf16_decode, 0, 3);
     tcase_add_loop_test(core, test_augment_matches_reference, 0, 4);
     tcase_add_test(core, test_augment_flip_mirrors);
     tcase_add_test(core, test_augment_draws);

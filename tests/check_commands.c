@@ -28,21 +28,28 @@ static int run(const mlp_command_t *c, char **text, char **args)
 
 START_TEST(test_train_first)
 {
-    ck_assert_str_eq(mlp_commands[0].name, "train");
-    ck_assert_ptr_eq(mlp_commands[0].run, mlp_cmd_train);
-    ck_assert_ptr_nonnull(mlp_commands[0].data_dir);
-    for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++) {
+    ck_assert_str_eq(mlp_commands[0]->name, "train");
+    ck_assert_ptr_eq(mlp_commands[0]->run, mlp_cmd_train);
+    ck_assert_ptr_nonnull(mlp_commands[0]->data_dir);
+    for (size_t i = 0; mlp_commands[i] != NULL; i++) {
+        const mlp_command_t *c = mlp_commands[i];
+
         ck_assert_ptr_nonnull(c->run);
         ck_assert_ptr_nonnull(c->summary);
-        for (const mlp_command_t *d = mlp_commands; d < c; d++)
-            ck_assert_str_ne(d->name, c->name);
+        ck_assert_ptr_nonnull(c->usage);
+        ck_assert_ptr_nonnull(c->exit_error);
+        ck_assert_ptr_eq(mlp_command_find(c->name), c);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(mlp_commands[j]->name, c->name);
     }
+    ck_assert_ptr_null(mlp_command_find("frobnicate"));
 }
 END_TEST
 
 START_TEST(test_help_version_bad_option)
 {
-    for (const mlp_command_t *c = mlp_commands; c->name != NULL; c++) {
+    for (size_t i = 0; mlp_commands[i] != NULL; i++) {
+        const mlp_command_t *c = mlp_commands[i];
         char *help[] = {(char *)c->name, "--help", NULL};
         char *version[] = {(char *)c->name, "--version", NULL};
         char *bad[] = {(char *)c->name, "--no-such-option", NULL};
@@ -70,8 +77,10 @@ START_TEST(test_train_help_lists_commands)
     char *text = NULL;
     char line[128];
 
-    ck_assert_int_eq(run(&mlp_commands[0], &text, help), 0);
-    for (const mlp_command_t *c = mlp_commands + 1; c->name != NULL; c++) {
+    ck_assert_int_eq(run(mlp_commands[0], &text, help), 0);
+    for (size_t i = 1; mlp_commands[i] != NULL; i++) {
+        const mlp_command_t *c = mlp_commands[i];
+
         snprintf(line, sizeof(line), "\n  %-12s %s\n", c->name, c->summary);
         ck_assert_msg(strstr(text, line) != NULL, "no line for %s", c->name);
     }
@@ -88,9 +97,37 @@ START_TEST(test_train_unknown_command)
     char *args[] = {"mlptrain", "frobnicate", NULL};
     char *text = NULL;
 
-    ck_assert_int_eq(run(&mlp_commands[0], &text, args), MLP_EUSAGE);
+    ck_assert_int_eq(run(mlp_commands[0], &text, args), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "unknown command 'frobnicate'"));
+    free(text);
+}
+END_TEST
+
+/* `mlptrain help` lists every command, train first; `help COMMAND` is
+ * COMMAND's --help; an unknown one is bad usage. */
+START_TEST(test_help_command)
+{
+    char *all[] = {"help", NULL}, *one[] = {"help", "sweep", NULL};
+    char *no[] = {"help", "fly", NULL}, *sweep[] = {"sweep", "--help", NULL};
+    char *text = NULL, *want = NULL, line[128];
+
+    ck_assert_int_eq(run(&mlp_command_help, &text, all), 0);
+    for (size_t i = 0; mlp_commands[i] != NULL; i++) {
+        snprintf(line, sizeof(line), "\n  %-12s %s\n", mlp_commands[i]->name,
+                 mlp_commands[i]->summary);
+        ck_assert_msg(strstr(text, line) != NULL, "no line for %s",
+                      mlp_commands[i]->name);
+    }
+    free(text);
+    ck_assert_int_eq(run(&mlp_command_help, &text, one), 0);
+    ck_assert_int_eq(run(&mlp_command_sweep, &want, sweep), 0);
+    ck_assert_str_eq(text, want);
+    free(text);
+    free(want);
+    ck_assert_int_eq(run(&mlp_command_help, &text, no), MLP_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
+                                 "help: unknown command 'fly'"));
     free(text);
 }
 END_TEST
@@ -105,6 +142,7 @@ Suite *commands_suite(void)
     tcase_add_test(tc, test_help_version_bad_option);
     tcase_add_test(tc, test_train_help_lists_commands);
     tcase_add_test(tc, test_train_unknown_command);
+    tcase_add_test(tc, test_help_command);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -156,6 +156,38 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* How mpirun started a process, from its environment, before MPI starts
+ * (main.c's choice of what runs on ranks). */
+START_TEST(test_launched)
+{
+    static const struct {
+        const char *rank, *size;
+        int launched, r, n;
+    } cases[] = {
+        {NULL, NULL, 0, 0, 1},  {"2", "3", 1, 2, 3}, {NULL, "1", 1, 0, 1},
+        {"0", "x", 0, 0, 1},    {"5", "3", 1, 0, 3}, {"-1", "2", 1, 0, 2},
+        {"1", "", 0, 0, 1},     {"1x", "4", 1, 0, 4},
+    };
+    int r, n;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].rank != NULL)
+            setenv("OMPI_COMM_WORLD_RANK", cases[i].rank, 1);
+        else
+            unsetenv("OMPI_COMM_WORLD_RANK");
+        if (cases[i].size != NULL)
+            setenv("OMPI_COMM_WORLD_SIZE", cases[i].size, 1);
+        else
+            unsetenv("OMPI_COMM_WORLD_SIZE");
+        ck_assert_int_eq(mlp_dist_launched(&r, &n), cases[i].launched);
+        ck_assert_msg(r == cases[i].r && n == cases[i].n, "case %zu: %d of "
+                      "%d", i, r, n);
+    }
+    unsetenv("OMPI_COMM_WORLD_RANK");
+    unsetenv("OMPI_COMM_WORLD_SIZE");
+}
+END_TEST
+
 #ifndef HAVE_MPI
 START_TEST(test_no_mpi_ranks)
 {
@@ -190,6 +222,7 @@ Suite *dist_suite(void)
     suite_add_tcase(s, core);
     tcase_add_checked_fixture(errors, setup, teardown);
     tcase_add_test(errors, test_errors);
+    tcase_add_test(errors, test_launched);
 #ifndef HAVE_MPI
     tcase_add_test(errors, test_no_mpi_ranks);
 #endif

@@ -759,7 +759,7 @@ START_TEST(test_command_usage)
         text = NULL;                                                      \
     } while (0)
 
-    USAGE(mlp_cmd_eval, "option '--model FILE' is required", "eval");
+    USAGE(mlp_cmd_eval, "option '--model' is required", "eval");
     USAGE(mlp_cmd_eval, "option '--batch': 'x'", "eval", "--model", "m",
           "--batch", "x");
     USAGE(mlp_cmd_eval, "option '--batch': '0' is out of range", "eval",
@@ -776,19 +776,34 @@ START_TEST(test_command_usage)
           "--model", "m", "-n", "0");
     USAGE(mlp_cmd_predict, "option '--limit-test': '101' is out of range", "predict",
           "--model", "m", "-n", "101");
-    USAGE(mlp_cmd_predict, "option '--png': empty file name", "predict",
+    USAGE(mlp_cmd_predict, "option '--png': an empty file name", "predict",
           "--model", "m", "--png", "");
     USAGE(mlp_cmd_predict, "option '--c' is ambiguous: it could be "
           "--class-names, --count", "predict", "--model", "m", "--c", "3");
     USAGE(mlp_cmd_eval, "unknown option '--png'", "eval", "--model", "m",
           "--png", "x.png");
+    /* the rules beside the tables (cmd_eval.c): what does not apply */
+    USAGE(mlp_cmd_eval, "option '--label' needs --test FILE", "eval",
+          "--model", "m", "--label", "y");
+    USAGE(mlp_cmd_eval, "option '--data' conflicts with --test", "eval",
+          "--model", "m", "--data", "d", "--test", "t.csv");
+    USAGE(mlp_cmd_eval, "option '--test-labels' needs --test FILE", "eval",
+          "--model", "m", "--test-labels", "y.npy");
+    USAGE(mlp_cmd_predict, "option '--csv' conflicts with --json", "predict",
+          "--model", "m", "--input", "x.csv", "--csv", "--json");
+    USAGE(mlp_cmd_predict, "option '--logits' needs --input FILE", "predict",
+          "--model", "m", "--logits");
+    USAGE(mlp_cmd_predict, "option '--input' conflicts with --show-train",
+          "predict", "--model", "m", "--input", "x.csv", "--show-train");
+    USAGE(mlp_cmd_predict, "option '--seed' needs --show-train", "predict",
+          "--model", "m", "--seed", "3");
 #undef USAGE
 
     /* --help shows every default and succeeds without --model. */
     ck_assert_int_eq(run(mlp_cmd_eval, &text, "eval", "--help", (char *)NULL),
                      0);
-    ck_assert_ptr_nonnull(strstr(text, "--batch N          evaluation batch "
-                                       "size [256]"));
+    ck_assert_ptr_nonnull(strstr(text, "--batch N          batch size; N in "
+                                       "1..1048576 [256]"));
     ck_assert_ptr_nonnull(strstr(text, "[all]"));
     ck_assert_ptr_nonnull(strstr(text, "[off]"));
     free(text);

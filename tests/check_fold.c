@@ -2,8 +2,12 @@
  * Tests of fold: the micro-batch partition, the rank blocks, and the fold's
  * order: values chosen so that another order of the additions gives other
  * bits, and a chain split across "ranks" that gives the same bits as one
- * fold.
+ * fold; the exact sum of squares (the clipped gradient's norm) against a
+ * compensated double sum, the same bits in any order and any pieces.
  */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -104,6 +108,82 @@ START_TEST(test_chain)
 }
 END_TEST
 
+/*
+ * The exact sum of squares (--clip-grad's norm): the value of a double
+ * reference (a compensated sum) over squares of every magnitude
+ * (subnormals to 1e19), and the same bits for any order of the values,
+ * any split into pieces and any order of merging them.
+ */
+START_TEST(test_sq_exact)
+{
+    enum { NS = 5000 };
+    static float v[NS], w[NS];
+    static const float scale[] = {1e-42f, 1e-30f, 1e-7f, 1.0f, 3e5f, 1e19f};
+    mlp_fold_sq_t a, b, c, parts[7];
+    double ref = 0.0, comp = 0.0; /* Neumaier's compensated sum */
+    uint64_t r = 88172645463325252ULL;
+    double x;
+
+    for (int i = 0; i < NS; i++) {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        v[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5) *
+               scale[i % 6];
+        x = (double)v[i] * (double)v[i]; /* exact */
+        {
+            double t = ref + x;
+
+            comp += fabs(ref) >= fabs(x) ? (ref - t) + x : (x - t) + ref;
+            ref = t;
+        }
+    }
+    ref += comp;
+    memset(&a, 0, sizeof(a));
+    mlp_fold_sq_add(&a, v, NS);
+    x = mlp_fold_sq_value(&a);
+    ck_assert_double_eq_tol(x, ref, 1e-14 * ref);
+    /* reversed, and in 7 pieces merged from the last */
+    for (int i = 0; i < NS; i++)
+        w[i] = v[NS - 1 - i];
+    memset(&b, 0, sizeof(b));
+    mlp_fold_sq_add(&b, w, NS);
+    ck_assert_int_eq(memcmp(&a, &b, sizeof(a)), 0);
+    memset(parts, 0, sizeof(parts));
+    for (int k = 0; k < 7; k++) {
+        size_t lo = (size_t)k * NS / 7, hi = (size_t)(k + 1) * NS / 7;
+
+        mlp_fold_sq_add(&parts[k], v + lo, hi - lo);
+    }
+    memset(&c, 0, sizeof(c));
+    for (int k = 6; k >= 0; k--)
+        mlp_fold_sq_merge(&c, &parts[k]);
+    ck_assert_int_eq(memcmp(&a, &c, sizeof(a)), 0);
+    ck_assert(mlp_fold_sq_value(&c) == x);
+    /* small cases by hand: 3^2 + 4^2, the least subnormal's square */
+    memset(&c, 0, sizeof(c));
+    mlp_fold_sq_add(&c, (const float[]){3.0f, -4.0f, 0.0f}, 3);
+    ck_assert(mlp_fold_sq_value(&c) == 25.0);
+    memset(&c, 0, sizeof(c));
+    mlp_fold_sq_add(&c, (const float[]){1e-45f}, 1);
+    ck_assert(mlp_fold_sq_value(&c) == ldexp(1.0, -298));
+    /* the largest float's square, 70000 times: no overflow in the sum */
+    memset(&c, 0, sizeof(c));
+    for (int i = 0; i < NS; i++)
+        w[i] = FLT_MAX;
+    for (int k = 0; k < 14; k++)
+        mlp_fold_sq_add(&c, w, NS);
+    ck_assert_double_eq_tol(mlp_fold_sq_value(&c),
+                            70000.0 * (double)FLT_MAX * (double)FLT_MAX,
+                            1e-12 * 70000.0 * (double)FLT_MAX * FLT_MAX);
+    /* a NaN or an infinity makes the norm so */
+    mlp_fold_sq_add(&c, (const float[]){INFINITY}, 1);
+    ck_assert(isinf(mlp_fold_sq_value(&c)));
+    mlp_fold_sq_add(&c, (const float[]){NAN}, 1);
+    ck_assert(isnan(mlp_fold_sq_value(&c)));
+}
+END_TEST
+
 Suite *fold_suite(void);
 Suite *fold_suite(void)
 {
@@ -114,6 +194,7 @@ Suite *fold_suite(void)
     tcase_add_test(core, test_rank);
     tcase_add_test(core, test_order);
     tcase_add_test(core, test_chain);
+    tcase_add_test(core, test_sq_exact);
     suite_add_tcase(s, core);
     return s;
 }

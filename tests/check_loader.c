@@ -18,6 +18,7 @@
 
 #include "check_main.h"
 #include "mlptrain/error.h"
+#include "mlptrain/fold.h"
 #include "mlptrain/faults.h"
 #include "mlptrain/loader.h"
 #include "mlptrain/step.h"
@@ -223,7 +224,7 @@ START_TEST(test_rank_rows_match)
             ck_assert_int_eq(mlp_loader_next(ld[r], &b[r]), 0);
             ck_assert_uint_eq(b[r].n, fb.n);
             ck_assert_uint_eq(b[r].index, fb.index);
-            mlp_step_rank_rows(fb.n, MICRO, r, R, &lo, &rows);
+            mlp_fold_rank_rows(fb.n, MICRO, r, R, &lo, &rows);
             if (rows == 0)
                 continue;
             ck_assert_uint_eq(lo, next);
@@ -267,19 +268,23 @@ START_TEST(test_decode_exact)
     o.batch = 100;
     o.first_epoch = 1;
     o.epochs = 1;
-    o.workers = (unsigned)_i; /* 0, 1, 2 */
+    o.workers = (unsigned)_i % 3; /* 0, 1, 2 */
+    o.bf16 = _i >= 3;             /* then the same in bf16 */
     ck_assert_int_eq(mlp_loader_create(&o, &ld), 0);
     while (mlp_loader_next(ld, &b) == 0) {
         for (size_t r = 0; r < b.n; r++, row++) {
             for (int j = 0; j < 3; j++) {
                 volatile float want = (float)images[3 * row + j] / 255.0f;
 
-                ck_assert(memcmp(&b.x[r * 3 + j], (const void *)&want,
-                                 sizeof(float)) == 0);
+                if (o.bf16) /* every byte value, rounded */
+                    ck_assert_uint_eq(b.xh[r * 3 + j], mlp_bf16_round(want));
+                else
+                    ck_assert(memcmp(&b.x[r * 3 + j], (const void *)&want,
+                                     sizeof(float)) == 0);
             }
             ck_assert_int_eq(b.y[r], (int32_t)(row % 10));
         }
-        if (b.index == 0) {
+        if (b.index == 0 && !o.bf16) {
             ck_assert(b.x[0] == 0.0f);
             ck_assert(b.x[1] == 1.0f);
         }
@@ -553,7 +558,7 @@ Suite *loader_suite(void)
     tcase_add_test(core, test_permutation_per_epoch_and_seed);
     tcase_add_test(core, test_same_batches_any_workers);
     tcase_add_test(core, test_rank_rows_match);
-    tcase_add_loop_test(core, test_decode_exact, 0, 3);
+    tcase_add_loop_test(core, test_decode_exact, 0, 6);
     tcase_add_test(core, test_many_workers_tiny);
     tcase_add_test(core, test_slots_and_bytes);
     tcase_add_test(core, test_signal_mask_restored);

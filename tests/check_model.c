@@ -97,13 +97,14 @@ START_TEST(test_predict_as_eval)
     int32_t *cls = malloc(n * sizeof(int32_t)), *ref = malloc(n * 4);
     double *p = malloc(n * c * sizeof(double));
 
-    ck_assert_int_eq(mlp_model_open(bytes_model, bytes_len, "m", 1, &m), 0);
+    ck_assert_int_eq(mlp_model_open(bytes_model, bytes_len, "m", 1,
+                                    MLP_EVAL_PRECISION_MODEL, &m), 0);
     ck_assert_uint_eq(mlp_model_checkpoint(m)->out, c);
     ck_assert_int_eq(mlp_model_predict(m, ds->test.images, NULL, n, "X", p,
                                        cls), 0);
     ck_assert_int_eq(mlp_checkpoint_parse(bytes_model, bytes_len, "m", &ck),
                      0);
-    ck_assert_int_eq(mlp_eval_net(&ck, "m", 1, n, 50, &net), 0);
+    ck_assert_int_eq(mlp_eval_net(&ck, "m", 1, MLP_PREC_F32, n, 50, &net), 0);
     ck_assert_int_eq(mlp_eval_predict(net, &ds->test, n, 50, ref), 0);
     for (size_t i = 0; i < n; i++) {
         double sum = 0.0;
@@ -124,6 +125,40 @@ START_TEST(test_predict_as_eval)
 }
 END_TEST
 
+/* In bf16 the classes are eval's in bf16 (each scaled input rounded to
+ * bf16, as the loader decodes for training). */
+START_TEST(test_predict_bf16_as_eval)
+{
+    mlp_model_t *m;
+    mlp_checkpoint_t ck;
+    mlp_net_t *net;
+    size_t n = ds->test.n;
+    int32_t *cls = malloc(n * sizeof(int32_t)), *ref = malloc(n * 4);
+
+    if (!tu_bf16_here("test_predict_bf16_as_eval")) {
+        free(cls);
+        free(ref);
+        return;
+    }
+    ck_assert_int_eq(mlp_model_open(bytes_model, bytes_len, "m", 1,
+                                    MLP_PREC_BF16, &m), 0);
+    ck_assert_int_eq(mlp_model_predict(m, ds->test.images, NULL, n, "X",
+                                       NULL, cls), 0);
+    ck_assert_int_eq(mlp_checkpoint_parse(bytes_model, bytes_len, "m", &ck),
+                     0);
+    ck_assert_int_eq(mlp_eval_net(&ck, "m", 1, MLP_PREC_BF16, n, 50, &net),
+                     0);
+    ck_assert_int_eq(mlp_eval_predict(net, &ds->test, n, 50, ref), 0);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(cls[i], ref[i]);
+    mlp_net_destroy(net);
+    mlp_checkpoint_free(&ck);
+    mlp_model_destroy(m);
+    free(cls);
+    free(ref);
+}
+END_TEST
+
 /* A row's figures do not depend on the rows around it: each row alone,
  * and the rows in another order, give the same bits (150 rows: three
  * batches of 64, the last padded). */
@@ -135,7 +170,8 @@ START_TEST(test_row_alone_same_bits)
     uint8_t *rev = malloc(n * d);
     int32_t k;
 
-    ck_assert_int_eq(mlp_model_open(bytes_model, bytes_len, "m", 2, &m), 0);
+    ck_assert_int_eq(mlp_model_open(bytes_model, bytes_len, "m", 2,
+                                    MLP_EVAL_PRECISION_MODEL, &m), 0);
     ck_assert_int_eq(mlp_model_predict(m, ds->test.images, NULL, n, "X", all,
                                        NULL), 0);
     for (size_t i = 0; i < n; i++) {
@@ -164,7 +200,8 @@ START_TEST(test_real_model)
     int32_t *k = malloc(n * 4);
     size_t right = 0;
 
-    ck_assert_int_eq(mlp_model_open(real_model, real_len, "r", 1, &m), 0);
+    ck_assert_int_eq(mlp_model_open(real_model, real_len, "r", 1,
+                                    MLP_EVAL_PRECISION_MODEL, &m), 0);
     ck_assert_uint_eq(mlp_model_checkpoint(m)->input_kind, 1);
     ck_assert_int_eq(mlp_model_predict(m, NULL, xr, n, "X", p, k), 0);
     ck_assert_int_eq(mlp_model_predict(m, ds->test.images, NULL, n, "X", q,
@@ -188,12 +225,14 @@ START_TEST(test_refused)
     uint8_t *bad = malloc(bytes_len);
     int32_t k;
 
-    ck_assert_int_eq(mlp_model_open(bytes_model, bytes_len, "m", 1, &m), 0);
+    ck_assert_int_eq(mlp_model_open(bytes_model, bytes_len, "m", 1,
+                                    MLP_EVAL_PRECISION_MODEL, &m), 0);
     ck_assert_int_eq(mlp_model_predict(m, NULL, xr, 1, "X", NULL, &k),
                      MLP_EINVAL);
     msg_has("X has real-valued features but model 'm' was trained on bytes");
     mlp_model_destroy(m);
-    ck_assert_int_eq(mlp_model_open(real_model, real_len, "r", 1, &m), 0);
+    ck_assert_int_eq(mlp_model_open(real_model, real_len, "r", 1,
+                                    MLP_EVAL_PRECISION_MODEL, &m), 0);
     memcpy(row, xr, d * sizeof(float));
     row[5] = NAN;
     ck_assert_int_eq(mlp_model_predict(m, NULL, row, 1, "X", NULL, &k),
@@ -212,7 +251,8 @@ START_TEST(test_refused)
             ck.params[i] = 1e30f;
         ck_assert_int_eq(mlp_checkpoint_encode(&ck, &big, &blen), 0);
         mlp_checkpoint_free(&ck);
-        ck_assert_int_eq(mlp_model_open(big, blen, "big", 1, &m), 0);
+        ck_assert_int_eq(mlp_model_open(big, blen, "big", 1,
+                                    MLP_EVAL_PRECISION_MODEL, &m), 0);
         memset(px, 255, d);
         ck_assert_int_eq(mlp_model_predict(m, px, NULL, 1, "X", NULL, &k),
                          MLP_ERANGE);
@@ -223,11 +263,12 @@ START_TEST(test_refused)
     memcpy(bad, bytes_model, bytes_len);
     bad[100] ^= 0x40;
     m = NULL;
-    ck_assert_int_eq(mlp_model_open(bad, bytes_len, "bad", 1, &m),
+    ck_assert_int_eq(mlp_model_open(bad, bytes_len, "bad", 1,
+                                    MLP_EVAL_PRECISION_MODEL, &m),
                      MLP_EFORMAT);
     msg_has("bad: ");
     ck_assert_ptr_null(m);
-    ck_assert_int_eq(mlp_model_open(bad, 10, "short", 1, &m), MLP_EFORMAT);
+    ck_assert_int_eq(mlp_model_open(bad, 10, "short", 1, MLP_EVAL_PRECISION_MODEL, &m), MLP_EFORMAT);
     ck_assert_ptr_null(m);
     mlp_model_destroy(NULL);
     free(row);
@@ -244,6 +285,7 @@ static Suite *model_suite(void)
     tcase_set_tags(core, "dnnl");
     tcase_set_timeout(core, 30);
     tcase_add_test(core, test_predict_as_eval);
+    tcase_add_test(core, test_predict_bf16_as_eval);
     tcase_add_test(core, test_row_alone_same_bits);
     tcase_add_test(core, test_real_model);
     tcase_add_test(core, test_refused);

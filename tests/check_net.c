@@ -13,10 +13,13 @@
  * mlp_net_get_layer.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
+#include "testutil.h"
+#include "mlptrain/bf16.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
 #include "mlptrain/net.h"
@@ -37,6 +40,19 @@
 #define RTOL 1e-4
 #define ATOL 1e-5
 
+/*
+ * A bf16 net against the same double reference, which then rounds what
+ * the net rounds (ref_op): the input, the weights, each hidden layer's
+ * output (and its dropped copy), dL/dlogits and each gradient flowing
+ * back (after backward-data, the mask and act') to bf16.  What is left is
+ * f32 summation and the odd one-ulp disagreement of a rounding (2^-8 of
+ * one term), far below 2e-3 on these nets (3e-4 passed); a real mistake (a
+ * weight in the wrong place of the bf16 copy, a stale copy, a gradient not
+ * rounded where the net rounds it) is off by 1e-2 to O(1).
+ */
+#define BF_RTOL 2e-3
+#define BF_ATOL 2e-3
+
 /* Finite differences of the double reference: step and tolerance.  With
  * h = 1e-5 the truncation error is ~h^2 |L'''| ~ 1e-10 and rounding
  * ~1e-16 / h ~ 1e-11, so the reference's gradient must agree to 1e-7. */
@@ -54,6 +70,7 @@ typedef struct {
     /* Dropout factors of the current batch (0 or 1/(1-p)) per site: 0 the
      * input (n, in), l + 1 hidden layer l's output (n, out); NULL none. */
     double *mask[MAXL];
+    int bf16;         /* round the forward's operands as a bf16 net does */
 } ref_t;
 
 static double ref_act(mlp_act_t a, double z)
@@ -81,9 +98,16 @@ static double ref_dact(mlp_act_t a, double h)
     }
 }
 
+/* v as a bf16 net holds an operand: rounded to bf16 when r->bf16. */
+static double ref_op(const ref_t *r, double v)
+{
+    return r->bf16 ? (double)mlp_bf16_float(mlp_bf16_round((float)v)) : v;
+}
+
 static void ref_init(ref_t *r, const mlp_net_t *net)
 {
     memset(r, 0, sizeof(*r));
+    r->bf16 = mlp_net_spec(net)->precision == MLP_PREC_BF16;
     r->L = mlp_net_nlayers(net);
     r->act = mlp_net_spec(net)->act;
     for (size_t l = 0; l < r->L; l++) {
@@ -154,7 +178,7 @@ static double ref_loss(ref_t *r, const float *x, const int32_t *y, size_t n,
     h[0] = malloc(n * r->lin[0] * sizeof(double));
     ck_assert_ptr_nonnull(h[0]);
     for (size_t i = 0; i < n * r->lin[0]; i++)
-        h[0][i] = x[i] * (r->mask[0] ? r->mask[0][i] : 1.0);
+        h[0][i] = ref_op(r, x[i] * (r->mask[0] ? r->mask[0][i] : 1.0));
     /* h[l + 1] = act(W_l h[l] + b_l); the last layer is linear. */
     for (size_t l = 0; l < L; l++) {
         size_t I = r->lin[l], O = r->lout[l];
@@ -166,8 +190,9 @@ static double ref_loss(ref_t *r, const float *x, const int32_t *y, size_t n,
                 double z = r->b[l][o];
 
                 for (size_t k = 0; k < I; k++)
-                    z += r->w[l][o * I + k] * h[l][i * I + k];
-                h[l + 1][i * O + o] = l + 1 < L ? ref_act(r->act, z) : z;
+                    z += ref_op(r, r->w[l][o * I + k]) * h[l][i * I + k];
+                h[l + 1][i * O + o] = l + 1 < L ? ref_op(r, ref_act(r->act, z))
+                                                : z;
             }
         /* Dropout after the activation; act' needs the value before. */
         if (l + 1 < L && r->mask[l + 1]) {
@@ -175,7 +200,7 @@ static double ref_loss(ref_t *r, const float *x, const int32_t *y, size_t n,
             ck_assert_ptr_nonnull(pre[l + 1]);
             memcpy(pre[l + 1], h[l + 1], n * O * sizeof(double));
             for (size_t i = 0; i < n * O; i++)
-                h[l + 1][i] *= r->mask[l + 1][i];
+                h[l + 1][i] = ref_op(r, h[l + 1][i] * r->mask[l + 1][i]);
         }
     }
     /* Softmax cross-entropy; h[L] becomes dL/dlogits. */
@@ -194,6 +219,8 @@ static double ref_loss(ref_t *r, const float *x, const int32_t *y, size_t n,
     }
     if (grad) {
         /* dz of layer l is h[l + 1] (overwritten in place). */
+        for (size_t i = 0; r->bf16 && i < n * C; i++) /* dL/dlogits */
+            h[L][i] = ref_op(r, h[L][i]);
         for (size_t l = L; l-- > 0;) {
             size_t I = r->lin[l], O = r->lout[l];
             double *dz = h[l + 1];
@@ -215,10 +242,12 @@ static double ref_loss(ref_t *r, const float *x, const int32_t *y, size_t n,
                     double d = 0, *hv = pre[l] ? pre[l] : h[l];
 
                     for (size_t o = 0; o < O; o++)
-                        d += dz[i * O + o] * r->w[l][o * I + k];
+                        d += dz[i * O + o] * ref_op(r, r->w[l][o * I + k]);
+                    d = ref_op(r, d);
                     if (r->mask[l])
-                        d *= r->mask[l][i * I + k];
-                    h[l][i * I + k] = d * ref_dact(r->act, hv[i * I + k]);
+                        d = ref_op(r, d * r->mask[l][i * I + k]);
+                    h[l][i * I + k] =
+                        ref_op(r, d * ref_dact(r->act, hv[i * I + k]));
                 }
         }
     }
@@ -239,6 +268,8 @@ static void fill_normal(float *v, size_t n, uint64_t seed, uint64_t stream,
         v[i] = (float)(mlp_rng_normal(&r) * std);
 }
 
+static void ref_from_net(ref_t *r, mlp_net_t *net);
+
 /* Random weights (std 0.5) and biases (std 0.2) into net and ref. */
 static void set_random_params(mlp_net_t *net, ref_t *r, uint64_t seed)
 {
@@ -250,13 +281,10 @@ static void set_random_params(mlp_net_t *net, ref_t *r, uint64_t seed)
         fill_normal(w, nw, seed, 2 * l, 0.5);
         fill_normal(b, r->lout[l], seed, 2 * l + 1, 0.2);
         ck_assert_int_eq(mlp_net_set_layer(net, l, w, b), 0);
-        for (size_t i = 0; i < nw; i++)
-            r->w[l][i] = w[i];
-        for (size_t i = 0; i < r->lout[l]; i++)
-            r->b[l][i] = b[i];
         free(w);
         free(b);
     }
+    ref_from_net(r, net); /* get_layer gives back exactly what was set */
 }
 
 /* The net's gradients of layer l in logical order. */
@@ -273,6 +301,25 @@ static void net_grads(mlp_net_t *net, size_t l, float *gw, float *gb)
     ck_assert_int_eq(mlp_net_get_layer(net, l, gw, gb), 0);
     memcpy(p, save, n * sizeof(float));
     free(save);
+}
+
+/* The reference's weights from the net's (biases too: the net's may not
+ * be zero). */
+static void ref_from_net(ref_t *r, mlp_net_t *net)
+{
+    for (size_t l = 0; l < r->L; l++) {
+        size_t nw = r->lin[l] * r->lout[l];
+        float *w = malloc(nw * sizeof(float)), *b = malloc(r->lout[l] * 4);
+
+        ck_assert(w && b);
+        ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
+        for (size_t i = 0; i < nw; i++)
+            r->w[l][i] = w[i];
+        for (size_t i = 0; i < r->lout[l]; i++)
+            r->b[l][i] = b[i];
+        free(w);
+        free(b);
+    }
 }
 
 static void assert_close(double got, double want, double rtol, double atol,
@@ -330,18 +377,27 @@ static void compare_step_key(mlp_net_t *net, ref_t *r, size_t n,
     const float *logits;
     mlp_rng_t rng;
 
-    ck_assert(x && dlogits && y && want);
+    mlp_bf16_t *xh = malloc(n * in * sizeof(*xh));
+    const void *xin = x;
+
+    ck_assert(x && dlogits && y && want && xh);
     mlp_rng_seed(&rng, seed, 1000);
     for (size_t i = 0; i < n * in; i++)
         x[i] = (float)(2 * mlp_rng_uniform(&rng) - 1);
     for (size_t i = 0; i < n; i++)
         y[i] = (int32_t)(mlp_rng_u64(&rng) % C);
+    if (sp->precision == MLP_PREC_BF16) { /* the reference gets it too */
+        mlp_bf16_from_f32(xh, x, n * in);
+        mlp_bf16_to_f32(x, xh, n * in);
+        xin = xh;
+    }
 
     ref_set_masks(r, key, n, sp->dropout, sp->input_dropout);
     if (key)
-        ck_assert_int_eq(mlp_net_forward_train(net, x, n, key, &logits), 0);
+        ck_assert_int_eq(mlp_net_forward_train(net, xin, n, key, &logits),
+                         0);
     else
-        ck_assert_int_eq(mlp_net_forward(net, x, n, &logits), 0);
+        ck_assert_int_eq(mlp_net_forward(net, xin, n, &logits), 0);
     ref = ref_loss(r, x, y, n, want, 1);
     for (size_t i = 0; i < n * C; i++)
         assert_close(logits[i], want[i], rtol, atol, "logits", L - 1, i);
@@ -390,6 +446,7 @@ static void compare_step_key(mlp_net_t *net, ref_t *r, size_t n,
         ck_assert_double_eq_tol(sumsq(g, nflat), ss, 1e-6 * ss);
     }
     free(x);
+    free(xh);
     free(dlogits);
     free(y);
     free(want);
@@ -476,17 +533,7 @@ START_TEST(test_default_shape_matches_reference)
     ck_assert_int_eq(mlp_net_create(&s, &net), 0);
     ck_assert_int_eq(mlp_net_init(net, 9, 0.05f), 0);
     ref_init(&r, net);
-    for (size_t l = 0; l < r.L; l++) {
-        size_t nw = r.lin[l] * r.lout[l];
-        float *w = malloc(nw * sizeof(float)), *b = malloc(r.lout[l] * 4);
-
-        ck_assert(w && b);
-        ck_assert_int_eq(mlp_net_get_layer(net, l, w, b), 0);
-        for (size_t i = 0; i < nw; i++)
-            r.w[l][i] = w[i];
-        free(w);
-        free(b);
-    }
+    ref_from_net(&r, net);
     compare_step(net, &r, 64, 4, 0, RTOL, ATOL);
     ref_free(&r);
     mlp_net_destroy(net);
@@ -1064,6 +1111,190 @@ START_TEST(test_bad_dropout)
 }
 END_TEST
 
+/*
+ * bf16 nets against the double reference (BF_RTOL, BF_ATOL): every
+ * activation and layout, one or two hidden layers (and none), with and
+ * without dropout, batches 4 and 3; blocked padded shapes; the default
+ * model at batch 64.  _i picks (activation, layout, depth, dropout).
+ */
+START_TEST(test_bf16_matches_reference)
+{
+    mlp_act_t act = (mlp_act_t)(_i % 3);
+    int plain = (_i / 3) % 2, drop = _i / 6 == 2;
+    size_t nhidden = _i / 6 == 1 ? 0 : 2;
+    static const size_t hid[2] = {9, 8};
+    mlp_net_spec_t s = make_spec(7, 3, nhidden, hid, act, plain);
+    mlp_drop_key_t k1 = {5, 1, 0, 0}, k2 = {5, 2, 7, 0};
+    mlp_net_t *net;
+    ref_t r;
+
+    if (!tu_bf16_here("test_bf16_matches_reference"))
+        return;
+    s.batch_sizes[1] = 3;
+    s.nbatch_sizes = 2;
+    s.precision = MLP_PREC_BF16;
+    s.dropout = drop ? 0.4f : 0.0f;
+    s.input_dropout = drop ? 0.3f : 0.0f;
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ck_assert_uint_eq(mlp_net_input_bytes(net), 2);
+    ref_init(&r, net);
+    set_random_params(net, &r, 141 + _i);
+    compare_step_key(net, &r, 4, 151 + _i, 0, BF_RTOL, BF_ATOL,
+                     drop ? &k1 : NULL);
+    compare_step_key(net, &r, 3, 161 + _i, 0, BF_RTOL, BF_ATOL,
+                     drop ? &k2 : NULL);
+    compare_step(net, &r, 4, 171 + _i, 0, BF_RTOL, BF_ATOL);
+    ref_free(&r);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+START_TEST(test_bf16_larger_matches_reference)
+{
+    static const size_t hid[2] = {70, 33}, def[1] = {256};
+    mlp_net_spec_t s = _i < 2 ? make_spec(100, 10, 2, hid, MLP_ACT_TANH, _i)
+                              : make_spec(784, 10, 1, def, MLP_ACT_RELU, 0);
+    mlp_net_t *net;
+    ref_t r;
+
+    if (!tu_bf16_here("test_bf16_larger_matches_reference"))
+        return;
+    s.batch_sizes[0] = _i < 2 ? 20 : 64;
+    s.precision = MLP_PREC_BF16;
+    s.threads = 1;
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    ck_assert_int_eq(mlp_net_init(net, 9, _i < 2 ? 0.06f : 0.05f), 0);
+    ref_init(&r, net);
+    ref_from_net(&r, net);
+    compare_step(net, &r, s.batch_sizes[0], 4, 0, BF_RTOL, BF_ATOL);
+    ref_free(&r);
+    mlp_net_destroy(net);
+}
+END_TEST
+
+/*
+ * The bf16 copy of the weights holds each master weight in its place:
+ * softmax regression (no activation rounded) with weights and inputs that
+ * bf16 holds exactly gives f32's logits bit for bit, for the layouts
+ * oneDNN picks at these shapes (VNNI pairs, padded) and plain oi; again
+ * after every parameter is written through mlp_net_params and refreshed
+ * in odd pieces (partial blocks), and in a replica, which shares the copy.
+ */
+START_TEST(test_bf16_copy_exact)
+{
+    static const size_t shapes[][3] = {{784, 256, 32}, {784, 10, 16},
+                                       {100, 37, 33}, {50, 3, 7},
+                                       {256, 10, 16}, {784, 256, 32}};
+    size_t in = shapes[_i][0], out = shapes[_i][1], n = shapes[_i][2];
+    mlp_net_spec_t s = make_spec(in, out, 0, NULL, MLP_ACT_RELU, _i == 5);
+    float *w = malloc(in * out * sizeof(float)), *b = calloc(out, 4);
+    float *x = malloc(n * in * sizeof(float)), *pf, *pb, *g;
+    mlp_bf16_t *xh = malloc(n * in * sizeof(*xh));
+    mlp_net_t *f, *h, *rep;
+    const float *lf, *lh;
+    size_t nf, nb;
+
+    if (!tu_bf16_here("test_bf16_copy_exact"))
+        return;
+    ck_assert(w && b && x && xh);
+    s.batch_sizes[0] = n;
+    s.threads = 1;
+    ck_assert_int_eq(mlp_net_create(&s, &f), 0);
+    s.precision = MLP_PREC_BF16;
+    ck_assert_int_eq(mlp_net_create(&s, &h), 0);
+    for (size_t i = 0; i < in * out; i++) /* k / 64, |k| <= 8: exact */
+        w[i] = (float)((int)((i * 7919) % 17) - 8) / 64.0f;
+    for (size_t i = 0; i < out; i++)
+        b[i] = (float)((int)(i % 5) - 2) / 8.0f;
+    for (size_t i = 0; i < n * in; i++)
+        x[i] = (float)((i * 31) % 16) / 16.0f;
+    mlp_bf16_from_f32(xh, x, n * in);
+    ck_assert_int_eq(mlp_net_set_layer(f, 0, w, b), 0);
+    ck_assert_int_eq(mlp_net_set_layer(h, 0, w, b), 0);
+    ck_assert_int_eq(mlp_net_forward(f, x, n, &lf), 0);
+    ck_assert_int_eq(mlp_net_forward(h, xh, n, &lh), 0);
+    ck_assert_mem_eq(lf, lh, n * out * sizeof(float));
+    /* Negate every parameter in place: the copy is stale until told. */
+    mlp_net_params(f, &pf, &g, &nf);
+    mlp_net_params(h, &pb, &g, &nb);
+    for (size_t i = 0; i < nf; i++)
+        pf[i] = -pf[i];
+    for (size_t i = 0; i < nb; i++)
+        pb[i] = -pb[i];
+    ck_assert_int_eq(mlp_net_forward(h, xh, n, &lh), 0);
+    ck_assert_int_eq(mlp_net_forward(f, x, n, &lf), 0);
+    ck_assert(memcmp(lf, lh, n * out * sizeof(float)) != 0);
+    for (size_t lo = 0; lo < nb; lo += 777)
+        mlp_net_params_changed(h, lo, lo + 777);
+    ck_assert_int_eq(mlp_net_forward(h, xh, n, &lh), 0);
+    ck_assert_mem_eq(lf, lh, n * out * sizeof(float));
+    ck_assert_int_eq(mlp_net_create_replica(h, &rep), 0);
+    ck_assert_int_eq(mlp_net_forward(rep, xh, n, &lh), 0);
+    ck_assert_mem_eq(lf, lh, n * out * sizeof(float));
+    mlp_net_destroy(rep);
+    mlp_net_destroy(f);
+    mlp_net_destroy(h);
+    free(w);
+    free(b);
+    free(x);
+    free(xh);
+}
+END_TEST
+
+/*
+ * What a bf16 net holds: the estimate is the net made (a copy of the
+ * weights of half the parameters' bytes at most, none for f32; the same
+ * activations at about half the bytes); a precision that is neither f32
+ * nor bf16 is refused; the choice: f32 asked is f32 without a
+ * calibration, bf16 asked is bf16, auto calibrates and says why.
+ */
+START_TEST(test_bf16_memory_and_choice)
+{
+    static const size_t hid[1] = {256};
+    mlp_net_spec_t s = make_spec(784, 10, 1, hid, MLP_ACT_RELU, 0);
+    mlp_net_mem_t mf, mh, made;
+    mlp_precision_choice_t c;
+    mlp_net_t *net;
+
+    if (!tu_bf16_here("test_bf16_memory_and_choice"))
+        return;
+    s.batch_sizes[0] = 128;
+    s.threads = 1;
+    s.dropout = 0.2f;
+    ck_assert_int_eq(mlp_net_estimate(&s, &mf), 0);
+    ck_assert_double_eq(mf.wcopy, 0);
+    s.precision = MLP_PREC_BF16;
+    ck_assert_int_eq(mlp_net_estimate(&s, &mh), 0);
+    ck_assert_int_eq(mlp_net_create(&s, &net), 0);
+    mlp_net_mem(net, &made);
+    ck_assert_double_eq(made.params, mh.params);
+    ck_assert_double_eq(made.act, mh.act);
+    ck_assert_double_eq(made.wcopy, mh.wcopy);
+    ck_assert(mh.wcopy >= 2.0 * (784 * 256 + 256 * 10) &&
+              mh.wcopy <= mh.params / 2 + 4096);
+    ck_assert(mh.act < 0.75 * mf.act);
+    mlp_net_destroy(net);
+    s.precision = MLP_PREC_AUTO;
+    expect_bad_spec(&s, "precision auto");
+    s.precision = (mlp_precision_t)7;
+    expect_bad_spec(&s, "precision 7");
+    s.precision = MLP_PREC_F32;
+    s.dropout = 0.0f;
+    ck_assert_int_eq(mlp_net_choose_precision(&s, MLP_PREC_F32, 128, &c), 0);
+    ck_assert_int_eq(c.used, MLP_PREC_F32);
+    ck_assert_double_eq(c.seconds, 0);
+    ck_assert_int_eq(mlp_net_choose_precision(&s, MLP_PREC_BF16, 128, &c), 0);
+    ck_assert_int_eq(c.used, MLP_PREC_BF16);
+    ck_assert_int_eq(mlp_net_choose_precision(&s, MLP_PREC_AUTO, 128, &c), 0);
+    ck_assert(c.used == MLP_PREC_F32 || c.used == MLP_PREC_BF16);
+    ck_assert(c.speedup > 0 && c.seconds > 0 && c.rows == 128);
+    ck_assert_int_eq(c.used == MLP_PREC_BF16,
+                     c.speedup >= MLP_BF16_MIN_SPEEDUP);
+    ck_assert_ptr_nonnull(strstr(c.why, "calibration"));
+    ck_assert_str_eq(mlp_precision_names[MLP_PREC_BF16], "bf16");
+}
+END_TEST
+
 Suite *net_suite(void);
 Suite *net_suite(void)
 {
@@ -1086,6 +1317,10 @@ Suite *net_suite(void)
     tcase_add_loop_test(core, test_dropout_zero_is_plain, 0, 2);
     tcase_add_loop_test(core, test_init_kinds, 0, 2);
     tcase_add_test(core, test_names);
+    tcase_add_loop_test(core, test_bf16_matches_reference, 0, 18);
+    tcase_add_loop_test(core, test_bf16_larger_matches_reference, 0, 3);
+    tcase_add_loop_test(core, test_bf16_copy_exact, 0, 6);
+    tcase_add_test(core, test_bf16_memory_and_choice);
     tcase_add_test(core, test_spec_add_split_and_shape);
     suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_specs);

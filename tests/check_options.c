@@ -11,6 +11,7 @@
 
 #include "check_main.h"
 #include "mlptrain/cli.h"
+#include "mlptrain/commands.h"
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
 #include "mlptrain/grid.h"
@@ -24,47 +25,42 @@
  * followed to their own needs), appended to argv as given values: y's
  * first allowed name, or y's sample.  Returns the new argc.
  */
-static int in_names(const char *list, const char *v)
+static const char *first_value(const mlp_option_t *o, unsigned set)
 {
-    for (const char *p = list; *p != '\0';) {
-        size_t k = strcspn(p, "|");
-
-        if (strlen(v) == k && strncmp(p, v, k) == 0)
-            return 1;
-        p += k + (p[k] == '|');
-    }
-    return 0;
+    for (int v = 0; o->names[v] != NULL; v++)
+        if ((set >> v) & 1)
+            return o->names[v];
+    return NULL;
 }
 
 static int add_needs(const mlp_option_t *o, const char *value, char **argv,
-                     int argc, char names[][32])
+                     int argc)
 {
     for (size_t i = 0; i < mlp_noption_rules; i++) {
-        const mlp_option_rule_t *r = &mlp_option_rules[i];
-        const mlp_option_t *y = mlp_options_find(r->y);
+        const mlp_rule_t *r = &mlp_option_rules[i];
+        const mlp_option_t *y = r->y;
         const char *v = NULL;
         int have = 0;
 
-        if (r->kind != MLP_RULE_NEEDS || strcmp(r->x, o->name) != 0 ||
-            (r->xvalues != NULL &&
-             (value == NULL || !in_names(r->xvalues, value))))
+        if (r->kind != MLP_RULE_NEEDS || r->x != o ||
+            (r->xvalues != 0 &&
+             (value == NULL || mlp_options_enum_parse(o, value) < 0 ||
+              !((r->xvalues >> mlp_options_enum_parse(o, value)) & 1))))
             continue;
         for (int k = 1; k < argc; k++)
-            have |= strcmp(argv[k], mlp_options_flag(y)) == 0;
+            have |= strcmp(argv[k], mlp_options_flag(y)) == 0 ||
+                    (r->alt != NULL &&
+                     strcmp(argv[k], mlp_options_flag(r->alt)) == 0);
         if (have)
             continue;
         argv[argc++] = (char *)mlp_options_flag(y);
         if (y->type != MLP_OPT_FLAG) {
-            if (r->values != NULL) {
-                snprintf(names[argc], 32, "%.*s",
-                         (int)strcspn(r->values, "|"), r->values);
-                argv[argc] = names[argc];
-            } else {
-                argv[argc] = (char *)y->sample;
-            }
+            argv[argc] = (char *)(r->yvalues != 0
+                                      ? first_value(y, r->yvalues)
+                                      : y->sample);
             v = argv[argc++];
         }
-        argc = add_needs(y, v, argv, argc, names);
+        argc = add_needs(y, v, argv, argc);
     }
     return argc;
 }
@@ -74,20 +70,19 @@ static int add_needs(const mlp_option_t *o, const char *value, char **argv,
  * only what it needs (the config o's value is compared with). */
 static void parse_with(const mlp_option_t *o, int with_o, mlp_config_t *cfg)
 {
-    char *argv[32], names[32][32];
+    char *argv[32];
     int argc = 0, rc;
-    mlp_cmd_t cmd;
 
     argv[argc++] = "mlptrain";
     argv[argc++] = (char *)mlp_options_flag(o);
     if (o->type != MLP_OPT_FLAG)
         argv[argc++] = (char *)o->sample;
-    if (strcmp(o->name, "resume") == 0) { /* it needs --epochs */
+    if (o == MLP_O(RESUME)) { /* it needs --epochs given */
         argv[argc++] = "--epochs";
         argv[argc++] = "20";
     }
     argc = add_needs(o, o->type != MLP_OPT_FLAG ? o->sample : NULL, argv,
-                     argc, names);
+                     argc);
     argv[argc] = NULL;
     mlp_config_defaults(cfg);
     if (!with_o) { /* the others alone, set as given, without the rules */
@@ -95,17 +90,17 @@ static void parse_with(const mlp_option_t *o, int with_o, mlp_config_t *cfg)
             const mlp_option_t *y = mlp_options_find(argv[k] + 2);
             int flag = y->type == MLP_OPT_FLAG;
 
-            ck_assert_int_eq(mlp_cli_set_option(y, cfg, flag ? NULL
-                                                          : argv[k + 1]), 0);
+            ck_assert_int_eq(mlp_options_parse(y, cfg, flag ? NULL
+                                                            : argv[k + 1]),
+                             0);
             cfg->given |= mlp_options_bit(y);
             k += !flag;
         }
         return;
     }
-    rc = mlp_cli_parse(argc, argv, &cmd, cfg);
+    rc = mlp_cmd_train_parse(argc, argv, cfg);
     ck_assert_msg(rc == 0, "--%s %s: %s", o->name, o->sample,
                   mlp_error_message());
-    ck_assert_int_eq(cmd, MLP_CMD_TRAIN);
 }
 
 static void parse_sample(const mlp_option_t *o, mlp_config_t *cfg)
@@ -113,28 +108,36 @@ static void parse_sample(const mlp_option_t *o, mlp_config_t *cfg)
     parse_with(o, 1, cfg);
 }
 
-/* The table's invariants. */
+/* The table's invariants: every id has its entry (the enum and the
+ * designated initializers agree), names and letters are unique. */
 START_TEST(test_table)
 {
     size_t nsweep = 0;
 
-    ck_assert_uint_le(mlp_noptions, 64); /* a given bit each */
-    for (size_t i = 0; i < mlp_noptions; i++) {
+    ck_assert_uint_le(MLP_NOPTIONS, 64); /* a given bit each */
+    for (size_t i = 0; i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];
 
+        ck_assert_msg(o->name != NULL, "id %zu has no entry", i);
         ck_assert_ptr_eq(mlp_options_find(o->name), o);
+        ck_assert_uint_eq(mlp_options_id(o), i);
         ck_assert_str_eq(mlp_options_flag(o) + 2, o->name);
         ck_assert_int_eq(strncmp(mlp_options_flag(o), "--", 2), 0);
         ck_assert_uint_eq(mlp_options_bit(o), (uint64_t)1 << i);
+        ck_assert_int_eq(o->place, MLP_IN_RUN);
         ck_assert_ptr_nonnull(o->help);
         ck_assert_ptr_nonnull(o->section);
         ck_assert_msg((o->type == MLP_OPT_FLAG) == (o->metavar == NULL),
                       "--%s: a metavar iff it takes a value", o->name);
         ck_assert_msg(o->type == MLP_OPT_FLAG || o->sample != NULL,
                       "--%s: no sample", o->name);
+        /* commands' own types only */
+        ck_assert(o->type != MLP_OPT_TEXT && o->type != MLP_OPT_CALLBACK);
         /* free on resume only means something for a checkpointed one */
         ck_assert(!(o->flags & MLP_OPT_RESUME_FREE) ||
                   (o->flags & MLP_OPT_CKPT));
+        ck_assert(o->max == 0.0 || (o->type == MLP_OPT_FLOAT &&
+                                    o->max < 3.5e38));
         for (size_t j = 0; j < i; j++) {
             ck_assert_str_ne(mlp_options[j].name, o->name);
             ck_assert(o->letter == 0 || mlp_options[j].letter != o->letter);
@@ -142,44 +145,37 @@ START_TEST(test_table)
         nsweep += (o->flags & MLP_OPT_SWEEP) != 0;
     }
     ck_assert_uint_le(nsweep, MLP_SWEEP_MAX_KEYS);
-    ck_assert_ptr_eq(mlp_options_find("weight_decay"),
-                     mlp_options_find("weight-decay"));
+    ck_assert_ptr_eq(mlp_options_find("weight_decay"), MLP_O(WEIGHT_DECAY));
     ck_assert_ptr_null(mlp_options_find("help"));
     ck_assert_ptr_null(mlp_options_find("lr2"));
 }
 END_TEST
 
-/* The tables beside it (issue 20): every rule names options of the table,
- * its values are names of theirs, a relation compares numbers; every data
- * rule and float maximum names an option of the table. */
-static int names_ok(const mlp_option_t *o, const char *list)
-{
-    char buf[128], *save = NULL;
-
-    snprintf(buf, sizeof(buf), "%s", list);
-    for (char *n = strtok_r(buf, "|", &save); n != NULL;
-         n = strtok_r(NULL, "|", &save))
-        if (mlp_options_enum_parse(o, n) < 0)
-            return 0;
-    return 1;
-}
-
+/* The rules beside the table (issue 20): they name options of the table
+ * by pointer (a misspelt one does not compile), its values are values of
+ * theirs, a relation compares numbers. */
 START_TEST(test_rules_tables)
 {
     ck_assert_uint_gt(mlp_noption_rules, 10);
     for (size_t i = 0; i < mlp_noption_rules; i++) {
-        const mlp_option_rule_t *r = &mlp_option_rules[i];
-        const mlp_option_t *x = mlp_options_find(r->x);
-        const mlp_option_t *y = mlp_options_find(r->y);
+        const mlp_rule_t *r = &mlp_option_rules[i];
+        const mlp_option_t *x = r->x, *y = r->y;
 
         ck_assert_msg(x != NULL && y != NULL && x != y, "rule %zu", i);
-        ck_assert_msg(r->xvalues == NULL || (x->type == MLP_OPT_ENUM &&
-                                             names_ok(x, r->xvalues)),
+        ck_assert(x >= mlp_options && x < mlp_options + MLP_NOPTIONS);
+        ck_assert(y >= mlp_options && y < mlp_options + MLP_NOPTIONS);
+        ck_assert_msg(r->xvalues == 0 || (x->type == MLP_OPT_ENUM &&
+                                          first_value(x, r->xvalues)),
                       "rule %zu: x's values", i);
-        ck_assert_msg(r->values == NULL ||
-                          (r->kind == MLP_RULE_NEEDS &&
-                           y->type == MLP_OPT_ENUM && names_ok(y, r->values)),
+        ck_assert_msg(r->yvalues == 0 ||
+                          ((r->kind == MLP_RULE_NEEDS ||
+                            r->kind == MLP_RULE_CONFLICTS) &&
+                           y->type == MLP_OPT_ENUM &&
+                           first_value(y, r->yvalues)),
                       "rule %zu: y's values", i);
+        /* a config has every value: command-line rules are commands' */
+        ck_assert(r->kind != MLP_RULE_REQUIRED &&
+                  r->kind != MLP_RULE_NEEDS_GIVEN);
         if (r->kind == MLP_RULE_AT_MOST || r->kind == MLP_RULE_BELOW)
             ck_assert_msg(x->type != MLP_OPT_PATH && x->type != MLP_OPT_ENUM &&
                               y->type != MLP_OPT_PATH &&
@@ -187,13 +183,8 @@ START_TEST(test_rules_tables)
                           "rule %zu compares numbers", i);
     }
     for (size_t i = 0; i < mlp_ndata_rules; i++)
-        ck_assert_ptr_nonnull(mlp_options_find(mlp_data_rules[i].x));
-    for (size_t i = 0; i < mlp_nfloat_max; i++) {
-        const mlp_option_t *o = mlp_options_find(mlp_float_max[i].name);
-
-        ck_assert(o != NULL && o->type == MLP_OPT_FLOAT);
-        ck_assert_double_lt(mlp_options_float_max(o), 3.5e38);
-    }
+        ck_assert(mlp_data_rules[i].x >= mlp_options &&
+                  mlp_data_rules[i].x < mlp_options + MLP_NOPTIONS);
 }
 END_TEST
 
@@ -205,7 +196,7 @@ START_TEST(test_help)
     long len;
 
     ck_assert_ptr_nonnull(f);
-    mlp_cli_usage(f);
+    mlp_cli_usage(&mlp_command_train, f);
     rewind(f);
     while (fgets(line, sizeof(line), f) != NULL)
         ck_assert_msg(strlen(line) <= 81, "over 80 columns: %s", line);
@@ -214,7 +205,7 @@ START_TEST(test_help)
     rewind(f);
     ck_assert_uint_eq(fread(text, 1, (size_t)len, f), (size_t)len);
     fclose(f);
-    for (size_t i = 0; i < mlp_noptions; i++) {
+    for (size_t i = 0; i < MLP_NOPTIONS; i++) {
         const mlp_option_t *o = &mlp_options[i];
         char want[64];
 
@@ -251,7 +242,7 @@ START_TEST(test_parse)
                       o->offset == offsetof(mlp_config_t, threads),
                   "--%s: the sample is the default", o->name);
     ck_assert(cfg->given & mlp_options_bit(o));
-    ck_assert(mlp_options_given(cfg, o->name));
+    ck_assert(mlp_config_given(cfg, mlp_options_id(o)));
     /* The value reads back as given, through the one formatter. */
     mlp_options_format(o, cfg, 0, a, sizeof(a));
     if (o->type != MLP_OPT_FLAG)
@@ -262,7 +253,7 @@ START_TEST(test_parse)
     /* Formatting the exact value and parsing it again gives it back. */
     mlp_options_format(o, cfg, 1, a, sizeof(a));
     if (o->type != MLP_OPT_FLAG) {
-        ck_assert_int_eq(mlp_cli_set_option(o, def, a), 0);
+        ck_assert_int_eq(mlp_options_parse(o, def, a), 0);
         ck_assert(mlp_options_equal(o, cfg, def));
         mlp_options_format(o, def, 1, b, sizeof(b));
         ck_assert_str_eq(a, b);
@@ -313,7 +304,7 @@ static void read_json_value(const mlp_option_t *o, json_t *v,
         snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
         break;
     }
-    ck_assert_int_eq(mlp_cli_set_option(o, cfg, buf), 0);
+    ck_assert_int_eq(mlp_options_parse(o, cfg, buf), 0);
 }
 
 /* Each option round-trips through the JSON run record (mlp_report_run,
@@ -445,18 +436,18 @@ START_TEST(test_format_validate)
 
     mlp_config_defaults(cfg);
     ck_assert_int_eq(mlp_config_validate(cfg), 0);
-    mlp_options_format(mlp_options_find("max-loss"), cfg, 0, v, sizeof(v));
+    mlp_options_format(MLP_O(MAX_LOSS), cfg, 0, v, sizeof(v));
     ck_assert_str_eq(v, "auto");
     cfg->max_loss = -1.0f;
-    mlp_options_format(mlp_options_find("max-loss"), cfg, 0, v, sizeof(v));
+    mlp_options_format(MLP_O(MAX_LOSS), cfg, 0, v, sizeof(v));
     ck_assert_str_eq(v, "off");
     ck_assert_int_eq(mlp_config_validate(cfg), 0);
-    mlp_options_format(mlp_options_find("slots"), cfg, 0, v, sizeof(v));
+    mlp_options_format(MLP_O(SLOTS), cfg, 0, v, sizeof(v));
     ck_assert_str_eq(v, "auto");
-    mlp_options_format(mlp_options_find("limit_test"), cfg, 0, v, sizeof(v));
+    mlp_options_format(MLP_O(LIMIT_TEST), cfg, 0, v, sizeof(v));
     ck_assert_str_eq(v, "all");
     cfg->lr = 0.1f;
-    mlp_options_format(mlp_options_find("lr"), cfg, 1, v, sizeof(v));
+    mlp_options_format(MLP_O(LR), cfg, 1, v, sizeof(v));
     ck_assert_float_eq(strtof(v, NULL), 0.1f);
     cfg->momentum = 1.0f;
     ck_assert_int_eq(mlp_config_validate(cfg), MLP_EINVAL);
@@ -489,15 +480,17 @@ START_TEST(test_grid_keys)
     ck_assert_str_eq(mlp_sweep_keys(),
                      "hidden, act, init, init-std, dropout, input-dropout, "
                      "optimizer, lr, momentum, nesterov, beta1, beta2, eps, "
-                     "weight-decay, schedule, warmup, lr-min, lr-step, "
+                     "weight-decay, clip-grad, schedule, warmup, lr-min, "
+                     "lr-step, "
                      "lr-gamma, label-smoothing, batch, micro, accum, epochs, "
                      "seed, "
-                     "limit-train, limit-test, val, augment, no-shuffle, workers, "
+                     "limit-train, limit-test, val, augment, no-shuffle, "
+                     "workers, precision, "
                      "early-stop");
     memset(&g, 0, sizeof(g));
     ck_assert_int_eq(mlp_grid_add(&g, "workers=0,8 limit_test=50"), 0);
     ck_assert_uint_eq(g.npoints, 2);
-    ck_assert_ptr_eq(g.keys[1], mlp_options_find("limit-test")->name);
+    ck_assert_ptr_eq(g.keys[1], MLP_O(LIMIT_TEST)->name);
     ck_assert_uint_eq(mlp_grid_argv(&g, 1, argv), 4);
     ck_assert_str_eq(argv[0], "--workers");
     ck_assert_str_eq(argv[1], "8");
@@ -527,18 +520,73 @@ START_TEST(test_grid_keys)
 }
 END_TEST
 
+/*
+ * Run ids do not change for the same options: a sweep resumes its runs by
+ * id (grid.h).  The ids below were computed by the mlptrain before the
+ * command tables and --clip-grad (commit 21b77a9); an option added since
+ * (MLP_OPT_ID_SET) enters the id only when it is not its default.
+ */
+START_TEST(test_run_ids_stay)
+{
+    static const struct {
+        const char *args[12];
+        const char *id;
+    } runs[] = {
+        {{NULL}, "run-102ce6a3ee6c"},
+        {{"--lr", "0.5", NULL}, "run-ac8462c94217"},
+        {{"--hidden", "1024:512", "--act", "tanh", "--optimizer", "adamw",
+          NULL}, "run-65bb6792aab8"},
+        {{"--data", "/x/y", "-b", "64", "--seed", "7", "-j", "8", NULL},
+         "run-01d4e7149bcd"},
+        {{"--augment", "shift=2,flip", "--val", "100", "--schedule",
+          "cosine", "--lr-min", "0.001", NULL}, "run-cbb84b8aca32"},
+        {{"--train", "/a.csv", "--test", "/b.csv", "--label", "species",
+          "--header", "yes", NULL}, "run-3ac0885cef5b"},
+        {{"--max-loss", "off", "--micro", "32", "--accum", "2",
+          "--limit-train", "600", NULL}, "run-fa60a7d962f6"},
+        /* --clip-grad 0 is the default: the id without it */
+        {{"--lr", "0.5", "--clip-grad", "0", NULL}, "run-ac8462c94217"},
+    };
+    mlp_config_t *cfg = malloc(sizeof(*cfg));
+    char *saved = getenv("MLPTRAIN_DATA"), id[32];
+
+    saved = saved != NULL ? strdup(saved) : NULL;
+    unsetenv("MLPTRAIN_DATA"); /* --data's default is in the id */
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        char *argv[16] = {"mlptrain"};
+        int argc = 1;
+
+        for (int k = 0; runs[i].args[k] != NULL; k++)
+            argv[argc++] = (char *)runs[i].args[k];
+        ck_assert_int_eq(mlp_cmd_train_parse(argc, argv, cfg), 0);
+        mlp_sweep_run_id(cfg, id, sizeof(id));
+        ck_assert_msg(strcmp(id, runs[i].id) == 0, "case %zu: %s, was %s", i,
+                      id, runs[i].id);
+    }
+    /* a value of --clip-grad is another run */
+    cfg->clip_grad = 1.0f;
+    mlp_sweep_run_id(cfg, id, sizeof(id));
+    ck_assert_str_ne(id, runs[6].id);
+    if (saved != NULL)
+        setenv("MLPTRAIN_DATA", saved, 1);
+    free(saved);
+    free(cfg);
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
     TCase *core = tcase_create("core");
     TCase *each = tcase_create("each option");
-    int n = (int)mlp_noptions;
+    int n = (int)MLP_NOPTIONS;
 
     tcase_add_test(core, test_table);
     tcase_add_test(core, test_rules_tables);
     tcase_add_test(core, test_help);
     tcase_add_test(core, test_format_validate);
     tcase_add_test(core, test_grid_keys);
+    tcase_add_test(core, test_run_ids_stay);
     tcase_add_loop_test(each, test_parse, 0, n);
     tcase_add_loop_test(each, test_json, 0, n);
     tcase_add_loop_test(each, test_sweep, 0, n);

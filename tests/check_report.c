@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "check_main.h"
+#include "testutil.h"
+#include "mlptrain/options.h"
 #include "mlptrain/report.h"
 #include "mlptrain/step.h"
 
@@ -101,14 +105,111 @@ START_TEST(test_warnings_stream)
         ck_assert_ptr_null(strstr(buf, "warning"));
         if (!quiet) /* the step line: the mode and the partition */
             ck_assert_ptr_nonnull(strstr(buf, "step     gemm (threads in each "
-                                              "product): micro-batches of 64 "
-                                              "rows, 4 a batch, summed in "
-                                              "order\n"));
+                                              "product), f32: micro-batches "
+                                              "of 64 rows, 4 a batch, summed "
+                                              "in order\n"));
         fclose(out);
         fclose(err);
     }
     free(cfg);
     free(ds);
+}
+END_TEST
+
+/* A file's text, NUL-terminated, malloc'd. */
+static char *read_text(const char *path)
+{
+    size_t len;
+    uint8_t *b = tu_read_bytes(path, &len);
+    char *t;
+
+    ck_assert_ptr_nonnull(b);
+    t = malloc(len + 1);
+    ck_assert_ptr_nonnull(t);
+    memcpy(t, b, len);
+    t[len] = '\0';
+    free(b);
+    return t;
+}
+
+/* mlp_report_run of cfg to a new stream and log (replaced): the lines
+ * into buf (len bytes at most). */
+static void run_lines(const char *log, const mlp_config_t *cfg,
+                      const mlp_dataset_t *ds, const mlp_run_info_t *info,
+                      char *buf, size_t len)
+{
+    FILE *out = tmpfile();
+    mlp_report_t *rep;
+    size_t n;
+
+    ck_assert_ptr_nonnull(out);
+    unlink(log);
+    ck_assert_int_eq(mlp_report_create(out, NULL, 0, log, 0, &rep), 0);
+    ck_assert_int_eq(mlp_report_run(rep, cfg, ds, info), 0);
+    ck_assert_int_eq(mlp_report_destroy(rep), 0);
+    rewind(out);
+    n = fread(buf, 1, len - 1, out);
+    buf[n] = '\0';
+    fclose(out);
+}
+
+/* The run's lines and record of the step's precision: as given, or auto
+ * with its reason; and a precision given on resume, unlike the
+ * checkpoint's, as an override (line and record), like --lr. */
+START_TEST(test_precision)
+{
+    mlp_config_t *cfg = malloc(sizeof(*cfg)), *ck = malloc(sizeof(*ck));
+    mlp_dataset_t *ds = calloc(1, sizeof(*ds));
+    mlp_precision_choice_t c = {.asked = MLP_PREC_AUTO,
+                                .used = MLP_PREC_BF16, .speedup = 1.9,
+                                .seconds = 0.05, .rows = 128,
+                                .why = "bf16 ran 1.90x f32"};
+    mlp_run_info_t info = {.dnnl_version = "2.6", .isa = "x",
+                           .free_cores = -1, .precision = &c,
+                           .resume_path = "c.ckpt", .resume_cfg = ck};
+    char *dir = tu_mkdtemp(), *log = tu_path(dir, "l.jsonl");
+    char buf[4096], *text;
+
+    mlp_config_defaults(cfg);
+    mlp_config_defaults(ck);
+    cfg->micro = 128;
+    cfg->parallel = MLP_PAR_BATCH;
+    cfg->precision = MLP_PREC_BF16;  /* resolved */
+    cfg->given = mlp_options_bit(MLP_O(PRECISION));
+    ck->precision = MLP_PREC_F32;    /* the checkpoint trained in f32 */
+    run_lines(log, cfg, ds, &info, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "step     batch (a replica a thread), "
+                                      "bf16 (auto: bf16 ran 1.90x f32): "
+                                      "micro-batches of 128 rows"));
+    ck_assert_ptr_nonnull(strstr(buf, "override --precision bf16 (the "
+                                      "checkpoint's: f32)\n"));
+    ck_assert_ptr_null(strstr(buf, "override --lr"));
+    text = read_text(log);
+    ck_assert_ptr_nonnull(strstr(text, "\"precision\":{\"asked\":\"auto\","
+                                       "\"used\":\"bf16\",\"speedup\":1.9,"
+                                       "\"calibration_s\":0.05,\"why\":"
+                                       "\"bf16 ran 1.90x f32\"}"));
+    ck_assert_ptr_nonnull(strstr(text, "\"overrides\":{\"precision\":{"
+                                       "\"checkpoint\":\"f32\",\"used\":"
+                                       "\"bf16\"}}"));
+    ck_assert_ptr_nonnull(strstr(text, "\"precision\":\"bf16\""));
+    free(text);
+    /* The same value as the checkpoint's is no override; f32 as given. */
+    ck->precision = MLP_PREC_BF16;
+    info.precision = NULL;
+    run_lines(log, cfg, ds, &info, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "thread), bf16: micro-batches"));
+    ck_assert_ptr_null(strstr(buf, "override"));
+    text = read_text(log);
+    ck_assert_ptr_null(strstr(text, "\"overrides\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"precision\":{\"asked\":\"bf16\","
+                                       "\"used\":\"bf16\"}"));
+    free(text);
+    free(cfg);
+    free(ck);
+    free(ds);
+    free(log);
+    tu_rmtree(dir);
 }
 END_TEST
 
@@ -120,6 +221,7 @@ static Suite *report_suite(void)
 
     tcase_add_test(core, test_progress_full);
     tcase_add_test(core, test_warnings_stream);
+    tcase_add_test(core, test_precision);
     tcase_add_test(limits, test_progress_narrow);
     tcase_add_test(limits, test_progress_eta_limits);
     suite_add_tcase(s, core);

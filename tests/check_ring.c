@@ -87,7 +87,7 @@ START_TEST(test_inorder_delivery)
     t.dim = 5;
     atomic_init(&t.next, 0);
     pthread_mutex_init(&t.mu, NULL);
-    ck_assert_int_eq(mlp_ring_create(4, t.batch, t.dim, &t.ring), 0);
+    ck_assert_int_eq(mlp_ring_create(4, t.batch, t.dim, 4, &t.ring), 0);
     for (int i = 0; i < INORDER_PRODUCERS; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, inorder_producer, &t),
                          0);
@@ -193,7 +193,7 @@ START_TEST(test_capacity_bound)
     mlp_slot_t *s0, *s1, *got;
     waiter_t w2;
 
-    ck_assert_int_eq(mlp_ring_create(2, 4, 8, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(2, 4, 8, 4, &ring), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s0), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 1, &s1), 0);
     ck_assert_ptr_ne(s0, s1);
@@ -227,7 +227,7 @@ START_TEST(test_acquire_waits_for_publish)
     waiter_t c;
     double w = 12345.0;
 
-    ck_assert_int_eq(mlp_ring_create(3, 1, 1, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(3, 1, 1, 4, &ring), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s0), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 1, &s1), 0);
     /* Seq 1 published first: the consumer still waits for 0. */
@@ -257,7 +257,7 @@ START_TEST(test_slot_layout)
     mlp_ring_t *ring;
     mlp_slot_t *s[5];
 
-    ck_assert_int_eq(mlp_ring_create(5, 7, 3, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(5, 7, 3, 4, &ring), 0);
     ck_assert_uint_eq(mlp_ring_nslots(ring), 5);
     ck_assert_uint_ge(mlp_ring_bytes(ring), 5 * (7 * 3 * 4 + 7 * 4));
     for (int i = 0; i < 5; i++) {
@@ -292,7 +292,7 @@ START_TEST(test_abort_wakes_everyone)
     mlp_slot_t *s0, *s1, *got;
     waiter_t p[3], c;
 
-    ck_assert_int_eq(mlp_ring_create(2, 2, 2, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(2, 2, 2, 4, &ring), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s0), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 1, &s1), 0);
     /* Producers of 2, 3, 4 wait for slots; the consumer waits for 0. */
@@ -327,7 +327,7 @@ START_TEST(test_first_abort_wins)
     mlp_ring_t *ring;
     mlp_slot_t *s;
 
-    ck_assert_int_eq(mlp_ring_create(1, 1, 1, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(1, 1, 1, 4, &ring), 0);
     mlp_ring_abort(ring, MLP_EIO);
     mlp_ring_abort(ring, MLP_EABORTED);
     mlp_ring_abort(ring, MLP_EINTERRUPTED);
@@ -336,10 +336,35 @@ START_TEST(test_first_abort_wins)
     mlp_ring_destroy(ring);
 
     /* A status >= 0 still stops the ring. */
-    ck_assert_int_eq(mlp_ring_create(1, 1, 1, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(1, 1, 1, 4, &ring), 0);
     mlp_ring_abort(ring, 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s), MLP_EABORTED);
     mlp_ring_destroy(ring);
+}
+END_TEST
+
+/* Slots of bf16 values: half the bytes, each slot aligned, filled without
+ * touching its neighbours. */
+START_TEST(test_slot_layout_bf16)
+{
+    mlp_ring_t *ring, *f32;
+    mlp_slot_t *s[3];
+
+    ck_assert_int_eq(mlp_ring_create(3, 64, 7, 2, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(3, 64, 7, 4, &f32), 0);
+    ck_assert_uint_eq(mlp_ring_bytes(ring), 3 * (64 * 7 * 2 + 64 * 4));
+    ck_assert_uint_eq(mlp_ring_bytes(f32), 3 * (64 * 7 * 4 + 64 * 4));
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(mlp_ring_claim(ring, (uint64_t)i, &s[i]), 0);
+        ck_assert_uint_eq((uintptr_t)s[i]->xh % 64, 0);
+        for (int j = 0; j < 64 * 7; j++)
+            s[i]->xh[j] = (mlp_bf16_t)(i + 1);
+    }
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 64 * 7; j++)
+            ck_assert_uint_eq(s[i]->xh[j], (unsigned)(i + 1));
+    mlp_ring_destroy(ring);
+    mlp_ring_destroy(f32);
 }
 END_TEST
 
@@ -347,13 +372,17 @@ START_TEST(test_create_errors)
 {
     mlp_ring_t *ring = (mlp_ring_t *)&ring;
 
-    ck_assert_int_eq(mlp_ring_create(0, 1, 1, &ring), MLP_EINVAL);
+    ck_assert_int_eq(mlp_ring_create(0, 1, 1, 4, &ring), MLP_EINVAL);
     ck_assert_ptr_null(ring);
-    ck_assert_int_eq(mlp_ring_create(1, 0, 1, &ring), MLP_EINVAL);
-    ck_assert_int_eq(mlp_ring_create(1, 1, 0, &ring), MLP_EINVAL);
+    ck_assert_int_eq(mlp_ring_create(1, 0, 1, 4, &ring), MLP_EINVAL);
+    ck_assert_int_eq(mlp_ring_create(1, 1, 0, 4, &ring), MLP_EINVAL);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "ring"));
-    ck_assert_int_eq(mlp_ring_create(2, SIZE_MAX / 2, 3, &ring), MLP_ENOMEM);
+    ck_assert_int_eq(mlp_ring_create(2, SIZE_MAX / 2, 3, 4, &ring), MLP_ENOMEM);
     ck_assert_ptr_null(ring);
+    ck_assert_int_eq(mlp_ring_create(2, 1, 1, 3, &ring), MLP_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "3 bytes"));
+    ck_assert_int_eq(mlp_ring_create(2, SIZE_MAX / 4, 3, 2, &ring),
+                     MLP_ENOMEM);
     mlp_ring_destroy(NULL);
 }
 END_TEST
@@ -363,7 +392,7 @@ START_TEST(test_claim_twice)
     mlp_ring_t *ring;
     mlp_slot_t *s, *t;
 
-    ck_assert_int_eq(mlp_ring_create(2, 1, 1, &ring), 0);
+    ck_assert_int_eq(mlp_ring_create(2, 1, 1, 4, &ring), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &s), 0);
     ck_assert_int_eq(mlp_ring_claim(ring, 0, &t), MLP_EINVAL);
     ck_assert_ptr_null(t);
@@ -388,6 +417,7 @@ Suite *ring_suite(void)
 
     tcase_set_timeout(core, 20);
     tcase_add_test(core, test_inorder_delivery);
+    tcase_add_test(core, test_slot_layout_bf16);
     tcase_add_test(core, test_capacity_bound);
     tcase_add_test(core, test_acquire_waits_for_publish);
     tcase_add_test(core, test_slot_layout);

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "mlptrain/cli.h"
+#include "mlptrain/commands.h"
 #include "mlptrain/error.h"
 #include "mlptrain/sweep.h"
 #include "testutil.h"
@@ -134,10 +134,8 @@ static void parse(mlp_config_t *cfg, const char *a1, const char *a2,
 {
     char *argv[] = {"mlptrain", "train", (char *)a1, (char *)a2, (char *)a3,
                     (char *)a4, NULL};
-    mlp_cmd_t cmd;
 
-    mlp_config_defaults(cfg);
-    ck_assert_int_eq(mlp_cli_parse(6, argv, &cmd, cfg), 0);
+    ck_assert_int_eq(mlp_cmd_train_parse(6, argv, cfg), 0);
 }
 
 START_TEST(test_run_id_and_values)
@@ -328,6 +326,7 @@ START_TEST(test_bad_points_stop_before_any_run)
     o.exe = "/bin/false";
     o.parallel = 1;
     o.threads = 1;
+    o.parse_run = mlp_cmd_train_parse_values;
     ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EINVAL);
     ck_assert_int_eq(mlp_grid_add(&g, "lr=0.1,abc act=relu"), 0);
     ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EUSAGE);

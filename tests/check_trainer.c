@@ -24,7 +24,7 @@
 #include "testutil.h"
 
 /* The given bit of the option called n (options.h). */
-#define GIVEN(n) mlp_options_bit(mlp_options_find(n))
+#define GIVEN(id) mlp_options_bit(MLP_O(id))
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -386,20 +386,37 @@ END_TEST
  * in the global batch); --accum 2 of half the batch is the whole batch at
  * the same micro-batch partition (1500 rows: 23 x 64 + 28 = 46 x 32 + 28,
  * micro-batches of 16 cut both the same), and a different partition gives
- * other figures (the test can fail).
+ * other figures (the test can fail).  _i 0: f32; 1: bf16, whose figures
+ * are its own (not f32's) and as independent of the threads.
  */
 START_TEST(test_same_figures_for_any_threads_and_accum)
 {
     mlp_config_t cfg;
     mlp_train_result_t ref, res;
 
+    if (_i == 1 && !tu_bf16_here("test_same_figures_for_any_threads_and_accum"))
+        return;
     ref_config(&cfg);
     cfg.epochs = 2;
     cfg.dropout = 0.25f;
     cfg.micro = 16;
     cfg.parallel = MLP_PAR_BATCH;
     cfg.threads = 1;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
+    if (_i == 1) {
+        cfg.input_dropout = 0.1f;
+        cfg.augment.shift = 1;
+        cfg.augment.flip = 1;
+        ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+        cfg.precision = MLP_PREC_BF16;
+        ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
+        ck_assert(res.history[1].train_loss != ref.history[1].train_loss);
+        ck_assert_double_eq_tol(res.history[1].train_loss,
+                                ref.history[1].train_loss,
+                                0.02 * ref.history[1].train_loss);
+        mlp_train_result_free(&res);
+    } else {
+        ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
+    }
     for (int t = 2; t <= 3; t++) {
         cfg.threads = t;
         cfg.workers = (unsigned)t - 1;
@@ -538,12 +555,14 @@ static void resume_case(int i, mlp_config_t *cfg)
 {
     ref_config(cfg);
     switch (i) {
-    case 0: /* SGD with momentum; dropout, smoothing, He init */
+    case 0: /* SGD with momentum; dropout, smoothing, He init, clipped
+             * gradients */
         cfg->dropout = 0.3f;
         cfg->input_dropout = 0.1f;
         cfg->label_smoothing = 0.1f;
         cfg->init = MLP_INIT_HE;
         cfg->init_std = 0.01f; /* --init-std is --init normal's */
+        cfg->clip_grad = 0.5f;
         break;
     case 1: /* Adam, cosine after a warm-up, dropout, augmentation */
         cfg->optimizer = MLP_OPTIM_ADAM;
@@ -586,6 +605,13 @@ START_TEST(test_interrupt_and_resume_each_optimizer)
 
     resume_case(_i, &cfg);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
+    if (cfg.clip_grad > 0.0f) { /* the clip does clip this run */
+        again = cfg;
+        again.clip_grad = 0.0f;
+        ck_assert_int_eq(mlp_train(&again, NULL, NULL, &res), 0);
+        ck_assert(res.history[0].train_loss != ref.history[0].train_loss);
+        mlp_train_result_free(&res);
+    }
     unlink(ck);
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
     mlp_fault_set_interrupt_after(30);
@@ -810,25 +836,25 @@ START_TEST(test_resume_errors)
     /* An option given with another value than the checkpoint's (--lr is
      * free: test_resume_lr_override). */
     cfg.momentum = 0.5f;
-    cfg.given = GIVEN("momentum");
+    cfg.given = GIVEN(MOMENTUM);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
                                  "option '--momentum': 0.5 conflicts with "
                                  "the checkpoint '"));
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "opts.ckpt' (0.9)"));
     cfg.momentum = 0.0f;
-    cfg.given = GIVEN("hidden");
+    cfg.given = GIVEN(HIDDEN);
     cfg.hidden[0] = 33;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--hidden': 33 "));
-    cfg.given = GIVEN("seed") | GIVEN("batch");
+    cfg.given = GIVEN(SEED) | GIVEN(BATCH);
     cfg.hidden[0] = 32;
     cfg.batch = 100;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--batch': 100 "));
     /* Given with the checkpoint's own value: fine.  --epochs must grow. */
     cfg.batch = 64;
-    cfg.given = GIVEN("batch") | GIVEN("hidden") | GIVEN("seed");
+    cfg.given = GIVEN(BATCH) | GIVEN(HIDDEN) | GIVEN(SEED);
     cfg.epochs = 1;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(),
@@ -846,7 +872,7 @@ START_TEST(test_resume_errors)
                                  "was trained on 16x16 images, the data in"));
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", datadir);
     cfg.limit_train = 1000;
-    cfg.given = GIVEN("limit-train");
+    cfg.given = GIVEN(LIMIT_TRAIN);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
     ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--limit-train'"));
 
@@ -906,7 +932,7 @@ START_TEST(test_resume_lr_override)
 
     cfg.epochs = 3;
     cfg.lr = 0.01f;
-    cfg.given = GIVEN("lr");
+    cfg.given = GIVEN(LR);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
     ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
     ck_assert_uint_eq(c.epoch, 3);
@@ -917,6 +943,72 @@ START_TEST(test_resume_lr_override)
                                        "{\"checkpoint\":0.05,"
                                        "\"used\":0.01}}"));
     free(text);
+    free(ck);
+    free(log);
+}
+END_TEST
+
+/*
+ * bf16: interrupted mid-epoch, the resumed run prints the uninterrupted
+ * run's figures (the checkpoint keeps bf16: a resume asks nothing); a
+ * resume given another precision (the rest of a bf16 run in f32) is taken,
+ * said as an override in the log and kept by the next checkpoint.
+ */
+START_TEST(test_resume_bf16)
+{
+    mlp_config_t cfg;
+    mlp_train_result_t ref, res;
+    mlp_config_t *ckcfg = malloc(sizeof(*ckcfg));
+    mlp_checkpoint_t c;
+    char *ck = tu_path(datadir, "bf.ckpt");
+    char *log = tu_path(datadir, "bf.jsonl");
+    char *text;
+
+    if (!tu_bf16_here("test_resume_bf16"))
+        goto out;
+    ref_config(&cfg);
+    cfg.precision = MLP_PREC_BF16;
+    cfg.epochs = 3;
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
+    unlink(ck);
+    unlink(log);
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    mlp_fault_set_interrupt_after(24 + 10);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
+    mlp_fault_set_interrupt_after(0);
+    mlp_train_result_free(&res);
+    small_config(&cfg); /* the checkpoint decides, precision included */
+    cfg.epochs = 3;
+    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
+    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+    ck_assert_uint_eq(res.first_epoch, 2);
+    for (unsigned e = 0; e < res.nhistory; e++)
+        assert_same_epoch(&res.history[e], &ref.history[1 + e]);
+    mlp_train_result_free(&res);
+    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
+    ck_assert_int_eq(mlp_train_checkpoint_config(&c, ck, ckcfg), 0);
+    ck_assert_int_eq(ckcfg->precision, MLP_PREC_BF16);
+    mlp_checkpoint_free(&c);
+    /* The fourth epoch in f32: an override, kept. */
+    cfg.epochs = 4;
+    cfg.precision = MLP_PREC_F32;
+    cfg.given = GIVEN(PRECISION);
+    snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
+    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
+    mlp_train_result_free(&res);
+    text = read_text(log);
+    ck_assert_ptr_nonnull(strstr(text, "\"overrides\":{\"precision\":"
+                                       "{\"checkpoint\":\"bf16\","
+                                       "\"used\":\"f32\"}}"));
+    free(text);
+    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
+    ck_assert_int_eq(mlp_train_checkpoint_config(&c, ck, ckcfg), 0);
+    ck_assert_int_eq(ckcfg->precision, MLP_PREC_F32);
+    mlp_checkpoint_free(&c);
+    mlp_train_result_free(&ref);
+out:
+    free(ckcfg);
     free(ck);
     free(log);
 }
@@ -1343,7 +1435,7 @@ START_TEST(test_resume_early_stopped)
 
     small_config(&cfg);
     cfg.epochs = 20;
-    cfg.given = GIVEN("epochs");
+    cfg.given = GIVEN(EPOCHS);
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
     ck_assert_int_eq(mlp_train(&cfg, out, NULL, &res), 0);
     ck_assert_uint_eq(res.nhistory, 0);
@@ -1363,7 +1455,7 @@ START_TEST(test_resume_early_stopped)
 
     /* a larger patience goes on: 4 - 1 = 3 epochs < 5, stops at 6 */
     cfg.early_stop = 5;
-    cfg.given = GIVEN("epochs") | GIVEN("early-stop");
+    cfg.given = GIVEN(EPOCHS) | GIVEN(EARLY_STOP);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), 0);
     ck_assert_uint_eq(res.first_epoch, 5);
     ck_assert_uint_eq(res.stopped_early, 6);
@@ -1448,7 +1540,9 @@ static Suite *trainer_suite(void)
     tcase_set_timeout(ckpt, 120);
     tcase_add_test(ckpt, test_resume_exact);
     tcase_add_test(ckpt, test_interrupt_and_resume);
-    tcase_add_test(ckpt, test_same_figures_for_any_threads_and_accum);
+    tcase_add_loop_test(ckpt, test_same_figures_for_any_threads_and_accum, 0,
+                        2);
+    tcase_add_test(ckpt, test_resume_bf16);
     tcase_add_test(ckpt, test_interrupt_and_resume_accum);
     tcase_add_loop_test(ckpt, test_interrupt_and_resume_each_optimizer, 0, 4);
     tcase_add_test(ckpt, test_resume_lr_override);

@@ -85,7 +85,7 @@ mkdir "$S"
 "$MKDATA" "$S" 30 20 12 12 5 gz >/dev/null || bad "mkdata small"
 expect_exit 1 "model '$TMP/v.ckpt' holds out 40 validation samples" -- \
     predict --model "$TMP/v.ckpt" --data "$S" -n 3 --show-train
-expect_exit 2 "need '--show-train'" -- predict --model "$TMP/m.ckpt" --epoch 2
+expect_exit 2 "option '--epoch' needs --show-train" -- predict --model "$TMP/m.ckpt" --epoch 2
 expect_exit 2 "option '--epoch'" -- predict --model "$TMP/m.ckpt" --show-train --epoch 0
 expect_exit 2 "option '--augment'" -- predict --model "$TMP/m.ckpt" --show-train --augment shift=99
 finish

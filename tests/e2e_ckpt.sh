@@ -116,9 +116,9 @@ ep() { grep '"type":"epoch"' "$1" | sed 's/,"seconds".*//'; }
 [ "$(ep "$TMP/straight.jsonl")" = "$(ep "$TMP/paused.jsonl")" ] &&
     tail -n 1 "$TMP/paused.jsonl" | grep -q '"status":"ok","epochs":6,' &&
     ok "its log: the same epoch records, ending ok" || bad "log of the paused run"
-expect_exit 2 "option '--until' pauses a run to continue it later: it needs '--save FILE'" -- \
+expect_exit 2 "option '--until' needs --save FILE or --resume FILE: it pauses a run to continue it later" -- \
     "${plan[@]}" --until 2
-expect_exit 2 "option '--until': epoch 7 is past the plan's 6 epochs" -- \
+expect_exit 2 "option '--until': 7 is above --epochs (6): it pauses the run within its plan" -- \
     "${plan[@]}" --until 7 --save "$TMP/x.ckpt"
 expect_exit 2 "option '--until': 2, but the checkpoint '.*' has completed 6 epochs" -- \
     "${plan[@]}" -e 9 --until 2 --resume "$TMP/paused.ckpt"

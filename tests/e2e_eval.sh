@@ -138,15 +138,15 @@ else
 fi
 
 # Bad usage: exit 2, the message names the option.
-expect_exit 2 "'--model FILE' is required" -- eval --data "$D"
+expect_exit 2 "option '--model' is required" -- eval --data "$D"
 expect_exit 2 "option '--batch'" -- eval --model "$M" --batch 0
 expect_exit 2 "unknown option '--nope'" -- eval --model "$M" --nope
 expect_exit 2 "option '--limit-test'" -- predict --model "$M" -n 0
 expect_exit 2 "unexpected argument 'more'" -- predict --model "$M" more
 expect_exit 2 "option '--class-names': 2 names for 5 classes" -- \
     eval --model "$M" --data "$D" --class-names a,b
-run eval --help && grep -q 'batch size \[256\]' "$TMP/out" &&
-    run predict --help && grep -q 'test images, 1..100 \[10\]' "$TMP/out" &&
+run eval --help && grep -q 'batch size; N in 1..1048576 \[256\]' "$TMP/out" &&
+    run predict --help && grep -q 'N in 1..100; not with --input \[10\]' "$TMP/out" &&
     ok "--help shows the defaults" || bad "--help: $(cat "$TMP/out")"
 
 # Runtime errors: exit 1, the message names the model file.

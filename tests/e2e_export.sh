@@ -134,7 +134,7 @@ expect_exit 2 "option '--model' is required" -- export --onnx "$TMP/x.onnx"
 expect_exit 2 "nothing to write" -- export --model "$M"
 expect_exit 2 "unknown option '--bogus'" -- export --model "$M" --bogus
 expect_exit 2 "unexpected argument 'extra'" -- export --model "$M" --npz "$TMP/x.npz" extra
-expect_exit 2 "option '--onnx': empty file name" -- export --model "$M" --onnx ''
+expect_exit 2 "option '--onnx': an empty file name" -- export --model "$M" --onnx ''
 expect_exit 2 "option '--class-names': 2 names for 5 classes" -- \
     export --model "$M" --onnx "$TMP/x.onnx" --class-names a,b
 mkdir "$TMP/dir.onnx"

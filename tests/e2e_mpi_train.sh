@@ -8,6 +8,7 @@
 # round; SIGINT to one rank stops every rank at the same batch (exit 130,
 # one checkpoint, resumable); only rank 0 writes the log; an error on one
 # rank ends the job instead of hanging it; other commands refuse R > 1.
+# The same bytes in bf16.
 # Skipped (77) without MPI.  Every mpirun runs under `timeout`.
 . "${srcdir:-.}/tests/lib.sh"
 
@@ -82,6 +83,28 @@ same n3 && ok "-np 3 -t 1 (tcp): the bytes and digits of one process" ||
 ranks n2acc 2 tcp,self -b 20 --accum 2 -t 2
 same n2acc && ok "-np 2 -t 2 --accum 2 -b 20 (tcp): the same" ||
     bad "-np 2 --accum 2 differs"
+
+# bf16: 2 and 3 ranks train one process's bf16 bytes and digits (and auto
+# agrees across the ranks: each calibrates, all take bf16 or none).
+if bf16_here "$D"; then
+    one b1 -b 40 -t 1 --precision bf16
+    bref=$(payload "$TMP/b1.ckpt")
+    [ "$bref" != "$ref" ] || bad "bf16 trained f32's bytes"
+    bsame() {
+        [ "$(payload "$TMP/$1.ckpt")" = "$bref" ] &&
+            [ "$(figures "$TMP/$1.out")" = "$(figures "$TMP/b1.out")" ]
+    }
+    ranks b2 2 self,vader -b 40 -t 1 --precision bf16
+    ranks b3 3 tcp,self -b 20 --accum 2 -t 1 --precision bf16
+    bsame b2 && bsame b3 &&
+        ok "bf16: -np 2 and -np 3 --accum 2 train one process's bytes" ||
+        bad "bf16 under ranks differs from one process"
+    ranks ba 2 self,vader -b 40 -t 1 --precision auto
+    [ "$(grep -c '^step .*(auto: ' "$TMP/ba.out")" = 1 ] &&
+        grep -a -q '^precision=\(bf16\|f32\)$' "$TMP/ba.ckpt" &&
+        ok "bf16: auto under 2 ranks chooses once, for all" ||
+        bad "auto under ranks: $(cat "$TMP/ba.out")"
+fi
 
 # Only rank 0 prints and logs: one header, one run record with the ranks
 # and the reduction's figures.

@@ -3,7 +3,8 @@
 # mode the trained weights are the same bytes for any -t and -j; --accum K
 # of batch B is batch K x B where the micro-batches cut both the same;
 # gemm mode at -t 1 is batch mode; --micro is kept in the checkpoint (a
-# resumed run with another one is refused); bad values are refused.
+# resumed run with another one is refused); bad values are refused.  The
+# same in bf16 (--precision bf16), whose weights are its own.
 . "${srcdir:-.}/tests/lib.sh"
 
 D="$TMP/data"
@@ -52,6 +53,31 @@ run part --parallel batch -b 40 --micro 20 -t 2
     ok "another partition, other weights" ||
     bad "--micro 20 trained the same weights as --micro 10"
 
+# bf16: the same bytes for any -t and -j, gemm -t 1 and --accum, and
+# not f32's.
+if bf16_here "$D"; then
+    run b1 --parallel batch -b 40 --micro 10 -t 1 -j 0 --precision bf16
+    bref=$(payload "$TMP/b1.ckpt")
+    [ "$bref" != "$ref" ] && ok "bf16 trains other weights than f32" ||
+        bad "bf16 trained f32's weights"
+    for case in "t3 -t 3 -j 2" "t2 -t 2 -j 0" "g1 --parallel gemm -t 1" \
+                "acc -b 20 --accum 2 -t 2"; do
+        set -- $case
+        c=b$1
+        shift
+        [ "$c" = bacc ] || set -- -b 40 "$@"
+        run "$c" --parallel batch --micro 10 --precision bf16 "$@"
+        if [ "$(payload "$TMP/$c.ckpt")" = "$bref" ] &&
+           [ "$(figures "$TMP/$c.out")" = "$(figures "$TMP/b1.out")" ]; then
+            ok "bf16: $* trains the same weights as -t 1"
+        else
+            bad "bf16: $* differs from -t 1"
+        fi
+    done
+    grep -a -q '^precision=bf16$' "$TMP/b1.ckpt" &&
+        ok "the checkpoint names the precision" || bad "precision not saved"
+fi
+
 # The checkpoint keeps --micro and --accum.
 grep -a -q '^micro=10$' "$TMP/acc.ckpt" && grep -a -q '^accum=2$' "$TMP/acc.ckpt" &&
     ok "the checkpoint names micro and accum" || bad "micro/accum not saved"
@@ -73,4 +99,5 @@ resume_opts=(--data "$D" --hidden 24 --dropout 0.2 --optimizer adam
 expect_exit 2 "--parallel" -- --data "$D" --parallel fast
 expect_exit 2 "--accum" -- --data "$D" --accum 0
 expect_exit 2 "--micro" -- --data "$D" --micro -3
+expect_exit 2 "'--precision'" -- --data "$D" --precision f16
 finish

@@ -74,7 +74,8 @@ assert a.nesterov == 1 and a.augment == (2, True)
     bad "parser: $(cat "$TMP/err")"
 
 for args in "--nesterov:--momentum" "--schedule step:--lr-step" \
-    "--lr-min 1:--lr-min" "--dropout 1:--dropout" "--augment shift=x:shift=K"; do
+    "--lr-min 1:--lr-min" "--dropout 1:--dropout" "--augment shift=x:shift=K" \
+    "--clip-grad -1:--clip-grad"; do
     "$PY" "$REF" ${args%%:*} >"$TMP/out" 2>"$TMP/err"
     rc=$?
     [ "$rc" -eq 2 ] && grep -q -- "${args#*:}" "$TMP/err" &&
@@ -103,7 +104,7 @@ mkdir "$D"
 if "$PY" "$REF" --data "$D" -e 2 -b 50 -j 0 --threads 1 --optimizer adamw \
     --lr 0.01 --schedule onecycle --lr-min 0.0001 --dropout 0.2 \
     --input-dropout 0.1 --label-smoothing 0.1 --init he --hidden 32,16 \
-    --val 50 --augment shift=1,flip >"$TMP/out" 2>"$TMP/err"; then
+    --val 50 --augment shift=1,flip --clip-grad 1 >"$TMP/out" 2>"$TMP/err"; then
     "$PY" -c 'import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 ep, end = recs[:-1], recs[-1]

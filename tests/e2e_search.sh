@@ -217,18 +217,18 @@ wait "$pid"
 x="$TMP/x"
 expect_exit 2 "ranks runs by validation accuracy: give the runs a validation split" -- \
     "${halving[@]}" --dir "$x" -- --data "$D" -e 3
-expect_exit 2 "option '--shard' splits runs that do not wait for each other; --search halving" -- \
+expect_exit 2 "option '--shard' conflicts with --search halving: a shard splits runs that do not wait for each other" -- \
     "${halving[@]}" --shard 1/2 --dir "$x" "${fixed[@]}"
-expect_exit 2 "option '--space' draws points: give --samples N" -- \
+expect_exit 2 "option '--search random' needs --samples N: the points of a space are drawn" -- \
     sweep --space "$space" --dir "$x" "${fixed[@]}"
-expect_exit 2 "options '--grid' and '--space' do not mix" -- \
+expect_exit 2 "option '--grid' conflicts with --space: a list in --space is a choice" -- \
     sweep --grid 'lr=0.1' --space "$space" --dir "$x"
-expect_exit 2 "option '--samples': hyperband's brackets set the number of points" -- \
+expect_exit 2 "option '--samples' conflicts with --search hyperband: hyperband's brackets set the number of points" -- \
     "${hyper[@]}" --samples 5 --dir "$x"
-expect_exit 2 "option '--eta' is for --search halving or hyperband" -- \
+expect_exit 2 "option '--eta' needs --search halving or hyperband (this run's is grid)" -- \
     sweep --grid 'lr=0.1' --eta 2 --dir "$x"
-expect_exit 2 "option '--search': unknown search 'bayes'" -- sweep --grid 'lr=0.1' --search bayes
-expect_exit 2 "option '--report' reads the sweep in --dir: it takes only" -- \
+expect_exit 2 "option '--search': unknown value 'bayes' (grid, random, halving, hyperband)" -- sweep --grid 'lr=0.1' --search bayes
+expect_exit 2 "option '--report' conflicts with --grid: it reads the sweep in --dir: it takes only --dir and --no-plots" -- \
     sweep --grid 'lr=0.1' --report --dir "$x"
 expect_exit 2 "the sweep sets '--until' of each run" -- \
     sweep --grid 'lr=0.1' --dir "$x" -- --until 2

@@ -33,8 +33,11 @@ done
 "$MLPTRAIN" --help >"$TMP/h" && [ -z "$(awk 'length($0) > 80' "$TMP/h")" ] &&
     grep -q "mlptrain help COMMAND" "$TMP/h" && ok "--help fits 80 columns" ||
     bad "--help: $(awk 'length($0) > 80' "$TMP/h")"
-"$MLPTRAIN" help >"$TMP/h2" && cmp -s "$TMP/h" "$TMP/h2" &&
-    ok "help == --help" || bad "help differs from --help"
+"$MLPTRAIN" help train >"$TMP/h2" && cmp -s "$TMP/h" "$TMP/h2" &&
+    ok "help train == --help" || bad "help train differs from --help"
+"$MLPTRAIN" help >"$TMP/h3" && grep -q '^  train  ' "$TMP/h3" &&
+    grep -q '^  version  ' "$TMP/h3" && ok "help lists the commands" ||
+    bad "help: $(cat "$TMP/h3")"
 expect_exit 2 "help: unknown command 'fly'" -- help fly
 
 # ---- abbreviations -----------------------------------------------------

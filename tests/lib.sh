@@ -27,6 +27,17 @@ expect_exit() {
     fi
 }
 
+# bf16_here DIR: 0 when this machine trains in bf16 (oneDNN has bf16
+# inner products here), tried on the data in DIR; else 1, saying why.
+bf16_here() {
+    if "$MLPTRAIN" --data "$1" -e 1 --limit-train 8 -n 8 --precision bf16 -q \
+        >/dev/null 2>"$TMP/bf16.err"; then
+        return 0
+    fi
+    echo "SKIP (bf16): $(head -1 "$TMP/bf16.err")"
+    return 1
+}
+
 finish() {
     echo "$npass passed, $nfail failed"
     [ "$nfail" -eq 0 ]

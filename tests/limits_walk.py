@@ -10,8 +10,11 @@ to the same values (the file's sizes and CRC fixed) and resumed.  None may
 crash, hang or be silently ignored: each is refused (exit 2 naming the
 option, or for a checkpoint exit 1 or 2 naming the file) or accepted and
 used: exit 0 (or 3, diverged, a documented end) with the run record of
---log holding the value given.  Prints one line a case that fails and a
-summary; exit 1 when any failed.
+--log holding the value given.  Then every other command's table (`mlptrain
+COMMAND --help`: eval, predict, export, sweep, plot, activations) with the
+same values and what each needs: none may crash or hang, and a refusal
+names the option (exit 2) or the option, the value or a file (exit 1).
+Prints one line a case that fails and a summary; exit 1 when any failed.
 
   limits_walk.py MLPTRAIN MKDATA CKPT_EDIT TMPDIR
 """
@@ -42,8 +45,9 @@ SAME_OK = {"1e-45": {"dropout", "input-dropout", "label-smoothing",
            "18446744073709551616": set(),
            "4294967296": {"limit-train", "limit-test"},
            "0": {"early-stop", "val", "init-std"}}
-# A threshold past every loss of the run changes nothing.
-THRESHOLDS = {"max-loss"}
+# A threshold past every loss (every gradient's norm) of the run changes
+# nothing.
+THRESHOLDS = {"max-loss", "clip-grad"}
 TIMEOUT = 60
 
 
@@ -51,13 +55,13 @@ def f32(x):
     return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
-def help_table(mlptrain):
-    """{name: (metavar or None, help text)} from --help."""
-    out = subprocess.run([mlptrain, "--help"], capture_output=True,
+def help_table(mlptrain, command="train"):
+    """{name: (metavar or None, help text)} from COMMAND --help."""
+    out = subprocess.run([mlptrain, command, "--help"], capture_output=True,
                          text=True, check=True).stdout
     table, name = {}, None
     for line in out.splitlines():
-        if line.startswith("Values:"):
+        if line.startswith(("Values:", "Exit status:")):
             break
         m = re.match(r"^ {2,6}(?:-\S, )?--([a-z0-9-]+)(?: ([A-Z]+))?"
                      r"(?:\s+(.*))?$", line)
@@ -119,6 +123,8 @@ class Walk:
         phrases.sort(key=lambda p: not p.startswith(("a ", "real")))
         for phrase in phrases:
             m = re.match(r"--([a-z0-9-]+)(?: ([a-z]+))?", phrase)
+            if m and m.group(2) == "or": # "--save or --resume": the first
+                m = re.match(r"--([a-z0-9-]+)()", phrase)
             if phrase.startswith("a CSV --train") or \
                     phrase.startswith("real features"):
                 args += ["--train", self.csv, "--test", self.csv]
@@ -345,14 +351,96 @@ class Walk:
                              "the file as saved (silently ignored?)" % what)
 
 
+    def other_commands(self):
+        """Every other command's options with every value: no crash or
+        hang; a refusal names the option (2), or it, the value or a file
+        (1).  Returns the options walked."""
+        model = os.path.join(self.tmp, "m.ckpt")
+        log = os.path.join(self.tmp, "m.jsonl")
+        p = subprocess.run([self.bin, "--data", self.data, "-e", "1", "-b",
+                            "16", "--hidden", "8", "-j", "0", "-t", "1",
+                            "-q", "--save", model, "--log", log],
+                           capture_output=True, text=True, env=self.env)
+        if p.returncode != 0:
+            self.bad("the model to walk with: " + p.stderr)
+            return 0
+        fixed = ["--", "--data", self.data, "-e", "3", "-b", "16",
+                 "--hidden", "8", "-j", "0", "-t", "1", "--val", "16"]
+        bases = {
+            "eval": lambda: ["--model", model],
+            "predict": lambda: ["--model", model],
+            "export": lambda: ["--model", model, "--npz", "out.npz"],
+            "plot": lambda: [log, "--png", "out.png"],
+            "activations": lambda: [],
+            "sweep": lambda: ["--no-plots", "-P", "1", "-t", "1", "--dir",
+                              os.path.join(self.tmp, "sw%d" % self.cases)],
+        }
+        walked = 0
+        # the commands' --data: the walk's (through its default)
+        self.env["MLPTRAIN_DATA"] = self.data
+        for command, base in sorted(bases.items()):
+            table = help_table(self.bin, command)
+            for name, (meta, text) in sorted(table.items()):
+                if meta is None:
+                    continue
+                walked += 1
+                for value in VALUES:
+                    args = [command] + base() + \
+                        self.command_needs(command, name, text)
+                    if command == "sweep" and "--grid" not in args and \
+                            "--space" not in args and name != "report":
+                        args += ["--grid", "lr=0.1"]
+                    args += ["--" + name, value]
+                    if command == "sweep":
+                        args += fixed
+                    rc, err = self.run(args, None)
+                    self.cases += 1
+                    what = "%s --%s %r" % (command, name, value[:20])
+                    said = "'--%s" % name in err or "--%s" % name in err
+                    if rc is None:
+                        self.bad("%s: %s" % (what, err))
+                    elif rc < 0 or rc > 3:
+                        self.bad("%s: exit %d (a crash?): %s" %
+                                 (what, rc, err[-300:]))
+                    elif rc == 2 and not said:
+                        self.bad("%s: exit 2 not naming --%s: %s" %
+                                 (what, name, err[-300:]))
+                    elif rc == 1 and not said and not \
+                            (value != "" and value[:50] in err) and \
+                            "'" not in err:
+                        self.bad("%s: exit 1 naming neither --%s, the "
+                                 "value nor a file: %s" %
+                                 (what, name, err[-300:]))
+        return walked
+
+    def command_needs(self, command, name, text):
+        """What option `name` of `command` needs, from its help."""
+        args = []
+        for phrase in re.findall(r"(?:^|[;,] )needs ([^;,\[]+)", text):
+            m = re.match(r"--([a-z0-9-]+)(?: ([a-z]+))?", phrase.strip())
+            if not m:
+                continue
+            y, v = m.group(1), m.group(2)
+            if v in ("or", None):
+                v = {"test": "rows.csv", "input": "rows.csv",
+                     "samples": "2", "show-train": None}.get(y, "1")
+                if y in ("test", "input"):
+                    v = self.csv
+            args += ["--" + y] + ([v] if v is not None else [])
+        return args
+
+
 def main(argv):
     w = Walk(*argv[1:5])
     w.command_line()
     n1 = w.cases
     w.checkpoint_lines()
+    n2 = w.cases
+    others = w.other_commands()
     print("%d command-line cases (%d options), %d checkpoint-line cases, "
-          "%d failed" % (n1, sum(1 for v in w.table.values() if v[0]),
-                         w.cases - n1, w.fails))
+          "%d cases of the other commands' %d options, %d failed" %
+          (n1, sum(1 for v in w.table.values() if v[0]), n2 - n1,
+           w.cases - n2, others, w.fails))
     return 1 if w.fails else 0
 
 

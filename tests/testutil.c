@@ -13,6 +13,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/idx.h"
 #include "mlptrain/loader.h"
+#include "mlptrain/net.h"
 #include "mlptrain/rng.h"
 #include "mlptrain/table.h"
 #include "testutil.h"
@@ -472,6 +473,7 @@ uint8_t *tu_loader_run_all(const mlp_loader_opts_t *o, size_t *len)
     mlp_loader_t *ld;
     mlp_batch_t b;
     size_t dim = o->train->dim, cap = 1 << 16, used = 0;
+    size_t vb = o->bf16 ? sizeof(mlp_bf16_t) : sizeof(float);
     uint8_t *buf = malloc(cap);
     int rc;
 
@@ -480,8 +482,7 @@ uint8_t *tu_loader_run_all(const mlp_loader_opts_t *o, size_t *len)
     while ((rc = mlp_loader_next(ld, &b)) == 0) {
         size_t meta[5] = {b.epoch, (size_t)b.phase, b.index, (size_t)b.last,
                           b.n};
-        size_t need = sizeof(meta) + b.n * dim * sizeof(float) +
-                      b.n * sizeof(int32_t);
+        size_t need = sizeof(meta) + b.n * dim * vb + b.n * sizeof(int32_t);
 
         while (used + need > cap) {
             cap *= 2;
@@ -490,8 +491,8 @@ uint8_t *tu_loader_run_all(const mlp_loader_opts_t *o, size_t *len)
         }
         memcpy(buf + used, meta, sizeof(meta));
         used += sizeof(meta);
-        memcpy(buf + used, b.x, b.n * dim * sizeof(float));
-        used += b.n * dim * sizeof(float);
+        memcpy(buf + used, b.x, b.n * dim * vb);
+        used += b.n * dim * vb;
         memcpy(buf + used, b.y, b.n * sizeof(int32_t));
         used += b.n * sizeof(int32_t);
         mlp_loader_release(ld, &b);
@@ -503,3 +504,12 @@ uint8_t *tu_loader_run_all(const mlp_loader_opts_t *o, size_t *len)
     return buf;
 }
 
+int tu_bf16_here(const char *test)
+{
+    char why[192];
+
+    if (mlp_net_bf16_available(why, sizeof(why)))
+        return 1;
+    fprintf(stderr, "%s: skipped: %s\n", test, why);
+    return 0;
+}

@@ -92,6 +92,9 @@ int tu_idx_road(const uint8_t *buf, size_t len, const char *name,
  * table's sums of the IDX file (table.h, mlp_table_file_sums). */
 int tu_idx_road_file(const char *path, int as_labels, tu_got_t *g,
                      uint64_t *size, uint32_t *crc);
+/* 1 when this machine has bf16 (mlp_net_bf16_available); else 0, after
+ * saying on stderr that `test` is skipped and why. */
+int tu_bf16_here(const char *test);
 
 /* Fill images (n, dim) and labels (n) as tu_make_dataset does, in memory. */
 void tu_fill_samples(uint8_t *images, uint8_t *labels, size_t n, size_t dim,
@@ -118,8 +121,9 @@ mlp_loader_opts_t tu_loader_opts(const tu_split_t *train,
                                  const tu_split_t *test, unsigned epochs,
                                  unsigned workers);
 
-/* Run a whole schedule; every batch's metadata and bytes appended in one
- * malloc'd buffer (*len bytes), for byte-wise comparison. */
+/* Run a whole schedule; every batch's metadata and bytes (floats, or bf16
+ * with o->bf16) appended in one malloc'd buffer (*len bytes), for
+ * byte-wise comparison. */
 uint8_t *tu_loader_run_all(const mlp_loader_opts_t *o, size_t *len);
 
 #endif

@@ -8,31 +8,40 @@
  * (out, in) row-major, then bias (out)), so that a file does not depend on
  * the blocked layout oneDNN picked on the machine that wrote it; the epochs
  * completed; the seed (the random state: weight init and every epoch's order
- * are functions of the seed and the epoch); and the options a resumed run
- * must keep to continue exactly (batch, learning rate, momentum, weight
- * decay, training-set limit).
+ * are functions of the seed and the epoch); and every option a resumed run
+ * keeps (options.h MLP_OPT_CKPT: the model, the optimizer and its schedule,
+ * the batch and micro-batch, the data's limit and scaling, --clip-grad,
+ * ...) as the options text, one "name=value" line each, written with the
+ * option table's formatter and read back with its parser (trainer_ckpt.c).
+ * The header's fixed option fields (batch, lr, momentum, weight decay,
+ * init std, training-set limit) are version 1's record of them, still
+ * written and checked against the text.
  *
  * File format (all integers little-endian, floats IEEE-754 binary32 LE):
  * see the README's "Checkpoint format" section, which this module
  * implements: magic "MLPTCKPT", format version, header, payload, and a
  * trailing zlib crc32 of everything before it.
  *
- * Writes are atomic: a temporary file in the same directory, fsync, rename
- * over the target, fsync of the directory.  A crash at any moment leaves the
- * old file or the new one, never a torn one.  Loading validates everything
- * (magic, version, sizes against the file length, the checksum, sane
- * shapes) before anything is used; mlp_checkpoint_parse works on a memory
- * buffer (for the fuzz driver).
+ * Writes are atomic, through the output door (outfile.h): a temporary file
+ * PATH.tmp.XXXXXX beside the target (mkostemp), fsync, rename over the
+ * target, fsync of the directory.  A crash at any moment leaves the old file
+ * or the new one, never a torn one.  Loading validates everything (magic,
+ * version, sizes against the file length, the checksum, sane shapes)
+ * before anything is used; mlp_checkpoint_parse works on a memory buffer
+ * (for the fuzz driver).
  *
- * The format functions (encode, parse, save, load, check_writable) live in
- * checkpoint.c and need only zlib; capture and restore, which talk to the
- * net, in checkpoint_net.c, so the fuzz driver links without oneDNN.
+ * The format (encode, parse) is checkpoint.c's, its input section
+ * (transform, class names) checkpoint_input.c's, both needing only zlib;
+ * the files (save, load, check_writable) are checkpoint_file.c's, through
+ * outfile.h and infile.h; capture and restore, which talk to the net,
+ * checkpoint_net.c's, so the fuzz driver links without oneDNN.
  *
  * Errors: MLP_EIO (open/read/write/fsync/rename), MLP_EFORMAT (bad content;
  * the message names the file and the problem), MLP_EINVAL (a checkpoint
  * that does not fit the net, data or options given), MLP_ENOMEM.
- * Thread-safe on distinct checkpoints and paths (the temporary file is
- * named after the process: one process saves a path from one thread).
+ * Thread-safe on distinct checkpoints and paths (each save makes its own
+ * temporary file; saving one path from two threads at once races on the
+ * rename: the last one wins).
  */
 #ifndef MLPTRAIN_CHECKPOINT_H
 #define MLPTRAIN_CHECKPOINT_H
@@ -75,7 +84,8 @@ typedef struct {
     size_t batches_done;
     double partial_loss_sum;
     uint64_t partial_correct;
-    /* options a resumed run must keep */
+    /* version 1's record of some options (the options text holds them all
+     * since version 2) */
     size_t batch;
     float lr, momentum, weight_decay, init_std;
     size_t limit_train;            /* 0: all */
@@ -84,8 +94,8 @@ typedef struct {
     unsigned best_epoch;           /* 0: no epoch completed */
     double final_test_acc;         /* of epoch `epoch` */
     /* version 2 */
-    unsigned version;              /* of the file read (1 or 2); a write is
-                                      always MLP_CHECKPOINT_VERSION */
+    unsigned version;              /* of the file read (1, 2 or 3); a write
+                                      is always MLP_CHECKPOINT_VERSION */
     uint64_t opt_steps;            /* optimizer steps taken (Adam's t) */
     double best_val_acc;           /* best validation accuracy so far */
     unsigned best_val_epoch;       /* its epoch; 0: none */
@@ -161,22 +171,24 @@ int mlp_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
                          mlp_checkpoint_t *ck);
 
 /*
- * Encode and write atomically to `path` through the temporary file
- * "PATH.tmp.PID" (streamed: no second copy of the parameters in memory).
- * A failed write (ENOSPC, EFBIG, ...) removes the temporary file and leaves
- * `path` as it was.  A kill may leave the temporary file behind; it is never
- * read.  `path` must be a regular file if it exists.
+ * Encode and write atomically to `path` through a temporary file
+ * "PATH.tmp.XXXXXX" (outfile.h; streamed through a staging buffer, not a
+ * second copy of the parameters).  A failed write (ENOSPC, EFBIG, ...)
+ * removes the temporary file and leaves `path` as it was.  A kill may
+ * leave the temporary file behind; it is never read.  `path` must be
+ * absent or a regular file.
  */
 int mlp_checkpoint_save(const char *path, const mlp_checkpoint_t *ck);
 /*
- * Check, before any work, that `path` can be saved to: it is not a
- * directory or a device, and a temporary file can be created (and is
- * removed) in its directory.  MLP_EIO naming the path and the reason.
+ * Check, before any work, that `path` can be saved to (mlp_out_check):
+ * absent with a writable directory, or a regular file (not a symbolic
+ * link, a directory or a device).  MLP_EIO naming the path and the
+ * reason; an empty path MLP_EINVAL.
  */
 int mlp_checkpoint_check_writable(const char *path);
-/* Read and parse; MLP_EIO naming the file when it cannot be read. */
 /* Read and parse `path`: a regular file only (a FIFO or device is MLP_EIO
- * at once), bounded by its header (see MLP_CHECKPOINT_MAX_BYTES). */
+ * at once), bounded by its header (see MLP_CHECKPOINT_MAX_BYTES); MLP_EIO
+ * naming the file when it cannot be read. */
 int mlp_checkpoint_load(const char *path, mlp_checkpoint_t *ck);
 
 /* Free what ck owns and zero it; safe on a zeroed struct. */

@@ -28,6 +28,9 @@
  * A UTF-8 byte-order mark at the start (also of a gzip stream's bytes) is
  * skipped.
  *
+ * Writing: mlp_csv_write_field, the one quoting of the CSV files mlptrain
+ * writes (predict --input's lines, a sweep's results.csv).
+ *
  * Thread-safe (no shared state); one reader per thread.
  */
 #ifndef MLPTRAIN_CSV_H
@@ -35,6 +38,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mlptrain/input.h"
 
@@ -76,5 +80,9 @@ int mlp_csv_next(mlp_csv_t *c, size_t max, float *x,
 size_t mlp_csv_line(const mlp_csv_t *c);
 /* Close the reader and its input; NULL is a no-op. */
 void mlp_csv_close(mlp_csv_t *c);
+
+/* Write s as one CSV field (RFC 4180): as it is, or between double quotes
+ * (each quote doubled) when it holds a comma, a quote or a line break. */
+void mlp_csv_write_field(FILE *f, const char *s);
 
 #endif

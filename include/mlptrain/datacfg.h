@@ -7,8 +7,10 @@
  * For a saved model (eval, predict) pass its class count and names
  * (nclasses > 0): then --test FILE alone is enough (the model's classes
  * stand in for the training file's), and --train is ignored.
- * Errors: MLP_EUSAGE for options that do not go together, and what
- * mlp_dataset_load / mlp_dataset_load_files return.
+ * The options that go together are the rules' (options.c), checked
+ * before (mlp_config_validate); a config that breaks them is MLP_EINVAL.
+ * Errors: that, and what mlp_dataset_load / mlp_dataset_load_files
+ * return.
  */
 #ifndef MLPTRAIN_DATACFG_H
 #define MLPTRAIN_DATACFG_H

@@ -53,6 +53,16 @@
  */
 int mlp_dist_init(int *argc, char ***argv);
 
+/*
+ * Before mlp_dist_init: whether mpirun started this process (1, even with
+ * one rank) and as which rank of how many, from the environment it sets
+ * (Open MPI's OMPI_COMM_WORLD_RANK and _SIZE; dist is the one module that
+ * knows them): *rank and *size, 0 and 1 when not started by mpirun (the
+ * variables absent or not numbers: 0 returned).  For the command layer's
+ * choices made before MPI starts (main.c: which commands run on ranks).
+ */
+int mlp_dist_launched(int *rank, int *size);
+
 /* End: MPI_Finalize when mlp_dist_init started MPI; else a no-op. */
 int mlp_dist_finalize(void);
 

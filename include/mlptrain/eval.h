@@ -7,8 +7,12 @@
  * The core (mlp_eval_split, mlp_eval_predict) runs a net the caller built
  * over a split in order, in batches of `batch` rows: the net must have been
  * created with the batch sizes that cuts into (mlp_net_spec_add_split).
- * Pixels are decoded as the loader does (p / 255), so the figures match the
- * trainer's test figures for the same parameters and threads.
+ * Pixels are decoded as the loader does (p / 255, rounded to bf16 for a
+ * bf16 net), so the figures match the trainer's test figures for the same
+ * parameters, threads and precision.  A model evaluates in the precision
+ * it was trained in unless asked otherwise (MLP_EVAL_PRECISION_MODEL):
+ * its master weights are f32 either way, so any precision reads any
+ * model.
  *
  * Class names follow one rule (mlp_eval_class_names): the names given by
  * the user (--class-names), when given, whose count must equal the class
@@ -154,10 +158,20 @@ int mlp_eval_model_class_names(const mlp_checkpoint_t *ck, const char *list,
 int mlp_eval_check_fit(const mlp_checkpoint_t *ck, const char *model_path,
                        const mlp_dataset_t *ds);
 
+/*
+ * The precision of an evaluation: an mlp_precision_t (f32, bf16, auto:
+ * mlp_net_choose_precision, MLP_EUSAGE for bf16 where this CPU has none),
+ * or MLP_EVAL_PRECISION_MODEL: the one the model was trained in (its
+ * checkpoint's options; f32 for a file that names none), or f32 where
+ * this CPU has no bf16.
+ */
+#define MLP_EVAL_PRECISION_MODEL (-1)
+
 /* A net of the checkpoint's shape and parameters, prepared for n rows in
- * batches of `batch` (net.h); errors name the model. */
+ * batches of `batch` (net.h), in `precision` (above); errors name the
+ * model. */
 int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
-                 size_t n, size_t batch, mlp_net_t **net);
+                 int precision, size_t n, size_t batch, mlp_net_t **net);
 
 /*
  * A saved model on its data: load the checkpoint `model` (first: a missing
@@ -165,21 +179,23 @@ int mlp_eval_net(const mlp_checkpoint_t *ck, const char *model, int threads,
  * its four files as training reads them, dataset.h; the training labels
  * give the class count, the training images are what --show-train shows;
  * the first limit_test test samples, 0: all), check that they fit, build
- * a net of the checkpoint's shape with `threads` compute threads, prepared
- * for the test split in batches of `batch`, and load the parameters.  The
+ * a net of the checkpoint's shape with `threads` compute threads in
+ * `precision` (above), prepared for the test split in batches of `batch`,
+ * and load the parameters.  The
  * caller frees *ck, *ds and *net, also on failure.  Errors: the
  * checkpoint's, the data's, mlp_eval_check_fit's, MLP_EINVAL (no test
  * samples, a model of real features on bytes), the net's.
  */
 int mlp_eval_open(const char *model, const char *data_dir, size_t limit_test,
-                  int threads, size_t batch, mlp_checkpoint_t *ck,
-                  mlp_dataset_t **ds, mlp_net_t **net);
+                  int threads, int precision, size_t batch,
+                  mlp_checkpoint_t *ck, mlp_dataset_t **ds, mlp_net_t **net);
 
 /* The same with a test file of any format (f->test, f->test_labels,
  * f->csv, f->limit_test; the model's classes and names stand in for a
  * training file): the model's input transform is applied. */
 int mlp_eval_open_files(const char *model, const mlp_dataset_files_t *f,
-                        int threads, size_t batch, mlp_checkpoint_t *ck,
-                        mlp_dataset_t **ds, mlp_net_t **net);
+                        int threads, int precision, size_t batch,
+                        mlp_checkpoint_t *ck, mlp_dataset_t **ds,
+                        mlp_net_t **net);
 
 #endif

@@ -20,24 +20,28 @@
 #include "mlptrain/eval.h"
 
 /* "model    m.ckpt: 144-24-7 relu, 3 epochs" (+ the batches of a save
- * made mid-epoch). */
+ * made mid-epoch; + ", run in bf16" when the net computes in bf16). */
 void mlp_eval_print_model(FILE *out, const char *path,
-                          const mlp_checkpoint_t *ck);
+                          const mlp_checkpoint_t *ck,
+                          mlp_precision_t precision);
 
 /* eval: the model, the data, the figures, the confusion matrix (rows: true
  * class, columns: predicted), per-class accuracy, then a table of per-class
  * precision, recall, F1 and samples ending with their macro averages
  * ("macro avg", all samples). */
 void mlp_eval_print_text(FILE *out, const char *model, const char *data_dir,
-                         const mlp_checkpoint_t *ck, const mlp_dataset_t *ds,
+                         const mlp_checkpoint_t *ck,
+                         mlp_precision_t precision, const mlp_dataset_t *ds,
                          const mlp_eval_result_t *r,
                          const mlp_class_names_t *cn);
 
 /* eval --json: one object on one line (loss null when not finite);
- * per_class objects hold "precision", "recall" and "f1", and "macro" their
- * macro averages; figures with 9 significant digits. */
+ * "products" is the precision the net ran in ("f32", "bf16"); per_class
+ * objects hold "precision", "recall" and "f1", and "macro" their macro
+ * averages; figures with 9 significant digits. */
 int mlp_eval_print_json(FILE *out, const char *model, const char *data_dir,
                         const mlp_checkpoint_t *ck,
+                        mlp_precision_t precision,
                         const mlp_eval_result_t *r,
                         const mlp_class_names_t *cn);
 
@@ -50,10 +54,11 @@ void mlp_predict_print_text(FILE *out, const mlp_dataset_t *ds,
                             const mlp_split_t *shown, size_t n,
                             const int32_t *pred, const mlp_class_names_t *cn);
 
-/* predict --json: {"model","epochs","data","classes","predictions",
- * "correct"} on one line. */
+/* predict --json: {"model","epochs","products","data","classes",
+ * "predictions","correct"} on one line. */
 int mlp_predict_print_json(FILE *out, const char *model,
                            const char *data_dir, const mlp_checkpoint_t *ck,
+                           mlp_precision_t precision,
                            const mlp_dataset_t *ds,
                            const mlp_split_t *shown, size_t n,
                            const int32_t *pred,

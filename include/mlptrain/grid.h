@@ -8,14 +8,18 @@
  * in the option table (options.h), by their long names ('_' reads as '-');
  * a key a point does not set takes the fixed options' value or the
  * default.  A point's values are strings, parsed by the training command
- * line (cli.h) when the sweep plans its runs.
+ * line (mlp_sweep_opts_t.parse_run, sweep.h) when the sweep plans its
+ * runs.
  *
  * The run id is a hash of the values of the options that change a run's
  * figures (MLP_OPT_FIGS) or are sweep keys (MLP_OPT_SWEEP: `workers`, so
  * that two grid points never share an id): not the thread count or the
  * ring slots, so runs of the same recipe at another speed share an id.
- * (Before the option table, the id also hashed the ring slots: a sweep
- * directory from that version re-runs its runs under new ids.)
+ * An option added after ids were fixed (MLP_OPT_ID_SET: --clip-grad)
+ * enters the hash only when it is not its default, so a sweep directory
+ * resumes its runs under the ids they had.  (Before the option table, the
+ * id also hashed the ring slots: a sweep directory from that version
+ * re-runs its runs under new ids.)
  *
  * Errors: MLP_EUSAGE (bad spec: unknown key, empty value, too many
  * points; the message names it), MLP_ENOMEM.  Thread-safe on distinct

@@ -21,7 +21,9 @@
  * mlp_loader_next (no threads).  With N > 0 workers, each takes the next
  * unclaimed sequence number, waits for its slot, decodes pixels to float
  * (p / 255) or real features by the affine transform (x - shift) * scale,
- * and labels to int32, and publishes.  The ring has a fixed number
+ * and labels to int32, and publishes (with opts.bf16 each value rounded
+ * to bf16 as it is written: the slots hold half the bytes, and a bf16 net
+ * reads them as they are).  The ring has a fixed number
  * of slots (see mlp_loader_create), so memory is bounded however large N is.
  *
  * Shutdown: mlp_loader_destroy aborts the ring, wakes and joins every worker,
@@ -40,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlptrain/bf16.h"
 #include "mlptrain/dataset.h"
 
 typedef enum {
@@ -94,18 +97,22 @@ typedef struct {
     size_t rows, cols;        /* image shape, rows * cols = dim; needed
                                  (nonzero) only when augmenting */
     /* MPI ranks (nranks > 1): decode only the rows of each batch that
-     * rank `rank` computes, mlp_step_rank_rows(n, micro, rank, nranks):
+     * rank `rank` computes, mlp_fold_rank_rows(n, micro, rank, nranks):
      * the other rows of x and y are left as they were (b.n stays the
      * batch's).  nranks <= 1: every row. */
     size_t micro;
     int rank, nranks;
+    int bf16;                 /* decode into bf16 values (batch xh) */
 } mlp_loader_opts_t;
 
 /* The most loader threads (opts.workers); more is MLP_EINVAL. */
 #define MLP_LOADER_MAX_WORKERS 256
 
 typedef struct {
-    const float *x;      /* (n, dim) */
+    union {                     /* (n, dim): */
+        const float *x;         /* floats */
+        const mlp_bf16_t *xh;   /* or bf16 values (opts.bf16) */
+    };
     const int32_t *y;    /* (n) */
     size_t n;            /* rows */
     unsigned epoch;      /* 1-based */

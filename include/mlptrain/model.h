@@ -40,13 +40,17 @@
 typedef struct mlp_model mlp_model_t;
 
 /* A model from checkpoint bytes (named `name` in messages), with a batch
- * of MLP_MODEL_BATCH rows. */
+ * of MLP_MODEL_BATCH rows, its net in `precision` (eval.h's: an
+ * mlp_precision_t or MLP_EVAL_PRECISION_MODEL, the one it was trained
+ * in; a bf16 net takes each scaled input rounded to bf16, as training
+ * did). */
 int mlp_model_open(const uint8_t *buf, size_t len, const char *name,
-                   int threads, mlp_model_t **out);
+                   int threads, int precision, mlp_model_t **out);
 
 /* A model of the caller's checkpoint ck, with batches of `batch` rows. */
 int mlp_model_create(const mlp_checkpoint_t *ck, const char *name,
-                     int threads, size_t batch, mlp_model_t **out);
+                     int threads, int precision, size_t batch,
+                     mlp_model_t **out);
 
 /* The checkpoint the model was made from. */
 const mlp_checkpoint_t *mlp_model_checkpoint(const mlp_model_t *m);

@@ -24,6 +24,20 @@
  * All primitives, for every batch size listed in the spec, and all memory are
  * created by mlp_net_create; forward and backward allocate nothing.
  *
+ * Precision (spec.precision) is how the products compute, not what the
+ * model is: the parameters, gradients and logits are f32 in both.
+ * MLP_PREC_BF16 is mixed precision as oneDNN's bf16 training and PyTorch's
+ * CPU autocast do it: every inner product takes bf16 operands (the input,
+ * the activations, the gradients flowing back, and a bf16 copy of the
+ * weights) and accumulates in f32; its weight and bias gradients, the
+ * biases and the logits stay f32.  The input x comes as bf16 (the loader
+ * decodes straight into it: mlp_net_input_bytes), dL/dlogits as f32 (the
+ * net rounds it).  The bf16 copy of the weights follows the f32 master
+ * weights: a writer of the parameters through mlp_net_params tells the
+ * net which ones it wrote (mlp_net_params_changed: the optimizer's pass
+ * does, range by range, so the copy costs no pass of its own); set_layer,
+ * block import and init refresh it themselves.
+ *
  * Threads: oneDNN uses omp_get_max_threads() at primitive creation; create
  * sets it to spec.threads (when > 0).  A net is not thread-safe: create, use
  * and destroy it on one thread.  Replicas (mlp_net_create_replica) let
@@ -65,6 +79,12 @@ typedef enum {
     MLP_NACT /* how many */
 } mlp_act_t;
 
+/* How the products compute (see above); auto is for options: a net is
+ * made f32 or bf16 (mlp_net_choose_precision picks). */
+typedef enum { MLP_PREC_F32, MLP_PREC_BF16, MLP_PREC_AUTO } mlp_precision_t;
+/* "f32", "bf16", "auto", NULL */
+extern const char *const mlp_precision_names[];
+
 /* Weight initialisation: N(0, std^2), Xavier (Glorot) normal, He (Kaiming)
  * normal; biases 0. */
 typedef enum { MLP_INIT_NORMAL, MLP_INIT_XAVIER, MLP_INIT_HE } mlp_init_t;
@@ -83,6 +103,7 @@ typedef struct {
     int plain_weights;              /* 1: weights in plain (out, in) */
     float dropout;                  /* hidden layers' outputs, [0, 1) */
     float input_dropout;            /* the input, [0, 1) */
+    mlp_precision_t precision;      /* MLP_PREC_F32 (0) or MLP_PREC_BF16 */
 } mlp_net_spec_t;
 
 /*
@@ -120,6 +141,17 @@ int mlp_act_parse(const char *name);
  */
 int mlp_act_algs(mlp_act_t act, int *fwd, int *bwd);
 
+struct mlp_config;
+
+/*
+ * The spec of a run's net (the one place it is built from the run options,
+ * options.h): in and out from the data, the hidden widths, activation,
+ * weight layout and dropouts from cfg; no batch sizes and threads 0 (the
+ * step adds them: mlp_step_spec_sizes, mlp_step_net_threads).
+ */
+void mlp_net_spec_of(const struct mlp_config *cfg, size_t in, size_t out,
+                     mlp_net_spec_t *spec);
+
 /*
  * Add to spec->batch_sizes the sizes a split of n samples is cut into by
  * batches of `batch`: full batches and the rest, each once, none zero.
@@ -146,10 +178,12 @@ int mlp_net_create(const mlp_net_spec_t *spec, mlp_net_t **out);
  * making it.  The net's memory is exactly: params for the parameters and
  * as much again for the gradients (blocked layouts' padding in), act for
  * every layer's activations and their gradients at the largest batch (with
- * dropout also the dropped copies and their masks),
+ * dropout also the dropped copies and their masks; bf16: half the bytes,
+ * and the rounded dL/dlogits),
  * scratch for the one scratchpad all primitives share (the largest any
  * needs; the primitives run with a user scratchpad, so oneDNN allocates
- * none of its own), and workspace (0: no primitive used needs one).  Not
+ * none of its own), workspace (0: no primitive used needs one), and
+ * wcopy, the bf16 copy of the weights (0 for f32; replicas share it).  Not
  * counted: oneDNN's JIT code, and the small reorders of get/set_layer and
  * block export/import.  Errors as mlp_net_create.
  */
@@ -158,6 +192,7 @@ typedef struct {
     double act;
     double scratch;
     double workspace;
+    double wcopy;
 } mlp_net_mem_t;
 
 int mlp_net_estimate(const mlp_net_spec_t *spec, mlp_net_mem_t *mem);
@@ -209,9 +244,22 @@ int mlp_net_set_layer(mlp_net_t *net, size_t l, const float *w,
 /*
  * The flat parameter and gradient blocks (internal layout, same for both),
  * *n floats each, padding included.  For optimizers; the pointers stay valid
- * for the net's life.
+ * for the net's life.  Whoever writes parameters through the pointer calls
+ * mlp_net_params_changed for them before the next forward.
  */
 void mlp_net_params(mlp_net_t *net, float **params, float **grads, size_t *n);
+
+/*
+ * Parameters [lo, hi) of the flat block (hi clipped to its size) were
+ * written: a bf16 net rounds those weights into its bf16 copy (an f32 net
+ * has nothing to do).  Disjoint ranges may be refreshed on different
+ * threads at once, while no forward or backward of the net or its
+ * replicas runs.  Cannot fail.
+ */
+void mlp_net_params_changed(mlp_net_t *net, size_t lo, size_t hi);
+
+/* Bytes of one input value forward takes: 4 (float) or 2 (mlp_bf16_t). */
+size_t mlp_net_input_bytes(const mlp_net_t *net);
 
 /*
  * A replica of base for another compute thread: a net of base's spec made
@@ -246,13 +294,15 @@ int mlp_net_block_export(mlp_net_t *net, const float *block, float *logical);
 int mlp_net_block_import(mlp_net_t *net, const float *logical, float *block);
 
 /*
- * Forward n rows of x (n, in), n one of the prepared batch sizes.  *logits
- * gets (n, out) row-major, owned by the net, valid until the next forward.
+ * Forward n rows of x (n, in), n one of the prepared batch sizes, x in
+ * the net's input type (float, or mlp_bf16_t for a bf16 net:
+ * mlp_net_input_bytes).  *logits gets (n, out) f32 row-major, owned by
+ * the net, valid until the next forward.
  * x is used in place (no copy) and must stay unchanged until backward
  * returns.  MLP_EINVAL if n was not prepared; a failed forward leaves no
  * forward for backward to follow.
  */
-int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
+int mlp_net_forward(mlp_net_t *net, const void *x, size_t n,
                     const float **logits);
 
 /*
@@ -264,16 +314,64 @@ int mlp_net_forward(mlp_net_t *net, const float *x, size_t n,
  * over each dropped tensor (the mask computed and applied together),
  * parallel over rows.
  */
-int mlp_net_forward_train(mlp_net_t *net, const float *x, size_t n,
+int mlp_net_forward_train(mlp_net_t *net, const void *x, size_t n,
                           const mlp_drop_key_t *key, const float **logits);
 
 /*
  * Backward of the last forward (same n): dlogits (n, out) is the gradient of
- * the loss with respect to the logits, used in place.  Overwrites every
+ * the loss with respect to the logits, used in place (a bf16 net reads it
+ * into its bf16 copy first).  Overwrites every
  * gradient (padding stays zero).  MLP_EINVAL if the last successful forward
  * was not of n rows.  May run again after the same forward.
  */
 int mlp_net_backward(mlp_net_t *net, const float *dlogits, size_t n);
+
+/*
+ * bf16 on this machine (net_bf16.c).  mlp_net_bf16_available: 1 when
+ * oneDNN has bf16 inner products here (forward and both backwards, tried
+ * on a small shape), else 0 with why (the ISA named).  Cheap (about a
+ * millisecond, primitive descriptors only).
+ */
+int mlp_net_bf16_available(char *why, size_t len);
+
+/*
+ * The choice of a run's precision, and what it was based on.
+ * mlp_net_choose_precision: asked f32 gives f32; bf16 gives bf16, or
+ * MLP_EUSAGE naming the option and the ISA when oneDNN has none here;
+ * auto gives bf16 only where it is available and a calibration of this
+ * model's own products shows it at least MLP_BF16_MIN_SPEEDUP times
+ * faster, else f32 saying why.  The calibration makes an f32 and a bf16
+ * net of spec (dropout off, batches of `rows`, spec.threads) and times
+ * their forward and backward passes, interleaved, until 0.8 x
+ * MLP_CALIBRATE_SECONDS have gone since it began (the nets, their JIT
+ * and a first pass of each included; fewer rows when one f32 pass would
+ * take over an eighth of that): under 0.1 s unless the process loses its
+ * core meanwhile.  The ratio of the fastest passes is the speed-up.
+ * Errors: MLP_EUSAGE above, the net's.
+ */
+#define MLP_BF16_MIN_SPEEDUP 1.3
+#define MLP_CALIBRATE_SECONDS 0.1
+typedef struct {
+    mlp_precision_t asked;
+    mlp_precision_t used;   /* MLP_PREC_F32 or MLP_PREC_BF16 */
+    double speedup;         /* f32 seconds / bf16 seconds; 0: not timed */
+    double seconds;         /* the calibration's wall time; 0: none ran */
+    size_t rows;            /* the calibration's batch */
+    char why[192];          /* a phrase: why `used` (auto), else "" */
+} mlp_precision_choice_t;
+
+int mlp_net_choose_precision(const mlp_net_spec_t *spec,
+                             mlp_precision_t asked, size_t rows,
+                             mlp_precision_choice_t *c);
+
+/*
+ * The calibration itself: seconds of the fastest forward and backward of
+ * batches of `rows` in f32 and in bf16 (interleaved; within `budget`
+ * seconds in all when one pass of each takes under a quarter of it; at
+ * least one timed pass each).  bf16 must be available.
+ */
+int mlp_net_calibrate(const mlp_net_spec_t *spec, size_t rows, double budget,
+                      double *f32_s, double *bf16_s);
 
 /* oneDNN's version "2.6.3" and the ISA it dispatches to, e.g. "avx512_core". */
 const char *mlp_net_dnnl_version(void);

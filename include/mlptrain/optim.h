@@ -66,6 +66,13 @@ typedef struct {
 
 typedef struct mlp_optim mlp_optim_t;
 
+struct mlp_config;
+
+/* The optimizer's options of a run (the one place they are built from the
+ * run options, options.h): kind, lr, momentum, Nesterov, weight decay,
+ * betas and eps, as cfg holds them (resolved: mlp_config_resolve). */
+void mlp_optim_opts_of(const struct mlp_config *cfg, mlp_optim_opts_t *o);
+
 int mlp_optim_create(const mlp_optim_opts_t *opts, size_t nparams,
                      mlp_optim_t **out);
 /* NULL is a no-op. */

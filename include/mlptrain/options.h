@@ -1,33 +1,51 @@
 /*
- * options: every option of a training run, declared once.
+ * options: the options of a training run, declared once, and the one
+ * machinery of every option's value (the commands' own options included).
  *
- * mlp_config_t is the plain struct of a run's options; the trainer reads
- * it.  mlp_options[] (options.c) is the one table of them, in the spirit of
- * git's parse-options: per option its long name, short letter, field
- * (offsetof into mlp_config_t), type and range, default, metavar, help
- * text and flags (checkpointed, sweep key, changes the figures, free on
- * resume).  Everything else is generated from the table:
- *   - getopt_long's table, the short-option string and `--help` (cli.c);
- *   - parsing and validation of a value (mlp_options_set), the defaults
- *     (mlp_config_defaults) and the range checks (mlp_config_validate);
- *   - the given bits (one per table index, mlp_options_bit);
+ * mlp_config_t is the plain struct of a run's options; the trainer and the
+ * modules under it read it.  mlp_options[] (options.c) is the one table of
+ * them, in the spirit of git's parse-options, indexed by mlp_opt_id_t
+ * (MLP_O_LR, ...): code names an option by its id or its entry (MLP_O(LR)),
+ * never by a string, so a misspelt name does not compile.  Each entry is a
+ * designated initializer: long name, short letter, help section, field,
+ * type and range, default, metavar, help text and flags (checkpointed,
+ * sweep key, changes the figures, free on resume).  Generated from it:
+ *   - every command's getopt_long table and --help (cli.c, over the
+ *     commands' tables of which these entries are the shared part);
+ *   - parsing and checking a value (mlp_options_parse: the one value
+ *     parser, for the command line, a checkpoint's options text and a
+ *     sweep's grid and space), the defaults (mlp_config_defaults) and the
+ *     range checks of a config made by code (mlp_config_validate);
+ *   - the given bits (one per id: mlp_config_given);
  *   - the cross-option rules beside it (mlp_option_rules[]: X needs Y, X
- *     conflicts with Y, X at most Y), checked in one place
- *     (mlp_config_check_rules), and the rules that wait for the data's
- *     format (mlp_data_rules[], mlp_config_check_data);
- *   - the resume conflict check (trainer_ckpt.c, over MLP_OPT_CKPT options);
+ *     conflicts with Y, X at most / below Y), checked by the one checker,
+ *     mlp_rules_check (which also checks each command's own rules), and
+ *     the rules that wait for the data's format (mlp_data_rules[],
+ *     mlp_config_check_data);
+ *   - the checkpoint's options text (trainer_ckpt.c: every MLP_OPT_CKPT
+ *     option, written with mlp_options_format, read with
+ *     mlp_options_parse) and the resume conflict check
+ *     (mlp_options_resume);
  *   - the ranks' agreement under MPI (trainer_ranks.c: every FIGS and CKPT
  *     option that is not a path);
  *   - the JSON run record's "options" object (report.c: the key is the
  *     long name with '_' for '-');
  *   - the sweep's keys, key values and run id (grid.c).
  *
- * Adding an option: one line in the table in options.c, a field here, and
- * the code that uses it.  tests/check_options walks the table.
+ * Adding an option: one entry in the table in options.c (its id in
+ * mlp_opt_id_t below), a field in mlp_config_t, and the code that uses
+ * it; the module that uses it reads it where its own options are built
+ * from the config (mlp_net_spec_of, mlp_step_opts_of, mlp_optim_opts_of,
+ * mlp_sched_of).  tests/check_options walks the table.
  *
- * Non-goals: knowing the data (checked by the trainer once the files are
- * read); commands' own options (eval, sweep, plot keep theirs).
- * Thread-safe: the table is constant; functions touch only their arguments.
+ * A command's own options (eval's --model, sweep's --grid) are entries of
+ * the same type whose field is in the command's own struct (place
+ * MLP_IN_CMD), declared in its cmd_*.c beside its rules (cli.h).
+ *
+ * Non-goals: argv and getopt (cli.c); knowing the data (checked by the
+ * trainer once the files are read, mlp_data_rules[]).
+ * Thread-safe: the tables are constant; functions touch only their
+ * arguments (mlp_config_load_free_cores reads a file).
  */
 #ifndef MLPTRAIN_OPTIONS_H
 #define MLPTRAIN_OPTIONS_H
@@ -41,7 +59,37 @@
 #define MLP_PATH_MAX 4096
 #define MLP_MAX_THREADS 1024
 
-typedef struct {
+/* The run options, in table order: --help's, the order getopt_long
+ * resolves an abbreviation in ("--s": --schedule, --seed, --slots, --save,
+ * --save-best), a checkpoint's options text's and the run id's. */
+typedef enum {
+    /* model */
+    MLP_O_HIDDEN, MLP_O_ACT, MLP_O_INIT, MLP_O_INIT_STD, MLP_O_DROPOUT,
+    MLP_O_INPUT_DROPOUT, MLP_O_PLAIN_WEIGHTS,
+    /* training */
+    MLP_O_OPTIMIZER, MLP_O_LR, MLP_O_MOMENTUM, MLP_O_NESTEROV, MLP_O_BETA1,
+    MLP_O_BETA2, MLP_O_EPS, MLP_O_MAX_LOSS, MLP_O_WEIGHT_DECAY,
+    MLP_O_CLIP_GRAD, MLP_O_SCHEDULE, MLP_O_WARMUP, MLP_O_LR_MIN,
+    MLP_O_LR_STEP, MLP_O_LR_GAMMA, MLP_O_LABEL_SMOOTHING, MLP_O_BATCH,
+    MLP_O_MICRO, MLP_O_ACCUM, MLP_O_EPOCHS, MLP_O_UNTIL, MLP_O_SEED,
+    /* data */
+    MLP_O_DATA, MLP_O_TRAIN, MLP_O_TEST, MLP_O_TRAIN_LABELS,
+    MLP_O_TEST_LABELS, MLP_O_LABEL, MLP_O_HEADER, MLP_O_NORMALIZE,
+    MLP_O_LIMIT_TRAIN, MLP_O_LIMIT_TEST, MLP_O_VAL, MLP_O_AUGMENT,
+    MLP_O_NO_SHUFFLE,
+    /* machine */
+    MLP_O_WORKERS, MLP_O_THREADS, MLP_O_PARALLEL, MLP_O_PRECISION,
+    MLP_O_SLOTS,
+    /* output */
+    MLP_O_QUIET, MLP_O_LOG, MLP_O_PNG, MLP_O_TENSORBOARD, MLP_O_SAVE,
+    MLP_O_RESUME, MLP_O_SAVE_BEST, MLP_O_EARLY_STOP,
+    MLP_NOPTIONS
+} mlp_opt_id_t;
+
+/* The entry of run option ID, a constant expression: MLP_O(LR). */
+#define MLP_O(id) (&mlp_options[MLP_O_##id])
+
+typedef struct mlp_config {
     /* model */
     size_t nhidden;                /* hidden layers, 0..MLP_MAX_HIDDEN */
     size_t hidden[MLP_MAX_HIDDEN]; /* their widths */
@@ -58,6 +106,8 @@ typedef struct {
     int nesterov;
     float beta1, beta2, eps;       /* Adam, AdamW */
     float weight_decay;            /* AdamW: 0.01 when not given */
+    float clip_grad;               /* the step gradient's largest 2-norm
+                                      (step.h); 0: no clipping */
     int schedule;                  /* mlp_sched_kind_t (schedule.h) */
     float warmup;                  /* epochs of linear warm-up */
     float lr_min;                  /* cosine/onecycle floor */
@@ -94,6 +144,7 @@ typedef struct {
     unsigned workers;              /* loader threads; 0: trainer decodes */
     int threads;                   /* compute threads */
     int parallel;                  /* mlp_par_t (step.h) */
+    int precision;                 /* mlp_precision_t (net.h) */
     size_t slots;                  /* ring slots; 0: automatic */
     /* output */
     int quiet;
@@ -108,8 +159,8 @@ typedef struct {
     char save_best_path[MLP_PATH_MAX]; /* --save-best: "" none */
     unsigned early_stop;           /* epochs without a better validation
                                       loss before stopping; 0: never */
-    uint64_t given;                /* mlp_options_bit() of each option set
-                                      on the command line */
+    uint64_t given;                /* bit id (mlp_options_bit) of each
+                                      option set on the command line */
 } mlp_config_t;
 
 /* How an option's value is stored and read. */
@@ -118,16 +169,22 @@ typedef enum {
     MLP_OPT_INT,    /* int, lo..hi */
     MLP_OPT_SIZE,   /* size_t, lo..hi */
     MLP_OPT_U64,    /* uint64_t, lo..hi */
-    MLP_OPT_FLOAT,  /* float, by its rule (mlp_float_rule_t) */
+    MLP_OPT_FLOAT,  /* float, by its rule (mlp_float_rule_t) and max */
     MLP_OPT_ENUM,   /* an int-sized enum by name: names[] */
     MLP_OPT_AUGMENT,/* mlp_augment_t: "shift=K,flip", "none" */
-    MLP_OPT_HIDDEN, /* nhidden, then hidden[]: "512,256", "1024:512", none */
-    MLP_OPT_PATH,   /* char[MLP_PATH_MAX]: a file name, 1..MLP_PATH_MAX - 1
-                       bytes */
+    MLP_OPT_HIDDEN, /* run options only: nhidden, then hidden[]: "512,256",
+                       "1024:512", none */
+    MLP_OPT_PATH,   /* char[MLP_PATH_MAX]: a file name (a directory's with
+                       MLP_OPT_DIR), 1..MLP_PATH_MAX - 1 bytes */
     MLP_OPT_STRING, /* char[MLP_PATH_MAX]: a name (not a file), 0..
                        MLP_PATH_MAX - 1 bytes, may be empty */
+    MLP_OPT_TEXT,   /* const char *: the argument itself (argv's), any
+                       length (not empty with MLP_OPT_NOT_EMPTY); the
+                       default defstr (commands' own only) */
     MLP_OPT_FLAG,   /* int, set to 1; takes no value on the command
-                       line, 0/1 in a sweep grid */
+                       line, 0/1/on/off in a sweep grid */
+    MLP_OPT_CALLBACK, /* set(field, value) per occurrence, which may
+                       repeat (sweep's --grid); commands' own only */
 } mlp_opt_type_t;
 
 /* The range of a float option. */
@@ -136,6 +193,12 @@ typedef enum {
     MLP_FLOAT_NONNEG,  /* >= 0 */
     MLP_FLOAT_UNIT,    /* [0, 1) */
 } mlp_float_rule_t;
+
+/* Where an option's field is. */
+typedef enum {
+    MLP_IN_RUN,        /* mlp_config_t (a run option, in mlp_options[]) */
+    MLP_IN_CMD,        /* the command's own options struct (cli.h) */
+} mlp_opt_place_t;
 
 /* Flags of an option. */
 enum {
@@ -152,21 +215,35 @@ enum {
                                       "auto" */
     MLP_OPT_OFF = 1u << 6,         /* float: "off" stores -1, 0 (the
                                       default) is automatic */
-    MLP_OPT_REQUIRED = 1u << 7,    /* path: never empty */
+    MLP_OPT_NOT_EMPTY = 1u << 7,   /* PATH: never empty, not even by code
+                                      (--data); TEXT: not empty */
+    MLP_OPT_DIR = 1u << 8,         /* PATH, TEXT: a directory's name */
+    MLP_OPT_ID_SET = 1u << 9,      /* in the run id only when not the
+                                      default: an option added after run
+                                      ids were fixed (--clip-grad,
+                                      --precision: a sweep resumes its runs
+                                      by id, grid.h) */
 };
 
-typedef struct {
+typedef struct mlp_option mlp_option_t;
+
+struct mlp_option {
     const char *name;         /* long name, "weight-decay" */
     int letter;               /* short letter, 0: none */
     const char *alias;        /* another long name, NULL: none */
     const char *section;      /* --help section, "Model" */
-    size_t offset;            /* offsetof(mlp_config_t, field) */
     mlp_opt_type_t type;
+    mlp_opt_place_t place;    /* MLP_IN_RUN (0) or MLP_IN_CMD */
+    size_t offset;            /* offsetof the field in its struct */
     unsigned long long lo, hi; /* whole numbers' range */
-    mlp_float_rule_t rule;    /* floats' range */
+    mlp_float_rule_t rule;    /* floats' range ... */
+    double max;               /* ... and largest value below FLT_MAX
+                                 where a later use needs one (--init-std:
+                                 the draws overflow a float); 0: FLT_MAX */
     double def;               /* default value (a width for hidden, an
                                  mlp_act_t for act); paths and threads
                                  are set by mlp_config_defaults */
+    const char *defstr;       /* PATH, STRING: the default, NULL: "" */
     const char *metavar;      /* "N", "X", "FILE"; NULL for a flag */
     const char *help;         /* --help text, without the default */
     const char *shown;        /* the default --help shows: NULL: the
@@ -177,25 +254,20 @@ typedef struct {
     unsigned flags;           /* MLP_OPT_* */
     const char *const *names; /* ENUM: the names of values 0, 1, ...,
                                  NULL-terminated */
-} mlp_option_t;
+    int (*set)(void *field, const char *value); /* CALLBACK: MLP_EUSAGE
+                                 with a message naming the option */
+};
 
-/* The float options whose range ends below FLT_MAX, declared beside the
- * table: a larger value would break a later use (--init-std: the draws
- * overflow a float).  mlp_options_check and mlp_options_range read it. */
-typedef struct {
-    const char *name;
-    double max;
-} mlp_float_max_t;
-extern const mlp_float_max_t mlp_float_max[];
-extern const size_t mlp_nfloat_max;
+extern const mlp_option_t mlp_options[MLP_NOPTIONS];
 
-/* o's largest value: its mlp_float_max[] entry, else FLT_MAX. */
-double mlp_options_float_max(const mlp_option_t *o);
+/* o's id: its index in mlp_options[] (o a run option). */
+mlp_opt_id_t mlp_options_id(const mlp_option_t *o);
 
-extern const mlp_option_t mlp_options[];
-extern const size_t mlp_noptions;
-
-/* The option named `name` (long name; '_' reads as '-'); NULL if none. */
+/*
+ * The run option called `name` (its long name; '_' reads as '-'), for
+ * names that come from outside the program: a sweep key, a checkpoint's
+ * options line, a journal.  NULL if none.  Code names an option by its id.
+ */
 const mlp_option_t *mlp_options_find(const char *name);
 
 /* An ENUM option's name of value v; NULL if none. */
@@ -206,21 +278,66 @@ int mlp_options_enum_parse(const mlp_option_t *o, const char *name);
 /* "--name", static. */
 const char *mlp_options_flag(const mlp_option_t *o);
 
-/* The given bit of an option: 1 << its table index. */
+/* The given bit of a run option: 1 << its id. */
 uint64_t mlp_options_bit(const mlp_option_t *o);
 
-/* Was the option called `name` given (cfg->given)?  0 for unknown names. */
-int mlp_options_given(const mlp_config_t *cfg, const char *name);
+/* Was run option `id` given (cfg->given)? */
+int mlp_config_given(const mlp_config_t *cfg, mlp_opt_id_t id);
 
-/* o's field in cfg. */
-void *mlp_options_field(const mlp_option_t *o, mlp_config_t *cfg);
+/* o's field in `base`: cfg for a run option, the command's own struct
+ * for the command's. */
+void *mlp_options_field(const mlp_option_t *o, void *base);
+
+/* ---- values --------------------------------------------------------- */
+
+/*
+ * Strict whole number: digits only (no sign, no space), in [lo, hi].
+ * MLP_EUSAGE naming `opt` ("--batch") and the value otherwise.
+ */
+int mlp_options_parse_uint(const char *opt, const char *arg,
+                           unsigned long long lo, unsigned long long hi,
+                           unsigned long long *out);
+
+/*
+ * The one rule for every real-valued option: a plain decimal
+ * ([-]digits[.digits][e[+-]digits]; no space, no '+', no hex such as
+ * 0x1p-3, no inf or nan) that a float holds: a value that would overflow
+ * to inf (1e39) or round to 0 (1e-50) is out of range.  MLP_EUSAGE naming
+ * `opt` and the value otherwise.
+ */
+int mlp_options_parse_float(const char *opt, const char *arg, float *out);
+
+/* --augment's value: "shift=K", "flip", "shift=K,flip" (either order; '+'
+ * separates as well as ',', for a sweep grid, whose values are separated
+ * by commas: augment=none,shift=2+flip), or "none"; K in
+ * 0..MLP_AUGMENT_MAX_SHIFT. */
+int mlp_options_parse_augment(const char *opt, const char *arg,
+                              mlp_augment_t *out);
+
+/* A list of hidden widths: "256", "512,256", "1024:512", "" or "none". */
+int mlp_options_parse_hidden(const char *arg, size_t *hidden,
+                             size_t *nhidden);
+
+/*
+ * Parse and check one value `arg` of option o into its field in `base`
+ * (cfg for a run option): the table's type and range (a flag takes NULL
+ * for 1, or 0/1/on/off, as in a sweep grid; a PATH of 1..MLP_PATH_MAX - 1
+ * bytes, a STRING of 0..MLP_PATH_MAX - 1; a TEXT keeps the pointer).
+ * MLP_EUSAGE naming the option ("option '--lr': '0' must be > 0").  Sets
+ * no given bit and checks no rule between options (mlp_rules_check does,
+ * once all are set).  The one value parser: the command line, a
+ * checkpoint's options text, a sweep's grid and space.
+ */
+int mlp_options_parse(const mlp_option_t *o, void *base, const char *arg);
+
+/* Set o's field in `base` to the table's default (paths: defstr or ""). */
+void mlp_options_set_default(const mlp_option_t *o, void *base);
 
 /*
  * o's range in words, with its metavar, for --help and the README's
  * Limits table: "N in 1..1024", "N in 1..2^64-1 or all", "X > 0",
- * "0 <= P < 1",
- * "X in 0..1e+37"; "" for options whose values are names or files (the
- * help lists the names; --help's end gives the lengths).
+ * "0 <= P < 1", "X in 0..1e+37"; "" for options whose values are names or
+ * files (the help lists the names; --help's end gives the lengths).
  */
 void mlp_options_range(const mlp_option_t *o, char *buf, size_t len);
 
@@ -233,20 +350,26 @@ const char *mlp_options_check(const mlp_option_t *o, double f,
                               unsigned long long v, char *buf, size_t len);
 
 /*
- * Format o's value in cfg, the one formatter of every option's value: for
- * --help defaults, resume conflicts, sweep key values and the run id.
- * Floats with %g, or with %.9g (round-trips a float) when `exact`;
- * hidden "1024:512" or "none"; ZERO_ALL 0 "all"; ZERO_AUTO 0 "auto"; OFF
- * -1 "off" and 0 "auto"; a flag "1"/"0"; a path as it is.
+ * Format o's value in `base` (cfg for a run option), the one formatter of
+ * every option's value: for --help defaults, resume conflicts, sweep key
+ * values, checkpoints' options text and the run id.  Floats with %g, or
+ * with %.9g (round-trips a float) when `exact`; hidden "1024:512" or
+ * "none"; ZERO_ALL 0 "all"; ZERO_AUTO 0 "auto"; OFF -1 "off" and 0
+ * "auto"; a flag "1"/"0"; a path as it is ("none" when empty); a TEXT as
+ * it is; a CALLBACK "".  What it writes reads back through
+ * mlp_options_parse to the same value.
  */
-void mlp_options_format(const mlp_option_t *o, const mlp_config_t *cfg,
-                        int exact, char *buf, size_t len);
+void mlp_options_format(const mlp_option_t *o, const void *base, int exact,
+                        char *buf, size_t len);
 
-/* Do a and b hold the same value of o? */
+/* Is o's value in `base` its default?  (A NOT_EMPTY path: always.) */
+int mlp_options_is_default(const mlp_option_t *o, const void *base);
+
+/* Do a and b hold the same value of run option o? */
 int mlp_options_equal(const mlp_option_t *o, const mlp_config_t *a,
                       const mlp_config_t *b);
 
-/* Copy o's value from src to dst. */
+/* Copy run option o's value from src to dst. */
 void mlp_options_copy(const mlp_option_t *o, mlp_config_t *dst,
                       const mlp_config_t *src);
 
@@ -275,57 +398,107 @@ void mlp_config_defaults(mlp_config_t *cfg);
  * line's parser and the trainer apply it; idempotent. */
 void mlp_config_resolve(mlp_config_t *cfg);
 
+/* ---- rules ---------------------------------------------------------- */
+
 /*
- * The cross-option rules, declared beside the table (options.c) and
- * checked in one place, mlp_config_check_rules:
- *   NEEDS      x applies only when y has one of `values` (ENUM names,
- *              '|'-separated), or, with values NULL, when y is set (not 0,
- *              not empty): "option '--beta1' needs --optimizer adam or
- *              adamw (this run's is sgd)";
- *   CONFLICTS  x may not be used with y set: "option '--data' conflicts
- *              with --train";
- *   AT_MOST    x's value <= y's (numbers);
- *   BELOW      x's value < y's.
- * A rule is about x in use: given on the command line (cfg->given), or
- * set to another value than its default (by code, or read from a
- * checkpoint: a value that does not apply is refused there too, never
- * ignored).  With xvalues, only when x has one of those values (ENUM
- * names, as `values`).
+ * The cross-option rules.  The run options' are declared beside the table
+ * (mlp_option_rules[], options.c), a command's own beside its table
+ * (cli.h); all are checked by one function, mlp_rules_check.  A rule is
+ * about x in use: given on the command line, or set to another value than
+ * its default (by code, or read from a checkpoint: a value that does not
+ * apply is refused there too, never ignored).  With xvalues, only when x
+ * has one of those values; with `when`, only when that option is in use.
+ *   NEEDS        x needs y set (not 0, not empty), or with yvalues one of
+ *                those values of y; `alt` does as well as y: "option
+ *                '--beta1' needs --optimizer adam or adamw (this run's is
+ *                sgd)";
+ *   NEEDS_GIVEN  x needs y given on the command line (y's default is no
+ *                answer: --resume needs --epochs, the total to reach);
+ *   CONFLICTS    x may not be used with y in use (or with yvalues, with
+ *                y having one of them): "option '--data' conflicts with
+ *                --train";
+ *   AT_MOST      x's value <= y's (numbers);
+ *   BELOW        x's value < y's;
+ *   REQUIRED     x (or `alt`) given on the command line, unless `unless`
+ *                is in use: "option '--model' is required".
+ * NEEDS_GIVEN and REQUIRED are about a command line: a config made by
+ * code has a value of every option, and mlp_config_check_rules skips
+ * them.
  */
 typedef enum {
     MLP_RULE_NEEDS,
+    MLP_RULE_NEEDS_GIVEN,
     MLP_RULE_CONFLICTS,
     MLP_RULE_AT_MOST,
     MLP_RULE_BELOW,
+    MLP_RULE_REQUIRED,
 } mlp_rule_kind_t;
 
-typedef struct {
-    const char *x;        /* the option the rule is about */
-    const char *xvalues;  /* NULL: any value in use; else x's values */
-    mlp_rule_kind_t kind;
-    const char *y;        /* the option it depends on */
-    const char *values;   /* NEEDS: y's values; NULL: y set */
-    const char *why;      /* appended after ": ", or NULL */
-} mlp_option_rule_t;
+/* The values of an ENUM option a rule names, as a set: MLP_V(MLP_OPTIM_SGD)
+ * | MLP_V(...). */
+#define MLP_V(v) (1u << (v))
 
-extern const mlp_option_rule_t mlp_option_rules[];
+typedef struct {
+    const mlp_option_t *x;      /* the option the rule is about */
+    unsigned xvalues;           /* 0: any value in use; else x's values */
+    mlp_rule_kind_t kind;
+    const mlp_option_t *y;      /* the option it depends on (REQUIRED:
+                                   NULL) */
+    unsigned yvalues;           /* NEEDS, CONFLICTS: y's values; 0: set */
+    const mlp_option_t *alt;    /* NEEDS, REQUIRED: another option that
+                                   does as well as y (as x); NULL */
+    const mlp_option_t *when;   /* the rule holds only when this option
+                                   is in use; NULL: always */
+    const mlp_option_t *unless; /* REQUIRED: not when this one is in use */
+    const char *why;            /* appended after ": ", or NULL */
+} mlp_rule_t;
+
+extern const mlp_rule_t mlp_option_rules[];
 extern const size_t mlp_noption_rules;
 
 /*
- * Check every rule of mlp_option_rules[] on cfg: MLP_EUSAGE naming x,
- * what it needs (or conflicts with) and the value it met, for the first
- * broken one.  With --resume and `merged` 0 (the command line alone), a
- * rule that reads a checkpointed option the command line did not give
- * waits: the trainer checks again with merged 1 once the checkpoint's
- * options are in.  An x that came from the checkpoint is named as the
- * checkpoint's.
+ * The values a command line set, as the rules see them: the run options
+ * in cfg (NULL for a command without run options), the command's own in
+ * `own`, and which of those were given: own_given has bit i for the
+ * command's options[i] (cli.h).  `merged`: see mlp_config_check_rules.
  */
+typedef struct {
+    const mlp_config_t *cfg;
+    const void *own;
+    const mlp_option_t *const *options; /* the command's options, NULL-
+                                           terminated; NULL: the run
+                                           options (every rule applies) */
+    uint64_t own_given;
+    int merged;
+} mlp_values_t;
+
+/*
+ * The one checker: every rule of rules[0..n) whose options are all among
+ * v->options (all when NULL), in order: MLP_EUSAGE naming x, what it needs
+ * (or conflicts with) and the value it met, for the first broken one.
+ * With a --resume (cfg->resume_path) and merged 0 (the command line
+ * alone), a rule that reads a checkpointed option the command line did
+ * not give waits: the trainer checks again with merged 1 once the
+ * checkpoint's options are in.  An x that came from the checkpoint is
+ * named as the checkpoint's.
+ */
+int mlp_rules_check(const mlp_rule_t *rules, size_t n,
+                    const mlp_values_t *v);
+
+/* The run rules (mlp_option_rules[]) on cfg: mlp_rules_check with the
+ * run options; REQUIRED and NEEDS_GIVEN rules are skipped. */
 int mlp_config_check_rules(const mlp_config_t *cfg, int merged);
 
-/* o's rules in words for --help: "needs --optimizer adam or adamw",
- * "step needs --lr-step", "at most --epochs", "needs a CSV --train file";
- * "" when none. */
-void mlp_options_rules_text(const mlp_option_t *o, char *buf, size_t len);
+/*
+ * o's rules of rules[0..n) (those whose options are all among `options`,
+ * all when NULL) in words, for --help: "needs --optimizer adam or adamw",
+ * "step needs --lr-step", "at most --epochs", "required"; appended to buf
+ * (its length `off` so far) with ", " between; returns the new length.
+ */
+size_t mlp_rules_text(const mlp_rule_t *rules, size_t n,
+                      const mlp_option_t *const *options,
+                      const mlp_option_t *o, char *buf, size_t len,
+                      size_t off);
 
 /*
  * The rules that need the data: what an option needs of the files, known
@@ -347,9 +520,9 @@ enum {
 };
 
 typedef struct {
-    const char *x;        /* the option */
-    unsigned needs;       /* MLP_DATA_* it needs, all of them */
-    const char *what;     /* what it needs, in words: "a CSV --train file" */
+    const mlp_option_t *x; /* the option */
+    unsigned needs;        /* MLP_DATA_* it needs, all of them */
+    const char *what;      /* what it needs, in words: "a CSV --train file" */
 } mlp_data_rule_t;
 
 extern const mlp_data_rule_t mlp_data_rules[];
@@ -358,10 +531,17 @@ extern const size_t mlp_ndata_rules;
 int mlp_config_check_data(const mlp_config_t *cfg, unsigned has,
                           const char *train_what);
 
+/* o's data rules in words ("needs a CSV --train file"), appended as
+ * mlp_rules_text appends. */
+size_t mlp_data_rules_text(const mlp_option_t *o, char *buf, size_t len,
+                           size_t off);
+
 /* The table's range checks on a config filled by code, not by the
  * command line (MLP_EINVAL naming the option), then the rules
  * (mlp_config_check_rules, merged 0: MLP_EUSAGE). */
 int mlp_config_validate(const mlp_config_t *cfg);
+
+/* ---- the machine ---------------------------------------------------- */
 
 /* Online CPU cores (>= 1). */
 int mlp_config_ncores(void);

@@ -40,6 +40,8 @@ typedef struct {
     int logits;          /* also print the logits */
     size_t batch;        /* rows per forward, > 0 */
     int threads;         /* compute threads */
+    int precision;       /* eval.h: an mlp_precision_t, or
+                            MLP_EVAL_PRECISION_MODEL (the model's) */
 } mlp_predict_opts_t;
 
 /*

@@ -5,7 +5,9 @@
  * A run reports, in order: mlp_report_run (the configuration: printed as a
  * few lines, logged as a {"type":"run"} record with versions, options and
  * each data file's size and CRC-32; "options" holds every option of the
- * table in options.h, keyed by its long name with '_' for '-'), one mlp_report_epoch per epoch, and
+ * table in options.h, keyed by its long name with '_' for '-'; the `step`
+ * line and the record's "precision" say which precision the step runs in
+ * and, for auto, why), one mlp_report_epoch per epoch, and
  * mlp_report_end (a summary line and a {"type":"end"} record with the
  * status).  Every log record is one line, flushed when written, so a log
  * read during or after a run (even a killed one) holds whole records.
@@ -67,13 +69,17 @@ typedef struct {
     const char *resume_path;  /* the checkpoint resumed from, or NULL */
     unsigned resume_epoch;    /* its epochs completed */
     size_t resume_batches;    /* and training batches of the next epoch */
-    int lr_override;          /* --lr given on resume, unlike the
-                               * checkpoint's lr_checkpoint */
-    float lr_checkpoint;
+    const mlp_config_t *resume_cfg; /* the checkpoint's options (with
+                                 resume_path): a RESUME_FREE option given
+                                 (cfg->given) with another value than
+                                 its is an override, said on `out` and
+                                 logged in the record's "resume" */
     int free_cores;           /* cores the machine's load leaves free at
                                  the start, -1 unknown (logged; report_run
                                  warns on stderr when below cfg->threads) */
     int ranks;                /* MPI ranks (mpirun -np), 1 without */
+    const mlp_precision_choice_t *precision; /* how cfg->precision (f32
+                                 or bf16) was chosen; NULL: as given */
 } mlp_run_info_t;
 
 typedef struct {

@@ -22,8 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlptrain/bf16.h"
+
 typedef struct {
-    float *x;       /* (batch, dim) inputs, 64-byte aligned */
+    union {         /* (batch, dim) inputs, 64-byte aligned: */
+        float *x;   /* floats (vbytes 4) */
+        mlp_bf16_t *xh; /* or bf16 values (vbytes 2) */
+    };
     int32_t *y;     /* (batch) labels */
     size_t n;       /* rows filled, <= batch */
     uint64_t seq;   /* sequence number of the batch it holds */
@@ -33,8 +38,9 @@ typedef struct {
 
 typedef struct mlp_ring mlp_ring_t;
 
-/* A ring of nslots (>= 1) slots of `batch` rows of `dim` floats. */
-int mlp_ring_create(size_t nslots, size_t batch, size_t dim,
+/* A ring of nslots (>= 1) slots of `batch` rows of `dim` values of
+ * vbytes bytes each (4: float, 2: bf16). */
+int mlp_ring_create(size_t nslots, size_t batch, size_t dim, size_t vbytes,
                     mlp_ring_t **out);
 /* Free the ring; NULL is a no-op.  No thread may be using it. */
 void mlp_ring_destroy(mlp_ring_t *ring);

@@ -34,11 +34,11 @@
  * the step takes: the first warm-up rate lr / W, onecycle's lr / 25, and
  * the step schedule's last lr * gamma^cuts must be finite and > 0.
  *
- * Errors (mlp_sched_init): MLP_EUSAGE, naming the option, for step without
- * --lr-step > 0, --lr-min above --lr, a warm-up longer than the run, a
- * --lr-step not shorter than it, or a rate a float cannot hold or rounds
- * to 0; MLP_EINVAL for a rate that is not finite and positive or no
- * steps.
+ * Errors (mlp_sched_init): MLP_EUSAGE, naming the option, for a warm-up
+ * longer than the run, a --lr-step not shorter than it (in steps), or a
+ * rate a float cannot hold or rounds to 0; MLP_EINVAL for a rate that is
+ * not finite and positive, no steps, and what the options' rules refuse
+ * before (options.c: step without --lr-step > 0, --lr-min above --lr).
  * Thread-safe (a pure function of a struct set up once).
  */
 #ifndef MLPTRAIN_SCHEDULE_H
@@ -70,6 +70,15 @@ typedef struct {
     uint64_t step_steps;      /* S (step) */
     uint64_t rise_steps;      /* U (onecycle) */
 } mlp_sched_t;
+
+struct mlp_config;
+
+/* The schedule of a run (the one place it is built from the run options,
+ * options.h): kind, lr, lr_min, warmup, lr_step, lr_gamma from cfg, and
+ * its steps: steps_per_epoch, total cfg->epochs x steps_per_epoch.  Then
+ * mlp_sched_init. */
+void mlp_sched_of(const struct mlp_config *cfg, uint64_t steps_per_epoch,
+                  mlp_sched_t *s);
 
 /* Check the fields set by the caller and compute the others. */
 int mlp_sched_init(mlp_sched_t *s);

@@ -18,7 +18,8 @@
  * draw rounded to a multiple of Q (1 without Q); a float option's draw is
  * kept to 4 significant digits (%.4g: the text the run is given); names
  * (act, optimizer, augment, ...) only choice().  Every bound and choice is
- * parsed and range-checked by the option's own rules (cli.h) when the
+ * parsed and range-checked by the option's own parser (mlp_options_parse,
+ * options.h) when the
  * space is read, so a bad one fails before anything runs; a rounded draw
  * is kept within [LO, HI].
  *

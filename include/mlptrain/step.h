@@ -28,16 +28,32 @@
  *                  fold: the figures agree with batch mode where oneDNN's
  *                  one- and many-thread results agree bit for bit.
  *
- * Threads: workers sleep on a condition variable between passes (no
- * spinning: a busy neighbour keeps its core); the caller wakes them,
- * works too, and waits until all are done.  Passes are separated, so a
- * replica never reads parameters while the optimizer writes them.  All
+ * Precision is the net's (net.h): x comes in the net's input type
+ * (float, or bf16: mlp_net_input_bytes), and a bf16 net's copy of the
+ * weights is refreshed in the optimizer's pass, range by range, right
+ * after the update (mlp_net_params_changed).  The figures of one
+ * precision depend on the partition alone, as above.
+ *
+ * Clipping (opts.clip_norm > 0, --clip-grad): before the optimizer, the
+ * step's gradient g is scaled by clip / (|g| + 1e-6) when that is below 1,
+ * |g| the 2-norm over every parameter's gradient (PyTorch's
+ * clip_grad_norm_).  |g| is taken from the folded gradient as an exact
+ * sum of squares (fold.h: mlp_fold_sq_t), so it has the same bits for any
+ * thread count, rank count and parameter layout; the scale and the update
+ * are one more pass over the parameters.
+ *
+ * Threads: between passes a worker spins on the pass counter for up to
+ * 50 us (a pass hand-off is usually sooner, and a futex wake-up costs tens
+ * of microseconds twice a step), then sleeps on a condition variable, so
+ * a busy neighbour gets its core back; the caller wakes them, works too,
+ * and waits (the same way) until all are done.  Passes are separated, so
+ * a replica never reads parameters while the optimizer writes them.  All
  * functions are called from the one thread that made the stepper.
  *
  * Ranks (nranks > 1, dist.h): each loader batch's micro-batches are split
  * into contiguous blocks by mlp_fold_rank; a rank computes only its block
  * (its threads as above) and reads only those rows of x and y (the others
- * may be garbage: the loader decodes only this rank's, mlp_step_rank_rows);
+ * may be garbage: the loader decodes only this rank's, mlp_fold_rank_rows);
  * the fold is mlp_dist_fold, the chain that gives the bits of one process
  * (rank 0 puts the step's running sum first when --accum continues it),
  * then every rank applies the same optimizer step.  The per-micro-batch
@@ -74,9 +90,31 @@ typedef struct {
     size_t micro;        /* rows per micro-batch, >= 1 */
     size_t max_rows;     /* the largest loader batch */
     float smoothing;     /* label smoothing, [0, 1) */
+    float clip_norm;     /* the gradient's largest 2-norm; 0: no clipping */
     int rank, nranks;    /* MPI (dist.h): this process's rank of nranks;
                             nranks <= 1: one process (no dist call) */
 } mlp_step_opts_t;
+
+struct mlp_config;
+
+/*
+ * The step's options of a run (the one place they are built from the run
+ * options, options.h): mode (cfg->parallel, already resolved: gemm or
+ * batch), threads, micro (resolved), label smoothing and clip norm from
+ * cfg; max_rows (the largest loader batch), rank and nranks from the
+ * caller.
+ */
+void mlp_step_opts_of(const struct mlp_config *cfg, size_t max_rows,
+                      int rank, int nranks, mlp_step_opts_t *o);
+
+/*
+ * The threads the step's net is made with (mlp_net_spec_t.threads), and
+ * the replicas the step makes of it: batch mode runs a one-thread net and
+ * threads - 1 replicas (each thread its own), gemm mode one net on every
+ * thread and no replica.
+ */
+int mlp_step_net_threads(const mlp_step_opts_t *o);
+int mlp_step_replicas(const mlp_step_opts_t *o);
 
 typedef struct mlp_stepper mlp_stepper_t;
 
@@ -97,18 +135,10 @@ size_t mlp_step_default_micro(size_t batch);
  * when one sample's forward costs more than 1M multiply-adds and
  * micro-batches are large (>= 256 rows: GEMMs big enough to split);
  * batch mode otherwise (the default recipe: 784-256-10, batch 256, micro
- * 64).
+ * 128).
  */
 mlp_par_t mlp_step_auto_mode(const mlp_net_spec_t *spec, size_t batch,
                              size_t micro);
-
-/*
- * Rows [*lo, *lo + *rows) of a batch of n rows that rank `rank` of nranks
- * computes (its block of micro-batches of `micro` rows; all n rows when
- * nranks <= 1; *rows may be 0).  The loader decodes only these.
- */
-void mlp_step_rank_rows(size_t n, size_t micro, int rank, int nranks,
-                        size_t *lo, size_t *rows);
 
 /*
  * Add to spec->batch_sizes the micro-batch sizes of n rows cut into loader
@@ -147,13 +177,14 @@ void mlp_stepper_begin(mlp_stepper_t *st, size_t rows,
                        const mlp_drop_key_t *key);
 
 /*
- * The next loader batch of the step: n rows x (n, dim), labels y (n).
+ * The next loader batch of the step: n rows x (n, dim) in the net's input
+ * type, labels y (n).
  * Computes its micro-batches' gradients and adds its loss sum and correct
  * count to *loss and *correct (the caller checks the loss before going
  * on).  Then call mlp_stepper_fold (more loader batches follow) or
  * mlp_stepper_apply (the step's last).
  */
-int mlp_stepper_add(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_add(mlp_stepper_t *st, const void *x, const int32_t *y,
                     size_t n, double *loss, size_t *correct);
 /* Fold the last add's gradients into the step's gradient. */
 int mlp_stepper_fold(mlp_stepper_t *st);
@@ -165,7 +196,7 @@ int mlp_stepper_apply(mlp_stepper_t *st, float lr);
  * *correct, chunks of `micro` rows over the threads, summed in chunk
  * order (the same for any thread count).
  */
-int mlp_stepper_eval(mlp_stepper_t *st, const float *x, const int32_t *y,
+int mlp_stepper_eval(mlp_stepper_t *st, const void *x, const int32_t *y,
                      size_t n, double *loss, size_t *correct);
 
 #endif

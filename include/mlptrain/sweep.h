@@ -94,6 +94,13 @@ typedef struct {
     unsigned shard, nshards; /* run shard K of N (1-based); 0, 0: all */
     const char *tensorboard; /* each run writes TensorBoard event files in
                                tensorboard/ID (tfevents.h); NULL: none */
+    /* The training command line's parser (the command layer's,
+     * commands.h: mlp_cmd_train_parse_values): a run's options are parsed
+     * as `mlptrain train` parses them, but for the rules between options,
+     * which the sweep checks (mlp_config_check_rules) once it has refused
+     * the options it sets itself.  0, 1 for --help or --version, or
+     * MLP_EUSAGE. */
+    int (*parse_run)(int argc, char **argv, mlp_config_t *cfg);
 } mlp_sweep_opts_t;
 
 /*

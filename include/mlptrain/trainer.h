@@ -4,18 +4,25 @@
  * (forward, softmax cross-entropy, backward, optimizer step), evaluates on
  * the test batches, and reports.
  *
- * Only the calling thread touches oneDNN; the loader's workers only decode.
+ * oneDNN runs on the calling thread and the step's compute threads
+ * (step.h: batch mode's replicas, one a thread, or gemm mode's OpenMP
+ * threads inside each primitive); the loader's workers only decode.
  * Everything (primitives for every batch size, buffers, ring slots) is made
  * and warmed up before epoch 1's clock starts; the batch loop allocates
- * nothing.  Figures depend only on the data, the options and the seed (and
- * the compute thread count, which changes oneDNN's summation order), not on
- * the number of loader workers.
+ * nothing.  Figures depend only on the data, the options (the precision
+ * among them) and the seed: every sum of a step follows the micro-batch
+ * partition (fold.h), so they are the same for any number of loader
+ * workers, compute threads and MPI ranks (in gemm mode as far as oneDNN's
+ * products give the same bits on any thread count).
+ * cfg->precision auto is chosen at set-up (mlp_net_choose_precision, a
+ * calibration of under 0.1 s; ranks agree) and stored resolved, like the
+ * micro-batch: a checkpoint keeps what the run used.
  *
- * Outputs are checked before any work: the log is opened, and the --save
- * path is tried (a temporary file is created and removed in its
- * directory).  Before the net is built, every buffer the run will
- * allocate is counted (the net's parameters, gradients, activations and
- * oneDNN scratchpad as its primitive descriptors size them, the optimizer
+ * Outputs are checked before any work (outfile.h: each absent or a
+ * regular file, none an input or another output), the checkpoints are
+ * locked and the log is opened.  Before the net is built, every buffer
+ * the run will allocate is counted (the net's parameters, gradients,
+ * activations and oneDNN scratchpad as its primitive descriptors size them, the optimizer
  * state, checkpoint copies, the ring's slots), a margin is added (10% +
  * 64 MiB, memprobe.h) and the sum is compared with what the machine, the
  * cgroup and RLIMIT_AS/RLIMIT_DATA leave (memprobe.h): too much is
@@ -24,22 +31,26 @@
  *
  * Checkpoints.  With cfg->save_path, a checkpoint (checkpoint.h) is written
  * after every epoch and when interrupted.  With cfg->resume_path the run
- * continues the one in that checkpoint: the model (hidden, act, init_std),
- * seed, batch, optimizer (lr, momentum, weight decay) and limit_train come
- * from the checkpoint; an option given explicitly (cfg->given) with another
- * value is MLP_EUSAGE naming it, except the learning rate: a given lr
- * replaces the checkpoint's (fine-tuning), is said on `out` and logged in
- * the run record ("resume":{...,"overrides":{"lr":{"checkpoint":X,
- * "used":Y}}}), and the checkpoints written keep it.  Without
+ * continues the one in that checkpoint: every option the checkpoint keeps
+ * (options.h MLP_OPT_CKPT: the model, the optimizer and its schedule, the
+ * seed, batch and micro-batch, the data's limit and scaling, --val,
+ * --clip-grad, ...) comes from it; an option given explicitly (cfg->given)
+ * with another value is MLP_EUSAGE naming it, except the MLP_OPT_RESUME_FREE
+ * ones: a given lr replaces the checkpoint's (fine-tuning), a given
+ * precision the checkpoint's (a bf16 run finished in f32, say); each is
+ * said on `out` and logged in the run record ("resume":{...,"overrides":
+ * {"lr":{"checkpoint":X,"used":Y}}}), and the checkpoints written keep it;
+ * a given --early-stop replaces the checkpoint's.  Without
  * cfg->save_path the run saves into cfg->resume_path.  cfg->epochs is the
  * total to reach: it must exceed the epochs the checkpoint completed (the
  * command line requires --epochs with --resume: the checkpoint does not
  * record the first run's target).  The data must have the image shape,
  * class count and training-set size the checkpoint was trained on
- * (MLP_EINVAL naming both).  Resuming is exact: with the same compute
- * threads and no lr override, epochs k+1.. print the same figures, digit
- * for digit, as the uninterrupted run (the checkpoint holds everything
- * that feeds them: the parameters and optimizer state bit for bit, the
+ * (MLP_EINVAL naming both).  Resuming is exact: with the same precision
+ * and no lr override (and on any compute threads, loader workers or
+ * ranks), epochs k+1.. print the same figures, digit for digit, as the
+ * uninterrupted run (the checkpoint holds everything that feeds them: the
+ * parameters and optimizer state bit for bit, the
  * seed that keys every epoch's order, and, for a save mid-epoch, the
  * batches done and their loss and accuracy sums).  The checkpoint's
  * header is checked against its options text and its run state against

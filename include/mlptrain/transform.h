@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlptrain/bf16.h"
+
 typedef enum { MLP_XFORM_U8 = 0, MLP_XFORM_AFFINE = 1 } mlp_xform_kind_t;
 
 typedef enum {
@@ -57,5 +59,9 @@ int mlp_transform_fit(mlp_norm_t norm, const float *x, size_t n,
 /* out[j] = (x[j] - shift[j]) * scale[j] for j < dim. */
 void mlp_transform_affine(const float *x, const float *shift,
                           const float *scale, size_t dim, float *out);
+/* The same rounded to bf16: mlp_bf16_round of each value above. */
+void mlp_transform_affine_bf16(const float *x, const float *shift,
+                               const float *scale, size_t dim,
+                               mlp_bf16_t *out);
 
 #endif

@@ -30,9 +30,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _core
 
+# scikit-learn's activation names as mlptrain's (--act); the solvers and
+# schedules are --optimizer's and --schedule's names, from the option table.
 _ACTIVATIONS = {"relu": "relu", "logistic": "sigmoid", "tanh": "tanh"}
-_SOLVERS = ("sgd", "adam", "adamw")
-_SCHEDULES = ("constant", "step", "cosine", "onecycle")
+_SOLVERS = _core.option_names("optimizer")
+_SCHEDULES = _core.option_names("schedule")
+assert set(_ACTIVATIONS.values()) <= set(_core.option_names("act"))
 
 
 def _fmt(v):
@@ -47,15 +50,11 @@ def _fmt(v):
 
 
 def _is_class_name(s):
-    """mlptrain's class-name rule (text.h): 1 to 63 bytes of UTF-8 text
-    without control characters."""
-    b = s.encode("utf-8", "surrogatepass")
+    """mlptrain's class-name rule (text.h, through the library)."""
     try:
-        b.decode("utf-8")
-    except UnicodeDecodeError:
+        return _core.class_name(s) is None
+    except UnicodeEncodeError:  # lone surrogates: not UTF-8 text
         return False
-    return 1 <= len(b) <= 63 and not any(
-        ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in s)
 
 
 def _class_names(classes):
@@ -164,11 +163,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("hidden_layer_sizes must be > 0, got %r" % (h,))
         if self.activation not in _ACTIVATIONS:
             raise ValueError(
-                "activation %r is not supported by mlptrain: relu, logistic "
-                "or tanh" % (self.activation,))
+                "activation %r is not supported by mlptrain: %s"
+                % (self.activation, ", ".join(_ACTIVATIONS)))
         if self.solver not in _SOLVERS:
-            raise ValueError("solver %r is not supported by mlptrain: sgd, "
-                             "adam or adamw" % (self.solver,))
+            raise ValueError("solver %r is not supported by mlptrain: %s"
+                             % (self.solver, ", ".join(_SOLVERS)))
         if self.learning_rate != "constant":
             raise ValueError(
                 "learning_rate %r is not supported by mlptrain: 'constant' "
@@ -300,11 +299,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if workers is not None:
             put("n_workers", "workers", workers)
         if self.precision is not None:
-            if _core.has_option("precision"):
-                put("precision", "precision", self.precision)
-            elif self.precision != "f32":
-                raise ValueError("precision %r: this mlptrain trains in f32 "
-                                 "only" % (self.precision,))
+            put("precision", "precision", self.precision)
         for name, value in (self.options or {}).items():
             put("options", str(name).replace("_", "-"), value)
         return o
@@ -524,12 +519,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             label_smoothing=float(opts["label-smoothing"]),
             init=opts["init"], init_std=float(opts["init-std"]),
             normalize=opts["normalize"],
-            augment=opts["augment"] if "augment" in changed else None)
+            augment=opts["augment"] if "augment" in changed else None,
+            precision=opts["precision"] if "precision" in changed else None)
         named = {"hidden", "act", "optimizer", "weight-decay", "batch", "lr",
                  "seed", "no-shuffle", "momentum", "nesterov", "beta1",
                  "beta2", "eps", "schedule", "warmup", "lr-min", "lr-step",
                  "lr-gamma", "dropout", "input-dropout", "label-smoothing",
-                 "init", "init-std", "normalize", "augment"}
+                 "init", "init-std", "normalize", "augment", "precision"}
         rest = {k: opts[k] for k in sorted(changed - named)}
         if rest:
             params["options"] = rest
