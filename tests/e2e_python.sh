@@ -24,4 +24,18 @@ else
     bad "tests/e2e_python.py:"
 fi
 cat "$TMP/py.out"
+
+# make install's place: for Debian's prefixes (/usr/local, the default,
+# and /usr) the package directory is on the interpreter's sys.path, so
+# that `import mlptrain` works after `make install` with no PYTHONPATH.
+case ${MLP_PYTHONDIR:-} in
+/usr/local/lib/*|/usr/lib/*)
+    if "${MLP_PYTHON:-$PY}" -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' \
+            "$MLP_PYTHONDIR"; then
+        ok "make install's $MLP_PYTHONDIR is on ${MLP_PYTHON:-$PY}'s sys.path"
+    else
+        bad "make install's $MLP_PYTHONDIR is not on ${MLP_PYTHON:-$PY}'s sys.path"
+    fi ;;
+*) echo "note: configured to install into $MLP_PYTHONDIR (not a Debian prefix): not checked" ;;
+esac
 finish
