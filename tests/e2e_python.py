@@ -165,6 +165,19 @@ def test_figures_equal_cli():
     check("shuffle=False is --no-shuffle, and other figures",
           same9(ns.loss_curve_, [r["train_loss"] for r in log_epochs(log2)])
           and ns.loss_curve_ != clf.loss_curve_[:2])
+    log3 = os.path.join(TMP, "bf16.jsonl")
+    r = cli(*CLI_RECIPE, "--epochs", "2", "--precision", "bf16", "--log",
+            log3, ok=False)
+    if r.returncode != 0:
+        print("SKIP: precision='bf16': %s" % r.stderr.decode().strip())
+    else:
+        hb = mlptrain.MLPClassifier(max_iter=2, precision="bf16",
+                                    **RECIPE).fit(X, y)
+        eb = log_epochs(log3)
+        check("precision='bf16' is --precision bf16, and other figures",
+              same9(hb.loss_curve_, [e["train_loss"] for e in eb]) and
+              hb.score(Xt, yt) == eb[-1]["test_acc"] and
+              hb.loss_curve_ != clf.loss_curve_[:2])
     w0 = np.frombuffer(a["params"], np.float32)[:100 * 32].reshape(32, 100)
     check("coefs_ are scikit-learn's layout (in, out)",
           clf.coefs_[0].shape == (100, 32) and
@@ -287,6 +300,13 @@ def test_errors():
              ("identity",), "an activation mlptrain has not"),
             (ValueError, lambda: C(options={"nonesuch": 1}).fit(X, y),
              ("no option '--nonesuch'",), "an unknown option"),
+            (ValueError, lambda: C(max_iter=2, warmup=5.0).fit(X, y),
+             ("--warmup", "must fit in the run",
+              "(parameters warmup, max_iter)"),
+             "a rule between options (the table's, naming the parameters)"),
+            (ValueError, lambda: C(precision="fp8").fit(X, y),
+             ("parameter 'precision'", "--precision", "f32, bf16, auto"),
+             "a precision the table has not"),
             (ValueError, lambda: C().fit(np.where(np.arange(10) == 7,
                                                   np.nan, 1.0)
                                          .reshape(5, 2), [0, 1, 0, 1, 0]),

@@ -18,6 +18,7 @@ beside the parameter and in the README's parameter table.
 import math
 import numbers
 import os
+import re
 import threading
 import warnings
 
@@ -69,6 +70,21 @@ def _class_names(classes):
     if len(set(names)) != len(names) or not all(map(_is_class_name, names)):
         return False
     return names
+
+
+def _with_params(message, opts):
+    """mlptrain's message, with the parameters that set the options it
+    names (a rule between options: "option '--lr-min': ... (parameters
+    lr_min, learning_rate_init)")."""
+    params = []
+    for name in re.findall(r"--([a-z0-9-]+)", message):
+        for param, option, _ in opts:
+            if option == name and param not in params:
+                params.append(param)
+    if not params or message.startswith("parameter '"):
+        return message
+    return "%s (parameter%s %s)" % (message, "s" if len(params) > 1 else "",
+                                    ", ".join(params))
 
 
 class MLPClassifier(ClassifierMixin, BaseEstimator):
@@ -400,7 +416,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                         self._model_bytes if warm else None,
                         state.hook, main)
         if model is None:
-            raise _core.error_type(status)(message)
+            raise _core.error_type(status)(_with_params(message, opts))
         if early and best is not None:  # scikit-learn's best weights
             model = best
         self.classes_ = classes
