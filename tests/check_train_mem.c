@@ -156,6 +156,7 @@ START_TEST(test_same_as_files)
     mlp_checkpoint_free(&fck);
     mlp_checkpoint_free(&mck);
     free(model);
+    mlp_train_result_free(&res);
     /* No test split: the same training figures, no test figure. */
     arrays(&a, 0);
     ck_assert_int_eq(run(&cfg, &m, &res, &model, &len), 0);
@@ -351,6 +352,7 @@ START_TEST(test_warm_start_other_options)
     mlp_checkpoint_free(&ck);
     /* A fresh model on the chunk learns less in its first epoch. */
     m.model = NULL;
+    free(model);
     cfg.epochs = 1;
     ck_assert_int_eq(run(&cfg, &m, &fresh, &model, &len), 0);
     ck_assert_msg(res.history[0].train_loss < fresh.history[0].train_loss,
@@ -420,6 +422,7 @@ START_TEST(test_hook_and_stop)
     ck_assert_uint_eq(ck.epoch, 2);
     mlp_checkpoint_free(&ck);
     free(model);
+    free(h.kept);
     /* Stop after epoch 3: ok, 3 epochs, the model of epoch 3. */
     memset(&h, 0, sizeof(h));
     h.stop_at = 3;
