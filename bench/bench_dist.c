@@ -1,6 +1,6 @@
 /*
  * bench_dist: the cost of the cross-rank gradient reduction (dist.h) and
- * the compute it is set against, for the scaling estimate in the README.
+ * the compute it is set against, for the scaling estimate in doc/parallel.md.
  *
  *   mpirun -np R bench_dist LABEL   the ordered chain fold of a gradient of
  *       the default model 784-256-10 (203,530 floats) and of

@@ -157,7 +157,7 @@ if ! skip torch; then
     # PyTorch two ways.  The reference's: a DataLoader of 4 worker
     # processes decoding each image (torch 1 thread, the BLAS pool on the
     # cores: two pools of $NCORES threads oversubscribe them, measured 10x
-    # slower).  And PyTorch at its best, the peer the README compares
+    # slower).  And PyTorch at its best, the peer doc/performance.md compares
     # with: the data in memory as tensors (--in-memory: a permutation per
     # epoch, x/255 per batch, no DataLoader), the faster of f32 and bf16
     # autocast, the best split of torch's threads and OpenBLAS's, found by

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The first goal of issue 23, measured: on a 27-point grid around the
-# README's "Reaching 0.90" recipe (lr x input dropout x label smoothing,
+# "Reaching 0.90" recipe of doc/recipes.md (lr x input dropout x label smoothing,
 # the recipe at its centre), `--search halving --eta 3` against the full
 # grid: the validation accuracy of the point halving picks beside the best
 # of the full grid's, and the epochs each trained.  Both sweeps run the

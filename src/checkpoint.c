@@ -1,6 +1,6 @@
 /*
  * checkpoint: the file format, its validation, encoding and parsing (see
- * checkpoint.h and the README's "Checkpoint format").
+ * checkpoint.h and doc/checkpoint-format.md).
  *
  * One writer serves both the memory encoder and the file writer: fields go
  * through a 64 KiB staging buffer that is checksummed and then copied to

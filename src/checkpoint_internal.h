@@ -18,7 +18,7 @@
 #define CK_MAX_WIDTH ((uint64_t)MLP_MAX_WIDTH) /* net.h */
 #define CK_STAGE (64 * 1024)
 
-/* Byte offsets of the header fields; the README's table lists the same. */
+/* Byte offsets of the header fields; doc/checkpoint-format.md lists the same. */
 enum {
     OFF_MAGIC = 0,
     OFF_VERSION = 8,

@@ -1,5 +1,5 @@
 /*
- * Tests of checkpoint: the byte layout the README documents, round trips
+ * Tests of checkpoint: the byte layout doc/checkpoint-format.md documents, round trips
  * through memory and files, atomic saves (a writer killed at random points
  * leaves the old or the new file; a failed write leaves the old one), the
  * pre-flight check of a --save path, every kind of corrupt file, and a
@@ -226,7 +226,7 @@ START_TEST(test_roundtrip_memory)
 }
 END_TEST
 
-/* The byte layout of the README's table: version 1's, which version 2
+/* The byte layout of doc/checkpoint-format.md's table: version 1's, which version 2
  * keeps for its first 224 bytes. */
 START_TEST(test_layout)
 {

@@ -5,7 +5,7 @@
     ckpt_weights.py IN OUT scale V   every parameter times V
 
 The parameters are the P floats before the optimizer state and the
-checksum (README, "Checkpoint format": P and S at offsets 208 and 216);
+checksum (doc/checkpoint-format.md: P and S at offsets 208 and 216);
 the crc32 is recomputed, so the copy loads.  The new values must be
 finite floats.  For tests of models with large weights (Debian's
 /usr/bin/python3 with numpy).

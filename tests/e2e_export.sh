@@ -5,7 +5,7 @@
 # (tests/export_check.py): onnx.checker with full_check, an independent
 # NumPy evaluation of the graph on the raw test pixels whose confusion
 # matrix and accuracy are mlptrain eval's, the .npz's logits equal to the
-# graph's, the README's PyTorch lines (python3-torch), and the per-sample
+# graph's, doc/export.md's PyTorch lines (python3-torch), and the per-sample
 # classes and logits of `mlptrain predict --input`.  Then usage and the
 # output door: a directory, a FIFO, the
 # model itself, a bad model (the old output is kept); one model always
@@ -49,7 +49,7 @@ model() {
     run predict --model "$m" --input "$D/t10k-images-idx3-ubyte.gz" \
         --csv --logits --threads 2 && cp "$TMP/out" "$csv" ||
         { bad "$name: predict --input: $(cat "$TMP/err")"; csv=; }
-    # torch takes a second to import: the README's lines run on one model.
+    # torch takes a second to import: doc/export.md's lines run on one model.
     local torch_once=$torch
     torch=
     if "$PY" "$CHECK" --onnx "$TMP/$name.onnx" --npz "$TMP/$name.npz" \

@@ -4,7 +4,7 @@
 # of a checkpoint, is refused naming it or accepted and used, never a
 # crash, a hang or silently ignored.  Then the rules that wait for the
 # data's format, --label '' (a column, not a file), MLPTRAIN_PARENT_PID
-# garbage (ignored with a warning; --help always works), and the README's
+# garbage (ignored with a warning; --help always works), and doc/options.md's
 # Limits section naming every option.
 . "${srcdir:-.}/tests/lib.sh"
 
@@ -61,8 +61,8 @@ MLPTRAIN_PARENT_PID=garbage "$MLPTRAIN" --data "$D" -e 1 -q >/dev/null \
     2>"$TMP/err" && ok "MLPTRAIN_PARENT_PID=garbage: training works" ||
     bad "MLPTRAIN_PARENT_PID=garbage train: $(cat "$TMP/err")"
 
-# The README states every option's range in its Limits section.
-readme="${srcdir:-.}/README.md"
+# doc/options.md states every option's range in its Limits section.
+readme="${srcdir:-.}/doc/options.md"
 limits=$(sed -n '/^## Limits/,/^## [^L]/p' "$readme")
 missing=
 for o in $("$MLPTRAIN" --help | sed -n 's/^ \{2,6\}\(-., \)\{0,1\}--\([a-z0-9-]*\).*/\2/p'); do
@@ -70,6 +70,6 @@ for o in $("$MLPTRAIN" --help | sed -n 's/^ \{2,6\}\(-., \)\{0,1\}--\([a-z0-9-]*
     printf '%s\n' "$limits" | grep -q -- "--$o\b" || missing="$missing --$o"
 done
 [ -n "$limits" ] && [ -z "$missing" ] &&
-    ok "the README's Limits section names every option" ||
-    bad "the README's Limits section lacks:$missing"
+    ok "doc/options.md's Limits section names every option" ||
+    bad "doc/options.md's Limits section lacks:$missing"
 finish

@@ -1,18 +1,18 @@
 #!/bin/bash
-# End-to-end: the README's generated sections (the option reference of
+# End-to-end: doc/options.md's generated sections (the option reference of
 # every command, the Limits tables) are what tools/docgen makes of the
-# option tables now: a README edited by hand there, or a table changed
-# without `make readme`, fails here.  Then every option of every command's
+# option tables now: the file edited by hand there, or a table changed
+# without `make docs`, fails here.  Then every option of every command's
 # --help is in both sections.
 . "${srcdir:-.}/tests/lib.sh"
 
-readme="${srcdir:-.}/README.md"
+readme="${srcdir:-.}/doc/options.md"
 : "${DOCGEN:=tools/docgen}"
 if "$DOCGEN" "$readme" >"$TMP/readme" 2>"$TMP/err" &&
    cmp -s "$TMP/readme" "$readme"; then
-    ok "the README's generated sections are current"
+    ok "doc/options.md's generated sections are current"
 else
-    bad "the README's generated sections are stale (run make readme): $(cat "$TMP/err") $(diff "$readme" "$TMP/readme" | head -20)"
+    bad "doc/options.md's generated sections are stale (run make docs): $(cat "$TMP/err") $(diff "$readme" "$TMP/readme" | head -20)"
 fi
 for name in options limits; do
     [ "$(grep -c "^<!-- BEGIN generated: $name " "$readme")" = 1 ] &&
@@ -36,7 +36,7 @@ options=$(sed -n '/^<!-- BEGIN generated: options/,/^<!-- END generated: options
 limits=$(sed -n '/^<!-- BEGIN generated: limits/,/^<!-- END generated: limits/p' "$readme")
 missing=
 for c in $("$MLPTRAIN" help | sed -n 's/^  \([a-z]*\)  .*/\1/p'); do
-    section=$(printf '%s\n' "$options" | sed -n "/^#### $c\$/,/^#### /p")
+    section=$(printf '%s\n' "$options" | sed -n "/^### $c\$/,/^### /p")
     for o in $("$MLPTRAIN" "$c" --help |
                sed -n 's/^ \{2,6\}\(-., \)\{0,1\}--\([a-z0-9-]*\).*/\2/p'); do
         printf '%s\n' "$section" | grep -q -- "--$o\b" || missing="$missing $c:--$o"
@@ -47,6 +47,6 @@ for o in $("$MLPTRAIN" --help |
     case $o in help | version) continue ;; esac
     printf '%s\n' "$limits" | grep -q -- "--$o\b" || missing="$missing limits:--$o"
 done
-[ -z "$missing" ] && ok "every command's every option is in the README" ||
-    bad "the README lacks:$missing"
+[ -z "$missing" ] && ok "every command's every option is in doc/options.md" ||
+    bad "doc/options.md lacks:$missing"
 finish

@@ -120,7 +120,8 @@ def read_predict_csv(path, nclasses):
 
 
 def torch_accuracy(npz_path, images, labels):
-    """The README's PyTorch lines, as written there."""
+    """doc/export.md's PyTorch lines, as written there (tests/docs_check.py
+    checks that they are)."""
     import torch
     z = np.load(npz_path); n = len(z["sizes"]) - 1; Act = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}.get(str(z["activation"]))  # noqa: E501,E702
     net = torch.nn.Sequential(*[m for i in range(n) for m in [torch.nn.Linear(*z[f"W{i}"].shape[::-1])] + ([Act()] if i < n - 1 else [])])  # noqa: E501
@@ -248,7 +249,7 @@ def main():
     if args.torch:
         acc = torch_accuracy(args.npz, x.astype(np.uint8), labels)
         check(abs(acc - ev["correct"] / ev["samples"]) < 1e-12,
-              f"README's PyTorch lines: accuracy {acc} = mlptrain eval's")
+              f"doc/export.md's PyTorch lines: accuracy {acc} = mlptrain eval's")
     return 1 if failures else 0
 
 

@@ -1,14 +1,15 @@
 /*
- * docgen: the README's generated sections, from the commands' option
- * tables (cli.h's description of them, mlp_cli_iter): the option reference
- * of every command and the Limits section's tables.
+ * docgen: the generated sections of doc/options.md, from the commands'
+ * option tables (cli.h's description of them, mlp_cli_iter): the option
+ * reference of every command and the Limits section's tables.
  *
- *   docgen README.md    README.md with every generated section rewritten
- *                       (to stdout): `make readme` writes it back, and
+ *   docgen FILE.md      FILE.md with every generated section rewritten
+ *                       (to stdout): `make docs` (alias `make readme`)
+ *                       writes doc/options.md back, and
  *                       tests/e2e_readme.sh fails when it differs
  *
  * A generated section sits between the lines
- *   <!-- BEGIN generated: NAME (make readme; do not edit) -->
+ *   <!-- BEGIN generated: NAME (make docs; do not edit) -->
  *   <!-- END generated: NAME -->
  * with NAME "options" or "limits"; everything else is copied as it is.
  * A man page or a completion script would be made the same way.
@@ -62,7 +63,7 @@ static int options_table(FILE *f, const mlp_command_t *c)
 
     if (mlp_cli_iter_open(c, MLP_CLI_DOC, &it) < 0)
         return -1;
-    fprintf(f, "#### %s\n\n", c->name);
+    fprintf(f, "### %s\n\n", c->name);
     while (*u != '\0') {
         size_t n = strcspn(u, "\n");
 
@@ -203,7 +204,7 @@ int main(int argc, char **argv)
     int skipping = 0, rc = 0;
 
     if (argc != 2) {
-        fputs("usage: docgen README.md\n", stderr);
+        fputs("usage: docgen FILE.md\n", stderr);
         return 1;
     }
     if ((in = fopen(argv[1], "r")) == NULL) {

@@ -18,7 +18,7 @@
  * written and checked against the text.
  *
  * File format (all integers little-endian, floats IEEE-754 binary32 LE):
- * see the README's "Checkpoint format" section, which this module
+ * see doc/checkpoint-format.md, which this module
  * implements: magic "MLPTCKPT", format version, header, payload, and a
  * trailing zlib crc32 of everything before it.
  *

@@ -16,7 +16,7 @@
  *     checker), with MLP_EUSAGE messages naming the option;
  *   - --help: every option with its range, its rules and its default, in
  *     lines of at most 80 columns wrapped by the one wrapper (mlp_cli_wrap);
- *   - the description of every option for generators (the README's option
+ *   - the description of every option for generators (doc/options.md's option
  *     reference and Limits tables, a man page, completion): mlp_cli_iter.
  *
  * Shared options that are not run options (--model, --class-names,
@@ -142,7 +142,7 @@ void mlp_cli_version(FILE *f);
  */
 void mlp_cli_wrap(FILE *f, int indent, int col, const char *text);
 
-/* ---- the tables, for generators (README, man page, completion) ------ */
+/* ---- the tables, for generators (doc/options.md, man page, completion) */
 
 /* What an option's value is. */
 typedef enum {

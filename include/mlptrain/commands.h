@@ -16,7 +16,7 @@
  *
  * Adding a command: a src/cmd_NAME.c defining mlp_command_NAME (its table
  * and run function), its declaration below, one line in mlp_commands[]
- * (commands.c) and the file in Makefile.am.  Its --help, the README's
+ * (commands.c) and the file in Makefile.am.  Its --help, doc/options.md's
  * option reference and tests/check_cli's walk follow from the table.
  */
 #ifndef MLPTRAIN_COMMANDS_H

@@ -29,7 +29,7 @@
  * Pipelined over C chunks a rank sends and receives about the gradient's
  * bytes twice (chain, then broadcast), like a ring allreduce; the price is
  * the pipeline's depth: about C + R - 1 chunk transfers one after another
- * (see the README's scaling estimate).
+ * (see doc/parallel.md's scaling estimate).
  *
  * Errors: a failing MPI call gives MLP_EIO with MPI_Error_string's text
  * (the library is set to return errors, not to abort); nothing exits,

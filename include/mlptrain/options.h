@@ -334,7 +334,7 @@ int mlp_options_parse(const mlp_option_t *o, void *base, const char *arg);
 void mlp_options_set_default(const mlp_option_t *o, void *base);
 
 /*
- * o's range in words, with its metavar, for --help and the README's
+ * o's range in words, with its metavar, for --help and doc/options.md's
  * Limits table: "N in 1..1024", "N in 1..2^64-1 or all", "X > 0",
  * "0 <= P < 1", "X in 0..1e+37"; "" for options whose values are names or
  * files (the help lists the names; --help's end gives the lengths).
