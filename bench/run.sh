@@ -396,7 +396,7 @@ if ! skip dist; then
             grep '"type":"epoch"' "$1" | awk '
                 match($0, /"reduce_seconds": *[-0-9.eE+]*/) { s = substr($0, RSTART, RLENGTH); sub(/.*: */, "", s); a += s }
                 match($0, /"reduce_exposed_seconds": *[-0-9.eE+]*/) { s = substr($0, RSTART, RLENGTH); sub(/.*: */, "", s); e += s }
-                END { printf "%.3f\n", a > 0 ? 1 - e / a : 0 }'
+                END { printf "%.3f\n", (a > 0 ? 1 - e / a : 0) }'
         }
         for prec in ${bf//,/ }; do
             : >"$TMP/d_one"; : >"$TMP/d_tcp"; : >"$TMP/d_shm"; : >"$TMP/d_bytes"; : >"$TMP/d_htcp"; : >"$TMP/d_hshm"

@@ -55,7 +55,7 @@ void mlp_dataset_loader_opts(const mlp_config_t *cfg, const mlp_dataset_t *ds,
     lo->first_epoch = 1;
     lo->epochs = cfg->epochs;
     lo->seed = cfg->seed;
-    lo->shuffle = 1;
+    lo->shuffle = !cfg->no_shuffle;
     lo->workers = cfg->workers;
     lo->slots = cfg->slots;
     lo->augment = cfg->augment;

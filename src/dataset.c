@@ -126,15 +126,17 @@ int mlp_dataset_train_split(mlp_dataset_t *ds, size_t limit, size_t val,
  * The held-out rows are copied out first (the permutation is random
  * access), then the rows kept slide down in file order: row i moves to
  * j <= i, so one forward pass compacts in place.  The training arrays are
- * the dataset's own buffers; a split that views other memory (a test's)
- * is refused.
+ * the dataset's own buffers, or borrowed arrays, whose kept rows go to new
+ * buffers of the dataset's (the same pass, into other memory); a split
+ * that views other memory (a test's) is refused.
  */
 int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
 {
     mlp_split_t *tr = &ds->train;
     size_t total = tr->n, j = 0, row;
     unsigned char *held = NULL;
-    uint8_t *buf = NULL, *img, *lab;
+    uint8_t *buf = NULL, *img, *lab, *kx = NULL, *ky = NULL;
+    const uint8_t *sx, *sy;
     mlp_perm_t perm;
 
     if (n == 0)
@@ -148,37 +150,57 @@ int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed)
                              "train on", n, total);
     /* Rows of bytes or of floats: moved as bytes alike. */
     row = tr->dim * (tr->features != NULL ? sizeof(float) : 1);
+    sx = tr->features != NULL ? (const uint8_t *)(const void *)tr->features
+                              : tr->images;
+    sy = tr->labels;
     img = ds->own_x[0];
     lab = ds->own_y[0];
-    if (img == NULL || lab == NULL ||
-        (img != tr->images && (const void *)img != tr->features) ||
-        lab != tr->labels)
+    if (!ds->borrowed && (img == NULL || lab == NULL ||
+                          (const uint8_t *)img != sx || lab != sy))
         return mlp_error_set(MLP_EINVAL, "dataset: the training split is "
                              "not the dataset's own buffers");
     if ((buf = malloc(n * (row + 1))) == NULL ||
-        (held = calloc(total, 1)) == NULL) {
+        (held = calloc(total, 1)) == NULL ||
+        (ds->borrowed && ((kx = malloc((total - n) * row)) == NULL ||
+                          (ky = malloc(total - n)) == NULL))) {
         free(buf);
+        free(held);
+        free(kx);
         return mlp_error_set(MLP_ENOMEM, "dataset: out of memory holding out "
                              "%zu samples", n);
+    }
+    if (ds->borrowed) { /* the caller's arrays are read, never written */
+        img = kx;
+        lab = ky;
     }
     mlp_perm_init(&perm, total, seed, MLP_DATASET_HOLD_OUT_STREAM);
     for (size_t r = 0; r < n; r++) {
         size_t i = (size_t)mlp_perm_at(&perm, r);
 
-        memcpy(buf + r * row, img + i * row, row);
-        buf[n * row + r] = lab[i];
+        memcpy(buf + r * row, sx + i * row, row);
+        buf[n * row + r] = sy[i];
         held[i] = 1;
     }
     for (size_t i = 0; i < total; i++) {
         if (held[i])
             continue;
-        if (j != i) {
-            memcpy(img + j * row, img + i * row, row);
-            lab[j] = lab[i];
+        if (img + j * row != sx + i * row) {
+            memcpy(img + j * row, sx + i * row, row);
+            lab[j] = sy[i];
         }
         j++;
     }
     free(held);
+    if (ds->borrowed) {
+        ds->own_x[0] = kx;
+        ds->own_y[0] = ky;
+        ds->borrowed = 0;
+        if (tr->features != NULL)
+            tr->features = (const float *)(void *)kx;
+        else
+            tr->images = kx;
+        tr->labels = ky;
+    }
     ds->val_buf = buf;
     ds->val.n = n;
     ds->val.dim = tr->dim;

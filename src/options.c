@@ -293,6 +293,13 @@ const mlp_option_t mlp_options[MLP_NOPTIONS] = {
         .help = "shift=K (random shifts up to K pixels, zero fill) and/or "
                 "flip (random horizontal flips), or none",
         .shown = "none", .sample = "shift=2,flip", .flags = RUN},
+    [MLP_O_NO_SHUFFLE] = {
+        .name = L("no-shuffle"), .section = "Data",
+        .offset = F(no_shuffle), .type = MLP_OPT_FLAG,
+        .help = "train on the training samples in their order every epoch "
+                "(scikit-learn's shuffle=False)",
+        .shown = "shuffled anew every epoch", .sample = "1",
+        .flags = RUN | MLP_OPT_ID_SET},
     /* ---- Machine ---- */
     [MLP_O_WORKERS] = {
         .name = L("workers"), .letter = 'j', .section = "Machine",

@@ -11,14 +11,12 @@
 
 #include <jansson.h>
 
-#include "mlptrain/bf16.h"
 #include "mlptrain/csv.h"
 #include "mlptrain/error.h"
 #include "mlptrain/loss.h"
-#include "mlptrain/net.h"
+#include "mlptrain/model.h"
 #include "mlptrain/predict.h"
 #include "mlptrain/text.h"
-#include "mlptrain/transform.h"
 
 /* Floats as %.9g, as the CSV output (a float round-trips). */
 #define PREDICT_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | \
@@ -26,18 +24,6 @@
 
 _Static_assert(MLP_TABLE_MAX_FEATURES <= MLP_MAX_WIDTH,
                "every sample a table reads fits a net's input layer");
-
-/* The softmax of a row of finite logits, in double (stable: the largest
- * logit is subtracted, so every term is in (0, 1] and the sum >= 1). */
-static void softmax(const float *lg, size_t c, size_t k, double *p)
-{
-    double mx = lg[k], sum = 0.0;
-
-    for (size_t j = 0; j < c; j++)
-        sum += p[j] = exp((double)lg[j] - mx);
-    for (size_t j = 0; j < c; j++)
-        p[j] /= sum;
-}
 
 /* A JSON array of n floats (jansson: finite reals only). */
 static json_t *json_floats(const float *v, const double *d, size_t n)
@@ -93,7 +79,7 @@ static int print_row(FILE *out, const mlp_predict_opts_t *o, size_t row,
 {
     size_t k = mlp_loss_argmax(lg, c);
 
-    softmax(lg, c, k, p);
+    mlp_model_softmax(lg, c, k, p);
     if (o->json)
         return print_json(out, o, row, k, names->names[k], lg, p, c);
     fprintf(out, "%zu,%zu,", row, k);
@@ -114,12 +100,12 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
 {
     mlp_table_opts_t to = *in;
     mlp_table_t *t = NULL;
-    mlp_net_t *net = NULL;
+    mlp_model_t *m = NULL;
     size_t c = ck->out, dim, b = o->batch, got;
-    float *x = NULL, *raw = NULL;
-    mlp_bf16_t *xh = NULL;
+    uint8_t *x8 = NULL;
+    float *xf = NULL;
     double *p = NULL;
-    int rc;
+    int rc, u8;
 
     *rows = 0;
     to.want_labels = 0;
@@ -129,6 +115,7 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
     if ((rc = mlp_table_open(&to, &t)) != 0)
         goto out;
     dim = mlp_table_dim(t);
+    u8 = mlp_table_is_u8(t);
     if (dim != ck->in) {
         rc = mlp_error_set(MLP_EINVAL, "%s has %zu features per row but "
                            "model '%s' takes %zu%s", in->path, dim, model,
@@ -137,22 +124,17 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
                            "a label column)" : "");
         goto out;
     }
-    if (!mlp_table_is_u8(t) && ck->input_kind == MLP_XFORM_U8) {
-        rc = mlp_error_set(MLP_EINVAL, "%s has real-valued features but "
-                           "model '%s' was trained on bytes (images scaled "
-                           "x/255)", in->path, model);
+    if ((rc = mlp_model_create(ck, model, o->threads, o->precision, b,
+                               &m)) < 0)
         goto out;
-    }
-    if ((rc = mlp_eval_net(ck, model, o->threads, o->precision, b, b,
-                           &net)) < 0)
-        goto out;
-    x = aligned_alloc(64, (b * dim * sizeof(float) + 63) / 64 * 64);
-    raw = malloc(b * dim * sizeof(float));
+    /* Rows as the file holds them: bytes, or real features (model.h
+     * scales each as the model was trained, or refuses it). */
+    if (u8)
+        x8 = malloc(b * dim);
+    else
+        xf = malloc(b * dim * sizeof(float));
     p = malloc(c * sizeof(double));
-    if (mlp_net_spec(net)->precision == MLP_PREC_BF16)
-        xh = malloc(b * dim * sizeof(*xh));
-    if (x == NULL || raw == NULL || p == NULL ||
-        (mlp_net_spec(net)->precision == MLP_PREC_BF16 && xh == NULL)) {
+    if ((x8 == NULL && xf == NULL) || p == NULL) {
         rc = mlp_error_set(MLP_ENOMEM, "out of memory for a batch of %zu "
                            "rows", b);
         goto out;
@@ -168,34 +150,15 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
     do {
         const float *lg;
 
-        if ((rc = mlp_table_next(t, b, NULL, raw, NULL, NULL, &got)) != 0)
+        if ((rc = mlp_table_next(t, b, x8, xf, NULL, NULL, &got)) != 0)
             goto out;
         if (got == 0)
             break;
-        for (size_t i = 0; i < got; i++) {
-            if (ck->input_kind == MLP_XFORM_AFFINE)
-                mlp_transform_affine(raw + i * dim, ck->shift, ck->scale,
-                                     dim, x + i * dim);
-            else
-                for (size_t j = 0; j < dim; j++)
-                    x[i * dim + j] = raw[i * dim + j] / 255.0f;
-        }
-        memset(x + got * dim, 0, (b - got) * dim * sizeof(float));
-        if (xh != NULL) /* a bf16 net: each value rounded, as trained */
-            mlp_bf16_from_f32(xh, x, b * dim);
-        if ((rc = mlp_net_forward(net, xh != NULL ? (const void *)xh
-                                                  : (const void *)x,
-                                  b, &lg)) < 0)
+        /* The batch is checked (its logits finite) before any of it is
+         * printed. */
+        if ((rc = mlp_model_logits(m, x8, xf, got, *rows, in->path, &lg)) <
+            0)
             goto out;
-        /* The batch is checked before any of it is printed. */
-        for (size_t i = 0; i < got; i++)
-            if (!mlp_eval_logits_finite(lg + i * c, c)) {
-                rc = mlp_error_set(MLP_ERANGE, "%s: row %zu: the model's "
-                                   "logits are not finite (the inputs "
-                                   "overflow model '%s'): no prediction",
-                                   in->path, *rows + i, model);
-                goto out;
-            }
         for (size_t i = 0; i < got; i++)
             if ((rc = print_row(out, o, *rows + i, lg + i * c, c, names,
                                 p)) < 0)
@@ -210,10 +173,9 @@ int mlp_predict_file(const mlp_checkpoint_t *ck, const char *model,
     rc = 0;
 out:
     mlp_table_close(t);
-    mlp_net_destroy(net);
-    free(x);
-    free(xh);
-    free(raw);
+    mlp_model_destroy(m);
+    free(x8);
+    free(xf);
     free(p);
     return rc;
 }

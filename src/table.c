@@ -39,9 +39,10 @@ struct mlp_table {
 
 const char *mlp_table_format_name(mlp_format_t f)
 {
-    static const char *const names[] = {"IDX", ".npy", ".npz", "CSV"};
+    static const char *const names[] = {"IDX", ".npy", ".npz", "CSV",
+                                        "arrays"};
 
-    return f <= MLP_FORMAT_CSV ? names[f] : "?";
+    return f <= MLP_FORMAT_ARRAY ? names[f] : "?";
 }
 
 /* The format of an input's (decompressed) first bytes. */
@@ -195,6 +196,9 @@ static int open_inputs(mlp_table_t *t, int mem, mlp_input_t *fy)
         t->lab = o->want_labels ? LAB_CSV : LAB_NONE;
         break;
     }
+    case MLP_FORMAT_ARRAY: /* never sniffed: arrays are not a file */
+        return mlp_error_set(MLP_EINVAL, "%s: not a file format",
+                             mlp_input_name(t->fx));
     }
     if (t->dim > MLP_TABLE_MAX_FEATURES)
         return mlp_error_set(MLP_EFORMAT, "%s: %zu features per sample; at "

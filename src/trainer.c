@@ -167,7 +167,11 @@ static int session_start(session_t *s)
                                mlp_net_nparams(s->net),
                                mlp_loader_slots(s->ld),
                                mlp_loader_bytes(s->ld),
-                               s->resume ? cfg->resume_path : NULL,
+                               s->warm     ? (s->mem->model_name != NULL
+                                                  ? s->mem->model_name
+                                                  : "the model")
+                               : s->resume ? cfg->resume_path
+                                           : NULL,
                                s->rck.epoch, s->rck.batches_done,
                                s->resume ? s->ck_cfg : NULL, s->free_cores,
                                s->nranks, &s->prec};
@@ -236,6 +240,7 @@ static int train_batch(session_t *s, unsigned e, size_t k,
 static int stop_agreed(session_t *s, int *stop)
 {
     int here = stop_requested ||
+               (s->mem != NULL && s->mem->stop != NULL && *s->mem->stop) ||
                (mlp_fault_interrupt_after() > 0 &&
                 s->batches_run >= mlp_fault_interrupt_after());
 
@@ -415,6 +420,14 @@ static int run_epochs(session_t *s)
             (rc = mlp_train_save(&s->bck, s->best_cfg, s->ds, s->net, s->opt,
                                  rs)) < 0)
             return rc;
+        /* A run in memory: the caller's hook, between epochs. */
+        if (s->mem != NULL && s->mem->epoch_done != NULL &&
+            (rc = s->mem->epoch_done(s->mem->arg, s, st)) != 0) {
+            if (rc < 0)
+                return rc;
+            s->stopped = e;
+            break;
+        }
         if (cfg->early_stop > 0 && st->has_val &&
             e - rs->best_val_loss_epoch >= cfg->early_stop) {
             s->stopped_early = e;
@@ -422,6 +435,48 @@ static int run_epochs(session_t *s)
         }
     }
     return 0;
+}
+
+int mlp_train_run_model(mlp_train_run_t *run, uint8_t **buf, size_t *len)
+{
+    int rc;
+
+    *buf = NULL;
+    *len = 0;
+    if (run->net == NULL)
+        return mlp_error_set(MLP_EINVAL, "the run has no model yet");
+    if ((rc = mlp_train_fill(&run->mck, run->cfg, run->ds, run->net,
+                             run->opt, &run->rs)) < 0)
+        return rc;
+    return mlp_checkpoint_encode(&run->mck, buf, len);
+}
+
+/*
+ * A run in memory keeps the model it ends with, finished or interrupted
+ * (mid-epoch: a warm start continues it exactly), unless the state went
+ * bad; a run that had nothing to do keeps the model it was given.
+ */
+static int keep_model(session_t *s, int rc)
+{
+    int rc2 = 0;
+
+    if (s->mem == NULL || (rc != 0 && rc != MLP_EINTERRUPTED))
+        return rc;
+    if (s->net == NULL) { /* done before it started: the model given */
+        if (s->mem->model == NULL || rc != 0)
+            return rc;
+        if ((s->model_out = malloc(s->mem->model_len)) == NULL)
+            return mlp_error_set(MLP_ENOMEM, "out of memory");
+        memcpy(s->model_out, s->mem->model, s->mem->model_len);
+        s->model_out_len = s->mem->model_len;
+        return rc;
+    }
+    if ((rc == 0 || (rc2 = check_finite(s->net, s->opt, s->rs.epoch + 1,
+                                        s->rs.batches_done)) == 0) &&
+        (rc2 = mlp_train_run_model(s, &s->model_out, &s->model_out_len)) ==
+            0)
+        return rc;
+    return rc2;
 }
 
 /*
@@ -512,6 +567,7 @@ static int session_finish(session_t *s, int rc)
         res->best_val_acc = rs->best_val_acc;
         res->best_val_loss = rs->best_val_loss;
         res->stopped_early = s->stopped_early;
+        res->stopped = s->stopped;
     }
     return rc;
 }
@@ -526,6 +582,8 @@ static void session_close(session_t *s)
     mlp_checkpoint_free(&s->sck);
     mlp_checkpoint_free(&s->rck);
     mlp_checkpoint_free(&s->bck);
+    mlp_checkpoint_free(&s->mck);
+    free(s->model_out);
     mlp_optim_destroy(s->opt);
     mlp_net_destroy(s->net);
     mlp_dataset_destroy(s->ds);
@@ -536,13 +594,16 @@ static void session_close(session_t *s)
     mlp_train_unlock_checkpoints(s);
 }
 
-int mlp_train(const mlp_config_t *cfg_in, FILE *out, FILE *err,
-              mlp_train_result_t *res)
+/* mlp_train and mlp_train_mem: the stages, in order, over one session;
+ * *model (mem) gets the model the run kept. */
+static int train(const mlp_config_t *cfg_in, const mlp_train_mem_t *mem,
+                 FILE *out, FILE *err, mlp_train_result_t *res,
+                 uint8_t **model, size_t *model_len)
 {
     session_t s;
     int rc;
 
-    if ((rc = mlp_train_session_open(&s, cfg_in, out, err, res)) < 0) {
+    if ((rc = mlp_train_session_open(&s, cfg_in, mem, out, err, res)) < 0) {
         free(s.rank_cfg);
         return rc;
     }
@@ -553,9 +614,30 @@ int mlp_train(const mlp_config_t *cfg_in, FILE *out, FILE *err,
     rc = mlp_train_agree_ranks(&s, rc);
     if (rc == 0 && !s.done && (rc = session_start(&s)) == 0)
         rc = run_epochs(&s);
+    rc = keep_model(&s, rc);
     rc = session_finish(&s, rc);
+    if (model != NULL) {
+        *model = s.model_out;
+        *model_len = s.model_out_len;
+        s.model_out = NULL;
+    }
     session_close(&s);
     return rc;
+}
+
+int mlp_train(const mlp_config_t *cfg_in, FILE *out, FILE *err,
+              mlp_train_result_t *res)
+{
+    return train(cfg_in, NULL, out, err, res, NULL, NULL);
+}
+
+int mlp_train_mem(const mlp_config_t *cfg, const mlp_train_mem_t *m,
+                  FILE *out, FILE *err, mlp_train_result_t *res,
+                  uint8_t **model, size_t *model_len)
+{
+    *model = NULL;
+    *model_len = 0;
+    return train(cfg, m, out, err, res, model, model_len);
 }
 
 void mlp_train_result_free(mlp_train_result_t *res)

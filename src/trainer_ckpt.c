@@ -372,16 +372,13 @@ static int checkpoint_of_data(mlp_checkpoint_t *ck, const mlp_dataset_t *ds)
 }
 
 
-/* Capture net and optimizer into ck (buffers reused) and save it. */
-int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
+/* Capture net and optimizer into ck (buffers reused). */
+int mlp_train_fill(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
                    const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
                    const run_state_t *rs)
 {
     int rc;
 
-    /* Rank 0 alone writes (every rank holds the same state). */
-    if (mlp_dist_rank() > 0)
-        return 0;
     if ((rc = mlp_checkpoint_capture(ck, net, opt)) < 0)
         return rc;
     ck->rows = ds->rows;
@@ -403,5 +400,111 @@ int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
     ck->best_val_loss_epoch = rs->best_val_loss_epoch;
     ck->best_epoch = rs->best_epoch;
     ck->final_test_acc = rs->final_acc;
+    return 0;
+}
+
+/* ... and save it. */
+int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
+                   const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
+                   const run_state_t *rs)
+{
+    int rc;
+
+    /* Rank 0 alone writes (every rank holds the same state). */
+    if (mlp_dist_rank() > 0)
+        return 0;
+    if ((rc = mlp_train_fill(ck, cfg, ds, net, opt, rs)) < 0)
+        return rc;
     return mlp_checkpoint_save(cfg->save_path, ck);
+}
+
+/* ---- warm starts (mlp_train_mem) ------------------------------------ */
+
+/* "784-256-10 relu" of a shape. */
+static void shape_text(char *buf, size_t len, size_t in, const size_t *hidden,
+                       size_t nhidden, size_t out, mlp_act_t act)
+{
+    char s[256];
+
+    mlp_net_shape_str(s, sizeof(s), in, hidden, nhidden, out);
+    snprintf(buf, len, "%s %s", s, mlp_net_act_label(act, nhidden));
+}
+
+int mlp_train_warm_options(const mlp_config_t *cfg,
+                           const mlp_checkpoint_t *ck, const char *name,
+                           mlp_config_t *mcfg, int *keep_state)
+{
+    size_t want_state;
+    int rc;
+
+    if ((rc = mlp_train_checkpoint_config(ck, name, mcfg)) < 0)
+        return rc;
+    if (cfg->nhidden != ck->nhidden || cfg->act != ck->act ||
+        memcmp(cfg->hidden, ck->hidden, ck->nhidden * sizeof(size_t)) != 0) {
+        char a[300], b[300];
+
+        shape_text(a, sizeof(a), ck->in, ck->hidden, ck->nhidden, ck->out,
+                   ck->act);
+        shape_text(b, sizeof(b), ck->in, cfg->hidden, cfg->nhidden, ck->out,
+                   cfg->act);
+        return mlp_error_set(MLP_EINVAL, "the model '%s' is %s; the options "
+                             "ask for %s", name, a, b);
+    }
+    if (cfg->epochs <= ck->epoch)
+        return mlp_error_set(MLP_EUSAGE, "option '--epochs': %u, but the "
+                             "model '%s' has completed %u epochs; --epochs is "
+                             "the total to reach", cfg->epochs, name,
+                             ck->epoch);
+    if (ck->batches_done > 0 &&
+        (cfg->batch != mcfg->batch || cfg->accum != mcfg->accum))
+        return mlp_error_set(MLP_EINVAL, "the model '%s' was saved in epoch "
+                             "%u after batch %zu of --batch %zu (--accum "
+                             "%u): it continues that epoch only with them",
+                             name, ck->epoch + 1, ck->batches_done,
+                             mcfg->batch, mcfg->accum);
+    want_state = cfg->optimizer != MLP_OPTIM_SGD ? 2 * ck->nparams
+                 : cfg->momentum > 0.0f          ? ck->nparams
+                                                 : 0;
+    *keep_state = cfg->optimizer == mcfg->optimizer &&
+                  ck->nstate == want_state;
+    return 0;
+}
+
+int mlp_train_check_warm_data(const mlp_checkpoint_t *ck, mlp_dataset_t *ds,
+                              const char *name)
+{
+    const char *x = ds->files[MLP_FILE_TRAIN_IMAGES].path;
+
+    if (ck->in != ds->train.dim)
+        return mlp_error_set(MLP_EINVAL, "the model '%s' takes %zu inputs, "
+                             "%s has %zu features per sample", name, ck->in,
+                             x, ds->train.dim);
+    if (ck->out != ds->nclasses)
+        return mlp_error_set(MLP_EINVAL, "the model '%s' has %zu classes, "
+                             "%s has %zu", name, ck->out,
+                             ds->files[MLP_FILE_TRAIN_LABELS].path,
+                             ds->nclasses);
+    if ((ck->input_kind == MLP_XFORM_AFFINE) != (ds->real != 0))
+        return mlp_error_set(MLP_EINVAL, "the model '%s' was trained on %s, "
+                             "%s has %s", name,
+                             ck->input_kind ? "real features" : "bytes", x,
+                             ds->real ? "real features" : "bytes");
+    if (ds->image && ck->rows > 1 &&
+        (ck->rows != ds->rows || ck->cols != ds->cols))
+        return mlp_error_set(MLP_EINVAL, "the model '%s' was trained on "
+                             "%zux%zu images, %s has %zux%zu", name,
+                             ck->rows, ck->cols, x, ds->rows, ds->cols);
+    if (!ds->image && ck->rows > 1) { /* the same pixels, in rows */
+        ds->image = 1;
+        ds->rows = ck->rows;
+        ds->cols = ck->cols;
+    }
+    if (ck->batches_done > 0 && ck->ntrain != ds->train.n)
+        return mlp_error_set(MLP_EINVAL, "the model '%s' was saved in epoch "
+                             "%u after batch %zu of a training set of %zu "
+                             "samples; %s has %zu: it continues that epoch "
+                             "only on its own training set", name,
+                             ck->epoch + 1, ck->batches_done, ck->ntrain, x,
+                             ds->train.n);
+    return 0;
 }

@@ -53,7 +53,7 @@ typedef struct {
  * message; later stages are skipped, finish and close always run once the
  * report is open.
  */
-typedef struct {
+typedef struct mlp_train_run {
     const mlp_config_t *cfg_in; /* as given */
     mlp_config_t *cfg;          /* effective options (resume merged) */
     FILE *out;
@@ -86,8 +86,19 @@ typedef struct {
     char save_lock[MLP_PATH_MAX + 8], best_lock[MLP_PATH_MAX + 8];
     int save_lock_fd, best_lock_fd;
     int resume, free_cores;
-    mlp_config_t *ck_cfg;       /* --resume: the checkpoint's options */
+    mlp_config_t *ck_cfg;       /* --resume, a warm start: the checkpoint's
+                                   options */
     mlp_precision_choice_t prec; /* the step's precision and why */
+    /* A run in memory (mlp_train_mem): its data, hooks and stop flag;
+     * NULL for mlp_train.  warm: it starts from mem->model (resume is set
+     * too: the stages that continue a checkpoint do it for both), with
+     * the model's optimizer state when keep_state. */
+    const mlp_train_mem_t *mem;
+    int warm, keep_state;
+    unsigned stopped;           /* the hook ended the run after it */
+    mlp_checkpoint_t mck;       /* mlp_train_run_model's capture */
+    uint8_t *model_out;         /* the model the run ends with (mem) */
+    size_t model_out_len;
     int rank, nranks;           /* MPI (dist.h); 0 and 1 without */
     mlp_config_t *rank_cfg;     /* rank > 0: cfg_in without outputs */
 } session_t;
@@ -103,7 +114,8 @@ typedef struct {
  * the parameters, the loop's buffers, and warms up.
  */
 int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
-                           FILE *out, FILE *err, mlp_train_result_t *res);
+                           const mlp_train_mem_t *mem, FILE *out, FILE *err,
+                           mlp_train_result_t *res);
 int mlp_train_session_resume(session_t *s);
 int mlp_train_session_load_data(session_t *s);
 int mlp_train_session_build(session_t *s);
@@ -165,11 +177,33 @@ int mlp_train_check_resume_data(const mlp_checkpoint_t *ck,
 
 /*
  * Capture net and optimizer into ck (its buffers reused from the last
- * save), with the run's options and state, and save it atomically to
- * cfg->save_path.  Fails with the checkpoint's status.
+ * capture), with the run's options and state: mlp_train_fill.  The same,
+ * then saved atomically to cfg->save_path: mlp_train_save (a no-op on
+ * ranks above 0).  Fail with the checkpoint's status.
  */
+int mlp_train_fill(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
+                   const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
+                   const run_state_t *rs);
 int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
                    const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
                    const run_state_t *rs);
+
+/*
+ * A warm start's checks (trainer.h, mlp_train_mem), named `name` in
+ * messages.  mlp_train_warm_options: the model's own options into *mcfg
+ * (checked against its header, as a resume reads them), its shape against
+ * cfg's (MLP_EINVAL), cfg->epochs above its epochs (MLP_EUSAGE), a model
+ * saved mid-epoch continued with its --batch and --accum (MLP_EINVAL);
+ * *keep_state when cfg's optimizer keeps the state the model holds.
+ * mlp_train_check_warm_data: the model's inputs, classes and kind of
+ * features against the data's, a mid-epoch model's training-set size;
+ * rows of features without an image shape take the model's (ds is
+ * changed then).  MLP_EINVAL naming both.
+ */
+int mlp_train_warm_options(const mlp_config_t *cfg,
+                           const mlp_checkpoint_t *ck, const char *name,
+                           mlp_config_t *mcfg, int *keep_state);
+int mlp_train_check_warm_data(const mlp_checkpoint_t *ck, mlp_dataset_t *ds,
+                              const char *name);
 
 #endif

@@ -308,7 +308,8 @@ void mlp_train_unlock_checkpoints(session_t *s)
  * report.  On failure nothing is left to close (no summary is written).
  */
 int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
-                           FILE *out, FILE *err, mlp_train_result_t *res)
+                           const mlp_train_mem_t *mem, FILE *out, FILE *err,
+                           mlp_train_result_t *res)
 {
     const char *save_to;
     int rc;
@@ -319,6 +320,20 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
      * the options as given, before a rank > 0 drops its outputs. */
     if ((rc = mlp_config_validate(cfg_in)) < 0)
         return rc;
+    s->mem = mem;
+    if (mem != NULL) {
+        if (mem->data == NULL)
+            return mlp_error_set(MLP_EINVAL, "a run in memory needs its "
+                                 "data");
+        if (cfg_in->resume_path[0] != '\0')
+            return mlp_error_set(MLP_EUSAGE, "option '--resume': a run in "
+                                 "memory starts from its model in memory");
+        if (mlp_dist_size() > 1)
+            return mlp_error_set(MLP_EUSAGE, "a run in memory trains in one "
+                                 "process, not across %d MPI ranks",
+                                 mlp_dist_size());
+        s->warm = mem->model != NULL;
+    }
     s->rank = mlp_dist_rank();
     s->nranks = mlp_dist_size();
     /* Rank 0 alone prints, logs, plots and saves: the others run the same
@@ -343,7 +358,7 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     s->rs.best_val_loss = INFINITY;
     if (res != NULL)
         memset(res, 0, sizeof(*res));
-    s->resume = cfg_in->resume_path[0] != '\0';
+    s->resume = cfg_in->resume_path[0] != '\0' || s->warm;
     /* Before any thread of ours runs: they would count as load. */
     s->free_cores = out != NULL
                         ? mlp_config_load_free_cores(mlp_config_ncores())
@@ -379,6 +394,33 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
     return 0;
 }
 
+/*
+ * A warm start (trainer.h, mlp_train_mem): the model's checkpoint from its
+ * bytes, checked as a file would be, and against cfg's options, which
+ * stay the run's.  The model's validation figures are of its own --val
+ * split: with another --val they are dropped (the best epoch by
+ * validation starts afresh).
+ */
+static int warm_start(session_t *s)
+{
+    const mlp_train_mem_t *m = s->mem;
+    const char *name = m->model_name != NULL ? m->model_name : "the model";
+    mlp_config_t *mcfg = s->ck_cfg = malloc(sizeof(*mcfg));
+    int rc;
+
+    if (mcfg == NULL)
+        return mlp_error_set(MLP_ENOMEM, "out of memory");
+    if ((rc = mlp_checkpoint_parse(m->model, m->model_len, name,
+                                   &s->rck)) == 0 &&
+        (rc = mlp_train_warm_options(s->cfg, &s->rck, name, mcfg,
+                                     &s->keep_state)) == 0 &&
+        mcfg->val != s->cfg->val) {
+        s->rck.best_val_epoch = s->rck.best_val_loss_epoch = 0;
+        s->rck.best_val_acc = s->rck.best_val_loss = 0.0;
+    }
+    return rc; /* mcfg, the model's options, is s->ck_cfg (the report's) */
+}
+
 /* The effective options; with --resume, the checkpoint and its options. */
 int mlp_train_session_resume(session_t *s)
 {
@@ -400,29 +442,35 @@ int mlp_train_session_resume(session_t *s)
                    sizeof(cfg->save_best_path));
         return 0;
     }
-    if (!(s->ck_cfg = malloc(sizeof(*s->ck_cfg))))
-        return mlp_error_set(MLP_ENOMEM, "out of memory");
-    if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
-        (rc = mlp_train_merge_resume(cfg, &s->rck, s->ck_cfg)) < 0 ||
-        (rc = mlp_config_check_rules(cfg, 1)) < 0)
-        return rc;
+    if (s->warm) {
+        if ((rc = warm_start(s)) < 0)
+            return rc;
+    } else {
+        if (!(s->ck_cfg = malloc(sizeof(*s->ck_cfg))))
+            return mlp_error_set(MLP_ENOMEM, "out of memory");
+        if ((rc = mlp_checkpoint_load(cfg->resume_path, &s->rck)) < 0 ||
+            (rc = mlp_train_merge_resume(cfg, &s->rck, s->ck_cfg)) < 0 ||
+            (rc = mlp_config_check_rules(cfg, 1)) < 0)
+            return rc;
+        /* It goes on saving where it came from, unless --save names
+         * another file (checked once the file proved a checkpoint). */
+        if (cfg->save_path[0] == '\0') {
+            memcpy(cfg->save_path, cfg->resume_path, sizeof(cfg->save_path));
+            if ((rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
+                return rc;
+        }
+    }
     if (cfg->until > 0 && cfg->until <= s->rck.epoch)
         return mlp_error_set(MLP_EUSAGE, "option '--until': %u, but the "
                              "checkpoint '%s' has completed %u epochs",
                              cfg->until, cfg->resume_path, s->rck.epoch);
-    /* It goes on saving where it came from, unless --save names another
-     * file (checked once the file proved a checkpoint). */
-    if (cfg->save_path[0] == '\0') {
-        memcpy(cfg->save_path, cfg->resume_path, sizeof(cfg->save_path));
-        if ((rc = mlp_checkpoint_check_writable(cfg->save_path)) < 0)
-            return rc;
-    }
     s->first = s->rck.epoch + 1;
     s->rs.epoch = s->rck.epoch;
     s->rs.best_acc = s->rck.best_test_acc;
     s->rs.best_epoch = s->rck.best_epoch;
     /* The validation state (checkpoint version 2; a version 1 file has
-     * none and had no --val): best epoch and early stop go on exactly. */
+     * none and had no --val): best epoch and early stop go on exactly.
+     * A warm start on another --val starts it afresh (warm_start). */
     if (s->rck.best_val_epoch > 0)
         s->rs.best_val_acc = s->rck.best_val_acc;
     if (s->rck.best_val_loss_epoch > 0) {
@@ -485,7 +533,9 @@ int mlp_train_session_load_data(session_t *s)
     mlp_dataset_t *ds;
     int rc;
 
-    if ((rc = mlp_dataset_from_config(cfg, 0, NULL, &s->ds)) < 0)
+    if ((rc = s->mem != NULL
+                  ? mlp_dataset_from_arrays(s->mem->data, &s->ds)
+                  : mlp_dataset_from_config(cfg, 0, NULL, &s->ds)) < 0)
         return rc;
     ds = s->ds;
     /* The options that need the data's format, now that it is known. */
@@ -496,8 +546,9 @@ int mlp_train_session_load_data(session_t *s)
                              "%s: every training label is 0: a classifier "
                              "needs at least 2 classes",
                              ds->files[MLP_FILE_TRAIN_LABELS].path);
-    /* Every figure of a run is a test figure: no test set, no run. */
-    if (ds->test.n == 0)
+    /* Every figure of a run is a test figure: no test set, no run (in
+     * memory, a test split is the caller's choice). */
+    if (ds->test.n == 0 && s->mem == NULL)
         return mlp_error_set(MLP_EINVAL,
                              "%s: no test images: a run reports its test "
                              "accuracy",
@@ -506,8 +557,13 @@ int mlp_train_session_load_data(session_t *s)
     if ((rc = mlp_dataset_train_split(ds, cfg->limit_train, cfg->val,
                                       cfg->seed)) < 0)
         return rc;
-    if (s->resume && (rc = mlp_train_check_resume_data(&s->rck, ds,
-                                                       cfg->resume_path)) < 0)
+    if (s->warm && (rc = mlp_train_check_warm_data(
+                        &s->rck, ds, s->mem->model_name != NULL
+                                         ? s->mem->model_name
+                                         : "the model")) < 0)
+        return rc;
+    if (s->resume && !s->warm &&
+        (rc = mlp_train_check_resume_data(&s->rck, ds, cfg->resume_path)) < 0)
         return rc;
     /* Real features: the scaling of the rows trained on, or the
      * checkpoint's when resuming (the same rows, the same figures). */
@@ -548,7 +604,7 @@ static int build_optim(session_t *s)
     size_t np;
     int rc;
 
-    if (!s->resume)
+    if (!s->resume || s->warm) /* a warm start's options are cfg's */
         mlp_config_resolve(cfg);
     /* --momentum with adam, --nesterov without momentum: the rules
      * (options.h), checked at session_open and after a resume's merge. */
@@ -618,17 +674,30 @@ int mlp_train_session_build(session_t *s)
     if ((rc = build_optim(s)) < 0)
         return rc;
     if (s->resume) {
-        if ((rc = mlp_checkpoint_restore(&s->rck, s->net, s->opt)) < 0)
-            return mlp_error_prefix(rc, "%s", cfg->resume_path);
+        /* A warm start whose optimizer changed keeps only the weights. */
+        if ((rc = mlp_checkpoint_restore(
+                 &s->rck, s->net,
+                 s->warm && !s->keep_state ? NULL : s->opt)) < 0)
+            return mlp_error_prefix(rc, "%s",
+                                    s->warm ? (s->mem->model_name != NULL
+                                                   ? s->mem->model_name
+                                                   : "the model")
+                                            : cfg->resume_path);
         s->resume_crc = (uint32_t)crc32_z(
             crc32_z(0L, Z_NULL, 0), (const Bytef *)s->rck.params,
             s->rck.nparams * sizeof(float));
         /* One optimizer step per training batch so far (Adam's t): the
-         * count a version 2 checkpoint holds must say the same. */
+         * count a version 2 checkpoint holds must say the same.  A warm
+         * start counts on from the model's (its training sets may have
+         * had other sizes), or from 0 with a fresh optimizer. */
         uint64_t steps = mlp_train_step(
             s, s->rck.epoch + 1, mlp_train_steps_of(s, s->rck.batches_done));
 
-        if (s->rck.version >= 2 && s->rck.opt_steps != steps)
+        if (s->warm)
+            steps = !s->keep_state          ? 0
+                    : s->rck.version >= 2   ? s->rck.opt_steps
+                                            : steps;
+        else if (s->rck.version >= 2 && s->rck.opt_steps != steps)
             return mlp_error_set(MLP_EFORMAT,
                                  "%s: %llu optimizer steps recorded, but "
                                  "%u epochs and %zu batches make %llu",

@@ -480,7 +480,8 @@ START_TEST(test_grid_keys)
                      "lr-step, "
                      "lr-gamma, label-smoothing, batch, micro, accum, epochs, "
                      "seed, "
-                     "limit-train, limit-test, val, augment, workers, precision, "
+                     "limit-train, limit-test, val, augment, no-shuffle, "
+                     "workers, precision, "
                      "early-stop");
     memset(&g, 0, sizeof(g));
     ck_assert_int_eq(mlp_grid_add(&g, "workers=0,8 limit_test=50"), 0);

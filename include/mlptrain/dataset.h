@@ -89,6 +89,8 @@ typedef struct {
                                     floats */
     uint8_t *own_y[2];           /* train, test labels (n) */
     uint8_t *val_buf;            /* val features (n, dim), then labels */
+    int borrowed;                /* the training split views the caller's
+                                    arrays (mlp_dataset_from_arrays) */
     float *shift, *scale;        /* (dim) real features' transform, set by
                                     mlp_dataset_set_transform */
 } mlp_dataset_t;
@@ -132,6 +134,57 @@ typedef struct {
 
 int mlp_dataset_load_files(const mlp_dataset_files_t *f,
                            mlp_dataset_t **out);
+
+/*
+ * Arrays in memory instead of files (the Python module's X and y, tests):
+ * a dataset whose splits view the caller's arrays, without a copy.  This
+ * is where the one road takes arrays: the dataset that comes out is the
+ * one the files give (the loader decodes it, the hold-out, the transform
+ * and the trainer take it as they take files'), and it is checked as the
+ * readers check files, before anything uses it:
+ *   - dim 1..MLP_TABLE_MAX_FEATURES; an image shape rows x cols = dim, or
+ *     0 x 0 for rows of features (the dataset's shape is then 1 x dim);
+ *   - nclasses 2..MLP_DATASET_MAX_CLASSES ("a classifier needs at least 2
+ *     classes"); every label below it (naming the array and the row);
+ *   - a training split of at least one row; a test split is optional
+ *     (n = 0: none; a run without one reports no test figures);
+ *   - real features finite (naming the array, the row and the column:
+ *     the readers refuse NaN and infinities in files too);
+ *   - names, when given, nclasses distinct class names by the one rule
+ *     (text.h), in class order.
+ * Bytes are pixels, decoded x / 255 like IDX and uint8 .npy files; real
+ * features are float32, scaled by the transform (mlp_dataset_set_transform)
+ * like CSV and float .npy files.  ds->files name the arrays (x_name,
+ * y_name; size and crc32 0: they are no file), ds->format is
+ * MLP_FORMAT_ARRAY.
+ *
+ * Ownership: the dataset borrows x and y: they must stay unchanged and
+ * outlive it.  The one operation that moves rows, the --val hold-out
+ * (mlp_dataset_hold_out), copies the training rows it keeps into the
+ * dataset's own buffers first, so the caller's arrays are never written.
+ * Errors: MLP_EINVAL naming the array and the problem, MLP_ENOMEM.
+ */
+typedef struct {
+    const void *x;        /* (n, dim) row-major: uint8 bytes, or float32
+                             when the dataset is real */
+    const uint8_t *y;     /* (n) class indices, each below nclasses */
+    size_t n;             /* rows; a test split of 0 rows is none */
+} mlp_array_split_t;
+
+typedef struct {
+    mlp_array_split_t train, test;
+    size_t dim;           /* features per row */
+    size_t rows, cols;    /* image shape (rows x cols = dim), or 0, 0 */
+    int real;             /* 1: x holds float32 features; 0: bytes */
+    size_t nclasses;      /* output classes, 2..MLP_DATASET_MAX_CLASSES */
+    const char (*names)[MLP_CLASS_NAME_MAX]; /* (nclasses) class names,
+                             or NULL: the classes are numbers */
+    const char *x_name, *y_name; /* the training arrays in messages ("X",
+                             "y"); the test's are "test X", "test y" */
+} mlp_dataset_arrays_t;
+
+int mlp_dataset_from_arrays(const mlp_dataset_arrays_t *a,
+                            mlp_dataset_t **out);
 
 /*
  * The affine transform of a dataset of real features (transform.h): the
@@ -181,10 +234,13 @@ double mlp_dataset_bytes(const mlp_dataset_t *ds);
  * others stay in ds->train, in file order.  The rows are moved: ds->val gets
  * its own buffer (n rows), ds->train is compacted in place, so memory grows
  * by the n held-out rows only and the two splits never share a sample.
- * Applies to the samples left by limit_train.  n = 0 does nothing.  Fails
- * with MLP_EINVAL when n >= train.n (nothing left to train on), a split
- * was held out before or the training split does not view the dataset's
- * own buffers, MLP_ENOMEM; ds is unchanged on failure.
+ * A training split that views borrowed arrays (mlp_dataset_from_arrays)
+ * is not written: the rows it keeps are copied into a new buffer of the
+ * dataset's own, in the same order.  Applies to the samples left by
+ * limit_train.  n = 0 does nothing.  Fails with MLP_EINVAL when n >=
+ * train.n (nothing left to train on), a split was held out before or the
+ * training split views memory that is neither the dataset's own nor its
+ * borrowed arrays, MLP_ENOMEM; ds is unchanged on failure.
  */
 #define MLP_DATASET_HOLD_OUT_STREAM 0x76616c0000000000ull /* "val" */
 int mlp_dataset_hold_out(mlp_dataset_t *ds, size_t n, uint64_t seed);

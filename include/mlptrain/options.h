@@ -76,6 +76,7 @@ typedef enum {
     MLP_O_DATA, MLP_O_TRAIN, MLP_O_TEST, MLP_O_TRAIN_LABELS,
     MLP_O_TEST_LABELS, MLP_O_LABEL, MLP_O_HEADER, MLP_O_NORMALIZE,
     MLP_O_LIMIT_TRAIN, MLP_O_LIMIT_TEST, MLP_O_VAL, MLP_O_AUGMENT,
+    MLP_O_NO_SHUFFLE,
     /* machine */
     MLP_O_WORKERS, MLP_O_THREADS, MLP_O_PARALLEL, MLP_O_PRECISION,
     MLP_O_SLOTS,
@@ -138,6 +139,7 @@ typedef struct mlp_config {
     size_t val;                    /* training samples held out for
                                       validation; 0: none */
     mlp_augment_t augment;         /* done by the loader (loader.h) */
+    int no_shuffle;                /* training batches in split order */
     /* machine */
     unsigned workers;              /* loader threads; 0: trainer decodes */
     int threads;                   /* compute threads */

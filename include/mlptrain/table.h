@@ -37,8 +37,12 @@
  * (net.h's MLP_MAX_WIDTH). */
 #define MLP_TABLE_MAX_FEATURES ((size_t)1 << 24)
 
+/* The formats of the files a table reads, and MLP_FORMAT_ARRAY: arrays
+ * already in memory (dataset.h, mlp_dataset_from_arrays), which are
+ * never a table's. */
 typedef enum {
-    MLP_FORMAT_IDX, MLP_FORMAT_NPY, MLP_FORMAT_NPZ, MLP_FORMAT_CSV
+    MLP_FORMAT_IDX, MLP_FORMAT_NPY, MLP_FORMAT_NPZ, MLP_FORMAT_CSV,
+    MLP_FORMAT_ARRAY
 } mlp_format_t;
 
 typedef struct {

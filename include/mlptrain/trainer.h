@@ -104,9 +104,12 @@
 #ifndef MLPTRAIN_TRAINER_H
 #define MLPTRAIN_TRAINER_H
 
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "mlptrain/checkpoint.h"
+#include "mlptrain/dataset.h"
 #include "mlptrain/options.h"
 #include "mlptrain/report.h"
 
@@ -124,6 +127,9 @@ typedef struct {
     double best_val_loss;        /* the lowest; INFINITY without --val */
     unsigned stopped_early;      /* --early-stop ended the run after this
                                     epoch; 0: it did not */
+    unsigned stopped;            /* a hook (mlp_train_mem_t.epoch_done)
+                                    ended the run after this epoch; 0:
+                                    none did */
     double mem_estimate;         /* bytes the run was estimated to hold at
                                     its peak, dataset and margin in */
 } mlp_train_result_t;
@@ -138,6 +144,83 @@ int mlp_train(const mlp_config_t *cfg, FILE *out, FILE *err,
               mlp_train_result_t *res);
 
 void mlp_train_result_free(mlp_train_result_t *res);
+
+/*
+ * A run over data and a model in memory: the Python module's fit and
+ * partial_fit, and tests.  Everything mlp_train does (the loader's
+ * workers decoding ahead, the step, the schedule, the optimizer, every
+ * figure) is the same, digit for digit: the same options, data and seed
+ * give the same figures whether the data comes from files or arrays.
+ * What differs:
+ *
+ *   - the data is m->data (dataset.h, mlp_dataset_from_arrays: viewed, not
+ *     copied); cfg's data options (--data, --train, ...) are not read, its
+ *     --limit-train, --val and --normalize apply.  A test split is
+ *     optional: without one, the epochs report no test figures (0) and,
+ *     without --val, the best epoch is the first;
+ *   - the run may start from a model (m->model, m->model_len: checkpoint
+ *     bytes, as this function or a file gives them; m->model_name names it
+ *     in messages) instead of fresh weights: a warm start.  Its parameters,
+ *     its input scaling, its epochs and, when saved mid-epoch, its place in
+ *     the epoch continue; its optimizer state and step count too when cfg's
+ *     optimizer keeps the same state (same kind; SGD with momentum or
+ *     without), else the optimizer starts afresh.  Every option is cfg's,
+ *     not the checkpoint's (unlike --resume), but the model's shape must be
+ *     cfg's and the data's: hidden widths, activation, inputs, classes,
+ *     bytes or real features (MLP_EINVAL naming both); rows without an
+ *     image shape take the model's.  cfg->epochs is the total to reach,
+ *     above the model's epochs (MLP_EUSAGE).  The training set may differ
+ *     from the model's (another size), except for a model saved mid-epoch,
+ *     which continues its epoch only on a training set of its size.  With
+ *     the checkpoint's own options and the same data, a warm start is a
+ *     --resume: the same figures, digit for digit;
+ *   - m->epoch_done (may be NULL) is called after every epoch's report
+ *     with the epoch's figures, on the calling thread, between epochs (no
+ *     loader batch is held): it returns 0 to go on, 1 to end the run there
+ *     (status ok; res->stopped says when), or a negative status, which
+ *     ends the run with that status and the message the hook set.  The
+ *     hook may call mlp_train_run_model;
+ *   - *m->stop (when m->stop is not NULL) non-zero asks the run to stop,
+ *     as mlp_train_interrupt does: checked between steps, it ends the run
+ *     with MLP_EINTERRUPTED after the batch in progress.  It may be set
+ *     from any thread or a signal handler;
+ *   - no checkpoint is written unless cfg->save_path says so; instead, on
+ *     success and on MLP_EINTERRUPTED, *model gets the model as it ended
+ *     (after the last batch trained: mid-epoch when interrupted, so that a
+ *     warm start from it continues exactly), checkpoint bytes to free(),
+ *     and *model_len their length; *model is NULL otherwise (MLP_EDIVERGED
+ *     keeps nothing).  A run that had nothing to do (an early-stopped
+ *     model) hands back a copy of m->model.
+ *
+ * One process, one rank: under mpirun with several ranks it is MLP_EUSAGE.
+ * Runs on other threads at the same time may share the arrays (read
+ * only); each has its own state and stop flag (mlp_train_interrupt, being
+ * process-wide, stops them all).  Errors: as mlp_train, and
+ * mlp_dataset_from_arrays's.
+ */
+typedef struct mlp_train_run mlp_train_run_t; /* a run, as hooks see it */
+
+typedef struct {
+    const mlp_dataset_arrays_t *data;  /* required */
+    const uint8_t *model;              /* warm start, or NULL */
+    size_t model_len;
+    const char *model_name;            /* "the model" when NULL */
+    int (*epoch_done)(void *arg, mlp_train_run_t *run,
+                      const mlp_epoch_stats_t *st);
+    void *arg;                         /* epoch_done's */
+    const volatile sig_atomic_t *stop; /* or NULL */
+} mlp_train_mem_t;
+
+int mlp_train_mem(const mlp_config_t *cfg, const mlp_train_mem_t *m,
+                  FILE *out, FILE *err, mlp_train_result_t *res,
+                  uint8_t **model, size_t *model_len);
+
+/*
+ * From an epoch_done hook: the model as it is now (at the end of the epoch
+ * just reported), as checkpoint bytes to free(); a model kept to restore
+ * the best epoch's weights later.  Errors: MLP_ENOMEM, the checkpoint's.
+ */
+int mlp_train_run_model(mlp_train_run_t *run, uint8_t **buf, size_t *len);
 
 /*
  * The options of the run a checkpoint was saved from: the defaults, then
