@@ -25,6 +25,21 @@
 #include "testutil.h"
 #include "trainer_fixture.h"
 
+/* Trains cfg, saving to ck, until the test hook interrupts it after
+ * `after` batches: the run must stop as interrupted, leaving ck. */
+static void train_until_interrupt(mlp_config_t *cfg, const char *ck,
+                                  uint64_t after)
+{
+    mlp_train_result_t res;
+
+    unlink(ck);
+    snprintf(cfg->save_path, sizeof(cfg->save_path), "%s", ck);
+    mlp_fault_set_interrupt_after(after);
+    ck_assert_int_eq(mlp_train(cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
+    mlp_fault_set_interrupt_after(0);
+    mlp_train_result_free(&res);
+}
+
 /* 4 epochs in one run == 2 epochs, then --resume to 4, digit for digit;
  * the resumed run takes every option from the checkpoint. */
 START_TEST(test_resume_exact)
@@ -153,12 +168,7 @@ START_TEST(test_interrupt_and_resume_accum)
     cfg.lr = 0.002f;
     cfg.schedule = MLP_SCHED_COSINE;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
-    unlink(ck);
-    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    mlp_fault_set_interrupt_after(47 + 31);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
-    mlp_fault_set_interrupt_after(0);
-    mlp_train_result_free(&res);
+    train_until_interrupt(&cfg, ck, 47 + 31);
     ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
     ck_assert_uint_eq(c.epoch, 1);
     ck_assert_uint_eq(c.batches_done, 33);
@@ -244,12 +254,7 @@ START_TEST(test_interrupt_and_resume_each_optimizer)
         ck_assert(res.history[0].train_loss != ref.history[0].train_loss);
         mlp_train_result_free(&res);
     }
-    unlink(ck);
-    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    mlp_fault_set_interrupt_after(30);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
-    mlp_train_result_free(&res);
-    mlp_fault_set_interrupt_after(0);
+    train_until_interrupt(&cfg, ck, 30);
     small_config(&again);
     again.epochs = cfg.epochs;
     snprintf(again.resume_path, sizeof(again.resume_path), "%s", ck);
@@ -416,13 +421,8 @@ START_TEST(test_resume_bf16)
     cfg.precision = MLP_PREC_BF16;
     cfg.epochs = 3;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
-    unlink(ck);
     unlink(log);
-    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    mlp_fault_set_interrupt_after(24 + 10);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
-    mlp_fault_set_interrupt_after(0);
-    mlp_train_result_free(&res);
+    train_until_interrupt(&cfg, ck, 24 + 10);
     small_config(&cfg); /* the checkpoint decides, precision included */
     cfg.epochs = 3;
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
