@@ -42,6 +42,18 @@ static size_t make_npy(uint8_t *buf, const char *dict, const void *data,
     return 10 + hl + n;
 }
 
+/* Opens the .npy image buf[0..len) as name and reads its header, which
+ * must give want (0 or an error code). */
+static mlp_input_t *npy_open(const uint8_t *buf, size_t len, const char *name,
+                             mlp_npy_header_t *h, int want)
+{
+    mlp_input_t *in;
+
+    ck_assert_int_eq(mlp_input_open_mem(buf, len, name, &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, h), want);
+    return in;
+}
+
 static char *write_tmp(char **dir, const char *name, const void *b,
                        size_t n)
 {
@@ -131,16 +143,14 @@ START_TEST(test_npy_values)
 
     len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
                         "'shape': (3, 2), }", f, sizeof(f));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "f.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_open(buf, len, "f.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), 0);
     ck_assert(memcmp(out, f, sizeof(f)) == 0);
     ck_assert_int_eq(mlp_npy_check_end(in), 0);
     mlp_input_close(in);
     /* Truncated: a plain file's size is checked against its shape at
      * the header, before any row; a gzip stream's at the row. */
-    ck_assert_int_eq(mlp_input_open_mem(buf, len - 5, "f.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+    in = npy_open(buf, len - 5, "f.npy", &h, MLP_EFORMAT);
     msg_has("f.npy: truncated: the .npy shape (3, 2) of '<f4' needs more "
             "data than the 19 bytes after the header");
     mlp_input_close(in);
@@ -148,8 +158,7 @@ START_TEST(test_npy_values)
         size_t zl;
         uint8_t *z = tu_gzip(buf, len - 5, &zl);
 
-        ck_assert_int_eq(mlp_input_open_mem(z, zl, "f.npy.gz", &in), 0);
-        ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+        in = npy_open(z, zl, "f.npy.gz", &h, 0);
         ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
         msg_has("f.npy.gz: truncated .npy data: row 2 is incomplete");
         mlp_input_close(in);
@@ -160,8 +169,7 @@ START_TEST(test_npy_values)
     len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
                         "'shape': (281474976710656, 281474976710656), }",
                    f, sizeof(f));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "big.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+    in = npy_open(buf, len, "big.npy", &h, MLP_EFORMAT);
     msg_has("big.npy: truncated: the .npy shape (281474976710656, "
             "281474976710656)");
     mlp_input_close(in);
@@ -172,8 +180,7 @@ START_TEST(test_npy_values)
         len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
                             "'shape': (1000000, 2), }", f, sizeof(f));
         z = tu_gzip(buf, len, &zl);
-        ck_assert_int_eq(mlp_input_open_mem(z, zl, "big.npy.gz", &in), 0);
-        ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+        in = npy_open(z, zl, "big.npy.gz", &h, MLP_EFORMAT);
         msg_has("big.npy.gz: the .npy shape (1000000, 2) of '<f4' needs "
                 "more data than the compressed file can hold");
         mlp_input_close(in);
@@ -182,8 +189,7 @@ START_TEST(test_npy_values)
     /* float64 beyond float's range: row 0, column 1. */
     len = make_npy(buf, "{'descr': '<f8', 'fortran_order': False, "
                         "'shape': (2, 2), }", d, sizeof(d));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "d.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_open(buf, len, "d.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), MLP_EFORMAT);
     msg_has("d.npy: row 0, column 1: infinite");
     mlp_input_close(in);
@@ -191,8 +197,7 @@ START_TEST(test_npy_values)
     f[2] = NAN;
     len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
                         "'shape': (3, 2), }", f, sizeof(f));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "n.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_open(buf, len, "n.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
     msg_has("n.npy: row 1, column 0: NaN");
     mlp_input_close(in);
@@ -200,8 +205,7 @@ START_TEST(test_npy_values)
     f[2] = 0.0f;
     len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
                         "'shape': (2, 2), }", f, sizeof(f));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "t.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_open(buf, len, "t.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), 0);
     ck_assert_int_eq(mlp_npy_check_end(in), MLP_EFORMAT);
     msg_has("t.npy: bytes after the .npy array");
@@ -220,8 +224,7 @@ START_TEST(test_npy_labels)
 
     len = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
                         "'shape': (4,), }", y, sizeof(y));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "y.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_open(buf, len, "y.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 3, out), 0);
     ck_assert_int_eq(out[1], 3);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 3, 1, out), MLP_EFORMAT);
@@ -230,8 +233,7 @@ START_TEST(test_npy_labels)
     /* Float labels are refused. */
     len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
                         "'shape': (4,), }", y, 16);
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "yf.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_open(buf, len, "yf.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 4, out), MLP_EFORMAT);
     msg_has("labels must be integers");
     mlp_input_close(in);
