@@ -129,11 +129,9 @@ START_TEST(test_log_records)
     for (size_t i = 0; i < len; i++)
         lines += text[i] == '\n';
     ck_assert_int_eq(lines, 4); /* run, 2 epochs, end */
-    ck_assert_ptr_nonnull(strstr(text, "{\"type\":\"run\""));
-    ck_assert_ptr_nonnull(strstr(text, "\"crc32\":\""));
-    ck_assert_ptr_nonnull(strstr(text, "\"classes\":26"));
-    ck_assert_ptr_nonnull(strstr(text, "{\"type\":\"epoch\",\"epoch\":2"));
-    ck_assert_ptr_nonnull(strstr(text, "{\"type\":\"end\",\"status\":\"ok\""));
+    ck_assert_has_all(text, "{\"type\":\"run\"", "\"crc32\":\"",
+                      "\"classes\":26", "{\"type\":\"epoch\",\"epoch\":2",
+                      "{\"type\":\"end\",\"status\":\"ok\"");
     free(text);
     free(log);
 }
@@ -366,12 +364,9 @@ START_TEST(test_early_end_status_line)
         text = tu_read_text(log);
         end = strstr(text, "{\"type\":\"end\"");
         ck_assert_ptr_nonnull(end);
-        ck_assert_ptr_nonnull(strstr(end, cases[i].status));
-        ck_assert_ptr_nonnull(strstr(end, "\"epochs\":0,"));
-        ck_assert_ptr_nonnull(strstr(end, "\"samples_per_s\":null"));
-        ck_assert_ptr_nonnull(strstr(end, "\"final_test_acc\":null"));
-        ck_assert_ptr_nonnull(strstr(end, "\"best_test_acc\":null"));
-        ck_assert_ptr_nonnull(strstr(end, "\"best_epoch\":null"));
+        ck_assert_has_all(end, cases[i].status, "\"epochs\":0,",
+                          "\"samples_per_s\":null", "\"final_test_acc\":null",
+                          "\"best_test_acc\":null", "\"best_epoch\":null");
         ck_assert_ptr_null(strstr(text, "inf"));
         ck_assert_ptr_null(strstr(text, "nan"));
         free(text);
