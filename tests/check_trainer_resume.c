@@ -340,6 +340,18 @@ START_TEST(test_resume_errors)
 END_TEST
 
 /* Outputs are checked before the data is read or anything trained. */
+
+/* The checkpoint ck was saved after `epoch` epochs and keeps rate lr. */
+static void assert_saved_lr(const char *ck, unsigned epoch, float lr)
+{
+    mlp_checkpoint_t c;
+
+    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
+    ck_assert_uint_eq(c.epoch, epoch);
+    ck_assert_float_eq(c.lr, lr);
+    mlp_checkpoint_free(&c);
+}
+
 /*
  * --resume without --save goes on saving into the resumed file; a new --lr
  * (fine-tuning) is taken, logged as an override and kept by the checkpoint.
@@ -347,7 +359,6 @@ END_TEST
 START_TEST(test_resume_lr_override)
 {
     mlp_config_t cfg;
-    mlp_checkpoint_t c;
     char *ck = tu_path(datadir, "ft.ckpt");
     char *log = tu_path(datadir, "ft.jsonl");
     char *text;
@@ -364,10 +375,7 @@ START_TEST(test_resume_lr_override)
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
     snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
-    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
-    ck_assert_uint_eq(c.epoch, 2);
-    ck_assert_float_eq(c.lr, 0.05f);
-    mlp_checkpoint_free(&c);
+    assert_saved_lr(ck, 2, 0.05f);
     text = tu_read_text(log);
     ck_assert_ptr_null(strstr(text, "\"overrides\""));
     free(text);
@@ -376,10 +384,7 @@ START_TEST(test_resume_lr_override)
     cfg.lr = 0.01f;
     cfg.given = GIVEN(LR);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
-    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
-    ck_assert_uint_eq(c.epoch, 3);
-    ck_assert_float_eq(c.lr, 0.01f);
-    mlp_checkpoint_free(&c);
+    assert_saved_lr(ck, 3, 0.01f);
     text = tu_read_text(log);
     ck_assert_ptr_nonnull(strstr(text, "\"overrides\":{\"lr\":"
                                        "{\"checkpoint\":0.05,"
