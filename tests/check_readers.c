@@ -26,12 +26,18 @@
     ck_assert_msg(strstr(mlp_error_message(), (s)) != NULL,                 \
                   "message '%s' lacks '%s'", mlp_error_message(), (s))
 
-/* A .npy file in memory: version 1, the dict padded as numpy pads it. */
-static size_t make_npy(uint8_t *buf, const char *dict, const void *data,
-                       size_t n)
+/* A .npy file in memory: version 1, the dict (of dtype descr and shape
+ * text, e.g. "<f4" and "(3, 2)") padded as numpy pads it. */
+static size_t make_npy(uint8_t *buf, const char *descr, const char *shape,
+                       const void *data, size_t n)
 {
-    size_t dl = strlen(dict), hl = (10 + dl + 1 + 63) / 64 * 64 - 10;
+    char dict[256];
+    size_t dl = (size_t)snprintf(dict, sizeof(dict), "{'descr': '%s', "
+                                 "'fortran_order': False, 'shape': %s, }",
+                                 descr, shape);
+    size_t hl = (10 + dl + 1 + 63) / 64 * 64 - 10;
 
+    ck_assert_uint_lt(dl, sizeof(dict));
     memcpy(buf, "\x93NUMPY\x01\x00", 8);
     buf[8] = (uint8_t)(hl & 0xff);
     buf[9] = (uint8_t)(hl >> 8);
@@ -141,8 +147,7 @@ START_TEST(test_npy_values)
     mlp_npy_header_t h;
     size_t len;
 
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (3, 2), }", f, sizeof(f));
+    len = make_npy(buf, "<f4", "(3, 2)", f, sizeof(f));
     in = npy_open(buf, len, "f.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), 0);
     ck_assert(memcmp(out, f, sizeof(f)) == 0);
@@ -166,9 +171,8 @@ START_TEST(test_npy_values)
     }
     /* A shape no file of this size can hold: refused at the header,
      * before a reader sizes anything by it. */
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (281474976710656, 281474976710656), }",
-                   f, sizeof(f));
+    len = make_npy(buf, "<f4", "(281474976710656, 281474976710656)", f,
+                   sizeof(f));
     in = npy_open(buf, len, "big.npy", &h, MLP_EFORMAT);
     msg_has("big.npy: truncated: the .npy shape (281474976710656, "
             "281474976710656)");
@@ -177,8 +181,7 @@ START_TEST(test_npy_values)
         size_t zl;
         uint8_t *z;
 
-        len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                            "'shape': (1000000, 2), }", f, sizeof(f));
+        len = make_npy(buf, "<f4", "(1000000, 2)", f, sizeof(f));
         z = tu_gzip(buf, len, &zl);
         in = npy_open(z, zl, "big.npy.gz", &h, MLP_EFORMAT);
         msg_has("big.npy.gz: the .npy shape (1000000, 2) of '<f4' needs "
@@ -187,24 +190,21 @@ START_TEST(test_npy_values)
         free(z);
     }
     /* float64 beyond float's range: row 0, column 1. */
-    len = make_npy(buf, "{'descr': '<f8', 'fortran_order': False, "
-                        "'shape': (2, 2), }", d, sizeof(d));
+    len = make_npy(buf, "<f8", "(2, 2)", d, sizeof(d));
     in = npy_open(buf, len, "d.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), MLP_EFORMAT);
     msg_has("d.npy: row 0, column 1: infinite");
     mlp_input_close(in);
     /* NaN at row 1, column 0. */
     f[2] = NAN;
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (3, 2), }", f, sizeof(f));
+    len = make_npy(buf, "<f4", "(3, 2)", f, sizeof(f));
     in = npy_open(buf, len, "n.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
     msg_has("n.npy: row 1, column 0: NaN");
     mlp_input_close(in);
     /* Trailing bytes after the array. */
     f[2] = 0.0f;
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (2, 2), }", f, sizeof(f));
+    len = make_npy(buf, "<f4", "(2, 2)", f, sizeof(f));
     in = npy_open(buf, len, "t.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), 0);
     ck_assert_int_eq(mlp_npy_check_end(in), MLP_EFORMAT);
@@ -222,8 +222,7 @@ START_TEST(test_npy_labels)
     mlp_npy_header_t h;
     size_t len;
 
-    len = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
-                        "'shape': (4,), }", y, sizeof(y));
+    len = make_npy(buf, "<i8", "(4,)", y, sizeof(y));
     in = npy_open(buf, len, "y.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 3, out), 0);
     ck_assert_int_eq(out[1], 3);
@@ -231,8 +230,7 @@ START_TEST(test_npy_labels)
     msg_has("y.npy: row 3, column 0: label not in 0..");
     mlp_input_close(in);
     /* Float labels are refused. */
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (4,), }", y, 16);
+    len = make_npy(buf, "<f4", "(4,)", y, 16);
     in = npy_open(buf, len, "yf.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 4, out), MLP_EFORMAT);
     msg_has("labels must be integers");
@@ -637,15 +635,12 @@ START_TEST(test_limit_stops_reading)
         y[r] = r + 1 == ROWS ? 7 : (int64_t)(r % 3);
     }
     fx[2 * (ROWS - 1)] = NAN;
-    bl = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                       "'shape': (50000, 2), }", fx, ROWS * 2 * sizeof(float));
+    bl = make_npy(buf, "<f4", "(50000, 2)", fx, ROWS * 2 * sizeof(float));
     xp = write_tmp(&dir, "x.npy", buf, bl);
-    bl = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
-                       "'shape': (50000,), }", y, ROWS * sizeof(int64_t));
+    bl = make_npy(buf, "<i8", "(50000,)", y, ROWS * sizeof(int64_t));
     yp = write_tmp(&dir, "y.npy", buf, bl);
     y[ROWS - 1] = 300;
-    bl = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
-                       "'shape': (50000,), }", y, ROWS * sizeof(int64_t));
+    bl = make_npy(buf, "<i8", "(50000,)", y, ROWS * sizeof(int64_t));
     yb = write_tmp(&dir, "ybad.npy", buf, bl);
     f.train = xp;
     f.train_labels = yp;
