@@ -60,6 +60,14 @@ static mlp_input_t *npy_open(const uint8_t *buf, size_t len, const char *name,
     return in;
 }
 
+/* make_npy into buf, opened as name with its header read. */
+static mlp_input_t *npy_mem(uint8_t *buf, const char *descr,
+                            const char *shape, const void *data, size_t n,
+                            const char *name, mlp_npy_header_t *h)
+{
+    return npy_open(buf, make_npy(buf, descr, shape, data, n), name, h, 0);
+}
+
 static char *write_tmp(char **dir, const char *name, const void *b,
                        size_t n)
 {
@@ -190,22 +198,19 @@ START_TEST(test_npy_values)
         free(z);
     }
     /* float64 beyond float's range: row 0, column 1. */
-    len = make_npy(buf, "<f8", "(2, 2)", d, sizeof(d));
-    in = npy_open(buf, len, "d.npy", &h, 0);
+    in = npy_mem(buf, "<f8", "(2, 2)", d, sizeof(d), "d.npy", &h);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), MLP_EFORMAT);
     msg_has("d.npy: row 0, column 1: infinite");
     mlp_input_close(in);
     /* NaN at row 1, column 0. */
     f[2] = NAN;
-    len = make_npy(buf, "<f4", "(3, 2)", f, sizeof(f));
-    in = npy_open(buf, len, "n.npy", &h, 0);
+    in = npy_mem(buf, "<f4", "(3, 2)", f, sizeof(f), "n.npy", &h);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
     msg_has("n.npy: row 1, column 0: NaN");
     mlp_input_close(in);
     /* Trailing bytes after the array. */
     f[2] = 0.0f;
-    len = make_npy(buf, "<f4", "(2, 2)", f, sizeof(f));
-    in = npy_open(buf, len, "t.npy", &h, 0);
+    in = npy_mem(buf, "<f4", "(2, 2)", f, sizeof(f), "t.npy", &h);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), 0);
     ck_assert_int_eq(mlp_npy_check_end(in), MLP_EFORMAT);
     msg_has("t.npy: bytes after the .npy array");
@@ -220,18 +225,15 @@ START_TEST(test_npy_labels)
     int32_t out[4];
     mlp_input_t *in;
     mlp_npy_header_t h;
-    size_t len;
 
-    len = make_npy(buf, "<i8", "(4,)", y, sizeof(y));
-    in = npy_open(buf, len, "y.npy", &h, 0);
+    in = npy_mem(buf, "<i8", "(4,)", y, sizeof(y), "y.npy", &h);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 3, out), 0);
     ck_assert_int_eq(out[1], 3);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 3, 1, out), MLP_EFORMAT);
     msg_has("y.npy: row 3, column 0: label not in 0..");
     mlp_input_close(in);
     /* Float labels are refused. */
-    len = make_npy(buf, "<f4", "(4,)", y, 16);
-    in = npy_open(buf, len, "yf.npy", &h, 0);
+    in = npy_mem(buf, "<f4", "(4,)", y, 16, "yf.npy", &h);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 4, out), MLP_EFORMAT);
     msg_has("labels must be integers");
     mlp_input_close(in);
