@@ -248,6 +248,19 @@ END_TEST
 
 /* ---- csv ------------------------------------------------------------ */
 
+/* The files load: n training rows kept of total, nclasses classes. */
+static void assert_loads(const mlp_dataset_files_t *f, size_t n,
+                         size_t total, size_t nclasses)
+{
+    mlp_dataset_t *ds;
+
+    ck_assert_int_eq(mlp_dataset_load_files(f, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, n);
+    ck_assert_uint_eq(ds->train_total, total);
+    ck_assert_uint_eq(ds->nclasses, nclasses);
+    mlp_dataset_destroy(ds);
+}
+
 /* Open len bytes of text as a CSV; 0 or the status. */
 static int csv_open_n(const char *text, size_t len, const char *label,
                       mlp_header_t hd, mlp_csv_t **c)
@@ -552,11 +565,7 @@ START_TEST(test_table_formats)
     msg_has("test.dat: row 0: label 'versicolor' is not one of the 2 "
             "training classes (the classes of the first 2 rows of ");
     f.limit_train = 4;
-    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
-    ck_assert_uint_eq(ds->train.n, 4);
-    ck_assert_uint_eq(ds->train_total, 4);
-    ck_assert_uint_eq(ds->nclasses, 3);
-    mlp_dataset_destroy(ds);
+    assert_loads(&f, 4, 4, 3);
     f.limit_train = 0;
     /* a test label the training file lacks */
     {
@@ -653,11 +662,7 @@ START_TEST(test_limit_stops_reading)
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EFORMAT);
     msg_has("x.npy: row 49999, column 0: NaN");
     f.limit_train = LIMIT;
-    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
-    ck_assert_uint_eq(ds->train.n, LIMIT);
-    ck_assert_uint_eq(ds->train_total, ROWS);
-    ck_assert_uint_eq(ds->nclasses, 8);
-    mlp_dataset_destroy(ds);
+    assert_loads(&f, LIMIT, ROWS, 8);
     f.train_labels = yb;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EINVAL);
     msg_has("ybad.npy: row 49999: label 300; at most 256 classes");
