@@ -61,6 +61,15 @@ static void write_split(const char *dir, int test, size_t n, uint32_t rows,
     free(lab);
 }
 
+/* A training split of ntrain samples and a test split of ntest, of the
+ * same shape, classes and compression. */
+static void write_splits(const char *dir, size_t ntrain, size_t ntest,
+                         uint32_t rows, uint32_t cols, size_t k, int gz)
+{
+    write_split(dir, 0, ntrain, rows, cols, k, gz);
+    write_split(dir, 1, ntest, rows, cols, k, gz);
+}
+
 static void remove_file(const char *dir, const char *name)
 {
     char *path = tu_path(dir, name);
@@ -233,8 +242,7 @@ START_TEST(test_empty_test_split)
     char *dir = tu_mkdtemp();
     mlp_dataset_t *ds;
 
-    write_split(dir, 0, 8, 2, 3, 2, 1);
-    write_split(dir, 1, 0, 2, 3, 2, 1);
+    write_splits(dir, 8, 0, 2, 3, 2, 1);
     ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
     ck_assert_uint_eq(ds->test.n, 0);
     ck_assert_uint_eq(ds->train.n, 8);
@@ -320,8 +328,7 @@ START_TEST(test_count_mismatch)
     uint8_t lab[9] = {0};
     mlp_dataset_t *ds;
 
-    write_split(dir, 0, 10, 2, 2, 2, 1);
-    write_split(dir, 1, 5, 2, 2, 2, 1);
+    write_splits(dir, 10, 5, 2, 2, 2, 1);
     write_idx(dir, "train-labels-idx1-ubyte", 1, ldims, 1, lab);
     refused(dir, 0, 0, MLP_EINVAL);
     ck_assert_msg_has("train-labels-idx1-ubyte.gz has 9 labels but ");
@@ -343,8 +350,7 @@ START_TEST(test_test_label_out_of_range)
     uint32_t ldims[1] = {6};
     uint8_t tlab[6] = {0, 1, 2, 1, 3, 0};
 
-    write_split(dir, 0, 12, 3, 3, 3, 0); /* labels 0..2: 3 classes */
-    write_split(dir, 1, 6, 3, 3, 3, 0);
+    write_splits(dir, 12, 6, 3, 3, 3, 0); /* labels 0..2: 3 classes */
     write_idx(dir, "t10k-labels-idx1-ubyte", 0, ldims, 1, tlab);
     /* Sample 4 is past the limit: the whole file is still checked. */
     refused(dir, 0, 2, MLP_EINVAL);
@@ -388,8 +394,7 @@ START_TEST(test_wrong_ndims)
     uint8_t zeros[16] = {0};
     mlp_dataset_t *ds;
 
-    write_split(dir, 0, 4, 2, 2, 2, 0);
-    write_split(dir, 1, 4, 2, 2, 2, 0);
+    write_splits(dir, 4, 4, 2, 2, 2, 0);
     write_idx(dir, "t10k-images-idx3-ubyte", 0, d2, 2, zeros);
     ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
     ck_assert_int_eq(ds->image, 0);
@@ -439,8 +444,7 @@ START_TEST(test_empty_train)
 {
     char *dir = tu_mkdtemp();
 
-    write_split(dir, 0, 0, 2, 2, 2, 0);
-    write_split(dir, 1, 3, 2, 2, 2, 0);
+    write_splits(dir, 0, 3, 2, 2, 2, 0);
     refused(dir, 0, 0, MLP_EINVAL);
     ck_assert_msg_has("train-images-idx3-ubyte: no training samples");
     tu_rmtree(dir);
