@@ -61,6 +61,15 @@ static void write_split(const char *dir, int test, size_t n, uint32_t rows,
     free(lab);
 }
 
+/* A training split of ntrain samples and a test split of ntest, of the
+ * same shape, classes and compression. */
+static void write_splits(const char *dir, size_t ntrain, size_t ntest,
+                         uint32_t rows, uint32_t cols, size_t k, int gz)
+{
+    write_split(dir, 0, ntrain, rows, cols, k, gz);
+    write_split(dir, 1, ntest, rows, cols, k, gz);
+}
+
 static void remove_file(const char *dir, const char *name)
 {
     char *path = tu_path(dir, name);
@@ -74,6 +83,15 @@ static int load(const char *dir, size_t lt, size_t le, mlp_dataset_t **ds)
     mlp_error_clear();
     *ds = (mlp_dataset_t *)1; /* must be reset to NULL on failure */
     return mlp_dataset_load(dir, lt, le, ds);
+}
+
+/* Loading dir with these limits fails with rc and leaves no dataset. */
+static void refused(const char *dir, size_t lt, size_t le, int rc)
+{
+    mlp_dataset_t *ds;
+
+    ck_assert_int_eq(load(dir, lt, le, &ds), rc);
+    ck_assert_ptr_null(ds);
 }
 
 /* ---- core ---------------------------------------------------------- */
@@ -224,8 +242,7 @@ START_TEST(test_empty_test_split)
     char *dir = tu_mkdtemp();
     mlp_dataset_t *ds;
 
-    write_split(dir, 0, 8, 2, 3, 2, 1);
-    write_split(dir, 1, 0, 2, 3, 2, 1);
+    write_splits(dir, 8, 0, 2, 3, 2, 1);
     ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
     ck_assert_uint_eq(ds->test.n, 0);
     ck_assert_uint_eq(ds->train.n, 8);
@@ -311,11 +328,9 @@ START_TEST(test_count_mismatch)
     uint8_t lab[9] = {0};
     mlp_dataset_t *ds;
 
-    write_split(dir, 0, 10, 2, 2, 2, 1);
-    write_split(dir, 1, 5, 2, 2, 2, 1);
+    write_splits(dir, 10, 5, 2, 2, 2, 1);
     write_idx(dir, "train-labels-idx1-ubyte", 1, ldims, 1, lab);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
-    ck_assert_ptr_null(ds);
+    refused(dir, 0, 0, MLP_EINVAL);
     ck_assert_msg_has("train-labels-idx1-ubyte.gz has 9 labels but ");
     ck_assert_msg_has("train-images-idx3-ubyte.gz has 10 samples");
     ck_assert_msg_has(dir);
@@ -334,14 +349,11 @@ START_TEST(test_test_label_out_of_range)
     char *dir = tu_mkdtemp();
     uint32_t ldims[1] = {6};
     uint8_t tlab[6] = {0, 1, 2, 1, 3, 0};
-    mlp_dataset_t *ds;
 
-    write_split(dir, 0, 12, 3, 3, 3, 0); /* labels 0..2: 3 classes */
-    write_split(dir, 1, 6, 3, 3, 3, 0);
+    write_splits(dir, 12, 6, 3, 3, 3, 0); /* labels 0..2: 3 classes */
     write_idx(dir, "t10k-labels-idx1-ubyte", 0, ldims, 1, tlab);
     /* Sample 4 is past the limit: the whole file is still checked. */
-    ck_assert_int_eq(load(dir, 0, 2, &ds), MLP_EINVAL);
-    ck_assert_ptr_null(ds);
+    refused(dir, 0, 2, MLP_EINVAL);
     ck_assert_msg_has("t10k-labels-idx1-ubyte: label 3 of sample 4 is not "
                       "below the class count 3 (the largest training label "
                       "in ");
@@ -357,8 +369,7 @@ START_TEST(test_image_size_mismatch)
 
     write_split(dir, 0, 4, 28, 28, 2, 1);
     write_split(dir, 1, 4, 28, 27, 2, 1);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
-    ck_assert_ptr_null(ds);
+    refused(dir, 0, 0, MLP_EINVAL);
     ck_assert_msg_has("train-images-idx3-ubyte.gz has 28x28 images but ");
     ck_assert_msg_has("t10k-images-idx3-ubyte.gz has 28x27");
 
@@ -383,8 +394,7 @@ START_TEST(test_wrong_ndims)
     uint8_t zeros[16] = {0};
     mlp_dataset_t *ds;
 
-    write_split(dir, 0, 4, 2, 2, 2, 0);
-    write_split(dir, 1, 4, 2, 2, 2, 0);
+    write_splits(dir, 4, 4, 2, 2, 2, 0);
     write_idx(dir, "t10k-images-idx3-ubyte", 0, d2, 2, zeros);
     ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
     ck_assert_int_eq(ds->image, 0);
@@ -393,8 +403,7 @@ START_TEST(test_wrong_ndims)
     mlp_dataset_destroy(ds);
 
     write_idx(dir, "t10k-images-idx3-ubyte", 0, d1, 1, zeros);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
-    ck_assert_ptr_null(ds);
+    refused(dir, 0, 0, MLP_EFORMAT);
     ck_assert_msg_has("t10k-images-idx3-ubyte: a features IDX file needs 2 "
                       "or more dimensions");
 
@@ -415,8 +424,7 @@ START_TEST(test_missing_file)
 
     ck_assert_int_eq(tu_make_dataset(dir, 10, 5, 2, 2, 2, 1, 1), 0);
     remove_file(dir, "t10k-labels-idx1-ubyte.gz");
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EIO);
-    ck_assert_ptr_null(ds);
+    refused(dir, 0, 0, MLP_EIO);
     snprintf(want, sizeof(want), "cannot find t10k-labels-idx1-ubyte in "
              "'%s': tried '%s/t10k-labels-idx1-ubyte' and "
              "'%s/t10k-labels-idx1-ubyte.gz'", dir, dir, dir);
@@ -435,12 +443,9 @@ END_TEST
 START_TEST(test_empty_train)
 {
     char *dir = tu_mkdtemp();
-    mlp_dataset_t *ds;
 
-    write_split(dir, 0, 0, 2, 2, 2, 0);
-    write_split(dir, 1, 3, 2, 2, 2, 0);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
-    ck_assert_ptr_null(ds);
+    write_splits(dir, 0, 3, 2, 2, 2, 0);
+    refused(dir, 0, 0, MLP_EINVAL);
     ck_assert_msg_has("train-images-idx3-ubyte: no training samples");
     tu_rmtree(dir);
 }
@@ -459,8 +464,7 @@ START_TEST(test_bad_file_propagates)
     disk = tu_read_bytes(path, &len);
     ck_assert_ptr_nonnull(disk);
     ck_assert_int_eq(tu_write_bytes(path, disk, len / 2), 0);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
-    ck_assert_ptr_null(ds);
+    refused(dir, 0, 0, MLP_EFORMAT);
     ck_assert_msg_has(path);
     ck_assert_msg_has("truncated gzip stream");
     free(disk);

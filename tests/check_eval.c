@@ -320,19 +320,26 @@ START_TEST(test_fashion_mnist_recognised)
 }
 END_TEST
 
-START_TEST(test_fit)
+/* mlp_eval_check_fit of a model of in inputs (rows x cols images; 0x0:
+ * not said) and out classes, on a ROWSxCOLS dataset of C classes. */
+static int fit(size_t in, size_t rows, size_t cols, size_t out)
 {
     mlp_checkpoint_t ck;
     mlp_dataset_t ds;
 
     fake_dataset(&ds, ROWS, COLS, C);
     memset(&ck, 0, sizeof(ck));
-    ck.in = IN;
-    ck.out = C;
-    ck_assert_int_eq(mlp_eval_check_fit(&ck, "m.ckpt", &ds), 0);
-    ck.rows = ROWS;
-    ck.cols = COLS;
-    ck_assert_int_eq(mlp_eval_check_fit(&ck, "m.ckpt", &ds), 0);
+    ck.in = in;
+    ck.rows = rows;
+    ck.cols = cols;
+    ck.out = out;
+    return mlp_eval_check_fit(&ck, "m.ckpt", &ds);
+}
+
+START_TEST(test_fit)
+{
+    ck_assert_int_eq(fit(IN, 0, 0, C), 0);
+    ck_assert_int_eq(fit(IN, ROWS, COLS, C), 0);
 }
 END_TEST
 
@@ -364,29 +371,14 @@ END_TEST
 
 START_TEST(test_model_data_mismatch)
 {
-    mlp_checkpoint_t ck;
-    mlp_dataset_t ds;
-
-    fake_dataset(&ds, ROWS, COLS, C);
-    memset(&ck, 0, sizeof(ck));
-    ck.in = 16;
-    ck.rows = 4;
-    ck.cols = 4;
-    ck.out = C;
-    ck_assert_int_eq(mlp_eval_check_fit(&ck, "m.ckpt", &ds), MLP_EINVAL);
+    ck_assert_int_eq(fit(16, 4, 4, C), MLP_EINVAL);
     ck_assert_msg_has("model 'm.ckpt' takes 16 inputs (4x4 images)");
     ck_assert_msg_has("3x4");
     /* Same width, another shape. */
-    ck.in = IN;
-    ck.rows = 2;
-    ck.cols = 6;
-    ck_assert_int_eq(mlp_eval_check_fit(&ck, "m.ckpt", &ds), MLP_EINVAL);
+    ck_assert_int_eq(fit(IN, 2, 6, C), MLP_EINVAL);
     ck_assert_msg_has("trained on 2x6 images");
     /* Class count. */
-    ck.rows = ROWS;
-    ck.cols = COLS;
-    ck.out = C + 1;
-    ck_assert_int_eq(mlp_eval_check_fit(&ck, "m.ckpt", &ds), MLP_EINVAL);
+    ck_assert_int_eq(fit(IN, ROWS, COLS, C + 1), MLP_EINVAL);
     ck_assert_msg_has("model 'm.ckpt' has 5 classes");
     ck_assert_msg_has("has 4");
 }

@@ -23,38 +23,22 @@
 #include "mlptrain/export.h"
 #include "mlptrain/rng.h"
 #include "testutil.h"
+#include "checkpoint_fixture.h"
 
 /* A 2x3-pixel model: 6 -> 4 -> 3 (tanh) -> 2 classes. */
 enum { IN = 6, H0 = 4, H1 = 3, C = 2 };
 #define NPARAMS ((IN + 1) * H0 + (H0 + 1) * H1 + (H1 + 1) * C)
 
-static void make_ck(mlp_checkpoint_t *ck, float *params)
+/* The model of every test: checkpoint_fixture's, seed 42, no momentum,
+ * version 2; the caller frees its params. */
+static float *model_ck(mlp_checkpoint_t *ck)
 {
-    mlp_rng_t r;
+    static const size_t h[2] = {H0, H1};
 
-    memset(ck, 0, sizeof(*ck));
-    ck->rows = 2;
-    ck->cols = 3;
-    ck->in = IN;
-    ck->out = C;
-    ck->nhidden = 2;
-    ck->hidden[0] = H0;
-    ck->hidden[1] = H1;
-    ck->act = MLP_ACT_TANH;
-    ck->ntrain = 10;
-    ck->batch = 5;
-    ck->lr = 0.1f;
-    ck->init_std = 0.01f;
-    ck->epoch = 3;
-    ck->best_epoch = 3;
-    ck->best_test_acc = 0.5;
-    ck->final_test_acc = 0.5;
+    make_ck(ck, 2, 3, h, 2, C, 0.0f, 42);
+    ck_assert_uint_eq(ck->nparams, NPARAMS);
     ck->version = 2;
-    ck->nparams = NPARAMS;
-    ck->params = params;
-    mlp_rng_seed(&r, 42, 0);
-    for (size_t i = 0; i < NPARAMS; i++)
-        params[i] = (float)mlp_rng_normal(&r);
+    return ck->params;
 }
 
 static void names(mlp_class_names_t *cn, const char *list)
@@ -122,9 +106,9 @@ END_TEST
 START_TEST(test_transform)
 {
     mlp_checkpoint_t ck;
-    float params[NPARAMS], shift[IN], scale[IN];
+    float *params, shift[IN], scale[IN];
 
-    make_ck(&ck, params);
+    params = model_ck(&ck);
     ck_assert_int_eq(mlp_export_transform(&ck, shift, scale), 0);
     for (size_t j = 0; j < IN; j++) {
         ck_assert(shift[j] == 0.0f);
@@ -138,6 +122,7 @@ START_TEST(test_transform)
                           (double)want);
         }
     }
+    free(params);
 }
 END_TEST
 
@@ -145,9 +130,9 @@ START_TEST(test_layers)
 {
     mlp_checkpoint_t ck;
     mlp_export_layers_t L;
-    float params[NPARAMS];
+    float *params;
 
-    make_ck(&ck, params);
+    params = model_ck(&ck);
     ck_assert_int_eq(mlp_export_layers(&ck, &L), 0);
     ck_assert_uint_eq(L.nlayers, 3);
     ck_assert_uint_eq(L.in[0], IN);
@@ -160,6 +145,7 @@ START_TEST(test_layers)
     ck_assert_ptr_eq(L.b[1], params + (IN + 1) * H0 + H0 * H1);
     ck_assert_ptr_eq(L.w[2], params + (IN + 1) * H0 + (H0 + 1) * H1);
     ck_assert_ptr_eq(L.b[2], params + NPARAMS - C);
+    free(params);
 }
 END_TEST
 
@@ -181,14 +167,14 @@ START_TEST(test_onnx_model)
                                       "Gemm", "Tanh", "Gemm", "Softmax"};
     mlp_checkpoint_t ck;
     mlp_class_names_t cn;
-    float params[NPARAMS];
+    float *params;
     uint8_t *buf = NULL;
     size_t len = 0;
     Onnx__ModelProto *m;
     const Onnx__GraphProto *g;
     const Onnx__TensorProto *t;
 
-    make_ck(&ck, params);
+    params = model_ck(&ck);
     names(&cn, "cat,dog");
     ck_assert_int_eq(mlp_export_onnx_encode(&ck, &cn, &buf, &len), 0);
     m = onnx__model_proto__unpack(NULL, len, buf);
@@ -240,6 +226,7 @@ START_TEST(test_onnx_model)
     onnx__model_proto__free_unpacked(m, NULL);
     free(buf);
     mlp_class_names_free(&cn);
+    free(params);
 }
 END_TEST
 
@@ -287,7 +274,7 @@ START_TEST(test_npz_archive)
                                       0,    0, 0,   0};
     mlp_checkpoint_t ck;
     mlp_class_names_t cn;
-    float params[NPARAMS];
+    float *params;
     uint8_t *buf = NULL, *e;
     size_t len = 0, elen;
     zip_source_t *src;
@@ -295,7 +282,7 @@ START_TEST(test_npz_archive)
     zip_error_t ze;
     int64_t sizes[4];
 
-    make_ck(&ck, params);
+    params = model_ck(&ck);
     names(&cn, "\xc3\xa9t\xc3\xa9,b");
     ck_assert_int_eq(mlp_export_npz_encode(&ck, &cn, &buf, &len), 0);
     ck_assert(memcmp(buf, "PK\x03\x04", 4) == 0);
@@ -333,6 +320,7 @@ START_TEST(test_npz_archive)
     zip_error_fini(&ze);
     free(buf);
     mlp_class_names_free(&cn);
+    free(params);
 }
 END_TEST
 
@@ -343,12 +331,12 @@ START_TEST(test_bad_model)
     mlp_checkpoint_t ck;
     mlp_class_names_t cn;
     mlp_export_layers_t L;
-    float params[NPARAMS];
+    float *params;
     uint8_t *buf = (uint8_t *)"x";
     size_t len = 1;
     char bad[] = "a,\xc3(";
 
-    make_ck(&ck, params);
+    params = model_ck(&ck);
     names(&cn, "a,b");
     ck.nparams = NPARAMS - 1;
     ck_assert_int_eq(mlp_export_layers(&ck, &L), MLP_EINVAL);
@@ -382,6 +370,7 @@ START_TEST(test_bad_model)
                      MLP_EINVAL);
     ck_assert_ptr_null(buf);
     mlp_class_names_free(&cn);
+    free(params);
 }
 END_TEST
 
@@ -408,10 +397,10 @@ START_TEST(test_outputs)
          *onnx = tu_path(dir, "m.onnx"), *junk = tu_path(dir, "junk.ckpt");
     mlp_checkpoint_t ck;
     mlp_class_names_t cn;
-    float params[NPARAMS];
+    float *params;
     struct stat st;
 
-    make_ck(&ck, params);
+    params = model_ck(&ck);
     names(&cn, NULL);
     ck_assert_msg(mlp_checkpoint_save(model, &ck) == 0, "%s", mlp_error_message());
     ck_assert_int_eq(mkdir(sub, 0777), 0);
@@ -462,6 +451,7 @@ START_TEST(test_outputs)
     free(onnx);
     free(junk);
     tu_rmtree(dir);
+    free(params);
 }
 END_TEST
 

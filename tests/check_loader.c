@@ -65,6 +65,18 @@ static size_t *train_orders(const mlp_loader_opts_t *o)
 
 /* ---- core ------------------------------------------------------------- */
 
+/* The loader's next batch is batch `index` of `phase` in `epoch`, the
+ * phase's last or not. */
+static void next_batch(mlp_loader_t *ld, mlp_batch_t *b, unsigned epoch,
+                       mlp_phase_t phase, size_t index, int last)
+{
+    ck_assert_int_eq(mlp_loader_next(ld, b), 0);
+    ck_assert_uint_eq(b->epoch, epoch);
+    ck_assert_int_eq(b->phase, phase);
+    ck_assert_uint_eq(b->index, index);
+    ck_assert_int_eq(b->last, last);
+}
+
 START_TEST(test_schedule_each_sample_once)
 {
     tu_split_t train, test;
@@ -86,11 +98,7 @@ START_TEST(test_schedule_each_sample_once)
     for (unsigned e = 4; e < 7; e++) {
         memset(seen, 0, sizeof(seen));
         for (size_t k = 0; k < nbt; k++) {
-            ck_assert_int_eq(mlp_loader_next(ld, &b), 0);
-            ck_assert_uint_eq(b.epoch, e);
-            ck_assert_int_eq(b.phase, MLP_PHASE_TRAIN);
-            ck_assert_uint_eq(b.index, k);
-            ck_assert_int_eq(b.last, k == nbt - 1);
+            next_batch(ld, &b, e, MLP_PHASE_TRAIN, k, k == nbt - 1);
             ck_assert_uint_eq(b.n, k < nbt - 1 ? BATCH : NTRAIN % BATCH);
             for (size_t r = 0; r < b.n; r++) {
                 size_t id = row_id(b.x + r * DIM);
@@ -109,11 +117,7 @@ START_TEST(test_schedule_each_sample_once)
         for (size_t i = 0; i < NTRAIN; i++)
             ck_assert_uint_eq(seen[i], 1);
         for (size_t k = 0; k < nbe; k++) {
-            ck_assert_int_eq(mlp_loader_next(ld, &b), 0);
-            ck_assert_uint_eq(b.epoch, e);
-            ck_assert_int_eq(b.phase, MLP_PHASE_TEST);
-            ck_assert_uint_eq(b.index, k);
-            ck_assert_int_eq(b.last, k == nbe - 1);
+            next_batch(ld, &b, e, MLP_PHASE_TEST, k, k == nbe - 1);
             for (size_t r = 0; r < b.n; r++) {
                 ck_assert_uint_eq(row_id(b.x + r * DIM), k * BATCH + r);
                 ck_assert_int_eq(b.y[r], test.labels[k * BATCH + r]);

@@ -108,6 +108,24 @@ static int cap_address_space(double more)
     return setrlimit(RLIMIT_AS, &rl);
 }
 
+/* Runs body in a child whose address space is capped at `more` bytes
+ * beyond what it maps; the child must exit 0 (2: the cap failed, else
+ * body's own code). */
+static void in_capped_child(double more, int (*body)(void))
+{
+    pid_t pid = fork();
+    int ws;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (cap_address_space(more) != 0)
+            _exit(2);
+        _exit(body());
+    }
+    ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "status %#x", ws);
+}
+
 typedef struct {
     size_t nhidden;
     size_t hidden[2];
@@ -185,22 +203,16 @@ START_TEST(test_probe)
 END_TEST
 
 /* Address space left is the limit less what is mapped already. */
+static int probe_under_8g(void)
+{
+    double a = mlp_memprobe_available();
+
+    return a <= 8.0 * 1073741824.0 && a > 0 ? 0 : 1;
+}
+
 START_TEST(test_probe_rlimit)
 {
-    pid_t pid = fork();
-    int ws;
-
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        double a;
-
-        if (cap_address_space(8.0 * 1073741824.0) != 0)
-            _exit(2);
-        a = mlp_memprobe_available();
-        _exit(a <= 8.0 * 1073741824.0 && a > 0 ? 0 : 1);
-    }
-    ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
-    ck_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    in_capped_child(8.0 * 1073741824.0, probe_under_8g);
 }
 END_TEST
 
@@ -259,35 +271,30 @@ END_TEST
  * child whose address space is capped at 16 GiB more than it maps, so
  * that a machine with more memory refuses it too (and an old binary
  * fails, not swaps). */
+static int train_huge(void)
+{
+    mlp_config_t cfg;
+    int rc;
+
+    mlp_config_defaults(&cfg);
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", datadir);
+    cfg.nhidden = 1;
+    cfg.hidden[0] = 1000000;
+    cfg.batch = 1000000;
+    cfg.limit_train = 2000;
+    cfg.threads = 1;
+    cfg.workers = 1;
+    cfg.quiet = 1;
+    rc = mlp_train(&cfg, NULL, NULL, NULL);
+    if (rc != MLP_ENOMEM ||
+        strstr(mlp_error_message(), "not enough memory") == NULL)
+        return 3;
+    return mlp_memprobe_peak_rss() < 512.0 * 1048576.0 ? 0 : 4;
+}
+
 START_TEST(test_huge_refused)
 {
-    pid_t pid = fork();
-    int ws;
-
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        mlp_config_t cfg;
-        int rc;
-
-        if (cap_address_space(16.0 * 1073741824.0) != 0)
-            _exit(2);
-        mlp_config_defaults(&cfg);
-        snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", datadir);
-        cfg.nhidden = 1;
-        cfg.hidden[0] = 1000000;
-        cfg.batch = 1000000;
-        cfg.limit_train = 2000;
-        cfg.threads = 1;
-        cfg.workers = 1;
-        cfg.quiet = 1;
-        rc = mlp_train(&cfg, NULL, NULL, NULL);
-        if (rc != MLP_ENOMEM ||
-            strstr(mlp_error_message(), "not enough memory") == NULL)
-            _exit(3);
-        _exit(mlp_memprobe_peak_rss() < 512.0 * 1048576.0 ? 0 : 4);
-    }
-    ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
-    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "status %#x", ws);
+    in_capped_child(16.0 * 1073741824.0, train_huge);
 }
 END_TEST
 

@@ -26,12 +26,18 @@
     ck_assert_msg(strstr(mlp_error_message(), (s)) != NULL,                 \
                   "message '%s' lacks '%s'", mlp_error_message(), (s))
 
-/* A .npy file in memory: version 1, the dict padded as numpy pads it. */
-static size_t make_npy(uint8_t *buf, const char *dict, const void *data,
-                       size_t n)
+/* A .npy file in memory: version 1, the dict (of dtype descr and shape
+ * text, e.g. "<f4" and "(3, 2)") padded as numpy pads it. */
+static size_t make_npy(uint8_t *buf, const char *descr, const char *shape,
+                       const void *data, size_t n)
 {
-    size_t dl = strlen(dict), hl = (10 + dl + 1 + 63) / 64 * 64 - 10;
+    char dict[256];
+    size_t dl = (size_t)snprintf(dict, sizeof(dict), "{'descr': '%s', "
+                                 "'fortran_order': False, 'shape': %s, }",
+                                 descr, shape);
+    size_t hl = (10 + dl + 1 + 63) / 64 * 64 - 10;
 
+    ck_assert_uint_lt(dl, sizeof(dict));
     memcpy(buf, "\x93NUMPY\x01\x00", 8);
     buf[8] = (uint8_t)(hl & 0xff);
     buf[9] = (uint8_t)(hl >> 8);
@@ -40,6 +46,26 @@ static size_t make_npy(uint8_t *buf, const char *dict, const void *data,
     buf[10 + hl - 1] = '\n';
     memcpy(buf + 10 + hl, data, n);
     return 10 + hl + n;
+}
+
+/* Opens the .npy image buf[0..len) as name and reads its header, which
+ * must give want (0 or an error code). */
+static mlp_input_t *npy_open(const uint8_t *buf, size_t len, const char *name,
+                             mlp_npy_header_t *h, int want)
+{
+    mlp_input_t *in;
+
+    ck_assert_int_eq(mlp_input_open_mem(buf, len, name, &in), 0);
+    ck_assert_int_eq(mlp_npy_read_header(in, h), want);
+    return in;
+}
+
+/* make_npy into buf, opened as name with its header read. */
+static mlp_input_t *npy_mem(uint8_t *buf, const char *descr,
+                            const char *shape, const void *data, size_t n,
+                            const char *name, mlp_npy_header_t *h)
+{
+    return npy_open(buf, make_npy(buf, descr, shape, data, n), name, h, 0);
 }
 
 static char *write_tmp(char **dir, const char *name, const void *b,
@@ -129,18 +155,15 @@ START_TEST(test_npy_values)
     mlp_npy_header_t h;
     size_t len;
 
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (3, 2), }", f, sizeof(f));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "f.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    len = make_npy(buf, "<f4", "(3, 2)", f, sizeof(f));
+    in = npy_open(buf, len, "f.npy", &h, 0);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), 0);
     ck_assert(memcmp(out, f, sizeof(f)) == 0);
     ck_assert_int_eq(mlp_npy_check_end(in), 0);
     mlp_input_close(in);
     /* Truncated: a plain file's size is checked against its shape at
      * the header, before any row; a gzip stream's at the row. */
-    ck_assert_int_eq(mlp_input_open_mem(buf, len - 5, "f.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+    in = npy_open(buf, len - 5, "f.npy", &h, MLP_EFORMAT);
     msg_has("f.npy: truncated: the .npy shape (3, 2) of '<f4' needs more "
             "data than the 19 bytes after the header");
     mlp_input_close(in);
@@ -148,8 +171,7 @@ START_TEST(test_npy_values)
         size_t zl;
         uint8_t *z = tu_gzip(buf, len - 5, &zl);
 
-        ck_assert_int_eq(mlp_input_open_mem(z, zl, "f.npy.gz", &in), 0);
-        ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+        in = npy_open(z, zl, "f.npy.gz", &h, 0);
         ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
         msg_has("f.npy.gz: truncated .npy data: row 2 is incomplete");
         mlp_input_close(in);
@@ -157,11 +179,9 @@ START_TEST(test_npy_values)
     }
     /* A shape no file of this size can hold: refused at the header,
      * before a reader sizes anything by it. */
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (281474976710656, 281474976710656), }",
-                   f, sizeof(f));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "big.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+    len = make_npy(buf, "<f4", "(281474976710656, 281474976710656)", f,
+                   sizeof(f));
+    in = npy_open(buf, len, "big.npy", &h, MLP_EFORMAT);
     msg_has("big.npy: truncated: the .npy shape (281474976710656, "
             "281474976710656)");
     mlp_input_close(in);
@@ -169,39 +189,28 @@ START_TEST(test_npy_values)
         size_t zl;
         uint8_t *z;
 
-        len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                            "'shape': (1000000, 2), }", f, sizeof(f));
+        len = make_npy(buf, "<f4", "(1000000, 2)", f, sizeof(f));
         z = tu_gzip(buf, len, &zl);
-        ck_assert_int_eq(mlp_input_open_mem(z, zl, "big.npy.gz", &in), 0);
-        ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
+        in = npy_open(z, zl, "big.npy.gz", &h, MLP_EFORMAT);
         msg_has("big.npy.gz: the .npy shape (1000000, 2) of '<f4' needs "
                 "more data than the compressed file can hold");
         mlp_input_close(in);
         free(z);
     }
     /* float64 beyond float's range: row 0, column 1. */
-    len = make_npy(buf, "{'descr': '<f8', 'fortran_order': False, "
-                        "'shape': (2, 2), }", d, sizeof(d));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "d.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_mem(buf, "<f8", "(2, 2)", d, sizeof(d), "d.npy", &h);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), MLP_EFORMAT);
     msg_has("d.npy: row 0, column 1: infinite");
     mlp_input_close(in);
     /* NaN at row 1, column 0. */
     f[2] = NAN;
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (3, 2), }", f, sizeof(f));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "n.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_mem(buf, "<f4", "(3, 2)", f, sizeof(f), "n.npy", &h);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
     msg_has("n.npy: row 1, column 0: NaN");
     mlp_input_close(in);
     /* Trailing bytes after the array. */
     f[2] = 0.0f;
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (2, 2), }", f, sizeof(f));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "t.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_mem(buf, "<f4", "(2, 2)", f, sizeof(f), "t.npy", &h);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), 0);
     ck_assert_int_eq(mlp_npy_check_end(in), MLP_EFORMAT);
     msg_has("t.npy: bytes after the .npy array");
@@ -216,22 +225,15 @@ START_TEST(test_npy_labels)
     int32_t out[4];
     mlp_input_t *in;
     mlp_npy_header_t h;
-    size_t len;
 
-    len = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
-                        "'shape': (4,), }", y, sizeof(y));
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "y.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_mem(buf, "<i8", "(4,)", y, sizeof(y), "y.npy", &h);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 3, out), 0);
     ck_assert_int_eq(out[1], 3);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 3, 1, out), MLP_EFORMAT);
     msg_has("y.npy: row 3, column 0: label not in 0..");
     mlp_input_close(in);
     /* Float labels are refused. */
-    len = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                        "'shape': (4,), }", y, 16);
-    ck_assert_int_eq(mlp_input_open_mem(buf, len, "yf.npy", &in), 0);
-    ck_assert_int_eq(mlp_npy_read_header(in, &h), 0);
+    in = npy_mem(buf, "<f4", "(4,)", y, 16, "yf.npy", &h);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 4, out), MLP_EFORMAT);
     msg_has("labels must be integers");
     mlp_input_close(in);
@@ -245,6 +247,19 @@ START_TEST(test_npy_labels)
 END_TEST
 
 /* ---- csv ------------------------------------------------------------ */
+
+/* The files load: n training rows kept of total, nclasses classes. */
+static void assert_loads(const mlp_dataset_files_t *f, size_t n,
+                         size_t total, size_t nclasses)
+{
+    mlp_dataset_t *ds;
+
+    ck_assert_int_eq(mlp_dataset_load_files(f, &ds), 0);
+    ck_assert_uint_eq(ds->train.n, n);
+    ck_assert_uint_eq(ds->train_total, total);
+    ck_assert_uint_eq(ds->nclasses, nclasses);
+    mlp_dataset_destroy(ds);
+}
 
 /* Open len bytes of text as a CSV; 0 or the status. */
 static int csv_open_n(const char *text, size_t len, const char *label,
@@ -550,11 +565,7 @@ START_TEST(test_table_formats)
     msg_has("test.dat: row 0: label 'versicolor' is not one of the 2 "
             "training classes (the classes of the first 2 rows of ");
     f.limit_train = 4;
-    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
-    ck_assert_uint_eq(ds->train.n, 4);
-    ck_assert_uint_eq(ds->train_total, 4);
-    ck_assert_uint_eq(ds->nclasses, 3);
-    mlp_dataset_destroy(ds);
+    assert_loads(&f, 4, 4, 3);
     f.limit_train = 0;
     /* a test label the training file lacks */
     {
@@ -635,15 +646,12 @@ START_TEST(test_limit_stops_reading)
         y[r] = r + 1 == ROWS ? 7 : (int64_t)(r % 3);
     }
     fx[2 * (ROWS - 1)] = NAN;
-    bl = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                       "'shape': (50000, 2), }", fx, ROWS * 2 * sizeof(float));
+    bl = make_npy(buf, "<f4", "(50000, 2)", fx, ROWS * 2 * sizeof(float));
     xp = write_tmp(&dir, "x.npy", buf, bl);
-    bl = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
-                       "'shape': (50000,), }", y, ROWS * sizeof(int64_t));
+    bl = make_npy(buf, "<i8", "(50000,)", y, ROWS * sizeof(int64_t));
     yp = write_tmp(&dir, "y.npy", buf, bl);
     y[ROWS - 1] = 300;
-    bl = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, "
-                       "'shape': (50000,), }", y, ROWS * sizeof(int64_t));
+    bl = make_npy(buf, "<i8", "(50000,)", y, ROWS * sizeof(int64_t));
     yb = write_tmp(&dir, "ybad.npy", buf, bl);
     f.train = xp;
     f.train_labels = yp;
@@ -654,11 +662,7 @@ START_TEST(test_limit_stops_reading)
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EFORMAT);
     msg_has("x.npy: row 49999, column 0: NaN");
     f.limit_train = LIMIT;
-    ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
-    ck_assert_uint_eq(ds->train.n, LIMIT);
-    ck_assert_uint_eq(ds->train_total, ROWS);
-    ck_assert_uint_eq(ds->nclasses, 8);
-    mlp_dataset_destroy(ds);
+    assert_loads(&f, LIMIT, ROWS, 8);
     f.train_labels = yb;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EINVAL);
     msg_has("ybad.npy: row 49999: label 300; at most 256 classes");

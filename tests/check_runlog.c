@@ -20,12 +20,16 @@ static const char run_rec[] =
     "\"batch\":256,\"epochs\":10,\"data\":\"/d/\\\"lr\\\":9\"},"
     "\"dataset\":{\"train\":60000}}\n";
 
-static char *write_log(const char *dir, const char *text)
+/* Reads text as a run log, through a file it then removes: it must be
+ * read without an error. */
+static void read_log(const char *text, mlp_runlog_t *log)
 {
-    char *path = tu_path(dir, "log.jsonl");
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "log.jsonl");
 
     ck_assert_int_eq(tu_write_bytes(path, text, strlen(text)), 0);
-    return path;
+    ck_assert_int_eq(mlp_runlog_read(path, log), 0);
+    free(path);
+    tu_rmtree(dir);
 }
 
 static char *epoch_rec(unsigned e, double loss, double acc, double tacc)
@@ -42,7 +46,7 @@ static char *epoch_rec(unsigned e, double loss, double acc, double tacc)
 
 START_TEST(test_whole_run)
 {
-    char *dir = tu_mkdtemp(), *path, text[4096], label[256];
+    char text[4096], label[256];
     mlp_runlog_t log;
 
     snprintf(text, sizeof(text), "%s", run_rec);
@@ -53,8 +57,7 @@ START_TEST(test_whole_run)
                  "\"seconds\":2.5,\"samples_per_s\":48000.0,"
                  "\"final_test_acc\":0.776,\"best_test_acc\":0.776,"
                  "\"best_epoch\":2,\"peak_rss_kb\":1000}\n");
-    path = write_log(dir, text);
-    ck_assert_int_eq(mlp_runlog_read(path, &log), 0);
+    read_log(text, &log);
     ck_assert_int_eq(log.has_run, 1);
     ck_assert_str_eq(log.model, "784-1024-512-10");
     ck_assert_str_eq(log.act, "tanh");
@@ -79,8 +82,6 @@ START_TEST(test_whole_run)
     ck_assert_str_eq(label, "784-1024-512-10 tanh, lr 0.5");
     mlp_runlog_free(&log);
     ck_assert_ptr_null(log.epochs);
-    free(path);
-    tu_rmtree(dir);
 }
 END_TEST
 
@@ -104,7 +105,7 @@ START_TEST(test_resumed_log)
 {
     /* Interrupted in epoch 3 after epoch 2, resumed from epoch 2's
      * checkpoint: the second run's records win. */
-    char *dir = tu_mkdtemp(), *path, text[8192];
+    char text[8192];
     mlp_runlog_t log;
 
     snprintf(text, sizeof(text), "%s", run_rec);
@@ -115,15 +116,12 @@ START_TEST(test_resumed_log)
     strcat(text, run_rec);
     strcat(text, epoch_rec(2, 0.79, 0.71, 0.76));
     strcat(text, epoch_rec(3, 0.6, 0.8, 0.8));
-    path = write_log(dir, text);
-    ck_assert_int_eq(mlp_runlog_read(path, &log), 0);
+    read_log(text, &log);
     ck_assert_int_eq(log.has_end, 0); /* the resumed run has not ended */
     ck_assert_uint_eq(log.nepochs, 3);
     ck_assert_double_eq_tol(log.epochs[1].train_loss, 0.79, TOL);
     ck_assert_uint_eq(log.epochs[2].epoch, 3);
     mlp_runlog_free(&log);
-    free(path);
-    tu_rmtree(dir);
 }
 END_TEST
 
@@ -164,7 +162,7 @@ END_TEST
 
 START_TEST(test_cut_short_and_escapes)
 {
-    char *dir = tu_mkdtemp(), *path, text[4096];
+    char text[4096];
     mlp_runlog_t log;
 
     snprintf(text, sizeof(text), "%s", run_rec);
@@ -174,14 +172,11 @@ START_TEST(test_cut_short_and_escapes)
                  "\"message\":\"epoch 2 \\\"x\\\\y\\\"\\nz\\u0007\"}\n");
     /* A last line without its newline: a killed writer. */
     strcat(text, "{\"type\":\"epoch\",\"epoch\":3,\"train_loss\":0.4,\"tr");
-    path = write_log(dir, text);
-    ck_assert_int_eq(mlp_runlog_read(path, &log), 0);
+    read_log(text, &log);
     ck_assert_uint_eq(log.nepochs, 1);
     ck_assert_str_eq(log.status, "diverged");
     ck_assert_str_eq(log.message, "epoch 2 \"x\\y\"\nz\a");
     mlp_runlog_free(&log);
-    free(path);
-    tu_rmtree(dir);
 }
 END_TEST
 
@@ -201,19 +196,16 @@ END_TEST
 
 START_TEST(test_not_a_log)
 {
-    char *dir = tu_mkdtemp(), *path, label[64];
+    char label[64];
     mlp_runlog_t log;
 
-    path = write_log(dir, "hello\n\n{\"type\":\"epoch\"}\n[1,2]\n");
-    ck_assert_int_eq(mlp_runlog_read(path, &log), 0);
+    read_log("hello\n\n{\"type\":\"epoch\"}\n[1,2]\n", &log);
     ck_assert_int_eq(log.has_run, 0);
     ck_assert_int_eq(log.has_end, 0);
     ck_assert_uint_eq(log.nepochs, 0);
     mlp_runlog_label(&log, label, sizeof(label));
     ck_assert_str_eq(label, "");
     mlp_runlog_free(&log);
-    free(path);
-    tu_rmtree(dir);
 }
 END_TEST
 

@@ -30,6 +30,22 @@ static double lr_of(const mlp_sched_t *s, uint64_t step)
     return mlp_sched_lr(s, step);
 }
 
+/* The rate at each {step, rate} pair is rate, within TOL.  A macro: a
+ * failure names the test's line. */
+#define ck_assert_rates(s, ...)                                          \
+    do {                                                                 \
+        const struct {                                                   \
+            uint64_t step;                                               \
+            double rate;                                                 \
+        } want_[] = {__VA_ARGS__};                                       \
+        for (size_t i_ = 0; i_ < sizeof(want_) / sizeof(want_[0]); i_++) \
+            ck_assert_msg(fabs(lr_of((s), want_[i_].step) -              \
+                               want_[i_].rate) < TOL,                    \
+                          "step %llu: rate %.17g, not %.17g",            \
+                          (unsigned long long)want_[i_].step,            \
+                          lr_of((s), want_[i_].step), want_[i_].rate);   \
+    } while (0)
+
 START_TEST(test_constant)
 {
     /* No warm-up: exactly the given float rate, every step. */
@@ -51,11 +67,7 @@ START_TEST(test_warmup)
     s.warmup = 0.5;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
     ck_assert_uint_eq(s.warmup_steps, 5);
-    ck_assert_double_eq_tol(lr_of(&s, 0), 0.02, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 2), 0.06, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 4), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 5), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 49), 0.1, TOL);
+    ck_assert_rates(&s, {0, 0.02}, {2, 0.06}, {4, 0.1}, {5, 0.1}, {49, 0.1});
     /* 0.25 epochs = 2.5 steps: rounds to 3; 0.1f (0.100000001 epochs)
      * of 600 batches stays 60 steps. */
     s.warmup = 0.25;
@@ -76,8 +88,7 @@ START_TEST(test_warmup)
     s = sched(MLP_SCHED_COSINE);
     s.warmup = 5;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
-    ck_assert_double_eq_tol(lr_of(&s, 24), 0.05, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 49), 0.1, TOL);
+    ck_assert_rates(&s, {24, 0.05}, {49, 0.1});
 }
 END_TEST
 
@@ -90,12 +101,8 @@ START_TEST(test_step)
     s.lr_step = 2;
     s.lr_gamma = 0.5;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
-    ck_assert_double_eq_tol(lr_of(&s, 0), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 19), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 20), 0.05, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 39), 0.05, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 40), 0.025, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 49), 0.025, TOL);
+    ck_assert_rates(&s, {0, 0.1}, {19, 0.1}, {20, 0.05}, {39, 0.05},
+                    {40, 0.025}, {49, 0.025});
     /* Half epochs (5 steps): step 12 is after 2 cuts: 0.025. */
     s.lr_step = 0.5;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
@@ -104,9 +111,7 @@ START_TEST(test_step)
      * counted from the run's start: step 19 0.1 * 0.5^3 (S = 5). */
     s.warmup = 1;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
-    ck_assert_double_eq_tol(lr_of(&s, 0), 0.01, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 9), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 19), 0.0125, TOL);
+    ck_assert_rates(&s, {0, 0.01}, {9, 0.1}, {19, 0.0125});
 }
 END_TEST
 
@@ -121,8 +126,7 @@ START_TEST(test_cosine)
     mlp_sched_t s = sched(MLP_SCHED_COSINE);
 
     ck_assert_int_eq(mlp_sched_init(&s), 0);
-    ck_assert_double_eq_tol(lr_of(&s, 0), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 25), 0.05, TOL);
+    ck_assert_rates(&s, {0, 0.1}, {25, 0.05});
     ck_assert_double_eq_tol(lr_of(&s, 49), 9.8663578586e-5, 1e-14);
     ck_assert_double_eq(lr_of(&s, 1000), lr_of(&s, 49));
     /*
@@ -133,12 +137,8 @@ START_TEST(test_cosine)
     s.warmup = 1;
     s.lr_min = 0.01;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
-    ck_assert_double_eq_tol(lr_of(&s, 0), 0.01, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 9), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 10), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 30), 0.055, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 20), 0.01 + 0.045 * (1 + sqrt(0.5)),
-                            TOL);
+    ck_assert_rates(&s, {0, 0.01}, {9, 0.1}, {10, 0.1}, {30, 0.055},
+                    {20, 0.01 + 0.045 * (1 + sqrt(0.5))});
     /* Falling after the warm-up. */
     for (uint64_t k = 10; k < 49; k++)
         ck_assert(lr_of(&s, k + 1) < lr_of(&s, k));
@@ -158,19 +158,14 @@ START_TEST(test_onecycle)
     s.lr_min = 0.001;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
     ck_assert_uint_eq(s.rise_steps, 15);
-    ck_assert_double_eq_tol(lr_of(&s, 0), 0.004, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 7), 0.052, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 14), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 31),
-                            0.001 + 0.099 * (1 + cos(M_PI * 17 / 35)) / 2,
-                            TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 49), 0.001, TOL);
+    ck_assert_rates(&s, {0, 0.004}, {7, 0.052}, {14, 0.1},
+                    {31, 0.001 + 0.099 * (1 + cos(M_PI * 17 / 35)) / 2},
+                    {49, 0.001});
     /* --warmup 1 sets the rise (10 steps): step 3 is pct 3/9, cos(pi/3)
      * = 1/2: 0.004 + 0.096 / 4 = 0.028; step 9 the peak. */
     s.warmup = 1;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
-    ck_assert_double_eq_tol(lr_of(&s, 3), 0.028, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 9), 0.1, TOL);
+    ck_assert_rates(&s, {3, 0.028}, {9, 0.1});
     /* A one-step run is the peak. */
     s.warmup = 0;
     s.total_steps = 1;
@@ -250,8 +245,7 @@ START_TEST(test_limits)
     s.lr_step = 4.9;
     ck_assert_int_eq(mlp_sched_init(&s), 0);
     ck_assert_uint_eq(s.step_steps, 49);
-    ck_assert_double_eq_tol(lr_of(&s, 48), 0.1, TOL);
-    ck_assert_double_eq_tol(lr_of(&s, 49), 0.01, TOL);
+    ck_assert_rates(&s, {48, 0.1}, {49, 0.01});
     s = sched(MLP_SCHED_CONSTANT);
     s.warmup = 5;
     ck_assert_int_eq(mlp_sched_init(&s), 0);

@@ -25,6 +25,21 @@
 #include "testutil.h"
 #include "trainer_fixture.h"
 
+/* Trains cfg, saving to ck, until the test hook interrupts it after
+ * `after` batches: the run must stop as interrupted, leaving ck. */
+static void train_until_interrupt(mlp_config_t *cfg, const char *ck,
+                                  uint64_t after)
+{
+    mlp_train_result_t res;
+
+    unlink(ck);
+    snprintf(cfg->save_path, sizeof(cfg->save_path), "%s", ck);
+    mlp_fault_set_interrupt_after(after);
+    ck_assert_int_eq(mlp_train(cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
+    mlp_fault_set_interrupt_after(0);
+    mlp_train_result_free(&res);
+}
+
 /* 4 epochs in one run == 2 epochs, then --resume to 4, digit for digit;
  * the resumed run takes every option from the checkpoint. */
 START_TEST(test_resume_exact)
@@ -96,7 +111,7 @@ START_TEST(test_interrupt_and_resume)
             ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
             ck_assert_ptr_nonnull(strstr(mlp_error_message(), "interrupted in "
                                          "epoch"));
-            ck_assert_ptr_nonnull(strstr(mlp_error_message(), "saved '"));
+            ck_assert_msg_has("saved '");
             mlp_train_result_free(&res);
             ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
             if (k == 0) {
@@ -153,12 +168,7 @@ START_TEST(test_interrupt_and_resume_accum)
     cfg.lr = 0.002f;
     cfg.schedule = MLP_SCHED_COSINE;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
-    unlink(ck);
-    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    mlp_fault_set_interrupt_after(47 + 31);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
-    mlp_fault_set_interrupt_after(0);
-    mlp_train_result_free(&res);
+    train_until_interrupt(&cfg, ck, 47 + 31);
     ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
     ck_assert_uint_eq(c.epoch, 1);
     ck_assert_uint_eq(c.batches_done, 33);
@@ -244,12 +254,7 @@ START_TEST(test_interrupt_and_resume_each_optimizer)
         ck_assert(res.history[0].train_loss != ref.history[0].train_loss);
         mlp_train_result_free(&res);
     }
-    unlink(ck);
-    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    mlp_fault_set_interrupt_after(30);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
-    mlp_train_result_free(&res);
-    mlp_fault_set_interrupt_after(0);
+    train_until_interrupt(&cfg, ck, 30);
     small_config(&again);
     again.epochs = cfg.epochs;
     snprintf(again.resume_path, sizeof(again.resume_path), "%s", ck);
@@ -283,29 +288,25 @@ START_TEST(test_resume_errors)
      * free: test_resume_lr_override). */
     cfg.momentum = 0.5f;
     cfg.given = GIVEN(MOMENTUM);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "option '--momentum': 0.5 conflicts with "
-                                 "the checkpoint '"));
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "opts.ckpt' (0.9)"));
+    ck_assert_train_fails(&cfg, MLP_EUSAGE,
+                          "option '--momentum': 0.5 conflicts with "
+                          "the checkpoint '");
+    ck_assert_msg_has("opts.ckpt' (0.9)");
     cfg.momentum = 0.0f;
     cfg.given = GIVEN(HIDDEN);
     cfg.hidden[0] = 33;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--hidden': 33 "));
+    ck_assert_train_fails(&cfg, MLP_EUSAGE, "'--hidden': 33 ");
     cfg.given = GIVEN(SEED) | GIVEN(BATCH);
     cfg.hidden[0] = 32;
     cfg.batch = 100;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--batch': 100 "));
+    ck_assert_train_fails(&cfg, MLP_EUSAGE, "'--batch': 100 ");
     /* Given with the checkpoint's own value: fine.  --epochs must grow. */
     cfg.batch = 64;
     cfg.given = GIVEN(BATCH) | GIVEN(HIDDEN) | GIVEN(SEED);
     cfg.epochs = 1;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "has completed 1 epochs; --epochs is the "
-                                 "total"));
+    ck_assert_train_fails(&cfg, MLP_EUSAGE,
+                          "has completed 1 epochs; --epochs is the "
+                          "total");
     cfg.epochs = 2;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
 
@@ -313,14 +314,12 @@ START_TEST(test_resume_errors)
     ck_assert_int_eq(tu_make_dataset(other, 1500, 300, 8, 8, 26, 5, 0), 0);
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", other);
     cfg.epochs = 3;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "was trained on 16x16 images, the data in"));
+    ck_assert_train_fails(&cfg, MLP_EINVAL,
+                          "was trained on 16x16 images, the data in");
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", datadir);
     cfg.limit_train = 1000;
     cfg.given = GIVEN(LIMIT_TRAIN);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--limit-train'"));
+    ck_assert_train_fails(&cfg, MLP_EUSAGE, "'--limit-train'");
 
     /* A corrupt or missing checkpoint. */
     cfg.given = 0;
@@ -329,14 +328,11 @@ START_TEST(test_resume_errors)
     ck_assert_ptr_nonnull(bytes);
     bytes[len / 2] ^= 1;
     ck_assert_int_eq(tu_write_bytes(ck, bytes, len), 0);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EFORMAT);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "checksum mismatch"));
+    ck_assert_train_fails(&cfg, MLP_EFORMAT, "checksum mismatch");
     ck_assert_int_eq(tu_write_bytes(ck, bytes, len / 2), 0);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EFORMAT);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "truncated"));
+    ck_assert_train_fails(&cfg, MLP_EFORMAT, "truncated");
     unlink(ck);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "cannot open '"));
+    ck_assert_train_fails(&cfg, MLP_EIO, "cannot open '");
     free(bytes);
     free(ck);
     tu_rmtree(other);
@@ -344,6 +340,18 @@ START_TEST(test_resume_errors)
 END_TEST
 
 /* Outputs are checked before the data is read or anything trained. */
+
+/* The checkpoint ck was saved after `epoch` epochs and keeps rate lr. */
+static void assert_saved_lr(const char *ck, unsigned epoch, float lr)
+{
+    mlp_checkpoint_t c;
+
+    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
+    ck_assert_uint_eq(c.epoch, epoch);
+    ck_assert_float_eq(c.lr, lr);
+    mlp_checkpoint_free(&c);
+}
+
 /*
  * --resume without --save goes on saving into the resumed file; a new --lr
  * (fine-tuning) is taken, logged as an override and kept by the checkpoint.
@@ -351,7 +359,6 @@ END_TEST
 START_TEST(test_resume_lr_override)
 {
     mlp_config_t cfg;
-    mlp_checkpoint_t c;
     char *ck = tu_path(datadir, "ft.ckpt");
     char *log = tu_path(datadir, "ft.jsonl");
     char *text;
@@ -368,10 +375,7 @@ START_TEST(test_resume_lr_override)
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);
     snprintf(cfg.log_path, sizeof(cfg.log_path), "%s", log);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
-    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
-    ck_assert_uint_eq(c.epoch, 2);
-    ck_assert_float_eq(c.lr, 0.05f);
-    mlp_checkpoint_free(&c);
+    assert_saved_lr(ck, 2, 0.05f);
     text = tu_read_text(log);
     ck_assert_ptr_null(strstr(text, "\"overrides\""));
     free(text);
@@ -380,10 +384,7 @@ START_TEST(test_resume_lr_override)
     cfg.lr = 0.01f;
     cfg.given = GIVEN(LR);
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
-    ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
-    ck_assert_uint_eq(c.epoch, 3);
-    ck_assert_float_eq(c.lr, 0.01f);
-    mlp_checkpoint_free(&c);
+    assert_saved_lr(ck, 3, 0.01f);
     text = tu_read_text(log);
     ck_assert_ptr_nonnull(strstr(text, "\"overrides\":{\"lr\":"
                                        "{\"checkpoint\":0.05,"
@@ -416,13 +417,8 @@ START_TEST(test_resume_bf16)
     cfg.precision = MLP_PREC_BF16;
     cfg.epochs = 3;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &ref), 0);
-    unlink(ck);
     unlink(log);
-    snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", ck);
-    mlp_fault_set_interrupt_after(24 + 10);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
-    mlp_fault_set_interrupt_after(0);
-    mlp_train_result_free(&res);
+    train_until_interrupt(&cfg, ck, 24 + 10);
     small_config(&cfg); /* the checkpoint decides, precision included */
     cfg.epochs = 3;
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "%s", ck);

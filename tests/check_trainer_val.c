@@ -222,28 +222,24 @@ START_TEST(test_val_usage_errors)
     small_config(&cfg);
     snprintf(cfg.save_best_path, sizeof(cfg.save_best_path), "%s", best);
     mlp_error_clear();
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--save-best'"));
+    ck_assert_train_fails(&cfg, MLP_EUSAGE, "'--save-best'");
     ck_assert_int_eq(access(best, F_OK), -1);
 
     small_config(&cfg);
     cfg.early_stop = 2;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--early-stop'"));
+    ck_assert_train_fails(&cfg, MLP_EUSAGE, "'--early-stop'");
 
     small_config(&cfg);
     cfg.limit_train = 500;
     cfg.val = 500;
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--val': 500"));
+    ck_assert_train_fails(&cfg, MLP_EUSAGE, "'--val': 500");
 
     /* --save-best may not be another output */
     small_config(&cfg);
     cfg.val = 100;
     snprintf(cfg.save_best_path, sizeof(cfg.save_best_path), "%s", best);
     snprintf(cfg.save_path, sizeof(cfg.save_path), "%s", best);
-    ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "--save-best"));
+    ck_assert_train_fails(&cfg, MLP_EUSAGE, "--save-best");
     free(best);
 }
 END_TEST

@@ -1,6 +1,6 @@
 /*
  * checkpoint_fixture: the valid checkpoints the checkpoint suites
- * (check_checkpoint, check_checkpoint_corrupt) start from.
+ * (check_checkpoint, check_checkpoint_corrupt) and check_export start from.
  */
 #ifndef MLPTRAIN_CHECKPOINT_FIXTURE_H
 #define MLPTRAIN_CHECKPOINT_FIXTURE_H

@@ -285,18 +285,15 @@ np.save('$TMP/y5.npy', np.zeros(5, np.int64))
 np.save('$TMP/yf.npy', np.zeros(300, np.float32))
 x = np.load('$D/train_x.npy'); x[7, 5] = np.nan; np.save('$TMP/nanx.npy', x)
 "
-expect_exit 1 "big.npy: .npy dtype '>f4' is big-endian" -- \
-    --train "$TMP/big.npy" --train-labels "$D/train_y.npy" --test "$D/test.csv"
-expect_exit 1 "obj.npy: .npy dtype '|O' is not supported" -- \
-    --train "$TMP/obj.npy" --train-labels "$D/train_y.npy" --test "$D/test.csv"
-expect_exit 1 "shape3.npy: .npy array has 3 dimensions" -- \
-    --train "$TMP/shape3.npy" --train-labels "$D/train_y.npy" --test "$D/test.csv"
-expect_exit 1 "y5.npy has 5 labels but .*train_x.npy has 300 samples" -- \
-    --train "$D/train_x.npy" --train-labels "$TMP/y5.npy" --test "$D/test.csv"
-expect_exit 1 "yf.npy: labels must be an (n,) integer array" -- \
-    --train "$D/train_x.npy" --train-labels "$TMP/yf.npy" --test "$D/test.csv"
-expect_exit 1 "nanx.npy: row 7, column 5: NaN" -- \
-    --train "$TMP/nanx.npy" --train-labels "$D/train_y.npy" --test "$D/test.csv"
+npy_refused() { # MESSAGE TRAIN LABELS: refused with exit 1 and MESSAGE
+    expect_exit 1 "$1" -- --train "$2" --train-labels "$3" --test "$D/test.csv"
+}
+npy_refused "big.npy: .npy dtype '>f4' is big-endian" "$TMP/big.npy" "$D/train_y.npy"
+npy_refused "obj.npy: .npy dtype '|O' is not supported" "$TMP/obj.npy" "$D/train_y.npy"
+npy_refused "shape3.npy: .npy array has 3 dimensions" "$TMP/shape3.npy" "$D/train_y.npy"
+npy_refused "y5.npy has 5 labels but .*train_x.npy has 300 samples" "$D/train_x.npy" "$TMP/y5.npy"
+npy_refused "yf.npy: labels must be an (n,) integer array" "$D/train_x.npy" "$TMP/yf.npy"
+npy_refused "nanx.npy: row 7, column 5: NaN" "$TMP/nanx.npy" "$D/train_y.npy"
 gzip -c "$D/test.npz" >"$TMP/test.npz.gz"
 expect_exit 1 "test.npz.gz: a gzip-compressed zip archive" -- \
     --train "$D/train.npz" --test "$TMP/test.npz.gz"

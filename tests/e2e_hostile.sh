@@ -25,6 +25,21 @@ pwned() {
         ok "$1: no command ran"
     fi
 }
+# draws NAME PNG... -- ARGS...: mlptrain ARGS succeeds and writes every PNG.
+draws() {
+    local name=$1 pngs=() p
+    shift
+    while [ "$1" != -- ]; do pngs+=("$1"); shift; done
+    shift
+    if ! "$MLPTRAIN" "$@" >/dev/null 2>"$TMP/err"; then
+        bad "$name: $(cat "$TMP/err")"
+        return
+    fi
+    for p in "${pngs[@]}"; do
+        is_png "$p" || { bad "$name: '$p' is not a PNG: $(cat "$TMP/err")"; return; }
+    done
+    ok "$name"
+}
 cd "$W" || exit 1
 
 hostile=(
@@ -47,11 +62,7 @@ i=0
 for h in "${hostile[@]}"; do
     i=$((i + 1))
     p="$W/a$i$h.png"
-    if "$MLPTRAIN" activations --png "$p" >/dev/null 2>"$TMP/err" && is_png "$p"; then
-        ok "activations --png hostile $i"
-    else
-        bad "activations --png hostile $i: $(cat "$TMP/err")"
-    fi
+    draws "activations --png hostile $i" "$p" -- activations --png "$p"
 done
 pwned "activations --png"
 
@@ -59,12 +70,8 @@ pwned "activations --png"
 for i in 5 8 9; do
     h=${hostile[$((i - 1))]}
     p="$W/t$i$h.png"
-    if "$MLPTRAIN" "${common[@]}" --plot "$p" --log "$W/run$i.jsonl" \
-        --save "$W/m$i.ckpt" >/dev/null 2>"$TMP/err" && is_png "$p"; then
-        ok "train --plot hostile $i"
-    else
-        bad "train --plot hostile $i: $(cat "$TMP/err")"
-    fi
+    draws "train --plot hostile $i" "$p" -- "${common[@]}" --plot "$p" \
+        --log "$W/run$i.jsonl" --save "$W/m$i.ckpt"
 done
 pwned "train --plot"
 
@@ -73,14 +80,10 @@ i=0
 for h in "${hostile[@]}"; do
     i=$((i + 1))
     p="$W/p$i$h.png"
-    if "$MLPTRAIN" plot "$W/run5.jsonl" --png "$p" --title "$h" >/dev/null 2>"$TMP/err" &&
-        is_png "$p" &&
-        "$MLPTRAIN" plot "$W/run5.jsonl" "$W/run8.jsonl" --png "$p" --title "$h" \
-            >/dev/null 2>>"$TMP/err" && is_png "$p"; then
-        ok "plot --png/--title hostile $i"
-    else
-        bad "plot --png/--title hostile $i: $(cat "$TMP/err")"
-    fi
+    draws "plot --png/--title hostile $i" "$p" -- \
+        plot "$W/run5.jsonl" --png "$p" --title "$h"
+    draws "plot --png/--title hostile $i, two logs" "$p" -- \
+        plot "$W/run5.jsonl" "$W/run8.jsonl" --png "$p" --title "$h"
 done
 pwned "plot --png"
 
@@ -97,13 +100,9 @@ for h in "${hostile[@]}"; do
             --class-names "$h,b$h,c$h,d"
         continue
     fi
-    if "$MLPTRAIN" predict --model "$W/m5.ckpt" --data "$D" -n 4 --png "$p" \
-        --class-names "$h,b$h,c$h,a very long class name indeed for a cell" \
-        >/dev/null 2>"$TMP/err" && is_png "$p"; then
-        ok "predict --png hostile $i"
-    else
-        bad "predict --png hostile $i: $(cat "$TMP/err")"
-    fi
+    draws "predict --png hostile $i" "$p" -- \
+        predict --model "$W/m5.ckpt" --data "$D" -n 4 --png "$p" \
+        --class-names "$h,b$h,c$h,a very long class name indeed for a cell"
 done
 pwned "predict --png"
 
@@ -111,12 +110,8 @@ pwned "predict --png"
 for i in 1 5 8; do
     h=${hostile[$((i - 1))]}
     S="$W/s$i$h"
-    if "$MLPTRAIN" sweep --grid 'lr=0.05,0.1' --dir "$S" -t 1 -- "${common[@]}" \
-        >/dev/null 2>"$TMP/err" && is_png "$S/curves.png" && is_png "$S/accuracy.png"; then
-        ok "sweep charts hostile $i"
-    else
-        bad "sweep charts hostile $i: $(cat "$TMP/err")"
-    fi
+    draws "sweep charts hostile $i" "$S/curves.png" "$S/accuracy.png" -- \
+        sweep --grid 'lr=0.05,0.1' --dir "$S" -t 1 -- "${common[@]}"
 done
 pwned "sweep charts"
 [ -z "$(find "$TMP" -name '*.tmp.*')" ] && ok "no temporary file left" ||

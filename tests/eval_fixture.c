@@ -28,11 +28,8 @@ void make_fixture(fixture_t *f, uint64_t seed)
     for (size_t i = 0; i < N; i++)
         f->labels[i] = (uint8_t)(mlp_rng_u64(&r) % C);
     f->labels[N - 1] = C - 1; /* the class count comes from the labels */
-    memset(&f->split, 0, sizeof(f->split));
-    f->split.n = N;
-    f->split.dim = IN;
-    f->split.images = f->images;
-    f->split.labels = f->labels;
+    f->split = (mlp_split_t){.n = N, .dim = IN, .images = f->images,
+                             .labels = f->labels};
 }
 
 void fixture_spec(mlp_net_spec_t *spec)

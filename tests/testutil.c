@@ -516,11 +516,8 @@ void tu_split_make(tu_split_t *t, size_t n, size_t dim, uint64_t stream)
         t->images[i * dim] = (uint8_t)(i & 255);
         t->images[i * dim + 1] = (uint8_t)(i >> 8);
     }
-    memset(&t->split, 0, sizeof(t->split));
-    t->split.n = n;
-    t->split.dim = dim;
-    t->split.images = t->images;
-    t->split.labels = t->labels;
+    t->split = (mlp_split_t){.n = n, .dim = dim, .images = t->images,
+                             .labels = t->labels};
 }
 
 void tu_split_free(tu_split_t *t)

@@ -26,6 +26,17 @@
     ck_assert_msg(strstr(mlp_error_message(), (what)) != NULL,           \
                   "message '%s' lacks '%s'", mlp_error_message(), (what))
 
+/* text contains each of the strings that follow it.  A macro: a failure
+ * names the test's line. */
+#define ck_assert_has_all(text, ...)                                     \
+    do {                                                                 \
+        const char *const tu_want_[] = {__VA_ARGS__};                    \
+        for (size_t tu_i_ = 0;                                           \
+             tu_i_ < sizeof(tu_want_) / sizeof(tu_want_[0]); tu_i_++)    \
+            ck_assert_msg(strstr((text), tu_want_[tu_i_]) != NULL,       \
+                          "'%s' lacks '%s'", (text), tu_want_[tu_i_]);   \
+    } while (0)
+
 /* A new empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *tu_mkdtemp(void);
 /* rm -rf the directory made by tu_mkdtemp, and free the path. */

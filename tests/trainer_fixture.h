@@ -11,9 +11,18 @@
 
 #include "mlptrain/options.h"
 #include "mlptrain/trainer.h"
+#include "testutil.h"
 
 /* The given bit of the option called n (options.h). */
 #define GIVEN(id) mlp_options_bit(MLP_O(id))
+
+/* mlp_train(cfg), with no outputs, fails with rc and a message that
+ * names `what`.  A macro: a failure names the test's line. */
+#define ck_assert_train_fails(cfg, rc, what)                        \
+    do {                                                            \
+        ck_assert_int_eq(mlp_train((cfg), NULL, NULL, NULL), (rc)); \
+        ck_assert_msg_has(what);                                    \
+    } while (0)
 
 /* The data every run reads: 1500 training and 300 test images of 16x16
  * pixels in 26 classes (nothing in the trainer may assume 28x28/10),
