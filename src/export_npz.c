@@ -211,7 +211,7 @@ int mlp_export_npz_encode(const mlp_checkpoint_t *ck,
     }
     zip_source_keep(mem); /* zip_close writes into it; we read it after */
     for (size_t l = 0; l < L.nlayers; l++) {
-        char wn[16], bn[16];
+        char wn[24], bn[24]; /* "W" or "b", up to 20 digits, NUL */
 
         snprintf(wn, sizeof(wn), "W%zu", l);
         snprintf(bn, sizeof(bn), "b%zu", l);
