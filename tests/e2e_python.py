@@ -436,7 +436,7 @@ warnings.simplefilter("ignore")
 rng = np.random.RandomState(1)
 X = rng.randint(0, 256, (132000, 64)).astype(np.uint8)
 y = (X[:, 0] > 128).astype(int) + 2 * (X[:, 1] > 128)
-kw = dict(hidden_layer_sizes=(128,), batch_size=4, max_iter=2,
+kw = dict(hidden_layer_sizes=(128,), batch_size=4, max_iter=8,
           random_state=4, n_iter_no_change=100, solver="sgd",
           learning_rate_init=0.01, n_threads=1)
 ref = mlptrain.MLPClassifier(**kw).fit(X, y)
@@ -450,7 +450,8 @@ except KeyboardInterrupt:
 info = _core.info(clf._model_bytes, "m")
 print("kept", info["epoch"], info["batches_done"], clf.n_iter_,
       len(clf.predict(X[:5])), flush=True)
-clf.set_params(warm_start=True, max_iter=2 - info["epoch"], verbose=False)
+clf.set_params(warm_start=True, max_iter=kw["max_iter"] - info["epoch"],
+               verbose=False)
 clf.fit(X, y)
 print("resumed", clf.loss_curve_ == ref.loss_curve_, flush=True)
 """
@@ -464,7 +465,10 @@ def test_interrupt():
     for line in p.stdout:
         line = line.decode().strip()
         lines.append(line)
-        if line.startswith("Iteration 1,"):  # epoch 2 has begun
+        # Epoch 2 has begun: the signal lands in one of the 7 epochs left
+        # (each a fraction of a second or more), whichever this machine's
+        # speed makes it; the checks below hold for any of them.
+        if line.startswith("Iteration 1,"):
             time.sleep(0.1)
             p.send_signal(signal.SIGINT)
     p.wait(timeout=600)
@@ -474,9 +478,10 @@ def test_interrupt():
               p.returncode, lines, p.stderr.read().decode()[-500:]))
     if kept:
         k = kept[0]
-        check("... after a batch of epoch 2, the model kept",
-              k[1] == "1" and int(k[2]) > 0 and k[3] == "1" and k[4] == "5",
-              " ".join(k))
+        check("... at a batch inside a later epoch, the model kept (its "
+              "finished epochs, n_iter_, batches, predictions)",
+              1 <= int(k[1]) < 8 and int(k[2]) > 0 and k[3] == k[1]
+              and k[4] == "5", " ".join(k))
     check("... and a warm start continues it exactly",
           "resumed True" in lines, lines)
 
