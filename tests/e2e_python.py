@@ -430,7 +430,12 @@ def test_no_leak():
 
 
 CHILD = r"""
-import sys, warnings, numpy as np, mlptrain
+import signal, sys, warnings, numpy as np, mlptrain
+# Python raises KeyboardInterrupt only where it found SIGINT not ignored at
+# start-up, and a job that a non-interactive shell starts in the background
+# (CI's fresh-root stage) inherits SIGINT ignored: restore what a terminal
+# gives a user.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from mlptrain import _core
 warnings.simplefilter("ignore")
 rng = np.random.RandomState(1)
