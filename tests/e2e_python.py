@@ -463,7 +463,9 @@ print("resumed", clf.loss_curve_ == ref.loss_curve_, flush=True)
 
 
 def test_interrupt():
-    p = subprocess.Popen([sys.executable, "-c", CHILD],
+    # -u: the verbose lines reach the pipe as printed, not at exit (the
+    # fresh root has no PYTHONUNBUFFERED in its environment).
+    p = subprocess.Popen([sys.executable, "-u", "-c", CHILD],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=os.environ)
     lines = []
