@@ -22,10 +22,6 @@
 #include "mlptrain/transform.h"
 #include "testutil.h"
 
-#define msg_has(s)                                                          \
-    ck_assert_msg(strstr(mlp_error_message(), (s)) != NULL,                 \
-                  "message '%s' lacks '%s'", mlp_error_message(), (s))
-
 /* A .npy file in memory: version 1, the dict (of dtype descr and shape
  * text, e.g. "<f4" and "(3, 2)") padded as numpy pads it. */
 static size_t make_npy(uint8_t *buf, const char *descr, const char *shape,
@@ -140,8 +136,8 @@ START_TEST(test_npy_dict_hostile)
         mlp_error_clear();
         ck_assert_int_eq(mlp_npy_parse_dict(bad[i].dict, strlen(bad[i].dict),
                                             "bad.npy", &h), MLP_EFORMAT);
-        msg_has("bad.npy: ");
-        msg_has(bad[i].want);
+        ck_assert_msg_has("bad.npy: ");
+        ck_assert_msg_has(bad[i].want);
     }
 }
 END_TEST
@@ -164,7 +160,7 @@ START_TEST(test_npy_values)
     /* Truncated: a plain file's size is checked against its shape at
      * the header, before any row; a gzip stream's at the row. */
     in = npy_open(buf, len - 5, "f.npy", &h, MLP_EFORMAT);
-    msg_has("f.npy: truncated: the .npy shape (3, 2) of '<f4' needs more "
+    ck_assert_msg_has("f.npy: truncated: the .npy shape (3, 2) of '<f4' needs more "
             "data than the 19 bytes after the header");
     mlp_input_close(in);
     {
@@ -173,7 +169,7 @@ START_TEST(test_npy_values)
 
         in = npy_open(z, zl, "f.npy.gz", &h, 0);
         ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
-        msg_has("f.npy.gz: truncated .npy data: row 2 is incomplete");
+        ck_assert_msg_has("f.npy.gz: truncated .npy data: row 2 is incomplete");
         mlp_input_close(in);
         free(z);
     }
@@ -182,7 +178,7 @@ START_TEST(test_npy_values)
     len = make_npy(buf, "<f4", "(281474976710656, 281474976710656)", f,
                    sizeof(f));
     in = npy_open(buf, len, "big.npy", &h, MLP_EFORMAT);
-    msg_has("big.npy: truncated: the .npy shape (281474976710656, "
+    ck_assert_msg_has("big.npy: truncated: the .npy shape (281474976710656, "
             "281474976710656)");
     mlp_input_close(in);
     {
@@ -192,7 +188,7 @@ START_TEST(test_npy_values)
         len = make_npy(buf, "<f4", "(1000000, 2)", f, sizeof(f));
         z = tu_gzip(buf, len, &zl);
         in = npy_open(z, zl, "big.npy.gz", &h, MLP_EFORMAT);
-        msg_has("big.npy.gz: the .npy shape (1000000, 2) of '<f4' needs "
+        ck_assert_msg_has("big.npy.gz: the .npy shape (1000000, 2) of '<f4' needs "
                 "more data than the compressed file can hold");
         mlp_input_close(in);
         free(z);
@@ -200,20 +196,20 @@ START_TEST(test_npy_values)
     /* float64 beyond float's range: row 0, column 1. */
     in = npy_mem(buf, "<f8", "(2, 2)", d, sizeof(d), "d.npy", &h);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), MLP_EFORMAT);
-    msg_has("d.npy: row 0, column 1: infinite");
+    ck_assert_msg_has("d.npy: row 0, column 1: infinite");
     mlp_input_close(in);
     /* NaN at row 1, column 0. */
     f[2] = NAN;
     in = npy_mem(buf, "<f4", "(3, 2)", f, sizeof(f), "n.npy", &h);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 3, out), MLP_EFORMAT);
-    msg_has("n.npy: row 1, column 0: NaN");
+    ck_assert_msg_has("n.npy: row 1, column 0: NaN");
     mlp_input_close(in);
     /* Trailing bytes after the array. */
     f[2] = 0.0f;
     in = npy_mem(buf, "<f4", "(2, 2)", f, sizeof(f), "t.npy", &h);
     ck_assert_int_eq(mlp_npy_read_f32(in, &h, 0, 2, out), 0);
     ck_assert_int_eq(mlp_npy_check_end(in), MLP_EFORMAT);
-    msg_has("t.npy: bytes after the .npy array");
+    ck_assert_msg_has("t.npy: bytes after the .npy array");
     mlp_input_close(in);
 }
 END_TEST
@@ -230,18 +226,18 @@ START_TEST(test_npy_labels)
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 3, out), 0);
     ck_assert_int_eq(out[1], 3);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 3, 1, out), MLP_EFORMAT);
-    msg_has("y.npy: row 3, column 0: label not in 0..");
+    ck_assert_msg_has("y.npy: row 3, column 0: label not in 0..");
     mlp_input_close(in);
     /* Float labels are refused. */
     in = npy_mem(buf, "<f4", "(4,)", y, 16, "yf.npy", &h);
     ck_assert_int_eq(mlp_npy_read_labels(in, &h, 0, 4, out), MLP_EFORMAT);
-    msg_has("labels must be integers");
+    ck_assert_msg_has("labels must be integers");
     mlp_input_close(in);
     /* Not a .npy at all. */
     ck_assert_int_eq(mlp_input_open_mem((const uint8_t *)"hello world!", 12,
                                         "x.npy", &in), 0);
     ck_assert_int_eq(mlp_npy_read_header(in, &h), MLP_EFORMAT);
-    msg_has("x.npy: not a .npy file");
+    ck_assert_msg_has("x.npy: not a .npy file");
     mlp_input_close(in);
 }
 END_TEST
@@ -398,7 +394,7 @@ START_TEST(test_csv_hostile)
             mlp_csv_close(c);
         }
         ck_assert_msg(rc == MLP_EFORMAT, "case %zu: status %d", i, rc);
-        msg_has(bad[i].want);
+        ck_assert_msg_has(bad[i].want);
     }
     /* A NUL byte inside a cell is an error, not the end of the cell
      * ("1\09" read as 1), in a feature and in a label. */
@@ -414,7 +410,7 @@ START_TEST(test_csv_hostile)
             mlp_csv_close(c);
         }
         ck_assert_int_eq(rc, MLP_EFORMAT);
-        msg_has("t.csv: line 2, column 0: a NUL byte in the cell (at byte "
+        ck_assert_msg_has("t.csv: line 2, column 0: a NUL byte in the cell (at byte "
                 "1)");
         rc = csv_open_n(nul_lab, sizeof(nul_lab) - 1, NULL, MLP_HEADER_AUTO,
                         &c);
@@ -423,7 +419,7 @@ START_TEST(test_csv_hostile)
             mlp_csv_close(c);
         }
         ck_assert_int_eq(rc, MLP_EFORMAT);
-        msg_has("t.csv: line 2, column 2: a NUL byte in the cell");
+        ck_assert_msg_has("t.csv: line 2, column 2: a NUL byte in the cell");
     }
 }
 END_TEST
@@ -486,7 +482,7 @@ START_TEST(test_csv_long_field)
     memset(text, '7', n);
     text[n] = '\0';
     ck_assert_int_eq(csv_open(text, NULL, MLP_HEADER_NO, &c), MLP_EFORMAT);
-    msg_has("a field longer than");
+    ck_assert_msg_has("a field longer than");
     free(text);
 }
 END_TEST
@@ -562,7 +558,7 @@ START_TEST(test_table_formats)
     f.train = tr;
     f.limit_train = 2;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EINVAL);
-    msg_has("test.dat: row 0: label 'versicolor' is not one of the 2 "
+    ck_assert_msg_has("test.dat: row 0: label 'versicolor' is not one of the 2 "
             "training classes (the classes of the first 2 rows of ");
     f.limit_train = 4;
     assert_loads(&f, 4, 4, 3);
@@ -574,7 +570,7 @@ START_TEST(test_table_formats)
 
         f.test = b;
         ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EINVAL);
-        msg_has("bad.csv: row 1: label 'iris' is not one of the 3");
+        ck_assert_msg_has("bad.csv: row 1: label 'iris' is not one of the 3");
         free(b);
     }
     free(tr);
@@ -615,7 +611,7 @@ START_TEST(test_limit_stops_reading)
     f.train = csv;
     f.test = te;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EFORMAT);
-    msg_has("big.csv: line 50000, column 1: not a number: 'x'");
+    ck_assert_msg_has("big.csv: line 50000, column 1: not a number: 'x'");
     f.limit_train = LIMIT;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
     ck_assert_uint_eq(ds->train.n, LIMIT);
@@ -631,7 +627,7 @@ START_TEST(test_limit_stops_reading)
     f.train = gz;
     f.limit_train = 0;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EFORMAT);
-    msg_has("big.csv.gz: corrupt gzip stream");
+    ck_assert_msg_has("big.csv.gz: corrupt gzip stream");
     f.limit_train = LIMIT;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), 0);
     ck_assert_uint_eq(ds->train.n, LIMIT);
@@ -660,12 +656,12 @@ START_TEST(test_limit_stops_reading)
     f.limit_test = LIMIT;
     f.limit_train = 0;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EFORMAT);
-    msg_has("x.npy: row 49999, column 0: NaN");
+    ck_assert_msg_has("x.npy: row 49999, column 0: NaN");
     f.limit_train = LIMIT;
     assert_loads(&f, LIMIT, ROWS, 8);
     f.train_labels = yb;
     ck_assert_int_eq(mlp_dataset_load_files(&f, &ds), MLP_EINVAL);
-    msg_has("ybad.npy: row 49999: label 300; at most 256 classes");
+    ck_assert_msg_has("ybad.npy: row 49999: label 300; at most 256 classes");
     free(text);
     free(fx);
     free(y);
@@ -737,7 +733,7 @@ START_TEST(test_transform_tiny_spread)
     }
     ck_assert_int_eq(mlp_transform_fit(MLP_NORM_MINMAX, wide, 2, 1, sh, sc),
                      MLP_ERANGE);
-    msg_has("feature 0 spans -3e+38 to 3e+38: its values less the minimum");
+    ck_assert_msg_has("feature 0 spans -3e+38 to 3e+38: its values less the minimum");
     ck_assert_int_eq(mlp_transform_fit(MLP_NORM_STANDARD, wide, 2, 1, sh,
                                        sc), 0); /* the mean is 0 */
     ck_assert_int_eq(mlp_transform_fit(MLP_NORM_NONE, wide, 2, 1, sh, sc), 0);

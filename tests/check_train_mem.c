@@ -25,10 +25,6 @@
 #include "mlptrain/trainer.h"
 #include "testutil.h"
 
-#define msg_has(s)                                                          \
-    ck_assert_msg(strstr(mlp_error_message(), (s)) != NULL,                 \
-                  "message '%s' lacks '%s'", mlp_error_message(), (s))
-
 static char *datadir;
 static mlp_dataset_t *files; /* the same data, read from the files */
 
@@ -289,7 +285,7 @@ START_TEST(test_warm_start_is_resume)
     mlp_fault_set_interrupt_after(20);
     ck_assert_int_eq(run(&cfg, &m, &res, &model, &len), MLP_EINTERRUPTED);
     mlp_fault_set_interrupt_after(0);
-    msg_has("interrupted in epoch 2 after batch 4 of 16");
+    ck_assert_msg_has("interrupted in epoch 2 after batch 4 of 16");
     ck_assert_ptr_nonnull(model);
     params_of(model, len, &ck);
     ck_assert_uint_eq(ck.epoch, 1);
@@ -307,7 +303,7 @@ START_TEST(test_warm_start_is_resume)
     /* ... but only on its own training set. */
     a.train.n = 900;
     ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EINVAL);
-    msg_has("continues that epoch only on its own training set");
+    ck_assert_msg_has("continues that epoch only on its own training set");
     ck_assert_ptr_null(next);
     a.train.n = files->train.n;
     free(model);
@@ -368,12 +364,11 @@ END_TEST
 /* ---- the hook and the stop flag ------------------------------------- */
 
 typedef struct {
-    unsigned calls, stop_at;
+    unsigned calls, stop_at, fail; /* fail: the call that fails (0: none) */
     double loss[8];
     uint8_t *kept;
     size_t kept_len;
     volatile sig_atomic_t *flag;
-    int fail;
 } hook_t;
 
 static int hook(void *arg, mlp_train_run_t *run_, const mlp_epoch_stats_t *st)
@@ -439,7 +434,7 @@ START_TEST(test_hook_and_stop)
     memset(&h, 0, sizeof(h));
     h.fail = 1;
     ck_assert_int_eq(run(&cfg, &m, &res, &model, &len), MLP_EABORTED);
-    msg_has("the hook says no");
+    ck_assert_msg_has("the hook says no");
     ck_assert_ptr_null(model);
     mlp_train_result_free(&res);
     /* The stop flag, set after epoch 1: interrupted at the first batch of
@@ -448,7 +443,7 @@ START_TEST(test_hook_and_stop)
     h.flag = &stop;
     m.stop = &stop;
     ck_assert_int_eq(run(&cfg, &m, &res, &model, &len), MLP_EINTERRUPTED);
-    msg_has("interrupted in epoch 2 after batch 0");
+    ck_assert_msg_has("interrupted in epoch 2 after batch 0");
     params_of(model, len, &ck);
     ck_assert_uint_eq(ck.epoch, 1);
     ck_assert_uint_eq(ck.batches_done, 0);
@@ -488,31 +483,31 @@ START_TEST(test_arrays_refused)
     mlp_dataset_destroy(ds);
     a.nclasses = 1;
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), MLP_EINVAL);
-    msg_has("y: 1 class: a classifier needs at least 2 classes");
+    ck_assert_msg_has("y: 1 class: a classifier needs at least 2 classes");
     a.nclasses = 2;
     y[2] = 2;
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), MLP_EINVAL);
-    msg_has("y: row 2: class 2 is not below the class count 2");
+    ck_assert_msg_has("y: row 2: class 2 is not below the class count 2");
     y[2] = 1;
     x[3] = NAN;
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), MLP_EINVAL);
-    msg_has("X: row 1, column 1 is NaN");
+    ck_assert_msg_has("X: row 1, column 1 is NaN");
     x[3] = INFINITY;
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), MLP_EINVAL);
-    msg_has("X: row 1, column 1 is infinite");
+    ck_assert_msg_has("X: row 1, column 1 is infinite");
     x[3] = 4;
     a.rows = 3;
     a.cols = 3;
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), MLP_EINVAL);
-    msg_has("images of 3x3 are not rows of 2 features");
+    ck_assert_msg_has("images of 3x3 are not rows of 2 features");
     a.rows = a.cols = 0;
     a.dim = 0;
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), MLP_EINVAL);
-    msg_has("0 features per row");
+    ck_assert_msg_has("0 features per row");
     a.dim = 2;
     a.train.n = 0;
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), MLP_EINVAL);
-    msg_has("no training samples");
+    ck_assert_msg_has("no training samples");
     a.train.n = 3;
     a.names = (const char(*)[MLP_CLASS_NAME_MAX])names;
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), 0);
@@ -520,10 +515,10 @@ START_TEST(test_arrays_refused)
     mlp_dataset_destroy(ds);
     strcpy(names[1], "cat");
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), MLP_EINVAL);
-    msg_has("classes 0 and 1 have the same name 'cat'");
+    ck_assert_msg_has("classes 0 and 1 have the same name 'cat'");
     strcpy(names[1], "d\tg");
     ck_assert_int_eq(mlp_dataset_from_arrays(&a, &ds), MLP_EINVAL);
-    msg_has("is not a class name");
+    ck_assert_msg_has("is not a class name");
     ck_assert_ptr_null(ds);
 }
 END_TEST
@@ -551,36 +546,36 @@ START_TEST(test_warm_start_refused)
     cfg.epochs = 2;
     cfg.hidden[0] = 25;
     ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EINVAL);
-    msg_has("the model 'M' is 144-24-5 relu; the options ask for "
+    ck_assert_msg_has("the model 'M' is 144-24-5 relu; the options ask for "
             "144-25-5 relu");
     mlp_train_result_free(&res);
     cfg.hidden[0] = 24;
     cfg.epochs = 1;
     ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EUSAGE);
-    msg_has("the model 'M' has completed 1 epochs");
+    ck_assert_msg_has("the model 'M' has completed 1 epochs");
     mlp_train_result_free(&res);
     cfg.epochs = 2;
     a.nclasses = 6;
     ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EINVAL);
-    msg_has("the model 'M' has 5 classes, y has 6");
+    ck_assert_msg_has("the model 'M' has 5 classes, y has 6");
     mlp_train_result_free(&res);
     a.nclasses = 5;
     a.dim = 72;
     a.rows = 6;
     ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EINVAL);
-    msg_has("the model 'M' takes 144 inputs, X has 72");
+    ck_assert_msg_has("the model 'M' takes 144 inputs, X has 72");
     mlp_train_result_free(&res);
     a.dim = 144;
     a.rows = 12;
     model[len - 1] ^= 1;
     ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EFORMAT);
-    msg_has("M: ");
+    ck_assert_msg_has("M: ");
     ck_assert_ptr_null(next);
     mlp_train_result_free(&res);
     model[len - 1] ^= 1;
     snprintf(cfg.resume_path, sizeof(cfg.resume_path), "x.ckpt");
     ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EUSAGE);
-    msg_has("a run in memory starts from its model in memory");
+    ck_assert_msg_has("a run in memory starts from its model in memory");
     mlp_train_result_free(&res);
     free(model);
 }
