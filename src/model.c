@@ -146,8 +146,7 @@ int mlp_model_logits(mlp_model_t *m, const uint8_t *x8, const float *xf,
                 r[j] = (float)x8[i * in + j];
             mlp_transform_affine(r, ck->shift, ck->scale, in, r);
         } else {
-            for (size_t j = 0; j < in; j++)
-                r[j] = (float)x8[i * in + j] / 255.0f;
+            mlp_transform_u8(x8 + i * in, in, r);
         }
     }
     memset(m->x + n * in, 0, (m->batch - n) * in * sizeof(float));
