@@ -16,12 +16,15 @@
  * call.  A library that gives only FUNNELED leaves mlp_dist_threads() 0.
  * Not thread-safe: one thread calls at a time.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <time.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -41,6 +44,7 @@ static struct {
     int active;           /* MPI runs: comm and scomm are valid */
     int owner;            /* we called MPI_Init_thread: we finalize */
     int threads;          /* SERIALIZED or more was granted */
+    int force_thread;     /* test hook: a thread even without a core */
     MPI_Comm comm;        /* our duplicate of MPI_COMM_WORLD */
     MPI_Comm scomm;       /* another, for the step's exchanges */
     MPI_Request *req;     /* the exchange's requests: receives, sends */
@@ -100,9 +104,11 @@ int mlp_dist_init(int *argc, char ***argv)
 
     if (g.inited)
         return 0;
-    /* Test hook: ask for FUNNELED, as a library that grants no more. */
+    /* Test hooks: ask for FUNNELED, as a library that grants no more;
+     * or start the step's thread where it has no core of its own. */
     if (test != NULL && strcmp(test, "funneled") == 0)
         want = MPI_THREAD_FUNNELED;
+    g.force_thread = test != NULL && strcmp(test, "serialized") == 0;
     if (env != NULL) {
         int flag = 0, provided = 0;
 
@@ -219,6 +225,26 @@ int mlp_dist_active(void)
 int mlp_dist_threads(void)
 {
     return g.active ? g.threads : 1;
+}
+
+int mlp_dist_comm_thread(int compute_threads)
+{
+    cpu_set_t set;
+    long cores, online = sysconf(_SC_NPROCESSORS_ONLN), sharers;
+
+    if (!g.active)
+        return 1;
+    if (!g.threads)
+        return 0;
+    if (g.force_thread)
+        return 1;
+    CPU_ZERO(&set);
+    cores = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+                                                         : online;
+    /* Bound to a part of the machine (mpirun's --bind-to): those cores are
+     * this rank's; else the node's ranks share all of them. */
+    sharers = cores < online ? 1 : mlp_dist_local_size();
+    return sharers * (compute_threads + 1L) <= cores;
 }
 
 void mlp_dist_stats(mlp_dist_stats_t *st)
@@ -347,6 +373,8 @@ int mlp_dist_exchange_wait(const atomic_int *busy, const atomic_int *cancel)
         }
         if (busy != NULL && atomic_load_explicit(busy, memory_order_relaxed))
             nanosleep(&(struct timespec){0, MLP_DIST_POLL_NS}, NULL);
+        else
+            sched_yield(); /* a loader thread of ours may want the core */
     }
     for (size_t i = 0; i < g.nrecv; i++) {
         int got = 0;

@@ -558,8 +558,13 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                     (unsigned)cfg->accum, cfg->batch * (size_t)cfg->accum);
         if (info->ranks > 1)
             fprintf(rep->out, "ranks    %d MPI processes (rank 0 "
-                              "reports and saves)\n",
-                    info->ranks);
+                              "reports and saves)\n         %s\n",
+                    info->ranks,
+                    info->overlap ? "their sums overlap the backward (a "
+                                    "communication thread)"
+                                  : "their sums follow the backward (no "
+                                    "core free for a communication "
+                                    "thread)");
         if (info->resume_path != NULL)
             fprintf(rep->out, "resumed  %s after epoch %u, batch %zu\n",
                     info->resume_path, info->resume_epoch,
@@ -611,8 +616,10 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
         if (rec != NULL && ds->val.n > 0)
             json_object_set_new(json_object_get(rec, "dataset"), "val",
                                 juint(ds->val.n));
-        if (rec != NULL && info->ranks > 1)
+        if (rec != NULL && info->ranks > 1) {
             json_object_set_new(rec, "ranks", json_integer(info->ranks));
+            json_object_set_new(rec, "overlap", json_boolean(info->overlap));
+        }
         if (rec != NULL)
             json_object_set_new(rec, "precision", precision_json(cfg, info));
         if (rec != NULL && info->resume_path != NULL) {

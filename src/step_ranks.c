@@ -32,9 +32,10 @@
  * `cancel` stops the communication thread's waits and exchanges, and
  * every waiter wakes and returns it.  Shutdown: `quit`, broadcast, join.
  *
- * Where dist allows no other thread (FUNNELED), there is no thread: the
- * same job runs on the caller after the train pass (no overlap, the same
- * bits).
+ * Where dist allows no other thread (FUNNELED), or the thread would have
+ * no core of its own (mlp_dist_comm_thread), there is no thread: the same
+ * job runs on the caller after the train pass (no overlap, the same bits),
+ * with the whole gradient as one bucket (two message rounds a step).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -417,9 +418,15 @@ int mlp_step_ranks_create(mlp_stepper_t *st)
     rk->rank = st->o.nranks > 1 ? st->o.rank : 0;
     rk->nranks = st->o.nranks > 1 ? st->o.nranks : 1;
     R = (size_t)rk->nranks;
+    /* Without the thread nothing overlaps: one bucket, the fewest
+     * message rounds (the bits do not depend on the buckets: reduce.h). */
+    rk->threaded = mlp_dist_comm_thread(st->o.threads);
     if ((rc = make_buckets(rk, st->net,
-                           st->o.bucket > 0 ? st->o.bucket : MLP_STEP_BUCKET,
-                           MLP_STEP_BUCKET_FIRST)) < 0 ||
+                           !rk->threaded ? st->nflat
+                           : st->o.bucket > 0 ? st->o.bucket
+                                              : MLP_STEP_BUCKET,
+                           !rk->threaded ? st->nflat
+                                         : MLP_STEP_BUCKET_FIRST)) < 0 ||
         (rc = make_items(rk)) < 0)
         return rc;
     if ((rk->bdone = calloc(rk->nb, sizeof(atomic_size_t))) == NULL ||
@@ -435,7 +442,6 @@ int mlp_step_ranks_create(mlp_stepper_t *st)
     if ((rc = mlp_reduce_create(&ro, &rk->red)) < 0)
         return rc;
     mlp_step_ranks_hook(st, st->net);
-    rk->threaded = mlp_dist_threads();
     if (rk->threaded) {
         int e = pthread_create(&rk->tid, NULL, comm_main, st);
 
@@ -624,4 +630,5 @@ void mlp_step_ranks_stats(const mlp_stepper_t *st, mlp_step_stats_t *s)
     s->seconds = rk->active;
     s->exposed = rk->exposed < rk->active ? rk->exposed : rk->active;
     s->bytes = ds.bytes_sent + ds.bytes_received;
+    s->overlap = rk->threaded;
 }

@@ -174,7 +174,11 @@ static int session_start(session_t *s)
                                            : NULL,
                                s->rck.epoch, s->rck.batches_done,
                                s->resume ? s->ck_cfg : NULL, s->free_cores,
-                               s->nranks, &s->prec};
+                               s->nranks, 0, &s->prec};
+        mlp_step_stats_t ss;
+
+        mlp_stepper_stats(s->step, &ss);
+        info.overlap = ss.overlap;
         if ((rc = mlp_report_run(s->rep, cfg, s->ds, &info)) < 0)
             return rc;
     }

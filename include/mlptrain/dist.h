@@ -83,6 +83,20 @@ int mlp_dist_active(void);
 int mlp_dist_threads(void);
 
 /*
+ * 1 when the step should run a communication thread beside its
+ * compute_threads (step_ranks.c): the library allows one (mlp_dist_threads)
+ * and it has a core of its own, that is the cores this process may run on
+ * hold compute_threads + 1 for every rank that shares them (the node's
+ * ranks, unless mpirun bound this one to a part of the machine).  Where
+ * every core computes, the thread's polls and wake-ups take turns with the
+ * compute threads and cost more than the overlap gives (doc/mpi.md,
+ * measured: 2 ranks of one thread on 2 cores).  Not started by mpirun
+ * (the 1-rank case): 1.  Test hook: MLPTRAIN_TEST_MPI_THREAD=serialized
+ * gives 1 wherever the library allows a thread.
+ */
+int mlp_dist_comm_thread(int compute_threads);
+
+/*
  * Messages between ranks, sent and received at once: mlp_dist_exchange_start
  * posts every send of sends[0..ns) and every receive of recvs[0..nr) (each a
  * buffer of `bytes` to or from rank `peer`, != this rank; bytes 0: none is
@@ -97,7 +111,8 @@ int mlp_dist_threads(void);
  * Waiting polls (MPI_Testall: Open MPI moves data only inside its calls);
  * while *busy is non-zero (the compute threads are working) it sleeps
  * MLP_DIST_POLL_NS between polls, so a core stays theirs, else it polls
- * without pause (busy NULL: never sleeps).  A non-zero *cancel (cancel
+ * without pause but for a sched_yield (a loader thread of this process
+ * may want the core; busy NULL: never sleeps).  A non-zero *cancel (cancel
  * may be NULL) gives up: the messages are dropped and MLP_EIO returned
  * (a rank that failed stops waiting for peers it will never serve).
  *

@@ -82,6 +82,8 @@ typedef struct {
                                  the start, -1 unknown (logged; report_run
                                  warns on stderr when below cfg->threads) */
     int ranks;                /* MPI ranks (mpirun -np), 1 without */
+    int overlap;              /* ranks: a communication thread overlaps
+                                 the sums with the backward */
     const mlp_precision_choice_t *precision; /* how cfg->precision (f32
                                  or bf16) was chosen; NULL: as given */
 } mlp_run_info_t;

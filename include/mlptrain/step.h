@@ -250,6 +250,8 @@ typedef struct {
     double seconds;
     double exposed;
     uint64_t bytes;
+    int overlap;        /* a communication thread overlaps the sums with
+                           the backward (mlp_dist_comm_thread) */
 } mlp_step_stats_t;
 void mlp_stepper_stats(const mlp_stepper_t *st, mlp_step_stats_t *s);
 
