@@ -75,8 +75,10 @@
  *     thread as soon as this rank's forwards are done, and added one by
  *     one as one process adds them.
  * Where MPI allows only the thread that started it to call
- * (mlp_dist_threads() 0), the same reductions run on the caller after the
- * backward: the same bits, no overlap.  A rank keeps a gradient buffer
+ * (mlp_dist_threads() 0), or the thread would have no core of its own
+ * (mlp_dist_comm_thread 0: it would slow the compute threads more than it
+ * hides), the same reductions run on the caller after the backward, in
+ * one bucket: the same bits, no overlap.  A rank keeps a gradient buffer
  * per micro-batch of its block, and the reducer's (reduce.h).  Every rank
  * must make the same calls (the exchanges pair up); they come from the
  * thread that called mlp_dist_init or from the communication thread,
@@ -149,7 +151,9 @@ int mlp_step_replicas(const mlp_step_opts_t *o);
  * The sizes (floats): measured with `bench_dist --step` (doc/mpi.md):
  * pieces helped the deep model (whole layers hid least), but the loaded
  * machine could not separate 16384 from 262144, so the default is DDP's
- * 1 MB first bucket; mlp_step_opts_t.bucket sets another.
+ * 1 MB first bucket; mlp_step_opts_t.bucket sets another.  Without a
+ * communication thread (dist.h's mlp_dist_comm_thread) nothing overlaps:
+ * the whole gradient is one bucket, whatever the sizes.
  */
 #define MLP_STEP_BUCKET_FIRST ((size_t)16384)
 #define MLP_STEP_BUCKET ((size_t)262144)
