@@ -10,6 +10,7 @@
 #include "check_main.h"
 #include "mlptrain/activations.h"
 #include "mlptrain/error.h"
+#include "testutil.h"
 
 /* oneDNN's float32 exp/tanh kernels are polynomial approximations: a few
  * ulp of values <= 1, far below 1e-5. */
@@ -119,17 +120,15 @@ Suite *activations_suite(void);
 Suite *activations_suite(void)
 {
     Suite *s = suite_create("activations");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_relu);
     tcase_add_test(core, test_sigmoid);
     tcase_add_test(core, test_tanh);
     tcase_add_test(core, test_forward_only_and_odd_sizes);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_activation);
     tcase_add_test(errors, test_empty);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -9,6 +9,7 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/commands.h"
 #include "mlptrain/error.h"
+#include "testutil.h"
 
 /* What train's parser says, as the old mlp_cmd_t did. */
 typedef enum { MLP_CMD_TRAIN, MLP_CMD_HELP } mlp_cmd_t;
@@ -415,8 +416,8 @@ END_TEST
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_defaults);
     tcase_add_test(core, test_all_options);
@@ -432,8 +433,6 @@ static Suite *cli_suite(void)
                         (int)(sizeof(bad) / sizeof(bad[0])));
     tcase_add_loop_test(errors, test_bad_ux, 0,
                         (int)(sizeof(bad_ux) / sizeof(bad_ux[0])));
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -10,6 +10,7 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/commands.h"
 #include "mlptrain/error.h"
+#include "testutil.h"
 
 /* ---- every command's table ------------------------------------------ */
 
@@ -470,14 +471,13 @@ END_TEST
 static Suite *cli_table_suite(void)
 {
     Suite *s = suite_create("cli_table");
-    TCase *core = tcase_create("core");
+    TCase *core = tu_tcase(s, "core", 0);
 
     tcase_add_test(core, test_every_sample);
     tcase_add_test(core, test_every_rule);
     tcase_add_test(core, test_every_help);
     tcase_add_test(core, test_iter);
     tcase_add_test(core, test_commands_own);
-    suite_add_tcase(s, core);
     return s;
 }
 

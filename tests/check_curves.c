@@ -126,15 +126,12 @@ Suite *curves_suite(void);
 Suite *curves_suite(void)
 {
     Suite *s = suite_create("curves");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 30);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_charts);
-    tcase_set_timeout(core, 30);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_nothing_to_draw);
     tcase_add_test(errors, test_no_gnuplot);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -691,8 +691,8 @@ Suite *dataset_suite(void);
 Suite *dataset_suite(void)
 {
     Suite *s = suite_create("dataset");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 60); /* Fashion-MNIST under valgrind */
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_loop_test(core, test_load_synthetic, 0, 2);
     tcase_add_test(core, test_plain_before_gz);
@@ -703,8 +703,6 @@ Suite *dataset_suite(void)
     tcase_add_test(core, test_hold_out);
     tcase_add_test(core, test_hold_out_seeded);
     tcase_add_test(core, test_hold_out_never_trained);
-    tcase_set_timeout(core, 60); /* Fashion-MNIST under valgrind */
-    suite_add_tcase(s, core);
 
     tcase_add_test(errors, test_count_mismatch);
     tcase_add_test(errors, test_test_label_out_of_range);
@@ -714,7 +712,6 @@ Suite *dataset_suite(void)
     tcase_add_test(errors, test_empty_train);
     tcase_add_test(errors, test_bad_file_propagates);
     tcase_add_test(errors, test_hold_out_limits);
-    suite_add_tcase(s, errors);
     return s;
 }
 

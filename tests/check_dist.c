@@ -14,6 +14,7 @@
 #include "config.h"
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
+#include "testutil.h"
 
 #define N 1001
 #define P 5
@@ -182,22 +183,20 @@ Suite *dist_suite(void);
 Suite *dist_suite(void)
 {
     Suite *s = suite_create("dist");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_checked_fixture(core, setup, teardown);
     tcase_add_test(core, test_ranks);
     tcase_add_test(core, test_exchange);
     tcase_add_test(core, test_sum_ordered);
     tcase_add_test(core, test_small);
-    suite_add_tcase(s, core);
     tcase_add_checked_fixture(errors, setup, teardown);
     tcase_add_test(errors, test_errors);
     tcase_add_test(errors, test_launched);
 #ifndef HAVE_MPI
     tcase_add_test(errors, test_no_mpi_ranks);
 #endif
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -418,14 +418,13 @@ END_TEST
 static Suite *eval_suite(void)
 {
     Suite *s = suite_create("eval");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
-    TCase *prf = tcase_create("prf");
+    TCase *core = tu_tcase(s, "core", 60);
+    TCase *prf = tu_tcase(s, "prf", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     /* core runs oneDNN, which valgrind's memcheck misreads: `make
      * check-valgrind` runs only errors (see Makefile.am). */
     tcase_set_tags(core, "dnnl");
-    tcase_set_timeout(core, 60);
     tcase_add_loop_test(core, test_figures_match_reference, 0, 3);
     tcase_add_test(core, test_predict_first_rows);
     tcase_add_test(prf, test_prf_by_hand);
@@ -438,9 +437,6 @@ static Suite *eval_suite(void)
     tcase_add_test(core, test_overflowing_logits);
     tcase_add_test(errors, test_bad_class_name_counts);
     tcase_add_test(errors, test_model_data_mismatch);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, prf);
-    suite_add_tcase(s, errors);
     return s;
 }
 

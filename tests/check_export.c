@@ -458,7 +458,8 @@ END_TEST
 static Suite *export_suite(void)
 {
     Suite *s = suite_create("export");
-    TCase *core = tcase_create("core"), *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_npy_header);
     tcase_add_test(core, test_transform);
@@ -467,8 +468,6 @@ static Suite *export_suite(void)
     tcase_add_test(core, test_npz_archive);
     tcase_add_test(errors, test_bad_model);
     tcase_add_test(errors, test_outputs);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
     return s;
 }
 

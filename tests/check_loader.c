@@ -553,11 +553,9 @@ Suite *loader_suite(void);
 Suite *loader_suite(void)
 {
     Suite *s = suite_create("loader");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 30);
+    TCase *errors = tu_tcase(s, "errors", 30);
 
-    tcase_set_timeout(core, 30);
-    tcase_set_timeout(errors, 30);
     tcase_add_test(core, test_schedule_each_sample_once);
     tcase_add_test(core, test_permutation_per_epoch_and_seed);
     tcase_add_test(core, test_same_batches_any_workers);
@@ -570,8 +568,6 @@ Suite *loader_suite(void)
     tcase_add_loop_test(errors, test_destroy_any_state, 0, 4);
     tcase_add_loop_test(errors, test_unreleased_slot, 0, 3);
     tcase_add_test(errors, test_bad_opts);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -649,12 +649,10 @@ Suite *net_suite(void);
 Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
-
     /* Primitive creation JIT-compiles; valgrind makes that slow. */
-    tcase_set_timeout(core, 300);
-    tcase_set_timeout(errors, 300);
+    TCase *core = tu_tcase(s, "core", 300);
+    TCase *errors = tu_tcase(s, "errors", 300);
+
     tcase_add_loop_test(core, test_get_set_roundtrip, 0, 2);
     tcase_add_loop_test(core, test_init_statistics, 0, 2);
     tcase_add_loop_test(core, test_batch_sizes_agree, 0, 2);
@@ -665,11 +663,9 @@ Suite *net_suite(void)
     tcase_add_loop_test(core, test_bf16_copy_exact, 0, 6);
     tcase_add_test(core, test_bf16_memory_and_choice);
     tcase_add_test(core, test_spec_add_split_and_shape);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_specs);
     tcase_add_loop_test(errors, test_bad_calls, 0, 2);
     tcase_add_test(errors, test_bad_dropout);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -12,6 +12,7 @@
 #include "check_main.h"
 #include "mlptrain/error.h"
 #include "mlptrain/optim.h"
+#include "testutil.h"
 
 /* A few float roundings of O(1) values. */
 #define TOL 1e-6
@@ -570,8 +571,8 @@ Suite *optim_suite(void);
 Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_sgd);
     tcase_add_test(core, test_sgd_hand);
@@ -585,10 +586,8 @@ Suite *optim_suite(void)
     tcase_add_test(core, test_adam_hand);
     tcase_add_test(core, test_state_restore);
     tcase_add_test(core, test_set_lr);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_options);
     tcase_add_test(errors, test_bad_kinds);
-    suite_add_tcase(s, errors);
     return s;
 }
 

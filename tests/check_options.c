@@ -573,8 +573,8 @@ END_TEST
 static Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
-    TCase *core = tcase_create("core");
-    TCase *each = tcase_create("each option");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *each = tu_tcase(s, "each option", 0);
     int n = (int)MLP_NOPTIONS;
 
     tcase_add_test(core, test_table);
@@ -587,8 +587,6 @@ static Suite *options_suite(void)
     tcase_add_loop_test(each, test_json, 0, n);
     tcase_add_loop_test(each, test_sweep, 0, n);
     tcase_add_loop_test(each, test_resume, 0, n);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, each);
     return s;
 }
 

@@ -17,6 +17,7 @@
 #include "mlptrain/error.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
+#include "testutil.h"
 
 static char dir[64];
 static char path[128];
@@ -317,8 +318,8 @@ END_TEST
 static Suite *outfile_suite(void)
 {
     Suite *s = suite_create("outfile");
-    TCase *core = tcase_create("core");
-    TCase *limits = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *limits = tu_tcase(s, "errors", 0);
 
     tcase_add_checked_fixture(core, setup, teardown);
     tcase_add_checked_fixture(limits, setup, teardown);
@@ -330,8 +331,6 @@ static Suite *outfile_suite(void)
     tcase_add_test(limits, test_check_refuses_non_regular);
     tcase_add_test(limits, test_no_alias);
     tcase_add_test(limits, test_symlink_refused);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, limits);
     return s;
 }
 

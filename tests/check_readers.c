@@ -743,7 +743,8 @@ END_TEST
 static Suite *readers_suite(void)
 {
     Suite *s = suite_create("readers");
-    TCase *core = tcase_create("core"), *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_npy_dict);
     tcase_add_test(core, test_npy_values);
@@ -753,12 +754,10 @@ static Suite *readers_suite(void)
     tcase_add_test(core, test_transform_fit);
     tcase_add_test(errors, test_transform_tiny_spread);
     tcase_add_test(core, test_limit_stops_reading);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_npy_dict_hostile);
     tcase_add_test(errors, test_csv_hostile);
     tcase_add_test(core, test_csv_bom);
     tcase_add_test(errors, test_csv_long_field);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -21,6 +21,7 @@
 #include "check_main.h"
 #include "mlptrain/error.h"
 #include "mlptrain/ring.h"
+#include "testutil.h"
 
 static void sleep_us(long us)
 {
@@ -412,10 +413,9 @@ Suite *ring_suite(void);
 Suite *ring_suite(void)
 {
     Suite *s = suite_create("ring");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 20);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
-    tcase_set_timeout(core, 20);
     tcase_add_test(core, test_inorder_delivery);
     tcase_add_test(core, test_slot_layout_bf16);
     tcase_add_test(core, test_capacity_bound);
@@ -425,8 +425,6 @@ Suite *ring_suite(void)
     tcase_add_test(errors, test_first_abort_wins);
     tcase_add_test(errors, test_create_errors);
     tcase_add_test(errors, test_claim_twice);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -320,20 +320,18 @@ Suite *runlog_suite(void);
 Suite *runlog_suite(void)
 {
     Suite *s = suite_create("runlog");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_whole_run);
     tcase_add_test(core, test_many_epochs);
     tcase_add_test(core, test_resumed_log);
     tcase_add_test(core, test_val_fields);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_cut_short_and_escapes);
     tcase_add_test(errors, test_missing_file);
     tcase_add_test(errors, test_not_a_log);
     tcase_add_test(errors, test_hostile_records);
     tcase_add_test(errors, test_bounded_reads);
-    suite_add_tcase(s, errors);
     return s;
 }
 

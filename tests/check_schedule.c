@@ -9,6 +9,7 @@
 #include "check_main.h"
 #include "mlptrain/error.h"
 #include "mlptrain/schedule.h"
+#include "testutil.h"
 
 #define TOL 1e-12
 
@@ -285,18 +286,16 @@ Suite *schedule_suite(void);
 Suite *schedule_suite(void)
 {
     Suite *s = suite_create("schedule");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_constant);
     tcase_add_test(core, test_warmup);
     tcase_add_test(core, test_step);
     tcase_add_test(core, test_cosine);
     tcase_add_test(core, test_onecycle);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_errors);
     tcase_add_test(errors, test_limits);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -8,6 +8,7 @@
 #include "check_main.h"
 #include "mlptrain/error.h"
 #include "mlptrain/search.h"
+#include "testutil.h"
 
 static void assert_rungs(const mlp_bracket_t *b, unsigned n,
                          const unsigned *want)
@@ -135,15 +136,13 @@ Suite *search_suite(void);
 Suite *search_suite(void)
 {
     Suite *s = suite_create("search");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors/limits");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors/limits", 0);
 
     tcase_add_test(core, test_halving_rungs);
     tcase_add_test(core, test_hyperband_brackets);
     tcase_add_test(core, test_quotas);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_settings);
-    suite_add_tcase(s, errors);
     return s;
 }
 

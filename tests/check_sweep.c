@@ -353,18 +353,16 @@ Suite *sweep_suite(void);
 Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_product_order);
     tcase_add_test(core, test_union_and_argv);
     tcase_add_test(core, test_sample);
     tcase_add_test(core, test_run_id_and_values);
     tcase_add_test(core, test_ranking_by_val);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_grids);
     tcase_add_test(errors, test_bad_points_stop_before_any_run);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -572,8 +572,8 @@ END_TEST
 static Suite *tfevents_suite(void)
 {
     Suite *s = suite_create("tfevents");
-    TCase *core = tcase_create("core");
-    TCase *limits = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *limits = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_crc32c_known);
     tcase_add_test(core, test_mask);
@@ -588,8 +588,6 @@ static Suite *tfevents_suite(void)
     tcase_add_test(limits, test_lock);
     tcase_add_test(limits, test_short_write);
     tcase_add_test(limits, test_refused_write);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, limits);
     return s;
 }
 

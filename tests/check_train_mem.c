@@ -584,13 +584,12 @@ END_TEST
 static Suite *train_mem_suite(void)
 {
     Suite *s = suite_create("train_mem");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
-    TCase *arr = tcase_create("arrays");
+    TCase *core = tu_tcase(s, "core", 60);
+    TCase *errors = tu_tcase(s, "errors", 0);
+    TCase *arr = tu_tcase(s, "arrays", 0);
 
     tcase_add_unchecked_fixture(core, make_data, rm_data);
     tcase_add_unchecked_fixture(errors, make_data, rm_data);
-    tcase_set_timeout(core, 60);
     tcase_set_tags(core, "dnnl");
     tcase_set_tags(errors, "dnnl");
     tcase_add_test(core, test_same_as_files);
@@ -600,9 +599,6 @@ static Suite *train_mem_suite(void)
     tcase_add_test(core, test_hook_and_stop);
     tcase_add_test(errors, test_warm_start_refused);
     tcase_add_test(arr, test_arrays_refused);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
-    suite_add_tcase(s, arr);
     return s;
 }
 

@@ -512,15 +512,13 @@ END_TEST
 static Suite *trainer_suite(void)
 {
     Suite *s = suite_create("trainer");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
-    TCase *real = tcase_create("fashion-mnist");
-    TCase *ckpt = tcase_create("checkpoint");
+    TCase *ckpt = tu_tcase(s, "checkpoint", 120);
+    TCase *core = tu_tcase(s, "core", 120);
+    TCase *errors = tu_tcase(s, "errors", 0);
+    TCase *real = tu_tcase(s, "fashion-mnist", 120);
 
     tcase_add_unchecked_fixture(core, make_data, rm_data);
     tcase_add_unchecked_fixture(errors, make_data, rm_data);
-    tcase_set_timeout(core, 120);
-    tcase_set_timeout(real, 120);
     tcase_add_test(core, test_learns_generated_data);
     tcase_add_test(core, test_each_activation_and_depth_learns);
     tcase_add_test(core, test_same_figures_for_any_workers);
@@ -530,7 +528,6 @@ static Suite *trainer_suite(void)
     tcase_add_test(errors, test_missing_data_dir);
     tcase_add_test(real, test_fashion_mnist_subset);
     tcase_add_unchecked_fixture(ckpt, make_data, rm_data);
-    tcase_set_timeout(ckpt, 120);
     tcase_add_loop_test(ckpt, test_same_figures_for_any_threads_and_accum, 0,
                         2);
     tcase_add_test(ckpt, test_interrupt_request);
@@ -542,10 +539,6 @@ static Suite *trainer_suite(void)
     tcase_add_test(ckpt, test_early_end_status_line);
     tcase_add_test(ckpt, test_empty_test_set);
     tcase_add_test(ckpt, test_slots_bounded);
-    suite_add_tcase(s, ckpt);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
-    suite_add_tcase(s, real);
     return s;
 }
 

@@ -615,10 +615,9 @@ END_TEST
 static Suite *trainer_resume_suite(void)
 {
     Suite *s = suite_create("trainer_resume");
-    TCase *ckpt = tcase_create("checkpoint");
+    TCase *ckpt = tu_tcase(s, "checkpoint", 120);
 
     tcase_add_unchecked_fixture(ckpt, make_data, rm_data);
-    tcase_set_timeout(ckpt, 120);
     tcase_add_test(ckpt, test_resume_exact);
     tcase_add_test(ckpt, test_interrupt_and_resume);
     tcase_add_test(ckpt, test_resume_bf16);
@@ -628,7 +627,6 @@ static Suite *trainer_resume_suite(void)
     tcase_add_test(ckpt, test_resume_errors);
     tcase_add_test(ckpt, test_crafted_checkpoints);
     tcase_add_test(ckpt, test_resume_setup_failure_line);
-    suite_add_tcase(s, ckpt);
     return s;
 }
 

@@ -1,10 +1,10 @@
 /*
- * testutil: helpers shared by the Check suites and tests/mkdata: temporary
- * directories, files and streams read whole, IDX writers and readers
- * through the road, a small learnable synthetic dataset, the loader tests'
- * splits, and the mutation run of the parser fuzz tests.  (A suite
- * group's own set-up is its *_fixture.c.)  Test-only code; failures abort
- * the test (ck_assert).
+ * testutil: helpers shared by the Check suites and tests/mkdata: a suite's
+ * test cases, temporary directories, files and streams read whole, IDX
+ * writers and readers through the road, a small learnable synthetic
+ * dataset, the loader tests' splits, and the mutation run of the parser
+ * fuzz tests.  (A suite group's own set-up is its *_fixture.c.)
+ * Test-only code; failures abort the test (ck_assert).
  */
 #ifndef MLPTRAIN_TESTUTIL_H
 #define MLPTRAIN_TESTUTIL_H
@@ -36,6 +36,10 @@
             ck_assert_msg(strstr((text), tu_want_[tu_i_]) != NULL,       \
                           "'%s' lacks '%s'", (text), tu_want_[tu_i_]);   \
     } while (0)
+
+/* A test case named `name`, added to suite s, with a timeout of `seconds`
+ * (0: Check's own; check_main.h multiplies either). */
+TCase *tu_tcase(Suite *s, const char *name, double seconds);
 
 /* A new empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *tu_mkdtemp(void);
