@@ -105,7 +105,7 @@ START_TEST(test_bad_activation)
 
     ck_assert_int_eq(mlp_activation_eval((mlp_act_t)7, x, 1, y, NULL),
                      MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "activation"));
+    ck_assert_msg_has("activation");
 }
 END_TEST
 

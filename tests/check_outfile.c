@@ -107,7 +107,7 @@ START_TEST(test_failed_write_keeps_old)
     ck_assert_int_eq(nfiles(), 1);
     /* empty: a full disk for a writer that does not check */
     ck_assert_int_eq(mlp_out_write(path, fill_text, "", NULL), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "empty"));
+    ck_assert_msg_has("empty");
     ck_assert_str_eq(get(path), "old");
     /* not a PNG */
     ck_assert_int_eq(mlp_out_write(path, fill_text, "garbage",
@@ -139,13 +139,13 @@ START_TEST(test_check_refuses_non_regular)
     ck_assert_int_eq(mlp_out_check(path), 0);
     ck_assert_int_eq(mlp_out_check(""), MLP_EUSAGE);
     ck_assert_int_eq(mlp_out_check(dir), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "a directory"));
+    ck_assert_msg_has("a directory");
     ck_assert_int_eq(mlp_out_check("/dev/null"), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "character device"));
+    ck_assert_msg_has("character device");
     snprintf(p, sizeof(p), "%s/fifo", dir);
     ck_assert_int_eq(mkfifo(p, 0600), 0);
     ck_assert_int_eq(mlp_out_check(p), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "a FIFO"));
+    ck_assert_msg_has("a FIFO");
     /* the writer refuses too, and leaves the FIFO a FIFO */
     ck_assert_int_eq(mlp_out_write(p, fill_text, "x", NULL), MLP_EIO);
     snprintf(p, sizeof(p), "%s/link.png", dir);
@@ -160,7 +160,7 @@ START_TEST(test_check_refuses_non_regular)
     ck_assert_int_ge(s, 0);
     ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
     ck_assert_int_eq(mlp_out_check(p), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "a socket"));
+    ck_assert_msg_has("a socket");
     close(s);
     snprintf(p, sizeof(p), "%s/nodir/x", dir);
     ck_assert_int_eq(mlp_out_check(p), MLP_EIO);
@@ -177,7 +177,7 @@ START_TEST(test_lock)
     /* a second open file description is refused (flock is per open) */
     ck_assert_int_eq(mlp_out_lock(lk, &b), MLP_EBUSY);
     ck_assert_int_eq(b, -1);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), lk));
+    ck_assert_msg_has(lk);
     mlp_out_unlock_remove(lk, a);
     ck_assert_int_eq(access(lk, F_OK), -1);
     ck_assert_int_eq(mlp_out_lock(lk, &b), 0);
@@ -229,14 +229,12 @@ START_TEST(test_symlink_refused)
         const char *p = i == 0 ? link : dangling;
 
         ck_assert_int_eq(mlp_out_check(p), MLP_EIO);
-        ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                     "it is a symbolic link (to '"));
+        ck_assert_msg_has("it is a symbolic link (to '");
         ck_assert_int_eq(mlp_out_write(p, fill_text, "new", NULL), MLP_EIO);
         ck_assert_int_eq(mlp_out_open_log(p, 1, &fd), MLP_EIO);
         ck_assert_int_eq(fd, -1);
         ck_assert_int_eq(mlp_out_lock(p, &fd), MLP_EIO);
-        ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                     "symbolic link"));
+        ck_assert_msg_has("symbolic link");
         ck_assert_int_eq(fd, -1);
         ck_assert_int_eq(lstat(p, &st), 0);
         ck_assert(S_ISLNK(st.st_mode));
@@ -262,8 +260,8 @@ START_TEST(test_no_alias)
         mlp_out_file_t f[] = {{path, "--resume", 0, NULL},
                               {path, "--log", 1, NULL}};
         ck_assert_int_eq(mlp_out_no_alias(f, 2), MLP_EUSAGE);
-        ck_assert_ptr_nonnull(strstr(mlp_error_message(), "--log"));
-        ck_assert_ptr_nonnull(strstr(mlp_error_message(), "--resume"));
+        ck_assert_msg_has("--log");
+        ck_assert_msg_has("--resume");
     }
     { /* a symlink is the file it names */
         mlp_out_file_t f[] = {{path, "--resume", 0, NULL},

@@ -115,11 +115,11 @@ START_TEST(test_bad_settings)
 
     ck_assert_int_eq(mlp_search_brackets(MLP_SEARCH_HALVING, 27, 1, 1, 9,
                                          br, &n), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--eta'"));
+    ck_assert_msg_has("'--eta'");
     ck_assert_uint_eq(n, 0);
     ck_assert_int_eq(mlp_search_brackets(MLP_SEARCH_HYPERBAND, 5, 6, 3, 0,
                                          br, &n), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--min-epochs'"));
+    ck_assert_msg_has("'--min-epochs'");
     ck_assert_int_eq(mlp_search_brackets(MLP_SEARCH_GRID, 0, 1, 3, 1, br,
                                          &n), MLP_EUSAGE);
     /* The most epochs (a million, --epochs' limit) with eta 2: 20

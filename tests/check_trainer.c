@@ -310,8 +310,7 @@ START_TEST(test_interrupt_request)
     mlp_train_interrupt();
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
     ck_assert_uint_eq(res.epochs, 0);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "interrupted in epoch 1 after batch 0"));
+    ck_assert_msg_has("interrupted in epoch 1 after batch 0");
     mlp_train_result_free(&res);
     cfg.epochs = 1;
     ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, NULL), 0);
