@@ -511,13 +511,11 @@ END_TEST
 static Suite *trainer_suite(void)
 {
     Suite *s = suite_create("trainer");
-    TCase *ckpt = tu_tcase(s, "checkpoint", 120);
-    TCase *core = tu_tcase(s, "core", 120);
-    TCase *errors = tu_tcase(s, "errors", 0);
+    TCase *ckpt = data_tcase(s, "checkpoint", 120);
+    TCase *core = data_tcase(s, "core", 120);
+    TCase *errors = data_tcase(s, "errors", 0);
     TCase *real = tu_tcase(s, "fashion-mnist", 120);
 
-    tcase_add_unchecked_fixture(core, make_data, rm_data);
-    tcase_add_unchecked_fixture(errors, make_data, rm_data);
     tcase_add_test(core, test_learns_generated_data);
     tcase_add_test(core, test_each_activation_and_depth_learns);
     tcase_add_test(core, test_same_figures_for_any_workers);
@@ -526,7 +524,6 @@ static Suite *trainer_suite(void)
     tcase_add_test(errors, test_unwritable_log_fails_first);
     tcase_add_test(errors, test_missing_data_dir);
     tcase_add_test(real, test_fashion_mnist_subset);
-    tcase_add_unchecked_fixture(ckpt, make_data, rm_data);
     tcase_add_loop_test(ckpt, test_same_figures_for_any_threads_and_accum, 0,
                         2);
     tcase_add_test(ckpt, test_interrupt_request);

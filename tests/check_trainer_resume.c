@@ -614,9 +614,8 @@ END_TEST
 static Suite *trainer_resume_suite(void)
 {
     Suite *s = suite_create("trainer_resume");
-    TCase *ckpt = tu_tcase(s, "checkpoint", 120);
+    TCase *ckpt = data_tcase(s, "checkpoint", 120);
 
-    tcase_add_unchecked_fixture(ckpt, make_data, rm_data);
     tcase_add_test(ckpt, test_resume_exact);
     tcase_add_test(ckpt, test_interrupt_and_resume);
     tcase_add_test(ckpt, test_resume_bf16);

@@ -306,9 +306,8 @@ END_TEST
 static Suite *trainer_val_suite(void)
 {
     Suite *s = suite_create("trainer_val");
-    TCase *ckpt = tu_tcase(s, "checkpoint", 120);
+    TCase *ckpt = data_tcase(s, "checkpoint", 120);
 
-    tcase_add_unchecked_fixture(ckpt, make_data, rm_data);
     tcase_add_test(ckpt, test_val_best_epoch);
     tcase_add_test(ckpt, test_val_changes_training);
     tcase_add_test(ckpt, test_save_best);
