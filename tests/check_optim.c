@@ -47,14 +47,22 @@ START_TEST(test_sgd)
 }
 END_TEST
 
+/* The hand-worked SGD of one parameter: plain SGD at lr 0.5. */
+static mlp_optim_t *sgd_one(void)
+{
+    mlp_optim_opts_t o = {.lr = 0.5f};
+    mlp_optim_t *opt;
+
+    ck_assert_int_eq(mlp_optim_create(&o, 1, &opt), 0);
+    return opt;
+}
+
 START_TEST(test_sgd_hand)
 {
     /* p = 1, g = 2, lr 0.5: p = 1 - 0.5 * 2 = 0; then p = 0 - 1 = -1. */
-    mlp_optim_opts_t o = {.lr = 0.5f};
-    mlp_optim_t *opt;
+    mlp_optim_t *opt = sgd_one();
     float p[1] = {1.0f}, g[1] = {2.0f};
 
-    ck_assert_int_eq(mlp_optim_create(&o, 1, &opt), 0);
     mlp_optim_step(opt, p, g);
     ck_assert_double_eq_tol(p[0], 0.0, TOL);
     mlp_optim_step(opt, p, g);
@@ -502,11 +510,9 @@ START_TEST(test_set_lr)
 {
     /* A rate of 0 (a schedule's end) leaves SGD's parameters; a negative
      * or non-finite one is refused and the rate kept. */
-    mlp_optim_opts_t o = {.lr = 0.5f};
-    mlp_optim_t *opt;
+    mlp_optim_t *opt = sgd_one();
     float p[1] = {1.0f}, g[1] = {2.0f};
 
-    ck_assert_int_eq(mlp_optim_create(&o, 1, &opt), 0);
     ck_assert_int_eq(mlp_optim_set_lr(opt, 0.0f), 0);
     mlp_optim_step(opt, p, g);
     ck_assert_float_eq(p[0], 1.0f);
