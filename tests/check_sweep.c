@@ -278,8 +278,7 @@ START_TEST(test_ranking_by_val)
     mlp_sweep_print_table(&s, order, n, out);
     text = tu_stream_text(out);
     fclose(out);
-    ck_assert_ptr_null(strstr(text, "val acc"));
-    ck_assert_ptr_null(strstr(text, "ranked by"));
+    ck_assert_has_none(text, "val acc", "ranked by");
     free(text);
     free(order);
 }
