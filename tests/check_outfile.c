@@ -19,22 +19,20 @@
 #include "mlptrain/plot.h"
 #include "testutil.h"
 
-static char dir[64];
-static char path[128];
+/* Each test's directory and the output in it (a checked fixture). */
+static char *dir, *path;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_outfile_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/out.bin", dir);
+    dir = tu_mkdtemp();
+    path = tu_path(dir, "out.bin");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    free(path);
+    tu_rmtree(dir);
+    path = dir = NULL;
 }
 
 /* Files in dir. */
