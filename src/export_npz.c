@@ -297,10 +297,7 @@ static int valid_npz(int fd, const char *path, void *arg)
 
     (void)arg;
     if (pread(fd, sig, 4, 0) != 4 || memcmp(sig, "PK\x03\x04", 4) != 0)
-        return mlp_error_set(MLP_EIO, "not writing '%s': the new file is not "
-                                      "a zip archive (a full disk?); the old "
-                                      "one is kept",
-                             path);
+        return mlp_out_invalid(path, "a zip archive");
     return 0;
 }
 

@@ -282,7 +282,7 @@ int mlp_export_onnx_encode(const mlp_checkpoint_t *ck,
     float *shift = NULL, *scale = NULL;
     const char *act = mlp_export_act(ck), *op = NULL, *prev = "x";
     char shape[256], *names = NULL;
-    size_t nl, nnode = 0, ninit = 0, nprop = 0;
+    size_t nl, nnode = 0, ninit = 0, nin = 0, nout = 0, nprop = 0;
     Onnx__NodeProto **nodes;
     Onnx__TensorProto **inits;
     Onnx__ValueInfoProto **ins, **outs;
@@ -350,12 +350,12 @@ int mlp_export_onnx_encode(const mlp_checkpoint_t *ck,
     }
     nodes[nnode++] = node(&a, "Softmax", "softmax", "logits", NULL, NULL,
                           "probabilities", "axis", 1);
-    ins[0] = value_info(&a, "input", ck->in,
-                        "raw input features as mlptrain takes them "
-                        "(uint8-range pixels for image data), float32");
-    outs[0] = value_info(&a, "logits", ck->out, "class scores");
-    outs[1] = value_info(&a, "probabilities", ck->out,
-                         "softmax of the logits over the classes");
+    ins[nin++] = value_info(&a, "input", ck->in,
+                            "raw input features as mlptrain takes them "
+                            "(uint8-range pixels for image data), float32");
+    outs[nout++] = value_info(&a, "logits", ck->out, "class scores");
+    outs[nout++] = value_info(&a, "probabilities", ck->out,
+                              "softmax of the logits over the classes");
     props[nprop++] = prop(&a, "class_names", names);
     props[nprop++] = prop(&a, "shape", arena_printf(&a, "%s", shape));
     props[nprop++] = prop(&a, "activation", (char *)act);
@@ -374,9 +374,9 @@ int mlp_export_onnx_encode(const mlp_checkpoint_t *ck,
     graph.node = nodes;
     graph.n_initializer = ninit;
     graph.initializer = inits;
-    graph.n_input = 1;
+    graph.n_input = nin;
     graph.input = ins;
-    graph.n_output = 2;
+    graph.n_output = nout;
     graph.output = outs;
     opset.domain = "";
     opset.has_version = 1;
@@ -438,10 +438,7 @@ static int valid_onnx(int fd, const char *path, void *arg)
     m = onnx__model_proto__unpack(NULL, len, buf);
     free(buf);
     if (m == NULL)
-        return mlp_error_set(MLP_EIO, "not writing '%s': the new file is not "
-                                      "an ONNX model (a full disk?); the old "
-                                      "one is kept",
-                             path);
+        return mlp_out_invalid(path, "an ONNX model");
     onnx__model_proto__free_unpacked(m, NULL);
     return 0;
 }

@@ -198,6 +198,19 @@ static int start(mlp_input_t *in)
     return 0;
 }
 
+/* Every opener's end: start(in), then in is the caller's, or closed. */
+static int finish(mlp_input_t *in, mlp_input_t **out)
+{
+    int rc = start(in);
+
+    if (rc != 0) {
+        mlp_input_close(in);
+        return rc;
+    }
+    *out = in;
+    return 0;
+}
+
 static int alloc(const char *name, mlp_input_t **out)
 {
     mlp_input_t *in = calloc(1, sizeof(*in));
@@ -222,13 +235,12 @@ int mlp_input_open(const char *path, mlp_input_t **out)
 
     if ((rc = alloc(path, &in)) != 0)
         return rc;
-    if ((rc = mlp_infile_open(path, &in->fd, &size)) != 0 ||
-        (in->raw_size = size, rc = start(in)) != 0) {
+    if ((rc = mlp_infile_open(path, &in->fd, &size)) != 0) {
         mlp_input_close(in);
         return rc;
     }
-    *out = in;
-    return 0;
+    in->raw_size = size;
+    return finish(in, out);
 }
 
 int mlp_input_open_mem(const uint8_t *buf, size_t len, const char *name,
@@ -242,12 +254,7 @@ int mlp_input_open_mem(const uint8_t *buf, size_t len, const char *name,
     in->mem = buf;
     in->mem_len = len;
     in->raw_size = len;
-    if ((rc = start(in)) != 0) {
-        mlp_input_close(in);
-        return rc;
-    }
-    *out = in;
-    return 0;
+    return finish(in, out);
 }
 
 /*
@@ -338,10 +345,7 @@ int mlp_input_open_member(const char *path, const char *member,
                            zip_error_strerror(zip_get_error(in->zip)));
         goto fail;
     }
-    if ((rc = start(in)) != 0)
-        goto fail;
-    *out = in;
-    return 0;
+    return finish(in, out);
 fail:
     mlp_input_close(in);
     return rc;

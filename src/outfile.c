@@ -166,6 +166,11 @@ static int valid_prefix(int fd, const char *path, const char *what,
             memcmp(p, sigs[i], strlen(sigs[i])) == 0)
             return 0;
     }
+    return mlp_out_invalid(path, what);
+}
+
+int mlp_out_invalid(const char *path, const char *what)
+{
     return mlp_error_set(MLP_EIO, "not writing '%s': the new file is not %s "
                                   "(a full disk?); the old one is kept",
                          path, what);

@@ -417,12 +417,10 @@ static int run_epochs(session_t *s)
         if ((rc = mlp_report_epoch(s->rep, st)) < 0)
             return rc;
         if (cfg->save_path[0] != '\0' &&
-            (rc = mlp_train_save(&s->sck, cfg, s->ds, s->net, s->opt,
-                                 rs)) < 0)
+            (rc = mlp_train_save(&s->sck, cfg, s)) < 0)
             return rc;
         if (best && s->best_cfg != NULL &&
-            (rc = mlp_train_save(&s->bck, s->best_cfg, s->ds, s->net, s->opt,
-                                 rs)) < 0)
+            (rc = mlp_train_save(&s->bck, s->best_cfg, s)) < 0)
             return rc;
         /* A run in memory: the caller's hook, between epochs. */
         if (s->mem != NULL && s->mem->epoch_done != NULL &&
@@ -449,8 +447,7 @@ int mlp_train_run_model(mlp_train_run_t *run, uint8_t **buf, size_t *len)
     *len = 0;
     if (run->net == NULL)
         return mlp_error_set(MLP_EINVAL, "the run has no model yet");
-    if ((rc = mlp_train_fill(&run->mck, run->cfg, run->ds, run->net,
-                             run->opt, &run->rs)) < 0)
+    if ((rc = mlp_train_fill(&run->mck, run->cfg, run)) < 0)
         return rc;
     return mlp_checkpoint_encode(&run->mck, buf, len);
 }
@@ -499,8 +496,7 @@ static int save_interrupted(session_t *s, int rc)
         return rc;
     if ((rc2 = check_finite(s->net, s->opt, s->rs.epoch + 1,
                             s->rs.batches_done)) < 0 ||
-        (rc2 = mlp_train_save(&s->sck, cfg, s->ds, s->net, s->opt,
-                             &s->rs)) < 0)
+        (rc2 = mlp_train_save(&s->sck, cfg, s)) < 0)
         return rc2;
     return mlp_error_set(rc, "%s; saved '%s'", first.msg, cfg->save_path);
 }

@@ -374,12 +374,13 @@ static int checkpoint_of_data(mlp_checkpoint_t *ck, const mlp_dataset_t *ds)
 
 /* Capture net and optimizer into ck (buffers reused). */
 int mlp_train_fill(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
-                   const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
-                   const run_state_t *rs)
+                   const session_t *s)
 {
+    const mlp_dataset_t *ds = s->ds;
+    const run_state_t *rs = &s->rs;
     int rc;
 
-    if ((rc = mlp_checkpoint_capture(ck, net, opt)) < 0)
+    if ((rc = mlp_checkpoint_capture(ck, s->net, s->opt)) < 0)
         return rc;
     ck->rows = ds->rows;
     ck->cols = ds->cols;
@@ -392,7 +393,7 @@ int mlp_train_fill(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
     ck->partial_loss_sum = rs->batches_done ? rs->loss_sum : 0.0;
     ck->partial_correct = rs->batches_done ? rs->correct : 0;
     ck->best_test_acc = rs->best_acc;
-    ck->opt_steps = mlp_optim_steps(opt);
+    ck->opt_steps = mlp_optim_steps(s->opt);
     ck->best_val_acc = rs->best_val_acc >= 0.0 ? rs->best_val_acc : 0.0;
     ck->best_val_epoch = rs->best_val_acc >= 0.0 ? rs->best_epoch : 0;
     ck->best_val_loss =
@@ -405,15 +406,14 @@ int mlp_train_fill(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
 
 /* ... and save it. */
 int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
-                   const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
-                   const run_state_t *rs)
+                   const session_t *s)
 {
     int rc;
 
     /* Rank 0 alone writes (every rank holds the same state). */
     if (mlp_dist_rank() > 0)
         return 0;
-    if ((rc = mlp_train_fill(ck, cfg, ds, net, opt, rs)) < 0)
+    if ((rc = mlp_train_fill(ck, cfg, s)) < 0)
         return rc;
     return mlp_checkpoint_save(cfg->save_path, ck);
 }

@@ -176,17 +176,16 @@ int mlp_train_check_resume_data(const mlp_checkpoint_t *ck,
                                 const mlp_dataset_t *ds, const char *path);
 
 /*
- * Capture net and optimizer into ck (its buffers reused from the last
- * capture), with the run's options and state: mlp_train_fill.  The same,
- * then saved atomically to cfg->save_path: mlp_train_save (a no-op on
- * ranks above 0).  Fail with the checkpoint's status.
+ * Capture the session's net and optimizer into ck (its buffers reused
+ * from the last capture), with the options cfg (the session's, or
+ * --save-best's) and the session's data and run state: mlp_train_fill.
+ * The same, then saved atomically to cfg->save_path: mlp_train_save (a
+ * no-op on ranks above 0).  Fail with the checkpoint's status.
  */
 int mlp_train_fill(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
-                   const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
-                   const run_state_t *rs);
+                   const session_t *s);
 int mlp_train_save(mlp_checkpoint_t *ck, const mlp_config_t *cfg,
-                   const mlp_dataset_t *ds, mlp_net_t *net, mlp_optim_t *opt,
-                   const run_state_t *rs);
+                   const session_t *s);
 
 /*
  * A warm start's checks (trainer.h, mlp_train_mem), named `name` in

@@ -10,6 +10,7 @@
 #include "check_main.h"
 #include "mlptrain/activations.h"
 #include "mlptrain/error.h"
+#include "testutil.h"
 
 /* oneDNN's float32 exp/tanh kernels are polynomial approximations: a few
  * ulp of values <= 1, far below 1e-5. */
@@ -104,7 +105,7 @@ START_TEST(test_bad_activation)
 
     ck_assert_int_eq(mlp_activation_eval((mlp_act_t)7, x, 1, y, NULL),
                      MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "activation"));
+    ck_assert_msg_has("activation");
 }
 END_TEST
 
@@ -119,17 +120,15 @@ Suite *activations_suite(void);
 Suite *activations_suite(void)
 {
     Suite *s = suite_create("activations");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_relu);
     tcase_add_test(core, test_sigmoid);
     tcase_add_test(core, test_tanh);
     tcase_add_test(core, test_forward_only_and_odd_sizes);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_activation);
     tcase_add_test(errors, test_empty);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -343,16 +343,14 @@ Suite *augment_suite(void);
 Suite *augment_suite(void)
 {
     Suite *s = suite_create("augment");
-    TCase *core = tcase_create("core");
+    TCase *core = tu_tcase(s, "core", 30);
 
-    tcase_set_timeout(core, 30);
     tcase_add_test(core, test_augment_any_workers);
     tcase_add_loop_test(core, test_bf16_decode, 0, 3);
     tcase_add_loop_test(core, test_augment_matches_reference, 0, 4);
     tcase_add_test(core, test_augment_flip_mirrors);
     tcase_add_test(core, test_augment_draws);
     tcase_add_test(core, test_augment_none_is_plain);
-    suite_add_tcase(s, core);
     return s;
 }
 

@@ -10,6 +10,7 @@
 
 #include "check_main.h"
 #include "mlptrain/bf16.h"
+#include "testutil.h"
 
 static float from_bits(uint32_t u)
 {
@@ -82,11 +83,10 @@ END_TEST
 static Suite *bf16_suite(void)
 {
     Suite *s = suite_create("bf16");
-    TCase *core = tcase_create("core");
+    TCase *core = tu_tcase(s, "core", 0);
 
     tcase_add_test(core, test_round);
     tcase_add_test(core, test_arrays);
-    suite_add_tcase(s, core);
     return s;
 }
 MLP_CHECK_MAIN(bf16_suite)

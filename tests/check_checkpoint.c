@@ -722,9 +722,9 @@ END_TEST
 static Suite *checkpoint_suite(void)
 {
     Suite *s = suite_create("checkpoint");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
-    TCase *net = tcase_create("net");
+    TCase *core = tu_tcase(s, "core", 60); /* valgrind runs are slow */
+    TCase *errors = tu_tcase(s, "errors", 0);
+    TCase *net = tu_tcase(s, "net", 0);
 
     tcase_add_test(core, test_roundtrip_memory);
     tcase_add_test(core, test_layout);
@@ -733,19 +733,14 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(core, test_roundtrip_file);
     tcase_add_test(core, test_kill_mid_write);
     tcase_add_test(core, test_failed_write_keeps_old);
-    tcase_set_timeout(core, 60); /* valgrind runs are slow */
-    suite_add_tcase(s, core);
 
     tcase_add_test(errors, test_unwritable_paths);
     tcase_add_test(errors, test_load_unreadable);
     tcase_add_test(errors, test_encode_refuses_invalid);
-    suite_add_tcase(s, errors);
-
 
     tcase_set_tags(net, "dnnl");
     tcase_add_test(net, test_block_export_import);
     tcase_add_test(net, test_capture_restore);
-    suite_add_tcase(s, net);
     return s;
 }
 

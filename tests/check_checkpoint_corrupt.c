@@ -475,21 +475,16 @@ END_TEST
 static Suite *checkpoint_corrupt_suite(void)
 {
     Suite *s = suite_create("checkpoint_corrupt");
-    TCase *errors = tcase_create("errors");
-    TCase *fuzz = tcase_create("fuzz");
-
+    TCase *errors = tu_tcase(s, "errors", 0);
+    TCase *fuzz = tu_tcase(s, "fuzz", 60);
 
     tcase_add_test(errors, test_corrupt_envelope);
     tcase_add_test(errors, test_corrupt_fields);
     tcase_add_test(errors, test_corrupt_v2);
     tcase_add_test(errors, test_long_options_text);
-    suite_add_tcase(s, errors);
 
     tcase_add_test(fuzz, test_fuzz_mutants);
     tcase_add_test(fuzz, test_fuzz_prefixes);
-    tcase_set_timeout(fuzz, 60);
-    suite_add_tcase(s, fuzz);
-
     return s;
 }
 

@@ -10,6 +10,7 @@
 #include "mlptrain/cli.h"
 #include "mlptrain/commands.h"
 #include "mlptrain/error.h"
+#include "testutil.h"
 
 /* ---- every command's table ------------------------------------------ */
 
@@ -424,8 +425,7 @@ START_TEST(test_commands_own)
 
     line_init(&l, &mlp_command_eval);
     ck_assert_int_eq(line_parse(&l), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "option '--model' is required"));
+    ck_assert_msg_has("option '--model' is required");
     l.argv[l.argc++] = "--model";
     l.argv[l.argc++] = "m.ckpt";
     l.argv[l.argc++] = "-n";
@@ -439,15 +439,13 @@ START_TEST(test_commands_own)
     l.argv[l.argc++] = "--label";
     l.argv[l.argc++] = "y";
     ck_assert_int_eq(line_parse(&l), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "option '--label' needs --test FILE"));
+    ck_assert_msg_has("option '--label' needs --test FILE");
     line_free(&l);
     line_init(&l, &mlp_command_sweep);
     l.argv[l.argc++] = "--space";
     l.argv[l.argc++] = "lr=loguniform(1e-3,1e-1)";
     ck_assert_int_eq(line_parse(&l), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "option '--search random' needs --samples"));
+    ck_assert_msg_has("option '--search random' needs --samples");
     l.argv[l.argc++] = "--samples";
     l.argv[l.argc++] = "3";
     l.argv[l.argc++] = "--";
@@ -461,8 +459,7 @@ START_TEST(test_commands_own)
     l.argv[l.argc++] = "--model";
     l.argv[l.argc++] = "m.ckpt";
     ck_assert_int_eq(line_parse(&l), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "option '--onnx' or '--npz' is required"));
+    ck_assert_msg_has("option '--onnx' or '--npz' is required");
     line_free(&l);
 }
 END_TEST
@@ -470,14 +467,13 @@ END_TEST
 static Suite *cli_table_suite(void)
 {
     Suite *s = suite_create("cli_table");
-    TCase *core = tcase_create("core");
+    TCase *core = tu_tcase(s, "core", 0);
 
     tcase_add_test(core, test_every_sample);
     tcase_add_test(core, test_every_rule);
     tcase_add_test(core, test_every_help);
     tcase_add_test(core, test_iter);
     tcase_add_test(core, test_commands_own);
-    suite_add_tcase(s, core);
     return s;
 }
 

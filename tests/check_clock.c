@@ -5,6 +5,7 @@
 
 #include "check_main.h"
 #include "mlptrain/clock.h"
+#include "testutil.h"
 
 START_TEST(test_monotonic)
 {
@@ -35,13 +36,11 @@ END_TEST
 static Suite *clock_suite(void)
 {
     Suite *s = suite_create("clock");
-    TCase *core = tcase_create("core");
-    TCase *limits = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *limits = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_monotonic);
     tcase_add_test(limits, test_never_back);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, limits);
     return s;
 }
 

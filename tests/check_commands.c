@@ -10,6 +10,7 @@
 #include "check_main.h"
 #include "mlptrain/commands.h"
 #include "mlptrain/error.h"
+#include "testutil.h"
 
 /* Run c with args (NULL-terminated, argv[0] first); its output in *text. */
 static int run(const mlp_command_t *c, char **text, char **args)
@@ -98,8 +99,7 @@ START_TEST(test_train_unknown_command)
     char *text = NULL;
 
     ck_assert_int_eq(run(mlp_commands[0], &text, args), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "unknown command 'frobnicate'"));
+    ck_assert_msg_has("unknown command 'frobnicate'");
     free(text);
 }
 END_TEST
@@ -126,8 +126,7 @@ START_TEST(test_help_command)
     free(text);
     free(want);
     ck_assert_int_eq(run(&mlp_command_help, &text, no), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "help: unknown command 'fly'"));
+    ck_assert_msg_has("help: unknown command 'fly'");
     free(text);
 }
 END_TEST
@@ -136,14 +135,13 @@ Suite *commands_suite(void);
 Suite *commands_suite(void)
 {
     Suite *s = suite_create("commands");
-    TCase *tc = tcase_create("table");
+    TCase *tc = tu_tcase(s, "table", 0);
 
     tcase_add_test(tc, test_train_first);
     tcase_add_test(tc, test_help_version_bad_option);
     tcase_add_test(tc, test_train_help_lists_commands);
     tcase_add_test(tc, test_train_unknown_command);
     tcase_add_test(tc, test_help_command);
-    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -102,7 +102,7 @@ START_TEST(test_nothing_to_draw)
     ck_assert_int_eq(mlp_curves_overlay_png("/tmp/x.png", logs, labels, 1,
                                             NULL, NULL),
                      MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "no run has epochs"));
+    ck_assert_msg_has("no run has epochs");
     ck_assert_int_eq(mlp_curves_accuracy_png("/tmp/x.png", labels, NULL, 0,
                                              NULL, NULL, 0),
                      MLP_EINVAL);
@@ -115,7 +115,7 @@ START_TEST(test_no_gnuplot)
 
     setenv("MLPTRAIN_GNUPLOT", "/nonexistent/gnuplot", 1);
     ck_assert_int_eq(mlp_curves_run_png(p, ep, 3, "t", 0), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "gnuplot-nox"));
+    ck_assert_msg_has("gnuplot-nox");
     unsetenv("MLPTRAIN_GNUPLOT");
     free(p);
     tu_rmtree(dir);
@@ -126,15 +126,12 @@ Suite *curves_suite(void);
 Suite *curves_suite(void)
 {
     Suite *s = suite_create("curves");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 30);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_charts);
-    tcase_set_timeout(core, 30);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_nothing_to_draw);
     tcase_add_test(errors, test_no_gnuplot);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -23,6 +23,21 @@
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
+/* Each test's own directory (a checked fixture: made before the test,
+ * removed after it). */
+static char *testdir;
+
+static void make_testdir(void)
+{
+    testdir = tu_mkdtemp();
+}
+
+static void rm_testdir(void)
+{
+    tu_rmtree(testdir);
+    testdir = NULL;
+}
+
 /* Write dir/name (+".gz" when gz) as an IDX file. */
 static void write_idx(const char *dir, const char *name, int gz,
                       const uint32_t *dims, unsigned ndims,
@@ -99,12 +114,11 @@ static void refused(const char *dir, size_t lt, size_t le, int rc)
 START_TEST(test_load_synthetic)
 {
     int gz = _i;
-    char *dir = tu_mkdtemp();
     mlp_dataset_t *ds;
     uint8_t *img = malloc(50 * 12), *lab = malloc(50);
 
-    ck_assert_int_eq(tu_make_dataset(dir, 50, 20, 3, 4, 7, 42, gz), 0);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
+    ck_assert_int_eq(tu_make_dataset(testdir, 50, 20, 3, 4, 7, 42, gz), 0);
+    ck_assert_int_eq(load(testdir, 0, 0, &ds), 0);
     ck_assert_uint_eq(ds->rows, 3);
     ck_assert_uint_eq(ds->cols, 4);
     ck_assert_uint_eq(ds->nclasses, 7);
@@ -131,7 +145,7 @@ START_TEST(test_load_synthetic)
         size_t len;
         uint8_t *disk;
 
-        snprintf(want, sizeof(want), "%s/%s%s", dir,
+        snprintf(want, sizeof(want), "%s/%s%s", testdir,
                  mlp_dataset_file_names[f], gz ? ".gz" : "");
         ck_assert_str_eq(ds->files[f].path, want);
         disk = tu_read_bytes(want, &len);
@@ -144,20 +158,18 @@ START_TEST(test_load_synthetic)
     mlp_dataset_destroy(ds);
     free(img);
     free(lab);
-    tu_rmtree(dir);
 }
 END_TEST
 
 /* Plain names win over .gz; each file is looked up on its own. */
 START_TEST(test_plain_before_gz)
 {
-    char *dir = tu_mkdtemp();
     mlp_dataset_t *ds;
 
-    write_split(dir, 0, 30, 2, 2, 3, 0); /* plain train: 30 samples */
-    write_split(dir, 0, 20, 2, 2, 3, 1); /* gz train: 20 samples */
-    write_split(dir, 1, 10, 2, 2, 3, 1); /* test: gz only */
-    ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
+    write_split(testdir, 0, 30, 2, 2, 3, 0); /* plain train: 30 samples */
+    write_split(testdir, 0, 20, 2, 2, 3, 1); /* gz train: 20 samples */
+    write_split(testdir, 1, 10, 2, 2, 3, 1); /* test: gz only */
+    ck_assert_int_eq(load(testdir, 0, 0, &ds), 0);
     ck_assert_uint_eq(ds->train.n, 30);
     ck_assert_uint_eq(ds->test.n, 10);
     ck_assert_ptr_null(strstr(ds->files[MLP_FILE_TRAIN_IMAGES].path, ".gz"));
@@ -166,25 +178,23 @@ START_TEST(test_plain_before_gz)
     mlp_dataset_destroy(ds);
 
     /* Mixed within a split: plain images, gzip labels. */
-    remove_file(dir, "train-labels-idx1-ubyte");
-    remove_file(dir, "train-images-idx3-ubyte.gz");
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
+    remove_file(testdir, "train-labels-idx1-ubyte");
+    remove_file(testdir, "train-images-idx3-ubyte.gz");
+    ck_assert_int_eq(load(testdir, 0, 0, &ds), MLP_EINVAL);
     ck_assert_msg_has("train-labels-idx1-ubyte.gz has 20 labels but");
     ck_assert_msg_has("train-images-idx3-ubyte has 30 samples");
     ck_assert_ptr_null(ds);
-    tu_rmtree(dir);
 }
 END_TEST
 
 START_TEST(test_limits)
 {
-    char *dir = tu_mkdtemp();
     mlp_dataset_t *all, *ds;
 
-    ck_assert_int_eq(tu_make_dataset(dir, 40, 15, 5, 5, 4, 7, 1), 0);
-    ck_assert_int_eq(load(dir, 0, 0, &all), 0);
+    ck_assert_int_eq(tu_make_dataset(testdir, 40, 15, 5, 5, 4, 7, 1), 0);
+    ck_assert_int_eq(load(testdir, 0, 0, &all), 0);
 
-    ck_assert_int_eq(load(dir, 10, 3, &ds), 0);
+    ck_assert_int_eq(load(testdir, 10, 3, &ds), 0);
     ck_assert_uint_eq(ds->train.n, 10);
     ck_assert_uint_eq(ds->test.n, 3);
     ck_assert_uint_eq(ds->train_total, 40);
@@ -200,56 +210,51 @@ START_TEST(test_limits)
     mlp_dataset_destroy(ds);
 
     /* Larger than the file: all of it. */
-    ck_assert_int_eq(load(dir, 41, 1000, &ds), 0);
+    ck_assert_int_eq(load(testdir, 41, 1000, &ds), 0);
     ck_assert_uint_eq(ds->train.n, 40);
     ck_assert_uint_eq(ds->test.n, 15);
     mlp_dataset_destroy(ds);
 
-    ck_assert_int_eq(load(dir, 1, 1, &ds), 0);
+    ck_assert_int_eq(load(testdir, 1, 1, &ds), 0);
     ck_assert_uint_eq(ds->train.n, 1);
     ck_assert_uint_eq(ds->test.n, 1);
     mlp_dataset_destroy(ds);
     mlp_dataset_destroy(all);
-    tu_rmtree(dir);
 }
 END_TEST
 
 /* The class count comes from the whole training file, whatever the limit. */
 START_TEST(test_nclasses_ignores_limit)
 {
-    char *dir = tu_mkdtemp();
     uint32_t idims[3] = {6, 1, 2}, ldims[1] = {6};
     uint8_t img[12] = {0}, lab[6] = {0, 1, 0, 1, 0, 4};
     uint8_t tlab[6] = {4, 3, 2, 1, 0, 4};
     mlp_dataset_t *ds;
 
-    write_idx(dir, "train-images-idx3-ubyte", 0, idims, 3, img);
-    write_idx(dir, "train-labels-idx1-ubyte", 0, ldims, 1, lab);
-    write_idx(dir, "t10k-images-idx3-ubyte", 0, idims, 3, img);
-    write_idx(dir, "t10k-labels-idx1-ubyte", 0, ldims, 1, tlab);
-    ck_assert_int_eq(load(dir, 2, 2, &ds), 0);
+    write_idx(testdir, "train-images-idx3-ubyte", 0, idims, 3, img);
+    write_idx(testdir, "train-labels-idx1-ubyte", 0, ldims, 1, lab);
+    write_idx(testdir, "t10k-images-idx3-ubyte", 0, idims, 3, img);
+    write_idx(testdir, "t10k-labels-idx1-ubyte", 0, ldims, 1, tlab);
+    ck_assert_int_eq(load(testdir, 2, 2, &ds), 0);
     ck_assert_uint_eq(ds->nclasses, 5);
     ck_assert_uint_eq(ds->train.n, 2);
     ck_assert_uint_eq(ds->train.labels[1], 1);
     mlp_dataset_destroy(ds);
-    tu_rmtree(dir);
 }
 END_TEST
 
 /* An empty test split is allowed (a train-only set); train is not. */
 START_TEST(test_empty_test_split)
 {
-    char *dir = tu_mkdtemp();
     mlp_dataset_t *ds;
 
-    write_splits(dir, 8, 0, 2, 3, 2, 1);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
+    write_splits(testdir, 8, 0, 2, 3, 2, 1);
+    ck_assert_int_eq(load(testdir, 0, 0, &ds), 0);
     ck_assert_uint_eq(ds->test.n, 0);
     ck_assert_uint_eq(ds->train.n, 8);
     ck_assert_uint_eq(ds->nclasses, 2);
     mlp_dataset_destroy(ds);
     mlp_dataset_destroy(NULL);
-    tu_rmtree(dir);
 }
 END_TEST
 
@@ -323,61 +328,55 @@ END_TEST
 
 START_TEST(test_count_mismatch)
 {
-    char *dir = tu_mkdtemp();
     uint32_t ldims[1] = {9};
     uint8_t lab[9] = {0};
     mlp_dataset_t *ds;
 
-    write_splits(dir, 10, 5, 2, 2, 2, 1);
-    write_idx(dir, "train-labels-idx1-ubyte", 1, ldims, 1, lab);
-    refused(dir, 0, 0, MLP_EINVAL);
+    write_splits(testdir, 10, 5, 2, 2, 2, 1);
+    write_idx(testdir, "train-labels-idx1-ubyte", 1, ldims, 1, lab);
+    refused(testdir, 0, 0, MLP_EINVAL);
     ck_assert_msg_has("train-labels-idx1-ubyte.gz has 9 labels but ");
     ck_assert_msg_has("train-images-idx3-ubyte.gz has 10 samples");
-    ck_assert_msg_has(dir);
+    ck_assert_msg_has(testdir);
 
-    write_split(dir, 0, 10, 2, 2, 2, 1);
-    write_idx(dir, "t10k-labels-idx1-ubyte", 1, ldims, 1, lab);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
+    write_split(testdir, 0, 10, 2, 2, 2, 1);
+    write_idx(testdir, "t10k-labels-idx1-ubyte", 1, ldims, 1, lab);
+    ck_assert_int_eq(load(testdir, 0, 0, &ds), MLP_EINVAL);
     ck_assert_msg_has("t10k-labels-idx1-ubyte.gz has 9 labels but ");
     ck_assert_msg_has("t10k-images-idx3-ubyte.gz has 5 samples");
-    tu_rmtree(dir);
 }
 END_TEST
 
 START_TEST(test_test_label_out_of_range)
 {
-    char *dir = tu_mkdtemp();
     uint32_t ldims[1] = {6};
     uint8_t tlab[6] = {0, 1, 2, 1, 3, 0};
 
-    write_splits(dir, 12, 6, 3, 3, 3, 0); /* labels 0..2: 3 classes */
-    write_idx(dir, "t10k-labels-idx1-ubyte", 0, ldims, 1, tlab);
+    write_splits(testdir, 12, 6, 3, 3, 3, 0); /* labels 0..2: 3 classes */
+    write_idx(testdir, "t10k-labels-idx1-ubyte", 0, ldims, 1, tlab);
     /* Sample 4 is past the limit: the whole file is still checked. */
-    refused(dir, 0, 2, MLP_EINVAL);
+    refused(testdir, 0, 2, MLP_EINVAL);
     ck_assert_msg_has("t10k-labels-idx1-ubyte: label 3 of sample 4 is not "
                       "below the class count 3 (the largest training label "
                       "in ");
     ck_assert_msg_has("train-labels-idx1-ubyte is 2)");
-    tu_rmtree(dir);
 }
 END_TEST
 
 START_TEST(test_image_size_mismatch)
 {
-    char *dir = tu_mkdtemp();
     mlp_dataset_t *ds;
 
-    write_split(dir, 0, 4, 28, 28, 2, 1);
-    write_split(dir, 1, 4, 28, 27, 2, 1);
-    refused(dir, 0, 0, MLP_EINVAL);
+    write_split(testdir, 0, 4, 28, 28, 2, 1);
+    write_split(testdir, 1, 4, 28, 27, 2, 1);
+    refused(testdir, 0, 0, MLP_EINVAL);
     ck_assert_msg_has("train-images-idx3-ubyte.gz has 28x28 images but ");
     ck_assert_msg_has("t10k-images-idx3-ubyte.gz has 28x27");
 
     /* Same pixel count, different shape: still refused. */
-    write_split(dir, 1, 4, 14, 56, 2, 1);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EINVAL);
+    write_split(testdir, 1, 4, 14, 56, 2, 1);
+    ck_assert_int_eq(load(testdir, 0, 0, &ds), MLP_EINVAL);
     ck_assert_msg_has("has 14x56");
-    tu_rmtree(dir);
 }
 END_TEST
 
@@ -389,96 +388,90 @@ END_TEST
  */
 START_TEST(test_wrong_ndims)
 {
-    char *dir = tu_mkdtemp();
     uint32_t d1[1] = {4}, d2[2] = {4, 4}, d3[3] = {4, 1, 1};
     uint8_t zeros[16] = {0};
     mlp_dataset_t *ds;
 
-    write_splits(dir, 4, 4, 2, 2, 2, 0);
-    write_idx(dir, "t10k-images-idx3-ubyte", 0, d2, 2, zeros);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), 0);
+    write_splits(testdir, 4, 4, 2, 2, 2, 0);
+    write_idx(testdir, "t10k-images-idx3-ubyte", 0, d2, 2, zeros);
+    ck_assert_int_eq(load(testdir, 0, 0, &ds), 0);
     ck_assert_int_eq(ds->image, 0);
     ck_assert_uint_eq(ds->rows, 1);
     ck_assert_uint_eq(ds->cols, 4);
     mlp_dataset_destroy(ds);
 
-    write_idx(dir, "t10k-images-idx3-ubyte", 0, d1, 1, zeros);
-    refused(dir, 0, 0, MLP_EFORMAT);
+    write_idx(testdir, "t10k-images-idx3-ubyte", 0, d1, 1, zeros);
+    refused(testdir, 0, 0, MLP_EFORMAT);
     ck_assert_msg_has("t10k-images-idx3-ubyte: a features IDX file needs 2 "
                       "or more dimensions");
 
-    write_split(dir, 1, 4, 2, 2, 2, 0);
-    write_idx(dir, "train-labels-idx1-ubyte", 0, d3, 3, zeros);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
+    write_split(testdir, 1, 4, 2, 2, 2, 0);
+    write_idx(testdir, "train-labels-idx1-ubyte", 0, d3, 3, zeros);
+    ck_assert_int_eq(load(testdir, 0, 0, &ds), MLP_EFORMAT);
     ck_assert_msg_has("train-labels-idx1-ubyte: labels must have 1 "
                       "dimension; the IDX file has 3");
-    tu_rmtree(dir);
 }
 END_TEST
 
 START_TEST(test_missing_file)
 {
-    char *dir = tu_mkdtemp(), *gone;
+    char *gone;
     char want[1024];
     mlp_dataset_t *ds;
 
-    ck_assert_int_eq(tu_make_dataset(dir, 10, 5, 2, 2, 2, 1, 1), 0);
-    remove_file(dir, "t10k-labels-idx1-ubyte.gz");
-    refused(dir, 0, 0, MLP_EIO);
+    ck_assert_int_eq(tu_make_dataset(testdir, 10, 5, 2, 2, 2, 1, 1), 0);
+    remove_file(testdir, "t10k-labels-idx1-ubyte.gz");
+    refused(testdir, 0, 0, MLP_EIO);
     snprintf(want, sizeof(want), "cannot find t10k-labels-idx1-ubyte in "
              "'%s': tried '%s/t10k-labels-idx1-ubyte' and "
-             "'%s/t10k-labels-idx1-ubyte.gz'", dir, dir, dir);
+             "'%s/t10k-labels-idx1-ubyte.gz'", testdir, testdir, testdir);
     ck_assert_msg_has(want);
 
-    gone = tu_path(dir, "nonexistent");
+    gone = tu_path(testdir, "nonexistent");
     ck_assert_int_eq(load(gone, 0, 0, &ds), MLP_EIO);
     ck_assert_msg_has("cannot open dataset directory '");
     ck_assert_msg_has(gone);
     ck_assert_msg_has("No such file or directory");
     free(gone);
-    tu_rmtree(dir);
 }
 END_TEST
 
 START_TEST(test_empty_train)
 {
-    char *dir = tu_mkdtemp();
 
-    write_splits(dir, 0, 3, 2, 2, 2, 0);
-    refused(dir, 0, 0, MLP_EINVAL);
+    write_splits(testdir, 0, 3, 2, 2, 2, 0);
+    refused(testdir, 0, 0, MLP_EINVAL);
     ck_assert_msg_has("train-images-idx3-ubyte: no training samples");
-    tu_rmtree(dir);
 }
 END_TEST
 
 /* A malformed file's own error comes through, naming it. */
 START_TEST(test_bad_file_propagates)
 {
-    char *dir = tu_mkdtemp(), *path;
+    char *path;
     uint8_t *disk;
     size_t len;
     mlp_dataset_t *ds;
 
-    ck_assert_int_eq(tu_make_dataset(dir, 30, 10, 4, 4, 3, 5, 1), 0);
-    path = tu_path(dir, "train-images-idx3-ubyte.gz");
+    ck_assert_int_eq(tu_make_dataset(testdir, 30, 10, 4, 4, 3, 5, 1), 0);
+    path = tu_path(testdir, "train-images-idx3-ubyte.gz");
     disk = tu_read_bytes(path, &len);
     ck_assert_ptr_nonnull(disk);
     ck_assert_int_eq(tu_write_bytes(path, disk, len / 2), 0);
-    refused(dir, 0, 0, MLP_EFORMAT);
+    refused(testdir, 0, 0, MLP_EFORMAT);
     ck_assert_msg_has(path);
     ck_assert_msg_has("truncated gzip stream");
     free(disk);
     free(path);
 
     /* A plain file that shadows a good .gz is still the one read. */
-    path = tu_path(dir, "t10k-labels-idx1-ubyte");
+    path = tu_path(testdir, "t10k-labels-idx1-ubyte");
     ck_assert_int_eq(tu_write_bytes(path, "\x00\x00\x09\x01", 4), 0);
-    ck_assert_int_eq(tu_make_dataset(dir, 30, 10, 4, 4, 3, 5, 1), 0);
-    ck_assert_int_eq(load(dir, 0, 0, &ds), MLP_EFORMAT);
+    ck_assert_int_eq(tu_make_dataset(testdir, 30, 10, 4, 4, 3, 5, 1), 0);
+    ck_assert_int_eq(load(testdir, 0, 0, &ds), MLP_EFORMAT);
     ck_assert_msg_has(path);
     ck_assert_msg_has("bad magic 0x00000901");
     free(path);
-    tu_rmtree(dir);
 }
 END_TEST
 
@@ -529,13 +522,12 @@ static size_t row_index(const mlp_split_t *s, size_t r)
 START_TEST(test_hold_out)
 {
     enum { N = 700, LIMIT = 650, VAL = 150 };
-    char *dir = tu_mkdtemp();
     mlp_dataset_t *ds;
     unsigned char seen[N] = {0};
     size_t prev = 0;
 
-    write_indexed(dir, N);
-    ck_assert_int_eq(load(dir, LIMIT, 0, &ds), 0);
+    write_indexed(testdir, N);
+    ck_assert_int_eq(load(testdir, LIMIT, 0, &ds), 0);
     ck_assert_int_eq(mlp_dataset_hold_out(ds, VAL, 9), 0);
     ck_assert_uint_eq(ds->val.n, VAL);
     ck_assert_uint_eq(ds->val.dim, 4);
@@ -574,7 +566,6 @@ START_TEST(test_hold_out)
     ck_assert_int_eq(mlp_dataset_hold_out(ds, 10, 9), MLP_EINVAL);
     ck_assert_msg_has("already");
     mlp_dataset_destroy(ds);
-    tu_rmtree(dir);
 }
 END_TEST
 
@@ -583,14 +574,13 @@ END_TEST
 START_TEST(test_hold_out_seeded)
 {
     enum { N = 400, VAL = 50 };
-    char *dir = tu_mkdtemp();
     mlp_dataset_t *a, *b, *c;
     size_t same = 0;
 
-    write_indexed(dir, N);
-    ck_assert_int_eq(load(dir, 0, 0, &a), 0);
-    ck_assert_int_eq(load(dir, 0, 0, &b), 0);
-    ck_assert_int_eq(load(dir, 0, 0, &c), 0);
+    write_indexed(testdir, N);
+    ck_assert_int_eq(load(testdir, 0, 0, &a), 0);
+    ck_assert_int_eq(load(testdir, 0, 0, &b), 0);
+    ck_assert_int_eq(load(testdir, 0, 0, &c), 0);
     ck_assert_int_eq(mlp_dataset_hold_out(a, VAL, 3), 0);
     ck_assert_int_eq(mlp_dataset_hold_out(b, VAL, 3), 0);
     ck_assert_int_eq(mlp_dataset_hold_out(c, VAL, 4), 0);
@@ -602,7 +592,6 @@ START_TEST(test_hold_out_seeded)
     mlp_dataset_destroy(a);
     mlp_dataset_destroy(b);
     mlp_dataset_destroy(c);
-    tu_rmtree(dir);
 }
 END_TEST
 
@@ -612,7 +601,6 @@ END_TEST
 START_TEST(test_hold_out_never_trained)
 {
     enum { N = 500, VAL = 120, EPOCHS = 3 };
-    char *dir = tu_mkdtemp();
     mlp_dataset_t *ds;
     mlp_loader_opts_t lo;
     mlp_loader_t *ld;
@@ -621,8 +609,8 @@ START_TEST(test_hold_out_never_trained)
     unsigned vseen[N] = {0}, tseen[N] = {0};
     int rc;
 
-    write_indexed(dir, N);
-    ck_assert_int_eq(load(dir, 0, 100, &ds), 0);
+    write_indexed(testdir, N);
+    ck_assert_int_eq(load(testdir, 0, 100, &ds), 0);
     ck_assert_int_eq(mlp_dataset_hold_out(ds, VAL, 11), 0);
     for (size_t r = 0; r < VAL; r++)
         isval[row_index(&ds->val, r)] = 1;
@@ -661,17 +649,15 @@ START_TEST(test_hold_out_never_trained)
         ck_assert_uint_eq(isval[i] ? vseen[i] : tseen[i], EPOCHS);
     mlp_loader_destroy(ld);
     mlp_dataset_destroy(ds);
-    tu_rmtree(dir);
 }
 END_TEST
 
 START_TEST(test_hold_out_limits)
 {
-    char *dir = tu_mkdtemp();
     mlp_dataset_t *ds;
 
-    write_indexed(dir, 40);
-    ck_assert_int_eq(load(dir, 30, 0, &ds), 0);
+    write_indexed(testdir, 40);
+    ck_assert_int_eq(load(testdir, 30, 0, &ds), 0);
     ck_assert_int_eq(mlp_dataset_hold_out(ds, 0, 1), 0); /* nothing */
     ck_assert_uint_eq(ds->val.n, 0);
     ck_assert_uint_eq(ds->train.n, 30);
@@ -682,7 +668,6 @@ START_TEST(test_hold_out_limits)
     ck_assert_int_eq(mlp_dataset_hold_out(ds, 29, 1), 0); /* one left */
     ck_assert_uint_eq(ds->train.n, 1);
     mlp_dataset_destroy(ds);
-    tu_rmtree(dir);
 }
 END_TEST
 
@@ -691,9 +676,11 @@ Suite *dataset_suite(void);
 Suite *dataset_suite(void)
 {
     Suite *s = suite_create("dataset");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 60); /* Fashion-MNIST under valgrind */
+    TCase *errors = tu_tcase(s, "errors", 0);
 
+    tcase_add_checked_fixture(core, make_testdir, rm_testdir);
+    tcase_add_checked_fixture(errors, make_testdir, rm_testdir);
     tcase_add_loop_test(core, test_load_synthetic, 0, 2);
     tcase_add_test(core, test_plain_before_gz);
     tcase_add_test(core, test_limits);
@@ -703,8 +690,6 @@ Suite *dataset_suite(void)
     tcase_add_test(core, test_hold_out);
     tcase_add_test(core, test_hold_out_seeded);
     tcase_add_test(core, test_hold_out_never_trained);
-    tcase_set_timeout(core, 60); /* Fashion-MNIST under valgrind */
-    suite_add_tcase(s, core);
 
     tcase_add_test(errors, test_count_mismatch);
     tcase_add_test(errors, test_test_label_out_of_range);
@@ -714,7 +699,6 @@ Suite *dataset_suite(void)
     tcase_add_test(errors, test_empty_train);
     tcase_add_test(errors, test_bad_file_propagates);
     tcase_add_test(errors, test_hold_out_limits);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "mlptrain/dist.h"
 #include "mlptrain/error.h"
+#include "testutil.h"
 
 #define N 1001
 #define P 5
@@ -123,7 +124,7 @@ START_TEST(test_errors)
     unsigned char buf[4] = {0};
 
     ck_assert_int_eq(mlp_dist_bcast(buf, sizeof(buf), 1), MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "root 1 of 1"));
+    ck_assert_msg_has("root 1 of 1");
     ck_assert_int_eq(mlp_dist_bcast(buf, sizeof(buf), -1), MLP_EINVAL);
 }
 END_TEST
@@ -168,8 +169,8 @@ START_TEST(test_no_mpi_ranks)
     ck_assert_int_eq(mlp_dist_finalize(), 0);
     setenv("OMPI_COMM_WORLD_SIZE", "3", 1);
     ck_assert_int_eq(mlp_dist_init(NULL, NULL), MLP_ENOSYS);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "without MPI"));
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "libopenmpi-dev"));
+    ck_assert_msg_has("without MPI");
+    ck_assert_msg_has("libopenmpi-dev");
     setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
     ck_assert_int_eq(mlp_dist_init(NULL, NULL), 0);
     ck_assert_int_eq(mlp_dist_size(), 1);
@@ -182,22 +183,20 @@ Suite *dist_suite(void);
 Suite *dist_suite(void)
 {
     Suite *s = suite_create("dist");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_checked_fixture(core, setup, teardown);
     tcase_add_test(core, test_ranks);
     tcase_add_test(core, test_exchange);
     tcase_add_test(core, test_sum_ordered);
     tcase_add_test(core, test_small);
-    suite_add_tcase(s, core);
     tcase_add_checked_fixture(errors, setup, teardown);
     tcase_add_test(errors, test_errors);
     tcase_add_test(errors, test_launched);
 #ifndef HAVE_MPI
     tcase_add_test(errors, test_no_mpi_ranks);
 #endif
-    suite_add_tcase(s, errors);
     return s;
 }
 

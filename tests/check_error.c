@@ -6,6 +6,7 @@
 
 #include "check_main.h"
 #include "mlptrain/error.h"
+#include "testutil.h"
 
 START_TEST(test_strerror)
 {
@@ -124,8 +125,8 @@ END_TEST
 static Suite *error_suite(void)
 {
     Suite *s = suite_create("error");
-    TCase *core = tcase_create("core");
-    TCase *limits = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *limits = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_strerror);
     tcase_add_test(core, test_set_returns_status);
@@ -135,8 +136,6 @@ static Suite *error_suite(void)
     tcase_add_test(core, test_save_restore);
     tcase_add_test(limits, test_prefix_truncated);
     tcase_add_test(limits, test_long_message_truncated);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, limits);
     return s;
 }
 

@@ -297,17 +297,14 @@ END_TEST
 static Suite *eval_commands_suite(void)
 {
     Suite *s = suite_create("eval_commands");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 60);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     /* core runs oneDNN, which valgrind's memcheck misreads: `make
      * check-valgrind` runs only errors (see Makefile.am). */
     tcase_set_tags(core, "dnnl");
-    tcase_set_timeout(core, 60);
     tcase_add_test(core, test_commands_on_saved_model);
     tcase_add_test(errors, test_command_usage);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
     return s;
 }
 

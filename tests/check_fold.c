@@ -13,6 +13,7 @@
 #include "check_main.h"
 #include "mlptrain/error.h"
 #include "mlptrain/fold.h"
+#include "testutil.h"
 
 START_TEST(test_micro)
 {
@@ -340,7 +341,8 @@ Suite *fold_suite(void);
 Suite *fold_suite(void)
 {
     Suite *s = suite_create("fold");
-    TCase *core = tcase_create("core");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *lim = tu_tcase(s, "errors/limits", 0);
 
     tcase_add_test(core, test_micro);
     tcase_add_test(core, test_rank);
@@ -348,13 +350,7 @@ Suite *fold_suite(void)
     tcase_add_test(core, test_tree_blocks);
     tcase_add_test(core, test_rows);
     tcase_add_test(core, test_sq_exact);
-    suite_add_tcase(s, core);
-    {
-        TCase *lim = tcase_create("errors/limits");
-
-        tcase_add_test(lim, test_tree_errors);
-        suite_add_tcase(s, lim);
-    }
+    tcase_add_test(lim, test_tree_errors);
     return s;
 }
 

@@ -630,15 +630,14 @@ Suite *idx_suite(void);
 Suite *idx_suite(void)
 {
     Suite *s = suite_create("idx");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_parse_header);
     tcase_add_loop_test(core, test_read_file_roundtrip, 0, 2 * NSHAPES);
     tcase_add_test(core, test_read_gzip_by_magic);
     tcase_add_test(core, test_gzip_concatenated);
     tcase_add_test(core, test_gzip_random);
-    suite_add_tcase(s, core);
 
     tcase_add_test(errors, test_bad_magic);
     tcase_add_test(errors, test_bad_type);
@@ -653,8 +652,6 @@ Suite *idx_suite(void)
     tcase_add_test(errors, test_corrupt_gzip);
     tcase_add_test(errors, test_gzip_trailing_garbage);
     tcase_add_test(errors, test_read_limit_and_cap);
-    suite_add_tcase(s, errors);
-
     return s;
 }
 

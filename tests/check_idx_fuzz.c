@@ -190,13 +190,11 @@ Suite *idx_fuzz_suite(void);
 Suite *idx_fuzz_suite(void)
 {
     Suite *s = suite_create("idx_fuzz");
-    TCase *fuzz = tcase_create("fuzz");
+    TCase *fuzz = tu_tcase(s, "fuzz", 120); /* valgrind runs are slow */
 
     tcase_add_test(fuzz, test_fuzz_plain);
     tcase_add_test(fuzz, test_fuzz_gzip);
     tcase_add_test(fuzz, test_fuzz_prefixes);
-    tcase_set_timeout(fuzz, 120); /* valgrind runs are slow */
-    suite_add_tcase(s, fuzz);
     return s;
 }
 

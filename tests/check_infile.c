@@ -104,13 +104,12 @@ END_TEST
 static Suite *infile_suite(void)
 {
     Suite *s = suite_create("infile");
-    TCase *core = tcase_create("core"), *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_regular_file);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_not_regular);
     tcase_add_test(errors, test_too_large);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -406,7 +406,7 @@ START_TEST(test_worker_error_reaches_consumer)
     /* It stays failed. */
     mlp_error_clear();
     ck_assert_int_eq(mlp_loader_next(ld, &b), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "injected fault"));
+    ck_assert_msg_has("injected fault");
     mlp_loader_destroy(ld);
     tu_split_free(&train);
     tu_split_free(&test);
@@ -474,7 +474,7 @@ START_TEST(test_unreleased_slot)
     ck_assert_int_eq(mlp_loader_next(ld, &b[1]), 0);
     /* Batch 2 needs batch 0's slot: an error, not a deadlock. */
     ck_assert_int_eq(mlp_loader_next(ld, &b[2]), MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "not released"));
+    ck_assert_msg_has("not released");
     /* Out-of-order release is fine. */
     mlp_loader_release(ld, &b[1]);
     ck_assert_int_eq(mlp_loader_next(ld, &b[2]), MLP_EINVAL);
@@ -504,9 +504,7 @@ START_TEST(test_bad_opts)
     do {                                                                  \
         ck_assert_int_eq(mlp_loader_create(&o, &ld), MLP_EINVAL);         \
         ck_assert_ptr_null(ld);                                           \
-        ck_assert_msg(strstr(mlp_error_message(), field_text) != NULL,    \
-                      "message '%s' lacks '%s'", mlp_error_message(),     \
-                      field_text);                                        \
+        ck_assert_msg_has(field_text);                                    \
         o = tu_loader_opts(&train, &test, 1, 2);                                 \
     } while (0)
 
@@ -553,11 +551,9 @@ Suite *loader_suite(void);
 Suite *loader_suite(void)
 {
     Suite *s = suite_create("loader");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 30);
+    TCase *errors = tu_tcase(s, "errors", 30);
 
-    tcase_set_timeout(core, 30);
-    tcase_set_timeout(errors, 30);
     tcase_add_test(core, test_schedule_each_sample_once);
     tcase_add_test(core, test_permutation_per_epoch_and_seed);
     tcase_add_test(core, test_same_batches_any_workers);
@@ -570,8 +566,6 @@ Suite *loader_suite(void)
     tcase_add_loop_test(errors, test_destroy_any_state, 0, 4);
     tcase_add_loop_test(errors, test_unreleased_slot, 0, 3);
     tcase_add_test(errors, test_bad_opts);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -8,6 +8,7 @@
 
 #include "check_main.h"
 #include "mlptrain/loss.h"
+#include "testutil.h"
 
 /* float32 results of expf/logf on O(1) values: a few ulp, far below 1e-6. */
 #define TOL 1e-6
@@ -225,8 +226,8 @@ Suite *loss_suite(void);
 Suite *loss_suite(void)
 {
     Suite *s = suite_create("loss");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_uniform_logits);
     tcase_add_test(core, test_two_classes);
@@ -234,11 +235,9 @@ Suite *loss_suite(void)
     tcase_add_test(core, test_argmax_ties_and_count);
     tcase_add_test(core, test_label_smoothing_by_hand);
     tcase_add_test(core, test_label_smoothing_zero_is_plain);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_huge_logits);
     tcase_add_test(errors, test_nonfinite);
     tcase_add_test(errors, test_empty_batch);
-    suite_add_tcase(s, errors);
     return s;
 }
 

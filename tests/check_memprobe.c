@@ -301,20 +301,17 @@ END_TEST
 static Suite *memprobe_suite(void)
 {
     Suite *s = suite_create("memprobe");
-    TCase *core = tcase_create("core");
-    TCase *est = tcase_create("estimate");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *est = tu_tcase(s, "estimate", 60);
 
     tcase_add_test(core, test_probe);
     tcase_add_test(core, test_probe_rlimit);
     tcase_add_unchecked_fixture(est, make_data, rm_data);
-    tcase_set_timeout(est, 60);
     tcase_set_tags(est, "dnnl");
     tcase_add_loop_test(est, test_estimate_covers_peak, 0,
                         (int)(sizeof(shapes) / sizeof(shapes[0])));
     tcase_add_test(est, test_estimate_counts_scratchpad);
     tcase_add_test(est, test_huge_refused);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, est);
     return s;
 }
 

@@ -275,17 +275,15 @@ END_TEST
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
-    TCase *core = tcase_create("core");
+    TCase *core = tu_tcase(s, "core", 30);
 
     tcase_add_unchecked_fixture(core, make_models, rm_models);
     tcase_set_tags(core, "dnnl");
-    tcase_set_timeout(core, 30);
     tcase_add_test(core, test_predict_as_eval);
     tcase_add_test(core, test_predict_bf16_as_eval);
     tcase_add_test(core, test_row_alone_same_bits);
     tcase_add_test(core, test_real_model);
     tcase_add_test(core, test_refused);
-    suite_add_tcase(s, core);
     return s;
 }
 

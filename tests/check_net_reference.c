@@ -584,10 +584,9 @@ Suite *net_reference_suite(void);
 Suite *net_reference_suite(void)
 {
     Suite *s = suite_create("net_reference");
-    TCase *core = tcase_create("core");
-
     /* Primitive creation JIT-compiles; valgrind makes that slow. */
-    tcase_set_timeout(core, 300);
+    TCase *core = tu_tcase(s, "core", 300);
+
     tcase_add_loop_test(core, test_small_matches_reference, 0, 12);
     tcase_add_loop_test(core, test_larger_matches_reference, 0, 2);
     tcase_add_loop_test(core, test_default_shape_matches_reference, 0, 2);
@@ -595,7 +594,6 @@ Suite *net_reference_suite(void)
     tcase_add_loop_test(core, test_dropout_larger_matches_reference, 0, 2);
     tcase_add_loop_test(core, test_bf16_matches_reference, 0, 18);
     tcase_add_loop_test(core, test_bf16_larger_matches_reference, 0, 3);
-    suite_add_tcase(s, core);
     return s;
 }
 

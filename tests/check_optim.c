@@ -12,6 +12,7 @@
 #include "check_main.h"
 #include "mlptrain/error.h"
 #include "mlptrain/optim.h"
+#include "testutil.h"
 
 /* A few float roundings of O(1) values. */
 #define TOL 1e-6
@@ -46,14 +47,22 @@ START_TEST(test_sgd)
 }
 END_TEST
 
+/* The hand-worked SGD of one parameter: plain SGD at lr 0.5. */
+static mlp_optim_t *sgd_one(void)
+{
+    mlp_optim_opts_t o = {.lr = 0.5f};
+    mlp_optim_t *opt;
+
+    ck_assert_int_eq(mlp_optim_create(&o, 1, &opt), 0);
+    return opt;
+}
+
 START_TEST(test_sgd_hand)
 {
     /* p = 1, g = 2, lr 0.5: p = 1 - 0.5 * 2 = 0; then p = 0 - 1 = -1. */
-    mlp_optim_opts_t o = {.lr = 0.5f};
-    mlp_optim_t *opt;
+    mlp_optim_t *opt = sgd_one();
     float p[1] = {1.0f}, g[1] = {2.0f};
 
-    ck_assert_int_eq(mlp_optim_create(&o, 1, &opt), 0);
     mlp_optim_step(opt, p, g);
     ck_assert_double_eq_tol(p[0], 0.0, TOL);
     mlp_optim_step(opt, p, g);
@@ -501,11 +510,9 @@ START_TEST(test_set_lr)
 {
     /* A rate of 0 (a schedule's end) leaves SGD's parameters; a negative
      * or non-finite one is refused and the rate kept. */
-    mlp_optim_opts_t o = {.lr = 0.5f};
-    mlp_optim_t *opt;
+    mlp_optim_t *opt = sgd_one();
     float p[1] = {1.0f}, g[1] = {2.0f};
 
-    ck_assert_int_eq(mlp_optim_create(&o, 1, &opt), 0);
     ck_assert_int_eq(mlp_optim_set_lr(opt, 0.0f), 0);
     mlp_optim_step(opt, p, g);
     ck_assert_float_eq(p[0], 1.0f);
@@ -570,8 +577,8 @@ Suite *optim_suite(void);
 Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_sgd);
     tcase_add_test(core, test_sgd_hand);
@@ -585,10 +592,8 @@ Suite *optim_suite(void)
     tcase_add_test(core, test_adam_hand);
     tcase_add_test(core, test_state_restore);
     tcase_add_test(core, test_set_lr);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_options);
     tcase_add_test(errors, test_bad_kinds);
-    suite_add_tcase(s, errors);
     return s;
 }
 

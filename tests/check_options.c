@@ -447,19 +447,19 @@ START_TEST(test_format_validate)
     ck_assert_float_eq(strtof(v, NULL), 0.1f);
     cfg->momentum = 1.0f;
     ck_assert_int_eq(mlp_config_validate(cfg), MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--momentum'"));
+    ck_assert_msg_has("'--momentum'");
     cfg->momentum = 0.0f;
     cfg->workers = MLP_LOADER_MAX_WORKERS + 1;
     ck_assert_int_eq(mlp_config_validate(cfg), MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--workers'"));
+    ck_assert_msg_has("'--workers'");
     cfg->workers = 4;
     cfg->hidden[0] = 0;
     ck_assert_int_eq(mlp_config_validate(cfg), MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--hidden'"));
+    ck_assert_msg_has("'--hidden'");
     cfg->hidden[0] = 8;
     cfg->data_dir[0] = '\0';
     ck_assert_int_eq(mlp_config_validate(cfg), MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--data'"));
+    ck_assert_msg_has("'--data'");
     free(cfg);
 }
 END_TEST
@@ -493,7 +493,7 @@ START_TEST(test_grid_keys)
     ck_assert_str_eq(argv[2], "--limit-test");
     mlp_grid_free(&g);
     ck_assert_int_eq(mlp_grid_add(&g, "threads=1"), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "unknown key 'threads'"));
+    ck_assert_msg_has("unknown key 'threads'");
     mlp_grid_free(&g);
 
     mlp_config_defaults(a);
@@ -573,8 +573,8 @@ END_TEST
 static Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
-    TCase *core = tcase_create("core");
-    TCase *each = tcase_create("each option");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *each = tu_tcase(s, "each option", 0);
     int n = (int)MLP_NOPTIONS;
 
     tcase_add_test(core, test_table);
@@ -587,8 +587,6 @@ static Suite *options_suite(void)
     tcase_add_loop_test(each, test_json, 0, n);
     tcase_add_loop_test(each, test_sweep, 0, n);
     tcase_add_loop_test(each, test_resume, 0, n);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, each);
     return s;
 }
 

@@ -17,23 +17,22 @@
 #include "mlptrain/error.h"
 #include "mlptrain/outfile.h"
 #include "mlptrain/plot.h"
+#include "testutil.h"
 
-static char dir[64];
-static char path[128];
+/* Each test's directory and the output in it (a checked fixture). */
+static char *dir, *path;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_outfile_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/out.bin", dir);
+    dir = tu_mkdtemp();
+    path = tu_path(dir, "out.bin");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    free(path);
+    tu_rmtree(dir);
+    path = dir = NULL;
 }
 
 /* Files in dir. */
@@ -106,7 +105,7 @@ START_TEST(test_failed_write_keeps_old)
     ck_assert_int_eq(nfiles(), 1);
     /* empty: a full disk for a writer that does not check */
     ck_assert_int_eq(mlp_out_write(path, fill_text, "", NULL), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "empty"));
+    ck_assert_msg_has("empty");
     ck_assert_str_eq(get(path), "old");
     /* not a PNG */
     ck_assert_int_eq(mlp_out_write(path, fill_text, "garbage",
@@ -138,13 +137,13 @@ START_TEST(test_check_refuses_non_regular)
     ck_assert_int_eq(mlp_out_check(path), 0);
     ck_assert_int_eq(mlp_out_check(""), MLP_EUSAGE);
     ck_assert_int_eq(mlp_out_check(dir), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "a directory"));
+    ck_assert_msg_has("a directory");
     ck_assert_int_eq(mlp_out_check("/dev/null"), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "character device"));
+    ck_assert_msg_has("character device");
     snprintf(p, sizeof(p), "%s/fifo", dir);
     ck_assert_int_eq(mkfifo(p, 0600), 0);
     ck_assert_int_eq(mlp_out_check(p), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "a FIFO"));
+    ck_assert_msg_has("a FIFO");
     /* the writer refuses too, and leaves the FIFO a FIFO */
     ck_assert_int_eq(mlp_out_write(p, fill_text, "x", NULL), MLP_EIO);
     snprintf(p, sizeof(p), "%s/link.png", dir);
@@ -159,7 +158,7 @@ START_TEST(test_check_refuses_non_regular)
     ck_assert_int_ge(s, 0);
     ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
     ck_assert_int_eq(mlp_out_check(p), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "a socket"));
+    ck_assert_msg_has("a socket");
     close(s);
     snprintf(p, sizeof(p), "%s/nodir/x", dir);
     ck_assert_int_eq(mlp_out_check(p), MLP_EIO);
@@ -176,7 +175,7 @@ START_TEST(test_lock)
     /* a second open file description is refused (flock is per open) */
     ck_assert_int_eq(mlp_out_lock(lk, &b), MLP_EBUSY);
     ck_assert_int_eq(b, -1);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), lk));
+    ck_assert_msg_has(lk);
     mlp_out_unlock_remove(lk, a);
     ck_assert_int_eq(access(lk, F_OK), -1);
     ck_assert_int_eq(mlp_out_lock(lk, &b), 0);
@@ -228,14 +227,12 @@ START_TEST(test_symlink_refused)
         const char *p = i == 0 ? link : dangling;
 
         ck_assert_int_eq(mlp_out_check(p), MLP_EIO);
-        ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                     "it is a symbolic link (to '"));
+        ck_assert_msg_has("it is a symbolic link (to '");
         ck_assert_int_eq(mlp_out_write(p, fill_text, "new", NULL), MLP_EIO);
         ck_assert_int_eq(mlp_out_open_log(p, 1, &fd), MLP_EIO);
         ck_assert_int_eq(fd, -1);
         ck_assert_int_eq(mlp_out_lock(p, &fd), MLP_EIO);
-        ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                     "symbolic link"));
+        ck_assert_msg_has("symbolic link");
         ck_assert_int_eq(fd, -1);
         ck_assert_int_eq(lstat(p, &st), 0);
         ck_assert(S_ISLNK(st.st_mode));
@@ -261,8 +258,8 @@ START_TEST(test_no_alias)
         mlp_out_file_t f[] = {{path, "--resume", 0, NULL},
                               {path, "--log", 1, NULL}};
         ck_assert_int_eq(mlp_out_no_alias(f, 2), MLP_EUSAGE);
-        ck_assert_ptr_nonnull(strstr(mlp_error_message(), "--log"));
-        ck_assert_ptr_nonnull(strstr(mlp_error_message(), "--resume"));
+        ck_assert_msg_has("--log");
+        ck_assert_msg_has("--resume");
     }
     { /* a symlink is the file it names */
         mlp_out_file_t f[] = {{path, "--resume", 0, NULL},
@@ -317,8 +314,8 @@ END_TEST
 static Suite *outfile_suite(void)
 {
     Suite *s = suite_create("outfile");
-    TCase *core = tcase_create("core");
-    TCase *limits = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *limits = tu_tcase(s, "errors", 0);
 
     tcase_add_checked_fixture(core, setup, teardown);
     tcase_add_checked_fixture(limits, setup, teardown);
@@ -330,8 +327,6 @@ static Suite *outfile_suite(void)
     tcase_add_test(limits, test_check_refuses_non_regular);
     tcase_add_test(limits, test_no_alias);
     tcase_add_test(limits, test_symlink_refused);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, limits);
     return s;
 }
 

@@ -200,16 +200,14 @@ END_TEST
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
-    TCase *core = tcase_create("core");
-    TCase *limits = tcase_create("limits");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *limits = tu_tcase(s, "limits", 0);
 
     tcase_add_test(core, test_progress_full);
     tcase_add_test(core, test_warnings_stream);
     tcase_add_test(core, test_precision);
     tcase_add_test(limits, test_progress_narrow);
     tcase_add_test(limits, test_progress_eta_limits);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, limits);
     return s;
 }
 

@@ -21,6 +21,7 @@
 #include "check_main.h"
 #include "mlptrain/error.h"
 #include "mlptrain/ring.h"
+#include "testutil.h"
 
 static void sleep_us(long us)
 {
@@ -376,11 +377,11 @@ START_TEST(test_create_errors)
     ck_assert_ptr_null(ring);
     ck_assert_int_eq(mlp_ring_create(1, 0, 1, 4, &ring), MLP_EINVAL);
     ck_assert_int_eq(mlp_ring_create(1, 1, 0, 4, &ring), MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "ring"));
+    ck_assert_msg_has("ring");
     ck_assert_int_eq(mlp_ring_create(2, SIZE_MAX / 2, 3, 4, &ring), MLP_ENOMEM);
     ck_assert_ptr_null(ring);
     ck_assert_int_eq(mlp_ring_create(2, 1, 1, 3, &ring), MLP_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "3 bytes"));
+    ck_assert_msg_has("3 bytes");
     ck_assert_int_eq(mlp_ring_create(2, SIZE_MAX / 4, 3, 2, &ring),
                      MLP_ENOMEM);
     mlp_ring_destroy(NULL);
@@ -412,10 +413,9 @@ Suite *ring_suite(void);
 Suite *ring_suite(void)
 {
     Suite *s = suite_create("ring");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 20);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
-    tcase_set_timeout(core, 20);
     tcase_add_test(core, test_inorder_delivery);
     tcase_add_test(core, test_slot_layout_bf16);
     tcase_add_test(core, test_capacity_bound);
@@ -425,8 +425,6 @@ Suite *ring_suite(void)
     tcase_add_test(errors, test_first_abort_wins);
     tcase_add_test(errors, test_create_errors);
     tcase_add_test(errors, test_claim_twice);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
     return s;
 }
 

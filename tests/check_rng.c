@@ -8,6 +8,7 @@
 
 #include "check_main.h"
 #include "mlptrain/rng.h"
+#include "testutil.h"
 
 START_TEST(test_deterministic)
 {
@@ -234,8 +235,8 @@ END_TEST
 static Suite *rng_suite(void)
 {
     Suite *s = suite_create("rng");
-    TCase *core = tcase_create("core");
-    TCase *limits = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *limits = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_deterministic);
     tcase_add_test(core, test_text_hash);
@@ -247,8 +248,6 @@ static Suite *rng_suite(void)
     tcase_add_test(core, test_keyed_distribution);
     tcase_add_test(core, test_keyed_sensitivity);
     tcase_add_test(limits, test_perm_tiny);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, limits);
     return s;
 }
 

@@ -186,8 +186,7 @@ START_TEST(test_missing_file)
 
     ck_assert_int_eq(mlp_runlog_read("/nonexistent/log.jsonl", &log),
                      MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "/nonexistent/log.jsonl"));
+    ck_assert_msg_has("/nonexistent/log.jsonl");
     ck_assert_uint_eq(log.nepochs, 0);
     mlp_runlog_free(&log);
     mlp_runlog_free(NULL);
@@ -295,13 +294,13 @@ START_TEST(test_bounded_reads)
     strcpy(text + strlen(run_rec) + n, "\n");
     ck_assert_int_eq(tu_write_bytes(path, text, strlen(text)), 0);
     ck_assert_int_eq(mlp_runlog_read(path, &log), MLP_EFORMAT);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), path));
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "line 2"));
+    ck_assert_msg_has(path);
+    ck_assert_msg_has("line 2");
     ck_assert_int_eq(log.has_run, 0);
     ck_assert_int_eq(mlp_runlog_read("/dev/zero", &log), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "not a regular file"));
+    ck_assert_msg_has("not a regular file");
     ck_assert_int_eq(mlp_runlog_read(dir, &log), MLP_EIO);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "directory"));
+    ck_assert_msg_has("directory");
     /* a line of exactly the limit is read */
     memset(text, ' ', MLP_RUNLOG_LINE_MAX);
     memcpy(text, run_rec, strlen(run_rec) - 1);
@@ -320,20 +319,18 @@ Suite *runlog_suite(void);
 Suite *runlog_suite(void)
 {
     Suite *s = suite_create("runlog");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_whole_run);
     tcase_add_test(core, test_many_epochs);
     tcase_add_test(core, test_resumed_log);
     tcase_add_test(core, test_val_fields);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_cut_short_and_escapes);
     tcase_add_test(errors, test_missing_file);
     tcase_add_test(errors, test_not_a_log);
     tcase_add_test(errors, test_hostile_records);
     tcase_add_test(errors, test_bounded_reads);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -8,6 +8,7 @@
 #include "check_main.h"
 #include "mlptrain/error.h"
 #include "mlptrain/search.h"
+#include "testutil.h"
 
 static void assert_rungs(const mlp_bracket_t *b, unsigned n,
                          const unsigned *want)
@@ -114,11 +115,11 @@ START_TEST(test_bad_settings)
 
     ck_assert_int_eq(mlp_search_brackets(MLP_SEARCH_HALVING, 27, 1, 1, 9,
                                          br, &n), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--eta'"));
+    ck_assert_msg_has("'--eta'");
     ck_assert_uint_eq(n, 0);
     ck_assert_int_eq(mlp_search_brackets(MLP_SEARCH_HYPERBAND, 5, 6, 3, 0,
                                          br, &n), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--min-epochs'"));
+    ck_assert_msg_has("'--min-epochs'");
     ck_assert_int_eq(mlp_search_brackets(MLP_SEARCH_GRID, 0, 1, 3, 1, br,
                                          &n), MLP_EUSAGE);
     /* The most epochs (a million, --epochs' limit) with eta 2: 20
@@ -135,15 +136,13 @@ Suite *search_suite(void);
 Suite *search_suite(void)
 {
     Suite *s = suite_create("search");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors/limits");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors/limits", 0);
 
     tcase_add_test(core, test_halving_rungs);
     tcase_add_test(core, test_hyperband_brackets);
     tcase_add_test(core, test_quotas);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_settings);
-    suite_add_tcase(s, errors);
     return s;
 }
 

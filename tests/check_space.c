@@ -12,6 +12,7 @@
 #include "check_main.h"
 #include "mlptrain/error.h"
 #include "mlptrain/space.h"
+#include "testutil.h"
 
 START_TEST(test_log_exp)
 {
@@ -225,17 +226,15 @@ Suite *space_suite(void);
 Suite *space_suite(void)
 {
     Suite *s = suite_create("space");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors/limits");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors/limits", 0);
 
     tcase_add_test(core, test_log_exp);
     tcase_add_test(core, test_draws);
     tcase_add_test(core, test_same_everywhere);
     tcase_add_test(core, test_independent_draws);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bounds_kept);
     tcase_add_test(errors, test_bad_spaces);
-    suite_add_tcase(s, errors);
     return s;
 }
 

@@ -478,9 +478,8 @@ END_TEST
 static Suite *step_suite(void)
 {
     Suite *s = suite_create("step");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase(s, "core", 120);
 
-    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_step_matches_whole_batch);
     tcase_add_test(tc, test_waves);
     tcase_add_test(tc, test_clip_grad);
@@ -488,7 +487,6 @@ static Suite *step_suite(void)
     tcase_add_test(tc, test_spec_sizes);
     tcase_add_test(tc, test_bad_options);
     tcase_add_test(tc, test_rank_rows);
-    suite_add_tcase(s, tc);
     return s;
 }
 MLP_CHECK_MAIN(step_suite)

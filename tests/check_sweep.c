@@ -278,8 +278,7 @@ START_TEST(test_ranking_by_val)
     mlp_sweep_print_table(&s, order, n, out);
     text = tu_stream_text(out);
     fclose(out);
-    ck_assert_ptr_null(strstr(text, "val acc"));
-    ck_assert_ptr_null(strstr(text, "ranked by"));
+    ck_assert_has_none(text, "val acc", "ranked by");
     free(text);
     free(order);
 }
@@ -327,20 +326,18 @@ START_TEST(test_bad_points_stop_before_any_run)
     ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EINVAL);
     ck_assert_int_eq(mlp_grid_add(&g, "lr=0.1,abc act=relu"), 0);
     ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "lr=abc act=relu"));
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "option '--lr': 'abc' is not a number"));
+    ck_assert_msg_has("lr=abc act=relu");
+    ck_assert_msg_has("option '--lr': 'abc' is not a number");
     mlp_grid_free(&g);
     ck_assert_int_eq(mlp_grid_add(&g, "lr=0.1"), 0);
     o.fixed = fixed_log;
     o.nfixed = 2;
     ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "'--log'"));
+    ck_assert_msg_has("'--log'");
     o.fixed = fixed_bad;
     ck_assert_int_eq(mlp_sweep_run(&o, &g, NULL, stdout), MLP_EUSAGE);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(),
-                                 "training options after --"));
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "--epochs"));
+    ck_assert_msg_has("training options after --");
+    ck_assert_msg_has("--epochs");
     /* Nothing ran, nothing was made. */
     ck_assert_int_ne(stat(sweep_dir, &st), 0);
     mlp_grid_free(&g);
@@ -353,18 +350,16 @@ Suite *sweep_suite(void);
 Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_product_order);
     tcase_add_test(core, test_union_and_argv);
     tcase_add_test(core, test_sample);
     tcase_add_test(core, test_run_id_and_values);
     tcase_add_test(core, test_ranking_by_val);
-    suite_add_tcase(s, core);
     tcase_add_test(errors, test_bad_grids);
     tcase_add_test(errors, test_bad_points_stop_before_any_run);
-    suite_add_tcase(s, errors);
     return s;
 }
 

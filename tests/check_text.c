@@ -8,6 +8,7 @@
 
 #include "check_main.h"
 #include "mlptrain/text.h"
+#include "testutil.h"
 
 START_TEST(test_utf8)
 {
@@ -86,13 +87,12 @@ END_TEST
 static Suite *text_suite(void)
 {
     Suite *s = suite_create("text");
-    TCase *core = tcase_create("core"), *errors = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *errors = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_utf8);
     tcase_add_test(core, test_escape);
     tcase_add_test(errors, test_class_names);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
     return s;
 }
 

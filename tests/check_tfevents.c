@@ -489,8 +489,8 @@ START_TEST(test_lock)
     ck_assert_int_eq(mlp_tfevents_open(tmp, &a), 0);
     ck_assert_int_eq(mlp_tfevents_open(tmp, &b), MLP_EBUSY);
     ck_assert_ptr_null(b);
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), tmp));
-    ck_assert_ptr_nonnull(strstr(mlp_error_message(), "in use"));
+    ck_assert_msg_has(tmp);
+    ck_assert_msg_has("in use");
     ck_assert_uint_eq(event_files(tmp, names, 4), 1); /* b left nothing */
     free(names[0]);
     ck_assert_int_eq(mlp_tfevents_close(a), 0);
@@ -572,8 +572,8 @@ END_TEST
 static Suite *tfevents_suite(void)
 {
     Suite *s = suite_create("tfevents");
-    TCase *core = tcase_create("core");
-    TCase *limits = tcase_create("errors");
+    TCase *core = tu_tcase(s, "core", 0);
+    TCase *limits = tu_tcase(s, "errors", 0);
 
     tcase_add_test(core, test_crc32c_known);
     tcase_add_test(core, test_mask);
@@ -588,8 +588,6 @@ static Suite *tfevents_suite(void)
     tcase_add_test(limits, test_lock);
     tcase_add_test(limits, test_short_write);
     tcase_add_test(limits, test_refused_write);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, limits);
     return s;
 }
 

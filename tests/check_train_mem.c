@@ -524,7 +524,23 @@ START_TEST(test_arrays_refused)
 END_TEST
 
 /* A warm start whose model does not fit the options or the data, or is
- * no checkpoint; options that do not go with a run in memory. */
+ * no checkpoint; options that do not go with a run in memory.  Each case
+ * changes one thing in the 2-epoch warm start from a 1-epoch model. */
+enum { W_HIDDEN, W_EPOCHS, W_CLASSES, W_INPUTS, W_CORRUPT, W_RESUME };
+static const struct {
+    int change;
+    int rc;
+    const char *msg;
+} warm_refused[] = {
+    {W_HIDDEN, MLP_EINVAL, "the model 'M' is 144-24-5 relu; the options ask "
+                           "for 144-25-5 relu"},
+    {W_EPOCHS, MLP_EUSAGE, "the model 'M' has completed 1 epochs"},
+    {W_CLASSES, MLP_EINVAL, "the model 'M' has 5 classes, y has 6"},
+    {W_INPUTS, MLP_EINVAL, "the model 'M' takes 144 inputs, X has 72"},
+    {W_CORRUPT, MLP_EFORMAT, "M: "},
+    {W_RESUME, MLP_EUSAGE, "a run in memory starts from its model in memory"},
+};
+
 START_TEST(test_warm_start_refused)
 {
     mlp_config_t cfg;
@@ -544,38 +560,30 @@ START_TEST(test_warm_start_refused)
     m.model_len = len;
     m.model_name = "M";
     cfg.epochs = 2;
-    cfg.hidden[0] = 25;
-    ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EINVAL);
-    ck_assert_msg_has("the model 'M' is 144-24-5 relu; the options ask for "
-            "144-25-5 relu");
-    mlp_train_result_free(&res);
-    cfg.hidden[0] = 24;
-    cfg.epochs = 1;
-    ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EUSAGE);
-    ck_assert_msg_has("the model 'M' has completed 1 epochs");
-    mlp_train_result_free(&res);
-    cfg.epochs = 2;
-    a.nclasses = 6;
-    ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EINVAL);
-    ck_assert_msg_has("the model 'M' has 5 classes, y has 6");
-    mlp_train_result_free(&res);
-    a.nclasses = 5;
-    a.dim = 72;
-    a.rows = 6;
-    ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EINVAL);
-    ck_assert_msg_has("the model 'M' takes 144 inputs, X has 72");
-    mlp_train_result_free(&res);
-    a.dim = 144;
-    a.rows = 12;
-    model[len - 1] ^= 1;
-    ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EFORMAT);
-    ck_assert_msg_has("M: ");
+    switch (warm_refused[_i].change) {
+    case W_HIDDEN:
+        cfg.hidden[0] = 25;
+        break;
+    case W_EPOCHS:
+        cfg.epochs = 1;
+        break;
+    case W_CLASSES:
+        a.nclasses = 6;
+        break;
+    case W_INPUTS:
+        a.dim = 72;
+        a.rows = 6;
+        break;
+    case W_CORRUPT:
+        model[len - 1] ^= 1;
+        break;
+    case W_RESUME:
+        snprintf(cfg.resume_path, sizeof(cfg.resume_path), "x.ckpt");
+        break;
+    }
+    ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), warm_refused[_i].rc);
+    ck_assert_msg_has(warm_refused[_i].msg);
     ck_assert_ptr_null(next);
-    mlp_train_result_free(&res);
-    model[len - 1] ^= 1;
-    snprintf(cfg.resume_path, sizeof(cfg.resume_path), "x.ckpt");
-    ck_assert_int_eq(run(&cfg, &m, &res, &next, &nlen), MLP_EUSAGE);
-    ck_assert_msg_has("a run in memory starts from its model in memory");
     mlp_train_result_free(&res);
     free(model);
 }
@@ -584,13 +592,12 @@ END_TEST
 static Suite *train_mem_suite(void)
 {
     Suite *s = suite_create("train_mem");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
-    TCase *arr = tcase_create("arrays");
+    TCase *core = tu_tcase(s, "core", 60);
+    TCase *errors = tu_tcase(s, "errors", 0);
+    TCase *arr = tu_tcase(s, "arrays", 0);
 
     tcase_add_unchecked_fixture(core, make_data, rm_data);
     tcase_add_unchecked_fixture(errors, make_data, rm_data);
-    tcase_set_timeout(core, 60);
     tcase_set_tags(core, "dnnl");
     tcase_set_tags(errors, "dnnl");
     tcase_add_test(core, test_same_as_files);
@@ -598,11 +605,9 @@ static Suite *train_mem_suite(void)
     tcase_add_test(core, test_warm_start_is_resume);
     tcase_add_test(core, test_warm_start_other_options);
     tcase_add_test(core, test_hook_and_stop);
-    tcase_add_test(errors, test_warm_start_refused);
+    tcase_add_loop_test(errors, test_warm_start_refused, 0,
+                        (int)(sizeof(warm_refused) / sizeof(warm_refused[0])));
     tcase_add_test(arr, test_arrays_refused);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
-    suite_add_tcase(s, arr);
     return s;
 }
 

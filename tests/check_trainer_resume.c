@@ -109,8 +109,7 @@ START_TEST(test_interrupt_and_resume)
         for (int k = 0; k < 2 && stops[i][k] > 0; k++) {
             mlp_fault_set_interrupt_after(stops[i][k]);
             ck_assert_int_eq(mlp_train(&cfg, NULL, NULL, &res), MLP_EINTERRUPTED);
-            ck_assert_ptr_nonnull(strstr(mlp_error_message(), "interrupted in "
-                                         "epoch"));
+            ck_assert_msg_has("interrupted in epoch");
             ck_assert_msg_has("saved '");
             mlp_train_result_free(&res);
             ck_assert_int_eq(mlp_checkpoint_load(ck, &c), 0);
@@ -615,10 +614,8 @@ END_TEST
 static Suite *trainer_resume_suite(void)
 {
     Suite *s = suite_create("trainer_resume");
-    TCase *ckpt = tcase_create("checkpoint");
+    TCase *ckpt = data_tcase(s, "checkpoint", 120);
 
-    tcase_add_unchecked_fixture(ckpt, make_data, rm_data);
-    tcase_set_timeout(ckpt, 120);
     tcase_add_test(ckpt, test_resume_exact);
     tcase_add_test(ckpt, test_interrupt_and_resume);
     tcase_add_test(ckpt, test_resume_bf16);
@@ -628,7 +625,6 @@ static Suite *trainer_resume_suite(void)
     tcase_add_test(ckpt, test_resume_errors);
     tcase_add_test(ckpt, test_crafted_checkpoints);
     tcase_add_test(ckpt, test_resume_setup_failure_line);
-    suite_add_tcase(s, ckpt);
     return s;
 }
 

@@ -306,17 +306,14 @@ END_TEST
 static Suite *trainer_val_suite(void)
 {
     Suite *s = suite_create("trainer_val");
-    TCase *ckpt = tcase_create("checkpoint");
+    TCase *ckpt = data_tcase(s, "checkpoint", 120);
 
-    tcase_add_unchecked_fixture(ckpt, make_data, rm_data);
-    tcase_set_timeout(ckpt, 120);
     tcase_add_test(ckpt, test_val_best_epoch);
     tcase_add_test(ckpt, test_val_changes_training);
     tcase_add_test(ckpt, test_save_best);
     tcase_add_test(ckpt, test_early_stop);
     tcase_add_test(ckpt, test_val_usage_errors);
     tcase_add_test(ckpt, test_resume_early_stopped);
-    suite_add_tcase(s, ckpt);
     return s;
 }
 

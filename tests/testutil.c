@@ -18,6 +18,16 @@
 #include "mlptrain/table.h"
 #include "testutil.h"
 
+TCase *tu_tcase(Suite *s, const char *name, double seconds)
+{
+    TCase *tc = tcase_create(name);
+
+    if (seconds > 0)
+        tcase_set_timeout(tc, seconds);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 char *tu_mkdtemp(void)
 {
     const char *base = getenv("TMPDIR");

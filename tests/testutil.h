@@ -1,10 +1,10 @@
 /*
- * testutil: helpers shared by the Check suites and tests/mkdata: temporary
- * directories, files and streams read whole, IDX writers and readers
- * through the road, a small learnable synthetic dataset, the loader tests'
- * splits, and the mutation run of the parser fuzz tests.  (A suite
- * group's own set-up is its *_fixture.c.)  Test-only code; failures abort
- * the test (ck_assert).
+ * testutil: helpers shared by the Check suites and tests/mkdata: a suite's
+ * test cases, temporary directories, files and streams read whole, IDX
+ * writers and readers through the road, a small learnable synthetic
+ * dataset, the loader tests' splits, and the mutation run of the parser
+ * fuzz tests.  (A suite group's own set-up is its *_fixture.c.)
+ * Test-only code; failures abort the test (ck_assert).
  */
 #ifndef MLPTRAIN_TESTUTIL_H
 #define MLPTRAIN_TESTUTIL_H
@@ -26,16 +26,24 @@
     ck_assert_msg(strstr(mlp_error_message(), (what)) != NULL,           \
                   "message '%s' lacks '%s'", mlp_error_message(), (what))
 
-/* text contains each of the strings that follow it.  A macro: a failure
- * names the test's line. */
-#define ck_assert_has_all(text, ...)                                     \
+/* text contains each of the strings that follow it (ck_assert_has_all),
+ * or none of them (ck_assert_has_none).  Macros: a failure names the
+ * test's line. */
+#define ck_assert_has_all(text, ...) tu_assert_has_(text, 1, __VA_ARGS__)
+#define ck_assert_has_none(text, ...) tu_assert_has_(text, 0, __VA_ARGS__)
+#define tu_assert_has_(text, want, ...)                                  \
     do {                                                                 \
-        const char *const tu_want_[] = {__VA_ARGS__};                    \
-        for (size_t tu_i_ = 0;                                           \
-             tu_i_ < sizeof(tu_want_) / sizeof(tu_want_[0]); tu_i_++)    \
-            ck_assert_msg(strstr((text), tu_want_[tu_i_]) != NULL,       \
-                          "'%s' lacks '%s'", (text), tu_want_[tu_i_]);   \
+        const char *const tu_s_[] = {__VA_ARGS__};                       \
+        for (size_t tu_i_ = 0; tu_i_ < sizeof(tu_s_) / sizeof(tu_s_[0]); \
+             tu_i_++)                                                    \
+            ck_assert_msg((strstr((text), tu_s_[tu_i_]) != NULL) == (want), \
+                          (want) ? "'%s' lacks '%s'" : "'%s' has '%s'",  \
+                          (text), tu_s_[tu_i_]);                         \
     } while (0)
+
+/* A test case named `name`, added to suite s, with a timeout of `seconds`
+ * (0: Check's own; check_main.h multiplies either). */
+TCase *tu_tcase(Suite *s, const char *name, double seconds);
 
 /* A new empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *tu_mkdtemp(void);

@@ -9,17 +9,25 @@
 
 char *datadir;
 
-void make_data(void)
+static void make_data(void)
 {
     datadir = tu_mkdtemp();
     /* 16x16 images, 26 classes: nothing in the trainer may assume 28x28/10 */
     ck_assert_int_eq(tu_make_dataset(datadir, 1500, 300, 16, 16, 26, 5, 1), 0);
 }
 
-void rm_data(void)
+static void rm_data(void)
 {
     tu_rmtree(datadir);
     datadir = NULL;
+}
+
+TCase *data_tcase(Suite *s, const char *name, double seconds)
+{
+    TCase *tc = tu_tcase(s, name, seconds);
+
+    tcase_add_unchecked_fixture(tc, make_data, rm_data);
+    return tc;
 }
 
 /*

@@ -25,11 +25,13 @@
     } while (0)
 
 /* The data every run reads: 1500 training and 300 test images of 16x16
- * pixels in 26 classes (nothing in the trainer may assume 28x28/10),
- * made by make_data (an unchecked fixture) and removed by rm_data. */
+ * pixels in 26 classes (nothing in the trainer may assume 28x28/10), in
+ * datadir while a data_tcase runs. */
 extern char *datadir;
-void make_data(void);
-void rm_data(void);
+
+/* A test case of suite s (tu_tcase) whose tests read datadir: the data
+ * is made before the case and removed after it (an unchecked fixture). */
+TCase *data_tcase(Suite *s, const char *name, double seconds);
 
 /*
  * Compute threads of every run: 2, or $MLP_TEST_THREADS.  The

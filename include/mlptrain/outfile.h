@@ -77,6 +77,10 @@ typedef int (*mlp_out_valid_fn)(int fd, const char *path, void *arg);
 int mlp_out_write(const char *path, mlp_out_fill_fn fill, void *arg,
                   mlp_out_valid_fn valid);
 
+/* A validator's refusal: MLP_EIO "not writing 'path': the new file is not
+ * `what` (a full disk?); the old one is kept", what e.g. "a PNG picture". */
+int mlp_out_invalid(const char *path, const char *what);
+
 /* Validators: a PNG signature; an SVG document (<?xml or <svg). */
 int mlp_out_valid_png(int fd, const char *path, void *arg);
 int mlp_out_valid_svg(int fd, const char *path, void *arg);
