@@ -10,7 +10,8 @@
 # Usage: scripts/search_goal.sh [DIR]         (default: goal-sweeps)
 #   WHAT=halving|grid|both|compare (default both: halving, then the grid,
 #   then the comparison); P and T: runs at once and cores (2 and 2);
-#   MLPTRAIN: the binary (./mlptrain).  Each sweep resumes if run again.
+#   MLPTRAIN: the binary (./mlptrain); EXTRA: more training options for
+#   every run (--precision bf16).  Each sweep resumes if run again.
 # The full grid trains 27 x 40 epochs of 55000 samples: about 20-25
 # minutes on an idle 2-core machine (48 s a run with 2 threads), much more
 # under load; halving about a tenth of that plus a data load per job.
@@ -21,8 +22,9 @@ WHAT=${WHAT:-both}
 P=${P:-2}
 T=${T:-2}
 GRID='lr=0.001,0.002,0.004 input-dropout=0,0.1,0.2 label-smoothing=0,0.1,0.2'
+# shellcheck disable=SC2206
 FIXED=(--hidden 1024 --optimizer adamw --batch 512 --schedule cosine
-       --warmup 1 --epochs 40 --val 5000)
+       --warmup 1 --epochs 40 --val 5000 ${EXTRA:-})
 
 run() { # name, extra sweep options...
     local name=$1

@@ -560,11 +560,14 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
             fprintf(rep->out, "ranks    %d MPI processes (rank 0 "
                               "reports and saves)\n         %s\n",
                     info->ranks,
-                    info->overlap ? "their sums overlap the backward (a "
-                                    "communication thread)"
-                                  : "their sums follow the backward (no "
-                                    "core free for a communication "
-                                    "thread)");
+                    info->overlap > 0
+                        ? "their sums overlap the backward (a "
+                          "communication thread)"
+                    : info->overlap == 0
+                        ? "their sums follow the backward (no core free "
+                          "for a communication thread)"
+                        : "their sums follow the backward (MPI allows no "
+                          "communication thread: FUNNELED)");
         if (info->resume_path != NULL)
             fprintf(rep->out, "resumed  %s after epoch %u, batch %zu\n",
                     info->resume_path, info->resume_epoch,
@@ -618,7 +621,8 @@ int mlp_report_run(mlp_report_t *rep, const mlp_config_t *cfg,
                                 juint(ds->val.n));
         if (rec != NULL && info->ranks > 1) {
             json_object_set_new(rec, "ranks", json_integer(info->ranks));
-            json_object_set_new(rec, "overlap", json_boolean(info->overlap));
+            json_object_set_new(rec, "overlap",
+                                json_boolean(info->overlap > 0));
         }
         if (rec != NULL)
             json_object_set_new(rec, "precision", precision_json(cfg, info));

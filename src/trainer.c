@@ -178,7 +178,7 @@ static int session_start(session_t *s)
         mlp_step_stats_t ss;
 
         mlp_stepper_stats(s->step, &ss);
-        info.overlap = ss.overlap;
+        info.overlap = ss.overlap ? 1 : mlp_dist_threads() ? 0 : -1;
         if ((rc = mlp_report_run(s->rep, cfg, s->ds, &info)) < 0)
             return rc;
     }

@@ -82,8 +82,10 @@ typedef struct {
                                  the start, -1 unknown (logged; report_run
                                  warns on stderr when below cfg->threads) */
     int ranks;                /* MPI ranks (mpirun -np), 1 without */
-    int overlap;              /* ranks: a communication thread overlaps
-                                 the sums with the backward */
+    int overlap;              /* ranks: 1 a communication thread overlaps
+                                 the sums with the backward; 0 none, no
+                                 core free for it; -1 none, MPI allows
+                                 no other thread (FUNNELED) */
     const mlp_precision_choice_t *precision; /* how cfg->precision (f32
                                  or bf16) was chosen; NULL: as given */
 } mlp_run_info_t;
