@@ -45,6 +45,9 @@ static struct {
     int owner;            /* we called MPI_Init_thread: we finalize */
     int threads;          /* SERIALIZED or more was granted */
     int force_thread;     /* test hook: a thread even without a core */
+    int cores;            /* the cores this rank may run on */
+    int sharers;          /* the node's ranks that may run on one of them
+                             (this one included) */
     MPI_Comm comm;        /* our duplicate of MPI_COMM_WORLD */
     MPI_Comm scomm;       /* another, for the step's exchanges */
     MPI_Request *req;     /* the exchange's requests: receives, sends */
@@ -96,6 +99,44 @@ static int grow(void **buf, size_t *cap, size_t n, size_t sz)
     return 0;
 }
 
+/*
+ * Which of the node's ranks share this rank's cores: each rank's CPU
+ * affinity (whatever set it: mpirun's binding, taskset, a batch system's
+ * cpuset) to every rank of the node, and the ranks whose set meets ours
+ * counted.  For mlp_dist_comm_thread.
+ */
+static int share_cores(MPI_Comm node)
+{
+    cpu_set_t mine, *all;
+    int n = g.local;
+
+    CPU_ZERO(&mine);
+    if (sched_getaffinity(0, sizeof(mine), &mine) != 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+        for (long c = 0; c < online && c < CPU_SETSIZE; c++)
+            CPU_SET((int)c, &mine);
+    }
+    if ((all = calloc((size_t)n, sizeof(cpu_set_t))) == NULL)
+        return mlp_error_set(MLP_ENOMEM, "MPI: out of memory");
+    if (MPI_Allgather(&mine, (int)sizeof(mine), MPI_BYTE, all,
+                      (int)sizeof(mine), MPI_BYTE, node) != MPI_SUCCESS) {
+        free(all);
+        return mlp_error_set(MLP_EIO, "MPI rank %d: MPI_Allgather of the "
+                             "ranks' cores failed", g.rank);
+    }
+    g.cores = CPU_COUNT(&mine);
+    g.sharers = 0;
+    for (int q = 0; q < n; q++) {
+        cpu_set_t both;
+
+        CPU_AND(&both, &mine, &all[q]);
+        g.sharers += CPU_COUNT(&both) > 0;
+    }
+    free(all);
+    return 0;
+}
+
 int mlp_dist_init(int *argc, char ***argv)
 {
     const char *env = getenv("OMPI_COMM_WORLD_SIZE");
@@ -144,8 +185,11 @@ int mlp_dist_init(int *argc, char ***argv)
                                         MPI_INFO_NULL, &node),
                     "MPI_Comm_split_type");
             MPI_TRY(MPI_Comm_size(node, &g.local), "MPI_Comm_size");
+            rc = share_cores(node);
             MPI_TRY(MPI_Comm_free(&node), "MPI_Comm_free");
         }
+        if (rc < 0)
+            goto out;
         rc = grow((void **)&g.counts, &(size_t){0}, (size_t)g.size,
                   sizeof(int));
         if (rc == 0)
@@ -199,7 +243,7 @@ int mlp_dist_finalize(void)
     g.counts = g.displs = NULL;
     g.nreq = g.nrows = g.nrecv = g.nsend = 0;
     g.active = g.owner = g.threads = 0;
-    g.local = 0;
+    g.local = g.cores = g.sharers = 0;
     g.inited = 0;
     g.rank = 0;
     g.size = 1;
@@ -229,22 +273,13 @@ int mlp_dist_threads(void)
 
 int mlp_dist_comm_thread(int compute_threads)
 {
-    cpu_set_t set;
-    long cores, online = sysconf(_SC_NPROCESSORS_ONLN), sharers;
-
     if (!g.active)
         return 1;
     if (!g.threads)
         return 0;
     if (g.force_thread)
         return 1;
-    CPU_ZERO(&set);
-    cores = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
-                                                         : online;
-    /* Bound to a part of the machine (mpirun's --bind-to): those cores are
-     * this rank's; else the node's ranks share all of them. */
-    sharers = cores < online ? 1 : mlp_dist_local_size();
-    return sharers * (compute_threads + 1L) <= cores;
+    return (long)g.sharers * (compute_threads + 1L) <= (long)g.cores;
 }
 
 void mlp_dist_stats(mlp_dist_stats_t *st)

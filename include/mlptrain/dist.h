@@ -87,7 +87,9 @@ int mlp_dist_threads(void);
  * compute_threads (step_ranks.c): the library allows one (mlp_dist_threads)
  * and it has a core of its own, that is the cores this process may run on
  * hold compute_threads + 1 for every rank that shares them (the node's
- * ranks, unless mpirun bound this one to a part of the machine).  Where
+ * ranks whose CPU affinity meets this one's, compared at mlp_dist_init:
+ * all of them, unless mpirun's binding, taskset or a batch system's
+ * cpuset set them apart).  Where
  * every core computes, the thread's polls and wake-ups take turns with the
  * compute threads and cost more than the overlap gives (doc/mpi.md,
  * measured: 2 ranks of one thread on 2 cores).  Not started by mpirun
