@@ -167,9 +167,7 @@ static int session_start(session_t *s)
                                mlp_net_nparams(s->net),
                                mlp_loader_slots(s->ld),
                                mlp_loader_bytes(s->ld),
-                               s->warm     ? (s->mem->model_name != NULL
-                                                  ? s->mem->model_name
-                                                  : "the model")
+                               s->warm     ? s->warm_name
                                : s->resume ? cfg->resume_path
                                            : NULL,
                                s->rck.epoch, s->rck.batches_done,
@@ -178,7 +176,7 @@ static int session_start(session_t *s)
         mlp_step_stats_t ss;
 
         mlp_stepper_stats(s->step, &ss);
-        info.overlap = ss.overlap ? 1 : mlp_dist_threads() ? 0 : -1;
+        info.overlap = ss.overlap;
         if ((rc = mlp_report_run(s->rep, cfg, s->ds, &info)) < 0)
             return rc;
     }

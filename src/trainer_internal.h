@@ -95,6 +95,7 @@ typedef struct mlp_train_run {
      * the model's optimizer state when keep_state. */
     const mlp_train_mem_t *mem;
     int warm, keep_state;
+    const char *warm_name;      /* the warm start's model in messages */
     unsigned stopped;           /* the hook ended the run after it */
     mlp_checkpoint_t mck;       /* mlp_train_run_model's capture */
     uint8_t *model_out;         /* the model the run ends with (mem) */

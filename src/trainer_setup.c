@@ -333,6 +333,8 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
                                  "process, not across %d MPI ranks",
                                  mlp_dist_size());
         s->warm = mem->model != NULL;
+        s->warm_name = mem->model_name != NULL ? mem->model_name
+                                               : "the model";
     }
     s->rank = mlp_dist_rank();
     s->nranks = mlp_dist_size();
@@ -404,7 +406,7 @@ int mlp_train_session_open(session_t *s, const mlp_config_t *cfg_in,
 static int warm_start(session_t *s)
 {
     const mlp_train_mem_t *m = s->mem;
-    const char *name = m->model_name != NULL ? m->model_name : "the model";
+    const char *name = s->warm_name;
     mlp_config_t *mcfg = s->ck_cfg = malloc(sizeof(*mcfg));
     int rc;
 
@@ -557,10 +559,8 @@ int mlp_train_session_load_data(session_t *s)
     if ((rc = mlp_dataset_train_split(ds, cfg->limit_train, cfg->val,
                                       cfg->seed)) < 0)
         return rc;
-    if (s->warm && (rc = mlp_train_check_warm_data(
-                        &s->rck, ds, s->mem->model_name != NULL
-                                         ? s->mem->model_name
-                                         : "the model")) < 0)
+    if (s->warm &&
+        (rc = mlp_train_check_warm_data(&s->rck, ds, s->warm_name)) < 0)
         return rc;
     if (s->resume && !s->warm &&
         (rc = mlp_train_check_resume_data(&s->rck, ds, cfg->resume_path)) < 0)
@@ -679,9 +679,7 @@ int mlp_train_session_build(session_t *s)
                  &s->rck, s->net,
                  s->warm && !s->keep_state ? NULL : s->opt)) < 0)
             return mlp_error_prefix(rc, "%s",
-                                    s->warm ? (s->mem->model_name != NULL
-                                                   ? s->mem->model_name
-                                                   : "the model")
+                                    s->warm ? s->warm_name
                                             : cfg->resume_path);
         s->resume_crc = (uint32_t)crc32_z(
             crc32_z(0L, Z_NULL, 0), (const Bytef *)s->rck.params,
