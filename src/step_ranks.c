@@ -630,5 +630,5 @@ void mlp_step_ranks_stats(const mlp_stepper_t *st, mlp_step_stats_t *s)
     s->seconds = rk->active;
     s->exposed = rk->exposed < rk->active ? rk->exposed : rk->active;
     s->bytes = ds.bytes_sent + ds.bytes_received;
-    s->overlap = rk->threaded;
+    s->overlap = rk->threaded ? 1 : mlp_dist_threads() ? 0 : -1;
 }

@@ -82,10 +82,8 @@ typedef struct {
                                  the start, -1 unknown (logged; report_run
                                  warns on stderr when below cfg->threads) */
     int ranks;                /* MPI ranks (mpirun -np), 1 without */
-    int overlap;              /* ranks: 1 a communication thread overlaps
-                                 the sums with the backward; 0 none, no
-                                 core free for it; -1 none, MPI allows
-                                 no other thread (FUNNELED) */
+    int overlap;              /* ranks: mlp_step_stats_t.overlap (1, 0
+                                 or -1: step.h) */
     const mlp_precision_choice_t *precision; /* how cfg->precision (f32
                                  or bf16) was chosen; NULL: as given */
 } mlp_run_info_t;

@@ -254,8 +254,10 @@ typedef struct {
     double seconds;
     double exposed;
     uint64_t bytes;
-    int overlap;        /* a communication thread overlaps the sums with
-                           the backward (mlp_dist_comm_thread) */
+    int overlap;        /* 1: a communication thread overlaps the sums
+                           with the backward (mlp_dist_comm_thread); 0:
+                           none, no core free for it; -1: none, MPI
+                           allows no other thread (FUNNELED) */
 } mlp_step_stats_t;
 void mlp_stepper_stats(const mlp_stepper_t *st, mlp_step_stats_t *s);
 
