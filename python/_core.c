@@ -116,6 +116,17 @@ static int get_buffer(PyObject *obj, Py_buffer *b, int ndim, char code,
     return 0;
 }
 
+/* X's rows: float32 (real features) or else uint8 (pixels), as
+ * get_buffer takes them; *real says which. */
+static int get_rows(PyObject *obj, Py_buffer *b, int *real)
+{
+    if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0)
+        return -1;
+    *real = b->itemsize == 4;
+    PyBuffer_Release(b);
+    return get_buffer(obj, b, 2, *real ? 'f' : 'B', 0, "X");
+}
+
 /* ---- options -------------------------------------------------------- */
 
 /*
@@ -382,12 +393,7 @@ static PyObject *train(PyObject *self, PyObject *args, PyObject *kw)
         return PyErr_NoMemory();
     if (set_options(options, cfg) < 0)
         goto out;
-    /* X: float32 rows, else uint8 rows (pixels). */
-    if (PyObject_GetBuffer(xo, &xb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0)
-        goto out;
-    real = xb.itemsize == 4;
-    PyBuffer_Release(&xb);
-    if (get_buffer(xo, &xb, 2, real ? 'f' : 'B', 0, "X") < 0 ||
+    if (get_rows(xo, &xb, &real) < 0 ||
         get_buffer(yo, &yb, 1, 'B', 0, "y") < 0)
         goto out;
     if (yb.shape[0] != xb.shape[0]) {
@@ -764,11 +770,7 @@ static PyObject *Model_predict(ModelObject *self, PyObject *args)
     }
     if (!PyArg_ParseTuple(args, "OOO", &xo, &po, &co))
         return NULL;
-    if (PyObject_GetBuffer(xo, &xb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0)
-        return NULL;
-    real = xb.itemsize == 4;
-    PyBuffer_Release(&xb);
-    if (get_buffer(xo, &xb, 2, real ? 'f' : 'B', 0, "X") < 0)
+    if (get_rows(xo, &xb, &real) < 0)
         return NULL;
     n = (size_t)xb.shape[0];
     if (xb.shape[1] != self->in) {
