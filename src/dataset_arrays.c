@@ -7,7 +7,6 @@
  * C-ordered uint8 or float32 rows), mapping labels to classes (the caller
  * hands class indices and, for names, the names in class order).
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "mlptrain/dataset.h"
 #include "mlptrain/error.h"
 #include "mlptrain/text.h"
+#include "mlptrain/transform.h"
 
 /* Labels below the class count, real features finite. */
 static int check_split(const mlp_dataset_arrays_t *a,
@@ -29,17 +29,8 @@ static int check_split(const mlp_dataset_arrays_t *a,
             return mlp_error_set(MLP_EINVAL, "%s: row %zu: class %u is not "
                                  "below the class count %zu", yn, i,
                                  (unsigned)s->y[i], a->nclasses);
-    if (a->real) {
-        const float *x = s->x;
-
-        for (size_t i = 0; i < s->n * a->dim; i++)
-            if (!isfinite(x[i]))
-                return mlp_error_set(MLP_EINVAL, "%s: row %zu, column %zu "
-                                     "is %s: features must be finite", xn,
-                                     i / a->dim, i % a->dim,
-                                     isnan(x[i]) ? "NaN" : "infinite");
-    }
-    return 0;
+    return a->real ? mlp_transform_check_finite(s->x, s->n, a->dim, 0, xn)
+                   : 0;
 }
 
 static void view(mlp_split_t *s, const mlp_dataset_arrays_t *a,

@@ -130,12 +130,9 @@ int mlp_model_logits(mlp_model_t *m, const uint8_t *x8, const float *xf,
         return mlp_error_set(MLP_EINVAL, "%s has real-valued features but "
                              "model '%s' was trained on bytes (images scaled "
                              "x/255)", what, m->name);
-    for (size_t i = 0; xf != NULL && i < n * in; i++)
-        if (!isfinite(xf[i]))
-            return mlp_error_set(MLP_EINVAL, "%s: row %zu, column %zu is %s: "
-                                 "features must be finite", what,
-                                 row0 + i / in, i % in,
-                                 isnan(xf[i]) ? "NaN" : "infinite");
+    if (xf != NULL &&
+        (rc = mlp_transform_check_finite(xf, n, in, row0, what)) < 0)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         float *r = m->x + i * in;
 

@@ -82,6 +82,18 @@ void mlp_transform_affine_bf16(const float *x, const float *shift,
         out[j] = mlp_bf16_round((x[j] - shift[j]) * scale[j]);
 }
 
+int mlp_transform_check_finite(const float *x, size_t n, size_t dim,
+                               size_t row0, const char *what)
+{
+    for (size_t i = 0; i < n * dim; i++)
+        if (!isfinite(x[i]))
+            return mlp_error_set(MLP_EINVAL, "%s: row %zu, column %zu is "
+                                 "%s: features must be finite", what,
+                                 row0 + i / dim, i % dim,
+                                 isnan(x[i]) ? "NaN" : "infinite");
+    return 0;
+}
+
 /* A correctly rounded division, vectorised (vdivps is IEEE too): twice
  * as fast as a 256-entry table, and bit-identical to it. */
 MLP_CLONES

@@ -56,6 +56,13 @@ void mlp_transform_u8(const uint8_t *src, size_t n, float *dst);
 /* The same rounded to bf16: mlp_bf16_round of each value above. */
 void mlp_transform_u8_bf16(const uint8_t *src, size_t n, mlp_bf16_t *dst);
 
+/* Real features in memory, n rows of dim: 0 when every value is finite,
+ * else MLP_EINVAL "what: row R, column C is NaN (infinite): features must
+ * be finite", R counted from row0 (the file readers check theirs as they
+ * parse them). */
+int mlp_transform_check_finite(const float *x, size_t n, size_t dim,
+                               size_t row0, const char *what);
+
 /* Fit shift and scale (each (dim)) on n rows of x (n, dim).  MLP_ERANGE
  * (naming the feature) when a column's values less its shift overflow a
  * float. */
